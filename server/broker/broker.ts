@@ -1,0 +1,837 @@
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { Connection, type HandlerResult, type RequestHeader } from "./connection.ts";
+import { GroupCoordinator, type CommittedOffset } from "./group-coordinator.ts";
+import { FilePartitionLog, LEADER_EPOCH, MemoryPartitionLog, type PartitionLog } from "./partition-log.ts";
+import { decodeMessage, encodeMessage, supportedVersions, Writer, type Message, type Reader } from "./protocol/codec.ts";
+import { ErrorCode } from "./protocol/errors.ts";
+import { ApiKey, apiSpecs, apiVersions } from "./protocol/messages.ts";
+import type { ApiSpec } from "./protocol/types.ts";
+import { CorruptBatchError, validateBatches, type BatchHeader } from "./record-batch.ts";
+import { SASL_MECHANISMS, SaslSession, SaslUsers, type SaslMechanism } from "./sasl.ts";
+
+export interface BrokerOptions {
+  /** 0 picks a free port. Default 9092. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** The host clients are told to connect to; defaults to `host` (127.0.0.1 when `host` is a wildcard). */
+  advertisedHost?: string;
+  /** Keep logs, topics and committed offsets in files under this directory; in memory without it. */
+  dataDir?: string;
+  /** Partitions of an auto-created topic (and of CreateTopics with -1). Default 3. */
+  partitions?: number;
+  /** A file of `user:password` lines, or users already loaded: SASL is required when given. */
+  saslUsers?: string | SaslUsers;
+  /** Create a topic when a client asks for its metadata. Default true, as in Kafka. */
+  autoCreateTopics?: boolean;
+  /** Where the broker reports what it refused or noticed. Default: stderr. */
+  log?: (line: string) => void;
+  /** Lower bound of a consumer's session timeout. Kafka's default is 6000; lower keeps tests quick. */
+  minSessionTimeoutMs?: number;
+}
+
+export interface RunningBroker {
+  host: string;
+  port: number;
+  /** `host:port`, ready for a client's broker list. */
+  address: string;
+  stop(): Promise<void>;
+}
+
+interface Topic {
+  name: string;
+  partitions: PartitionLog[];
+  configs: Map<string, string>;
+}
+
+interface ProducerPartitionState {
+  lastSequence: number;
+  /** The last five batches, so a retried one is recognised (Kafka keeps five as well). */
+  recent: { firstSequence: number; lastSequence: number; baseOffset: number }[];
+}
+
+interface ProducerState {
+  epoch: number;
+  partitions: Map<string, ProducerPartitionState>;
+}
+
+const NODE_ID = 0;
+const CLUSTER_ID = "eventscope-embedded";
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const SYNC_INTERVAL_MS = 1000;
+
+const TOPIC_CONFIG_DEFAULTS: Record<string, string> = {
+  "cleanup.policy": "delete",
+  "compression.type": "producer",
+  "max.message.bytes": "1048588",
+  "message.timestamp.type": "CreateTime",
+  "min.insync.replicas": "1",
+  "retention.bytes": "-1",
+  "retention.ms": "604800000",
+  "segment.bytes": "1073741824",
+};
+
+type Handler = (conn: Connection, header: RequestHeader, req: Message) => Message | null | Promise<Message | null>;
+
+function nextSequence(seq: number): number {
+  return seq === 0x7fffffff ? 0 : seq + 1;
+}
+
+function addSequence(seq: number, delta: number): number {
+  return (seq + delta) % 0x80000000;
+}
+
+export class Broker {
+  readonly topics = new Map<string, Topic>();
+  private readonly coordinator: GroupCoordinator;
+  private readonly producers = new Map<number, ProducerState>();
+  private nextProducerId = 1000;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly connections = new Set<Connection>();
+  private readonly handlers = new Map<number, Handler>();
+  private readonly sasl: SaslUsers | null;
+  private readonly log: (line: string) => void;
+  private readonly partitionsPerTopic: number;
+  private readonly autoCreate: boolean;
+  private offsetsFd: number | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private server: net.Server | null = null;
+  private connectionCount = 0;
+  advertisedHost = "127.0.0.1";
+  port = 0;
+
+  constructor(private readonly options: BrokerOptions = {}) {
+    this.log = options.log ?? ((line) => process.stderr.write(`[broker] ${line}\n`));
+    this.partitionsPerTopic = options.partitions ?? 3;
+    if (!Number.isInteger(this.partitionsPerTopic) || this.partitionsPerTopic < 1) {
+      throw new Error(`partitions must be a positive integer, got ${options.partitions}`);
+    }
+    this.autoCreate = options.autoCreateTopics ?? true;
+    const users = options.saslUsers;
+    this.sasl = users === undefined ? null : typeof users === "string" ? SaslUsers.fromFile(users) : users;
+    this.coordinator = new GroupCoordinator({
+      minSessionTimeoutMs: options.minSessionTimeoutMs ?? 1000,
+      maxSessionTimeoutMs: 30 * 60 * 1000,
+      onCommit: (g, t, p, o) => this.persistOffset(g, t, p, o),
+      log: this.log,
+    });
+    this.registerHandlers();
+    if (options.dataDir) this.loadDataDir(options.dataDir);
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async listen(): Promise<RunningBroker> {
+    const host = this.options.host ?? "127.0.0.1";
+    const server = net.createServer((socket) => {
+      const conn = new Connection(socket, String(++this.connectionCount), (c, h, r) => this.dispatch(c, h, r), this.log);
+      this.connections.add(conn);
+      socket.on("close", () => this.connections.delete(conn));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.options.port ?? 9092, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    const addr = server.address() as net.AddressInfo;
+    this.port = addr.port;
+    const wildcard = host === "0.0.0.0" || host === "::";
+    this.advertisedHost = this.options.advertisedHost ?? (wildcard ? "127.0.0.1" : host);
+    if (this.options.dataDir) {
+      this.syncTimer = setInterval(() => this.syncAll(), SYNC_INTERVAL_MS);
+      this.syncTimer.unref();
+    }
+    return {
+      host: this.advertisedHost,
+      port: this.port,
+      address: `${this.advertisedHost}:${this.port}`,
+      stop: () => this.stop(),
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    this.coordinator.stop();
+    for (const c of this.connections) c.socket.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const t of this.topics.values()) for (const p of t.partitions) p.close();
+    if (this.offsetsFd !== null) {
+      fs.fsyncSync(this.offsetsFd);
+      fs.closeSync(this.offsetsFd);
+      this.offsetsFd = null;
+    }
+  }
+
+  private syncAll(): void {
+    for (const t of this.topics.values()) for (const p of t.partitions) p.sync();
+    if (this.offsetsFd !== null) fs.fdatasyncSync(this.offsetsFd);
+  }
+
+  // ------------------------------------------------------------------ persistence
+
+  private topicDir(topic: string, partition: number): string {
+    return path.join(this.options.dataDir!, "logs", `${topic}-${partition}`);
+  }
+
+  private newLog(topic: string, partition: number): PartitionLog {
+    if (!this.options.dataDir) return new MemoryPartitionLog();
+    return new FilePartitionLog(path.join(this.topicDir(topic, partition), "00000000000000000000.log"));
+  }
+
+  private loadDataDir(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    const topicsFile = path.join(dir, "topics.json");
+    if (fs.existsSync(topicsFile)) {
+      const saved = JSON.parse(fs.readFileSync(topicsFile, "utf8")) as Record<string, { partitions: number; configs: Record<string, string> }>;
+      for (const [name, t] of Object.entries(saved)) {
+        const partitions = Array.from({ length: t.partitions }, (_, i) => this.newLog(name, i));
+        this.topics.set(name, { name, partitions, configs: new Map(Object.entries(t.configs)) });
+        partitions.forEach((log, i) => {
+          for (const { baseOffset, header } of log.headers()) this.restoreProducer(name, i, baseOffset, header);
+        });
+      }
+    }
+    // Committed offsets: an append-only file of JSON lines, compacted at start-up.
+    const offsetsFile = path.join(dir, "offsets.jsonl");
+    const latest = new Map<string, { g: string; t: string; p: number; o: CommittedOffset }>();
+    if (fs.existsSync(offsetsFile)) {
+      for (const line of fs.readFileSync(offsetsFile, "utf8").split("\n")) {
+        if (!line) continue;
+        try {
+          const e = JSON.parse(line) as { g: string; t: string; p: number; o: CommittedOffset };
+          latest.set(`${e.g}\0${e.t}\0${e.p}`, e);
+        } catch {
+          // A line torn by a crash mid-write: everything before it is intact.
+        }
+      }
+    }
+    const compacted = [...latest.values()].filter((e) => this.topics.has(e.t));
+    for (const e of compacted) this.coordinator.restoreOffset(e.g, e.t, e.p, e.o);
+    const tmp = `${offsetsFile}.tmp`;
+    fs.writeFileSync(tmp, compacted.map((e) => JSON.stringify(e) + "\n").join(""));
+    fs.renameSync(tmp, offsetsFile);
+    this.offsetsFd = fs.openSync(offsetsFile, "a");
+  }
+
+  private saveTopics(): void {
+    const dir = this.options.dataDir;
+    if (!dir) return;
+    const out: Record<string, { partitions: number; configs: Record<string, string> }> = {};
+    for (const t of this.topics.values()) out[t.name] = { partitions: t.partitions.length, configs: Object.fromEntries(t.configs) };
+    const file = path.join(dir, "topics.json");
+    const fd = fs.openSync(`${file}.tmp`, "w");
+    fs.writeSync(fd, JSON.stringify(out, null, 2));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(`${file}.tmp`, file);
+  }
+
+  private persistOffset(g: string, t: string, p: number, o: CommittedOffset): void {
+    if (this.offsetsFd === null) return;
+    fs.writeSync(this.offsetsFd, JSON.stringify({ g, t, p, o }) + "\n");
+  }
+
+  private restoreProducer(topic: string, partition: number, baseOffset: number, h: BatchHeader): void {
+    if (h.producerId < 0) return;
+    this.nextProducerId = Math.max(this.nextProducerId, h.producerId + 1);
+    this.recordSequence(h.producerId, h.producerEpoch, `${topic}\0${partition}`, h, baseOffset);
+  }
+
+  // ------------------------------------------------------------------ topics
+
+  createTopic(name: string, partitions = this.partitionsPerTopic, configs = new Map<string, string>()): Topic {
+    const topic: Topic = { name, partitions: Array.from({ length: partitions }, (_, i) => this.newLog(name, i)), configs };
+    this.topics.set(name, topic);
+    this.saveTopics();
+    this.log(`created topic ${name} with ${partitions} partition(s)`);
+    return topic;
+  }
+
+  private deleteTopic(name: string): void {
+    const topic = this.topics.get(name);
+    if (!topic) return;
+    this.topics.delete(name);
+    for (const p of topic.partitions) p.close();
+    if (this.options.dataDir) {
+      topic.partitions.forEach((_, i) => fs.rmSync(this.topicDir(name, i), { recursive: true, force: true }));
+    }
+    this.coordinator.dropTopic(name);
+    this.saveTopics();
+    this.log(`deleted topic ${name}`);
+  }
+
+  private partition(topic: string, partition: number): PartitionLog | null {
+    return this.topics.get(topic)?.partitions[partition] ?? null;
+  }
+
+  // ------------------------------------------------------------------ dispatch
+
+  private dispatch(conn: Connection, header: RequestHeader, body: Reader): HandlerResult | Promise<HandlerResult> {
+    const spec = apiSpecs.get(header.apiKey);
+    const handler = this.handlers.get(header.apiKey);
+    if (header.apiKey === ApiKey.ApiVersions && spec) {
+      const range = supportedVersions(spec.request);
+      if (header.apiVersion > range.max) {
+        // Newer clients (librdkafka) probe with a flexible version first. Kafka answers in the v0
+        // layout with UNSUPPORTED_VERSION and its ranges, and the client retries with what we serve.
+        return this.encode(apiVersions, 0, this.apiVersionsBody(ErrorCode.UNSUPPORTED_VERSION));
+      }
+    }
+    if (!spec || !handler) {
+      this.log(`connection ${conn.id} (${header.clientId ?? "no client id"}): unknown API key ${header.apiKey}`);
+      return this.errorOnly(ErrorCode.UNSUPPORTED_VERSION);
+    }
+    const range = supportedVersions(spec.request);
+    if (header.apiVersion < range.min || header.apiVersion > range.max) {
+      this.log(`connection ${conn.id}: ${spec.request.name} v${header.apiVersion} is not supported (serves v${range.min}-${range.max})`);
+      return this.errorOnly(ErrorCode.UNSUPPORTED_VERSION);
+    }
+    if (this.sasl && !conn.authenticatedUser && header.apiKey !== ApiKey.ApiVersions && header.apiKey !== ApiKey.SaslHandshake && header.apiKey !== ApiKey.SaslAuthenticate) {
+      conn.abort(`${spec.request.name} before SASL authentication`);
+      return null;
+    }
+    const req = decodeMessage(spec.request, header.apiVersion, body);
+    const out = handler(conn, header, req);
+    if (out instanceof Promise) return out.then((m) => (m === null ? null : this.encode(spec, header.apiVersion, m)));
+    return out === null ? null : this.encode(spec, header.apiVersion, out);
+  }
+
+  private encode(spec: ApiSpec, version: number, body: Message): Writer {
+    const w = new Writer();
+    encodeMessage(spec.response, version, body, w);
+    return w;
+  }
+
+  /** For an API or version we cannot lay out: just the error code, and the connection stays open. */
+  private errorOnly(code: number): Writer {
+    const w = new Writer();
+    w.int16(code);
+    return w;
+  }
+
+  private apiVersionsBody(errorCode: number): Message {
+    return {
+      errorCode,
+      apiKeys: [...apiSpecs.values()].map((s) => {
+        const r = supportedVersions(s.request);
+        return { apiKey: s.request.apiKey, minVersion: r.min, maxVersion: r.max };
+      }),
+    };
+  }
+
+  private registerHandlers(): void {
+    const on = (key: number, h: Handler) => this.handlers.set(key, h);
+    on(ApiKey.ApiVersions, () => this.apiVersionsBody(ErrorCode.NONE));
+    on(ApiKey.Metadata, (_c, h, req) => this.handleMetadata(h.apiVersion, req));
+    on(ApiKey.Produce, (_c, _h, req) => this.handleProduce(req));
+    on(ApiKey.Fetch, (_c, _h, req) => this.handleFetch(req));
+    on(ApiKey.ListOffsets, (_c, h, req) => this.handleListOffsets(h.apiVersion, req));
+    on(ApiKey.InitProducerId, (_c, _h, req) => this.handleInitProducerId(req));
+    on(ApiKey.CreateTopics, (_c, _h, req) => this.handleCreateTopics(req));
+    on(ApiKey.DeleteTopics, (_c, _h, req) => this.handleDeleteTopics(req));
+    on(ApiKey.DescribeConfigs, (_c, _h, req) => this.handleDescribeConfigs(req));
+    on(ApiKey.OffsetForLeaderEpoch, (_c, _h, req) => this.handleOffsetForLeaderEpoch(req));
+    on(ApiKey.FindCoordinator, () => ({ errorCode: 0, errorMessage: null, nodeId: NODE_ID, host: this.advertisedHost, port: this.port }));
+    on(ApiKey.JoinGroup, (c, h, req) => this.handleJoinGroup(c, h, req));
+    on(ApiKey.SyncGroup, (_c, _h, req) => this.handleSyncGroup(req));
+    on(ApiKey.Heartbeat, (_c, _h, req) => ({
+      errorCode: this.coordinator.heartbeat(req.groupId as string, req.generationId as number, req.memberId as string),
+    }));
+    on(ApiKey.LeaveGroup, (_c, h, req) => this.handleLeaveGroup(h.apiVersion, req));
+    on(ApiKey.OffsetCommit, (_c, _h, req) => this.handleOffsetCommit(req));
+    on(ApiKey.OffsetFetch, (_c, _h, req) => this.handleOffsetFetch(req));
+    on(ApiKey.ListGroups, () => ({
+      errorCode: 0,
+      groups: [...this.coordinator.groups.values()].map((g) => ({ groupId: g.groupId, protocolType: g.protocolType })),
+    }));
+    on(ApiKey.DescribeGroups, (_c, _h, req) => this.handleDescribeGroups(req));
+    on(ApiKey.SaslHandshake, (c, _h, req) => this.handleSaslHandshake(c, req));
+    on(ApiKey.SaslAuthenticate, (c, _h, req) => this.handleSaslAuthenticate(c, req));
+  }
+
+  // ------------------------------------------------------------------ metadata and topics
+
+  private topicNameError(name: string): string | null {
+    if (!TOPIC_NAME.test(name) || name === "." || name === "..") {
+      return `topic name "${name}" is invalid: 1-249 characters of ASCII letters, digits, '.', '_' and '-'`;
+    }
+    return null;
+  }
+
+  private topicMetadata(t: Topic): Message {
+    return {
+      errorCode: 0,
+      name: t.name,
+      isInternal: t.name.startsWith("__"),
+      partitions: t.partitions.map((_, i) => ({
+        errorCode: 0,
+        partitionIndex: i,
+        leaderId: NODE_ID,
+        leaderEpoch: LEADER_EPOCH,
+        replicaNodes: [NODE_ID],
+        isrNodes: [NODE_ID],
+        offlineReplicas: [],
+      })),
+    };
+  }
+
+  private handleMetadata(version: number, req: Message): Message {
+    const requested = req.topics as { name: string }[] | null;
+    const allowCreate = this.autoCreate && (version < 4 || req.allowAutoTopicCreation === true);
+    let topics: Message[];
+    if (requested === null || (version === 0 && requested.length === 0)) {
+      topics = [...this.topics.values()].map((t) => this.topicMetadata(t));
+    } else {
+      topics = requested.map(({ name }) => {
+        const existing = this.topics.get(name);
+        if (existing) return this.topicMetadata(existing);
+        if (this.topicNameError(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] };
+        if (!allowCreate) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] };
+        return this.topicMetadata(this.createTopic(name));
+      });
+    }
+    return {
+      brokers: [{ nodeId: NODE_ID, host: this.advertisedHost, port: this.port, rack: null }],
+      clusterId: CLUSTER_ID,
+      controllerId: NODE_ID,
+      topics,
+    };
+  }
+
+  private handleCreateTopics(req: Message): Message {
+    const validateOnly = req.validateOnly === true;
+    const topics = (req.topics as { name: string; numPartitions: number; replicationFactor: number; assignments: unknown[]; configs: { name: string; value: string | null }[] }[]).map(
+      (t) => {
+        const fail = (errorCode: number, errorMessage: string) => ({ name: t.name, errorCode, errorMessage });
+        const invalid = this.topicNameError(t.name);
+        if (invalid) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, invalid);
+        if (this.topics.has(t.name)) return fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
+        const partitions = t.numPartitions === -1 ? (t.assignments.length || this.partitionsPerTopic) : t.numPartitions;
+        if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10000) {
+          return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be between 1 and 10000, got ${t.numPartitions}.`);
+        }
+        if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
+          return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor ${t.replicationFactor} is larger than the 1 broker available.`);
+        }
+        const configs = new Map<string, string>();
+        for (const c of t.configs) {
+          if (!(c.name in TOPIC_CONFIG_DEFAULTS)) return fail(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${c.name}`);
+          if (c.value !== null) configs.set(c.name, c.value);
+        }
+        if (!validateOnly) this.createTopic(t.name, partitions, configs);
+        return { name: t.name, errorCode: 0, errorMessage: null };
+      },
+    );
+    return { topics };
+  }
+
+  private handleDeleteTopics(req: Message): Message {
+    return {
+      responses: (req.topicNames as string[]).map((name) => {
+        if (!this.topics.has(name)) return { name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        this.deleteTopic(name);
+        return { name, errorCode: 0 };
+      }),
+    };
+  }
+
+  private handleDescribeConfigs(req: Message): Message {
+    const results = (req.resources as { resourceType: number; resourceName: string; configurationKeys: string[] | null }[]).map((r) => {
+      const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      let entries: { name: string; value: string; isDefault: boolean }[];
+      if (r.resourceType === 2) {
+        const topic = this.topics.get(r.resourceName);
+        if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${r.resourceName}' does not exist.`, configs: [] };
+        entries = Object.entries(TOPIC_CONFIG_DEFAULTS).map(([name, value]) => ({
+          name,
+          value: topic.configs.get(name) ?? value,
+          isDefault: !topic.configs.has(name),
+        }));
+      } else if (r.resourceType === 4) {
+        entries = [
+          { name: "num.partitions", value: String(this.partitionsPerTopic), isDefault: false },
+          { name: "auto.create.topics.enable", value: String(this.autoCreate), isDefault: false },
+          { name: "log.dirs", value: this.options.dataDir ? "(data dir)" : "(memory)", isDefault: false },
+        ];
+      } else {
+        return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Resource type ${r.resourceType} is not supported.`, configs: [] };
+      }
+      const keys = r.configurationKeys;
+      const configs = entries
+        .filter((e) => keys === null || keys.includes(e.name))
+        .map((e) => ({
+          name: e.name,
+          value: e.value,
+          readOnly: r.resourceType === 4,
+          isDefault: e.isDefault,
+          // ConfigSource: 1 = dynamic topic config, 4 = static broker config, 5 = default
+          configSource: e.isDefault ? 5 : r.resourceType === 2 ? 1 : 4,
+          isSensitive: false,
+          synonyms: [],
+          configType: 0,
+          documentation: null,
+        }));
+      return { ...base, errorCode: 0, errorMessage: null, configs };
+    });
+    return { results };
+  }
+
+  // ------------------------------------------------------------------ produce
+
+  private handleInitProducerId(req: Message): Message {
+    if (req.transactionalId !== null && req.transactionalId !== "") {
+      this.log(`refused InitProducerId for transactional id ${String(req.transactionalId)}: transactions are not supported`);
+      return { errorCode: ErrorCode.INVALID_REQUEST, producerId: -1, producerEpoch: -1 };
+    }
+    const producerId = this.nextProducerId++;
+    this.producers.set(producerId, { epoch: 0, partitions: new Map() });
+    return { errorCode: 0, producerId, producerEpoch: 0 };
+  }
+
+  /** Checks an idempotent producer's batch. Returns an error code, or a base offset when it is a retry already stored. */
+  private checkSequence(h: BatchHeader, tp: string): { errorCode: number; duplicateOf?: number } {
+    const state = this.producers.get(h.producerId);
+    const ps = state && state.epoch === h.producerEpoch ? state.partitions.get(tp) : undefined;
+    if (state && h.producerEpoch < state.epoch) return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH };
+    const lastSequence = addSequence(h.baseSequence, h.lastOffsetDelta);
+    if (!ps) return { errorCode: h.baseSequence === 0 ? 0 : ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER };
+    const dup = ps.recent.find((b) => b.firstSequence === h.baseSequence && b.lastSequence === lastSequence);
+    if (dup) return { errorCode: 0, duplicateOf: dup.baseOffset };
+    if (h.baseSequence !== nextSequence(ps.lastSequence)) return { errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER };
+    return { errorCode: 0 };
+  }
+
+  private recordSequence(producerId: number, epoch: number, tp: string, h: BatchHeader, baseOffset: number): void {
+    let state = this.producers.get(producerId);
+    if (!state || epoch > state.epoch) {
+      state = { epoch, partitions: new Map() };
+      this.producers.set(producerId, state);
+    }
+    let ps = state.partitions.get(tp);
+    if (!ps) {
+      ps = { lastSequence: -1, recent: [] };
+      state.partitions.set(tp, ps);
+    }
+    ps.lastSequence = addSequence(h.baseSequence, h.lastOffsetDelta);
+    ps.recent.push({ firstSequence: h.baseSequence, lastSequence: ps.lastSequence, baseOffset });
+    if (ps.recent.length > 5) ps.recent.shift();
+  }
+
+  private handleProduce(req: Message): Message | null {
+    if (req.transactionalId !== null && req.transactionalId !== undefined) {
+      this.log("refused a transactional produce: transactions are not supported");
+    }
+    const responses = (req.topicData as { name: string; partitionData: { index: number; records: Buffer | null }[] }[]).map((t) => ({
+      name: t.name,
+      partitionResponses: t.partitionData.map((p) => {
+        const fail = (errorCode: number, errorMessage: string | null = null) => ({ index: p.index, errorCode, baseOffset: -1, errorMessage });
+        if (req.transactionalId !== null && req.transactionalId !== undefined) {
+          return fail(ErrorCode.INVALID_REQUEST, "transactions are not supported by the embedded broker");
+        }
+        const log = this.partition(t.name, p.index);
+        if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        if (!p.records || p.records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, "no records");
+        let batches;
+        try {
+          batches = validateBatches(p.records);
+        } catch (err) {
+          if (err instanceof CorruptBatchError) {
+            this.log(`refused produce to ${t.name}-${p.index}: ${err.message}`);
+            return fail(err.errorCode, err.message);
+          }
+          throw err;
+        }
+        const tp = `${t.name}\0${p.index}`;
+        let firstOffset = -1;
+        for (const b of batches) {
+          const h = b.header;
+          if (h.producerId >= 0) {
+            const check = this.checkSequence(h, tp);
+            if (check.errorCode !== 0) return fail(check.errorCode);
+            if (check.duplicateOf !== undefined) {
+              if (firstOffset < 0) firstOffset = check.duplicateOf;
+              continue;
+            }
+          }
+          const [appended] = log.append([b]);
+          if (h.producerId >= 0) this.recordSequence(h.producerId, h.producerEpoch, tp, h, appended!.baseOffset);
+          if (firstOffset < 0) firstOffset = appended!.baseOffset;
+        }
+        this.notify(tp);
+        return { index: p.index, errorCode: 0, baseOffset: firstOffset, logStartOffset: log.logStartOffset, errorMessage: null };
+      }),
+    }));
+    // acks=0: the producer expects no response at all.
+    if (req.acks === 0) return null;
+    return { responses };
+  }
+
+  // ------------------------------------------------------------------ fetch
+
+  private notify(tp: string): void {
+    const set = this.waiters.get(tp);
+    if (!set) return;
+    this.waiters.delete(tp);
+    for (const wake of set) wake();
+  }
+
+  private handleFetch(req: Message): Message | Promise<Message> {
+    type FetchTopic = { topic: string; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] };
+    const topics = req.topics as FetchTopic[];
+    const minBytes = req.minBytes as number;
+    const maxWaitMs = req.maxWaitMs as number;
+    const first = this.readForFetch(topics, req.maxBytes as number);
+    if (first.bytes >= minBytes || maxWaitMs <= 0 || first.hasError) return first.body;
+    return new Promise<Message>((resolve) => {
+      const keys = topics.flatMap((t) => t.partitions.map((p) => `${t.topic}\0${p.partition}`));
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        for (const k of keys) this.waiters.get(k)?.delete(wake);
+        resolve(this.readForFetch(topics, req.maxBytes as number).body);
+      };
+      const wake = () => {
+        if (done) return;
+        const again = this.readForFetch(topics, req.maxBytes as number);
+        if (again.bytes >= minBytes) finish();
+        else for (const k of keys) this.waitOn(k, wake);
+      };
+      const timer = setTimeout(finish, maxWaitMs);
+      for (const k of keys) this.waitOn(k, wake);
+    });
+  }
+
+  private waitOn(key: string, wake: () => void): void {
+    let set = this.waiters.get(key);
+    if (!set) {
+      set = new Set();
+      this.waiters.set(key, set);
+    }
+    set.add(wake);
+  }
+
+  private readForFetch(
+    topics: { topic: string; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] }[],
+    maxBytes: number,
+  ): { body: Message; bytes: number; hasError: boolean } {
+    let total = 0;
+    let hasError = false;
+    const responses = topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p) => {
+        const log = this.partition(t.topic, p.partition);
+        if (!log) {
+          hasError = true;
+          return { partitionIndex: p.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, records: null };
+        }
+        const base = { partitionIndex: p.partition, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark, logStartOffset: log.logStartOffset, abortedTransactions: null };
+        if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.highWatermark) {
+          hasError = true;
+          return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, records: null };
+        }
+        const room = Math.min(p.partitionMaxBytes, maxBytes - total);
+        // KIP-74: the first non-empty partition returns at least one whole batch, however large.
+        const { batches, bytes } = log.read(p.fetchOffset, Math.max(0, room), total === 0);
+        total += bytes;
+        return { ...base, errorCode: 0, records: batches };
+      }),
+    }));
+    return { body: { errorCode: 0, sessionId: 0, responses }, bytes: total, hasError };
+  }
+
+  private handleListOffsets(version: number, req: Message): Message {
+    type Part = { partitionIndex: number; timestamp: number };
+    const topics = (req.topics as { name: string; partitions: Part[] }[]).map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const log = this.partition(t.name, p.partitionIndex);
+        if (!log) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [], timestamp: -1, offset: -1 };
+        let found: { offset: number; timestamp: number };
+        if (p.timestamp === -1) found = { offset: log.highWatermark, timestamp: -1 };
+        else if (p.timestamp === -2) found = { offset: log.logStartOffset, timestamp: -1 };
+        else found = log.offsetForTimestamp(p.timestamp) ?? { offset: version === 0 ? log.highWatermark : -1, timestamp: -1 };
+        return {
+          partitionIndex: p.partitionIndex,
+          errorCode: 0,
+          oldStyleOffsets: found.offset >= 0 ? [found.offset] : [],
+          timestamp: found.timestamp,
+          offset: found.offset,
+          leaderEpoch: LEADER_EPOCH,
+        };
+      }),
+    }));
+    return { topics };
+  }
+
+  private handleOffsetForLeaderEpoch(req: Message): Message {
+    const topics = (req.topics as { topic: string; partitions: { partition: number; leaderEpoch: number }[] }[]).map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p) => {
+        const log = this.partition(t.topic, p.partition);
+        if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+        // One leader epoch for the life of the log: its end is the end offset of every epoch ≥ 0.
+        return { errorCode: 0, partition: p.partition, leaderEpoch: LEADER_EPOCH, endOffset: log.highWatermark };
+      }),
+    }));
+    return { topics };
+  }
+
+  // ------------------------------------------------------------------ groups
+
+  private async handleJoinGroup(conn: Connection, header: RequestHeader, req: Message): Promise<Message> {
+    const rebalanceTimeoutMs = req.rebalanceTimeoutMs as number;
+    const result = await this.coordinator.join({
+      groupId: req.groupId as string,
+      memberId: req.memberId as string,
+      groupInstanceId: (req.groupInstanceId as string | null | undefined) ?? null,
+      clientId: header.clientId ?? "",
+      clientHost: `/${conn.remoteHost}`,
+      sessionTimeoutMs: req.sessionTimeoutMs as number,
+      rebalanceTimeoutMs: rebalanceTimeoutMs > 0 ? rebalanceTimeoutMs : (req.sessionTimeoutMs as number),
+      protocolType: req.protocolType as string,
+      protocols: req.protocols as { name: string; metadata: Buffer }[],
+    });
+    return { ...result };
+  }
+
+  private async handleSyncGroup(req: Message): Promise<Message> {
+    const r = await this.coordinator.sync(
+      req.groupId as string,
+      req.generationId as number,
+      req.memberId as string,
+      req.assignments as { memberId: string; assignment: Buffer }[],
+    );
+    return { errorCode: r.errorCode, assignment: r.assignment };
+  }
+
+  private handleLeaveGroup(version: number, req: Message): Message {
+    const groupId = req.groupId as string;
+    if (version < 3) {
+      const [code] = this.coordinator.leave(groupId, [req.memberId as string]);
+      return { errorCode: code };
+    }
+    const members = req.members as { memberId: string; groupInstanceId: string | null }[];
+    const codes = this.coordinator.leave(groupId, members.map((m) => m.memberId));
+    return { errorCode: 0, members: members.map((m, i) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode: codes[i] })) };
+  }
+
+  private handleOffsetCommit(req: Message): Message {
+    type Part = { partitionIndex: number; committedOffset: number; committedLeaderEpoch?: number; committedMetadata: string | null };
+    const topics = req.topics as { name: string; partitions: Part[] }[];
+    const groupId = req.groupId as string;
+    const generationId = (req.generationId as number | undefined) ?? -1;
+    const memberId = (req.memberId as string | undefined) ?? "";
+    const known = topics.flatMap((t) => t.partitions.filter(() => this.topics.has(t.name)).map((p) => ({ t: t.name, p })));
+    const code = this.coordinator.commit(
+      groupId,
+      generationId,
+      memberId,
+      known
+        .filter(({ t, p }) => this.partition(t, p.partitionIndex) !== null)
+        .map(({ t, p }) => ({ topic: t, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch ?? -1, metadata: p.committedMetadata })),
+    );
+    return {
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: this.partition(t.name, p.partitionIndex) ? code : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        })),
+      })),
+    };
+  }
+
+  private handleOffsetFetch(req: Message): Message {
+    const groupId = req.groupId as string;
+    let topics = req.topics as { name: string; partitionIndexes: number[] }[] | null;
+    if (topics === null) {
+      // Every partition the group has an offset for.
+      const byTopic = new Map<string, number[]>();
+      for (const key of this.coordinator.groups.get(groupId)?.offsets.keys() ?? []) {
+        const [t, p] = key.split("\0") as [string, string];
+        byTopic.set(t, [...(byTopic.get(t) ?? []), Number(p)]);
+      }
+      topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    }
+    return {
+      errorCode: 0,
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => {
+          const o = this.coordinator.fetchOffset(groupId, t.name, p);
+          return { partitionIndex: p, committedOffset: o?.offset ?? -1, committedLeaderEpoch: o?.leaderEpoch ?? -1, metadata: o?.metadata ?? "", errorCode: 0 };
+        }),
+      })),
+    };
+  }
+
+  private handleDescribeGroups(req: Message): Message {
+    return {
+      groups: (req.groups as string[]).map((id) => {
+        const g = this.coordinator.groups.get(id);
+        if (!g) return { errorCode: 0, groupId: id, groupState: "Dead", protocolType: "", protocolData: "", members: [] };
+        const stable = g.state === "Stable";
+        return {
+          errorCode: 0,
+          groupId: id,
+          groupState: g.state,
+          protocolType: g.protocolType,
+          protocolData: g.protocolName,
+          members: [...g.members.values()].map((m) => ({
+            memberId: m.memberId,
+            groupInstanceId: m.groupInstanceId,
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            memberMetadata: g.selectedMetadata(m),
+            memberAssignment: stable ? m.assignment : Buffer.alloc(0),
+          })),
+        };
+      }),
+    };
+  }
+
+  // ------------------------------------------------------------------ SASL
+
+  private handleSaslHandshake(conn: Connection, req: Message): Message {
+    const mechanism = req.mechanism as string;
+    const mechanisms = [...SASL_MECHANISMS];
+    if (!this.sasl) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] };
+    if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
+      return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
+    }
+    conn.saslState = new SaslSession(this.sasl, mechanism as SaslMechanism);
+    return { errorCode: 0, mechanisms };
+  }
+
+  private handleSaslAuthenticate(conn: Connection, req: Message): Message {
+    const session = conn.saslState;
+    if (!(session instanceof SaslSession)) {
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: "SaslAuthenticate before SaslHandshake", authBytes: Buffer.alloc(0) };
+    }
+    const step = session.step(req.authBytes as Buffer);
+    if ("failed" in step) {
+      this.log(`connection ${conn.id} from ${conn.remoteHost}: SASL ${session.mechanism} failed: ${step.failed}`);
+      conn.saslState = null;
+      // Kafka answers, then closes the connection.
+      setImmediate(() => conn.abort("SASL authentication failed"));
+      return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: step.failed, authBytes: Buffer.alloc(0) };
+    }
+    if (step.done) {
+      conn.authenticatedUser = step.user;
+      conn.saslState = null;
+    }
+    return { errorCode: 0, errorMessage: null, authBytes: step.challenge, sessionLifetimeMs: 0 };
+  }
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<RunningBroker> {
+  const broker = new Broker(options);
+  return broker.listen();
+}

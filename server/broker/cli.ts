@@ -1,0 +1,66 @@
+import { parseArgs } from "node:util";
+import { startBroker } from "./broker.ts";
+
+const usage = "usage: npm run broker -- [--port P] [--host H] [--data-dir D] [--partitions N] [--sasl-users FILE]";
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n${usage}\n`);
+  process.exit(2);
+}
+
+function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    fail(`--${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return Number(value);
+}
+
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      "data-dir": { type: "string" },
+      partitions: { type: "string" },
+      "sasl-users": { type: "string" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  }));
+} catch (err) {
+  fail((err as Error).message);
+}
+if (values.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
+
+try {
+  const broker = await startBroker({
+    port: integer("port", values.port, 9092, 0, 65535),
+    host: values.host ?? "127.0.0.1",
+    dataDir: values["data-dir"],
+    partitions: integer("partitions", values.partitions, 3, 1, 10000),
+    saslUsers: values["sasl-users"],
+  });
+  process.stdout.write(`broker listening on ${broker.host}:${broker.port}\n`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`[broker] ${signal}: stopping\n`);
+    broker.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`[broker] stop failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+} catch (err) {
+  fail(`broker failed to start: ${(err as Error).message}`);
+}

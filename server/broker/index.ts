@@ -1,0 +1,1 @@
+export { Broker, startBroker, type BrokerOptions, type RunningBroker } from "./broker.ts";

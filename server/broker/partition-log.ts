@@ -1,0 +1,230 @@
+import fs from "node:fs";
+import path from "node:path";
+import {
+  BATCH_HEADER_SIZE,
+  batchCrcMatches,
+  decodeRecords,
+  readBatchHeader,
+  stampBatch,
+  type BatchHeader,
+  type ValidatedBatch,
+} from "./record-batch.ts";
+
+export const LEADER_EPOCH = 0;
+
+/**
+ * Where each batch of a partition lives. Parallel arrays of numbers: with `--data-dir` the
+ * batches themselves stay on disk, so memory grows with the number of batches, not messages.
+ */
+interface BatchIndex {
+  baseOffsets: number[];
+  lastOffsets: number[];
+  maxTimestamps: number[];
+  positions: number[];
+  sizes: number[];
+}
+
+export interface AppendedBatch {
+  baseOffset: number;
+  header: BatchHeader;
+}
+
+/**
+ * One partition's log: offsets are assigned here, in append order.
+ * `highWatermark` is the offset the next batch will get (single node: everything stored is committed).
+ */
+export abstract class PartitionLog {
+  protected index: BatchIndex = { baseOffsets: [], lastOffsets: [], maxTimestamps: [], positions: [], sizes: [] };
+  logStartOffset = 0;
+  highWatermark = 0;
+
+  /** Stores validated batches, stamping each with its base offset. */
+  append(batches: ValidatedBatch[]): AppendedBatch[] {
+    const out: AppendedBatch[] = [];
+    for (const b of batches) {
+      const baseOffset = this.highWatermark;
+      const bytes = this.ownCopy(b.bytes);
+      stampBatch(bytes, baseOffset, LEADER_EPOCH);
+      const lastOffset = baseOffset + b.header.lastOffsetDelta;
+      const position = this.write(bytes);
+      this.index.baseOffsets.push(baseOffset);
+      this.index.lastOffsets.push(lastOffset);
+      this.index.maxTimestamps.push(b.header.maxTimestamp);
+      this.index.positions.push(position);
+      this.index.sizes.push(bytes.length);
+      this.highWatermark = lastOffset + 1;
+      out.push({ baseOffset, header: b.header });
+    }
+    return out;
+  }
+
+  /** Index of the first batch whose last offset is at or after `offset`, or -1. */
+  private findBatch(offset: number): number {
+    const last = this.index.lastOffsets;
+    let lo = 0;
+    let hi = last.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (last[mid]! >= offset) {
+        found = mid;
+        hi = mid - 1;
+      } else lo = mid + 1;
+    }
+    return found;
+  }
+
+  /**
+   * Whole batches starting with the one that holds `offset`, up to `maxBytes`; the first batch is
+   * returned even when larger than `maxBytes` (when `mustReturnFirst`), so a consumer always progresses.
+   */
+  read(offset: number, maxBytes: number, mustReturnFirst: boolean): { batches: Buffer[]; bytes: number } {
+    const batches: Buffer[] = [];
+    let bytes = 0;
+    let i = this.findBatch(offset);
+    if (i < 0) return { batches, bytes };
+    const n = this.index.baseOffsets.length;
+    for (; i < n; i++) {
+      const size = this.index.sizes[i]!;
+      if (bytes + size > maxBytes && !(mustReturnFirst && batches.length === 0)) break;
+      batches.push(this.readAt(i));
+      bytes += size;
+    }
+    return { batches, bytes };
+  }
+
+  /** Earliest offset whose record timestamp is at or after `timestamp` (Kafka's ListOffsets by time). */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
+    const ts = this.index.maxTimestamps;
+    for (let i = 0; i < ts.length; i++) {
+      if (ts[i]! < timestamp) continue;
+      const batch = this.readAt(i);
+      try {
+        for (const rec of decodeRecords(batch)) {
+          if (rec.timestamp >= timestamp) return { offset: rec.offset, timestamp: rec.timestamp };
+        }
+      } catch {
+        // A codec Node cannot decode (snappy, lz4, zstd): answer at batch granularity.
+        return { offset: this.index.baseOffsets[i]!, timestamp: ts[i]! };
+      }
+    }
+    return null;
+  }
+
+  /** The batches whose headers the producer state is rebuilt from after a restart. */
+  *headers(): Generator<{ baseOffset: number; header: BatchHeader }> {
+    for (let i = 0; i < this.index.baseOffsets.length; i++) {
+      yield { baseOffset: this.index.baseOffsets[i]!, header: readBatchHeader(this.readHeaderAt(i)) };
+    }
+  }
+
+  protected abstract ownCopy(bytes: Buffer): Buffer;
+  protected abstract write(bytes: Buffer): number;
+  protected abstract readAt(i: number): Buffer;
+  protected readHeaderAt(i: number): Buffer {
+    return this.readAt(i);
+  }
+  abstract sync(): void;
+  abstract close(): void;
+}
+
+export class MemoryPartitionLog extends PartitionLog {
+  private batches: Buffer[] = [];
+
+  protected ownCopy(bytes: Buffer): Buffer {
+    // The request buffer may be shared with other data; keep exactly the batch.
+    return Buffer.from(bytes);
+  }
+  protected write(bytes: Buffer): number {
+    this.batches.push(bytes);
+    return 0;
+  }
+  protected readAt(i: number): Buffer {
+    return this.batches[i]!;
+  }
+  sync(): void {}
+  close(): void {
+    this.batches = [];
+  }
+}
+
+/**
+ * A partition log in one append-only file of batches, exactly as they go over the wire.
+ * Writes go to the OS with write(2) before the producer is acknowledged, so killing the broker
+ * loses nothing acknowledged; `sync()` (fdatasync) runs on a timer and at shutdown, so an OS crash
+ * or power loss can lose the writes since the last sync. See README.md.
+ */
+export class FilePartitionLog extends PartitionLog {
+  private fd: number;
+  private size = 0;
+  private dirty = false;
+
+  constructor(readonly file: string) {
+    super();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.fd = fs.openSync(file, fs.existsSync(file) ? "r+" : "w+");
+    this.recover();
+  }
+
+  /** Rebuilds the index from the file and cuts off a batch torn by a crash mid-write. */
+  private recover(): void {
+    const fileSize = fs.fstatSync(this.fd).size;
+    const head = Buffer.alloc(BATCH_HEADER_SIZE);
+    let pos = 0;
+    while (pos + BATCH_HEADER_SIZE <= fileSize) {
+      fs.readSync(this.fd, head, 0, BATCH_HEADER_SIZE, pos);
+      const header = readBatchHeader(head);
+      if (header.size < BATCH_HEADER_SIZE || pos + header.size > fileSize) break;
+      if (pos + header.size === fileSize) {
+        // Only the last batch can be torn: check its CRC before trusting it.
+        const whole = Buffer.alloc(header.size);
+        fs.readSync(this.fd, whole, 0, header.size, pos);
+        if (!batchCrcMatches(whole)) break;
+      }
+      this.index.baseOffsets.push(header.baseOffset);
+      this.index.lastOffsets.push(header.baseOffset + header.lastOffsetDelta);
+      this.index.maxTimestamps.push(header.maxTimestamp);
+      this.index.positions.push(pos);
+      this.index.sizes.push(header.size);
+      this.highWatermark = header.baseOffset + header.lastOffsetDelta + 1;
+      pos += header.size;
+    }
+    if (pos < fileSize) fs.ftruncateSync(this.fd, pos);
+    this.size = pos;
+    if (this.index.baseOffsets.length > 0) this.logStartOffset = this.index.baseOffsets[0]!;
+  }
+
+  protected ownCopy(bytes: Buffer): Buffer {
+    // Written out before the next request reuses anything; stamping in place is safe.
+    return bytes;
+  }
+  protected write(bytes: Buffer): number {
+    const position = this.size;
+    let done = 0;
+    while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, position + done);
+    this.size += bytes.length;
+    this.dirty = true;
+    return position;
+  }
+  protected readAt(i: number): Buffer {
+    const size = this.index.sizes[i]!;
+    const buf = Buffer.allocUnsafe(size);
+    fs.readSync(this.fd, buf, 0, size, this.index.positions[i]!);
+    return buf;
+  }
+  protected override readHeaderAt(i: number): Buffer {
+    const buf = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+    fs.readSync(this.fd, buf, 0, BATCH_HEADER_SIZE, this.index.positions[i]!);
+    return buf;
+  }
+  sync(): void {
+    if (!this.dirty) return;
+    fs.fdatasyncSync(this.fd);
+    this.dirty = false;
+  }
+  close(): void {
+    this.sync();
+    fs.closeSync(this.fd);
+  }
+}
+
