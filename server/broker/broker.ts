@@ -192,6 +192,9 @@ export class Broker {
         const partitions = Array.from({ length: t.partitions }, (_, i) => this.newLog(name, i));
         this.topics.set(name, { name, partitions, configs: new Map(Object.entries(t.configs)) });
         partitions.forEach((log, i) => {
+          if (log instanceof FilePartitionLog && log.truncatedBytes > 0) {
+            this.log(`${name}-${i}: cut ${log.truncatedBytes} bytes of a torn batch off the log's end; it continues at offset ${log.highWatermark}`);
+          }
           for (const { baseOffset, header } of log.headers()) this.restoreProducer(name, i, baseOffset, header);
         });
       }
@@ -350,7 +353,7 @@ export class Broker {
       groups: [...this.coordinator.groups.values()].map((g) => ({ groupId: g.groupId, protocolType: g.protocolType })),
     }));
     on(ApiKey.DescribeGroups, (_c, _h, req) => this.handleDescribeGroups(req));
-    on(ApiKey.SaslHandshake, (c, _h, req) => this.handleSaslHandshake(c, req));
+    on(ApiKey.SaslHandshake, (c, h, req) => this.handleSaslHandshake(c, h.apiVersion, req));
     on(ApiKey.SaslAuthenticate, (c, _h, req) => this.handleSaslAuthenticate(c, req));
   }
 
@@ -545,6 +548,12 @@ export class Broker {
             return fail(err.errorCode, err.message);
           }
           throw err;
+        }
+        const topicConfigs = this.topics.get(t.name)!.configs;
+        const maxBatchBytes = Number(topicConfigs.get("max.message.bytes") ?? TOPIC_CONFIG_DEFAULTS["max.message.bytes"]);
+        const tooLarge = batches.find((b) => b.header.size > maxBatchBytes);
+        if (tooLarge) {
+          return fail(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${tooLarge.header.size} bytes exceeds max.message.bytes ${maxBatchBytes}`);
         }
         const tp = `${t.name}\0${p.index}`;
         let firstOffset = -1;
@@ -799,10 +808,15 @@ export class Broker {
 
   // ------------------------------------------------------------------ SASL
 
-  private handleSaslHandshake(conn: Connection, req: Message): Message {
+  private handleSaslHandshake(conn: Connection, version: number, req: Message): Message {
     const mechanism = req.mechanism as string;
     const mechanisms = [...SASL_MECHANISMS];
     if (!this.sasl) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] };
+    if (version === 0) {
+      // v0 would be followed by bare SASL tokens outside Kafka's framing, which are not served.
+      this.log(`connection ${conn.id} from ${conn.remoteHost}: SaslHandshake v0 (unframed SASL tokens) is not supported; use v1`);
+      return { errorCode: ErrorCode.UNSUPPORTED_VERSION, mechanisms };
+    }
     if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
       return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
     }

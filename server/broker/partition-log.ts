@@ -158,6 +158,8 @@ export class FilePartitionLog extends PartitionLog {
   private fd: number;
   private size = 0;
   private dirty = false;
+  /** Bytes cut off the end at start-up: a batch torn by a crash mid-write. */
+  truncatedBytes = 0;
 
   constructor(readonly file: string) {
     super();
@@ -189,7 +191,10 @@ export class FilePartitionLog extends PartitionLog {
       this.highWatermark = header.baseOffset + header.lastOffsetDelta + 1;
       pos += header.size;
     }
-    if (pos < fileSize) fs.ftruncateSync(this.fd, pos);
+    if (pos < fileSize) {
+      fs.ftruncateSync(this.fd, pos);
+      this.truncatedBytes = fileSize - pos;
+    }
     this.size = pos;
     if (this.index.baseOffsets.length > 0) this.logStartOffset = this.index.baseOffsets[0]!;
   }

@@ -105,7 +105,9 @@ export class SaslSession {
       return { done: false, challenge: Buffer.from(serverFirst) };
     }
     const m = /^(c=[^,]*,r=([^,]+)(?:,.*)?),p=([^,]+)$/.exec(text);
-    if (!m || m[2] !== this.scram.nonce) return { failed: "malformed SCRAM client-final message" };
+    // Kafka checks that the nonce ENDS with the server-first nonce, not that it equals it:
+    // librdkafka sends its client nonce again in front of it (r=<client nonce><server-first r>).
+    if (!m || !m[2]!.endsWith(this.scram.nonce)) return { failed: "malformed SCRAM client-final message" };
     const { cred, clientFirstBare, serverFirst, user } = this.scram;
     const authMessage = `${clientFirstBare},${serverFirst},${m[1]}`;
     const clientSignature = createHmac("sha256", cred.storedKey).update(authMessage).digest();

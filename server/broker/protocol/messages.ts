@@ -445,10 +445,13 @@ export const listGroups = api(
 
 // ---------------------------------------------------------------- SaslHandshake (17), never flexible
 
+// v0 is advertised although only v1 (tokens in SaslAuthenticate) is served: librdkafka enables
+// SASL only when SaslHandshake v0 is in the range (its check for a broker >= 0.10). The broker
+// answers a v0 handshake with UNSUPPORTED_VERSION in the body (see Broker.handleSaslHandshake).
 export const saslHandshake = api(
   ApiKey.SaslHandshake,
   "SaslHandshake",
-  "1",
+  "0-1",
   [f("mechanism", "string", "0+")],
   [f("errorCode", "int16", "0+"), f("mechanisms", "[]string", "0+")],
 );
