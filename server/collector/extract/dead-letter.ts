@@ -1,0 +1,448 @@
+import { classifyTopic, type TopicClass } from "./classify-topic.ts";
+import type { ExtractionFlag } from "./flags.ts";
+import { headerEntries, type HeaderEntry, type HeaderIndex } from "./headers.ts";
+
+export type DeadLetterConvention =
+  | "spring"
+  | "spring-retry"
+  | "kafka-connect"
+  | "kafka-streams"
+  | "smallrye"
+  | "kafkajs-async-retry"
+  | "eventscope";
+
+/** What a framework's failure headers say. Anything the convention lacks, or that is unreadable, is null. */
+export interface FailureHeaders {
+  convention: DeadLetterConvention;
+  originTopic: string | null;
+  originPartition: number | null;
+  /** Decimal int64. */
+  originOffset: string | null;
+  originTimestamp: Date | null;
+  originConsumerGroup: string | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  /** The underlying cause as the framework reports it: a class name (Spring) or a message (SmallRye). */
+  errorCause: string | null;
+  stackTrace: string | null;
+  attempts: number | null;
+}
+
+export interface DeadLetter extends Omit<FailureHeaders, "convention"> {
+  /**
+   * "headers": a framework's failure headers say where the message came from (facts).
+   * "topic-name": only the topic's name marks it as a dead letter; every origin field is null
+   * and `originTopicHint` is a guess from the name.
+   */
+  source: "headers" | "topic-name";
+  convention: DeadLetterConvention | null;
+  /** From the topic's name ("orders" for "orders.DLT"); a hint, never used as the origin. */
+  originTopicHint: string | null;
+}
+
+export interface DeadLetterDetection {
+  topicClass: TopicClass;
+  /** Set when this message is parked in a dead-letter queue: what the DLQ view lists and replays. */
+  deadLetter: DeadLetter | null;
+  /**
+   * Failure headers on a message that is NOT parked: a record on a retry topic (it will be
+   * retried automatically), or one back on its own origin topic (replayed or re-sent with the
+   * headers of its earlier failure). Worth showing on a timeline, wrong to list as a dead letter.
+   */
+  priorFailure: DeadLetter | null;
+  flags: ExtractionFlag[];
+}
+
+/**
+ * Dead-letter status: by failure headers first, else by the topic's name. Headers say where a
+ * dead letter came from; a name only hints.
+ */
+export function detectDeadLetter(
+  topic: string,
+  headers: HeaderIndex,
+  dlqPatterns: readonly RegExp[],
+): DeadLetterDetection {
+  const topicClass = classifyTopic(topic, dlqPatterns);
+  const { failure, flags } = readFailureHeaders(headers);
+  if (failure !== null) {
+    const letter: DeadLetter = { ...failure, source: "headers", originTopicHint: topicClass.of };
+    const parked =
+      topicClass.kind === "dlq" || (topicClass.kind === "normal" && failure.originTopic !== topic);
+    return parked
+      ? { topicClass, deadLetter: letter, priorFailure: null, flags }
+      : { topicClass, deadLetter: null, priorFailure: letter, flags };
+  }
+  if (topicClass.kind === "dlq") {
+    const letter: DeadLetter = {
+      source: "topic-name",
+      convention: null,
+      originTopicHint: topicClass.of,
+      originTopic: null,
+      originPartition: null,
+      originOffset: null,
+      originTimestamp: null,
+      originConsumerGroup: null,
+      errorClass: null,
+      errorMessage: null,
+      errorCause: null,
+      stackTrace: null,
+      attempts: null,
+    };
+    return { topicClass, deadLetter: letter, priorFailure: null, flags };
+  }
+  return { topicClass, deadLetter: null, priorFailure: null, flags };
+}
+
+/**
+ * Headers that Spring writes as big-endian binary numbers by design: not "binary by accident",
+ * so they do not raise the header-binary flag.
+ */
+export const KNOWN_BINARY_HEADERS: ReadonlySet<string> = new Set([
+  "kafka_dlt-original-partition",
+  "kafka_dlt-original-offset",
+  "kafka_dlt-original-timestamp",
+  "kafka_original-partition",
+  "kafka_original-offset",
+  "kafka_original-timestamp",
+  "retry_topic-attempts",
+  "retry_topic-backoff-timestamp",
+  "retry_topic-original-timestamp",
+]);
+
+/** Header names that mark each convention, in the order conventions are tried. */
+const CONVENTION_HEADERS: ReadonlyArray<readonly [DeadLetterConvention, readonly string[]]> = [
+  [
+    "spring",
+    [
+      "kafka_dlt-original-topic",
+      "kafka_dlt-original-partition",
+      "kafka_dlt-original-offset",
+      "kafka_dlt-original-timestamp",
+      "kafka_dlt-original-consumer-group",
+      "kafka_dlt-exception-fqcn",
+      "kafka_dlt-exception-message",
+      "kafka_dlt-exception-stacktrace",
+      "kafka_dlt-key-exception-fqcn",
+    ],
+  ],
+  [
+    "spring-retry",
+    [
+      "kafka_original-topic",
+      "kafka_original-partition",
+      "kafka_original-offset",
+      "kafka_exception-fqcn",
+      "kafka_exception-message",
+      "kafka_exception-stacktrace",
+      "retry_topic-attempts",
+    ],
+  ],
+  [
+    "kafka-connect",
+    [
+      "__connect.errors.topic",
+      "__connect.errors.partition",
+      "__connect.errors.offset",
+      "__connect.errors.exception.class.name",
+      "__connect.errors.exception.message",
+      "__connect.errors.exception.stacktrace",
+      "__connect.errors.connector.name",
+    ],
+  ],
+  [
+    "kafka-streams",
+    [
+      "__streams.errors.topic",
+      "__streams.errors.partition",
+      "__streams.errors.offset",
+      "__streams.errors.exception",
+      "__streams.errors.message",
+      "__streams.errors.stacktrace",
+    ],
+  ],
+  [
+    "smallrye",
+    [
+      "dead-letter-topic",
+      "dead-letter-partition",
+      "dead-letter-offset",
+      "dead-letter-reason",
+      "dead-letter-cause",
+      "dead-letter-exception-class-name",
+    ],
+  ],
+  ["kafkajs-async-retry", ["asyncRetry"]],
+  [
+    "eventscope",
+    ["x-original-topic", "x-original-partition", "x-original-offset", "x-error", "x-error-class", "x-attempts"],
+  ],
+];
+
+/** The same, lower-cased like HeaderIndex keys, so that detection is a plain Map lookup per name. */
+const MARKERS = CONVENTION_HEADERS.map(([convention, names]) => [convention, names.map((n) => n.toLowerCase())] as const);
+
+/**
+ * The failure headers of the first convention present. Origin fields read the FIRST occurrence of
+ * a repeated header and error fields the LAST: Spring appends its headers again at every hop
+ * (retry topic after retry topic), so the first origin is where the message was first consumed,
+ * and the last error is the most recent failure.
+ */
+export function readFailureHeaders(headers: HeaderIndex): { failure: FailureHeaders | null; flags: ExtractionFlag[] } {
+  const marker = MARKERS.find(([, names]) => names.some((name) => headers.has(name)));
+  if (marker === undefined) return { failure: null, flags: [] };
+  const read = new FieldReader(headers);
+  const failure = READERS[marker[0]](read);
+  return { failure, flags: read.malformed ? ["dlq-header-malformed"] : [] };
+}
+
+const READERS: Record<DeadLetterConvention, (read: FieldReader) => FailureHeaders> = {
+  spring: (read) => ({
+    convention: "spring",
+    originTopic: read.text("kafka_dlt-original-topic", "first"),
+    originPartition: read.int32BigEndian("kafka_dlt-original-partition"),
+    originOffset: read.int64BigEndian("kafka_dlt-original-offset"),
+    originTimestamp: read.timestampBigEndian("kafka_dlt-original-timestamp"),
+    originConsumerGroup: read.text("kafka_dlt-original-consumer-group", "first"),
+    // A key that failed deserialization gets its own key-exception headers instead.
+    errorClass: read.text("kafka_dlt-exception-fqcn", "last") ?? read.text("kafka_dlt-key-exception-fqcn", "last"),
+    errorMessage:
+      read.text("kafka_dlt-exception-message", "last") ?? read.text("kafka_dlt-key-exception-message", "last"),
+    errorCause: read.text("kafka_dlt-exception-cause-fqcn", "last"),
+    stackTrace:
+      read.text("kafka_dlt-exception-stacktrace", "last") ?? read.text("kafka_dlt-key-exception-stacktrace", "last"),
+    attempts: read.springAttempts("retry_topic-attempts"),
+  }),
+  "spring-retry": (read) => ({
+    convention: "spring-retry",
+    originTopic: read.text("kafka_original-topic", "first"),
+    originPartition: read.int32BigEndian("kafka_original-partition"),
+    originOffset: read.int64BigEndian("kafka_original-offset"),
+    originTimestamp: read.timestampBigEndian("kafka_original-timestamp"),
+    originConsumerGroup: null,
+    errorClass: read.text("kafka_exception-fqcn", "last"),
+    errorMessage: read.text("kafka_exception-message", "last"),
+    errorCause: read.text("kafka_exception-cause-fqcn", "last"),
+    stackTrace: read.text("kafka_exception-stacktrace", "last"),
+    attempts: read.springAttempts("retry_topic-attempts"),
+  }),
+  "kafka-connect": (read) => ({
+    convention: "kafka-connect",
+    originTopic: read.text("__connect.errors.topic", "first"),
+    originPartition: read.decimalPartition("__connect.errors.partition"),
+    originOffset: read.decimalOffset("__connect.errors.offset"),
+    originTimestamp: null,
+    // A sink connector's group is "connect-<name>" only by default; not guessed here.
+    originConsumerGroup: null,
+    errorClass: read.text("__connect.errors.exception.class.name", "last"),
+    errorMessage: read.text("__connect.errors.exception.message", "last"),
+    errorCause: null,
+    stackTrace: read.text("__connect.errors.exception.stacktrace", "last"),
+    attempts: null,
+  }),
+  "kafka-streams": (read) => ({
+    convention: "kafka-streams",
+    originTopic: read.text("__streams.errors.topic", "first"),
+    originPartition: read.decimalPartition("__streams.errors.partition"),
+    originOffset: read.decimalOffset("__streams.errors.offset"),
+    originTimestamp: null,
+    originConsumerGroup: null,
+    errorClass: read.text("__streams.errors.exception", "last"),
+    errorMessage: read.text("__streams.errors.message", "last"),
+    errorCause: null,
+    stackTrace: read.text("__streams.errors.stacktrace", "last"),
+    attempts: null,
+  }),
+  smallrye: (read) => ({
+    convention: "smallrye",
+    originTopic: read.text("dead-letter-topic", "first"),
+    originPartition: read.decimalPartition("dead-letter-partition"),
+    originOffset: read.decimalOffset("dead-letter-offset"),
+    originTimestamp: null,
+    originConsumerGroup: null,
+    errorClass: read.text("dead-letter-exception-class-name", "last"),
+    errorMessage: read.text("dead-letter-reason", "last"),
+    errorCause: read.text("dead-letter-cause", "last"),
+    stackTrace: null,
+    attempts: null,
+  }),
+  "kafkajs-async-retry": (read) => {
+    const state = read.json("asyncRetry");
+    const top = state?.top;
+    const att = state?.att;
+    const attempts = typeof att === "number" && Number.isSafeInteger(att) && att >= 0 ? att : null;
+    if (state !== null && ((top !== undefined && typeof top !== "string") || (att !== undefined && attempts === null))) {
+      read.malformed = true;
+    }
+    return {
+      convention: "kafkajs-async-retry",
+      originTopic: typeof top === "string" && top !== "" ? top : null,
+      originPartition: null,
+      originOffset: null,
+      originTimestamp: null,
+      originConsumerGroup: null,
+      errorClass: null,
+      errorMessage: null,
+      errorCause: null,
+      stackTrace: null,
+      attempts,
+    };
+  },
+  eventscope: (read) => ({
+    convention: "eventscope",
+    originTopic: read.text("x-original-topic", "first"),
+    originPartition: read.decimalPartition("x-original-partition"),
+    originOffset: read.decimalOffset("x-original-offset"),
+    originTimestamp: null,
+    originConsumerGroup: null,
+    errorClass: read.text("x-error-class", "last"),
+    errorMessage: read.text("x-error", "last"),
+    errorCause: null,
+    stackTrace: null,
+    attempts: read.decimalCount("x-attempts"),
+  }),
+};
+
+const INT32_MAX = 2 ** 31 - 1;
+const INT64_MAX = (1n << 63n) - 1n;
+const DECIMAL = /^-?\d+$/;
+
+/**
+ * Reads single failure fields. Unreadable values become null and set `malformed` rather than
+ * throw. Negative partitions and offsets are null without a flag: frameworks write -1 for "unknown"
+ * (Kafka Streams, for a record that has no input topic).
+ */
+class FieldReader {
+  malformed = false;
+
+  constructor(private readonly headers: HeaderIndex) {}
+
+  text(name: string, pick: "first" | "last"): string | null {
+    const entry = this.pick(name, pick);
+    if (entry === null || entry.value === null) return null;
+    if (entry.text === null) {
+      this.malformed = true;
+      return null;
+    }
+    return entry.text === "" ? null : entry.text;
+  }
+
+  /** Spring: 4-byte big-endian int. A decimal string (a hand-made or re-published record) is accepted too. */
+  int32BigEndian(name: string): number | null {
+    const bytes = this.bytes(name);
+    if (bytes === null) return null;
+    if (bytes.length === 4) return nonNegative(bytes.readInt32BE(0));
+    return this.partitionFromText(bytes);
+  }
+
+  /** Spring: 8-byte big-endian long, returned as decimal text (offsets exceed 2^53). */
+  int64BigEndian(name: string): string | null {
+    const bytes = this.bytes(name);
+    if (bytes === null) return null;
+    if (bytes.length === 8) {
+      const value = bytes.readBigInt64BE(0);
+      return value < 0n ? null : value.toString();
+    }
+    return this.offsetFromText(bytes);
+  }
+
+  timestampBigEndian(name: string): Date | null {
+    const bytes = this.bytes(name);
+    if (bytes === null) return null;
+    const ms = bytes.length === 8 ? Number(bytes.readBigInt64BE(0)) : Number(decodeDecimal(bytes) ?? Number.NaN);
+    // new Date() only holds ±8.64e15 ms; beyond that the header cannot be a real timestamp.
+    const date = new Date(ms);
+    if (Number.isNaN(date.getTime())) {
+      this.malformed = true;
+      return null;
+    }
+    return ms < 0 ? null : date;
+  }
+
+  /**
+   * Spring's `retry_topic-attempts`: a big-endian two's-complement integer of 1 to 4 bytes (older
+   * versions wrote BigInteger.toByteArray(), newer ones a 4-byte int; both decode the same way).
+   */
+  springAttempts(name: string): number | null {
+    const bytes = this.bytes(name, "last");
+    if (bytes === null) return null;
+    if (bytes.length < 1 || bytes.length > 4) {
+      this.malformed = true;
+      return null;
+    }
+    return nonNegative(bytes.readIntBE(0, bytes.length));
+  }
+
+  decimalPartition(name: string): number | null {
+    const bytes = this.bytes(name);
+    return bytes === null ? null : this.partitionFromText(bytes);
+  }
+
+  decimalOffset(name: string): string | null {
+    const bytes = this.bytes(name);
+    return bytes === null ? null : this.offsetFromText(bytes);
+  }
+
+  decimalCount(name: string): number | null {
+    const bytes = this.bytes(name, "last");
+    if (bytes === null) return null;
+    const text = decodeDecimal(bytes);
+    const value = text === null ? Number.NaN : Number(text);
+    if (!Number.isSafeInteger(value)) {
+      this.malformed = true;
+      return null;
+    }
+    return nonNegative(value);
+  }
+
+  /** A JSON object header; anything else is malformed. */
+  json(name: string): Record<string, unknown> | null {
+    const text = this.text(name, "last");
+    if (text === null) return null;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (value !== null && typeof value === "object" && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // fall through: flagged below
+    }
+    this.malformed = true;
+    return null;
+  }
+
+  private partitionFromText(bytes: Buffer): number | null {
+    const text = decodeDecimal(bytes);
+    const value = text === null ? Number.NaN : Number(text);
+    if (!Number.isSafeInteger(value) || value > INT32_MAX) {
+      this.malformed = true;
+      return null;
+    }
+    return nonNegative(value);
+  }
+
+  private offsetFromText(bytes: Buffer): string | null {
+    const text = decodeDecimal(bytes);
+    const value = text === null ? null : BigInt(text);
+    if (value === null || value > INT64_MAX) {
+      this.malformed = true;
+      return null;
+    }
+    return value < 0n ? null : value.toString();
+  }
+
+  private bytes(name: string, pick: "first" | "last" = "first"): Buffer | null {
+    return this.pick(name, pick)?.value ?? null;
+  }
+
+  private pick(name: string, pick: "first" | "last"): HeaderEntry | null {
+    const entries = headerEntries(this.headers, name);
+    return (pick === "first" ? entries[0] : entries[entries.length - 1]) ?? null;
+  }
+}
+
+function decodeDecimal(bytes: Buffer): string | null {
+  const text = bytes.toString("latin1").trim();
+  return DECIMAL.test(text) ? text : null;
+}
+
+function nonNegative(value: number): number | null {
+  return value < 0 ? null : value;
+}
