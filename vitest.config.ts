@@ -24,6 +24,8 @@ export default defineConfig({
           name: "integration",
           environment: "node",
           include: ["**/*.int.test.ts"],
+          // One PostgreSQL per run (embedded, or DATABASE_URL's); a database per test file.
+          globalSetup: ["server/db/test-global-setup.ts"],
           exclude: alwaysExcluded,
           pool: "forks",
           fileParallelism: false,

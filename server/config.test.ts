@@ -1,0 +1,182 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, dlqTemplateToRegExp, loadConfig, parseDuration } from "./config.ts";
+
+function configError(env: Record<string, string>, options = {}): ConfigError {
+  try {
+    loadConfig(env, options);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("gives the documented defaults for an empty environment", () => {
+    expect(loadConfig({})).toEqual({
+      kafkaBrokers: undefined,
+      databaseUrl: undefined,
+      port: 3000,
+      host: "127.0.0.1",
+      kafka: { sasl: undefined, ssl: false },
+      entityFields: ["orderId"],
+      topicsInclude: undefined,
+      topicsExclude: undefined,
+      start: "earliest",
+      retentionMs: 7 * 24 * 3_600_000,
+      collectorGroup: "eventscope-collector",
+      pollMs: 5_000,
+      dlqPatterns: [],
+      maxValueBytes: 1_048_576,
+      adminToken: undefined,
+      readToken: undefined,
+      maskFields: [],
+      traceUrl: undefined,
+    });
+  });
+
+  it("parses every variable", () => {
+    const config = loadConfig({
+      KAFKA_BROKERS: "kafka-1:9092, kafka-2:9093",
+      DATABASE_URL: "postgresql://eventscope:secret@db.internal:5432/eventscope",
+      PORT: "8080",
+      HOST: "0.0.0.0",
+      KAFKA_SASL_MECHANISM: "SCRAM-SHA-512",
+      KAFKA_SASL_USERNAME: "alice",
+      KAFKA_SASL_PASSWORD: "s3cret",
+      KAFKA_SSL: "true",
+      EVENTSCOPE_ENTITY_FIELDS: "orderId, customer.id",
+      EVENTSCOPE_TOPICS_INCLUDE: "^orders",
+      EVENTSCOPE_TOPICS_EXCLUDE: "\\.internal$",
+      EVENTSCOPE_START: "latest",
+      EVENTSCOPE_RETENTION: "12h",
+      EVENTSCOPE_COLLECTOR_GROUP: "my-collector",
+      EVENTSCOPE_POLL_MS: "2000",
+      EVENTSCOPE_DLQ_PATTERNS: "<t>.failed,parking-<t>",
+      EVENTSCOPE_MAX_VALUE_BYTES: "65536",
+      EVENTSCOPE_ADMIN_TOKEN: "admin-token-123",
+      EVENTSCOPE_READ_TOKEN: "read-token-456",
+      EVENTSCOPE_MASK_FIELDS: "cardNumber,email",
+      EVENTSCOPE_TRACE_URL: "https://jaeger.example/trace/{traceId}",
+    });
+    expect(config).toMatchObject({
+      kafkaBrokers: ["kafka-1:9092", "kafka-2:9093"],
+      databaseUrl: "postgresql://eventscope:secret@db.internal:5432/eventscope",
+      port: 8080,
+      host: "0.0.0.0",
+      kafka: { sasl: { mechanism: "scram-sha-512", username: "alice", password: "s3cret" }, ssl: { ca: undefined } },
+      entityFields: ["orderId", "customer.id"],
+      start: "latest",
+      retentionMs: 12 * 3_600_000,
+      collectorGroup: "my-collector",
+      pollMs: 2_000,
+      maxValueBytes: 65_536,
+      adminToken: "admin-token-123",
+      readToken: "read-token-456",
+      maskFields: ["cardNumber", "email"],
+      traceUrl: "https://jaeger.example/trace/{traceId}",
+    });
+    expect(config.topicsInclude?.test("orders.v1")).toBe(true);
+    expect(config.topicsExclude?.test("orders.internal")).toBe(true);
+    expect(config.dlqPatterns.map((p) => "payments.failed".match(p)?.groups?.topic)).toEqual(["payments", undefined]);
+  });
+
+  it("treats empty values as unset", () => {
+    expect(loadConfig({ PORT: "", DATABASE_URL: "  ", EVENTSCOPE_START: "" })).toMatchObject({
+      port: 3000,
+      databaseUrl: undefined,
+      start: "earliest",
+    });
+  });
+
+  it.each([
+    ["KAFKA_BROKERS", "kafka-1", /host:port/],
+    ["DATABASE_URL", "mysql://localhost/db", /PostgreSQL connection URL/],
+    ["PORT", "80a", /TCP port.*1 to 65535.*"80a"/],
+    ["PORT", "70000", /TCP port/],
+    ["KAFKA_SASL_MECHANISM", "kerberos", /plain, scram-sha-256 or scram-sha-512/],
+    ["KAFKA_SSL", "maybe", /true or false/],
+    ["KAFKA_SSL_CA", "/no/such/ca.pem", /PEM.*ENOENT/],
+    ["EVENTSCOPE_ENTITY_FIELDS", "order..id", /field names or dotted paths/],
+    ["EVENTSCOPE_TOPICS_INCLUDE", "orders(", /regular expression.*"orders\("/],
+    ["EVENTSCOPE_TOPICS_EXCLUDE", "[a-", /regular expression/],
+    ["EVENTSCOPE_START", "beginning", /earliest or latest.*"beginning"/],
+    ["EVENTSCOPE_RETENTION", "7 days", /duration such as 7d, 12h, 30m/],
+    ["EVENTSCOPE_RETENTION", "0d", /duration/],
+    ["EVENTSCOPE_POLL_MS", "fast", /milliseconds/],
+    ["EVENTSCOPE_MAX_VALUE_BYTES", "1MB", /size in bytes/],
+    ["EVENTSCOPE_ADMIN_TOKEN", "short", /at least 8 characters/],
+    ["EVENTSCOPE_READ_TOKEN", "1234", /at least 8 characters/],
+    ["EVENTSCOPE_TRACE_URL", "https://jaeger.example/trace/", /\{traceId\}/],
+    ["EVENTSCOPE_TRACE_URL", "javascript:alert({traceId})", /http\(s\) URL/],
+  ])("rejects %s=%s with a message naming the variable", (variable, value, expected) => {
+    const error = configError({ [variable]: value });
+    expect(error.issues).toContainEqual({ variable, message: expect.stringMatching(expected) });
+    expect(error.message).toContain(`${variable}: `);
+  });
+
+  it("reports every bad variable at once", () => {
+    const error = configError({ PORT: "x", EVENTSCOPE_START: "soon" });
+    expect(error.issues.map((issue) => issue.variable).sort()).toEqual(["EVENTSCOPE_START", "PORT"]);
+  });
+
+  it("wants all three SASL variables together", () => {
+    const error = configError({ KAFKA_SASL_USERNAME: "alice" });
+    expect(error.issues.map((issue) => issue.variable)).toEqual(["KAFKA_SASL_MECHANISM", "KAFKA_SASL_PASSWORD"]);
+  });
+
+  it("requires KAFKA_BROKERS and DATABASE_URL in production only", () => {
+    expect(() => loadConfig({})).not.toThrow();
+    const error = configError({}, { production: true });
+    expect(error.issues).toEqual([
+      { variable: "KAFKA_BROKERS", message: expect.stringMatching(/required by npm start/) },
+      { variable: "DATABASE_URL", message: expect.stringMatching(/required by npm start/) },
+    ]);
+    expect(
+      loadConfig({ KAFKA_BROKERS: "k:9092", DATABASE_URL: "postgres://u@h/d" }, { production: true }).kafkaBrokers,
+    ).toEqual(["k:9092"]);
+  });
+
+  it("reads KAFKA_SSL_CA from a file or takes the PEM itself, and turns TLS on", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-ca-"));
+    try {
+      const file = path.join(dir, "ca.pem");
+      fs.writeFileSync(file, pem);
+      expect(loadConfig({ KAFKA_SSL_CA: file }).kafka.ssl).toEqual({ ca: [pem] });
+      expect(loadConfig({ KAFKA_SSL_CA: pem }).kafka.ssl).toEqual({ ca: [pem] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("parseDuration", () => {
+  it.each([
+    ["7d", 604_800_000],
+    ["12h", 43_200_000],
+    ["30m", 1_800_000],
+    ["45s", 45_000],
+    ["500ms", 500],
+    ["2w", 1_209_600_000],
+  ])("%s is %i ms", (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(["", "7", "d", "1.5h", "-1d", "7 days"])("rejects %j", (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});
+
+describe("dlqTemplateToRegExp", () => {
+  it("matches whole names, naming the origin topic or group, with literal dots", () => {
+    expect("orders.failed".match(dlqTemplateToRegExp("<t>.failed"))?.groups).toEqual({ topic: "orders" });
+    expect(dlqTemplateToRegExp("<t>.failed").test("ordersXfailed")).toBe(false);
+    expect(dlqTemplateToRegExp("<t>.failed").test("orders.failed.v2")).toBe(false);
+    expect("billing-parked".match(dlqTemplateToRegExp("<group>-parked"))?.groups).toEqual({ group: "billing" });
+    expect(dlqTemplateToRegExp("poison").test("poison")).toBe(true);
+  });
+});

@@ -1,0 +1,356 @@
+import fs from "node:fs";
+import { z } from "zod";
+
+/**
+ * Every environment variable Eventscope reads, parsed and validated once (ARCHITECTURE.md,
+ * "Environment"). An invalid value stops start-up with a message that names the variable and
+ * says what is expected. An empty value counts as unset.
+ */
+
+export class ConfigError extends Error {
+  readonly issues: readonly { variable: string; message: string }[];
+
+  constructor(issues: readonly { variable: string; message: string }[]) {
+    super(
+      `invalid configuration:\n${issues.map((issue) => `  ${issue.variable}: ${issue.message}`).join("\n")}`,
+    );
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+}
+
+const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** "7d", "12h", "30m", "45s", "500ms", "2w" → milliseconds; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+)\s*(ms|s|m|h|d|w)$/.exec(text.trim());
+  if (!match) return undefined;
+  const amount = Number(match[1]);
+  const unit = match[2] as keyof typeof DURATION_UNITS_MS;
+  return amount * DURATION_UNITS_MS[unit];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * A dead-letter topic name template as CONVENTIONS.md writes them (`<t>.DLT`, `dlq.<t>`,
+ * `<group>-dlq`) → a RegExp over the whole name; `<t>` becomes the named group `topic`,
+ * `<group>` the named group `group`.
+ */
+export function dlqTemplateToRegExp(template: string): RegExp {
+  let source = "";
+  let rest = template;
+  const placeholder = /<(t|group)>/;
+  for (let match = placeholder.exec(rest); match; match = placeholder.exec(rest)) {
+    source += escapeRegExp(rest.slice(0, match.index));
+    source += match[1] === "t" ? "(?<topic>.+)" : "(?<group>.+)";
+    rest = rest.slice(match.index + match[0].length);
+  }
+  return new RegExp(`^${source}${escapeRegExp(rest)}$`);
+}
+
+// --- building blocks: each says in words what it expects --------------------------------------
+
+const emptyAsUnset = (value: unknown) =>
+  typeof value === "string" && value.trim() === "" ? undefined : value;
+
+function optionalVar<T extends z.ZodType>(schema: T) {
+  return z.preprocess(emptyAsUnset, schema.optional());
+}
+
+function list(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+}
+
+function integer(what: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.string().transform((text, ctx) => {
+    const value = Number(text.trim());
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected ${what}: a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`,
+      });
+      return z.NEVER;
+    }
+    return value;
+  });
+}
+
+const regExp = z.string().transform((source, ctx) => {
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a regular expression (JavaScript syntax), got ${JSON.stringify(source)}: ${
+        (error as Error).message
+      }`,
+    });
+    return z.NEVER;
+  }
+});
+
+const booleanFlag = z.string().transform((text, ctx) => {
+  const value = text.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(value)) return true;
+  if (["false", "0", "no", "off"].includes(value)) return false;
+  ctx.addIssue({ code: "custom", message: `expected true or false, got ${JSON.stringify(text)}` });
+  return z.NEVER;
+});
+
+const brokers = z.string().transform((text, ctx) => {
+  const items = list(text);
+  const bad = items.filter((item) => !/^[^\s:,]+:\d{1,5}$/.test(item) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(item));
+  if (items.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a comma-separated list of host:port (e.g. kafka-1:9092,kafka-2:9092), got ${JSON.stringify(text)}`,
+    });
+    return z.NEVER;
+  }
+  return items;
+});
+
+const databaseUrl = z.string().transform((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !["postgres:", "postgresql:"].includes(url.protocol) || !url.hostname) {
+    ctx.addIssue({
+      code: "custom",
+      message: "expected a PostgreSQL connection URL: postgresql://user:password@host:5432/database",
+    });
+    return z.NEVER;
+  }
+  return text;
+});
+
+const saslMechanism = z.string().transform((text, ctx) => {
+  const value = text.trim().toLowerCase();
+  if (value === "plain" || value === "scram-sha-256" || value === "scram-sha-512") return value;
+  ctx.addIssue({
+    code: "custom",
+    message: `expected plain, scram-sha-256 or scram-sha-512, got ${JSON.stringify(text)}`,
+  });
+  return z.NEVER;
+});
+
+const sslCa = z.string().transform((text, ctx) => {
+  if (text.includes("-----BEGIN")) return text;
+  try {
+    return fs.readFileSync(text, "utf8");
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a PEM certificate or the path of a readable PEM file; cannot read ${JSON.stringify(text)}: ${
+        (error as NodeJS.ErrnoException).code ?? (error as Error).message
+      }`,
+    });
+    return z.NEVER;
+  }
+});
+
+const fieldList = (what: string) =>
+  z.string().transform((text, ctx) => {
+    const items = list(text);
+    const bad = items.filter((item) => !/^[^.\s]+(?:\.[^.\s]+)*$/.test(item));
+    if (items.length === 0 || bad.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a comma-separated list of ${what} (field names or dotted paths such as order.id), got ${JSON.stringify(text)}`,
+      });
+      return z.NEVER;
+    }
+    return items;
+  });
+
+const startPosition = z.string().transform((text, ctx) => {
+  const value = text.trim().toLowerCase();
+  if (value === "earliest" || value === "latest") return value;
+  ctx.addIssue({ code: "custom", message: `expected earliest or latest, got ${JSON.stringify(text)}` });
+  return z.NEVER;
+});
+
+const retention = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a duration such as 7d, 12h, 30m (units ms, s, m, h, d, w), got ${JSON.stringify(text)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const dlqPatterns = z.string().transform((text, ctx) => {
+  const templates = list(text);
+  if (templates.length === 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected a comma-separated list of topic name patterns such as <t>.failed or errors-<t>, got ${JSON.stringify(text)}`,
+    });
+    return z.NEVER;
+  }
+  return templates.map(dlqTemplateToRegExp);
+});
+
+const token = z.string().transform((text, ctx) => {
+  if (text.trim().length < 8) {
+    ctx.addIssue({ code: "custom", message: "expected a secret of at least 8 characters" });
+    return z.NEVER;
+  }
+  return text.trim();
+});
+
+const traceUrl = z.string().transform((text, ctx) => {
+  let ok = text.includes("{traceId}");
+  try {
+    ok &&= ["http:", "https:"].includes(new URL(text.replace("{traceId}", "x")).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected an http(s) URL template containing {traceId}, e.g. https://jaeger.example/trace/{traceId}, got ${JSON.stringify(text)}`,
+    });
+    return z.NEVER;
+  }
+  return text;
+});
+
+const nonEmpty = z.string().transform((text) => text.trim());
+
+// --- the environment, variable by variable -------------------------------------------------------
+
+const environmentSchema = z.object({
+  KAFKA_BROKERS: optionalVar(brokers),
+  DATABASE_URL: optionalVar(databaseUrl),
+  PORT: optionalVar(integer("a TCP port", 1, 65_535)),
+  HOST: optionalVar(nonEmpty),
+  KAFKA_SASL_MECHANISM: optionalVar(saslMechanism),
+  KAFKA_SASL_USERNAME: optionalVar(z.string()),
+  KAFKA_SASL_PASSWORD: optionalVar(z.string()),
+  KAFKA_SSL: optionalVar(booleanFlag),
+  KAFKA_SSL_CA: optionalVar(sslCa),
+  EVENTSCOPE_ENTITY_FIELDS: optionalVar(fieldList("entity fields")),
+  EVENTSCOPE_TOPICS_INCLUDE: optionalVar(regExp),
+  EVENTSCOPE_TOPICS_EXCLUDE: optionalVar(regExp),
+  EVENTSCOPE_START: optionalVar(startPosition),
+  EVENTSCOPE_RETENTION: optionalVar(retention),
+  EVENTSCOPE_COLLECTOR_GROUP: optionalVar(nonEmpty),
+  EVENTSCOPE_POLL_MS: optionalVar(integer("milliseconds between admin polls", 100, 3_600_000)),
+  EVENTSCOPE_DLQ_PATTERNS: optionalVar(dlqPatterns),
+  EVENTSCOPE_MAX_VALUE_BYTES: optionalVar(integer("a size in bytes", 1, 1_073_741_824)),
+  EVENTSCOPE_ADMIN_TOKEN: optionalVar(token),
+  EVENTSCOPE_READ_TOKEN: optionalVar(token),
+  EVENTSCOPE_MASK_FIELDS: optionalVar(fieldList("fields to mask")),
+  EVENTSCOPE_TRACE_URL: optionalVar(traceUrl),
+});
+
+type Environment = z.output<typeof environmentSchema>;
+
+function toConfig(env: Environment) {
+  const sasl =
+    env.KAFKA_SASL_MECHANISM === undefined
+      ? undefined
+      : {
+          mechanism: env.KAFKA_SASL_MECHANISM,
+          username: env.KAFKA_SASL_USERNAME ?? "",
+          password: env.KAFKA_SASL_PASSWORD ?? "",
+        };
+  return {
+    /** Unset outside `npm start`: start the embedded broker. */
+    kafkaBrokers: env.KAFKA_BROKERS,
+    /** Unset outside `npm start`: start the embedded PostgreSQL (server/db/embedded.ts). */
+    databaseUrl: env.DATABASE_URL,
+    port: env.PORT ?? 3000,
+    host: env.HOST ?? "127.0.0.1",
+    kafka: {
+      sasl,
+      /** false, or TLS options (`ca` when KAFKA_SSL_CA is set; it implies TLS). */
+      ssl:
+        env.KAFKA_SSL_CA !== undefined
+          ? { ca: [env.KAFKA_SSL_CA] }
+          : env.KAFKA_SSL === true
+            ? { ca: undefined }
+            : (false as const),
+    },
+    entityFields: env.EVENTSCOPE_ENTITY_FIELDS ?? ["orderId"],
+    topicsInclude: env.EVENTSCOPE_TOPICS_INCLUDE,
+    topicsExclude: env.EVENTSCOPE_TOPICS_EXCLUDE,
+    start: env.EVENTSCOPE_START ?? "earliest",
+    retentionMs: env.EVENTSCOPE_RETENTION ?? 7 * DURATION_UNITS_MS.d,
+    collectorGroup: env.EVENTSCOPE_COLLECTOR_GROUP ?? "eventscope-collector",
+    pollMs: env.EVENTSCOPE_POLL_MS ?? 5_000,
+    /** Extra dead-letter topic patterns, added to CONVENTIONS.md's; `topic`/`group` named groups. */
+    dlqPatterns: env.EVENTSCOPE_DLQ_PATTERNS ?? [],
+    /** Values above this are stored truncated and flagged. */
+    maxValueBytes: env.EVENTSCOPE_MAX_VALUE_BYTES ?? 1_048_576,
+    /** Unset: Eventscope is read-only. */
+    adminToken: env.EVENTSCOPE_ADMIN_TOKEN,
+    /** Unset: reads are open (to whoever can reach HOST:PORT). */
+    readToken: env.EVENTSCOPE_READ_TOKEN,
+    maskFields: env.EVENTSCOPE_MASK_FIELDS ?? [],
+    /** e.g. https://jaeger.example/trace/{traceId} */
+    traceUrl: env.EVENTSCOPE_TRACE_URL,
+  };
+}
+
+export type Config = ReturnType<typeof toConfig>;
+
+export interface LoadConfigOptions {
+  /** `npm start`: KAFKA_BROKERS and DATABASE_URL are required (no embedded defaults). */
+  production?: boolean;
+}
+
+/** Parses and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  options: LoadConfigOptions = {},
+): Config {
+  const parsed = environmentSchema.safeParse(
+    Object.fromEntries(Object.keys(environmentSchema.shape).map((name) => [name, env[name]])),
+  );
+  const issues: { variable: string; message: string }[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? "environment"),
+        message: issue.message,
+      }));
+  const data = parsed.success ? parsed.data : undefined;
+
+  const isSet = (name: string) => emptyAsUnset(env[name]) !== undefined;
+  if (isSet("KAFKA_SASL_MECHANISM") || isSet("KAFKA_SASL_USERNAME") || isSet("KAFKA_SASL_PASSWORD")) {
+    for (const name of ["KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"]) {
+      if (!isSet(name)) {
+        issues.push({
+          variable: name,
+          message:
+            "expected with the other KAFKA_SASL_* variables: SASL needs a mechanism, a user name and a password",
+        });
+      }
+    }
+  }
+  if (options.production) {
+    for (const name of ["KAFKA_BROKERS", "DATABASE_URL"]) {
+      if (!isSet(name)) {
+        issues.push({
+          variable: name,
+          message: "required by npm start (production has no embedded broker or database)",
+        });
+      }
+    }
+  }
+  if (issues.length > 0 || !data) throw new ConfigError(issues);
+  return toConfig(data);
+}

@@ -1,0 +1,76 @@
+/**
+ * server/db's public face: everything outside server/db imports from here (ESLint enforces it for
+ * app/, components/ and lib/). Eventscope code touches the database only through these functions.
+ */
+import { loadConfig } from "../config.ts";
+import { getSharedDatabase, openDatabase, type OpenedDatabase } from "./open.ts";
+
+export { connectDatabase, type ConnectOptions, type Database } from "./client.ts";
+export { openDatabase, type OpenDatabaseOptions, type OpenedDatabase } from "./open.ts";
+export { runMigrations, readMigrations, type MigrationResult } from "./migrate.ts";
+export {
+  startEmbeddedPostgres,
+  findFreePort,
+  makeTemporaryDataDir,
+  DEFAULT_EMBEDDED_PORT,
+  DEFAULT_EMBEDDED_DATA_DIR,
+  type EmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+} from "./embedded.ts";
+export { DatabaseError, isRetriableDatabaseError, toDatabaseError } from "./errors.ts";
+export {
+  ingestEvents,
+  INGEST_FLAGS,
+  MAX_INDEXED_TEXT,
+  type EventRow,
+  type EventHeaderInput,
+  type FailureInfo,
+  type StoredHeader,
+  type IngestMethod,
+  type IngestOptions,
+  type IngestResult,
+} from "./ingest.ts";
+export {
+  syncTopics,
+  syncConsumerGroups,
+  upsertCommittedOffsets,
+  recordLagSamples,
+  findRecordTimestamps,
+  type TopicSnapshot,
+  type ConsumerGroupSnapshot,
+  type CommittedOffsetSnapshot,
+  type LagSampleInput,
+  type SyncOptions,
+} from "./cluster-state.ts";
+export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate } from "./health.ts";
+export { pruneOlderThan, type PruneResult } from "./retention.ts";
+
+// Row types of the schema, for code that may not import Prisma itself (app/, components/).
+export type {
+  Event,
+  Topic,
+  Partition,
+  EndOffsetSample,
+  ConsumerGroup,
+  GroupMember,
+  GroupAssignment,
+  CommittedOffset,
+  LagSample,
+  Producer,
+  DeadLetter,
+  Replay,
+  AuditLogEntry,
+  CollectorInstance,
+  TopicKind,
+  ValueKind,
+  DeadLetterStatus,
+  ReplayStatus,
+} from "@prisma/client";
+
+/**
+ * The web server's database, opened on first use from the environment (server/config.ts):
+ * DATABASE_URL, or the embedded PostgreSQL when it is unset outside production.
+ */
+export function getDatabase(): Promise<OpenedDatabase> {
+  return getSharedDatabase(() => openDatabase({ url: loadConfig().databaseUrl }));
+}

@@ -1,0 +1,645 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import { DatabaseError, toDatabaseError } from "./errors.ts";
+
+/**
+ * The bulk ingest path: event rows into `events` (plus their dead letters and the producers
+ * table) through `pg`, because Prisma's createMany is an order of magnitude slower.
+ *
+ * One transaction per call, rows in (topic, partition, offset) order. First the cheap way: COPY
+ * straight into `events`, then the batch's dead letters and producer counts. If any row is
+ * already stored (a batch delivered again after a crash before the offset commit, a rebalance, a
+ * second collector), the primary key refuses the COPY and the batch goes the careful way instead:
+ * COPY into a session-local staging table, then one statement that inserts into `events` with
+ * ON CONFLICT DO NOTHING and, for the rows that were new only, their dead letters and producer
+ * counts. Either way each (topic, partition, offset) is stored once and counted once.
+ *
+ * The row shape is structurally a subset of the collector's ExtractedEvent
+ * (server/collector/extract), so an ExtractedEvent can be passed as it is.
+ */
+
+export interface EventHeaderInput {
+  key: string;
+  /** null for a header whose value is null on the wire. */
+  value: Buffer | null;
+  /** The value as text when it is UTF-8 without NUL, else null (stored base64). */
+  text: string | null;
+}
+
+export interface FailureInfo {
+  /** "headers": failure headers say where it came from; "topic-name": only the DLQ's name does. */
+  source: "headers" | "topic-name";
+  convention: string | null;
+  originTopic: string | null;
+  originPartition: number | null;
+  /** Decimal int64. */
+  originOffset: string | null;
+  originTimestamp: Date | null;
+  originConsumerGroup: string | null;
+  originTopicHint: string | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  errorCause: string | null;
+  stackTrace: string | null;
+  attempts: number | null;
+}
+
+export interface EventRow {
+  topic: string;
+  partition: number;
+  /** Decimal int64 (kafkajs's form) or a bigint. */
+  offset: string | bigint;
+  /** null when the record had no readable timestamp: stored as the time of ingestion. */
+  timestamp: Date | null;
+  key: { kind: "text"; text: string } | { kind: "bytes"; bytes: Buffer } | null;
+  value:
+    | { kind: "tombstone" }
+    /** `raw` is the JSON text as received; it is what gets parsed into jsonb. */
+    | { kind: "json"; json: unknown; raw: Buffer }
+    | { kind: "bytes"; raw: Buffer; text: string | null; truncated: boolean };
+  /** Key + value (before truncation) + header keys and values, in bytes. */
+  sizeBytes: number;
+  headers: readonly EventHeaderInput[];
+  eventType: string | null;
+  producer: string | null;
+  entityKeys: readonly string[];
+  trace: { traceId: string | null; parentSpanId: string | null };
+  /** Set when the record is parked in a dead-letter queue: it gets a dead_letters row. */
+  deadLetter: FailureInfo | null;
+  /** Failure headers on a record that is not a dead letter (retry topic, re-sent message). */
+  priorFailure?: FailureInfo | null;
+  flags: readonly string[];
+}
+
+/** One header as stored in events.headers (a jsonb array, record order, repeats kept). */
+export interface StoredHeader {
+  key: string;
+  /** The text, or the bytes in base64; null for a null value. */
+  value: string | null;
+  encoding: "utf8" | "base64";
+}
+
+export interface IngestResult {
+  /** Rows that were new in `events` (the rest were already stored). */
+  inserted: number;
+  /** Dead letters inserted along with them. */
+  deadLetters: number;
+}
+
+/**
+ * How rows reach `events` (figures: bench/db-ingest.ts):
+ * - "copy" (default): COPY straight into events; if any row is already there, the batch is
+ *   rolled back and goes the "staged-copy" way.
+ * - "staged-copy": COPY into a staging table, then INSERT … SELECT … ON CONFLICT DO NOTHING.
+ * - "insert": multi-row INSERT into the staging table, then the same.
+ */
+export type IngestMethod = "copy" | "staged-copy" | "insert";
+
+export interface IngestOptions {
+  method?: IngestMethod;
+}
+
+/**
+ * Longest text (in characters) stored in columns that a btree index or a GIN entry holds (event
+ * type, producer, entity keys, dead-letter origin and error class): PostgreSQL rejects index
+ * entries over ~2.7 kB, and one such row would fail the whole batch; the producers key holds two
+ * such columns, at up to 4 bytes a character. Longer event types and producers are cut; longer
+ * entity keys are dropped (a cut key would match the wrong entity) and the row is flagged.
+ * (Message keys have a hash index and no limit.)
+ */
+export const MAX_INDEXED_TEXT = 256;
+
+/** Flags that ingest itself adds, next to the extraction flags. */
+export const INGEST_FLAGS = {
+  "entity-key-too-long": `An entity key longer than ${MAX_INDEXED_TEXT} characters was not indexed.`,
+  "timestamp-invalid":
+    "(also set by extraction) The record's timestamp is missing or outside years 1-9999: stored as the time of ingestion.",
+  "store-degraded":
+    "PostgreSQL refused the row as extracted: it was stored with its value and headers as bytes and without derived fields.",
+} as const;
+
+// --- rows → cells ------------------------------------------------------------------------------
+
+type Cell = string | number | Buffer | readonly string[] | null;
+
+/** Staging columns, in COPY order: the events columns, then the dead letter's. */
+const EVENT_COLUMNS = [
+  "topic",
+  "partition",
+  '"offset"',
+  '"timestamp"',
+  "key",
+  "key_bytes",
+  "value_kind",
+  "value_json",
+  "value_text",
+  "value_bytes",
+  "headers",
+  "size",
+  "event_type",
+  "entity_keys",
+  "trace_id",
+  "parent_span_id",
+  "producer",
+  "prior_failure",
+  "flags",
+] as const;
+
+const DEAD_LETTER_COLUMNS = [
+  "source",
+  "convention",
+  "origin_topic",
+  "origin_partition",
+  "origin_offset",
+  "origin_timestamp",
+  "origin_group",
+  "origin_topic_hint",
+  "error_class",
+  "error_message",
+  "error_cause",
+  "error_stack",
+  "attempts",
+  "replay_id",
+] as const;
+
+const STAGING_TABLE = "eventscope_ingest_staging";
+const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (
+  topic text, partition int, "offset" bigint, "timestamp" timestamptz, key text, key_bytes bytea,
+  value_kind value_kind, value_json jsonb, value_text text, value_bytes bytea, headers jsonb,
+  size int, event_type text, entity_keys text[], trace_id text, parent_span_id text,
+  producer text, prior_failure jsonb, flags text[],
+  dl_source text, dl_convention text, dl_origin_topic text, dl_origin_partition int,
+  dl_origin_offset bigint, dl_origin_timestamp timestamptz, dl_origin_group text,
+  dl_origin_topic_hint text, dl_error_class text, dl_error_message text, dl_error_cause text,
+  dl_error_stack text, dl_attempts int, dl_replay_id text
+) ON COMMIT DELETE ROWS`;
+
+const COLUMN_COUNT = EVENT_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
+
+/** PostgreSQL text cannot hold NUL; anything else a JS string holds, it can. */
+function cleanText(text: string): string {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text;
+}
+
+function cleanOptional(text: string | null | undefined, max?: number): string | null {
+  if (text === null || text === undefined) return null;
+  const clean = cleanText(text);
+  return max !== undefined && clean.length > max ? clean.slice(0, max) : clean;
+}
+
+function storedHeaders(headers: readonly EventHeaderInput[], forceBase64: boolean): StoredHeader[] {
+  return headers.map((header) => {
+    const key = cleanText(header.key);
+    if (header.value === null) return { key, value: null, encoding: "utf8" };
+    if (!forceBase64 && header.text !== null && !header.text.includes("\u0000")) {
+      return { key, value: header.text, encoding: "utf8" };
+    }
+    return { key, value: header.value.toString("base64"), encoding: "base64" };
+  });
+}
+
+/** The x-replay-id header of a dead letter: it is a replay that failed again. */
+function replayIdOf(headers: readonly EventHeaderInput[]): string | null {
+  for (let i = headers.length - 1; i >= 0; i--) {
+    const header = headers[i]!;
+    if (header.key.toLowerCase() === "x-replay-id" && header.text) {
+      return cleanOptional(header.text.trim(), MAX_INDEXED_TEXT);
+    }
+  }
+  return null;
+}
+
+function jsonText(raw: Buffer, parsed: unknown): string {
+  // The text as received: jsonb then keeps big numbers exactly, and no JSON.stringify is needed.
+  // A BOM is valid before JSON.parse (the extractor strips it) but not in jsonb input.
+  const text = raw.toString("utf8");
+  if (text.charCodeAt(0) === 0xfeff) return text.slice(1);
+  return text.length > 0 ? text : JSON.stringify(parsed);
+}
+
+function failureJson(failure: FailureInfo | null | undefined): string | null {
+  if (!failure) return null;
+  // Strings with NUL would be rejected by jsonb: clean each one.
+  return JSON.stringify(failure, (_key, value: unknown) =>
+    typeof value === "string" ? cleanText(value) : value,
+  );
+}
+
+/** Years 1..9999: what toISOString writes in a form PostgreSQL reads (int64 ms can be far beyond). */
+const MIN_STORABLE_MS = Date.parse("0001-01-01T00:00:00.000Z");
+const MAX_STORABLE_MS = Date.parse("9999-12-31T23:59:59.999Z");
+
+function storableDate(date: Date | null | undefined): string | null {
+  const ms = date?.getTime();
+  if (ms === undefined || Number.isNaN(ms) || ms < MIN_STORABLE_MS || ms > MAX_STORABLE_MS) return null;
+  return date!.toISOString();
+}
+
+function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
+  const flags = new Set(row.flags);
+  let timestamp = storableDate(row.timestamp);
+  if (timestamp === null) {
+    // Stored at the time of ingestion instead; the flag says the time is not the record's.
+    timestamp = now.toISOString();
+    flags.add("timestamp-invalid");
+  }
+
+  let keyText: string | null = null;
+  let keyBytes: Buffer | null = null;
+  if (row.key?.kind === "text" && !row.key.text.includes("\u0000")) keyText = row.key.text;
+  else if (row.key?.kind === "text") keyBytes = Buffer.from(row.key.text, "utf8");
+  else if (row.key?.kind === "bytes") keyBytes = row.key.bytes;
+
+  let valueKind: string | null = null;
+  let valueJson: string | null = null;
+  let valueText: string | null = null;
+  let valueBytes: Buffer | null = null;
+  const value = row.value;
+  if (value.kind === "json" && !degraded) {
+    valueKind = "json";
+    valueJson = jsonText(value.raw, value.json);
+    // A dead letter is replayed byte for byte; jsonb would normalise spacing and key order.
+    if (row.deadLetter) valueBytes = value.raw;
+  } else if (value.kind === "json") {
+    valueKind = "binary";
+    valueBytes = value.raw;
+  } else if (value.kind === "bytes") {
+    if (value.text !== null && !value.truncated && !value.text.includes("\u0000") && !degraded) {
+      valueKind = "text";
+      valueText = value.text;
+    } else {
+      valueKind = "binary";
+      valueBytes = value.raw;
+    }
+  }
+
+  const entityKeys: string[] = [];
+  if (!degraded) {
+    for (const entityKey of row.entityKeys) {
+      const clean = cleanText(entityKey);
+      if (clean.length > MAX_INDEXED_TEXT) flags.add("entity-key-too-long");
+      else entityKeys.push(clean);
+    }
+  }
+  if (degraded) flags.add("store-degraded");
+
+  const dl = row.deadLetter;
+  const cells: Cell[] = [
+    row.topic,
+    row.partition,
+    String(row.offset),
+    timestamp,
+    keyText,
+    keyBytes,
+    valueKind,
+    valueJson,
+    valueText,
+    valueBytes,
+    JSON.stringify(storedHeaders(row.headers, degraded)),
+    row.sizeBytes,
+    degraded ? null : cleanOptional(row.eventType, MAX_INDEXED_TEXT),
+    entityKeys,
+    degraded ? null : cleanOptional(row.trace.traceId, 64),
+    degraded ? null : cleanOptional(row.trace.parentSpanId, 64),
+    degraded ? null : cleanOptional(row.producer, MAX_INDEXED_TEXT),
+    degraded ? null : failureJson(row.priorFailure),
+    [...flags].map(cleanText),
+  ];
+  if (!dl) {
+    for (let i = 0; i < DEAD_LETTER_COLUMNS.length; i++) cells.push(null);
+    return cells;
+  }
+  cells.push(
+    dl.source,
+    cleanOptional(dl.convention, MAX_INDEXED_TEXT),
+    cleanOptional(dl.originTopic, MAX_INDEXED_TEXT),
+    dl.originPartition !== null && Number.isInteger(dl.originPartition) && dl.originPartition >= 0 && dl.originPartition < 2 ** 31
+      ? dl.originPartition
+      : null,
+    dl.originOffset !== null && /^-?\d{1,19}$/.test(dl.originOffset) ? dl.originOffset : null,
+    storableDate(dl.originTimestamp),
+    cleanOptional(dl.originConsumerGroup, MAX_INDEXED_TEXT),
+    cleanOptional(dl.originTopicHint, MAX_INDEXED_TEXT),
+    cleanOptional(dl.errorClass, MAX_INDEXED_TEXT),
+    cleanOptional(dl.errorMessage),
+    cleanOptional(dl.errorCause),
+    cleanOptional(dl.stackTrace),
+    dl.attempts !== null && Number.isSafeInteger(dl.attempts) && Math.abs(dl.attempts) < 2 ** 31
+      ? dl.attempts
+      : null,
+    replayIdOf(row.headers),
+  );
+  return cells;
+}
+
+// --- COPY text format ----------------------------------------------------------------------------
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_SPECIAL_ALL = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+function copyEscape(text: string): string {
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : text;
+}
+
+function arrayLiteral(items: readonly string[]): string {
+  return `{${items.map((item) => `"${item.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+}
+
+function copyCell(cell: Cell): string {
+  if (cell === null) return "\\N";
+  if (typeof cell === "number") return String(cell);
+  if (typeof cell === "string") return copyEscape(cell);
+  if (Buffer.isBuffer(cell)) return `\\\\x${cell.toString("hex")}`;
+  return copyEscape(arrayLiteral(cell as readonly string[]));
+}
+
+function* copyChunks(rows: readonly Cell[][], columns: number): Generator<string> {
+  let chunk = "";
+  for (const cells of rows) {
+    chunk += cells.slice(0, columns).map(copyCell).join("\t") + "\n";
+    if (chunk.length > 256 * 1024) {
+      yield chunk;
+      chunk = "";
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+async function stageByCopy(client: pg.PoolClient, rows: readonly Cell[][]): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${STAGING_TABLE} FROM STDIN`));
+  await pipeline(Readable.from(copyChunks(rows, COLUMN_COUNT)), stream);
+}
+
+// --- multi-row INSERT -----------------------------------------------------------------------------
+
+/** PostgreSQL allows 65535 bind parameters per statement. */
+const INSERT_ROWS_PER_STATEMENT = Math.floor(65_535 / COLUMN_COUNT);
+
+async function stageByInsert(client: pg.PoolClient, rows: readonly Cell[][]): Promise<void> {
+  for (let start = 0; start < rows.length; start += INSERT_ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(start, start + INSERT_ROWS_PER_STATEMENT);
+    const params: unknown[] = [];
+    const tuples = chunk.map((cells) => {
+      const placeholders = cells.map((cell) => {
+        params.push(cell);
+        return `$${params.length}`;
+      });
+      return `(${placeholders.join(",")})`;
+    });
+    await client.query(`INSERT INTO ${STAGING_TABLE} VALUES ${tuples.join(",")}`, params);
+  }
+}
+
+// --- staging → events ---------------------------------------------------------------------------
+
+const eventColumns = EVENT_COLUMNS.join(", ");
+const MERGE_SQL = `
+WITH inserted AS (
+  INSERT INTO events (${eventColumns})
+  SELECT ${eventColumns} FROM ${STAGING_TABLE}
+  ORDER BY topic, partition, "offset"
+  ON CONFLICT DO NOTHING
+  RETURNING topic, partition, "offset", "timestamp", event_type, producer
+), dead AS (
+  INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COLUMNS.join(", ")})
+  SELECT DISTINCT ON (s.topic, s.partition, s."offset") s.topic, s.partition, s."offset", s."timestamp",
+    ${DEAD_LETTER_COLUMNS.map((column) => `s.dl_${column}`).join(", ")}
+  FROM inserted i
+  JOIN ${STAGING_TABLE} s ON s.topic = i.topic AND s.partition = i.partition AND s."offset" = i."offset"
+  WHERE s.dl_source IS NOT NULL
+  ORDER BY s.topic, s.partition, s."offset"
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+), produced AS (
+  INSERT INTO producers AS p (topic, event_type, producer, count, first_seen_at, last_seen_at)
+  SELECT topic, coalesce(event_type, ''), coalesce(producer, ''), count(*), min("timestamp"), max("timestamp")
+  FROM inserted
+  GROUP BY 1, 2, 3
+  ORDER BY 1, 2, 3
+  ON CONFLICT (topic, event_type, producer) DO UPDATE SET
+    count = p.count + excluded.count,
+    first_seen_at = least(p.first_seen_at, excluded.first_seen_at),
+    last_seen_at = greatest(p.last_seen_at, excluded.last_seen_at)
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM dead)::int AS dead_letters`;
+
+// --- the direct path: COPY straight into events ---------------------------------------------------
+
+const PRODUCERS_UPSERT = `
+INSERT INTO producers AS p (topic, event_type, producer, count, first_seen_at, last_seen_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[])
+ON CONFLICT (topic, event_type, producer) DO UPDATE SET
+  count = p.count + excluded.count,
+  first_seen_at = least(p.first_seen_at, excluded.first_seen_at),
+  last_seen_at = greatest(p.last_seen_at, excluded.last_seen_at)`;
+
+const DEAD_LETTER_ROW_COLUMNS = 4 + DEAD_LETTER_COLUMNS.length;
+const DEAD_LETTER_INSERT = `INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COLUMNS.join(", ")}) VALUES `;
+
+/**
+ * COPY the rows straight into events, then their dead letters and producer counts. Fails with
+ * unique_violation (23505) when any row is already stored (or being stored by another
+ * transaction): the caller then takes the staging path, which skips those rows. Redelivery is the
+ * exception, so most batches take this, the cheaper path.
+ */
+async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][]): Promise<IngestResult> {
+  const stream = client.query(copyFrom(`COPY events (${eventColumns}) FROM STDIN`));
+  await pipeline(Readable.from(copyChunks(rows, EVENT_COLUMNS.length)), stream);
+
+  const dead = rows.filter((cells) => cells[EVENT_COLUMNS.length] !== null);
+  const perStatement = Math.floor(65_535 / DEAD_LETTER_ROW_COLUMNS);
+  for (let start = 0; start < dead.length; start += perStatement) {
+    const params: Cell[] = [];
+    const tuples = dead.slice(start, start + perStatement).map((cells) => {
+      const values = [...cells.slice(0, 4), ...cells.slice(EVENT_COLUMNS.length)];
+      return `(${values.map((value) => (params.push(value), `$${params.length}`)).join(",")})`;
+    });
+    await client.query(DEAD_LETTER_INSERT + tuples.join(","), params);
+  }
+
+  // Producer counts, aggregated here; sorted so concurrent writers lock rows in the same order.
+  const counts = new Map<string, { topic: string; type: string; producer: string; count: number; first: string; last: string }>();
+  for (const cells of rows) {
+    const topic = cells[0] as string;
+    const timestamp = cells[3] as string;
+    const type = (cells[12] as string | null) ?? "";
+    const producer = (cells[16] as string | null) ?? "";
+    const key = `${topic}\u0000${type}\u0000${producer}`;
+    const entry = counts.get(key);
+    if (!entry) counts.set(key, { topic, type, producer, count: 1, first: timestamp, last: timestamp });
+    else {
+      entry.count += 1;
+      // ISO 8601 strings of one format order like the times they name.
+      if (timestamp < entry.first) entry.first = timestamp;
+      if (timestamp > entry.last) entry.last = timestamp;
+    }
+  }
+  const sorted = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
+  await client.query(PRODUCERS_UPSERT, [
+    sorted.map((e) => e.topic),
+    sorted.map((e) => e.type),
+    sorted.map((e) => e.producer),
+    sorted.map((e) => e.count),
+    sorted.map((e) => e.first),
+    sorted.map((e) => e.last),
+  ]);
+  return { inserted: rows.length, deadLetters: dead.length };
+}
+
+/** Connections that already have the staging table (it lives as long as the session). */
+const clientsWithStaging = new WeakSet<pg.PoolClient>();
+
+async function ingestCells(
+  pool: pg.Pool,
+  rows: readonly Cell[][],
+  method: IngestMethod,
+): Promise<IngestResult> {
+  const client = await pool.connect();
+  let broken = false;
+  const inTransaction = async (run: () => Promise<IngestResult>): Promise<IngestResult> => {
+    await client.query("BEGIN");
+    try {
+      const result = await run();
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    }
+  };
+  try {
+    if (method === "copy") {
+      try {
+        return await inTransaction(() => insertDirect(client, rows));
+      } catch (error) {
+        // 23505 unique_violation: some rows are stored already; the staging path skips them.
+        if (sqlState(error) !== "23505" || broken) throw error;
+      }
+    }
+    if (!clientsWithStaging.has(client)) {
+      await client.query(STAGING_DDL);
+      clientsWithStaging.add(client);
+    }
+    return await inTransaction(async () => {
+      if (method === "insert") await stageByInsert(client, rows);
+      else await stageByCopy(client, rows);
+      const { rows: result } = await client.query<{ inserted: number; dead_letters: number }>(MERGE_SQL);
+      return { inserted: result[0]!.inserted, deadLetters: result[0]!.dead_letters };
+    });
+  } catch (error) {
+    // A connection that failed mid-COPY or lost its server must not go back to the pool.
+    broken ||= isConnectionLevel(error);
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+function isConnectionLevel(error: unknown): boolean {
+  const code = sqlState(error);
+  return code === undefined || code.startsWith("08") || code.startsWith("57");
+}
+
+/**
+ * PostgreSQL refused something in the data (an invalid value class 22, a size limit class 54):
+ * not worth retrying as is, but the other rows of the batch must still be stored.
+ */
+function isDataError(error: unknown): boolean {
+  const code = sqlState(error);
+  return code !== undefined && (code.startsWith("22") || code.startsWith("54"));
+}
+
+/**
+ * Stores the rows; returns how many were new. Idempotent per (topic, partition, offset).
+ * A retriable DatabaseError (server down, restarting, out of connections) means nothing of this
+ * call was stored: retry the same rows later.
+ */
+export async function ingestEvents(
+  db: { pool: pg.Pool },
+  rows: readonly EventRow[],
+  options: IngestOptions = {},
+): Promise<IngestResult> {
+  if (rows.length === 0) return { inserted: 0, deadLetters: 0 };
+  const method = options.method ?? "copy";
+  const now = new Date();
+  rows = sortByPosition(rows);
+  try {
+    return await ingestCells(db.pool, rows.map((row) => toCells(row, now, false)), method);
+  } catch (error) {
+    if (!isDataError(error)) throw toDatabaseError(error, `storing ${rows.length} events`);
+  }
+  // Some row is unstorable as extracted. Find it by halving, so the rest of the batch is stored
+  // normally, and store that row degraded (bytes only) instead of blocking the collector on it.
+  return ingestHalves(db.pool, rows, method, now);
+}
+
+/**
+ * Rows in (topic, partition, offset) order: concurrent writers of overlapping batches then take
+ * their row locks in the same order, and wait for each other instead of deadlocking.
+ */
+function sortByPosition(rows: readonly EventRow[]): readonly EventRow[] {
+  const keyed = rows.map((row) => ({ row, offset: BigInt(row.offset) }));
+  keyed.sort((a, b) =>
+    a.row.topic < b.row.topic
+      ? -1
+      : a.row.topic > b.row.topic
+        ? 1
+        : a.row.partition - b.row.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0),
+  );
+  return keyed.map((entry) => entry.row);
+}
+
+async function ingestHalves(
+  pool: pg.Pool,
+  rows: readonly EventRow[],
+  method: IngestMethod,
+  now: Date,
+): Promise<IngestResult> {
+  if (rows.length === 1) return ingestDegraded(pool, rows[0]!, method, now);
+  const middle = Math.ceil(rows.length / 2);
+  let total: IngestResult = { inserted: 0, deadLetters: 0 };
+  for (const half of [rows.slice(0, middle), rows.slice(middle)]) {
+    let result: IngestResult;
+    try {
+      result = await ingestCells(pool, half.map((row) => toCells(row, now, false)), method);
+    } catch (error) {
+      if (!isDataError(error)) throw toDatabaseError(error, `storing ${half.length} events`);
+      result = await ingestHalves(pool, half, method, now);
+    }
+    total = {
+      inserted: total.inserted + result.inserted,
+      deadLetters: total.deadLetters + result.deadLetters,
+    };
+  }
+  return total;
+}
+
+async function ingestDegraded(
+  pool: pg.Pool,
+  row: EventRow,
+  method: IngestMethod,
+  now: Date,
+): Promise<IngestResult> {
+  try {
+    return await ingestCells(pool, [toCells(row, now, true)], method);
+  } catch (error) {
+    if (!isDataError(error)) throw toDatabaseError(error, "storing 1 event");
+    throw new DatabaseError(
+      `PostgreSQL refuses event ${row.topic}/${row.partition}/${String(row.offset)} even as bytes: ${
+        (error as Error).message
+      }`,
+      { retriable: false, code: sqlState(error), cause: error },
+    );
+  }
+}
