@@ -3,7 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { Connection, type HandlerResult, type RequestHeader } from "./connection.ts";
 import { GroupCoordinator, type CommittedOffset } from "./group-coordinator.ts";
-import { FilePartitionLog, LEADER_EPOCH, MemoryPartitionLog, type PartitionLog } from "./partition-log.ts";
+import { BackgroundSync, FilePartitionLog, LEADER_EPOCH, MemoryPartitionLog, type PartitionLog } from "./partition-log.ts";
 import { decodeMessage, encodeMessage, supportedVersions, Writer, type Message, type Reader } from "./protocol/codec.ts";
 import { ErrorCode } from "./protocol/errors.ts";
 import { ApiKey, apiSpecs, apiVersions } from "./protocol/messages.ts";
@@ -96,6 +96,7 @@ export class Broker {
   private readonly partitionsPerTopic: number;
   private readonly autoCreate: boolean;
   private offsetsFd: number | null = null;
+  private offsetsSync: BackgroundSync | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
   private server: net.Server | null = null;
   private connectionCount = 0;
@@ -159,17 +160,17 @@ export class Broker {
     this.coordinator.stop();
     for (const c of this.connections) c.socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    for (const t of this.topics.values()) for (const p of t.partitions) p.close();
+    await Promise.all([...this.topics.values()].flatMap((t) => t.partitions.map((p) => p.close())));
     if (this.offsetsFd !== null) {
-      fs.fsyncSync(this.offsetsFd);
+      await this.offsetsSync?.finish();
       fs.closeSync(this.offsetsFd);
       this.offsetsFd = null;
     }
   }
 
   private syncAll(): void {
-    for (const t of this.topics.values()) for (const p of t.partitions) p.sync();
-    if (this.offsetsFd !== null) fs.fdatasyncSync(this.offsetsFd);
+    for (const t of this.topics.values()) for (const p of t.partitions) void p.flush();
+    void this.offsetsSync?.flush();
   }
 
   // ------------------------------------------------------------------ persistence
@@ -219,6 +220,7 @@ export class Broker {
     fs.writeFileSync(tmp, compacted.map((e) => JSON.stringify(e) + "\n").join(""));
     fs.renameSync(tmp, offsetsFile);
     this.offsetsFd = fs.openSync(offsetsFile, "a");
+    this.offsetsSync = new BackgroundSync(this.offsetsFd);
   }
 
   private saveTopics(): void {
@@ -237,6 +239,7 @@ export class Broker {
   private persistOffset(g: string, t: string, p: number, o: CommittedOffset): void {
     if (this.offsetsFd === null) return;
     fs.writeSync(this.offsetsFd, JSON.stringify({ g, t, p, o }) + "\n");
+    this.offsetsSync?.markDirty();
   }
 
   private restoreProducer(topic: string, partition: number, baseOffset: number, h: BatchHeader): void {
@@ -259,7 +262,8 @@ export class Broker {
     const topic = this.topics.get(name);
     if (!topic) return;
     this.topics.delete(name);
-    for (const p of topic.partitions) p.close();
+    // Unlinking open files is fine on Linux; the descriptors close once their last sync is done.
+    for (const p of topic.partitions) void p.close();
     if (this.options.dataDir) {
       topic.partitions.forEach((_, i) => fs.rmSync(this.topicDir(name, i), { recursive: true, force: true }));
     }

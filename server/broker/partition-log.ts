@@ -124,8 +124,45 @@ export abstract class PartitionLog {
   protected readHeaderAt(i: number): Buffer {
     return this.readAt(i);
   }
-  abstract sync(): void;
-  abstract close(): void;
+  /** Starts an fdatasync of what was written so far, off the event loop. */
+  abstract flush(): Promise<void>;
+  abstract close(): Promise<void>;
+}
+
+/**
+ * fdatasync on libuv's thread pool, so the broker keeps answering requests while the disk catches
+ * up; one at a time per file.
+ */
+export class BackgroundSync {
+  private dirty = false;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly fd: number) {}
+
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  flush(): Promise<void> {
+    if (this.running) return this.running;
+    if (!this.dirty) return Promise.resolve();
+    this.dirty = false;
+    this.running = new Promise((resolve) =>
+      fs.fdatasync(this.fd, (err) => {
+        this.running = null;
+        if (err) this.dirty = true;
+        resolve();
+      }),
+    );
+    return this.running;
+  }
+
+  /** Waits for a sync in flight, then syncs whatever is left: the file can then be closed. */
+  async finish(): Promise<void> {
+    await this.running;
+    if (this.dirty) fs.fdatasyncSync(this.fd);
+    this.dirty = false;
+  }
 }
 
 export class MemoryPartitionLog extends PartitionLog {
@@ -142,22 +179,25 @@ export class MemoryPartitionLog extends PartitionLog {
   protected readAt(i: number): Buffer {
     return this.batches[i]!;
   }
-  sync(): void {}
-  close(): void {
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
     this.batches = [];
+    return Promise.resolve();
   }
 }
 
 /**
  * A partition log in one append-only file of batches, exactly as they go over the wire.
  * Writes go to the OS with write(2) before the producer is acknowledged, so killing the broker
- * loses nothing acknowledged; `sync()` (fdatasync) runs on a timer and at shutdown, so an OS crash
+ * loses nothing acknowledged; `flush()` (fdatasync) runs on a timer and at shutdown, so an OS crash
  * or power loss can lose the writes since the last sync. See README.md.
  */
 export class FilePartitionLog extends PartitionLog {
   private fd: number;
   private size = 0;
-  private dirty = false;
+  private readonly syncer: BackgroundSync;
   /** Bytes cut off the end at start-up: a batch torn by a crash mid-write. */
   truncatedBytes = 0;
 
@@ -165,6 +205,7 @@ export class FilePartitionLog extends PartitionLog {
     super();
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.fd = fs.openSync(file, fs.existsSync(file) ? "r+" : "w+");
+    this.syncer = new BackgroundSync(this.fd);
     this.recover();
   }
 
@@ -208,7 +249,7 @@ export class FilePartitionLog extends PartitionLog {
     let done = 0;
     while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, position + done);
     this.size += bytes.length;
-    this.dirty = true;
+    this.syncer.markDirty();
     return position;
   }
   protected readAt(i: number): Buffer {
@@ -222,13 +263,11 @@ export class FilePartitionLog extends PartitionLog {
     fs.readSync(this.fd, buf, 0, BATCH_HEADER_SIZE, this.index.positions[i]!);
     return buf;
   }
-  sync(): void {
-    if (!this.dirty) return;
-    fs.fdatasyncSync(this.fd);
-    this.dirty = false;
+  flush(): Promise<void> {
+    return this.syncer.flush();
   }
-  close(): void {
-    this.sync();
+  async close(): Promise<void> {
+    await this.syncer.finish();
     fs.closeSync(this.fd);
   }
 }

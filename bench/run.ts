@@ -1,0 +1,139 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runBrokerBenchmark } from "./broker.ts";
+import { runDbIngestBenchmark } from "./db-ingest.ts";
+
+/**
+ * Runs Eventscope's benchmarks, prints their figures and saves them with the machine they were
+ * measured on to bench/results/<name>-<date>.json and bench/results/<name>-latest.json.
+ * Goals are printed next to the figures; a miss does not fail the run (see STYLE.md: performance
+ * goals live here, never in tests).
+ *
+ *   npm run bench                          every benchmark, full size
+ *   npm run bench -- broker --messages 20000 --no-save    a quick smoke run of one
+ */
+
+export interface BenchmarkOptions {
+  /** Overrides the benchmark's default message count (for smoke runs). */
+  messages?: number;
+  /** Write `node --cpu-prof` profiles of the processes a benchmark starts into this directory. */
+  profileDir?: string;
+}
+
+interface Benchmark {
+  name: string;
+  /** Prints its own figures as it goes and returns them, JSON-serialisable, for saving. */
+  run(options: BenchmarkOptions): Promise<object>;
+}
+
+const BENCHMARKS: Benchmark[] = [
+  { name: "broker", run: runBrokerBenchmark },
+  { name: "db-ingest", run: (options) => runDbIngestBenchmark({ rows: options.messages }) },
+];
+
+const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
+const usage = `usage: npm run bench -- [${BENCHMARKS.map((b) => b.name).join("|")} ...] [--messages N] [--no-save] [--profile-dir D]
+  --messages N     messages per benchmark instead of its default (also BENCH_MESSAGES=N)
+  --no-save        print only; leave bench/results/ alone (for smoke runs)
+  --profile-dir D  node --cpu-prof the processes the benchmarks start, into D`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n${usage}\n`);
+  process.exit(2);
+}
+
+/** The code measured: the commit, and the tracked files changed on top of it when the run started. */
+function sourceContext() {
+  const git = (...args: string[]) => {
+    try {
+      return execFileSync("git", args, { cwd: path.dirname(RESULTS_DIR), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return null;
+    }
+  };
+  const changed = git("diff", "--name-only", "HEAD");
+  return { commit: git("rev-parse", "HEAD"), uncommittedChanges: changed ? changed.split("\n") : [] };
+}
+
+function machineContext() {
+  const cpuinfo = fs.readFileSync("/proc/cpuinfo", "utf8");
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? "unknown",
+    cores: os.availableParallelism(),
+    memoryBytes: os.totalmem(),
+    kernel: os.release(),
+    /** 1, 5 and 15 minute load averages when the benchmark started: other work skews the figures. */
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+/** Writes through a `.tmp` file (git-ignored) so an interrupted run never leaves half a JSON file. */
+function writeJson(file: string, value: unknown): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}
+
+function saveResult(name: string, result: object & { date: string }): string[] {
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  // ISO 8601 in its basic form for the time: colons are not portable in file names.
+  const stamp = result.date.replace(/\.\d+Z$/, "Z").replace(/:/g, "");
+  const files = [path.join(RESULTS_DIR, `${name}-${stamp}.json`), path.join(RESULTS_DIR, `${name}-latest.json`)];
+  for (const f of files) writeJson(f, result);
+  return files;
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        messages: { type: "string" },
+        "no-save": { type: "boolean" },
+        "profile-dir": { type: "string" },
+        help: { type: "boolean" },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  const messagesText = values.messages ?? process.env.BENCH_MESSAGES;
+  let messages: number | undefined;
+  if (messagesText !== undefined) {
+    if (!/^[1-9]\d*$/.test(messagesText)) fail(`--messages must be a positive integer, got "${messagesText}"`);
+    messages = Number(messagesText);
+  }
+  const unknown = positionals.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+  if (unknown.length > 0) fail(`unknown benchmark(s): ${unknown.join(", ")}`);
+  const selected = positionals.length > 0 ? BENCHMARKS.filter((b) => positionals.includes(b.name)) : BENCHMARKS;
+  const profileDir = values["profile-dir"] ? path.resolve(values["profile-dir"]) : undefined;
+  if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+
+  for (const b of selected) {
+    const context = { ...machineContext(), source: sourceContext() };
+    process.stdout.write(`\n== ${b.name} (${context.cpuModel}, ${context.cores} cores, node ${context.node}) ==\n`);
+    const figures = await b.run({ messages, profileDir });
+    const result = { benchmark: b.name, ...context, ...figures };
+    if (values["no-save"]) continue;
+    const files = saveResult(b.name, result);
+    process.stdout.write(`saved ${files.map((f) => path.relative(process.cwd(), f)).join(" and ")}\n`);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
