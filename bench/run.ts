@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runBrokerBenchmark } from "./broker.ts";
 import { runDbIngestBenchmark } from "./db-ingest.ts";
+import { runQueriesBenchmark } from "./queries.ts";
 
 /**
  * Runs Eventscope's benchmarks, prints their figures and saves them with the machine they were
@@ -33,6 +34,7 @@ interface Benchmark {
 const BENCHMARKS: Benchmark[] = [
   { name: "broker", run: runBrokerBenchmark },
   { name: "db-ingest", run: (options) => runDbIngestBenchmark({ rows: options.messages }) },
+  { name: "queries", run: (options) => runQueriesBenchmark({ events: options.messages }) },
 ];
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");

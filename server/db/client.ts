@@ -36,6 +36,11 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     idleTimeoutMillis: 30_000,
   });
   pool.on("error", (error) => options.onIdleError?.(error));
+  // pg-pool removes its own error listener from a client while it is checked out. A server
+  // shutdown that reaches a checked-out client between two of its queries (ingest holds one for a
+  // whole transaction) would then be an unhandled 'error' event and crash the process; the query
+  // that follows on that client fails and reports it anyway.
+  pool.on("connect", (client) => client.on("error", (error) => options.onIdleError?.(error)));
   const prisma = new PrismaClient({
     adapter: new PrismaPg(pool, { onPoolError: (error) => options.onIdleError?.(error) }),
   });

@@ -44,6 +44,9 @@ export {
 } from "./cluster-state.ts";
 export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate } from "./health.ts";
 export { pruneOlderThan, type PruneResult } from "./retention.ts";
+export { tryAcquirePollerLock, type PollerLock } from "./poller-lock.ts";
+export { updateGroupHealth, HEALTH_WINDOW_MS } from "./group-health.ts";
+export * from "./queries/index.ts";
 
 // Row types of the schema, for code that may not import Prisma itself (app/, components/).
 export type {

@@ -1,0 +1,146 @@
+/**
+ * GET /api/health through its route handler, against a real database: what the UI's "data is
+ * stale" banner will rely on.
+ */
+import crypto from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  getDatabase,
+  recordCollectorHealth,
+  recordLagSamples,
+  syncTopics,
+  upsertCommittedOffsets,
+  type CollectorHealthReport,
+} from "@/server/db";
+import { createTestDatabase, type TestDatabase } from "@/server/db/test-support";
+import { GET } from "./route.ts";
+
+const collectorGroup = `eventscope-collector-${crypto.randomBytes(4).toString("hex")}`;
+const instanceId = `collector-${crypto.randomBytes(4).toString("hex")}`;
+let db: TestDatabase;
+const saved = { DATABASE_URL: process.env.DATABASE_URL, EVENTSCOPE_POLL_MS: process.env.EVENTSCOPE_POLL_MS, EVENTSCOPE_COLLECTOR_GROUP: process.env.EVENTSCOPE_COLLECTOR_GROUP };
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // The route reads its configuration from the environment, as in production.
+  process.env.DATABASE_URL = db.url;
+  process.env.EVENTSCOPE_POLL_MS = "5000";
+  process.env.EVENTSCOPE_COLLECTOR_GROUP = collectorGroup;
+});
+
+afterAll(async () => {
+  await (await getDatabase()).close();
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await db?.drop();
+});
+
+async function health(): Promise<{ status: number; body: CollectorHealthReport; cache: string | null }> {
+  const response = await GET(new Request("http://127.0.0.1/api/health"), {});
+  return { status: response.status, body: (await response.json()) as CollectorHealthReport, cache: response.headers.get("cache-control") };
+}
+
+function instance(fields: { lastPollAt: Date | null; lastAdminPollAt?: Date | null; lastError?: string | null; ownLag?: number }) {
+  return recordCollectorHealth(db, {
+    instanceId,
+    host: "collector-host",
+    pid: 4242,
+    startedAt: new Date(Date.now() - 3_600_000),
+    lastErrorAt: fields.lastError ? new Date() : null,
+    lastError: fields.lastError ?? null,
+    ownLag: fields.ownLag ?? 0,
+    lastPollAt: fields.lastPollAt,
+    lastAdminPollAt: fields.lastAdminPollAt ?? null,
+  });
+}
+
+describe("GET /api/health", () => {
+  it("is stale when no collector has reported", async () => {
+    const { status, body, cache } = await health();
+    expect(status).toBe(200);
+    expect(cache).toBe("no-store");
+    expect(body).toMatchObject({ stale: true, instances: [], pollMs: 5000, collectorGroup });
+    expect(body.staleReason).toMatch(/no collector has reported/);
+  });
+
+  it("is current while the collector polls Kafka and the admin API", async () => {
+    await instance({ lastPollAt: new Date(), lastAdminPollAt: new Date(), ownLag: 7 });
+    const { body } = await health();
+    expect(body).toMatchObject({ stale: false, staleReason: null, lastError: null });
+    expect(body.instances).toMatchObject([{ instanceId, host: "collector-host", pid: 4242, ownLag: "7" }]);
+    expect(body.ownLag.offsetLag).toBe("7");
+  });
+
+  it("is stale when the collector stopped polling for more than 3 poll intervals, and shows its last error", async () => {
+    await instance({ lastPollAt: new Date(Date.now() - 120_000), lastAdminPollAt: new Date(), lastError: "KafkaJSConnectionError: broker down" });
+    const { body } = await health();
+    expect(body.stale).toBe(true);
+    expect(body.staleReason).toMatch(/has not polled Kafka for 2 min/);
+    expect(body.lastError).toMatchObject({ message: "KafkaJSConnectionError: broker down", instanceId });
+  });
+
+  it("is stale when the admin poller stopped", async () => {
+    await instance({ lastPollAt: new Date(), lastAdminPollAt: new Date(Date.now() - 60_000) });
+    const { body } = await health();
+    expect(body.stale).toBe(true);
+    expect(body.staleReason).toMatch(/consumer groups and lag were last polled 1 min ago/);
+  });
+
+  /**
+   * The collector's samples on one partition 11 s apart (committed `from` → `to`, end 900), and the
+   * admin poller's current view, under a collector group name of the test's own.
+   */
+  async function collectorProgress(from: number, to: number) {
+    const group = `eventscope-collector-${crypto.randomBytes(4).toString("hex")}`;
+    process.env.EVENTSCOPE_COLLECTOR_GROUP = group;
+    const now = Date.now();
+    await instance({ lastPollAt: new Date(now), lastAdminPollAt: new Date(now) });
+    // The collector's next record is one it has not stored: no time lag, only offsets to go by.
+    const sample = (committed: number) => ({
+      groupId: group, topic: "payments", partition: 0, committedOffset: String(committed), endOffset: "900",
+      offsetLag: String(900 - committed), timeLagMs: null,
+    });
+    await recordLagSamples(db, [sample(from)], { at: new Date(now - 12_000) });
+    await recordLagSamples(db, [sample(to)], { at: new Date(now - 1_000) });
+    await syncTopics(db, [{ name: "payments", kind: "normal", of: null, internal: false, partitions: [{ partition: 0, leader: 1, endOffset: "900", startOffset: "0" }] }], { at: new Date(now) });
+    await upsertCommittedOffsets(db, [{ groupId: group, topic: "payments", partition: 0, committedOffset: String(to) }], { at: new Date(now) });
+  }
+
+  it("is stale when the collector has records to read and its offsets stopped advancing", async () => {
+    await collectorProgress(100, 100);
+    const { body } = await health();
+    expect(body.stale).toBe(true);
+    expect(body.ownLag.offsetLag).toBe("800");
+    expect(body.staleReason).toBe("the collector has 800 records to read and has not advanced for 11 s");
+  });
+
+  it("is stale when, at its pace, the collector needs longer than 3 poll intervals to catch up", async () => {
+    // 50 records in 11 s; 750 to go: about 165 s.
+    await collectorProgress(100, 150);
+    const { body } = await health();
+    expect(body.staleReason).toBe("the collector is about 2 min 45 s behind the newest events (750 records to read at 5/s)");
+  });
+
+  it("is current when, at its pace, the collector catches up within 3 poll intervals", async () => {
+    // 700 records in 11 s; 100 to go: under 2 s.
+    await collectorProgress(100, 800);
+    const { body } = await health();
+    expect(body).toMatchObject({ stale: false, staleReason: null });
+  });
+
+  it("is stale when the collector fell behind the newest events", async () => {
+    process.env.EVENTSCOPE_COLLECTOR_GROUP = collectorGroup;
+    const now = new Date();
+    await instance({ lastPollAt: now, lastAdminPollAt: now });
+    await recordLagSamples(db, [
+      { groupId: collectorGroup, topic: "orders", partition: 0, committedOffset: "10", endOffset: "5010", offsetLag: "5000", timeLagMs: 95_000 },
+      { groupId: collectorGroup, topic: "orders", partition: 1, committedOffset: "7", endOffset: "7", offsetLag: "0", timeLagMs: 0 },
+    ], { at: now });
+    const { body } = await health();
+    expect(body.stale).toBe(true);
+    expect(body.staleReason).toMatch(/the collector is 1 min 35 s behind the newest events/);
+    expect(body.ownLag).toMatchObject({ timeLagMs: 95_000, sampledAt: now.toISOString() });
+  });
+});

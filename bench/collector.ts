@@ -1,0 +1,550 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { CompressionTypes, Kafka, logLevel, type IHeaders } from "kafkajs";
+import pg from "pg";
+import { startBrokerProcess, type BrokerProcess } from "../server/broker/process-support.ts";
+import { startCollector } from "../server/collector/collector.ts";
+import { startCollectorProcess } from "../server/collector/test-support.ts";
+import { DEFAULT_EXTRACT_OPTIONS } from "../server/collector/extract/index.ts";
+import { toEventRow } from "../server/collector/to-event-row.ts";
+import { loadConfig } from "../server/config.ts";
+import {
+  connectDatabase,
+  findFreePort,
+  ingestEvents,
+  makeTemporaryDataDir,
+  runMigrations,
+  startEmbeddedPostgres,
+  type Database,
+  type EmbeddedPostgres,
+} from "../server/db/index.ts";
+import type { BenchmarkOptions } from "./run.ts";
+
+/**
+ * The collector's pipeline (issue 4's benchmark), on one topic pre-filled with N JSON events of
+ * ~1 KB with headers (traceparent, CloudEvents binary attributes, content-type):
+ *
+ *   (a) a kafkajs consumer that does nothing with the messages: Kafka's side of the ceiling
+ *   (c) the same rows, extracted beforehand, written with server/db's ingestEvents (COPY) in
+ *       writes of the collector's size, without Kafka: the database's side of the ceiling
+ *   (b) the collector catching up on the topic (fetch, extract, write, commit): events/s, and
+ *       b / min(a, c), the share of the real ceiling the pipeline reaches
+ *
+ * then, with the collector caught up (now as its own process, the CLI), a live load of 5,000
+ * events/s for a while: the latency from `send` to the event being visible to a query (p50, p99).
+ *
+ * The broker runs as its own process (with --data-dir, as a real broker keeps its log on disk);
+ * PostgreSQL is a fresh embedded server with its normal durability; the collector runs in this
+ * process, so this process's CPU during (b) is the collector's. Each phase writes into a database
+ * of its own, so (b) and (c) both start from an empty table with every index.
+ *
+ *   npm run bench -- collector [--messages N]
+ *   npx tsx bench/collector.ts [--messages N] [--live-seconds S] [--no-save]   (saves bench/results/ too)
+ *   node --cpu-prof --import tsx bench/collector.ts --messages 200000  (to see where (b) spends)
+ */
+
+export const DEFAULT_MESSAGES = 1_000_000;
+const PARTITIONS = 3;
+const VALUE_BYTES = 1_000;
+const PRODUCE_BATCH = 500;
+const SENDS_IN_FLIGHT = 4;
+/** The collector's rows per database write (its default), also used for (c). */
+const WRITE_ROWS = 5_000;
+const LIVE_RATE = 5_000;
+const DEFAULT_LIVE_SECONDS = 30;
+const PHASE_TIMEOUT_MS = 60 * 60_000;
+
+export const GOALS = {
+  collectorEventsPerSec: 50_000,
+  ratioToCeiling: 0.8,
+  latencyP99Ms: 1_000,
+} as const;
+
+// ------------------------------------------------------------------ the events
+
+const PAD = "x".repeat(VALUE_BYTES);
+const TYPES = ["OrderPlaced", "PaymentCaptured", "OrderShipped"];
+
+/** Event i: a ~1 KB JSON value and the headers an instrumented CloudEvents producer writes. */
+export function benchMessage(i: number): { partition: number; key: string; value: Buffer; headers: IHeaders } {
+  const orderId = `ord-${(i % 50_000).toString().padStart(6, "0")}`;
+  const type = TYPES[i % 3]!;
+  const traceId = (BigInt(i) * 2654435761n + 1n).toString(16).padStart(32, "0").slice(-32);
+  const spanId = (BigInt(i) * 40503n + 1n).toString(16).padStart(16, "0").slice(-16);
+  const body = {
+    type,
+    orderId,
+    customer: { id: `cust-${i % 977}`, email: `c${i % 977}@example.com` },
+    amount: (i % 1000) + 0.5,
+    items: [{ sku: `sku-${i % 31}`, quantity: 1 + (i % 3) }],
+    note: "",
+  };
+  const base = Buffer.byteLength(JSON.stringify(body));
+  body.note = PAD.slice(0, Math.max(0, VALUE_BYTES - base));
+  return {
+    partition: i % PARTITIONS,
+    key: orderId,
+    value: Buffer.from(JSON.stringify(body)),
+    headers: {
+      traceparent: `00-${traceId}-${spanId}-01`,
+      ce_specversion: "1.0",
+      ce_id: `evt-${i}`,
+      ce_type: type,
+      ce_source: "order-service",
+      "content-type": "application/json",
+    },
+  };
+}
+
+// ------------------------------------------------------------------ CPU meters (/proc)
+
+const CLK_TCK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[14 - 3]) + Number(fields[15 - 3])) / CLK_TCK;
+  } catch {
+    return 0; // exited
+  }
+}
+
+/** The postmaster and its children (the backends doing the writes). */
+function postgresPids(dataDir: string): number[] {
+  const postmaster = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  const pids = [postmaster];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === postmaster) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+function machineBusySeconds(): number {
+  const line = fs.readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number) as number[];
+  return (user! + nice! + system! + irq! + softirq! + steal!) / CLK_TCK;
+}
+
+interface CpuSplit {
+  /** CPU cores kept busy on average over the phase, per process (1.0 = one core all the time). */
+  benchProcess: number;
+  broker: number;
+  postgres: number;
+  other: number;
+}
+
+/** CPU of this process, the broker and PostgreSQL (backends started during the phase included). */
+function cpuMeter(brokerPid: number, pgDataDir: string) {
+  const self0 = process.cpuUsage();
+  const broker0 = processCpuSeconds(brokerPid);
+  const machine0 = machineBusySeconds();
+  const pg0 = new Map(postgresPids(pgDataDir).map((pid) => [pid, processCpuSeconds(pid)]));
+  return (wallSeconds: number): CpuSplit => {
+    const self = process.cpuUsage(self0);
+    const benchProcess = (self.user + self.system) / 1e6;
+    const broker = processCpuSeconds(brokerPid) - broker0;
+    let postgres = 0;
+    for (const pid of postgresPids(pgDataDir)) postgres += processCpuSeconds(pid) - (pg0.get(pid) ?? 0);
+    const other = Math.max(0, machineBusySeconds() - machine0 - benchProcess - broker - postgres);
+    const round = (seconds: number) => Math.round((seconds / wallSeconds) * 100) / 100;
+    return { benchProcess: round(benchProcess), broker: round(broker), postgres: round(postgres), other: round(other) };
+  };
+}
+
+// ------------------------------------------------------------------ helpers
+
+function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+const rate = (count: number, seconds: number) => Math.round(count / seconds);
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+async function createDatabase(server: EmbeddedPostgres, name: string): Promise<Database> {
+  const admin = new pg.Client({ connectionString: server.adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  await runMigrations(url.toString());
+  return connectDatabase(url.toString(), { maxConnections: 4, applicationName: `bench-${name}` });
+}
+
+// ------------------------------------------------------------------ phases
+
+async function produceAll(kafka: Kafka, topic: string, messages: number): Promise<number> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    const start = performance.now();
+    let next = 0;
+    const sendLoop = async () => {
+      while (next < messages) {
+        const from = next;
+        next = Math.min(messages, next + PRODUCE_BATCH);
+        const batch = [];
+        for (let i = from; i < next; i++) batch.push(benchMessage(i));
+        await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: batch });
+      }
+    };
+    await withDeadline(Promise.all(Array.from({ length: SENDS_IN_FLIGHT }, sendLoop)), PHASE_TIMEOUT_MS, "produce");
+    return (performance.now() - start) / 1000;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** (a): a consumer group that only counts, with the collector's fetch settings. */
+async function consumeOnly(kafka: Kafka, topic: string, messages: number) {
+  const consumer = kafka.consumer({
+    groupId: `${topic}-noop`,
+    allowAutoTopicCreation: false,
+    maxBytes: 16 * 1024 * 1024,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxWaitTimeInMs: 1_000,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    let seen = 0;
+    let joinedAt = 0;
+    let finishedAt = 0;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (joinedAt === 0) joinedAt = performance.now();
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        seen += batch.messages.length;
+        if (seen >= messages && finishedAt === 0) finishedAt = performance.now();
+      },
+    });
+    await withDeadline(waitFor("(a) to see every message", () => finishedAt !== 0, PHASE_TIMEOUT_MS, 20), PHASE_TIMEOUT_MS, "(a)");
+    const seconds = (finishedAt - joinedAt) / 1000;
+    return { seconds, eventsPerSec: rate(messages, seconds) };
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** (c): the same rows, extracted beforehand (not timed), written by ingestEvents (timed). */
+async function ingestOnly(db: Database, topic: string, messages: number) {
+  let ingestSeconds = 0;
+  const offsets = new Array<number>(PARTITIONS).fill(0);
+  for (let from = 0; from < messages; from += WRITE_ROWS) {
+    const rows = [];
+    for (let i = from; i < Math.min(messages, from + WRITE_ROWS); i++) {
+      const m = benchMessage(i);
+      const offset = offsets[m.partition]!++;
+      rows.push(
+        toEventRow(
+          topic,
+          m.partition,
+          { key: Buffer.from(m.key), value: m.value, headers: m.headers, timestamp: String(Date.now()), attributes: 0, offset: String(offset) },
+          DEFAULT_EXTRACT_OPTIONS,
+        ),
+      );
+    }
+    const start = performance.now();
+    await ingestEvents(db, rows);
+    ingestSeconds += (performance.now() - start) / 1000;
+  }
+  return { seconds: ingestSeconds, eventsPerSec: rate(messages, ingestSeconds) };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Live load: LIVE_RATE events/s for `seconds`; latency from send to visible in `events`. */
+async function liveLatency(kafka: Kafka, db: Database, topic: string, seconds: number, firstIndex: number) {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  // Per partition, the sends not yet seen: [first offset, last offset, send time].
+  const pending = Array.from({ length: PARTITIONS }, () => [] as { last: bigint; count: number; sentAt: number }[]);
+  const latencies: number[] = [];
+  let polling = true;
+  const poller = (async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      while (polling || pending.some((list) => list.length > 0)) {
+        const { rows } = await client.query<{ partition: number; max: string | null }>(
+          `SELECT p AS partition, (SELECT max("offset") FROM events WHERE topic = $1 AND partition = p)::text AS max
+             FROM generate_series(0, $2 - 1) AS p`,
+          [topic, PARTITIONS],
+        );
+        const now = performance.now();
+        for (const row of rows) {
+          if (row.max === null) continue;
+          const max = BigInt(row.max);
+          const list = pending[row.partition]!;
+          while (list.length > 0 && list[0]!.last <= max) {
+            const sent = list.shift()!;
+            for (let k = 0; k < sent.count; k++) latencies.push(now - sent.sentAt);
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      await client.end();
+    }
+  })();
+
+  const sendsPerSecond = 100;
+  const perSend = LIVE_RATE / sendsPerSecond;
+  const totalSends = seconds * sendsPerSecond;
+  const start = performance.now();
+  let sent = 0;
+  const inFlight = new Set<Promise<void>>();
+  for (let s = 0; s < totalSends; s++) {
+    // Paced against the clock, not against the previous send: a slow send does not lower the rate.
+    const due = start + (s * 1000) / sendsPerSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const messages = Array.from({ length: perSend }, (_, k) => benchMessage(firstIndex + sent + k));
+    sent += perSend;
+    const sentAt = performance.now();
+    const send = producer
+      .send({ topic, acks: -1, compression: CompressionTypes.None, messages })
+      .then((metadata) => {
+        for (const m of metadata) {
+          const count = messages.filter((msg) => msg.partition === m.partition).length;
+          if (count === 0) continue;
+          const list = pending[m.partition]!;
+          const entry = { last: BigInt(m.baseOffset!) + BigInt(count - 1), count, sentAt };
+          // Keep each partition's list in offset order (acknowledgements may overtake each other).
+          let at = list.length;
+          while (at > 0 && list[at - 1]!.last > entry.last) at--;
+          list.splice(at, 0, entry);
+        }
+      })
+      .finally(() => inFlight.delete(send));
+    inFlight.add(send);
+  }
+  await Promise.all(inFlight);
+  const produceSeconds = (performance.now() - start) / 1000;
+  polling = false;
+  await withDeadline(poller, 120_000, "the live events to become visible");
+  await producer.disconnect();
+  latencies.sort((x, y) => x - y);
+  return {
+    events: sent,
+    seconds,
+    achievedRate: rate(sent, produceSeconds),
+    p50Ms: Math.round(percentile(latencies, 50)),
+    p99Ms: Math.round(percentile(latencies, 99)),
+    maxMs: Math.round(latencies[latencies.length - 1] ?? NaN),
+  };
+}
+
+// ------------------------------------------------------------------ the benchmark
+
+export interface CollectorBenchmarkResult {
+  messages: number;
+  partitions: number;
+  valueBytes: number;
+  writeRows: number;
+  produce: { seconds: number; eventsPerSec: number };
+  consumeOnly: { seconds: number; eventsPerSec: number; cpu: CpuSplit };
+  ingestOnly: { seconds: number; eventsPerSec: number; cpu: CpuSplit };
+  collector: { seconds: number; eventsPerSec: number; joinSeconds: number; writes: number; cpu: CpuSplit };
+  ratioToCeiling: number;
+  live: Awaited<ReturnType<typeof liveLatency>>;
+  goals: typeof GOALS;
+  verdicts: { throughput: string; ratio: string; latency: string };
+}
+
+export async function runCollectorBenchmark(
+  options: BenchmarkOptions & { liveSeconds?: number } = {},
+): Promise<CollectorBenchmarkResult> {
+  const messages = options.messages ?? DEFAULT_MESSAGES;
+  const liveSeconds = options.liveSeconds ?? DEFAULT_LIVE_SECONDS;
+  const brokerDir = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-bench-collector-broker-"));
+  const pgDataDir = makeTemporaryDataDir("eventscope-bench-collector-pg-");
+  let broker: BrokerProcess | undefined;
+  let server: EmbeddedPostgres | undefined;
+  const databases: Database[] = [];
+  try {
+    broker = await startBrokerProcess({ dataDir: brokerDir, partitions: PARTITIONS });
+    server = await startEmbeddedPostgres({ dataDir: pgDataDir, port: await findFreePort() });
+    const kafka = new Kafka({ clientId: "eventscope-bench", brokers: [broker.address], logLevel: logLevel.WARN, retry: { retries: 5 } });
+    const topic = `bench-collector-${Date.now()}`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+    await admin.disconnect();
+
+    print(`producing ${messages} events of ~${VALUE_BYTES} B with 6 headers to ${PARTITIONS} partitions...`);
+    const produceSeconds = await produceAll(kafka, topic, messages);
+    print(`  produced in ${produceSeconds.toFixed(1)} s (${rate(messages, produceSeconds)}/s)`);
+
+    print("(a) kafkajs consumer that does nothing...");
+    let meter = cpuMeter(broker.pid, pgDataDir);
+    const a = await consumeOnly(kafka, topic, messages);
+    const aResult = { ...a, cpu: meter(a.seconds) };
+    print(`  ${aResult.eventsPerSec} events/s (${a.seconds.toFixed(1)} s); cores: ${JSON.stringify(aResult.cpu)}`);
+
+    print(`(c) ingestEvents (COPY) of the same rows, ${WRITE_ROWS} per write, without Kafka...`);
+    const dbC = await createDatabase(server, "bench_ingest_only");
+    databases.push(dbC);
+    meter = cpuMeter(broker.pid, pgDataDir);
+    const cStart = performance.now();
+    const c = await ingestOnly(dbC, topic, messages);
+    const cResult = { ...c, cpu: meter((performance.now() - cStart) / 1000) };
+    print(`  ${cResult.eventsPerSec} events/s (${c.seconds.toFixed(1)} s in ingest); cores (extraction included): ${JSON.stringify(cResult.cpu)}`);
+    await dbC.close();
+
+    print("(b) the collector catching up...");
+    const dbB = await createDatabase(server, "bench_collector");
+    databases.push(dbB);
+    const config = loadConfig({ KAFKA_BROKERS: broker.address, EVENTSCOPE_COLLECTOR_GROUP: `${topic}-collector` });
+    let joinedAt = 0;
+    const collectorLog: string[] = [];
+    const started = performance.now();
+    const collector = startCollector(config, {
+      db: dbB,
+      log: (line) => {
+        collectorLog.push(line);
+        if (line.startsWith("joined group") && joinedAt === 0) joinedAt = performance.now();
+        if (/unavailable|failed|crashed/.test(line)) print(`  collector: ${line}`);
+      },
+    });
+    let bResult: CollectorBenchmarkResult["collector"];
+    let live: CollectorBenchmarkResult["live"];
+    try {
+      await waitFor("the collector to join", () => joinedAt !== 0, 60_000, 10);
+      meter = cpuMeter(broker.pid, pgDataDir);
+      await withDeadline(waitFor("the collector to store every event", () => collector.stats().storedRows >= messages, PHASE_TIMEOUT_MS, 20), PHASE_TIMEOUT_MS, "(b)");
+      const seconds = (performance.now() - joinedAt) / 1000;
+      bResult = {
+        seconds,
+        eventsPerSec: rate(messages, seconds),
+        joinSeconds: (joinedAt - started) / 1000,
+        writes: collector.stats().writes,
+        cpu: meter(seconds),
+      };
+      print(`  ${bResult.eventsPerSec} events/s (${seconds.toFixed(1)} s after joining, ${bResult.writes} writes); cores: ${JSON.stringify(bResult.cpu)}`);
+
+    } finally {
+      await collector.stop();
+    }
+    // The live load comes from this process; the collector runs as its own process (the CLI, as
+    // users run it, admin poller included), so that producing does not share its event loop.
+    print(`live: ${LIVE_RATE} events/s for ${liveSeconds} s, send → visible in events (collector as its own process)...`);
+    const collectorProcess = startCollectorProcess({
+      KAFKA_BROKERS: broker.address,
+      DATABASE_URL: dbB.url,
+      EVENTSCOPE_COLLECTOR_GROUP: `${topic}-collector`,
+    });
+    try {
+      await waitFor("the collector process to join its group", () => collectorProcess.output().includes("joined group"), 60_000);
+      live = await liveLatency(kafka, dbB, topic, liveSeconds, messages);
+      print(`  ${live.events} events at ${live.achievedRate}/s: p50 ${live.p50Ms} ms, p99 ${live.p99Ms} ms, max ${live.maxMs} ms`);
+    } catch (error) {
+      print(`collector process output:\n${collectorProcess.output()}`);
+      throw error;
+    } finally {
+      await collectorProcess.kill("SIGTERM");
+      await dbB.close();
+    }
+
+    const ratio = Math.round((bResult.eventsPerSec / Math.min(aResult.eventsPerSec, cResult.eventsPerSec)) * 100) / 100;
+    const verdicts = {
+      throughput: bResult.eventsPerSec >= GOALS.collectorEventsPerSec ? "PASS" : "BELOW",
+      ratio: ratio >= GOALS.ratioToCeiling ? "PASS" : "BELOW",
+      latency: live.p99Ms < GOALS.latencyP99Ms ? "PASS" : "BELOW",
+    };
+    print(
+      `b / min(a, c) = ${bResult.eventsPerSec} / ${Math.min(aResult.eventsPerSec, cResult.eventsPerSec)} = ${ratio}` +
+        ` (goal >= ${GOALS.ratioToCeiling}: ${verdicts.ratio}); b goal >= ${GOALS.collectorEventsPerSec}/s: ${verdicts.throughput};` +
+        ` p99 goal < ${GOALS.latencyP99Ms} ms: ${verdicts.latency}`,
+    );
+    return {
+      messages,
+      partitions: PARTITIONS,
+      valueBytes: VALUE_BYTES,
+      writeRows: WRITE_ROWS,
+      produce: { seconds: produceSeconds, eventsPerSec: rate(messages, produceSeconds) },
+      consumeOnly: aResult,
+      ingestOnly: cResult,
+      collector: bResult,
+      ratioToCeiling: ratio,
+      live,
+      goals: GOALS,
+      verdicts,
+    };
+  } finally {
+    for (const db of databases) await db.close().catch(() => undefined);
+    await server?.stop();
+    await broker?.kill("SIGTERM");
+    fs.rmSync(brokerDir, { recursive: true, force: true });
+    fs.rmSync(path.dirname(pgDataDir), { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------ standalone
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const flag = (name: string) => {
+    const at = args.indexOf(name);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
+  const messagesText = flag("--messages") ?? process.env.BENCH_MESSAGES;
+  const liveText = flag("--live-seconds");
+  const result = await runCollectorBenchmark({
+    messages: messagesText ? Number(messagesText) : undefined,
+    liveSeconds: liveText ? Number(liveText) : undefined,
+  });
+  if (args.includes("--no-save")) return;
+  const date = new Date().toISOString();
+  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `collector-${date.replace(/\.\d+Z$/, "Z").replace(/:/g, "")}.json`);
+  const context = {
+    benchmark: "collector",
+    date,
+    node: process.version,
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    cores: os.availableParallelism(),
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+  fs.writeFileSync(file, `${JSON.stringify({ ...context, ...result }, null, 2)}\n`);
+  print(`saved ${path.relative(process.cwd(), file)}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}

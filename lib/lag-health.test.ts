@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { evaluateGroupHealth, evaluatePartitionHealth, type LagHealthSample } from "./lag-health.ts";
+
+const T0 = Date.parse("2026-11-23T10:00:00Z");
+
+/** Samples every 5 s from T0: [committed, lag] pairs (null committed = nothing committed). */
+function series(points: readonly [number | null, number | null][]): LagHealthSample[] {
+  return points.map(([committed, lag], i) => ({
+    at: T0 + i * 5_000,
+    committedOffset: committed === null ? null : String(committed),
+    offsetLag: lag === null ? null : String(lag),
+  }));
+}
+
+/** 61 samples over 5 minutes with the committed offset stuck at 1040 and lag 312. */
+const stuck = series(Array.from({ length: 61 }, () => [1040, 312] as [number, number]));
+
+describe("evaluatePartitionHealth", () => {
+  it("STALL when members are present but the committed offset has not moved while lag > 0", () => {
+    const health = evaluatePartitionHealth({ topic: "orders", partition: 2, samples: stuck }, "Stable");
+    expect(health.status).toBe("STALL");
+    expect(health.reason).toBe("partition 2 of orders: committed offset 1040 has not moved for 5 min while lag is 312");
+    expect(health.offsetLag).toBe("312");
+    expect(health.committedOffset).toBe("1040");
+  });
+
+  it("STOP, not STALL, when the group has no active members while lag > 0", () => {
+    for (const state of ["Empty", "Dead"]) {
+      const health = evaluatePartitionHealth({ topic: "orders", partition: 2, samples: stuck }, state);
+      expect(health.status).toBe("STOP");
+      expect(health.reason).toBe(`partition 2 of orders: the group has no active members (state ${state}) while lag is 312`);
+    }
+  });
+
+  it("STOP needs lag: an empty group that is caught up is OK", () => {
+    const health = evaluatePartitionHealth({ topic: "t", partition: 0, samples: series([[10, 0], [10, 0]]) }, "Empty");
+    expect(health.status).toBe("OK");
+    expect(health.reason).toBe("partition 0 of t: caught up (lag 0)");
+  });
+
+  it("WARN when lag grew across the whole window while the group commits", () => {
+    const samples = series([[100, 10], [105, 40], [110, 40], [120, 90], [130, 312]]);
+    const health = evaluatePartitionHealth({ topic: "orders", partition: 1, samples }, "Stable");
+    expect(health.status).toBe("WARN");
+    expect(health.reason).toBe("partition 1 of orders: lag grew from 10 to 312 over 20 s");
+  });
+
+  it("OK when lag shrank once within the window, or is flat", () => {
+    const dipped = series([[100, 10], [105, 40], [130, 30], [140, 90]]);
+    expect(evaluatePartitionHealth({ topic: "t", partition: 0, samples: dipped }, "Stable").status).toBe("OK");
+    const flat = series([[100, 10], [110, 10], [120, 10]]);
+    expect(evaluatePartitionHealth({ topic: "t", partition: 0, samples: flat }, "Stable").status).toBe("OK");
+  });
+
+  it("is not STALL when the partition was caught up at the start of the window (records just arrived)", () => {
+    const samples = series([[50, 0], [50, 0], [50, 3]]);
+    const health = evaluatePartitionHealth({ topic: "t", partition: 0, samples }, "Stable");
+    // Lag went 0 → 3: it grew over the window; the committed offset could not have moved before.
+    expect(health.status).toBe("WARN");
+  });
+
+  it("judges samples by time, whatever order they come in", () => {
+    const shuffled = [...series([[100, 10], [110, 20], [120, 30]])].reverse();
+    expect(evaluatePartitionHealth({ topic: "t", partition: 0, samples: shuffled }, "Stable").status).toBe("WARN");
+  });
+
+  it("unknown lag (nothing committed, -1) is OK and says so, never STOP", () => {
+    const samples: LagHealthSample[] = [
+      { at: T0, committedOffset: null, offsetLag: null },
+      { at: T0 + 5_000, committedOffset: "-1", offsetLag: "999" },
+    ];
+    const health = evaluatePartitionHealth({ topic: "t", partition: 3, samples }, "Empty");
+    expect(health.status).toBe("OK");
+    expect(health.reason).toBe("partition 3 of t: nothing committed yet, lag unknown");
+    expect(health.offsetLag).toBeNull();
+  });
+
+  it("one sample cannot show a stall or growth", () => {
+    const health = evaluatePartitionHealth({ topic: "t", partition: 0, samples: series([[5, 100]]) }, "Stable");
+    expect(health.status).toBe("OK");
+  });
+
+  it("takes offsets as strings, numbers or bigints, and times as ISO strings or Dates", () => {
+    const samples: LagHealthSample[] = [
+      { at: new Date(T0).toISOString(), committedOffset: 7n, offsetLag: 5 },
+      { at: new Date(T0 + 60_000), committedOffset: 7, offsetLag: "9" },
+    ];
+    const health = evaluatePartitionHealth({ topic: "t", partition: 0, samples }, "Stable");
+    expect(health.status).toBe("STALL");
+    expect(health.reason).toBe("partition 0 of t: committed offset 7 has not moved for 1 min while lag is 9");
+  });
+});
+
+describe("evaluateGroupHealth", () => {
+  it("is as bad as its worst partition, and names it", () => {
+    const health = evaluateGroupHealth("Stable", [
+      { topic: "orders", partition: 0, samples: series([[100, 0], [200, 0]]) },
+      { topic: "orders", partition: 1, samples: series([[100, 10], [110, 20]]) },
+      { topic: "orders", partition: 2, samples: stuck },
+    ]);
+    expect(health.status).toBe("STALL");
+    expect(health.worst).toMatchObject({ topic: "orders", partition: 2 });
+    expect(health.reason).toContain("partition 2 of orders");
+    expect(health.partitions.map((p) => p.status)).toEqual(["OK", "WARN", "STALL"]);
+  });
+
+  it("among equally bad partitions, points at the one with the largest lag", () => {
+    const health = evaluateGroupHealth("Empty", [
+      { topic: "a", partition: 0, samples: series([[1, 5]]) },
+      { topic: "b", partition: 4, samples: series([[1, 500]]) },
+    ]);
+    expect(health.status).toBe("STOP");
+    expect(health.worst).toMatchObject({ topic: "b", partition: 4 });
+  });
+
+  it("an OK group sums its lag and counts partitions with nothing committed", () => {
+    const health = evaluateGroupHealth("Stable", [
+      { topic: "a", partition: 0, samples: series([[1, 5]]) },
+      { topic: "a", partition: 1, samples: series([[1, 7]]) },
+      { topic: "a", partition: 2, samples: series([[null, null]]) },
+    ]);
+    expect(health.status).toBe("OK");
+    expect(health.reason).toBe("3 partitions OK, total lag 12 (1 with nothing committed)");
+  });
+
+  it("a group without committed offsets is OK with nothing to judge", () => {
+    expect(evaluateGroupHealth("Empty", [])).toMatchObject({ status: "OK", worst: null });
+  });
+});

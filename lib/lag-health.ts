@@ -1,0 +1,172 @@
+import { formatDuration } from "./format-duration.ts";
+
+/**
+ * Consumer-lag health in the spirit of Burrow, as CONVENTIONS.md ("Consumer lag") states it,
+ * judged over a window of samples per partition:
+ *
+ * - STOP: the group has no active members (state Empty or Dead) while lag > 0;
+ * - STALL: members are present, but the committed offset has not moved across the window while
+ *   lag > 0 (in every sample: a partition that was caught up at the start of the window and only
+ *   now received records is not stalled yet);
+ * - WARN: lag grew across the whole window (never shrank from one sample to the next, and ended
+ *   higher than it started);
+ * - OK: anything else, including unknown lag (nothing committed: no claim can be made).
+ *
+ * A group is as bad as its worst partition, and says which partition and why. Pure: the server
+ * computes it for the graph and group pages, the browser may recompute it for a chosen window.
+ */
+
+export const LAG_HEALTH_STATUSES = ["OK", "WARN", "STALL", "STOP"] as const;
+export type LagHealthStatus = (typeof LAG_HEALTH_STATUSES)[number];
+
+/** Higher is worse. */
+export const LAG_HEALTH_SEVERITY: Readonly<Record<LagHealthStatus, number>> = { OK: 0, WARN: 1, STALL: 2, STOP: 3 };
+
+/** Offsets as the database layer returns them (decimal strings) or as numbers / bigints. */
+export type OffsetValue = bigint | number | string;
+
+export interface LagHealthSample {
+  /** When the sample was taken: epoch milliseconds, an ISO 8601 string or a Date. */
+  at: number | string | Date;
+  /** The NEXT offset the group will read; null when the group has committed nothing. */
+  committedOffset: OffsetValue | null;
+  /** end − committed, clamped at 0; null when unknown (nothing committed). */
+  offsetLag: OffsetValue | null;
+}
+
+export interface PartitionLagSamples {
+  topic: string;
+  partition: number;
+  /** The window's samples, in any order. */
+  samples: readonly LagHealthSample[];
+}
+
+export interface PartitionHealth {
+  topic: string;
+  partition: number;
+  status: LagHealthStatus;
+  /** In words, naming the partition: "partition 2 of orders: committed offset 1040 has not moved for 5 min while lag is 312". */
+  reason: string;
+  /** Latest offset lag (decimal), null when unknown or when there are no samples. */
+  offsetLag: string | null;
+  /** Latest committed offset (decimal), null when nothing is committed. */
+  committedOffset: string | null;
+}
+
+export interface GroupHealth {
+  status: LagHealthStatus;
+  reason: string;
+  /** The partition that decided the group's status (worst, then largest lag); null without partitions. */
+  worst: PartitionHealth | null;
+  partitions: PartitionHealth[];
+}
+
+/** Group states (as Kafka's admin API names them) in which the group has no active members. */
+const MEMBERLESS_STATES = new Set(["Empty", "Dead"]);
+
+export function hasActiveMembers(groupState: string): boolean {
+  return !MEMBERLESS_STATES.has(groupState);
+}
+
+function toBigInt(value: OffsetValue | null): bigint | null {
+  if (value === null) return null;
+  if (typeof value === "bigint") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? BigInt(Math.trunc(value)) : null;
+  return /^-?\d+$/.test(value.trim()) ? BigInt(value.trim()) : null;
+}
+
+function toMs(at: LagHealthSample["at"]): number {
+  if (typeof at === "number") return at;
+  if (at instanceof Date) return at.getTime();
+  return Date.parse(at);
+}
+
+interface NormalisedSample {
+  at: number;
+  committed: bigint | null;
+  lag: bigint | null;
+}
+
+function normalise(samples: readonly LagHealthSample[]): NormalisedSample[] {
+  return samples
+    .map((s) => {
+      const committed = toBigInt(s.committedOffset);
+      // A negative committed offset is Kafka's "nothing committed" (-1): lag unknown, as null is.
+      const known = committed !== null && committed >= 0n ? committed : null;
+      return { at: toMs(s.at), committed: known, lag: known === null ? null : toBigInt(s.offsetLag) };
+    })
+    .filter((s) => Number.isFinite(s.at))
+    .sort((a, b) => a.at - b.at);
+}
+
+/** Health of one partition of a group over the window its samples cover. */
+export function evaluatePartitionHealth(input: PartitionLagSamples, groupState: string): PartitionHealth {
+  const where = `partition ${input.partition} of ${input.topic}`;
+  const samples = normalise(input.samples);
+  const last = samples.at(-1);
+  const result = (status: LagHealthStatus, reason: string): PartitionHealth => ({
+    topic: input.topic,
+    partition: input.partition,
+    status,
+    reason: `${where}: ${reason}`,
+    offsetLag: last?.lag?.toString() ?? null,
+    committedOffset: last?.committed?.toString() ?? null,
+  });
+
+  if (!last) return result("OK", "no lag samples yet");
+  if (last.lag === null) return result("OK", "nothing committed yet, lag unknown");
+  const lag = last.lag;
+  if (lag <= 0n) return result("OK", "caught up (lag 0)");
+  if (!hasActiveMembers(groupState)) {
+    return result("STOP", `the group has no active members (state ${groupState}) while lag is ${lag}`);
+  }
+
+  const first = samples[0]!;
+  const span = formatDuration(last.at - first.at);
+  if (samples.length >= 2 && last.at > first.at) {
+    const stalled = samples.every((s) => s.committed === last.committed && s.lag !== null && s.lag > 0n);
+    if (stalled) {
+      return result("STALL", `committed offset ${last.committed} has not moved for ${span} while lag is ${lag}`);
+    }
+    let grew = first.lag !== null && first.lag < lag;
+    for (let i = 1; grew && i < samples.length; i++) {
+      const before = samples[i - 1]!.lag;
+      const now = samples[i]!.lag;
+      grew = before !== null && now !== null && now >= before;
+    }
+    if (grew) return result("WARN", `lag grew from ${first.lag} to ${lag} over ${span}`);
+  }
+  return result("OK", `consuming, lag ${lag}`);
+}
+
+function compareBadness(a: PartitionHealth, b: PartitionHealth): number {
+  const severity = LAG_HEALTH_SEVERITY[b.status] - LAG_HEALTH_SEVERITY[a.status];
+  if (severity !== 0) return severity;
+  const lagA = toBigInt(a.offsetLag) ?? -1n;
+  const lagB = toBigInt(b.offsetLag) ?? -1n;
+  return lagA > lagB ? -1 : lagA < lagB ? 1 : a.topic.localeCompare(b.topic) || a.partition - b.partition;
+}
+
+/**
+ * Health of a group: each partition judged over its window, the group as bad as its worst
+ * partition. `groupState` as the admin API says it (Stable, Empty, Dead, PreparingRebalance, …).
+ */
+export function evaluateGroupHealth(groupState: string, partitions: readonly PartitionLagSamples[]): GroupHealth {
+  const judged = partitions.map((p) => evaluatePartitionHealth(p, groupState));
+  const worst = [...judged].sort(compareBadness)[0] ?? null;
+  if (!worst) return { status: "OK", reason: "no committed offsets to judge", worst: null, partitions: judged };
+  if (worst.status !== "OK") return { status: worst.status, reason: worst.reason, worst, partitions: judged };
+  let total = 0n;
+  let unknown = 0;
+  for (const p of judged) {
+    const lag = toBigInt(p.offsetLag);
+    if (lag === null) unknown += 1;
+    else total += lag;
+  }
+  const count = `${judged.length} partition${judged.length === 1 ? "" : "s"}`;
+  const reason =
+    unknown === judged.length
+      ? `${count}, nothing committed yet: lag unknown`
+      : `${count} OK, total lag ${total}${unknown > 0 ? ` (${unknown} with nothing committed)` : ""}`;
+  return { status: "OK", reason, worst, partitions: judged };
+}

@@ -1,0 +1,347 @@
+import { randomBytes } from "node:crypto";
+import os from "node:os";
+import type { Kafka } from "kafkajs";
+import type { Config } from "../config.ts";
+import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError } from "../db/index.ts";
+import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
+import { EventWriter, oneLine, type EventWriterOptions } from "./event-writer.ts";
+import { createKafka } from "./kafka.ts";
+import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
+
+/**
+ * The collector's ingest pipeline: every collected topic of the cluster (topic-filter.ts) into the
+ * `events` table, as consumer group EVENTSCOPE_COLLECTOR_GROUP, committing an offset only after
+ * the rows up to it are stored (consumer-session.ts, event-writer.ts).
+ *
+ * Topic discovery: kafkajs fixes a consumer's subscription when it starts, so a topic watcher
+ * lists the topics every few seconds and, when the collected set changes, the consumer is
+ * replaced: the old one stops fetching, what it queued is stored and committed, it leaves the
+ * group, and a new one subscribes to the new set and starts from the committed offsets. Nothing
+ * is lost (commits never pass stored rows) and nothing is stored twice (ingest keeps one row per
+ * topic/partition/offset, and after a clean hand-over nothing is even read twice). Topics that
+ * appear while the collector runs are read from their beginning whatever EVENTSCOPE_START says:
+ * they did not exist when the collector started, so "latest" would only lose their first events.
+ *
+ * Also: the collector's health row (collector_instances) every few seconds, and retention
+ * (EVENTSCOPE_RETENTION) on a timer. The admin poller (admin-poller.ts) is separate.
+ */
+
+export interface CollectorOptions {
+  db: Pick<Database, "pool" | "prisma">;
+  log(line: string): void;
+  /** Default: createKafka(config), logging kafkajs's warnings through `log`. */
+  kafka?: Kafka;
+  /** Default: `<host>-<pid>-<random>`. */
+  instanceId?: string;
+  /** How often the topic list is polled. Default 3 s (a new topic is collected within ~10 s). */
+  topicRefreshMs?: number;
+  /** How often the health row is written. Default 5 s. */
+  healthIntervalMs?: number;
+  /** How often retention runs. Default 10 min; the first run is a minute after start. */
+  pruneIntervalMs?: number;
+  /** kafkajs group session timeout. Default 10 s: a killed collector's partitions move on quickly. */
+  sessionTimeoutMs?: number;
+  /** On stop (or a topic change), how long to wait for queued events to be stored. Default 20 s. */
+  drainTimeoutMs?: number;
+  /** Write sizes and queue limits (event-writer.ts). */
+  writer?: Pick<
+    EventWriterOptions<SessionTag>,
+    "maxRowsPerWrite" | "maxBytesPerWrite" | "maxQueuedRows" | "maxQueuedBytes" | "initialRetryDelayMs" | "maxRetryDelayMs"
+  >;
+}
+
+export interface CollectorStats {
+  instanceId: string;
+  /** Collected topics as last listed (null: not listed yet). */
+  topics: string[] | null;
+  /** Consumers started so far (1 + topic changes + replaced crashed ones). */
+  sessions: number;
+  storedRows: number;
+  insertedRows: number;
+  writes: number;
+  failedWrites: number;
+  queuedRows: number;
+  lastPollAt: Date | null;
+  lastStoredAt: Date | null;
+  ownLag: bigint | null;
+  lastError: string | null;
+}
+
+export interface RunningCollector {
+  readonly instanceId: string;
+  stats(): CollectorStats;
+  /** Records the admin poller's last successful poll in the health row. */
+  noteAdminPoll(at: Date): void;
+  /** Stops consuming, stores and commits what was fetched (within drainTimeoutMs), leaves the group. */
+  stop(): Promise<void>;
+}
+
+type ErrorSource = "database" | "kafka" | "topics";
+
+export function startCollector(config: Config, options: CollectorOptions): RunningCollector {
+  const log = options.log;
+  const kafka = options.kafka ?? createKafka(config, { log, clientId: "eventscope-collector" });
+  const host = os.hostname();
+  const startedAt = new Date();
+  const instanceId = options.instanceId ?? `${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const topicRefreshMs = options.topicRefreshMs ?? 3_000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 20_000;
+  const extractOptions = {
+    entityFields: config.entityFields,
+    dlqPatterns: config.dlqPatterns,
+    maxValueBytes: config.maxValueBytes,
+  };
+
+  let stopped = false;
+  let session: ConsumerSession | null = null;
+  let sessionCount = 0;
+  let sessionFailed = false;
+  /** A consumer being stopped for its replacement (stop() waits for it too). */
+  let replacing: Promise<void> | null = null;
+  /** The collected topics as last listed; null until the first listing. */
+  let desired: string[] | null = null;
+  /** Topics of the first listing: the only ones EVENTSCOPE_START applies to. */
+  let initialTopics: Set<string> | null = null;
+  let lastPollAt: Date | null = null;
+  let lastAdminPollAt: Date | null = null;
+  const errors = new Map<ErrorSource, { message: string; at: Date }>();
+
+  const setError = (source: ErrorSource, message: string | null) => {
+    if (message === null) errors.delete(source);
+    else errors.set(source, { message, at: new Date() });
+  };
+  const latestError = () => [...errors.values()].sort((a, b) => b.at.getTime() - a.at.getTime())[0] ?? null;
+
+  // --- the write path -------------------------------------------------------------------------
+  const maxRowsPerWrite = options.writer?.maxRowsPerWrite ?? 5_000;
+  const writer = new EventWriter<SessionTag>({
+    db: options.db,
+    log,
+    ...options.writer,
+    maxRowsPerWrite,
+    onStored: (chunks) => session?.onStored(chunks),
+    onAvailabilityChange: (available: boolean, error: DatabaseError | null) => {
+      // Stop fetching while the database is failing: the batch in hand is retried by the writer,
+      // and nothing new piles up behind it. Resumed once a write succeeds again.
+      session?.setPaused(!available);
+      setError("database", available ? null : `database: ${error ? oneLine(error.message) : "unavailable"}`);
+      if (!available) log("consumption paused until the database accepts writes again");
+      else log("consumption resumed");
+    },
+  });
+
+  // --- the consumer, replaced when the topic list changes -------------------------------------
+  let wakeSupervisor: (() => void) | null = null;
+  const signal = () => wakeSupervisor?.();
+  const waitForSignal = (timeoutMs?: number) =>
+    new Promise<void>((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(resolve, timeoutMs);
+      wakeSupervisor = () => {
+        clearTimeout(timer);
+        wakeSupervisor = null;
+        resolve();
+      };
+    });
+
+  const sameTopics = (a: readonly string[], b: readonly string[]) =>
+    a.length === b.length && a.every((topic, i) => topic === b[i]);
+
+  const supervise = async () => {
+    let failures = 0;
+    while (!stopped) {
+      const want = desired;
+      if (want === null || (session && !sessionFailed && sameTopics(session.topics, want)) || (!session && want.length === 0)) {
+        await waitForSignal();
+        continue;
+      }
+      if (session) {
+        const before = new Set(session.topics);
+        const after = new Set(want);
+        const added = want.filter((topic) => !before.has(topic));
+        const removed = session.topics.filter((topic) => !after.has(topic));
+        log(
+          sessionFailed
+            ? "replacing the consumer"
+            : `topics changed (${[...added.map((t) => `+${t}`), ...removed.map((t) => `-${t}`)].join(" ")}): replacing the consumer`,
+        );
+        const old = session;
+        session = null;
+        replacing = old.stop(drainTimeoutMs);
+        await replacing;
+        replacing = null;
+        if (stopped) return;
+      }
+      sessionFailed = false;
+      if (want.length === 0) continue;
+      const next = new ConsumerSession({
+        id: ++sessionCount,
+        kafka,
+        groupId: config.collectorGroup,
+        topics: want,
+        fromBeginning: (topic) => config.start === "earliest" || (initialTopics !== null && !initialTopics.has(topic)),
+        writer,
+        extractOptions,
+        maxRowsPerChunk: maxRowsPerWrite,
+        paused: writer.isFailing(),
+        consumerConfig: {
+          sessionTimeout: options.sessionTimeoutMs ?? 10_000,
+          heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 10_000) / 3)),
+          rebalanceTimeout: 30_000,
+          // Catch-up fetches big enough to keep the writer fed; a partition's first batch is
+          // returned whole whatever its size (KIP-74), so a 1 MB value still gets through.
+          maxBytes: 16 * 1024 * 1024,
+          maxBytesPerPartition: 4 * 1024 * 1024,
+          // A fetch returns as soon as there is data; this bounds how long stop() waits for one.
+          maxWaitTimeInMs: 1_000,
+        },
+        log,
+        onFatal: () => {
+          if (session === next) {
+            sessionFailed = true;
+            signal();
+          }
+        },
+        onKafkaError: (message) => setError("kafka", message),
+        onFetch: () => {
+          lastPollAt = new Date();
+        },
+      });
+      session = next;
+      try {
+        await next.start();
+        failures = 0;
+        log(`consuming ${want.length} topic(s) as group ${config.collectorGroup}: ${want.join(", ")}`);
+      } catch (error) {
+        failures += 1;
+        const message = error instanceof Error ? error.message : String(error);
+        setError("kafka", `starting the consumer failed: ${message}`);
+        const retryMs = Math.min(30_000, 1_000 * 2 ** Math.min(failures - 1, 5));
+        log(`starting the consumer failed (retrying in ${retryMs / 1000}s): ${message}`);
+        sessionFailed = true;
+        await waitForSignal(retryMs);
+      }
+    }
+  };
+
+  const watcher: TopicWatcher = startTopicWatcher({
+    kafka,
+    filter: { include: config.topicsInclude, exclude: config.topicsExclude },
+    intervalMs: topicRefreshMs,
+    log,
+    onChange: (topics) => {
+      if (initialTopics === null) initialTopics = new Set(topics);
+      desired = topics;
+      if (topics.length === 0) log("no topics to collect yet");
+      signal();
+    },
+    onError: (message) => setError("topics", message),
+  });
+  const supervisor = supervise().catch((error: unknown) => {
+    // A bug, not an outage: say so loudly; the health row shows the collector stopped polling.
+    log(`collector supervisor failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  });
+
+  // --- health ---------------------------------------------------------------------------------
+  let healthFailing = false;
+  const writeHealth = async () => {
+    const writerStats = writer.getStats();
+    const error = latestError();
+    try {
+      await recordCollectorHealth(options.db, {
+        instanceId,
+        host,
+        pid: process.pid,
+        startedAt,
+        lastPollAt,
+        lastStoredAt: writerStats.lastStoredAt,
+        lastAdminPollAt: lastAdminPollAt ?? undefined,
+        ownLag: session?.ownLag() ?? null,
+        // Cleared once every source of error has recovered.
+        lastError: error?.message ?? null,
+        lastErrorAt: error?.at ?? null,
+      });
+      healthFailing = false;
+    } catch (err) {
+      // The database being down is already logged by the writer; say it once here.
+      if (!healthFailing) log(`recording collector health failed: ${oneLine((err as Error).message)}`);
+      healthFailing = true;
+    }
+  };
+  let healthRunning: Promise<void> | null = null;
+  const healthTick = () => {
+    if (healthRunning) return;
+    healthRunning = writeHealth().finally(() => (healthRunning = null));
+  };
+  const healthTimer = setInterval(healthTick, options.healthIntervalMs ?? 5_000);
+  healthTick();
+
+  // --- retention ------------------------------------------------------------------------------
+  let pruneRunning: Promise<void> | null = null;
+  const prune = () => {
+    if (pruneRunning) return;
+    pruneRunning = (async () => {
+      const before = new Date(Date.now() - config.retentionMs);
+      try {
+        const result = await pruneOlderThan(options.db, before);
+        const total = result.events + result.lagSamples + result.endOffsetSamples;
+        if (total > 0) {
+          log(
+            `retention: deleted ${result.events} events, ${result.lagSamples} lag samples and ${result.endOffsetSamples} end-offset samples from before ${before.toISOString()}`,
+          );
+        }
+      } catch (error) {
+        log(`retention: pruning failed (tried again later): ${oneLine((error as Error).message)}`);
+      }
+    })().finally(() => (pruneRunning = null));
+  };
+  const pruneIntervalMs = options.pruneIntervalMs ?? 10 * 60_000;
+  const firstPrune = setTimeout(prune, Math.min(60_000, pruneIntervalMs));
+  const pruneTimer = setInterval(prune, pruneIntervalMs);
+
+  let stopping: Promise<void> | null = null;
+  return {
+    instanceId,
+    noteAdminPoll(at) {
+      lastAdminPollAt = at;
+    },
+    stats() {
+      const writerStats = writer.getStats();
+      return {
+        instanceId,
+        topics: desired,
+        sessions: sessionCount,
+        storedRows: writerStats.storedRows,
+        insertedRows: writerStats.insertedRows,
+        writes: writerStats.writes,
+        failedWrites: writerStats.failedAttempts,
+        queuedRows: writerStats.queuedRows,
+        lastPollAt,
+        lastStoredAt: writerStats.lastStoredAt,
+        ownLag: session?.ownLag() ?? null,
+        lastError: latestError()?.message ?? null,
+      };
+    },
+    stop() {
+      return (stopping ??= (async () => {
+        stopped = true;
+        clearInterval(healthTimer);
+        clearTimeout(firstPrune);
+        clearInterval(pruneTimer);
+        signal();
+        await watcher.stop();
+        // The supervisor may be inside a consumer's connect, which kafkajs retries for a while
+        // when the broker is down: do not wait for that; the session is stopped below anyway.
+        await Promise.race([supervisor, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        await replacing;
+        const last = session;
+        session = null;
+        await last?.stop(drainTimeoutMs);
+        const dropped = await writer.stop();
+        if (dropped > 0) log(`stopped with ${dropped} events unstored and uncommitted: they will be read again`);
+        await pruneRunning;
+        await healthRunning;
+        await writeHealth();
+      })());
+    },
+  };
+}

@@ -1,0 +1,343 @@
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from "kafkajs";
+import type { ExtractOptions } from "./extract/index.ts";
+import type { EventWriter, PartitionPosition, WriteChunk } from "./event-writer.ts";
+import { toEventRow } from "./to-event-row.ts";
+
+/**
+ * One kafkajs consumer with a fixed subscription (kafkajs fixes it when the consumer starts; the
+ * collector replaces the session when the topic list changes, see collector.ts).
+ *
+ * Commit after store. kafkajs runs with autoCommit off and eachBatchAutoResolve off, so it never
+ * commits anything on its own. A batch is extracted and queued in the EventWriter; only then is
+ * its last offset "resolved", which moves kafkajs's fetch position on (so fetching overlaps the
+ * database write) but commits nothing. When the writer reports the batch stored, the session
+ * commits the offset after it, itself. The writer stores in queue order, so a committed offset
+ * always has every earlier offset of its partition stored.
+ *
+ * Generations. After any (re)join of the group, kafkajs starts fetching again from the committed
+ * offsets: batches queued before the join may be fetched and stored a second time, which ingest
+ * makes harmless (one row per topic/partition/offset). The session numbers its joins ("epochs")
+ * and commits only positions stored in the current one, for partitions assigned in it, so it never
+ * commits for a partition it has lost, nor a stale position over a newer one.
+ */
+
+export interface SessionTag {
+  session: number;
+  epoch: number;
+}
+
+export interface ConsumerSessionOptions {
+  /** This session's number (the collector's count of consumers so far). */
+  id: number;
+  kafka: Kafka;
+  groupId: string;
+  /** The topics to consume, sorted. */
+  topics: readonly string[];
+  /** Where a partition without a committed offset starts, per topic. */
+  fromBeginning(topic: string): boolean;
+  writer: EventWriter<SessionTag>;
+  extractOptions: ExtractOptions;
+  /** Messages per queued chunk at most (the writer's rows per write). */
+  maxRowsPerChunk: number;
+  /** Start with consumption paused (the database is known to be failing). */
+  paused: boolean;
+  consumerConfig: Pick<ConsumerConfig, "sessionTimeout" | "heartbeatInterval" | "rebalanceTimeout" | "maxBytes" | "maxBytesPerPartition" | "maxWaitTimeInMs">;
+  log(line: string): void;
+  /** kafkajs gave up on this consumer for good (a non-retriable crash): replace the session. */
+  onFatal(error: Error): void;
+  /** Something went wrong (null: recovered); for the health row. */
+  onKafkaError(message: string | null): void;
+  /** Each fetch, even an empty one (health: last poll). */
+  onFetch(): void;
+}
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** How often a handler waiting for room in the writer queue heartbeats and checks for stop. */
+const WAIT_SLICE_MS = 1_000;
+/** A failed commit is tried again this often (a later store also triggers one). */
+const COMMIT_RETRY_MS = 2_000;
+
+export class ConsumerSession {
+  readonly id: number;
+  readonly topics: readonly string[];
+  private readonly consumer: Consumer;
+  private epoch = 0;
+  private joined = false;
+  private assignment = new Set<string>();
+  /** Current epoch: the offset after the last stored message, per partition. */
+  private stored = new Map<string, PartitionPosition>();
+  /** Current epoch: what this session has committed, per partition. */
+  private committed = new Map<string, bigint>();
+  /** High watermark per partition, from the last batch of it (for the session's own lag). */
+  private readonly highWatermarks = new Map<string, bigint>();
+  private paused: boolean;
+  private stopping = false;
+  private disconnected = false;
+  private activeHandlers = 0;
+  private readonly handlerIdleWaiters = new Set<() => void>();
+  private committing: Promise<void> | null = null;
+  private commitAgain = false;
+  private commitTimer: NodeJS.Timeout | null = null;
+  private lastCommitError = "";
+
+  constructor(private readonly options: ConsumerSessionOptions) {
+    this.id = options.id;
+    this.topics = options.topics;
+    this.paused = options.paused;
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      ...options.consumerConfig,
+      // Read-only on the user's cluster: a metadata request must never create a topic.
+      allowAutoTopicCreation: false,
+      retry: {
+        retries: 10,
+        initialRetryTime: 300,
+        maxRetryTime: 5_000,
+        // A retriable crash (broker gone, retries exhausted): kafkajs restarts the consumer itself.
+        restartOnFailure: async () => true,
+      },
+    });
+    const { events } = this.consumer;
+    this.consumer.on(events.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment));
+    this.consumer.on(events.FETCH, () => options.onFetch());
+    this.consumer.on(events.CRASH, ({ payload }) => {
+      this.joined = false;
+      const message = `${payload.error.name}: ${payload.error.message}`;
+      if (payload.restart) {
+        options.log(`consumer crashed (${message}); kafkajs restarts it`);
+        options.onKafkaError(`consumer crashed: ${message}`);
+      } else if (!this.stopping) {
+        options.log(`consumer crashed for good (${message}); replacing it`);
+        options.onKafkaError(`consumer crashed: ${message}`);
+        options.onFatal(payload.error);
+      }
+    });
+  }
+
+  async start(): Promise<void> {
+    const earliest = this.topics.filter((topic) => this.options.fromBeginning(topic));
+    const latest = this.topics.filter((topic) => !this.options.fromBeginning(topic));
+    await this.consumer.connect();
+    if (earliest.length > 0) await this.consumer.subscribe({ topics: earliest, fromBeginning: true });
+    if (latest.length > 0) await this.consumer.subscribe({ topics: latest, fromBeginning: false });
+    // stop() may have come while connecting (a broker that is down makes that slow): never start then.
+    if (this.stopping) return;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+    this.commitTimer = setInterval(() => this.scheduleCommit(), COMMIT_RETRY_MS);
+  }
+
+  /** Pauses (the database is failing) or resumes fetching; kept across rejoins. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    this.applyPause();
+  }
+
+  /** The writer stored these chunks (in queue order). */
+  onStored(chunks: readonly WriteChunk<SessionTag>[]): void {
+    let changed = false;
+    for (const chunk of chunks) {
+      if (chunk.tag.session !== this.id || chunk.tag.epoch !== this.epoch) continue;
+      for (const position of chunk.positions) {
+        const k = key(position.topic, position.partition);
+        const known = this.stored.get(k);
+        if (!known || position.next > known.next) {
+          this.stored.set(k, position);
+          changed = true;
+        }
+      }
+    }
+    if (changed) this.scheduleCommit();
+  }
+
+  /** Records behind the high watermark over the assigned partitions this session has seen data of. */
+  ownLag(): bigint | null {
+    let lag: bigint | null = null;
+    for (const k of this.assignment) {
+      const highWatermark = this.highWatermarks.get(k);
+      const position = this.stored.get(k)?.next ?? this.committed.get(k);
+      if (highWatermark === undefined || position === undefined) continue;
+      lag = (lag ?? 0n) + (highWatermark > position ? highWatermark - position : 0n);
+    }
+    return lag;
+  }
+
+  /**
+   * Stops consuming, waits up to `drainTimeoutMs` for what was queued to be stored, commits it,
+   * and leaves the group. What is still unstored then stays uncommitted: whoever consumes those
+   * partitions next reads it again, and ingest stores it once.
+   */
+  async stop(drainTimeoutMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.applyPause();
+    await this.handlersIdle(WAIT_SLICE_MS * 5);
+    const drained = await this.options.writer.drain(drainTimeoutMs);
+    if (drained) {
+      await withTimeout(this.flushCommits(), 15_000).catch((error: unknown) =>
+        this.options.log(`final offset commit failed (those events will be read again, and stored once): ${String(error)}`),
+      );
+    } else {
+      this.options.log(
+        `stopping the consumer with ${this.options.writer.getStats().queuedRows} events not yet stored: their offsets stay uncommitted and they will be read again`,
+      );
+    }
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    this.disconnected = true;
+    await withTimeout(this.consumer.disconnect(), 20_000).catch((error: unknown) =>
+      this.options.log(`leaving the group failed: ${String(error)}`),
+    );
+  }
+
+  private onJoin(memberAssignment: Record<string, number[]>): void {
+    this.epoch += 1;
+    this.joined = true;
+    this.assignment = new Set(
+      Object.entries(memberAssignment).flatMap(([topic, partitions]) => partitions.map((p) => key(topic, p))),
+    );
+    // kafkajs restarts from the committed offsets after a join: positions of the previous epoch
+    // are no longer what this member fetches from.
+    this.stored = new Map();
+    this.committed = new Map();
+    const described = Object.entries(memberAssignment)
+      .filter(([, partitions]) => partitions.length > 0)
+      .map(([topic, partitions]) => `${topic} [${[...partitions].sort((a, b) => a - b).join(",")}]`)
+      .join(", ");
+    this.options.log(`joined group ${this.options.groupId}: assigned ${described || "no partitions"}`);
+    this.options.onKafkaError(null);
+    this.applyPause();
+  }
+
+  private applyPause(): void {
+    if (this.disconnected) return;
+    const topics = this.topics.map((topic) => ({ topic }));
+    try {
+      if (this.paused || this.stopping) this.consumer.pause(topics);
+      else this.consumer.resume(topics);
+    } catch {
+      // Not running yet (or restarting after a crash): applied again on the next join.
+    }
+  }
+
+  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning }: EachBatchPayload): Promise<void> {
+    if (this.stopping || !isRunning()) return;
+    this.activeHandlers += 1;
+    try {
+      const tag: SessionTag = { session: this.id, epoch: this.epoch };
+      this.highWatermarks.set(key(batch.topic, batch.partition), BigInt(batch.highWatermark));
+      const writer = this.options.writer;
+      const messages = batch.messages;
+      const chunkRows = this.options.maxRowsPerChunk;
+      // A catch-up fetch can hold tens of thousands of messages per partition: queued in chunks of
+      // at most one write each, so commits follow the writes closely and the queue limits bite.
+      for (let start = 0; start < messages.length; start += chunkRows) {
+        const slice = messages.slice(start, start + chunkRows);
+        const rows = slice.map((message) => toEventRow(batch.topic, batch.partition, message, this.options.extractOptions));
+        let bytes = 0;
+        for (const row of rows) bytes += row.sizeBytes;
+        // Backpressure: while the writer's queue is full (a slow or unavailable database), hold
+        // this chunk, heartbeating so the group keeps the partitions here.
+        while (!writer.hasRoom()) {
+          await Promise.race([writer.whenRoom(), delay(WAIT_SLICE_MS)]);
+          // Not queued and not resolved: fetched again from here by whoever consumes next.
+          if (this.stopping || !isRunning()) return;
+          await heartbeat();
+        }
+        if (this.stopping || !isRunning()) return;
+        // The batch's last offset may lie past its last message (control records): resolve to it.
+        const last = start + chunkRows >= messages.length ? batch.lastOffset() : slice[slice.length - 1]!.offset;
+        writer.enqueue({
+          rows,
+          bytes,
+          positions: [{ topic: batch.topic, partition: batch.partition, next: BigInt(last) + 1n }],
+          tag,
+        });
+        // Moves the fetch position on; commits nothing (autoCommit is off).
+        resolveOffset(last);
+      }
+    } finally {
+      this.activeHandlers -= 1;
+      if (this.activeHandlers === 0) {
+        for (const resolve of this.handlerIdleWaiters) resolve();
+        this.handlerIdleWaiters.clear();
+      }
+    }
+  }
+
+  private handlersIdle(timeoutMs: number): Promise<void> {
+    if (this.activeHandlers === 0) return Promise.resolve();
+    return withTimeout(
+      new Promise<void>((resolve) => this.handlerIdleWaiters.add(resolve)),
+      timeoutMs,
+    ).catch(() => undefined);
+  }
+
+  private scheduleCommit(): void {
+    if (this.disconnected) return;
+    if (this.committing) {
+      this.commitAgain = true;
+      return;
+    }
+    this.committing = (async () => {
+      do {
+        this.commitAgain = false;
+        await this.commitOnce();
+      } while (this.commitAgain && !this.disconnected);
+    })().finally(() => {
+      this.committing = null;
+    });
+  }
+
+  private async flushCommits(): Promise<void> {
+    while (this.committing) await this.committing;
+    await this.commitOnce();
+  }
+
+  private async commitOnce(): Promise<void> {
+    if (!this.joined || this.disconnected) return;
+    const epoch = this.epoch;
+    const offsets: { topic: string; partition: number; offset: string; next: bigint; k: string }[] = [];
+    for (const [k, position] of this.stored) {
+      if (!this.assignment.has(k)) continue;
+      const committed = this.committed.get(k);
+      if (committed !== undefined && committed >= position.next) continue;
+      offsets.push({ topic: position.topic, partition: position.partition, offset: position.next.toString(), next: position.next, k });
+    }
+    if (offsets.length === 0) return;
+    try {
+      await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+      if (epoch !== this.epoch) return;
+      for (const { k, next } of offsets) {
+        const committed = this.committed.get(k);
+        if (committed === undefined || next > committed) this.committed.set(k, next);
+      }
+      this.lastCommitError = "";
+    } catch (error) {
+      // Stored but not committed is safe: at worst those events are read again and stored once.
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== this.lastCommitError) {
+        this.options.log(`committing offsets failed (retried in ${COMMIT_RETRY_MS / 1000}s): ${message}`);
+        this.lastCommitError = message;
+      }
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

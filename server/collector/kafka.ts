@@ -1,0 +1,80 @@
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
+import type { Config } from "../config.ts";
+
+/**
+ * The kafkajs client of Eventscope's own processes (collector, admin poller), built from the
+ * configuration: brokers, SASL (PLAIN, SCRAM-SHA-256/512), TLS with an optional CA.
+ *
+ * Never instrumented with OpenTelemetry: the instrumentation rewrites message headers on produce
+ * and adds its own spans, and Eventscope must read (and, on replay, write) headers exactly as they
+ * are on the wire.
+ */
+
+export interface KafkaClientOptions {
+  /** Shown in the broker's group and connection listings. Default `eventscope-collector`. */
+  clientId?: string;
+  /** Where kafkajs's own warnings and errors go (prefixed `kafkajs`). Default: dropped. */
+  log?: (line: string) => void;
+  /** Default WARN: kafkajs's INFO lines (every join, every commit) drown the collector's own. */
+  logLevel?: logLevel;
+}
+
+/** kafkajs's `logLevel` is a plain object at run time: its type's reverse mapping does not exist. */
+const LEVEL_NAMES: Record<number, string> = { 1: "ERROR", 2: "WARN", 4: "INFO", 5: "DEBUG" };
+
+/** The kafkajs configuration for `config`, without side effects (what createKafka uses). */
+export function kafkaClientConfig(
+  config: Pick<Config, "kafkaBrokers" | "kafka">,
+  options: KafkaClientOptions = {},
+): KafkaConfig {
+  const brokers = config.kafkaBrokers;
+  if (!brokers || brokers.length === 0) {
+    // The CLI starts the embedded broker and fills this in; a caller that did not is a bug.
+    throw new Error("no Kafka brokers: set KAFKA_BROKERS (or start the embedded broker first)");
+  }
+  const { sasl: saslConfig, ssl: sslConfig } = config.kafka;
+  const sasl = saslConfig ? saslOptions(saslConfig) : undefined;
+  // kafkajs takes `true` for TLS with the system's CAs, or tls.connect options.
+  const ssl: KafkaConfig["ssl"] =
+    sslConfig === false ? false : sslConfig.ca === undefined ? true : { ca: sslConfig.ca };
+  const log = options.log;
+  return {
+    clientId: options.clientId ?? "eventscope-collector",
+    brokers,
+    sasl,
+    ssl,
+    // A broker that is down must not make any client give up for good: kafkajs retries a request
+    // this many times (about a minute with these times), then the consumer crashes with a
+    // retriable error and restarts itself (see consumer-session.ts).
+    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5_000 },
+    connectionTimeout: 3_000,
+    authenticationTimeout: 10_000,
+    logLevel: options.logLevel ?? logLevel.WARN,
+    logCreator: () => (entry: LogEntry) => {
+      if (!log) return;
+      const { message, error } = entry.log as { message?: string; error?: unknown };
+      const detail = typeof error === "string" ? error : error instanceof Error ? error.message : undefined;
+      const level = LEVEL_NAMES[entry.level] ?? String(entry.level);
+      log(`kafkajs ${level} [${entry.namespace}] ${message ?? ""}${detail && detail !== message ? `: ${detail}` : ""}`);
+    },
+  };
+}
+
+function saslOptions({ mechanism, username, password }: { mechanism: string; username: string; password: string }): SASLOptions {
+  switch (mechanism) {
+    case "plain":
+      return { mechanism: "plain", username, password };
+    case "scram-sha-256":
+      return { mechanism: "scram-sha-256", username, password };
+    case "scram-sha-512":
+      return { mechanism: "scram-sha-512", username, password };
+    default:
+      // server/config.ts accepts only the three above.
+      throw new Error(`unsupported SASL mechanism ${JSON.stringify(mechanism)}`);
+  }
+}
+
+/** A kafkajs client for the configured cluster (see kafkaClientConfig). */
+export function createKafka(config: Pick<Config, "kafkaBrokers" | "kafka">, options: KafkaClientOptions = {}): Kafka {
+  return new Kafka(kafkaClientConfig(config, options));
+}

@@ -1,0 +1,82 @@
+import type { KafkaMessage } from "kafkajs";
+import type { EventHeaderInput, EventRow } from "../db/index.ts";
+import { extractEvent, type ExtractOptions, type RawHeaderValue } from "./extract/index.ts";
+
+/**
+ * One kafkajs message → the row the database stores. Never throws: extraction is total by design,
+ * and if it throws all the same (a bug, or a message kafkajs decoded into something unexpected),
+ * the message is stored raw and flagged instead of stopping the collector or being dropped.
+ */
+
+/** Flags the collector adds itself, next to the extraction flags (EXTRACTION_FLAGS). */
+export const COLLECTOR_FLAGS = {
+  "extraction-failed":
+    "Extraction threw on this message (a bug in Eventscope): it was stored raw (key and value as bytes, headers as received) without derived fields.",
+} as const;
+
+export function toEventRow(topic: string, partition: number, message: KafkaMessage, options: ExtractOptions): EventRow {
+  try {
+    return extractEvent(
+      {
+        topic,
+        partition,
+        offset: message.offset,
+        timestamp: message.timestamp,
+        key: message.key ?? null,
+        value: message.value ?? null,
+        headers: (message.headers ?? {}) as Record<string, RawHeaderValue | RawHeaderValue[]>,
+      },
+      options,
+    );
+  } catch {
+    return rawEventRow(topic, partition, message, options.maxValueBytes);
+  }
+}
+
+function asBuffer(value: unknown): Buffer | null {
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value === "string") return Buffer.from(value, "utf8");
+  return null;
+}
+
+/** The message with nothing interpreted: what is stored when extraction fails. */
+export function rawEventRow(topic: string, partition: number, message: KafkaMessage, maxValueBytes: number): EventRow {
+  const flags: string[] = ["extraction-failed"];
+  const headers: EventHeaderInput[] = [];
+  try {
+    for (const [key, raw] of Object.entries(message.headers ?? {})) {
+      for (const one of Array.isArray(raw) ? raw : [raw]) {
+        // Header text is left to ingest's base64 form: nothing here is trusted to be UTF-8.
+        headers.push({ key, value: asBuffer(one), text: null });
+      }
+    }
+  } catch {
+    // Headers unreadable: the row keeps key and value, and the flag says something was lost.
+  }
+  const key = asBuffer(message.key);
+  const value = asBuffer(message.value);
+  const truncated = value !== null && value.length > maxValueBytes;
+  if (truncated) flags.push("value-truncated");
+  const timestampMs = Number(message.timestamp);
+  let size = (key?.length ?? 0) + (value?.length ?? 0);
+  for (const header of headers) size += Buffer.byteLength(header.key) + (header.value?.length ?? 0);
+  return {
+    topic,
+    partition,
+    offset: String(message.offset),
+    timestamp: Number.isFinite(timestampMs) && timestampMs >= 0 ? new Date(timestampMs) : null,
+    key: key === null ? null : { kind: "bytes", bytes: key },
+    value:
+      value === null
+        ? { kind: "tombstone" }
+        : { kind: "bytes", raw: truncated ? value.subarray(0, maxValueBytes) : value, text: null, truncated },
+    sizeBytes: size,
+    headers,
+    eventType: null,
+    producer: null,
+    entityKeys: [],
+    trace: { traceId: null, parentSpanId: null },
+    deadLetter: null,
+    flags,
+  };
+}

@@ -1,0 +1,207 @@
+import { Prisma } from "@prisma/client";
+import { formatDuration } from "../../../lib/format-duration.ts";
+import { loadConfig } from "../../config.ts";
+import { readLatestTimeLag } from "./group-lag.ts";
+import { decimal, iso, runQuery, select, type Queryable } from "./shared.ts";
+
+interface InstanceRow {
+  instance_id: string;
+  host: string;
+  pid: number;
+  started_at: Date;
+  last_poll_at: Date | null;
+  last_stored_at: Date | null;
+  last_admin_poll_at: Date | null;
+  own_lag: string | null;
+  last_error: string | null;
+  last_error_at: Date | null;
+  updated_at: Date;
+}
+
+export interface CollectorHealthOptions {
+  /** EVENTSCOPE_POLL_MS; default from the environment (server/config.ts). */
+  pollMs?: number;
+  /** EVENTSCOPE_COLLECTOR_GROUP; default from the environment. */
+  collectorGroup?: string;
+  now?: Date;
+}
+
+export interface CollectorInstanceHealth {
+  instanceId: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+  lastPollAt: string | null;
+  lastStoredAt: string | null;
+  lastAdminPollAt: string | null;
+  ownLag: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  updatedAt: string;
+}
+
+export interface CollectorHealthReport {
+  checkedAt: string;
+  pollMs: number;
+  collectorGroup: string;
+  instances: CollectorInstanceHealth[];
+  /** Most recent consumer fetch of any instance. */
+  lastPollAt: string | null;
+  /** Most recent admin poll (topics, groups, lag samples). */
+  lastAdminPollAt: string | null;
+  /** The collector group's own lag: records (sum over its partitions) and age of the oldest unread record. */
+  ownLag: { offsetLag: string | null; timeLagMs: number | null; sampledAt: string | null };
+  lastError: { message: string; at: string | null; instanceId: string } | null;
+  /** True when the data may be out of date: the UI says "data is stale" and why. */
+  stale: boolean;
+  staleReason: string | null;
+}
+
+/**
+ * A consumer that finds nothing new long-polls the broker for up to kafkajs's maxWaitTimeInMs
+ * (5 s by default) per fetch, so "no poll" needs at least that much slack whatever the poll
+ * interval is.
+ */
+const MIN_STALE_MS = 15_000;
+
+/**
+ * Whether the collector fell behind the newest events, in words; null when it keeps up.
+ *
+ * The time lag of a group is the age of the record at its committed offset, and the collector's
+ * own next record is, by construction, one it has not stored yet: its time lag is usually unknown.
+ * So when it is, the delay is estimated from the lag and the pace the collector's offsets advanced
+ * over the window: records to read ÷ records read per second.
+ */
+function behindReason(
+  lag: bigint,
+  timeLagMs: number | null,
+  progress: { advanced: string | null; span_ms: number | null } | undefined,
+  staleAfterMs: number,
+  pollMs: number,
+): string | null {
+  if (timeLagMs !== null) {
+    return timeLagMs > staleAfterMs ? `the collector is ${formatDuration(timeLagMs)} behind the newest events (${lag} records to read)` : null;
+  }
+  if (lag <= 0n) return null;
+  const spanMs = progress?.span_ms ?? 0;
+  // Two polls at least, or a pause between two commits would read as a stop.
+  if (spanMs < 2 * pollMs) return null;
+  const advanced = BigInt(progress?.advanced ?? "0");
+  if (advanced === 0n) {
+    return `the collector has ${lag} records to read and has not advanced for ${formatDuration(spanMs)}`;
+  }
+  const perSecond = Number(advanced) / (spanMs / 1000);
+  // Whole seconds: 750 records at 50 per 11 s is 165 s, not 164.99… shown as 2 min 44 s.
+  const drainMs = Math.round(Number(lag) / perSecond) * 1000;
+  return drainMs > staleAfterMs
+    ? `the collector is about ${formatDuration(drainMs)} behind the newest events (${lag} records to read at ${Math.round(perSecond)}/s)`
+    : null;
+}
+
+/**
+ * What GET /api/health serves: the collector instances' own reports (collector_instances), the
+ * last admin poll, the collector group's lag, the latest error, and whether the data is stale —
+ * no collector, the consumer stopped polling or the admin poller stopped (nothing for more than
+ * 3 poll intervals), or the collector fell behind the newest events by more than that.
+ */
+export async function getCollectorHealthReport(
+  db: Queryable,
+  options: CollectorHealthOptions = {},
+): Promise<CollectorHealthReport> {
+  const config = options.pollMs === undefined || options.collectorGroup === undefined ? loadConfig() : undefined;
+  const pollMs = options.pollMs ?? config!.pollMs;
+  const collectorGroup = options.collectorGroup ?? config!.collectorGroup;
+  const now = options.now ?? new Date();
+  const staleAfterMs = Math.max(3 * pollMs, MIN_STALE_MS);
+
+  return runQuery("reading collector health", async () => {
+    const [instances, partitionsPolled, committed, timeLags, progress] = await Promise.all([
+      select<InstanceRow>(db, Prisma.sql`
+        SELECT instance_id, host, pid, started_at, last_poll_at, last_stored_at, last_admin_poll_at, own_lag,
+          last_error, last_error_at, updated_at
+        FROM collector_instances ORDER BY updated_at DESC`),
+      // The poller rewrites every partition at each poll: the newest write is the last poll,
+      // also when the collector that polls does not report it in its own row.
+      select<{ at: Date | null }>(db, Prisma.sql`SELECT max(updated_at) AS at FROM partitions`),
+      select<{ lag: string | null; partitions: number }>(db, Prisma.sql`
+        SELECT sum(greatest(p.end_offset - c.committed_offset, 0)) FILTER (WHERE c.committed_offset >= 0)::text AS lag,
+          count(*)::int AS partitions
+        FROM committed_offsets c
+        JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
+        WHERE c.group_id = ${collectorGroup}::text`),
+      readLatestTimeLag(db, [collectorGroup]),
+      // How far the collector's committed offsets advanced over the stale window (lag_samples_pkey).
+      select<{ advanced: string | null; span_ms: number | null }>(db, Prisma.sql`
+        SELECT sum(greatest(last_committed - first_committed, 0))::text AS advanced,
+          max(extract(epoch FROM last_at - first_at) * 1000)::float8 AS span_ms
+        FROM (
+          SELECT topic, partition, min(sampled_at) AS first_at, max(sampled_at) AS last_at,
+            (array_agg(committed_offset ORDER BY sampled_at))[1] AS first_committed,
+            (array_agg(committed_offset ORDER BY sampled_at DESC))[1] AS last_committed
+          FROM lag_samples
+          WHERE group_id = ${collectorGroup}::text AND committed_offset IS NOT NULL
+            AND sampled_at >= ${new Date(now.getTime() - staleAfterMs)}::timestamptz AND sampled_at <= ${now}::timestamptz
+          GROUP BY topic, partition
+        ) per_partition`),
+    ]);
+
+    const latest = (dates: (Date | null)[]) =>
+      dates.reduce<Date | null>((max, d) => (d && (!max || d > max) ? d : max), null);
+    const lastPollAt = latest(instances.map((i) => i.last_poll_at));
+    const lastAdminPollAt = latest([...instances.map((i) => i.last_admin_poll_at), partitionsPolled[0]?.at ?? null]);
+    const errored = instances
+      .filter((i) => i.last_error !== null)
+      .sort((a, b) => (b.last_error_at?.getTime() ?? 0) - (a.last_error_at?.getTime() ?? 0))[0];
+
+    let maxTimeLag: number | null = null;
+    let sampledAt: Date | null = null;
+    for (const entry of timeLags.values()) {
+      sampledAt = entry.sampledAt;
+      if (entry.timeLagMs !== null) maxTimeLag = Math.max(maxTimeLag ?? 0, entry.timeLagMs);
+    }
+    const ownOffsetLag =
+      committed[0]?.lag ??
+      (instances.some((i) => i.own_lag !== null) ? decimal(instances.reduce((sum, i) => sum + BigInt(i.own_lag ?? 0), 0n)) : null);
+
+    const age = (date: Date | null) => (date ? now.getTime() - date.getTime() : Infinity);
+    let staleReason: string | null = null;
+    if (instances.length === 0) {
+      staleReason = "no collector has reported yet: is one running against this database?";
+    } else if (age(lastPollAt) > staleAfterMs) {
+      staleReason = lastPollAt
+        ? `the collector has not polled Kafka for ${formatDuration(age(lastPollAt))} (stale after ${formatDuration(staleAfterMs)})`
+        : "the collector has not polled Kafka yet";
+    } else if (age(lastAdminPollAt) > staleAfterMs) {
+      staleReason = lastAdminPollAt
+        ? `consumer groups and lag were last polled ${formatDuration(age(lastAdminPollAt))} ago (every ${formatDuration(pollMs)} expected)`
+        : "consumer groups and lag have not been polled yet";
+    } else {
+      staleReason = behindReason(BigInt(ownOffsetLag ?? "0"), maxTimeLag, progress[0], staleAfterMs, pollMs);
+    }
+
+    return {
+      checkedAt: now.toISOString(),
+      pollMs,
+      collectorGroup,
+      instances: instances.map((i) => ({
+        instanceId: i.instance_id,
+        host: i.host,
+        pid: i.pid,
+        startedAt: i.started_at.toISOString(),
+        lastPollAt: iso(i.last_poll_at),
+        lastStoredAt: iso(i.last_stored_at),
+        lastAdminPollAt: iso(i.last_admin_poll_at),
+        ownLag: i.own_lag,
+        lastError: i.last_error,
+        lastErrorAt: iso(i.last_error_at),
+        updatedAt: i.updated_at.toISOString(),
+      })),
+      lastPollAt: iso(lastPollAt),
+      lastAdminPollAt: iso(lastAdminPollAt),
+      ownLag: { offsetLag: ownOffsetLag, timeLagMs: maxTimeLag, sampledAt: iso(sampledAt) },
+      lastError: errored ? { message: errored.last_error!, at: iso(errored.last_error_at), instanceId: errored.instance_id } : null,
+      stale: staleReason !== null,
+      staleReason,
+    };
+  });
+}

@@ -1,0 +1,104 @@
+import { Prisma } from "@prisma/client";
+import type { EventSummary } from "./shared.ts";
+
+/**
+ * Per-event consumption status for every group subscribed to the event's topic, and the dead
+ * letters that reference an event: what the entity timeline, the trace and the event page show.
+ *
+ * "Subscribed" means the group has a committed_offsets row on the event's partition. The admin
+ * poller writes one for every partition of every topic a group commits on or is assigned
+ * (-1 where nothing is committed), so an assigned group without commits is listed too.
+ */
+
+export interface GroupConsumption {
+  groupId: string;
+  /** The group's state as last polled (Stable, Empty, …). */
+  state: string;
+  /**
+   * consumed: the group's committed offset on the partition is past the event;
+   * behind: not yet (lag says how far the group is behind on that partition);
+   * dead-lettered: a dead letter attributed to this group references the event.
+   */
+  status: "consumed" | "behind" | "dead-lettered";
+  /** The NEXT offset the group will read on the event's partition; null when nothing is committed. */
+  committedOffset: string | null;
+  /** The group's offset lag on the event's partition (end − committed); null when unknown. */
+  lag: string | null;
+}
+
+/** A dead letter that says it came from a given event (origin topic/partition/offset). */
+export interface DeadLetterReference {
+  id: string;
+  /** The dead letter's own record. */
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  status: "new" | "replayed" | "resolved" | "discarded";
+  errorClass: string | null;
+  errorMessage: string | null;
+  /** The group that failed, when the convention records it (Spring). */
+  originGroup: string | null;
+  /** Who wrote the dead letter (its producer identity). */
+  producer: string | null;
+}
+
+/**
+ * Two columns for a page of events named `page` (topic, partition, offset): the subscribed
+ * groups' offsets (committed_offsets_topic_partition_idx) and the dead letters that reference
+ * each event (dead_letters origin index), as JSON, so a page and its statuses are one statement.
+ * Apply to an already limited page (a MATERIALIZED CTE): they run once per row. int8s go as text,
+ * JSON numbers would round them.
+ */
+export const CONSUMPTION_COLUMNS = Prisma.sql`
+  (SELECT coalesce(json_agg(json_build_object('groupId', c.group_id, 'state', g.state,
+            'committed', c.committed_offset::text, 'end', p.end_offset::text) ORDER BY c.group_id), '[]'::json)
+   FROM committed_offsets c
+   JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL
+   LEFT JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
+   WHERE c.topic = page.topic AND c.partition = page.partition) AS consumption_json,
+  (SELECT coalesce(json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,
+            'offset', d."offset"::text, 'timestamp', d."timestamp", 'status', d.status, 'errorClass', d.error_class,
+            'errorMessage', left(d.error_message, 500), 'originGroup', d.origin_group, 'producer', de.producer)
+            ORDER BY d."timestamp", d.id), '[]'::json)
+   FROM dead_letters d
+   JOIN events de ON de.topic = d.topic AND de.partition = d.partition AND de."offset" = d."offset"
+   WHERE d.origin_topic = page.topic AND d.origin_partition = page.partition AND d.origin_offset = page."offset")
+   AS dead_lettered_json`;
+
+export interface ConsumptionJson {
+  consumption_json: { groupId: string; state: string; committed: string; end: string | null }[];
+  dead_lettered_json: (Omit<DeadLetterReference, "timestamp"> & { timestamp: string })[];
+}
+
+/**
+ * A dead letter is attributed to a group when its convention names the group (Spring's
+ * original-consumer-group header), or else when the service that wrote it identifies itself with
+ * the group's id (producer header / ce_source equal to the group id). Otherwise it is listed on
+ * the event but claimed by no group: nothing says which one failed.
+ */
+function attributedTo(deadLetter: DeadLetterReference, groupId: string): boolean {
+  return deadLetter.originGroup !== null ? deadLetter.originGroup === groupId : deadLetter.producer === groupId;
+}
+
+export function toConsumption(
+  event: Pick<EventSummary, "offset">,
+  row: ConsumptionJson,
+): { consumption: GroupConsumption[]; deadLetteredAs: DeadLetterReference[] } {
+  const offset = BigInt(event.offset);
+  // json_build_object writes timestamptz as ISO 8601 with an offset; normalise to …Z like the rest.
+  const deadLetteredAs = row.dead_lettered_json.map((d) => ({ ...d, timestamp: new Date(d.timestamp).toISOString() }));
+  const consumption = row.consumption_json.map((c): GroupConsumption => {
+    const committed = BigInt(c.committed);
+    const end = c.end === null ? null : BigInt(c.end);
+    const known = committed >= 0n;
+    const lag = known && end !== null ? (end > committed ? end - committed : 0n).toString() : null;
+    const status = deadLetteredAs.some((d) => attributedTo(d, c.groupId))
+      ? "dead-lettered"
+      : known && committed > offset
+        ? "consumed"
+        : "behind";
+    return { groupId: c.groupId, state: c.state, status, committedOffset: known ? c.committed : null, lag };
+  });
+  return { consumption, deadLetteredAs };
+}

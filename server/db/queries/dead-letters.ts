@@ -1,0 +1,237 @@
+import { Prisma } from "@prisma/client";
+import { ValidationError } from "../../../lib/errors.ts";
+import { checkDate, checkLimit, decodeIdCursor, encodeIdCursor, iso, runQuery, select, type Queryable } from "./shared.ts";
+
+export const DEAD_LETTER_STATUSES = ["new", "replayed", "resolved", "discarded"] as const;
+export type DeadLetterStatusName = (typeof DEAD_LETTER_STATUSES)[number];
+
+export interface DeadLetterFilters {
+  /** One status or several. */
+  status?: DeadLetterStatusName | readonly DeadLetterStatusName[];
+  /** The original topic (from headers, else the hint from the DLQ's name) or the DLQ topic itself. */
+  topic?: string;
+  /** Case-insensitive substring of the error class or message. */
+  errorText?: string;
+  /** On the dead letter's timestamp; from inclusive, to exclusive. */
+  from?: Date;
+  to?: Date;
+}
+
+export interface ListDeadLettersOptions extends DeadLetterFilters {
+  cursor?: string;
+  /** 1..500, default 50. */
+  limit?: number;
+}
+
+export interface DeadLetterListItem {
+  id: string;
+  /** The dead letter's own record in the DLQ topic. */
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  source: string;
+  convention: string | null;
+  originTopic: string | null;
+  originPartition: number | null;
+  originOffset: string | null;
+  originTimestamp: string | null;
+  originGroup: string | null;
+  originTopicHint: string | null;
+  errorClass: string | null;
+  /** The first 500 characters; the detail page has all of it. */
+  errorMessage: string | null;
+  attempts: number | null;
+  status: DeadLetterStatusName;
+  statusChangedAt: string | null;
+  replayId: string | null;
+  eventType: string | null;
+  entityKeys: string[];
+  producer: string | null;
+}
+
+export interface DeadLetterPage {
+  /** Newest first. */
+  deadLetters: DeadLetterListItem[];
+  nextCursor: string | null;
+}
+
+export interface DeadLetterGroup {
+  /** From headers, else the DLQ name's hint (originIsHint); null when neither says. */
+  originTopic: string | null;
+  originIsHint: boolean;
+  errorClass: string | null;
+  count: number;
+  byStatus: Record<DeadLetterStatusName, number>;
+  oldest: string;
+  newest: string;
+  /** The DLQ topics they sit in. */
+  dlqTopics: string[];
+}
+
+const CURSOR_TAG = "dead-letters";
+const MAX_GROUPS = 1_000;
+
+function filterConditions(filters: DeadLetterFilters): Prisma.Sql[] {
+  const conditions: Prisma.Sql[] = [];
+  if (filters.status !== undefined) {
+    const statuses: readonly string[] = typeof filters.status === "string" ? [filters.status] : filters.status;
+    const bad = statuses.filter((s) => !(DEAD_LETTER_STATUSES as readonly string[]).includes(s));
+    if (bad.length > 0 || statuses.length === 0) {
+      throw new ValidationError(`status must be one of ${DEAD_LETTER_STATUSES.join(", ")}`, { field: "status" });
+    }
+    conditions.push(Prisma.sql`d.status = ANY(${[...statuses]}::dead_letter_status[])`);
+  }
+  if (filters.topic !== undefined) {
+    conditions.push(Prisma.sql`(d.origin_topic = ${filters.topic}::text
+      OR (d.origin_topic IS NULL AND d.origin_topic_hint = ${filters.topic}::text)
+      OR d.topic = ${filters.topic}::text)`);
+  }
+  if (filters.errorText !== undefined && filters.errorText.trim() !== "") {
+    // LIKE's wildcards in the user's text are literal characters.
+    const pattern = `%${filters.errorText.trim().replace(/[\\%_]/g, "\\$&")}%`;
+    conditions.push(Prisma.sql`(d.error_class ILIKE ${pattern}::text OR d.error_message ILIKE ${pattern}::text)`);
+  }
+  const from = checkDate(filters.from, "from");
+  const to = checkDate(filters.to, "to");
+  if (from) conditions.push(Prisma.sql`d."timestamp" >= ${from}::timestamptz`);
+  if (to) conditions.push(Prisma.sql`d."timestamp" < ${to}::timestamptz`);
+  return conditions;
+}
+
+const whereOf = (conditions: Prisma.Sql[]) =>
+  conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
+
+interface DeadLetterRow {
+  id: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: Date;
+  source: string;
+  convention: string | null;
+  origin_topic: string | null;
+  origin_partition: number | null;
+  origin_offset: string | null;
+  origin_timestamp: Date | null;
+  origin_group: string | null;
+  origin_topic_hint: string | null;
+  error_class: string | null;
+  error_message: string | null;
+  attempts: number | null;
+  status: DeadLetterStatusName;
+  status_changed_at: Date | null;
+  replay_id: string | null;
+  event_type: string | null;
+  entity_keys: string[] | null;
+  producer: string | null;
+}
+
+/**
+ * The dead-letter inbox, newest first, filtered, paged by keyset cursor on (timestamp, id).
+ * Indexes: dead_letters_timestamp_id_idx for the whole inbox, dead_letters_status_timestamp_idx
+ * by status, dead_letters_origin_topic_error_class_status_idx by origin. (The error text filter
+ * is a substring match, checked on the rows those leave.)
+ */
+export async function listDeadLetters(db: Queryable, options: ListDeadLettersOptions = {}): Promise<DeadLetterPage> {
+  const limit = checkLimit(options.limit, 50, 500);
+  const conditions = filterConditions(options);
+  if (options.cursor !== undefined) {
+    const before = decodeIdCursor(CURSOR_TAG, options.cursor);
+    conditions.push(Prisma.sql`(d."timestamp", d.id) < (${new Date(before.timestampMs)}::timestamptz, ${before.id}::bigint)`);
+  }
+  return runQuery("listing dead letters", async () => {
+    const rows = await select<DeadLetterRow>(db, Prisma.sql`
+      SELECT d.id, d.topic, d.partition, d."offset", d."timestamp", d.source, d.convention, d.origin_topic,
+        d.origin_partition, d.origin_offset, d.origin_timestamp, d.origin_group, d.origin_topic_hint,
+        d.error_class, left(d.error_message, 500) AS error_message, d.attempts, d.status, d.status_changed_at,
+        d.replay_id, e.event_type, e.entity_keys, e.producer
+      FROM dead_letters d
+      LEFT JOIN events e ON e.topic = d.topic AND e.partition = d.partition AND e."offset" = d."offset"
+      ${whereOf(conditions)}
+      ORDER BY d."timestamp" DESC, d.id DESC
+      LIMIT ${limit + 1}::int`);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      deadLetters: page.map((row) => ({
+        id: row.id,
+        topic: row.topic,
+        partition: row.partition,
+        offset: row.offset,
+        timestamp: row.timestamp.toISOString(),
+        source: row.source,
+        convention: row.convention,
+        originTopic: row.origin_topic,
+        originPartition: row.origin_partition,
+        originOffset: row.origin_offset,
+        originTimestamp: iso(row.origin_timestamp),
+        originGroup: row.origin_group,
+        originTopicHint: row.origin_topic_hint,
+        errorClass: row.error_class,
+        errorMessage: row.error_message,
+        attempts: row.attempts,
+        status: row.status,
+        statusChangedAt: iso(row.status_changed_at),
+        replayId: row.replay_id,
+        eventType: row.event_type,
+        entityKeys: row.entity_keys ?? [],
+        producer: row.producer,
+      })),
+      nextCursor:
+        rows.length > limit && last ? encodeIdCursor(CURSOR_TAG, last.timestamp.getTime(), last.id) : null,
+    };
+  });
+}
+
+/**
+ * The inbox grouped by original topic and error class, with counts per status and the oldest and
+ * newest dead letter of each group; busiest-recent first. Index: by origin as above; the
+ * grouping reads the filtered dead letters, which is the inbox, not the events.
+ */
+export async function groupDeadLetters(db: Queryable, filters: DeadLetterFilters = {}): Promise<DeadLetterGroup[]> {
+  const conditions = filterConditions(filters);
+  return runQuery("grouping dead letters", async () => {
+    const rows = await select<{
+      origin_topic: string | null;
+      origin_is_hint: boolean;
+      error_class: string | null;
+      count: number;
+      new: number;
+      replayed: number;
+      resolved: number;
+      discarded: number;
+      oldest: Date;
+      newest: Date;
+      dlq_topics: string[];
+    }>(
+      db,
+      Prisma.sql`
+      SELECT coalesce(d.origin_topic, d.origin_topic_hint) AS origin_topic,
+        bool_and(d.origin_topic IS NULL AND d.origin_topic_hint IS NOT NULL) AS origin_is_hint,
+        d.error_class,
+        count(*)::int AS count,
+        (count(*) FILTER (WHERE d.status = 'new'))::int AS new,
+        (count(*) FILTER (WHERE d.status = 'replayed'))::int AS replayed,
+        (count(*) FILTER (WHERE d.status = 'resolved'))::int AS resolved,
+        (count(*) FILTER (WHERE d.status = 'discarded'))::int AS discarded,
+        min(d."timestamp") AS oldest, max(d."timestamp") AS newest,
+        array_agg(DISTINCT d.topic ORDER BY d.topic) AS dlq_topics
+      FROM dead_letters d
+      ${whereOf(conditions)}
+      GROUP BY coalesce(d.origin_topic, d.origin_topic_hint), d.error_class
+      ORDER BY max(d."timestamp") DESC, count(*) DESC
+      LIMIT ${MAX_GROUPS}::int`,
+    );
+    return rows.map((row) => ({
+      originTopic: row.origin_topic,
+      originIsHint: row.origin_is_hint,
+      errorClass: row.error_class,
+      count: row.count,
+      byStatus: { new: row.new, replayed: row.replayed, resolved: row.resolved, discarded: row.discarded },
+      oldest: row.oldest.toISOString(),
+      newest: row.newest.toISOString(),
+      dlqTopics: row.dlq_topics,
+    }));
+  });
+}

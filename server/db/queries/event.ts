@@ -1,0 +1,71 @@
+import { Prisma } from "@prisma/client";
+import { ValidationError } from "../../../lib/errors.ts";
+import { TIMELINE_COLUMNS, TIMELINE_JOINS, toTimelineEvent, withConsumption, type TimelineEvent, type TimelineRow } from "./entity-timeline.ts";
+import { checkOffset, runQuery, select, type Queryable } from "./shared.ts";
+
+/** An event's value, whole. Text only: nothing here is meant to be rendered as HTML. */
+export type EventValue =
+  | { kind: "tombstone" }
+  /** Parsed from jsonb (numbers beyond 2^53 lose precision here; `bytesBase64` has the exact bytes when kept). */
+  | { kind: "json"; json: unknown }
+  | { kind: "text"; text: string }
+  | { kind: "binary"; base64: string };
+
+export interface EventDetail extends TimelineEvent {
+  value: EventValue;
+  /** The exact bytes of a JSON dead letter's value (what a replay sends), base64; else null. */
+  valueBytesBase64: string | null;
+  /** When the collector stored it. */
+  ingestedAt: string;
+}
+
+interface DetailRow extends TimelineRow {
+  value_json: unknown;
+  value_text: string | null;
+  value_bytes: Buffer | null;
+  ingested_at: Date;
+}
+
+/**
+ * One event with everything known about it: headers, whole value, its dead-letter row when it is
+ * one, the dead letters that reference it, and its consumption status per subscribed group.
+ * null when no such event is stored. Index: the primary key.
+ */
+export async function getEvent(
+  db: Queryable,
+  topic: string,
+  partition: number,
+  offset: string | bigint,
+): Promise<EventDetail | null> {
+  if (!Number.isInteger(partition) || partition < 0 || partition > 2_147_483_647) {
+    throw new ValidationError("partition must be a non-negative 32-bit integer", { field: "partition" });
+  }
+  const at = checkOffset(offset);
+  return runQuery(`reading event ${topic}/${partition}/${at}`, async () => {
+    const rows = await select<DetailRow>(
+      db,
+      withConsumption(
+        Prisma.sql`
+          SELECT ${TIMELINE_COLUMNS}, e.value_json, e.value_text, e.value_bytes, e.ingested_at
+          FROM events e ${TIMELINE_JOINS}
+          WHERE e.topic = ${topic}::text AND e.partition = ${partition}::int AND e."offset" = ${at}::bigint`,
+        Prisma.empty,
+      ),
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const event = toTimelineEvent(row);
+    const bytes = row.value_bytes ? row.value_bytes.toString("base64") : null;
+    let value: EventValue;
+    if (row.value_kind === "json") value = { kind: "json", json: row.value_json };
+    else if (row.value_kind === "text") value = { kind: "text", text: row.value_text ?? "" };
+    else if (row.value_kind === "binary") value = { kind: "binary", base64: bytes ?? "" };
+    else value = { kind: "tombstone" };
+    return {
+      ...event,
+      value,
+      valueBytesBase64: row.value_kind === "json" ? bytes : null,
+      ingestedAt: row.ingested_at.toISOString(),
+    };
+  });
+}

@@ -1,0 +1,296 @@
+import { Prisma } from "@prisma/client";
+import { ValidationError } from "../../../lib/errors.ts";
+import { LAG_HEALTH_STATUSES, type LagHealthStatus } from "../../../lib/lag-health.ts";
+import { offsetLagOf, readCurrentLag, readLatestTimeLag } from "./group-lag.ts";
+import { groupBy, runQuery, select, type Queryable } from "./shared.ts";
+
+export interface FlowGraphOptions {
+  /** Window of the message rates, ms (default 60 s: "messages/s over the last minute"). */
+  windowMs?: number;
+  /** The graph's "now" (default the current time). */
+  now?: Date;
+}
+
+export interface ProducerNode {
+  /** "producer:<name>", or "producer:?<topic>" for the unknown producer of a topic. */
+  id: string;
+  /** "" for an unknown producer. */
+  producer: string;
+  lastSeenAt: string;
+}
+
+export interface TopicNode {
+  id: string;
+  topic: string;
+  kind: "normal" | "dlq" | "retry";
+  of: string | null;
+  partitions: number;
+  /** Sum of the partitions' end offsets. */
+  endOffset: string;
+  /** Records currently in the topic (end − start, summed over partitions). */
+  messages: string;
+  /** Produce rate over the window from end-offset samples; null with fewer than two samples. */
+  messagesPerSecond: number | null;
+  eventTypes: string[];
+  /** For a DLQ topic: its dead letters by status. */
+  deadLetters: { total: number; new: number } | null;
+}
+
+export interface GroupNode {
+  id: string;
+  groupId: string;
+  state: string;
+  members: number;
+  /** Distinct client ids of the members (often the service's name). */
+  clientIds: string[];
+  /** Sum of known partition lags; null when all are unknown. */
+  totalLag: string | null;
+  unknownLagPartitions: number;
+  /** Largest time lag at the latest sample, ms. */
+  maxTimeLagMs: number | null;
+  /**
+   * As the admin poller last judged it over the last 5 minutes (server/db/group-health.ts);
+   * null until it has.
+   */
+  health: { status: LagHealthStatus; reason: string; judgedAt: string } | null;
+}
+
+export interface FlowEdge {
+  id: string;
+  source: string;
+  target: string;
+  kind: "produces" | "consumes" | "dead-letters";
+  /** Messages/s over the window; null when not measurable. */
+  messagesPerSecond: number | null;
+  /**
+   * True when a topic's rate was split among several recent producers by their share of its
+   * events so far: end offsets count a topic's records, not who wrote them.
+   */
+  estimated: boolean;
+  /** consumes: the group's lag on this topic. */
+  lag?: string | null;
+}
+
+export interface FlowGraph {
+  generatedAt: string;
+  windowMs: number;
+  producers: ProducerNode[];
+  topics: TopicNode[];
+  groups: GroupNode[];
+  edges: FlowEdge[];
+}
+
+const rate = (delta: bigint, ms: number) => (ms > 0 ? Math.round((Number(delta) / (ms / 1000)) * 100) / 100 : null);
+
+/**
+ * The observed flow: producers → topics → consumer groups, with messages/s over the last minute
+ * (end-offset samples for topics, committed-offset deltas for groups), group lag and health (as
+ * the admin poller judged it), and DLQ topics with their dead letters. Everything comes from small
+ * tables (topics, partitions, producers, groups, committed offsets) and from the last minute of
+ * samples (BRIN indexes on sampled_at); events are not read.
+ */
+export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}): Promise<FlowGraph> {
+  const windowMs = options.windowMs ?? 60_000;
+  if (!Number.isFinite(windowMs) || windowMs < 1_000 || windowMs > 86_400_000) {
+    throw new ValidationError("windowMs must be from 1 s to 24 h in milliseconds", { field: "windowMs" });
+  }
+  const now = options.now ?? new Date();
+  const rateSince = new Date(now.getTime() - windowMs);
+
+  return runQuery("drawing the flow graph", async () => {
+    const [topics, partitionTotals, producers, groups, members, endSamples, deadLetterCounts] = await Promise.all([
+      select<{ name: string; kind: TopicNode["kind"]; of: string | null; partition_count: number }>(db, Prisma.sql`
+        SELECT name, kind::text AS kind, "of", partition_count FROM topics
+        WHERE deleted_at IS NULL AND NOT internal ORDER BY name`),
+      select<{ topic: string; end_offset: string; messages: string }>(db, Prisma.sql`
+        SELECT topic, sum(end_offset)::text AS end_offset, sum(greatest(end_offset - start_offset, 0))::text AS messages
+        FROM partitions GROUP BY topic`),
+      select<{ topic: string; event_type: string; producer: string; count: string; last_seen_at: Date }>(db, Prisma.sql`
+        SELECT topic, event_type, producer, count, last_seen_at FROM producers`),
+      select<{ group_id: string; state: string; health_status: string | null; health_reason: string | null; health_at: Date | null }>(
+        db,
+        Prisma.sql`
+          SELECT group_id, state, health_status, health_reason, health_at FROM consumer_groups
+          WHERE deleted_at IS NULL ORDER BY group_id`,
+      ),
+      select<{ group_id: string; members: number; client_ids: string[] }>(db, Prisma.sql`
+        SELECT group_id, count(*)::int AS members, array_agg(DISTINCT client_id ORDER BY client_id) AS client_ids
+        FROM group_members GROUP BY group_id`),
+      // First and last end offset per partition within the rate window.
+      select<{ topic: string; first_at: Date; last_at: Date; delta: string }>(db, Prisma.sql`
+        SELECT topic, min(first_at) AS first_at, max(last_at) AS last_at, sum(last_end - first_end)::text AS delta
+        FROM (
+          SELECT topic, partition, min(sampled_at) AS first_at, max(sampled_at) AS last_at,
+            (array_agg(end_offset ORDER BY sampled_at))[1] AS first_end,
+            (array_agg(end_offset ORDER BY sampled_at DESC))[1] AS last_end
+          FROM end_offset_samples
+          WHERE sampled_at >= ${rateSince}::timestamptz AND sampled_at <= ${now}::timestamptz
+          GROUP BY topic, partition
+        ) per_partition
+        GROUP BY topic`),
+      // dead_letters_topic_status_idx: an index-only count per DLQ topic.
+      select<{ topic: string; total: number; new: number }>(db, Prisma.sql`
+        SELECT topic, count(*)::int AS total, (count(*) FILTER (WHERE status = 'new'))::int AS new
+        FROM dead_letters GROUP BY topic`),
+    ]);
+    const groupIds = groups.map((g) => g.group_id);
+    const [lagRows, timeLags, consumed] = await Promise.all([
+      readCurrentLag(db, { groupIds }),
+      readLatestTimeLag(db, groupIds),
+      // Committed offsets' advance per group and topic over the rate window (lag_samples_sampled_at_idx).
+      select<{ group_id: string; topic: string; delta: string; span_ms: number }>(db, Prisma.sql`
+        SELECT group_id, topic, sum(greatest(last_committed - first_committed, 0))::text AS delta,
+          max(extract(epoch FROM last_at - first_at) * 1000)::float8 AS span_ms
+        FROM (
+          SELECT group_id, topic, partition, min(sampled_at) AS first_at, max(sampled_at) AS last_at,
+            (array_agg(committed_offset ORDER BY sampled_at))[1] AS first_committed,
+            (array_agg(committed_offset ORDER BY sampled_at DESC))[1] AS last_committed
+          FROM lag_samples
+          WHERE sampled_at >= ${rateSince}::timestamptz AND sampled_at <= ${now}::timestamptz AND committed_offset IS NOT NULL
+          GROUP BY group_id, topic, partition
+        ) per_partition
+        GROUP BY group_id, topic`),
+    ]);
+
+    const topicNames = new Set(topics.map((t) => t.name));
+    const totals = new Map(partitionTotals.map((p) => [p.topic, p]));
+    const topicRates = new Map(
+      endSamples.map((s) => [s.topic, rate(BigInt(s.delta), s.last_at.getTime() - s.first_at.getTime())]),
+    );
+    const deadLetters = new Map(deadLetterCounts.map((d) => [d.topic, d]));
+
+    const typesByTopic = groupBy(producers.filter((p) => p.event_type !== ""), (p) => p.topic);
+    const topicNodes: TopicNode[] = topics.map((t) => ({
+      id: `topic:${t.name}`,
+      topic: t.name,
+      kind: t.kind,
+      of: t.of,
+      partitions: t.partition_count,
+      endOffset: totals.get(t.name)?.end_offset ?? "0",
+      messages: totals.get(t.name)?.messages ?? "0",
+      messagesPerSecond: topicRates.get(t.name) ?? null,
+      eventTypes: [...new Set((typesByTopic.get(t.name) ?? []).map((p) => p.event_type))].sort(),
+      deadLetters:
+        t.kind === "dlq" ? { total: deadLetters.get(t.name)?.total ?? 0, new: deadLetters.get(t.name)?.new ?? 0 } : null,
+    }));
+
+    // --- producers → topics. A rate belongs to a topic; with several producers active within the
+    // window it is split by their share of the topic's events (estimated).
+    const producerNodes = new Map<string, ProducerNode>();
+    const edges: FlowEdge[] = [];
+    const byTopic = new Map<string, Map<string, { count: bigint; lastSeen: Date }>>();
+    for (const p of producers) {
+      if (!topicNames.has(p.topic)) continue;
+      const perProducer = byTopic.get(p.topic) ?? new Map<string, { count: bigint; lastSeen: Date }>();
+      const entry = perProducer.get(p.producer) ?? { count: 0n, lastSeen: p.last_seen_at };
+      entry.count += BigInt(p.count);
+      if (p.last_seen_at > entry.lastSeen) entry.lastSeen = p.last_seen_at;
+      perProducer.set(p.producer, entry);
+      byTopic.set(p.topic, perProducer);
+    }
+    for (const [topic, perProducer] of byTopic) {
+      const topicRate = topicRates.get(topic) ?? null;
+      const active = [...perProducer.entries()].filter(([, e]) => e.lastSeen >= rateSince);
+      const activeCount = active.reduce((sum, [, e]) => sum + e.count, 0n);
+      for (const [producer, entry] of perProducer) {
+        const id = producer === "" ? `producer:?${topic}` : `producer:${producer}`;
+        const node = producerNodes.get(id);
+        if (!node || node.lastSeenAt < entry.lastSeen.toISOString()) {
+          producerNodes.set(id, { id, producer, lastSeenAt: entry.lastSeen.toISOString() });
+        }
+        const isActive = entry.lastSeen >= rateSince;
+        let messagesPerSecond: number | null = null;
+        if (topicRate !== null) {
+          if (!isActive) messagesPerSecond = 0;
+          else if (active.length === 1) messagesPerSecond = topicRate;
+          else if (activeCount > 0n) messagesPerSecond = Math.round(topicRate * (Number(entry.count) / Number(activeCount)) * 100) / 100;
+        }
+        edges.push({
+          id: `${id}->topic:${topic}`,
+          source: id,
+          target: `topic:${topic}`,
+          kind: "produces",
+          messagesPerSecond,
+          estimated: isActive && active.length > 1,
+        });
+      }
+    }
+
+    // --- topics → DLQ topics (by name: headers say more per message, in the DLQ inbox)
+    for (const t of topics) {
+      if (t.kind === "dlq" && t.of && topicNames.has(t.of)) {
+        edges.push({
+          id: `topic:${t.of}->topic:${t.name}`,
+          source: `topic:${t.of}`,
+          target: `topic:${t.name}`,
+          kind: "dead-letters",
+          messagesPerSecond: topicRates.get(t.name) ?? null,
+          estimated: false,
+        });
+      }
+    }
+
+    // --- topics → groups, with lag, consumption rate and health
+    const lagByGroup = groupBy(lagRows, (row) => row.group_id);
+    const memberInfo = new Map(members.map((m) => [m.group_id, m]));
+    const consumedBy = new Map(consumed.map((c) => [`${c.group_id}\u0000${c.topic}`, c]));
+    const maxTimeLag = new Map<string, number>();
+    for (const [key, entry] of timeLags) {
+      const groupId = key.slice(0, key.indexOf("\u0000"));
+      if (entry.timeLagMs !== null) maxTimeLag.set(groupId, Math.max(maxTimeLag.get(groupId) ?? 0, entry.timeLagMs));
+    }
+
+    const groupNodes: GroupNode[] = groups.map((g) => {
+      const rows = lagByGroup.get(g.group_id) ?? [];
+      let total = 0n;
+      let unknown = 0;
+      const lagByTopic = new Map<string, { total: bigint; known: boolean }>();
+      for (const row of rows) {
+        const lag = offsetLagOf(row);
+        const topicLag = lagByTopic.get(row.topic) ?? { total: 0n, known: false };
+        if (lag === null) unknown += 1;
+        else {
+          total += lag;
+          topicLag.total += lag;
+          topicLag.known = true;
+        }
+        lagByTopic.set(row.topic, topicLag);
+      }
+      for (const [topic, topicLag] of lagByTopic) {
+        if (!topicNames.has(topic)) continue;
+        const advance = consumedBy.get(`${g.group_id}\u0000${topic}`);
+        edges.push({
+          id: `topic:${topic}->group:${g.group_id}`,
+          source: `topic:${topic}`,
+          target: `group:${g.group_id}`,
+          kind: "consumes",
+          messagesPerSecond: advance && advance.span_ms > 0 ? rate(BigInt(advance.delta), advance.span_ms) : null,
+          estimated: false,
+          lag: topicLag.known ? topicLag.total.toString() : null,
+        });
+      }
+      const info = memberInfo.get(g.group_id);
+      const status = LAG_HEALTH_STATUSES.find((s) => s === g.health_status);
+      return {
+        id: `group:${g.group_id}`,
+        groupId: g.group_id,
+        state: g.state,
+        members: info?.members ?? 0,
+        clientIds: info?.client_ids ?? [],
+        totalLag: rows.length > 0 && unknown < rows.length ? total.toString() : null,
+        unknownLagPartitions: unknown,
+        maxTimeLagMs: maxTimeLag.get(g.group_id) ?? null,
+        health: status && g.health_at ? { status, reason: g.health_reason ?? "", judgedAt: g.health_at.toISOString() } : null,
+      };
+    });
+
+    return {
+      generatedAt: now.toISOString(),
+      windowMs,
+      producers: [...producerNodes.values()].sort((a, b) => a.id.localeCompare(b.id)),
+      topics: topicNodes,
+      groups: groupNodes,
+      edges,
+    };
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * The read queries behind the pages and the JSON API. Each is backed by an index (named in its
+ * comment) and returns plain serialisable objects: int64s as decimal strings, times as ISO 8601.
+ */
+export { getEntityTimeline, type EntityTimeline, type EntityTimelineOptions, type TimelineEvent, type DeadLetterInfo } from "./entity-timeline.ts";
+export { getTraceEvents, MAX_TRACE_EVENTS, type TraceEvents } from "./trace-events.ts";
+export { getEvent, type EventDetail, type EventValue } from "./event.ts";
+export { searchEvents, type SearchEventsFilters, type SearchEventsOptions, type EventSearchPage } from "./search-events.ts";
+export {
+  whoConsumes,
+  type WhoConsumesQuery,
+  type WhoConsumesAnswer,
+  type TopicConsumers,
+  type ConsumingGroup,
+  type ConsumingMember,
+  type ProducerOfTopic,
+} from "./who-consumes.ts";
+export { getFlowGraph, type FlowGraph, type FlowGraphOptions, type FlowEdge, type GroupNode, type ProducerNode, type TopicNode } from "./flow-graph.ts";
+export { getLagHistory, MAX_LAG_BUCKETS, type LagHistory, type LagHistoryOptions, type LagHistoryPoint, type LagHistoryTotal } from "./lag-history.ts";
+export {
+  listDeadLetters,
+  groupDeadLetters,
+  DEAD_LETTER_STATUSES,
+  type DeadLetterFilters,
+  type ListDeadLettersOptions,
+  type DeadLetterListItem,
+  type DeadLetterPage,
+  type DeadLetterGroup,
+  type DeadLetterStatusName,
+} from "./dead-letters.ts";
+export {
+  getCollectorHealthReport,
+  type CollectorHealthOptions,
+  type CollectorHealthReport,
+  type CollectorInstanceHealth,
+} from "./collector-health.ts";
+export type { GroupConsumption, DeadLetterReference } from "./consumption.ts";
+export type { PartitionLag } from "./group-lag.ts";
+export type { EventSummary, StoredFailure } from "./shared.ts";

@@ -1,0 +1,133 @@
+import { Prisma } from "@prisma/client";
+import { ValidationError } from "../../../lib/errors.ts";
+import { checkDate, runQuery, select, type Queryable } from "./shared.ts";
+
+export interface LagHistoryOptions {
+  from: Date;
+  /** Exclusive. */
+  to: Date;
+  /** Bucket width, ms (≥ 1 s). At most MAX_LAG_BUCKETS buckets per request. */
+  bucketMs: number;
+}
+
+export interface LagHistoryPoint {
+  /** Start of the bucket, ISO 8601. */
+  at: string;
+  /** Largest offset lag within the bucket; null when every sample in it had an unknown lag. */
+  offsetLag: string | null;
+  /** Largest time lag within the bucket, ms. */
+  timeLagMs: number | null;
+  /**
+   * The highest committed and end offsets within the bucket: both only grow (unless a group's
+   * offsets are reset), so this is their value at the bucket's end, without sorting its samples.
+   */
+  committedOffset: string | null;
+  endOffset: string;
+}
+
+export interface LagHistoryTotal {
+  at: string;
+  /** Largest total (summed over partitions, at one sampling time) within the bucket. */
+  offsetLag: string | null;
+  timeLagMs: number | null;
+  /** The most partitions with an unknown lag at any one sampling time within the bucket. */
+  unknownPartitions: number;
+}
+
+export interface LagHistory {
+  groupId: string;
+  from: string;
+  to: string;
+  bucketMs: number;
+  /** One series per partition the group had samples for. */
+  partitions: { topic: string; partition: number; points: LagHistoryPoint[] }[];
+  /** The group as a whole, per bucket. */
+  totals: LagHistoryTotal[];
+}
+
+/** A chart has a few hundred pixels: more buckets only cost. */
+export const MAX_LAG_BUCKETS = 2_000;
+
+/**
+ * A group's lag over time from the admin poller's samples, bucketed (date_bin from `from`), per
+ * partition and in total. Maxima per bucket, so a short spike stays visible at any zoom.
+ * Index: lag_samples primary key (group_id, sampled_at, topic, partition): a range scan of one
+ * group's samples.
+ */
+export async function getLagHistory(db: Queryable, groupId: string, options: LagHistoryOptions): Promise<LagHistory> {
+  const from = checkDate(options.from, "from")!;
+  const to = checkDate(options.to, "to")!;
+  if (to <= from) throw new ValidationError("to must be after from", { field: "to" });
+  if (!Number.isFinite(options.bucketMs) || options.bucketMs < 1_000) {
+    throw new ValidationError("bucket must be at least 1 s", { field: "bucket" });
+  }
+  if ((to.getTime() - from.getTime()) / options.bucketMs > MAX_LAG_BUCKETS) {
+    throw new ValidationError(`at most ${MAX_LAG_BUCKETS} buckets: choose a wider bucket or a shorter range`, { field: "bucket" });
+  }
+  const seconds = options.bucketMs / 1000;
+  return runQuery(`reading the lag history of ${groupId}`, async () => {
+    const [perPartition, perSample] = await Promise.all([
+      select<{
+        bucket: Date;
+        topic: string;
+        partition: number;
+        max_lag: string | null;
+        max_time_lag: string | null;
+        committed: string | null;
+        end_offset: string;
+      }>(
+        db,
+        Prisma.sql`
+        SELECT date_bin(make_interval(secs => ${seconds}::float8), l.sampled_at, ${from}::timestamptz) AS bucket,
+          l.topic, l.partition,
+          max(l.offset_lag)::text AS max_lag, max(l.time_lag_ms)::text AS max_time_lag,
+          max(l.committed_offset)::text AS committed, max(l.end_offset)::text AS end_offset
+        FROM lag_samples l
+        WHERE l.group_id = ${groupId}::text AND l.sampled_at >= ${from}::timestamptz AND l.sampled_at < ${to}::timestamptz
+        GROUP BY 1, 2, 3
+        ORDER BY 2, 3, 1`,
+      ),
+      select<{ bucket: Date; total: string | null; time_lag: string | null; unknown: number }>(
+        db,
+        Prisma.sql`
+        SELECT date_bin(make_interval(secs => ${seconds}::float8), sampled_at, ${from}::timestamptz) AS bucket,
+          max(total)::text AS total, max(time_lag)::text AS time_lag, max(unknown)::int AS unknown
+        FROM (
+          SELECT sampled_at, sum(offset_lag) AS total, max(time_lag_ms) AS time_lag,
+            count(*) FILTER (WHERE offset_lag IS NULL) AS unknown
+          FROM lag_samples
+          WHERE group_id = ${groupId}::text AND sampled_at >= ${from}::timestamptz AND sampled_at < ${to}::timestamptz
+          GROUP BY sampled_at
+        ) per_sample
+        GROUP BY 1
+        ORDER BY 1`,
+      ),
+    ]);
+    const partitions = new Map<string, LagHistory["partitions"][number]>();
+    for (const row of perPartition) {
+      const key = `${row.topic}\u0000${row.partition}`;
+      const series = partitions.get(key) ?? { topic: row.topic, partition: row.partition, points: [] };
+      series.points.push({
+        at: row.bucket.toISOString(),
+        offsetLag: row.max_lag,
+        timeLagMs: row.max_time_lag === null ? null : Number(row.max_time_lag),
+        committedOffset: row.committed,
+        endOffset: row.end_offset,
+      });
+      partitions.set(key, series);
+    }
+    return {
+      groupId,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      bucketMs: options.bucketMs,
+      partitions: [...partitions.values()],
+      totals: perSample.map((row) => ({
+        at: row.bucket.toISOString(),
+        offsetLag: row.total,
+        timeLagMs: row.time_lag === null ? null : Number(row.time_lag),
+        unknownPartitions: row.unknown,
+      })),
+    };
+  });
+}

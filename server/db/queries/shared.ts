@@ -1,0 +1,248 @@
+import { Prisma } from "@prisma/client";
+import type pg from "pg";
+import { NotFoundError, UnauthorizedError, ValidationError } from "../../../lib/errors.ts";
+import { toDatabaseError } from "../errors.ts";
+import type { FailureInfo, StoredHeader } from "../ingest.ts";
+
+/**
+ * What the read queries share: running SQL, the event summary every list returns, opaque keyset
+ * cursors, input checks and error wrapping. Every value they return is plain and
+ * JSON-serialisable: offsets and other int64s as decimal strings, times as ISO 8601 strings.
+ */
+
+/** What a read query needs of the database: the pg pool (Database has it). */
+export interface Queryable {
+  readonly pool: pg.Pool;
+}
+
+/**
+ * Runs a query written as a Prisma.sql tagged template (values become bind parameters; SQL is
+ * never concatenated from input) on the pg pool. Not through prisma.$queryRaw: on this machine
+ * Prisma's client engine adds ~4 ms per statement at the median and ~25 ms at p95 even for
+ * `SELECT 1` (pg alone: 0.3 ms), and a timeline is three statements against a 20 ms budget.
+ *
+ * pg hands int8 and numeric back as strings (exact), timestamptz as Date, jsonb parsed, arrays as
+ * arrays, bytea as Buffer.
+ */
+export async function select<T extends object>(db: Queryable, query: Prisma.Sql): Promise<T[]> {
+  const result = await db.pool.query<T>(query.text, query.values as unknown[]);
+  return result.rows;
+}
+
+/** A failure as stored in events.prior_failure (FailureInfo, with times as ISO strings). */
+export type StoredFailure = {
+  [K in keyof FailureInfo]: FailureInfo[K] extends Date | null ? string | null : FailureInfo[K];
+};
+
+/** One event as lists show it: everything but the value, of which a short preview. */
+export interface EventSummary {
+  topic: string;
+  partition: number;
+  /** Decimal int64. */
+  offset: string;
+  /** The record's Kafka timestamp, ISO 8601 (millisecond precision). */
+  timestamp: string;
+  /** The key as text, when it is UTF-8 without NUL. */
+  key: string | null;
+  /** Otherwise the key's bytes in base64 (null when the record has no key). */
+  keyBase64: string | null;
+  /** null for a tombstone (no value). */
+  valueKind: "json" | "text" | "binary" | null;
+  /** The first PREVIEW_CHARS characters of a JSON or text value; null for binary values and tombstones. */
+  valuePreview: string | null;
+  /** Every header, in record order, repeated keys kept. */
+  headers: StoredHeader[];
+  /** Bytes of key + value + headers as received. */
+  size: number;
+  eventType: string | null;
+  producer: string | null;
+  entityKeys: string[];
+  traceId: string | null;
+  parentSpanId: string | null;
+  /** What could not be read as expected (server/collector/extract/flags.ts). */
+  flags: string[];
+  /** Failure headers on a record that is not itself a dead letter (a retry, a re-send). */
+  priorFailure: StoredFailure | null;
+}
+
+export const PREVIEW_CHARS = 256;
+
+/** The columns of an EventSummary, for `SELECT ${EVENT_SUMMARY_COLUMNS} FROM events e`. */
+export const EVENT_SUMMARY_COLUMNS = Prisma.sql`
+  e.topic, e.partition, e."offset", e."timestamp", e.key,
+  encode(e.key_bytes, 'base64') AS key_base64, e.value_kind::text AS value_kind,
+  left(coalesce(e.value_json::text, e.value_text), ${PREVIEW_CHARS}::int) AS value_preview,
+  e.headers, e.size, e.event_type, e.entity_keys, e.trace_id, e.parent_span_id, e.producer,
+  e.flags, e.prior_failure`;
+
+export interface EventSummaryRow {
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: Date;
+  key: string | null;
+  key_base64: string | null;
+  value_kind: string | null;
+  value_preview: string | null;
+  headers: unknown;
+  size: number;
+  event_type: string | null;
+  entity_keys: string[];
+  trace_id: string | null;
+  parent_span_id: string | null;
+  producer: string | null;
+  flags: string[];
+  prior_failure: unknown;
+}
+
+function isValueKind(kind: string | null): kind is EventSummary["valueKind"] & string {
+  return kind === "json" || kind === "text" || kind === "binary";
+}
+
+export function toEventSummary(row: EventSummaryRow): EventSummary {
+  return {
+    topic: row.topic,
+    partition: row.partition,
+    offset: row.offset,
+    timestamp: row.timestamp.toISOString(),
+    key: row.key,
+    // encode(…, 'base64') wraps lines every 76 characters.
+    keyBase64: row.key_base64?.replace(/\n/g, "") ?? null,
+    valueKind: isValueKind(row.value_kind) ? row.value_kind : null,
+    valuePreview: row.value_preview,
+    headers: Array.isArray(row.headers) ? (row.headers as StoredHeader[]) : [],
+    size: row.size,
+    eventType: row.event_type,
+    producer: row.producer,
+    entityKeys: row.entity_keys,
+    traceId: row.trace_id,
+    parentSpanId: row.parent_span_id,
+    flags: row.flags,
+    priorFailure: isObject(row.prior_failure) ? (row.prior_failure as StoredFailure) : null,
+  };
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function iso(date: Date | null | undefined): string | null {
+  return date ? date.toISOString() : null;
+}
+
+export function decimal(value: bigint | number | string | null | undefined): string | null {
+  return value === null || value === undefined ? null : value.toString();
+}
+
+// --- cursors ----------------------------------------------------------------------------------------
+
+/**
+ * Keyset cursors: the sort key of the last row of a page, so the next page starts right after it
+ * (`(timestamp, topic, partition, offset) > cursor`), never an OFFSET that rescans what came
+ * before and shifts when rows arrive. Opaque to clients: base64url of a small JSON array, tagged
+ * with the list it belongs to so a cursor of one list is refused by another.
+ */
+export interface EventPosition {
+  timestampMs: number;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export function encodeEventCursor(tag: string, position: EventPosition): string {
+  return Buffer.from(JSON.stringify([tag, position.timestampMs, position.topic, position.partition, position.offset])).toString(
+    "base64url",
+  );
+}
+
+export function decodeEventCursor(tag: string, cursor: string): EventPosition {
+  const parsed = parseCursor(cursor);
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 5 ||
+    parsed[0] !== tag ||
+    !Number.isSafeInteger(parsed[1]) ||
+    typeof parsed[2] !== "string" ||
+    !Number.isInteger(parsed[3]) ||
+    typeof parsed[4] !== "string" ||
+    !/^\d{1,19}$/.test(parsed[4])
+  ) {
+    throw new ValidationError("the cursor is malformed or belongs to another list", { field: "cursor" });
+  }
+  return { timestampMs: parsed[1] as number, topic: parsed[2], partition: parsed[3] as number, offset: parsed[4] };
+}
+
+export function encodeIdCursor(tag: string, timestampMs: number, id: string): string {
+  return Buffer.from(JSON.stringify([tag, timestampMs, id])).toString("base64url");
+}
+
+export function decodeIdCursor(tag: string, cursor: string): { timestampMs: number; id: string } {
+  const parsed = parseCursor(cursor);
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 3 ||
+    parsed[0] !== tag ||
+    !Number.isSafeInteger(parsed[1]) ||
+    typeof parsed[2] !== "string" ||
+    !/^\d{1,19}$/.test(parsed[2])
+  ) {
+    throw new ValidationError("the cursor is malformed or belongs to another list", { field: "cursor" });
+  }
+  return { timestampMs: parsed[1] as number, id: parsed[2] };
+}
+
+function parseCursor(cursor: string): unknown {
+  if (!/^[A-Za-z0-9_-]{1,2048}$/.test(cursor)) return undefined;
+  try {
+    return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+// --- input checks -------------------------------------------------------------------------------------
+
+export function checkLimit(limit: number | undefined, fallback: number, max: number): number {
+  if (limit === undefined) return fallback;
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new ValidationError(`limit must be a whole number from 1 to ${max}`, { field: "limit" });
+  }
+  return limit;
+}
+
+export function checkDate(value: Date | undefined, field: string): Date | undefined {
+  if (value !== undefined && Number.isNaN(value.getTime())) {
+    throw new ValidationError(`${field} is not a valid time`, { field });
+  }
+  return value;
+}
+
+export function checkOffset(value: string | bigint | number, field = "offset"): string {
+  const text = typeof value === "string" ? value.trim() : value.toString();
+  if (!/^\d{1,19}$/.test(text) || BigInt(text) > 9_223_372_036_854_775_807n) {
+    throw new ValidationError(`${field} must be a non-negative 64-bit integer`, { field });
+  }
+  return text;
+}
+
+/** Runs a query; anything but our own request errors becomes a DatabaseError saying what failed. */
+export async function runQuery<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof ValidationError || error instanceof NotFoundError || error instanceof UnauthorizedError) throw error;
+    throw toDatabaseError(error, what);
+  }
+}
+
+/** Items grouped by a key, in their order. */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
