@@ -42,7 +42,7 @@ import type { BenchmarkOptions } from "./run.ts";
  * of its own, so (b) and (c) both start from an empty table with every index.
  *
  *   npm run bench -- collector [--messages N]
- *   npx tsx bench/collector.ts [--messages N] [--live-seconds S] [--no-save]   (saves bench/results/ too)
+ *   npx tsx bench/collector.ts [--messages N] [--live-seconds S] [--live-rate R] [--no-save]   (saves bench/results/ too)
  *   node --cpu-prof --import tsx bench/collector.ts --messages 200000  (to see where (b) spends)
  */
 
@@ -285,7 +285,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** Live load: LIVE_RATE events/s for `seconds`; latency from send to visible in `events`. */
-async function liveLatency(kafka: Kafka, db: Database, topic: string, seconds: number, firstIndex: number) {
+async function liveLatency(kafka: Kafka, db: Database, topic: string, seconds: number, firstIndex: number, eventsPerSec: number) {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   // Per partition, the sends not yet seen: [first offset, last offset, send time].
@@ -320,7 +320,7 @@ async function liveLatency(kafka: Kafka, db: Database, topic: string, seconds: n
   })();
 
   const sendsPerSecond = 100;
-  const perSend = LIVE_RATE / sendsPerSecond;
+  const perSend = Math.max(1, Math.round(eventsPerSec / sendsPerSecond));
   const totalSends = seconds * sendsPerSecond;
   const start = performance.now();
   let sent = 0;
@@ -357,6 +357,7 @@ async function liveLatency(kafka: Kafka, db: Database, topic: string, seconds: n
   await producer.disconnect();
   latencies.sort((x, y) => x - y);
   return {
+    targetRate: eventsPerSec,
     events: sent,
     seconds,
     achievedRate: rate(sent, produceSeconds),
@@ -378,16 +379,17 @@ export interface CollectorBenchmarkResult {
   ingestOnly: { seconds: number; eventsPerSec: number; cpu: CpuSplit };
   collector: { seconds: number; eventsPerSec: number; joinSeconds: number; writes: number; cpu: CpuSplit };
   ratioToCeiling: number;
-  live: Awaited<ReturnType<typeof liveLatency>>;
+  live: Awaited<ReturnType<typeof liveLatency>> & { cpu?: CpuSplit };
   goals: typeof GOALS;
   verdicts: { throughput: string; ratio: string; latency: string };
 }
 
 export async function runCollectorBenchmark(
-  options: BenchmarkOptions & { liveSeconds?: number } = {},
+  options: BenchmarkOptions & { liveSeconds?: number; liveRate?: number } = {},
 ): Promise<CollectorBenchmarkResult> {
   const messages = options.messages ?? DEFAULT_MESSAGES;
   const liveSeconds = options.liveSeconds ?? DEFAULT_LIVE_SECONDS;
+  const liveRate = options.liveRate ?? LIVE_RATE;
   const brokerDir = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-bench-collector-broker-"));
   const pgDataDir = makeTemporaryDataDir("eventscope-bench-collector-pg-");
   let broker: BrokerProcess | undefined;
@@ -440,6 +442,7 @@ export async function runCollectorBenchmark(
     });
     let bResult: CollectorBenchmarkResult["collector"];
     let live: CollectorBenchmarkResult["live"];
+    let liveCpu: CpuSplit | undefined;
     try {
       await waitFor("the collector to join", () => joinedAt !== 0, 60_000, 10);
       meter = cpuMeter(broker.pid, pgDataDir);
@@ -459,7 +462,7 @@ export async function runCollectorBenchmark(
     }
     // The live load comes from this process; the collector runs as its own process (the CLI, as
     // users run it, admin poller included), so that producing does not share its event loop.
-    print(`live: ${LIVE_RATE} events/s for ${liveSeconds} s, send → visible in events (collector as its own process)...`);
+    print(`live: ${liveRate} events/s for ${liveSeconds} s, send → visible in events (collector as its own process)...`);
     const collectorProcess = startCollectorProcess({
       KAFKA_BROKERS: broker.address,
       DATABASE_URL: dbB.url,
@@ -467,8 +470,13 @@ export async function runCollectorBenchmark(
     });
     try {
       await waitFor("the collector process to join its group", () => collectorProcess.output().includes("joined group"), 60_000);
-      live = await liveLatency(kafka, dbB, topic, liveSeconds, messages);
-      print(`  ${live.events} events at ${live.achievedRate}/s: p50 ${live.p50Ms} ms, p99 ${live.p99Ms} ms, max ${live.maxMs} ms`);
+      meter = cpuMeter(broker.pid, pgDataDir);
+      live = await liveLatency(kafka, dbB, topic, liveSeconds, messages, liveRate);
+      liveCpu = meter(liveSeconds);
+      print(
+        `  ${live.events} events at ${live.achievedRate}/s: p50 ${live.p50Ms} ms, p99 ${live.p99Ms} ms, max ${live.maxMs} ms; ` +
+          `cores (the collector process is in "other"): ${JSON.stringify(liveCpu)}`,
+      );
     } catch (error) {
       print(`collector process output:\n${collectorProcess.output()}`);
       throw error;
@@ -498,7 +506,7 @@ export async function runCollectorBenchmark(
       ingestOnly: cResult,
       collector: bResult,
       ratioToCeiling: ratio,
-      live,
+      live: { ...live, cpu: liveCpu },
       goals: GOALS,
       verdicts,
     };
@@ -521,9 +529,11 @@ async function main(): Promise<void> {
   };
   const messagesText = flag("--messages") ?? process.env.BENCH_MESSAGES;
   const liveText = flag("--live-seconds");
+  const rateText = flag("--live-rate");
   const result = await runCollectorBenchmark({
     messages: messagesText ? Number(messagesText) : undefined,
     liveSeconds: liveText ? Number(liveText) : undefined,
+    liveRate: rateText ? Number(rateText) : undefined,
   });
   if (args.includes("--no-save")) return;
   const date = new Date().toISOString();

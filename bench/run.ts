@@ -35,6 +35,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "broker", run: runBrokerBenchmark },
   { name: "db-ingest", run: (options) => runDbIngestBenchmark({ rows: options.messages }) },
   { name: "queries", run: (options) => runQueriesBenchmark({ events: options.messages }) },
+  { name: "collector", run: async (options) => (await import("./collector.ts")).runCollectorBenchmark(options) },
 ];
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
