@@ -368,7 +368,9 @@ describe("retention", () => {
     const collector = collect(prefix, { EVENTSCOPE_RETENTION: "1h" }, { pruneIntervalMs: 300 });
     await waitUntil("every event collected, and the old ones pruned", async () => {
       const { rows } = await db.pool.query<{ key: string }>(`SELECT key FROM events WHERE topic = $1 ORDER BY key`, [topic]);
-      return collector.stats().storedRows >= 8 && rows.map((r) => r.key).join(",") === "new-0,new-1,new-2";
+      // The log line follows the prune's commit: wait for both, or the assertion races the log.
+      const logged = /retention: deleted [1-5] events/.test(logs.text());
+      return logged && collector.stats().storedRows >= 8 && rows.map((r) => r.key).join(",") === "new-0,new-1,new-2";
     });
     expect(logs.text()).toMatch(/retention: deleted [1-5] events/);
   });
