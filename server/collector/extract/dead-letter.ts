@@ -28,6 +28,20 @@ export interface FailureHeaders {
   attempts: number | null;
 }
 
+/** Every origin and error field unknown: what a convention that carries few of them starts from. */
+const UNKNOWN_FAILURE: Omit<FailureHeaders, "convention"> = {
+  originTopic: null,
+  originPartition: null,
+  originOffset: null,
+  originTimestamp: null,
+  originConsumerGroup: null,
+  errorClass: null,
+  errorMessage: null,
+  errorCause: null,
+  stackTrace: null,
+  attempts: null,
+};
+
 export interface DeadLetter extends Omit<FailureHeaders, "convention"> {
   /**
    * "headers": a framework's failure headers say where the message came from (facts).
@@ -73,21 +87,7 @@ export function detectDeadLetter(
       : { topicClass, deadLetter: null, priorFailure: letter, flags };
   }
   if (topicClass.kind === "dlq") {
-    const letter: DeadLetter = {
-      source: "topic-name",
-      convention: null,
-      originTopicHint: topicClass.of,
-      originTopic: null,
-      originPartition: null,
-      originOffset: null,
-      originTimestamp: null,
-      originConsumerGroup: null,
-      errorClass: null,
-      errorMessage: null,
-      errorCause: null,
-      stackTrace: null,
-      attempts: null,
-    };
+    const letter: DeadLetter = { ...UNKNOWN_FAILURE, source: "topic-name", convention: null, originTopicHint: topicClass.of };
     return { topicClass, deadLetter: letter, priorFailure: null, flags };
   }
   return { topicClass, deadLetter: null, priorFailure: null, flags };
@@ -274,16 +274,9 @@ const READERS: Record<DeadLetterConvention, (read: FieldReader) => FailureHeader
       read.malformed = true;
     }
     return {
+      ...UNKNOWN_FAILURE,
       convention: "kafkajs-async-retry",
       originTopic: typeof top === "string" && top !== "" ? top : null,
-      originPartition: null,
-      originOffset: null,
-      originTimestamp: null,
-      originConsumerGroup: null,
-      errorClass: null,
-      errorMessage: null,
-      errorCause: null,
-      stackTrace: null,
       attempts,
     };
   },
