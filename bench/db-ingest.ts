@@ -19,6 +19,14 @@ import { makeTemporaryDataDir, findFreePort, startEmbeddedPostgres } from "../se
  *
  *   npx tsx bench/db-ingest.ts [--rows N] [--batch B]
  *   BENCH_DB_METHODS=copy,staged-copy npx tsx bench/db-ingest.ts   (a subset)
+ *
+ * What each part of the events table costs the default (copy) path: `--costs` writes the same
+ * batches, taking turns, into databases that differ from the real schema in one thing each (one
+ * index dropped or added, every secondary index dropped, GIN without its pending list, jsonb
+ * columns as text), so that a burst of other load on the shared machine slows them alike:
+ *
+ *   npx tsx bench/db-ingest.ts --costs [--rows N] [--batch B]
+ *   BENCH_DB_VARIANTS=schema,-headers npx tsx bench/db-ingest.ts --costs   (a subset)
  */
 
 export interface DbIngestFigures {
@@ -202,12 +210,108 @@ export async function runDbIngestBenchmark(options: { rows?: number; batchSize?:
   return figures;
 }
 
+// --- what each part of the schema costs ---------------------------------------------------------
+
+const SECONDARY_INDEXES = [
+  "events_entity_keys_idx",
+  "events_headers_idx",
+  "events_key_idx",
+  "events_timestamp_idx",
+  "events_topic_timestamp_idx",
+  "events_event_type_timestamp_idx",
+  "events_trace_idx",
+] as const;
+
+/** Each variant: the statements that turn the migrated schema into it. */
+const SCHEMA_VARIANTS: Record<string, readonly string[]> = {
+  schema: [],
+  ...Object.fromEntries(
+    SECONDARY_INDEXES.map((index) => [`-${index.replace(/^events_|_idx$/g, "")}`, [`DROP INDEX ${index}`]]),
+  ),
+  // Dropped by migration 20261123092500: what it cost.
+  "+parent_span": [`CREATE INDEX events_parent_span_idx ON events (parent_span_id) WHERE parent_span_id IS NOT NULL`],
+  "primary-key-only": SECONDARY_INDEXES.map((index) => `DROP INDEX ${index}`),
+  "gin-fastupdate-off": [
+    "ALTER INDEX events_entity_keys_idx SET (fastupdate = off)",
+    "ALTER INDEX events_headers_idx SET (fastupdate = off)",
+  ],
+  "primary-key-only+json-as-text": [
+    ...SECONDARY_INDEXES.map((index) => `DROP INDEX ${index}`),
+    "ALTER TABLE events ALTER COLUMN value_json TYPE text",
+    "ALTER TABLE events ALTER COLUMN headers DROP DEFAULT",
+    "ALTER TABLE events ALTER COLUMN headers TYPE text",
+  ],
+};
+
+export interface SchemaCostFigures {
+  rows: number;
+  batchSize: number;
+  variants: { variant: string; rowsPerSecond: number; microsPerRow: number; relativeToSchema: number; tableMiB: number }[];
+}
+
+export async function runSchemaCostBenchmark(options: { rows?: number; batchSize?: number } = {}): Promise<SchemaCostFigures> {
+  const count = options.rows ?? 60_000;
+  const batchSize = options.batchSize ?? 5_000;
+  const selected = Object.keys(SCHEMA_VARIANTS).filter(
+    (name) => !process.env.BENCH_DB_VARIANTS || process.env.BENCH_DB_VARIANTS.split(",").includes(name),
+  );
+  const dataDir = makeTemporaryDataDir("eventscope-bench-pg-");
+  const server = await startEmbeddedPostgres({ dataDir, port: await findFreePort() });
+  const adminDb = connectDatabase(server.adminUrl);
+  const databases = new Map<string, Database>();
+  const rows = makeRows(count, "orders");
+  const figures: SchemaCostFigures = { rows: count, batchSize, variants: [] };
+  try {
+    for (const [i, variant] of selected.entries()) {
+      await adminDb.pool.query(`CREATE DATABASE bench_variant_${i}`);
+      const url = server.adminUrl.replace(/\/postgres$/, `/bench_variant_${i}`);
+      await runMigrations(url);
+      const db = connectDatabase(url, { maxConnections: 2 });
+      for (const sql of SCHEMA_VARIANTS[variant]!) await db.pool.query(sql);
+      databases.set(variant, db);
+    }
+    const nanos = new Map(selected.map((variant) => [variant, 0n]));
+    for (let start = 0; start < count; start += batchSize) {
+      for (const variant of selected) {
+        const began = process.hrtime.bigint();
+        await ingestEvents(databases.get(variant)!, rows.slice(start, start + batchSize));
+        nanos.set(variant, nanos.get(variant)! + (process.hrtime.bigint() - began));
+      }
+    }
+    const schemaSeconds = nanos.has("schema") ? Number(nanos.get("schema")!) / 1e9 : Number.NaN;
+    for (const variant of selected) {
+      const seconds = Number(nanos.get(variant)!) / 1e9;
+      const { rows: size } = await databases.get(variant)!.pool.query<{ bytes: string }>(
+        "SELECT pg_total_relation_size('events')::text AS bytes",
+      );
+      const entry = {
+        variant,
+        rowsPerSecond: Math.round(count / seconds),
+        microsPerRow: Math.round((seconds * 1e6) / count),
+        relativeToSchema: Math.round((schemaSeconds / seconds) * 100) / 100,
+        tableMiB: Math.round(Number(size[0]!.bytes) / 2 ** 20),
+      };
+      figures.variants.push(entry);
+      process.stdout.write(
+        `db-ingest costs: ${variant.padEnd(30)} ${String(entry.rowsPerSecond).padStart(6)} rows/s ${String(entry.microsPerRow).padStart(5)} µs/row  ×${entry.relativeToSchema.toFixed(2)} of the schema's speed  ${entry.tableMiB} MiB\n`,
+      );
+    }
+  } finally {
+    for (const db of databases.values()) await db.close();
+    await adminDb.close();
+    await server.stop();
+    fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
+  }
+  return figures;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   const arg = (name: string) => {
     const index = process.argv.indexOf(name);
     return index > 0 ? Number(process.argv[index + 1]) : undefined;
   };
-  runDbIngestBenchmark({ rows: arg("--rows"), batchSize: arg("--batch") }).then(
+  const run = process.argv.includes("--costs") ? runSchemaCostBenchmark : runDbIngestBenchmark;
+  run({ rows: arg("--rows"), batchSize: arg("--batch") }).then(
     (figures) => process.stdout.write(`${JSON.stringify(figures)}\n`),
     (error: unknown) => {
       process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

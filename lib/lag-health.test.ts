@@ -91,7 +91,42 @@ describe("evaluatePartitionHealth", () => {
   });
 });
 
+describe("evaluatePartitionHealth: the edges of STALL and STOP", () => {
+  it("a committed offset that moved once within the window is not a stall", () => {
+    const samples = series([[40, 10], [40, 12], [41, 11], [41, 13]]);
+    expect(evaluatePartitionHealth({ topic: "t", partition: 0, samples }, "Stable").status).toBe("OK");
+  });
+
+  it("a rebalancing group still has members: a stuck partition is STALL, not STOP", () => {
+    for (const state of ["PreparingRebalance", "CompletingRebalance", "Stable"]) {
+      expect(evaluatePartitionHealth({ topic: "orders", partition: 2, samples: stuck }, state).status).toBe("STALL");
+    }
+  });
+
+  it("STOP is judged on the latest lag: an empty group that lagged earlier in the window but caught up is OK", () => {
+    const samples = series([[10, 5], [15, 0]]);
+    expect(evaluatePartitionHealth({ topic: "t", partition: 0, samples }, "Empty").status).toBe("OK");
+  });
+
+  it("a stall over a window where lag only grew is STALL, the worse of the two", () => {
+    const samples = series([[40, 10], [40, 20], [40, 30]]);
+    const health = evaluatePartitionHealth({ topic: "t", partition: 1, samples }, "Stable");
+    expect(health.status).toBe("STALL");
+    expect(health.reason).toBe("partition 1 of t: committed offset 40 has not moved for 10 s while lag is 30");
+  });
+});
+
 describe("evaluateGroupHealth", () => {
+  it("ranks STOP over STALL over WARN over OK when choosing the partition to name", () => {
+    const partitions = [
+      { topic: "a", partition: 0, samples: series([[100, 10], [110, 20]]) },
+      { topic: "b", partition: 0, samples: stuck },
+    ];
+    expect(evaluateGroupHealth("Stable", partitions)).toMatchObject({ status: "STALL", worst: { topic: "b", partition: 0 } });
+    // Without members every lagging partition is STOP; the largest lag is named.
+    expect(evaluateGroupHealth("Dead", partitions)).toMatchObject({ status: "STOP", worst: { topic: "b", partition: 0 } });
+  });
+
   it("is as bad as its worst partition, and names it", () => {
     const health = evaluateGroupHealth("Stable", [
       { topic: "orders", partition: 0, samples: series([[100, 0], [200, 0]]) },

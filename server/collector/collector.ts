@@ -230,6 +230,12 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
     log,
     onChange: (topics) => {
       if (initialTopics === null) initialTopics = new Set(topics);
+      else {
+        // A topic that disappeared and comes back is a new topic (deleted and created again): it is
+        // read from its beginning like any topic created while the collector runs.
+        const listed = new Set(topics);
+        for (const topic of initialTopics) if (!listed.has(topic)) initialTopics.delete(topic);
+      }
       desired = topics;
       if (topics.length === 0) log("no topics to collect yet");
       signal();

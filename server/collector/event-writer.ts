@@ -283,6 +283,12 @@ export class EventWriter<Tag> {
         this.stats.insertedRows += result.inserted;
         this.stats.writes += 1;
         if (rows.length > 0) this.stats.lastStoredAt = new Date();
+        for (const r of result.recreated ?? []) {
+          this.options.log(
+            `topic ${r.topic} partition ${r.partition} was deleted and created again (its log restarts below what was stored): ` +
+              `deleted ${r.deletedRows} stored events of its previous incarnation from offset ${r.fromOffset} on, then stored the new ones`,
+          );
+        }
         try {
           this.options.onStored(chunks, result);
         } catch (error) {

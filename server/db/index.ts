@@ -47,6 +47,19 @@ export { pruneOlderThan, type PruneResult } from "./retention.ts";
 export { tryAcquirePollerLock, type PollerLock } from "./poller-lock.ts";
 export { updateGroupHealth, HEALTH_WINDOW_MS } from "./group-health.ts";
 export * from "./queries/index.ts";
+export { recordAudit, type AuditEntryInput } from "./audit.ts";
+export {
+  loadReplaySource,
+  claimReplay,
+  markReplaySent,
+  markReplayFailed,
+  setDeadLetterStatus,
+  listDeadLetterIdsOfGroup,
+  type ReplaySource,
+  type ClaimReplayInput,
+  type ClaimResult,
+  type PreviousReplay,
+} from "./replays.ts";
 
 // Row types of the schema, for code that may not import Prisma itself (app/, components/).
 export type {
@@ -75,5 +88,9 @@ export type {
  * DATABASE_URL, or the embedded PostgreSQL when it is unset outside production.
  */
 export function getDatabase(): Promise<OpenedDatabase> {
-  return getSharedDatabase(() => openDatabase({ url: loadConfig().databaseUrl }));
+  return getSharedDatabase(async () => {
+    const config = loadConfig();
+    // maskFields: every query returning message content masks EVENTSCOPE_MASK_FIELDS (lib/mask.ts).
+    return { ...(await openDatabase({ url: config.databaseUrl })), maskFields: config.maskFields };
+  });
 }

@@ -86,6 +86,21 @@ export interface IngestResult {
   inserted: number;
   /** Dead letters inserted along with them. */
   deadLetters: number;
+  /**
+   * Partitions whose log was found to restart below what was stored (the topic was deleted and
+   * created again): the stored rows of the previous incarnation from `fromOffset` on were deleted
+   * before the batch was stored. Absent when there were none.
+   */
+  recreated?: RecreatedPartition[];
+}
+
+export interface RecreatedPartition {
+  topic: string;
+  partition: number;
+  /** Decimal int64: the batch's first offset on this partition; stored rows from here on were the old log's. */
+  fromOffset: string;
+  /** Rows of the previous incarnation deleted (their dead letters and replays went with them). */
+  deletedRows: number;
 }
 
 /**
@@ -490,6 +505,50 @@ async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][]): Pro
   return { inserted: rows.length, deadLetters: dead.length };
 }
 
+// --- a topic deleted and created again ---------------------------------------------------------
+
+/**
+ * A redelivered record is the same record: same key, same size, same timestamp (CreateTime as the
+ * producer set it, or LogAppendTime as the broker did; either is part of the stored batch). When a
+ * staged row meets a stored row at the same (topic, partition, offset) that differs in any of
+ * them, the partition's log is not the one that was stored: the topic was deleted and created
+ * again (Kafka starts a new topic's offsets at 0 again; our broker speaks Metadata versions
+ * without topic ids, so the offsets themselves are the only clue). A row stored with the time of
+ * ingestion (flag timestamp-invalid) has no comparable timestamp.
+ */
+const RESET_PARTITIONS_SQL = `
+SELECT s.topic, s.partition,
+  (SELECT min(b."offset") FROM ${STAGING_TABLE} b WHERE b.topic = s.topic AND b.partition = s.partition)::text AS from_offset
+FROM ${STAGING_TABLE} s
+JOIN events e ON e.topic = s.topic AND e.partition = s.partition AND e."offset" = s."offset"
+WHERE e.size <> s.size
+   OR e.key IS DISTINCT FROM s.key
+   OR e.key_bytes IS DISTINCT FROM s.key_bytes
+   OR (e."timestamp" <> s."timestamp"
+       AND NOT 'timestamp-invalid' = ANY(e.flags) AND NOT 'timestamp-invalid' = ANY(s.flags))
+GROUP BY s.topic, s.partition
+ORDER BY s.topic, s.partition`;
+
+/**
+ * Finds partitions whose log restarted below what was stored (see RESET_PARTITIONS_SQL) and
+ * deletes the previous incarnation's rows of each from the batch's first offset on: the batch and
+ * what follows it are the new log from there (a partition is always read in order), while rows
+ * below it are either the new log's, stored earlier, or were never reached by the new log. Only the
+ * staging path runs this: a batch without any stored row cannot collide with an old incarnation.
+ */
+async function retirePreviousIncarnations(client: pg.PoolClient): Promise<RecreatedPartition[]> {
+  const { rows } = await client.query<{ topic: string; partition: number; from_offset: string }>(RESET_PARTITIONS_SQL);
+  const recreated: RecreatedPartition[] = [];
+  for (const row of rows) {
+    const { rowCount } = await client.query(
+      `DELETE FROM events WHERE topic = $1 AND partition = $2 AND "offset" >= $3::bigint`,
+      [row.topic, row.partition, row.from_offset],
+    );
+    recreated.push({ topic: row.topic, partition: row.partition, fromOffset: row.from_offset, deletedRows: rowCount ?? 0 });
+  }
+  return recreated;
+}
+
 /** Connections that already have the staging table (it lives as long as the session). */
 const clientsWithStaging = new WeakSet<pg.PoolClient>();
 
@@ -529,8 +588,13 @@ async function ingestCells(
     return await inTransaction(async () => {
       if (method === "insert") await stageByInsert(client, rows);
       else await stageByCopy(client, rows);
+      const recreated = await retirePreviousIncarnations(client);
       const { rows: result } = await client.query<{ inserted: number; dead_letters: number }>(MERGE_SQL);
-      return { inserted: result[0]!.inserted, deadLetters: result[0]!.dead_letters };
+      return {
+        inserted: result[0]!.inserted,
+        deadLetters: result[0]!.dead_letters,
+        ...(recreated.length > 0 ? { recreated } : {}),
+      };
     });
   } catch (error) {
     // A connection that failed mid-COPY or lost its server must not go back to the pool.
@@ -617,9 +681,11 @@ async function ingestHalves(
       if (!isDataError(error)) throw toDatabaseError(error, `storing ${half.length} events`);
       result = await ingestHalves(pool, half, method, now);
     }
+    const recreated = [...(total.recreated ?? []), ...(result.recreated ?? [])];
     total = {
       inserted: total.inserted + result.inserted,
       deadLetters: total.deadLetters + result.deadLetters,
+      ...(recreated.length > 0 ? { recreated } : {}),
     };
   }
   return total;

@@ -178,6 +178,22 @@ const CONVENTION_HEADERS: ReadonlyArray<readonly [DeadLetterConvention, readonly
   ],
 ];
 
+/**
+ * Every header a convention writes about a failure (origin, error, attempts), lower-cased: what a
+ * replay leaves out when it sends a dead letter back. The markers, plus the fields read below
+ * that do not mark a convention on their own.
+ */
+export const DEAD_LETTER_HEADER_NAMES: ReadonlySet<string> = new Set(
+  [
+    ...CONVENTION_HEADERS.flatMap(([, names]) => names),
+    ...KNOWN_BINARY_HEADERS,
+    "kafka_dlt-exception-cause-fqcn",
+    "kafka_dlt-key-exception-message",
+    "kafka_dlt-key-exception-stacktrace",
+    "kafka_exception-cause-fqcn",
+  ].map((name) => name.toLowerCase()),
+);
+
 /** The same, lower-cased like HeaderIndex keys, so that detection is a plain Map lookup per name. */
 const MARKERS = CONVENTION_HEADERS.map(([convention, names]) => [convention, names.map((n) => n.toLowerCase())] as const);
 

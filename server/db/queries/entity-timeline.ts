@@ -12,6 +12,7 @@ import {
   checkLimit,
   decodeEventCursor,
   encodeEventCursor,
+  maskRulesOf,
   runQuery,
   select,
   toEventSummary,
@@ -19,6 +20,7 @@ import {
   type EventSummaryRow,
   type Queryable,
 } from "./shared.ts";
+import type { MaskRules } from "../../../lib/mask.ts";
 
 /** When an event is itself a dead letter: where it came from and why (its dead_letters row). */
 export interface DeadLetterInfo {
@@ -131,8 +133,8 @@ export function toDeadLetterInfo(row: TimelineRow): DeadLetterInfo | null {
   };
 }
 
-export function toTimelineEvent(row: TimelineRow): TimelineEvent {
-  const summary = toEventSummary(row);
+export function toTimelineEvent(row: TimelineRow, mask: MaskRules): TimelineEvent {
+  const summary = toEventSummary(row, mask);
   return { ...summary, topicKind: toTopicKind(row.topic_kind), deadLetter: toDeadLetterInfo(row), ...toConsumption(summary, row) };
 }
 
@@ -168,7 +170,8 @@ export async function getEntityTimeline(
         LIMIT ${limit + 1}::int`),
     );
     const page = rows.slice(0, limit);
-    const events = page.map(toTimelineEvent);
+    const mask = maskRulesOf(db);
+    const events = page.map((row) => toTimelineEvent(row, mask));
     const last = page.at(-1);
     return {
       entityKey,

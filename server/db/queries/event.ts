@@ -1,7 +1,8 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import { TIMELINE_COLUMNS, TIMELINE_JOINS, toTimelineEvent, withConsumption, type TimelineEvent, type TimelineRow } from "./entity-timeline.ts";
-import { checkOffset, runQuery, select, type Queryable } from "./shared.ts";
+import { checkOffset, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
+import { maskJson } from "../../../lib/mask.ts";
 
 /** An event's value, whole. Text only: nothing here is meant to be rendered as HTML. */
 export type EventValue =
@@ -29,7 +30,8 @@ interface DetailRow extends TimelineRow {
 /**
  * One event with everything known about it: headers, whole value, its dead-letter row when it is
  * one, the dead letters that reference it, and its consumption status per subscribed group.
- * null when no such event is stored. Index: the primary key.
+ * null when no such event is stored. Index: the primary key. Masked (EVENTSCOPE_MASK_FIELDS) unless
+ * read through withoutMasking(db), as replay does.
  */
 export async function getEvent(
   db: Queryable,
@@ -54,17 +56,21 @@ export async function getEvent(
     );
     const row = rows[0];
     if (!row) return null;
-    const event = toTimelineEvent(row);
+    const mask = maskRulesOf(db);
+    const event = toTimelineEvent(row, mask);
     const bytes = row.value_bytes ? row.value_bytes.toString("base64") : null;
+    // The exact bytes of a JSON value are withheld when masking changed the value.
+    const json = row.value_kind === "json" ? maskJson(row.value_json, mask) : undefined;
+    const exactBytesShown = json === row.value_json;
     let value: EventValue;
-    if (row.value_kind === "json") value = { kind: "json", json: row.value_json };
+    if (row.value_kind === "json") value = { kind: "json", json };
     else if (row.value_kind === "text") value = { kind: "text", text: row.value_text ?? "" };
     else if (row.value_kind === "binary") value = { kind: "binary", base64: bytes ?? "" };
     else value = { kind: "tombstone" };
     return {
       ...event,
       value,
-      valueBytesBase64: row.value_kind === "json" ? bytes : null,
+      valueBytesBase64: row.value_kind === "json" && exactBytesShown ? bytes : null,
       ingestedAt: row.ingested_at.toISOString(),
     };
   });

@@ -16,6 +16,14 @@ export {
   type ProducerOfTopic,
 } from "./who-consumes.ts";
 export { getFlowGraph, type FlowGraph, type FlowGraphOptions, type FlowEdge, type GroupNode, type ProducerNode, type TopicNode } from "./flow-graph.ts";
+export {
+  getTopicDetail,
+  getGroupDetail,
+  type TopicDetail,
+  type TopicPartitionOffsets,
+  type GroupDetail,
+  type GroupMemberDetail,
+} from "./graph-details.ts";
 export { getLagHistory, MAX_LAG_BUCKETS, type LagHistory, type LagHistoryOptions, type LagHistoryPoint, type LagHistoryTotal } from "./lag-history.ts";
 export {
   listDeadLetters,
@@ -34,6 +42,10 @@ export {
   type CollectorHealthReport,
   type CollectorInstanceHealth,
 } from "./collector-health.ts";
+export { getDeadLetter, listReplayOutcomes, type DeadLetterDetail, type ReplayWithOutcome, type ReplayOutcome } from "./dead-letter-detail.ts";
+export { listAuditLog, type AuditLogItem, type AuditLogPage, type ListAuditLogOptions } from "./audit-log.ts";
 export type { GroupConsumption, DeadLetterReference } from "./consumption.ts";
 export type { PartitionLag } from "./group-lag.ts";
 export type { EventSummary, StoredFailure } from "./shared.ts";
+export { withoutMasking, type Queryable } from "./shared.ts";
+export { listConsumerGroups, getConsumerGroup, listUnprocessedEvents, getGroupLagHistory, GROUP_SORT_KEYS, type GroupSortKey, type ConsumerGroupListItem, type ConsumerGroupPage, type ConsumerGroupView, type ConsumerGroupPartition, type ConsumerGroupMember, type UnprocessedEventsPage, type ListUnprocessedOptions, type ListConsumerGroupsOptions, type StoredGroupHealth } from "./groups.ts";

@@ -6,6 +6,7 @@ import {
   checkLimit,
   decodeEventCursor,
   encodeEventCursor,
+  maskRulesOf,
   runQuery,
   select,
   toEventSummary,
@@ -100,7 +101,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
-      events: page.map(toEventSummary),
+      events: page.map((row) => toEventSummary(row, maskRulesOf(db))),
       nextCursor:
         rows.length > limit && last
           ? encodeEventCursor(CURSOR_TAG, {

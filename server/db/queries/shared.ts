@@ -3,6 +3,7 @@ import type pg from "pg";
 import { NotFoundError, UnauthorizedError, ValidationError } from "../../../lib/errors.ts";
 import { toDatabaseError } from "../errors.ts";
 import type { FailureInfo, StoredHeader } from "../ingest.ts";
+import { compileMaskRules, maskHeaders, maskJsonText, NO_MASK, type MaskRules } from "../../../lib/mask.ts";
 
 /**
  * What the read queries share: running SQL, the event summary every list returns, opaque keyset
@@ -13,6 +14,31 @@ import type { FailureInfo, StoredHeader } from "../ingest.ts";
 /** What a read query needs of the database: the pg pool (Database has it). */
 export interface Queryable {
   readonly pool: pg.Pool;
+  /**
+   * EVENTSCOPE_MASK_FIELDS (getDatabase() sets it from the configuration): every query that returns
+   * message content (values, previews, headers) masks these fields (lib/mask.ts). Unset: nothing
+   * is masked. Replay, which must send the original bytes, reads through withoutMasking(db).
+   */
+  readonly maskFields?: readonly string[];
+}
+
+const compiledMasks = new WeakMap<readonly string[], MaskRules>();
+
+/** The masking rules of a database handle (compiled once per list). */
+export function maskRulesOf(db: Queryable): MaskRules {
+  const fields = db.maskFields;
+  if (!fields || fields.length === 0) return NO_MASK;
+  let rules = compiledMasks.get(fields);
+  if (!rules) {
+    rules = compileMaskRules(fields);
+    compiledMasks.set(fields, rules);
+  }
+  return rules;
+}
+
+/** The same database without masking: for replay, which sends what was stored byte for byte. */
+export function withoutMasking(db: Queryable): Queryable {
+  return { pool: db.pool };
 }
 
 /**
@@ -99,7 +125,9 @@ function isValueKind(kind: string | null): kind is EventSummary["valueKind"] & s
   return kind === "json" || kind === "text" || kind === "binary";
 }
 
-export function toEventSummary(row: EventSummaryRow): EventSummary {
+/** `mask`: maskRulesOf(db), required so that no list forgets EVENTSCOPE_MASK_FIELDS. */
+export function toEventSummary(row: EventSummaryRow, mask: MaskRules): EventSummary {
+  const headers = Array.isArray(row.headers) ? (row.headers as StoredHeader[]) : [];
   return {
     topic: row.topic,
     partition: row.partition,
@@ -109,8 +137,8 @@ export function toEventSummary(row: EventSummaryRow): EventSummary {
     // encode(…, 'base64') wraps lines every 76 characters.
     keyBase64: row.key_base64?.replace(/\n/g, "") ?? null,
     valueKind: isValueKind(row.value_kind) ? row.value_kind : null,
-    valuePreview: row.value_preview,
-    headers: Array.isArray(row.headers) ? (row.headers as StoredHeader[]) : [],
+    valuePreview: row.value_kind === "json" && row.value_preview !== null ? maskJsonText(row.value_preview, mask) : row.value_preview,
+    headers: [...maskHeaders(headers, mask)],
     size: row.size,
     eventType: row.event_type,
     producer: row.producer,

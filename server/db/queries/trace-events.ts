@@ -1,7 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import { TIMELINE_COLUMNS, TIMELINE_JOINS, toTimelineEvent, withConsumption, type TimelineEvent, type TimelineRow } from "./entity-timeline.ts";
-import { runQuery, select, type Queryable } from "./shared.ts";
+import { maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
 
 export interface TraceEvents {
   traceId: string;
@@ -37,7 +37,7 @@ export async function getTraceEvents(db: Queryable, traceId: string): Promise<Tr
         ORDER BY e."timestamp", e.topic, e.partition, e."offset"
         LIMIT ${MAX_TRACE_EVENTS + 1}::int`),
     );
-    const events = rows.slice(0, MAX_TRACE_EVENTS).map(toTimelineEvent);
+    const events = rows.slice(0, MAX_TRACE_EVENTS).map((row) => toTimelineEvent(row, maskRulesOf(db)));
     return { traceId: id, events, truncated: rows.length > MAX_TRACE_EVENTS };
   });
 }

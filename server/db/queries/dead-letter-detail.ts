@@ -1,0 +1,266 @@
+import { Prisma } from "@prisma/client";
+import { ValidationError } from "../../../lib/errors.ts";
+import type { StoredHeader } from "../ingest.ts";
+import { maskHeaders, maskJsonText } from "../../../lib/mask.ts";
+import { iso, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
+import type { DeadLetterStatusName } from "./dead-letters.ts";
+
+/**
+ * One dead letter with everything its page shows: error and stack trace, origin (and whether the
+ * original event was collected), its record's key, headers and value, and its replays with what
+ * became of each.
+ */
+
+/**
+ * pending: claimed, not produced yet; sent: produced, not yet consumed by every group of the
+ * target partition; consumed: every such group committed past it; failed_again: a new dead
+ * letter carries its x-replay-id; failed: the produce itself failed.
+ */
+export type ReplayOutcome = "pending" | "sent" | "consumed" | "failed_again" | "failed";
+
+export interface ReplayWithOutcome {
+  id: string;
+  sequence: number;
+  requestedBy: string;
+  requestedAt: string;
+  targetTopic: string;
+  edits: unknown;
+  outcome: ReplayOutcome;
+  producedPartition: number | null;
+  producedOffset: string | null;
+  error: string | null;
+  /** Groups with a committed offset on the produced partition (the collector's own excluded). */
+  groups: { groupId: string; committedOffset: string; past: boolean }[];
+  /** The dead letters this replay became (same x-replay-id). */
+  failedAgainAs: { id: string; topic: string; partition: number; offset: string; errorMessage: string | null }[];
+}
+
+export interface DeadLetterDetail {
+  id: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  source: string;
+  convention: string | null;
+  originTopic: string | null;
+  originPartition: number | null;
+  originOffset: string | null;
+  originTimestamp: string | null;
+  originGroup: string | null;
+  originTopicHint: string | null;
+  /** The original record is stored (its page exists). */
+  originCollected: boolean;
+  errorClass: string | null;
+  errorMessage: string | null;
+  errorCause: string | null;
+  errorStack: string | null;
+  attempts: number | null;
+  status: DeadLetterStatusName;
+  statusChangedAt: string | null;
+  /** Its own x-replay-id: it is a replay that failed again. */
+  replayId: string | null;
+  /** When it is a replay that failed again: the dead letter that replay came from. */
+  replayOf: { deadLetterId: string; sequence: number } | null;
+  key: string | null;
+  keyBase64: string | null;
+  headers: StoredHeader[];
+  /** The value as text (UTF-8; JSON as received) or base64 for binary; null for a tombstone. */
+  value: { kind: "json" | "text"; text: string } | { kind: "binary"; base64: string } | null;
+  flags: string[];
+  entityKeys: string[];
+  eventType: string | null;
+  producer: string | null;
+  /** EVENTSCOPE_MASK_FIELDS changed the value or headers shown here (a replay still sends the originals). */
+  masked: boolean;
+  replays: ReplayWithOutcome[];
+}
+
+interface DetailRow {
+  id: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: Date;
+  source: string;
+  convention: string | null;
+  origin_topic: string | null;
+  origin_partition: number | null;
+  origin_offset: string | null;
+  origin_timestamp: Date | null;
+  origin_group: string | null;
+  origin_topic_hint: string | null;
+  origin_collected: boolean;
+  error_class: string | null;
+  error_message: string | null;
+  error_cause: string | null;
+  error_stack: string | null;
+  attempts: number | null;
+  status: DeadLetterStatusName;
+  status_changed_at: Date | null;
+  replay_id: string | null;
+  replay_of_id: string | null;
+  replay_of_sequence: number | null;
+  key: string | null;
+  key_bytes: Buffer | null;
+  value_kind: "json" | "text" | "binary" | null;
+  value_json_text: string | null;
+  value_text: string | null;
+  value_bytes: Buffer | null;
+  headers: unknown;
+  flags: string[];
+  entity_keys: string[];
+  event_type: string | null;
+  producer: string | null;
+}
+
+interface ReplayRow {
+  id: string;
+  sequence: number;
+  requested_by: string;
+  requested_at: Date;
+  target_topic: string;
+  edits: unknown;
+  status: ReplayOutcome;
+  produced_partition: number | null;
+  produced_offset: string | null;
+  error: string | null;
+  groups: { groupId: string; committedOffset: string; past: boolean }[] | null;
+  failed_again: ReplayWithOutcome["failedAgainAs"] | null;
+}
+
+/**
+ * The replays of some dead letters with their outcome, computed from what the collector stores:
+ * committed_offsets (committed_offsets_topic_partition_idx) for consumed, dead_letters.replay_id
+ * (dead_letters_replay_id_idx) for failed again. `excludeGroup` is the collector's own group,
+ * which reads every topic and must not count as a consumer.
+ */
+export async function listReplayOutcomes(
+  db: Queryable,
+  deadLetterIds: readonly string[],
+  excludeGroup: string,
+): Promise<Map<string, ReplayWithOutcome[]>> {
+  const result = new Map<string, ReplayWithOutcome[]>();
+  if (deadLetterIds.length === 0) return result;
+  const rows = await runQuery("reading replays", () =>
+    select<ReplayRow & { dead_letter_id: string }>(
+      db,
+      Prisma.sql`
+        SELECT r.dead_letter_id::text AS dead_letter_id, r.id::text AS id, r.sequence, r.requested_by, r.requested_at,
+          r.target_topic, r.edits, r.status::text AS status, r.produced_partition, r.produced_offset::text AS produced_offset, r.error,
+          (SELECT json_agg(json_build_object('groupId', c.group_id, 'committedOffset', c.committed_offset::text,
+                  'past', c.committed_offset > r.produced_offset) ORDER BY c.group_id)
+           FROM committed_offsets c JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL
+           WHERE c.topic = r.target_topic AND c.partition = r.produced_partition AND c.group_id <> ${excludeGroup}::text
+          ) AS groups,
+          (SELECT json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,
+                  'offset', d."offset"::text, 'errorMessage', left(d.error_message, 500)) ORDER BY d.id)
+           FROM dead_letters d WHERE d.replay_id = r.id::text) AS failed_again
+        FROM replays r
+        WHERE r.dead_letter_id = ANY(${[...deadLetterIds]}::bigint[])
+        ORDER BY r.dead_letter_id, r.sequence`,
+    ),
+  );
+  for (const row of rows) {
+    const groups = row.groups ?? [];
+    const failedAgain = row.failed_again ?? [];
+    let outcome: ReplayOutcome = row.status;
+    if (row.status === "sent" || row.status === "consumed" || row.status === "failed_again") {
+      if (failedAgain.length > 0) outcome = "failed_again";
+      else if (groups.length > 0 && groups.every((g) => g.past)) outcome = "consumed";
+      else outcome = "sent";
+    }
+    const list = result.get(row.dead_letter_id) ?? [];
+    list.push({
+      id: row.id,
+      sequence: row.sequence,
+      requestedBy: row.requested_by,
+      requestedAt: row.requested_at.toISOString(),
+      targetTopic: row.target_topic,
+      edits: row.edits,
+      outcome,
+      producedPartition: row.produced_partition,
+      producedOffset: row.produced_offset,
+      error: row.error,
+      groups,
+      failedAgainAs: failedAgain,
+    });
+    result.set(row.dead_letter_id, list);
+  }
+  return result;
+}
+
+/** A dead letter and its replays; null when there is no such dead letter. Index: primary keys. */
+export async function getDeadLetter(db: Queryable, id: string, options: { excludeGroup: string }): Promise<DeadLetterDetail | null> {
+  if (!/^\d{1,18}$/.test(id)) throw new ValidationError("a dead letter id is a positive whole number", { field: "id" });
+  const rows = await runQuery(`reading dead letter ${id}`, () =>
+    select<DetailRow>(
+      db,
+      Prisma.sql`
+        SELECT d.id::text AS id, d.topic, d.partition, d."offset"::text AS "offset", d."timestamp", d.source, d.convention,
+          d.origin_topic, d.origin_partition, d.origin_offset::text AS origin_offset, d.origin_timestamp, d.origin_group,
+          d.origin_topic_hint,
+          EXISTS (SELECT 1 FROM events o WHERE o.topic = d.origin_topic AND o.partition = d.origin_partition
+                  AND o."offset" = d.origin_offset) AS origin_collected,
+          d.error_class, d.error_message, d.error_cause, d.error_stack, d.attempts, d.status, d.status_changed_at,
+          d.replay_id, src.dead_letter_id::text AS replay_of_id, src.sequence AS replay_of_sequence,
+          e.key, e.key_bytes, e.value_kind::text AS value_kind, e.value_json::text AS value_json_text, e.value_text,
+          e.value_bytes, e.headers, e.flags, e.entity_keys, e.event_type, e.producer
+        FROM dead_letters d
+        JOIN events e ON e.topic = d.topic AND e.partition = d.partition AND e."offset" = d."offset"
+        LEFT JOIN replays src ON d.replay_id ~ '^[0-9a-fA-F-]{36}$' AND src.id = d.replay_id::uuid
+        WHERE d.id = ${id}::bigint`,
+    ),
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const mask = maskRulesOf(db);
+  let value: DeadLetterDetail["value"] = null;
+  let masked = false;
+  if (row.value_kind === "json") {
+    const text = row.value_bytes ? row.value_bytes.toString("utf8") : (row.value_json_text ?? "");
+    const shown = maskJsonText(text, mask);
+    masked = shown !== text;
+    value = { kind: "json", text: shown };
+  } else if (row.value_kind === "text") value = { kind: "text", text: row.value_text ?? "" };
+  else if (row.value_kind === "binary") value = { kind: "binary", base64: (row.value_bytes ?? Buffer.alloc(0)).toString("base64") };
+  const storedHeaders = Array.isArray(row.headers) ? (row.headers as StoredHeader[]) : [];
+  const shownHeaders = [...maskHeaders(storedHeaders, mask)];
+  masked ||= shownHeaders.some((h, i) => h !== storedHeaders[i]);
+  const replays = await listReplayOutcomes(db, [row.id], options.excludeGroup);
+  return {
+    id: row.id,
+    topic: row.topic,
+    partition: row.partition,
+    offset: row.offset,
+    timestamp: row.timestamp.toISOString(),
+    source: row.source,
+    convention: row.convention,
+    originTopic: row.origin_topic,
+    originPartition: row.origin_partition,
+    originOffset: row.origin_offset,
+    originTimestamp: iso(row.origin_timestamp),
+    originGroup: row.origin_group,
+    originTopicHint: row.origin_topic_hint,
+    originCollected: row.origin_collected,
+    errorClass: row.error_class,
+    errorMessage: row.error_message,
+    errorCause: row.error_cause,
+    errorStack: row.error_stack,
+    attempts: row.attempts,
+    status: row.status,
+    statusChangedAt: iso(row.status_changed_at),
+    replayId: row.replay_id,
+    replayOf: row.replay_of_id !== null ? { deadLetterId: row.replay_of_id, sequence: row.replay_of_sequence ?? 0 } : null,
+    key: row.key,
+    keyBase64: row.key_bytes ? row.key_bytes.toString("base64") : null,
+    headers: shownHeaders,
+    value,
+    flags: row.flags,
+    entityKeys: row.entity_keys,
+    eventType: row.event_type,
+    producer: row.producer,
+    masked,
+    replays: replays.get(row.id) ?? [],
+  };
+}

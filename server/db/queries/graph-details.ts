@@ -1,0 +1,150 @@
+import { Prisma } from "@prisma/client";
+import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
+import { LAG_HEALTH_STATUSES, type LagHealthStatus } from "../../../lib/lag-health.ts";
+import { lagKey, offsetLagOf, readCurrentLag, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
+import { runQuery, select, type Queryable } from "./shared.ts";
+import { whoConsumes, type ConsumingGroup, type ProducerOfTopic } from "./who-consumes.ts";
+
+/**
+ * What the overview's side panel shows for one node of the flow graph: a topic with its
+ * partitions, producers and consumers, or a consumer group with its members, their assignments
+ * and its lag per partition. Small tables only (topics, partitions, producers, groups, committed
+ * offsets, the latest lag sample); events are not read.
+ */
+
+export interface TopicPartitionOffsets {
+  partition: number;
+  /** Decimal int64: the first offset still in the log. */
+  startOffset: string;
+  /** Decimal int64: the next offset to be written (high watermark). */
+  endOffset: string;
+}
+
+export interface TopicDetail {
+  topic: string;
+  kind: "normal" | "dlq" | "retry";
+  of: string | null;
+  partitions: TopicPartitionOffsets[];
+  eventTypes: string[];
+  producers: ProducerOfTopic[];
+  consumers: ConsumingGroup[];
+}
+
+export interface GroupMemberDetail {
+  memberId: string;
+  clientId: string;
+  clientHost: string;
+  /** Assigned partitions by topic, sorted. */
+  assignments: { topic: string; partitions: number[] }[];
+}
+
+export interface GroupDetail {
+  groupId: string;
+  state: string;
+  health: { status: LagHealthStatus; reason: string; judgedAt: string } | null;
+  members: GroupMemberDetail[];
+  /** Sum of the known partition lags; null when every partition's lag is unknown. */
+  totalLag: string | null;
+  partitions: PartitionLag[];
+}
+
+function checkName(value: string, field: string): string {
+  if (typeof value !== "string" || value.trim() === "" || value.length > 1000) {
+    throw new ValidationError(`${field} must be 1 to 1000 characters`, { field });
+  }
+  return value;
+}
+
+/** A topic of the graph; NotFoundError when Eventscope has never seen it. */
+export async function getTopicDetail(db: Queryable, topic: string): Promise<TopicDetail> {
+  checkName(topic, "topic");
+  return runQuery(`reading topic ${topic}`, async () => {
+    const [rows, partitions, consumers] = await Promise.all([
+      select<{ kind: TopicDetail["kind"]; of: string | null }>(db, Prisma.sql`
+        SELECT kind::text AS kind, "of" FROM topics WHERE name = ${topic}::text AND deleted_at IS NULL`),
+      select<{ partition: number; start_offset: string; end_offset: string }>(db, Prisma.sql`
+        SELECT partition, start_offset::text AS start_offset, end_offset::text AS end_offset
+        FROM partitions WHERE topic = ${topic}::text ORDER BY partition`),
+      whoConsumes(db, { topic }),
+    ]);
+    const row = rows[0];
+    if (!row) throw new NotFoundError(`no topic named ${topic} has been seen`);
+    const answer = consumers.topics[0];
+    return {
+      topic,
+      kind: row.kind,
+      of: row.of,
+      partitions: partitions.map((p) => ({ partition: p.partition, startOffset: p.start_offset, endOffset: p.end_offset })),
+      eventTypes: answer?.eventTypes ?? [],
+      producers: answer?.producers ?? [],
+      consumers: answer?.groups ?? [],
+    };
+  });
+}
+
+/** A consumer group of the graph; NotFoundError when it is unknown or deleted. */
+export async function getGroupDetail(db: Queryable, groupId: string): Promise<GroupDetail> {
+  checkName(groupId, "group");
+  return runQuery(`reading consumer group ${groupId}`, async () => {
+    const [groups, members, lagRows, timeLags] = await Promise.all([
+      select<{ state: string; health_status: string | null; health_reason: string | null; health_at: Date | null }>(db, Prisma.sql`
+        SELECT state, health_status, health_reason, health_at FROM consumer_groups
+        WHERE group_id = ${groupId}::text AND deleted_at IS NULL`),
+      select<{ member_id: string; client_id: string; client_host: string; assigned: { topic: string; partition: number }[] }>(
+        db,
+        Prisma.sql`
+          SELECT m.member_id, m.client_id, m.client_host,
+            coalesce(json_agg(json_build_object('topic', a.topic, 'partition', a.partition))
+              FILTER (WHERE a.topic IS NOT NULL), '[]') AS assigned
+          FROM group_members m
+          LEFT JOIN group_assignments a ON a.group_id = m.group_id AND a.member_id = m.member_id
+          WHERE m.group_id = ${groupId}::text
+          GROUP BY m.member_id, m.client_id, m.client_host
+          ORDER BY m.client_id, m.member_id`,
+      ),
+      readCurrentLag(db, { groupIds: [groupId] }),
+      readLatestTimeLag(db, [groupId]),
+    ]);
+    const group = groups[0];
+    if (!group) throw new NotFoundError(`no consumer group named ${groupId} is known`);
+
+    let total = 0n;
+    let known = 0;
+    const partitions = lagRows.map((row): PartitionLag => {
+      const lag = offsetLagOf(row);
+      if (lag !== null) {
+        total += lag;
+        known += 1;
+      }
+      const time = timeLags.get(lagKey(groupId, row.topic, row.partition));
+      return {
+        topic: row.topic,
+        partition: row.partition,
+        committedOffset: BigInt(row.committed_offset) >= 0n ? row.committed_offset : null,
+        endOffset: row.end_offset,
+        offsetLag: lag?.toString() ?? null,
+        timeLagMs: time?.timeLagMs ?? null,
+      };
+    });
+    const status = LAG_HEALTH_STATUSES.find((s) => s === group.health_status);
+    return {
+      groupId,
+      state: group.state,
+      health: status && group.health_at ? { status, reason: group.health_reason ?? "", judgedAt: group.health_at.toISOString() } : null,
+      members: members.map((m) => {
+        const byTopic = new Map<string, number[]>();
+        for (const a of m.assigned) byTopic.set(a.topic, [...(byTopic.get(a.topic) ?? []), a.partition]);
+        return {
+          memberId: m.member_id,
+          clientId: m.client_id,
+          clientHost: m.client_host,
+          assignments: [...byTopic.entries()]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([topic, list]) => ({ topic, partitions: list.sort((a, b) => a - b) })),
+        };
+      }),
+      totalLag: known > 0 ? total.toString() : null,
+      partitions,
+    };
+  });
+}
