@@ -1,0 +1,572 @@
+/**
+ * `npm run demo`: the whole thing in one command, no configuration. In order: the embedded Kafka
+ * broker (in this process), the embedded PostgreSQL with migrations applied, the collector, the
+ * demo services (a simulated order saga: the "user's system") and the web UI; then the URL, a
+ * login link for writes and three things to try. Ctrl-C stops everything in the reverse order;
+ * the data stays under the data directory, so the next run continues with it.
+ *
+ * `--kafka host:port` (or KAFKA_BROKERS) runs the same services and collector against a cluster of
+ * your own instead of the embedded broker; DATABASE_URL, when set, replaces the embedded
+ * PostgreSQL likewise.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { startBroker, type RunningBroker } from "../server/broker/index.ts";
+import { ConfigError, loadConfig, type Config } from "../server/config.ts";
+import { connectDatabase, runMigrations, searchEvents } from "../server/db/index.ts";
+import { describeExit, indent, ManagedProcess } from "./support/managed-process.ts";
+import { isPortFree, pollUntil } from "./support/ports.ts";
+import { ensureWebBuild, nextBin } from "./support/web-build.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+const USAGE = `usage: npm run demo -- [options]
+
+Starts the embedded Kafka broker, the embedded PostgreSQL, the collector, the demo services (a
+simulated order saga) and the web UI, and prints the URL. Ctrl-C stops everything; the data is
+kept in the data directory and the next run continues with it.
+
+  --port N             the web UI's port (default: PORT, else 3000)
+  --broker-port N      the embedded Kafka broker's port (default 9092)
+  --db-port N          the embedded PostgreSQL's port (default 54329)
+  --data-dir DIR       where the broker, the database, the admin token and the logs live
+                       (default .eventscope)
+  --kafka HOST:PORT    use this Kafka cluster (comma-separated brokers) instead of the embedded
+                       broker (default: KAFKA_BROKERS); KAFKA_SASL_* and KAFKA_SSL* apply
+
+The demo services (passed through; their defaults apply when a flag is absent):
+  --rate N             orders placed per second
+  --decline-rate P     share of payments declined (0 to 1): the compensation chain
+  --transient-rate P   share of payments failing transiently (0 to 1): retried with backoff
+  --malformed-rate P   share of malformed orders (0 to 1): dead letters that fail again on replay
+  --shipping-failure-rate P
+                       share of shipments that fail (0 to 1): refund and release the stock
+  --outage-every S     a payment-gateway outage every S seconds (0: none)
+  --outage-length S    lasting S seconds (shorter than --outage-every): its orders end up as
+                       dead letters that replay fine once it is over
+  --max-attempts N     payment attempts before a message goes to the dead-letter topic
+
+DATABASE_URL, when set, replaces the embedded PostgreSQL. Logs: DIR/logs/.`;
+
+class UsageError extends Error {}
+
+// --- flags -----------------------------------------------------------------------------------------
+
+const SERVICE_FLAGS = {
+  rate: { min: 0.01, max: 10_000, integer: false },
+  "decline-rate": { min: 0, max: 1, integer: false },
+  "transient-rate": { min: 0, max: 1, integer: false },
+  "malformed-rate": { min: 0, max: 1, integer: false },
+  "shipping-failure-rate": { min: 0, max: 1, integer: false },
+  "outage-every": { min: 0, max: 86_400, integer: true },
+  "outage-length": { min: 1, max: 86_400, integer: true },
+  "max-attempts": { min: 1, max: 100, integer: true },
+} as const;
+type ServiceFlag = keyof typeof SERVICE_FLAGS;
+
+interface DemoOptions {
+  port: number;
+  brokerPort: number;
+  dbPort: number;
+  dataDir: string;
+  /** An external cluster; undefined: the embedded broker. */
+  kafkaBrokers: string[] | undefined;
+  databaseUrl: string | undefined;
+  adminToken: string | undefined;
+  serviceArgs: string[];
+  /** For tests of the launcher: no web UI (and no `next build`), no demo services. */
+  web: boolean;
+  services: boolean;
+  config: Config;
+}
+
+function parsePort(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 65_535) {
+    throw new UsageError(`--${flag} must be a TCP port, a whole number from 1 to 65535; got "${text}"`);
+  }
+  return Number(text);
+}
+
+function parseServiceFlag(flag: ServiceFlag, text: string): string {
+  const { min, max, integer } = SERVICE_FLAGS[flag];
+  const value = Number(text);
+  const shape = integer ? /^\d+$/ : /^\d+(?:\.\d+)?$/;
+  if (!shape.test(text.trim()) || !Number.isFinite(value) || value < min || value > max) {
+    throw new UsageError(
+      `--${flag} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}; got "${text}"`,
+    );
+  }
+  return String(value);
+}
+
+function parseOptions(argv: string[]): DemoOptions | "help" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: "string" },
+        "broker-port": { type: "string" },
+        "db-port": { type: "string" },
+        "data-dir": { type: "string" },
+        kafka: { type: "string" },
+        ...(Object.fromEntries(Object.keys(SERVICE_FLAGS).map((flag) => [flag, { type: "string" }])) as Record<
+          ServiceFlag,
+          { type: "string" }
+        >),
+        // For the launcher's own tests (not in --help): skip the web UI, skip the demo services.
+        "no-web": { type: "boolean" },
+        "no-services": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return "help";
+
+  let config: Config;
+  try {
+    config = loadConfig({
+      ...process.env,
+      ...(values.kafka !== undefined ? { KAFKA_BROKERS: values.kafka } : {}),
+    });
+  } catch (error) {
+    if (error instanceof ConfigError && values.kafka !== undefined) {
+      const kafkaIssue = error.issues.find((issue) => issue.variable === "KAFKA_BROKERS");
+      if (kafkaIssue) throw new UsageError(`--kafka: ${kafkaIssue.message}`);
+    }
+    throw error;
+  }
+
+  const serviceArgs: string[] = [];
+  for (const flag of Object.keys(SERVICE_FLAGS) as ServiceFlag[]) {
+    const text = values[flag];
+    if (text !== undefined) serviceArgs.push(`--${flag}`, parseServiceFlag(flag, text));
+  }
+  const outageEvery = values["outage-every"] === undefined ? undefined : Number(values["outage-every"]);
+  const outageLength = values["outage-length"] === undefined ? undefined : Number(values["outage-length"]);
+  if (outageEvery !== undefined && outageEvery > 0 && outageLength !== undefined && outageLength >= outageEvery) {
+    throw new UsageError("--outage-length must be shorter than --outage-every");
+  }
+  if (values["data-dir"] !== undefined && values["data-dir"].trim() === "") {
+    throw new UsageError("--data-dir must not be empty");
+  }
+  return {
+    port: parsePort("port", values.port, config.port),
+    brokerPort: parsePort("broker-port", values["broker-port"], 9092),
+    dbPort: parsePort("db-port", values["db-port"], 54_329),
+    dataDir: path.resolve(values["data-dir"] ?? ".eventscope"),
+    kafkaBrokers: config.kafkaBrokers,
+    databaseUrl: config.databaseUrl,
+    adminToken: config.adminToken,
+    serviceArgs,
+    web: !values["no-web"],
+    services: !values["no-services"],
+    config,
+  };
+}
+
+// --- output ----------------------------------------------------------------------------------------
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function complain(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+// --- pieces ----------------------------------------------------------------------------------------
+
+/** The admin token of this data directory: made once, kept readable by its owner only. */
+function loadOrCreateAdminToken(dataDir: string): string {
+  const file = path.join(dataDir, "admin-token");
+  try {
+    const existing = fs.readFileSync(file, "utf8").trim();
+    if (existing.length >= 8) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const token = crypto.randomBytes(24).toString("base64url");
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return token;
+}
+
+/** The port of a PostgreSQL already running on this data directory (ours, from a previous run). */
+function runningPostgresPort(pgDataDir: string): number | undefined {
+  try {
+    const lines = fs.readFileSync(path.join(pgDataDir, "postmaster.pid"), "utf8").split("\n");
+    const pid = Number(lines[0]);
+    const port = Number(lines[3]);
+    if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return undefined;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EPERM") return undefined;
+    }
+    return port;
+  } catch {
+    return undefined;
+  }
+}
+
+interface PortCheck {
+  port: number;
+  what: string;
+  flag: string;
+  alternative?: string;
+}
+
+function portTakenMessage(check: PortCheck): string {
+  return `port ${check.port} is taken (${check.what}): choose another with ${check.flag} N${
+    check.alternative ? `, or ${check.alternative}` : ""
+  }`;
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === "EADDRINUSE";
+}
+
+async function waitForHttpOk(url: string, web: ManagedProcess, timeoutMs: number): Promise<void> {
+  await pollUntil(
+    `${url} to answer 200`,
+    async () => {
+      if (web.hasExited) throw web.failure("stopped before it was ready");
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      await response.arrayBuffer();
+      return response.status === 200 ? true : undefined;
+    },
+    timeoutMs,
+    500,
+  ).catch((error: unknown) => {
+    if (web.hasExited) throw web.failure("stopped before it was ready");
+    throw error;
+  });
+}
+
+/** An order id from the database, to link to its timeline; undefined if none arrives soon. */
+async function findAnOrderId(databaseUrl: string): Promise<string | undefined> {
+  const db = connectDatabase(databaseUrl, { maxConnections: 1, applicationName: "eventscope-demo" });
+  try {
+    return await pollUntil(
+      "an order",
+      async () => {
+        const page = await searchEvents(db, { type: "OrderPlaced", limit: 1 });
+        const event = page.events[0];
+        return event?.entityKeys[0] ?? event?.key ?? undefined;
+      },
+      15_000,
+      500,
+    );
+  } catch {
+    return undefined;
+  } finally {
+    await db.close();
+  }
+}
+
+// --- the run ---------------------------------------------------------------------------------------
+
+const STOP_GRACE_MS = 20_000;
+
+async function main(): Promise<number> {
+  let options: DemoOptions | "help";
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      complain(`npm run demo: ${error.message}\n(npm run demo -- --help lists the options)`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      complain(`npm run demo: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  if (options === "help") {
+    say(USAGE);
+    return 0;
+  }
+  const opts = options;
+  // From the process's start: loading TypeScript through tsx counts too.
+  const startedAt = Date.now() - performance.now();
+  const logDir = path.join(opts.dataDir, "logs");
+  const relativeDataDir = path.relative(process.cwd(), opts.dataDir);
+  const shownDataDir = relativeDataDir.startsWith("..") ? opts.dataDir : relativeDataDir || ".";
+  const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+  const progress = (line: string) => say(`[${elapsed()}] ${line}`);
+
+  // Every port first, before anything starts: a taken one is reported with the flag that changes it.
+  const pgDataDir = path.join(opts.dataDir, "postgres");
+  const checks: PortCheck[] = [];
+  if (opts.web) checks.push({ port: opts.port, what: "the web UI", flag: "--port" });
+  if (!opts.kafkaBrokers) {
+    checks.push({
+      port: opts.brokerPort,
+      what: "the embedded Kafka broker",
+      flag: "--broker-port",
+      alternative: "use a running Kafka with --kafka HOST:PORT",
+    });
+  }
+  if (!opts.databaseUrl && runningPostgresPort(pgDataDir) !== opts.dbPort) {
+    checks.push({ port: opts.dbPort, what: "the embedded PostgreSQL", flag: "--db-port" });
+  }
+  const taken: PortCheck[] = [];
+  for (const check of checks) if (!(await isPortFree(check.port))) taken.push(check);
+  if (taken.length > 0) {
+    for (const check of taken) complain(`npm run demo: ${portTakenMessage(check)}`);
+    return 1;
+  }
+
+  fs.mkdirSync(logDir, { recursive: true });
+  const adminToken = opts.adminToken ?? loadOrCreateAdminToken(opts.dataDir);
+  progress(`starting Eventscope's demo (data in ${shownDataDir}, logs in ${path.join(shownDataDir, "logs")})`);
+
+  let broker: RunningBroker | undefined;
+  let postgres: ManagedProcess | undefined;
+  const children: { collector?: ManagedProcess; services?: ManagedProcess; web?: ManagedProcess } = {};
+  const buildAbort = new AbortController();
+  let stopping: Promise<number> | undefined;
+  /** Once a part is up, its stopping stops the demo: it would be lying otherwise. */
+  const watch = (child: ManagedProcess) => {
+    void child.exited.then((status) => {
+      if (stopping) return;
+      complain(
+        `\nthe ${child.name} stopped unexpectedly (${describeExit(status)}); its last lines:\n${indent(child.lastLines(20))}\n(full log: ${child.logFile})`,
+      );
+      void shutdown(1).then((code) => process.exit(code));
+    });
+  };
+
+  const shutdown = (code: number): Promise<number> =>
+    (stopping ??= (async () => {
+      buildAbort.abort();
+      const stopStep = async (what: string, stop: () => Promise<unknown>) => {
+        try {
+          await stop();
+        } catch (error) {
+          complain(`stopping ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+          code = code || 1;
+        }
+      };
+      const running = [children.web, children.services].filter((child) => child && !child.hasExited);
+      if (running.length > 0) {
+        say(`stopping the ${running.map((child) => child!.name).join(" and the ")}…`);
+        await Promise.all(running.map((child) => stopStep(`the ${child!.name}`, () => child!.stop(STOP_GRACE_MS))));
+      }
+      if (children.collector && !children.collector.hasExited) {
+        say("stopping the collector…");
+        await stopStep("the collector", () => children.collector!.stop(STOP_GRACE_MS));
+      }
+      if (broker) {
+        say("stopping the Kafka broker…");
+        await stopStep("the Kafka broker", () => broker!.stop());
+      }
+      if (postgres && !postgres.hasExited) {
+        say("stopping PostgreSQL…");
+        await stopStep("PostgreSQL", () => postgres!.stop(STOP_GRACE_MS));
+      }
+      say(code === 0 ? `stopped; the data stays in ${shownDataDir}` : "stopped");
+      return code;
+    })());
+
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // A Ctrl-C can arrive twice at once: from the terminal and forwarded by npm. Only a second
+    // one a moment later means "do not wait".
+    if (stopping && Date.now() - firstSignalAt < 1_000) return;
+    firstSignalAt = Date.now();
+    if (stopping) {
+      complain(`${signal} again: killing everything without waiting`);
+      for (const child of [children.web, children.services, children.collector, postgres]) child?.killGroup("SIGKILL");
+      process.exit(130);
+    }
+    say(`\n${signal}: stopping everything (again to kill at once)`);
+    void shutdown(0).then((code) => process.exit(code));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  try {
+    // The build is the slow part of a first start: it runs while the rest starts.
+    const built = opts.web
+      ? ensureWebBuild({ root: ROOT, logFile: path.join(logDir, "next-build.log"), say: progress, signal: buildAbort.signal })
+      : Promise.resolve(false);
+    built.catch(() => {});
+
+    // 1. Kafka
+    let kafkaBrokers: string[];
+    if (opts.kafkaBrokers) {
+      kafkaBrokers = opts.kafkaBrokers;
+      progress(`using the Kafka cluster at ${kafkaBrokers.join(",")} (no embedded broker)`);
+    } else {
+      const brokerLog = fs.createWriteStream(path.join(logDir, "broker.log"), { flags: "a" });
+      try {
+        broker = await startBroker({
+          port: opts.brokerPort,
+          host: "127.0.0.1",
+          dataDir: path.join(opts.dataDir, "broker"),
+          log: (line) => brokerLog.write(`${new Date().toISOString()} ${line}\n`),
+        });
+      } catch (error) {
+        if (isAddressInUse(error)) {
+          throw new Error(
+            portTakenMessage({
+              port: opts.brokerPort,
+              what: "the embedded Kafka broker",
+              flag: "--broker-port",
+              alternative: "use a running Kafka with --kafka HOST:PORT",
+            }),
+          );
+        }
+        throw error;
+      }
+      kafkaBrokers = [broker.address];
+      progress(`Kafka broker (embedded) listening on ${broker.address}`);
+    }
+    if (stopping) return await stopping;
+
+    // 2. PostgreSQL, migrated
+    let databaseUrl: string;
+    if (opts.databaseUrl) {
+      databaseUrl = opts.databaseUrl;
+      const result = await runMigrations(databaseUrl);
+      progress(`PostgreSQL from DATABASE_URL, migrated (${result.applied.length} migrations applied)`);
+    } else {
+      progress(`starting PostgreSQL (embedded, port ${opts.dbPort})…`);
+      postgres = new ManagedProcess({
+        name: "embedded PostgreSQL",
+        args: ["--import", "tsx", path.join(ROOT, "scripts", "support", "postgres-process.ts"), pgDataDir, String(opts.dbPort)],
+        env: process.env,
+        cwd: ROOT,
+        logFile: path.join(logDir, "postgres.log"),
+      });
+      const ready = await postgres.waitForLine(/^postgres ready (\{.*\})$/, 180_000).catch((error: unknown) => {
+        if (/EADDRINUSE|could not bind|Address already in use/i.test(postgres!.lastLines())) {
+          throw new Error(portTakenMessage({ port: opts.dbPort, what: "the embedded PostgreSQL", flag: "--db-port" }));
+        }
+        throw error;
+      });
+      watch(postgres);
+      const info = JSON.parse(ready[1]!) as { url: string; port: number; owned: boolean };
+      databaseUrl = info.url;
+      progress(
+        `PostgreSQL (embedded) ready on port ${info.port}${info.owned ? "" : " (already running, reused)"}, migrations applied`,
+      );
+    }
+    if (stopping) return await stopping;
+
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      KAFKA_BROKERS: kafkaBrokers.join(","),
+      DATABASE_URL: databaseUrl,
+      EVENTSCOPE_POLL_MS: "2000",
+      EVENTSCOPE_ADMIN_TOKEN: adminToken,
+    };
+
+    // 3. The collector
+    children.collector = new ManagedProcess({
+      name: "collector",
+      args: ["--import", "tsx", path.join(ROOT, "server", "collector", "cli.ts")],
+      env,
+      cwd: ROOT,
+      logFile: path.join(logDir, "collector.log"),
+    });
+    await children.collector.waitForLine(/collector: started:/, 120_000);
+    watch(children.collector);
+    progress("collector running (polls groups and lag every 2 s)");
+    if (stopping) return await stopping;
+
+    // 4. The demo services: the user's system
+    if (opts.services) {
+      const servicesCli = path.join(ROOT, "server", "demo", "cli.ts");
+      if (!fs.existsSync(servicesCli)) {
+        throw new Error("the demo services could not start: server/demo/cli.ts is missing from this checkout");
+      }
+      children.services = new ManagedProcess({
+        name: "demo services",
+        args: [
+          "--import",
+          "tsx",
+          servicesCli,
+          "--kafka",
+          kafkaBrokers.join(","),
+          "--database-url",
+          databaseUrl,
+          ...opts.serviceArgs,
+        ],
+        env,
+        cwd: ROOT,
+        logFile: path.join(logDir, "demo-services.log"),
+      });
+      await children.services.waitForLine(/demo services ready/, 120_000);
+      watch(children.services);
+      progress("demo services running: order, inventory, payment, shipping, notification, analytics");
+    }
+    if (stopping) return await stopping;
+
+    // 5. The web UI
+    const baseUrl = `http://127.0.0.1:${opts.port}`;
+    if (opts.web) {
+      await built;
+      if (stopping) return await stopping;
+      if (!(await isPortFree(opts.port))) {
+        throw new Error(portTakenMessage({ port: opts.port, what: "the web UI", flag: "--port" }));
+      }
+      progress("starting the web UI…");
+      children.web = new ManagedProcess({
+        name: "web UI",
+        args: [nextBin(ROOT), "start", "--port", String(opts.port), "--hostname", "127.0.0.1"],
+        env: { ...env, NODE_ENV: "production", PORT: String(opts.port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1" },
+        cwd: ROOT,
+        logFile: path.join(logDir, "web.log"),
+      });
+      await waitForHttpOk(`${baseUrl}/api/health`, children.web, 120_000).catch((error: unknown) => {
+        if (/EADDRINUSE/.test(children.web!.lastLines())) {
+          throw new Error(portTakenMessage({ port: opts.port, what: "the web UI", flag: "--port" }));
+        }
+        throw error;
+      });
+      watch(children.web);
+    }
+    if (stopping) return await stopping;
+
+    const orderId = opts.web && opts.services ? await findAnOrderId(databaseUrl) : undefined;
+    if (stopping) return await stopping;
+    say("");
+    if (opts.web) {
+      say(`Eventscope is ready: ${baseUrl}`);
+      say(`Log in for replays and other writes: ${baseUrl}/login#token=${adminToken}`);
+      say("Three things to try:");
+      say(
+        `  - what happened to one order:  ${baseUrl}/entities/${orderId ? encodeURIComponent(orderId) : "<an order id, from the home page>"}`,
+      );
+      say(`  - who consumes OrderPlaced:    ${baseUrl}/api/who-consumes?type=OrderPlaced`);
+      say(`  - the dead-letter inbox:       ${baseUrl}/dead-letters (replay one with a click once logged in)`);
+    } else {
+      say("Eventscope is ready (without the web UI)");
+    }
+    say(`Kafka: ${kafkaBrokers.join(",")}   database: ${databaseUrl}`);
+    say(`Started in ${elapsed()}. Ctrl-C stops everything; the data stays in ${shownDataDir} for the next run.`);
+    return await new Promise<number>(() => {
+      // Runs until a signal or a failing part calls shutdown(), which exits.
+    });
+  } catch (error) {
+    if (stopping) return await stopping;
+    complain(`\nnpm run demo failed: ${error instanceof Error ? error.message : String(error)}`);
+    return await shutdown(1);
+  }
+}
+
+const code = await main();
+process.exit(code);

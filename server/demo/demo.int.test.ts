@@ -1,0 +1,381 @@
+/**
+ * The demo services as their own process against the embedded broker over TCP and a real
+ * PostgreSQL, watched by Eventscope's collector and admin poller in this process: what a user of
+ * `npm run demo` sees through the server/db queries, the spans the services' OpenTelemetry SDK
+ * exported, replays through server/replay, and the services' own `demo` tables.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Producer } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startBroker, type RunningBroker } from "../broker/index.ts";
+import { makeTempDir, waitUntil } from "../broker/test-support.ts";
+import { startAdminPoller } from "../collector/admin-poller.ts";
+import { startCollector, type RunningCollector } from "../collector/collector.ts";
+import { createKafka } from "../collector/kafka.ts";
+import { LogCollector } from "../collector/test-support.ts";
+import { loadConfig, type Config } from "../config.ts";
+import {
+  getEntityTimeline,
+  getTraceEvents,
+  listDeadLetters,
+  whoConsumes,
+  type DeadLetterListItem,
+  type TimelineEvent,
+} from "../db/index.ts";
+import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
+import { replayDeadLetter } from "../replay/index.ts";
+import { createReplayProducer } from "../replay/producer.ts";
+import type { ExportedSpan } from "../telemetry/index.ts";
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.ts");
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+let broker: RunningBroker;
+let db: TestDatabase;
+let config: Config;
+let collector: RunningCollector | undefined;
+let poller: { stop(): Promise<void> } | undefined;
+let demo: ChildProcess | undefined;
+let demoExit: Promise<number | null>;
+let demoOutput = "";
+let replayProducer: Producer | undefined;
+const logs = new LogCollector();
+const tempDir = makeTempDir("eventscope-demo-test");
+const spansFile = path.join(tempDir, "spans.jsonl");
+
+beforeAll(async () => {
+  broker = await startBroker({ port: 0, log: (line) => logs.log(`broker: ${line}`) });
+  db = await createTestDatabase();
+  config = loadConfig({ KAFKA_BROKERS: broker.address, EVENTSCOPE_POLL_MS: "500" });
+  collector = startCollector(config, { db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 1_000 });
+  poller = startAdminPoller({ kafka: createKafka(config, { clientId: "demo-test-poller" }), db, config, log: logs.log });
+
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(KAFKA_|EVENTSCOPE_|DATABASE_URL$)/.test(name)));
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      CLI,
+      ...["--kafka", broker.address, "--database-url", db.url],
+      ...["--rate", "3", "--decline-rate", "0.2", "--transient-rate", "0.1", "--malformed-rate", "0.1"],
+      ...["--outage-every", "8", "--outage-length", "3", "--max-attempts", "3", "--analytics-delay-ms", "0"],
+      ...["--spans-file", spansFile],
+    ],
+    { cwd: REPO_ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  demo = child;
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (demoOutput += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (demoOutput += text));
+  demoExit = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  await waitUntil("the demo services to be ready", () => demoOutput.includes("demo services ready\n"), {
+    timeoutMs: 80_000,
+    describe: () => demoOutput,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill("SIGKILL");
+  await replayProducer?.disconnect().catch(() => {});
+  await Promise.allSettled([collector?.stop(), poller?.stop()]);
+  await db?.drop();
+  await broker?.stop();
+  fs.rmSync(tempDir, { recursive: true, force: true });
+});
+
+/** What the demo process and the collector said, for a failing wait. */
+const describeRun = () => ({ demo: demoOutput.slice(-3_000), collector: logs.text().slice(-2_000) });
+
+function typesOf(events: readonly TimelineEvent[]): string[] {
+  return events.filter((e) => e.topic !== "payment-service-retry" && e.topic !== "payment-service-dlq").map((e) => e.eventType ?? "?");
+}
+
+/** An order of the demo (from its own tables) in a state, once the collector stored `types` for it. */
+async function orderWhoseTimelineHas(where: string, types: string[]): Promise<{ orderId: string; events: TimelineEvent[] }> {
+  return waitUntil(
+    `an order (${where}) whose timeline has ${types.join(", ")}`,
+    async () => {
+      const { rows } = await db.pool.query<{ order_id: string }>(`SELECT order_id FROM ${where} ORDER BY updated_at LIMIT 5`);
+      for (const { order_id: orderId } of rows) {
+        const { events } = await getEntityTimeline(db, orderId);
+        const seen = typesOf(events);
+        if (types.every((type) => seen.includes(type))) return { orderId, events };
+      }
+      return null;
+    },
+    { timeoutMs: 45_000, intervalMs: 500, describe: describeRun },
+  );
+}
+
+function readSpans(): ExportedSpan[] {
+  return fs
+    .readFileSync(spansFile, "utf8")
+    .split("\n")
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as ExportedSpan);
+}
+
+async function deadLetters(): Promise<DeadLetterListItem[]> {
+  return (await listDeadLetters(db, { topic: "payment-service-dlq", limit: 500 })).deadLetters;
+}
+
+describe("the demo order saga, seen through Eventscope", () => {
+  test("every service's consumer group exists and consumes its topics", async () => {
+    const expected: Record<string, string[]> = {
+      orders: ["inventory-service", "notification-service", "analytics"],
+      inventory: ["order-service", "payment-service", "analytics"],
+      payments: ["order-service", "inventory-service", "shipping-service", "notification-service", "analytics"],
+      shipping: ["order-service", "inventory-service", "payment-service", "notification-service", "analytics"],
+      notifications: ["analytics"],
+      "payment-service-retry": ["payment-service"],
+    };
+    for (const [topic, groups] of Object.entries(expected)) {
+      const answer = await waitUntil(
+        `the groups consuming ${topic}`,
+        async () => {
+          const found = await whoConsumes(db, { topic });
+          const ids = found.topics.flatMap((t) => t.groups.map((g) => g.groupId));
+          return groups.every((group) => ids.includes(group)) ? found : null;
+        },
+        { timeoutMs: 30_000, intervalMs: 500, describe: describeRun },
+      );
+      const entry = answer.topics.find((t) => t.topic === topic)!;
+      // Each group has a live member holding partitions of the topic.
+      for (const group of groups) {
+        const consuming = entry.groups.find((g) => g.groupId === group)!;
+        expect(consuming.members.flatMap((m) => m.partitions).length, `${group} on ${topic}`).toBeGreaterThan(0);
+      }
+    }
+    // Producers are named by CloudEvents ce_source.
+    const orders = await waitUntil("OrderPlaced events", async () => {
+      const answer = await whoConsumes(db, { topic: "orders" });
+      return answer.producers.length > 0 ? answer : null;
+    });
+    expect(orders.producers).toEqual(["order-service"]);
+    const reserved = await waitUntil("InventoryReserved events", async () => {
+      const answer = await whoConsumes(db, { type: "InventoryReserved" });
+      return answer.producers.length > 0 ? answer : null;
+    });
+    expect(reserved.producers).toEqual(["inventory-service"]);
+  });
+
+  test("a successful order is one trace from OrderPlaced to OrderShipped, the trace the SDK exported", async () => {
+    const chain = ["OrderPlaced", "InventoryReserved", "PaymentProcessed", "OrderShipped"];
+    const { orderId, events } = await orderWhoseTimelineHas("demo.orders WHERE status = 'shipped'", chain);
+    const hops = chain.map((type) => events.find((e) => e.eventType === type)!);
+    // In causal order, each hop a message of its service, with the order id as key.
+    expect(hops.map((e) => e.topic)).toEqual(["orders", "inventory", "payments", "shipping"]);
+    expect(hops.map((e) => e.producer)).toEqual(["order-service", "inventory-service", "payment-service", "shipping-service"]);
+    expect(hops.map((e) => e.key)).toEqual([orderId, orderId, orderId, orderId]);
+    for (let i = 1; i < hops.length; i++) expect(Date.parse(hops[i]!.timestamp)).toBeGreaterThanOrEqual(Date.parse(hops[i - 1]!.timestamp));
+    const traceId = hops[0]!.traceId;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(hops.map((e) => e.traceId)).toEqual([traceId, traceId, traceId, traceId]);
+
+    const trace = await getTraceEvents(db, traceId!);
+    expect(typesOf(trace.events)).toEqual(expect.arrayContaining(chain));
+    expect(new Set(trace.events.flatMap((e) => e.entityKeys))).toEqual(new Set([orderId]));
+
+    // The SDK exported a PRODUCER span for each hop, with the very span id that the message's
+    // traceparent names as its parent; OrderPlaced's is the trace's root.
+    const spans = await waitUntil(
+      "the spans of the order's trace in the spans file",
+      () => {
+        const inTrace = readSpans().filter((span) => span.traceId === traceId);
+        const ids = new Set(inTrace.map((span) => span.spanId));
+        // The sends, and the spans they were sent in (a consumer span ends after its sends).
+        const senders = hops.map((hop) => inTrace.find((span) => span.spanId === hop.parentSpanId));
+        return senders.every((span) => span && (span.parentSpanId === null || ids.has(span.parentSpanId))) ? inTrace : null;
+      },
+      { timeoutMs: 10_000, intervalMs: 250 },
+    );
+    const senders = hops.map((hop) => spans.find((span) => span.spanId === hop.parentSpanId)!);
+    expect(senders.map((span) => [span.kind, span.name])).toEqual([
+      ["PRODUCER", "send orders"],
+      ["PRODUCER", "send inventory"],
+      ["PRODUCER", "send payments"],
+      ["PRODUCER", "send shipping"],
+    ]);
+    expect(senders[0]!.parentSpanId).toBeNull();
+    // Every later send happened inside the CONSUMER span of the message before it.
+    for (const sender of senders.slice(1)) {
+      const parent = spans.find((span) => span.spanId === sender.parentSpanId);
+      expect(parent?.kind).toBe("CONSUMER");
+    }
+  });
+
+  test("a declined card shows the compensation chain, in one trace", async () => {
+    const chain = ["OrderPlaced", "InventoryReserved", "PaymentFailed", "InventoryReleased", "OrderCancelled"];
+    const { orderId, events } = await orderWhoseTimelineHas(
+      "demo.payments WHERE status = 'declined' AND order_id IN (SELECT order_id FROM demo.orders WHERE status = 'cancelled')",
+      chain,
+    );
+    const seen = typesOf(events);
+    expect(seen.filter((type) => chain.includes(type))).toEqual(chain);
+    const failed = events.find((e) => e.eventType === "PaymentFailed")!;
+    expect(failed.valuePreview).toContain("card declined");
+    const cancelled = events.find((e) => e.eventType === "OrderCancelled")!;
+    expect(cancelled.valuePreview).toContain("PaymentFailed");
+    expect(new Set(events.filter((e) => chain.includes(e.eventType ?? "")).map((e) => e.traceId)).size).toBe(1);
+    const { rows } = await db.pool.query(`SELECT status FROM demo.reservations WHERE order_id = $1`, [orderId]);
+    expect(rows).toEqual([{ status: "released" }]);
+  });
+
+  test("dead letters of the gateway outage and of malformed orders are recognised, with origin inventory and their error", async () => {
+    const found = await waitUntil(
+      "an outage dead letter and a malformed-order dead letter",
+      async () => {
+        const list = await deadLetters();
+        const outage = list.find((d) => d.errorClass === "GatewayUnavailableError");
+        const malformed = list.find((d) => d.errorClass === "MalformedOrderError");
+        return outage && malformed ? { outage, malformed } : null;
+      },
+      { timeoutMs: 45_000, intervalMs: 500, describe: describeRun },
+    );
+    for (const [dead, attempts, error] of [
+      [found.outage, 3, /payment gateway unavailable/],
+      [found.malformed, 1, /malformed order: card/],
+    ] as const) {
+      expect(dead).toMatchObject({ source: "headers", convention: "eventscope", originTopic: "inventory", attempts, eventType: "InventoryReserved" });
+      expect(dead.errorMessage).toMatch(error);
+      // The origin headers point at the InventoryReserved record of the same order.
+      const { rows } = await db.pool.query(
+        `SELECT event_type, entity_keys FROM events WHERE topic = 'inventory' AND partition = $1 AND "offset" = $2`,
+        [dead.originPartition, dead.originOffset],
+      );
+      expect(rows).toEqual([{ event_type: "InventoryReserved", entity_keys: dead.entityKeys }]);
+    }
+  });
+
+  test("replayed through Eventscope: an outage dead letter is charged once, a malformed order comes back with its replay id", async () => {
+    await waitUntil("the first outage to end", () => demoOutput.includes("payment gateway outage ended"), {
+      timeoutMs: 30_000,
+      describe: describeRun,
+    });
+    const list = await deadLetters();
+    const outage = list.find((d) => d.errorClass === "GatewayUnavailableError" && d.replayId === null)!;
+    const malformed = list.find((d) => d.errorClass === "MalformedOrderError" && d.replayId === null)!;
+    const deps = { db, producer: () => (replayProducer ? Promise.resolve(replayProducer) : createReplayProducer(config).then((p) => (replayProducer = p))) };
+
+    sent(await replayDeadLetter(deps, { deadLetterId: outage.id, actor: "demo-test" }));
+    const orderId = outage.entityKeys[0]!;
+    const outcome = await waitUntil(
+      "the replayed payment",
+      async () => (await db.pool.query(`SELECT status FROM demo.payments WHERE order_id = $1`, [orderId])).rows[0],
+      { timeoutMs: 30_000, intervalMs: 250, describe: describeRun },
+    );
+    expect(["captured", "declined"]).toContain(outcome.status);
+
+    // A second replay of the same dead letter is a duplicate for payment-service: skipped, not charged.
+    sent(await replayDeadLetter(deps, { deadLetterId: outage.id, actor: "demo-test", again: true, seen: 1 }));
+    const eventId = await ceIdOf("inventory", outage.originPartition!, outage.originOffset!);
+    await waitUntil(
+      "payment-service to skip the second replay",
+      async () =>
+        (
+          await db.pool.query(`SELECT duplicates FROM demo.processed_events WHERE consumer = 'payment-service' AND event_id = $1`, [eventId])
+        ).rows[0]?.duplicates >= 1,
+      { timeoutMs: 30_000, intervalMs: 250, describe: describeRun },
+    );
+    const payments = await db.pool.query(`SELECT count(*)::int AS n FROM demo.payments WHERE order_id = $1`, [orderId]);
+    expect(payments.rows[0].n).toBe(1);
+    const paymentEvents = await db.pool.query(
+      `SELECT count(*)::int AS n FROM events WHERE topic = 'payments' AND entity_keys @> ARRAY[$1::text]
+          AND event_type IN ('PaymentProcessed', 'PaymentFailed')`,
+      [orderId],
+    );
+    expect(paymentEvents.rows[0].n).toBe(1);
+
+    // The malformed order fails again and is back in the DLQ, naming the replay that sent it.
+    const { replayId } = sent(await replayDeadLetter(deps, { deadLetterId: malformed.id, actor: "demo-test" }));
+    const again = await waitUntil(
+      "the malformed order back in the DLQ",
+      async () => (await deadLetters()).find((d) => d.replayId === replayId),
+      { timeoutMs: 30_000, intervalMs: 250, describe: describeRun },
+    );
+    expect(again).toMatchObject({ originTopic: "inventory", errorClass: "MalformedOrderError", entityKeys: malformed.entityKeys });
+  });
+
+  test("no consumer processed an event id twice: redelivered events are skipped", async () => {
+    // A redelivery of an OrderShipped that was processed: the same record again on `shipping`.
+    const { rows: shipped } = await db.pool.query<{ partition: number; offset: string; key: string; value: string; headers: { key: string; value: string }[] }>(
+      `SELECT e.partition, e."offset"::text AS offset, e.key, e.value_json::text AS value, e.headers FROM events e
+         JOIN demo.orders o ON o.order_id = e.key AND o.status = 'shipped'
+        WHERE e.topic = 'shipping' AND e.event_type = 'OrderShipped' ORDER BY e."offset" LIMIT 1`,
+    );
+    const original = shipped[0]!;
+    const eventId = await ceIdOf("shipping", original.partition, original.offset);
+    const producer = createKafka(config, { clientId: "demo-test-redelivery" }).producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: "shipping",
+        messages: [{ key: original.key, value: original.value, headers: Object.fromEntries(original.headers.map((h) => [h.key, h.value])) }],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    await waitUntil(
+      "order-service and notification-service to skip the redelivered OrderShipped",
+      async () => {
+        const { rows } = await db.pool.query<{ consumer: string }>(
+          `SELECT consumer FROM demo.processed_events WHERE event_id = $1 AND duplicates = 1 ORDER BY consumer`,
+          [eventId],
+        );
+        // (analytics, the deliberately slow consumer, may still be far behind.)
+        return rows.map((row) => row.consumer).filter((name) => name !== "analytics").join() === "notification-service,order-service";
+      },
+      { timeoutMs: 30_000, intervalMs: 250, describe: describeRun },
+    );
+    const notified = await db.pool.query(
+      `SELECT count(*)::int AS n FROM demo.notifications WHERE order_id = $1 AND template = 'order-shipped'`,
+      [original.key],
+    );
+    expect(notified.rows[0].n).toBe(1);
+
+    // Across the whole run: no follow-up event was emitted twice (follow-up ids derive from their
+    // cause, so processing an event twice would show as two records with one ce_id), except the
+    // record this test sent again on purpose and the replays.
+    const repeated = await waitUntil("the redelivered record to be collected", async () => {
+      const { rows } = await db.pool.query<{ ce_id: string; n: number }>(
+        `SELECT h->>'value' AS ce_id, count(*)::int AS n
+           FROM events e, jsonb_array_elements(e.headers) h
+          WHERE e.topic IN ('orders', 'inventory', 'payments', 'shipping', 'notifications') AND h->>'key' = 'ce_id'
+            AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(e.headers) r WHERE r->>'key' = 'x-replay-id')
+          GROUP BY 1 HAVING count(*) > 1`,
+      );
+      return rows.some((row) => row.ce_id === eventId) ? rows : null;
+    });
+    expect(repeated).toEqual([{ ce_id: eventId, n: 2 }]);
+    const { rows: doubleCharges } = await db.pool.query(
+      `SELECT key, count(*)::int AS n FROM events WHERE topic = 'payments' AND event_type = 'PaymentProcessed' GROUP BY key HAVING count(*) > 1`,
+    );
+    expect(doubleCharges).toEqual([]);
+  });
+
+  test("SIGTERM stops the services cleanly", async () => {
+    demo!.kill("SIGTERM");
+    expect(await demoExit).toBe(0);
+    expect(demoOutput).toContain("stopped");
+  });
+});
+
+/** The replay's details when it was sent; otherwise fails with its outcome. */
+function sent<T extends { status: string }>(result: T): Extract<T, { status: "sent" }> {
+  if (result.status !== "sent") throw new Error(`replay not sent: ${JSON.stringify(result)}`);
+  return result as Extract<T, { status: "sent" }>;
+}
+
+/** The ce_id header of a stored record. */
+async function ceIdOf(topic: string, partition: number, offset: string): Promise<string> {
+  const { rows } = await db.pool.query<{ ce_id: string }>(
+    `SELECT h->>'value' AS ce_id FROM events e, jsonb_array_elements(e.headers) h
+      WHERE e.topic = $1 AND e.partition = $2 AND e."offset" = $3 AND h->>'key' = 'ce_id'`,
+    [topic, partition, offset],
+  );
+  if (!rows[0]) throw new Error(`no ce_id on ${topic}/${partition}@${offset}`);
+  return rows[0].ce_id;
+}

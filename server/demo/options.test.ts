@@ -1,0 +1,114 @@
+import { describe, expect, test } from "vitest";
+import { parseDemoCommandLine, UsageError } from "./options.ts";
+
+const required = ["--kafka", "127.0.0.1:9092", "--database-url", "postgresql://u:p@127.0.0.1:5432/db"];
+
+function options(argv: string[], defaults = {}) {
+  const parsed = parseDemoCommandLine(argv, defaults);
+  if (parsed.help) throw new Error("unexpected --help");
+  return parsed.options;
+}
+
+function usageError(argv: string[], defaults = {}): string {
+  try {
+    parseDemoCommandLine(argv, defaults);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error(`no error for ${argv.join(" ")}`);
+}
+
+describe("the demo services' command line", () => {
+  test("defaults", () => {
+    expect(options(required)).toEqual({
+      brokers: ["127.0.0.1:9092"],
+      databaseUrl: "postgresql://u:p@127.0.0.1:5432/db",
+      ordersPerSecond: 2,
+      declineRate: 0.1,
+      transientRate: 0.1,
+      malformedRate: 0.03,
+      shippingFailureRate: 0.05,
+      outageEverySeconds: 180,
+      outageLengthSeconds: 8,
+      maxAttempts: 3,
+      analyticsDelayMs: 200,
+      spansFile: undefined,
+    });
+  });
+
+  test("every flag", () => {
+    const parsed = options([
+      "--kafka",
+      "a:1,b:2",
+      "--database-url",
+      "postgres://x@h/d",
+      "--rate",
+      "12.5",
+      "--decline-rate",
+      "0",
+      "--transient-rate",
+      "1",
+      "--malformed-rate",
+      "0.5",
+      "--shipping-failure-rate",
+      "0.25",
+      "--outage-every",
+      "0",
+      "--outage-length",
+      "3",
+      "--max-attempts",
+      "5",
+      "--analytics-delay-ms",
+      "0",
+      "--spans-file",
+      "/tmp/spans.jsonl",
+    ]);
+    expect(parsed).toMatchObject({
+      brokers: ["a:1", "b:2"],
+      ordersPerSecond: 12.5,
+      declineRate: 0,
+      transientRate: 1,
+      malformedRate: 0.5,
+      shippingFailureRate: 0.25,
+      outageEverySeconds: 0,
+      outageLengthSeconds: 3,
+      maxAttempts: 5,
+      analyticsDelayMs: 0,
+      spansFile: "/tmp/spans.jsonl",
+    });
+  });
+
+  test("brokers and database URL from the environment, flags first", () => {
+    const fromEnv = options([], { brokers: ["env:9092"], databaseUrl: "postgresql://env/db" });
+    expect(fromEnv).toMatchObject({ brokers: ["env:9092"], databaseUrl: "postgresql://env/db" });
+    expect(options(required, { brokers: ["env:9092"] }).brokers).toEqual(["127.0.0.1:9092"]);
+  });
+
+  test("--help", () => {
+    expect(parseDemoCommandLine(["--help"])).toEqual({ help: true });
+  });
+
+  test.each([
+    [["--rate", "fast"], /--rate must be a number/],
+    [["--rate", "0"], /--rate/],
+    [["--decline-rate", "1.5"], /--decline-rate must be a number from 0 to 1/],
+    [["--transient-rate", "-0.1"], /--transient-rate/],
+    [["--malformed-rate", "x"], /--malformed-rate/],
+    [["--max-attempts", "0"], /--max-attempts must be an integer from 1 to 100/],
+    [["--max-attempts", "2.5"], /--max-attempts/],
+    [["--analytics-delay-ms", "-1"], /--analytics-delay-ms/],
+    [["--outage-every", "10", "--outage-length", "10"], /--outage-length must be shorter than --outage-every/],
+    [["--kafka", "nohostport"], /--kafka must be HOST:PORT/],
+    [["--database-url", "mysql://x"], /--database-url must be a postgresql:\/\/ URL/],
+    [["--speed", "3"], /--speed/],
+    [["positional"], /positional/],
+  ])("%j is refused, naming the flag", (argv, message) => {
+    expect(usageError([...required, ...argv])).toMatch(message);
+  });
+
+  test("brokers and database URL are required", () => {
+    expect(usageError(["--database-url", "postgresql://h/d"])).toMatch(/--kafka is required/);
+    expect(usageError(["--kafka", "h:1"])).toMatch(/--database-url is required/);
+  });
+});

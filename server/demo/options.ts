@@ -1,0 +1,154 @@
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+/**
+ * The demo services' command line. Flags win over the environment; KAFKA_BROKERS and
+ * DATABASE_URL (and the KAFKA_SASL_* / KAFKA_SSL* settings) are read through server/config.ts by
+ * the CLI and passed in as `env`.
+ */
+
+export const DEMO_USAGE = `usage: node --import tsx server/demo/cli.ts [flags]
+
+The simulated order saga (order, inventory, payment, shipping, notification and analytics
+services) against a Kafka cluster and a PostgreSQL database (state in its own "demo" schema).
+
+  --kafka HOST:PORT[,HOST:PORT]   brokers (default: KAFKA_BROKERS; required)
+  --database-url URL              PostgreSQL (default: DATABASE_URL; required)
+  --rate N                        orders placed per second (default 2)
+  --decline-rate P                share of payments the card issuer declines, 0..1 (default 0.1)
+  --transient-rate P              share of payment attempts that time out and are retried (default 0.1)
+  --malformed-rate P              share of orders with a malformed card field (default 0.03)
+  --shipping-failure-rate P       share of shipments that fail (default 0.05)
+  --outage-every S                a payment-gateway outage every S seconds, the first one
+                                  min(S, 30) seconds after start; 0 turns outages off (default 180)
+  --outage-length S               length of each outage in seconds (default 8)
+  --max-attempts N                payment attempts before a dead letter (default 3)
+  --analytics-delay-ms N          time the analytics consumer spends per message (default 200)
+  --spans-file PATH               write finished OpenTelemetry spans there as JSON lines
+  --help                          show this text`;
+
+/** A command-line mistake: the CLI prints it with the usage and exits with status 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+const share = (flag: string) =>
+  z.coerce
+    .number({ error: `--${flag} must be a number from 0 to 1` })
+    .min(0, `--${flag} must be a number from 0 to 1`)
+    .max(1, `--${flag} must be a number from 0 to 1`);
+
+const count = (flag: string, min: number, max: number, what = "an integer") =>
+  z.coerce
+    .number({ error: `--${flag} must be ${what} from ${min} to ${max}` })
+    .int(`--${flag} must be ${what} from ${min} to ${max}`)
+    .min(min, `--${flag} must be ${what} from ${min} to ${max}`)
+    .max(max, `--${flag} must be ${what} from ${min} to ${max}`);
+
+const brokerList = z
+  .string()
+  .transform((text) => text.split(",").map((part) => part.trim()))
+  .refine((list) => list.length > 0 && list.every((address) => /^[^\s:]+:\d{1,5}$/.test(address)), {
+    message: "--kafka must be HOST:PORT, or several separated by commas",
+  });
+
+const databaseUrl = z
+  .string()
+  .refine((text) => /^postgres(?:ql)?:\/\//.test(text) && URL.canParse(text), {
+    message: "--database-url must be a postgresql:// URL",
+  });
+
+const flagsSchema = z.object({
+  kafka: brokerList.optional(),
+  "database-url": databaseUrl.optional(),
+  rate: z.coerce
+    .number({ error: "--rate must be a number of orders per second from 0.01 to 10000" })
+    .min(0.01, "--rate must be a number of orders per second from 0.01 to 10000")
+    .max(10_000, "--rate must be a number of orders per second from 0.01 to 10000")
+    .default(2),
+  "decline-rate": share("decline-rate").default(0.1),
+  "transient-rate": share("transient-rate").default(0.1),
+  "malformed-rate": share("malformed-rate").default(0.03),
+  "shipping-failure-rate": share("shipping-failure-rate").default(0.05),
+  "outage-every": count("outage-every", 0, 86_400, "a number of seconds").default(180),
+  "outage-length": count("outage-length", 1, 86_400, "a number of seconds").default(8),
+  "max-attempts": count("max-attempts", 1, 100).default(3),
+  "analytics-delay-ms": count("analytics-delay-ms", 0, 60_000).default(200),
+  "spans-file": z.string().min(1, "--spans-file must name a file").optional(),
+});
+
+export interface DemoOptions {
+  brokers: string[];
+  databaseUrl: string;
+  ordersPerSecond: number;
+  declineRate: number;
+  transientRate: number;
+  malformedRate: number;
+  shippingFailureRate: number;
+  /** Seconds between outage starts; 0: no outages. */
+  outageEverySeconds: number;
+  outageLengthSeconds: number;
+  maxAttempts: number;
+  analyticsDelayMs: number;
+  spansFile: string | undefined;
+}
+
+export type ParsedCommandLine = { help: true } | { help: false; options: DemoOptions };
+
+const STRING_FLAGS = Object.keys(flagsSchema.shape) as (keyof typeof flagsSchema.shape)[];
+
+/**
+ * Parses `argv` (without node and the script). `defaults` are the brokers and database URL from
+ * the environment. Throws UsageError naming the flag that is wrong.
+ */
+export function parseDemoCommandLine(
+  argv: readonly string[],
+  defaults: { brokers?: string[]; databaseUrl?: string } = {},
+): ParsedCommandLine {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        ...Object.fromEntries(STRING_FLAGS.map((flag) => [flag, { type: "string" as const }])),
+        help: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    // parseArgs names the option in its message ("Unknown option '--x'").
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return { help: true };
+
+  const parsed = flagsSchema.safeParse(values);
+  if (!parsed.success) {
+    throw new UsageError(parsed.error.issues.map((issue) => issue.message).join("; "));
+  }
+  const flags = parsed.data;
+  const brokers = flags.kafka ?? defaults.brokers;
+  if (!brokers || brokers.length === 0) throw new UsageError("--kafka is required (or set KAFKA_BROKERS)");
+  const url = flags["database-url"] ?? defaults.databaseUrl;
+  if (!url) throw new UsageError("--database-url is required (or set DATABASE_URL)");
+  if (flags["outage-every"] > 0 && flags["outage-length"] >= flags["outage-every"]) {
+    throw new UsageError("--outage-length must be shorter than --outage-every");
+  }
+  return {
+    help: false,
+    options: {
+      brokers,
+      databaseUrl: url,
+      ordersPerSecond: flags.rate,
+      declineRate: flags["decline-rate"],
+      transientRate: flags["transient-rate"],
+      malformedRate: flags["malformed-rate"],
+      shippingFailureRate: flags["shipping-failure-rate"],
+      outageEverySeconds: flags["outage-every"],
+      outageLengthSeconds: flags["outage-length"],
+      maxAttempts: flags["max-attempts"],
+      analyticsDelayMs: flags["analytics-delay-ms"],
+      spansFile: flags["spans-file"],
+    },
+  };
+}

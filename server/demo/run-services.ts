@@ -1,0 +1,178 @@
+import type { Admin, Consumer, Producer } from "kafkajs";
+import type { Config } from "../config.ts";
+import { analyticsService } from "./analytics.ts";
+import { decodeMessage, TOPICS } from "./events.ts";
+import { inventoryService } from "./inventory-service.ts";
+import { createDemoKafka } from "./kafka.ts";
+import { notificationService } from "./notification-service.ts";
+import type { DemoOptions } from "./options.ts";
+import { orderService } from "./order-service.ts";
+import { paymentService } from "./payment-service.ts";
+import type { DemoService, ServiceContext } from "./service.ts";
+import { shippingService } from "./shipping-service.ts";
+import { DemoState } from "./state.ts";
+
+/** Partitions of the topics the services create (the embedded broker's default too). */
+const PARTITIONS = 3;
+/** A repeated failure (database away, broker away) is logged at most this often per service. */
+const REPEATED_FAILURE_LOG_MS = 30_000;
+
+export interface RunOptions {
+  log(line: string): void;
+  /** SASL and TLS for a real cluster (KAFKA_SASL_*, KAFKA_SSL*). */
+  security?: Config["kafka"];
+  /** Default Math.random. */
+  random?: () => number;
+}
+
+export interface RunningDemoServices {
+  /** Resolves once every consumer has joined its group and orders are being placed. */
+  readonly ready: Promise<void>;
+  /** Stops placing orders, lets handlers in progress finish, leaves the groups, disconnects. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The six saga services in this process, each with its own consumer group (named after it) and
+ * one shared producer. The caller must have started server/telemetry before: kafkajs is loaded
+ * here (kafka.ts), after it.
+ */
+export function startDemoServices(options: DemoOptions, run: RunOptions): RunningDemoServices {
+  const log = run.log;
+  let stopping = false;
+  const state = new DemoState(options.databaseUrl);
+  // kafkajs's complaints while stopping (a handler interrupted on purpose) are not news.
+  const kafka = createDemoKafka({ brokers: options.brokers, security: run.security, log: (line) => stopping || log(line) });
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+  const consumers: Consumer[] = [];
+  let admin: Admin | undefined;
+  let stopped: Promise<void> | undefined;
+  const sleepers = new Set<() => void>();
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (stopping) return resolve();
+      const wake = () => {
+        clearTimeout(timer);
+        sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      sleepers.add(wake);
+    });
+
+  const context: ServiceContext = {
+    producer,
+    state,
+    options,
+    log,
+    random: run.random ?? Math.random,
+    sleep,
+    get stopping() {
+      return stopping;
+    },
+  };
+  const services: DemoService[] = [
+    orderService(context),
+    inventoryService(context),
+    paymentService(context),
+    shippingService(context),
+    notificationService(context),
+    analyticsService(context),
+  ];
+
+  /** Retries `step` with backoff until it succeeds or the services stop; logs the failures sparsely. */
+  const untilDone = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
+    let delay = 500;
+    let lastLogged = 0;
+    for (;;) {
+      try {
+        return await step();
+      } catch (error) {
+        if (stopping) throw new Error(`stopped while ${what}`);
+        if (Date.now() - lastLogged > REPEATED_FAILURE_LOG_MS) {
+          log(`${what} failed, retrying: ${error instanceof Error ? error.message : String(error)}`);
+          lastLogged = Date.now();
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, 10_000);
+      }
+    }
+  };
+
+  const startConsumer = async (service: DemoService) => {
+    const consumer = kafka.consumer({ groupId: service.name, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    consumers.push(consumer);
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    consumer.on(consumer.events.CRASH, (crash) => {
+      if (stopping) return;
+      const { error, restart } = crash.payload;
+      log(`${service.name}: consumer crashed (${error.message}); ${restart ? "kafkajs restarts it" : "restarting it"}`);
+      if (!restart) {
+        void (async () => {
+          await consumer.disconnect().catch(() => {});
+          await sleep(2_000);
+          if (!stopping) await untilDone(`${service.name}: restarting the consumer`, () => runConsumer(consumer, service));
+        })();
+      }
+    });
+    await untilDone(`${service.name}: joining group ${service.name}`, () => runConsumer(consumer, service));
+    await joined;
+  };
+
+  const runConsumer = async (consumer: Consumer, service: DemoService) => {
+    let lastLogged = 0;
+    await consumer.connect();
+    // From the beginning for a new group: nothing produced before it joined is skipped. A group
+    // that exists (a second start) continues from its committed offsets.
+    await consumer.subscribe({ topics: service.topics, fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: service.concurrency,
+      eachMessage: async ({ topic, partition, message }) => {
+        try {
+          await service.handle(decodeMessage(topic, partition, message));
+        } catch (error) {
+          // Thrown on to kafkajs, which delivers the message again: nothing is skipped.
+          if (!stopping && Date.now() - lastLogged > REPEATED_FAILURE_LOG_MS) {
+            log(`${service.name}: handling ${topic}/${partition}@${message.offset} failed, retrying: ${error instanceof Error ? error.message : String(error)}`);
+            lastLogged = Date.now();
+          }
+          throw error;
+        }
+      },
+    });
+  };
+
+  const ready = (async () => {
+    await untilDone("preparing the demo schema", () => state.prepare());
+    await untilDone("creating the topics", async () => {
+      admin ??= kafka.admin();
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const missing = Object.values(TOPICS).filter((topic) => !existing.has(topic));
+      if (missing.length > 0) {
+        await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
+      }
+    });
+    await untilDone("connecting the producer", () => producer.connect());
+    log(`joining the consumer groups: ${services.map((service) => service.name).join(", ")}`);
+    await Promise.all(services.map(startConsumer));
+    if (stopping) throw new Error("stopped before the services were ready");
+    for (const service of services) service.start?.();
+  })();
+  // The caller awaits `ready`; this keeps an early stop from leaving an unhandled rejection.
+  ready.catch(() => {});
+
+  return {
+    ready,
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        for (const wake of [...sleepers]) wake();
+        await Promise.allSettled(services.map((service) => service.stop?.()));
+        await Promise.allSettled(consumers.map((consumer) => consumer.disconnect()));
+        await Promise.allSettled([producer.disconnect(), admin?.disconnect()]);
+        await state.close().catch(() => {});
+      })()),
+  };
+}

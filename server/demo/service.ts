@@ -1,0 +1,79 @@
+import type { Producer } from "kafkajs";
+import { toMessage, type NewEvent, type ReceivedEvent, type ServiceName, type TopicName } from "./events.ts";
+import type { DemoOptions } from "./options.ts";
+import type { DemoState, OutboxMessage, Tx } from "./state.ts";
+
+/** What every service gets: the shared producer, the demo state, the options, a logger. */
+export interface ServiceContext {
+  producer: Producer;
+  state: DemoState;
+  options: DemoOptions;
+  log(line: string): void;
+  /** In [0, 1); Math.random unless a test pins it. */
+  random(): number;
+  /** Resolves after `ms`, or at once when the services stop. */
+  sleep(ms: number): Promise<void>;
+  readonly stopping: boolean;
+}
+
+/** One saga service: its consumer group (= its name), the topics it reads, its handler. */
+export interface DemoService {
+  name: ServiceName;
+  topics: TopicName[];
+  /** Partitions handled at once (kafkajs partitionsConsumedConcurrently). */
+  concurrency: number;
+  /** Called once per message, inside the consumer span of OpenTelemetry's instrumentation. */
+  handle(event: ReceivedEvent): Promise<void>;
+  /** Timers of its own (order generation, restocking, outage logging); stopped with the services. */
+  start?(): void;
+  stop?(): Promise<void>;
+}
+
+/**
+ * Sends one event. Called inside a consumer's handler it runs in the consumer span's context, so
+ * the instrumentation's `traceparent` continues the trace of the message being handled.
+ */
+export async function emit(context: ServiceContext, topic: TopicName, event: NewEvent): Promise<void> {
+  await context.producer.send({ topic, acks: -1, messages: [toMessage(event)] });
+}
+
+/** Adds a follow-up event to the outbox of the event being handled (sent after the commit). */
+export type SendLater = (topic: TopicName, event: NewEvent) => void;
+
+/**
+ * Handles `event` at most once for `service` (DemoState.processOnce): `work` applies the side
+ * effects in `tx` and queues follow-up events with `send`; they are produced after the commit,
+ * still inside the consumer span's context, so they continue the trace of the message handled.
+ */
+export function handleOnce(
+  context: ServiceContext,
+  service: ServiceName,
+  event: ReceivedEvent,
+  work: (tx: Tx, send: SendLater) => Promise<void>,
+): Promise<boolean> {
+  return context.state.processOnce(
+    service,
+    event,
+    (tx, outbox) =>
+      work(tx, (topic, next) => {
+        const message = toMessage(next);
+        outbox.push({ topic, key: next.orderId, value: String(message.value), headers: message.headers });
+      }),
+    async (messages: OutboxMessage[]) => {
+      // One at a time, in order: a saga's events for one order must not overtake each other.
+      for (const { topic, key, value, headers } of messages) {
+        await context.producer.send({ topic, acks: -1, messages: [{ key, value, headers: { ...headers } }] });
+      }
+    },
+  );
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The order id of a saga event: the value's `orderId`, else the key. */
+export function orderIdOf(event: ReceivedEvent): string | null {
+  if (isRecord(event.data) && typeof event.data.orderId === "string") return event.data.orderId;
+  return event.key;
+}
