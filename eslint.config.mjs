@@ -27,6 +27,14 @@ const serverInternals = {
     "Only the public faces of server/ may be imported here: `@/server/db` and `@/server/replay`.",
 };
 
+/** app/ (server components, route handlers) may also read the parsed configuration, server/config. */
+const appServerInternals = {
+  regex: "^(?:@/|(?:\\.{1,2}/)+)server(?:/(?!(?:db|replay)(?:/index(?:\\.ts)?)?$|config(?:\\.ts)?$).*)?$",
+  caseSensitive: true,
+  message:
+    "Only the public faces of server/ may be imported here: `@/server/db`, `@/server/replay` and `@/server/config`.",
+};
+
 /** Node built-ins that do I/O or read the environment; lib/ is pure. */
 const ioBuiltins = [
   "async_hooks",
@@ -101,6 +109,13 @@ const eslintConfig = defineConfig([
     ignores: testFiles,
     rules: {
       "no-restricted-imports": ["error", { patterns: [serverOnlyPackages, serverInternals] }],
+    },
+  },
+  {
+    files: ["app/**"],
+    ignores: testFiles,
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [serverOnlyPackages, appServerInternals] }],
     },
   },
   {

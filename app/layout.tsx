@@ -1,5 +1,8 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
+import { SiteHeader } from "@/components/ui/site-header";
+import { StaleBanner } from "@/components/ui/stale-banner";
+import "./globals.css";
 
 export const metadata: Metadata = {
   title: "Eventscope",
@@ -9,7 +12,11 @@ export const metadata: Metadata = {
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
-      <body style={{ fontFamily: "system-ui, sans-serif", margin: 0 }}>{children}</body>
+      <body>
+        <SiteHeader />
+        <StaleBanner />
+        {children}
+      </body>
     </html>
   );
 }

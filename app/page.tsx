@@ -1,21 +1,42 @@
-export default function HomePage() {
-  return (
-    <main style={{ maxWidth: "42rem", margin: "0 auto", padding: "2rem 1rem", lineHeight: 1.5 }}>
-      <h1>Eventscope</h1>
-      <p>
-        Eventscope is an event-flow debugger for systems whose services talk through Kafka. It
-        follows every event across topics and answers, in the browser:
-      </p>
-      <ul>
-        <li>What happened to this order (or any other entity), in causal order?</li>
-        <li>Who produces and who consumes this event type?</li>
-        <li>Which consumer group is falling behind?</li>
-        <li>What is in the dead-letter queue, and can it be replayed safely?</li>
-      </ul>
-      <p>
-        This page is a placeholder: the flow graph, timelines, lag and dead-letter views come
-        next.
-      </p>
-    </main>
-  );
+import { getDatabase, getFlowGraph } from "@/server/db";
+import { loadConfig } from "@/server/config";
+import { FlowGraphView } from "@/components/graph/flow-graph-view";
+import { InputError, PageFrame } from "@/components/events/page-parts";
+import { graphWithoutGroup, parseOverviewPageQuery, type OverviewPageQuery } from "@/lib/api-schemas/graph";
+import { inputErrorMessage } from "@/lib/api-schemas/events";
+
+// The graph is the cluster now: never prerendered.
+export const dynamic = "force-dynamic";
+
+type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
+
+/** `/`: the live flow graph, producers → topics → consumer groups; `?node=topic:orders` selects a node. */
+export default async function OverviewPage({ searchParams }: Props) {
+  let query: OverviewPageQuery;
+  try {
+    query = parseOverviewPageQuery(await searchParams);
+  } catch (error) {
+    const message = inputErrorMessage(error);
+    if (message === null) throw error;
+    return (
+      <PageFrame>
+        <h1>Overview</h1>
+        <InputError title="Cannot show the graph" message={message} />
+      </PageFrame>
+    );
+  }
+  const graph = graphWithoutGroup(await getFlowGraph(await getDatabase()), loadConfig().collectorGroup);
+  if (graph.topics.length === 0) {
+    return (
+      <main className="graph-empty">
+        <h1>No events yet</h1>
+        <p>
+          Eventscope has not seen any topic. Is the collector running against the right cluster? Start it with{" "}
+          <code>npm run collector</code> (it reads <code>KAFKA_BROKERS</code>), or try everything at once with <code>npm run demo</code>.
+          This page fills in by itself once topics appear: reload it in a few seconds.
+        </p>
+      </main>
+    );
+  }
+  return <FlowGraphView initialGraph={graph} initialSelected={query.node ?? null} />;
 }

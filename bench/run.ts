@@ -36,6 +36,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "db-ingest", run: (options) => runDbIngestBenchmark({ rows: options.messages }) },
   { name: "queries", run: (options) => runQueriesBenchmark({ events: options.messages }) },
   { name: "collector", run: async (options) => (await import("./collector.ts")).runCollectorBenchmark(options) },
+  { name: "web", run: async (options) => (await import("./web.ts")).runWebBenchmark(options) },
 ];
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");

@@ -35,6 +35,7 @@ describe("loadConfig", () => {
       readToken: undefined,
       maskFields: [],
       traceUrl: undefined,
+      users: [],
     });
   });
 

@@ -228,6 +228,69 @@ const traceUrl = z.string().transform((text, ctx) => {
   return text;
 });
 
+/**
+ * EVENTSCOPE_USERS_FILE: per-user tokens, so the audit names people. The file holds either lines
+ * `name:token` (blank lines and `#` comments ignored) or JSON: `{"alice": "token", …}` or
+ * `[{"name": "alice", "token": "…"}, …]`. Names and tokens must be unique, tokens 8+ characters.
+ */
+export function parseUsersFile(text: string): { users: { name: string; token: string }[]; problem?: string } {
+  let entries: [unknown, unknown][];
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch (error) {
+      return { users: [], problem: `not valid JSON: ${(error as Error).message}` };
+    }
+    entries = Array.isArray(parsed)
+      ? parsed.map((item: unknown) =>
+          typeof item === "object" && item !== null ? [(item as Record<string, unknown>).name, (item as Record<string, unknown>).token] : [undefined, undefined],
+        )
+      : Object.entries(parsed as Record<string, unknown>);
+  } else {
+    entries = [];
+    for (const [index, line] of text.split(/\r?\n/).entries()) {
+      const content = line.trim();
+      if (content === "" || content.startsWith("#")) continue;
+      const colon = content.indexOf(":");
+      if (colon <= 0) return { users: [], problem: `line ${index + 1}: expected name:token` };
+      entries.push([content.slice(0, colon).trim(), content.slice(colon + 1).trim()]);
+    }
+  }
+  const users: { name: string; token: string }[] = [];
+  for (const [name, token] of entries) {
+    if (typeof name !== "string" || !/^[\w.@-]{1,64}$/.test(name)) {
+      return { users: [], problem: `user names are 1-64 letters, digits, or . _ @ -; got ${JSON.stringify(name)}` };
+    }
+    if (typeof token !== "string" || token.length < 8) return { users: [], problem: `the token of ${name} must be at least 8 characters` };
+    if (users.some((user) => user.name === name)) return { users: [], problem: `user ${name} is listed twice` };
+    if (users.some((user) => user.token === token)) return { users: [], problem: `user ${name} shares a token with another user` };
+    users.push({ name, token });
+  }
+  if (users.length === 0) return { users, problem: "no users in the file" };
+  return { users };
+}
+
+const usersFile = z.string().transform((path, ctx) => {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, "utf8");
+  } catch (error) {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected the path of a readable users file; cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    });
+    return z.NEVER;
+  }
+  const { users, problem } = parseUsersFile(text);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: "custom", message: `${JSON.stringify(path)}: ${problem}` });
+    return z.NEVER;
+  }
+  return users;
+});
+
 const nonEmpty = z.string().transform((text) => text.trim());
 
 // --- the environment, variable by variable -------------------------------------------------------
@@ -253,6 +316,7 @@ const environmentSchema = z.object({
   EVENTSCOPE_MAX_VALUE_BYTES: optionalVar(integer("a size in bytes", 1, 1_073_741_824)),
   EVENTSCOPE_ADMIN_TOKEN: optionalVar(token),
   EVENTSCOPE_READ_TOKEN: optionalVar(token),
+  EVENTSCOPE_USERS_FILE: optionalVar(usersFile),
   EVENTSCOPE_MASK_FIELDS: optionalVar(fieldList("fields to mask")),
   EVENTSCOPE_TRACE_URL: optionalVar(traceUrl),
 });
@@ -300,6 +364,8 @@ function toConfig(env: Environment) {
     adminToken: env.EVENTSCOPE_ADMIN_TOKEN,
     /** Unset: reads are open (to whoever can reach HOST:PORT). */
     readToken: env.EVENTSCOPE_READ_TOKEN,
+    /** Per-user write tokens (EVENTSCOPE_USERS_FILE), next to the admin token's user "admin". */
+    users: env.EVENTSCOPE_USERS_FILE ?? [],
     maskFields: env.EVENTSCOPE_MASK_FIELDS ?? [],
     /** e.g. https://jaeger.example/trace/{traceId} */
     traceUrl: env.EVENTSCOPE_TRACE_URL,

@@ -1,0 +1,19 @@
+import { getDatabase, getFlowGraph } from "@/server/db";
+import { loadConfig } from "@/server/config";
+import { graphWithoutGroup, parseGraphQuery } from "@/lib/api-schemas/graph";
+import { withErrorMapping } from "@/lib/route-handler";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * GET /api/graph?window=<seconds>: the overview's flow graph: producers → topics → consumer
+ * groups, messages/s per edge over the window (default 60 s), group lag and health, DLQ topics
+ * with their dead letters; Eventscope's own collector group is left out. The overview page polls
+ * it to update in place.
+ */
+export const GET = withErrorMapping(async (request: Request) => {
+  const query = parseGraphQuery(new URL(request.url).searchParams);
+  const graph = await getFlowGraph(await getDatabase(), query.window ? { windowMs: query.window * 1000 } : {});
+  // Eventscope's own collector group reads every topic: not part of the user's flow.
+  return Response.json(graphWithoutGroup(graph, loadConfig().collectorGroup), { headers: { "cache-control": "no-store" } });
+});

@@ -1,0 +1,19 @@
+import { getDatabase, whoConsumes } from "@/server/db";
+import { loadConfig } from "@/server/config";
+import { answerWithoutGroup, parseWhoConsumesQuery, resolveWhoConsumes } from "@/lib/api-schemas/who-consumes";
+import { withErrorMapping } from "@/lib/route-handler";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * GET /api/who-consumes?type=OrderPlaced (or ?topic=, ?service=, or ?q= tried as a type, a topic,
+ * then a service): the topics that carry it, the groups reading them with their live members and
+ * lag, and who produces it (Eventscope's own collector group left out). Exactly one parameter,
+ * else 422.
+ */
+export const GET = withErrorMapping(async (request: Request) => {
+  const query = parseWhoConsumesQuery(new URL(request.url).searchParams);
+  const db = await getDatabase();
+  const answer = await resolveWhoConsumes(query, (q) => whoConsumes(db, q));
+  return Response.json(answerWithoutGroup(answer, loadConfig().collectorGroup), { headers: { "cache-control": "no-store" } });
+});

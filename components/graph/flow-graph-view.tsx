@@ -1,0 +1,164 @@
+"use client";
+
+import "@xyflow/react/dist/style.css";
+import { Background, Controls, MiniMap, ReactFlow, type NodeMouseHandler } from "@xyflow/react";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { FlowGraph } from "@/server/db";
+import { graphNodeIdSchema, overviewHref, type GraphNodeId } from "@/lib/api-schemas/graph";
+import { layoutFlowGraph } from "@/lib/graph-layout";
+import { formatDuration } from "@/lib/format-duration";
+import { nodeTypes } from "./flow-nodes";
+import { NodePanel } from "./node-panel";
+import { edgeTypes } from "./rate-edge";
+import { layoutInput, nodeSetKey, toFlowEdges, toFlowNodes, type FlowNode } from "./to-flow";
+
+const POLL_MS = 5_000;
+
+const MINIMAP_COLORS: Record<string, string> = { producer: "#93c5fd", topic: "#cbd5e1", consumer: "#86efac" };
+function computeLayout(graph: FlowGraph) {
+  const input = layoutInput(graph);
+  return layoutFlowGraph(input.nodes, input.edges);
+}
+
+const minimapColor = (node: FlowNode) => MINIMAP_COLORS[node.type ?? ""] ?? "#ddd";
+
+/**
+ * The live flow graph. Polls /api/graph every few seconds and updates node data in place: the
+ * layout is recomputed only when the set of nodes changes, and the viewport (pan/zoom) and the
+ * selection are the user's, never reset by a refresh. The selected node lives in the URL
+ * (`?node=topic:orders`) so a link opens the same panel.
+ */
+export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph: FlowGraph; initialSelected: GraphNodeId | null }) {
+  const [graph, setGraph] = useState(initialGraph);
+  const [selected, setSelected] = useState<GraphNodeId | null>(initialSelected);
+  const [refreshError, setRefreshError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout>;
+    const poll = async () => {
+      try {
+        const response = await fetch("/api/graph", { cache: "no-store" });
+        if (!response.ok) {
+          const body = (await response.json().catch(() => null)) as { message?: string } | null;
+          throw new Error(body?.message ?? `the server answered ${response.status}`);
+        }
+        const next = (await response.json()) as FlowGraph;
+        if (!stopped) {
+          setGraph(next);
+          setRefreshError(null);
+        }
+      } catch (error) {
+        if (!stopped) setRefreshError(error instanceof Error ? error.message : String(error));
+      } finally {
+        if (!stopped) timer = setTimeout(poll, POLL_MS);
+      }
+    };
+    timer = setTimeout(poll, POLL_MS);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, []);
+
+  // Layout only when the node set changes; a new rate or lag moves nothing.
+  const setKey = nodeSetKey(graph);
+  const [laidOut, setLaidOut] = useState(() => ({ key: setKey, layout: computeLayout(graph) }));
+  let layout = laidOut.layout;
+  if (laidOut.key !== setKey) {
+    // React's "adjust state while rendering" pattern: no extra render with a stale layout.
+    layout = computeLayout(graph);
+    setLaidOut({ key: setKey, layout });
+  }
+
+  // Selecting a node changes only it and its edges: the other objects keep their identity, so
+  // React Flow and the memoized nodes re-render just those (hundreds of nodes in a large cluster).
+  const baseNodes = useMemo(() => toFlowNodes(graph, layout.positions, null), [graph, layout]);
+  const baseEdges = useMemo(() => toFlowEdges(graph, null), [graph]);
+  const nodes = useMemo(
+    () => (selected === null ? baseNodes : baseNodes.map((n) => (n.id === selected ? { ...n, selected: true } : n))),
+    [baseNodes, selected],
+  );
+  const edges = useMemo(
+    () =>
+      selected === null
+        ? baseEdges
+        : baseEdges.map((e) => (e.source === selected || e.target === selected ? { ...e, className: `${e.className ?? ""} graph-edge-active` } : e)),
+    [baseEdges, selected],
+  );
+
+  const select = useCallback((id: GraphNodeId | null) => {
+    setSelected(id);
+    // Not router.replace: that would re-render the server page and refetch the graph.
+    window.history.replaceState(window.history.state, "", overviewHref(id ?? undefined));
+  }, []);
+
+  const onNodeClick: NodeMouseHandler<FlowNode> = useCallback(
+    (_event, node) => {
+      const parsed = graphNodeIdSchema.safeParse(node.id);
+      if (parsed.success) select(parsed.data);
+    },
+    [select],
+  );
+  const onPaneClick = useCallback(() => select(null), [select]);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape") select(null);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [select]);
+
+  const selectedKnown = selected !== null && nodes.some((n) => n.id === selected);
+  const fitViewOptions = useMemo(
+    () => (initialSelected ? { nodes: [{ id: initialSelected }], maxZoom: 1.2, padding: 0.5 } : { maxZoom: 1.2, padding: 0.05 }),
+    [initialSelected],
+  );
+
+  return (
+    <div className="graph-root">
+      <div className="graph-toolbar">
+        <span>
+          {graph.producers.length} producers · {graph.topics.length} topics · {graph.groups.length} consumer groups · rates over the
+          last {formatDuration(graph.windowMs)}
+        </span>
+        <span className="graph-toolbar-status" role="status">
+          {refreshError ? `could not refresh: ${refreshError}` : `updated ${new Date(graph.generatedAt).toLocaleTimeString()}`}
+        </span>
+      </div>
+      <div className="graph-body">
+        <div className="graph-canvas" data-testid="flow-graph">
+          <ReactFlow<FlowNode>
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            edgeTypes={edgeTypes}
+            onNodeClick={onNodeClick}
+            onPaneClick={onPaneClick}
+            nodesDraggable={false}
+            nodesConnectable={false}
+            elementsSelectable
+            onlyRenderVisibleElements
+            fitView
+            fitViewOptions={fitViewOptions}
+            minZoom={0.05}
+            maxZoom={2}
+          >
+            <Background gap={24} size={1} />
+            <Controls showInteractive={false} />
+            <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} />
+          </ReactFlow>
+        </div>
+        {selected && selectedKnown && <NodePanel id={selected} graph={graph} refreshedAt={graph.generatedAt} onClose={() => select(null)} />}
+        {selected && !selectedKnown && (
+          <aside className="graph-panel" aria-label="Selected node">
+            <p>
+              <strong>{selected}</strong> is not in the graph (any more). Pick another node.
+            </p>
+          </aside>
+        )}
+      </div>
+    </div>
+  );
+}

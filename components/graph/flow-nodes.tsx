@@ -1,0 +1,89 @@
+"use client";
+
+import { Handle, Position, type NodeProps, type NodeTypes } from "@xyflow/react";
+import { memo } from "react";
+import { formatDuration } from "@/lib/format-duration";
+import { formatCount, formatRate } from "./format";
+import type { GroupFlowNode, ProducerFlowNode, TopicFlowNode } from "./to-flow";
+
+/** The overview's custom nodes. Sizes come from NODE_SIZE (lib/graph-layout) through the CSS. */
+
+function Handles({ input = true, output = true }: { input?: boolean; output?: boolean }) {
+  return (
+    <>
+      {input && <Handle type="target" position={Position.Left} isConnectable={false} className="graph-handle" />}
+      {output && <Handle type="source" position={Position.Right} isConnectable={false} className="graph-handle" />}
+    </>
+  );
+}
+
+export const ProducerNodeView = memo(function ProducerNodeView({ data, selected }: NodeProps<ProducerFlowNode>) {
+  return (
+    <div className={`graph-node graph-node-producer${selected ? " graph-node-selected" : ""}`}>
+      <Handles input={false} />
+      <div className="graph-node-kind">producer</div>
+      <div className="graph-node-title" title={data.label}>
+        {data.label}
+      </div>
+    </div>
+  );
+});
+
+export const TopicNodeView = memo(function TopicNodeView({ data, selected }: NodeProps<TopicFlowNode>) {
+  const t = data.topic;
+  return (
+    <div className={`graph-node graph-node-topic graph-node-topic-${t.kind}${selected ? " graph-node-selected" : ""}`}>
+      <Handles />
+      <div className="graph-node-kind">
+        topic{t.kind !== "normal" && <span className={`graph-badge graph-badge-${t.kind}`}>{t.kind.toUpperCase()}</span>}
+        <span className="graph-node-rate">{formatRate(t.messagesPerSecond)}</span>
+      </div>
+      <div className="graph-node-title" title={t.topic}>
+        {t.topic}
+      </div>
+      <div className="graph-node-meta">
+        {t.deadLetters ? (
+          <span className="graph-dlq-count">
+            {formatCount(t.deadLetters.total)} dead letters{t.deadLetters.new > 0 ? ` (${formatCount(t.deadLetters.new)} new)` : ""}
+          </span>
+        ) : (
+          <span>
+            {formatCount(t.messages)} msgs · {t.partitions} part.
+          </span>
+        )}
+      </div>
+    </div>
+  );
+});
+
+export const GroupNodeView = memo(function GroupNodeView({ data, selected }: NodeProps<GroupFlowNode>) {
+  const g = data.group;
+  const status = g.health?.status ?? null;
+  return (
+    <div className={`graph-node graph-node-group graph-health-${(status ?? "unknown").toLowerCase()}${selected ? " graph-node-selected" : ""}`}>
+      <Handles output={false} />
+      <div className="graph-node-kind">
+        {data.service === g.groupId ? "group · service" : "group"}
+        {data.service && data.service !== g.groupId && <span className="graph-node-service">of {data.service}</span>}
+        <span className={`graph-health graph-health-badge-${(status ?? "unknown").toLowerCase()}`} title={g.health?.reason ?? "not judged yet"}>
+          {status ?? "—"}
+        </span>
+      </div>
+      <div className="graph-node-title" title={g.groupId}>
+        {g.groupId}
+      </div>
+      <div className="graph-node-meta">
+        lag {formatCount(g.totalLag)}
+        {g.maxTimeLagMs !== null && g.maxTimeLagMs > 0 ? ` · ${formatDuration(g.maxTimeLagMs)} behind` : ""} · {g.members}{" "}
+        {g.members === 1 ? "member" : "members"} · {g.state}
+      </div>
+    </div>
+  );
+});
+
+/** A module constant: React Flow re-mounts every node when nodeTypes changes identity. */
+export const nodeTypes: NodeTypes = {
+  producer: ProducerNodeView,
+  topic: TopicNodeView,
+  consumer: GroupNodeView,
+};

@@ -1,0 +1,253 @@
+"use client";
+
+import Link from "next/link";
+import { useEffect, useState } from "react";
+import type { FlowGraph, GroupDetail, TopicDetail } from "@/server/db";
+import { splitNodeId, type GraphNodeId } from "@/lib/api-schemas/graph";
+import { whoConsumesHref } from "@/lib/api-schemas/who-consumes";
+import { formatDuration } from "@/lib/format-duration";
+import { formatCount, formatRate } from "./format";
+
+type Detail = { kind: "topic"; detail: TopicDetail } | { kind: "group"; detail: GroupDetail };
+type LoadState = { id: string; detail: Detail | null; error: string | null };
+
+async function fetchDetail(id: GraphNodeId, signal: AbortSignal): Promise<Detail | null> {
+  const { kind, name } = splitNodeId(id);
+  if (kind === "producer") return null;
+  const url = kind === "topic" ? `/api/graph/topics/${encodeURIComponent(name)}` : `/api/graph/groups/${encodeURIComponent(name)}`;
+  const response = await fetch(url, { signal, cache: "no-store" });
+  if (!response.ok) {
+    const body = (await response.json().catch(() => null)) as { message?: string } | null;
+    throw new Error(body?.message ?? `the server answered ${response.status}`);
+  }
+  return kind === "topic" ? { kind, detail: (await response.json()) as TopicDetail } : { kind, detail: (await response.json()) as GroupDetail };
+}
+
+/**
+ * The side panel of the selected node. Fetches the node's details when the selection changes and
+ * again whenever the graph was refreshed (`refreshedAt`), keeping what it showed while loading.
+ */
+export function NodePanel({ id, graph, refreshedAt, onClose }: { id: GraphNodeId; graph: FlowGraph; refreshedAt: string; onClose: () => void }) {
+  const [state, setState] = useState<LoadState>({ id, detail: null, error: null });
+
+  useEffect(() => {
+    const controller = new AbortController();
+    fetchDetail(id, controller.signal).then(
+      (detail) => setState({ id, detail, error: null }),
+      (error: unknown) => {
+        if (controller.signal.aborted) return;
+        setState((previous) => ({ id, detail: previous.id === id ? previous.detail : null, error: error instanceof Error ? error.message : String(error) }));
+      },
+    );
+    return () => controller.abort();
+  }, [id, refreshedAt]);
+
+  const { kind, name } = splitNodeId(id);
+  const current = state.id === id ? state : { id, detail: null, error: null };
+  return (
+    <aside className="graph-panel" aria-label={`Details of ${kind} ${name}`}>
+      <div className="graph-panel-head">
+        <div>
+          <div className="graph-panel-kind">{kind === "group" ? "consumer group" : kind}</div>
+          <h2 className="graph-panel-title">{kind === "producer" && name.startsWith("?") ? `unknown producer of ${name.slice(1)}` : name}</h2>
+        </div>
+        <button type="button" className="graph-panel-close" onClick={onClose} aria-label="Close details">
+          ×
+        </button>
+      </div>
+      {current.error && <p className="graph-panel-error">Could not load the details: {current.error}</p>}
+      {kind === "producer" && <ProducerPanel id={id} name={name} graph={graph} />}
+      {current.detail?.kind === "topic" && <TopicPanel detail={current.detail.detail} graph={graph} />}
+      {current.detail?.kind === "group" && <GroupPanel detail={current.detail.detail} />}
+      {kind !== "producer" && !current.detail && !current.error && <p className="graph-panel-muted">Loading…</p>}
+    </aside>
+  );
+}
+
+function ProducerPanel({ id, name, graph }: { id: string; name: string; graph: FlowGraph }) {
+  const edges = graph.edges.filter((e) => e.source === id);
+  const producer = graph.producers.find((p) => p.id === id);
+  return (
+    <>
+      {producer && <p className="graph-panel-muted">last event {new Date(producer.lastSeenAt).toLocaleString()}</p>}
+      <h3>Produces to</h3>
+      <table className="graph-table">
+        <thead>
+          <tr>
+            <th>topic</th>
+            <th>rate</th>
+          </tr>
+        </thead>
+        <tbody>
+          {edges.map((e) => (
+            <tr key={e.id}>
+              <td>{e.target.slice("topic:".length)}</td>
+              <td>{formatRate(e.messagesPerSecond, e.estimated)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {!name.startsWith("?") && (
+        <p>
+          <Link href={whoConsumesHref({ service: name })}>What {name} produces and consumes →</Link>
+        </p>
+      )}
+    </>
+  );
+}
+
+function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }) {
+  const node = graph.topics.find((t) => t.topic === detail.topic);
+  const producers = [...new Set(detail.producers.map((p) => p.producer))];
+  return (
+    <>
+      <dl className="graph-facts">
+        <dt>kind</dt>
+        <dd>
+          {detail.kind}
+          {detail.of ? ` of ${detail.of}` : ""}
+        </dd>
+        <dt>rate</dt>
+        <dd>{formatRate(node?.messagesPerSecond ?? null)} over the last minute</dd>
+        <dt>messages</dt>
+        <dd>{formatCount(node?.messages ?? null)}</dd>
+        {node?.deadLetters && (
+          <>
+            <dt>dead letters</dt>
+            <dd>
+              {formatCount(node.deadLetters.total)} ({formatCount(node.deadLetters.new)} new)
+            </dd>
+          </>
+        )}
+      </dl>
+      <h3>Event types</h3>
+      {detail.eventTypes.length === 0 ? (
+        <p className="graph-panel-muted">none recognised</p>
+      ) : (
+        <ul className="graph-chips">
+          {detail.eventTypes.map((type) => (
+            <li key={type}>
+              <Link href={whoConsumesHref({ type })}>{type}</Link>
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3>Producers</h3>
+      <p>{producers.length === 0 ? "none seen" : producers.map((p) => (p === "" ? "unknown producer" : p)).join(", ")}</p>
+      <h3>Consumer groups</h3>
+      {detail.consumers.length === 0 ? (
+        <p className="graph-panel-muted">no group has committed offsets on this topic</p>
+      ) : (
+        <table className="graph-table">
+          <thead>
+            <tr>
+              <th>group</th>
+              <th>members</th>
+              <th>lag</th>
+            </tr>
+          </thead>
+          <tbody>
+            {detail.consumers.map((g) => (
+              <tr key={g.groupId}>
+                <td>{g.groupId}</td>
+                <td>{g.members.length}</td>
+                <td>{formatCount(g.offsetLag)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h3>Partitions</h3>
+      <table className="graph-table">
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>start</th>
+            <th>end offset</th>
+          </tr>
+        </thead>
+        <tbody>
+          {detail.partitions.map((p) => (
+            <tr key={p.partition}>
+              <td>{p.partition}</td>
+              <td>{formatCount(p.startOffset)}</td>
+              <td>{formatCount(p.endOffset)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p>
+        <Link href={whoConsumesHref({ topic: detail.topic })}>Who consumes {detail.topic} →</Link>
+      </p>
+    </>
+  );
+}
+
+function GroupPanel({ detail }: { detail: GroupDetail }) {
+  return (
+    <>
+      <dl className="graph-facts">
+        <dt>state</dt>
+        <dd>{detail.state}</dd>
+        <dt>health</dt>
+        <dd>
+          <span className={`graph-health graph-health-badge-${(detail.health?.status ?? "unknown").toLowerCase()}`}>{detail.health?.status ?? "—"}</span>{" "}
+          {detail.health?.reason ?? "not judged yet"}
+        </dd>
+        <dt>total lag</dt>
+        <dd>{formatCount(detail.totalLag)}</dd>
+      </dl>
+      <h3>Members</h3>
+      {detail.members.length === 0 ? (
+        <p className="graph-panel-muted">no live members</p>
+      ) : (
+        <table className="graph-table">
+          <thead>
+            <tr>
+              <th>client id</th>
+              <th>host</th>
+              <th>assigned</th>
+            </tr>
+          </thead>
+          <tbody>
+            {detail.members.map((m) => (
+              <tr key={m.memberId}>
+                <td title={m.memberId}>{m.clientId}</td>
+                <td>{m.clientHost}</td>
+                <td>{m.assignments.map((a) => `${a.topic} [${a.partitions.join(", ")}]`).join("; ") || "nothing"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h3>Lag per partition</h3>
+      <table className="graph-table">
+        <thead>
+          <tr>
+            <th>topic</th>
+            <th>#</th>
+            <th>committed</th>
+            <th>end</th>
+            <th>lag</th>
+            <th>behind</th>
+          </tr>
+        </thead>
+        <tbody>
+          {detail.partitions.map((p) => (
+            <tr key={`${p.topic}/${p.partition}`}>
+              <td>{p.topic}</td>
+              <td>{p.partition}</td>
+              <td>{p.committedOffset === null ? "none" : formatCount(p.committedOffset)}</td>
+              <td>{formatCount(p.endOffset)}</td>
+              <td>{formatCount(p.offsetLag)}</td>
+              <td>{p.timeLagMs === null ? "?" : formatDuration(p.timeLagMs)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p>
+        <Link href={whoConsumesHref({ service: detail.groupId })}>Topics of {detail.groupId} →</Link>
+      </p>
+    </>
+  );
+}

@@ -1,0 +1,265 @@
+"use client";
+
+import Link from "next/link";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import type { EntityTimeline, EventDetail, TimelineEvent } from "@/server/db";
+import { eventHref } from "@/lib/api-schemas/events";
+import { formatDuration } from "@/lib/format-duration";
+import { assignLanes, buildTimeScale, gapsSincePrevious, laneKey, timelineBounds, type LaneMode } from "@/lib/timeline";
+import { ConsumptionStatus, FailureNotes, withoutGroup } from "@/components/events/consumption-status";
+import { EventInspector } from "@/components/events/event-inspector";
+import { TraceLinks } from "@/components/events/trace-links";
+import { formatClock, formatTime } from "@/components/events/format";
+import styles from "./timeline.module.css";
+
+interface Props {
+  entityKey: string;
+  initial: EntityTimeline;
+  traceUrlTemplate: string | null;
+  /** Eventscope's own consumer group, left out of the statuses. */
+  collectorGroup: string | null;
+  /** `<topic>/<partition>/<offset>` from the URL: shown selected and expanded. */
+  selectedEvent: string | null;
+}
+
+const eventId = (e: TimelineEvent) => `${e.topic}/${e.partition}/${e.offset}`;
+
+/**
+ * One entity's events across topics in time order: a lane chart (one lane per service or topic,
+ * long idle gaps folded) over a virtualized list; a row expands to its headers and whole value.
+ * Further pages are fetched from GET /api/entities/[key] with the cursor and appended.
+ */
+export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, collectorGroup, selectedEvent }: Props) {
+  const [events, setEvents] = useState<TimelineEvent[]>(initial.events);
+  const [nextCursor, setNextCursor] = useState<string | null>(initial.nextCursor);
+  const [loading, setLoading] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [laneMode, setLaneMode] = useState<LaneMode>("service");
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set(selectedEvent ? [selectedEvent] : []));
+  const [selected, setSelected] = useState<number | null>(() => {
+    const index = initial.events.findIndex((e) => eventId(e) === selectedEvent);
+    return index === -1 ? null : index;
+  });
+  const listRef = useRef<HTMLDivElement>(null);
+
+  const times = useMemo(() => events.map((e) => Date.parse(e.timestamp)), [events]);
+  const gaps = useMemo(() => gapsSincePrevious(times), [times]);
+  const scale = useMemo(() => buildTimeScale(times), [times]);
+  const lanes = useMemo(() => assignLanes(events, (e) => laneKey(e, laneMode)), [events, laneMode]);
+  const bounds = timelineBounds(times);
+
+  // The virtualizer's functions change identity as it measures; this component is not memoized.
+  // eslint-disable-next-line react-hooks/incompatible-library
+  const virtualizer = useVirtualizer({
+    count: events.length,
+    getScrollElement: () => listRef.current,
+    estimateSize: () => 62,
+    overscan: 10,
+    // Rendered on the server too: the first rows are in the HTML before the script runs.
+    initialRect: { width: 1200, height: 900 },
+    getItemKey: (i) => eventId(events[i]!),
+  });
+
+  // A link from the URL opens scrolled to its event (once, on arrival).
+  const arrivedAt = useRef(selected);
+  useEffect(() => {
+    if (arrivedAt.current !== null) virtualizer.scrollToIndex(arrivedAt.current, { align: "center" });
+  }, [virtualizer]);
+
+  const select = useCallback(
+    (index: number) => {
+      setSelected(index);
+      rememberInUrl(eventId(events[index]!));
+      virtualizer.scrollToIndex(index, { align: "center" });
+    },
+    [virtualizer, events],
+  );
+
+  const toggle = (id: string, index: number) => {
+    setSelected(index);
+    rememberInUrl(id);
+    setExpanded((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  };
+
+  async function loadMore() {
+    if (!nextCursor) return;
+    setLoading(true);
+    setLoadError(null);
+    try {
+      const response = await fetch(`/api/entities/${encodeURIComponent(entityKey)}?cursor=${encodeURIComponent(nextCursor)}`);
+      const body = (await response.json()) as EntityTimeline & { message?: string };
+      if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+      setEvents((current) => [...current, ...withoutGroup(body.events, collectorGroup)]);
+      setNextCursor(body.nextCursor);
+    } catch (error) {
+      setLoadError(`Could not load more events: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      setLoading(false);
+    }
+  }
+
+  return (
+    <div>
+      <div className={styles.tlToolbar}>
+        <fieldset>
+          <legend>Lanes</legend>
+          {(["service", "topic"] as const).map((mode) => (
+            <label key={mode}>
+              <input type="radio" name="lanes" value={mode} checked={laneMode === mode} onChange={() => setLaneMode(mode)} /> by {mode}
+            </label>
+          ))}
+        </fieldset>
+        <span className={styles.tlSummary}>
+          {events.length} event{events.length === 1 ? "" : "s"}
+          {nextCursor ? " loaded (more below)" : ""}
+          {bounds ? `, ${formatTime(events[0]!.timestamp)} → ${formatTime(events.at(-1)!.timestamp)} (${formatDuration(bounds.spanMs)})` : ""}
+        </span>
+      </div>
+
+      <div className={styles.tlChart} role="group" aria-label="Timeline lanes">
+        {lanes.names.map((name, lane) => (
+          <div key={name} className={styles.tlLane}>
+            <span className={styles.tlLaneName} title={name}>
+              {name}
+            </span>
+            <div className={styles.tlTrack}>
+              {lane === 0
+                ? scale.breaks.map((b, i) => (
+                    <span key={i} className={styles.tlBreak} style={{ left: `${b.at * 100}%`, height: `${lanes.names.length * 1.5}rem` }}>
+                      <span className={styles.tlBreakLabel}>{formatDuration(b.skippedMs)} later</span>
+                    </span>
+                  ))
+                : null}
+              {events.map((e, i) =>
+                lanes.laneOf[i] === lane ? (
+                  <button
+                    key={eventId(e)}
+                    type="button"
+                    className={styles.tlDot}
+                    data-kind={e.topicKind ?? "normal"}
+                    style={{ left: `${scale.position(times[i]!) * 100}%` }}
+                    aria-pressed={selected === i}
+                    aria-label={`${e.eventType ?? "event"} on ${eventId(e)} at ${formatClock(e.timestamp)}`}
+                    title={`${e.eventType ?? "(no type)"} · ${eventId(e)} · ${formatTime(e.timestamp)}`}
+                    onClick={() => select(i)}
+                  />
+                ) : null,
+              )}
+            </div>
+          </div>
+        ))}
+        {bounds ? (
+          <div className={styles.tlAxis} aria-hidden="true">
+            <span />
+            <span>
+              <span>{formatClock(events[0]!.timestamp)}</span>
+              <span>{formatClock(events.at(-1)!.timestamp)}</span>
+            </span>
+          </div>
+        ) : null}
+      </div>
+
+      <div ref={listRef} className={styles.tlList} role="list" aria-label={`Events of ${entityKey}`}>
+        <div style={{ height: virtualizer.getTotalSize(), position: "relative", width: "100%" }}>
+          {virtualizer.getVirtualItems().map((item) => {
+            const e = events[item.index]!;
+            const id = eventId(e);
+            const open = expanded.has(id);
+            const gap = gaps[item.index];
+            return (
+              <div
+                key={item.key}
+                data-index={item.index}
+                ref={virtualizer.measureElement}
+                role="listitem"
+                aria-label={`${e.eventType ?? "event"} ${id}`}
+                className={styles.tlRow}
+                data-selected={selected === item.index}
+                style={{ position: "absolute", top: 0, left: 0, width: "100%", transform: `translateY(${item.start}px)` }}
+              >
+                <div className={styles.tlRowMain}>
+                  <button
+                    type="button"
+                    className={styles.tlToggle}
+                    aria-expanded={open}
+                    aria-label={`${open ? "Hide" : "Show"} headers and value of ${id}`}
+                    onClick={() => toggle(id, item.index)}
+                  >
+                    {open ? "▾" : "▸"}
+                  </button>
+                  <span className={styles.tlTime} title={formatTime(e.timestamp)}>
+                    {formatClock(e.timestamp)}
+                  </span>
+                  <span className={styles.tlGap}>{gap === null || gap === undefined ? "first" : `+${formatDuration(gap)}`}</span>
+                  <span className={styles.tlType}>{e.eventType ?? "(no type)"}</span>
+                  <span className={styles.tlWhere}>
+                    <Link href={eventHref(e)}>{id}</Link>
+                  </span>
+                  <span className={styles.tlProducer}>{e.producer ?? "unknown producer"}</span>
+                  <span>{e.traceId ? <TraceLinks traceId={e.traceId} traceUrlTemplate={traceUrlTemplate} /> : null}</span>
+                  <div className={styles.tlStatus}>
+                    <ConsumptionStatus consumption={e.consumption} />
+                    <FailureNotes deadLetter={e.deadLetter} deadLetteredAs={e.deadLetteredAs} priorFailure={e.priorFailure} />
+                  </div>
+                  {open ? (
+                    <div className={styles.tlDetail}>
+                      <ExpandedEvent event={e} />
+                    </div>
+                  ) : null}
+                </div>
+              </div>
+            );
+          })}
+        </div>
+      </div>
+
+      <div className={styles.tlMore}>
+        {nextCursor ? (
+          <button type="button" onClick={loadMore} disabled={loading}>
+            {loading ? "Loading…" : "Load more events"}
+          </button>
+        ) : (
+          <span className={styles.tlSummary}>End of the timeline.</span>
+        )}
+        {loadError ? <span role="alert">{loadError}</span> : null}
+      </div>
+    </div>
+  );
+}
+
+/** The selected event goes into the URL (`?event=`), so a pasted link opens the timeline at it. */
+function rememberInUrl(id: string) {
+  const url = new URL(window.location.href);
+  url.searchParams.set("event", id);
+  window.history.replaceState(window.history.state, "", url);
+}
+
+/** The whole event (value included) is fetched when a row is first expanded. */
+function ExpandedEvent({ event }: { event: TimelineEvent }) {
+  const [state, setState] = useState<{ detail?: EventDetail; error?: string }>({});
+  const url = `/api${eventHref(event)}`;
+  useEffect(() => {
+    let current = true;
+    fetch(url)
+      .then(async (response) => {
+        const body = (await response.json()) as EventDetail & { message?: string };
+        if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+        if (current) setState({ detail: body });
+      })
+      .catch((error: unknown) => {
+        if (current) setState({ error: `Could not load the event: ${error instanceof Error ? error.message : String(error)}` });
+      });
+    return () => {
+      current = false;
+    };
+  }, [url]);
+  if (state.error) return <p role="alert">{state.error}</p>;
+  if (!state.detail) return <p>Loading the value…</p>;
+  return <EventInspector headers={state.detail.headers} value={state.detail.value} />;
+}

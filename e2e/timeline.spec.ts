@@ -1,0 +1,122 @@
+import { expect, test, type APIRequestContext, type Locator, type Page } from "@playwright/test";
+import { EventscopePage } from "./support/page-object.ts";
+
+/** The happy path of the demo's order saga, in the order it happens. */
+const FLOW = ["OrderPlaced", "InventoryReserved", "PaymentProcessed", "OrderShipped"];
+
+interface TimelineJson {
+  events: { eventType: string | null; consumption: { groupId: string; status: string }[] }[];
+}
+
+/**
+ * An order the demo services took through the whole saga, whose OrderPlaced the inventory
+ * service has consumed (committed past it). Polls: the stack keeps producing orders.
+ */
+async function findShippedOrder(request: APIRequestContext): Promise<string> {
+  let found: string | undefined;
+  await expect
+    .poll(
+      async () => {
+        const search = await request.get("/api/events?type=OrderShipped&limit=20");
+        expect(search.status()).toBe(200);
+        const { events } = (await search.json()) as { events: { entityKeys: string[] }[] };
+        for (const key of events.flatMap((e) => e.entityKeys.slice(0, 1))) {
+          const response = await request.get(`/api/entities/${encodeURIComponent(key)}`);
+          if (response.status() !== 200) continue;
+          const timeline = (await response.json()) as TimelineJson;
+          const types = timeline.events.map((e) => e.eventType);
+          const placed = timeline.events.find((e) => e.eventType === "OrderPlaced");
+          const consumed = placed?.consumption.some((c) => c.groupId === "inventory-service" && c.status === "consumed");
+          if (FLOW.every((type) => types.includes(type)) && consumed) {
+            found = key;
+            return true;
+          }
+        }
+        return false;
+      },
+      { message: "an order that went through the whole saga", timeout: 60_000, intervals: [1_000] },
+    )
+    .toBe(true);
+  return found!;
+}
+
+class EntityTimelinePage extends EventscopePage {
+  readonly path: string;
+
+  constructor(
+    page: Page,
+    readonly entityKey: string,
+  ) {
+    super(page);
+    this.path = `/entities/${encodeURIComponent(entityKey)}`;
+  }
+
+  /** The rows of the event list, each named "<type> <topic>/<partition>/<offset>". */
+  get rows(): Locator {
+    return this.page.getByRole("list", { name: `Events of ${this.entityKey}` }).getByRole("listitem");
+  }
+
+  row(type: string): Locator {
+    return this.rows.filter({ has: this.page.getByText(type, { exact: true }) }).first();
+  }
+
+  async rowTypes(): Promise<string[]> {
+    const labels = await this.rows.evaluateAll((items) => items.map((item) => item.getAttribute("aria-label") ?? ""));
+    return labels.map((label) => label.split(" ")[0]!);
+  }
+
+  get lanes(): Locator {
+    return this.page.getByRole("group", { name: "Timeline lanes" });
+  }
+}
+
+test.describe("entity timeline", () => {
+  test("an order's timeline shows its events in order, with consumption status, headers and value", async ({ page, request }, testInfo) => {
+    const orderId = await findShippedOrder(request);
+    const timeline = await new EntityTimelinePage(page, orderId).open();
+    await expect(timeline.heading).toHaveText(orderId);
+
+    // Time order: each step of the saga after the one that caused it.
+    await expect(timeline.row("OrderShipped")).toBeVisible();
+    const types = await timeline.rowTypes();
+    const positions = FLOW.map((type) => types.indexOf(type));
+    expect(positions.every((p) => p >= 0), `rows: ${types.join(", ")}`).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+
+    // Where each event is and who produced it; which groups consumed it.
+    const placed = timeline.row("OrderPlaced");
+    await expect(placed.getByRole("link", { name: /^orders\/\d+\/\d+$/ })).toBeVisible();
+    await expect(placed.getByText("order-service", { exact: true })).toBeVisible();
+    await expect(placed.getByRole("list", { name: "Consumer groups" })).toContainText("inventory-service: consumed");
+    // Time since the previous event.
+    await expect(timeline.row("InventoryReserved").getByText(/^\+\d+ (ms|s|min)/)).toBeVisible();
+
+    // One lane per service.
+    await expect(timeline.lanes).toContainText("order-service");
+    await expect(timeline.lanes).toContainText("inventory-service");
+
+    // Expanding a row shows every header and the value, as text.
+    await placed.getByRole("button", { name: /^Show headers and value of orders\// }).click();
+    const headers = placed.getByRole("region", { name: "Headers" });
+    await expect(headers.getByRole("rowheader", { name: "ce_type" })).toBeVisible();
+    await expect(headers.getByRole("row", { name: /ce_type/ })).toContainText("OrderPlaced");
+    await expect(headers.getByRole("rowheader", { name: "traceparent" })).toBeVisible();
+    await expect(placed.getByRole("region", { name: "Value" })).toContainText(`"orderId": "${orderId}"`);
+
+    await timeline.screenshot(testInfo, "entity-timeline");
+
+    // The URL names the open event: pasted elsewhere, it opens the timeline there, expanded.
+    await expect(page).toHaveURL(/[?&]event=orders%2F\d+%2F\d+/);
+    await page.goto(page.url());
+    await expect(timeline.row("OrderPlaced").getByRole("region", { name: "Headers" })).toBeVisible();
+    await expect(timeline.row("InventoryReserved").getByRole("region", { name: "Headers" })).toHaveCount(0);
+  });
+
+  test("an entity without events gets a 404 page that says what to do", async ({ page }, testInfo) => {
+    const response = await page.goto(`/entities/no-such-order-${Date.now()}`);
+    expect(response?.status()).toBe(404);
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText("No events for this entity");
+    await expect(page.getByText("EVENTSCOPE_ENTITY_FIELDS")).toBeVisible();
+    await page.screenshot({ path: testInfo.outputPath("entity-not-found.png"), fullPage: true });
+  });
+});

@@ -1,0 +1,37 @@
+import { z } from "zod";
+import { cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./events.ts";
+
+/** `/entities/[key]` and `GET /api/entities/[key]`: an entity key and a page of its timeline. */
+
+export const entityKeySchema = z
+  .string()
+  .min(1, "the entity key is empty")
+  .max(1000, "an entity key has at most 1000 characters");
+
+export const entityTimelineQuerySchema = z.object({
+  cursor: cursorSchema,
+  /** Events per page; the query's default is 200. */
+  limit: limitSchema(1000),
+});
+
+export type EntityTimelineQuery = z.infer<typeof entityTimelineQuerySchema>;
+
+export function parseEntityTimelineQuery(query: RawQuery): EntityTimelineQuery {
+  return entityTimelineQuerySchema.parse(queryRecord(query));
+}
+
+/** The page adds the selected event, `event=<topic>/<partition>/<offset>`, so a link opens it expanded. */
+export const entityPageQuerySchema = entityTimelineQuerySchema.extend({
+  event: optionalText("event", 300).refine((id) => id === undefined || /^.+\/\d{1,10}\/\d{1,19}$/.test(id), "must be <topic>/<partition>/<offset>"),
+});
+
+export type EntityPageQuery = z.infer<typeof entityPageQuerySchema>;
+
+export function parseEntityPageQuery(query: RawQuery): EntityPageQuery {
+  return entityPageQuerySchema.parse(queryRecord(query));
+}
+
+export function entityHref(key: string, event?: { topic: string; partition: number; offset: string }): string {
+  const path = `/entities/${encodeURIComponent(key)}`;
+  return event ? `${path}?event=${encodeURIComponent(`${event.topic}/${event.partition}/${event.offset}`)}` : path;
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { graphNodeIdSchema, overviewHref, parseGraphQuery, parseOverviewPageQuery, splitNodeId } from "./graph.ts";
+
+describe("graph query schemas", () => {
+  it("reads the rate window in seconds", () => {
+    expect(parseGraphQuery(new URLSearchParams(""))).toEqual({});
+    expect(parseGraphQuery(new URLSearchParams("window=300"))).toEqual({ window: 300 });
+    expect(() => parseGraphQuery({ window: "0" })).toThrow(/from 1 to 86400 seconds/);
+    expect(() => parseGraphQuery({ window: "abc" })).toThrow(/number of seconds/);
+    expect(() => parseGraphQuery({ window: "1.5" })).toThrow(/whole number/);
+  });
+
+  it("accepts producer, topic and group node ids and nothing else", () => {
+    expect(parseOverviewPageQuery({ node: "topic:orders" })).toEqual({ node: "topic:orders" });
+    expect(parseOverviewPageQuery({ node: "" })).toEqual({});
+    expect(graphNodeIdSchema.safeParse("group:payment-service").success).toBe(true);
+    expect(graphNodeIdSchema.safeParse("producer:").success).toBe(false);
+    expect(() => parseOverviewPageQuery({ node: "orders" })).toThrow(/producer:<name>, topic:<name> or group:<group id>/);
+  });
+
+  it("splits a node id at the first colon only", () => {
+    expect(splitNodeId("topic:a:b")).toEqual({ kind: "topic", name: "a:b" });
+    expect(overviewHref("group:a b")).toBe("/?node=group%3Aa%20b");
+  });
+});

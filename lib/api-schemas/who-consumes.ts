@@ -1,0 +1,96 @@
+import { z } from "zod";
+import { queryRecord, type RawQuery } from "./events.ts";
+
+/**
+ * "Who consumes …": `GET /api/who-consumes` and the page `/who-consumes`. Exactly one of
+ * `type` (an event type), `topic`, `service` (a producer, a group id or a member's client id),
+ * or `q`, which is tried as an event type, then as a topic, then as a service.
+ */
+
+const MAX = 1000;
+
+const term = (label: string) =>
+  z.preprocess(
+    (v) => (typeof v === "string" && v.trim() === "" ? undefined : typeof v === "string" ? v.trim() : v),
+    z.string().max(MAX, `${label} is longer than ${MAX} characters`).optional(),
+  );
+
+export const WHO_CONSUMES_KEYS = ["q", "type", "topic", "service"] as const;
+export type WhoConsumesKey = (typeof WHO_CONSUMES_KEYS)[number];
+
+export const whoConsumesQuerySchema = z
+  .object({ q: term("q"), type: term("type"), topic: term("topic"), service: term("service") })
+  .transform((value, ctx) => {
+    const given = WHO_CONSUMES_KEYS.filter((key) => value[key] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          given.length === 0
+            ? "say what to look up: one of type=<event type>, topic=<topic>, service=<service> or q=<any of them>"
+            : `give only one of type, topic, service and q (got ${given.join(", ")})`,
+      });
+      return z.NEVER;
+    }
+    const key = given[0]!;
+    return { by: key, value: value[key]! };
+  });
+
+export type WhoConsumesRequest = z.infer<typeof whoConsumesQuerySchema>;
+
+export function parseWhoConsumesQuery(query: RawQuery): WhoConsumesRequest {
+  return whoConsumesQuerySchema.parse(queryRecord(query));
+}
+
+export type ResolvedWhoConsumesQuery = { type: string } | { topic: string } | { service: string };
+
+/**
+ * The lookups to try for a request, in order: an explicit kind is tried alone; `q` as an event
+ * type, then a topic, then a service (the first that finds a topic wins).
+ */
+export function whoConsumesCandidates(request: WhoConsumesRequest): ResolvedWhoConsumesQuery[] {
+  switch (request.by) {
+    case "type":
+      return [{ type: request.value }];
+    case "topic":
+      return [{ topic: request.value }];
+    case "service":
+      return [{ service: request.value }];
+    case "q":
+      return [{ type: request.value }, { topic: request.value }, { service: request.value }];
+  }
+}
+
+/** Runs the candidates through `lookup` until one finds a topic; else the last answer. */
+export async function resolveWhoConsumes<A extends { topics: readonly unknown[] }>(
+  request: WhoConsumesRequest,
+  lookup: (query: ResolvedWhoConsumesQuery) => Promise<A>,
+): Promise<A> {
+  let answer: A | undefined;
+  for (const candidate of whoConsumesCandidates(request)) {
+    answer = await lookup(candidate);
+    if (answer.topics.length > 0) return answer;
+  }
+  return answer!;
+}
+
+export function whoConsumesHref(query: { q?: string; type?: string; topic?: string; service?: string }): string {
+  const params = new URLSearchParams();
+  for (const key of WHO_CONSUMES_KEYS) {
+    const value = query[key];
+    if (value) params.set(key, value);
+  }
+  return `/who-consumes?${params.toString()}`;
+}
+
+/** The answer without one consumer group (Eventscope's own collector group reads every topic). */
+export function answerWithoutGroup<
+  A extends { topics: readonly T[]; groups: readonly string[] },
+  T extends { groups: readonly { groupId: string }[] },
+>(answer: A, groupId: string): A {
+  return {
+    ...answer,
+    topics: answer.topics.map((t) => ({ ...t, groups: t.groups.filter((g) => g.groupId !== groupId) })),
+    groups: answer.groups.filter((g) => g !== groupId),
+  };
+}

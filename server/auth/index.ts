@@ -1,0 +1,16 @@
+/**
+ * Authentication of Eventscope's web server: tokens (EVENTSCOPE_ADMIN_TOKEN, EVENTSCOPE_USERS_FILE,
+ * EVENTSCOPE_READ_TOKEN), signed session cookies, and the checks of each request. app/ reaches it
+ * through server/replay's public face; proxy.ts imports it directly.
+ */
+export { principalForToken, writesEnabled, readsProtected, type AuthConfig, type Principal, type Role } from "./tokens.ts";
+export {
+  SESSION_COOKIE,
+  SESSION_TTL_MS,
+  createSessionValue,
+  verifySessionValue,
+  sessionCookie,
+  clearedSessionCookie,
+  readCookie,
+} from "./session.ts";
+export { authConfig, authenticateHeaders, requireWriter, type AuthState } from "./request-auth.ts";

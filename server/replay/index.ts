@@ -1,0 +1,57 @@
+/**
+ * server/replay's public face: replay of dead letters (the only place besides the collector that
+ * produces to the user's cluster), resolve/discard, and authentication of writes (server/auth),
+ * for app/ to import.
+ */
+import { getDatabase } from "../db/index.ts";
+import { loadConfig } from "../config.ts";
+import { getReplayProducer } from "./producer.ts";
+import type { ReplayDeps } from "./replay.ts";
+
+export {
+  replayDeadLetter,
+  replayDeadLetters,
+  changeDeadLetterStatus,
+  MAX_BULK_REPLAY,
+  type ReplayDeps,
+  type ReplayRequest,
+  type ReplayResult,
+  type BulkReplayRequest,
+  type BulkReplayItem,
+  type BulkReplaySummary,
+} from "./replay.ts";
+export {
+  buildReplayMessage,
+  replayableHeaders,
+  isDeadLetterHeader,
+  headerText,
+  REPLAY_ID_HEADER,
+  REPLAY_OF_HEADER,
+  type EditableHeader,
+  type ReplayEdits,
+} from "./message.ts";
+export { getReplayProducer, createReplayProducer, closeReplayProducer, ReplayUnavailableError } from "./producer.ts";
+export {
+  authConfig,
+  authenticateHeaders,
+  requireWriter,
+  principalForToken,
+  createSessionValue,
+  sessionCookie,
+  clearedSessionCookie,
+  SESSION_COOKIE,
+  type AuthState,
+  type Principal,
+} from "../auth/index.ts";
+
+/** The web server's replay dependencies: its database (unmasked) and its one producer. */
+export async function serverReplayDeps(): Promise<ReplayDeps> {
+  const db = await getDatabase();
+  // Only the pool: masking (EVENTSCOPE_MASK_FIELDS) is for what is shown, a replay sends the original bytes.
+  return { db: { pool: db.pool }, producer: getReplayProducer };
+}
+
+/** The collector's own consumer group, which reads every topic and is no consumer of a replay. */
+export function collectorGroupName(): string {
+  return loadConfig().collectorGroup;
+}

@@ -1,0 +1,243 @@
+import type { Producer } from "kafkajs";
+import {
+  claimReplay,
+  listDeadLetterIdsOfGroup,
+  loadReplaySource,
+  markReplayFailed,
+  markReplaySent,
+  recordAudit,
+  setDeadLetterStatus,
+  type Database,
+  type PreviousReplay,
+} from "../db/index.ts";
+import { NotFoundError, ValidationError } from "../../lib/errors.ts";
+import { buildReplayMessage, toKafkajsHeaders, type ReplayEdits } from "./message.ts";
+
+/** What a replay needs: the database (unmasked: replay sends what was stored) and a producer. */
+export interface ReplayDeps {
+  db: Pick<Database, "pool">;
+  producer: () => Promise<Producer>;
+}
+
+export interface ReplayRequest {
+  deadLetterId: string;
+  /** Who asks (the audit's actor). */
+  actor: string;
+  /** Replay although it was replayed before. */
+  again?: boolean;
+  /** With `again`: how many replays the user saw (refused if more happened since). */
+  seen?: number;
+  /** Another target than the original topic. */
+  topic?: string;
+  value?: ReplayEdits["value"];
+  headers?: ReplayEdits["headers"];
+}
+
+export type ReplayResult =
+  | {
+      status: "sent";
+      deadLetterId: string;
+      replayId: string;
+      sequence: number;
+      targetTopic: string;
+      partition: number;
+      offset: string;
+      edits: Record<string, unknown> | null;
+    }
+  /** The guard: it was replayed before (who, when); nothing was produced. */
+  | { status: "already-replayed"; deadLetterId: string; previous: PreviousReplay[] }
+  /** No producer (no cluster configured, or it cannot be reached): nothing was claimed or sent. */
+  | { status: "unavailable"; deadLetterId: string; error: string }
+  /** Claimed, but the produce failed: recorded as a failed replay. */
+  | { status: "failed"; deadLetterId: string; replayId: string; sequence: number; targetTopic: string; error: string };
+
+/** Where a dead letter goes back to: the chosen topic, else its original topic from headers. */
+function targetTopicOf(source: { originTopic: string | null; originTopicHint: string | null }, topic?: string): string {
+  if (topic !== undefined) return topic;
+  if (source.originTopic !== null) return source.originTopic;
+  const hint = source.originTopicHint ? ` (its DLQ's name suggests ${JSON.stringify(source.originTopicHint)})` : "";
+  throw new ValidationError(`the original topic of this dead letter is unknown${hint}: choose a topic to send it to`, {
+    field: "topic",
+  });
+}
+
+/**
+ * Replays one dead letter: claim (the guard, in the database) BEFORE producing, then produce,
+ * then record where it went; a produce failure marks the replay failed. Every attempt that
+ * claimed is audited with its result.
+ */
+export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest): Promise<ReplayResult> {
+  const source = await loadReplaySource(deps.db, request.deadLetterId);
+  if (source.notExact !== null) {
+    throw new ValidationError(`this dead letter cannot be replayed byte for byte: ${source.notExact}`, { field: "id" });
+  }
+  const targetTopic = targetTopicOf(source, request.topic);
+  const replayOf = `${source.topic}/${source.partition}/${source.offset}`;
+  // Built once before the claim to validate the edits and compute the diff; the replay id goes in after.
+  const draft = buildReplayMessage(source, { replayId: "", replayOf }, { value: request.value, headers: request.headers });
+  // The producer first: when the cluster cannot be reached, nothing is claimed.
+  let producer: Producer;
+  try {
+    producer = await deps.producer();
+  } catch (error) {
+    return { status: "unavailable", deadLetterId: source.id, error: error instanceof Error ? error.message : String(error) };
+  }
+  const claim = await claimReplay(deps.db, {
+    deadLetterId: source.id,
+    requestedBy: request.actor,
+    targetTopic,
+    edits: draft.diff,
+    again: request.again ?? false,
+    seen: request.seen,
+  });
+  if (!claim.claimed) return { status: "already-replayed", deadLetterId: source.id, previous: claim.previous };
+
+  const { message } = buildReplayMessage(source, { replayId: claim.replayId, replayOf }, { value: request.value, headers: request.headers });
+  const details = {
+    replayId: claim.replayId,
+    sequence: claim.sequence,
+    again: request.again ?? false,
+    dlqRecord: replayOf,
+    targetTopic,
+    originalTopic: source.originTopic,
+    edits: draft.diff,
+  };
+  try {
+    const [sent] = await producer.send({
+      topic: targetTopic,
+      acks: -1,
+      messages: [{ key: message.key, value: message.value, headers: toKafkajsHeaders(message.headers) }],
+    });
+    if (!sent) throw new Error("the broker acknowledged no record");
+    const offset = sent.baseOffset ?? sent.offset;
+    if (offset === undefined) throw new Error("the broker acknowledged the record without an offset");
+    await markReplaySent(deps.db, claim.replayId, sent.partition, offset);
+    await recordAudit(deps.db, {
+      actor: request.actor,
+      action: "replay",
+      targetType: "dead-letter",
+      targetId: source.id,
+      details: { ...details, partition: sent.partition, offset },
+      result: "ok",
+    });
+    return {
+      status: "sent",
+      deadLetterId: source.id,
+      replayId: claim.replayId,
+      sequence: claim.sequence,
+      targetTopic,
+      partition: sent.partition,
+      offset,
+      edits: draft.diff,
+    };
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    await markReplayFailed(deps.db, claim.replayId, text);
+    await recordAudit(deps.db, {
+      actor: request.actor,
+      action: "replay",
+      targetType: "dead-letter",
+      targetId: source.id,
+      details,
+      result: "error",
+      error: text,
+    });
+    return { status: "failed", deadLetterId: source.id, replayId: claim.replayId, sequence: claim.sequence, targetTopic, error: text };
+  }
+}
+
+export const MAX_BULK_REPLAY = 10_000;
+
+export interface BulkReplayRequest {
+  ids?: string[];
+  group?: { originTopic: string | null; errorClass: string | null };
+  dryRun: boolean;
+  /** Messages per second at most. */
+  ratePerSecond: number;
+  actor: string;
+}
+
+/** One line of a bulk replay's progress (and of a dry run's list). */
+export type BulkReplayItem =
+  | { id: string; status: "would-send"; targetTopic: string; replayOf: string }
+  | { id: string; status: "would-skip" | "skipped"; reason: string }
+  | ({ id: string } & ReplayResult);
+
+export interface BulkReplaySummary {
+  total: number;
+  dryRun: boolean;
+  counts: Record<string, number>;
+}
+
+/**
+ * Replays a selection or a whole group, one at a time at `ratePerSecond` at most, each through
+ * the same guard as a single replay (already-replayed ones are skipped, never sent twice).
+ * `onItem` reports progress as it goes. A dry run sends nothing and says what would be sent.
+ */
+export async function replayDeadLetters(
+  deps: ReplayDeps,
+  request: BulkReplayRequest,
+  onItem: (item: BulkReplayItem, done: number, total: number) => void | Promise<void>,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<BulkReplaySummary> {
+  const ids = request.group
+    ? await listDeadLetterIdsOfGroup(deps.db, request.group, MAX_BULK_REPLAY)
+    : [...new Set(request.ids ?? [])].slice(0, MAX_BULK_REPLAY);
+  const counts: Record<string, number> = {};
+  const interval = 1000 / request.ratePerSecond;
+  let done = 0;
+  for (const id of ids) {
+    const started = Date.now();
+    let item: BulkReplayItem;
+    try {
+      if (request.dryRun) {
+        const source = await loadReplaySource(deps.db, id);
+        if (source.status !== "new") item = { id, status: "would-skip", reason: `it is ${source.status}` };
+        else if (source.notExact !== null) item = { id, status: "would-skip", reason: source.notExact };
+        else if (source.originTopic === null) item = { id, status: "would-skip", reason: "its original topic is unknown" };
+        else item = { id, status: "would-send", targetTopic: source.originTopic, replayOf: `${source.topic}/${source.partition}/${source.offset}` };
+      } else {
+        item = { id, ...(await replayDeadLetter(deps, { deadLetterId: id, actor: request.actor })) };
+      }
+    } catch (error) {
+      if (!(error instanceof ValidationError || error instanceof NotFoundError)) throw error;
+      item = { id, status: request.dryRun ? "would-skip" : "skipped", reason: error.message };
+    }
+    done++;
+    counts[item.status] = (counts[item.status] ?? 0) + 1;
+    await onItem(item, done, ids.length);
+    if (!request.dryRun && item.status === "sent" && done < ids.length) {
+      const wait = interval - (Date.now() - started);
+      if (wait > 0) await sleep(wait);
+    }
+  }
+  if (!request.dryRun) {
+    await recordAudit(deps.db, {
+      actor: request.actor,
+      action: "replay-bulk",
+      targetType: request.group ? "dead-letter-group" : "dead-letters",
+      targetId: request.group ? `${request.group.originTopic ?? "?"} / ${request.group.errorClass ?? "?"}` : `${ids.length} selected`,
+      details: { total: ids.length, counts, ratePerSecond: request.ratePerSecond },
+      result: (counts.failed ?? 0) > 0 ? "error" : "ok",
+      error: (counts.failed ?? 0) > 0 ? `${counts.failed} replay(s) failed to produce` : null,
+    });
+  }
+  return { total: ids.length, dryRun: request.dryRun, counts };
+}
+
+/** Marks a dead letter resolved or discarded, audited. */
+export async function changeDeadLetterStatus(
+  deps: Pick<ReplayDeps, "db">,
+  request: { deadLetterId: string; status: "resolved" | "discarded"; actor: string; note?: string },
+): Promise<{ deadLetterId: string; status: "resolved" | "discarded"; previous: string }> {
+  const { previous } = await setDeadLetterStatus(deps.db, request.deadLetterId, request.status);
+  await recordAudit(deps.db, {
+    actor: request.actor,
+    action: request.status === "resolved" ? "resolve" : "discard",
+    targetType: "dead-letter",
+    targetId: request.deadLetterId,
+    details: { previous, ...(request.note ? { note: request.note } : {}) },
+    result: "ok",
+  });
+  return { deadLetterId: request.deadLetterId, status: request.status, previous };
+}
