@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MASKED, NO_MASK, compileMaskRules, isMaskedPath, maskHeaders, maskJson, maskJsonText } from "./mask.ts";
+import { MASKED, NO_MASK, compileMaskRules, isMaskedPath, maskHeaders, maskJson, maskJsonText, maskReplayEdits } from "./mask.ts";
 
 const rules = compileMaskRules(["cardNumber", "email", "customer.phone"]);
 
@@ -97,5 +97,29 @@ describe("isMaskedPath", () => {
     expect(isMaskedPath(["customer", "phone"], rules)).toBe(true);
     expect(isMaskedPath(["phone"], rules)).toBe(false);
     expect(isMaskedPath(["customer.phone"], rules)).toBe(true);
+  });
+});
+
+describe("maskReplayEdits", () => {
+  const edits = {
+    value: { before: '{"orderId":"ord-1","cardNumber":"4111111111111111"}', after: '{"orderId":"ord-1","cardNumber":"5500000000000004"}' },
+    headers: { removed: [{ key: "email", value: "ann@example.com" }], added: [{ key: "Email", value: "bob@example.com" }, { key: "retry", value: "1" }] },
+  };
+
+  it("masks the edited value's fields on both sides and the listed headers, keeping the rest", () => {
+    expect(maskReplayEdits(edits, rules)).toEqual({
+      value: { before: '{"orderId":"ord-1","cardNumber":"***"}', after: '{"orderId":"ord-1","cardNumber":"***"}' },
+      headers: { removed: [{ key: "email", value: MASKED }], added: [{ key: "Email", value: MASKED }, { key: "retry", value: "1" }] },
+    });
+    // The stored edits are left as they were.
+    expect(edits.value.before).toContain("4111111111111111");
+  });
+
+  it("returns what it was given when nothing is masked or the shape is not a replay's edits", () => {
+    expect(maskReplayEdits(edits, NO_MASK)).toBe(edits);
+    const plain = { value: { before: null, after: '{"orderId":"ord-2"}' } };
+    expect(maskReplayEdits(plain, rules)).toBe(plain);
+    expect(maskReplayEdits(null, rules)).toBeNull();
+    expect(maskReplayEdits("text", rules)).toBe("text");
   });
 });

@@ -237,3 +237,52 @@ export function maskHeaders<H extends MaskableHeader>(headers: readonly H[], rul
       : header,
   );
 }
+
+/**
+ * A replay's recorded edits (`{ value?: { before, after }, headers?: { removed, added } }`, as
+ * server/replay writes them into the replay and the audit log) with the masked fields and headers
+ * replaced. The value texts are masked as JSON text; anything else passes unchanged. Same object
+ * when nothing was masked.
+ */
+export function maskReplayEdits(edits: unknown, rules: MaskRules): unknown {
+  if (!isMasking(rules) || !isRecord(edits)) return edits;
+  const out: Record<string, unknown> = { ...edits };
+  let changed = false;
+  if (isRecord(edits.value)) {
+    const value = { ...edits.value };
+    for (const side of ["before", "after"] as const) {
+      const text = value[side];
+      if (typeof text === "string") {
+        const masked = maskJsonText(text, rules);
+        if (masked !== text) {
+          value[side] = masked;
+          changed = true;
+        }
+      }
+    }
+    out.value = value;
+  }
+  if (isRecord(edits.headers)) {
+    const headers = { ...edits.headers };
+    for (const side of ["removed", "added"] as const) {
+      const list = headers[side];
+      if (Array.isArray(list) && list.every(isMaskableHeader)) {
+        const masked = maskHeaders(list, rules);
+        if (masked !== list) {
+          headers[side] = masked;
+          changed = true;
+        }
+      }
+    }
+    out.headers = headers;
+  }
+  return changed ? out : edits;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isMaskableHeader(value: unknown): value is MaskableHeader {
+  return isRecord(value) && typeof value.key === "string" && (value.value === null || typeof value.value === "string");
+}

@@ -1,5 +1,6 @@
 import { Prisma } from "@prisma/client";
-import { checkLimit, decodeIdCursor, encodeIdCursor, runQuery, select, type Queryable } from "./shared.ts";
+import { maskReplayEdits, type MaskRules } from "../../../lib/mask.ts";
+import { checkLimit, decodeIdCursor, encodeIdCursor, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
 
 export interface AuditLogItem {
   id: string;
@@ -63,6 +64,7 @@ export async function listAuditLog(db: Queryable, options: ListAuditLogOptions =
     );
     const page = rows.slice(0, limit);
     const last = page.at(-1);
+    const mask = maskRulesOf(db);
     return {
       entries: page.map((r) => ({
         id: r.id,
@@ -71,11 +73,18 @@ export async function listAuditLog(db: Queryable, options: ListAuditLogOptions =
         action: r.action,
         targetType: r.target_type,
         targetId: r.target_id,
-        details: r.details,
+        details: maskDetails(r.details, mask),
         result: r.result,
         error: r.error,
       })),
       nextCursor: rows.length > limit && last ? encodeIdCursor(CURSOR_TAG, last.at.getTime(), last.id) : null,
     };
   });
+}
+
+/** A replay's entry records the edits it sent: masked fields stay masked in the log too. */
+function maskDetails(details: unknown, mask: MaskRules): unknown {
+  if (typeof details !== "object" || details === null || !("edits" in details)) return details;
+  const edits = maskReplayEdits(details.edits, mask);
+  return edits === details.edits ? details : { ...details, edits };
 }

@@ -1,7 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import type { StoredHeader } from "../ingest.ts";
-import { maskHeaders, maskJsonText } from "../../../lib/mask.ts";
+import { maskHeaders, maskJsonText, maskReplayEdits } from "../../../lib/mask.ts";
 import { iso, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
 import type { DeadLetterStatusName } from "./dead-letters.ts";
 
@@ -161,6 +161,7 @@ export async function listReplayOutcomes(
         ORDER BY r.dead_letter_id, r.sequence`,
     ),
   );
+  const mask = maskRulesOf(db);
   for (const row of rows) {
     const groups = row.groups ?? [];
     const failedAgain = row.failed_again ?? [];
@@ -177,7 +178,7 @@ export async function listReplayOutcomes(
       requestedBy: row.requested_by,
       requestedAt: row.requested_at.toISOString(),
       targetTopic: row.target_topic,
-      edits: row.edits,
+      edits: maskReplayEdits(row.edits, mask),
       outcome,
       producedPartition: row.produced_partition,
       producedOffset: row.produced_offset,

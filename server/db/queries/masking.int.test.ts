@@ -7,7 +7,10 @@
  */
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildReplayMessage } from "../../replay/message.ts";
+import { recordAudit } from "../audit.ts";
 import { syncConsumerGroups, syncTopics, upsertCommittedOffsets } from "../cluster-state.ts";
+import { claimReplay } from "../replays.ts";
 import { ingestEvents, type EventRow } from "../ingest.ts";
 import { createTestDatabase, type TestDatabase } from "../test-support.ts";
 import {
@@ -16,6 +19,7 @@ import {
   getEntityTimeline,
   getEvent,
   getTraceEvents,
+  listAuditLog,
   listUnprocessedEvents,
   searchEvents,
   withoutMasking,
@@ -99,6 +103,28 @@ beforeAll(async () => {
   await syncTopics(db, [{ name: TOPIC, kind: "normal", of: null, internal: false, partitions: [{ partition: 0, leader: 1, endOffset: "2", startOffset: "0" }] }]);
   await syncConsumerGroups(db, [{ groupId: GROUP, state: "Stable", protocolType: "consumer", protocol: "range", members: [] }]);
   await upsertCommittedOffsets(db, [{ groupId: GROUP, topic: TOPIC, partition: 0, committedOffset: "0" }]);
+
+  // A replay whose edits changed the value and the headers: its recorded diff holds the secrets,
+  // in the replay's row and in the audit log.
+  const edited = buildReplayMessage(
+    { key: Buffer.from(ENTITY), value: DEAD.value.raw, headers: DEAD.headers.map((h) => ({ key: h.key, value: h.value })) },
+    { replayId: "0", replayOf: `${DEAD.topic}/0/0` },
+    {
+      value: JSON.stringify({ orderId: ENTITY, cardNumber: CARD, customer: { email: EMAIL, phone: PHONE } }),
+      headers: [{ key: "email", value: `new.${EMAIL}` }],
+    },
+  );
+  expect(edited.diff).not.toBeNull();
+  const claim = await claimReplay(db, { deadLetterId, requestedBy: "admin", targetTopic: TOPIC, edits: edited.diff, again: false });
+  expect(claim.claimed).toBe(true);
+  await recordAudit(db, {
+    actor: "admin",
+    action: "replay",
+    targetType: "dead-letter",
+    targetId: deadLetterId,
+    details: { targetTopic: TOPIC, edits: edited.diff },
+    result: "ok",
+  });
 });
 
 afterAll(async () => {
@@ -113,7 +139,8 @@ const contentQueries: [string, (handle: Queryable) => Promise<unknown>][] = [
   ["searchEvents", (h) => searchEvents(h, { topic: TOPIC })],
   ["getConsumerGroup (next event)", (h) => getConsumerGroup(h, GROUP)],
   ["listUnprocessedEvents", (h) => listUnprocessedEvents(h, GROUP, { topic: TOPIC, partition: 0 })],
-  ["getDeadLetter", (h) => getDeadLetter(h, deadLetterId, { excludeGroup: "eventscope-collector" })],
+  ["getDeadLetter (record and replay edits)", (h) => getDeadLetter(h, deadLetterId, { excludeGroup: "eventscope-collector" })],
+  ["listAuditLog (replay edits)", (h) => listAuditLog(h, { targetType: "dead-letter", targetId: deadLetterId })],
 ];
 
 describe("masking in every query that returns message content", () => {
@@ -142,6 +169,15 @@ describe("masking in every query that returns message content", () => {
     expect(detail!.headers.find((h) => h.key === "email")).toEqual({ key: "email", value: "***", encoding: "utf8" });
     expect(detail!.headers.find((h) => h.key === "traceparent")!.value).toContain(TRACE);
     expect(detail!.valueBytesBase64).toBeNull();
+  });
+
+  it("masks a replay's recorded edits field by field, in the audit log and the dead letter's replays", async () => {
+    const [entry] = (await listAuditLog(masked, { targetType: "dead-letter", targetId: deadLetterId })).entries;
+    const edits = (entry!.details as { edits: { value: { after: string }; headers: { added: { key: string; value: string }[] } } }).edits;
+    expect(JSON.parse(edits.value.after)).toEqual({ orderId: ENTITY, cardNumber: "***", customer: { email: "***", phone: "***" } });
+    expect(edits.headers.added).toEqual([{ key: "email", value: "***" }]);
+    const detail = await getDeadLetter(masked, deadLetterId, { excludeGroup: "eventscope-collector" });
+    expect(detail!.replays[0]!.edits).toEqual(edits);
   });
 
   it("masks a preview cut short in the middle of a value", async () => {
