@@ -289,10 +289,10 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
       const before = new Date(Date.now() - config.retentionMs);
       try {
         const result = await pruneOlderThan(options.db, before);
-        const total = result.events + result.lagSamples + result.endOffsetSamples;
+        const total = result.events + result.lagSamples + result.lagMinutes + result.endOffsetSamples;
         if (total > 0) {
           log(
-            `retention: deleted ${result.events} events, ${result.lagSamples} lag samples and ${result.endOffsetSamples} end-offset samples from before ${before.toISOString()}`,
+            `retention: deleted ${result.events} events, ${result.lagSamples} lag samples, ${result.lagMinutes} per-minute lag roll-ups and ${result.endOffsetSamples} end-offset samples from before ${before.toISOString()}`,
           );
         }
       } catch (error) {

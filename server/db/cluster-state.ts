@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { toDatabaseError } from "./errors.ts";
+import { rollUpLagSamples } from "./lag-rollup.ts";
 
 /**
  * What the collector's admin poller writes every few seconds: topics and partitions with their
@@ -288,7 +289,10 @@ export async function upsertCommittedOffsets(
   });
 }
 
-/** Lag samples for history charts and health rules. */
+/**
+ * Lag samples for history charts and health rules, rolled up per minute in the same transaction
+ * (lag-rollup.ts) for the charts over hours and days.
+ */
 export async function recordLagSamples(
   db: { pool: pg.Pool },
   samples: readonly LagSampleInput[],
@@ -296,8 +300,8 @@ export async function recordLagSamples(
 ): Promise<void> {
   if (samples.length === 0) return;
   const at = options.at ?? new Date();
-  try {
-    await db.pool.query(
+  await inTransaction(db.pool, `storing ${samples.length} lag samples`, async (client) => {
+    await client.query(
       `INSERT INTO lag_samples (group_id, topic, partition, sampled_at, committed_offset, end_offset, offset_lag, time_lag_ms)
        SELECT group_id, topic, partition, $8, committed_offset, end_offset, offset_lag, time_lag_ms
        FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
@@ -314,9 +318,8 @@ export async function recordLagSamples(
         at,
       ],
     );
-  } catch (error) {
-    throw toDatabaseError(error, `storing ${samples.length} lag samples`);
-  }
+    await rollUpLagSamples(client, { from: at, to: at, groupIds: [...new Set(samples.map((s) => s.groupId))] });
+  });
 }
 
 /**

@@ -8,6 +8,8 @@ export interface LagHistoryOptions {
   to: Date;
   /** Bucket width, ms (≥ 1 s). At most MAX_LAG_BUCKETS buckets per request. */
   bucketMs: number;
+  /** Read every sample even where the per-minute roll-ups would answer (to compare the two). */
+  samplesOnly?: boolean;
 }
 
 export interface LagHistoryPoint {
@@ -45,6 +47,25 @@ export interface LagHistory {
   totals: LagHistoryTotal[];
 }
 
+const MINUTE_MS = 60_000;
+
+interface PartitionBucketRow {
+  bucket: Date;
+  topic: string;
+  partition: number;
+  max_lag: string | null;
+  max_time_lag: string | null;
+  committed: string | null;
+  end_offset: string;
+}
+
+interface TotalBucketRow {
+  bucket: Date;
+  total: string | null;
+  time_lag: string | null;
+  unknown: number;
+}
+
 /** A chart has a few hundred pixels: more buckets only cost. */
 export const MAX_LAG_BUCKETS = 2_000;
 
@@ -52,7 +73,8 @@ export const MAX_LAG_BUCKETS = 2_000;
  * A group's lag over time from the admin poller's samples, bucketed (date_bin from `from`), per
  * partition and in total. Maxima per bucket, so a short spike stays visible at any zoom.
  * Index: lag_samples primary key (group_id, sampled_at, topic, partition): a range scan of one
- * group's samples.
+ * group's samples; for whole-minute buckets from a whole minute (the day and week windows of the
+ * charts), the per-minute roll-ups' primary keys (lag_minutes, lag_minute_totals) instead.
  */
 export async function getLagHistory(db: Queryable, groupId: string, options: LagHistoryOptions): Promise<LagHistory> {
   const from = checkDate(options.from, "from")!;
@@ -65,21 +87,25 @@ export async function getLagHistory(db: Queryable, groupId: string, options: Lag
     throw new ValidationError(`at most ${MAX_LAG_BUCKETS} buckets: choose a wider bucket or a shorter range`, { field: "bucket" });
   }
   const seconds = options.bucketMs / 1000;
+  // Whole-minute buckets from a whole minute: the per-minute roll-ups give the same maxima as the
+  // samples (every minute lies inside one bucket), reading one row a minute instead of one a poll.
+  const fromMinutes = !options.samplesOnly && options.bucketMs % MINUTE_MS === 0 && from.getTime() % MINUTE_MS === 0;
+  const bin = (column: Prisma.Sql) => Prisma.sql`date_bin(make_interval(secs => ${seconds}::float8), ${column}, ${from}::timestamptz)`;
   return runQuery(`reading the lag history of ${groupId}`, async () => {
     const [perPartition, perSample] = await Promise.all([
-      select<{
-        bucket: Date;
-        topic: string;
-        partition: number;
-        max_lag: string | null;
-        max_time_lag: string | null;
-        committed: string | null;
-        end_offset: string;
-      }>(
+      select<PartitionBucketRow>(
         db,
-        Prisma.sql`
-        SELECT date_bin(make_interval(secs => ${seconds}::float8), l.sampled_at, ${from}::timestamptz) AS bucket,
-          l.topic, l.partition,
+        fromMinutes
+          ? Prisma.sql`
+        SELECT ${bin(Prisma.sql`m.minute`)} AS bucket, m.topic, m.partition,
+          max(m.max_offset_lag)::text AS max_lag, max(m.max_time_lag_ms)::text AS max_time_lag,
+          max(m.max_committed_offset)::text AS committed, max(m.max_end_offset)::text AS end_offset
+        FROM lag_minutes m
+        WHERE m.group_id = ${groupId}::text AND m.minute >= ${from}::timestamptz AND m.minute < ${to}::timestamptz
+        GROUP BY 1, 2, 3
+        ORDER BY 2, 3, 1`
+          : Prisma.sql`
+        SELECT ${bin(Prisma.sql`l.sampled_at`)} AS bucket, l.topic, l.partition,
           max(l.offset_lag)::text AS max_lag, max(l.time_lag_ms)::text AS max_time_lag,
           max(l.committed_offset)::text AS committed, max(l.end_offset)::text AS end_offset
         FROM lag_samples l
@@ -87,10 +113,18 @@ export async function getLagHistory(db: Queryable, groupId: string, options: Lag
         GROUP BY 1, 2, 3
         ORDER BY 2, 3, 1`,
       ),
-      select<{ bucket: Date; total: string | null; time_lag: string | null; unknown: number }>(
+      select<TotalBucketRow>(
         db,
-        Prisma.sql`
-        SELECT date_bin(make_interval(secs => ${seconds}::float8), sampled_at, ${from}::timestamptz) AS bucket,
+        fromMinutes
+          ? Prisma.sql`
+        SELECT ${bin(Prisma.sql`t.minute`)} AS bucket,
+          max(t.max_offset_lag)::text AS total, max(t.max_time_lag_ms)::text AS time_lag, max(t.max_unknown_partitions)::int AS unknown
+        FROM lag_minute_totals t
+        WHERE t.group_id = ${groupId}::text AND t.minute >= ${from}::timestamptz AND t.minute < ${to}::timestamptz
+        GROUP BY 1
+        ORDER BY 1`
+          : Prisma.sql`
+        SELECT ${bin(Prisma.sql`sampled_at`)} AS bucket,
           max(total)::text AS total, max(time_lag)::text AS time_lag, max(unknown)::int AS unknown
         FROM (
           SELECT sampled_at, sum(offset_lag) AS total, max(time_lag_ms) AS time_lag,

@@ -23,7 +23,7 @@ import {
 } from "./index.ts";
 
 /** Tables that grow with traffic; the others (topics, groups, producers…) are a few hundred rows. */
-const LARGE_TABLES = ["events", "lag_samples", "end_offset_samples", "dead_letters"];
+const LARGE_TABLES = ["events", "lag_samples", "lag_minutes", "lag_minute_totals", "end_offset_samples", "dead_letters"];
 
 interface PlanNode {
   "Node Type": string;
@@ -159,6 +159,15 @@ describe("query plans on 200k events", () => {
       "lag history",
       () => getLagHistory(traced, "analytics", { from: new Date(NOW.getTime() - 3_600_000), to: NOW, bucketMs: 60_000 }),
       [["lag_samples_pkey", "lag_samples_sampled_at_idx"]],
+    );
+  });
+
+  it("lag history over a day: one group's per-minute roll-ups through their primary keys", async () => {
+    const to = new Date(Math.ceil(NOW.getTime() / 360_000) * 360_000);
+    await expectIndexed(
+      "lag history, 24 h",
+      () => getLagHistory(traced, "analytics", { from: new Date(to.getTime() - 86_400_000), to, bucketMs: 360_000 }),
+      [["lag_minutes_pkey", "lag_minutes_minute_idx"], ["lag_minute_totals_pkey", "lag_minute_totals_minute_idx"]],
     );
   });
 
