@@ -1,43 +1,15 @@
 import { expect, test, type APIRequestContext, type Locator, type Page } from "@playwright/test";
+import { findShippedOrder, SAGA_FLOW as FLOW } from "./support/orders.ts";
 import { EventscopePage } from "./support/page-object.ts";
 
-/** The happy path of the demo's order saga, in the order it happens. */
-const FLOW = ["OrderPlaced", "InventoryReserved", "PaymentProcessed", "OrderShipped"];
-
-interface TimelineJson {
-  events: { eventType: string | null; consumption: { groupId: string; status: string }[] }[];
-}
-
-/**
- * An order the demo services took through the whole saga, whose OrderPlaced the inventory
- * service has consumed (committed past it). Polls: the stack keeps producing orders.
- */
-async function findShippedOrder(request: APIRequestContext): Promise<string> {
-  let found: string | undefined;
-  await expect
-    .poll(
-      async () => {
-        const search = await request.get("/api/events?type=OrderShipped&limit=20");
-        expect(search.status()).toBe(200);
-        const { events } = (await search.json()) as { events: { entityKeys: string[] }[] };
-        for (const key of events.flatMap((e) => e.entityKeys.slice(0, 1))) {
-          const response = await request.get(`/api/entities/${encodeURIComponent(key)}`);
-          if (response.status() !== 200) continue;
-          const timeline = (await response.json()) as TimelineJson;
-          const types = timeline.events.map((e) => e.eventType);
-          const placed = timeline.events.find((e) => e.eventType === "OrderPlaced");
-          const consumed = placed?.consumption.some((c) => c.groupId === "inventory-service" && c.status === "consumed");
-          if (FLOW.every((type) => types.includes(type)) && consumed) {
-            found = key;
-            return true;
-          }
-        }
-        return false;
-      },
-      { message: "an order that went through the whole saga", timeout: 60_000, intervals: [1_000] },
-    )
-    .toBe(true);
-  return found!;
+/** An order that went through the whole saga, whose OrderPlaced the inventory service has consumed. */
+function shippedAndConsumed(request: APIRequestContext): Promise<string> {
+  return findShippedOrder(request, "an order that went through the whole saga", (events, orderId) => {
+    const types = events.map((e) => e.eventType);
+    const placed = events.find((e) => e.eventType === "OrderPlaced");
+    const consumed = placed?.consumption.some((c) => c.groupId === "inventory-service" && c.status === "consumed");
+    return FLOW.every((type) => types.includes(type)) && consumed ? orderId : undefined;
+  });
 }
 
 class EntityTimelinePage extends EventscopePage {
@@ -72,7 +44,7 @@ class EntityTimelinePage extends EventscopePage {
 
 test.describe("entity timeline", () => {
   test("an order's timeline shows its events in order, with consumption status, headers and value", async ({ page, request }, testInfo) => {
-    const orderId = await findShippedOrder(request);
+    const orderId = await shippedAndConsumed(request);
     const timeline = await new EntityTimelinePage(page, orderId).open();
     await expect(timeline.heading).toHaveText(orderId);
 

@@ -1,37 +1,14 @@
 import { expect, test, type APIRequestContext, type Locator, type Page } from "@playwright/test";
+import { findShippedOrder, SAGA_FLOW as FLOW } from "./support/orders.ts";
 import { EventscopePage } from "./support/page-object.ts";
 
-const FLOW = ["OrderPlaced", "InventoryReserved", "PaymentProcessed", "OrderShipped"];
-
-interface TimelineJson {
-  events: { eventType: string | null; traceId: string | null }[];
-}
-
 /** An order whose saga went through and whose events all carry one trace (OpenTelemetry's kafkajs instrumentation). */
-async function findTracedOrder(request: APIRequestContext): Promise<{ orderId: string; traceId: string }> {
-  let found: { orderId: string; traceId: string } | undefined;
-  await expect
-    .poll(
-      async () => {
-        const search = await request.get("/api/events?type=OrderShipped&limit=20");
-        expect(search.status()).toBe(200);
-        const { events } = (await search.json()) as { events: { entityKeys: string[] }[] };
-        for (const key of events.flatMap((e) => e.entityKeys.slice(0, 1))) {
-          const response = await request.get(`/api/entities/${encodeURIComponent(key)}`);
-          if (response.status() !== 200) continue;
-          const flow = ((await response.json()) as TimelineJson).events.filter((e) => FLOW.includes(e.eventType ?? ""));
-          const traceId = flow[0]?.traceId;
-          if (traceId && FLOW.every((type) => flow.some((e) => e.eventType === type && e.traceId === traceId))) {
-            found = { orderId: key, traceId };
-            return true;
-          }
-        }
-        return false;
-      },
-      { message: "an order whose saga events share one trace", timeout: 60_000, intervals: [1_000] },
-    )
-    .toBe(true);
-  return found!;
+function findTracedOrder(request: APIRequestContext): Promise<{ orderId: string; traceId: string }> {
+  return findShippedOrder(request, "an order whose saga events share one trace", (events, orderId) => {
+    const flow = events.filter((e) => FLOW.includes(e.eventType ?? ""));
+    const traceId = flow[0]?.traceId;
+    return traceId && FLOW.every((type) => flow.some((e) => e.eventType === type && e.traceId === traceId)) ? { orderId, traceId } : undefined;
+  });
 }
 
 class TracePage extends EventscopePage {

@@ -3,7 +3,7 @@ import { ValidationError } from "../../../lib/errors.ts";
 import type { StoredHeader } from "../ingest.ts";
 import { maskHeaders, maskJsonText, maskReplayEdits } from "../../../lib/mask.ts";
 import { iso, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
-import type { DeadLetterStatusName } from "./dead-letters.ts";
+import type { DeadLetterListItem, DeadLetterStatusName } from "./dead-letters.ts";
 
 /**
  * One dead letter with everything its page shows: error and stack trace, origin (and whether the
@@ -35,32 +35,15 @@ export interface ReplayWithOutcome {
   failedAgainAs: { id: string; topic: string; partition: number; offset: string; errorMessage: string | null }[];
 }
 
-export interface DeadLetterDetail {
-  id: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  timestamp: string;
-  source: string;
-  convention: string | null;
-  originTopic: string | null;
-  originPartition: number | null;
-  originOffset: string | null;
-  originTimestamp: string | null;
-  originGroup: string | null;
-  originTopicHint: string | null;
+/** Everything the inbox lists, with all of the error message and the rest of the record. */
+export interface DeadLetterDetail extends DeadLetterListItem {
   /** The original record is stored (its page exists). */
   originCollected: boolean;
-  errorClass: string | null;
+  /** All of it (the list has the first 500 characters). */
   errorMessage: string | null;
   errorCause: string | null;
   errorStack: string | null;
-  attempts: number | null;
-  status: DeadLetterStatusName;
-  statusChangedAt: string | null;
-  /** Its own x-replay-id: it is a replay that failed again. */
-  replayId: string | null;
-  /** When it is a replay that failed again: the dead letter that replay came from. */
+  /** When it is a replay that failed again (its replayId): the dead letter that replay came from. */
   replayOf: { deadLetterId: string; sequence: number } | null;
   key: string | null;
   keyBase64: string | null;
@@ -68,9 +51,6 @@ export interface DeadLetterDetail {
   /** The value as text (UTF-8; JSON as received) or base64 for binary; null for a tombstone. */
   value: { kind: "json" | "text"; text: string } | { kind: "binary"; base64: string } | null;
   flags: string[];
-  entityKeys: string[];
-  eventType: string | null;
-  producer: string | null;
   /** EVENTSCOPE_MASK_FIELDS changed the value or headers shown here (a replay still sends the originals). */
   masked: boolean;
   replays: ReplayWithOutcome[];
