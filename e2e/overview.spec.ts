@@ -31,6 +31,14 @@ test.describe("overview flow graph", () => {
     const x = async (node: Locator) => (await node.boundingBox())!.x;
     expect(await x(overview.node("Producer", "order-service"))).toBeLessThan(await x(overview.node("Topic", "orders")));
     expect(await x(overview.node("Topic", "orders"))).toBeLessThan(await x(overview.node("Group", "inventory-service")));
+    // The minimap draws the same nodes: one shape per producer, topic and group of the graph.
+    const minimapNodes = page.getByRole("img", { name: "Mini Map" }).locator(".react-flow__minimap-node");
+    await expect
+      .poll(async () => {
+        const [inMinimap, inGraph] = [await minimapNodes.count(), await page.locator(".react-flow__node").count()];
+        return inGraph > 0 && inMinimap === inGraph;
+      }, { message: "as many minimap shapes as graph nodes" })
+      .toBe(true);
     await overview.screenshot(testInfo, "overview");
   });
 

@@ -58,9 +58,13 @@ export function nodeAriaLabel(id: string): string {
 
 export function toFlowNodes(graph: FlowGraph, positions: ReadonlyMap<string, NodePosition>, selected: string | null): FlowNode[] {
   const producerNames = new Set(graph.producers.map((p) => p.producer).filter((p) => p !== ""));
-  const common = (id: string) => ({
+  // The laid-out size, until React Flow measures the node: the minimap draws nodes by the size
+  // of the nodes given here (this view does not take React Flow's measurements back into them).
+  const common = (id: string, kind: FlowNodeKind) => ({
     id,
     position: positions.get(id) ?? { x: 0, y: 0 },
+    initialWidth: NODE_SIZE[kind].width,
+    initialHeight: NODE_SIZE[kind].height,
     selected: id === selected,
     ariaRole: "button" as const,
     ariaLabel: nodeAriaLabel(id),
@@ -68,10 +72,10 @@ export function toFlowNodes(graph: FlowGraph, positions: ReadonlyMap<string, Nod
     connectable: false,
   });
   return [
-    ...graph.producers.map((p): ProducerFlowNode => ({ ...common(p.id), type: "producer", data: { kind: "producer", producer: p, label: producerLabel(p) } })),
-    ...graph.topics.map((t): TopicFlowNode => ({ ...common(t.id), type: "topic", data: { kind: "topic", topic: t } })),
+    ...graph.producers.map((p): ProducerFlowNode => ({ ...common(p.id, "producer"), type: "producer", data: { kind: "producer", producer: p, label: producerLabel(p) } })),
+    ...graph.topics.map((t): TopicFlowNode => ({ ...common(t.id, "topic"), type: "topic", data: { kind: "topic", topic: t } })),
     ...graph.groups.map((g): GroupFlowNode => ({
-      ...common(g.id),
+      ...common(g.id, "group"),
       type: "consumer",
       data: { kind: "group", group: g, service: serviceOfGroup(g, producerNames) },
     })),
