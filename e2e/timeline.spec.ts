@@ -1,6 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { expect, test, type APIRequestContext, type Locator, type Page } from "@playwright/test";
+import { Kafka, logLevel } from "kafkajs";
 import { findShippedOrder, SAGA_FLOW as FLOW } from "./support/orders.ts";
 import { EventscopePage } from "./support/page-object.ts";
+import { stack } from "./support/stack.ts";
 
 /** An order that went through the whole saga, whose OrderPlaced the inventory service has consumed. */
 function shippedAndConsumed(request: APIRequestContext): Promise<string> {
@@ -82,6 +85,41 @@ test.describe("entity timeline", () => {
     await page.goto(page.url());
     await expect(timeline.row("OrderPlaced").getByRole("region", { name: "Headers" })).toBeVisible();
     await expect(timeline.row("InventoryReserved").getByRole("region", { name: "Headers" })).toHaveCount(0);
+  });
+
+  test("an open timeline shows the order's new events as they are stored, keeping what is expanded", async ({ page, request }, testInfo) => {
+    const orderId = await shippedAndConsumed(request);
+    const timeline = await new EntityTimelinePage(page, orderId).open();
+    const placed = timeline.row("OrderPlaced");
+    await placed.getByRole("button", { name: /^Show headers and value of orders\// }).click();
+    await expect(placed.getByRole("region", { name: "Headers" })).toBeVisible();
+    await expect(page.getByRole("checkbox", { name: "Live" })).toBeChecked();
+
+    // Another service writes an event about the order while the page is open.
+    const ticket = `T-${randomBytes(3).toString("hex")}`;
+    const kafka = new Kafka({ clientId: "eventscope-e2e", brokers: stack.kafkaBrokers.split(","), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: "notifications",
+        messages: [
+          {
+            key: orderId,
+            value: JSON.stringify({ orderId, ticket }),
+            headers: { ce_specversion: "1.0", ce_id: ticket, ce_type: "SupportTicketOpened", ce_source: "support-desk", ce_time: new Date().toISOString() },
+          },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+
+    // It appears without a reload, and the expanded event is still open.
+    await expect(timeline.row("SupportTicketOpened")).toBeVisible({ timeout: 30_000 });
+    await expect(timeline.row("SupportTicketOpened").getByText("support-desk", { exact: true })).toBeVisible();
+    await expect(placed.getByRole("region", { name: "Headers" })).toBeVisible();
+    await timeline.screenshot(testInfo, "entity-timeline-live");
   });
 
   test("an entity without events gets a 404 page that says what to do", async ({ page }, testInfo) => {

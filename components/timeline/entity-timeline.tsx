@@ -21,7 +21,13 @@ interface Props {
   collectorGroup: string | null;
   /** `<topic>/<partition>/<offset>` from the URL: shown selected and expanded. */
   selectedEvent: string | null;
+  /** Whether the list starts at the entity's first event, so that it can be kept current. */
+  live: boolean;
 }
+
+/** How often a live timeline asks for the entity's events again, and up to how many it keeps current. */
+const LIVE_MS = 5_000;
+const LIVE_MAX_EVENTS = 1_000;
 
 const eventId = (e: TimelineEvent) => `${e.topic}/${e.partition}/${e.offset}`;
 
@@ -30,7 +36,7 @@ const eventId = (e: TimelineEvent) => `${e.topic}/${e.partition}/${e.offset}`;
  * long idle gaps folded) over a virtualized list; a row expands to its headers and whole value.
  * Further pages are fetched from GET /api/entities/[key] with the cursor and appended.
  */
-export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, collectorGroup, selectedEvent }: Props) {
+export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, collectorGroup, selectedEvent, live }: Props) {
   const [events, setEvents] = useState<TimelineEvent[]>(initial.events);
   const [nextCursor, setNextCursor] = useState<string | null>(initial.nextCursor);
   const [loading, setLoading] = useState(false);
@@ -42,6 +48,56 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, colle
     return index === -1 ? null : index;
   });
   const listRef = useRef<HTMLDivElement>(null);
+  const [liveOn, setLiveOn] = useState(live);
+  const [liveState, setLiveState] = useState<{ at: number | null; error?: string; tooMany?: boolean }>({ at: null });
+  const current = useRef({ events, selected });
+  useEffect(() => {
+    current.current = { events, selected };
+  }, [events, selected]);
+
+  // Live: while the whole timeline is shown, ask for it again every few seconds (not while the
+  // tab is hidden) and take new events and changed statuses in place. Rows are keyed by their
+  // position in Kafka, so what is expanded stays expanded and the selection follows its event.
+  const complete = nextCursor === null;
+  useEffect(() => {
+    if (!liveOn || !complete) return;
+    let stopped = false;
+    let lastBody = "";
+    const refresh = async () => {
+      if (document.hidden) return;
+      try {
+        const response = await fetch(`/api/entities/${encodeURIComponent(entityKey)}?limit=${LIVE_MAX_EVENTS}`, { cache: "no-store" });
+        const text = await response.text();
+        if (stopped) return;
+        const body = JSON.parse(text) as EntityTimeline & { message?: string };
+        if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+        if (body.nextCursor !== null) {
+          setLiveState({ at: Date.now(), tooMany: true });
+          setLiveOn(false);
+          return;
+        }
+        if (text !== lastBody) {
+          lastBody = text;
+          const next = withoutGroup(body.events, collectorGroup);
+          const { events: before, selected: selectedIndex } = current.current;
+          const selectedId = selectedIndex === null ? null : before[selectedIndex] ? eventId(before[selectedIndex]) : null;
+          setEvents(next);
+          if (selectedId !== null) {
+            const index = next.findIndex((e) => eventId(e) === selectedId);
+            setSelected(index === -1 ? null : index);
+          }
+        }
+        setLiveState({ at: Date.now() });
+      } catch (error) {
+        if (!stopped) setLiveState((state) => ({ at: state.at, error: error instanceof Error ? error.message : String(error) }));
+      }
+    };
+    const timer = setInterval(() => void refresh(), LIVE_MS);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [liveOn, complete, entityKey, collectorGroup]);
 
   const times = useMemo(() => events.map((e) => Date.parse(e.timestamp)), [events]);
   const gaps = useMemo(() => gapsSincePrevious(times), [times]);
@@ -49,8 +105,6 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, colle
   const lanes = useMemo(() => assignLanes(events, (e) => laneKey(e, laneMode)), [events, laneMode]);
   const bounds = timelineBounds(times);
 
-  // The virtualizer's functions change identity as it measures; this component is not memoized.
-  // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: events.length,
     getScrollElement: () => listRef.current,
@@ -120,6 +174,22 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, colle
           {nextCursor ? " loaded (more below)" : ""}
           {bounds ? `, ${formatTime(events[0]!.timestamp)} → ${formatTime(events.at(-1)!.timestamp)} (${formatDuration(bounds.spanMs)})` : ""}
         </span>
+        {live ? (
+          <span className={styles.tlSummary}>
+            <label title={`Ask for this entity's events every ${LIVE_MS / 1000} s and show what changed`}>
+              <input type="checkbox" checked={liveOn} onChange={(event) => setLiveOn(event.target.checked)} disabled={liveState.tooMany} /> Live
+            </label>{" "}
+            {liveState.tooMany
+              ? `(off: more than ${LIVE_MAX_EVENTS.toLocaleString("en")} events; reload to see new ones)`
+              : liveState.error
+                ? `(could not refresh: ${liveState.error})`
+                : liveOn && !complete
+                  ? "(paused while more events are below)"
+                  : liveOn && liveState.at !== null
+                    ? `(checked ${new Date(liveState.at).toLocaleTimeString()})`
+                    : null}
+          </span>
+        ) : null}
       </div>
 
       <div className={styles.tlChart} role="group" aria-label="Timeline lanes">

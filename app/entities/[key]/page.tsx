@@ -56,6 +56,7 @@ export default async function EntityPage({ params, searchParams }: Props) {
         traceUrlTemplate={config.traceUrl ?? null}
         collectorGroup={config.collectorGroup}
         selectedEvent={query.event ?? null}
+        live={query.cursor === undefined}
       />
     </PageFrame>
   );
