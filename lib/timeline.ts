@@ -121,7 +121,10 @@ export interface WaterfallEvent {
   timestampMs: number;
   /** The service that produced the event (ce_source / producer header). */
   producer: string | null;
-  /** The consumer groups subscribed to the event's topic. */
+  /**
+   * The names the consumer groups subscribed to the event's topic go by: their group ids and
+   * their members' client ids.
+   */
   consumerGroups: readonly string[];
 }
 
@@ -138,7 +141,10 @@ export interface WaterfallRow {
   durationMs: number | null;
 }
 
-/** A service produces as the consumer group of the same name (or one named `<service>-…`). */
+/**
+ * A service produces as the consumer of the same name: a group named after it (or `<service>-…`),
+ * or a group whose members' client id is its name.
+ */
 function readsAs(producer: string, group: string): boolean {
   return group === producer || group.startsWith(`${producer}-`) || producer.startsWith(`${group}-`);
 }
@@ -146,7 +152,8 @@ function readsAs(producer: string, group: string): boolean {
 /**
  * Causal order of a trace's events, input in time order. The headers name the producer's span,
  * not the consumer's, so causality is inferred: an event's cause is the latest earlier event on a
- * topic its producing service consumes. Rows come in causal order (each event after its cause,
+ * topic its producing service consumes (through a group named after it, or whose members' client
+ * id is its name). Rows come in causal order (each event after its cause,
  * siblings in time order, like a span tree) with their depth for indentation.
  */
 export function buildWaterfall(events: readonly WaterfallEvent[]): WaterfallRow[] {

@@ -17,7 +17,7 @@ const MAX_INDENT = 12;
  */
 export function TraceWaterfall({ events }: { events: TimelineEvent[] }) {
   const rows = buildWaterfall(
-    events.map((e) => ({ timestampMs: Date.parse(e.timestamp), producer: e.producer, consumerGroups: e.consumption.map((c) => c.groupId) })),
+    events.map((e) => ({ timestampMs: Date.parse(e.timestamp), producer: e.producer, consumerGroups: e.consumption.flatMap((c) => [c.groupId, ...c.clientIds]) })),
   );
   const totalMs = Math.max(1, ...rows.map((r) => r.offsetMs + (r.durationMs ?? 0)));
   const percent = (ms: number) => `${Math.min(100, (ms / totalMs) * 100)}%`;

@@ -24,6 +24,8 @@ export interface GroupConsumption {
   committedOffset: string | null;
   /** The group's offset lag on the event's partition (end − committed); null when unknown. */
   lag: string | null;
+  /** The client ids of the group's members as last polled (often the service's name), sorted. */
+  clientIds: string[];
 }
 
 /** A dead letter that says it came from a given event (origin topic/partition/offset). */
@@ -45,14 +47,17 @@ export interface DeadLetterReference {
 
 /**
  * Two columns for a page of events named `page` (topic, partition, offset): the subscribed
- * groups' offsets (committed_offsets_topic_partition_idx) and the dead letters that reference
+ * groups' offsets (committed_offsets_topic_partition_idx) with their members' client ids
+ * (group_members primary key), and the dead letters that reference
  * each event (dead_letters origin index), as JSON, so a page and its statuses are one statement.
  * Apply to an already limited page (a MATERIALIZED CTE): they run once per row. int8s go as text,
  * JSON numbers would round them.
  */
 export const CONSUMPTION_COLUMNS = Prisma.sql`
   (SELECT coalesce(json_agg(json_build_object('groupId', c.group_id, 'state', g.state,
-            'committed', c.committed_offset::text, 'end', p.end_offset::text) ORDER BY c.group_id), '[]'::json)
+            'committed', c.committed_offset::text, 'end', p.end_offset::text,
+            'clientIds', (SELECT coalesce(json_agg(DISTINCT gm.client_id ORDER BY gm.client_id), '[]'::json)
+                          FROM group_members gm WHERE gm.group_id = c.group_id)) ORDER BY c.group_id), '[]'::json)
    FROM committed_offsets c
    JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL
    LEFT JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
@@ -67,7 +72,7 @@ export const CONSUMPTION_COLUMNS = Prisma.sql`
    AS dead_lettered_json`;
 
 export interface ConsumptionJson {
-  consumption_json: { groupId: string; state: string; committed: string; end: string | null }[];
+  consumption_json: { groupId: string; state: string; committed: string; end: string | null; clientIds: string[] }[];
   dead_lettered_json: (Omit<DeadLetterReference, "timestamp"> & { timestamp: string })[];
 }
 
@@ -98,7 +103,7 @@ export function toConsumption(
       : known && committed > offset
         ? "consumed"
         : "behind";
-    return { groupId: c.groupId, state: c.state, status, committedOffset: known ? c.committed : null, lag };
+    return { groupId: c.groupId, state: c.state, status, committedOffset: known ? c.committed : null, lag, clientIds: c.clientIds };
   });
   return { consumption, deadLetteredAs };
 }

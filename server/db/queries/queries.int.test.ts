@@ -242,10 +242,11 @@ describe("getEntityTimeline", () => {
     const byPos = new Map(timeline.events.map((e) => [pos(e), e]));
     // A: orders/0/0. inventory committed 1 (> 0) but its dead letter D says it failed it;
     // notification committed 3; analytics committed 0 (not past 0), lag 3 - 0. The deleted group is gone.
+    // Each with its members' client ids (the notifier's differs from its group id; analytics has none).
     expect(byPos.get(pos(A))!.consumption).toEqual([
-      { groupId: G.analytics, state: "Empty", status: "behind", committedOffset: "0", lag: "3" },
-      { groupId: G.inventory, state: "Stable", status: "dead-lettered", committedOffset: "1", lag: "2" },
-      { groupId: G.notification, state: "Stable", status: "consumed", committedOffset: "3", lag: "0" },
+      { groupId: G.analytics, state: "Empty", status: "behind", committedOffset: "0", lag: "3", clientIds: [] },
+      { groupId: G.inventory, state: "Stable", status: "dead-lettered", committedOffset: "1", lag: "2", clientIds: [G.inventory] },
+      { groupId: G.notification, state: "Stable", status: "consumed", committedOffset: "3", lag: "0", clientIds: [NOTIFIER_CLIENT] },
     ]);
     expect(byPos.get(pos(A))!.deadLetteredAs).toMatchObject([{ topic: T.ordersDlt, partition: 0, offset: "0", errorClass: "StockError", status: "new", producer: G.inventory }]);
     // F: orders/0/2. inventory committed 1 is not past 2.
@@ -254,7 +255,9 @@ describe("getEntityTimeline", () => {
       [G.inventory, "behind"],
       [G.notification, "consumed"],
     ]);
-    expect(byPos.get(pos(B))!.consumption).toEqual([{ groupId: G.payment, state: "Stable", status: "consumed", committedOffset: "2", lag: "0" }]);
+    expect(byPos.get(pos(B))!.consumption).toEqual([
+      { groupId: G.payment, state: "Stable", status: "consumed", committedOffset: "2", lag: "0", clientIds: [G.payment] },
+    ]);
     expect(byPos.get(pos(C))!.consumption).toEqual([]);
     // D is itself a dead letter: where it came from and why.
     expect(byPos.get(pos(D))).toMatchObject({
