@@ -22,10 +22,15 @@ export async function login(page: Page, token: string): Promise<void> {
   await expectSessionCookie(page);
 }
 
-/** Signs in through the link `npm run demo` prints: /login#token=… (the token never reaches a server log). */
+/**
+ * Signs in through the link `npm run demo` prints: /login#token=… (the token never reaches a server
+ * log). Ends when the page the login form goes on to has loaded: a navigation started before that
+ * would be interrupted by the form's own.
+ */
 export async function loginWithLink(page: Page, token: string): Promise<void> {
   await page.goto(`/login#token=${encodeURIComponent(token)}`);
   await expectSessionCookie(page);
+  await page.waitForURL((url) => url.pathname !== "/login", { waitUntil: "load" });
 }
 
 /** Signs out: the session cookie is gone. */
