@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startBroker, type RunningBroker } from "../server/broker/index.ts";
 import { ConfigError, loadConfig, type Config } from "../server/config.ts";
+import { COMPRESSION_NAMES } from "../server/kafka/compression-names.ts";
 import { connectDatabase, runMigrations, searchEvents } from "../server/db/index.ts";
 import { describeExit, indent, ManagedProcess } from "./support/managed-process.ts";
 import { isPortFree, pollUntil } from "./support/ports.ts";
@@ -48,6 +49,7 @@ The demo services (passed through; their defaults apply when a flag is absent):
   --outage-length S    lasting S seconds (shorter than --outage-every): its orders end up as
                        dead letters that replay fine once it is over
   --max-attempts N     payment attempts before a message goes to the dead-letter topic
+  --compression CODEC  what the services produce with: none, gzip, snappy, lz4 or zstd
 
 DATABASE_URL, when set, replaces the embedded PostgreSQL. Logs: DIR/logs/.`;
 
@@ -114,6 +116,7 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
         "db-port": { type: "string" },
         "data-dir": { type: "string" },
         kafka: { type: "string" },
+        compression: { type: "string" },
         ...(Object.fromEntries(Object.keys(SERVICE_FLAGS).map((flag) => [flag, { type: "string" }])) as Record<
           ServiceFlag,
           { type: "string" }
@@ -149,6 +152,13 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
   for (const flag of Object.keys(SERVICE_FLAGS) as ServiceFlag[]) {
     const text = values[flag];
     if (text !== undefined) serviceArgs.push(`--${flag}`, parseServiceFlag(flag, text));
+  }
+  if (values.compression !== undefined) {
+    const codec = values.compression.trim().toLowerCase();
+    if (!(COMPRESSION_NAMES as readonly string[]).includes(codec)) {
+      throw new UsageError(`--compression must be one of ${COMPRESSION_NAMES.join(", ")}; got "${values.compression}"`);
+    }
+    serviceArgs.push("--compression", codec);
   }
   const outageEvery = values["outage-every"] === undefined ? undefined : Number(values["outage-every"]);
   const outageLength = values["outage-length"] === undefined ? undefined : Number(values["outage-length"]);

@@ -36,6 +36,8 @@ describe("loadConfig", () => {
       maskFields: [],
       traceUrl: undefined,
       users: [],
+      replayCompression: "none",
+      decodeAttempts: 3,
     });
   });
 
@@ -113,6 +115,8 @@ describe("loadConfig", () => {
     ["EVENTSCOPE_READ_TOKEN", "1234", /at least 8 characters/],
     ["EVENTSCOPE_TRACE_URL", "https://jaeger.example/trace/", /\{traceId\}/],
     ["EVENTSCOPE_TRACE_URL", "javascript:alert({traceId})", /http\(s\) URL/],
+    ["EVENTSCOPE_REPLAY_COMPRESSION", "brotli", /one of none, gzip, snappy, lz4, zstd.*"brotli"/],
+    ["EVENTSCOPE_DECODE_ATTEMPTS", "0", /number of attempts/],
   ])("rejects %s=%s with a message naming the variable", (variable, value, expected) => {
     const error = configError({ [variable]: value });
     expect(error.issues).toContainEqual({ variable, message: expect.stringMatching(expected) });

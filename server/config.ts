@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { z } from "zod";
+import { COMPRESSION_NAMES } from "./kafka/compression-names.ts";
 
 /**
  * Every environment variable Eventscope reads, parsed and validated once (ARCHITECTURE.md,
@@ -293,6 +294,14 @@ const usersFile = z.string().transform((path, ctx) => {
 
 const nonEmpty = z.string().transform((text) => text.trim());
 
+const compression = z.string().transform((text, ctx) => {
+  const name = text.trim().toLowerCase();
+  const known = COMPRESSION_NAMES.find((candidate) => candidate === name);
+  if (known) return known;
+  ctx.addIssue({ code: "custom", message: `expected one of ${COMPRESSION_NAMES.join(", ")}, got ${JSON.stringify(text)}` });
+  return z.NEVER;
+});
+
 // --- the environment, variable by variable -------------------------------------------------------
 
 const environmentSchema = z.object({
@@ -319,6 +328,8 @@ const environmentSchema = z.object({
   EVENTSCOPE_USERS_FILE: optionalVar(usersFile),
   EVENTSCOPE_MASK_FIELDS: optionalVar(fieldList("fields to mask")),
   EVENTSCOPE_TRACE_URL: optionalVar(traceUrl),
+  EVENTSCOPE_REPLAY_COMPRESSION: optionalVar(compression),
+  EVENTSCOPE_DECODE_ATTEMPTS: optionalVar(integer("a number of attempts", 1, 100)),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -369,6 +380,13 @@ function toConfig(env: Environment) {
     maskFields: env.EVENTSCOPE_MASK_FIELDS ?? [],
     /** e.g. https://jaeger.example/trace/{traceId} */
     traceUrl: env.EVENTSCOPE_TRACE_URL,
+    /** The codec replays are produced with. */
+    replayCompression: env.EVENTSCOPE_REPLAY_COMPRESSION ?? "none",
+    /**
+     * Fetches of a record batch that fail to decode the same way before its offset range is
+     * stored as one row flagged `batch-undecodable` and collection moves past it.
+     */
+    decodeAttempts: env.EVENTSCOPE_DECODE_ATTEMPTS ?? 3,
   };
 }
 

@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useEffect, useState } from "react";
 import type { FlowGraph, GroupDetail, TopicDetail } from "@/server/db";
+import { eventHref } from "@/lib/api-schemas/events";
 import { splitNodeId, type GraphNodeId } from "@/lib/api-schemas/graph";
 import { whoConsumesHref } from "@/lib/api-schemas/who-consumes";
 import { formatDuration } from "@/lib/format-duration";
@@ -176,6 +177,38 @@ function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }
           ))}
         </tbody>
       </table>
+      {detail.undecodable.length > 0 && (
+        <>
+          <h3>Could not be decoded</h3>
+          <p className="graph-panel-muted">
+            Each range was fetched again, then stored as one row flagged batch-undecodable and skipped.
+          </p>
+          <table className="graph-table">
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>offsets</th>
+                <th>error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {detail.undecodable.map((u) => (
+                <tr key={`${u.partition}/${u.fromOffset}`}>
+                  <td>{u.partition}</td>
+                  <td>
+                    <Link href={eventHref({ topic: detail.topic, partition: u.partition, offset: u.fromOffset })}>
+                      {u.fromOffset === u.toOffset ? u.fromOffset : `${u.fromOffset}..${u.toOffset}`}
+                    </Link>
+                  </td>
+                  <td>
+                    {u.codec}: {u.error}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
       <p>
         <Link href={whoConsumesHref({ topic: detail.topic })}>Who consumes {detail.topic} →</Link>
       </p>

@@ -2,6 +2,7 @@
 
 import { useEffect, useState } from "react";
 import type { CollectorHealthReport } from "@/server/db";
+import { stallWords } from "@/lib/api-schemas/health";
 import { formatDuration } from "@/lib/format-duration";
 
 const POLL_MS = 10_000;
@@ -48,7 +49,12 @@ export function StaleBanner() {
 }
 
 export function staleMessage(report: CollectorHealthReport): string | null {
-  if (!report.stale) return null;
+  const skipped = report.stalled.filter((stall) => stall.state === "stored");
+  const skippedText =
+    skipped.length === 0
+      ? null
+      : `Not decodable, stored as flagged rows and skipped in the last hour: ${skipped.map(stallWords).join("; ")}.`;
+  if (!report.stale) return skippedText;
   if (report.instances.length === 0) {
     return "No collector has run yet against this database — start one with `npm run collector` (or everything with `npm run demo`).";
   }
@@ -61,5 +67,6 @@ export function staleMessage(report: CollectorHealthReport): string | null {
   // The reason adds something when the collector polls but falls behind or the admin poll stopped.
   if (report.staleReason && !report.staleReason.startsWith("the collector has not polled")) parts.push(`Why: ${report.staleReason}.`);
   if (report.lastError) parts.push(`Last error: ${report.lastError.message}`);
+  if (skippedText) parts.push(skippedText);
   return parts.join(" ");
 }

@@ -119,6 +119,15 @@ export const eventSearchQuerySchema = z
     topic: optionalText("topic", 249),
     header: headerFilterSchema,
     traceId: z.preprocess(blankToUndefined, traceIdSchema.optional()),
+    /** A flag the event carries (e.g. batch-undecodable, value-not-json). */
+    flag: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .trim()
+        .regex(/^[a-z0-9-]{1,64}$/, "a flag is a lower-case name such as batch-undecodable or value-not-json")
+        .optional(),
+    ),
     from: timeSchema(),
     to: timeSchema(),
     cursor: cursorSchema,
@@ -155,6 +164,7 @@ export function eventSearchParams(query: EventSearchQuery): URLSearchParams {
   set("topic", query.topic);
   if (query.header) set("header", query.header.value === undefined ? query.header.name : `${query.header.name}=${query.header.value}`);
   set("traceId", query.traceId);
+  set("flag", query.flag);
   set("from", query.from?.toISOString());
   set("to", query.to?.toISOString());
   set("cursor", query.cursor);

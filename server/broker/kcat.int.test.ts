@@ -4,63 +4,16 @@
  * librdkafka's first ApiVersions request is a flexible version the broker does not serve, so
  * every test here also proves the UNSUPPORTED_VERSION fallback: kcat retries with v0 and carries on.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, type Admin, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBroker, type RunningBroker } from "./broker.ts";
 import { SaslUsers } from "./sasl.ts";
 import { waitFor } from "./process-support.ts";
+import { jsonLines, kcat, type KcatMessage, requireKcat } from "./kcat-support.ts";
 
-/** Fails the whole file, loudly, when kcat is not installed: this suite must never pass without it. */
-function requireKcat(): string {
-  try {
-    return execFileSync("kcat", ["-V"], { encoding: "utf8", timeout: 10_000 });
-  } catch (err) {
-    throw new Error(
-      `kcat is required by the broker's conformance tests but could not be run (${(err as Error).message}). ` +
-        "Install the Debian package: apt-get install kcat",
-    );
-  }
-}
 const kcatVersion = requireKcat();
-
-const KCAT_TIMEOUT_MS = 30_000;
-
-interface KcatResult {
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs kcat to completion; rejects (with its stderr) when it exits non-zero or outlives the timeout. */
-function kcat(args: string[], input?: string): Promise<KcatResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile("kcat", args, { timeout: KCAT_TIMEOUT_MS, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`kcat ${args.join(" ")} failed: ${err.message}\nstderr: ${stderr}`));
-      else resolve({ stdout, stderr });
-    });
-    child.stdin!.end(input ?? "");
-  });
-}
-
-/** kcat -J message envelope (headers come as a flat [name, value, name, value…] list). */
-interface KcatMessage {
-  topic: string;
-  partition: number;
-  offset: number;
-  tstype: string;
-  ts: number;
-  headers?: (string | null)[];
-  key: string | null;
-  payload: string | null;
-}
-
-function jsonLines<T>(text: string): T[] {
-  return text
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as T);
-}
 
 const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 

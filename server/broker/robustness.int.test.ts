@@ -5,14 +5,13 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
-import net from "node:net";
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBroker, type RunningBroker } from "./broker.ts";
-import { decodeMessage, encodeMessage, Reader, Writer, type Message } from "./protocol/codec.ts";
+import { decodeMessage, Reader, type Message } from "./protocol/codec.ts";
 import { ErrorCode } from "./protocol/errors.ts";
 import { ApiKey, apiVersions, listOffsets, metadata, produce, saslHandshake } from "./protocol/messages.ts";
-import type { MessageSpec } from "./protocol/types.ts";
+import { encodeBody, RawClient, requestFrame } from "./raw-client.ts";
 import { waitFor } from "./process-support.ts";
 import { SaslUsers } from "./sasl.ts";
 
@@ -31,99 +30,6 @@ const Record = require("kafkajs/src/protocol/recordBatch/record/v0/index.js") as
 }) => KafkajsEncoder;
 
 const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
-
-function encodeBody(spec: MessageSpec, version: number, body: Message): Buffer {
-  const w = new Writer();
-  encodeMessage(spec, version, body, w);
-  return Buffer.concat(w.finish());
-}
-
-/** A whole request as it goes over the wire: size, header v1, body. */
-function requestFrame(apiKey: number, apiVersion: number, correlationId: number, body: Buffer): Buffer {
-  const w = new Writer();
-  w.int16(apiKey);
-  w.int16(apiVersion);
-  w.int32(correlationId);
-  w.nullableString("robustness-test");
-  const header = Buffer.concat(w.finish());
-  const size = Buffer.alloc(4);
-  size.writeInt32BE(header.length + body.length);
-  return Buffer.concat([size, header, body]);
-}
-
-/** A hand-driven Kafka connection: frames in, responses (correlation id + body) out. */
-class RawClient {
-  private pending = Buffer.alloc(0);
-  private readonly waiting = new Map<number, { resolve: (body: Buffer) => void; reject: (err: Error) => void }>();
-  private nextCorrelationId = 1;
-  closedByPeer = false;
-  readonly closed: Promise<void>;
-
-  private constructor(readonly socket: net.Socket) {
-    socket.on("data", (d: Buffer) => this.onData(d));
-    socket.on("error", () => {});
-    this.closed = new Promise((resolve) =>
-      socket.once("close", () => {
-        this.closedByPeer = true;
-        for (const w of this.waiting.values()) w.reject(new Error("connection closed before the response"));
-        this.waiting.clear();
-        resolve();
-      }),
-    );
-  }
-
-  static connect(address: string): Promise<RawClient> {
-    const [host, port] = address.split(":") as [string, string];
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port: Number(port) }, () => resolve(new RawClient(socket)));
-      socket.once("error", reject);
-    });
-  }
-
-  private onData(d: Buffer): void {
-    this.pending = Buffer.concat([this.pending, d]);
-    while (this.pending.length >= 4) {
-      const size = this.pending.readInt32BE(0);
-      if (this.pending.length < 4 + size) return;
-      const frame = this.pending.subarray(4, 4 + size);
-      this.pending = this.pending.subarray(4 + size);
-      const correlationId = frame.readInt32BE(0);
-      const w = this.waiting.get(correlationId);
-      this.waiting.delete(correlationId);
-      w?.resolve(Buffer.from(frame.subarray(4)));
-    }
-  }
-
-  write(bytes: Buffer): void {
-    this.socket.write(bytes);
-  }
-
-  /** Sends one request and resolves with the body of the response carrying its correlation id. */
-  request(apiKey: number, apiVersion: number, body: Buffer): Promise<Buffer> {
-    const correlationId = this.nextCorrelationId++;
-    const response = new Promise<Buffer>((resolve, reject) => {
-      this.waiting.set(correlationId, { resolve, reject });
-    });
-    this.write(requestFrame(apiKey, apiVersion, correlationId, body));
-    return response;
-  }
-
-  async call(spec: { request: MessageSpec; response: MessageSpec }, version: number, body: Message): Promise<Message> {
-    const out = await this.request(spec.request.apiKey, version, encodeBody(spec.request, version, body));
-    const r = new Reader(out);
-    const decoded = decodeMessage(spec.response, version, r);
-    expect(r.remaining, `${spec.response.name} v${version} has trailing bytes`).toBe(0);
-    return decoded;
-  }
-
-  async waitClosed(what: string): Promise<void> {
-    await waitFor(`the broker to close the connection after ${what}`, () => this.closedByPeer, { timeoutMs: 5_000 });
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
 
 let broker: RunningBroker;
 const brokerLog: string[] = [];

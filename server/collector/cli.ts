@@ -14,7 +14,7 @@ import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { openDatabase, type OpenedDatabase } from "../db/index.ts";
 import { startAdminPoller } from "./admin-poller.ts";
 import { startCollector, type RunningCollector } from "./collector.ts";
-import { createKafka } from "./kafka.ts";
+import { createKafka } from "../kafka/index.ts";
 
 const EMBEDDED_BROKER_PORT = 9092;
 const EMBEDDED_BROKER_DATA_DIR = path.join(".eventscope", "broker");

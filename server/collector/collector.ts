@@ -5,7 +5,7 @@ import type { Config } from "../config.ts";
 import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
 import { EventWriter, oneLine, type EventWriterOptions } from "./event-writer.ts";
-import { createKafka } from "./kafka.ts";
+import { createKafka, installUndecodableBatchHandling, registerCompressionCodecs } from "../kafka/index.ts";
 import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
 
 /**
@@ -41,6 +41,8 @@ export interface CollectorOptions {
   pruneIntervalMs?: number;
   /** kafkajs group session timeout. Default 10 s: a killed collector's partitions move on quickly. */
   sessionTimeoutMs?: number;
+  /** Backoff before the first re-fetch of a batch that does not decode (doubles each time). Default 1 s. */
+  decodeRetryMs?: number;
   /** On stop (or a topic change), how long to wait for queued events to be stored. Default 20 s. */
   drainTimeoutMs?: number;
   /** Write sizes and queue limits (event-writer.ts). */
@@ -80,6 +82,10 @@ type ErrorSource = "database" | "kafka" | "topics";
 
 export function startCollector(config: Config, options: CollectorOptions): RunningCollector {
   const log = options.log;
+  // Before the first fetch: a batch that does not decode must not fail its whole fetch.
+  installUndecodableBatchHandling();
+  // Also when the caller brings its own client: the codecs are process-wide.
+  registerCompressionCodecs();
   const kafka = options.kafka ?? createKafka(config, { log, clientId: "eventscope-collector" });
   const host = os.hostname();
   const startedAt = new Date();
@@ -146,6 +152,8 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const sameTopics = (a: readonly string[], b: readonly string[]) =>
     a.length === b.length && a.every((topic, i) => topic === b[i]);
 
+  /** Consumers in a row that crashed for good before fetching anything (reset by a fetch). */
+  let fatalCrashes = 0;
   const supervise = async () => {
     let failures = 0;
     while (!stopped) {
@@ -170,6 +178,13 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         await replacing;
         replacing = null;
         if (stopped) return;
+        if (sessionFailed && fatalCrashes > 0) {
+          // A consumer that crashes again at once must not be replaced in a tight loop.
+          const backoffMs = Math.min(30_000, 1_000 * 2 ** Math.min(fatalCrashes - 1, 5));
+          log(`the consumer crashed ${fatalCrashes} time(s) in a row: replacing it in ${backoffMs / 1000}s`);
+          await waitForSignal(backoffMs);
+          if (stopped) return;
+        }
       }
       sessionFailed = false;
       if (want.length === 0) continue;
@@ -196,6 +211,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         },
         log,
         onFatal: () => {
+          fatalCrashes += 1;
           if (session === next) {
             sessionFailed = true;
             signal();
@@ -204,7 +220,10 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         onKafkaError: (message) => setError("kafka", message),
         onFetch: () => {
           lastPollAt = new Date();
+          fatalCrashes = 0;
         },
+        decodeAttempts: config.decodeAttempts,
+        decodeRetryMs: options.decodeRetryMs,
       });
       session = next;
       try {
@@ -265,6 +284,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         // Cleared once every source of error has recovered.
         lastError: error?.message ?? null,
         lastErrorAt: error?.at ?? null,
+        stalled: session?.stalledPartitions() ?? [],
       });
       healthFailing = false;
     } catch (err) {

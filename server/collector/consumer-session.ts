@@ -1,7 +1,9 @@
-import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from "kafkajs";
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
+import type { EventRow, StalledPartitionUpdate } from "../db/index.ts";
+import { undecodableBatchOf, type UndecodableBatch } from "../kafka/index.ts";
 import type { ExtractOptions } from "./extract/index.ts";
 import type { EventWriter, PartitionPosition, WriteChunk } from "./event-writer.ts";
-import { toEventRow } from "./to-event-row.ts";
+import { toEventRow, undecodableRangeRow } from "./to-event-row.ts";
 
 /**
  * One kafkajs consumer with a fixed subscription (kafkajs fixes it when the consumer starts; the
@@ -19,7 +21,20 @@ import { toEventRow } from "./to-event-row.ts";
  * makes harmless (one row per topic/partition/offset). The session numbers its joins ("epochs")
  * and commits only positions stored in the current one, for partitions assigned in it, so it never
  * commits for a partition it has lost, nor a stale position over a newer one.
+ *
+ * Undecodable batches (server/kafka/undecodable-batches.ts) arrive as marker messages. The first
+ * time a partition's batch fails, what came before it is stored, the partition alone is paused and
+ * fetched again after a backoff (1 s, 2 s, 4 s, … up to 30 s): the rest of the topics keep flowing.
+ * When the same range has failed the same way `decodeAttempts` times, it is stored as one row
+ * flagged `batch-undecodable` (with the error and the raw bytes) and collection moves past it.
+ * While it is being retried, stalledPartitions() names it (health).
  */
+
+/**
+ * A partition held up by a batch that does not decode: the batch's offset range from the first
+ * offset not yet stored, the codec, the error, failed fetches so far, and when it first failed.
+ */
+type DecodeStall = StalledPartitionUpdate;
 
 export interface SessionTag {
   session: number;
@@ -49,6 +64,10 @@ export interface ConsumerSessionOptions {
   onKafkaError(message: string | null): void;
   /** Each fetch, even an empty one (health: last poll). */
   onFetch(): void;
+  /** Fetches of a batch that fails to decode the same way before its range is stored flagged. */
+  decodeAttempts: number;
+  /** Backoff before the first re-fetch of an undecodable batch (doubles each time, up to 30 s). Default 1 s. */
+  decodeRetryMs?: number;
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -57,6 +76,8 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 const WAIT_SLICE_MS = 1_000;
 /** A failed commit is tried again this often (a later store also triggers one). */
 const COMMIT_RETRY_MS = 2_000;
+/** The longest wait before an undecodable batch is fetched again. */
+const MAX_DECODE_RETRY_MS = 30_000;
 
 export class ConsumerSession {
   readonly id: number;
@@ -80,6 +101,12 @@ export class ConsumerSession {
   private commitAgain = false;
   private commitTimer: NodeJS.Timeout | null = null;
   private lastCommitError = "";
+  /** A crash was reported through onKafkaError and not yet cleared by a successful fetch. */
+  private kafkaErrorShown = true;
+  /** Partitions whose next batch failed to decode, per partition key (kept across rejoins). */
+  private readonly decodeStalls = new Map<string, DecodeStall>();
+  /** Partitions paused until an undecodable batch is fetched again. */
+  private readonly decodeRetryTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: ConsumerSessionOptions) {
     this.id = options.id;
@@ -100,9 +127,18 @@ export class ConsumerSession {
     });
     const { events } = this.consumer;
     this.consumer.on(events.GROUP_JOIN, ({ payload }) => this.onJoin(payload.memberAssignment));
-    this.consumer.on(events.FETCH, () => options.onFetch());
+    this.consumer.on(events.FETCH, () => {
+      // An error stands until the consumer fetches again, not merely rejoins: a consumer that
+      // crashes on every fetch must keep showing why.
+      if (this.kafkaErrorShown) {
+        this.kafkaErrorShown = false;
+        options.onKafkaError(null);
+      }
+      options.onFetch();
+    });
     this.consumer.on(events.CRASH, ({ payload }) => {
       this.joined = false;
+      this.kafkaErrorShown = true;
       const message = `${payload.error.name}: ${payload.error.message}`;
       if (payload.restart) {
         options.log(`consumer crashed (${message}); kafkajs restarts it`);
@@ -167,6 +203,11 @@ export class ConsumerSession {
     return lag;
   }
 
+  /** Partitions held up by a batch that does not decode and is being fetched again (health). */
+  stalledPartitions(): DecodeStall[] {
+    return [...this.decodeStalls.values()].map((stall) => ({ ...stall }));
+  }
+
   /**
    * Stops consuming, waits up to `drainTimeoutMs` for what was queued to be stored, commits it,
    * and leaves the group. What is still unstored then stays uncommitted: whoever consumes those
@@ -188,6 +229,8 @@ export class ConsumerSession {
       );
     }
     if (this.commitTimer) clearInterval(this.commitTimer);
+    for (const timer of this.decodeRetryTimers.values()) clearTimeout(timer);
+    this.decodeRetryTimers.clear();
     this.disconnected = true;
     await withTimeout(this.consumer.disconnect(), 20_000).catch((error: unknown) =>
       this.options.log(`leaving the group failed: ${String(error)}`),
@@ -204,12 +247,12 @@ export class ConsumerSession {
     // are no longer what this member fetches from.
     this.stored = new Map();
     this.committed = new Map();
+    for (const k of this.decodeStalls.keys()) if (!this.assignment.has(k)) this.decodeStalls.delete(k);
     const described = Object.entries(memberAssignment)
       .filter(([, partitions]) => partitions.length > 0)
       .map(([topic, partitions]) => `${topic} [${[...partitions].sort((a, b) => a - b).join(",")}]`)
       .join(", ");
     this.options.log(`joined group ${this.options.groupId}: assigned ${described || "no partitions"}`);
-    this.options.onKafkaError(null);
     this.applyPause();
   }
 
@@ -218,7 +261,14 @@ export class ConsumerSession {
     const topics = this.topics.map((topic) => ({ topic }));
     try {
       if (this.paused || this.stopping) this.consumer.pause(topics);
-      else this.consumer.resume(topics);
+      else {
+        this.consumer.resume(topics);
+        // Resuming a topic resumes all its partitions: those waiting to re-fetch a batch stay paused.
+        for (const k of this.decodeRetryTimers.keys()) {
+          const stall = this.decodeStalls.get(k);
+          if (stall) this.consumer.pause([{ topic: stall.topic, partitions: [stall.partition] }]);
+        }
+      }
     } catch {
       // Not running yet (or restarting after a crash): applied again on the next join.
     }
@@ -229,15 +279,18 @@ export class ConsumerSession {
     this.activeHandlers += 1;
     try {
       const tag: SessionTag = { session: this.id, epoch: this.epoch };
-      this.highWatermarks.set(key(batch.topic, batch.partition), BigInt(batch.highWatermark));
+      const k = key(batch.topic, batch.partition);
+      this.highWatermarks.set(k, BigInt(batch.highWatermark));
+      // kafkajs's Batch knows the offset it fetched from; its type does not say so.
+      const fetchedOffset = (batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? "0";
+      const { messages, retry } = this.decodableMessages(batch.topic, batch.partition, batch.messages, fetchedOffset);
       const writer = this.options.writer;
-      const messages = batch.messages;
       const chunkRows = this.options.maxRowsPerChunk;
       // A catch-up fetch can hold tens of thousands of messages per partition: queued in chunks of
       // at most one write each, so commits follow the writes closely and the queue limits bite.
       for (let start = 0; start < messages.length; start += chunkRows) {
         const slice = messages.slice(start, start + chunkRows);
-        const rows = slice.map((message) => toEventRow(batch.topic, batch.partition, message, this.options.extractOptions));
+        const rows = slice.map((message) => this.toRow(batch.topic, batch.partition, message));
         let bytes = 0;
         for (const row of rows) bytes += row.sizeBytes;
         // Backpressure: while the writer's queue is full (a slow or unavailable database), hold
@@ -249,8 +302,9 @@ export class ConsumerSession {
           await heartbeat();
         }
         if (this.stopping || !isRunning()) return;
-        // The batch's last offset may lie past its last message (control records): resolve to it.
-        const last = start + chunkRows >= messages.length ? batch.lastOffset() : slice[slice.length - 1]!.offset;
+        // The batch's last offset may lie past its last message (control records): resolve to it,
+        // unless the batch was cut before an undecodable batch that is to be fetched again.
+        const last = start + chunkRows >= messages.length && !retry ? batch.lastOffset() : slice[slice.length - 1]!.offset;
         writer.enqueue({
           rows,
           bytes,
@@ -260,6 +314,7 @@ export class ConsumerSession {
         // Moves the fetch position on; commits nothing (autoCommit is off).
         resolveOffset(last);
       }
+      if (retry) this.scheduleDecodeRetry(k, retry);
     } finally {
       this.activeHandlers -= 1;
       if (this.activeHandlers === 0) {
@@ -267,6 +322,103 @@ export class ConsumerSession {
         this.handlerIdleWaiters.clear();
       }
     }
+  }
+
+  private toRow(topic: string, partition: number, message: KafkaMessage): EventRow {
+    const undecodable = undecodableBatchOf(message);
+    if (!undecodable) return toEventRow(topic, partition, message, this.options.extractOptions);
+    const k = key(topic, partition);
+    const stall = this.decodeStalls.get(k);
+    this.decodeStalls.delete(k);
+    return undecodableRangeRow(topic, partition, undecodable, {
+      fromOffset: stall?.fromOffset ?? undecodable.firstOffset,
+      attempts: stall?.attempts ?? this.options.decodeAttempts,
+      since: stall?.since ?? new Date(),
+      maxValueBytes: this.options.extractOptions.maxValueBytes,
+    });
+  }
+
+  /**
+   * The messages of a fetched batch that are to be stored now: all of them, or those before the
+   * first undecodable batch that is to be fetched again (`retry`). An undecodable batch that has
+   * failed `decodeAttempts` times stays in the list (stored as its flagged range).
+   */
+  private decodableMessages(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    fetchedOffset: string,
+  ): { messages: KafkaMessage[]; retry: DecodeStall | null } {
+    const k = key(topic, partition);
+    for (let i = 0; i < messages.length; i++) {
+      const undecodable = undecodableBatchOf(messages[i]!);
+      if (!undecodable) continue;
+      const stall = this.noteDecodeFailure(topic, partition, undecodable, i === 0 ? fetchedOffset : undecodable.firstOffset);
+      if (stall.attempts >= this.options.decodeAttempts) {
+        this.options.log(
+          `${topic}-${partition}: offsets ${stall.fromOffset}..${stall.toOffset} (${stall.codec}) failed to decode ${stall.attempts} times (${stall.error}): stored as one row flagged batch-undecodable, moving on`,
+        );
+        continue;
+      }
+      return { messages: messages.slice(0, i), retry: stall };
+    }
+    // A fetch that got past the stalled range without a marker: whatever held it up is gone.
+    const stall = this.decodeStalls.get(k);
+    const first = messages[0];
+    if (stall && first && BigInt(first.offset) > BigInt(stall.toOffset)) this.decodeStalls.delete(k);
+    return { messages, retry: null };
+  }
+
+  private noteDecodeFailure(topic: string, partition: number, undecodable: UndecodableBatch, fetchedOffset: string): DecodeStall {
+    const k = key(topic, partition);
+    const first = BigInt(undecodable.firstOffset);
+    const fetched = BigInt(fetchedOffset);
+    const fromOffset = (fetched > first && fetched <= BigInt(undecodable.lastOffset) ? fetched : first).toString();
+    const known = this.decodeStalls.get(k);
+    const same = known && known.fromOffset === fromOffset && known.toOffset === undecodable.lastOffset && known.error === undecodable.error;
+    const stall: DecodeStall = same
+      ? { ...known, attempts: known.attempts + 1 }
+      : {
+          topic,
+          partition,
+          fromOffset,
+          toOffset: undecodable.lastOffset,
+          codec: undecodable.codec,
+          error: undecodable.error,
+          attempts: 1,
+          since: new Date(),
+        };
+    this.decodeStalls.set(k, stall);
+    return stall;
+  }
+
+  /** Pauses the partition alone and fetches the failed batch again after a backoff. */
+  private scheduleDecodeRetry(k: string, stall: DecodeStall): void {
+    if (this.stopping || this.decodeRetryTimers.has(k)) return;
+    const baseMs = this.options.decodeRetryMs ?? 1_000;
+    const waitMs = Math.min(MAX_DECODE_RETRY_MS, baseMs * 2 ** (stall.attempts - 1));
+    this.options.log(
+      `${stall.topic}-${stall.partition}: offsets ${stall.fromOffset}..${stall.toOffset} (${stall.codec}) failed to decode (${stall.error}); attempt ${stall.attempts} of ${this.options.decodeAttempts}, fetching it again in ${waitMs} ms`,
+    );
+    const partitions = [{ topic: stall.topic, partitions: [stall.partition] }];
+    try {
+      this.consumer.pause(partitions);
+    } catch {
+      // Not running (a crash or a rejoin under way): the re-fetch happens on its own then.
+      return;
+    }
+    this.decodeRetryTimers.set(
+      k,
+      setTimeout(() => {
+        this.decodeRetryTimers.delete(k);
+        if (this.paused || this.stopping || this.disconnected) return;
+        try {
+          this.consumer.resume(partitions);
+        } catch {
+          // Not running: the next join fetches from the committed offsets anyway.
+        }
+      }, waitMs),
+    );
   }
 
   private handlersIdle(timeoutMs: number): Promise<void> {

@@ -1,5 +1,6 @@
 import type { KafkaMessage } from "kafkajs";
 import type { EventHeaderInput, EventRow } from "../db/index.ts";
+import type { UndecodableBatch } from "../kafka/index.ts";
 import { extractEvent, type ExtractOptions, type RawHeaderValue } from "./extract/index.ts";
 
 /**
@@ -12,6 +13,8 @@ import { extractEvent, type ExtractOptions, type RawHeaderValue } from "./extrac
 export const COLLECTOR_FLAGS = {
   "extraction-failed":
     "Extraction threw on this message (a bug in Eventscope): it was stored raw (key and value as bytes, headers as received) without derived fields.",
+  "batch-undecodable":
+    "A record batch that could not be decoded (unknown codec, corrupt compressed data, a record the decoder cannot read), after the configured attempts: this one row stands for its whole offset range, with the error and the batch's raw record bytes as the value.",
 } as const;
 
 export function toEventRow(topic: string, partition: number, message: KafkaMessage, options: ExtractOptions): EventRow {
@@ -78,5 +81,45 @@ export function rawEventRow(topic: string, partition: number, message: KafkaMess
     trace: { traceId: null, parentSpanId: null },
     deadLetter: null,
     flags,
+  };
+}
+
+/**
+ * The one row that stands for a record batch the collector gave up decoding: at the range's first
+ * offset, with the range, codec, error and attempts in `undecodable`, and the batch's raw record
+ * bytes (compressed, as received) as the value, cut to the size cap like any value.
+ */
+export function undecodableRangeRow(
+  topic: string,
+  partition: number,
+  batch: UndecodableBatch,
+  options: { fromOffset: string; attempts: number; since: Date; maxValueBytes: number },
+): EventRow {
+  const truncated = batch.raw.length > options.maxValueBytes;
+  const flags = ["batch-undecodable"];
+  if (truncated) flags.push("value-truncated");
+  return {
+    topic,
+    partition,
+    offset: options.fromOffset,
+    timestamp: Number.isFinite(batch.firstTimestamp) && batch.firstTimestamp >= 0 ? new Date(batch.firstTimestamp) : null,
+    key: null,
+    value: { kind: "bytes", raw: truncated ? batch.raw.subarray(0, options.maxValueBytes) : batch.raw, text: null, truncated },
+    sizeBytes: batch.raw.length,
+    headers: [],
+    eventType: null,
+    producer: null,
+    entityKeys: [],
+    trace: { traceId: null, parentSpanId: null },
+    deadLetter: null,
+    flags,
+    undecodable: {
+      toOffset: batch.lastOffset,
+      recordCount: batch.recordCount,
+      codec: batch.codec,
+      error: batch.error,
+      attempts: options.attempts,
+      firstFailedAt: options.since,
+    },
   };
 }

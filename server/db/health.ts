@@ -1,4 +1,5 @@
 import type { PrismaClient } from "@prisma/client";
+import type { StalledPartition } from "../../lib/api-schemas/health.ts";
 import { toDatabaseError } from "./errors.ts";
 
 /** A collector process's own health, as GET /api/health serves it. */
@@ -15,7 +16,12 @@ export interface CollectorHealthUpdate {
   ownLag?: number | bigint | null;
   lastError?: string | null;
   lastErrorAt?: Date | null;
+  /** Partitions held up by a batch that does not decode, being fetched again (replaces the stored list). */
+  stalled?: readonly StalledPartitionUpdate[];
 }
+
+/** A partition being retried, as the collector reports it (GET /api/health adds its state). */
+export type StalledPartitionUpdate = Omit<StalledPartition, "since" | "state"> & { since: Date };
 
 /** Upserts the instance's row; cheap enough to call on every poll (one row per process). */
 export async function recordCollectorHealth(
@@ -34,6 +40,10 @@ export async function recordCollectorHealth(
     ownLag,
     lastError: update.lastError,
     lastErrorAt: update.lastErrorAt,
+    stalled:
+      update.stalled === undefined
+        ? undefined
+        : update.stalled.map((stall) => ({ ...stall, since: stall.since.toISOString() })),
     updatedAt: new Date(),
   };
   try {

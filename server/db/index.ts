@@ -42,7 +42,7 @@ export {
   type LagSampleInput,
   type SyncOptions,
 } from "./cluster-state.ts";
-export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate } from "./health.ts";
+export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate, type StalledPartitionUpdate } from "./health.ts";
 export { pruneOlderThan, type PruneResult } from "./retention.ts";
 export { tryAcquirePollerLock, type PollerLock } from "./poller-lock.ts";
 export { updateGroupHealth, HEALTH_WINDOW_MS } from "./group-health.ts";

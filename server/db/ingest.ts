@@ -46,6 +46,19 @@ export interface FailureInfo {
   attempts: number | null;
 }
 
+/** A record batch the collector could not decode, stored as one row at its first offset. */
+export interface UndecodableRange {
+  /** The range's last offset (decimal int64); the row's own offset is its first. */
+  toOffset: string;
+  /** Records the batch header announced. */
+  recordCount: number;
+  codec: string;
+  error: string;
+  /** Fetches that failed this way before the collector moved on. */
+  attempts: number;
+  firstFailedAt: Date;
+}
+
 export interface EventRow {
   topic: string;
   partition: number;
@@ -71,6 +84,8 @@ export interface EventRow {
   /** Failure headers on a record that is not a dead letter (retry topic, re-sent message). */
   priorFailure?: FailureInfo | null;
   flags: readonly string[];
+  /** Set on the row that stands for an undecodable record batch (flag `batch-undecodable`). */
+  undecodable?: UndecodableRange | null;
 }
 
 /** One header as stored in events.headers (a jsonb array, record order, repeats kept). */
@@ -160,6 +175,7 @@ const EVENT_COLUMNS = [
   "producer",
   "prior_failure",
   "flags",
+  "undecodable",
 ] as const;
 
 const DEAD_LETTER_COLUMNS = [
@@ -184,7 +200,7 @@ const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (
   topic text, partition int, "offset" bigint, "timestamp" timestamptz, key text, key_bytes bytea,
   value_kind value_kind, value_json jsonb, value_text text, value_bytes bytea, headers jsonb,
   size int, event_type text, entity_keys text[], trace_id text, parent_span_id text,
-  producer text, prior_failure jsonb, flags text[],
+  producer text, prior_failure jsonb, flags text[], undecodable jsonb,
   dl_source text, dl_convention text, dl_origin_topic text, dl_origin_partition int,
   dl_origin_offset bigint, dl_origin_timestamp timestamptz, dl_origin_group text,
   dl_origin_topic_hint text, dl_error_class text, dl_error_message text, dl_error_cause text,
@@ -240,6 +256,18 @@ function failureJson(failure: FailureInfo | null | undefined): string | null {
   return JSON.stringify(failure, (_key, value: unknown) =>
     typeof value === "string" ? cleanText(value) : value,
   );
+}
+
+function undecodableJson(range: UndecodableRange | null | undefined): string | null {
+  if (!range) return null;
+  return JSON.stringify({
+    toOffset: range.toOffset,
+    recordCount: range.recordCount,
+    codec: cleanText(range.codec),
+    error: cleanText(range.error),
+    attempts: range.attempts,
+    firstFailedAt: range.firstFailedAt.toISOString(),
+  });
 }
 
 /** Years 1..9999: what toISOString writes in a form PostgreSQL reads (int64 ms can be far beyond). */
@@ -321,6 +349,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
     degraded ? null : cleanOptional(row.producer, MAX_INDEXED_TEXT),
     degraded ? null : failureJson(row.priorFailure),
     [...flags].map(cleanText),
+    undecodableJson(row.undecodable),
   ];
   if (!dl) {
     for (let i = 0; i < DEAD_LETTER_COLUMNS.length; i++) cells.push(null);

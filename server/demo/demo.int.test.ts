@@ -14,7 +14,7 @@ import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { makeTempDir, waitUntil } from "../broker/test-support.ts";
 import { startAdminPoller } from "../collector/admin-poller.ts";
 import { startCollector, type RunningCollector } from "../collector/collector.ts";
-import { createKafka } from "../collector/kafka.ts";
+import { createKafka } from "../kafka/index.ts";
 import { LogCollector } from "../collector/test-support.ts";
 import { loadConfig, type Config } from "../config.ts";
 import {

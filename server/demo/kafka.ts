@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
-import type { KafkaConfig, LogEntry } from "kafkajs";
+import type { LogEntry } from "kafkajs";
 import type { Config } from "../config.ts";
+import { kafkaSecurityOptions, registerCompressionCodecs } from "../kafka/index.ts";
 
 type KafkajsModule = typeof import("kafkajs");
 
@@ -34,9 +35,9 @@ export interface DemoKafkaOptions {
 export function createDemoKafka(options: DemoKafkaOptions) {
   const lastLogged = new Map<string, number>();
   const { Kafka, logLevel } = loadKafkajs();
-  const security = options.security;
-  const sasl = security?.sasl ? saslOptions(security.sasl) : undefined;
-  const ssl: KafkaConfig["ssl"] = !security || security.ssl === false ? false : security.ssl.ca === undefined ? true : { ca: security.ssl.ca };
+  // The services read and write whatever codec --compression (or a real cluster's producers) use.
+  registerCompressionCodecs();
+  const { sasl, ssl } = kafkaSecurityOptions(options.security ?? { sasl: undefined, ssl: false });
   return new Kafka({
     clientId: "eventscope-demo-services",
     brokers: options.brokers,
@@ -61,16 +62,3 @@ export function createDemoKafka(options: DemoKafkaOptions) {
 }
 
 export type DemoKafka = ReturnType<typeof createDemoKafka>;
-
-function saslOptions({ mechanism, username, password }: { mechanism: string; username: string; password: string }): KafkaConfig["sasl"] {
-  switch (mechanism) {
-    case "plain":
-      return { mechanism: "plain", username, password };
-    case "scram-sha-256":
-      return { mechanism: "scram-sha-256", username, password };
-    case "scram-sha-512":
-      return { mechanism: "scram-sha-512", username, password };
-    default:
-      throw new Error(`unsupported SASL mechanism ${JSON.stringify(mechanism)}`);
-  }
-}

@@ -34,6 +34,7 @@ describe("the demo services' command line", () => {
       maxAttempts: 3,
       analyticsDelayMs: 200,
       spansFile: undefined,
+      compression: "none",
     });
   });
 
@@ -63,6 +64,8 @@ describe("the demo services' command line", () => {
       "0",
       "--spans-file",
       "/tmp/spans.jsonl",
+      "--compression",
+      "zstd",
     ]);
     expect(parsed).toMatchObject({
       brokers: ["a:1", "b:2"],
@@ -76,6 +79,7 @@ describe("the demo services' command line", () => {
       maxAttempts: 5,
       analyticsDelayMs: 0,
       spansFile: "/tmp/spans.jsonl",
+      compression: "zstd",
     });
   });
 
@@ -102,6 +106,7 @@ describe("the demo services' command line", () => {
     [["--kafka", "nohostport"], /--kafka must be HOST:PORT/],
     [["--database-url", "mysql://x"], /--database-url must be a postgresql:\/\/ URL/],
     [["--speed", "3"], /--speed/],
+    [["--compression", "brotli"], /--compression must be one of none, gzip, snappy, lz4, zstd/],
     [["positional"], /positional/],
   ])("%j is refused, naming the flag", (argv, message) => {
     expect(usageError([...required, ...argv])).toMatch(message);

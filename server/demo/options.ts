@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { COMPRESSION_NAMES, type CompressionName } from "../kafka/compression-names.ts";
 
 /**
  * The demo services' command line. Flags win over the environment; KAFKA_BROKERS and
@@ -24,6 +25,8 @@ services) against a Kafka cluster and a PostgreSQL database (state in its own "d
   --outage-length S               length of each outage in seconds (default 8)
   --max-attempts N                payment attempts before a dead letter (default 3)
   --analytics-delay-ms N          time the analytics consumer spends per message (default 200)
+  --compression CODEC             what the services produce with: none, gzip, snappy, lz4 or
+                                  zstd (default none)
   --spans-file PATH               write finished OpenTelemetry spans there as JSON lines
   --help                          show this text`;
 
@@ -75,6 +78,7 @@ const flagsSchema = z.object({
   "max-attempts": count("max-attempts", 1, 100).default(3),
   "analytics-delay-ms": count("analytics-delay-ms", 0, 60_000).default(200),
   "spans-file": z.string().min(1, "--spans-file must name a file").optional(),
+  compression: z.enum(COMPRESSION_NAMES, { error: `--compression must be one of ${COMPRESSION_NAMES.join(", ")}` }).default("none"),
 });
 
 export interface DemoOptions {
@@ -91,6 +95,8 @@ export interface DemoOptions {
   maxAttempts: number;
   analyticsDelayMs: number;
   spansFile: string | undefined;
+  /** The codec every message the services produce is sent with. */
+  compression: CompressionName;
 }
 
 export type ParsedCommandLine = { help: true } | { help: false; options: DemoOptions };
@@ -149,6 +155,7 @@ export function parseDemoCommandLine(
       maxAttempts: flags["max-attempts"],
       analyticsDelayMs: flags["analytics-delay-ms"],
       spansFile: flags["spans-file"],
+      compression: flags.compression,
     },
   };
 }

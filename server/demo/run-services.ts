@@ -1,5 +1,6 @@
 import type { Admin, Consumer, Producer } from "kafkajs";
 import type { Config } from "../config.ts";
+import { compressionType } from "../kafka/index.ts";
 import { analyticsService } from "./analytics.ts";
 import { decodeMessage, TOPICS } from "./events.ts";
 import { inventoryService } from "./inventory-service.ts";
@@ -43,7 +44,10 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
   const state = new DemoState(options.databaseUrl);
   // kafkajs's complaints while stopping (a handler interrupted on purpose) are not news.
   const kafka = createDemoKafka({ brokers: options.brokers, security: run.security, log: (line) => stopping || log(line) });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+  const kafkaProducer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+  // Every send of every service goes out with --compression.
+  const compression = compressionType(options.compression);
+  const producer: Producer = { ...kafkaProducer, send: (record) => kafkaProducer.send({ compression, ...record }) };
   const consumers: Consumer[] = [];
   let admin: Admin | undefined;
   let stopped: Promise<void> | undefined;

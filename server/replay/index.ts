@@ -48,7 +48,7 @@ export {
 export async function serverReplayDeps(): Promise<ReplayDeps> {
   const db = await getDatabase();
   // Only the pool: masking (EVENTSCOPE_MASK_FIELDS) is for what is shown, a replay sends the original bytes.
-  return { db: { pool: db.pool }, producer: getReplayProducer };
+  return { db: { pool: db.pool }, producer: getReplayProducer, compression: loadConfig().replayCompression };
 }
 
 /** The collector's own consumer group, which reads every topic and is no consumer of a replay. */

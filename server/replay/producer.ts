@@ -1,5 +1,5 @@
 import type { Producer } from "kafkajs";
-import { createKafka } from "../collector/kafka.ts";
+import { createKafka } from "../kafka/index.ts";
 import { loadConfig, type Config } from "../config.ts";
 
 /**

@@ -19,7 +19,7 @@ const input = readline.createInterface({ input: process.stdin });
 await new Promise<void>((resolve) => input.once("line", () => resolve()));
 input.close();
 try {
-  const result = await replayDeadLetter({ db, producer: async () => producer }, { deadLetterId: deadLetterId!, actor: actor! });
+  const result = await replayDeadLetter({ db, producer: async () => producer, compression: config.replayCompression }, { deadLetterId: deadLetterId!, actor: actor! });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await producer.disconnect();

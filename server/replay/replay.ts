@@ -11,12 +11,15 @@ import {
   type PreviousReplay,
 } from "../db/index.ts";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
+import { compressionType, type CompressionName } from "../kafka/index.ts";
 import { buildReplayMessage, toKafkajsHeaders, type ReplayEdits } from "./message.ts";
 
 /** What a replay needs: the database (unmasked: replay sends what was stored) and a producer. */
 export interface ReplayDeps {
   db: Pick<Database, "pool">;
   producer: () => Promise<Producer>;
+  /** The codec replays are sent with (EVENTSCOPE_REPLAY_COMPRESSION). Default none. */
+  compression?: CompressionName;
 }
 
 export interface ReplayRequest {
@@ -106,6 +109,7 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
     const [sent] = await producer.send({
       topic: targetTopic,
       acks: -1,
+      compression: compressionType(deps.compression ?? "none"),
       messages: [{ key: message.key, value: message.value, headers: toKafkajsHeaders(message.headers) }],
     });
     if (!sent) throw new Error("the broker acknowledged no record");

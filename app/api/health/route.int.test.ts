@@ -143,4 +143,37 @@ describe("GET /api/health", () => {
     expect(body.staleReason).toMatch(/the collector is 1 min 35 s behind the newest events/);
     expect(body.ownLag).toMatchObject({ timeLagMs: 95_000, sampledAt: now.toISOString() });
   });
+
+  it("lists an instance that stopped reporting as stopped, forgets it after a day, and names a running one's error first", async () => {
+    const gone = `collector-gone-${crypto.randomBytes(4).toString("hex")}`;
+    const now = new Date();
+    await instance({ lastPollAt: now, lastAdminPollAt: now, lastError: "consumer crashed: KafkaJSNotImplemented: ZSTD compression not implemented" });
+    await recordCollectorHealth(db, {
+      instanceId: gone,
+      host: "old-host",
+      pid: 1,
+      startedAt: new Date(now.getTime() - 7_200_000),
+      lastPollAt: now,
+      lastError: "an older run's error",
+      lastErrorAt: new Date(now.getTime() + 1_000),
+    });
+    const silence = (ago: string) => db.pool.query(`UPDATE collector_instances SET updated_at = now() - $2::interval WHERE instance_id = $1`, [gone, ago]);
+
+    await silence("12 minutes");
+    let { body } = await health();
+    expect(Object.fromEntries(body.instances.map((i) => [i.instanceId, i.status]))).toEqual({ [instanceId]: "running", [gone]: "stopped" });
+    // The stopped instance's error is newer, but the running one's is what matters now.
+    expect(body.lastError).toMatchObject({ instanceId, message: "consumer crashed: KafkaJSNotImplemented: ZSTD compression not implemented" });
+
+    await silence("25 hours");
+    ({ body } = await health());
+    expect(body.instances.map((i) => i.instanceId)).toEqual([instanceId]);
+
+    // With no instance running at all, the data is stale and health says why.
+    await db.pool.query(`UPDATE collector_instances SET updated_at = now() - interval '10 minutes' WHERE instance_id = $1`, [instanceId]);
+    ({ body } = await health());
+    expect(body.stale).toBe(true);
+    expect(body.staleReason).toMatch(/no collector is running: the last one reported 10 min ago/);
+    expect(body.instances).toMatchObject([{ instanceId, status: "stopped" }]);
+  });
 });

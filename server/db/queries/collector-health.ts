@@ -1,4 +1,5 @@
 import { Prisma } from "@prisma/client";
+import { stallWords, type StalledPartition } from "../../../lib/api-schemas/health.ts";
 import { formatDuration } from "../../../lib/format-duration.ts";
 import { loadConfig } from "../../config.ts";
 import { readLatestTimeLag } from "./group-lag.ts";
@@ -15,7 +16,18 @@ interface InstanceRow {
   own_lag: string | null;
   last_error: string | null;
   last_error_at: Date | null;
+  stalled: StoredStall[];
   updated_at: Date;
+}
+
+/** collector_instances.stalled, as server/db/health.ts writes it. */
+type StoredStall = Omit<StalledPartition, "state">;
+
+interface UndecodableRow {
+  topic: string;
+  partition: number;
+  offset: string;
+  undecodable: { toOffset: string; codec: string; error: string; attempts: number; firstFailedAt: string };
 }
 
 export interface CollectorHealthOptions {
@@ -38,6 +50,8 @@ export interface CollectorInstanceHealth {
   lastError: string | null;
   lastErrorAt: string | null;
   updatedAt: string;
+  /** `stopped`: no report for longer than the stale window (instances silent for a day are not listed). */
+  status: "running" | "stopped";
 }
 
 export interface CollectorHealthReport {
@@ -52,6 +66,8 @@ export interface CollectorHealthReport {
   /** The collector group's own lag: records (sum over its partitions) and age of the oldest unread record. */
   ownLag: { offsetLag: string | null; timeLagMs: number | null; sampledAt: string | null };
   lastError: { message: string; at: string | null; instanceId: string } | null;
+  /** Partitions held up by batches that do not decode, now or within the last hour. */
+  stalled: StalledPartition[];
   /** True when the data may be out of date: the UI says "data is stale" and why. */
   stale: boolean;
   staleReason: string | null;
@@ -63,6 +79,11 @@ export interface CollectorHealthReport {
  * interval is.
  */
 const MIN_STALE_MS = 15_000;
+
+/** Instances silent for longer than this are no longer listed. */
+const FORGET_INSTANCE_MS = 24 * 60 * 60 * 1000;
+/** Undecodable ranges stored within this window are listed as stalled. */
+const RECENT_UNDECODABLE_MS = 60 * 60 * 1000;
 
 /**
  * Whether the collector fell behind the newest events, in words; null when it keeps up.
@@ -115,11 +136,13 @@ export async function getCollectorHealthReport(
   const staleAfterMs = Math.max(3 * pollMs, MIN_STALE_MS);
 
   return runQuery("reading collector health", async () => {
-    const [instances, partitionsPolled, committed, timeLags, progress] = await Promise.all([
+    const [instances, partitionsPolled, committed, timeLags, progress, undecodable] = await Promise.all([
       select<InstanceRow>(db, Prisma.sql`
         SELECT instance_id, host, pid, started_at, last_poll_at, last_stored_at, last_admin_poll_at, own_lag,
-          last_error, last_error_at, updated_at
-        FROM collector_instances ORDER BY updated_at DESC`),
+          last_error, last_error_at, stalled, updated_at
+        FROM collector_instances
+        WHERE updated_at >= ${new Date(now.getTime() - FORGET_INSTANCE_MS)}::timestamptz
+        ORDER BY updated_at DESC`),
       // The poller rewrites every partition at each poll: the newest write is the last poll,
       // also when the collector that polls does not report it in its own row.
       select<{ at: Date | null }>(db, Prisma.sql`SELECT max(updated_at) AS at FROM partitions`),
@@ -143,15 +166,46 @@ export async function getCollectorHealthReport(
             AND sampled_at >= ${new Date(now.getTime() - staleAfterMs)}::timestamptz AND sampled_at <= ${now}::timestamptz
           GROUP BY topic, partition
         ) per_partition`),
+      // events_undecodable_idx: a partial index holding only these rows.
+      select<UndecodableRow>(db, Prisma.sql`
+        SELECT topic, partition, "offset"::text AS "offset", undecodable
+        FROM events
+        WHERE undecodable IS NOT NULL AND ingested_at >= ${new Date(now.getTime() - RECENT_UNDECODABLE_MS)}::timestamptz
+        ORDER BY ingested_at DESC
+        LIMIT 100`),
     ]);
+
+    const age = (date: Date | null) => (date ? now.getTime() - date.getTime() : Infinity);
+    const running = (instance: InstanceRow) => age(instance.updated_at) <= staleAfterMs;
+    const retrying: StalledPartition[] = instances
+      .filter(running)
+      .flatMap((instance) => instance.stalled.map((stall) => ({ ...stall, state: "retrying" as const })));
+    const stalled: StalledPartition[] = [
+      ...retrying,
+      ...undecodable.map((row) => ({
+        topic: row.topic,
+        partition: row.partition,
+        fromOffset: row.offset,
+        toOffset: row.undecodable.toOffset,
+        codec: row.undecodable.codec,
+        error: row.undecodable.error,
+        attempts: row.undecodable.attempts,
+        since: row.undecodable.firstFailedAt,
+        state: "stored" as const,
+      })),
+    ];
 
     const latest = (dates: (Date | null)[]) =>
       dates.reduce<Date | null>((max, d) => (d && (!max || d > max) ? d : max), null);
     const lastPollAt = latest(instances.map((i) => i.last_poll_at));
     const lastAdminPollAt = latest([...instances.map((i) => i.last_admin_poll_at), partitionsPolled[0]?.at ?? null]);
+    // A running instance's error first: a stopped one's is history (still shown if nothing runs).
     const errored = instances
       .filter((i) => i.last_error !== null)
-      .sort((a, b) => (b.last_error_at?.getTime() ?? 0) - (a.last_error_at?.getTime() ?? 0))[0];
+      .sort(
+        (a, b) =>
+          Number(running(b)) - Number(running(a)) || (b.last_error_at?.getTime() ?? 0) - (a.last_error_at?.getTime() ?? 0),
+      )[0];
 
     let maxTimeLag: number | null = null;
     let sampledAt: Date | null = null;
@@ -163,10 +217,11 @@ export async function getCollectorHealthReport(
       committed[0]?.lag ??
       (instances.some((i) => i.own_lag !== null) ? decimal(instances.reduce((sum, i) => sum + BigInt(i.own_lag ?? 0), 0n)) : null);
 
-    const age = (date: Date | null) => (date ? now.getTime() - date.getTime() : Infinity);
     let staleReason: string | null = null;
     if (instances.length === 0) {
       staleReason = "no collector has reported yet: is one running against this database?";
+    } else if (!instances.some(running)) {
+      staleReason = `no collector is running: the last one reported ${formatDuration(age(instances[0]!.updated_at))} ago`;
     } else if (age(lastPollAt) > staleAfterMs) {
       staleReason = lastPollAt
         ? `the collector has not polled Kafka for ${formatDuration(age(lastPollAt))} (stale after ${formatDuration(staleAfterMs)})`
@@ -175,6 +230,8 @@ export async function getCollectorHealthReport(
       staleReason = lastAdminPollAt
         ? `consumer groups and lag were last polled ${formatDuration(age(lastAdminPollAt))} ago (every ${formatDuration(pollMs)} expected)`
         : "consumer groups and lag have not been polled yet";
+    } else if (retrying.length > 0) {
+      staleReason = retrying.map((stall) => `${stallWords(stall)}, fetched ${stall.attempts} time(s) so far`).join("; ");
     } else {
       staleReason = behindReason(BigInt(ownOffsetLag ?? "0"), maxTimeLag, progress[0], staleAfterMs, pollMs);
     }
@@ -195,11 +252,13 @@ export async function getCollectorHealthReport(
         lastError: i.last_error,
         lastErrorAt: iso(i.last_error_at),
         updatedAt: i.updated_at.toISOString(),
+        status: running(i) ? ("running" as const) : ("stopped" as const),
       })),
       lastPollAt: iso(lastPollAt),
       lastAdminPollAt: iso(lastAdminPollAt),
       ownLag: { offsetLag: ownOffsetLag, timeLagMs: maxTimeLag, sampledAt: iso(sampledAt) },
       lastError: errored ? { message: errored.last_error!, at: iso(errored.last_error_at), instanceId: errored.instance_id } : null,
+      stalled,
       stale: staleReason !== null,
       staleReason,
     };

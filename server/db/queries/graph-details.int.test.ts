@@ -6,6 +6,7 @@ import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
 import { syncConsumerGroups, syncTopics, upsertCommittedOffsets } from "../cluster-state.ts";
+import { ingestEvents } from "../ingest.ts";
 import { createTestDatabase, type TestDatabase } from "../test-support.ts";
 import { getGroupDetail, getTopicDetail } from "./index.ts";
 
@@ -75,6 +76,33 @@ describe("getTopicDetail", () => {
       ["m-1", [0, 1]],
       ["m-2", [2]],
     ]);
+  });
+
+  it("lists the ranges stored as undecodable batches, and none for a topic without", async () => {
+    await ingestEvents(db, [
+      {
+        topic: PAYMENTS,
+        partition: 0,
+        offset: "1",
+        timestamp: AT,
+        key: null,
+        value: { kind: "bytes", raw: Buffer.from([0x28, 0xb5]), text: null, truncated: false },
+        sizeBytes: 2,
+        headers: [],
+        eventType: null,
+        producer: null,
+        entityKeys: [],
+        trace: { traceId: null, parentSpanId: null },
+        deadLetter: null,
+        flags: ["batch-undecodable"],
+        undecodable: { toOffset: "3", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", attempts: 3, firstFailedAt: AT },
+      },
+    ]);
+    const detail = await getTopicDetail(db, PAYMENTS);
+    expect(detail.undecodable).toEqual([
+      { partition: 0, fromOffset: "1", toOffset: "3", codec: "zstd", error: "Unknown frame descriptor", storedAt: expect.any(String) },
+    ]);
+    expect((await getTopicDetail(db, ORDERS)).undecodable).toEqual([]);
   });
 
   it("is a NotFoundError for a topic never seen, a ValidationError for an empty name", async () => {

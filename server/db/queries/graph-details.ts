@@ -28,6 +28,19 @@ export interface TopicDetail {
   eventTypes: string[];
   producers: ProducerOfTopic[];
   consumers: ConsumingGroup[];
+  /** Offset ranges stored as one row flagged batch-undecodable (newest first, at most 20). */
+  undecodable: UndecodableRangeSummary[];
+}
+
+export interface UndecodableRangeSummary {
+  partition: number;
+  /** Decimal int64, inclusive. */
+  fromOffset: string;
+  toOffset: string;
+  codec: string;
+  error: string;
+  /** When the collector stored the range (ISO 8601). */
+  storedAt: string;
 }
 
 export interface GroupMemberDetail {
@@ -59,13 +72,21 @@ function checkName(value: string, field: string): string {
 export async function getTopicDetail(db: Queryable, topic: string): Promise<TopicDetail> {
   checkName(topic, "topic");
   return runQuery(`reading topic ${topic}`, async () => {
-    const [rows, partitions, consumers] = await Promise.all([
+    const [rows, partitions, consumers, undecodable] = await Promise.all([
       select<{ kind: TopicDetail["kind"]; of: string | null }>(db, Prisma.sql`
         SELECT kind::text AS kind, "of" FROM topics WHERE name = ${topic}::text AND deleted_at IS NULL`),
       select<{ partition: number; start_offset: string; end_offset: string }>(db, Prisma.sql`
         SELECT partition, start_offset::text AS start_offset, end_offset::text AS end_offset
         FROM partitions WHERE topic = ${topic}::text ORDER BY partition`),
       whoConsumes(db, { topic }),
+      // events_undecodable_idx
+      select<{ partition: number; offset: string; undecodable: { toOffset: string; codec: string; error: string }; ingested_at: Date }>(
+        db,
+        Prisma.sql`
+          SELECT partition, "offset"::text AS "offset", undecodable, ingested_at FROM events
+          WHERE topic = ${topic}::text AND undecodable IS NOT NULL
+          ORDER BY ingested_at DESC LIMIT 20`,
+      ),
     ]);
     const row = rows[0];
     if (!row) throw new NotFoundError(`no topic named ${topic} has been seen`);
@@ -78,6 +99,14 @@ export async function getTopicDetail(db: Queryable, topic: string): Promise<Topi
       eventTypes: answer?.eventTypes ?? [],
       producers: answer?.producers ?? [],
       consumers: answer?.groups ?? [],
+      undecodable: undecodable.map((u) => ({
+        partition: u.partition,
+        fromOffset: u.offset,
+        toOffset: u.undecodable.toOffset,
+        codec: u.undecodable.codec,
+        error: u.undecodable.error,
+        storedAt: u.ingested_at.toISOString(),
+      })),
     };
   });
 }

@@ -25,6 +25,8 @@ export interface SearchEventsFilters {
   /** A header by name (exact, case-sensitive as Kafka's), optionally with its UTF-8 value (exact). */
   header?: { name: string; value?: string };
   traceId?: string;
+  /** A flag the event carries (events.flags); batch-undecodable reads events_undecodable_idx. */
+  flag?: string;
   /** Inclusive. */
   from?: Date;
   /** Exclusive. */
@@ -52,7 +54,8 @@ const CURSOR_TAG = "search";
  * events_event_type_timestamp_idx, topic → events_topic_timestamp_idx, header →
  * events_headers_idx (GIN jsonb_path_ops, `headers @> [{"key": …, "value": …}]`; a header value is
  * expected to be rare, a common one costs a read of every event holding it), trace →
- * events_trace_idx, time range alone → events_timestamp_idx.
+ * events_trace_idx, flag batch-undecodable → events_undecodable_idx (other flags filter what the
+ * other conditions select), time range alone → events_timestamp_idx.
  */
 export async function searchEvents(db: Queryable, options: SearchEventsOptions = {}): Promise<EventSearchPage> {
   const limit = checkLimit(options.limit, 50, 500);
@@ -78,6 +81,8 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
     if (!/^[0-9a-f]{32}$/.test(traceId)) throw new ValidationError("a trace id is 32 hexadecimal characters", { field: "traceId" });
     conditions.push(Prisma.sql`e.trace_id = ${traceId}::text`);
   }
+  if (options.flag === "batch-undecodable") conditions.push(Prisma.sql`e.undecodable IS NOT NULL`);
+  else if (options.flag !== undefined) conditions.push(Prisma.sql`${options.flag}::text = ANY(e.flags)`);
   if (from) conditions.push(Prisma.sql`e."timestamp" >= ${from}::timestamptz`);
   if (to) conditions.push(Prisma.sql`e."timestamp" < ${to}::timestamptz`);
   if (before) {

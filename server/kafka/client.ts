@@ -1,9 +1,11 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
 import type { Config } from "../config.ts";
+import { registerCompressionCodecs } from "./codecs.ts";
 
 /**
- * The kafkajs client of Eventscope's own processes (collector, admin poller), built from the
- * configuration: brokers, SASL (PLAIN, SCRAM-SHA-256/512), TLS with an optional CA.
+ * The one place Eventscope's Kafka clients are made (collector, admin poller, replay producer),
+ * from the configuration: brokers, SASL (PLAIN, SCRAM-SHA-256/512), TLS with an optional CA, and
+ * every compression codec (codecs.ts).
  *
  * Never instrumented with OpenTelemetry: the instrumentation rewrites message headers on produce
  * and adds its own spans, and Eventscope must read (and, on replay, write) headers exactly as they
@@ -32,11 +34,7 @@ export function kafkaClientConfig(
     // The CLI starts the embedded broker and fills this in; a caller that did not is a bug.
     throw new Error("no Kafka brokers: set KAFKA_BROKERS (or start the embedded broker first)");
   }
-  const { sasl: saslConfig, ssl: sslConfig } = config.kafka;
-  const sasl = saslConfig ? saslOptions(saslConfig) : undefined;
-  // kafkajs takes `true` for TLS with the system's CAs, or tls.connect options.
-  const ssl: KafkaConfig["ssl"] =
-    sslConfig === false ? false : sslConfig.ca === undefined ? true : { ca: sslConfig.ca };
+  const { sasl, ssl } = kafkaSecurityOptions(config.kafka);
   const log = options.log;
   return {
     clientId: options.clientId ?? "eventscope-collector",
@@ -60,6 +58,15 @@ export function kafkaClientConfig(
   };
 }
 
+/** kafkajs's `sasl` and `ssl` options for the KAFKA_SASL_* / KAFKA_SSL* settings. */
+export function kafkaSecurityOptions(security: Config["kafka"]): Pick<KafkaConfig, "sasl" | "ssl"> {
+  const sasl = security.sasl ? saslOptions(security.sasl) : undefined;
+  // kafkajs takes `true` for TLS with the system's CAs, or tls.connect options.
+  const ssl: KafkaConfig["ssl"] =
+    security.ssl === false ? false : security.ssl.ca === undefined ? true : { ca: security.ssl.ca };
+  return { sasl, ssl };
+}
+
 function saslOptions({ mechanism, username, password }: { mechanism: string; username: string; password: string }): SASLOptions {
   switch (mechanism) {
     case "plain":
@@ -74,7 +81,8 @@ function saslOptions({ mechanism, username, password }: { mechanism: string; use
   }
 }
 
-/** A kafkajs client for the configured cluster (see kafkaClientConfig). */
+/** A kafkajs client for the configured cluster (see kafkaClientConfig), with every codec registered. */
 export function createKafka(config: Pick<Config, "kafkaBrokers" | "kafka">, options: KafkaClientOptions = {}): Kafka {
+  registerCompressionCodecs();
   return new Kafka(kafkaClientConfig(config, options));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../config.ts";
-import { kafkaClientConfig } from "./kafka.ts";
+import { kafkaClientConfig } from "./client.ts";
 
 describe("kafkaClientConfig", () => {
   it("takes brokers, SASL and TLS from the environment as server/config.ts parses it", () => {

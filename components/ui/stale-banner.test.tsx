@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import type { CollectorHealthReport } from "@/server/db";
+import { staleMessage } from "./stale-banner";
+
+const checkedAt = "2026-12-05T10:00:00.000Z";
+
+function report(fields: Partial<CollectorHealthReport>): CollectorHealthReport {
+  return {
+    checkedAt,
+    pollMs: 5_000,
+    collectorGroup: "eventscope-collector",
+    instances: [
+      {
+        instanceId: "host-1-abc",
+        host: "host",
+        pid: 1,
+        startedAt: checkedAt,
+        lastPollAt: checkedAt,
+        lastStoredAt: checkedAt,
+        lastAdminPollAt: checkedAt,
+        ownLag: "0",
+        lastError: null,
+        lastErrorAt: null,
+        updatedAt: checkedAt,
+        status: "running",
+      },
+    ],
+    lastPollAt: checkedAt,
+    lastAdminPollAt: checkedAt,
+    ownLag: { offsetLag: "0", timeLagMs: 0, sampledAt: checkedAt },
+    lastError: null,
+    stalled: [],
+    stale: false,
+    staleReason: null,
+    ...fields,
+  };
+}
+
+const stall = {
+  topic: "orders",
+  partition: 2,
+  fromOffset: "1040",
+  toOffset: "1042",
+  codec: "zstd",
+  error: "Unknown frame descriptor",
+  attempts: 2,
+  since: checkedAt,
+} as const;
+
+describe("the data-is-stale banner's words", () => {
+  it("says nothing while the data is current and nothing was skipped", () => {
+    expect(staleMessage(report({}))).toBeNull();
+  });
+
+  it("names the topic-partition, the offsets and the error of a partition being retried", () => {
+    const text = staleMessage(
+      report({
+        stale: true,
+        staleReason: "orders-2 offsets 1040..1042 (zstd) cannot be decoded: Unknown frame descriptor, fetched 2 time(s) so far",
+        stalled: [{ ...stall, state: "retrying" }],
+        lastError: null,
+      }),
+    );
+    expect(text).toContain("Why: orders-2 offsets 1040..1042 (zstd) cannot be decoded: Unknown frame descriptor");
+  });
+
+  it("tells about ranges skipped within the hour even when the data is current", () => {
+    const text = staleMessage(report({ stalled: [{ ...stall, state: "stored" }] }));
+    expect(text).toBe(
+      "Not decodable, stored as flagged rows and skipped in the last hour: orders-2 offsets 1040..1042 (zstd) cannot be decoded: Unknown frame descriptor.",
+    );
+  });
+
+  it("shows the last error, a consumer crash included", () => {
+    const text = staleMessage(
+      report({
+        stale: true,
+        lastPollAt: "2026-12-05T09:58:00.000Z",
+        staleReason: "the collector has not polled Kafka for 2 min",
+        lastError: { message: "consumer crashed: KafkaJSProtocolError: broker gone", at: checkedAt, instanceId: "host-1-abc" },
+      }),
+    );
+    expect(text).toBe("Data is stale: the collector last polled Kafka 2 min ago. Last error: consumer crashed: KafkaJSProtocolError: broker gone");
+  });
+});
