@@ -141,6 +141,27 @@ describe("loadConfig", () => {
     ).toEqual(["k:9092"]);
   });
 
+  it.each([
+    [{ EVENTSCOPE_MASK_FIELDS: "orderId" }, "orderId"],
+    [{ EVENTSCOPE_MASK_FIELDS: "email", EVENTSCOPE_ENTITY_FIELDS: "orderId,email" }, "email"],
+    [{ EVENTSCOPE_MASK_FIELDS: "customer.email", EVENTSCOPE_ENTITY_FIELDS: "email" }, "email"],
+    [{ EVENTSCOPE_MASK_FIELDS: "id", EVENTSCOPE_ENTITY_FIELDS: "customer.id" }, "customer.id"],
+    [{ EVENTSCOPE_MASK_FIELDS: "customer", EVENTSCOPE_ENTITY_FIELDS: "customer.id" }, "customer.id"],
+    [{ EVENTSCOPE_MASK_FIELDS: "customer.id", EVENTSCOPE_ENTITY_FIELDS: "order.customer.id" }, "order.customer.id"],
+    [{ EVENTSCOPE_MASK_FIELDS: "items.sku", EVENTSCOPE_ENTITY_FIELDS: "items.0.sku" }, "items.0.sku"],
+  ])("stops when a masked field is also an entity field (%j)", (env, field) => {
+    const error = configError(env);
+    expect(error.issues).toEqual([{ variable: "EVENTSCOPE_MASK_FIELDS", message: expect.stringContaining(`masks ${field}, which is an entity field`) }]);
+  });
+
+  it("takes masked fields that are not entity fields", () => {
+    expect(loadConfig({ EVENTSCOPE_MASK_FIELDS: "email,customer.phone", EVENTSCOPE_ENTITY_FIELDS: "orderId,customer.id" }).maskFields).toEqual([
+      "email",
+      "customer.phone",
+    ]);
+    expect(loadConfig({ EVENTSCOPE_MASK_FIELDS: "order.id", EVENTSCOPE_ENTITY_FIELDS: "customer.id" }).entityFields).toEqual(["customer.id"]);
+  });
+
   it("reads KAFKA_SSL_CA from a file or takes the PEM itself, and turns TLS on", () => {
     const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-ca-"));

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { z } from "zod";
+import { compileMaskRules, maskedEntityFields } from "../lib/mask.ts";
 
 /**
  * Every environment variable Eventscope reads, parsed and validated once (ARCHITECTURE.md,
@@ -323,6 +324,8 @@ const environmentSchema = z.object({
 
 type Environment = z.output<typeof environmentSchema>;
 
+const DEFAULT_ENTITY_FIELDS = ["orderId"];
+
 function toConfig(env: Environment) {
   const sasl =
     env.KAFKA_SASL_MECHANISM === undefined
@@ -349,7 +352,7 @@ function toConfig(env: Environment) {
             ? { ca: undefined }
             : (false as const),
     },
-    entityFields: env.EVENTSCOPE_ENTITY_FIELDS ?? ["orderId"],
+    entityFields: env.EVENTSCOPE_ENTITY_FIELDS ?? DEFAULT_ENTITY_FIELDS,
     topicsInclude: env.EVENTSCOPE_TOPICS_INCLUDE,
     topicsExclude: env.EVENTSCOPE_TOPICS_EXCLUDE,
     start: env.EVENTSCOPE_START ?? "earliest",
@@ -405,6 +408,18 @@ export function loadConfig(
             "expected with the other KAFKA_SASL_* variables: SASL needs a mechanism, a user name and a password",
         });
       }
+    }
+  }
+  if (data !== undefined && data.EVENTSCOPE_MASK_FIELDS !== undefined) {
+    const entityFields = data.EVENTSCOPE_ENTITY_FIELDS ?? DEFAULT_ENTITY_FIELDS;
+    const conflicts = maskedEntityFields(entityFields, compileMaskRules(data.EVENTSCOPE_MASK_FIELDS));
+    if (conflicts.length > 0) {
+      issues.push({
+        variable: "EVENTSCOPE_MASK_FIELDS",
+        message: `masks ${conflicts.join(", ")}, which ${conflicts.length === 1 ? "is an entity field" : "are entity fields"} (EVENTSCOPE_ENTITY_FIELDS${
+          data.EVENTSCOPE_ENTITY_FIELDS === undefined ? ", default orderId" : ""
+        }): entity keys are shown in every list and page address, so a masked value cannot be one. Choose other entity fields or do not mask these`,
+      });
     }
   }
   if (options.production) {
