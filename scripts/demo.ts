@@ -531,7 +531,7 @@ async function main(): Promise<number> {
         cwd: ROOT,
         logFile: path.join(logDir, "web.log"),
       });
-      await waitForHttpOk(`${baseUrl}/api/health`, children.web, 120_000).catch((error: unknown) => {
+      await waitForHttpOk(`${baseUrl}/api/health/live`, children.web, 120_000).catch((error: unknown) => {
         if (/EADDRINUSE/.test(children.web!.lastLines())) {
           throw new Error(portTakenMessage({ port: opts.port, what: "the web UI", flag: "--port" }));
         }

@@ -114,10 +114,10 @@ async function main(): Promise<number> {
     const started = web;
     const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     await pollUntil(
-      "the web UI to answer /api/health",
+      "the web UI to answer /api/health/live",
       async () => {
         if (started.hasExited) throw started.failure("stopped before it was ready");
-        const response = await fetch(`http://${urlHost}:${config.port}/api/health`, { signal: AbortSignal.timeout(5_000) });
+        const response = await fetch(`http://${urlHost}:${config.port}/api/health/live`, { signal: AbortSignal.timeout(5_000) });
         await response.arrayBuffer();
         return response.status === 200 ? true : undefined;
       },
