@@ -19,7 +19,7 @@ import { ConfigError, loadConfig, type Config } from "../server/config.ts";
 import { connectDatabase, runMigrations, searchEvents } from "../server/db/index.ts";
 import { describeExit, indent, ManagedProcess } from "./support/managed-process.ts";
 import { isPortFree, pollUntil } from "./support/ports.ts";
-import { ensureWebBuild, nextBin } from "./support/web-build.ts";
+import { ensureWebBuild } from "./support/web-build.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -526,7 +526,7 @@ async function main(): Promise<number> {
       progress("starting the web UI…");
       children.web = new ManagedProcess({
         name: "web UI",
-        args: [nextBin(ROOT), "start", "--port", String(opts.port), "--hostname", "127.0.0.1"],
+        args: ["--import", "tsx", path.join(ROOT, "scripts", "web-server.ts"), "--port", String(opts.port), "--hostname", "127.0.0.1"],
         env: { ...env, NODE_ENV: "production", PORT: String(opts.port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1" },
         cwd: ROOT,
         logFile: path.join(logDir, "web.log"),

@@ -11,7 +11,6 @@ import { ConfigError, loadConfig, type Config } from "../server/config.ts";
 import { runMigrations } from "../server/db/index.ts";
 import { describeExit, indent, ManagedProcess } from "./support/managed-process.ts";
 import { isPortFree, pollUntil } from "./support/ports.ts";
-import { nextBin } from "./support/web-build.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const STOP_GRACE_MS = 20_000;
@@ -106,7 +105,7 @@ async function main(): Promise<number> {
     watch(collector);
     web = new ManagedProcess({
       name: "web UI",
-      args: [nextBin(ROOT), "start", "--port", String(config.port), "--hostname", host],
+      args: ["--import", "tsx", path.join(ROOT, "scripts", "web-server.ts"), "--port", String(config.port), "--hostname", host],
       env,
       cwd: ROOT,
       echo: process.stdout,

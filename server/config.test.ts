@@ -36,6 +36,8 @@ describe("loadConfig", () => {
       maskFields: [],
       traceUrl: undefined,
       users: [],
+      publicUrl: undefined,
+      trustProxy: false,
     });
   });
 
@@ -113,6 +115,9 @@ describe("loadConfig", () => {
     ["EVENTSCOPE_READ_TOKEN", "1234", /at least 8 characters/],
     ["EVENTSCOPE_TRACE_URL", "https://jaeger.example/trace/", /\{traceId\}/],
     ["EVENTSCOPE_TRACE_URL", "javascript:alert({traceId})", /http\(s\) URL/],
+    ["EVENTSCOPE_TRUST_PROXY", "nginx", /true or false/],
+    ["EVENTSCOPE_PUBLIC_URL", "eventscope.example.com", /http\(s\) address/],
+    ["EVENTSCOPE_PUBLIC_URL", "ftp://eventscope.example.com", /http\(s\) address/],
   ])("rejects %s=%s with a message naming the variable", (variable, value, expected) => {
     const error = configError({ [variable]: value });
     expect(error.issues).toContainEqual({ variable, message: expect.stringMatching(expected) });
@@ -160,6 +165,25 @@ describe("loadConfig", () => {
       "customer.phone",
     ]);
     expect(loadConfig({ EVENTSCOPE_MASK_FIELDS: "order.id", EVENTSCOPE_ENTITY_FIELDS: "customer.id" }).entityFields).toEqual(["customer.id"]);
+  });
+
+  it("reads EVENTSCOPE_PUBLIC_URL as an origin and EVENTSCOPE_TRUST_PROXY as a flag", () => {
+    expect(loadConfig({ EVENTSCOPE_PUBLIC_URL: "https://eventscope.example.com/", EVENTSCOPE_TRUST_PROXY: "1" })).toMatchObject({
+      publicUrl: "https://eventscope.example.com",
+      trustProxy: true,
+    });
+  });
+
+  it.each(["admin", "reader", "Admin"])("stops when the users file names a user %s", (name) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-users-"));
+    try {
+      const file = path.join(dir, "users");
+      fs.writeFileSync(file, `alice:alice-token-1\n${name}:other-token-1\n`);
+      const error = configError({ EVENTSCOPE_USERS_FILE: file });
+      expect(error.issues).toEqual([{ variable: "EVENTSCOPE_USERS_FILE", message: expect.stringMatching(new RegExp(`user name ${name} is reserved`)) }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads KAFKA_SSL_CA from a file or takes the PEM itself, and turns TLS on", () => {

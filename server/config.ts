@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { z } from "zod";
 import { compileMaskRules, maskedEntityFields } from "../lib/mask.ts";
+import { ADMIN_TOKEN_USER, READ_TOKEN_USER } from "./auth/tokens.ts";
 
 /**
  * Every environment variable Eventscope reads, parsed and validated once (ARCHITECTURE.md,
@@ -264,6 +265,12 @@ export function parseUsersFile(text: string): { users: { name: string; token: st
     if (typeof name !== "string" || !/^[\w.@-]{1,64}$/.test(name)) {
       return { users: [], problem: `user names are 1-64 letters, digits, or . _ @ -; got ${JSON.stringify(name)}` };
     }
+    if ([ADMIN_TOKEN_USER, READ_TOKEN_USER].includes(name.toLowerCase())) {
+      return {
+        users: [],
+        problem: `the user name ${name} is reserved: the audit names the holder of EVENTSCOPE_ADMIN_TOKEN "${ADMIN_TOKEN_USER}" and of EVENTSCOPE_READ_TOKEN "${READ_TOKEN_USER}"`,
+      };
+    }
     if (typeof token !== "string" || token.length < 8) return { users: [], problem: `the token of ${name} must be at least 8 characters` };
     if (users.some((user) => user.name === name)) return { users: [], problem: `user ${name} is listed twice` };
     if (users.some((user) => user.token === token)) return { users: [], problem: `user ${name} shares a token with another user` };
@@ -294,6 +301,23 @@ const usersFile = z.string().transform((path, ctx) => {
 
 const nonEmpty = z.string().transform((text) => text.trim());
 
+const publicUrl = z.string().transform((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = undefined;
+  }
+  if (!url || !["http:", "https:"].includes(url.protocol) || url.username !== "" || url.password !== "") {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected the http(s) address users reach Eventscope at, e.g. https://eventscope.example.com, got ${JSON.stringify(text)}`,
+    });
+    return z.NEVER;
+  }
+  return url.origin;
+});
+
 // --- the environment, variable by variable -------------------------------------------------------
 
 const environmentSchema = z.object({
@@ -320,6 +344,8 @@ const environmentSchema = z.object({
   EVENTSCOPE_USERS_FILE: optionalVar(usersFile),
   EVENTSCOPE_MASK_FIELDS: optionalVar(fieldList("fields to mask")),
   EVENTSCOPE_TRACE_URL: optionalVar(traceUrl),
+  EVENTSCOPE_PUBLIC_URL: optionalVar(publicUrl),
+  EVENTSCOPE_TRUST_PROXY: optionalVar(booleanFlag),
 });
 
 type Environment = z.output<typeof environmentSchema>;
@@ -372,6 +398,13 @@ function toConfig(env: Environment) {
     maskFields: env.EVENTSCOPE_MASK_FIELDS ?? [],
     /** e.g. https://jaeger.example/trace/{traceId} */
     traceUrl: env.EVENTSCOPE_TRACE_URL,
+    /** The origin users reach Eventscope at (https: session cookies are Secure). */
+    publicUrl: env.EVENTSCOPE_PUBLIC_URL,
+    /**
+     * A reverse proxy in front: its X-Forwarded-For names the client (for the sign-in limit) and
+     * its X-Forwarded-Proto the scheme. Unset: those headers are ignored, anyone can send them.
+     */
+    trustProxy: env.EVENTSCOPE_TRUST_PROXY ?? false,
   };
 }
 
