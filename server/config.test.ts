@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, dlqTemplateToRegExp, loadConfig, parseDuration } from "./config.ts";
+import { ConfigError, dlqTemplateToRegExp, loadConfig, parseDuration, redactSecrets, withoutPassword } from "./config.ts";
 
 function configError(env: Record<string, string>, options = {}): ConfigError {
   try {
@@ -224,5 +224,25 @@ describe("dlqTemplateToRegExp", () => {
     expect(dlqTemplateToRegExp("<t>.failed").test("orders.failed.v2")).toBe(false);
     expect("billing-parked".match(dlqTemplateToRegExp("<group>-parked"))?.groups).toEqual({ group: "billing" });
     expect(dlqTemplateToRegExp("poison").test("poison")).toBe(true);
+  });
+});
+
+describe("secrets in output", () => {
+  it("a URL is shown without its password", () => {
+    expect(withoutPassword("postgresql://eventscope:s%40cret@db.internal:5432/eventscope")).toBe("postgresql://eventscope:***@db.internal:5432/eventscope");
+    expect(withoutPassword("postgresql://eventscope@db.internal/eventscope")).toBe("postgresql://eventscope@db.internal/eventscope");
+  });
+
+  it("text is shown without the database password, the SASL password or any token", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgresql://eventscope:s%40cret-db@db.internal:5432/eventscope",
+      KAFKA_SASL_MECHANISM: "plain",
+      KAFKA_SASL_USERNAME: "collector",
+      KAFKA_SASL_PASSWORD: "sasl-secret-1",
+      EVENTSCOPE_ADMIN_TOKEN: "admin-secret-1",
+      EVENTSCOPE_READ_TOKEN: "reader-secret-1",
+    });
+    const text = "connect to postgresql://eventscope:s%40cret-db@db failed (s@cret-db); SASL sasl-secret-1; Bearer admin-secret-1 reader-secret-1";
+    expect(redactSecrets(text, config)).toBe("connect to postgresql://eventscope:***@db failed (***); SASL ***; Bearer *** ***");
   });
 });

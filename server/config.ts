@@ -468,3 +468,41 @@ export function loadConfig(
   if (issues.length > 0 || !data) throw new ConfigError(issues);
   return toConfig(data);
 }
+
+/** A URL as it may be shown: its password, if any, as "***". */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === "") return url;
+    parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Text as it may be logged or shown (collector logs, its last error in /api/health): every secret
+ * of the configuration (the database password, the SASL password, the tokens) replaced by "***",
+ * in case an error message quotes one.
+ */
+export function redactSecrets(text: string, config: Pick<Config, "databaseUrl" | "kafka" | "adminToken" | "readToken" | "users">): string {
+  const secrets = new Set<string>();
+  if (config.databaseUrl !== undefined) {
+    try {
+      const password = new URL(config.databaseUrl).password;
+      if (password !== "") {
+        secrets.add(password);
+        secrets.add(decodeURIComponent(password));
+      }
+    } catch {
+      // Not a URL: nothing to take from it.
+    }
+  }
+  for (const secret of [config.kafka.sasl?.password, config.adminToken, config.readToken, ...config.users.map((user) => user.token)]) {
+    if (secret) secrets.add(secret);
+  }
+  let redacted = text;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) redacted = redacted.split(secret).join("***");
+  return redacted;
+}
