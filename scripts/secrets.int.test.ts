@@ -9,10 +9,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { getDatabase } from "../server/db/index.ts";
-import { testServerUrl, withDatabase } from "../server/db/test-support.ts";
+import { adminQuery, testServerUrl, withDatabase } from "../server/db/test-support.ts";
 import { GET as getHealth } from "../app/api/health/route.ts";
 import { findFreePort, pollUntil } from "./support/ports.ts";
 
@@ -29,19 +28,9 @@ let databaseUrl: string;
 let tempRoot: string;
 const saved = Object.fromEntries(["DATABASE_URL", "EVENTSCOPE_READ_TOKEN", "EVENTSCOPE_ADMIN_TOKEN"].map((name) => [name, process.env[name]]));
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: testServerUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  await admin(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${DB_PASSWORD}'`);
-  await admin(`CREATE DATABASE ${DATABASE} OWNER ${ROLE}`);
+  await adminQuery(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${DB_PASSWORD}'`);
+  await adminQuery(`CREATE DATABASE ${DATABASE} OWNER ${ROLE}`);
   const url = new URL(withDatabase(testServerUrl(), DATABASE));
   url.username = ROLE;
   url.password = DB_PASSWORD;
@@ -57,8 +46,8 @@ afterAll(async () => {
     else process.env[name] = value;
   }
   fs.rmSync(tempRoot, { recursive: true, force: true });
-  await admin(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  await admin(`DROP ROLE IF EXISTS ${ROLE}`);
+  await adminQuery(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+  await adminQuery(`DROP ROLE IF EXISTS ${ROLE}`);
 });
 
 function expectNoSecret(text: string, where: string): void {
