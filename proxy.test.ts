@@ -41,9 +41,18 @@ describe("EVENTSCOPE_READ_TOKEN", () => {
     expect(proxy(request("/api/dead-letters", { headers: { authorization: "Bearer admin-token-123" } })).headers.get("x-middleware-next")).toBe("1");
     const session = createSessionValue({ adminToken: undefined, readToken: "read-token-123", users: [] }, { name: "reader", role: "read" });
     expect(proxy(request("/dead-letters", { headers: { cookie: `${SESSION_COOKIE}=${session}` } })).headers.get("x-middleware-next")).toBe("1");
-    for (const open of ["/login", "/api/auth/login", "/api/health"]) {
+    for (const open of ["/login", "/api/auth/login", "/api/health/live"]) {
       expect(proxy(request(open)).headers.get("x-middleware-next"), open).toBe("1");
     }
+  });
+
+  test("the health report needs it too; only the liveness check stays open", () => {
+    process.env.EVENTSCOPE_READ_TOKEN = "read-token-123";
+    for (const path of ["/api/health", "/api/health/", "/api/health/live/x", "/api/health/lively"]) {
+      expect(proxy(request(path)).status, path).toBe(401);
+    }
+    expect(proxy(request("/api/health", { headers: { authorization: "Bearer read-token-123" } })).headers.get("x-middleware-next")).toBe("1");
+    expect(proxy(request("/api/health/live")).headers.get("x-middleware-next")).toBe("1");
   });
 
   test("without it, reads are open", () => {

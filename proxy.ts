@@ -8,12 +8,13 @@ import { authConfig, authenticateHeaders } from "@/server/auth";
  *   cookie is SameSite=Strict as well; this also stops a foreign page posting with a Bearer-less
  *   form, and a same-site sibling (another port on the same host).
  * - with EVENTSCOPE_READ_TOKEN set, reads need a token too: pages go to /login, API calls get
- *   401. Sign-in itself and the health check stay open.
+ *   401, /api/health included (it names hosts, pids and errors). Sign-in itself and the liveness
+ *   check for load balancers (/api/health/live, which says only up or down) stay open.
  * Writes are authenticated again by each write handler (requireWriter): this is not the only check.
  */
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-const OPEN_PATHS = [/^\/login(?:\/|$)/, /^\/api\/auth\//, /^\/api\/health(?:\/|$)/];
+const OPEN_PATHS = [/^\/login(?:\/|$)/, /^\/api\/auth\//, /^\/api\/health\/live$/];
 
 function refuse(status: number, error: string, message: string): NextResponse {
   return NextResponse.json({ error, message }, { status, headers: { "cache-control": "no-store" } });

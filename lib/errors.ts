@@ -23,6 +23,18 @@ export class NotFoundError extends Error {
   }
 }
 
+/** Too many attempts (failed sign-ins from one address): 429, with Retry-After. A retry helps, later. */
+export class TooManyRequestsError extends Error {
+  /** Whole seconds until an attempt may succeed again. */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.name = "TooManyRequestsError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** No or wrong credentials for something that needs them: 401. */
 export class UnauthorizedError extends Error {
   constructor(message = "authentication required") {

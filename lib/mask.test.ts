@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MASKED, NO_MASK, compileMaskRules, isMaskedPath, maskHeaders, maskJson, maskJsonText, maskReplayEdits } from "./mask.ts";
+import { MASKED, NO_MASK, compileMaskRules, isMaskedPath, maskHeaders, maskJson, maskJsonText, maskReplayEdits, maskValueText } from "./mask.ts";
 
 const rules = compileMaskRules(["cardNumber", "email", "customer.phone"]);
 
@@ -69,6 +69,169 @@ describe("maskJsonText", () => {
 
   it("leaves text alone without rules", () => {
     expect(maskJsonText('{"email": "x"}', NO_MASK)).toBe('{"email": "x"}');
+  });
+});
+
+describe("maskJsonText, strictly", () => {
+  it("stops where the text stops being JSON, so nothing after that point is shown", () => {
+    expect(maskJsonText('{"orderId": "ord-1", "email" "ann@example.com"}', rules)).toBe('{"orderId": "ord-1", "email" ');
+    expect(maskJsonText('{"orderId": "ord-1",, "email": "ann@example.com"}', rules)).toBe('{"orderId": "ord-1",');
+    expect(maskJsonText('{"a": 1} {"email": "ann@example.com"}', rules)).toBe('{"a": 1} ');
+    expect(maskJsonText('{"a": "bad \\x escape", "email": "ann"}', rules)).toBe('{"a": ');
+    expect(maskJsonText('{"email": "ann@example.com", }', rules)).toBe('{"email": "***", ');
+    expect(maskJsonText('{"email": {"a": 1] , "b": "ann"}', rules)).toBe('{"email": "***"');
+  });
+
+  it("reads keys with escapes as the names they spell", () => {
+    expect(maskJsonText('{"em\\u0061il": "ann@example.com", "x\\"": 1}', rules)).toBe('{"em\\u0061il": "***", "x\\"": 1}');
+  });
+
+  it("masks inside any depth of nesting", () => {
+    const depth = 100_000;
+    const text = `${"[".repeat(depth)}{"email": "ann@example.com"}${"]".repeat(depth)}`;
+    expect(maskJsonText(text, rules)).toBe(`${"[".repeat(depth)}{"email": "***"}${"]".repeat(depth)}`);
+  });
+});
+
+describe("maskValueText", () => {
+  it("masks text that looks like JSON as far as it is JSON, and keeps other text", () => {
+    // A value stored cut (over EVENTSCOPE_MAX_VALUE_BYTES), or with a number JSON cannot hold exactly.
+    expect(maskValueText('{"orderId": "ord-1", "email": "ann@exam', rules)).toBe('{"orderId": "ord-1", "email": "***"');
+    expect(maskValueText('\uFEFF [{"cardNumber": 4111111111111111, "n": 123456789012345678901234567890}]', rules)).toBe(
+      '\uFEFF [{"cardNumber": "***", "n": 123456789012345678901234567890}]',
+    );
+    expect(maskValueText("email=ann@example.com", rules)).toBe("email=ann@example.com");
+    expect(maskValueText('{"email": "ann"}', NO_MASK)).toBe('{"email": "ann"}');
+  });
+});
+
+/**
+ * Property tests: random JSON documents from a small seeded generator, written out in several
+ * styles (compact, PostgreSQL's jsonb spacing, random white space and \u escapes), masked whole
+ * and cut at every point. The oracle is JSON.parse followed by maskJson on the parsed value.
+ */
+describe("maskJsonText on any JSON, cut anywhere", () => {
+  /** Every character of a masked string carries this mark; no other string does. */
+  const SECRET = "§";
+  const propertyRules = compileMaskRules(["email", "cardNumber", "customer.phone", "nested"]);
+  const KEYS = ["email", "cardNumber", "customer", "phone", "nested", "Email", "orderId", "a", "", "x y", 'q"uote', "back\\slash", "é", "0", "customer.phone"];
+  const CHARACTERS = ["a", "Z", "0", " ", '"', "\\", "/", "{", "}", "[", "]", ",", ":", "\n", "\t", "\u0001", "é", "\u2028", "😀", "\uD800"];
+
+  /** mulberry32: a small PRNG, so that a failing seed can be replayed. */
+  function random(seed: number): () => number {
+    let state = seed;
+    return () => {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    };
+  }
+  const pick = <T,>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+
+  function generate(next: () => number, path: readonly string[], depth: number): unknown {
+    const masked = isMaskedPath(path, propertyRules);
+    const kind = Math.floor(next() * (depth >= 5 ? 4 : 7));
+    if (kind === 0) {
+      const text = Array.from({ length: Math.floor(next() * 6) }, () => pick(next, CHARACTERS)).join("");
+      return masked ? [...text].map((c) => c + SECRET).join("") + SECRET : text;
+    }
+    if (kind === 1) return (next() < 0.5 ? -1 : 1) * Math.floor(next() * 1e9) / pick(next, [1, 1_000, 1e-7]);
+    if (kind === 2) return next() < 0.5;
+    if (kind === 3) return null;
+    if (kind === 6) return Array.from({ length: Math.floor(next() * 4) }, () => generate(next, path, depth + 1));
+    const object: Record<string, unknown> = {};
+    for (let n = Math.floor(next() * 5); n > 0; n--) {
+      const key = pick(next, KEYS);
+      object[key] = generate(next, masked ? path : [...path, key], depth + 1);
+    }
+    return object;
+  }
+
+  /** The values under masked paths, as found by walking the parsed document. */
+  function hasMaskedValue(value: unknown): boolean {
+    return JSON.stringify(value) !== JSON.stringify(maskJson(value, propertyRules));
+  }
+
+  function whiteSpace(next: () => number): string {
+    return pick(next, ["", "", " ", "\n", "\t", "\r\n  "]);
+  }
+
+  function writeString(text: string, next: () => number): string {
+    let out = '"';
+    for (const unit of text.split("")) {
+      out += next() < 0.25 ? `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}` : JSON.stringify(unit).slice(1, -1);
+    }
+    return `${out}"`;
+  }
+
+  /** JSON text in a random style: white space anywhere JSON allows it, \u escapes, exponents. */
+  function write(value: unknown, next: () => number): string {
+    if (typeof value === "string") return writeString(value, next);
+    if (typeof value === "number") return next() < 0.3 ? value.toExponential().replace("e+", pick(next, ["e+", "E", "e"])) : String(value);
+    if (value === null || typeof value === "boolean") return String(value);
+    const ws = () => whiteSpace(next);
+    if (Array.isArray(value)) return `[${ws()}${value.map((item) => `${write(item, next)}${ws()}`).join(`,${ws()}`)}]`;
+    const members = Object.entries(value as Record<string, unknown>).map(([key, item]) => `${writeString(key, next)}${ws()}:${ws()}${write(item, next)}${ws()}`);
+    return `{${ws()}${members.join(`,${ws()}`)}}`;
+  }
+
+  function jsonbText(value: unknown): string {
+    // PostgreSQL's jsonb output: ", " between members and items, ": " after keys.
+    if (Array.isArray(value)) return `[${value.map(jsonbText).join(", ")}]`;
+    if (typeof value === "object" && value !== null) {
+      return `{${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}: ${jsonbText(item)}`).join(", ")}}`;
+    }
+    return JSON.stringify(value);
+  }
+
+  const SEEDS = 400;
+
+  it("masks whole documents as maskJson masks the parsed value", () => {
+    for (let seed = 0; seed < SEEDS; seed++) {
+      const next = random(seed);
+      const value = generate(next, [], 0);
+      for (const text of [JSON.stringify(value), jsonbText(value), write(value, next), ` ${write(value, next)}\n`]) {
+        const masked = maskJsonText(text, propertyRules);
+        expect(JSON.parse(masked), `seed ${seed}: ${text}`).toEqual(maskJson(JSON.parse(text), propertyRules));
+        expect(masked.includes(SECRET), `seed ${seed}`).toBe(false);
+      }
+    }
+  });
+
+  it("shows no masked value at any cut point, and shows a prefix of the masked whole", () => {
+    let withMaskedValues = 0;
+    for (let seed = 0; seed < SEEDS; seed++) {
+      const next = random(seed);
+      const value = generate(next, [], 0);
+      if (hasMaskedValue(value)) withMaskedValues++;
+      for (const text of [jsonbText(value), write(value, next)]) {
+        const whole = maskJsonText(text, propertyRules);
+        for (let cut = 0; cut <= text.length; cut++) {
+          const shown = maskJsonText(text.slice(0, cut), propertyRules);
+          if (shown.includes(SECRET) || !whole.startsWith(shown)) {
+            expect.fail(`seed ${seed}, cut ${cut}: ${JSON.stringify(text.slice(0, cut))} was shown as ${JSON.stringify(shown)}`);
+          }
+        }
+      }
+    }
+    // The generator does produce masked values (a test that cannot fail is a defect).
+    expect(withMaskedValues).toBeGreaterThan(SEEDS / 10);
+  });
+
+  it("shows nothing after the point where the text stops being JSON", () => {
+    for (let seed = 0; seed < SEEDS; seed++) {
+      const next = random(seed);
+      const text = write(generate(next, [], 0), next);
+      const at = Math.floor(next() * (text.length + 1));
+      // A control character is JSON nowhere: neither white space nor allowed raw inside a string.
+      const broken = `${text.slice(0, at)}\u0007${text.slice(at)}`;
+      const shown = maskJsonText(broken, propertyRules);
+      const prefix = maskJsonText(text.slice(0, at), propertyRules);
+      if (shown.includes(SECRET) || !prefix.startsWith(shown)) {
+        expect.fail(`seed ${seed}, broken at ${at}: ${JSON.stringify(broken)} was shown as ${JSON.stringify(shown)}`);
+      }
+    }
   });
 });
 

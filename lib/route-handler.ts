@@ -1,15 +1,16 @@
 import { ZodError } from "zod";
-import { NotFoundError, UnauthorizedError, ValidationError } from "./errors.ts";
+import { NotFoundError, TooManyRequestsError, UnauthorizedError, ValidationError } from "./errors.ts";
 
 /**
  * The one place where route handlers' errors become HTTP answers (STYLE.md, "Layout"):
- * validation → 422, not found → 404, unauthorized → 401, anything else → 500 with an id that is
+ * validation → 422, not found → 404, unauthorized → 401, too many attempts → 429 with
+ * Retry-After, anything else → 500 with an id that is
  * logged with the error, so a user can quote it and the log has the details the response
  * withholds. A route handler is then `export const GET = withErrorMapping(async (request) => …)`.
  */
 
 export interface ErrorBody {
-  error: "validation" | "not-found" | "unauthorized" | "internal";
+  error: "validation" | "not-found" | "unauthorized" | "too-many-requests" | "internal";
   message: string;
   /** validation: which input was wrong. */
   field?: string;
@@ -49,6 +50,10 @@ export function errorResponse(error: unknown, request: Request, options: ErrorMa
   if (is(error, NotFoundError, "NotFoundError")) return json(404, { error: "not-found", message: error.message });
   if (is(error, UnauthorizedError, "UnauthorizedError")) {
     return json(401, { error: "unauthorized", message: error.message }, { "www-authenticate": 'Bearer realm="eventscope"' });
+  }
+  if (is(error, TooManyRequestsError, "TooManyRequestsError")) {
+    const seconds = Math.max(1, Math.ceil(error.retryAfterSeconds));
+    return json(429, { error: "too-many-requests", message: error.message }, { "retry-after": String(seconds) });
   }
   const id = crypto.randomUUID();
   const log = options.log ?? ((line: string) => console.error(line));

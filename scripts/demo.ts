@@ -15,12 +15,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startBroker, type RunningBroker } from "../server/broker/index.ts";
-import { ConfigError, loadConfig, type Config } from "../server/config.ts";
+import { ConfigError, loadConfig, withoutPassword, type Config } from "../server/config.ts";
 import { COMPRESSION_NAMES } from "../server/kafka/compression-names.ts";
 import { connectDatabase, runMigrations, searchEvents } from "../server/db/index.ts";
 import { describeExit, indent, ManagedProcess } from "./support/managed-process.ts";
 import { isPortFree, pollUntil } from "./support/ports.ts";
-import { ensureWebBuild, nextBin } from "./support/web-build.ts";
+import { ensureWebBuild } from "./support/web-build.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -511,8 +511,7 @@ async function main(): Promise<number> {
           servicesCli,
           "--kafka",
           kafkaBrokers.join(","),
-          "--database-url",
-          databaseUrl,
+          // The database through DATABASE_URL (env): command lines end up in logs and `ps`.
           ...opts.serviceArgs,
         ],
         env,
@@ -536,12 +535,12 @@ async function main(): Promise<number> {
       progress("starting the web UI…");
       children.web = new ManagedProcess({
         name: "web UI",
-        args: [nextBin(ROOT), "start", "--port", String(opts.port), "--hostname", "127.0.0.1"],
+        args: ["--import", "tsx", path.join(ROOT, "scripts", "web-server.ts"), "--port", String(opts.port), "--hostname", "127.0.0.1"],
         env: { ...env, NODE_ENV: "production", PORT: String(opts.port), HOST: "127.0.0.1", NEXT_TELEMETRY_DISABLED: "1" },
         cwd: ROOT,
         logFile: path.join(logDir, "web.log"),
       });
-      await waitForHttpOk(`${baseUrl}/api/health`, children.web, 120_000).catch((error: unknown) => {
+      await waitForHttpOk(`${baseUrl}/api/health/live`, children.web, 120_000).catch((error: unknown) => {
         if (/EADDRINUSE/.test(children.web!.lastLines())) {
           throw new Error(portTakenMessage({ port: opts.port, what: "the web UI", flag: "--port" }));
         }
@@ -556,7 +555,12 @@ async function main(): Promise<number> {
     say("");
     if (opts.web) {
       say(`Eventscope is ready: ${baseUrl}`);
-      say(`Log in for replays and other writes: ${baseUrl}/login#token=${adminToken}`);
+      // A token of the user's (EVENTSCOPE_ADMIN_TOKEN) is theirs to keep out of terminals and logs.
+      say(
+        opts.adminToken
+          ? `Log in for replays and other writes at ${baseUrl}/login with EVENTSCOPE_ADMIN_TOKEN`
+          : `Log in for replays and other writes: ${baseUrl}/login#token=${adminToken}`,
+      );
       say("Three things to try:");
       say(
         `  - what happened to one order:  ${baseUrl}/entities/${orderId ? encodeURIComponent(orderId) : "<an order id, from the home page>"}`,
@@ -566,7 +570,9 @@ async function main(): Promise<number> {
     } else {
       say("Eventscope is ready (without the web UI)");
     }
-    say(`Kafka: ${kafkaBrokers.join(",")}   database: ${databaseUrl}`);
+    // A DATABASE_URL of the user's is shown without its password; the embedded database's is
+    // shown whole (its password is a fixed one, for that local database only), to connect to it.
+    say(`Kafka: ${kafkaBrokers.join(",")}   database: ${opts.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}`);
     say(`Started in ${elapsed()}. Ctrl-C stops everything; the data stays in ${shownDataDir} for the next run.`);
     return await new Promise<number>(() => {
       // Runs until a signal or a failing part calls shutdown(), which exits.

@@ -11,7 +11,6 @@ import { ConfigError, loadConfig, type Config } from "../server/config.ts";
 import { runMigrations } from "../server/db/index.ts";
 import { describeExit, indent, ManagedProcess } from "./support/managed-process.ts";
 import { isPortFree, pollUntil } from "./support/ports.ts";
-import { nextBin } from "./support/web-build.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const STOP_GRACE_MS = 20_000;
@@ -106,7 +105,7 @@ async function main(): Promise<number> {
     watch(collector);
     web = new ManagedProcess({
       name: "web UI",
-      args: [nextBin(ROOT), "start", "--port", String(config.port), "--hostname", host],
+      args: ["--import", "tsx", path.join(ROOT, "scripts", "web-server.ts"), "--port", String(config.port), "--hostname", host],
       env,
       cwd: ROOT,
       echo: process.stdout,
@@ -114,10 +113,10 @@ async function main(): Promise<number> {
     const started = web;
     const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     await pollUntil(
-      "the web UI to answer /api/health",
+      "the web UI to answer /api/health/live",
       async () => {
         if (started.hasExited) throw started.failure("stopped before it was ready");
-        const response = await fetch(`http://${urlHost}:${config.port}/api/health`, { signal: AbortSignal.timeout(5_000) });
+        const response = await fetch(`http://${urlHost}:${config.port}/api/health/live`, { signal: AbortSignal.timeout(5_000) });
         await response.arrayBuffer();
         return response.status === 200 ? true : undefined;
       },

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, dlqTemplateToRegExp, loadConfig, parseDuration } from "./config.ts";
+import { ConfigError, dlqTemplateToRegExp, loadConfig, parseDuration, redactSecrets, withoutPassword } from "./config.ts";
 
 function configError(env: Record<string, string>, options = {}): ConfigError {
   try {
@@ -38,6 +38,8 @@ describe("loadConfig", () => {
       users: [],
       replayCompression: "none",
       decodeAttempts: 3,
+      publicUrl: undefined,
+      trustProxy: false,
     });
   });
 
@@ -117,6 +119,9 @@ describe("loadConfig", () => {
     ["EVENTSCOPE_TRACE_URL", "javascript:alert({traceId})", /http\(s\) URL/],
     ["EVENTSCOPE_REPLAY_COMPRESSION", "brotli", /one of none, gzip, snappy, lz4, zstd.*"brotli"/],
     ["EVENTSCOPE_DECODE_ATTEMPTS", "0", /number of attempts/],
+    ["EVENTSCOPE_TRUST_PROXY", "nginx", /true or false/],
+    ["EVENTSCOPE_PUBLIC_URL", "eventscope.example.com", /http\(s\) address/],
+    ["EVENTSCOPE_PUBLIC_URL", "ftp://eventscope.example.com", /http\(s\) address/],
   ])("rejects %s=%s with a message naming the variable", (variable, value, expected) => {
     const error = configError({ [variable]: value });
     expect(error.issues).toContainEqual({ variable, message: expect.stringMatching(expected) });
@@ -143,6 +148,46 @@ describe("loadConfig", () => {
     expect(
       loadConfig({ KAFKA_BROKERS: "k:9092", DATABASE_URL: "postgres://u@h/d" }, { production: true }).kafkaBrokers,
     ).toEqual(["k:9092"]);
+  });
+
+  it.each([
+    [{ EVENTSCOPE_MASK_FIELDS: "orderId" }, "orderId"],
+    [{ EVENTSCOPE_MASK_FIELDS: "email", EVENTSCOPE_ENTITY_FIELDS: "orderId,email" }, "email"],
+    [{ EVENTSCOPE_MASK_FIELDS: "customer.email", EVENTSCOPE_ENTITY_FIELDS: "email" }, "email"],
+    [{ EVENTSCOPE_MASK_FIELDS: "id", EVENTSCOPE_ENTITY_FIELDS: "customer.id" }, "customer.id"],
+    [{ EVENTSCOPE_MASK_FIELDS: "customer", EVENTSCOPE_ENTITY_FIELDS: "customer.id" }, "customer.id"],
+    [{ EVENTSCOPE_MASK_FIELDS: "customer.id", EVENTSCOPE_ENTITY_FIELDS: "order.customer.id" }, "order.customer.id"],
+    [{ EVENTSCOPE_MASK_FIELDS: "items.sku", EVENTSCOPE_ENTITY_FIELDS: "items.0.sku" }, "items.0.sku"],
+  ])("stops when a masked field is also an entity field (%j)", (env, field) => {
+    const error = configError(env);
+    expect(error.issues).toEqual([{ variable: "EVENTSCOPE_MASK_FIELDS", message: expect.stringContaining(`masks ${field}, which is an entity field`) }]);
+  });
+
+  it("takes masked fields that are not entity fields", () => {
+    expect(loadConfig({ EVENTSCOPE_MASK_FIELDS: "email,customer.phone", EVENTSCOPE_ENTITY_FIELDS: "orderId,customer.id" }).maskFields).toEqual([
+      "email",
+      "customer.phone",
+    ]);
+    expect(loadConfig({ EVENTSCOPE_MASK_FIELDS: "order.id", EVENTSCOPE_ENTITY_FIELDS: "customer.id" }).entityFields).toEqual(["customer.id"]);
+  });
+
+  it("reads EVENTSCOPE_PUBLIC_URL as an origin and EVENTSCOPE_TRUST_PROXY as a flag", () => {
+    expect(loadConfig({ EVENTSCOPE_PUBLIC_URL: "https://eventscope.example.com/", EVENTSCOPE_TRUST_PROXY: "1" })).toMatchObject({
+      publicUrl: "https://eventscope.example.com",
+      trustProxy: true,
+    });
+  });
+
+  it.each(["admin", "reader", "Admin"])("stops when the users file names a user %s", (name) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-users-"));
+    try {
+      const file = path.join(dir, "users");
+      fs.writeFileSync(file, `alice:alice-token-1\n${name}:other-token-1\n`);
+      const error = configError({ EVENTSCOPE_USERS_FILE: file });
+      expect(error.issues).toEqual([{ variable: "EVENTSCOPE_USERS_FILE", message: expect.stringMatching(new RegExp(`user name ${name} is reserved`)) }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads KAFKA_SSL_CA from a file or takes the PEM itself, and turns TLS on", () => {
@@ -183,5 +228,25 @@ describe("dlqTemplateToRegExp", () => {
     expect(dlqTemplateToRegExp("<t>.failed").test("orders.failed.v2")).toBe(false);
     expect("billing-parked".match(dlqTemplateToRegExp("<group>-parked"))?.groups).toEqual({ group: "billing" });
     expect(dlqTemplateToRegExp("poison").test("poison")).toBe(true);
+  });
+});
+
+describe("secrets in output", () => {
+  it("a URL is shown without its password", () => {
+    expect(withoutPassword("postgresql://eventscope:s%40cret@db.internal:5432/eventscope")).toBe("postgresql://eventscope:***@db.internal:5432/eventscope");
+    expect(withoutPassword("postgresql://eventscope@db.internal/eventscope")).toBe("postgresql://eventscope@db.internal/eventscope");
+  });
+
+  it("text is shown without the database password, the SASL password or any token", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgresql://eventscope:s%40cret-db@db.internal:5432/eventscope",
+      KAFKA_SASL_MECHANISM: "plain",
+      KAFKA_SASL_USERNAME: "collector",
+      KAFKA_SASL_PASSWORD: "sasl-secret-1",
+      EVENTSCOPE_ADMIN_TOKEN: "admin-secret-1",
+      EVENTSCOPE_READ_TOKEN: "reader-secret-1",
+    });
+    const text = "connect to postgresql://eventscope:s%40cret-db@db failed (s@cret-db); SASL sasl-secret-1; Bearer admin-secret-1 reader-secret-1";
+    expect(redactSecrets(text, config)).toBe("connect to postgresql://eventscope:***@db failed (***); SASL ***; Bearer *** ***");
   });
 });

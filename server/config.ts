@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import { z } from "zod";
 import { COMPRESSION_NAMES } from "./kafka/compression-names.ts";
+import { compileMaskRules, maskedEntityFields } from "../lib/mask.ts";
+import { ADMIN_TOKEN_USER, READ_TOKEN_USER } from "./auth/tokens.ts";
 
 /**
  * Every environment variable Eventscope reads, parsed and validated once (ARCHITECTURE.md,
@@ -264,6 +266,12 @@ export function parseUsersFile(text: string): { users: { name: string; token: st
     if (typeof name !== "string" || !/^[\w.@-]{1,64}$/.test(name)) {
       return { users: [], problem: `user names are 1-64 letters, digits, or . _ @ -; got ${JSON.stringify(name)}` };
     }
+    if ([ADMIN_TOKEN_USER, READ_TOKEN_USER].includes(name.toLowerCase())) {
+      return {
+        users: [],
+        problem: `the user name ${name} is reserved: the audit names the holder of EVENTSCOPE_ADMIN_TOKEN "${ADMIN_TOKEN_USER}" and of EVENTSCOPE_READ_TOKEN "${READ_TOKEN_USER}"`,
+      };
+    }
     if (typeof token !== "string" || token.length < 8) return { users: [], problem: `the token of ${name} must be at least 8 characters` };
     if (users.some((user) => user.name === name)) return { users: [], problem: `user ${name} is listed twice` };
     if (users.some((user) => user.token === token)) return { users: [], problem: `user ${name} shares a token with another user` };
@@ -302,6 +310,23 @@ const compression = z.string().transform((text, ctx) => {
   return z.NEVER;
 });
 
+const publicUrl = z.string().transform((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = undefined;
+  }
+  if (!url || !["http:", "https:"].includes(url.protocol) || url.username !== "" || url.password !== "") {
+    ctx.addIssue({
+      code: "custom",
+      message: `expected the http(s) address users reach Eventscope at, e.g. https://eventscope.example.com, got ${JSON.stringify(text)}`,
+    });
+    return z.NEVER;
+  }
+  return url.origin;
+});
+
 // --- the environment, variable by variable -------------------------------------------------------
 
 const environmentSchema = z.object({
@@ -330,9 +355,13 @@ const environmentSchema = z.object({
   EVENTSCOPE_TRACE_URL: optionalVar(traceUrl),
   EVENTSCOPE_REPLAY_COMPRESSION: optionalVar(compression),
   EVENTSCOPE_DECODE_ATTEMPTS: optionalVar(integer("a number of attempts", 1, 100)),
+  EVENTSCOPE_PUBLIC_URL: optionalVar(publicUrl),
+  EVENTSCOPE_TRUST_PROXY: optionalVar(booleanFlag),
 });
 
 type Environment = z.output<typeof environmentSchema>;
+
+const DEFAULT_ENTITY_FIELDS = ["orderId"];
 
 function toConfig(env: Environment) {
   const sasl =
@@ -360,7 +389,7 @@ function toConfig(env: Environment) {
             ? { ca: undefined }
             : (false as const),
     },
-    entityFields: env.EVENTSCOPE_ENTITY_FIELDS ?? ["orderId"],
+    entityFields: env.EVENTSCOPE_ENTITY_FIELDS ?? DEFAULT_ENTITY_FIELDS,
     topicsInclude: env.EVENTSCOPE_TOPICS_INCLUDE,
     topicsExclude: env.EVENTSCOPE_TOPICS_EXCLUDE,
     start: env.EVENTSCOPE_START ?? "earliest",
@@ -387,6 +416,13 @@ function toConfig(env: Environment) {
      * stored as one row flagged `batch-undecodable` and collection moves past it.
      */
     decodeAttempts: env.EVENTSCOPE_DECODE_ATTEMPTS ?? 3,
+    /** The origin users reach Eventscope at (https: session cookies are Secure). */
+    publicUrl: env.EVENTSCOPE_PUBLIC_URL,
+    /**
+     * A reverse proxy in front: its X-Forwarded-For names the client (for the sign-in limit) and
+     * its X-Forwarded-Proto the scheme. Unset: those headers are ignored, anyone can send them.
+     */
+    trustProxy: env.EVENTSCOPE_TRUST_PROXY ?? false,
   };
 }
 
@@ -425,6 +461,18 @@ export function loadConfig(
       }
     }
   }
+  if (data !== undefined && data.EVENTSCOPE_MASK_FIELDS !== undefined) {
+    const entityFields = data.EVENTSCOPE_ENTITY_FIELDS ?? DEFAULT_ENTITY_FIELDS;
+    const conflicts = maskedEntityFields(entityFields, compileMaskRules(data.EVENTSCOPE_MASK_FIELDS));
+    if (conflicts.length > 0) {
+      issues.push({
+        variable: "EVENTSCOPE_MASK_FIELDS",
+        message: `masks ${conflicts.join(", ")}, which ${conflicts.length === 1 ? "is an entity field" : "are entity fields"} (EVENTSCOPE_ENTITY_FIELDS${
+          data.EVENTSCOPE_ENTITY_FIELDS === undefined ? ", default orderId" : ""
+        }): entity keys are shown in every list and page address, so a masked value cannot be one. Choose other entity fields or do not mask these`,
+      });
+    }
+  }
   if (options.production) {
     for (const name of ["KAFKA_BROKERS", "DATABASE_URL"]) {
       if (!isSet(name)) {
@@ -437,4 +485,42 @@ export function loadConfig(
   }
   if (issues.length > 0 || !data) throw new ConfigError(issues);
   return toConfig(data);
+}
+
+/** A URL as it may be shown: its password, if any, as "***". */
+export function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === "") return url;
+    parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Text as it may be logged or shown (collector logs, its last error in /api/health): every secret
+ * of the configuration (the database password, the SASL password, the tokens) replaced by "***",
+ * in case an error message quotes one.
+ */
+export function redactSecrets(text: string, config: Pick<Config, "databaseUrl" | "kafka" | "adminToken" | "readToken" | "users">): string {
+  const secrets = new Set<string>();
+  if (config.databaseUrl !== undefined) {
+    try {
+      const password = new URL(config.databaseUrl).password;
+      if (password !== "") {
+        secrets.add(password);
+        secrets.add(decodeURIComponent(password));
+      }
+    } catch {
+      // Not a URL: nothing to take from it.
+    }
+  }
+  for (const secret of [config.kafka.sasl?.password, config.adminToken, config.readToken, ...config.users.map((user) => user.token)]) {
+    if (secret) secrets.add(secret);
+  }
+  let redacted = text;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) redacted = redacted.split(secret).join("***");
+  return redacted;
 }

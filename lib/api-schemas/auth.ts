@@ -8,8 +8,35 @@ export const loginRequestSchema = z
 
 export type LoginRequest = z.infer<typeof loginRequestSchema>;
 
-/** Where to go after signing in: a path on this site only (never another origin). */
+/** Where a sign-in goes when it was given no usable `next`. */
+export const DEFAULT_NEXT_PATH = "/dead-letters";
+
+/**
+ * Stands in for the app's own origin: only whether resolving `next` keeps the origin matters, and
+ * `.invalid` can never be a real host.
+ */
+const OWN_ORIGIN = "http://eventscope.invalid";
+
+/**
+ * Where to go after signing in: a path on this site only, never another origin. Decided by parsing,
+ * as the browser will: URL parsers drop tabs and newlines and read `\` as `/`, so `/\t/evil.example`
+ * is `//evil.example`, another host. `next` is resolved against the app's origin; it is kept only if
+ * it is written as a path, the origin stays the same and the resolved path starts with a single
+ * `/`. What is returned is the parser's own serialization of that path, so the browser reads it as
+ * this check did.
+ */
 export function safeNextPath(next: string | null | undefined): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/dead-letters";
-  return next;
+  if (!next || !next.startsWith("/")) return DEFAULT_NEXT_PATH;
+  let resolved: URL;
+  try {
+    resolved = new URL(next, OWN_ORIGIN);
+  } catch {
+    return DEFAULT_NEXT_PATH;
+  }
+  if (resolved.origin !== OWN_ORIGIN || resolved.username !== "" || resolved.password !== "") return DEFAULT_NEXT_PATH;
+  const path = `${resolved.pathname}${resolved.search}${resolved.hash}`;
+  // "/.//evil.example" resolves on this origin to the path "//evil.example", which a browser
+  // given it as a location reads as another host.
+  if (!path.startsWith("/") || path.startsWith("//") || path.startsWith("/\\")) return DEFAULT_NEXT_PATH;
+  return path;
 }

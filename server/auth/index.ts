@@ -14,3 +14,14 @@ export {
   readCookie,
 } from "./session.ts";
 export { authConfig, authenticateHeaders, requireWriter, type AuthState } from "./request-auth.ts";
+export {
+  signIn,
+  signInConfig,
+  clientAddress,
+  isSecureOrigin,
+  resetSignInLimit,
+  CLIENT_ADDRESS_HEADER,
+  SIGN_IN_FAILURES_ALLOWED,
+  SIGN_IN_WINDOW_MS,
+  type SignInConfig,
+} from "./sign-in.ts";

@@ -18,12 +18,16 @@ interface Credential extends Principal {
   token: string;
 }
 
-/** Every configured credential. The name "admin" is the admin token's; "reader" the read token's. */
+/** The user EVENTSCOPE_ADMIN_TOKEN signs in as, and the one EVENTSCOPE_READ_TOKEN does: no user of the users file may take them. */
+export const ADMIN_TOKEN_USER = "admin";
+export const READ_TOKEN_USER = "reader";
+
+/** Every configured credential. */
 export function credentialsOf(config: AuthConfig): Credential[] {
   const credentials: Credential[] = [];
-  if (config.adminToken !== undefined) credentials.push({ name: "admin", role: "admin", token: config.adminToken });
+  if (config.adminToken !== undefined) credentials.push({ name: ADMIN_TOKEN_USER, role: "admin", token: config.adminToken });
   for (const user of config.users) credentials.push({ name: user.name, role: "admin", token: user.token });
-  if (config.readToken !== undefined) credentials.push({ name: "reader", role: "read", token: config.readToken });
+  if (config.readToken !== undefined) credentials.push({ name: READ_TOKEN_USER, role: "read", token: config.readToken });
   return credentials;
 }
 

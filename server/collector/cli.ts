@@ -9,7 +9,7 @@
  * With NODE_ENV=production, KAFKA_BROKERS and DATABASE_URL are required (no embedded defaults).
  */
 import path from "node:path";
-import { ConfigError, loadConfig, type Config } from "../config.ts";
+import { ConfigError, loadConfig, redactSecrets, type Config } from "../config.ts";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { openDatabase, type OpenedDatabase } from "../db/index.ts";
 import { startAdminPoller } from "./admin-poller.ts";
@@ -19,8 +19,11 @@ import { createKafka } from "../kafka/index.ts";
 const EMBEDDED_BROKER_PORT = 9092;
 const EMBEDDED_BROKER_DATA_DIR = path.join(".eventscope", "broker");
 
+let config: Config | undefined;
+
+/** Every line goes out without the configuration's secrets (redactSecrets), whatever an error quotes. */
 function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} collector: ${line}\n`);
+  process.stdout.write(`${new Date().toISOString()} collector: ${config ? redactSecrets(line, config) : line}\n`);
 }
 
 function fail(message: string): never {
@@ -28,7 +31,6 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-let config: Config;
 try {
   config = loadConfig(process.env, { production: process.env.NODE_ENV === "production" });
 } catch (error) {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import type { Kafka } from "kafkajs";
-import type { Config } from "../config.ts";
+import { redactSecrets, type Config } from "../config.ts";
 import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
 import { EventWriter, oneLine, type EventWriterOptions } from "./event-writer.ts";
@@ -112,9 +112,10 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   let lastAdminPollAt: Date | null = null;
   const errors = new Map<ErrorSource, { message: string; at: Date }>();
 
+  // Shown by /api/health: without the configuration's secrets, whatever an error quotes.
   const setError = (source: ErrorSource, message: string | null) => {
     if (message === null) errors.delete(source);
-    else errors.set(source, { message, at: new Date() });
+    else errors.set(source, { message: redactSecrets(message, config), at: new Date() });
   };
   const latestError = () => [...errors.values()].sort((a, b) => b.at.getTime() - a.at.getTime())[0] ?? null;
 

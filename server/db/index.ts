@@ -18,6 +18,7 @@ export {
   type EmbeddedPostgresOptions,
 } from "./embedded.ts";
 export { DatabaseError, isRetriableDatabaseError, toDatabaseError } from "./errors.ts";
+export { checkLiveness } from "./liveness.ts";
 export {
   ingestEvents,
   INGEST_FLAGS,

@@ -29,7 +29,8 @@ export function testServerUrl(): string {
   return url;
 }
 
-async function adminQuery(sql: string): Promise<void> {
+/** Runs one statement on the run's server as its admin (roles, databases). */
+export async function adminQuery(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: testServerUrl() });
   await client.connect();
   try {

@@ -39,6 +39,7 @@ export {
   createSessionValue,
   sessionCookie,
   clearedSessionCookie,
+  signIn,
   SESSION_COOKIE,
   type AuthState,
   type Principal,

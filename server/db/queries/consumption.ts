@@ -1,5 +1,6 @@
 import { Prisma } from "@prisma/client";
-import type { EventSummary } from "./shared.ts";
+import type { MaskRules } from "../../../lib/mask.ts";
+import { redactedSql, type EventSummary } from "./shared.ts";
 
 /**
  * Per-event consumption status for every group subscribed to the event's topic, and the dead
@@ -53,7 +54,8 @@ export interface DeadLetterReference {
  * Apply to an already limited page (a MATERIALIZED CTE): they run once per row. int8s go as text,
  * JSON numbers would round them.
  */
-export const CONSUMPTION_COLUMNS = Prisma.sql`
+export function consumptionColumns(mask: MaskRules): Prisma.Sql {
+  return Prisma.sql`
   (SELECT coalesce(json_agg(json_build_object('groupId', c.group_id, 'state', g.state,
             'committed', c.committed_offset::text, 'end', p.end_offset::text,
             'clientIds', (SELECT coalesce(json_agg(DISTINCT gm.client_id ORDER BY gm.client_id), '[]'::json)
@@ -64,12 +66,13 @@ export const CONSUMPTION_COLUMNS = Prisma.sql`
    WHERE c.topic = page.topic AND c.partition = page.partition) AS consumption_json,
   (SELECT coalesce(json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,
             'offset', d."offset"::text, 'timestamp', d."timestamp", 'status', d.status, 'errorClass', d.error_class,
-            'errorMessage', left(d.error_message, 500), 'originGroup', d.origin_group, 'producer', de.producer)
+            'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "de")}, 500), 'originGroup', d.origin_group, 'producer', de.producer)
             ORDER BY d."timestamp", d.id), '[]'::json)
    FROM dead_letters d
    JOIN events de ON de.topic = d.topic AND de.partition = d.partition AND de."offset" = d."offset"
    WHERE d.origin_topic = page.topic AND d.origin_partition = page.partition AND d.origin_offset = page."offset")
    AS dead_lettered_json`;
+}
 
 export interface ConsumptionJson {
   consumption_json: { groupId: string; state: string; committed: string; end: string | null; clientIds: string[] }[];

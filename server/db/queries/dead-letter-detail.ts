@@ -1,8 +1,8 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import type { StoredHeader } from "../ingest.ts";
-import { maskHeaders, maskJsonText, maskReplayEdits } from "../../../lib/mask.ts";
-import { iso, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
+import { maskHeaders, maskJsonText, maskReplayEdits, maskValueText } from "../../../lib/mask.ts";
+import { iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
 import type { DeadLetterListItem, DeadLetterStatusName } from "./dead-letters.ts";
 
 /**
@@ -122,6 +122,7 @@ export async function listReplayOutcomes(
 ): Promise<Map<string, ReplayWithOutcome[]>> {
   const result = new Map<string, ReplayWithOutcome[]>();
   if (deadLetterIds.length === 0) return result;
+  const mask = maskRulesOf(db);
   const rows = await runQuery("reading replays", () =>
     select<ReplayRow & { dead_letter_id: string }>(
       db,
@@ -134,14 +135,16 @@ export async function listReplayOutcomes(
            WHERE c.topic = r.target_topic AND c.partition = r.produced_partition AND c.group_id <> ${excludeGroup}::text
           ) AS groups,
           (SELECT json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,
-                  'offset', d."offset"::text, 'errorMessage', left(d.error_message, 500)) ORDER BY d.id)
-           FROM dead_letters d WHERE d.replay_id = r.id::text) AS failed_again
+                  'offset', d."offset"::text, 'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "de")}, 500))
+                  ORDER BY d.id)
+           FROM dead_letters d
+           JOIN events de ON de.topic = d.topic AND de.partition = d.partition AND de."offset" = d."offset"
+           WHERE d.replay_id = r.id::text) AS failed_again
         FROM replays r
         WHERE r.dead_letter_id = ANY(${[...deadLetterIds]}::bigint[])
         ORDER BY r.dead_letter_id, r.sequence`,
     ),
   );
-  const mask = maskRulesOf(db);
   for (const row of rows) {
     const groups = row.groups ?? [];
     const failedAgain = row.failed_again ?? [];
@@ -174,6 +177,7 @@ export async function listReplayOutcomes(
 /** A dead letter and its replays; null when there is no such dead letter. Index: primary keys. */
 export async function getDeadLetter(db: Queryable, id: string, options: { excludeGroup: string }): Promise<DeadLetterDetail | null> {
   if (!/^\d{1,18}$/.test(id)) throw new ValidationError("a dead letter id is a positive whole number", { field: "id" });
+  const mask = maskRulesOf(db);
   const rows = await runQuery(`reading dead letter ${id}`, () =>
     select<DetailRow>(
       db,
@@ -183,7 +187,9 @@ export async function getDeadLetter(db: Queryable, id: string, options: { exclud
           d.origin_topic_hint,
           EXISTS (SELECT 1 FROM events o WHERE o.topic = d.origin_topic AND o.partition = d.origin_partition
                   AND o."offset" = d.origin_offset) AS origin_collected,
-          d.error_class, d.error_message, d.error_cause, d.error_stack, d.attempts, d.status, d.status_changed_at,
+          d.error_class, ${redactedSql(Prisma.sql`d.error_message`, mask, "e")} AS error_message,
+          ${redactedSql(Prisma.sql`d.error_cause`, mask, "e")} AS error_cause,
+          ${redactedSql(Prisma.sql`d.error_stack`, mask, "e")} AS error_stack, d.attempts, d.status, d.status_changed_at,
           d.replay_id, src.dead_letter_id::text AS replay_of_id, src.sequence AS replay_of_sequence,
           e.key, e.key_bytes, e.value_kind::text AS value_kind, e.value_json::text AS value_json_text, e.value_text,
           e.value_bytes, e.headers, e.flags, e.entity_keys, e.event_type, e.producer
@@ -195,7 +201,6 @@ export async function getDeadLetter(db: Queryable, id: string, options: { exclud
   );
   const row = rows[0];
   if (!row) return null;
-  const mask = maskRulesOf(db);
   let value: DeadLetterDetail["value"] = null;
   let masked = false;
   if (row.value_kind === "json") {
@@ -203,8 +208,18 @@ export async function getDeadLetter(db: Queryable, id: string, options: { exclud
     const shown = maskJsonText(text, mask);
     masked = shown !== text;
     value = { kind: "json", text: shown };
-  } else if (row.value_kind === "text") value = { kind: "text", text: row.value_text ?? "" };
-  else if (row.value_kind === "binary") value = { kind: "binary", base64: (row.value_bytes ?? Buffer.alloc(0)).toString("base64") };
+  } else if (row.value_kind === "text") {
+    const text = row.value_text ?? "";
+    const shown = maskValueText(text, mask);
+    masked = shown !== text;
+    value = { kind: "text", text: shown };
+  }
+  else if (row.value_kind === "binary") {
+    const bytes = row.value_bytes ?? Buffer.alloc(0);
+    const base64 = maskedBinaryBase64(bytes, mask);
+    masked = base64 !== bytes.toString("base64");
+    value = { kind: "binary", base64 };
+  }
   const storedHeaders = Array.isArray(row.headers) ? (row.headers as StoredHeader[]) : [];
   const shownHeaders = [...maskHeaders(storedHeaders, mask)];
   masked ||= shownHeaders.some((h, i) => h !== storedHeaders[i]);

@@ -1,6 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import { checkDate, checkLimit, decodeIdCursor, encodeIdCursor, iso, runQuery, select, type Queryable } from "./shared.ts";
+import { isMasking, type MaskRules } from "../../../lib/mask.ts";
+import { checkDate, checkLimit, decodeIdCursor, encodeIdCursor, iso, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
 
 export const DEAD_LETTER_STATUSES = ["new", "replayed", "resolved", "discarded"] as const;
 export type DeadLetterStatusName = (typeof DEAD_LETTER_STATUSES)[number];
@@ -10,7 +11,10 @@ export interface DeadLetterFilters {
   status?: DeadLetterStatusName | readonly DeadLetterStatusName[];
   /** The original topic (from headers, else the hint from the DLQ's name) or the DLQ topic itself. */
   topic?: string;
-  /** Case-insensitive substring of the error class or message. */
+  /**
+   * Case-insensitive substring of the error class or message; with masking on, of the message as
+   * it is shown (masked values redacted), so the filter cannot confirm a guess of one.
+   */
   errorText?: string;
   /** On the dead letter's timestamp; from inclusive, to exclusive. */
   from?: Date;
@@ -72,7 +76,7 @@ export interface DeadLetterGroup {
 const CURSOR_TAG = "dead-letters";
 const MAX_GROUPS = 1_000;
 
-function filterConditions(filters: DeadLetterFilters): Prisma.Sql[] {
+function filterConditions(filters: DeadLetterFilters, mask: MaskRules): Prisma.Sql[] {
   const conditions: Prisma.Sql[] = [];
   if (filters.status !== undefined) {
     const statuses: readonly string[] = typeof filters.status === "string" ? [filters.status] : filters.status;
@@ -90,7 +94,19 @@ function filterConditions(filters: DeadLetterFilters): Prisma.Sql[] {
   if (filters.errorText !== undefined && filters.errorText.trim() !== "") {
     // LIKE's wildcards in the user's text are literal characters.
     const pattern = `%${filters.errorText.trim().replace(/[\\%_]/g, "\\$&")}%`;
-    conditions.push(Prisma.sql`(d.error_class ILIKE ${pattern}::text OR d.error_message ILIKE ${pattern}::text)`);
+    const stored = Prisma.sql`d.error_message ILIKE ${pattern}::text`;
+    // With masking on, the message as shown. Redacting only puts "***" in place of substrings, so
+    // a text without "*" that matches what is shown matches the stored message too: that cheap
+    // test goes first.
+    const shown = Prisma.sql`EXISTS (SELECT 1 FROM events de
+      WHERE de.topic = d.topic AND de.partition = d.partition AND de."offset" = d."offset"
+        AND ${redactedSql(Prisma.sql`d.error_message`, mask, "de")} ILIKE ${pattern}::text)`;
+    const messageMatches = !isMasking(mask)
+      ? stored
+      : filters.errorText.includes("*")
+        ? shown
+        : Prisma.sql`(${stored} AND ${shown})`;
+    conditions.push(Prisma.sql`(d.error_class ILIKE ${pattern}::text OR ${messageMatches})`);
   }
   const from = checkDate(filters.from, "from");
   const to = checkDate(filters.to, "to");
@@ -135,7 +151,8 @@ interface DeadLetterRow {
  */
 export async function listDeadLetters(db: Queryable, options: ListDeadLettersOptions = {}): Promise<DeadLetterPage> {
   const limit = checkLimit(options.limit, 50, 500);
-  const conditions = filterConditions(options);
+  const mask = maskRulesOf(db);
+  const conditions = filterConditions(options, mask);
   if (options.cursor !== undefined) {
     const before = decodeIdCursor(CURSOR_TAG, options.cursor);
     conditions.push(Prisma.sql`(d."timestamp", d.id) < (${new Date(before.timestampMs)}::timestamptz, ${before.id}::bigint)`);
@@ -144,7 +161,7 @@ export async function listDeadLetters(db: Queryable, options: ListDeadLettersOpt
     const rows = await select<DeadLetterRow>(db, Prisma.sql`
       SELECT d.id, d.topic, d.partition, d."offset", d."timestamp", d.source, d.convention, d.origin_topic,
         d.origin_partition, d.origin_offset, d.origin_timestamp, d.origin_group, d.origin_topic_hint,
-        d.error_class, left(d.error_message, 500) AS error_message, d.attempts, d.status, d.status_changed_at,
+        d.error_class, left(${redactedSql(Prisma.sql`d.error_message`, mask, "e")}, 500) AS error_message, d.attempts, d.status, d.status_changed_at,
         d.replay_id, e.event_type, e.entity_keys, e.producer
       FROM dead_letters d
       LEFT JOIN events e ON e.topic = d.topic AND e.partition = d.partition AND e."offset" = d."offset"
@@ -190,7 +207,7 @@ export async function listDeadLetters(db: Queryable, options: ListDeadLettersOpt
  * grouping reads the filtered dead letters, which is the inbox, not the events.
  */
 export async function groupDeadLetters(db: Queryable, filters: DeadLetterFilters = {}): Promise<DeadLetterGroup[]> {
-  const conditions = filterConditions(filters);
+  const conditions = filterConditions(filters, maskRulesOf(db));
   return runQuery("grouping dead letters", async () => {
     const rows = await select<{
       origin_topic: string | null;

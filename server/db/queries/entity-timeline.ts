@@ -1,14 +1,15 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import {
-  CONSUMPTION_COLUMNS,
+  consumptionColumns,
   toConsumption,
   type ConsumptionJson,
   type DeadLetterReference,
   type GroupConsumption,
 } from "./consumption.ts";
 import {
-  EVENT_SUMMARY_COLUMNS,
+  eventSummaryColumns,
+  redactedSql,
   checkLimit,
   decodeEventCursor,
   encodeEventCursor,
@@ -86,14 +87,17 @@ export type TimelineRow = EventSummaryRow & ConsumptionJson & {
 };
 
 /** Columns of a TimelineRow: the summary, the topic's kind and the event's own dead letter. */
-export const TIMELINE_COLUMNS = Prisma.sql`${EVENT_SUMMARY_COLUMNS}, t.kind::text AS topic_kind,
+export function timelineColumns(mask: MaskRules): Prisma.Sql {
+  return Prisma.sql`${eventSummaryColumns(mask)}, t.kind::text AS topic_kind,
   dl.id AS dl_id, dl.status AS dl_status, dl.source AS dl_source, dl.convention AS dl_convention,
   dl.origin_topic AS dl_origin_topic, dl.origin_partition AS dl_origin_partition,
   dl.origin_offset AS dl_origin_offset, dl.origin_topic_hint AS dl_origin_topic_hint,
   dl.origin_group AS dl_origin_group, dl.error_class AS dl_error_class,
-  left(dl.error_message, 2000) AS dl_error_message, dl.attempts AS dl_attempts, dl.replay_id AS dl_replay_id`;
+  left(${redactedSql(Prisma.sql`dl.error_message`, mask, "e")}, 2000) AS dl_error_message, dl.attempts AS dl_attempts,
+  dl.replay_id AS dl_replay_id`;
+}
 
-/** Joins for TIMELINE_COLUMNS, after `FROM events e`. */
+/** Joins for timelineColumns, after `FROM events e`. */
 export const TIMELINE_JOINS = Prisma.sql`
   LEFT JOIN topics t ON t.name = e.topic
   LEFT JOIN dead_letters dl ON dl.topic = e.topic AND dl.partition = e.partition AND dl."offset" = e."offset"`;
@@ -103,11 +107,11 @@ export const PAGE_TIME_ORDER = Prisma.sql`ORDER BY page."timestamp", page.topic,
 
 /**
  * One statement for a page of events with their consumption status: `page` selects
- * TIMELINE_COLUMNS and is limited; it is materialised first, so the per-event lookups run for
+ * timelineColumns and is limited; it is materialised first, so the per-event lookups run for
  * the page's rows only, never for every row that matched before the LIMIT.
  */
-export function withConsumption(page: Prisma.Sql, orderBy: Prisma.Sql = PAGE_TIME_ORDER): Prisma.Sql {
-  return Prisma.sql`WITH page AS MATERIALIZED (${page}) SELECT page.*, ${CONSUMPTION_COLUMNS} FROM page ${orderBy}`;
+export function withConsumption(page: Prisma.Sql, mask: MaskRules, orderBy: Prisma.Sql = PAGE_TIME_ORDER): Prisma.Sql {
+  return Prisma.sql`WITH page AS MATERIALIZED (${page}) SELECT page.*, ${consumptionColumns(mask)} FROM page ${orderBy}`;
 }
 
 function toTopicKind(kind: string | null): TimelineEvent["topicKind"] {
@@ -160,17 +164,20 @@ export async function getEntityTimeline(
       ? Prisma.sql`AND (e."timestamp", e.topic, e.partition, e."offset") >
           (${new Date(after.timestampMs)}::timestamptz, ${after.topic}::text, ${after.partition}::int, ${after.offset}::bigint)`
       : Prisma.empty;
+    const mask = maskRulesOf(db);
     const rows = await select<TimelineRow>(
       db,
-      withConsumption(Prisma.sql`
-        SELECT ${TIMELINE_COLUMNS}
+      withConsumption(
+        Prisma.sql`
+        SELECT ${timelineColumns(mask)}
         FROM events e ${TIMELINE_JOINS}
         WHERE e.entity_keys @> ARRAY[${entityKey}::text] ${afterCondition}
         ORDER BY e."timestamp", e.topic, e.partition, e."offset"
-        LIMIT ${limit + 1}::int`),
+        LIMIT ${limit + 1}::int`,
+        mask,
+      ),
     );
     const page = rows.slice(0, limit);
-    const mask = maskRulesOf(db);
     const events = page.map((row) => toTimelineEvent(row, mask));
     const last = page.at(-1);
     return {

@@ -1,8 +1,8 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import { TIMELINE_COLUMNS, TIMELINE_JOINS, toTimelineEvent, withConsumption, type TimelineEvent, type TimelineRow } from "./entity-timeline.ts";
-import { checkOffset, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
-import { maskJson } from "../../../lib/mask.ts";
+import { TIMELINE_JOINS, timelineColumns, toTimelineEvent, withConsumption, type TimelineEvent, type TimelineRow } from "./entity-timeline.ts";
+import { checkOffset, maskedBinaryBase64, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
+import { maskJson, maskValueText } from "../../../lib/mask.ts";
 
 /** An event's value, whole. Text only: nothing here is meant to be rendered as HTML. */
 export type EventValue =
@@ -44,19 +44,20 @@ export async function getEvent(
   }
   const at = checkOffset(offset);
   return runQuery(`reading event ${topic}/${partition}/${at}`, async () => {
+    const mask = maskRulesOf(db);
     const rows = await select<DetailRow>(
       db,
       withConsumption(
         Prisma.sql`
-          SELECT ${TIMELINE_COLUMNS}, e.value_json, e.value_text, e.value_bytes, e.ingested_at
+          SELECT ${timelineColumns(mask)}, e.value_json, e.value_text, e.value_bytes, e.ingested_at
           FROM events e ${TIMELINE_JOINS}
           WHERE e.topic = ${topic}::text AND e.partition = ${partition}::int AND e."offset" = ${at}::bigint`,
+        mask,
         Prisma.empty,
       ),
     );
     const row = rows[0];
     if (!row) return null;
-    const mask = maskRulesOf(db);
     const event = toTimelineEvent(row, mask);
     const bytes = row.value_bytes ? row.value_bytes.toString("base64") : null;
     // The exact bytes of a JSON value are withheld when masking changed the value.
@@ -64,8 +65,8 @@ export async function getEvent(
     const exactBytesShown = json === row.value_json;
     let value: EventValue;
     if (row.value_kind === "json") value = { kind: "json", json };
-    else if (row.value_kind === "text") value = { kind: "text", text: row.value_text ?? "" };
-    else if (row.value_kind === "binary") value = { kind: "binary", base64: bytes ?? "" };
+    else if (row.value_kind === "text") value = { kind: "text", text: maskValueText(row.value_text ?? "", mask) };
+    else if (row.value_kind === "binary") value = { kind: "binary", base64: maskedBinaryBase64(row.value_bytes ?? Buffer.alloc(0), mask) };
     else value = { kind: "tombstone" };
     return {
       ...event,

@@ -11,7 +11,7 @@ import {
 import { getLagHistory, type LagHistory, type LagHistoryOptions } from "./lag-history.ts";
 import { lagKey, offsetLagOf, readCurrentLag, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
 import {
-  EVENT_SUMMARY_COLUMNS,
+  eventSummaryColumns,
   checkLimit,
   checkOffset,
   decodeIdCursor,
@@ -389,7 +389,7 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
         : await select<EventSummaryRow>(
             db,
             Prisma.sql`
-              SELECT ${EVENT_SUMMARY_COLUMNS}
+              SELECT ${eventSummaryColumns(maskRulesOf(db))}
               FROM unnest(${lagging.map((r) => r.topic)}::text[], ${lagging.map((r) => r.partition)}::int[],
                           ${lagging.map((r) => r.committed_offset)}::bigint[]) AS w(topic, partition, "offset")
               JOIN events e ON e.topic = w.topic AND e.partition = w.partition AND e."offset" = w."offset"`,
@@ -526,7 +526,7 @@ export async function listUnprocessedEvents(
         ? Prisma.sql`e."offset" >= ${after === null ? committed : (BigInt(after) + 1n).toString()}::bigint AND e."offset" < ${end}::bigint`
         : Prisma.sql`e."offset" >= ${committed}::bigint AND e."offset" < ${after === null ? end : after}::bigint`;
     const rows = await select<EventSummaryRow>(db, Prisma.sql`
-      SELECT ${EVENT_SUMMARY_COLUMNS}
+      SELECT ${eventSummaryColumns(maskRulesOf(db))}
       FROM events e
       WHERE e.topic = ${topic}::text AND e.partition = ${partition}::int AND ${range}
       ORDER BY e."offset" ${order === "oldest" ? Prisma.sql`ASC` : Prisma.sql`DESC`}

@@ -1,7 +1,8 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
+import { isMaskedHeader } from "../../../lib/mask.ts";
 import {
-  EVENT_SUMMARY_COLUMNS,
+  eventSummaryColumns,
   checkDate,
   checkLimit,
   decodeEventCursor,
@@ -62,6 +63,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
   const before = options.cursor === undefined ? null : decodeEventCursor(CURSOR_TAG, options.cursor);
   const from = checkDate(options.from, "from");
   const to = checkDate(options.to, "to");
+  const mask = maskRulesOf(db);
   const conditions: Prisma.Sql[] = [];
   if (options.entity !== undefined) conditions.push(Prisma.sql`e.entity_keys @> ARRAY[${options.entity}::text]`);
   if (options.key !== undefined) conditions.push(Prisma.sql`e.key = ${options.key}::text`);
@@ -69,6 +71,13 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
   if (options.topic !== undefined) conditions.push(Prisma.sql`e.topic = ${options.topic}::text`);
   if (options.header !== undefined) {
     if (options.header.name.length === 0) throw new ValidationError("the header name is empty", { field: "header" });
+    if (options.header.value !== undefined && isMaskedHeader(options.header.name, mask)) {
+      // Matching the stored value would confirm a guess of what every page shows as "***".
+      throw new ValidationError(
+        `the header ${options.header.name} is masked (EVENTSCOPE_MASK_FIELDS): it cannot be searched by its value, only by its name (header=${options.header.name})`,
+        { field: "header" },
+      );
+    }
     // Stored headers are [{key, value, encoding}]; containment matches one element having both.
     const element =
       options.header.value === undefined
@@ -98,7 +107,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
 
   return runQuery("searching events", async () => {
     const rows = await select<EventSummaryRow>(db, Prisma.sql`
-      SELECT ${EVENT_SUMMARY_COLUMNS}
+      SELECT ${eventSummaryColumns(mask)}
       FROM events e
       ${where}
       ORDER BY ${timeOrder} DESC, e.topic DESC, e.partition DESC, e."offset" DESC
@@ -106,7 +115,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
-      events: page.map((row) => toEventSummary(row, maskRulesOf(db))),
+      events: page.map((row) => toEventSummary(row, mask)),
       nextCursor:
         rows.length > limit && last
           ? encodeEventCursor(CURSOR_TAG, {

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { NotFoundError, UnauthorizedError, ValidationError } from "../../../lib/errors.ts";
 import { toDatabaseError } from "../errors.ts";
 import type { FailureInfo, StoredHeader } from "../ingest.ts";
-import { compileMaskRules, maskHeaders, maskJsonText, NO_MASK, type MaskRules } from "../../../lib/mask.ts";
+import { compileMaskRules, isMasking, MASKED, maskHeaders, maskValueText, NO_MASK, type MaskRules } from "../../../lib/mask.ts";
 
 /**
  * What the read queries share: running SQL, the event summary every list returns, opaque keyset
@@ -93,13 +93,78 @@ export interface EventSummary {
 
 export const PREVIEW_CHARS = 256;
 
-/** The columns of an EventSummary, for `SELECT ${EVENT_SUMMARY_COLUMNS} FROM events e`. */
-export const EVENT_SUMMARY_COLUMNS = Prisma.sql`
+/**
+ * The columns of an EventSummary, for `SELECT ${eventSummaryColumns(mask)} FROM events e`. The
+ * texts of a prior failure are redacted (redactedSql) when fields are masked.
+ */
+export function eventSummaryColumns(mask: MaskRules): Prisma.Sql {
+  const priorFailure = isMasking(mask)
+    ? Prisma.sql`CASE WHEN e.prior_failure IS NULL THEN NULL ELSE e.prior_failure || jsonb_build_object(
+        'errorMessage', ${redactedSql(Prisma.sql`e.prior_failure->>'errorMessage'`, mask, "e")},
+        'errorCause', ${redactedSql(Prisma.sql`e.prior_failure->>'errorCause'`, mask, "e")},
+        'stackTrace', ${redactedSql(Prisma.sql`e.prior_failure->>'stackTrace'`, mask, "e")}) END`
+    : Prisma.sql`e.prior_failure`;
+  return Prisma.sql`
   e.topic, e.partition, e."offset", e."timestamp", e.key,
   encode(e.key_bytes, 'base64') AS key_base64, e.value_kind::text AS value_kind,
   left(coalesce(e.value_json::text, e.value_text), ${PREVIEW_CHARS}::int) AS value_preview,
   e.headers, e.size, e.event_type, e.entity_keys, e.trace_id, e.parent_span_id, e.producer,
-  e.flags, e.prior_failure`;
+  e.flags, ${priorFailure} AS prior_failure`;
+}
+
+/**
+ * Error texts (a dead letter's message, cause and stack trace, a prior failure's) are free text
+ * that services fill with whatever failed, often the very value that is masked. Shown with
+ * masking on, every masked value of the record they belong to is replaced by "***" in them: the
+ * values of masked JSON fields (each string, number or boolean under a masked field, as text) and
+ * of masked headers (UTF-8 ones). PostgreSQL finds them in the stored jsonb (jsonpath, lax mode:
+ * at any depth, through arrays; a dotted path may match a little more than masking does, never
+ * less) and replaces them, longest first, as plain strings. Filters on error text match this
+ * redacted text, so that they cannot confirm a guess of a masked value.
+ *
+ * `text`: the SQL text expression; `event`: the alias of the record's row in `events`. Without
+ * masking, `text` itself.
+ */
+export function redactedSql(text: Prisma.Sql, mask: MaskRules, event: "e" | "de"): Prisma.Sql {
+  if (!isMasking(mask)) return text;
+  const row = Prisma.raw(event);
+  // Every name (a dotted entry also names a key spelt with its dots) and every dotted path; each
+  // finds every scalar at or under the field. ".**" between segments: array levels do not count.
+  const jsonPaths = [...[...mask.names].map((name) => [name]), ...mask.paths].map(
+    (segments) => `$.**.${segments.map((segment) => JSON.stringify(segment)).join(".**.")}.** ? (@.type() != "object" && @.type() != "array")`,
+  );
+  const values = Prisma.sql`ARRAY(
+    SELECT found.v FROM (
+      SELECT CASE jsonb_typeof(j) WHEN 'string' THEN j #>> '{}' ELSE j::text END AS v
+      FROM unnest(${jsonPaths}::jsonpath[]) AS p(path), jsonb_path_query(${row}.value_json, p.path) AS j
+      UNION ALL
+      SELECT h->>'value' FROM jsonb_array_elements(${row}.headers) AS h
+      WHERE lower(h->>'key') = ANY(${[...mask.headerNames]}::text[]) AND h->>'encoding' = 'utf8'
+    ) AS found
+    WHERE found.v <> ''
+    GROUP BY found.v ORDER BY length(found.v) DESC)`;
+  return Prisma.sql`(WITH RECURSIVE secrets(list) AS (SELECT ${values}),
+      redacted(i, t) AS (
+        SELECT 0, ${text}
+        UNION ALL
+        SELECT r.i + 1, replace(r.t, s.list[r.i + 1], ${MASKED}::text) FROM redacted r, secrets s WHERE r.i < cardinality(s.list)
+      )
+    SELECT t FROM redacted ORDER BY i DESC LIMIT 1)`;
+}
+
+/**
+ * A binary value as shown, base64. Values over EVENTSCOPE_MAX_VALUE_BYTES are stored cut, as
+ * bytes: when those bytes are UTF-8 text that looks like JSON, its masked fields are masked
+ * (maskValueText) and the masked text's bytes are shown instead. Otherwise the exact bytes.
+ */
+export function maskedBinaryBase64(bytes: Buffer, mask: MaskRules): string {
+  if (isMasking(mask)) {
+    const text = bytes.toString("utf8");
+    const shown = maskValueText(text, mask);
+    if (shown !== text) return Buffer.from(shown, "utf8").toString("base64");
+  }
+  return bytes.toString("base64");
+}
 
 export interface EventSummaryRow {
   topic: string;
@@ -137,7 +202,7 @@ export function toEventSummary(row: EventSummaryRow, mask: MaskRules): EventSumm
     // encode(…, 'base64') wraps lines every 76 characters.
     keyBase64: row.key_base64?.replace(/\n/g, "") ?? null,
     valueKind: isValueKind(row.value_kind) ? row.value_kind : null,
-    valuePreview: row.value_kind === "json" && row.value_preview !== null ? maskJsonText(row.value_preview, mask) : row.value_preview,
+    valuePreview: row.value_preview === null ? null : maskValueText(row.value_preview, mask),
     headers: [...maskHeaders(headers, mask)],
     size: row.size,
     eventType: row.event_type,

@@ -1,6 +1,6 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import { TIMELINE_COLUMNS, TIMELINE_JOINS, toTimelineEvent, withConsumption, type TimelineEvent, type TimelineRow } from "./entity-timeline.ts";
+import { TIMELINE_JOINS, timelineColumns, toTimelineEvent, withConsumption, type TimelineEvent, type TimelineRow } from "./entity-timeline.ts";
 import { maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
 
 export interface TraceEvents {
@@ -28,16 +28,20 @@ export async function getTraceEvents(db: Queryable, traceId: string): Promise<Tr
     throw new ValidationError("a trace id is 32 hexadecimal characters", { field: "traceId" });
   }
   return runQuery(`reading trace ${id}`, async () => {
+    const mask = maskRulesOf(db);
     const rows = await select<TimelineRow>(
       db,
-      withConsumption(Prisma.sql`
-        SELECT ${TIMELINE_COLUMNS}
+      withConsumption(
+        Prisma.sql`
+        SELECT ${timelineColumns(mask)}
         FROM events e ${TIMELINE_JOINS}
         WHERE e.trace_id = ${id}::text
         ORDER BY e."timestamp", e.topic, e.partition, e."offset"
-        LIMIT ${MAX_TRACE_EVENTS + 1}::int`),
+        LIMIT ${MAX_TRACE_EVENTS + 1}::int`,
+        mask,
+      ),
     );
-    const events = rows.slice(0, MAX_TRACE_EVENTS).map((row) => toTimelineEvent(row, maskRulesOf(db)));
+    const events = rows.slice(0, MAX_TRACE_EVENTS).map((row) => toTimelineEvent(row, mask));
     return { traceId: id, events, truncated: rows.length > MAX_TRACE_EVENTS };
   });
 }
