@@ -162,3 +162,58 @@ describe("evaluateGroupHealth", () => {
     expect(evaluateGroupHealth("Empty", [])).toMatchObject({ status: "OK", worst: null });
   });
 });
+
+describe("judging until the samples cover the window", () => {
+  const WINDOW = 5 * 60_000;
+
+  /**
+   * A group that commits every 30 s, sampled every 5 s while records keep arriving: the committed
+   * offset moves by 60 at every sixth sample, lag stays around 60. `count` samples from T0.
+   */
+  function committingEvery30s(count: number): LagHealthSample[] {
+    return series(Array.from({ length: count }, (_, i) => [1_000 + Math.floor(i / 6) * 60, 60 + (i % 6) * 10] as [number, number]));
+  }
+
+  it("a group that commits every 30 s is OK, judging, right after it appears (two samples 5 s apart, no commit between)", () => {
+    const health = evaluatePartitionHealth({ topic: "orders", partition: 0, samples: committingEvery30s(2) }, "Stable", { windowMs: WINDOW });
+    expect(health.status).toBe("OK");
+    expect(health.reason).toBe("partition 0 of orders: judging: samples cover 5 s of the 5 min window, lag 70");
+    // Without the window, the same two samples read as a stall: what the rule prevents.
+    expect(evaluatePartitionHealth({ topic: "orders", partition: 0, samples: committingEvery30s(2) }, "Stable").status).toBe("STALL");
+  });
+
+  it("the same group over a whole window is OK, consuming", () => {
+    const health = evaluatePartitionHealth({ topic: "orders", partition: 0, samples: committingEvery30s(61) }, "Stable", { windowMs: WINDOW });
+    expect(health.status).toBe("OK");
+    expect(health.reason).toMatch(/consuming/);
+  });
+
+  it("a real stall is STALL once the samples cover the window, and judging before", () => {
+    const early = evaluatePartitionHealth({ topic: "orders", partition: 2, samples: stuck.slice(0, 20) }, "Stable", { windowMs: WINDOW });
+    expect(early).toMatchObject({ status: "OK", reason: "partition 2 of orders: judging: samples cover 1 min 35 s of the 5 min window, lag 312" });
+    const full = evaluatePartitionHealth({ topic: "orders", partition: 2, samples: stuck }, "Stable", { windowMs: WINDOW });
+    expect(full.status).toBe("STALL");
+  });
+
+  it("samples a minute apart cover a 5 min window with five of them", () => {
+    const sparse: LagHealthSample[] = Array.from({ length: 5 }, (_, i) => ({ at: T0 + i * 60_000, committedOffset: "7", offsetLag: "3" }));
+    expect(evaluatePartitionHealth({ topic: "t", partition: 0, samples: sparse }, "Stable", { windowMs: WINDOW }).status).toBe("STALL");
+    expect(evaluatePartitionHealth({ topic: "t", partition: 0, samples: sparse.slice(0, 2) }, "Stable", { windowMs: WINDOW }).status).toBe("OK");
+  });
+
+  it("STOP is said at once: no members while lagging needs no window", () => {
+    const health = evaluatePartitionHealth({ topic: "orders", partition: 0, samples: stuck.slice(0, 2) }, "Empty", { windowMs: WINDOW });
+    expect(health.status).toBe("STOP");
+  });
+
+  it("growing lag is WARN only over a covered window", () => {
+    const growing = series(Array.from({ length: 61 }, (_, i) => [500 + i, 10 + i * 5] as [number, number]));
+    expect(evaluatePartitionHealth({ topic: "t", partition: 0, samples: growing.slice(0, 3) }, "Stable", { windowMs: WINDOW }).status).toBe("OK");
+    expect(evaluatePartitionHealth({ topic: "t", partition: 0, samples: growing }, "Stable", { windowMs: WINDOW }).status).toBe("WARN");
+  });
+
+  it("the group takes the window too", () => {
+    const health = evaluateGroupHealth("Stable", [{ topic: "orders", partition: 0, samples: committingEvery30s(2) }], { windowMs: WINDOW });
+    expect(health.status).toBe("OK");
+  });
+});

@@ -12,6 +12,12 @@ import { formatDuration } from "./format-duration.ts";
  *   higher than it started);
  * - OK: anything else, including unknown lag (nothing committed: no claim can be made).
  *
+ * STALL and WARN are claims about the whole window: until a partition's samples cover it (the
+ * first one within about two sampling intervals of the window's start), the partition is OK with a
+ * reason that says it is still being judged. A group that commits every 30 s would otherwise read
+ * as stalled from two samples 5 s apart, right after it appears or after a restart. STOP needs no
+ * window (no members while lagging) and is said at once.
+ *
  * A group is as bad as its worst partition, and says which partition and why. Pure: the server
  * computes it for the graph and group pages, the browser may recompute it for a chosen window.
  */
@@ -99,8 +105,26 @@ function normalise(samples: readonly LagHealthSample[]): NormalisedSample[] {
     .sort((a, b) => a.at - b.at);
 }
 
+export interface HealthWindowOptions {
+  /** The window the samples were taken from (ms). Without it, any span of samples is judged. */
+  windowMs?: number;
+}
+
+/** Whether the samples reach back to the window's start, give or take two sampling intervals. */
+function coversWindow(samples: readonly NormalisedSample[], windowMs: number): boolean {
+  if (samples.length < 2) return false;
+  const gaps = samples.slice(1).map((s, i) => s.at - samples[i]!.at).sort((a, b) => a - b);
+  const typicalGap = gaps[Math.floor(gaps.length / 2)]!;
+  const span = samples.at(-1)!.at - samples[0]!.at;
+  return span + 2 * typicalGap >= windowMs;
+}
+
 /** Health of one partition of a group over the window its samples cover. */
-export function evaluatePartitionHealth(input: PartitionLagSamples, groupState: string): PartitionHealth {
+export function evaluatePartitionHealth(
+  input: PartitionLagSamples,
+  groupState: string,
+  options: HealthWindowOptions = {},
+): PartitionHealth {
   const where = `partition ${input.partition} of ${input.topic}`;
   const samples = normalise(input.samples);
   const last = samples.at(-1);
@@ -123,9 +147,14 @@ export function evaluatePartitionHealth(input: PartitionLagSamples, groupState: 
 
   const first = samples[0]!;
   const span = formatDuration(last.at - first.at);
+  const judging =
+    options.windowMs !== undefined && !coversWindow(samples, options.windowMs)
+      ? `judging: samples cover ${span} of the ${formatDuration(options.windowMs)} window, lag ${lag}`
+      : null;
   if (samples.length >= 2 && last.at > first.at) {
     const stalled = samples.every((s) => s.committed === last.committed && s.lag !== null && s.lag > 0n);
     if (stalled) {
+      if (judging) return result("OK", judging);
       return result("STALL", `committed offset ${last.committed} has not moved for ${span} while lag is ${lag}`);
     }
     let grew = first.lag !== null && first.lag < lag;
@@ -134,7 +163,7 @@ export function evaluatePartitionHealth(input: PartitionLagSamples, groupState: 
       const now = samples[i]!.lag;
       grew = before !== null && now !== null && now >= before;
     }
-    if (grew) return result("WARN", `lag grew from ${first.lag} to ${lag} over ${span}`);
+    if (grew) return result(judging ? "OK" : "WARN", judging ?? `lag grew from ${first.lag} to ${lag} over ${span}`);
   }
   return result("OK", `consuming, lag ${lag}`);
 }
@@ -151,8 +180,12 @@ function compareBadness(a: PartitionHealth, b: PartitionHealth): number {
  * Health of a group: each partition judged over its window, the group as bad as its worst
  * partition. `groupState` as the admin API says it (Stable, Empty, Dead, PreparingRebalance, …).
  */
-export function evaluateGroupHealth(groupState: string, partitions: readonly PartitionLagSamples[]): GroupHealth {
-  const judged = partitions.map((p) => evaluatePartitionHealth(p, groupState));
+export function evaluateGroupHealth(
+  groupState: string,
+  partitions: readonly PartitionLagSamples[],
+  options: HealthWindowOptions = {},
+): GroupHealth {
+  const judged = partitions.map((p) => evaluatePartitionHealth(p, groupState, options));
   const worst = [...judged].sort(compareBadness)[0] ?? null;
   if (!worst) return { status: "OK", reason: "no committed offsets to judge", worst: null, partitions: judged };
   if (worst.status !== "OK") return { status: worst.status, reason: worst.reason, worst, partitions: judged };

@@ -34,7 +34,7 @@ export async function updateGroupHealth(
     ]);
     const windowsByGroup = groupBy(windows, (w) => w.groupId);
     const verdicts = new Map<string, GroupHealth>();
-    for (const group of groups) verdicts.set(group.group_id, evaluateGroupHealth(group.state, windowsByGroup.get(group.group_id) ?? []));
+    for (const group of groups) verdicts.set(group.group_id, evaluateGroupHealth(group.state, windowsByGroup.get(group.group_id) ?? [], { windowMs }));
     const ids = [...verdicts.keys()];
     await db.pool.query(
       `UPDATE consumer_groups g SET health_status = u.status, health_reason = u.reason, health_at = $4

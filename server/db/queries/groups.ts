@@ -371,6 +371,7 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
         const committed = BigInt(row.committed_offset) >= 0n ? row.committed_offset : null;
         return { topic: row.topic, partition: row.partition, samples: [{ at: Date.now(), committedOffset: committed, offsetLag: lag }] };
       }),
+      { windowMs: healthWindowMs },
     );
     const verdicts = new Map<string, PartitionHealth>(judged.partitions.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
 

@@ -219,7 +219,8 @@ beforeAll(async () => {
     sample(G.payment, T.payments, 0, 2, 2, 0),
   ], { at: T_2 });
   // What the admin poller does after each poll: judge every group over its recent samples.
-  await updateGroupHealth(db, { at: NOW });
+  // Two samples 30 s apart cover a one-minute window (health judges only a covered window).
+  await updateGroupHealth(db, { at: NOW, windowMs: 60_000 });
   // A group seen after the last judgement has no health yet.
   await syncConsumerGroups(db, [{ groupId: G.late, state: "Stable", protocolType: "consumer", protocol: "range", members: [] }], { at: NOW });
 });
