@@ -1,7 +1,11 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { NextRequest } from "next/server";
 import { afterEach, describe, expect, test } from "vitest";
 import { createSessionValue, SESSION_COOKIE } from "./server/auth/index.ts";
 import { proxy } from "./proxy.ts";
+import { waitUntil } from "./server/broker/test-support.ts";
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -59,5 +63,33 @@ describe("EVENTSCOPE_READ_TOKEN", () => {
     delete process.env.EVENTSCOPE_READ_TOKEN;
     expect(proxy(request("/api/dead-letters")).headers.get("x-middleware-next")).toBe("1");
     expect(proxy(request("/dead-letters")).headers.get("x-middleware-next")).toBe("1");
+  });
+});
+
+describe("the configuration is parsed once", () => {
+  test("a users file that becomes unreadable or invalid leaves the last valid users in place; a valid change is taken in", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-users-"));
+    const file = path.join(dir, "users");
+    fs.writeFileSync(file, "alice:alice-token-1\n");
+    process.env.EVENTSCOPE_READ_TOKEN = "read-token-123";
+    process.env.EVENTSCOPE_USERS_FILE = file;
+    const asAlice = () => proxy(request("/api/dead-letters", { headers: { authorization: "Bearer alice-token-1" } }));
+    const asBob = () => proxy(request("/api/dead-letters", { headers: { authorization: "Bearer bob-token-22" } }));
+    try {
+      expect(asAlice().headers.get("x-middleware-next")).toBe("1");
+
+      // Broken, then gone: requests go on with the users read before (before: a ConfigError, a 500, on every request).
+      fs.writeFileSync(file, "this line has no colon\n");
+      expect(asAlice().headers.get("x-middleware-next")).toBe("1");
+      fs.rmSync(file);
+      expect(asAlice().headers.get("x-middleware-next")).toBe("1");
+
+      // A valid new version replaces the users once the file watcher sees it.
+      fs.writeFileSync(file, "bob:bob-token-22\n");
+      await waitUntil("the new users file to be taken in", () => asBob().headers.get("x-middleware-next") === "1", { timeoutMs: 20_000 });
+      expect(asAlice().status).toBe(401);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

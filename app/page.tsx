@@ -1,5 +1,5 @@
 import { getDatabase, getFlowGraph } from "@/server/db";
-import { loadConfig } from "@/server/config";
+import { getConfig } from "@/server/config";
 import { FlowGraphView } from "@/components/graph/flow-graph-view";
 import { InputError, PageFrame } from "@/components/events/page-parts";
 import { graphWithoutGroup, parseOverviewPageQuery, type OverviewPageQuery } from "@/lib/api-schemas/graph";
@@ -25,7 +25,7 @@ export default async function OverviewPage({ searchParams }: Props) {
       </PageFrame>
     );
   }
-  const graph = graphWithoutGroup(await getFlowGraph(await getDatabase()), loadConfig().collectorGroup);
+  const graph = graphWithoutGroup(await getFlowGraph(await getDatabase()), getConfig().collectorGroup);
   if (graph.topics.length === 0) {
     return (
       <main className="graph-empty">

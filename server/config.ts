@@ -281,20 +281,25 @@ export function parseUsersFile(text: string): { users: { name: string; token: st
   return { users };
 }
 
-const usersFile = z.string().transform((path, ctx) => {
+/** Reads and parses a users file: the users, or what is wrong (unreadable, or parseUsersFile's problem). */
+function readUsersFile(path: string): { users: { name: string; token: string }[]; problem?: string } {
   let text: string;
   try {
     text = fs.readFileSync(path, "utf8");
   } catch (error) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected the path of a readable users file; cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    });
-    return z.NEVER;
+    return {
+      users: [],
+      problem: `expected the path of a readable users file; cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    };
   }
   const { users, problem } = parseUsersFile(text);
+  return problem === undefined ? { users } : { users: [], problem: `${JSON.stringify(path)}: ${problem}` };
+}
+
+const usersFile = z.string().transform((path, ctx) => {
+  const { users, problem } = readUsersFile(path);
   if (problem !== undefined) {
-    ctx.addIssue({ code: "custom", message: `${JSON.stringify(path)}: ${problem}` });
+    ctx.addIssue({ code: "custom", message: problem });
     return z.NEVER;
   }
   return users;
@@ -485,6 +490,62 @@ export function loadConfig(
   }
   if (issues.length > 0 || !data) throw new ConfigError(issues);
   return toConfig(data);
+}
+
+// --- this process's configuration, parsed once --------------------------------------------------
+
+interface CurrentConfig {
+  /** The variables it was parsed from: parsed again only when one of them changes (tests do that). */
+  key: string;
+  config: Config;
+  stopWatching: (() => void) | null;
+}
+
+const CURRENT = Symbol.for("eventscope.config");
+type ConfigHolder = typeof globalThis & { [CURRENT]?: CurrentConfig };
+
+/** How often the users file is checked for changes. */
+const USERS_FILE_POLL_MS = 2_000;
+
+/**
+ * This process's configuration: process.env parsed once (files named by it, such as the users
+ * file and KAFKA_SSL_CA, read then), not on every request, so a file that becomes unreadable later
+ * cannot turn requests into errors. Throws ConfigError like loadConfig when the environment is
+ * invalid. The users file (EVENTSCOPE_USERS_FILE) is watched: a valid new version replaces the
+ * users; an invalid or unreadable one is logged and the last valid set stays.
+ */
+export function getConfig(log: (line: string) => void = (line) => console.error(line)): Config {
+  const holder = globalThis as ConfigHolder;
+  const key = Object.keys(environmentSchema.shape)
+    .map((name) => `${name}=${process.env[name] ?? ""}`)
+    .join("\u0000");
+  const current = holder[CURRENT];
+  if (current && current.key === key) return current.config;
+  const config = loadConfig(process.env);
+  current?.stopWatching?.();
+  const next: CurrentConfig = { key, config, stopWatching: null };
+  const usersPath = process.env.EVENTSCOPE_USERS_FILE?.trim();
+  if (usersPath) next.stopWatching = watchUsersFile(usersPath, next, log);
+  holder[CURRENT] = next;
+  return config;
+}
+
+function watchUsersFile(path: string, current: CurrentConfig, log: (line: string) => void): () => void {
+  let lastProblem: string | undefined;
+  const onChange = (now: fs.Stats, before: fs.Stats) => {
+    if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
+    const { users, problem } = readUsersFile(path);
+    if (problem !== undefined) {
+      if (problem !== lastProblem) log(`EVENTSCOPE_USERS_FILE changed but cannot be used, keeping the ${current.config.users.length} users read before: ${problem}`);
+      lastProblem = problem;
+      return;
+    }
+    lastProblem = undefined;
+    current.config = { ...current.config, users };
+    log(`EVENTSCOPE_USERS_FILE reloaded: ${users.length} users`);
+  };
+  fs.watchFile(path, { interval: USERS_FILE_POLL_MS, persistent: false }, onChange);
+  return () => fs.unwatchFile(path, onChange);
 }
 
 /** A URL as it may be shown: its password, if any, as "***". */

@@ -1,11 +1,11 @@
-import { loadConfig } from "../config.ts";
+import { getConfig } from "../config.ts";
 import { UnauthorizedError } from "../../lib/errors.ts";
 import { readCookie, SESSION_COOKIE, verifySessionValue } from "./session.ts";
 import { principalForToken, readsProtected, writesEnabled, type AuthConfig, type Principal } from "./tokens.ts";
 
 /** The authentication settings of this process, from the environment (server/config.ts). */
 export function authConfig(): AuthConfig {
-  const config = loadConfig();
+  const config = getConfig();
   // `?? []`: a development server that hot-reloaded an older config module has no `users`.
   return { adminToken: config.adminToken, readToken: config.readToken, users: config.users ?? [] };
 }

@@ -1,5 +1,5 @@
 import { TooManyRequestsError, UnauthorizedError } from "../../lib/errors.ts";
-import { loadConfig, type Config } from "../config.ts";
+import { getConfig, type Config } from "../config.ts";
 import { authConfig } from "./request-auth.ts";
 import { createSessionValue, sessionCookie } from "./session.ts";
 import { principalForToken, type AuthConfig, type Principal } from "./tokens.ts";
@@ -24,7 +24,7 @@ export const CLIENT_ADDRESS_HEADER = "x-eventscope-client-address";
 export type SignInConfig = AuthConfig & Pick<Config, "publicUrl" | "trustProxy">;
 
 export function signInConfig(): SignInConfig {
-  const config = loadConfig();
+  const config = getConfig();
   return { ...authConfig(), publicUrl: config.publicUrl, trustProxy: config.trustProxy };
 }
 

@@ -2,7 +2,7 @@
  * server/db's public face: everything outside server/db imports from here (ESLint enforces it for
  * app/, components/ and lib/). Eventscope code touches the database only through these functions.
  */
-import { loadConfig } from "../config.ts";
+import { getConfig } from "../config.ts";
 import { getSharedDatabase, openDatabase, type OpenedDatabase } from "./open.ts";
 
 export { connectDatabase, type ConnectOptions, type Database } from "./client.ts";
@@ -90,7 +90,7 @@ export type {
  */
 export function getDatabase(): Promise<OpenedDatabase> {
   return getSharedDatabase(async () => {
-    const config = loadConfig();
+    const config = getConfig();
     // maskFields: every query returning message content masks EVENTSCOPE_MASK_FIELDS (lib/mask.ts).
     return { ...(await openDatabase({ url: config.databaseUrl })), maskFields: config.maskFields };
   });

@@ -4,7 +4,7 @@
  * for app/ to import.
  */
 import { getDatabase } from "../db/index.ts";
-import { loadConfig } from "../config.ts";
+import { getConfig } from "../config.ts";
 import { getReplayProducer } from "./producer.ts";
 import type { ReplayDeps } from "./replay.ts";
 
@@ -49,10 +49,10 @@ export {
 export async function serverReplayDeps(): Promise<ReplayDeps> {
   const db = await getDatabase();
   // Only the pool: masking (EVENTSCOPE_MASK_FIELDS) is for what is shown, a replay sends the original bytes.
-  return { db: { pool: db.pool }, producer: getReplayProducer, compression: loadConfig().replayCompression };
+  return { db: { pool: db.pool }, producer: getReplayProducer, compression: getConfig().replayCompression };
 }
 
 /** The collector's own consumer group, which reads every topic and is no consumer of a replay. */
 export function collectorGroupName(): string {
-  return loadConfig().collectorGroup;
+  return getConfig().collectorGroup;
 }

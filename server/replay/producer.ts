@@ -1,6 +1,6 @@
 import type { Producer } from "kafkajs";
 import { createKafka } from "../kafka/index.ts";
-import { loadConfig, type Config } from "../config.ts";
+import { getConfig, type Config } from "../config.ts";
 
 /**
  * The replay producer: one per server process, created on the first replay, idempotent (a
@@ -32,7 +32,7 @@ export function getReplayProducer(): Promise<Producer> {
   const holder = globalThis as Holder;
   const existing = holder[SHARED];
   if (existing) return existing;
-  const connecting = createReplayProducer(loadConfig()).catch((error: unknown) => {
+  const connecting = createReplayProducer(getConfig()).catch((error: unknown) => {
     delete holder[SHARED];
     throw error;
   });

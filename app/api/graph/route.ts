@@ -1,5 +1,5 @@
 import { getDatabase, getFlowGraph } from "@/server/db";
-import { loadConfig } from "@/server/config";
+import { getConfig } from "@/server/config";
 import { graphWithoutGroup, parseGraphQuery } from "@/lib/api-schemas/graph";
 import { withErrorMapping } from "@/lib/route-handler";
 
@@ -15,5 +15,5 @@ export const GET = withErrorMapping(async (request: Request) => {
   const query = parseGraphQuery(new URL(request.url).searchParams);
   const graph = await getFlowGraph(await getDatabase(), query.window ? { windowMs: query.window * 1000 } : {});
   // Eventscope's own collector group reads every topic: not part of the user's flow.
-  return Response.json(graphWithoutGroup(graph, loadConfig().collectorGroup), { headers: { "cache-control": "no-store" } });
+  return Response.json(graphWithoutGroup(graph, getConfig().collectorGroup), { headers: { "cache-control": "no-store" } });
 });

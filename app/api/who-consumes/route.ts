@@ -1,5 +1,5 @@
 import { getDatabase, whoConsumes } from "@/server/db";
-import { loadConfig } from "@/server/config";
+import { getConfig } from "@/server/config";
 import { answerWithoutGroup, parseWhoConsumesQuery, resolveWhoConsumes } from "@/lib/api-schemas/who-consumes";
 import { withErrorMapping } from "@/lib/route-handler";
 
@@ -15,5 +15,5 @@ export const GET = withErrorMapping(async (request: Request) => {
   const query = parseWhoConsumesQuery(new URL(request.url).searchParams);
   const db = await getDatabase();
   const answer = await resolveWhoConsumes(query, (q) => whoConsumes(db, q));
-  return Response.json(answerWithoutGroup(answer, loadConfig().collectorGroup), { headers: { "cache-control": "no-store" } });
+  return Response.json(answerWithoutGroup(answer, getConfig().collectorGroup), { headers: { "cache-control": "no-store" } });
 });

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { getDatabase, getEntityTimeline } from "@/server/db";
-import { loadConfig } from "@/server/config";
+import { getConfig } from "@/server/config";
 import { entityKeySchema, parseEntityPageQuery } from "@/lib/api-schemas/entities";
 import { inputErrorMessage } from "@/lib/api-schemas/events";
 import { EntityTimelineView } from "@/components/timeline/entity-timeline";
@@ -37,7 +37,7 @@ export default async function EntityPage({ params, searchParams }: Props) {
       </PageFrame>
     );
   }
-  const config = loadConfig();
+  const config = getConfig();
   const timeline = await getEntityTimeline(await getDatabase(), key, { cursor: query.cursor, limit: query.limit });
   if (timeline.events.length === 0 && query.cursor === undefined) notFound();
   return (

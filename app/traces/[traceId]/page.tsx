@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { getDatabase, getTraceEvents } from "@/server/db";
-import { loadConfig } from "@/server/config";
+import { getConfig } from "@/server/config";
 import { entityHref } from "@/lib/api-schemas/entities";
 import { inputErrorMessage } from "@/lib/api-schemas/events";
 import { traceIdSchema } from "@/lib/api-schemas/traces";
@@ -37,7 +37,7 @@ export default async function TracePage({ params }: Props) {
     );
   }
   const traceId = parsed.data;
-  const config = loadConfig();
+  const config = getConfig();
   const trace = await getTraceEvents(await getDatabase(), traceId);
   if (trace.events.length === 0) notFound();
   const bounds = timelineBounds(trace.events.map((e) => Date.parse(e.timestamp)))!;

@@ -1,7 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { stallWords, type StalledPartition } from "../../../lib/api-schemas/health.ts";
 import { formatDuration } from "../../../lib/format-duration.ts";
-import { loadConfig } from "../../config.ts";
+import { getConfig } from "../../config.ts";
 import { readLatestTimeLag } from "./group-lag.ts";
 import { decimal, iso, runQuery, select, type Queryable } from "./shared.ts";
 
@@ -129,7 +129,7 @@ export async function getCollectorHealthReport(
   db: Queryable,
   options: CollectorHealthOptions = {},
 ): Promise<CollectorHealthReport> {
-  const config = options.pollMs === undefined || options.collectorGroup === undefined ? loadConfig() : undefined;
+  const config = options.pollMs === undefined || options.collectorGroup === undefined ? getConfig() : undefined;
   const pollMs = options.pollMs ?? config!.pollMs;
   const collectorGroup = options.collectorGroup ?? config!.collectorGroup;
   const now = options.now ?? new Date();

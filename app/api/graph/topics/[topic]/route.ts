@@ -1,5 +1,5 @@
 import { getDatabase, getTopicDetail } from "@/server/db";
-import { loadConfig } from "@/server/config";
+import { getConfig } from "@/server/config";
 import { graphNameSchema } from "@/lib/api-schemas/graph";
 import { withErrorMapping } from "@/lib/route-handler";
 
@@ -10,6 +10,6 @@ export const GET = withErrorMapping(async (_request: Request, context: { params:
   const topic = graphNameSchema.parse((await context.params).topic);
   const detail = await getTopicDetail(await getDatabase(), topic);
   // Eventscope's own collector group reads every topic: not one of the user's consumers.
-  const collectorGroup = loadConfig().collectorGroup;
+  const collectorGroup = getConfig().collectorGroup;
   return Response.json({ ...detail, consumers: detail.consumers.filter((g) => g.groupId !== collectorGroup) }, { headers: { "cache-control": "no-store" } });
 });

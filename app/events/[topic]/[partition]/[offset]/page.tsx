@@ -2,7 +2,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import type { ReactNode } from "react";
 import { getDatabase, getEvent } from "@/server/db";
-import { loadConfig } from "@/server/config";
+import { getConfig } from "@/server/config";
 import { entityHref } from "@/lib/api-schemas/entities";
 import { eventAddressSchema, eventHref, inputErrorMessage } from "@/lib/api-schemas/events";
 import { ConsumptionStatus, FailureNotes, withoutGroup } from "@/components/events/consumption-status";
@@ -43,7 +43,7 @@ export default async function EventPage({ params }: Props) {
     );
   }
   const { topic, partition, offset } = parsed.data;
-  const config = loadConfig();
+  const config = getConfig();
   const found = await getEvent(await getDatabase(), topic, partition, offset);
   if (!found) notFound();
   const [event] = withoutGroup([found], config.collectorGroup);
