@@ -38,6 +38,7 @@ describe("loadConfig", () => {
       users: [],
       replayCompression: "none",
       decodeAttempts: 3,
+      auditRetentionMs: 90 * 86_400_000,
       publicUrl: undefined,
       trustProxy: false,
     });
@@ -119,6 +120,7 @@ describe("loadConfig", () => {
     ["EVENTSCOPE_TRACE_URL", "javascript:alert({traceId})", /http\(s\) URL/],
     ["EVENTSCOPE_REPLAY_COMPRESSION", "brotli", /one of none, gzip, snappy, lz4, zstd.*"brotli"/],
     ["EVENTSCOPE_DECODE_ATTEMPTS", "0", /number of attempts/],
+    ["EVENTSCOPE_AUDIT_RETENTION", "forever", /duration such as 7d/],
     ["EVENTSCOPE_TRUST_PROXY", "nginx", /true or false/],
     ["EVENTSCOPE_PUBLIC_URL", "eventscope.example.com", /http\(s\) address/],
     ["EVENTSCOPE_PUBLIC_URL", "ftp://eventscope.example.com", /http\(s\) address/],

@@ -349,6 +349,7 @@ const environmentSchema = z.object({
   EVENTSCOPE_TOPICS_EXCLUDE: optionalVar(regExp),
   EVENTSCOPE_START: optionalVar(startPosition),
   EVENTSCOPE_RETENTION: optionalVar(retention),
+  EVENTSCOPE_AUDIT_RETENTION: optionalVar(retention),
   EVENTSCOPE_COLLECTOR_GROUP: optionalVar(nonEmpty),
   EVENTSCOPE_POLL_MS: optionalVar(integer("milliseconds between admin polls", 100, 3_600_000)),
   EVENTSCOPE_DLQ_PATTERNS: optionalVar(dlqPatterns),
@@ -399,6 +400,8 @@ function toConfig(env: Environment) {
     topicsExclude: env.EVENTSCOPE_TOPICS_EXCLUDE,
     start: env.EVENTSCOPE_START ?? "earliest",
     retentionMs: env.EVENTSCOPE_RETENTION ?? 7 * DURATION_UNITS_MS.d,
+    /** Dead letters (with their replays) and the audit log: kept longer than events. */
+    auditRetentionMs: env.EVENTSCOPE_AUDIT_RETENTION ?? 90 * DURATION_UNITS_MS.d,
     collectorGroup: env.EVENTSCOPE_COLLECTOR_GROUP ?? "eventscope-collector",
     pollMs: env.EVENTSCOPE_POLL_MS ?? 5_000,
     /** Extra dead-letter topic patterns, added to CONVENTIONS.md's; `topic`/`group` named groups. */

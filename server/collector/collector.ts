@@ -307,13 +307,21 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const prune = () => {
     if (pruneRunning) return;
     pruneRunning = (async () => {
-      const before = new Date(Date.now() - config.retentionMs);
+      const now = Date.now();
+      const before = new Date(now - config.retentionMs);
+      const auditBefore = new Date(now - config.auditRetentionMs);
       try {
-        const result = await pruneOlderThan(options.db, before);
+        const result = await pruneOlderThan(options.db, { data: before, audit: auditBefore });
+        if (!result.ran) return;
         const total = result.events + result.lagSamples + result.lagMinutes + result.endOffsetSamples;
         if (total > 0) {
           log(
             `retention: deleted ${result.events} events, ${result.lagSamples} lag samples, ${result.lagMinutes} per-minute lag roll-ups and ${result.endOffsetSamples} end-offset samples from before ${before.toISOString()}`,
+          );
+        }
+        if (result.deadLetters + result.auditEntries > 0) {
+          log(
+            `audit retention: deleted ${result.deadLetters} dead letters (with their replays) and ${result.auditEntries} audit entries from before ${auditBefore.toISOString()}`,
           );
         }
       } catch (error) {

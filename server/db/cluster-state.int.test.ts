@@ -8,6 +8,9 @@ import {
 } from "./cluster-state.ts";
 import { listCollectorHealth, recordCollectorHealth } from "./health.ts";
 import { ingestEvents, type EventRow } from "./ingest.ts";
+import { recordAudit } from "./audit.ts";
+import { getDeadLetter, listAuditLog } from "./queries/index.ts";
+import { claimReplay, loadReplaySource, markReplaySent } from "./replays.ts";
 import { pruneOlderThan } from "./retention.ts";
 import { createTestDatabase, type TestDatabase } from "./test-support.ts";
 
@@ -163,20 +166,58 @@ describe("cluster state", () => {
     });
   });
 
-  it("prunes old events but keeps the dead letters still waiting in the inbox", async () => {
+  it("prunes events by time alone; a replayed dead letter outlives its event with its own copy, replays and audit, until the audit retention", async () => {
     const old = new Date("2020-01-01T00:00:00Z");
     const recent = new Date();
     await ingestEvents(db, [row("prune", 0, old), row("prune", 1, old), row("prune", 2, recent)]);
     await ingestEvents(db, [row("prune.DLT", 0, old, true), row("prune.DLT", 1, old, true)]);
-    await db.prisma.deadLetter.updateMany({ where: { topic: "prune.DLT", offset: 1n }, data: { status: "resolved" } });
+    const [waiting, replayed] = await db.prisma.deadLetter.findMany({ where: { topic: "prune.DLT" }, orderBy: { offset: "asc" } });
+    // The second one is replayed and resolved, and audited, today.
+    const claim = await claimReplay(db, { deadLetterId: replayed!.id.toString(), requestedBy: "alice", targetTopic: "prune", edits: null, again: false });
+    expect(claim.claimed).toBe(true);
+    if (!claim.claimed) return;
+    await markReplaySent(db, claim.replayId, 0, "3");
+    await recordAudit(db, { actor: "alice", action: "replay", targetType: "dead-letter", targetId: replayed!.id.toString(), details: null, result: "ok" });
+    const before = await loadReplaySource(db, replayed!.id.toString());
 
-    const result = await pruneOlderThan(db, new Date("2021-01-01T00:00:00Z"), { sliceSize: 1 });
-    expect(result.events).toBe(3);
+    const result = await pruneOlderThan(db, { data: new Date("2021-01-01T00:00:00Z"), audit: new Date("2021-01-01T00:00:00Z") }, { sliceSize: 1 });
+    expect(result).toMatchObject({ ran: true, events: 4, deadLetters: 1, auditEntries: 0 });
     const left = await db.prisma.event.findMany({
       where: { topic: { in: ["prune", "prune.DLT"] } },
       orderBy: [{ topic: "asc" }, { offset: "asc" }],
     });
-    expect(left.map((e) => `${e.topic}/${e.offset}`)).toEqual(["prune/2", "prune.DLT/0"]);
-    expect(await db.prisma.deadLetter.count({ where: { topic: "prune.DLT" } })).toBe(1);
+    expect(left.map((e) => `${e.topic}/${e.offset}`)).toEqual(["prune/2"]);
+
+    // The replayed dead letter is still there without its event: what replay would send, its
+    // replay and the audit entry are intact. The one nobody touched since 2020 is gone.
+    const kept = await db.prisma.deadLetter.findMany({ where: { topic: "prune.DLT" } });
+    expect(kept.map((d) => d.id)).toEqual([replayed!.id]);
+    expect(waiting).toBeDefined();
+    expect(await loadReplaySource(db, replayed!.id.toString())).toEqual(before);
+    const detail = await getDeadLetter(db, replayed!.id.toString(), { excludeGroup: "eventscope-collector" });
+    expect(detail).toMatchObject({ eventCollected: false, key: before.key?.toString() ?? null });
+    expect(detail!.replays.map((r) => [r.requestedBy, r.producedOffset])).toEqual([["alice", "3"]]);
+    expect((await listAuditLog(db, { targetType: "dead-letter", targetId: replayed!.id.toString() })).entries).toHaveLength(1);
+
+    // Past the audit retention, the dead letter goes with its replays, and the audit entries go too.
+    const later = await pruneOlderThan(db, { data: new Date("2021-01-01T00:00:00Z"), audit: new Date(Date.now() + 60_000) });
+    expect(later).toMatchObject({ deadLetters: 1 });
+    expect(later.auditEntries).toBeGreaterThanOrEqual(1);
+    expect(await db.prisma.deadLetter.count({ where: { topic: "prune.DLT" } })).toBe(0);
+    expect(await db.prisma.replay.count({ where: { id: claim.replayId } })).toBe(0);
+  });
+
+  it("prunes in one instance at a time: another that finds the lock taken skips the round", async () => {
+    const holder = await db.pool.connect();
+    try {
+      // The key pruneOlderThan locks ("prunes" in ASCII).
+      await holder.query("SELECT pg_advisory_lock($1)", [0x7072756e6573n.toString()]);
+      const skipped = await pruneOlderThan(db, { data: new Date(), audit: new Date(0) });
+      expect(skipped).toMatchObject({ ran: false, events: 0 });
+    } finally {
+      await holder.query("SELECT pg_advisory_unlock_all()");
+      holder.release();
+    }
+    expect((await pruneOlderThan(db, { data: new Date(0), audit: new Date(0) })).ran).toBe(true);
   });
 });

@@ -195,6 +195,25 @@ const DEAD_LETTER_COLUMNS = [
   "replay_id",
 ] as const;
 
+/**
+ * The event columns a dead letter keeps its own copy of (it outlives its event's retention: the
+ * inbox, replay and the audit need its key, value and headers after the event is gone).
+ */
+const DEAD_LETTER_COPIED_COLUMNS = [
+  "key",
+  "key_bytes",
+  "value_kind",
+  "value_json",
+  "value_text",
+  "value_bytes",
+  "headers",
+  "flags",
+  "event_type",
+  "entity_keys",
+  "producer",
+] as const satisfies readonly (typeof EVENT_COLUMNS)[number][];
+const DEAD_LETTER_COPIED_CELLS = DEAD_LETTER_COPIED_COLUMNS.map((column) => EVENT_COLUMNS.indexOf(column));
+
 const STAGING_TABLE = "eventscope_ingest_staging";
 const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (
   topic text, partition int, "offset" bigint, "timestamp" timestamptz, key text, key_bytes bytea,
@@ -448,8 +467,9 @@ WITH inserted AS (
   ON CONFLICT DO NOTHING
   RETURNING topic, partition, "offset", "timestamp", event_type, producer
 ), dead AS (
-  INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COLUMNS.join(", ")})
+  INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COPIED_COLUMNS.join(", ")}, ${DEAD_LETTER_COLUMNS.join(", ")})
   SELECT DISTINCT ON (s.topic, s.partition, s."offset") s.topic, s.partition, s."offset", s."timestamp",
+    ${DEAD_LETTER_COPIED_COLUMNS.map((column) => `s.${column}`).join(", ")},
     ${DEAD_LETTER_COLUMNS.map((column) => `s.dl_${column}`).join(", ")}
   FROM inserted i
   JOIN ${STAGING_TABLE} s ON s.topic = i.topic AND s.partition = i.partition AND s."offset" = i."offset"
@@ -481,8 +501,8 @@ ON CONFLICT (topic, event_type, producer) DO UPDATE SET
   first_seen_at = least(p.first_seen_at, excluded.first_seen_at),
   last_seen_at = greatest(p.last_seen_at, excluded.last_seen_at)`;
 
-const DEAD_LETTER_ROW_COLUMNS = 4 + DEAD_LETTER_COLUMNS.length;
-const DEAD_LETTER_INSERT = `INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COLUMNS.join(", ")}) VALUES `;
+const DEAD_LETTER_ROW_COLUMNS = 4 + DEAD_LETTER_COPIED_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
+const DEAD_LETTER_INSERT = `INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COPIED_COLUMNS.join(", ")}, ${DEAD_LETTER_COLUMNS.join(", ")}) VALUES `;
 
 /**
  * COPY the rows straight into events, then their dead letters and producer counts. Fails with
@@ -499,7 +519,7 @@ async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][]): Pro
   for (let start = 0; start < dead.length; start += perStatement) {
     const params: Cell[] = [];
     const tuples = dead.slice(start, start + perStatement).map((cells) => {
-      const values = [...cells.slice(0, 4), ...cells.slice(EVENT_COLUMNS.length)];
+      const values = [...cells.slice(0, 4), ...DEAD_LETTER_COPIED_CELLS.map((i) => cells[i]!), ...cells.slice(EVENT_COLUMNS.length)];
       return `(${values.map((value) => (params.push(value), `$${params.length}`)).join(",")})`;
     });
     await client.query(DEAD_LETTER_INSERT + tuples.join(","), params);
@@ -569,6 +589,13 @@ async function retirePreviousIncarnations(client: pg.PoolClient): Promise<Recrea
   const { rows } = await client.query<{ topic: string; partition: number; from_offset: string }>(RESET_PARTITIONS_SQL);
   const recreated: RecreatedPartition[] = [];
   for (const row of rows) {
+    // The previous incarnation's dead letters go with its events (and their replays with them):
+    // the new log's records at those offsets are other records.
+    await client.query(`DELETE FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" >= $3::bigint`, [
+      row.topic,
+      row.partition,
+      row.from_offset,
+    ]);
     const { rowCount } = await client.query(
       `DELETE FROM events WHERE topic = $1 AND partition = $2 AND "offset" >= $3::bigint`,
       [row.topic, row.partition, row.from_offset],

@@ -103,7 +103,7 @@ describe("lag history from the per-minute roll-ups", () => {
     try {
       await recordLagSamples(scratch, [sample(0, 1, 2, 0)], { at: new Date(START + 10_000) });
       await recordLagSamples(scratch, [sample(0, 1, 3, 0)], { at: new Date(START + MINUTE + 10_000) });
-      const result = await pruneOlderThan(scratch, new Date(START + MINUTE + 30_000));
+      const result = await pruneOlderThan(scratch, { data: new Date(START + MINUTE + 30_000), audit: new Date(0) });
       // The first minute goes (group row and total); the second, still partly kept, stays.
       expect(result).toMatchObject({ lagSamples: 2, lagMinutes: 2 });
       const left = await scratch.pool.query<{ minute: Date }>(`SELECT minute FROM lag_minutes`);

@@ -62,10 +62,9 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
       db,
       Prisma.sql`
         SELECT d.id::text AS id, d.topic, d.partition, d."offset"::text AS "offset", d.status, d.origin_topic,
-          d.origin_topic_hint, e.key, e.key_bytes, e.value_kind, e.value_json::text AS value_json_text,
-          e.value_text, e.value_bytes, e.headers, e.flags
+          d.origin_topic_hint, d.key, d.key_bytes, d.value_kind, d.value_json::text AS value_json_text,
+          d.value_text, d.value_bytes, d.headers, d.flags
         FROM dead_letters d
-        JOIN events e ON e.topic = d.topic AND e.partition = d.partition AND e."offset" = d."offset"
         WHERE d.id = ${id}::bigint`,
     ),
   );

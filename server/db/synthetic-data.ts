@@ -187,11 +187,13 @@ export async function generateSyntheticData(db: { pool: pg.Pool }, options: Synt
          RETURNING 1
        ), letters AS (
          INSERT INTO dead_letters (topic, partition, "offset", "timestamp", source, convention, origin_topic, origin_partition,
-           origin_offset, error_class, error_message, attempts, status)
+           origin_offset, error_class, error_message, attempts, status, key, value_kind, value_json, value_bytes, headers,
+           event_type, entity_keys, producer)
          SELECT 'payments-dlq', 0, dlq_offset, "timestamp" + interval '2 seconds', 'headers', 'eventscope', topic, partition, "offset",
            (ARRAY['GatewayTimeout','CardDeclined','SchemaViolation'])[(dlq_offset % 3)::int + 1],
            'payment of ' || key || ' failed after 3 attempts', 3,
-           (CASE WHEN dlq_offset % 10 = 0 THEN 'resolved' ELSE 'new' END)::dead_letter_status
+           (CASE WHEN dlq_offset % 10 = 0 THEN 'resolved' ELSE 'new' END)::dead_letter_status,
+           key, 'json', value_json, convert_to(value_json::text, 'UTF8'), headers, event_type, entity_keys, 'shipping-service'
          FROM src
          RETURNING 1
        )

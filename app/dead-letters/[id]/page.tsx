@@ -155,9 +155,13 @@ export default async function DeadLetterPage({ params }: Props) {
           </dd>
           <dt>Dead-letter record</dt>
           <dd className={styles.dlqMono}>
-            <Link href={`/events/${encodeURIComponent(d.topic)}/${d.partition}/${d.offset}`}>
-              {d.topic}/{d.partition}/{d.offset}
-            </Link>{" "}
+            {d.eventCollected ? (
+              <Link href={`/events/${encodeURIComponent(d.topic)}/${d.partition}/${d.offset}`}>
+                {d.topic}/{d.partition}/{d.offset}
+              </Link>
+            ) : (
+              `${d.topic}/${d.partition}/${d.offset} (its event is past EVENTSCOPE_RETENTION; the dead letter keeps its own copy)`
+            )}{" "}
             at {formatUtc(d.timestamp)}
           </dd>
           <dt>Recognized by</dt>

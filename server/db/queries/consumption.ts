@@ -66,10 +66,9 @@ export function consumptionColumns(mask: MaskRules): Prisma.Sql {
    WHERE c.topic = page.topic AND c.partition = page.partition) AS consumption_json,
   (SELECT coalesce(json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,
             'offset', d."offset"::text, 'timestamp', d."timestamp", 'status', d.status, 'errorClass', d.error_class,
-            'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "de")}, 500), 'originGroup', d.origin_group, 'producer', de.producer)
+            'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "d")}, 500), 'originGroup', d.origin_group, 'producer', d.producer)
             ORDER BY d."timestamp", d.id), '[]'::json)
    FROM dead_letters d
-   JOIN events de ON de.topic = d.topic AND de.partition = d.partition AND de."offset" = d."offset"
    WHERE d.origin_topic = page.topic AND d.origin_partition = page.partition AND d.origin_offset = page."offset")
    AS dead_lettered_json`;
 }

@@ -39,6 +39,8 @@ export interface ReplayWithOutcome {
 export interface DeadLetterDetail extends DeadLetterListItem {
   /** The original record is stored (its page exists). */
   originCollected: boolean;
+  /** The dead letter's own event is still stored (retention may have dropped it; the copy here stays). */
+  eventCollected: boolean;
   /** All of it (the list has the first 500 characters). */
   errorMessage: string | null;
   errorCause: string | null;
@@ -71,6 +73,7 @@ interface DetailRow {
   origin_group: string | null;
   origin_topic_hint: string | null;
   origin_collected: boolean;
+  event_collected: boolean;
   error_class: string | null;
   error_message: string | null;
   error_cause: string | null;
@@ -135,10 +138,9 @@ export async function listReplayOutcomes(
            WHERE c.topic = r.target_topic AND c.partition = r.produced_partition AND c.group_id <> ${excludeGroup}::text
           ) AS groups,
           (SELECT json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,
-                  'offset', d."offset"::text, 'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "de")}, 500))
+                  'offset', d."offset"::text, 'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "d")}, 500))
                   ORDER BY d.id)
            FROM dead_letters d
-           JOIN events de ON de.topic = d.topic AND de.partition = d.partition AND de."offset" = d."offset"
            WHERE d.replay_id = r.id::text) AS failed_again
         FROM replays r
         WHERE r.dead_letter_id = ANY(${[...deadLetterIds]}::bigint[])
@@ -187,14 +189,15 @@ export async function getDeadLetter(db: Queryable, id: string, options: { exclud
           d.origin_topic_hint,
           EXISTS (SELECT 1 FROM events o WHERE o.topic = d.origin_topic AND o.partition = d.origin_partition
                   AND o."offset" = d.origin_offset) AS origin_collected,
-          d.error_class, ${redactedSql(Prisma.sql`d.error_message`, mask, "e")} AS error_message,
-          ${redactedSql(Prisma.sql`d.error_cause`, mask, "e")} AS error_cause,
-          ${redactedSql(Prisma.sql`d.error_stack`, mask, "e")} AS error_stack, d.attempts, d.status, d.status_changed_at,
+          d.error_class, ${redactedSql(Prisma.sql`d.error_message`, mask, "d")} AS error_message,
+          ${redactedSql(Prisma.sql`d.error_cause`, mask, "d")} AS error_cause,
+          ${redactedSql(Prisma.sql`d.error_stack`, mask, "d")} AS error_stack, d.attempts, d.status, d.status_changed_at,
           d.replay_id, src.dead_letter_id::text AS replay_of_id, src.sequence AS replay_of_sequence,
-          e.key, e.key_bytes, e.value_kind::text AS value_kind, e.value_json::text AS value_json_text, e.value_text,
-          e.value_bytes, e.headers, e.flags, e.entity_keys, e.event_type, e.producer
+          d.key, d.key_bytes, d.value_kind::text AS value_kind, d.value_json::text AS value_json_text, d.value_text,
+          d.value_bytes, d.headers, coalesce(d.flags, '{}') AS flags, coalesce(d.entity_keys, '{}') AS entity_keys, d.event_type, d.producer,
+          EXISTS (SELECT 1 FROM events e WHERE e.topic = d.topic AND e.partition = d.partition AND e."offset" = d."offset")
+            AS event_collected
         FROM dead_letters d
-        JOIN events e ON e.topic = d.topic AND e.partition = d.partition AND e."offset" = d."offset"
         LEFT JOIN replays src ON d.replay_id ~ '^[0-9a-fA-F-]{36}$' AND src.id = d.replay_id::uuid
         WHERE d.id = ${id}::bigint`,
     ),
@@ -239,6 +242,7 @@ export async function getDeadLetter(db: Queryable, id: string, options: { exclud
     originGroup: row.origin_group,
     originTopicHint: row.origin_topic_hint,
     originCollected: row.origin_collected,
+    eventCollected: row.event_collected,
     errorClass: row.error_class,
     errorMessage: row.error_message,
     errorCause: row.error_cause,

@@ -98,9 +98,7 @@ function filterConditions(filters: DeadLetterFilters, mask: MaskRules): Prisma.S
     // With masking on, the message as shown. Redacting only puts "***" in place of substrings, so
     // a text without "*" that matches what is shown matches the stored message too: that cheap
     // test goes first.
-    const shown = Prisma.sql`EXISTS (SELECT 1 FROM events de
-      WHERE de.topic = d.topic AND de.partition = d.partition AND de."offset" = d."offset"
-        AND ${redactedSql(Prisma.sql`d.error_message`, mask, "de")} ILIKE ${pattern}::text)`;
+    const shown = Prisma.sql`${redactedSql(Prisma.sql`d.error_message`, mask, "d")} ILIKE ${pattern}::text`;
     const messageMatches = !isMasking(mask)
       ? stored
       : filters.errorText.includes("*")
@@ -161,10 +159,9 @@ export async function listDeadLetters(db: Queryable, options: ListDeadLettersOpt
     const rows = await select<DeadLetterRow>(db, Prisma.sql`
       SELECT d.id, d.topic, d.partition, d."offset", d."timestamp", d.source, d.convention, d.origin_topic,
         d.origin_partition, d.origin_offset, d.origin_timestamp, d.origin_group, d.origin_topic_hint,
-        d.error_class, left(${redactedSql(Prisma.sql`d.error_message`, mask, "e")}, 500) AS error_message, d.attempts, d.status, d.status_changed_at,
-        d.replay_id, e.event_type, e.entity_keys, e.producer
+        d.error_class, left(${redactedSql(Prisma.sql`d.error_message`, mask, "d")}, 500) AS error_message, d.attempts, d.status, d.status_changed_at,
+        d.replay_id, d.event_type, d.entity_keys, d.producer
       FROM dead_letters d
-      LEFT JOIN events e ON e.topic = d.topic AND e.partition = d.partition AND e."offset" = d."offset"
       ${whereOf(conditions)}
       ORDER BY d."timestamp" DESC, d.id DESC
       LIMIT ${limit + 1}::int`);

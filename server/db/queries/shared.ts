@@ -122,10 +122,10 @@ export function eventSummaryColumns(mask: MaskRules): Prisma.Sql {
  * less) and replaces them, longest first, as plain strings. Filters on error text match this
  * redacted text, so that they cannot confirm a guess of a masked value.
  *
- * `text`: the SQL text expression; `event`: the alias of the record's row in `events`. Without
- * masking, `text` itself.
+ * `text`: the SQL text expression; `event`: the alias of the record's row, in `events` (e, de) or a
+ * dead letter's own copy of it in `dead_letters` (d). Without masking, `text` itself.
  */
-export function redactedSql(text: Prisma.Sql, mask: MaskRules, event: "e" | "de"): Prisma.Sql {
+export function redactedSql(text: Prisma.Sql, mask: MaskRules, event: "e" | "de" | "d"): Prisma.Sql {
   if (!isMasking(mask)) return text;
   const row = Prisma.raw(event);
   // Every name (a dotted entry also names a key spelt with its dots) and every dotted path; each
