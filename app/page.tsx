@@ -1,8 +1,7 @@
 import { getDatabase, getFlowGraph } from "@/server/db";
-import { getConfig } from "@/server/config";
 import { FlowGraphView } from "@/components/graph/flow-graph-view";
 import { InputError, PageFrame } from "@/components/events/page-parts";
-import { graphWithoutGroup, parseOverviewPageQuery, type OverviewPageQuery } from "@/lib/api-schemas/graph";
+import { parseOverviewPageQuery, type OverviewPageQuery } from "@/lib/api-schemas/graph";
 import { inputErrorMessage } from "@/lib/api-schemas/events";
 
 // The graph is the cluster now: never prerendered.
@@ -25,7 +24,7 @@ export default async function OverviewPage({ searchParams }: Props) {
       </PageFrame>
     );
   }
-  const graph = graphWithoutGroup(await getFlowGraph(await getDatabase()), getConfig().collectorGroup);
+  const graph = await getFlowGraph(await getDatabase());
   if (graph.topics.length === 0) {
     return (
       <main className="graph-empty">

@@ -1,11 +1,9 @@
 import Link from "next/link";
 import { getDatabase, whoConsumes } from "@/server/db";
-import { getConfig } from "@/server/config";
 import { InputError, PageFrame } from "@/components/events/page-parts";
 import { describeQuery, WhoConsumesAnswerView } from "@/components/who-consumes/who-consumes-answer";
 import { inputErrorMessage } from "@/lib/api-schemas/events";
 import {
-  answerWithoutGroup,
   parseWhoConsumesQuery,
   resolveWhoConsumes,
   WHO_CONSUMES_KEYS,
@@ -55,7 +53,7 @@ export default async function WhoConsumesPage({ searchParams }: Props) {
     );
   }
   const db = await getDatabase();
-  const answer = answerWithoutGroup(await resolveWhoConsumes(request, (q) => whoConsumes(db, q)), getConfig().collectorGroup);
+  const answer = await resolveWhoConsumes(request, (q) => whoConsumes(db, q));
   const { kind, value } = describeQuery(answer.query);
   const apiHref = `/api/who-consumes?${new URLSearchParams({ [request.by]: request.value }).toString()}`;
   return (

@@ -54,12 +54,6 @@ export function ConsumptionSummary({ consumption }: { consumption: GroupConsumpt
   );
 }
 
-/** Leaves out a group (Eventscope's own collector group reads every topic: it says nothing). */
-export function withoutGroup<T extends { consumption: GroupConsumption[] }>(events: T[], groupId: string | null): T[] {
-  if (groupId === null) return events;
-  return events.map((e) => ({ ...e, consumption: e.consumption.filter((c) => c.groupId !== groupId) }));
-}
-
 /** What this event says about failures: it is a dead letter, it was dead-lettered, or it is a retry. */
 export function FailureNotes({
   deadLetter,

@@ -7,7 +7,7 @@ import type { EntityTimeline, EventDetail, TimelineEvent } from "@/server/db";
 import { eventHref } from "@/lib/api-schemas/events";
 import { formatDuration } from "@/lib/format-duration";
 import { assignLanes, buildTimeScale, gapsSincePrevious, laneKey, timelineBounds, type LaneMode } from "@/lib/timeline";
-import { ConsumptionStatus, FailureNotes, withoutGroup } from "@/components/events/consumption-status";
+import { ConsumptionStatus, FailureNotes } from "@/components/events/consumption-status";
 import { EventInspector } from "@/components/events/event-inspector";
 import { TraceLinks } from "@/components/events/trace-links";
 import { formatClock, formatTime } from "@/components/events/format";
@@ -18,7 +18,6 @@ interface Props {
   initial: EntityTimeline;
   traceUrlTemplate: string | null;
   /** Eventscope's own consumer group, left out of the statuses. */
-  collectorGroup: string | null;
   /** `<topic>/<partition>/<offset>` from the URL: shown selected and expanded. */
   selectedEvent: string | null;
   /** Whether the list starts at the entity's first event, so that it can be kept current. */
@@ -36,7 +35,7 @@ const eventId = (e: TimelineEvent) => `${e.topic}/${e.partition}/${e.offset}`;
  * long idle gaps folded) over a virtualized list; a row expands to its headers and whole value.
  * Further pages are fetched from GET /api/entities/[key] with the cursor and appended.
  */
-export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, collectorGroup, selectedEvent, live }: Props) {
+export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selectedEvent, live }: Props) {
   const [events, setEvents] = useState<TimelineEvent[]>(initial.events);
   const [nextCursor, setNextCursor] = useState<string | null>(initial.nextCursor);
   const [loading, setLoading] = useState(false);
@@ -78,7 +77,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, colle
         }
         if (text !== lastBody) {
           lastBody = text;
-          const next = withoutGroup(body.events, collectorGroup);
+          const next = body.events;
           const { events: before, selected: selectedIndex } = current.current;
           const selectedId = selectedIndex === null ? null : before[selectedIndex] ? eventId(before[selectedIndex]) : null;
           setEvents(next);
@@ -97,7 +96,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, colle
       stopped = true;
       clearInterval(timer);
     };
-  }, [liveOn, complete, entityKey, collectorGroup]);
+  }, [liveOn, complete, entityKey]);
 
   const times = useMemo(() => events.map((e) => Date.parse(e.timestamp)), [events]);
   const gaps = useMemo(() => gapsSincePrevious(times), [times]);
@@ -149,7 +148,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, colle
       const response = await fetch(`/api/entities/${encodeURIComponent(entityKey)}?cursor=${encodeURIComponent(nextCursor)}`);
       const body = (await response.json()) as EntityTimeline & { message?: string };
       if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
-      setEvents((current) => [...current, ...withoutGroup(body.events, collectorGroup)]);
+      setEvents((current) => [...current, ...body.events]);
       setNextCursor(body.nextCursor);
     } catch (error) {
       setLoadError(`Could not load more events: ${error instanceof Error ? error.message : String(error)}`);

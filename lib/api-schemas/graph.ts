@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { FlowGraph } from "@/server/db";
 import { queryRecord, type RawQuery } from "./events.ts";
 
 /**
@@ -58,13 +57,4 @@ export function splitNodeId(id: GraphNodeId): { kind: "producer" | "topic" | "gr
 
 export function overviewHref(node?: string): string {
   return node ? `/?node=${encodeURIComponent(node)}` : "/";
-}
-
-/**
- * The graph without one consumer group and its edges: Eventscope's own collector group reads every
- * topic, and drawn it would hide the user's consumers behind one node with an edge from each topic.
- */
-export function graphWithoutGroup(graph: FlowGraph, groupId: string): FlowGraph {
-  const id = `group:${groupId}`;
-  return { ...graph, groups: graph.groups.filter((g) => g.id !== id), edges: graph.edges.filter((e) => e.target !== id) };
 }

@@ -82,15 +82,3 @@ export function whoConsumesHref(query: { q?: string; type?: string; topic?: stri
   }
   return `/who-consumes?${params.toString()}`;
 }
-
-/** The answer without one consumer group (Eventscope's own collector group reads every topic). */
-export function answerWithoutGroup<
-  A extends { topics: readonly T[]; groups: readonly string[] },
-  T extends { groups: readonly { groupId: string }[] },
->(answer: A, groupId: string): A {
-  return {
-    ...answer,
-    topics: answer.topics.map((t) => ({ ...t, groups: t.groups.filter((g) => g.groupId !== groupId) })),
-    groups: answer.groups.filter((g) => g !== groupId),
-  };
-}

@@ -194,7 +194,7 @@ describe("cluster state", () => {
     expect(kept.map((d) => d.id)).toEqual([replayed!.id]);
     expect(waiting).toBeDefined();
     expect(await loadReplaySource(db, replayed!.id.toString())).toEqual(before);
-    const detail = await getDeadLetter(db, replayed!.id.toString(), { excludeGroup: "eventscope-collector" });
+    const detail = await getDeadLetter(db, replayed!.id.toString());
     expect(detail).toMatchObject({ eventCollected: false, key: before.key?.toString() ?? null });
     expect(detail!.replays.map((r) => [r.requestedBy, r.producedOffset])).toEqual([["alice", "3"]]);
     expect((await listAuditLog(db, { targetType: "dead-letter", targetId: replayed!.id.toString() })).entries).toHaveLength(1);

@@ -92,6 +92,7 @@ export function getDatabase(): Promise<OpenedDatabase> {
   return getSharedDatabase(async () => {
     const config = getConfig();
     // maskFields: every query returning message content masks EVENTSCOPE_MASK_FIELDS (lib/mask.ts).
-    return { ...(await openDatabase({ url: config.databaseUrl })), maskFields: config.maskFields };
+    // hiddenGroup: every query about consumer groups leaves the collector's own out (groupShown).
+    return { ...(await openDatabase({ url: config.databaseUrl })), maskFields: config.maskFields, hiddenGroup: config.collectorGroup };
   });
 }

@@ -51,8 +51,3 @@ export async function serverReplayDeps(): Promise<ReplayDeps> {
   // Only the pool: masking (EVENTSCOPE_MASK_FIELDS) is for what is shown, a replay sends the original bytes.
   return { db: { pool: db.pool }, producer: getReplayProducer, compression: getConfig().replayCompression };
 }
-
-/** The collector's own consumer group, which reads every topic and is no consumer of a replay. */
-export function collectorGroupName(): string {
-  return getConfig().collectorGroup;
-}

@@ -308,7 +308,7 @@ describe("replay", () => {
     const consumed = await waitUntil(
       "the good replay consumed",
       async () => {
-        const detail = await getDeadLetter(db, good, { excludeGroup: COLLECTOR_GROUP });
+        const detail = await getDeadLetter({ ...db, hiddenGroup: COLLECTOR_GROUP }, good);
         return detail?.replays[0]?.outcome === "consumed" ? detail : null;
       },
       { timeoutMs: 30_000, intervalMs: 200 },
@@ -320,13 +320,13 @@ describe("replay", () => {
     const failed = await waitUntil(
       "the bad replay failed again",
       async () => {
-        const detail = await getDeadLetter(db, bad, { excludeGroup: COLLECTOR_GROUP });
+        const detail = await getDeadLetter({ ...db, hiddenGroup: COLLECTOR_GROUP }, bad);
         return detail?.replays[0]?.outcome === "failed_again" ? detail : null;
       },
       { timeoutMs: 30_000, intervalMs: 200 },
     );
     expect(failed.replays[0]!.failedAgainAs.map((d) => d.id)).toEqual([again]);
-    const newLetter = await getDeadLetter(db, again, { excludeGroup: COLLECTOR_GROUP });
+    const newLetter = await getDeadLetter({ ...db, hiddenGroup: COLLECTOR_GROUP }, again);
     expect(newLetter?.replayOf).toEqual({ deadLetterId: bad, sequence: 1 });
   });
 });

@@ -1,6 +1,5 @@
 import { getDatabase, getFlowGraph } from "@/server/db";
-import { getConfig } from "@/server/config";
-import { graphWithoutGroup, parseGraphQuery } from "@/lib/api-schemas/graph";
+import { parseGraphQuery } from "@/lib/api-schemas/graph";
 import { withErrorMapping } from "@/lib/route-handler";
 
 export const dynamic = "force-dynamic";
@@ -15,5 +14,5 @@ export const GET = withErrorMapping(async (request: Request) => {
   const query = parseGraphQuery(new URL(request.url).searchParams);
   const graph = await getFlowGraph(await getDatabase(), query.window ? { windowMs: query.window * 1000 } : {});
   // Eventscope's own collector group reads every topic: not part of the user's flow.
-  return Response.json(graphWithoutGroup(graph, getConfig().collectorGroup), { headers: { "cache-control": "no-store" } });
+  return Response.json(graph, { headers: { "cache-control": "no-store" } });
 });

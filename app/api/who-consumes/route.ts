@@ -1,6 +1,5 @@
 import { getDatabase, whoConsumes } from "@/server/db";
-import { getConfig } from "@/server/config";
-import { answerWithoutGroup, parseWhoConsumesQuery, resolveWhoConsumes } from "@/lib/api-schemas/who-consumes";
+import { parseWhoConsumesQuery, resolveWhoConsumes } from "@/lib/api-schemas/who-consumes";
 import { withErrorMapping } from "@/lib/route-handler";
 
 export const dynamic = "force-dynamic";
@@ -15,5 +14,5 @@ export const GET = withErrorMapping(async (request: Request) => {
   const query = parseWhoConsumesQuery(new URL(request.url).searchParams);
   const db = await getDatabase();
   const answer = await resolveWhoConsumes(query, (q) => whoConsumes(db, q));
-  return Response.json(answerWithoutGroup(answer, getConfig().collectorGroup), { headers: { "cache-control": "no-store" } });
+  return Response.json(answer, { headers: { "cache-control": "no-store" } });
 });

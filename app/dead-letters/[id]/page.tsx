@@ -2,7 +2,7 @@ import Link from "next/link";
 import { headers } from "next/headers";
 import { notFound } from "next/navigation";
 import { getDatabase, getDeadLetter } from "@/server/db";
-import { authenticateHeaders, collectorGroupName, isDeadLetterHeader } from "@/server/replay";
+import { authenticateHeaders, isDeadLetterHeader } from "@/server/replay";
 import { deadLetterIdSchema } from "@/lib/api-schemas/dead-letters";
 import { AutoRefresh } from "@/components/dlq/auto-refresh";
 import styles from "@/components/dlq/dlq.module.css";
@@ -30,7 +30,7 @@ function displayText(value: { kind: "json" | "text"; text: string }): string {
 export default async function DeadLetterPage({ params }: Props) {
   const parsed = deadLetterIdSchema.safeParse((await params).id);
   if (!parsed.success) notFound();
-  const d = await getDeadLetter(await getDatabase(), parsed.data, { excludeGroup: collectorGroupName() });
+  const d = await getDeadLetter(await getDatabase(), parsed.data);
   if (!d) notFound();
   const auth = authenticateHeaders(await headers());
   const canWrite = auth.writesEnabled && auth.principal?.role === "admin";

@@ -6,7 +6,6 @@ import { entityKeySchema, parseEntityPageQuery } from "@/lib/api-schemas/entitie
 import { inputErrorMessage } from "@/lib/api-schemas/events";
 import { EntityTimelineView } from "@/components/timeline/entity-timeline";
 import { InputError, PageFrame } from "@/components/events/page-parts";
-import { withoutGroup } from "@/components/events/consumption-status";
 
 export const dynamic = "force-dynamic";
 
@@ -52,9 +51,8 @@ export default async function EntityPage({ params, searchParams }: Props) {
         // Another entity or page start is a new list, not an update of this one.
         key={`${key}\u0000${query.cursor ?? ""}`}
         entityKey={key}
-        initial={{ ...timeline, events: withoutGroup(timeline.events, config.collectorGroup) }}
+        initial={timeline}
         traceUrlTemplate={config.traceUrl ?? null}
-        collectorGroup={config.collectorGroup}
         selectedEvent={query.event ?? null}
         live={query.cursor === undefined}
       />

@@ -10,7 +10,6 @@ import { formatDuration } from "@/lib/format-duration";
 import { timelineBounds } from "@/lib/timeline";
 import { InputError, PageFrame } from "@/components/events/page-parts";
 import { formatTime } from "@/components/events/format";
-import { withoutGroup } from "@/components/events/consumption-status";
 import { TraceWaterfall } from "@/components/trace/trace-waterfall";
 
 export const dynamic = "force-dynamic";
@@ -78,7 +77,7 @@ export default async function TracePage({ params }: Props) {
         Each event is placed under the latest earlier event on a topic its producer consumes (message headers name the
         producer&apos;s span, not the consumer&apos;s). Bars run to the first event it caused.
       </p>
-      <TraceWaterfall events={withoutGroup(trace.events, config.collectorGroup)} />
+      <TraceWaterfall events={trace.events} />
     </PageFrame>
   );
 }

@@ -1,6 +1,6 @@
 import { Prisma } from "@prisma/client";
 import type { MaskRules } from "../../../lib/mask.ts";
-import { redactedSql, type EventSummary } from "./shared.ts";
+import { groupShown, redactedSql, type EventSummary, type Queryable } from "./shared.ts";
 
 /**
  * Per-event consumption status for every group subscribed to the event's topic, and the dead
@@ -54,14 +54,14 @@ export interface DeadLetterReference {
  * Apply to an already limited page (a MATERIALIZED CTE): they run once per row. int8s go as text,
  * JSON numbers would round them.
  */
-export function consumptionColumns(mask: MaskRules): Prisma.Sql {
+export function consumptionColumns(db: Queryable, mask: MaskRules): Prisma.Sql {
   return Prisma.sql`
   (SELECT coalesce(json_agg(json_build_object('groupId', c.group_id, 'state', g.state,
             'committed', c.committed_offset::text, 'end', p.end_offset::text,
             'clientIds', (SELECT coalesce(json_agg(DISTINCT gm.client_id ORDER BY gm.client_id), '[]'::json)
                           FROM group_members gm WHERE gm.group_id = c.group_id)) ORDER BY c.group_id), '[]'::json)
    FROM committed_offsets c
-   JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL
+   JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}
    LEFT JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
    WHERE c.topic = page.topic AND c.partition = page.partition) AS consumption_json,
   (SELECT coalesce(json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,

@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import type { StoredHeader } from "../ingest.ts";
 import { maskHeaders, maskJsonText, maskReplayEdits, maskValueText } from "../../../lib/mask.ts";
-import { iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
+import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
 import type { DeadLetterListItem, DeadLetterStatusName } from "./dead-letters.ts";
 
 /**
@@ -115,14 +115,10 @@ interface ReplayRow {
 /**
  * The replays of some dead letters with their outcome, computed from what the collector stores:
  * committed_offsets (committed_offsets_topic_partition_idx) for consumed, dead_letters.replay_id
- * (dead_letters_replay_id_idx) for failed again. `excludeGroup` is the collector's own group,
- * which reads every topic and must not count as a consumer.
+ * (dead_letters_replay_id_idx) for failed again. The collector's own group, which reads every topic
+ * and is no consumer of a replay, does not count (groupShown).
  */
-export async function listReplayOutcomes(
-  db: Queryable,
-  deadLetterIds: readonly string[],
-  excludeGroup: string,
-): Promise<Map<string, ReplayWithOutcome[]>> {
+export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly string[]): Promise<Map<string, ReplayWithOutcome[]>> {
   const result = new Map<string, ReplayWithOutcome[]>();
   if (deadLetterIds.length === 0) return result;
   const mask = maskRulesOf(db);
@@ -135,7 +131,7 @@ export async function listReplayOutcomes(
           (SELECT json_agg(json_build_object('groupId', c.group_id, 'committedOffset', c.committed_offset::text,
                   'past', c.committed_offset > r.produced_offset) ORDER BY c.group_id)
            FROM committed_offsets c JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL
-           WHERE c.topic = r.target_topic AND c.partition = r.produced_partition AND c.group_id <> ${excludeGroup}::text
+           WHERE c.topic = r.target_topic AND c.partition = r.produced_partition AND ${groupShown(db, Prisma.sql`c.group_id`)}
           ) AS groups,
           (SELECT json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,
                   'offset', d."offset"::text, 'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "d")}, 500))
@@ -177,7 +173,7 @@ export async function listReplayOutcomes(
 }
 
 /** A dead letter and its replays; null when there is no such dead letter. Index: primary keys. */
-export async function getDeadLetter(db: Queryable, id: string, options: { excludeGroup: string }): Promise<DeadLetterDetail | null> {
+export async function getDeadLetter(db: Queryable, id: string): Promise<DeadLetterDetail | null> {
   if (!/^\d{1,18}$/.test(id)) throw new ValidationError("a dead letter id is a positive whole number", { field: "id" });
   const mask = maskRulesOf(db);
   const rows = await runQuery(`reading dead letter ${id}`, () =>
@@ -226,7 +222,7 @@ export async function getDeadLetter(db: Queryable, id: string, options: { exclud
   const storedHeaders = Array.isArray(row.headers) ? (row.headers as StoredHeader[]) : [];
   const shownHeaders = [...maskHeaders(storedHeaders, mask)];
   masked ||= shownHeaders.some((h, i) => h !== storedHeaders[i]);
-  const replays = await listReplayOutcomes(db, [row.id], options.excludeGroup);
+  const replays = await listReplayOutcomes(db, [row.id]);
   return {
     id: row.id,
     topic: row.topic,

@@ -110,8 +110,8 @@ export const PAGE_TIME_ORDER = Prisma.sql`ORDER BY page."timestamp", page.topic,
  * timelineColumns and is limited; it is materialised first, so the per-event lookups run for
  * the page's rows only, never for every row that matched before the LIMIT.
  */
-export function withConsumption(page: Prisma.Sql, mask: MaskRules, orderBy: Prisma.Sql = PAGE_TIME_ORDER): Prisma.Sql {
-  return Prisma.sql`WITH page AS MATERIALIZED (${page}) SELECT page.*, ${consumptionColumns(mask)} FROM page ${orderBy}`;
+export function withConsumption(db: Queryable, page: Prisma.Sql, mask: MaskRules, orderBy: Prisma.Sql = PAGE_TIME_ORDER): Prisma.Sql {
+  return Prisma.sql`WITH page AS MATERIALIZED (${page}) SELECT page.*, ${consumptionColumns(db, mask)} FROM page ${orderBy}`;
 }
 
 function toTopicKind(kind: string | null): TimelineEvent["topicKind"] {
@@ -168,6 +168,7 @@ export async function getEntityTimeline(
     const rows = await select<TimelineRow>(
       db,
       withConsumption(
+        db,
         Prisma.sql`
         SELECT ${timelineColumns(mask)}
         FROM events e ${TIMELINE_JOINS}

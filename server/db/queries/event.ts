@@ -48,6 +48,7 @@ export async function getEvent(
     const rows = await select<DetailRow>(
       db,
       withConsumption(
+        db,
         Prisma.sql`
           SELECT ${timelineColumns(mask)}, e.value_json, e.value_text, e.value_bytes, e.ingested_at
           FROM events e ${TIMELINE_JOINS}

@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import { LAG_HEALTH_STATUSES, type LagHealthStatus } from "../../../lib/lag-health.ts";
 import { offsetLagOf, readCurrentLag, readLatestTimeLag } from "./group-lag.ts";
-import { groupBy, runQuery, select, type Queryable } from "./shared.ts";
+import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
 
 export interface FlowGraphOptions {
   /** Window of the message rates, ms (default 60 s: "messages/s over the last minute"). */
@@ -111,7 +111,7 @@ export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}
         db,
         Prisma.sql`
           SELECT group_id, state, health_status, health_reason, health_at FROM consumer_groups
-          WHERE deleted_at IS NULL ORDER BY group_id`,
+          WHERE deleted_at IS NULL AND ${groupShown(db, Prisma.sql`group_id`)} ORDER BY group_id`,
       ),
       select<{ group_id: string; members: number; client_ids: string[] }>(db, Prisma.sql`
         SELECT group_id, count(*)::int AS members, array_agg(DISTINCT client_id ORDER BY client_id) AS client_ids

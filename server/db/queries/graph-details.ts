@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
 import { LAG_HEALTH_STATUSES, type LagHealthStatus } from "../../../lib/lag-health.ts";
 import { lagKey, offsetLagOf, readCurrentLag, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
-import { runQuery, select, type Queryable } from "./shared.ts";
+import { groupShown, runQuery, select, type Queryable } from "./shared.ts";
 import { whoConsumes, type ConsumingGroup, type ProducerOfTopic } from "./who-consumes.ts";
 
 /**
@@ -117,8 +117,8 @@ export async function getGroupDetail(db: Queryable, groupId: string): Promise<Gr
   return runQuery(`reading consumer group ${groupId}`, async () => {
     const [groups, members, lagRows, timeLags] = await Promise.all([
       select<{ state: string; health_status: string | null; health_reason: string | null; health_at: Date | null }>(db, Prisma.sql`
-        SELECT state, health_status, health_reason, health_at FROM consumer_groups
-        WHERE group_id = ${groupId}::text AND deleted_at IS NULL`),
+        SELECT state, health_status, health_reason, health_at FROM consumer_groups g
+        WHERE group_id = ${groupId}::text AND deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
       select<{ member_id: string; client_id: string; client_host: string; assigned: { topic: string; partition: number }[] }>(
         db,
         Prisma.sql`

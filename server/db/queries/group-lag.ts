@@ -1,6 +1,6 @@
 import { Prisma } from "@prisma/client";
 import type { LagHealthSample, PartitionLagSamples } from "../../../lib/lag-health.ts";
-import { select, type Queryable } from "./shared.ts";
+import { groupShown, select, type Queryable } from "./shared.ts";
 
 /**
  * Lag of groups as the admin poller left it: current offsets (committed_offsets + partitions) and
@@ -46,7 +46,7 @@ export async function readCurrentLag(
     FROM committed_offsets c
     JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL
     LEFT JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
-    WHERE ${condition}
+    WHERE ${condition} AND ${groupShown(db, Prisma.sql`c.group_id`)}
     ORDER BY c.group_id, c.topic, c.partition`);
 }
 

@@ -24,6 +24,7 @@ import {
   type EventSummary,
   type EventSummaryRow,
   type Queryable,
+  groupShown,
 } from "./shared.ts";
 
 /**
@@ -194,7 +195,7 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
           LEFT JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
           WHERE c.group_id = g.group_id
         ) l ON true
-        WHERE g.deleted_at IS NULL`,
+        WHERE g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`,
     );
     const timeLags = await readLatestTimeLag(
       db,
@@ -321,8 +322,8 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
         first_seen_at: Date;
         updated_at: Date;
       }>(db, Prisma.sql`
-        SELECT state, protocol_type, protocol, first_seen_at, updated_at FROM consumer_groups
-        WHERE group_id = ${groupId}::text AND deleted_at IS NULL`),
+        SELECT state, protocol_type, protocol, first_seen_at, updated_at FROM consumer_groups g
+        WHERE group_id = ${groupId}::text AND deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
       select<{ member_id: string; client_id: string; client_host: string; assigned: { topic: string; partition: number }[] }>(
         db,
         Prisma.sql`
@@ -507,7 +508,7 @@ export async function listUnprocessedEvents(
         FROM consumer_groups g
         LEFT JOIN committed_offsets c ON c.group_id = g.group_id AND c.topic = ${topic}::text AND c.partition = ${partition}::int
         LEFT JOIN partitions p ON p.topic = ${topic}::text AND p.partition = ${partition}::int
-        WHERE g.group_id = ${groupId}::text AND g.deleted_at IS NULL`,
+        WHERE g.group_id = ${groupId}::text AND g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`,
     );
     const row = offsets[0];
     if (!row) throw new NotFoundError(`no consumer group named ${groupId} is known`);
@@ -555,7 +556,7 @@ export async function getGroupLagHistory(db: Queryable, groupId: string, options
   checkGroupId(groupId);
   const found = await runQuery(`looking up consumer group ${groupId}`, () =>
     select<{ group_id: string }>(db, Prisma.sql`
-      SELECT group_id FROM consumer_groups WHERE group_id = ${groupId}::text AND deleted_at IS NULL`),
+      SELECT group_id FROM consumer_groups g WHERE group_id = ${groupId}::text AND deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
   );
   if (found.length === 0) throw new NotFoundError(`no consumer group named ${groupId} is known`);
   return getLagHistory(db, groupId, options);

@@ -172,7 +172,7 @@ const contentQueries: [string, (handle: Queryable) => Promise<unknown>][] = [
   ["searchEvents", (h) => searchEvents(h, { topic: TOPIC })],
   ["getConsumerGroup (next event)", (h) => getConsumerGroup(h, GROUP)],
   ["listUnprocessedEvents", (h) => listUnprocessedEvents(h, GROUP, { topic: TOPIC, partition: 0 })],
-  ["getDeadLetter (record and replay edits)", (h) => getDeadLetter(h, deadLetterId, { excludeGroup: "eventscope-collector" })],
+  ["getDeadLetter (record and replay edits)", (h) => getDeadLetter(h, deadLetterId)],
   ["listAuditLog (replay edits)", (h) => listAuditLog(h, { targetType: "dead-letter", targetId: deadLetterId })],
 ];
 
@@ -209,7 +209,7 @@ describe("masking in every query that returns message content", () => {
     const edits = (entry!.details as { edits: { value: { after: string }; headers: { added: { key: string; value: string }[] } } }).edits;
     expect(JSON.parse(edits.value.after)).toEqual({ orderId: ENTITY, cardNumber: "***", customer: { email: "***", phone: "***" } });
     expect(edits.headers.added).toEqual([{ key: "email", value: "***" }]);
-    const detail = await getDeadLetter(masked, deadLetterId, { excludeGroup: "eventscope-collector" });
+    const detail = await getDeadLetter(masked, deadLetterId);
     expect(detail!.replays[0]!.edits).toEqual(edits);
   });
 
@@ -238,7 +238,7 @@ describe("masked data cannot be searched or filtered by its value", () => {
   });
 
   it("shows error texts with the record's masked values redacted, and filters on what it shows", async () => {
-    const detail = await getDeadLetter(masked, deadLetterId, { excludeGroup: "eventscope-collector" });
+    const detail = await getDeadLetter(masked, deadLetterId);
     expect(detail!.errorMessage).toBe("card *** of *** declined");
     expect(detail!.errorCause).toBe("issuer refused ***");
     expect(detail!.errorStack).toBe("CardDeclined: card *** of *** declined\n    at charge (payment.ts:42)");

@@ -20,6 +20,20 @@ export interface Queryable {
    * is masked. Replay, which must send the original bytes, reads through withoutMasking(db).
    */
   readonly maskFields?: readonly string[];
+  /**
+   * EVENTSCOPE_COLLECTOR_GROUP (getDatabase() sets it): Eventscope's own consumer group, which reads
+   * every topic and is nobody's consumer. Every query that answers about consumer groups leaves it
+   * out through groupShown(), the same for pages and API. Unset: every group is shown.
+   */
+  readonly hiddenGroup?: string;
+}
+
+/**
+ * The one rule that hides Eventscope's own consumer group (Queryable.hiddenGroup): a condition on
+ * a group id column, TRUE when nothing is hidden.
+ */
+export function groupShown(db: Queryable, groupIdColumn: Prisma.Sql): Prisma.Sql {
+  return db.hiddenGroup === undefined ? Prisma.sql`TRUE` : Prisma.sql`${groupIdColumn} <> ${db.hiddenGroup}::text`;
 }
 
 const compiledMasks = new WeakMap<readonly string[], MaskRules>();

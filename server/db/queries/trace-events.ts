@@ -32,6 +32,7 @@ export async function getTraceEvents(db: Queryable, traceId: string): Promise<Tr
     const rows = await select<TimelineRow>(
       db,
       withConsumption(
+        db,
         Prisma.sql`
         SELECT ${timelineColumns(mask)}
         FROM events e ${TIMELINE_JOINS}

@@ -1,7 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import { lagKey, offsetLagOf, readCurrentLag, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
-import { groupBy, runQuery, select, type Queryable } from "./shared.ts";
+import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
 
 export type WhoConsumesQuery = { type: string } | { topic: string } | { service: string };
 
@@ -99,7 +99,7 @@ export async function whoConsumes(db: Queryable, query: WhoConsumesQuery): Promi
         UNION
         SELECT DISTINCT c.topic, 'consumed-by-service' AS how
         FROM committed_offsets c
-        JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL
+        JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}
         WHERE c.group_id = ${query.service}::text
            OR c.group_id IN (SELECT group_id FROM group_members WHERE client_id = ${query.service}::text)`);
       for (const row of rows) match(row.topic, row.how);

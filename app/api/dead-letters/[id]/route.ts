@@ -1,5 +1,4 @@
 import { getDatabase, getDeadLetter } from "@/server/db";
-import { collectorGroupName } from "@/server/replay";
 import { deadLetterIdSchema } from "@/lib/api-schemas/dead-letters";
 import { NotFoundError } from "@/lib/errors";
 import { withErrorMapping } from "@/lib/route-handler";
@@ -10,7 +9,7 @@ export const dynamic = "force-dynamic";
 export const GET = withErrorMapping(async (_request: Request, context: { params: Promise<{ id: string }> }) => {
   const id = deadLetterIdSchema.parse((await context.params).id);
   const db = await getDatabase();
-  const deadLetter = await getDeadLetter(db, id, { excludeGroup: collectorGroupName() });
+  const deadLetter = await getDeadLetter(db, id);
   if (!deadLetter) throw new NotFoundError(`no dead letter ${id}`);
   return Response.json(deadLetter, { headers: { "cache-control": "no-store" } });
 });

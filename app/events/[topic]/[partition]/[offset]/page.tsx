@@ -5,7 +5,7 @@ import { getDatabase, getEvent } from "@/server/db";
 import { getConfig } from "@/server/config";
 import { entityHref } from "@/lib/api-schemas/entities";
 import { eventAddressSchema, eventHref, inputErrorMessage } from "@/lib/api-schemas/events";
-import { ConsumptionStatus, FailureNotes, withoutGroup } from "@/components/events/consumption-status";
+import { ConsumptionStatus, FailureNotes } from "@/components/events/consumption-status";
 import { EventInspector } from "@/components/events/event-inspector";
 import { formatTime, keyText } from "@/components/events/format";
 import { InputError, PageFrame } from "@/components/events/page-parts";
@@ -46,7 +46,7 @@ export default async function EventPage({ params }: Props) {
   const config = getConfig();
   const found = await getEvent(await getDatabase(), topic, partition, offset);
   if (!found) notFound();
-  const [event] = withoutGroup([found], config.collectorGroup);
+  const event = found;
   const e = event!;
   const dl = e.deadLetter;
   return (
