@@ -254,8 +254,18 @@ export async function replayDeadLetters(
         else if (source.notExact !== null) item = { id, status: "would-skip", reason: source.notExact };
         else if (source.originTopic === null) item = { id, status: "would-skip", reason: "its original topic is unknown" };
         else {
-          await placeReplay(runDeps, source, source.originTopic);
-          item = { id, status: "would-send", targetTopic: source.originTopic, replayOf: `${source.topic}/${source.partition}/${source.offset}` };
+          const checked = await placeReplay(runDeps, source, source.originTopic).then(
+            () => null,
+            (error: unknown) => {
+              if (error instanceof ValidationError) throw error;
+              // The cluster cannot be reached: what the run would answer too, nothing claimed.
+              return error instanceof Error ? error.message : String(error);
+            },
+          );
+          item =
+            checked === null
+              ? { id, status: "would-send", targetTopic: source.originTopic, replayOf: `${source.topic}/${source.partition}/${source.offset}` }
+              : { id, status: "unavailable", deadLetterId: id, error: checked };
         }
       } else {
         item = { id, ...(await replayDeadLetter(runDeps, { deadLetterId: id, actor: request.actor })) };
