@@ -3,6 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import styles from "./dlq.module.css";
+import { describeReplayTarget } from "./format";
 
 type Target = { ids: string[] } | { group: { originTopic: string | null; errorClass: string | null } };
 
@@ -14,6 +15,8 @@ interface ItemLine {
   error?: string;
   offset?: string;
   partition?: number;
+  /** The original partition the target topic does not have: the key chose `partition`. */
+  missingPartition?: number | null;
 }
 
 /** Reads the bulk route's NDJSON answer line by line, as it comes. */
@@ -146,7 +149,11 @@ export function BulkReplayButton({ target, label, disabled }: { target: Target; 
                   </td>
                   <td>{item.status}</td>
                   <td className={styles.dlqMono}>
-                    {item.targetTopic ? `→ ${item.targetTopic}${item.offset ? ` (${item.partition}/${item.offset})` : ""}` : ""}
+                    {item.targetTopic && item.offset !== undefined && item.partition !== undefined
+                      ? `→ ${describeReplayTarget({ targetTopic: item.targetTopic, partition: item.partition, offset: item.offset, missingPartition: item.missingPartition ?? null })}`
+                      : item.targetTopic
+                        ? `→ ${item.targetTopic}`
+                        : ""}
                     {item.reason ?? item.error ?? ""}
                   </td>
                 </tr>

@@ -25,6 +25,24 @@ export const OUTCOME_LABELS: Record<string, string> = {
   failed: "produce failed",
 };
 
+/**
+ * Where a replay went, in words: "orders, partition 2, offset 41"; when its original partition is
+ * beyond the topic's partitions, that the key chose the partition instead.
+ */
+export function describeReplayTarget(replay: {
+  targetTopic: string;
+  partition: number;
+  offset: string;
+  missingPartition: number | null;
+}): string {
+  const where = `${replay.targetTopic}, partition ${replay.partition}, offset ${replay.offset}`;
+  if (replay.missingPartition === null) return where;
+  return (
+    `${where}: partition ${replay.partition} was chosen by the key, not the original partition ` +
+    `${replay.missingPartition}, which ${replay.targetTopic} does not have`
+  );
+}
+
 /** The query string of the inbox for these filters (empty ones left out). */
 export function inboxHref(filters: Record<string, string | undefined>): string {
   const params = new URLSearchParams();

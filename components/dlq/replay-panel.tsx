@@ -1,9 +1,9 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState } from "react";
+import { useRef, useState } from "react";
 import styles from "./dlq.module.css";
-import { formatUtc, OUTCOME_LABELS } from "./format";
+import { describeReplayTarget, formatUtc, OUTCOME_LABELS } from "./format";
 
 export interface PreviousReplayView {
   requestedBy: string;
@@ -49,6 +49,9 @@ export function ReplayPanel(props: ReplayPanelProps) {
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
   const [guard, setGuard] = useState<PreviousReplayView[] | null>(null);
+  /** The server refused the target topic (it does not exist): the user chooses another. */
+  const [topicRefused, setTopicRefused] = useState(false);
+  const topicInput = useRef<HTMLInputElement>(null);
 
   const previous = guard ?? props.previous;
   const replayedBefore = previous.length > 0;
@@ -56,6 +59,7 @@ export function ReplayPanel(props: ReplayPanelProps) {
   async function replay() {
     setBusy(true);
     setMessage(null);
+    setTopicRefused(false);
     try {
       const body: Record<string, unknown> = {};
       if (topic !== (props.originTopic ?? "")) body.topic = topic.trim();
@@ -74,10 +78,8 @@ export function ReplayPanel(props: ReplayPanelProps) {
       }
       const result = await post(`/api/dead-letters/${props.deadLetterId}/replay`, body);
       if (result.status === 200) {
-        setMessage({
-          kind: "ok",
-          text: `Replayed to ${result.body.targetTopic as string} (partition ${result.body.partition as number}, offset ${result.body.offset as string}).`,
-        });
+        const sent = result.body as { targetTopic: string; partition: number; offset: string; missingPartition?: number | null };
+        setMessage({ kind: "ok", text: `Replayed to ${describeReplayTarget({ ...sent, missingPartition: sent.missingPartition ?? null })}.` });
         setOpen(false);
         setGuard(null);
         router.refresh();
@@ -85,6 +87,11 @@ export function ReplayPanel(props: ReplayPanelProps) {
         const list = (result.body.previous as { requestedBy: string; requestedAt: string; targetTopic: string; status: string }[]) ?? [];
         setGuard(list.map((p) => ({ ...p, outcome: p.status })));
         setMessage({ kind: "error", text: "Someone replayed it meanwhile: see below before replaying again." });
+      } else if (result.status === 422 && result.body.field === "topic") {
+        // Nothing was claimed: the same dead letter can be replayed to a topic that exists.
+        setTopicRefused(true);
+        setMessage({ kind: "error", text: `Not replayed: ${result.body.message as string}` });
+        topicInput.current?.focus();
       } else {
         setMessage({ kind: "error", text: `Replay failed: ${(result.body.message as string) ?? (result.body.error as string) ?? result.status}` });
         router.refresh();
@@ -149,8 +156,20 @@ export function ReplayPanel(props: ReplayPanelProps) {
               </p>
             ) : null}
             <label>
-              Target topic
-              <input type="text" value={topic} onChange={(e) => setTopic(e.target.value)} aria-label="Target topic" style={{ flex: 1 }} />
+              {topicRefused ? "Choose another topic" : "Target topic"}
+              <input
+                ref={topicInput}
+                type="text"
+                value={topic}
+                onChange={(e) => {
+                  setTopic(e.target.value);
+                  setTopicRefused(false);
+                }}
+                aria-label="Target topic"
+                aria-invalid={topicRefused}
+                aria-describedby={topicRefused ? "dlq-replay-topic-error" : undefined}
+                style={{ flex: 1 }}
+              />
             </label>
             {props.valueText !== null ? (
               <>
@@ -180,7 +199,7 @@ export function ReplayPanel(props: ReplayPanelProps) {
               </button>
             </div>
             {message?.kind === "error" ? (
-              <div role="alert" className={styles.dlqError}>
+              <div role="alert" id="dlq-replay-topic-error" className={styles.dlqError}>
                 {message.text}
               </div>
             ) : null}

@@ -4,7 +4,8 @@
  * Reads the environment (server/config.ts); opens the database (DATABASE_URL, or the embedded
  * PostgreSQL under .eventscope/ when it is unset); starts the embedded broker (data under
  * .eventscope/broker, port 9092) when KAFKA_BROKERS is unset; then the ingest pipeline and the
- * admin poller. SIGINT / SIGTERM: stop consuming, store and commit what was fetched, close.
+ * admin poller. SIGINT / SIGTERM: stop consuming, store and commit what was fetched, close, within
+ * about 10 s whatever the broker's or the database's state (what was cut short is logged).
  *
  * With NODE_ENV=production, KAFKA_BROKERS and DATABASE_URL are required (no embedded defaults).
  */
@@ -15,6 +16,7 @@ import { openDatabase, type OpenedDatabase } from "../db/index.ts";
 import { startAdminPoller } from "./admin-poller.ts";
 import { startCollector, type RunningCollector } from "./collector.ts";
 import { createKafka } from "../kafka/index.ts";
+import { settlesWithin } from "./time-limit.ts";
 
 const EMBEDDED_BROKER_PORT = 9092;
 const EMBEDDED_BROKER_DATA_DIR = path.join(".eventscope", "broker");
@@ -43,6 +45,15 @@ let db: OpenedDatabase | undefined;
 let collector: RunningCollector | undefined;
 let adminPoller: { stop(): Promise<void> } | undefined;
 
+/**
+ * How long a stop may take, whatever the broker's or the database's state: the collector's own
+ * bound (collector.ts, stopTimeoutMs) and the admin poller's, which stop side by side, then a
+ * little for closing the database. What is cut short is logged; stored rows stay, and offsets are
+ * only ever committed after their rows are stored, so exiting then loses nothing.
+ */
+const STOP_TIMEOUT_MS = 10_000;
+const CLOSE_TIMEOUT_MS = 2_000;
+
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) {
@@ -52,19 +63,25 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log(`${signal}: stopping (again to exit at once)`);
   let code = 0;
-  for (const [what, stop] of [
-    ["admin poller", () => adminPoller?.stop()],
-    ["collector", () => collector?.stop()],
-    ["database", () => db?.close()],
-    ["embedded broker", () => broker?.stop()],
-  ] as const) {
-    try {
-      await stop();
-    } catch (error) {
-      code = 1;
-      log(`stopping the ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+  const attempt = async (what: string, stop: () => Promise<void> | undefined, timeoutMs: number) => {
+    const stopped = Promise.resolve()
+      .then(stop)
+      .catch((error: unknown) => {
+        code = 1;
+        log(`stopping the ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    if (!(await settlesWithin(stopped, timeoutMs))) {
+      log(`stop cut short after ${Math.round(timeoutMs / 1000)} s: the ${what} did not finish (the broker or the database did not answer)`);
     }
-  }
+  };
+  await Promise.all([
+    attempt("admin poller", () => adminPoller?.stop(), STOP_TIMEOUT_MS),
+    // The collector bounds its own stop and says what it cut short; this is the backstop.
+    attempt("collector", () => collector?.stop(), STOP_TIMEOUT_MS + CLOSE_TIMEOUT_MS),
+  ]);
+  // An embedded PostgreSQL is a server of ours to shut down (a fast shutdown), not only a pool to close.
+  await attempt("database", () => db?.close(), db?.embedded ? STOP_TIMEOUT_MS : CLOSE_TIMEOUT_MS);
+  await attempt("embedded broker", () => broker?.stop(), CLOSE_TIMEOUT_MS);
   log("stopped");
   process.exit(code);
 }

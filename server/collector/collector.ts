@@ -6,6 +6,7 @@ import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseErro
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
 import { EventWriter, oneLine, type EventWriterOptions } from "./event-writer.ts";
 import { createKafka, installUndecodableBatchHandling, registerCompressionCodecs } from "../kafka/index.ts";
+import { settlesWithin } from "./time-limit.ts";
 import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
 
 /**
@@ -43,8 +44,14 @@ export interface CollectorOptions {
   sessionTimeoutMs?: number;
   /** Backoff before the first re-fetch of a batch that does not decode (doubles each time). Default 1 s. */
   decodeRetryMs?: number;
-  /** On stop (or a topic change), how long to wait for queued events to be stored. Default 20 s. */
+  /** On a topic change, how long the old consumer may take to store, commit and leave. Default 20 s. */
   drainTimeoutMs?: number;
+  /**
+   * How long stop() may take, whatever the broker's or the database's state. Default 10 s. What
+   * it has not finished by then is left (and logged): stored rows stay, nothing unstored was
+   * committed, and the next consumer reads those events again.
+   */
+  stopTimeoutMs?: number;
   /** Write sizes and queue limits (event-writer.ts). */
   writer?: Pick<
     EventWriterOptions<SessionTag>,
@@ -74,11 +81,14 @@ export interface RunningCollector {
   stats(): CollectorStats;
   /** Records the admin poller's last successful poll in the health row. */
   noteAdminPoll(at: Date): void;
-  /** Stops consuming, stores and commits what was fetched (within drainTimeoutMs), leaves the group. */
+  /** Stops consuming, stores and commits what was fetched, leaves the group: within stopTimeoutMs. */
   stop(): Promise<void>;
 }
 
 type ErrorSource = "database" | "kafka" | "topics";
+
+/** Of a stop's time, what stopping the consumer leaves for the writer's last write and the health row. */
+const STOP_RESERVE_MS = 1_500;
 
 export function startCollector(config: Config, options: CollectorOptions): RunningCollector {
   const log = options.log;
@@ -92,6 +102,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const instanceId = options.instanceId ?? `${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const topicRefreshMs = options.topicRefreshMs ?? 3_000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 20_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
   const extractOptions = {
     entityFields: config.entityFields,
     dlqPatterns: config.dlqPatterns,
@@ -175,7 +186,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         );
         const old = session;
         session = null;
-        replacing = old.stop(drainTimeoutMs);
+        replacing = old.stop(drainTimeoutMs).then(() => undefined);
         await replacing;
         replacing = null;
         if (stopped) return;
@@ -358,24 +369,47 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
     },
     stop() {
       return (stopping ??= (async () => {
+        const startedAt = Date.now();
+        const deadline = startedAt + stopTimeoutMs;
+        const left = () => Math.max(0, deadline - Date.now());
+        const cutShort: string[] = [];
+        const waitFor = async (what: string, work: Promise<unknown> | undefined) => {
+          if (!(await settlesWithin(work, left()))) cutShort.push(what);
+        };
         stopped = true;
         clearInterval(healthTimer);
         clearTimeout(firstPrune);
         clearInterval(pruneTimer);
         signal();
-        await watcher.stop();
+        // Not awaited first: a listing stuck in kafkajs's retries must not delay storing what was fetched.
+        const watcherStopped = watcher.stop();
         // The supervisor may be inside a consumer's connect, which kafkajs retries for a while
         // when the broker is down: do not wait for that; the session is stopped below anyway.
-        await Promise.race([supervisor, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-        await replacing;
+        await settlesWithin(supervisor, Math.min(5_000, left()));
+        await waitFor("replacing the consumer", replacing ?? undefined);
         const last = session;
         session = null;
-        await last?.stop(drainTimeoutMs);
-        const dropped = await writer.stop();
+        if (last) {
+          let sessionCutShort: string[] = [];
+          // A little is kept back for the writer and the health row after it.
+          const sessionStop = last.stop(Math.max(0, left() - STOP_RESERVE_MS)).then((list) => void (sessionCutShort = list));
+          await waitFor("stopping the consumer", sessionStop);
+          cutShort.push(...sessionCutShort);
+        }
+        // Cut short, the rows queued now are the ones dropped: none of them is committed.
+        let dropped = writer.getStats().queuedRows;
+        await waitFor("the write in progress", writer.stop().then((n) => void (dropped = n)));
         if (dropped > 0) log(`stopped with ${dropped} events unstored and uncommitted: they will be read again`);
-        await pruneRunning;
-        await healthRunning;
-        await writeHealth();
+        await waitFor("listing topics", watcherStopped);
+        await waitFor("retention", pruneRunning ?? undefined);
+        await waitFor("recording health", healthRunning ?? undefined);
+        await waitFor("recording health", writeHealth());
+        if (cutShort.length > 0) {
+          log(
+            `stop cut short after ${Math.round((Date.now() - startedAt) / 1000)} s: ${[...new Set(cutShort)].join(", ")} did not finish ` +
+              `(the broker or the database did not answer); what was stored stays, and nothing unstored was committed: it will be read again`,
+          );
+        }
       })());
     },
   };

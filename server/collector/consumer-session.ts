@@ -3,6 +3,7 @@ import type { EventRow, StalledPartitionUpdate } from "../db/index.ts";
 import { undecodableBatchOf, type UndecodableBatch } from "../kafka/index.ts";
 import type { ExtractOptions } from "./extract/index.ts";
 import type { EventWriter, PartitionPosition, WriteChunk } from "./event-writer.ts";
+import { withTimeout } from "./time-limit.ts";
 import { toEventRow, undecodableRangeRow } from "./to-event-row.ts";
 
 /**
@@ -209,32 +210,41 @@ export class ConsumerSession {
   }
 
   /**
-   * Stops consuming, waits up to `drainTimeoutMs` for what was queued to be stored, commits it,
-   * and leaves the group. What is still unstored then stays uncommitted: whoever consumes those
-   * partitions next reads it again, and ingest stores it once.
+   * Stops consuming, waits for what was queued to be stored, commits it, and leaves the group,
+   * all within `timeoutMs` (a broker or database that does not answer must not hold a stop up).
+   * What is still unstored then stays uncommitted: whoever consumes those partitions next reads it
+   * again, and ingest stores it once. Resolves with what it cut short (empty: nothing).
    */
-  async stop(drainTimeoutMs: number): Promise<void> {
-    if (this.stopping) return;
+  async stop(timeoutMs: number): Promise<string[]> {
+    if (this.stopping) return [];
     this.stopping = true;
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - Date.now());
+    const cutShort: string[] = [];
     this.applyPause();
-    await this.handlersIdle(WAIT_SLICE_MS * 5);
-    const drained = await this.options.writer.drain(drainTimeoutMs);
+    await this.handlersIdle(Math.min(WAIT_SLICE_MS * 5, left()));
+    const drained = await this.options.writer.drain(left());
     if (drained) {
-      await withTimeout(this.flushCommits(), 15_000).catch((error: unknown) =>
-        this.options.log(`final offset commit failed (those events will be read again, and stored once): ${String(error)}`),
-      );
+      await withTimeout(this.flushCommits(), left()).catch((error: unknown) => {
+        cutShort.push("committing the stored offsets");
+        this.options.log(`final offset commit failed (those events will be read again, and stored once): ${String(error)}`);
+      });
     } else {
+      const queued = this.options.writer.getStats().queuedRows;
+      cutShort.push("storing the fetched events");
       this.options.log(
-        `stopping the consumer with ${this.options.writer.getStats().queuedRows} events not yet stored: their offsets stay uncommitted and they will be read again`,
+        `stopping the consumer with ${queued} events not yet stored: their offsets stay uncommitted and they will be read again`,
       );
     }
     if (this.commitTimer) clearInterval(this.commitTimer);
     for (const timer of this.decodeRetryTimers.values()) clearTimeout(timer);
     this.decodeRetryTimers.clear();
     this.disconnected = true;
-    await withTimeout(this.consumer.disconnect(), 20_000).catch((error: unknown) =>
-      this.options.log(`leaving the group failed: ${String(error)}`),
-    );
+    await withTimeout(this.consumer.disconnect(), left()).catch((error: unknown) => {
+      cutShort.push("leaving the consumer group");
+      this.options.log(`leaving the group failed: ${String(error)}`);
+    });
+    return cutShort;
   }
 
   private onJoin(memberAssignment: Record<string, number[]>): void {
@@ -482,14 +492,4 @@ export class ConsumerSession {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -176,7 +176,7 @@ describe("cluster state", () => {
     const claim = await claimReplay(db, { deadLetterId: replayed!.id.toString(), requestedBy: "alice", targetTopic: "prune", edits: null, again: false });
     expect(claim.claimed).toBe(true);
     if (!claim.claimed) return;
-    await markReplaySent(db, claim.replayId, 0, "3");
+    await markReplaySent(db, claim.replayId, { partition: 0, offset: "3", missingPartition: null });
     await recordAudit(db, { actor: "alice", action: "replay", targetType: "dead-letter", targetId: replayed!.id.toString(), details: null, result: "ok" });
     const before = await loadReplaySource(db, replayed!.id.toString());
 

@@ -18,6 +18,8 @@ export interface ReplaySource {
   offset: string;
   status: "new" | "replayed" | "resolved" | "discarded";
   originTopic: string | null;
+  /** The partition of the original topic it came from, when its headers say. */
+  originPartition: number | null;
   originTopicHint: string | null;
   key: Buffer | null;
   /** null: a tombstone. */
@@ -38,6 +40,7 @@ interface SourceRow {
   offset: string;
   status: ReplaySource["status"];
   origin_topic: string | null;
+  origin_partition: number | null;
   origin_topic_hint: string | null;
   key: string | null;
   key_bytes: Buffer | null;
@@ -62,7 +65,7 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
       db,
       Prisma.sql`
         SELECT d.id::text AS id, d.topic, d.partition, d."offset"::text AS "offset", d.status, d.origin_topic,
-          d.origin_topic_hint, d.key, d.key_bytes, d.value_kind, d.value_json::text AS value_json_text,
+          d.origin_partition, d.origin_topic_hint, d.key, d.key_bytes, d.value_kind, d.value_json::text AS value_json_text,
           d.value_text, d.value_bytes, d.headers, d.flags
         FROM dead_letters d
         WHERE d.id = ${id}::bigint`,
@@ -95,6 +98,7 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
     offset: row.offset,
     status: row.status,
     originTopic: row.origin_topic,
+    originPartition: row.origin_partition,
     originTopicHint: row.origin_topic_hint,
     key: row.key !== null ? Buffer.from(row.key, "utf8") : row.key_bytes,
     value,
@@ -208,14 +212,22 @@ export async function claimReplay(db: Queryable, input: ClaimReplayInput): Promi
   }
 }
 
-/** After the produce: where the replayed message landed. */
-export async function markReplaySent(db: Queryable, replayId: string, partition: number, offset: string): Promise<void> {
-  checkOffset(offset);
+/**
+ * After the produce: where the replayed message landed, and the original partition it could not
+ * go to when the target topic has fewer partitions (null otherwise).
+ */
+export async function markReplaySent(
+  db: Queryable,
+  replayId: string,
+  sent: { partition: number; offset: string; missingPartition: number | null },
+): Promise<void> {
+  checkOffset(sent.offset);
   await runQuery("recording a sent replay", () =>
     select(
       db,
-      Prisma.sql`UPDATE replays SET status = 'sent', produced_partition = ${partition}::int,
-        produced_offset = ${offset}::bigint, updated_at = now() WHERE id = ${replayId}::uuid`,
+      Prisma.sql`UPDATE replays SET status = 'sent', produced_partition = ${sent.partition}::int,
+        produced_offset = ${sent.offset}::bigint, missing_partition = ${sent.missingPartition}::int,
+        updated_at = now() WHERE id = ${replayId}::uuid`,
     ),
   );
 }

@@ -8,13 +8,13 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Producer } from "kafkajs";
+import type { Admin, Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { makeTempDir, waitUntil } from "../broker/test-support.ts";
 import { startAdminPoller } from "../collector/admin-poller.ts";
 import { startCollector, type RunningCollector } from "../collector/collector.ts";
-import { createKafka } from "../kafka/index.ts";
+import { createKafka, partitionCountOf } from "../kafka/index.ts";
 import { LogCollector } from "../collector/test-support.ts";
 import { loadConfig, type Config } from "../config.ts";
 import {
@@ -27,7 +27,7 @@ import {
 } from "../db/index.ts";
 import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
 import { replayDeadLetter } from "../replay/index.ts";
-import { createReplayProducer } from "../replay/producer.ts";
+import { createReplayAdmin, createReplayProducer } from "../replay/producer.ts";
 import type { ExportedSpan } from "../telemetry/index.ts";
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.ts");
@@ -42,6 +42,7 @@ let demo: ChildProcess | undefined;
 let demoExit: Promise<number | null>;
 let demoOutput = "";
 let replayProducer: Producer | undefined;
+let replayAdmin: Admin | undefined;
 const logs = new LogCollector();
 const tempDir = makeTempDir("eventscope-demo-test");
 const spansFile = path.join(tempDir, "spans.jsonl");
@@ -80,6 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill("SIGKILL");
   await replayProducer?.disconnect().catch(() => {});
+  await replayAdmin?.disconnect().catch(() => {});
   await Promise.allSettled([collector?.stop(), poller?.stop()]);
   await db?.drop();
   await broker?.stop();
@@ -258,7 +260,11 @@ describe("the demo order saga, seen through Eventscope", () => {
     const list = await deadLetters();
     const outage = list.find((d) => d.errorClass === "GatewayUnavailableError" && d.replayId === null)!;
     const malformed = list.find((d) => d.errorClass === "MalformedOrderError" && d.replayId === null)!;
-    const deps = { db, producer: () => (replayProducer ? Promise.resolve(replayProducer) : createReplayProducer(config).then((p) => (replayProducer = p))) };
+    const deps = {
+      db,
+      producer: () => (replayProducer ? Promise.resolve(replayProducer) : createReplayProducer(config).then((p) => (replayProducer = p))),
+      partitionCount: async (topic: string) => partitionCountOf((replayAdmin ??= await createReplayAdmin(config)), topic),
+    };
 
     sent(await replayDeadLetter(deps, { deadLetterId: outage.id, actor: "demo-test" }));
     const orderId = outage.entityKeys[0]!;

@@ -6,4 +6,5 @@
 export { createKafka, kafkaClientConfig, kafkaSecurityOptions, type KafkaClientOptions } from "./client.ts";
 export { compressionNameOf, compressionType, registerCompressionCodecs } from "./codecs.ts";
 export { COMPRESSION_NAMES, type CompressionName } from "./compression-names.ts";
+export { partitionCountOf } from "./topic-metadata.ts";
 export { installUndecodableBatchHandling, undecodableBatchOf, type UndecodableBatch } from "./undecodable-batches.ts";

@@ -5,7 +5,8 @@
  */
 import { getDatabase } from "../db/index.ts";
 import { getConfig } from "../config.ts";
-import { getReplayProducer } from "./producer.ts";
+import { partitionCountOf } from "../kafka/index.ts";
+import { getReplayAdmin, getReplayProducer } from "./producer.ts";
 import type { ReplayDeps } from "./replay.ts";
 
 export {
@@ -30,7 +31,14 @@ export {
   type EditableHeader,
   type ReplayEdits,
 } from "./message.ts";
-export { getReplayProducer, createReplayProducer, closeReplayProducer, ReplayUnavailableError } from "./producer.ts";
+export {
+  getReplayProducer,
+  getReplayAdmin,
+  createReplayProducer,
+  createReplayAdmin,
+  closeReplayProducer,
+  ReplayUnavailableError,
+} from "./producer.ts";
 export {
   authConfig,
   authenticateHeaders,
@@ -45,9 +53,14 @@ export {
   type Principal,
 } from "../auth/index.ts";
 
-/** The web server's replay dependencies: its database (unmasked) and its one producer. */
+/** The web server's replay dependencies: its database (unmasked), its one producer and admin client. */
 export async function serverReplayDeps(): Promise<ReplayDeps> {
   const db = await getDatabase();
   // Only the pool: masking (EVENTSCOPE_MASK_FIELDS) is for what is shown, a replay sends the original bytes.
-  return { db: { pool: db.pool }, producer: getReplayProducer, compression: getConfig().replayCompression };
+  return {
+    db: { pool: db.pool },
+    producer: getReplayProducer,
+    partitionCount: async (topic) => partitionCountOf(await getReplayAdmin(), topic),
+    compression: getConfig().replayCompression,
+  };
 }

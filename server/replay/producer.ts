@@ -1,15 +1,17 @@
-import type { Producer } from "kafkajs";
+import type { Admin, Producer } from "kafkajs";
 import { createKafka } from "../kafka/index.ts";
 import { getConfig, type Config } from "../config.ts";
 
 /**
- * The replay producer: one per server process, created on the first replay, idempotent (a
- * retried produce request is not written twice). Kept on globalThis so that Next's hot reload
- * does not leave producers behind. Never instrumented: it writes headers exactly as given.
+ * The replay producer, and the admin client whose metadata says which topics and partitions a
+ * replay can go to: one of each per server process, created on the first replay. The producer is
+ * idempotent (a retried produce request is not written twice). Kept on globalThis so that Next's
+ * hot reload does not leave clients behind. Never instrumented: it writes headers exactly as given.
  */
 
-const SHARED = Symbol.for("eventscope.replayProducer");
-type Holder = typeof globalThis & { [SHARED]?: Promise<Producer> };
+const PRODUCER = Symbol.for("eventscope.replayProducer");
+const ADMIN = Symbol.for("eventscope.replayAdmin");
+type Holder = typeof globalThis & { [PRODUCER]?: Promise<Producer>; [ADMIN]?: Promise<Admin> };
 
 export class ReplayUnavailableError extends Error {
   constructor(message: string) {
@@ -18,32 +20,55 @@ export class ReplayUnavailableError extends Error {
   }
 }
 
-export function createReplayProducer(config: Pick<Config, "kafkaBrokers" | "kafka">): Promise<Producer> {
+function replayKafka(config: Pick<Config, "kafkaBrokers" | "kafka">) {
   if (!config.kafkaBrokers || config.kafkaBrokers.length === 0) {
-    return Promise.reject(new ReplayUnavailableError("replay needs a Kafka cluster: KAFKA_BROKERS is not set for the web server"));
+    throw new ReplayUnavailableError("replay needs a Kafka cluster: KAFKA_BROKERS is not set for the web server");
   }
-  const kafka = createKafka(config, { clientId: "eventscope-replay", log: (line) => console.warn(line) });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  return producer.connect().then(() => producer);
+  return createKafka(config, { clientId: "eventscope-replay", log: (line) => console.warn(line) });
 }
 
-/** This process's producer, connected; a failed connect is not kept (the next replay tries again). */
-export function getReplayProducer(): Promise<Producer> {
-  const holder = globalThis as Holder;
-  const existing = holder[SHARED];
-  if (existing) return existing;
-  const connecting = createReplayProducer(getConfig()).catch((error: unknown) => {
-    delete holder[SHARED];
+export async function createReplayProducer(config: Pick<Config, "kafkaBrokers" | "kafka">): Promise<Producer> {
+  const producer = replayKafka(config).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  return producer;
+}
+
+/** An admin client for the replays' metadata (kafkajs's admin never creates topics). */
+export async function createReplayAdmin(config: Pick<Config, "kafkaBrokers" | "kafka">): Promise<Admin> {
+  // Few retries: a replay waits on it, and an unreachable cluster is answered as such.
+  const admin = replayKafka(config).admin({ retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 } });
+  await admin.connect();
+  return admin;
+}
+
+/** This process's client in `slot`, connected; a failed connect is not kept (the next replay tries again). */
+function shared<T>(slot: typeof PRODUCER | typeof ADMIN, create: () => Promise<T>): Promise<T> {
+  const holder = globalThis as Record<symbol, Promise<unknown> | undefined>;
+  const existing = holder[slot];
+  if (existing) return existing as Promise<T>;
+  const connecting = create().catch((error: unknown) => {
+    delete holder[slot];
     throw error;
   });
-  holder[SHARED] = connecting;
+  holder[slot] = connecting;
   return connecting;
 }
 
-/** Disconnects this process's producer, if one was made (tests, shutdown). */
+export function getReplayProducer(): Promise<Producer> {
+  return shared(PRODUCER, () => createReplayProducer(getConfig()));
+}
+
+export function getReplayAdmin(): Promise<Admin> {
+  return shared(ADMIN, () => createReplayAdmin(getConfig()));
+}
+
+/** Disconnects this process's producer and admin client, if they were made (tests, shutdown). */
 export async function closeReplayProducer(): Promise<void> {
   const holder = globalThis as Holder;
-  const existing = holder[SHARED];
-  delete holder[SHARED];
-  if (existing) await existing.then((p) => p.disconnect()).catch(() => {});
+  const producer = holder[PRODUCER];
+  const admin = holder[ADMIN];
+  delete holder[PRODUCER];
+  delete holder[ADMIN];
+  await producer?.then((p) => p.disconnect()).catch(() => {});
+  await admin?.then((a) => a.disconnect()).catch(() => {});
 }

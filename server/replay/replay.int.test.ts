@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Consumer, IHeaders, Kafka, Producer } from "kafkajs";
+import { Partitioners, type Consumer, type IHeaders, type Kafka, type Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { jsonLines, kcat, type KcatMessage, requireKcat } from "../broker/kcat-support.ts";
@@ -19,9 +19,10 @@ import { startCollector, type RunningCollector } from "../collector/collector.ts
 import { createTopics, testKafka } from "../collector/test-support.ts";
 import { loadConfig } from "../config.ts";
 import { getDatabase, getDeadLetter, listAuditLog } from "../db/index.ts";
+import { ValidationError } from "../../lib/errors.ts";
 import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
-import { COMPRESSION_NAMES } from "../kafka/index.ts";
-import { closeReplayProducer, createReplayProducer } from "./producer.ts";
+import { COMPRESSION_NAMES, partitionCountOf } from "../kafka/index.ts";
+import { closeReplayProducer, createReplayAdmin, createReplayProducer } from "./producer.ts";
 import { changeDeadLetterStatus, replayDeadLetter, replayDeadLetters, type BulkReplayItem, type ReplayDeps } from "./replay.ts";
 
 requireKcat();
@@ -57,7 +58,9 @@ beforeAll(async () => {
   await producer.connect();
   const replayProducer = await createReplayProducer(config);
   cleanups.push(() => replayProducer.disconnect());
-  deps = { db, producer: async () => replayProducer };
+  const replayAdmin = await createReplayAdmin(config);
+  cleanups.push(() => replayAdmin.disconnect());
+  deps = { db, producer: async () => replayProducer, partitionCount: (topic) => partitionCountOf(replayAdmin, topic) };
 });
 
 afterAll(async () => {
@@ -70,7 +73,11 @@ afterAll(async () => {
 });
 
 /** Produces a dead letter the way the demo services do and waits until the collector stored it; its id. */
-async function produceDeadLetter(dlq: string, origin: string, message: { key: string; value: Buffer | string; headers?: IHeaders }) {
+async function produceDeadLetter(
+  dlq: string,
+  origin: string,
+  message: { key: string; value: Buffer | string; headers?: IHeaders; originPartition?: number },
+) {
   await producer.send({
     topic: dlq,
     messages: [
@@ -80,7 +87,7 @@ async function produceDeadLetter(dlq: string, origin: string, message: { key: st
         headers: {
           ...message.headers,
           "x-original-topic": origin,
-          "x-original-partition": "0",
+          "x-original-partition": String(message.originPartition ?? 0),
           "x-original-offset": "41",
           "x-error": "payment gateway timed out",
           "x-error-class": "GatewayTimeout",
@@ -331,6 +338,76 @@ describe("replay", () => {
   });
 });
 
+describe("replay to a topic or partition the cluster does not have", () => {
+  async function replayCount(dlId: string): Promise<number> {
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM replays WHERE dead_letter_id = $1`, [dlId]);
+    return rows[0].n as number;
+  }
+
+  test("a missing original topic is refused before anything is claimed; the dead letter goes to a topic the user chooses", async () => {
+    const gone = `${PREFIX}-never-created`;
+    const dlq = `${PREFIX}-payments-g-dlq`;
+    await createTopics(kafka, [dlq], 1);
+    const dlId = await produceDeadLetter(dlq, gone, { key: "ord-g", value: '{"orderId":"ord-g"}' });
+
+    const refused = replayDeadLetter(deps, { deadLetterId: dlId, actor: "ivan" });
+    await expect(refused).rejects.toThrow(ValidationError);
+    await expect(refused).rejects.toThrow(`original topic "${gone}" does not exist in the cluster: choose another topic`);
+    expect(await replayCount(dlId)).toBe(0);
+    expect((await getDeadLetter(db, dlId))?.status).toBe("new");
+    // Bulk: skipped with the same reason, nothing claimed; a dry run says it would be skipped.
+    const dry: BulkReplayItem[] = [];
+    await replayDeadLetters(deps, { ids: [dlId], dryRun: true, ratePerSecond: 10, actor: "ivan" }, (item) => void dry.push(item));
+    expect(dry).toEqual([{ id: dlId, status: "would-skip", reason: expect.stringContaining("does not exist in the cluster") }]);
+    const bulk: BulkReplayItem[] = [];
+    await replayDeadLetters(deps, { ids: [dlId], dryRun: false, ratePerSecond: 10, actor: "ivan" }, (item) => void bulk.push(item));
+    expect(bulk).toEqual([{ id: dlId, status: "skipped", reason: expect.stringContaining("does not exist in the cluster") }]);
+    expect(await replayCount(dlId)).toBe(0);
+
+    // Another topic the user typed that does not exist either: refused the same way.
+    await expect(replayDeadLetter(deps, { deadLetterId: dlId, actor: "ivan", topic: `${gone}-typo` })).rejects.toThrow(
+      `"${gone}-typo" does not exist in the cluster`,
+    );
+    expect(await replayCount(dlId)).toBe(0);
+
+    // The one replay is still there to use, on a topic that exists.
+    const chosen = `${PREFIX}-inventory-g`;
+    await createTopics(kafka, [chosen], 1);
+    const sent = await replayDeadLetter(deps, { deadLetterId: dlId, actor: "ivan", topic: chosen });
+    expect(sent).toMatchObject({ status: "sent", targetTopic: chosen, sequence: 1, missingPartition: null });
+    expect((await readAll(chosen)).map((r) => r.key?.toString())).toEqual(["ord-g"]);
+  });
+
+  test("back to its original partition when the topic has it; beyond the topic's partitions, the key chooses and the replay says so", async () => {
+    const origin = `${PREFIX}-inventory-h`;
+    const dlq = `${PREFIX}-payments-h-dlq`;
+    await createTopics(kafka, [origin], 3);
+    await createTopics(kafka, [dlq], 1);
+    // A key that kafkajs's partitioner puts elsewhere than partition 2: only the original partition explains 2.
+    const partitionMetadata = [0, 1, 2].map((partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    const partitioner = Partitioners.DefaultPartitioner();
+    const key = ["ord-h1", "ord-h2", "ord-h3", "ord-h4", "ord-h5"].find(
+      (k) => partitioner({ topic: origin, partitionMetadata, message: { key: k, value: null } }) !== 2,
+    )!;
+    const home = await produceDeadLetter(dlq, origin, { key, value: `{"orderId":"${key}"}`, originPartition: 2 });
+    const sentHome = await replayDeadLetter(deps, { deadLetterId: home, actor: "judy" });
+    expect(sentHome).toMatchObject({ status: "sent", partition: 2, missingPartition: null });
+
+    // The original topic had more partitions when the message failed: partition 7 is gone.
+    const byKey = await produceDeadLetter(dlq, origin, { key: "ord-h9", value: '{"orderId":"ord-h9"}', originPartition: 7 });
+    const sent = await replayDeadLetter(deps, { deadLetterId: byKey, actor: "judy" });
+    const keyPartition = partitioner({ topic: origin, partitionMetadata, message: { key: "ord-h9", value: null } });
+    expect(sent).toMatchObject({ status: "sent", targetTopic: origin, partition: keyPartition, missingPartition: 7 });
+    const records = await readAll(origin);
+    expect(records.filter((r) => r.key?.toString() === "ord-h9").map((r) => r.partition)).toEqual([keyPartition]);
+    // The dead letter's page lists the replay with the partition it could not go to.
+    const detail = await getDeadLetter({ ...db, hiddenGroup: COLLECTOR_GROUP }, byKey);
+    expect(detail?.replays.map((r) => [r.producedPartition, r.missingPartition])).toEqual([[keyPartition, 7]]);
+    const audit = await listAuditLog(db, { targetType: "dead-letter", targetId: byKey });
+    expect(audit.entries[0]!.details).toMatchObject({ partition: keyPartition, missingPartition: 7 });
+  });
+});
+
 describe("bulk replay, resolve and discard", () => {
   test("a dry run lists what would be sent and sends nothing; the run skips what was replayed, paces itself, and is audited", async () => {
     const origin = `${PREFIX}-inventory-e`;
@@ -456,5 +533,32 @@ describe("the replay route handler", () => {
     expect(twice.status).toBe(409);
     expect(await twice.json()).toMatchObject({ status: "already-replayed", previous: [{ requestedBy: "admin" }] });
     expect(await endOffsetSum(origin)).toBe(1);
+  });
+
+  test("a dead letter whose original topic does not exist is answered 422 with what to do, and nothing is claimed", async () => {
+    const gone = `${PREFIX}-gone-route`;
+    const dlq = `${PREFIX}-payments-i-dlq`;
+    await createTopics(kafka, [dlq], 1);
+    const dlId = await produceDeadLetter(dlq, gone, { key: "ord-i", value: '{"orderId":"ord-i"}' });
+    process.env.DATABASE_URL = db.url;
+    process.env.KAFKA_BROKERS = broker.address;
+    process.env.EVENTSCOPE_ADMIN_TOKEN = ADMIN_TOKEN;
+    const { POST } = await import("../../app/api/dead-letters/[id]/replay/route.ts");
+    const response = await POST(
+      new Request(`http://127.0.0.1/api/dead-letters/${dlId}/replay`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: "{}",
+      }),
+      { params: Promise.resolve({ id: dlId }) },
+    );
+    expect(response.status).toBe(422);
+    expect(await response.json()).toEqual({
+      error: "validation",
+      field: "topic",
+      message: expect.stringContaining(`"${gone}" does not exist in the cluster: choose another topic`),
+    });
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM replays WHERE dead_letter_id = $1`, [dlId]);
+    expect(rows[0].n).toBe(0);
   });
 });

@@ -14,10 +14,15 @@ import { NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { compressionType, type CompressionName } from "../kafka/index.ts";
 import { buildReplayMessage, toKafkajsHeaders, type ReplayEdits } from "./message.ts";
 
-/** What a replay needs: the database (unmasked: replay sends what was stored) and a producer. */
+/**
+ * What a replay needs: the database (unmasked: replay sends what was stored), a producer, and
+ * the cluster's metadata (partitionCountOf through an admin client, server/kafka).
+ */
 export interface ReplayDeps {
   db: Pick<Database, "pool">;
   producer: () => Promise<Producer>;
+  /** How many partitions a topic has; null when the cluster has no such topic. */
+  partitionCount: (topic: string) => Promise<number | null>;
   /** The codec replays are sent with (EVENTSCOPE_REPLAY_COMPRESSION). Default none. */
   compression?: CompressionName;
 }
@@ -45,6 +50,11 @@ export type ReplayResult =
       targetTopic: string;
       partition: number;
       offset: string;
+      /**
+       * The original partition when the target topic does not have it (fewer partitions): the
+       * message was sent without a fixed partition and `partition` is the one its key chose.
+       */
+      missingPartition: number | null;
       edits: Record<string, unknown> | null;
     }
   /** The guard: it was replayed before (who, when); nothing was produced. */
@@ -65,9 +75,33 @@ function targetTopicOf(source: { originTopic: string | null; originTopicHint: st
 }
 
 /**
- * Replays one dead letter: claim (the guard, in the database) BEFORE producing, then produce,
- * then record where it went; a produce failure marks the replay failed. Every attempt that
- * claimed is audited with its result.
+ * Where in `targetTopic` a replay goes, checked against the cluster before anything is claimed:
+ * a topic that does not exist is refused (ValidationError on `topic`: the user chooses another);
+ * back to its original topic it goes to its original partition, unless the topic has fewer
+ * partitions now, and then its key chooses (`missingPartition` says which one it could not have).
+ */
+async function placeReplay(
+  deps: Pick<ReplayDeps, "partitionCount">,
+  source: { originTopic: string | null; originPartition: number | null },
+  targetTopic: string,
+): Promise<{ partition: number | undefined; missingPartition: number | null }> {
+  const partitions = await deps.partitionCount(targetTopic);
+  if (partitions === null) {
+    const original = targetTopic === source.originTopic ? "its original topic " : "";
+    throw new ValidationError(
+      `${original}${JSON.stringify(targetTopic)} does not exist in the cluster: choose another topic to send it to (nothing was sent, and it can still be replayed)`,
+      { field: "topic" },
+    );
+  }
+  if (targetTopic !== source.originTopic || source.originPartition === null) return { partition: undefined, missingPartition: null };
+  if (source.originPartition < partitions) return { partition: source.originPartition, missingPartition: null };
+  return { partition: undefined, missingPartition: source.originPartition };
+}
+
+/**
+ * Replays one dead letter: check the target topic and partition, claim (the guard, in the
+ * database) BEFORE producing, then produce, then record where it went; a produce failure marks
+ * the replay failed. Every attempt that claimed is audited with its result.
  */
 export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest): Promise<ReplayResult> {
   const source = await loadReplaySource(deps.db, request.deadLetterId);
@@ -78,11 +112,15 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
   const replayOf = `${source.topic}/${source.partition}/${source.offset}`;
   // Built once before the claim to validate the edits and compute the diff; the replay id goes in after.
   const draft = buildReplayMessage(source, { replayId: "", replayOf }, { value: request.value, headers: request.headers });
-  // The producer first: when the cluster cannot be reached, nothing is claimed.
+  // The producer and the target's metadata first: when the cluster cannot be reached, or the
+  // topic does not exist, nothing is claimed.
   let producer: Producer;
+  let placement: Awaited<ReturnType<typeof placeReplay>>;
   try {
     producer = await deps.producer();
+    placement = await placeReplay(deps, source, targetTopic);
   } catch (error) {
+    if (error instanceof ValidationError) throw error;
     return { status: "unavailable", deadLetterId: source.id, error: error instanceof Error ? error.message : String(error) };
   }
   const claim = await claimReplay(deps.db, {
@@ -110,18 +148,21 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
       topic: targetTopic,
       acks: -1,
       compression: compressionType(deps.compression ?? "none"),
-      messages: [{ key: message.key, value: message.value, headers: toKafkajsHeaders(message.headers) }],
+      messages: [
+        { key: message.key, value: message.value, headers: toKafkajsHeaders(message.headers), partition: placement.partition },
+      ],
     });
     if (!sent) throw new Error("the broker acknowledged no record");
     const offset = sent.baseOffset ?? sent.offset;
     if (offset === undefined) throw new Error("the broker acknowledged the record without an offset");
-    await markReplaySent(deps.db, claim.replayId, sent.partition, offset);
+    const { missingPartition } = placement;
+    await markReplaySent(deps.db, claim.replayId, { partition: sent.partition, offset, missingPartition });
     await recordAudit(deps.db, {
       actor: request.actor,
       action: "replay",
       targetType: "dead-letter",
       targetId: source.id,
-      details: { ...details, partition: sent.partition, offset },
+      details: { ...details, partition: sent.partition, offset, ...(missingPartition !== null ? { missingPartition } : {}) },
       result: "ok",
     });
     return {
@@ -132,6 +173,7 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
       targetTopic,
       partition: sent.partition,
       offset,
+      missingPartition,
       edits: draft.diff,
     };
   } catch (error) {
@@ -187,6 +229,18 @@ export async function replayDeadLetters(
   const ids = request.group
     ? await listDeadLetterIdsOfGroup(deps.db, request.group, MAX_BULK_REPLAY)
     : [...new Set(request.ids ?? [])].slice(0, MAX_BULK_REPLAY);
+  // One metadata request per target topic for the whole run, not one per dead letter.
+  const known = new Map<string, Promise<number | null>>();
+  const partitionCount = (topic: string) => {
+    let count = known.get(topic);
+    if (!count) {
+      count = deps.partitionCount(topic);
+      count.catch(() => known.delete(topic));
+      known.set(topic, count);
+    }
+    return count;
+  };
+  const runDeps: ReplayDeps = { ...deps, partitionCount };
   const counts: Record<string, number> = {};
   const interval = 1000 / request.ratePerSecond;
   let done = 0;
@@ -199,9 +253,22 @@ export async function replayDeadLetters(
         if (source.status !== "new") item = { id, status: "would-skip", reason: `it is ${source.status}` };
         else if (source.notExact !== null) item = { id, status: "would-skip", reason: source.notExact };
         else if (source.originTopic === null) item = { id, status: "would-skip", reason: "its original topic is unknown" };
-        else item = { id, status: "would-send", targetTopic: source.originTopic, replayOf: `${source.topic}/${source.partition}/${source.offset}` };
+        else {
+          const checked = await placeReplay(runDeps, source, source.originTopic).then(
+            () => null,
+            (error: unknown) => {
+              if (error instanceof ValidationError) throw error;
+              // The cluster cannot be reached: what the run would answer too, nothing claimed.
+              return error instanceof Error ? error.message : String(error);
+            },
+          );
+          item =
+            checked === null
+              ? { id, status: "would-send", targetTopic: source.originTopic, replayOf: `${source.topic}/${source.partition}/${source.offset}` }
+              : { id, status: "unavailable", deadLetterId: id, error: checked };
+        }
       } else {
-        item = { id, ...(await replayDeadLetter(deps, { deadLetterId: id, actor: request.actor })) };
+        item = { id, ...(await replayDeadLetter(runDeps, { deadLetterId: id, actor: request.actor })) };
       }
     } catch (error) {
       if (!(error instanceof ValidationError || error instanceof NotFoundError)) throw error;

@@ -6,7 +6,7 @@ import { authenticateHeaders, isDeadLetterHeader } from "@/server/replay";
 import { deadLetterIdSchema } from "@/lib/api-schemas/dead-letters";
 import { AutoRefresh } from "@/components/dlq/auto-refresh";
 import styles from "@/components/dlq/dlq.module.css";
-import { formatUtc } from "@/components/dlq/format";
+import { describeReplayTarget, formatUtc } from "@/components/dlq/format";
 import { ReplayPanel } from "@/components/dlq/replay-panel";
 import { OutcomeBadge, StatusBadge } from "@/components/dlq/status-badge";
 import { WriteAccessNotice } from "@/components/dlq/write-access-notice";
@@ -125,6 +125,19 @@ export default async function DeadLetterPage({ params }: Props) {
                         ? "no consumer group reads that partition yet"
                         : r.groups.map((g) => `${g.groupId}: ${g.past ? "consumed" : `at ${g.committedOffset}`}`).join(", ")
                       : null}
+                    {r.missingPartition !== null && r.producedPartition !== null && r.producedOffset !== null ? (
+                      <span>
+                        {" "}
+                        Sent to{" "}
+                        {describeReplayTarget({
+                          targetTopic: r.targetTopic,
+                          partition: r.producedPartition,
+                          offset: r.producedOffset,
+                          missingPartition: r.missingPartition,
+                        })}
+                        .
+                      </span>
+                    ) : null}
                     {r.edits ? <span title={JSON.stringify(r.edits)}> (edited)</span> : null}
                     <span className={styles.dlqMono} style={{ color: "var(--es-muted)" }}>
                       {" "}

@@ -28,6 +28,11 @@ export interface ReplayWithOutcome {
   outcome: ReplayOutcome;
   producedPartition: number | null;
   producedOffset: string | null;
+  /**
+   * The dead letter's original partition when the target topic did not have it: the replay went
+   * to producedPartition, chosen by its key. null when it went where it was meant to.
+   */
+  missingPartition: number | null;
   error: string | null;
   /** Groups with a committed offset on the produced partition (the collector's own excluded). */
   groups: { groupId: string; committedOffset: string; past: boolean }[];
@@ -107,6 +112,7 @@ interface ReplayRow {
   status: ReplayOutcome;
   produced_partition: number | null;
   produced_offset: string | null;
+  missing_partition: number | null;
   error: string | null;
   groups: { groupId: string; committedOffset: string; past: boolean }[] | null;
   failed_again: ReplayWithOutcome["failedAgainAs"] | null;
@@ -127,7 +133,8 @@ export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly 
       db,
       Prisma.sql`
         SELECT r.dead_letter_id::text AS dead_letter_id, r.id::text AS id, r.sequence, r.requested_by, r.requested_at,
-          r.target_topic, r.edits, r.status::text AS status, r.produced_partition, r.produced_offset::text AS produced_offset, r.error,
+          r.target_topic, r.edits, r.status::text AS status, r.produced_partition, r.produced_offset::text AS produced_offset,
+          r.missing_partition, r.error,
           (SELECT json_agg(json_build_object('groupId', c.group_id, 'committedOffset', c.committed_offset::text,
                   'past', c.committed_offset > r.produced_offset) ORDER BY c.group_id)
            FROM committed_offsets c JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL
@@ -163,6 +170,7 @@ export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly 
       outcome,
       producedPartition: row.produced_partition,
       producedOffset: row.produced_offset,
+      missingPartition: row.missing_partition,
       error: row.error,
       groups,
       failedAgainAs: failedAgain,

@@ -7,6 +7,7 @@ export const dynamic = "force-dynamic";
 /**
  * POST /api/dead-letters/{id}/replay — body `{ again?, seen?, topic?, value?, headers? }`.
  * 200 sent; 409 already replayed (who, when: send `again: true` to replay once more);
+ * 422 the target topic does not exist (`field: "topic"`; nothing claimed: choose another);
  * 502 the produce failed (recorded as a failed replay); 503 no Kafka cluster reachable (nothing claimed).
  */
 export const POST = withErrorMapping(async (request: Request, context: { params: Promise<{ id: string }> }) => {

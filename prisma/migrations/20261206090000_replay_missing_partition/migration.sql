@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "replays" ADD COLUMN     "missing_partition" INTEGER;
