@@ -1,6 +1,6 @@
+import { formatCompactCount } from "./format-number.ts";
 import { describe, expect, it } from "vitest";
 import {
-  formatCount,
   formatTimeTick,
   layoutLagChart,
   linePath,
@@ -42,10 +42,10 @@ describe("value axis", () => {
   });
 
   it("formats counts compactly", () => {
-    expect(formatCount(1234)).toBe("1,234");
-    expect(formatCount(15_000)).toBe("15k");
-    expect(formatCount(1_500_000)).toBe("1.5M");
-    expect(formatCount(2e9)).toBe("2G");
+    expect(formatCompactCount(1234)).toBe("1.2K");
+    expect(formatCompactCount(15_000)).toBe("15K");
+    expect(formatCompactCount(1_500_000)).toBe("1.5M");
+    expect(formatCompactCount(2e9)).toBe("2B");
   });
 });
 

@@ -1,3 +1,4 @@
+import { formatCompactCount } from "./format-number.ts";
 /**
  * The maths of the lag charts (components/lag/lag-chart.tsx): linear scales, round tick values,
  * time ticks, and SVG paths that break where lag is unknown (a gap, never a drop to 0). Pure.
@@ -69,14 +70,6 @@ export function formatTimeTick(ms: number, spanMs: number): string {
   return iso.slice(11, 16);
 }
 
-/** A value label: 1234 → "1,234", 1.5e6 → "1.5M", 2e9 → "2G" (lag counts records). */
-export function formatCount(value: number): string {
-  const abs = Math.abs(value);
-  if (abs >= 1e9) return `${+(value / 1e9).toFixed(1)}G`;
-  if (abs >= 1e6) return `${+(value / 1e6).toFixed(1)}M`;
-  if (abs >= 1e4) return `${+(value / 1e3).toFixed(1)}k`;
-  return Math.round(value).toLocaleString("en-US");
-}
 
 export interface ChartPoint {
   /** Epoch ms. */
@@ -142,7 +135,7 @@ export function layoutLagChart(input: {
   width: number;
   height: number;
   margin?: { left: number; top: number; right: number; bottom: number };
-  /** Labels of the value axis; default formatCount. */
+  /** Labels of the value axis; default formatCompactCount (lag counts records). */
   formatTick?: (value: number) => string;
 }): ChartLayout {
   const margin = input.margin ?? { left: 56, top: 10, right: 12, bottom: 24 };
@@ -167,7 +160,7 @@ export function layoutLagChart(input: {
     plot,
     yMax,
     xTicks: timeTicks(input.from, input.to).map((t) => ({ x: x(t), label: formatTimeTick(t, span) })),
-    yTicks: valueTicks(yMax).map((v) => ({ y: y(v), label: (input.formatTick ?? formatCount)(v) })),
+    yTicks: valueTicks(yMax).map((v) => ({ y: y(v), label: (input.formatTick ?? formatCompactCount)(v) })),
     series: input.series.map((s, i) => {
       const values = [...s.points].sort((a, b) => a.t - b.t).map((p) => p.v);
       const knownValues = values.filter((v): v is number => v !== null && Number.isFinite(v));

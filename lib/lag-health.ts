@@ -23,6 +23,9 @@ import { formatDuration } from "./format-duration.ts";
  */
 
 export const LAG_HEALTH_STATUSES = ["OK", "WARN", "STALL", "STOP"] as const;
+
+/** The window health is judged over: long enough to tell a stall from a pause between batches. */
+export const HEALTH_WINDOW_MS = 5 * 60_000;
 export type LagHealthStatus = (typeof LAG_HEALTH_STATUSES)[number];
 
 /** Higher is worse. */

@@ -1,10 +1,11 @@
 import Link from "next/link";
 import { ZodError } from "zod";
 import { getDatabase, listAuditLog, type AuditLogPage } from "@/server/db";
-import { auditQuerySchema, searchParamsObject } from "@/lib/api-schemas/dead-letters";
+import { auditQuerySchema } from "@/lib/api-schemas/dead-letters";
 import { ValidationError } from "@/lib/errors";
 import { AuditTable } from "@/components/dlq/audit-table";
 import styles from "@/components/dlq/dlq.module.css";
+import { queryRecord } from "@/lib/api-schemas/query-params";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Audit · Eventscope" };
@@ -20,7 +21,7 @@ function auditHref(params: Record<string, string | undefined>): string {
 
 /** /audit: every write (replay, bulk replay, resolve, discard): who, what, when, result. Newest first, paged. */
 export default async function AuditPage({ searchParams }: Props) {
-  const raw = searchParamsObject(await searchParams);
+  const raw = queryRecord(await searchParams);
   let page: AuditLogPage | null = null;
   let error: string | null = null;
   try {

@@ -3,14 +3,16 @@ import { headers } from "next/headers";
 import { ZodError } from "zod";
 import { getDatabase, groupDeadLetters, listDeadLetters, type DeadLetterGroup, type DeadLetterPage } from "@/server/db";
 import { authenticateHeaders } from "@/server/replay";
-import { DEAD_LETTER_STATUS_VALUES, deadLetterListQuerySchema, searchParamsObject, type DeadLetterListQuery } from "@/lib/api-schemas/dead-letters";
+import { DEAD_LETTER_STATUS_VALUES, deadLetterListQuerySchema, type DeadLetterListQuery } from "@/lib/api-schemas/dead-letters";
 import { ValidationError } from "@/lib/errors";
-import { AutoRefresh } from "@/components/dlq/auto-refresh";
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { BulkReplayButton } from "@/components/dlq/bulk-replay";
 import { DeadLetterList } from "@/components/dlq/dead-letter-list";
 import styles from "@/components/dlq/dlq.module.css";
-import { formatAge, inboxHref } from "@/components/dlq/format";
+import { inboxHref } from "@/components/dlq/format";
+import { formatDuration } from "@/lib/format-duration";
 import { WriteAccessNotice } from "@/components/dlq/write-access-notice";
+import { queryRecord } from "@/lib/api-schemas/query-params";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Dead letters · Eventscope" };
@@ -24,7 +26,7 @@ type Props = { searchParams: Promise<Record<string, string | string[] | undefine
 
 /** /dead-letters: the inbox, grouped by original topic and error class, filtered, cursor-paged. */
 export default async function DeadLettersPage({ searchParams }: Props) {
-  const raw = searchParamsObject(await searchParams);
+  const raw = queryRecord(await searchParams);
   const auth = authenticateHeaders(await headers());
   const canWrite = auth.writesEnabled && auth.principal?.role === "admin";
   let query: DeadLetterListQuery | null = null;
@@ -45,7 +47,7 @@ export default async function DeadLettersPage({ searchParams }: Props) {
   const filterLinks = { status: raw.status, topic: raw.topic, error: raw.error, from: raw.from, to: raw.to };
   return (
     <main className={styles.dlqPage}>
-      <AutoRefresh seconds={5} />
+      <AutoRefresh everyMs={5_000} />
       <h1 className={styles.dlqTitle}>Dead letters</h1>
       <WriteAccessNotice auth={auth} />
       <form method="get" action="/dead-letters" className={styles.dlqFilters} aria-label="Filter dead letters">
@@ -132,8 +134,8 @@ export default async function DeadLettersPage({ searchParams }: Props) {
                       <td className={styles.dlqNum}>{g.byStatus.replayed}</td>
                       <td className={styles.dlqNum}>{g.byStatus.resolved}</td>
                       <td className={styles.dlqNum}>{g.byStatus.discarded}</td>
-                      <td title={g.oldest}>{formatAge(g.oldest, now)} ago</td>
-                      <td title={g.newest}>{formatAge(g.newest, now)} ago</td>
+                      <td title={g.oldest}>{formatDuration(now - Date.parse(g.oldest))} ago</td>
+                      <td title={g.newest}>{formatDuration(now - Date.parse(g.newest))} ago</td>
                       <td className={styles.dlqMono}>{g.dlqTopics.join(", ")}</td>
                       {canWrite ? (
                         <td>

@@ -5,9 +5,9 @@ import {
   hasSearchFilters,
   inputErrorMessage,
   parseEventSearchQuery,
-  queryRecord,
   type EventSearchQuery,
 } from "@/lib/api-schemas/events";
+import { queryRecord } from "@/lib/api-schemas/query-params";
 import { EventSearchForm } from "@/components/events/event-search-form";
 import { EventSearchResults } from "@/components/events/event-search-results";
 import { InputError, PageFrame } from "@/components/events/page-parts";

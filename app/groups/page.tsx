@@ -3,7 +3,7 @@ import { getDatabase, listConsumerGroups } from "@/server/db";
 import { parseGroupListQuery } from "@/lib/api-schemas/groups";
 import { inputErrorMessage } from "@/lib/api-schemas/events";
 import { GroupsTable } from "@/components/groups/groups-table";
-import { AutoRefresh } from "@/components/groups/auto-refresh";
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import styles from "@/components/groups/groups.module.css";
 
 export const dynamic = "force-dynamic";
@@ -37,7 +37,7 @@ export default async function GroupsPage({ searchParams }: Props) {
       <p className={styles.grMuted} style={{ margin: "0 0 0.6rem", fontSize: "0.85rem" }}>
         {page.total} group{page.total === 1 ? "" : "s"}. Offset lag is end offset − committed offset per partition, summed; time lag is
         the age of the oldest unprocessed record. Health is judged over the last 5 minutes of samples: STOP (no members while
-        lagging), STALL (committed offset not moving while lagging), WARN (lag grew all along), OK. <AutoRefresh />{" "}
+        lagging), STALL (committed offset not moving while lagging), WARN (lag grew all along), OK. <AutoRefresh pausable />{" "}
         <Link href="/api/groups" prefetch={false}>JSON</Link>
       </p>
       {page.total === 0 ? (

@@ -1,17 +1,5 @@
 /** Formatting shared by the dead-letter pages (pure). */
 
-/** "3m", "5h 2m", "4d 1h": how long ago `iso` was, from `now`. */
-export function formatAge(iso: string, now: number): string {
-  const ms = Math.max(0, now - Date.parse(iso));
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${m % 60}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
-
 /** "2026-11-23 08:41:27 UTC". */
 export function formatUtc(iso: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;

@@ -3,7 +3,8 @@
 import { Handle, Position, type NodeProps, type NodeTypes } from "@xyflow/react";
 import { memo } from "react";
 import { formatDuration } from "@/lib/format-duration";
-import { formatCount, formatRate } from "./format";
+import { formatCount } from "@/lib/format-number";
+import { formatRate } from "./format";
 import type { GroupFlowNode, ProducerFlowNode, TopicFlowNode } from "./to-flow";
 
 /** The overview's custom nodes. Sizes come from NODE_SIZE (lib/graph-layout) through the CSS. */

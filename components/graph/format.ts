@@ -1,17 +1,4 @@
-/** Number formats of the graph and who-consumes views. Offsets arrive as decimal strings (int64). */
-
-const grouped = new Intl.NumberFormat("en-US");
-
-/** "12,345" for a decimal string or number; "?" for null (unknown). */
-export function formatCount(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return "?";
-  if (typeof value === "number") return grouped.format(value);
-  try {
-    return grouped.format(BigInt(value));
-  } catch {
-    return value;
-  }
-}
+/** Rate format of the graph views (counts: lib/format-number.ts). */
 
 /** Messages per second: "1.2k/s", "35/s", "0.4/s"; "–" when not measurable. */
 export function formatRate(perSecond: number | null | undefined, estimated = false): string {

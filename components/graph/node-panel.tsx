@@ -7,7 +7,8 @@ import { eventHref } from "@/lib/api-schemas/events";
 import { splitNodeId, type GraphNodeId } from "@/lib/api-schemas/graph";
 import { whoConsumesHref } from "@/lib/api-schemas/who-consumes";
 import { formatDuration } from "@/lib/format-duration";
-import { formatCount, formatRate } from "./format";
+import { formatCount } from "@/lib/format-number";
+import { formatRate } from "./format";
 
 type Detail = { kind: "topic"; detail: TopicDetail } | { kind: "group"; detail: GroupDetail };
 type LoadState = { id: string; detail: Detail | null; error: string | null };

@@ -2,7 +2,8 @@
 
 import { BaseEdge, EdgeLabelRenderer, getBezierPath, type EdgeProps, type EdgeTypes } from "@xyflow/react";
 import { memo } from "react";
-import { formatCount, formatRate } from "./format";
+import { formatCount } from "@/lib/format-number";
+import { formatRate } from "./format";
 import type { RateFlowEdge } from "./to-flow";
 
 /** An edge labelled with its messages/s over the window, and for a consumer its lag on the topic. */

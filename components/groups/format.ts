@@ -1,11 +1,9 @@
 import { formatDuration } from "@/lib/format-duration";
+import { formatCount } from "@/lib/format-number";
 
 /** 1234567 (decimal int64 string) → "1,234,567"; exact, whatever the size. */
 export function formatOffset(value: string | null): string {
-  if (value === null) return "unknown";
-  const negative = value.startsWith("-");
-  const digits = negative ? value.slice(1) : value;
-  return `${negative ? "-" : ""}${digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",")}`;
+  return formatCount(value, "unknown");
 }
 
 /** A time lag in words; "unknown" without one. */

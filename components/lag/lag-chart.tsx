@@ -1,4 +1,6 @@
-import { layoutLagChart, formatCount, type ChartSeriesInput } from "@/lib/lag-chart";
+import { formatDuration } from "@/lib/format-duration";
+import { formatCount } from "@/lib/format-number";
+import { layoutLagChart, type ChartSeriesInput } from "@/lib/lag-chart";
 import styles from "./lag-chart.module.css";
 
 export interface LagChartProps {
@@ -17,15 +19,7 @@ export interface LagChartProps {
 
 function formatValue(value: number | null, unit: LagChartProps["unit"]): string {
   if (value === null) return "unknown";
-  if (unit === "ms") {
-    if (value < 1000) return `${Math.round(value)} ms`;
-    const s = value / 1000;
-    if (s < 120) return `${+s.toFixed(1)} s`;
-    if (s < 7200) return `${+(s / 60).toFixed(1)} min`;
-    if (s < 172_800) return `${+(s / 3600).toFixed(1)} h`;
-    return `${+(s / 86_400).toFixed(1)} d`;
-  }
-  return formatCount(value);
+  return unit === "ms" ? formatDuration(value) : formatCount(Math.round(value));
 }
 
 /**

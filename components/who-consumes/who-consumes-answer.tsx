@@ -3,7 +3,7 @@ import type { ConsumingGroup, TopicConsumers, WhoConsumesAnswer } from "@/server
 import { overviewHref } from "@/lib/api-schemas/graph";
 import { whoConsumesHref } from "@/lib/api-schemas/who-consumes";
 import { formatDuration } from "@/lib/format-duration";
-import { formatCount } from "@/components/graph/format";
+import { formatCount } from "@/lib/format-number";
 
 /** The answer to "who consumes X": its topics, the groups reading them with members and lag, its producers. */
 

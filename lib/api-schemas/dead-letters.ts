@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
+import { optionalText } from "./query-params.ts";
 
 /**
  * The dead-letter API's inputs, shared by the pages (searchParams) and the route handlers.
@@ -17,13 +18,6 @@ export const topicNameSchema = z
   .regex(/^[A-Za-z0-9._-]{1,249}$/, "a topic name is 1-249 letters, digits, '.', '_' or '-'")
   .refine((name) => name !== "." && name !== "..", "a topic name cannot be '.' or '..'");
 
-const optionalText = (max: number) =>
-  z
-    .string()
-    .max(max, `at most ${max} characters`)
-    .transform((text) => text.trim())
-    .optional()
-    .transform((text) => (text === "" ? undefined : text));
 
 const optionalDate = z
   .string()
@@ -55,14 +49,14 @@ const statusList = z
 
 export const deadLetterFiltersSchema = z.object({
   status: statusList,
-  topic: optionalText(249),
-  error: optionalText(500),
+  topic: optionalText("topic", 249),
+  error: optionalText("error", 500),
   from: optionalDate,
   to: optionalDate,
 });
 
 export const deadLetterListQuerySchema = deadLetterFiltersSchema.extend({
-  cursor: optionalText(2048),
+  cursor: optionalText("cursor", 2048),
   limit: z
     .string()
     .optional()
@@ -121,29 +115,15 @@ export type BulkReplayRequestBody = z.infer<typeof bulkReplayRequestSchema>;
 export const statusChangeRequestSchema = z.object({ note: z.string().max(2000).optional() }).strict();
 
 export const auditQuerySchema = z.object({
-  actor: optionalText(200),
-  action: optionalText(100),
-  targetType: optionalText(100),
-  targetId: optionalText(200),
-  cursor: optionalText(2048),
+  actor: optionalText("actor", 200),
+  action: optionalText("action", 100),
+  targetType: optionalText("targetType", 100),
+  targetId: optionalText("targetId", 200),
+  cursor: optionalText("cursor", 2048),
   limit: deadLetterListQuerySchema.shape.limit,
 });
 
 export type AuditQuery = z.infer<typeof auditQuerySchema>;
-
-/** URLSearchParams or Next's searchParams object → plain strings (the first of repeated ones). */
-export function searchParamsObject(params: URLSearchParams | Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (params instanceof URLSearchParams) {
-    for (const [key, value] of params) if (!(key in out)) out[key] = value;
-    return out;
-  }
-  for (const [key, value] of Object.entries(params)) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out[key] = first;
-  }
-  return out;
-}
 
 /** A request's JSON body checked by `schema`; an empty body counts as `{}`. Malformed JSON is a 422. */
 export async function parseJsonBody<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {

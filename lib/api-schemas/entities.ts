@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./events.ts";
+import { cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
 
 /** `/entities/[key]` and `GET /api/entities/[key]`: an entity key and a page of its timeline. */
 

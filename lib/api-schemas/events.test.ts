@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ZodError } from "zod";
 import { entityHref, entityTimelineQuerySchema, parseEntityPageQuery, parseEntityTimelineQuery } from "./entities.ts";
-import { eventAddressSchema, eventSearchParams, hasSearchFilters, parseEventSearchQuery, queryRecord } from "./events.ts";
+import { eventAddressSchema, eventSearchParams, hasSearchFilters, parseEventSearchQuery } from "./events.ts";
+import { queryRecord } from "./query-params.ts";
 import { traceIdSchema } from "./traces.ts";
 
 function messageOf(run: () => unknown): string {

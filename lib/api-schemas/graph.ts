@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { queryRecord, type RawQuery } from "./events.ts";
+import { queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
  * The overview's flow graph: `GET /api/graph` (and the page `/`), the selected node in the URL

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { cursorSchema, limitSchema, queryRecord, type RawQuery } from "./events.ts";
+import { blankToUndefined, cursorSchema, limitSchema, queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
  * Query parameters of the consumer-group pages (`/groups`, `/groups/[id]`) and their JSON API
@@ -7,12 +7,8 @@ import { cursorSchema, limitSchema, queryRecord, type RawQuery } from "./events.
  * shared by pages and route handlers.
  */
 
-/** Sort keys of the group list (server/db/queries/groups.ts GROUP_SORT_KEYS). */
+/** Sort keys of the group list (the query layer takes the same list). */
 export const GROUP_SORTS = ["group", "state", "members", "lag", "timeLag", "health"] as const;
-
-function blankToUndefined(value: unknown): unknown {
-  return typeof value === "string" && value.trim() === "" ? undefined : value;
-}
 
 export const groupListQuerySchema = z.object({
   sort: z.preprocess(blankToUndefined, z.enum(GROUP_SORTS, { error: `must be one of ${GROUP_SORTS.join(", ")}` }).optional()),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { queryRecord, type RawQuery } from "./events.ts";
+import { queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
  * "Who consumes …": `GET /api/who-consumes` and the page `/who-consumes`. Exactly one of

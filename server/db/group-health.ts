@@ -1,5 +1,5 @@
 import { Prisma } from "@prisma/client";
-import { evaluateGroupHealth, type GroupHealth } from "../../lib/lag-health.ts";
+import { evaluateGroupHealth, HEALTH_WINDOW_MS, type GroupHealth } from "../../lib/lag-health.ts";
 import { toDatabaseError } from "./errors.ts";
 import { readSampleWindows } from "./queries/group-lag.ts";
 import { groupBy, select, type Queryable } from "./queries/shared.ts";
@@ -12,8 +12,6 @@ import { groupBy, select, type Queryable } from "./queries/shared.ts";
  * The group page, which shows one group over a window the user picks, judges its own samples.
  */
 
-/** The window health is judged over: long enough to tell a stall from a pause between batches. */
-export const HEALTH_WINDOW_MS = 5 * 60_000;
 
 /**
  * Judges every live group over the samples in (at − windowMs, at] and stores the verdicts. A

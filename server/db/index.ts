@@ -46,7 +46,7 @@ export {
 export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate, type StalledPartitionUpdate } from "./health.ts";
 export { pruneOlderThan, type PruneResult } from "./retention.ts";
 export { tryAcquirePollerLock, type PollerLock } from "./poller-lock.ts";
-export { updateGroupHealth, HEALTH_WINDOW_MS } from "./group-health.ts";
+export { updateGroupHealth } from "./group-health.ts";
 export * from "./queries/index.ts";
 export { recordAudit, type AuditEntryInput } from "./audit.ts";
 export {

@@ -4,7 +4,7 @@ import { notFound } from "next/navigation";
 import { getDatabase, getDeadLetter } from "@/server/db";
 import { authenticateHeaders, isDeadLetterHeader } from "@/server/replay";
 import { deadLetterIdSchema } from "@/lib/api-schemas/dead-letters";
-import { AutoRefresh } from "@/components/dlq/auto-refresh";
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import styles from "@/components/dlq/dlq.module.css";
 import { describeReplayTarget, formatUtc } from "@/components/dlq/format";
 import { ReplayPanel } from "@/components/dlq/replay-panel";
@@ -46,7 +46,7 @@ export default async function DeadLetterPage({ params }: Props) {
   const pending = d.replays.some((r) => r.outcome === "pending" || r.outcome === "sent");
   return (
     <main className={styles.dlqPage}>
-      <AutoRefresh seconds={pending ? 2 : 5} />
+      <AutoRefresh everyMs={pending ? 2_000 : 5_000} />
       <p style={{ margin: "0 0 0.25rem" }}>
         <Link href="/dead-letters">← Dead letters</Link>
       </p>

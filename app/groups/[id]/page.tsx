@@ -5,7 +5,7 @@ import { eventHref, inputErrorMessage } from "@/lib/api-schemas/events";
 import { groupHref, groupIdSchema, lagRange, parseGroupPageQuery, type GroupPageQuery } from "@/lib/api-schemas/groups";
 import { NotFoundError } from "@/lib/errors";
 import { formatDuration } from "@/lib/format-duration";
-import { AutoRefresh } from "@/components/groups/auto-refresh";
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { HealthBadge } from "@/components/groups/health-badge";
 import { LagCharts } from "@/components/groups/lag-charts";
 import { MembersTable } from "@/components/groups/members-table";
@@ -92,7 +92,7 @@ export default async function GroupPage({ params, searchParams }: Props) {
       </p>
       <h1 style={{ margin: "0.1rem 0 0.2rem" }}>{group.groupId}</h1>
       <p className={styles.grMuted} style={{ margin: 0, fontSize: "0.82rem" }}>
-        Last polled {group.updatedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")} · <AutoRefresh />{" "}
+        Last polled {group.updatedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")} · <AutoRefresh pausable />{" "}
         · <Link href={`/api/groups/${encodeURIComponent(group.groupId)}`} prefetch={false}>JSON</Link>
       </p>
 

@@ -1,9 +1,11 @@
 import { Prisma } from "@prisma/client";
+import { DEAD_LETTER_STATUS_VALUES } from "../../../lib/api-schemas/dead-letters.ts";
 import { ValidationError } from "../../../lib/errors.ts";
 import { isMasking, type MaskRules } from "../../../lib/mask.ts";
 import { checkDate, checkLimit, decodeIdCursor, encodeIdCursor, iso, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
 
-export const DEAD_LETTER_STATUSES = ["new", "replayed", "resolved", "discarded"] as const;
+/** The statuses are the API's (lib/api-schemas/dead-letters.ts): one list for both. */
+export const DEAD_LETTER_STATUSES = DEAD_LETTER_STATUS_VALUES;
 export type DeadLetterStatusName = (typeof DEAD_LETTER_STATUSES)[number];
 
 export interface DeadLetterFilters {

@@ -1,7 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
 import { LAG_HEALTH_STATUSES, type LagHealthStatus } from "../../../lib/lag-health.ts";
-import { lagKey, offsetLagOf, readCurrentLag, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
+import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
 import { groupShown, runQuery, select, type Queryable } from "./shared.ts";
 import { whoConsumes, type ConsumingGroup, type ProducerOfTopic } from "./who-consumes.ts";
 
@@ -119,18 +119,7 @@ export async function getGroupDetail(db: Queryable, groupId: string): Promise<Gr
       select<{ state: string; health_status: string | null; health_reason: string | null; health_at: Date | null }>(db, Prisma.sql`
         SELECT state, health_status, health_reason, health_at FROM consumer_groups g
         WHERE group_id = ${groupId}::text AND deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
-      select<{ member_id: string; client_id: string; client_host: string; assigned: { topic: string; partition: number }[] }>(
-        db,
-        Prisma.sql`
-          SELECT m.member_id, m.client_id, m.client_host,
-            coalesce(json_agg(json_build_object('topic', a.topic, 'partition', a.partition))
-              FILTER (WHERE a.topic IS NOT NULL), '[]') AS assigned
-          FROM group_members m
-          LEFT JOIN group_assignments a ON a.group_id = m.group_id AND a.member_id = m.member_id
-          WHERE m.group_id = ${groupId}::text
-          GROUP BY m.member_id, m.client_id, m.client_host
-          ORDER BY m.client_id, m.member_id`,
-      ),
+      readGroupMembers(db, [groupId]),
       readCurrentLag(db, { groupIds: [groupId] }),
       readLatestTimeLag(db, [groupId]),
     ]);

@@ -141,3 +141,29 @@ export async function readSampleWindows(db: Queryable, since: Date, until?: Date
       .sort((a, b) => a.at - b.at),
   }));
 }
+
+export interface GroupMemberRow {
+  group_id: string;
+  member_id: string;
+  client_id: string;
+  client_host: string;
+  /** Its assigned partitions, by topic then partition. */
+  assigned: { topic: string; partition: number }[];
+}
+
+/**
+ * The members of groups with their assigned partitions (of `topics` only, when given), by group,
+ * client id and member id. Indexes: group_members and group_assignments primary keys.
+ */
+export function readGroupMembers(db: Queryable, groupIds: readonly string[], topics?: readonly string[]): Promise<GroupMemberRow[]> {
+  const ofTopics = topics === undefined ? Prisma.empty : Prisma.sql`AND a.topic = ANY(${[...topics]}::text[])`;
+  return select<GroupMemberRow>(db, Prisma.sql`
+    SELECT m.group_id, m.member_id, m.client_id, m.client_host,
+      coalesce(json_agg(json_build_object('topic', a.topic, 'partition', a.partition) ORDER BY a.topic, a.partition)
+        FILTER (WHERE a.topic IS NOT NULL), '[]') AS assigned
+    FROM group_members m
+    LEFT JOIN group_assignments a ON a.group_id = m.group_id AND a.member_id = m.member_id ${ofTopics}
+    WHERE m.group_id = ANY(${[...groupIds]}::text[])
+    GROUP BY m.group_id, m.member_id, m.client_id, m.client_host
+    ORDER BY m.group_id, m.client_id, m.member_id`);
+}

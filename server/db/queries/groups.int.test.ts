@@ -25,7 +25,7 @@ const FAST = `shipping-${suffix}`;
 const NOW = Date.now();
 const at = (msAgo: number) => new Date(NOW - msAgo);
 /** The fixture's three polls a minute apart cover a 3-minute window (health judges only a covered window). */
-const HEALTH_WINDOW_MS = 3 * 60_000;
+const FIXTURE_HEALTH_WINDOW_MS = 3 * 60_000;
 
 function event(topic: string, partition: number, offset: number): EventRow {
   const json = { type: "OrderPlaced", orderId: `ord-${partition}-${offset}` };
@@ -99,7 +99,7 @@ beforeAll(async () => {
       sample(FAST, ORDERS, 0, 10, 10, 0), sample(FAST, ORDERS, 1, 5, 5, 0), sample(FAST, ORDERS, 2, null, 0, null)]],
   ];
   for (const [ago, samples] of polls) await recordLagSamples(db, samples, { at: at(ago) });
-  await updateGroupHealth(db, { at: at(0), windowMs: HEALTH_WINDOW_MS });
+  await updateGroupHealth(db, { at: at(0), windowMs: FIXTURE_HEALTH_WINDOW_MS });
 });
 
 afterAll(async () => {
@@ -152,7 +152,7 @@ describe("listConsumerGroups", () => {
 
 describe("getConsumerGroup", () => {
   it("shows members with assignments, and per partition offsets, lag, health and the worst partition named", async () => {
-    const group = await getConsumerGroup(db, SLOW, { healthWindowMs: HEALTH_WINDOW_MS });
+    const group = await getConsumerGroup(db, SLOW, { healthWindowMs: FIXTURE_HEALTH_WINDOW_MS });
     expect(group.state).toBe("Stable");
     expect(group.members).toEqual([
       { memberId: "m-a", clientId: "analytics-1", clientHost: "/10.0.0.9", assignments: [{ topic: ORDERS, partition: 0 }] },
@@ -172,7 +172,7 @@ describe("getConsumerGroup", () => {
   });
 
   it("names the exact event a stalled partition is stuck on: the one at the committed offset", async () => {
-    const group = await getConsumerGroup(db, SLOW, { healthWindowMs: HEALTH_WINDOW_MS });
+    const group = await getConsumerGroup(db, SLOW, { healthWindowMs: FIXTURE_HEALTH_WINDOW_MS });
     const stuck = group.partitions[0]!;
     expect(stuck.nextEvent).toMatchObject({ topic: ORDERS, partition: 0, offset: "4", key: "ord-0-4" });
     expect(stuck.nextEventCollected).toBe(true);
@@ -180,14 +180,14 @@ describe("getConsumerGroup", () => {
   });
 
   it("says lag is unknown (not 0) where nothing is committed, and STOP for an empty group with lag", async () => {
-    const fast = await getConsumerGroup(db, FAST, { healthWindowMs: HEALTH_WINDOW_MS });
+    const fast = await getConsumerGroup(db, FAST, { healthWindowMs: FIXTURE_HEALTH_WINDOW_MS });
     const unknown = fast.partitions.find((p) => p.partition === 2)!;
     expect(unknown).toMatchObject({ committedOffset: null, offsetLag: null, status: "OK", nextEvent: null });
     expect(unknown.reason).toContain("lag unknown");
     expect(fast.unknownLagPartitions).toBe(1);
     expect(fast.partitions.find((p) => p.partition === 0)).toMatchObject({ offsetLag: "0", timeLagMs: 0, nextEvent: null });
 
-    const stopped = await getConsumerGroup(db, STOPPED, { healthWindowMs: HEALTH_WINDOW_MS });
+    const stopped = await getConsumerGroup(db, STOPPED, { healthWindowMs: FIXTURE_HEALTH_WINDOW_MS });
     expect(stopped.members).toEqual([]);
     expect(stopped.health.status).toBe("STOP");
     expect(stopped.health.reason).toBe(`partition 0 of ${PAYMENTS}: the group has no active members (state Empty) while lag is 4`);

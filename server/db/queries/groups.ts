@@ -1,4 +1,5 @@
 import { Prisma } from "@prisma/client";
+import { GROUP_SORTS } from "../../../lib/api-schemas/groups.ts";
 import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
 import {
   LAG_HEALTH_SEVERITY,
@@ -7,9 +8,10 @@ import {
   type GroupHealth,
   type LagHealthStatus,
   type PartitionHealth,
+  HEALTH_WINDOW_MS,
 } from "../../../lib/lag-health.ts";
 import { getLagHistory, type LagHistory, type LagHistoryOptions } from "./lag-history.ts";
-import { lagKey, offsetLagOf, readCurrentLag, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
+import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
 import {
   eventSummaryColumns,
   checkLimit,
@@ -60,7 +62,8 @@ export interface ConsumerGroupListItem {
   health: StoredGroupHealth | null;
 }
 
-export const GROUP_SORT_KEYS = ["group", "state", "members", "lag", "timeLag", "health"] as const;
+/** The sort keys are the API's (lib/api-schemas/groups.ts): one list for both. */
+export const GROUP_SORT_KEYS = GROUP_SORTS;
 export type GroupSortKey = (typeof GROUP_SORT_KEYS)[number];
 
 export interface ListConsumerGroupsOptions {
@@ -297,7 +300,6 @@ export interface GetConsumerGroupOptions {
   healthWindowMs?: number;
 }
 
-const DEFAULT_HEALTH_WINDOW_MS = 5 * 60_000;
 
 /**
  * One group: members and their assignments, per partition committed offset, end offset, offset
@@ -309,7 +311,7 @@ const DEFAULT_HEALTH_WINDOW_MS = 5 * 60_000;
  */
 export async function getConsumerGroup(db: Queryable, groupId: string, options: GetConsumerGroupOptions = {}): Promise<ConsumerGroupView> {
   checkGroupId(groupId);
-  const healthWindowMs = options.healthWindowMs ?? DEFAULT_HEALTH_WINDOW_MS;
+  const healthWindowMs = options.healthWindowMs ?? HEALTH_WINDOW_MS;
   if (!Number.isFinite(healthWindowMs) || healthWindowMs < 1_000) {
     throw new ValidationError("the health window must be at least 1 s", { field: "healthWindow" });
   }
@@ -324,18 +326,7 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
       }>(db, Prisma.sql`
         SELECT state, protocol_type, protocol, first_seen_at, updated_at FROM consumer_groups g
         WHERE group_id = ${groupId}::text AND deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
-      select<{ member_id: string; client_id: string; client_host: string; assigned: { topic: string; partition: number }[] }>(
-        db,
-        Prisma.sql`
-          SELECT m.member_id, m.client_id, m.client_host,
-            coalesce(json_agg(json_build_object('topic', a.topic, 'partition', a.partition) ORDER BY a.topic, a.partition)
-              FILTER (WHERE a.topic IS NOT NULL), '[]') AS assigned
-          FROM group_members m
-          LEFT JOIN group_assignments a ON a.group_id = m.group_id AND a.member_id = m.member_id
-          WHERE m.group_id = ${groupId}::text
-          GROUP BY m.member_id, m.client_id, m.client_host
-          ORDER BY m.client_id, m.member_id`,
-      ),
+      readGroupMembers(db, [groupId]),
       readCurrentLag(db, { groupIds: [groupId] }),
       readLatestTimeLag(db, [groupId]),
       select<{ sampled_at: Date }>(db, Prisma.sql`

@@ -1,6 +1,6 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import { lagKey, offsetLagOf, readCurrentLag, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
+import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
 import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
 
 export type WhoConsumesQuery = { type: string } | { topic: string } | { service: string };
@@ -124,19 +124,7 @@ export async function whoConsumes(db: Queryable, query: WhoConsumesQuery): Promi
     const [groups, members, timeLags] = await Promise.all([
       select<{ group_id: string; state: string }>(db, Prisma.sql`
         SELECT group_id, state FROM consumer_groups WHERE group_id = ANY(${groupIds}::text[])`),
-      select<{ group_id: string; member_id: string; client_id: string; client_host: string; assigned: { topic: string; partition: number }[] }>(
-        db,
-        Prisma.sql`
-          SELECT m.group_id, m.member_id, m.client_id, m.client_host,
-            coalesce(json_agg(json_build_object('topic', a.topic, 'partition', a.partition))
-              FILTER (WHERE a.topic IS NOT NULL), '[]') AS assigned
-          FROM group_members m
-          LEFT JOIN group_assignments a ON a.group_id = m.group_id AND a.member_id = m.member_id
-            AND a.topic = ANY(${topicNames}::text[])
-          WHERE m.group_id = ANY(${groupIds}::text[])
-          GROUP BY m.group_id, m.member_id, m.client_id, m.client_host
-          ORDER BY m.group_id, m.client_id, m.member_id`,
-      ),
+      readGroupMembers(db, groupIds, topicNames),
       readLatestTimeLag(db, groupIds),
     ]);
 

@@ -2,14 +2,13 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
-import styles from "./groups.module.css";
 
 /**
- * Re-renders the page's server components every few seconds (router.refresh keeps client state:
- * scroll position, the loaded unprocessed events), so lag and health stay current. The user can
- * pause it.
+ * Re-renders the page's server components every `everyMs` (router.refresh keeps client state: an
+ * open dialog, the scroll position, loaded rows), so lag, health and statuses stay current. With
+ * `pausable`, a checkbox lets the user stop it.
  */
-export function AutoRefresh({ everyMs = 10_000 }: { everyMs?: number }) {
+export function AutoRefresh({ everyMs = 10_000, pausable = false }: { everyMs?: number; pausable?: boolean }) {
   const router = useRouter();
   const [on, setOn] = useState(true);
   useEffect(() => {
@@ -17,8 +16,9 @@ export function AutoRefresh({ everyMs = 10_000 }: { everyMs?: number }) {
     const timer = setInterval(() => router.refresh(), everyMs);
     return () => clearInterval(timer);
   }, [on, everyMs, router]);
+  if (!pausable) return null;
   return (
-    <label className={styles.grRefresh}>
+    <label className="site-refresh">
       <input type="checkbox" checked={on} onChange={(e) => setOn(e.target.checked)} />
       refresh every {Math.round(everyMs / 1000)} s
     </label>
