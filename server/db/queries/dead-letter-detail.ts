@@ -3,7 +3,7 @@ import { ValidationError } from "../../../lib/errors.ts";
 import type { StoredHeader } from "../ingest.ts";
 import { maskHeaders, maskJsonText, maskReplayEdits, maskValueText } from "../../../lib/mask.ts";
 import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
-import type { DeadLetterListItem, DeadLetterStatusName } from "./dead-letters.ts";
+import type { DeadLetterListItem, DeadLetterRow } from "./dead-letters.ts";
 
 /**
  * One dead letter with everything its page shows: error and stack trace, origin (and whether the
@@ -63,30 +63,11 @@ export interface DeadLetterDetail extends DeadLetterListItem {
   replays: ReplayWithOutcome[];
 }
 
-interface DetailRow {
-  id: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  timestamp: Date;
-  source: string;
-  convention: string | null;
-  origin_topic: string | null;
-  origin_partition: number | null;
-  origin_offset: string | null;
-  origin_timestamp: Date | null;
-  origin_group: string | null;
-  origin_topic_hint: string | null;
+interface DetailRow extends Omit<DeadLetterRow, "entity_keys"> {
   origin_collected: boolean;
   event_collected: boolean;
-  error_class: string | null;
-  error_message: string | null;
   error_cause: string | null;
   error_stack: string | null;
-  attempts: number | null;
-  status: DeadLetterStatusName;
-  status_changed_at: Date | null;
-  replay_id: string | null;
   replay_of_id: string | null;
   replay_of_sequence: number | null;
   key: string | null;
@@ -98,8 +79,6 @@ interface DetailRow {
   headers: unknown;
   flags: string[];
   entity_keys: string[];
-  event_type: string | null;
-  producer: string | null;
 }
 
 interface ReplayRow {

@@ -118,7 +118,8 @@ function filterConditions(filters: DeadLetterFilters, mask: MaskRules): Prisma.S
 const whereOf = (conditions: Prisma.Sql[]) =>
   conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
 
-interface DeadLetterRow {
+/** A dead letter's row as the inbox reads it (the detail reads more of it). */
+export interface DeadLetterRow {
   id: string;
   topic: string;
   partition: number;
