@@ -1,5 +1,5 @@
 import type { Producer } from "kafkajs";
-import { createKafka } from "../kafka/index.ts";
+import { createKafka, explainKafkaError } from "../kafka/index.ts";
 import { loadConfig, type Config } from "../config.ts";
 
 /**
@@ -24,7 +24,12 @@ export function createReplayProducer(config: Pick<Config, "kafkaBrokers" | "kafk
   }
   const kafka = createKafka(config, { clientId: "eventscope-replay", log: (line) => console.warn(line) });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  return producer.connect().then(() => producer);
+  return producer.connect().then(
+    () => producer,
+    (error: unknown) => {
+      throw new ReplayUnavailableError(`cannot connect to the Kafka cluster: ${explainKafkaError(error instanceof Error ? error.message : String(error))}`);
+    },
+  );
 }
 
 /** This process's producer, connected; a failed connect is not kept (the next replay tries again). */
