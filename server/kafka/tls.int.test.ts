@@ -11,7 +11,7 @@ import { startBrokerProcess, type BrokerProcess } from "../broker/process-suppor
 import { uniqueName, waitUntil } from "../broker/test-support.ts";
 import { makeTestCertificates, type TestCertificates } from "../broker/tls-test-support.ts";
 import { startCollector, type RunningCollector } from "../collector/collector.ts";
-import { countEvents, LogCollector } from "../collector/test-support.ts";
+import { countEvents, createTopics, LogCollector } from "../collector/test-support.ts";
 import { loadConfig } from "../config.ts";
 import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
 import { createReplayProducer } from "../replay/producer.ts";
@@ -58,17 +58,11 @@ beforeEach(({ onTestFailed }) => {
 /** A producer of the user's, made the way Eventscope makes its clients, from the same settings. */
 async function produce(env: Record<string, string>, topic: string, messages: { key: string; value: string; headers?: Record<string, string> }[]) {
   const kafka = createKafka(loadConfig(env), { clientId: "test-producer" });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-  await admin.disconnect();
+  await createTopics(kafka, [topic], 1);
   const producer = kafka.producer();
   await producer.connect();
-  try {
-    await producer.send({ topic, messages });
-  } finally {
-    await producer.disconnect();
-  }
+  cleanups.push(() => producer.disconnect());
+  await producer.send({ topic, messages });
 }
 
 function collect(env: Record<string, string>, prefix: string): RunningCollector {
