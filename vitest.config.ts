@@ -11,10 +11,22 @@ export default defineConfig({
         test: {
           name: "unit",
           environment: "node",
-          include: ["**/*.test.ts", "**/*.test.tsx"],
+          include: ["**/*.test.ts"],
           exclude: [...alwaysExcluded, "**/*.int.test.ts"],
           // Unit tests run first; integration tests start brokers and processes and get the
           // machine (2 cores) to themselves.
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Components, rendered in jsdom and driven as a user would; fetch is stubbed per test.
+          name: "components",
+          environment: "jsdom",
+          include: ["**/*.test.tsx"],
+          exclude: alwaysExcluded,
+          setupFiles: ["components/test-setup.ts"],
           sequence: { groupOrder: 0 },
         },
       },

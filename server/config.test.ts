@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeTestCertificates, type TestCertificates } from "./broker/tls-test-support.ts";
 import { ConfigError, dlqTemplateToRegExp, loadConfig, parseDuration, redactSecrets, withoutPassword } from "./config.ts";
 
 function configError(env: Record<string, string>, options = {}): ConfigError {
@@ -250,5 +251,43 @@ describe("secrets in output", () => {
     });
     const text = "connect to postgresql://eventscope:s%40cret-db@db failed (s@cret-db); SASL sasl-secret-1; Bearer admin-secret-1 reader-secret-1";
     expect(redactSecrets(text, config)).toBe("connect to postgresql://eventscope:***@db failed (***); SASL ***; Bearer *** ***");
+  });
+});
+
+describe("client certificates (KAFKA_SSL_CERT, KAFKA_SSL_KEY)", () => {
+  let certs: TestCertificates;
+  beforeAll(() => {
+    certs = makeTestCertificates();
+  });
+  afterAll(() => certs?.remove());
+
+  it("reads each from a file or takes the PEM itself, and turns TLS on", () => {
+    const fromFiles = loadConfig({ KAFKA_SSL_CERT: certs.files.clientCert, KAFKA_SSL_KEY: certs.files.clientKey }).kafka.ssl;
+    expect(fromFiles).toEqual({ ca: undefined, cert: certs.pem.clientCert, key: certs.pem.clientKey });
+    const inline = loadConfig({ KAFKA_SSL_CA: certs.pem.ca, KAFKA_SSL_CERT: certs.pem.clientCert, KAFKA_SSL_KEY: certs.pem.clientKey }).kafka.ssl;
+    expect(inline).toEqual({ ca: [certs.pem.ca], cert: certs.pem.clientCert, key: certs.pem.clientKey });
+  });
+
+  it("stops with one of them alone, naming the one that is missing", () => {
+    expect(configError({ KAFKA_SSL_CERT: certs.files.clientCert }).issues).toEqual([
+      { variable: "KAFKA_SSL_KEY", message: expect.stringMatching(/a client certificate needs its private key/) },
+    ]);
+    expect(configError({ KAFKA_SSL_KEY: certs.files.clientKey }).issues).toEqual([
+      { variable: "KAFKA_SSL_CERT", message: expect.stringMatching(/a client certificate needs its private key/) },
+    ]);
+  });
+
+  it("stops on a file that cannot be read, a value that is no certificate or key, and a key of another certificate", () => {
+    expect(configError({ KAFKA_SSL_CERT: "/no/such/client.pem", KAFKA_SSL_KEY: certs.files.clientKey }).issues).toEqual([
+      { variable: "KAFKA_SSL_CERT", message: expect.stringMatching(/^expected a PEM certificate or the path of a readable PEM file; cannot read "\/no\/such\/client.pem": ENOENT/) },
+    ]);
+    // A key where the certificate belongs, and the other way round.
+    const swapped = configError({ KAFKA_SSL_CERT: certs.files.clientKey, KAFKA_SSL_KEY: certs.files.clientCert });
+    expect(swapped.issues.map((issue) => issue.variable)).toEqual(["KAFKA_SSL_CERT", "KAFKA_SSL_KEY"]);
+    expect(swapped.issues[0]!.message).toMatch(/^expected a PEM certificate in ".*client.key": /);
+    expect(swapped.issues[1]!.message).toMatch(/^expected an unencrypted PEM private key in ".*client.pem": /);
+    expect(configError({ KAFKA_SSL_CERT: certs.files.clientCert, KAFKA_SSL_KEY: certs.files.serverKey }).issues).toEqual([
+      { variable: "KAFKA_SSL_KEY", message: "is not the private key of the certificate in KAFKA_SSL_CERT" },
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import { z } from "zod";
 import { COMPRESSION_NAMES } from "./kafka/compression-names.ts";
@@ -146,18 +147,51 @@ const saslMechanism = z.string().transform((text, ctx) => {
   return z.NEVER;
 });
 
-const sslCa = z.string().transform((text, ctx) => {
-  if (text.includes("-----BEGIN")) return text;
+/**
+ * PEM text itself, or the path of a readable file holding it (KAFKA_SSL_CA, KAFKA_SSL_CERT,
+ * KAFKA_SSL_KEY). `check` says what is wrong with the text, if anything.
+ */
+const pemOrFile = (what: string, check: (pem: string) => string | null = () => null) =>
+  z.string().transform((text, ctx) => {
+    let pem = text;
+    if (!text.includes("-----BEGIN")) {
+      try {
+        pem = fs.readFileSync(text, "utf8");
+      } catch (error) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected ${what} or the path of a readable PEM file; cannot read ${JSON.stringify(text)}: ${
+            (error as NodeJS.ErrnoException).code ?? (error as Error).message
+          }`,
+        });
+        return z.NEVER;
+      }
+    }
+    const problem = check(pem);
+    if (problem !== null) {
+      ctx.addIssue({ code: "custom", message: `expected ${what}${pem === text ? "" : ` in ${JSON.stringify(text)}`}: ${problem}` });
+      return z.NEVER;
+    }
+    return pem;
+  });
+
+const sslCa = pemOrFile("a PEM certificate");
+
+const sslCert = pemOrFile("a PEM certificate", (pem) => {
   try {
-    return fs.readFileSync(text, "utf8");
+    new crypto.X509Certificate(pem);
+    return null;
   } catch (error) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a PEM certificate or the path of a readable PEM file; cannot read ${JSON.stringify(text)}: ${
-        (error as NodeJS.ErrnoException).code ?? (error as Error).message
-      }`,
-    });
-    return z.NEVER;
+    return (error as Error).message;
+  }
+});
+
+const sslKey = pemOrFile("an unencrypted PEM private key", (pem) => {
+  try {
+    crypto.createPrivateKey(pem);
+    return null;
+  } catch (error) {
+    return (error as Error).message;
   }
 });
 
@@ -344,6 +378,8 @@ const environmentSchema = z.object({
   KAFKA_SASL_PASSWORD: optionalVar(z.string()),
   KAFKA_SSL: optionalVar(booleanFlag),
   KAFKA_SSL_CA: optionalVar(sslCa),
+  KAFKA_SSL_CERT: optionalVar(sslCert),
+  KAFKA_SSL_KEY: optionalVar(sslKey),
   EVENTSCOPE_ENTITY_FIELDS: optionalVar(fieldList("entity fields")),
   EVENTSCOPE_TOPICS_INCLUDE: optionalVar(regExp),
   EVENTSCOPE_TOPICS_EXCLUDE: optionalVar(regExp),
@@ -387,13 +423,18 @@ function toConfig(env: Environment) {
     host: env.HOST ?? "127.0.0.1",
     kafka: {
       sasl,
-      /** false, or TLS options (`ca` when KAFKA_SSL_CA is set; it implies TLS). */
+      /**
+       * false, or TLS options: `ca` when KAFKA_SSL_CA is set, the client certificate and key
+       * (mutual TLS) when KAFKA_SSL_CERT and KAFKA_SSL_KEY are; each of them implies TLS.
+       */
       ssl:
-        env.KAFKA_SSL_CA !== undefined
-          ? { ca: [env.KAFKA_SSL_CA] }
-          : env.KAFKA_SSL === true
-            ? { ca: undefined }
-            : (false as const),
+        env.KAFKA_SSL === true || env.KAFKA_SSL_CA !== undefined || env.KAFKA_SSL_CERT !== undefined
+          ? {
+              ca: env.KAFKA_SSL_CA === undefined ? undefined : [env.KAFKA_SSL_CA],
+              cert: env.KAFKA_SSL_CERT,
+              key: env.KAFKA_SSL_KEY,
+            }
+          : (false as const),
     },
     entityFields: env.EVENTSCOPE_ENTITY_FIELDS ?? DEFAULT_ENTITY_FIELDS,
     topicsInclude: env.EVENTSCOPE_TOPICS_INCLUDE,
@@ -467,6 +508,17 @@ export function loadConfig(
             "expected with the other KAFKA_SASL_* variables: SASL needs a mechanism, a user name and a password",
         });
       }
+    }
+  }
+  if (isSet("KAFKA_SSL_CERT") !== isSet("KAFKA_SSL_KEY")) {
+    const missing = isSet("KAFKA_SSL_CERT") ? "KAFKA_SSL_KEY" : "KAFKA_SSL_CERT";
+    issues.push({
+      variable: missing,
+      message: "expected with the other of KAFKA_SSL_CERT / KAFKA_SSL_KEY: a client certificate needs its private key",
+    });
+  } else if (data?.KAFKA_SSL_CERT !== undefined && data.KAFKA_SSL_KEY !== undefined) {
+    if (!new crypto.X509Certificate(data.KAFKA_SSL_CERT).checkPrivateKey(crypto.createPrivateKey(data.KAFKA_SSL_KEY))) {
+      issues.push({ variable: "KAFKA_SSL_KEY", message: "is not the private key of the certificate in KAFKA_SSL_CERT" });
     }
   }
   if (data !== undefined && data.EVENTSCOPE_MASK_FIELDS !== undefined) {

@@ -34,8 +34,25 @@ async function readLines(response: Response, onLine: (value: Record<string, unkn
       if (line) onLine(JSON.parse(line) as Record<string, unknown>);
       newline = buffer.indexOf("\n");
     }
-    if (done) return;
+    if (done) {
+      // The last line may come without its newline.
+      const rest = buffer.trim();
+      if (rest) onLine(JSON.parse(rest) as Record<string, unknown>);
+      return;
+    }
   }
+}
+
+/** "→ payments (0/41)", "it is replayed", or both: where it went and why it did not. */
+function whereAndWhy(item: ItemLine): string {
+  const where =
+    item.targetTopic && item.offset !== undefined && item.partition !== undefined
+      ? `→ ${describeReplayTarget({ targetTopic: item.targetTopic, partition: item.partition, offset: item.offset, missingPartition: item.missingPartition ?? null })}`
+      : item.targetTopic
+        ? `→ ${item.targetTopic}`
+        : "";
+  const why = item.reason ?? item.error ?? "";
+  return where && why ? `${where}: ${why}` : where || why;
 }
 
 /**
@@ -148,14 +165,7 @@ export function BulkReplayButton({ target, label, disabled }: { target: Target; 
                     <a href={`/dead-letters/${item.id}`}>#{item.id}</a>
                   </td>
                   <td>{item.status}</td>
-                  <td className={styles.dlqMono}>
-                    {item.targetTopic && item.offset !== undefined && item.partition !== undefined
-                      ? `→ ${describeReplayTarget({ targetTopic: item.targetTopic, partition: item.partition, offset: item.offset, missingPartition: item.missingPartition ?? null })}`
-                      : item.targetTopic
-                        ? `→ ${item.targetTopic}`
-                        : ""}
-                    {item.reason ?? item.error ?? ""}
-                  </td>
+                  <td className={styles.dlqMono}>{whereAndWhy(item)}</td>
                 </tr>
               ))}
             </tbody>

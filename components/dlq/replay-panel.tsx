@@ -132,7 +132,8 @@ export function ReplayPanel(props: ReplayPanelProps) {
           Discard
         </button>
       </div>
-      {message ? (
+      {/* While the dialog is open, its own alert says what went wrong: one alert, not two. */}
+      {message && !(open && message.kind === "error") ? (
         <div role={message.kind === "error" ? "alert" : "status"} className={message.kind === "error" ? styles.dlqError : styles.dlqOk}>
           {message.text}
         </div>

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import tls from "node:tls";
 import { Connection, type HandlerResult, type RequestHeader } from "./connection.ts";
 import { GroupCoordinator, type CommittedOffset } from "./group-coordinator.ts";
 import { BackgroundSync, FilePartitionLog, LEADER_EPOCH, MemoryPartitionLog, type PartitionLog } from "./partition-log.ts";
@@ -30,6 +31,17 @@ export interface BrokerOptions {
   log?: (line: string) => void;
   /** Lower bound of a consumer's session timeout. Kafka's default is 6000; lower keeps tests quick. */
   minSessionTimeoutMs?: number;
+  /** TLS on the port (then TLS only): the broker's certificate and key, PEM. */
+  tls?: BrokerTlsOptions;
+}
+
+export interface BrokerTlsOptions {
+  /** The broker's certificate (chain), PEM. */
+  cert: string | Buffer;
+  /** Its private key, PEM, unencrypted. */
+  key: string | Buffer;
+  /** CA certificate(s), PEM: when given, every client must present a certificate they signed (mutual TLS). */
+  clientCa?: string | Buffer;
 }
 
 export interface RunningBroker {
@@ -90,6 +102,7 @@ export class Broker {
   private nextProducerId = 1000;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly connections = new Set<Connection>();
+  private readonly sockets = new Set<net.Socket>();
   private readonly handlers = new Map<number, Handler>();
   private readonly sasl: SaslUsers | null;
   private readonly log: (line: string) => void;
@@ -126,11 +139,34 @@ export class Broker {
 
   async listen(): Promise<RunningBroker> {
     const host = this.options.host ?? "127.0.0.1";
-    const server = net.createServer((socket) => {
+    const accept = (socket: net.Socket) => {
       const conn = new Connection(socket, String(++this.connectionCount), (c, h, r) => this.dispatch(c, h, r), this.log);
       this.connections.add(conn);
       socket.on("close", () => this.connections.delete(conn));
+    };
+    const secure = this.options.tls;
+    const server: net.Server = secure
+      ? tls.createServer(
+          {
+            cert: secure.cert,
+            key: secure.key,
+            ...(secure.clientCa !== undefined ? { ca: secure.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          accept,
+        )
+      : net.createServer(accept);
+    // Every socket, also one still in its TLS handshake (not a connection yet), so stop() can end it.
+    server.on("connection", (socket: net.Socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
     });
+    if (secure) {
+      // A client that does not complete the handshake (no or an unknown certificate, plain TCP)
+      // never becomes a connection: say why, once, and carry on.
+      server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => {
+        this.log(`TLS handshake with ${socket.remoteAddress ?? "unknown"} failed: ${error.message}`);
+      });
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -159,6 +195,7 @@ export class Broker {
     if (this.syncTimer) clearInterval(this.syncTimer);
     this.coordinator.stop();
     for (const c of this.connections) c.socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await Promise.all([...this.topics.values()].flatMap((t) => t.partitions.map((p) => p.close())));
     if (this.offsetsFd !== null) {

@@ -1,7 +1,10 @@
+import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { startBroker } from "./broker.ts";
+import { startBroker, type BrokerTlsOptions } from "./broker.ts";
 
-const usage = "usage: npm run broker -- [--port P] [--host H] [--data-dir D] [--partitions N] [--sasl-users FILE]";
+const usage =
+  "usage: npm run broker -- [--port P] [--host H] [--data-dir D] [--partitions N] [--sasl-users FILE]\n" +
+  "                         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]";
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`);
@@ -16,6 +19,28 @@ function integer(name: string, value: string | undefined, fallback: number, min:
   return Number(value);
 }
 
+function readPem(name: string, file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    fail(`--${name}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** --tls-cert and --tls-key together make the port TLS-only; --tls-client-ca adds mutual TLS. */
+function tlsOptions(cert: string | undefined, key: string | undefined, clientCa: string | undefined): BrokerTlsOptions | undefined {
+  if (cert === undefined && key === undefined) {
+    if (clientCa !== undefined) fail("--tls-client-ca needs --tls-cert and --tls-key");
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) fail("--tls-cert and --tls-key go together");
+  return {
+    cert: readPem("tls-cert", cert),
+    key: readPem("tls-key", key),
+    ...(clientCa !== undefined ? { clientCa: readPem("tls-client-ca", clientCa) } : {}),
+  };
+}
+
 let values;
 try {
   ({ values } = parseArgs({
@@ -25,6 +50,9 @@ try {
       "data-dir": { type: "string" },
       partitions: { type: "string" },
       "sasl-users": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-client-ca": { type: "string" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -44,6 +72,7 @@ try {
     dataDir: values["data-dir"],
     partitions: integer("partitions", values.partitions, 3, 1, 10000),
     saslUsers: values["sasl-users"],
+    tls: tlsOptions(values["tls-cert"], values["tls-key"], values["tls-client-ca"]),
   });
   process.stdout.write(`broker listening on ${broker.host}:${broker.port}\n`);
   let stopping = false;

@@ -17,6 +17,8 @@ export interface BrokerProcessOptions {
   host?: string;
   dataDir?: string;
   partitions?: number;
+  /** Paths of PEM files: `--tls-cert`, `--tls-key` and, for mutual TLS, `--tls-client-ca`. */
+  tls?: { cert: string; key: string; clientCa?: string };
   /** How long the CLI may take to print its ready line. Default 30 s (tsx compiles on the fly). */
   startTimeoutMs?: number;
 }
@@ -42,6 +44,10 @@ export async function startBrokerProcess(options: BrokerProcessOptions = {}): Pr
   if (options.host !== undefined) args.push("--host", options.host);
   if (options.dataDir !== undefined) args.push("--data-dir", options.dataDir);
   if (options.partitions !== undefined) args.push("--partitions", String(options.partitions));
+  if (options.tls !== undefined) {
+    args.push("--tls-cert", options.tls.cert, "--tls-key", options.tls.key);
+    if (options.tls.clientCa !== undefined) args.push("--tls-client-ca", options.tls.clientCa);
+  }
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";

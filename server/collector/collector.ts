@@ -5,7 +5,7 @@ import { redactSecrets, type Config } from "../config.ts";
 import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
 import { EventWriter, oneLine, type EventWriterOptions } from "./event-writer.ts";
-import { createKafka, installUndecodableBatchHandling, registerCompressionCodecs } from "../kafka/index.ts";
+import { createKafka, explainKafkaError, installUndecodableBatchHandling, registerCompressionCodecs } from "../kafka/index.ts";
 import { settlesWithin } from "./time-limit.ts";
 import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
 
@@ -126,7 +126,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   // Shown by /api/health: without the configuration's secrets, whatever an error quotes.
   const setError = (source: ErrorSource, message: string | null) => {
     if (message === null) errors.delete(source);
-    else errors.set(source, { message: redactSecrets(message, config), at: new Date() });
+    else errors.set(source, { message: redactSecrets(source === "database" ? message : explainKafkaError(message), config), at: new Date() });
   };
   const latestError = () => [...errors.values()].sort((a, b) => b.at.getTime() - a.at.getTime())[0] ?? null;
 

@@ -4,8 +4,8 @@ import { registerCompressionCodecs } from "./codecs.ts";
 
 /**
  * The one place Eventscope's Kafka clients are made (collector, admin poller, replay producer),
- * from the configuration: brokers, SASL (PLAIN, SCRAM-SHA-256/512), TLS with an optional CA, and
- * every compression codec (codecs.ts).
+ * from the configuration: brokers, SASL (PLAIN, SCRAM-SHA-256/512), TLS with an optional CA and
+ * client certificate (mutual TLS), and every compression codec (codecs.ts).
  *
  * Never instrumented with OpenTelemetry: the instrumentation rewrites message headers on produce
  * and adds its own spans, and Eventscope must read (and, on replay, write) headers exactly as they
@@ -61,10 +61,33 @@ export function kafkaClientConfig(
 /** kafkajs's `sasl` and `ssl` options for the KAFKA_SASL_* / KAFKA_SSL* settings. */
 export function kafkaSecurityOptions(security: Config["kafka"]): Pick<KafkaConfig, "sasl" | "ssl"> {
   const sasl = security.sasl ? saslOptions(security.sasl) : undefined;
-  // kafkajs takes `true` for TLS with the system's CAs, or tls.connect options.
-  const ssl: KafkaConfig["ssl"] =
-    security.ssl === false ? false : security.ssl.ca === undefined ? true : { ca: security.ssl.ca };
-  return { sasl, ssl };
+  // kafkajs takes `true` for TLS with the system's CAs and no client certificate, or tls.connect options.
+  if (security.ssl === false) return { sasl, ssl: false };
+  const { ca, cert, key } = security.ssl;
+  if (ca === undefined && cert === undefined) return { sasl, ssl: true };
+  return { sasl, ssl: { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) } };
+}
+
+/** What a TLS failure means for the settings, by the text Node's TLS layer gives it. */
+const TLS_FAILURES: [RegExp, string][] = [
+  [
+    /self[- ]signed certificate|unable to get local issuer certificate|unable to verify the first certificate/i,
+    "the broker's certificate is not signed by a CA Eventscope trusts: set KAFKA_SSL_CA to the CA that signed it",
+  ],
+  [/does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID/i, "the broker's certificate is not for the host name in KAFKA_BROKERS"],
+  [
+    /alert (?:certificate required|unknown ca|bad certificate|certificate unknown)/i,
+    "the broker did not accept Eventscope without a client certificate it trusts: set KAFKA_SSL_CERT and KAFKA_SSL_KEY",
+  ],
+];
+
+/**
+ * A Kafka client's error as a user should read it: a TLS failure gets a sentence saying which
+ * setting to look at after Node's own words. Other errors are returned as they are.
+ */
+export function explainKafkaError(message: string): string {
+  const hint = TLS_FAILURES.find(([pattern]) => pattern.test(message))?.[1];
+  return hint === undefined ? message : `${message} (${hint})`;
 }
 
 function saslOptions({ mechanism, username, password }: { mechanism: string; username: string; password: string }): SASLOptions {

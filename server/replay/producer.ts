@@ -1,5 +1,5 @@
 import type { Admin, Producer } from "kafkajs";
-import { createKafka } from "../kafka/index.ts";
+import { createKafka, explainKafkaError } from "../kafka/index.ts";
 import { getConfig, type Config } from "../config.ts";
 
 /**
@@ -27,9 +27,16 @@ function replayKafka(config: Pick<Config, "kafkaBrokers" | "kafka">) {
   return createKafka(config, { clientId: "eventscope-replay", log: (line) => console.warn(line) });
 }
 
+/** What a client that cannot connect says to the user: the cause, and the setting to check. */
+function unavailable(error: unknown): ReplayUnavailableError {
+  return new ReplayUnavailableError(`cannot connect to the Kafka cluster: ${explainKafkaError(error instanceof Error ? error.message : String(error))}`);
+}
+
 export async function createReplayProducer(config: Pick<Config, "kafkaBrokers" | "kafka">): Promise<Producer> {
   const producer = replayKafka(config).producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  await producer.connect();
+  await producer.connect().catch((error: unknown) => {
+    throw unavailable(error);
+  });
   return producer;
 }
 
@@ -37,7 +44,9 @@ export async function createReplayProducer(config: Pick<Config, "kafkaBrokers" |
 export async function createReplayAdmin(config: Pick<Config, "kafkaBrokers" | "kafka">): Promise<Admin> {
   // Few retries: a replay waits on it, and an unreachable cluster is answered as such.
   const admin = replayKafka(config).admin({ retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 2_000 } });
-  await admin.connect();
+  await admin.connect().catch((error: unknown) => {
+    throw unavailable(error);
+  });
   return admin;
 }
 

@@ -23,7 +23,7 @@ import { ValidationError } from "../../lib/errors.ts";
 import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
 import { COMPRESSION_NAMES, partitionCountOf } from "../kafka/index.ts";
 import { closeReplayProducer, createReplayAdmin, createReplayProducer } from "./producer.ts";
-import { changeDeadLetterStatus, replayDeadLetter, replayDeadLetters, type BulkReplayItem, type ReplayDeps } from "./replay.ts";
+import { changeDeadLetterStatus, replayDeadLetter, replayDeadLetters, type BulkReplayItem, type PacingClock, type ReplayDeps } from "./replay.ts";
 
 requireKcat();
 
@@ -146,6 +146,32 @@ async function endOffsetSum(topic: string): Promise<number> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A clock that stands still until told: `advance` and `sleep` move it on; it keeps every wait. */
+function manualClock(): PacingClock & { advance(ms: number): void; waits: number[] } {
+  let now = 0;
+  const waits: number[] = [];
+  return {
+    now: () => now,
+    advance: (ms) => (now += ms),
+    sleep: async (ms) => {
+      waits.push(ms);
+      now += ms;
+    },
+    waits,
+  };
+}
+
+/** `producer`, whose sends each take `ms` on `clock`. */
+function producerTaking(clock: { advance(ms: number): void }, ms: number, producer: Producer): Producer {
+  return {
+    ...producer,
+    send: async (record) => {
+      clock.advance(ms);
+      return producer.send(record);
+    },
+  };
 }
 
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -430,31 +456,40 @@ describe("bulk replay, resolve and discard", () => {
     expect(drySummary).toEqual({ total: 3, dryRun: true, counts: { "would-skip": 1, "would-send": 2 } });
     expect(await endOffsetSum(origin)).toBe(1);
 
-    const progress: [string, number, number][] = [];
-    const waits: number[] = [];
-    const summary = await replayDeadLetters(
-      deps,
-      { ids, dryRun: false, ratePerSecond: 2, actor: "grace" },
-      (item, done, total) => {
-        progress.push([item.status, done, total]);
-      },
-      async (ms) => {
-        waits.push(ms);
-      },
-    );
+    // A clock of the test's own: each send takes 150 ms on it, and waiting moves it on.
+    const clock = manualClock();
+    const paced: ReplayDeps = { ...deps, clock, producer: async () => producerTaking(clock, 150, await deps.producer()) };
+    const progress: [string, number, number, number][] = [];
+    const summary = await replayDeadLetters(paced, { ids, dryRun: false, ratePerSecond: 2, actor: "grace" }, (item, done, total) => {
+      progress.push([item.status, done, total, clock.now()]);
+    });
+    // 2 per second: after a send that is not the last, it waits out the rest of its 500 ms, so
+    // the second send starts 500 ms after the first; nothing waits after the skip or the last one.
     expect(progress).toEqual([
-      ["already-replayed", 1, 3],
-      ["sent", 2, 3],
-      ["sent", 3, 3],
+      ["already-replayed", 1, 3, 0],
+      ["sent", 2, 3, 150],
+      ["sent", 3, 3, 650],
     ]);
+    expect(clock.waits).toEqual([350]);
     expect(summary.counts).toEqual({ "already-replayed": 1, sent: 2 });
-    // 2 per second: after a send that is not the last, it waits out the rest of 500 ms.
-    expect(waits).toHaveLength(1);
-    expect(waits[0]).toBeGreaterThan(0);
-    expect(waits[0]).toBeLessThanOrEqual(500);
     expect(await endOffsetSum(origin)).toBe(3);
     const bulkAudit = await listAuditLog(db, { action: "replay-bulk", actor: "grace" });
     expect(bulkAudit.entries.map((e) => [e.result, e.details])).toEqual([["ok", { total: 3, counts: { "already-replayed": 1, sent: 2 }, ratePerSecond: 2 }]]);
+  });
+
+  test("a send slower than the rate allows is followed by no wait", async () => {
+    const origin = `${PREFIX}-inventory-j`;
+    const dlq = `${PREFIX}-payments-j-dlq`;
+    await createTopics(kafka, [origin, dlq], 1);
+    const ids: string[] = [];
+    for (const n of [1, 2]) ids.push(await produceDeadLetter(dlq, origin, { key: `ord-slow-${n}`, value: `{"orderId":"ord-slow-${n}"}` }));
+    const clock = manualClock();
+    const paced: ReplayDeps = { ...deps, clock, producer: async () => producerTaking(clock, 300, await deps.producer()) };
+    const summary = await replayDeadLetters(paced, { ids, dryRun: false, ratePerSecond: 5, actor: "grace" }, () => {});
+    expect(summary.counts).toEqual({ sent: 2 });
+    expect(clock.waits).toEqual([]);
+    expect(clock.now()).toBe(600);
+    expect(await endOffsetSum(origin)).toBe(2);
   });
 
   test("resolve and discard change the status and are audited; unknown ids are 404s", async () => {

@@ -25,7 +25,20 @@ export interface ReplayDeps {
   partitionCount: (topic: string) => Promise<number | null>;
   /** The codec replays are sent with (EVENTSCOPE_REPLAY_COMPRESSION). Default none. */
   compression?: CompressionName;
+  /** The time a bulk replay paces itself by. Default the system's. */
+  clock?: PacingClock;
 }
+
+/** Time as a bulk replay's pacing sees it: `now()` in milliseconds, and a wait of `ms` milliseconds. */
+export interface PacingClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: PacingClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
 
 export interface ReplayRequest {
   deadLetterId: string;
@@ -224,8 +237,8 @@ export async function replayDeadLetters(
   deps: ReplayDeps,
   request: BulkReplayRequest,
   onItem: (item: BulkReplayItem, done: number, total: number) => void | Promise<void>,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 ): Promise<BulkReplaySummary> {
+  const clock = deps.clock ?? systemClock;
   const ids = request.group
     ? await listDeadLetterIdsOfGroup(deps.db, request.group, MAX_BULK_REPLAY)
     : [...new Set(request.ids ?? [])].slice(0, MAX_BULK_REPLAY);
@@ -245,7 +258,7 @@ export async function replayDeadLetters(
   const interval = 1000 / request.ratePerSecond;
   let done = 0;
   for (const id of ids) {
-    const started = Date.now();
+    const started = clock.now();
     let item: BulkReplayItem;
     try {
       if (request.dryRun) {
@@ -278,8 +291,9 @@ export async function replayDeadLetters(
     counts[item.status] = (counts[item.status] ?? 0) + 1;
     await onItem(item, done, ids.length);
     if (!request.dryRun && item.status === "sent" && done < ids.length) {
-      const wait = interval - (Date.now() - started);
-      if (wait > 0) await sleep(wait);
+      // What is left of this replay's share of a second, measured from its start.
+      const wait = interval - (clock.now() - started);
+      if (wait > 0) await clock.sleep(wait);
     }
   }
   if (!request.dryRun) {

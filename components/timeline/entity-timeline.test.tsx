@@ -1,0 +1,141 @@
+import { act, render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { EntityTimeline, EventDetail, GroupConsumption, TimelineEvent } from "@/server/db";
+import { jsonResponse, stubFetch, type SentRequest } from "@/components/test-support";
+import { EntityTimelineView } from "./entity-timeline";
+
+const ORDER = "ord-7";
+
+function group(groupId: string, status: GroupConsumption["status"], lag: string | null = null): GroupConsumption {
+  return { groupId, state: "Stable", status, committedOffset: status === "consumed" ? "9" : "0", lag, clientIds: [] };
+}
+
+function event(topic: string, offset: number, second: number, eventType: string, consumption: GroupConsumption[]): TimelineEvent {
+  return {
+    topic, partition: 0, offset: String(offset), timestamp: `2026-11-23T08:00:${String(second).padStart(2, "0")}.000Z`,
+    key: ORDER, keyBase64: null, valueKind: "json", valuePreview: "{}", headers: [], size: 10, eventType, producer: "order-service",
+    entityKeys: [ORDER], traceId: null, parentSpanId: null, flags: [], priorFailure: null,
+    topicKind: "normal", deadLetter: null, deadLetteredAs: [], consumption: [...consumption],
+  };
+}
+
+const placed = event("orders", 0, 10, "OrderPlaced", [group("inventory", "behind", "1")]);
+const paid = event("payments", 3, 20, "PaymentProcessed", [group("shipping", "behind", "4")]);
+const timeline = (events: TimelineEvent[], nextCursor: string | null = null): EntityTimeline => ({ entityKey: ORDER, events, nextCursor });
+
+function detail(of: TimelineEvent): EventDetail {
+  return { ...of, value: { kind: "json", json: { orderId: ORDER, amount: 42 } }, valueBytesBase64: null, ingestedAt: of.timestamp };
+}
+
+/** Answers the timeline's live requests with `current()`, and an event's detail when a row opens. */
+function serve(current: () => Response): SentRequest[] {
+  return stubFetch((request) => {
+    if (request.url.startsWith(`/api/entities/${ORDER}`)) return current();
+    const opened = [placed, paid].find((e) => request.url === `/api/events/${e.topic}/${e.partition}/${e.offset}`);
+    return opened ? jsonResponse(detail(opened)) : jsonResponse({ message: "not found" }, 404);
+  });
+}
+
+function show(initial: EntityTimeline, selectedEvent: string | null = null) {
+  render(<EntityTimelineView entityKey={ORDER} initial={initial} traceUrlTemplate={null} selectedEvent={selectedEvent} live />);
+}
+
+/** One live round: the 5 s timer fires and the answer has been taken in. */
+async function nextRound() {
+  await act(async () => {
+    vi.advanceTimersByTime(5_000);
+  });
+}
+
+const rows = () => within(screen.getByRole("list", { name: `Events of ${ORDER}` })).getAllByRole("listitem").filter((item) => item.dataset.index !== undefined);
+const row = (name: string) => screen.getByRole("listitem", { name });
+/** The lane chart's dots that show as selected. */
+const selectedDots = () => within(screen.getByRole("group", { name: "Timeline lanes" })).queryAllByRole("button", { pressed: true }).map((dot) => dot.getAttribute("aria-label"));
+
+beforeEach(() => {
+  // Only the live timer is the test's to move; promises and Testing Library's polling run as usual.
+  vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+  // jsdom lays nothing out: the event list gets the size a browser window would give it, so
+  // that the virtualized list shows its rows.
+  vi.spyOn(HTMLElement.prototype, "clientHeight", "get").mockReturnValue(900);
+  vi.spyOn(HTMLElement.prototype, "clientWidth", "get").mockReturnValue(1200);
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("EntityTimelineView, live", () => {
+  it("takes in a new event and changed statuses, keeping what is open and the selection on its event", async () => {
+    const user = userEvent.setup();
+    const late = event("inventory", 1, 5, "InventoryChecked", [group("analytics", "consumed")]);
+    const shipped = event("shipments", 2, 30, "OrderShipped", []);
+    let answer = timeline([placed, paid]);
+    const requests = serve(() => jsonResponse(answer));
+    show(timeline([placed, paid]), "payments/0/3");
+
+    expect(screen.getByText("2 events", { exact: false })).toBeTruthy();
+    await user.click(within(row("OrderPlaced orders/0/0")).getByRole("button", { name: "Show headers and value of orders/0/0" }));
+    expect(await within(row("OrderPlaced orders/0/0")).findByText(/"amount": 42/)).toBeTruthy();
+    await user.click(screen.getByRole("button", { name: /^PaymentProcessed on payments\/0\/3/ }));
+
+    // An event that happened earlier arrives late, one is new, and inventory has caught up.
+    answer = timeline([late, { ...placed, consumption: [group("inventory", "consumed")] }, paid, shipped]);
+    await nextRound();
+
+    await screen.findByText("4 events", { exact: false });
+    expect(rows().map((item) => item.getAttribute("aria-label"))).toEqual([
+      "InventoryChecked inventory/0/1",
+      "OrderPlaced orders/0/0",
+      "PaymentProcessed payments/0/3",
+      "OrderShipped shipments/0/2",
+    ]);
+    expect(within(row("OrderPlaced orders/0/0")).getByText("inventory: consumed")).toBeTruthy();
+    expect(within(row("OrderPlaced orders/0/0")).getByRole("button", { name: /headers and value of orders\/0\/0/ }).getAttribute("aria-expanded")).toBe("true");
+    expect(within(row("OrderPlaced orders/0/0")).getByText(/"amount": 42/)).toBeTruthy();
+    expect(selectedDots()).toEqual([expect.stringMatching(/^PaymentProcessed on payments\/0\/3/)]);
+    // Eventscope's own group reads every topic and says nothing about the user's system.
+    expect(requests.filter((r) => r.url.startsWith("/api/entities/")).map((r) => r.url)).toEqual([`/api/entities/${ORDER}?limit=1000`]);
+  });
+
+  it("leaves the selection empty when its event is gone", async () => {
+    let answer = timeline([placed, paid]);
+    serve(() => jsonResponse(answer));
+    show(timeline([placed, paid]), "orders/0/0");
+    expect(selectedDots()).toEqual([expect.stringMatching(/^OrderPlaced on orders\/0\/0/)]);
+    // Its place in the list is taken by another event, which must not look selected.
+    answer = timeline([paid]);
+    await nextRound();
+    await screen.findByText("1 event", { exact: false });
+    expect(selectedDots()).toEqual([]);
+  });
+
+  it("says why it stopped or could not refresh", async () => {
+    let answer = jsonResponse({ error: "internal", message: "internal error (reference 7f3a)" }, 500);
+    serve(() => answer);
+    show(timeline([placed, paid]));
+    await nextRound();
+    expect(await screen.findByText("(could not refresh: internal error (reference 7f3a))")).toBeTruthy();
+
+    answer = jsonResponse(timeline([placed, paid], "more"));
+    await nextRound();
+    expect(await screen.findByText("(off: more than 1,000 events; reload to see new ones)")).toBeTruthy();
+    expect(screen.getByRole("checkbox", { name: "Live" })).toHaveProperty("disabled", true);
+  });
+
+  it("does not ask again while more events are below, nor when switched off", async () => {
+    const requests = serve(() => jsonResponse(timeline([placed, paid])));
+    show(timeline([placed], "cursor-2"));
+    expect(screen.getByText("(paused while more events are below)")).toBeTruthy();
+    await nextRound();
+    expect(requests).toEqual([]);
+
+    const user = userEvent.setup();
+    await user.click(screen.getByRole("button", { name: "Load more events" }));
+    await screen.findByText("End of the timeline.");
+    await user.click(screen.getByRole("checkbox", { name: "Live" }));
+    await nextRound();
+    expect(requests.map((r) => r.url)).toEqual([`/api/entities/${ORDER}?cursor=cursor-2`]);
+  });
+});
