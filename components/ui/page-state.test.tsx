@@ -35,7 +35,22 @@ describe("every page says in its own words that it failed or is loading", () => 
     // Without a digest (development), the message itself.
     expect(renderToStaticMarkup(<ErrorPage error={new Error("database unreachable")} reset={() => {}} />)).toContain("database unreachable");
 
-    const { default: Loading } = (await import(path.join(folder, "loading.tsx"))) as { default: ComponentType };
-    expect(renderToStaticMarkup(<Loading />)).toMatch(/Loading [^<]+…/);
+    if (fs.existsSync(path.join(folder, "loading.tsx"))) {
+      const { default: Loading } = (await import(path.join(folder, "loading.tsx"))) as { default: ComponentType };
+      expect(renderToStaticMarkup(<Loading />)).toMatch(/Loading [^<]+…/);
+    }
+  });
+
+  it("list pages show a loading state; pages that can be 404 have none above them, so the 404 keeps its status", () => {
+    // A loading.tsx makes Next stream the page: the 200 is sent before notFound() can say 404.
+    const canBe404 = folders.filter((folder) => fs.readFileSync(path.join(folder, "page.tsx"), "utf8").includes("notFound()"));
+    expect(canBe404.length).toBeGreaterThanOrEqual(5);
+    for (const folder of canBe404) {
+      for (let dir = folder; dir.startsWith(APP); dir = path.dirname(dir)) {
+        expect(fs.existsSync(path.join(dir, "loading.tsx")), `${path.relative(APP, dir)}/loading.tsx streams ${path.relative(APP, folder)}`).toBe(false);
+      }
+    }
+    const lists = folders.filter((folder) => !canBe404.includes(folder));
+    for (const folder of lists) expect(fs.existsSync(path.join(folder, "loading.tsx")), path.relative(APP, folder)).toBe(true);
   });
 });
