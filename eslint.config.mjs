@@ -27,12 +27,25 @@ const serverInternals = {
     "Only the public faces of server/ may be imported here: `@/server/db` and `@/server/replay`.",
 };
 
-/** app/ (server components, route handlers) may also read the parsed configuration, server/config. */
+/**
+ * app/ (server components, route handlers) may also use authentication's public face,
+ * server/auth, and read the parsed configuration, server/config.
+ */
 const appServerInternals = {
-  regex: "^(?:@/|(?:\\.{1,2}/)+)server(?:/(?!(?:db|replay)(?:/index(?:\\.ts)?)?$|config(?:\\.ts)?$).*)?$",
+  regex: "^(?:@/|(?:\\.{1,2}/)+)server(?:/(?!(?:db|replay|auth)(?:/index(?:\\.ts)?)?$|config(?:\\.ts)?$).*)?$",
   caseSensitive: true,
   message:
-    "Only the public faces of server/ may be imported here: `@/server/db`, `@/server/replay` and `@/server/config`.",
+    "Only the public faces of server/ may be imported here: `@/server/db`, `@/server/replay`, `@/server/auth` and `@/server/config`.",
+};
+
+/**
+ * server/replay/ shares nothing with the collector's internals: Kafka clients come from
+ * server/kafka/, the dead-letter conventions from lib/dead-letter-conventions.ts.
+ */
+const collectorInternals = {
+  regex: "^(?:@/|(?:\\.{1,2}/)+)(?:server/)?collector(?:/.*)?$",
+  caseSensitive: true,
+  message: "server/replay/ does not reach into server/collector/: Kafka clients are server/kafka/'s, conventions lib/dead-letter-conventions.ts's.",
 };
 
 /** Node built-ins that do I/O or read the environment; lib/ is pure. */
@@ -130,6 +143,13 @@ const eslintConfig = defineConfig([
         "error",
         { name: "process", message: "lib/ reads no environment: take the value as a parameter." },
       ],
+    },
+  },
+  {
+    files: ["server/replay/**"],
+    ignores: [...testFiles, "**/*.int.test.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [collectorInternals] }],
     },
   },
   {

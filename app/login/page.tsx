@@ -1,5 +1,5 @@
 import { headers } from "next/headers";
-import { authenticateHeaders } from "@/server/replay";
+import { authenticateHeaders } from "@/server/auth";
 import { safeNextPath } from "@/lib/api-schemas/auth";
 import { LoginForm } from "@/components/auth/login-form";
 

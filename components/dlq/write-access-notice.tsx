@@ -1,5 +1,5 @@
 import Link from "next/link";
-import type { AuthState } from "@/server/replay";
+import type { AuthState } from "@/lib/api-schemas/auth";
 import styles from "./dlq.module.css";
 
 /** Why replay buttons are absent, when they are: read-only, not signed in, or a read-only token. */

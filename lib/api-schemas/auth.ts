@@ -40,3 +40,17 @@ export function safeNextPath(next: string | null | undefined): string {
   if (!path.startsWith("/") || path.startsWith("//") || path.startsWith("/\\")) return DEFAULT_NEXT_PATH;
   return path;
 }
+
+export const principalSchema = z.object({ name: z.string(), role: z.enum(["admin", "read"]) });
+export type Principal = z.infer<typeof principalSchema>;
+export type Role = Principal["role"];
+
+/** What a request may do, as GET /api/auth/session answers and the pages show it. */
+export const authStateSchema = z.object({
+  /** Some write token is configured (else: read-only). */
+  writesEnabled: z.boolean(),
+  readsProtected: z.boolean(),
+  /** Who this request is, when it carries a valid Bearer token or session cookie. */
+  principal: principalSchema.nullable(),
+});
+export type AuthState = z.infer<typeof authStateSchema>;

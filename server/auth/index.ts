@@ -1,7 +1,7 @@
 /**
  * Authentication of Eventscope's web server: tokens (EVENTSCOPE_ADMIN_TOKEN, EVENTSCOPE_USERS_FILE,
- * EVENTSCOPE_READ_TOKEN), signed session cookies, and the checks of each request. app/ reaches it
- * through server/replay's public face; proxy.ts imports it directly.
+ * EVENTSCOPE_READ_TOKEN), signed session cookies, and the checks of each request: the public face
+ * app/ and proxy.ts import.
  */
 export { principalForToken, writesEnabled, readsProtected, type AuthConfig, type Principal, type Role } from "./tokens.ts";
 export {

@@ -1,4 +1,5 @@
 import { getConfig } from "../config.ts";
+import type { AuthState } from "../../lib/api-schemas/auth.ts";
 import { UnauthorizedError } from "../../lib/errors.ts";
 import { readCookie, SESSION_COOKIE, verifySessionValue } from "./session.ts";
 import { principalForToken, readsProtected, writesEnabled, type AuthConfig, type Principal } from "./tokens.ts";
@@ -10,13 +11,7 @@ export function authConfig(): AuthConfig {
   return { adminToken: config.adminToken, readToken: config.readToken, users: config.users ?? [] };
 }
 
-export interface AuthState {
-  /** Some write token is configured (else: read-only). */
-  writesEnabled: boolean;
-  readsProtected: boolean;
-  /** Who this request is, when it carries a valid Bearer token or session cookie. */
-  principal: Principal | null;
-}
+export type { AuthState };
 
 /** What the request presents, for a request with headers (a Request, or Next's headers()). */
 export function authenticateHeaders(headers: Pick<Headers, "get">, config: AuthConfig = authConfig()): AuthState {

@@ -1,16 +1,12 @@
 import crypto from "node:crypto";
 import type { Config } from "../config.ts";
+import type { Principal } from "../../lib/api-schemas/auth.ts";
 
 /**
  * Who a token belongs to. Writes need an "admin" (EVENTSCOPE_ADMIN_TOKEN is the user "admin";
  * EVENTSCOPE_USERS_FILE names more); EVENTSCOPE_READ_TOKEN only reads.
  */
-export type Role = "admin" | "read";
-
-export interface Principal {
-  name: string;
-  role: Role;
-}
+export type { Principal, Role } from "../../lib/api-schemas/auth.ts";
 
 export type AuthConfig = Pick<Config, "adminToken" | "readToken" | "users">;
 

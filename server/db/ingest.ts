@@ -3,6 +3,7 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { DatabaseError, toDatabaseError } from "./errors.ts";
+import { REPLAY_ID_HEADER } from "../../lib/dead-letter-conventions.ts";
 
 /**
  * The bulk ingest path: event rows into `events` (plus their dead letters and the producers
@@ -254,7 +255,7 @@ function storedHeaders(headers: readonly EventHeaderInput[], forceBase64: boolea
 function replayIdOf(headers: readonly EventHeaderInput[]): string | null {
   for (let i = headers.length - 1; i >= 0; i--) {
     const header = headers[i]!;
-    if (header.key.toLowerCase() === "x-replay-id" && header.text) {
+    if (header.key.toLowerCase() === REPLAY_ID_HEADER && header.text) {
       return cleanOptional(header.text.trim(), MAX_INDEXED_TEXT);
     }
   }

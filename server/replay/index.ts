@@ -1,7 +1,7 @@
 /**
  * server/replay's public face: replay of dead letters (the only place besides the collector that
- * produces to the user's cluster), resolve/discard, and authentication of writes (server/auth),
- * for app/ to import.
+ * produces to the user's cluster) and resolve/discard, for app/ to import. Authentication has its
+ * own face, server/auth.
  */
 import { getDatabase } from "../db/index.ts";
 import { getConfig } from "../config.ts";
@@ -39,19 +39,6 @@ export {
   closeReplayProducer,
   ReplayUnavailableError,
 } from "./producer.ts";
-export {
-  authConfig,
-  authenticateHeaders,
-  requireWriter,
-  principalForToken,
-  createSessionValue,
-  sessionCookie,
-  clearedSessionCookie,
-  signIn,
-  SESSION_COOKIE,
-  type AuthState,
-  type Principal,
-} from "../auth/index.ts";
 
 /** The web server's replay dependencies: its database (unmasked), its one producer and admin client. */
 export async function serverReplayDeps(): Promise<ReplayDeps> {

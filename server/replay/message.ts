@@ -1,4 +1,4 @@
-import { DEAD_LETTER_HEADER_NAMES } from "../collector/extract/index.ts";
+import { isDeadLetterHeader, REPLAY_ID_HEADER, REPLAY_OF_HEADER } from "../../lib/dead-letter-conventions.ts";
 import { ValidationError } from "../../lib/errors.ts";
 
 /**
@@ -7,8 +7,7 @@ import { ValidationError } from "../../lib/errors.ts";
  * x-replay-id; or the user's edits of the value and headers.
  */
 
-export const REPLAY_OF_HEADER = "x-replay-of";
-export const REPLAY_ID_HEADER = "x-replay-id";
+export { isDeadLetterHeader, REPLAY_ID_HEADER, REPLAY_OF_HEADER };
 
 export interface RecordHeader {
   key: string;
@@ -32,12 +31,6 @@ export interface ReplayEdits {
   value?: string | null;
   /** The complete header list to send (before x-replay-of/x-replay-id are added). */
   headers?: EditableHeader[];
-}
-
-/** True for the headers a replay leaves out: dead-letter conventions' and earlier replay markers. */
-export function isDeadLetterHeader(key: string): boolean {
-  const name = key.toLowerCase();
-  return DEAD_LETTER_HEADER_NAMES.has(name) || name === REPLAY_OF_HEADER || name === REPLAY_ID_HEADER;
 }
 
 /** The headers a replay would keep from the stored ones, in record order. */

@@ -2,7 +2,7 @@ import Link from "next/link";
 import { headers } from "next/headers";
 import { ZodError } from "zod";
 import { getDatabase, groupDeadLetters, listDeadLetters, type DeadLetterGroup, type DeadLetterPage } from "@/server/db";
-import { authenticateHeaders } from "@/server/replay";
+import { authenticateHeaders } from "@/server/auth";
 import { DEAD_LETTER_STATUS_VALUES, deadLetterListQuerySchema, type DeadLetterListQuery } from "@/lib/api-schemas/dead-letters";
 import { ValidationError } from "@/lib/errors";
 import { AutoRefresh } from "@/components/ui/auto-refresh";

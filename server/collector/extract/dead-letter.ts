@@ -1,17 +1,14 @@
+import {
+  CONVENTION_HEADERS,
+  type DeadLetterConvention,
+} from "../../../lib/dead-letter-conventions.ts";
 import { classifyTopic, type TopicClass } from "./classify-topic.ts";
 import type { ExtractionFlag } from "./flags.ts";
 import { headerEntries, type HeaderEntry, type HeaderIndex } from "./headers.ts";
 
-export type DeadLetterConvention =
-  | "spring"
-  | "spring-retry"
-  | "kafka-connect"
-  | "kafka-streams"
-  | "smallrye"
-  | "kafkajs-async-retry"
-  | "eventscope";
-
 /** What a framework's failure headers say. Anything the convention lacks, or that is unreadable, is null. */
+export { KNOWN_BINARY_HEADERS, type DeadLetterConvention } from "../../../lib/dead-letter-conventions.ts";
+
 export interface FailureHeaders {
   convention: DeadLetterConvention;
   originTopic: string | null;
@@ -93,106 +90,7 @@ export function detectDeadLetter(
   return { topicClass, deadLetter: null, priorFailure: null, flags };
 }
 
-/**
- * Headers that Spring writes as big-endian binary numbers by design: not "binary by accident",
- * so they do not raise the header-binary flag.
- */
-export const KNOWN_BINARY_HEADERS: ReadonlySet<string> = new Set([
-  "kafka_dlt-original-partition",
-  "kafka_dlt-original-offset",
-  "kafka_dlt-original-timestamp",
-  "kafka_original-partition",
-  "kafka_original-offset",
-  "kafka_original-timestamp",
-  "retry_topic-attempts",
-  "retry_topic-backoff-timestamp",
-  "retry_topic-original-timestamp",
-]);
 
-/** Header names that mark each convention, in the order conventions are tried. */
-const CONVENTION_HEADERS: ReadonlyArray<readonly [DeadLetterConvention, readonly string[]]> = [
-  [
-    "spring",
-    [
-      "kafka_dlt-original-topic",
-      "kafka_dlt-original-partition",
-      "kafka_dlt-original-offset",
-      "kafka_dlt-original-timestamp",
-      "kafka_dlt-original-consumer-group",
-      "kafka_dlt-exception-fqcn",
-      "kafka_dlt-exception-message",
-      "kafka_dlt-exception-stacktrace",
-      "kafka_dlt-key-exception-fqcn",
-    ],
-  ],
-  [
-    "spring-retry",
-    [
-      "kafka_original-topic",
-      "kafka_original-partition",
-      "kafka_original-offset",
-      "kafka_exception-fqcn",
-      "kafka_exception-message",
-      "kafka_exception-stacktrace",
-      "retry_topic-attempts",
-    ],
-  ],
-  [
-    "kafka-connect",
-    [
-      "__connect.errors.topic",
-      "__connect.errors.partition",
-      "__connect.errors.offset",
-      "__connect.errors.exception.class.name",
-      "__connect.errors.exception.message",
-      "__connect.errors.exception.stacktrace",
-      "__connect.errors.connector.name",
-    ],
-  ],
-  [
-    "kafka-streams",
-    [
-      "__streams.errors.topic",
-      "__streams.errors.partition",
-      "__streams.errors.offset",
-      "__streams.errors.exception",
-      "__streams.errors.message",
-      "__streams.errors.stacktrace",
-    ],
-  ],
-  [
-    "smallrye",
-    [
-      "dead-letter-topic",
-      "dead-letter-partition",
-      "dead-letter-offset",
-      "dead-letter-reason",
-      "dead-letter-cause",
-      "dead-letter-exception-class-name",
-    ],
-  ],
-  ["kafkajs-async-retry", ["asyncRetry"]],
-  [
-    "eventscope",
-    ["x-original-topic", "x-original-partition", "x-original-offset", "x-error", "x-error-class", "x-attempts"],
-  ],
-];
-
-/**
- * Every header a convention writes about a failure (origin, error, attempts), lower-cased: what a
- * replay leaves out when it sends a dead letter back. The markers, plus the fields read below
- * that do not mark a convention on their own.
- */
-export const DEAD_LETTER_HEADER_NAMES: ReadonlySet<string> = new Set(
-  [
-    ...CONVENTION_HEADERS.flatMap(([, names]) => names),
-    ...KNOWN_BINARY_HEADERS,
-    "kafka_dlt-exception-cause-fqcn",
-    "kafka_dlt-key-exception-message",
-    "kafka_dlt-key-exception-stacktrace",
-    "kafka_exception-cause-fqcn",
-  ].map((name) => name.toLowerCase()),
-);
 
 /** The same, lower-cased like HeaderIndex keys, so that detection is a plain Map lookup per name. */
 const MARKERS = CONVENTION_HEADERS.map(([convention, names]) => [convention, names.map((n) => n.toLowerCase())] as const);

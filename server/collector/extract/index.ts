@@ -9,7 +9,6 @@ export { classifyTopic, type TopicClass } from "./classify-topic.ts";
 export {
   detectDeadLetter,
   readFailureHeaders,
-  DEAD_LETTER_HEADER_NAMES,
   type DeadLetter,
   type DeadLetterConvention,
   type DeadLetterDetection,

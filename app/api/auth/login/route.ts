@@ -1,4 +1,4 @@
-import { signIn } from "@/server/replay";
+import { signIn } from "@/server/auth";
 import { loginRequestSchema } from "@/lib/api-schemas/auth";
 import { parseJsonBody } from "@/lib/api-schemas/dead-letters";
 import { withErrorMapping } from "@/lib/route-handler";

@@ -1,4 +1,4 @@
-import { clearedSessionCookie } from "@/server/replay";
+import { clearedSessionCookie } from "@/server/auth";
 import { withErrorMapping } from "@/lib/route-handler";
 
 export const dynamic = "force-dynamic";

@@ -1,4 +1,4 @@
-import { authenticateHeaders } from "@/server/replay";
+import { authenticateHeaders } from "@/server/auth";
 import { withErrorMapping } from "@/lib/route-handler";
 
 export const dynamic = "force-dynamic";

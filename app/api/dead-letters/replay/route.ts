@@ -1,4 +1,5 @@
-import { replayDeadLetters, requireWriter, serverReplayDeps } from "@/server/replay";
+import { requireWriter } from "@/server/auth";
+import { replayDeadLetters, serverReplayDeps } from "@/server/replay";
 import { bulkReplayRequestSchema, parseJsonBody } from "@/lib/api-schemas/dead-letters";
 import { withErrorMapping } from "@/lib/route-handler";
 

@@ -1,4 +1,5 @@
-import { replayDeadLetter, requireWriter, serverReplayDeps } from "@/server/replay";
+import { requireWriter } from "@/server/auth";
+import { replayDeadLetter, serverReplayDeps } from "@/server/replay";
 import { deadLetterIdSchema, parseJsonBody, replayRequestSchema } from "@/lib/api-schemas/dead-letters";
 import { withErrorMapping } from "@/lib/route-handler";
 

@@ -1,4 +1,5 @@
-import { changeDeadLetterStatus, requireWriter, serverReplayDeps } from "@/server/replay";
+import { requireWriter } from "@/server/auth";
+import { changeDeadLetterStatus, serverReplayDeps } from "@/server/replay";
 import { deadLetterIdSchema, parseJsonBody, statusChangeRequestSchema } from "@/lib/api-schemas/dead-letters";
 import { withErrorMapping } from "@/lib/route-handler";
 

@@ -1,0 +1,125 @@
+/**
+ * The dead-letter conventions of the frameworks Eventscope reads (CONVENTIONS.md), one owner for
+ * the collector, which recognises dead letters by these headers, replay, which leaves them out of
+ * what it sends, and the pages, which mark them. Also Eventscope's own replay markers.
+ */
+
+export type DeadLetterConvention =
+  | "spring"
+  | "spring-retry"
+  | "kafka-connect"
+  | "kafka-streams"
+  | "smallrye"
+  | "kafkajs-async-retry"
+  | "eventscope";
+
+/**
+ * Headers that Spring writes as big-endian binary numbers by design: not "binary by accident",
+ * so they do not raise the header-binary flag.
+ */
+export const KNOWN_BINARY_HEADERS: ReadonlySet<string> = new Set([
+  "kafka_dlt-original-partition",
+  "kafka_dlt-original-offset",
+  "kafka_dlt-original-timestamp",
+  "kafka_original-partition",
+  "kafka_original-offset",
+  "kafka_original-timestamp",
+  "retry_topic-attempts",
+  "retry_topic-backoff-timestamp",
+  "retry_topic-original-timestamp",
+]);
+
+/** Header names that mark each convention, in the order conventions are tried. */
+export const CONVENTION_HEADERS: ReadonlyArray<readonly [DeadLetterConvention, readonly string[]]> = [
+  [
+    "spring",
+    [
+      "kafka_dlt-original-topic",
+      "kafka_dlt-original-partition",
+      "kafka_dlt-original-offset",
+      "kafka_dlt-original-timestamp",
+      "kafka_dlt-original-consumer-group",
+      "kafka_dlt-exception-fqcn",
+      "kafka_dlt-exception-message",
+      "kafka_dlt-exception-stacktrace",
+      "kafka_dlt-key-exception-fqcn",
+    ],
+  ],
+  [
+    "spring-retry",
+    [
+      "kafka_original-topic",
+      "kafka_original-partition",
+      "kafka_original-offset",
+      "kafka_exception-fqcn",
+      "kafka_exception-message",
+      "kafka_exception-stacktrace",
+      "retry_topic-attempts",
+    ],
+  ],
+  [
+    "kafka-connect",
+    [
+      "__connect.errors.topic",
+      "__connect.errors.partition",
+      "__connect.errors.offset",
+      "__connect.errors.exception.class.name",
+      "__connect.errors.exception.message",
+      "__connect.errors.exception.stacktrace",
+      "__connect.errors.connector.name",
+    ],
+  ],
+  [
+    "kafka-streams",
+    [
+      "__streams.errors.topic",
+      "__streams.errors.partition",
+      "__streams.errors.offset",
+      "__streams.errors.exception",
+      "__streams.errors.message",
+      "__streams.errors.stacktrace",
+    ],
+  ],
+  [
+    "smallrye",
+    [
+      "dead-letter-topic",
+      "dead-letter-partition",
+      "dead-letter-offset",
+      "dead-letter-reason",
+      "dead-letter-cause",
+      "dead-letter-exception-class-name",
+    ],
+  ],
+  ["kafkajs-async-retry", ["asyncRetry"]],
+  [
+    "eventscope",
+    ["x-original-topic", "x-original-partition", "x-original-offset", "x-error", "x-error-class", "x-attempts"],
+  ],
+];
+
+/**
+ * Every header a convention writes about a failure (origin, error, attempts), lower-cased: what a
+ * replay leaves out when it sends a dead letter back. The markers, plus the fields read below
+ * that do not mark a convention on their own.
+ */
+export const DEAD_LETTER_HEADER_NAMES: ReadonlySet<string> = new Set(
+  [
+    ...CONVENTION_HEADERS.flatMap(([, names]) => names),
+    ...KNOWN_BINARY_HEADERS,
+    "kafka_dlt-exception-cause-fqcn",
+    "kafka_dlt-key-exception-message",
+    "kafka_dlt-key-exception-stacktrace",
+    "kafka_exception-cause-fqcn",
+  ].map((name) => name.toLowerCase()),
+);
+
+/** The headers a replay adds: the dead letter it came from, and its own id (a failed replay links back). */
+export const REPLAY_OF_HEADER = "x-replay-of";
+export const REPLAY_ID_HEADER = "x-replay-id";
+
+/** A failure header of any convention, or a replay marker: not sent again by a replay. */
+export function isDeadLetterHeader(key: string): boolean {
+  const name = key.toLowerCase();
+  return DEAD_LETTER_HEADER_NAMES.has(name) || name === REPLAY_OF_HEADER || name === REPLAY_ID_HEADER;
+}
