@@ -2,62 +2,14 @@
  * The collector in this process against the embedded broker over TCP and a real PostgreSQL: what
  * it stores for known events, for bad input, and for a topic created while it runs.
  */
-import { Kafka } from "kafkajs";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { startBroker, type RunningBroker } from "../broker/index.ts";
+import { describe, expect, test } from "vitest";
 import { uniqueName, waitUntil } from "../broker/test-support.ts";
-import { loadConfig } from "../config.ts";
-import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
-import { startCollector, type RunningCollector } from "./collector.ts";
-import {
-  countEvents,
-  createTopics,
-  expectExactlyOnce,
-  LogCollector,
-  partitionOffsets,
-  produceSequence,
-  testKafka,
-} from "./test-support.ts";
+import { countEvents, createTopics, expectExactlyOnce, partitionOffsets, produceSequence, useCollectorTestBed } from "./test-support.ts";
 
-let broker: RunningBroker;
-let db: TestDatabase;
-let kafka: Kafka;
-const brokerLog: string[] = [];
-let logs: LogCollector;
-const running: RunningCollector[] = [];
-
-beforeAll(async () => {
-  broker = await startBroker({ port: 0, log: (line) => brokerLog.push(line) });
-  db = await createTestDatabase();
-  kafka = testKafka(broker.address);
-});
-
-afterAll(async () => {
-  await Promise.all(running.map((collector) => collector.stop()));
-  await db?.drop();
-  await broker?.stop();
-});
-
-beforeEach(({ onTestFailed }) => {
-  logs = new LogCollector();
-  const brokerMark = brokerLog.length;
-  onTestFailed(() => {
-    console.error(`collector log:\n${logs.text()}`);
-    console.error(`broker log:\n${brokerLog.slice(brokerMark).join("\n") || "(nothing)"}`);
-  });
-});
+const bed = useCollectorTestBed();
 
 function collect(prefix: string, env: Record<string, string> = {}, options: { topicRefreshMs?: number; pruneIntervalMs?: number } = {}) {
-  const config = loadConfig({
-    KAFKA_BROKERS: broker.address,
-    EVENTSCOPE_COLLECTOR_GROUP: `${prefix}-collector`,
-    // Each test collects its own topics only: other tests' topics share the broker.
-    EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
-    ...env,
-  });
-  const collector = startCollector(config, { db, log: logs.log, healthIntervalMs: 300, ...options });
-  running.push(collector);
-  return collector;
+  return bed.collect(prefix, env, options).collector;
 }
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -67,10 +19,10 @@ describe("collecting known events", () => {
     const prefix = uniqueName("known");
     const orders = `${prefix}-orders`;
     const dlq = `${prefix}-orders.dlq`;
-    await createTopics(kafka, [orders], 3);
-    await createTopics(kafka, [dlq], 1);
+    await createTopics(bed.kafka, [orders], 3);
+    await createTopics(bed.kafka, [dlq], 1);
 
-    const producer = kafka.producer();
+    const producer = bed.kafka.producer();
     await producer.connect();
     await producer.send({
       topic: orders,
@@ -121,11 +73,11 @@ describe("collecting known events", () => {
     await producer.disconnect();
 
     const collector = collect(prefix);
-    await waitUntil("5 events stored", async () => (await countEvents(db, orders)) + (await countEvents(db, dlq)) === 5, {
+    await waitUntil("5 events stored", async () => (await countEvents(bed.db, orders)) + (await countEvents(bed.db, dlq)) === 5, {
       timeoutMs: 30_000,
     });
 
-    const { rows } = await db.pool.query(
+    const { rows } = await bed.db.pool.query(
       `SELECT topic, partition, "offset"::int AS "offset", key, value_kind, value_json, value_text, event_type, producer,
               entity_keys, trace_id, parent_span_id, flags, headers
          FROM events WHERE topic = ANY($1) ORDER BY topic, partition, "offset"`,
@@ -187,7 +139,7 @@ describe("collecting known events", () => {
       expect.objectContaining({ topic: dlq, partition: 0, offset: 0, event_type: "OrderPlaced", entity_keys: ["ord-1"] }),
     ]);
 
-    const deadLetters = await db.prisma.deadLetter.findMany({ where: { topic: dlq } });
+    const deadLetters = await bed.db.prisma.deadLetter.findMany({ where: { topic: dlq } });
     expect(deadLetters).toEqual([
       expect.objectContaining({
         offset: 0n,
@@ -204,7 +156,7 @@ describe("collecting known events", () => {
     ]);
 
     // Offsets are committed once stored: the collector's own group reaches the end offsets.
-    const admin = kafka.admin();
+    const admin = bed.kafka.admin();
     await admin.connect();
     try {
       await waitUntil("the collector group committed every stored offset", async () => {
@@ -218,7 +170,7 @@ describe("collecting known events", () => {
 
     // Its health row says when it last polled and stored, and that it is not behind.
     const health = await waitUntil("a health row with no lag", async () => {
-      const row = await db.prisma.collectorInstance.findUnique({ where: { instanceId: collector.instanceId } });
+      const row = await bed.db.prisma.collectorInstance.findUnique({ where: { instanceId: collector.instanceId } });
       return row && row.ownLag === 0n && row.lastStoredAt !== null ? row : undefined;
     });
     expect(health).toMatchObject({ pid: process.pid, lastError: null });
@@ -231,7 +183,7 @@ describe("bad input", () => {
   test("every malformed message is stored, flagged where malformed, and none is dropped", async () => {
     const prefix = uniqueName("bad");
     const topic = `${prefix}-mixed`;
-    await createTopics(kafka, [topic], 1);
+    await createTopics(bed.kafka, [topic], 1);
     const valid = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
     const otherValid = `00-${TRACE_ID}-1111111111111111-01`;
     const binary = Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x01, 0x02]);
@@ -250,7 +202,7 @@ describe("bad input", () => {
       { key: "medium", value: medium },
       { key: "hdr", value: "x", headers: { "x-bin": Buffer.from([0x00, 0xff, 0x10]) } },
     ];
-    const producer = kafka.producer();
+    const producer = bed.kafka.producer();
     await producer.connect();
     // One send per message: the 1 MB one must be a batch of its own to fit max.message.bytes.
     for (const message of messages) await producer.send({ topic, messages: [message] });
@@ -258,11 +210,11 @@ describe("bad input", () => {
 
     // A cap between the two large values: the 1 MB one is cut, the 500 kB one is not.
     collect(prefix, { EVENTSCOPE_MAX_VALUE_BYTES: "600000" });
-    await waitUntil(`${messages.length} events stored`, async () => (await countEvents(db, topic)) === messages.length, {
+    await waitUntil(`${messages.length} events stored`, async () => (await countEvents(bed.db, topic)) === messages.length, {
       timeoutMs: 30_000,
     });
 
-    const { rows } = await db.pool.query(
+    const { rows } = await bed.db.pool.query(
       `SELECT "offset"::int AS "offset", key, key_bytes, value_kind, value_json, value_text, value_bytes, size, trace_id,
               parent_span_id, flags, headers
          FROM events WHERE topic = $1 ORDER BY "offset"`,
@@ -308,43 +260,43 @@ describe("topic discovery", () => {
     const prefix = uniqueName("discover");
     const first = `${prefix}-first`;
     const later = `${prefix}-later`;
-    await createTopics(kafka, [first], 2);
+    await createTopics(bed.kafka, [first], 2);
     const producedFirst = new Map<number, unknown[]>();
-    await produceSequence(kafka, first, { count: 500, partitions: 2, batch: 100, into: producedFirst });
+    await produceSequence(bed.kafka, first, { count: 500, partitions: 2, batch: 100, into: producedFirst });
 
     collect(prefix); // the default topic refresh (3 s): what users get
-    await waitUntil("the first topic stored", async () => (await countEvents(db, first)) === 500, { timeoutMs: 30_000 });
+    await waitUntil("the first topic stored", async () => (await countEvents(bed.db, first)) === 500, { timeoutMs: 30_000 });
 
     // Keep producing to the first topic across the consumer's replacement.
     let streaming = true;
     let seq = 500;
     const stream = (async () => {
       while (streaming) {
-        await produceSequence(kafka, first, { count: 20, partitions: 2, batch: 20, startSeq: seq, into: producedFirst });
+        await produceSequence(bed.kafka, first, { count: 20, partitions: 2, batch: 20, startSeq: seq, into: producedFirst });
         seq += 20;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     })();
 
     const createdAt = Date.now();
-    await createTopics(kafka, [later], 3);
-    const producedLater = await produceSequence(kafka, later, { count: 60, partitions: 3, batch: 60 });
+    await createTopics(bed.kafka, [later], 3);
+    const producedLater = await produceSequence(bed.kafka, later, { count: 60, partitions: 3, batch: 60 });
     // The deadline counts from the topic's creation, producing included.
-    await waitUntil("the new topic's events stored", async () => (await countEvents(db, later)) === 60, {
+    await waitUntil("the new topic's events stored", async () => (await countEvents(bed.db, later)) === 60, {
       timeoutMs: Math.max(1, 10_000 - (Date.now() - createdAt)),
       intervalMs: 100,
     });
-    expect(logs.text()).toContain(`topics changed (+${later})`);
+    expect(bed.logs.text()).toContain(`topics changed (+${later})`);
 
     streaming = false;
     await stream;
     const total = seq;
-    await waitUntil(`all ${total} events of the first topic stored`, async () => (await countEvents(db, first)) === total, {
+    await waitUntil(`all ${total} events of the first topic stored`, async () => (await countEvents(bed.db, first)) === total, {
       timeoutMs: 30_000,
     });
-    await expectExactlyOnce(db, kafka, first, producedFirst);
-    await expectExactlyOnce(db, kafka, later, producedLater);
-    expect([...(await partitionOffsets(kafka, later)).values()].map((o) => Number(o.high))).toEqual([20, 20, 20]);
+    await expectExactlyOnce(bed.db, bed.kafka, first, producedFirst);
+    await expectExactlyOnce(bed.db, bed.kafka, later, producedLater);
+    expect([...(await partitionOffsets(bed.kafka, later)).values()].map((o) => Number(o.high))).toEqual([20, 20, 20]);
   });
 });
 
@@ -352,9 +304,9 @@ describe("retention", () => {
   test("events older than EVENTSCOPE_RETENTION are deleted after being collected; newer ones stay", async () => {
     const prefix = uniqueName("retention");
     const topic = `${prefix}-orders`;
-    await createTopics(kafka, [topic], 1);
+    await createTopics(bed.kafka, [topic], 1);
     const twoHoursAgo = Date.now() - 2 * 3_600_000;
-    const producer = kafka.producer();
+    const producer = bed.kafka.producer();
     await producer.connect();
     await producer.send({
       topic,
@@ -367,11 +319,11 @@ describe("retention", () => {
 
     const collector = collect(prefix, { EVENTSCOPE_RETENTION: "1h" }, { pruneIntervalMs: 300 });
     await waitUntil("every event collected, and the old ones pruned", async () => {
-      const { rows } = await db.pool.query<{ key: string }>(`SELECT key FROM events WHERE topic = $1 ORDER BY key`, [topic]);
+      const { rows } = await bed.db.pool.query<{ key: string }>(`SELECT key FROM events WHERE topic = $1 ORDER BY key`, [topic]);
       // The log line follows the prune's commit: wait for both, or the assertion races the log.
-      const logged = /retention: deleted [1-5] events/.test(logs.text());
+      const logged = /retention: deleted [1-5] events/.test(bed.logs.text());
       return logged && collector.stats().storedRows >= 8 && rows.map((r) => r.key).join(",") === "new-0,new-1,new-2";
     });
-    expect(logs.text()).toMatch(/retention: deleted [1-5] events/);
+    expect(bed.logs.text()).toMatch(/retention: deleted [1-5] events/);
   });
 });

@@ -5,61 +5,22 @@
  * partition, is retried, then stored as one flagged range, and health says so meanwhile.
  */
 import { randomBytes } from "node:crypto";
-import { CompressionTypes, Kafka } from "kafkajs";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { startBroker, type RunningBroker } from "../broker/index.ts";
+import { CompressionTypes } from "kafkajs";
+import { describe, expect, test } from "vitest";
 import { kcat, requireKcat } from "../broker/kcat-support.ts";
 import { produceBatch } from "../broker/raw-client.ts";
 import { Compression, encodeRecordBatch } from "../broker/record-batch.ts";
 import { uniqueName, waitUntil } from "../broker/test-support.ts";
-import { loadConfig } from "../config.ts";
 import { getCollectorHealthReport, searchEvents } from "../db/index.ts";
-import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
 import { registerCompressionCodecs } from "../kafka/index.ts";
-import { startCollector, type RunningCollector } from "./collector.ts";
-import { createTopics, LogCollector, testKafka } from "./test-support.ts";
+import { createTopics, useCollectorTestBed } from "./test-support.ts";
 
 requireKcat();
-
-let broker: RunningBroker;
-let db: TestDatabase;
-let kafka: Kafka;
-const brokerLog: string[] = [];
-let logs: LogCollector;
-const running: RunningCollector[] = [];
-
-beforeAll(async () => {
-  registerCompressionCodecs();
-  broker = await startBroker({ port: 0, log: (line) => brokerLog.push(line) });
-  db = await createTestDatabase();
-  kafka = testKafka(broker.address);
-});
-
-afterAll(async () => {
-  await Promise.all(running.map((collector) => collector.stop()));
-  await db?.drop();
-  await broker?.stop();
-});
-
-beforeEach(({ onTestFailed }) => {
-  logs = new LogCollector();
-  const brokerMark = brokerLog.length;
-  onTestFailed(() => {
-    console.error(`collector log:\n${logs.text()}`);
-    console.error(`broker log:\n${brokerLog.slice(brokerMark).join("\n") || "(nothing)"}`);
-  });
-});
+registerCompressionCodecs();
+const bed = useCollectorTestBed();
 
 function collect(prefix: string, env: Record<string, string> = {}) {
-  const config = loadConfig({
-    KAFKA_BROKERS: broker.address,
-    EVENTSCOPE_COLLECTOR_GROUP: `${prefix}-collector`,
-    EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
-    ...env,
-  });
-  const collector = startCollector(config, { db, log: logs.log, healthIntervalMs: 200, topicRefreshMs: 500, decodeRetryMs: 200 });
-  running.push(collector);
-  return { collector, config };
+  return bed.collect(prefix, env, { healthIntervalMs: 200, topicRefreshMs: 500, decodeRetryMs: 200 });
 }
 
 interface StoredRow {
@@ -74,7 +35,7 @@ interface StoredRow {
 }
 
 async function rowsOf(topic: string): Promise<StoredRow[]> {
-  const { rows } = await db.pool.query<StoredRow>(
+  const { rows } = await bed.db.pool.query<StoredRow>(
     `SELECT partition, "offset"::text AS "offset", key, value_text, value_json, headers, flags, undecodable
      FROM events e WHERE topic = $1 ORDER BY partition, e."offset"`,
     [topic],
@@ -94,18 +55,18 @@ describe("compressed batches", () => {
   test("every codec, produced by kcat and by kafkajs, is collected with key, value and headers intact", async () => {
     const prefix = uniqueName("codecs");
     const topics = CODECS.flatMap((codec) => [`${prefix}-kcat-${codec}`, `${prefix}-kafkajs-${codec}`]);
-    await createTopics(kafka, topics, 1);
+    await createTopics(bed.kafka, topics, 1);
     const { collector } = collect(prefix);
 
     // A value long and repetitive enough that each codec really compresses it.
     const body = (codec: string, n: number) => JSON.stringify({ orderId: `ord-${codec}-${n}`, note: `${codec} `.repeat(200) });
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     try {
       for (const codec of CODECS) {
         const lines = [0, 1, 2].map((n) => `ord-${codec}-${n}:${body(codec, n)}`);
         await kcat(
-          ["-b", broker.address, "-P", "-t", `${prefix}-kcat-${codec}`, "-p", "0", "-K", ":", "-z", codec, "-H", `codec=${codec}`, "-H", "source=kcat"],
+          ["-b", bed.broker.address, "-P", "-t", `${prefix}-kcat-${codec}`, "-p", "0", "-K", ":", "-z", codec, "-H", `codec=${codec}`, "-H", "source=kcat"],
           lines.join("\n") + "\n",
         );
         await producer.send({
@@ -142,7 +103,7 @@ describe("compressed batches", () => {
       }
     }
     expect(collector.stats().sessions).toBe(1);
-    expect(logs.text()).not.toMatch(/crashed/);
+    expect(bed.logs.text()).not.toMatch(/crashed/);
   });
 });
 
@@ -151,8 +112,8 @@ describe("a batch that cannot be decoded", () => {
     const prefix = uniqueName("corrupt");
     const broken = `${prefix}-broken`;
     const healthy = `${prefix}-healthy`;
-    await createTopics(kafka, [broken, healthy], 1);
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await createTopics(bed.kafka, [broken, healthy], 1);
+    const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
 
     // broken: two good records, then a zstd batch of three records whose compressed data is
@@ -160,7 +121,7 @@ describe("a batch that cannot be decoded", () => {
     await producer.send({ topic: broken, messages: [{ key: "a", value: "before-0" }, { key: "b", value: "before-1" }] });
     const garbage = randomBytes(64);
     const badOffset = await produceBatch(
-      broker.address,
+      bed.broker.address,
       broken,
       0,
       encodeRecordBatch({
@@ -174,7 +135,7 @@ describe("a batch that cannot be decoded", () => {
     await producer.send({ topic: broken, messages: [{ key: "c", value: "after-5" }, { key: "d", value: "after-6" }] });
 
     const { collector, config } = collect(prefix, { EVENTSCOPE_DECODE_ATTEMPTS: "4" });
-    const health = () => getCollectorHealthReport(db, { pollMs: config.pollMs, collectorGroup: config.collectorGroup });
+    const health = () => getCollectorHealthReport(bed.db, { pollMs: config.pollMs, collectorGroup: config.collectorGroup });
 
     // While the broken partition is retried, health lists it as retrying, with the error.
     const retrying = await waitUntil("health to list the broken partition as retrying", async () => {
@@ -205,13 +166,13 @@ describe("a batch that cannot be decoded", () => {
     expect(range.flags).toContain("batch-undecodable");
     expect(range.undecodable).toMatchObject({ toOffset: "4", codec: "zstd", attempts: 4 });
     expect(range.undecodable!.error).toBe(retrying.error);
-    const { rows: raw } = await db.pool.query<{ value_bytes: Buffer }>(
+    const { rows: raw } = await bed.db.pool.query<{ value_bytes: Buffer }>(
       `SELECT value_bytes FROM events WHERE topic = $1 AND "offset" = 2`,
       [broken],
     );
     expect(raw[0]!.value_bytes.equals(garbage)).toBe(true);
     // Searchable: the event search's flag filter finds the range.
-    const found = await searchEvents(db, { flag: "batch-undecodable", topic: broken });
+    const found = await searchEvents(bed.db, { flag: "batch-undecodable", topic: broken });
     expect(found.events.map((event) => [event.offset, event.flags])).toEqual([["2", ["batch-undecodable"]]]);
 
     // Health now lists the range as stored (skipped), and nothing as retrying.
@@ -226,14 +187,14 @@ describe("a batch that cannot be decoded", () => {
 
     // The crash loop cannot come back: one consumer all along, never crashed.
     expect(collector.stats().sessions).toBe(1);
-    expect(logs.text()).not.toMatch(/crashed/);
+    expect(bed.logs.text()).not.toMatch(/crashed/);
     await producer.disconnect();
   });
 
   test("a codec id Kafka does not define is an undecodable batch too, not records read from compressed bytes", async () => {
     const prefix = uniqueName("codec7");
     const topic = `${prefix}-events`;
-    await createTopics(kafka, [topic], 1);
+    await createTopics(bed.kafka, [topic], 1);
     const plain = encodeRecordBatch({ baseTimestamp: Date.now(), records: [{ key: Buffer.from("k"), value: Buffer.from("v") }] });
     // The same records, but the attributes claim codec 7.
     const strange = encodeRecordBatch({
@@ -242,7 +203,7 @@ describe("a batch that cannot be decoded", () => {
       records: [{ key: Buffer.from("k"), value: Buffer.from("v") }],
       recordsSection: plain.subarray(61),
     });
-    await produceBatch(broker.address, topic, 0, strange);
+    await produceBatch(bed.broker.address, topic, 0, strange);
     collect(prefix, { EVENTSCOPE_DECODE_ATTEMPTS: "1" });
     const rows = await waitUntil("the range row", async () => {
       const found = await rowsOf(topic);

@@ -10,6 +10,11 @@ import { isDeepStrictEqual } from "node:util";
 import { fileURLToPath } from "node:url";
 import { CompressionTypes, Kafka, logLevel, type Message, type SASLOptions } from "kafkajs";
 import type pg from "pg";
+import { afterAll, beforeAll, beforeEach } from "vitest";
+import { startBroker, type RunningBroker } from "../broker/index.ts";
+import { loadConfig, type Config } from "../config.ts";
+import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
+import { startCollector, type CollectorOptions, type RunningCollector } from "./collector.ts";
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.ts");
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -207,4 +212,81 @@ export class LogCollector {
   text(): string {
     return this.lines.join("\n") || "(nothing logged)";
   }
+}
+
+export interface CollectorTestBed {
+  readonly broker: RunningBroker;
+  readonly db: TestDatabase;
+  readonly kafka: Kafka;
+  /** This test's collector log (a new one per test). */
+  readonly logs: LogCollector;
+  /**
+   * Starts a collector in this process that collects the topics named `<prefix>-…` only (other
+   * tests' topics share the broker), as group `<prefix>-collector`; stopped after the file.
+   */
+  collect(prefix: string, env?: Record<string, string>, options?: Partial<CollectorOptions>): { collector: RunningCollector; config: Config };
+}
+
+/**
+ * The usual set-up of a collector integration test file: the embedded broker over TCP, a database
+ * of its own, a kafkajs client; each test's collector and broker logs printed when it fails.
+ * Call at the top level of the file.
+ */
+export function useCollectorTestBed(): CollectorTestBed {
+  let broker: RunningBroker | undefined;
+  let db: TestDatabase | undefined;
+  let kafka: Kafka | undefined;
+  let logs = new LogCollector();
+  const brokerLog: string[] = [];
+  const running: RunningCollector[] = [];
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is not started: use the test bed inside tests and hooks`);
+    return value;
+  };
+
+  beforeAll(async () => {
+    broker = await startBroker({ port: 0, log: (line) => brokerLog.push(line) });
+    db = await createTestDatabase();
+    kafka = testKafka(broker.address);
+  });
+  afterAll(async () => {
+    await Promise.all(running.map((collector) => collector.stop()));
+    await db?.drop();
+    await broker?.stop();
+  });
+  beforeEach(({ onTestFailed }) => {
+    logs = new LogCollector();
+    const brokerMark = brokerLog.length;
+    const testLogs = logs;
+    onTestFailed(() => {
+      console.error(`collector log:\n${testLogs.text()}`);
+      console.error(`broker log:\n${brokerLog.slice(brokerMark).join("\n") || "(nothing)"}`);
+    });
+  });
+
+  return {
+    get broker() {
+      return ready(broker, "the broker");
+    },
+    get db() {
+      return ready(db, "the database");
+    },
+    get kafka() {
+      return ready(kafka, "the kafkajs client");
+    },
+    get logs() {
+      return logs;
+    },
+    collect(prefix, env = {}, options = {}) {
+      const config = loadConfig({
+        KAFKA_BROKERS: ready(broker, "the broker").address,
+        EVENTSCOPE_COLLECTOR_GROUP: `${prefix}-collector`,
+        EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
+        ...env,
+      });
+      const collector = startCollector(config, { db: ready(db, "the database"), log: logs.log, healthIntervalMs: 300, ...options });
+      running.push(collector);
+      return { collector, config };
+    },
+  };
 }
