@@ -36,6 +36,15 @@ export function toEventRow(topic: string, partition: number, message: KafkaMessa
   }
 }
 
+/** The fields extraction derives, left empty: for rows stored without interpreting the record. */
+const NOTHING_DERIVED = {
+  eventType: null,
+  producer: null,
+  entityKeys: [],
+  trace: { traceId: null, parentSpanId: null },
+  deadLetter: null,
+} as const satisfies Pick<EventRow, "eventType" | "producer" | "entityKeys" | "trace" | "deadLetter">;
+
 function asBuffer(value: unknown): Buffer | null {
   if (Buffer.isBuffer(value)) return value;
   if (typeof value === "string") return Buffer.from(value, "utf8");
@@ -75,11 +84,7 @@ export function rawEventRow(topic: string, partition: number, message: KafkaMess
         : { kind: "bytes", raw: truncated ? value.subarray(0, maxValueBytes) : value, text: null, truncated },
     sizeBytes: size,
     headers,
-    eventType: null,
-    producer: null,
-    entityKeys: [],
-    trace: { traceId: null, parentSpanId: null },
-    deadLetter: null,
+    ...NOTHING_DERIVED,
     flags,
   };
 }
@@ -107,11 +112,7 @@ export function undecodableRangeRow(
     value: { kind: "bytes", raw: truncated ? batch.raw.subarray(0, options.maxValueBytes) : batch.raw, text: null, truncated },
     sizeBytes: batch.raw.length,
     headers: [],
-    eventType: null,
-    producer: null,
-    entityKeys: [],
-    trace: { traceId: null, parentSpanId: null },
-    deadLetter: null,
+    ...NOTHING_DERIVED,
     flags,
     undecodable: {
       toOffset: batch.lastOffset,
