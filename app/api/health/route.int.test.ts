@@ -6,6 +6,7 @@ import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   getDatabase,
+  ingestEvents,
   recordCollectorHealth,
   recordLagSamples,
   syncTopics,
@@ -175,5 +176,47 @@ describe("GET /api/health", () => {
     expect(body.stale).toBe(true);
     expect(body.staleReason).toMatch(/no collector is running: the last one reported 10 min ago/);
     expect(body.instances).toMatchObject([{ instanceId, status: "stopped" }]);
+  });
+
+  it("lists a partition retrying an undecodable batch, and once the range is stored, only as stored", async () => {
+    const now = new Date();
+    const stall = { topic: "payments", partition: 1, fromOffset: "40", toOffset: "42", codec: "zstd", error: "Unknown frame descriptor", attempts: 2, since: now };
+    await recordCollectorHealth(db, {
+      instanceId,
+      host: "collector-host",
+      pid: 4242,
+      startedAt: now,
+      lastPollAt: now,
+      lastAdminPollAt: now,
+      lastError: null,
+      stalled: [stall],
+    });
+    let { body } = await health();
+    expect(body.stalled).toEqual([{ ...stall, since: now.toISOString(), state: "retrying" }]);
+    expect(body.stale).toBe(true);
+    expect(body.staleReason).toBe("payments-1 offsets 40..42 (zstd) cannot be decoded: Unknown frame descriptor, fetched 2 time(s) so far");
+
+    // Stored while the instance's last report still says retrying: stored, once.
+    await ingestEvents(db, [
+      {
+        topic: "payments",
+        partition: 1,
+        offset: "40",
+        timestamp: now,
+        key: null,
+        value: { kind: "bytes", raw: Buffer.from([0x28, 0xb5]), text: null, truncated: false },
+        sizeBytes: 2,
+        headers: [],
+        eventType: null,
+        producer: null,
+        entityKeys: [],
+        trace: { traceId: null, parentSpanId: null },
+        deadLetter: null,
+        flags: ["batch-undecodable"],
+        undecodable: { toOffset: "42", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", attempts: 3, firstFailedAt: now },
+      },
+    ]);
+    ({ body } = await health());
+    expect(body.stalled).toEqual([{ ...stall, attempts: 3, since: now.toISOString(), state: "stored" }]);
   });
 });

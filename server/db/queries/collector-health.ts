@@ -177,9 +177,12 @@ export async function getCollectorHealthReport(
 
     const age = (date: Date | null) => (date ? now.getTime() - date.getTime() : Infinity);
     const running = (instance: InstanceRow) => age(instance.updated_at) <= staleAfterMs;
+    // A range already stored is no longer being retried, whatever an instance's last report says.
+    const storedRanges = new Set(undecodable.map((row) => `${row.topic}\u0000${row.partition}\u0000${row.offset}`));
     const retrying: StalledPartition[] = instances
       .filter(running)
-      .flatMap((instance) => instance.stalled.map((stall) => ({ ...stall, state: "retrying" as const })));
+      .flatMap((instance) => instance.stalled.map((stall) => ({ ...stall, state: "retrying" as const })))
+      .filter((stall) => !storedRanges.has(`${stall.topic}\u0000${stall.partition}\u0000${stall.fromOffset}`));
     const stalled: StalledPartition[] = [
       ...retrying,
       ...undecodable.map((row) => ({
