@@ -51,7 +51,8 @@ export function createRequestHandler(store: SchemaStore, log: (line: string) => 
           "content-length": Buffer.byteLength(text),
         });
         res.end(text);
-      });
+      })
+      .catch((err: unknown) => log(`[registry] ${req.method} ${req.url}: answer not sent: ${String(err)}`));
   };
 }
 

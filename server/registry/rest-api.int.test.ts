@@ -159,6 +159,7 @@ describe("bad input", () => {
     expectError(await call("GET", "/schemas/ids/987654321"), 404, 40403);
     expectError(await call("GET", "/schemas/ids/nope"), 404, 40403);
     expectError(await call("GET", "/no/such/path"), 404, 404);
+    expectError(await call("GET", "/subjects/%E0%A4%A/versions"), 404, 404);
     expectError(await call("DELETE", versions), 405, 405);
 
     // Still serving.
