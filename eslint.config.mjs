@@ -82,12 +82,13 @@ const ioBuiltinImports = {
   message: "lib/ is pure code shared with the browser: no I/O, no environment. Put this in server/.",
 };
 
-/** server/broker/ runs on Node alone: relative imports and node built-ins, no npm package. */
+/** server/broker/ and server/registry/ run on Node alone: relative imports and node built-ins, no npm package. */
 const nodeBuiltinNames = builtinModules.filter((name) => !name.startsWith("_"));
 const anyPackage = {
   regex: `^(?!\\.{1,2}/|node:|(?:${nodeBuiltinNames.join("|")})(?:/|$)).*`,
   caseSensitive: true,
-  message: "server/broker/ may import node built-ins only (tests may also use kafkajs and vitest).",
+  message:
+    "server/broker/ and server/registry/ may import node built-ins only (tests may also use their clients and vitest).",
 };
 
 /**
@@ -153,7 +154,7 @@ const eslintConfig = defineConfig([
     },
   },
   {
-    files: ["server/broker/**"],
+    files: ["server/broker/**", "server/registry/**"],
     ignores: testFiles,
     rules: {
       "no-restricted-imports": ["error", { patterns: [anyPackage] }],

@@ -1,15 +1,13 @@
 import fs from "node:fs";
-import { parseArgs } from "node:util";
+import { parseStringFlags, stopOnSignals, usageError } from "../cli-support.ts";
 import { startBroker, type BrokerTlsOptions } from "./broker.ts";
 
 const usage =
   "usage: npm run broker -- [--port P] [--host H] [--data-dir D] [--partitions N] [--sasl-users FILE]\n" +
   "                         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]";
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n${usage}\n`);
-  process.exit(2);
-}
+// Annotated so that TypeScript knows code after a call to it is unreachable.
+const fail: (message: string) => never = usageError(usage);
 
 function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
@@ -41,29 +39,7 @@ function tlsOptions(cert: string | undefined, key: string | undefined, clientCa:
   };
 }
 
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      port: { type: "string" },
-      host: { type: "string" },
-      "data-dir": { type: "string" },
-      partitions: { type: "string" },
-      "sasl-users": { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      "tls-client-ca": { type: "string" },
-      help: { type: "boolean" },
-    },
-    strict: true,
-  }));
-} catch (err) {
-  fail((err as Error).message);
-}
-if (values.help) {
-  process.stdout.write(`${usage}\n`);
-  process.exit(0);
-}
+const values = parseStringFlags(usage, ["port", "host", "data-dir", "partitions", "sasl-users", "tls-cert", "tls-key", "tls-client-ca"]);
 
 try {
   const broker = await startBroker({
@@ -75,21 +51,7 @@ try {
     tls: tlsOptions(values["tls-cert"], values["tls-key"], values["tls-client-ca"]),
   });
   process.stdout.write(`broker listening on ${broker.host}:${broker.port}\n`);
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`[broker] ${signal}: stopping\n`);
-    broker.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`[broker] stop failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => shutdown("SIGINT"));
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  stopOnSignals("broker", () => broker.stop());
 } catch (err) {
   fail(`broker failed to start: ${(err as Error).message}`);
 }
