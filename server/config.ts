@@ -341,6 +341,20 @@ const usersFile = z.string().transform((path, ctx) => {
 
 const nonEmpty = z.string().transform((text) => text.trim());
 
+const registryUrl = z.string().transform((text, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = undefined;
+  }
+  if (!url || !["http:", "https:"].includes(url.protocol)) {
+    ctx.addIssue({ code: "custom", message: `expected the http(s) URL of a Schema Registry, e.g. http://registry:8081, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  return url.toString().replace(/\/+$/, "");
+});
+
 const compression = z.string().transform((text, ctx) => {
   const name = text.trim().toLowerCase();
   const known = COMPRESSION_NAMES.find((candidate) => candidate === name);
@@ -386,6 +400,9 @@ const environmentSchema = z.object({
   EVENTSCOPE_START: optionalVar(startPosition),
   EVENTSCOPE_RETENTION: optionalVar(retention),
   EVENTSCOPE_AUDIT_RETENTION: optionalVar(retention),
+  SCHEMA_REGISTRY_URL: optionalVar(registryUrl),
+  SCHEMA_REGISTRY_USERNAME: optionalVar(z.string()),
+  SCHEMA_REGISTRY_PASSWORD: optionalVar(z.string()),
   EVENTSCOPE_COLLECTOR_GROUP: optionalVar(nonEmpty),
   EVENTSCOPE_POLL_MS: optionalVar(integer("milliseconds between admin polls", 100, 3_600_000)),
   EVENTSCOPE_DLQ_PATTERNS: optionalVar(dlqPatterns),
@@ -465,6 +482,11 @@ function toConfig(env: Environment) {
      * stored as one row flagged `batch-undecodable` and collection moves past it.
      */
     decodeAttempts: env.EVENTSCOPE_DECODE_ATTEMPTS ?? 3,
+    /** A Confluent-compatible Schema Registry: values in its wire format are decoded. Unset: read as bytes. */
+    schemaRegistry:
+      env.SCHEMA_REGISTRY_URL === undefined
+        ? undefined
+        : { url: env.SCHEMA_REGISTRY_URL, username: env.SCHEMA_REGISTRY_USERNAME, password: env.SCHEMA_REGISTRY_PASSWORD },
     /** The origin users reach Eventscope at (https: session cookies are Secure). */
     publicUrl: env.EVENTSCOPE_PUBLIC_URL,
     /**
@@ -620,7 +642,10 @@ export function withoutPassword(url: string): string {
  * of the configuration (the database password, the SASL password, the tokens) replaced by "***",
  * in case an error message quotes one.
  */
-export function redactSecrets(text: string, config: Pick<Config, "databaseUrl" | "kafka" | "adminToken" | "readToken" | "users">): string {
+export function redactSecrets(
+  text: string,
+  config: Pick<Config, "databaseUrl" | "kafka" | "adminToken" | "readToken" | "users"> & Partial<Pick<Config, "schemaRegistry">>,
+): string {
   const secrets = new Set<string>();
   if (config.databaseUrl !== undefined) {
     try {
@@ -633,7 +658,13 @@ export function redactSecrets(text: string, config: Pick<Config, "databaseUrl" |
       // Not a URL: nothing to take from it.
     }
   }
-  for (const secret of [config.kafka.sasl?.password, config.adminToken, config.readToken, ...config.users.map((user) => user.token)]) {
+  for (const secret of [
+    config.kafka.sasl?.password,
+    config.schemaRegistry?.password,
+    config.adminToken,
+    config.readToken,
+    ...config.users.map((user) => user.token),
+  ]) {
     if (secret) secrets.add(secret);
   }
   let redacted = text;

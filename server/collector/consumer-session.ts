@@ -53,6 +53,11 @@ export interface ConsumerSessionOptions {
   fromBeginning(topic: string): boolean;
   writer: EventWriter<SessionTag>;
   extractOptions: ExtractOptions;
+  /**
+   * Runs before a fetched batch is extracted (extraction is synchronous): fetches the Schema
+   * Registry schemas its values name. Bounded by its own timeout; never throws.
+   */
+  prepareBatch?: (messages: readonly KafkaMessage[]) => Promise<void>;
   /** Messages per queued chunk at most (the writer's rows per write). */
   maxRowsPerChunk: number;
   /** Start with consumption paused (the database is known to be failing). */
@@ -294,6 +299,7 @@ export class ConsumerSession {
       // kafkajs's Batch knows the offset it fetched from; its type does not say so.
       const fetchedOffset = (batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? "0";
       const { messages, retry } = this.decodableMessages(batch.topic, batch.partition, batch.messages, fetchedOffset);
+      await this.options.prepareBatch?.(messages);
       const writer = this.options.writer;
       const chunkRows = this.options.maxRowsPerChunk;
       // A catch-up fetch can hold tens of thousands of messages per partition: queued in chunks of

@@ -70,8 +70,11 @@ export interface EventRow {
   key: { kind: "text"; text: string } | { kind: "bytes"; bytes: Buffer } | null;
   value:
     | { kind: "tombstone" }
-    /** `raw` is the JSON text as received; it is what gets parsed into jsonb. */
-    | { kind: "json"; json: unknown; raw: Buffer }
+    /**
+     * `raw` is the JSON text as received, parsed into jsonb; for a value decoded from the Schema
+     * Registry wire format (`schema`), the wire bytes, kept as they are (a replay sends them).
+     */
+    | { kind: "json"; json: unknown; raw: Buffer; schema?: { id: number } }
     | { kind: "bytes"; raw: Buffer; text: string | null; truncated: boolean };
   /** Key + value (before truncation) + header keys and values, in bytes. */
   sizeBytes: number;
@@ -177,6 +180,7 @@ const EVENT_COLUMNS = [
   "prior_failure",
   "flags",
   "undecodable",
+  "schema_id",
 ] as const;
 
 const DEAD_LETTER_COLUMNS = [
@@ -220,7 +224,7 @@ const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (
   topic text, partition int, "offset" bigint, "timestamp" timestamptz, key text, key_bytes bytea,
   value_kind value_kind, value_json jsonb, value_text text, value_bytes bytea, headers jsonb,
   size int, event_type text, entity_keys text[], trace_id text, parent_span_id text,
-  producer text, prior_failure jsonb, flags text[], undecodable jsonb,
+  producer text, prior_failure jsonb, flags text[], undecodable jsonb, schema_id int,
   dl_source text, dl_convention text, dl_origin_topic text, dl_origin_partition int,
   dl_origin_offset bigint, dl_origin_timestamp timestamptz, dl_origin_group text,
   dl_origin_topic_hint text, dl_error_class text, dl_error_message text, dl_error_cause text,
@@ -322,9 +326,14 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
   const value = row.value;
   if (value.kind === "json" && !degraded) {
     valueKind = "json";
-    valueJson = jsonText(value.raw, value.json);
-    // A dead letter is replayed byte for byte; jsonb would normalise spacing and key order.
-    if (row.deadLetter) valueBytes = value.raw;
+    // A wire-format value's raw bytes are not JSON text: its decoded reading is stored instead
+    // (NUL in strings cleaned, as jsonb cannot hold it).
+    valueJson = value.schema
+      ? JSON.stringify(value.json, (_key, item: unknown) => (typeof item === "string" ? cleanText(item) : item))
+      : jsonText(value.raw, value.json);
+    // A dead letter is replayed byte for byte; jsonb would normalise spacing and key order. A
+    // decoded wire-format value keeps its wire bytes: the JSON is Eventscope's reading of them.
+    if (row.deadLetter || value.schema) valueBytes = value.raw;
   } else if (value.kind === "json") {
     valueKind = "binary";
     valueBytes = value.raw;
@@ -370,6 +379,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
     degraded ? null : failureJson(row.priorFailure),
     [...flags].map(cleanText),
     undecodableJson(row.undecodable),
+    value.kind === "json" && value.schema ? value.schema.id : null,
   ];
   if (!dl) {
     for (let i = 0; i < DEAD_LETTER_COLUMNS.length; i++) cells.push(null);

@@ -8,6 +8,7 @@ export type EventTypeSource =
   | "cloudevent"
   | "event-type-header"
   | "type-header"
+  | "schema"
   | "value-type"
   | "value-eventType";
 
@@ -25,6 +26,7 @@ export function resolveEventType(
   headers: HeaderIndex,
   cloudEvent: CloudEventAttributes | null,
   payload: JsonValue | undefined,
+  schemaTypeName: string | null = null,
 ): EventTypeResolution {
   if (cloudEvent?.type != null) {
     return { eventType: cloudEvent.type, source: cloudEvent.mode === "binary" ? "ce_type" : "cloudevent" };
@@ -33,6 +35,8 @@ export function resolveEventType(
   if (fromEventTypeHeader !== null) return { eventType: fromEventTypeHeader, source: "event-type-header" };
   const fromTypeHeader = lastHeaderText(headers, "type");
   if (fromTypeHeader !== null) return { eventType: fromTypeHeader, source: "type-header" };
+  // A Schema Registry value's named type (the Avro record's full name) says what the event is.
+  if (schemaTypeName !== null) return { eventType: schemaTypeName, source: "schema" };
   if (payload !== null && typeof payload === "object" && !Array.isArray(payload)) {
     const type = Object.hasOwn(payload, "type") ? payload.type : undefined;
     if (typeof type === "string" && type !== "") return { eventType: type, source: "value-type" };

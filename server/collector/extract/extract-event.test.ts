@@ -262,6 +262,16 @@ describe("extractEvent", () => {
       message({ value: Buffer.from('{"orderId": 98765432109876543210}') }),
     ];
     for (const input of inputs) for (const flag of extractEvent(input, OPTIONS).flags) raised.add(flag);
+    // Schema Registry values: a reader that answers each schema id as the registry would.
+    const outcomes = ["schema-unknown", "schema-registry-unavailable", "schema-decode-failed"] as const;
+    const wireFormat = {
+      read: (value: Buffer) => ({ status: "failed" as const, schemaId: value.readUInt32BE(1), flag: outcomes[value.readUInt32BE(1)]! }),
+    };
+    for (let id = 0; id < outcomes.length; id++) {
+      const framed = Buffer.alloc(6);
+      framed.writeUInt32BE(id, 1);
+      for (const flag of extractEvent(message({ value: framed }), { ...OPTIONS, wireFormat }).flags) raised.add(flag);
+    }
     expect([...raised].sort()).toEqual(Object.keys(EXTRACTION_FLAGS).sort());
   });
 

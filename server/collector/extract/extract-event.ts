@@ -72,7 +72,7 @@ export function extractEvent(message: RawMessage, options: ExtractOptions = DEFA
   const key = decodedKey.key;
   addFlags(flags, decodedKey.flags);
   const contentType = lastHeaderText(index, "content-type");
-  const decodedValue = decodeValue(toBuffer(message.value), contentType, options.maxValueBytes);
+  const decodedValue = decodeValue(toBuffer(message.value), contentType, options.maxValueBytes, options.wireFormat);
   const value = decodedValue.value;
   addFlags(flags, decodedValue.flags);
 
@@ -100,7 +100,12 @@ export function extractEvent(message: RawMessage, options: ExtractOptions = DEFA
   const traceExtraction = extractTraceContext(index, structuredTraceparent);
   addFlags(flags, traceExtraction.flags);
   const trace = traceExtraction.trace;
-  const { eventType, source: eventTypeSource } = resolveEventType(index, cloudEvent, payload);
+  const { eventType, source: eventTypeSource } = resolveEventType(
+    index,
+    cloudEvent,
+    payload,
+    value.kind === "json" ? (value.schema?.typeName ?? null) : null,
+  );
   const { producer, source: producerSource } = resolveProducer(index, cloudEvent);
   const entity = extractEntityKeys(payload, key?.kind === "text" ? key.text : null, options.entityFields);
   addFlags(flags, entity.flags);

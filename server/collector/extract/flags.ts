@@ -26,6 +26,12 @@ export const EXTRACTION_FLAGS = {
     "The message is a CloudEvent (ce_ headers or a structured content-type) but lacks a required attribute (specversion, id, source, type) or is not a JSON object.",
   "dlq-header-malformed":
     "A dead-letter header is present but its value cannot be decoded (wrong binary length, not a number, bad JSON): that field is null.",
+  "schema-unknown":
+    "The value starts like the Schema Registry wire format (byte 0, a schema id) but the registry does not know that schema id: stored as bytes.",
+  "schema-registry-unavailable":
+    "The value is in the Schema Registry wire format but the registry could not be reached in time: stored as bytes.",
+  "schema-decode-failed":
+    "The value is in the Schema Registry wire format but its bytes do not decode against their schema: stored as bytes.",
   "entity-id-imprecise":
     "An entity field holds an integer beyond 2^53, which JSON parsing cannot represent exactly: not used as an entity key.",
 } as const satisfies Record<string, string>;

@@ -34,4 +34,19 @@ export interface ExtractOptions {
   dlqPatterns: readonly RegExp[];
   /** Values longer than this many bytes are stored cut to this length and flagged. */
   maxValueBytes: number;
+  /**
+   * Reads values in the Schema Registry wire format (byte 0, a 4-byte schema id, the payload) when
+   * SCHEMA_REGISTRY_URL is set; without it, such values are bytes like any other.
+   */
+  wireFormat?: WireFormatReader;
+}
+
+/** What became of a value in the wire format; null when the value is not one (or no registry). */
+export type WireFormatResult =
+  | { status: "decoded"; json: JsonValue; schemaId: number; typeName: string | null }
+  | { status: "failed"; schemaId: number; flag: "schema-unknown" | "schema-registry-unavailable" | "schema-decode-failed" }
+  | null;
+
+export interface WireFormatReader {
+  read(value: Buffer): WireFormatResult;
 }

@@ -1,7 +1,7 @@
 import { completeUtf8Prefix, decodeText, firstNonWhitespaceByte } from "./bytes.ts";
 import { contentTypeSaysJson } from "./cloudevents.ts";
 import type { ExtractionFlag } from "./flags.ts";
-import type { JsonValue } from "./types.ts";
+import type { JsonValue, WireFormatReader } from "./types.ts";
 
 /** A key as stored: text when it is text (lossless: it encodes back to the same bytes), else bytes. */
 export type ExtractedKey = { kind: "text"; text: string } | { kind: "bytes"; bytes: Buffer } | null;
@@ -19,7 +19,14 @@ export function decodeKey(key: Buffer | null): { key: ExtractedKey; flags: Extra
  */
 export type ExtractedValue =
   | { kind: "tombstone" }
-  | { kind: "json"; json: JsonValue; raw: Buffer; byteLength: number }
+  | {
+      kind: "json";
+      json: JsonValue;
+      raw: Buffer;
+      byteLength: number;
+      /** Decoded from the Schema Registry wire format: the schema id and its named type. `raw` is the wire bytes. */
+      schema?: { id: number; typeName: string | null };
+    }
   | {
       kind: "bytes";
       raw: Buffer;
@@ -46,9 +53,18 @@ export function decodeValue(
   value: Buffer | null,
   contentType: string | null,
   maxValueBytes: number,
+  wireFormat?: WireFormatReader,
 ): ValueDecoding {
   if (value === null) return { value: { kind: "tombstone" }, flags: ["tombstone"] };
   const byteLength = value.length;
+
+  const wire = byteLength <= maxValueBytes ? (wireFormat?.read(value) ?? null) : null;
+  if (wire?.status === "decoded") {
+    return { value: { kind: "json", json: wire.json, raw: value, byteLength, schema: { id: wire.schemaId, typeName: wire.typeName } }, flags: [] };
+  }
+  if (wire?.status === "failed") {
+    return { value: { kind: "bytes", raw: value, text: null, truncated: false, byteLength }, flags: [wire.flag] };
+  }
 
   if (byteLength > maxValueBytes) {
     // A copy: a view would pin the whole fetch buffer in memory until the row is written.

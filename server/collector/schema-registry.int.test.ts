@@ -1,0 +1,229 @@
+/**
+ * Values in the Schema Registry wire format, end to end: encoded by a client library we did not
+ * write (@kafkajs/confluent-schema-registry) against Eventscope's embedded registry, produced over
+ * TCP to the embedded broker, collected with SCHEMA_REGISTRY_URL, stored decoded and on the
+ * entity's timeline. What cannot be decoded is stored as bytes with the flag that says why.
+ */
+import { execFileSync } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { uniqueName, waitUntil } from "../broker/test-support.ts";
+import { getEntityTimeline } from "../db/index.ts";
+import { startSchemaRegistry, type RunningSchemaRegistry } from "../registry/index.ts";
+import { createTopics, useCollectorTestBed } from "./test-support.ts";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** Debian's Python, which sees Debian's python3-avro (another python3 may come first on PATH). */
+const PYTHON = "/usr/bin/python3";
+
+// Fails the file, never skips it, without Apache Avro's Python implementation.
+try {
+  execFileSync(PYTHON, ["-c", "import avro.io, avro.schema"], { stdio: "pipe" });
+} catch (error) {
+  throw new Error(`${PYTHON} with Debian's python3-avro is required by these tests (apt-get install python3-avro): ${(error as Error).message}`);
+}
+
+const bed = useCollectorTestBed();
+let registry: RunningSchemaRegistry;
+
+beforeAll(async () => {
+  registry = await startSchemaRegistry({ port: 0 });
+});
+
+afterAll(async () => {
+  await registry?.stop();
+});
+
+interface StoredRow {
+  offset: string;
+  event_type: string | null;
+  entity_keys: string[];
+  value_kind: string | null;
+  value_json: unknown;
+  value_bytes: Buffer | null;
+  schema_id: number | null;
+  flags: string[];
+}
+
+async function rowsOf(topic: string): Promise<StoredRow[]> {
+  const { rows } = await bed.db.pool.query<StoredRow>(
+    `SELECT "offset"::text AS "offset", event_type, entity_keys, value_kind::text AS value_kind, value_json, value_bytes, schema_id, flags
+     FROM events e WHERE topic = $1 ORDER BY e."offset"`,
+    [topic],
+  );
+  return rows;
+}
+
+async function waitForRows(topic: string, count: number): Promise<StoredRow[]> {
+  return waitUntil(`${count} rows of ${topic}`, async () => {
+    const rows = await rowsOf(topic);
+    return rows.length >= count ? rows : false;
+  }, { timeoutMs: 30_000, describe: () => bed.logs.text() });
+}
+
+const PAYMENT_SCHEMA = {
+  type: "record",
+  name: "PaymentProcessed",
+  namespace: "com.example.payments",
+  fields: [
+    { name: "orderId", type: "string" },
+    { name: "amount", type: { type: "bytes", logicalType: "decimal", precision: 10, scale: 2 } },
+    { name: "paidOn", type: { type: "int", logicalType: "date" } },
+    { name: "paidAt", type: { type: "long", logicalType: "timestamp-millis" } },
+    { name: "paymentId", type: { type: "string", logicalType: "uuid" } },
+    { name: "status", type: { type: "enum", name: "Status", symbols: ["CAPTURED", "DECLINED"] } },
+    { name: "tags", type: { type: "array", items: "string" } },
+    { name: "attributes", type: { type: "map", values: "int" } },
+    { name: "note", type: ["null", "string"], default: null },
+  ],
+};
+
+describe("Schema Registry values", () => {
+  test("Avro and JSON Schema values are stored decoded, typed and on the entity's timeline; the wire bytes are kept", async () => {
+    const prefix = uniqueName("schemas");
+    const payments = `${prefix}-payments`;
+    const shipments = `${prefix}-shipments`;
+    await createTopics(bed.kafka, [payments, shipments], 1);
+    const client = new SchemaRegistry({ host: registry.url });
+    const { id: avroId } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(PAYMENT_SCHEMA) }, { subject: `${payments}-value` });
+    const { id: jsonId } = await client.register(
+      { type: SchemaType.JSON, schema: JSON.stringify({ title: "ShipmentSent", type: "object", properties: { orderId: { type: "string" }, carrier: { type: "string" } } }) },
+      { subject: `${shipments}-value` },
+    );
+    const orderId = `ord-${prefix}`;
+    const avroValue = await client.encode(avroId, {
+      orderId,
+      amount: Buffer.from([0x04, 0xe2]), // 1250 → "12.50"
+      paidOn: 20_427, // 2025-12-05
+      paidAt: 1_764_900_000_123,
+      paymentId: "3f2c1b6e-8a1d-4c5e-9b7a-2d4e6f8a0b1c",
+      status: "CAPTURED",
+      tags: ["card"],
+      attributes: { tries: 2 },
+      note: null,
+    });
+    const jsonValue = await client.encode(jsonId, { orderId, carrier: "dhl" });
+
+    const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    await producer.send({ topic: payments, messages: [{ key: orderId, value: avroValue }] });
+    await producer.send({ topic: shipments, messages: [{ key: orderId, value: jsonValue }] });
+    await producer.disconnect();
+
+    bed.collect(prefix, { SCHEMA_REGISTRY_URL: registry.url });
+    const [payment] = await waitForRows(payments, 1);
+    expect(payment).toMatchObject({
+      event_type: "com.example.payments.PaymentProcessed",
+      entity_keys: [orderId],
+      value_kind: "json",
+      schema_id: avroId,
+      flags: [],
+      value_json: {
+        orderId,
+        amount: "12.50",
+        paidOn: "2025-12-05",
+        paidAt: "2025-12-05T02:00:00.123Z",
+        paymentId: "3f2c1b6e-8a1d-4c5e-9b7a-2d4e6f8a0b1c",
+        status: "CAPTURED",
+        tags: ["card"],
+        attributes: { tries: 2 },
+        note: null,
+      },
+    });
+    expect(payment!.value_bytes!.equals(avroValue)).toBe(true);
+    const [shipment] = await waitForRows(shipments, 1);
+    expect(shipment).toMatchObject({ event_type: "ShipmentSent", schema_id: jsonId, value_json: { orderId, carrier: "dhl" }, flags: [] });
+
+    const timeline = await getEntityTimeline(bed.db, orderId);
+    expect(timeline.events.map((e) => e.eventType)).toEqual(["com.example.payments.PaymentProcessed", "ShipmentSent"]);
+  });
+
+  test("Avro written by Apache Avro's own implementation (python3-avro), framed by hand, is read the same", async () => {
+    const prefix = uniqueName("schemas-py");
+    const topic = `${prefix}-orders`;
+    await createTopics(bed.kafka, [topic], 1);
+    const schema = {
+      type: "record",
+      name: "OrderPlaced",
+      namespace: "com.example.orders",
+      fields: [
+        { name: "orderId", type: "string" },
+        { name: "items", type: { type: "array", items: { type: "record", name: "Item", fields: [{ name: "sku", type: "string" }, { name: "qty", type: "int" }] } } },
+        { name: "placedAt", type: { type: "long", logicalType: "timestamp-millis" } },
+        { name: "coupon", type: ["null", "string"], default: null },
+      ],
+    };
+    const { id } = await new SchemaRegistry({ host: registry.url }).register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject: `${topic}-value` });
+    const orderId = `ord-${prefix}`;
+    const hex = execFileSync(PYTHON, [
+      path.join(HERE, "schemas", "avro-python-writer.py"),
+      String(id),
+      JSON.stringify(schema),
+      JSON.stringify({ orderId, items: [{ sku: "sku-1", qty: 2 }], placedAt: "2025-12-05T02:00:00.000Z", coupon: "WINTER" }),
+    ], { encoding: "utf8" }).trim();
+    const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    await producer.send({ topic, messages: [{ key: orderId, value: Buffer.from(hex, "hex") }] });
+    await producer.disconnect();
+
+    bed.collect(prefix, { SCHEMA_REGISTRY_URL: registry.url });
+    const [row] = await waitForRows(topic, 1);
+    expect(row).toMatchObject({
+      event_type: "com.example.orders.OrderPlaced",
+      entity_keys: [orderId],
+      schema_id: id,
+      flags: [],
+      value_json: { orderId, items: [{ sku: "sku-1", qty: 2 }], placedAt: "2025-12-05T02:00:00.000Z", coupon: "WINTER" },
+    });
+  });
+
+  test("an unknown schema id, bytes that do not decode, and a registry that cannot be reached: stored as bytes, flagged", async () => {
+    const prefix = uniqueName("schema-flags");
+    const topic = `${prefix}-events`;
+    await createTopics(bed.kafka, [topic], 1);
+    const client = new SchemaRegistry({ host: registry.url });
+    const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(PAYMENT_SCHEMA) }, { subject: `${topic}-value` });
+    const frame = (schemaId: number, payload: Buffer) => {
+      const header = Buffer.alloc(5);
+      header.writeUInt32BE(schemaId, 1);
+      return Buffer.concat([header, payload]);
+    };
+    const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [
+        { key: "a", value: frame(987_654, Buffer.from("whatever")) },
+        { key: "b", value: frame(id, Buffer.from([0xff, 0xff, 0xff])) },
+      ],
+    });
+    await producer.disconnect();
+
+    bed.collect(prefix, { SCHEMA_REGISTRY_URL: registry.url });
+    const rows = await waitForRows(topic, 2);
+    expect(rows.map((row) => [row.value_kind, row.schema_id, row.flags])).toEqual([
+      ["binary", null, ["schema-unknown"]],
+      ["binary", null, ["schema-decode-failed"]],
+    ]);
+
+    // Nothing listens on this port: the registry is unavailable, and collection goes on.
+    const closed = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const other = `${prefix}-down`;
+    await createTopics(bed.kafka, [other], 1);
+    const sender = bed.kafka.producer({ allowAutoTopicCreation: false });
+    await sender.connect();
+    await sender.send({ topic: other, messages: [{ key: "c", value: frame(id, Buffer.from([0x02])) }] });
+    await sender.disconnect();
+    bed.collect(prefix + "x", { SCHEMA_REGISTRY_URL: `http://127.0.0.1:${closed}`, EVENTSCOPE_TOPICS_INCLUDE: `^${other}$` });
+    const [down] = await waitForRows(other, 1);
+    expect(down).toMatchObject({ value_kind: "binary", flags: ["schema-registry-unavailable"] });
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * Schemas by id from a Confluent-compatible Schema Registry (Confluent's, Redpanda's, Karapace,
+ * Apicurio's compat API, or Eventscope's embedded one): `GET /schemas/ids/<id>` and, for the
+ * subject and version, `GET /schemas/ids/<id>/versions`. An id never changes meaning, so what is
+ * found is cached forever; an id the registry does not know is remembered as unknown for a while;
+ * a registry that cannot be reached is asked again on the next batch. Collection never waits on it
+ * beyond `timeoutMs`.
+ */
+
+export interface RegistrySchema {
+  id: number;
+  schemaType: "AVRO" | "PROTOBUF" | "JSON";
+  schema: string;
+  /** The first subject-version the registry lists for the id, when it lists one. */
+  subject: string | null;
+  version: number | null;
+}
+
+export type SchemaLookup =
+  | { status: "known"; schema: RegistrySchema }
+  | { status: "unknown" }
+  /** Not asked yet, or the registry did not answer in time: the event is stored raw and flagged. */
+  | { status: "unavailable"; error: string };
+
+export interface RegistryClientOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  /** How long a batch waits for the registry at most. Default 2 s. */
+  timeoutMs?: number;
+  /** How long an id the registry does not know is not asked again. Default 60 s. */
+  unknownTtlMs?: number;
+  fetch?: typeof fetch;
+}
+
+const CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+
+export class SchemaRegistryClient {
+  private readonly known = new Map<number, RegistrySchema>();
+  private readonly unknownUntil = new Map<number, number>();
+  private readonly failures = new Map<number, string>();
+  private readonly base: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly unknownTtlMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(options: RegistryClientOptions) {
+    this.base = options.url.replace(/\/+$/, "");
+    this.headers = { accept: CONTENT_TYPE };
+    if (options.username !== undefined) {
+      this.headers.authorization = `Basic ${Buffer.from(`${options.username}:${options.password ?? ""}`).toString("base64")}`;
+    }
+    this.timeoutMs = options.timeoutMs ?? 2_000;
+    this.unknownTtlMs = options.unknownTtlMs ?? 60_000;
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  /** What is known about `id` now, without asking the registry. */
+  lookup(id: number): SchemaLookup {
+    const schema = this.known.get(id);
+    if (schema) return { status: "known", schema };
+    if ((this.unknownUntil.get(id) ?? 0) > Date.now()) return { status: "unknown" };
+    return { status: "unavailable", error: this.failures.get(id) ?? "not fetched from the schema registry yet" };
+  }
+
+  /** Fetches the ids not known yet, together, within the timeout; never throws. */
+  async prefetch(ids: Iterable<number>): Promise<void> {
+    const now = Date.now();
+    const wanted = [...new Set(ids)].filter((id) => !this.known.has(id) && (this.unknownUntil.get(id) ?? 0) <= now);
+    if (wanted.length === 0) return;
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    await Promise.all(wanted.map((id) => this.fetchOne(id, signal)));
+  }
+
+  private async fetchOne(id: number, signal: AbortSignal): Promise<void> {
+    try {
+      const response = await this.fetchImpl(`${this.base}/schemas/ids/${id}`, { headers: this.headers, signal });
+      if (response.status === 404) {
+        this.unknownUntil.set(id, Date.now() + this.unknownTtlMs);
+        this.failures.delete(id);
+        return;
+      }
+      if (!response.ok) throw new Error(`the schema registry answered ${response.status} for schema ${id}`);
+      const body = (await response.json()) as { schema?: unknown; schemaType?: unknown };
+      if (typeof body.schema !== "string") throw new Error(`the schema registry's answer for schema ${id} has no schema`);
+      const schemaType = body.schemaType === "PROTOBUF" || body.schemaType === "JSON" ? body.schemaType : "AVRO";
+      let subject: string | null = null;
+      let version: number | null = null;
+      const versions = await this.fetchImpl(`${this.base}/schemas/ids/${id}/versions`, { headers: this.headers, signal }).catch(() => null);
+      if (versions?.ok) {
+        const list = (await versions.json().catch(() => [])) as { subject?: unknown; version?: unknown }[];
+        const first = Array.isArray(list) ? list[0] : undefined;
+        if (first && typeof first.subject === "string" && typeof first.version === "number") {
+          subject = first.subject;
+          version = first.version;
+        }
+      }
+      this.known.set(id, { id, schemaType, schema: body.schema, subject, version });
+      this.failures.delete(id);
+    } catch (error) {
+      const reason = error instanceof Error ? (error.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : error.message) : String(error);
+      this.failures.set(id, `schema registry unavailable: ${reason}`);
+    }
+  }
+}
