@@ -4,6 +4,7 @@ import type { Kafka } from "kafkajs";
 import { redactSecrets, type Config } from "../config.ts";
 import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
+import { startRegistryCatchUp } from "./schemas/registry-catch-up.ts";
 import { WireFormatDecoder } from "./schemas/wire-format.ts";
 import { EventWriter, oneLine, type EventWriterOptions } from "./event-writer.ts";
 import { createKafka, explainKafkaError, installUndecodableBatchHandling, registerCompressionCodecs } from "../kafka/index.ts";
@@ -43,6 +44,8 @@ export interface CollectorOptions {
   pruneIntervalMs?: number;
   /** kafkajs group session timeout. Default 10 s: a killed collector's partitions move on quickly. */
   sessionTimeoutMs?: number;
+  /** How often events stored during a Schema Registry outage are tried again. Default 15 s. */
+  registryCatchUpMs?: number;
   /** Backoff before the first re-fetch of a batch that does not decode (doubles each time). Default 1 s. */
   decodeRetryMs?: number;
   /** On a topic change, how long the old consumer may take to store, commit and leave. Default 20 s. */
@@ -349,6 +352,18 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const firstPrune = setTimeout(prune, Math.min(60_000, pruneIntervalMs));
   const pruneTimer = setInterval(prune, pruneIntervalMs);
 
+  // --- events stored while the Schema Registry was unavailable, decoded once it is back ---------
+  const registryCatchUp = wireFormat
+    ? startRegistryCatchUp({
+        db: options.db,
+        decoder: wireFormat,
+        extractOptions,
+        topics: () => desired ?? [],
+        log,
+        intervalMs: options.registryCatchUpMs,
+      })
+    : null;
+
   let stopping: Promise<void> | null = null;
   return {
     instanceId,
@@ -385,6 +400,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         clearInterval(healthTimer);
         clearTimeout(firstPrune);
         clearInterval(pruneTimer);
+        const catchUpStopped = registryCatchUp?.stop();
         signal();
         // Not awaited first: a listing stuck in kafkajs's retries must not delay storing what was fetched.
         const watcherStopped = watcher.stop();
@@ -407,6 +423,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         if (dropped > 0) log(`stopped with ${dropped} events unstored and uncommitted: they will be read again`);
         await waitFor("listing topics", watcherStopped);
         await waitFor("retention", pruneRunning ?? undefined);
+        await waitFor("decoding events stored during a registry outage", catchUpStopped);
         await waitFor("recording health", healthRunning ?? undefined);
         await waitFor("recording health", writeHealth());
         if (cutShort.length > 0) {

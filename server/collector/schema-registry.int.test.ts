@@ -5,12 +5,13 @@
  * entity's timeline. What cannot be decoded is stored as bytes with the flag that says why.
  */
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { uniqueName, waitUntil } from "../broker/test-support.ts";
+import { makeTempDir, uniqueName, waitUntil } from "../broker/test-support.ts";
 import { getEntityTimeline } from "../db/index.ts";
 import { startSchemaRegistry, type RunningSchemaRegistry } from "../registry/index.ts";
 import { createTopics, useCollectorTestBed } from "./test-support.ts";
@@ -27,6 +28,16 @@ try {
 }
 
 const bed = useCollectorTestBed();
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 let registry: RunningSchemaRegistry;
 
 beforeAll(async () => {
@@ -210,12 +221,7 @@ describe("Schema Registry values", () => {
     ]);
 
     // Nothing listens on this port: the registry is unavailable, and collection goes on.
-    const closed = await new Promise<number>((resolve) => {
-      const server = net.createServer().listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
+    const closed = await freePort();
     const other = `${prefix}-down`;
     await createTopics(bed.kafka, [other], 1);
     const sender = bed.kafka.producer({ allowAutoTopicCreation: false });
@@ -225,5 +231,58 @@ describe("Schema Registry values", () => {
     bed.collect(prefix + "x", { SCHEMA_REGISTRY_URL: `http://127.0.0.1:${closed}`, EVENTSCOPE_TOPICS_INCLUDE: `^${other}$` });
     const [down] = await waitForRows(other, 1);
     expect(down).toMatchObject({ value_kind: "binary", flags: ["schema-registry-unavailable"] });
+  });
+
+  test("events stored while the registry was down are decoded once it is back, and join their entity's timeline", async () => {
+    const prefix = uniqueName("schema-outage");
+    const topic = `${prefix}-payments`;
+    await createTopics(bed.kafka, [topic], 1);
+    // A registry of its own, on a port it comes back to, with its data on disk.
+    const dataDir = makeTempDir("eventscope-registry-outage");
+    const port = await freePort();
+    let own = await startSchemaRegistry({ port, dataDir });
+    const client = new SchemaRegistry({ host: own.url });
+    const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(PAYMENT_SCHEMA) }, { subject: `${topic}-value` });
+    const orderId = `ord-${prefix}`;
+    const value = await client.encode(id, {
+      orderId,
+      amount: Buffer.from([0x01, 0x00]),
+      paidOn: 20_427,
+      paidAt: 1_764_900_000_123,
+      paymentId: "3f2c1b6e-8a1d-4c5e-9b7a-2d4e6f8a0b1c",
+      status: "DECLINED",
+      tags: [],
+      attributes: {},
+      note: "card expired",
+    });
+    await own.stop();
+    try {
+      const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      await producer.send({ topic, messages: [{ key: orderId, value }] });
+      await producer.disconnect();
+
+      bed.collect(prefix, { SCHEMA_REGISTRY_URL: own.url }, { registryCatchUpMs: 300 });
+      const [stored] = await waitForRows(topic, 1);
+      expect(stored).toMatchObject({ value_kind: "binary", event_type: null, entity_keys: [orderId], flags: ["schema-registry-unavailable"] });
+
+      own = await startSchemaRegistry({ port, dataDir });
+      const decoded = await waitUntil("the event decoded after the outage", async () => {
+        const [row] = await rowsOf(topic);
+        return row && row.flags.length === 0 ? row : false;
+      }, { timeoutMs: 30_000, describe: () => bed.logs.text() });
+      expect(decoded).toMatchObject({
+        value_kind: "json",
+        event_type: "com.example.payments.PaymentProcessed",
+        schema_id: id,
+        value_json: { orderId, amount: "2.56", status: "DECLINED", note: "card expired" },
+      });
+      expect(decoded.value_bytes!.equals(value)).toBe(true);
+      expect((await getEntityTimeline(bed.db, orderId)).events.map((e) => e.eventType)).toEqual(["com.example.payments.PaymentProcessed"]);
+      await waitUntil("the log to say so", () => /schema registry is back: decoded 1 event/.test(bed.logs.text()), { describe: () => bed.logs.text() });
+    } finally {
+      await own.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -21,12 +21,15 @@ export { DatabaseError, isRetriableDatabaseError, toDatabaseError } from "./erro
 export { checkLiveness } from "./liveness.ts";
 export {
   ingestEvents,
+  replaceDecodedEvents,
+  listRecordsAwaitingRegistry,
   INGEST_FLAGS,
   MAX_INDEXED_TEXT,
   type EventRow,
   type EventHeaderInput,
   type FailureInfo,
   type StoredHeader,
+  type StoredRecord,
   type IngestMethod,
   type IngestOptions,
   type IngestResult,

@@ -776,3 +776,81 @@ async function ingestDegraded(
     );
   }
 }
+
+// --- values decoded after the fact ---------------------------------------------------------------
+
+/** The columns a later decoding of a stored record may change (a Schema Registry value, say). */
+const REDECODED_COLUMNS = ["value_kind", "value_json", "value_text", "value_bytes", "event_type", "entity_keys", "producer", "flags", "schema_id"] as const;
+const REDECODED_CELLS = REDECODED_COLUMNS.map((column) => EVENT_COLUMNS.indexOf(column));
+
+/**
+ * Stores a new reading of records already stored (same topic, partition and offset): their value,
+ * event type, entity keys, producer, flags and schema id, as extraction gives them now. Returns how
+ * many rows changed. Key, headers and timestamp are the record's and stay as they are.
+ */
+export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly EventRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const now = new Date();
+  const sets = REDECODED_COLUMNS.map((column, i) => `${column} = $${i + 4}${column === "value_kind" ? "::value_kind" : ""}`).join(", ");
+  const sql = `UPDATE events SET ${sets} WHERE topic = $1 AND partition = $2 AND "offset" = $3::bigint`;
+  let changed = 0;
+  try {
+    for (const row of rows) {
+      const cells = toCells(row, now, false);
+      const { rowCount } = await db.pool.query(sql, [cells[0], cells[1], cells[2], ...REDECODED_CELLS.map((i) => cells[i])]);
+      changed += rowCount ?? 0;
+    }
+    return changed;
+  } catch (error) {
+    throw toDatabaseError(error, "storing decoded events");
+  }
+}
+
+/** A stored record as it was received, for extracting it again. */
+export interface StoredRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** Epoch ms, decimal (kafkajs's form). */
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: StoredHeader[];
+}
+
+/**
+ * Up to `limit` records of `topics` stored while the Schema Registry could not be reached (flag
+ * schema-registry-unavailable), oldest first, as received. events_registry_pending_idx holds only
+ * those rows (its predicate is this query's, literally, so the planner can use it).
+ */
+export async function listRecordsAwaitingRegistry(db: { pool: pg.Pool }, topics: readonly string[], limit: number): Promise<StoredRecord[]> {
+  try {
+    const { rows } = await db.pool.query<{
+      topic: string;
+      partition: number;
+      offset: string;
+      ms: string;
+      key: string | null;
+      key_bytes: Buffer | null;
+      value_text: string | null;
+      value_bytes: Buffer | null;
+      headers: StoredHeader[];
+    }>(
+      `SELECT topic, partition, "offset"::text AS "offset", (extract(epoch FROM "timestamp") * 1000)::bigint::text AS ms,
+         key, key_bytes, value_text, value_bytes, headers
+       FROM events WHERE 'schema-registry-unavailable' = ANY(flags) AND topic = ANY($1::text[]) ORDER BY ingested_at LIMIT $2`,
+      [[...topics], limit],
+    );
+    return rows.map((row) => ({
+      topic: row.topic,
+      partition: row.partition,
+      offset: row.offset,
+      timestamp: row.ms,
+      key: row.key !== null ? Buffer.from(row.key, "utf8") : row.key_bytes,
+      value: row.value_bytes ?? (row.value_text !== null ? Buffer.from(row.value_text, "utf8") : null),
+      headers: Array.isArray(row.headers) ? row.headers : [],
+    }));
+  } catch (error) {
+    throw toDatabaseError(error, "listing events stored while the schema registry was unavailable");
+  }
+}
