@@ -1,7 +1,7 @@
 "use client";
 
 import { useState } from "react";
-import type { EventValue, StoredHeader } from "@/server/db";
+import type { EventValue, StoredHeader } from "@/lib/api-schemas/events";
 import styles from "./events.module.css";
 import { base64ToBytes, bytesAsText, headerValueText, hexDump, prettyJson } from "./value-format";
 

@@ -26,7 +26,6 @@ export {
   type EventRow,
   type EventHeaderInput,
   type FailureInfo,
-  type StoredHeader,
   type IngestMethod,
   type IngestOptions,
   type IngestResult,

@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import type { StoredHeader } from "../../lib/api-schemas/events.ts";
 import { DatabaseError, toDatabaseError } from "./errors.ts";
 import { REPLAY_ID_HEADER } from "../../lib/dead-letter-conventions.ts";
 
@@ -87,14 +88,6 @@ export interface EventRow {
   flags: readonly string[];
   /** Set on the row that stands for an undecodable record batch (flag `batch-undecodable`). */
   undecodable?: UndecodableRange | null;
-}
-
-/** One header as stored in events.headers (a jsonb array, record order, repeats kept). */
-export interface StoredHeader {
-  key: string;
-  /** The text, or the bytes in base64; null for a null value. */
-  value: string | null;
-  encoding: "utf8" | "base64";
 }
 
 export interface IngestResult {

@@ -1,6 +1,6 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import type { StoredHeader } from "../ingest.ts";
+import type { StoredHeader } from "../../../lib/api-schemas/events.ts";
 import { maskHeaders, maskJsonText, maskReplayEdits, maskValueText } from "../../../lib/mask.ts";
 import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
 import type { DeadLetterListItem, DeadLetterRow } from "./dead-letters.ts";

@@ -23,11 +23,11 @@ import {
   runQuery,
   select,
   toEventSummary,
-  type EventSummary,
   type EventSummaryRow,
   type Queryable,
   groupShown,
 } from "./shared.ts";
+import type { EventSummary } from "../../../lib/api-schemas/events.ts";
 
 /**
  * The consumer-group pages: every group with its lag and health (`/groups`), one group with its
@@ -299,7 +299,6 @@ export interface GetConsumerGroupOptions {
   /** The window health is judged over; default 5 minutes (what the poller uses). */
   healthWindowMs?: number;
 }
-
 
 /**
  * One group: members and their assignments, per partition committed offset, end offset, offset

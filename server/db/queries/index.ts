@@ -1,11 +1,27 @@
 /**
  * The read queries behind the pages and the JSON API. Each is backed by an index (named in its
  * comment) and returns plain serialisable objects: int64s as decimal strings, times as ISO 8601.
+ * Their shapes are the API contract, declared once in lib/api-schemas/ and re-exported here for
+ * server/db's callers.
  */
-export { getEntityTimeline, type EntityTimeline, type EntityTimelineOptions, type TimelineEvent, type DeadLetterInfo } from "./entity-timeline.ts";
-export { getTraceEvents, MAX_TRACE_EVENTS, type TraceEvents } from "./trace-events.ts";
-export { getEvent, type EventDetail, type EventValue } from "./event.ts";
-export { searchEvents, type SearchEventsFilters, type SearchEventsOptions, type EventSearchPage } from "./search-events.ts";
+export type {
+  DeadLetterInfo,
+  DeadLetterReference,
+  EventDetail,
+  EventSearchPage,
+  EventSummary,
+  EventValue,
+  GroupConsumption,
+  StoredFailure,
+  StoredHeader,
+  TimelineEvent,
+} from "../../../lib/api-schemas/events.ts";
+export type { EntityTimeline } from "../../../lib/api-schemas/entities.ts";
+export type { TraceEvents } from "../../../lib/api-schemas/traces.ts";
+export { getEntityTimeline, type EntityTimelineOptions } from "./entity-timeline.ts";
+export { getTraceEvents, MAX_TRACE_EVENTS } from "./trace-events.ts";
+export { getEvent } from "./event.ts";
+export { searchEvents, type SearchEventsFilters, type SearchEventsOptions } from "./search-events.ts";
 export {
   whoConsumes,
   type WhoConsumesQuery,
@@ -44,8 +60,6 @@ export {
 } from "./collector-health.ts";
 export { getDeadLetter, listReplayOutcomes, type DeadLetterDetail, type ReplayWithOutcome, type ReplayOutcome } from "./dead-letter-detail.ts";
 export { listAuditLog, type AuditLogItem, type AuditLogPage, type ListAuditLogOptions } from "./audit-log.ts";
-export type { GroupConsumption, DeadLetterReference } from "./consumption.ts";
 export type { PartitionLag } from "./group-lag.ts";
-export type { EventSummary, StoredFailure } from "./shared.ts";
 export { withoutMasking, type Queryable } from "./shared.ts";
 export { listConsumerGroups, getConsumerGroup, listUnprocessedEvents, getGroupLagHistory, GROUP_SORT_KEYS, type GroupSortKey, type ConsumerGroupListItem, type ConsumerGroupPage, type ConsumerGroupView, type ConsumerGroupPartition, type ConsumerGroupMember, type UnprocessedEventsPage, type ListUnprocessedOptions, type ListConsumerGroupsOptions, type StoredGroupHealth } from "./groups.ts";
