@@ -1,7 +1,8 @@
 import { Prisma } from "@prisma/client";
 import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
 import { LAG_HEALTH_STATUSES, type LagHealthStatus } from "../../../lib/lag-health.ts";
-import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
+import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag } from "./group-lag.ts";
+import type { PartitionLag } from "../../../lib/api-schemas/groups.ts";
 import { groupShown, runQuery, select, type Queryable } from "./shared.ts";
 import { whoConsumes, type ConsumingGroup, type ProducerOfTopic } from "./who-consumes.ts";
 

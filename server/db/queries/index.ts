@@ -17,6 +17,19 @@ export type {
   TimelineEvent,
 } from "../../../lib/api-schemas/events.ts";
 export type { EntityTimeline } from "../../../lib/api-schemas/entities.ts";
+export type {
+  ConsumerGroupListItem,
+  ConsumerGroupMember,
+  ConsumerGroupPage,
+  ConsumerGroupPartition,
+  ConsumerGroupView,
+  LagHistory,
+  LagHistoryPoint,
+  LagHistoryTotal,
+  PartitionLag,
+  StoredGroupHealth,
+  UnprocessedEventsPage,
+} from "../../../lib/api-schemas/groups.ts";
 export type { TraceEvents } from "../../../lib/api-schemas/traces.ts";
 export { getEntityTimeline, type EntityTimelineOptions } from "./entity-timeline.ts";
 export { getTraceEvents, MAX_TRACE_EVENTS } from "./trace-events.ts";
@@ -40,7 +53,7 @@ export {
   type GroupDetail,
   type GroupMemberDetail,
 } from "./graph-details.ts";
-export { getLagHistory, MAX_LAG_BUCKETS, type LagHistory, type LagHistoryOptions, type LagHistoryPoint, type LagHistoryTotal } from "./lag-history.ts";
+export { getLagHistory, MAX_LAG_BUCKETS, type LagHistoryOptions } from "./lag-history.ts";
 export {
   listDeadLetters,
   groupDeadLetters,
@@ -60,6 +73,5 @@ export {
 } from "./collector-health.ts";
 export { getDeadLetter, listReplayOutcomes, type DeadLetterDetail, type ReplayWithOutcome, type ReplayOutcome } from "./dead-letter-detail.ts";
 export { listAuditLog, type AuditLogItem, type AuditLogPage, type ListAuditLogOptions } from "./audit-log.ts";
-export type { PartitionLag } from "./group-lag.ts";
 export { withoutMasking, type Queryable } from "./shared.ts";
-export { listConsumerGroups, getConsumerGroup, listUnprocessedEvents, getGroupLagHistory, GROUP_SORT_KEYS, type GroupSortKey, type ConsumerGroupListItem, type ConsumerGroupPage, type ConsumerGroupView, type ConsumerGroupPartition, type ConsumerGroupMember, type UnprocessedEventsPage, type ListUnprocessedOptions, type ListConsumerGroupsOptions, type StoredGroupHealth } from "./groups.ts";
+export { listConsumerGroups, getConsumerGroup, listUnprocessedEvents, getGroupLagHistory, GROUP_SORT_KEYS, type GroupSortKey, type ListUnprocessedOptions, type ListConsumerGroupsOptions } from "./groups.ts";

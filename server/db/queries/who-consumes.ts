@@ -1,6 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
+import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag } from "./group-lag.ts";
+import type { PartitionLag } from "../../../lib/api-schemas/groups.ts";
 import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
 
 export type WhoConsumesQuery = { type: string } | { topic: string } | { service: string };
