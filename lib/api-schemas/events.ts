@@ -167,7 +167,8 @@ export function inputErrorMessage(error: unknown): string | null {
 // What the event queries return and the pages and API serve: plain JSON, int64s as decimal strings,
 // times as ISO 8601 strings.
 
-const TOPIC_KINDS = ["normal", "dlq", "retry"] as const;
+/** A topic as the admin poller classified it: an ordinary topic, a dead-letter queue or a retry topic. */
+export const topicKindSchema = z.enum(["normal", "dlq", "retry"]);
 
 /** One header as stored (a jsonb array in record order, repeated keys kept). */
 export const storedHeaderSchema = z.object({
@@ -308,7 +309,7 @@ export type GroupConsumption = z.infer<typeof groupConsumptionSchema>;
 /** An event of a timeline or a trace: the summary with its dead-letter links and consumption. */
 export const timelineEventSchema = eventSummarySchema.extend({
   /** normal, dlq or retry (null when the admin poller has not seen the topic). */
-  topicKind: z.enum(TOPIC_KINDS).nullable(),
+  topicKind: topicKindSchema.nullable(),
   /** Set when this event is a dead letter. */
   deadLetter: deadLetterInfoSchema.nullable(),
   /** Dead letters that say they came from this event. */

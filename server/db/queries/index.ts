@@ -31,28 +31,32 @@ export type {
   UnprocessedEventsPage,
 } from "../../../lib/api-schemas/groups.ts";
 export type { TraceEvents } from "../../../lib/api-schemas/traces.ts";
+export type {
+  ConsumingGroup,
+  ConsumingMember,
+  ProducerOfTopic,
+  ResolvedWhoConsumesQuery as WhoConsumesQuery,
+  TopicConsumers,
+  WhoConsumesAnswer,
+} from "../../../lib/api-schemas/who-consumes.ts";
+export type {
+  FlowEdge,
+  FlowGraph,
+  GroupDetail,
+  GroupMemberDetail,
+  GroupNode,
+  ProducerNode,
+  TopicDetail,
+  TopicNode,
+  TopicPartitionOffsets,
+} from "../../../lib/api-schemas/graph.ts";
 export { getEntityTimeline, type EntityTimelineOptions } from "./entity-timeline.ts";
 export { getTraceEvents, MAX_TRACE_EVENTS } from "./trace-events.ts";
 export { getEvent } from "./event.ts";
 export { searchEvents, type SearchEventsFilters, type SearchEventsOptions } from "./search-events.ts";
-export {
-  whoConsumes,
-  type WhoConsumesQuery,
-  type WhoConsumesAnswer,
-  type TopicConsumers,
-  type ConsumingGroup,
-  type ConsumingMember,
-  type ProducerOfTopic,
-} from "./who-consumes.ts";
-export { getFlowGraph, type FlowGraph, type FlowGraphOptions, type FlowEdge, type GroupNode, type ProducerNode, type TopicNode } from "./flow-graph.ts";
-export {
-  getTopicDetail,
-  getGroupDetail,
-  type TopicDetail,
-  type TopicPartitionOffsets,
-  type GroupDetail,
-  type GroupMemberDetail,
-} from "./graph-details.ts";
+export { whoConsumes } from "./who-consumes.ts";
+export { getFlowGraph, type FlowGraphOptions } from "./flow-graph.ts";
+export { getTopicDetail, getGroupDetail } from "./graph-details.ts";
 export { getLagHistory, MAX_LAG_BUCKETS, type LagHistoryOptions } from "./lag-history.ts";
 export {
   listDeadLetters,
