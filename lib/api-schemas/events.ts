@@ -1,6 +1,7 @@
 import { z, ZodError } from "zod";
 import { ValidationError } from "../errors.ts";
 import { DEAD_LETTER_STATUS_VALUES } from "./dead-letters.ts";
+import { storedHeaderSchema } from "./headers.ts";
 import { blankToUndefined, cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
@@ -169,16 +170,6 @@ export function inputErrorMessage(error: unknown): string | null {
 
 /** A topic as the admin poller classified it: an ordinary topic, a dead-letter queue or a retry topic. */
 export const topicKindSchema = z.enum(["normal", "dlq", "retry"]);
-
-/** One header as stored (a jsonb array in record order, repeated keys kept). */
-export const storedHeaderSchema = z.object({
-  key: z.string(),
-  /** The text, or the bytes in base64; null for a null value. */
-  value: z.string().nullable(),
-  encoding: z.enum(["utf8", "base64"]),
-});
-
-export type StoredHeader = z.infer<typeof storedHeaderSchema>;
 
 /** What failure headers say about a record: where it came from, what failed, how often. */
 export const storedFailureSchema = z.object({

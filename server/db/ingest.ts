@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import type { StoredHeader } from "../../lib/api-schemas/events.ts";
+import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
 import { DatabaseError, toDatabaseError } from "./errors.ts";
 import { REPLAY_ID_HEADER } from "../../lib/dead-letter-conventions.ts";
 

@@ -13,9 +13,9 @@ export type {
   EventValue,
   GroupConsumption,
   StoredFailure,
-  StoredHeader,
   TimelineEvent,
 } from "../../../lib/api-schemas/events.ts";
+export type { StoredHeader } from "../../../lib/api-schemas/headers.ts";
 export type { EntityTimeline } from "../../../lib/api-schemas/entities.ts";
 export type {
   ConsumerGroupListItem,
@@ -31,6 +31,17 @@ export type {
   UnprocessedEventsPage,
 } from "../../../lib/api-schemas/groups.ts";
 export type { TraceEvents } from "../../../lib/api-schemas/traces.ts";
+export type {
+  AuditLogItem,
+  AuditLogPage,
+  DeadLetterDetail,
+  DeadLetterGroup,
+  DeadLetterListItem,
+  DeadLetterPage,
+  ReplayOutcome,
+  ReplayWithOutcome,
+} from "../../../lib/api-schemas/dead-letters.ts";
+export type { CollectorHealthReport, CollectorInstanceHealth } from "../../../lib/api-schemas/health.ts";
 export type {
   ConsumingGroup,
   ConsumingMember,
@@ -64,18 +75,13 @@ export {
   DEAD_LETTER_STATUSES,
   type DeadLetterFilters,
   type ListDeadLettersOptions,
-  type DeadLetterListItem,
-  type DeadLetterPage,
-  type DeadLetterGroup,
   type DeadLetterStatusName,
 } from "./dead-letters.ts";
 export {
   getCollectorHealthReport,
   type CollectorHealthOptions,
-  type CollectorHealthReport,
-  type CollectorInstanceHealth,
 } from "./collector-health.ts";
-export { getDeadLetter, listReplayOutcomes, type DeadLetterDetail, type ReplayWithOutcome, type ReplayOutcome } from "./dead-letter-detail.ts";
-export { listAuditLog, type AuditLogItem, type AuditLogPage, type ListAuditLogOptions } from "./audit-log.ts";
+export { getDeadLetter, listReplayOutcomes } from "./dead-letter-detail.ts";
+export { listAuditLog, type ListAuditLogOptions } from "./audit-log.ts";
 export { withoutMasking, type Queryable } from "./shared.ts";
 export { listConsumerGroups, getConsumerGroup, listUnprocessedEvents, getGroupLagHistory, GROUP_SORT_KEYS, type GroupSortKey, type ListUnprocessedOptions, type ListConsumerGroupsOptions } from "./groups.ts";

@@ -2,7 +2,8 @@ import { Prisma } from "@prisma/client";
 import type pg from "pg";
 import { NotFoundError, UnauthorizedError, ValidationError } from "../../../lib/errors.ts";
 import { toDatabaseError } from "../errors.ts";
-import type { EventSummary, StoredFailure, StoredHeader } from "../../../lib/api-schemas/events.ts";
+import type { EventSummary, StoredFailure } from "../../../lib/api-schemas/events.ts";
+import type { StoredHeader } from "../../../lib/api-schemas/headers.ts";
 import { compileMaskRules, isMasking, MASKED, maskHeaders, maskValueText, NO_MASK, type MaskRules } from "../../../lib/mask.ts";
 
 /**
