@@ -1,6 +1,6 @@
 import { z, ZodError } from "zod";
 import { ValidationError } from "../errors.ts";
-import { DEAD_LETTER_STATUS_VALUES } from "./dead-letters.ts";
+import { deadLetterListItemSchema } from "./dead-letters.ts";
 import { storedHeaderSchema } from "./headers.ts";
 import { blankToUndefined, cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
 
@@ -235,43 +235,41 @@ export const eventSearchPageSchema = z.object({
 
 export type EventSearchPage = z.infer<typeof eventSearchPageSchema>;
 
-/** An event's own dead-letter row, when it is one. */
-export const deadLetterInfoSchema = z.object({
-  id: z.string(),
-  status: z.enum(DEAD_LETTER_STATUS_VALUES),
-  /** "headers": failure headers say where it came from; "topic-name": only the DLQ's name marks it. */
-  source: z.string(),
-  convention: z.string().nullable(),
-  originTopic: z.string().nullable(),
-  originPartition: z.number().nullable(),
-  originOffset: z.string().nullable(),
-  /** A guess from the DLQ's name, when no header says. */
-  originTopicHint: z.string().nullable(),
-  originGroup: z.string().nullable(),
-  errorClass: z.string().nullable(),
-  errorMessage: z.string().nullable(),
-  attempts: z.number().nullable(),
-  /** Its x-replay-id: a replay that failed again. */
-  replayId: z.string().nullable(),
+/** An event's own dead-letter row, when it is one: the inbox row's origin and error. */
+export const deadLetterInfoSchema = deadLetterListItemSchema.pick({
+  id: true,
+  status: true,
+  source: true,
+  convention: true,
+  originTopic: true,
+  originPartition: true,
+  originOffset: true,
+  originTopicHint: true,
+  originGroup: true,
+  errorClass: true,
+  errorMessage: true,
+  attempts: true,
+  replayId: true,
 });
 
 export type DeadLetterInfo = z.infer<typeof deadLetterInfoSchema>;
 
-/** A dead letter that says it came from a given event (origin topic/partition/offset). */
-export const deadLetterReferenceSchema = z.object({
-  id: z.string(),
-  /** The dead letter's own record. */
-  topic: z.string(),
-  partition: z.number(),
-  offset: z.string(),
-  timestamp: z.string(),
-  status: z.enum(DEAD_LETTER_STATUS_VALUES),
-  errorClass: z.string().nullable(),
-  errorMessage: z.string().nullable(),
-  /** The group that failed, when the convention records it (Spring). */
-  originGroup: z.string().nullable(),
-  /** Who wrote the dead letter (its producer identity). */
-  producer: z.string().nullable(),
+/**
+ * A dead letter that says it came from a given event (origin topic/partition/offset): its own
+ * record, status and error, the group that failed when the convention records it (Spring), and
+ * who wrote it (its producer identity).
+ */
+export const deadLetterReferenceSchema = deadLetterListItemSchema.pick({
+  id: true,
+  topic: true,
+  partition: true,
+  offset: true,
+  timestamp: true,
+  status: true,
+  errorClass: true,
+  errorMessage: true,
+  originGroup: true,
+  producer: true,
 });
 
 export type DeadLetterReference = z.infer<typeof deadLetterReferenceSchema>;

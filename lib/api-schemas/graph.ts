@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { topicKindSchema } from "./events.ts";
-import { partitionLagSchema, storedGroupHealthSchema } from "./groups.ts";
+import { groupMemberIdentitySchema, partitionLagSchema, storedGroupHealthSchema } from "./groups.ts";
 import { queryRecord, type RawQuery } from "./query-params.ts";
 import { consumingGroupSchema, producerOfTopicSchema } from "./who-consumes.ts";
 
@@ -181,10 +181,7 @@ export const topicDetailSchema = z.object({
 
 export type TopicDetail = z.infer<typeof topicDetailSchema>;
 
-export const groupMemberDetailSchema = z.object({
-  memberId: z.string(),
-  clientId: z.string(),
-  clientHost: z.string(),
+export const groupMemberDetailSchema = groupMemberIdentitySchema.extend({
   /** Assigned partitions by topic, sorted. */
   assignments: z.array(z.object({ topic: z.string(), partitions: z.array(z.number()) })),
 });

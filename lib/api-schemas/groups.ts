@@ -165,10 +165,14 @@ export const consumerGroupPageSchema = z.object({
 
 export type ConsumerGroupPage = z.infer<typeof consumerGroupPageSchema>;
 
-export const consumerGroupMemberSchema = z.object({
+/** A member of a group as last polled: Kafka's member id, the client id (often the service's name), its host. */
+export const groupMemberIdentitySchema = z.object({
   memberId: z.string(),
   clientId: z.string(),
   clientHost: z.string(),
+});
+
+export const consumerGroupMemberSchema = groupMemberIdentitySchema.extend({
   /** Sorted by topic, then partition. */
   assignments: z.array(z.object({ topic: z.string(), partition: z.number() })),
 });
@@ -181,7 +185,7 @@ export const consumerGroupPartitionSchema = partitionLagSchema.extend({
   /** In words, naming the partition. */
   reason: z.string(),
   /** The member it is assigned to; null when unassigned (e.g. the group is Empty). */
-  assignedTo: z.object({ memberId: z.string(), clientId: z.string(), clientHost: z.string() }).nullable(),
+  assignedTo: groupMemberIdentitySchema.nullable(),
   /**
    * When lag > 0: the event at the committed offset, the next one the group will process (for a
    * STALL, the one it is stuck on); null when there is no lag or the event was not collected

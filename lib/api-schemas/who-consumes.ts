@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { topicKindSchema } from "./events.ts";
-import { partitionLagSchema } from "./groups.ts";
+import { groupMemberIdentitySchema, partitionLagSchema } from "./groups.ts";
 import { queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
@@ -106,10 +106,7 @@ export const producerOfTopicSchema = z.object({
 
 export type ProducerOfTopic = z.infer<typeof producerOfTopicSchema>;
 
-export const consumingMemberSchema = z.object({
-  memberId: z.string(),
-  clientId: z.string(),
-  clientHost: z.string(),
+export const consumingMemberSchema = groupMemberIdentitySchema.extend({
   /** Partitions of this topic assigned to the member. */
   partitions: z.array(z.number()),
 });
