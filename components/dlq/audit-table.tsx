@@ -1,5 +1,5 @@
 import Link from "next/link";
-import type { AuditLogItem } from "@/server/db";
+import type { AuditLogItem } from "@/lib/api-schemas/dead-letters";
 import styles from "./dlq.module.css";
 import { formatUtc } from "./format";
 

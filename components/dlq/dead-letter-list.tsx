@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import type { DeadLetterListItem } from "@/server/db";
+import type { DeadLetterListItem } from "@/lib/api-schemas/dead-letters";
 import { BulkReplayButton } from "./bulk-replay";
 import styles from "./dlq.module.css";
 import { formatUtc } from "./format";

@@ -1,6 +1,5 @@
 import Link from "next/link";
-import type { DeadLetterInfo, DeadLetterReference, GroupConsumption, StoredFailure } from "@/server/db";
-import { eventHref } from "@/lib/api-schemas/events";
+import { type DeadLetterInfo, type DeadLetterReference, eventHref, type GroupConsumption, type StoredFailure } from "@/lib/api-schemas/events";
 import styles from "./events.module.css";
 
 const STATUS_CLASS: Record<GroupConsumption["status"], string> = {

@@ -1,7 +1,8 @@
 "use client";
 
 import { useState } from "react";
-import type { EventValue, StoredHeader } from "@/server/db";
+import type { EventValue } from "@/lib/api-schemas/events";
+import type { StoredHeader } from "@/lib/api-schemas/headers";
 import styles from "./events.module.css";
 import { base64ToBytes, bytesAsText, headerValueText, hexDump, prettyJson } from "./value-format";
 

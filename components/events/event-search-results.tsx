@@ -3,8 +3,7 @@
 import Link from "next/link";
 import { useRef } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import type { EventSummary } from "@/server/db";
-import { eventHref } from "@/lib/api-schemas/events";
+import { eventHref, type EventSummary } from "@/lib/api-schemas/events";
 import { formatTime, keyText } from "./format";
 import styles from "./search.module.css";
 

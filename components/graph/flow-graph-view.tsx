@@ -3,8 +3,7 @@
 import "@xyflow/react/dist/style.css";
 import { Background, Controls, MiniMap, ReactFlow, type NodeMouseHandler } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
-import type { FlowGraph } from "@/server/db";
-import { graphNodeIdSchema, overviewHref, type GraphNodeId } from "@/lib/api-schemas/graph";
+import { type FlowGraph, type GraphNodeId, graphNodeIdSchema, overviewHref } from "@/lib/api-schemas/graph";
 import { layoutFlowGraph } from "@/lib/graph-layout";
 import { formatDuration } from "@/lib/format-duration";
 import { nodeTypes } from "./flow-nodes";

@@ -2,9 +2,8 @@
 
 import Link from "next/link";
 import { useEffect, useState } from "react";
-import type { FlowGraph, GroupDetail, TopicDetail } from "@/server/db";
+import { type FlowGraph, type GraphNodeId, type GroupDetail, splitNodeId, type TopicDetail } from "@/lib/api-schemas/graph";
 import { eventHref } from "@/lib/api-schemas/events";
-import { splitNodeId, type GraphNodeId } from "@/lib/api-schemas/graph";
 import { whoConsumesHref } from "@/lib/api-schemas/who-consumes";
 import { formatDuration } from "@/lib/format-duration";
 import { formatCount } from "@/lib/format-number";

@@ -1,5 +1,5 @@
 import type { Edge, Node } from "@xyflow/react";
-import type { FlowEdge, FlowGraph, GroupNode, ProducerNode, TopicNode } from "@/server/db";
+import type { FlowEdge, FlowGraph, GroupNode, ProducerNode, TopicNode } from "@/lib/api-schemas/graph";
 import { NODE_SIZE, type FlowNodeKind, type LayoutEdge, type LayoutNode, type NodePosition } from "@/lib/graph-layout";
 
 /** The flow graph (server/db's getFlowGraph) as React Flow nodes and edges. */

@@ -1,6 +1,5 @@
 import Link from "next/link";
-import type { ConsumerGroupListItem } from "@/server/db";
-import { GROUP_SORTS } from "@/lib/api-schemas/groups";
+import { type ConsumerGroupListItem, GROUP_SORTS } from "@/lib/api-schemas/groups";
 import { HealthBadge } from "./health-badge";
 import { formatOffset, formatTimeLag } from "./format";
 import styles from "./groups.module.css";

@@ -1,6 +1,5 @@
 import Link from "next/link";
-import type { LagHistory } from "@/server/db";
-import { LAG_WINDOWS, LAG_WINDOW_NAMES, groupHref, type GroupPageQuery } from "@/lib/api-schemas/groups";
+import { groupHref, type GroupPageQuery, LAG_WINDOW_NAMES, LAG_WINDOWS, type LagHistory } from "@/lib/api-schemas/groups";
 import { toChartValue, type ChartPoint, type ChartSeriesInput } from "@/lib/lag-chart";
 import { LagChart } from "@/components/lag/lag-chart";
 import styles from "./groups.module.css";

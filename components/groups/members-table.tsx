@@ -1,4 +1,4 @@
-import type { ConsumerGroupMember } from "@/server/db";
+import type { ConsumerGroupMember } from "@/lib/api-schemas/groups";
 import styles from "./groups.module.css";
 
 /** The group's members (client id, host) and the partitions assigned to each, by topic. */

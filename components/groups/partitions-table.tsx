@@ -1,7 +1,6 @@
 import Link from "next/link";
-import type { ConsumerGroupPartition } from "@/server/db";
+import { type ConsumerGroupPartition, groupHref, type GroupPageQuery } from "@/lib/api-schemas/groups";
 import { eventHref } from "@/lib/api-schemas/events";
-import { groupHref, type GroupPageQuery } from "@/lib/api-schemas/groups";
 import { HealthBadge } from "./health-badge";
 import { formatOffset, formatTimeLag } from "./format";
 import styles from "./groups.module.css";

@@ -3,8 +3,8 @@
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import type { EventSummary, UnprocessedEventsPage } from "@/server/db";
-import { eventHref } from "@/lib/api-schemas/events";
+import { eventHref, type EventSummary } from "@/lib/api-schemas/events";
+import type { UnprocessedEventsPage } from "@/lib/api-schemas/groups";
 import styles from "./groups.module.css";
 
 const ROW_HEIGHT = 28;

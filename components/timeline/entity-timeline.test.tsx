@@ -1,7 +1,8 @@
 import { act, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { EntityTimeline, EventDetail, GroupConsumption, TimelineEvent } from "@/server/db";
+import type { EntityTimeline } from "@/lib/api-schemas/entities";
+import type { EventDetail, GroupConsumption, TimelineEvent } from "@/lib/api-schemas/events";
 import { jsonResponse, stubFetch, type SentRequest } from "@/components/test-support";
 import { EntityTimelineView } from "./entity-timeline";
 

@@ -3,8 +3,8 @@
 import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import type { EntityTimeline, EventDetail, TimelineEvent } from "@/server/db";
-import { eventHref } from "@/lib/api-schemas/events";
+import type { EntityTimeline } from "@/lib/api-schemas/entities";
+import { type EventDetail, eventHref, type TimelineEvent } from "@/lib/api-schemas/events";
 import { formatDuration } from "@/lib/format-duration";
 import { assignLanes, buildTimeScale, gapsSincePrevious, laneKey, timelineBounds, type LaneMode } from "@/lib/timeline";
 import { ConsumptionStatus, FailureNotes } from "@/components/events/consumption-status";

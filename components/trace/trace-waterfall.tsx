@@ -1,6 +1,5 @@
 import Link from "next/link";
-import type { TimelineEvent } from "@/server/db";
-import { eventHref } from "@/lib/api-schemas/events";
+import { eventHref, type TimelineEvent } from "@/lib/api-schemas/events";
 import { formatDuration } from "@/lib/format-duration";
 import { buildWaterfall } from "@/lib/timeline";
 import { ConsumptionSummary, FailureNotes } from "@/components/events/consumption-status";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { CollectorHealthReport } from "@/server/db";
+import type { CollectorHealthReport } from "@/lib/api-schemas/health";
 import { staleMessage } from "./stale-banner";
 
 const checkedAt = "2026-12-05T10:00:00.000Z";

@@ -1,8 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
-import type { CollectorHealthReport } from "@/server/db";
-import { stallWords } from "@/lib/api-schemas/health";
+import { type CollectorHealthReport, stallWords } from "@/lib/api-schemas/health";
 import { formatDuration } from "@/lib/format-duration";
 
 const POLL_MS = 10_000;

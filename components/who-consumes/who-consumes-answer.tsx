@@ -1,7 +1,6 @@
 import Link from "next/link";
-import type { ConsumingGroup, TopicConsumers, WhoConsumesAnswer } from "@/server/db";
+import { type ConsumingGroup, type TopicConsumers, type WhoConsumesAnswer, whoConsumesHref } from "@/lib/api-schemas/who-consumes";
 import { overviewHref } from "@/lib/api-schemas/graph";
-import { whoConsumesHref } from "@/lib/api-schemas/who-consumes";
 import { formatDuration } from "@/lib/format-duration";
 import { formatCount } from "@/lib/format-number";
 

@@ -54,3 +54,13 @@ export const authStateSchema = z.object({
   principal: principalSchema.nullable(),
 });
 export type AuthState = z.infer<typeof authStateSchema>;
+
+/** `GET /api/auth/session`: who this request is, and whether writes and reads need a token. */
+export const sessionSchema = z.object({
+  writesEnabled: z.boolean(),
+  readsProtected: z.boolean(),
+  user: principalSchema.shape.name.nullable(),
+  role: principalSchema.shape.role.nullable(),
+});
+
+export type Session = z.infer<typeof sessionSchema>;

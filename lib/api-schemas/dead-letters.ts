@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
+import { storedHeaderSchema } from "./headers.ts";
 import { optionalText } from "./query-params.ts";
 
 /**
@@ -138,3 +139,149 @@ export async function parseJsonBody<T extends z.ZodType>(request: Request, schem
   }
   return schema.parse(body);
 }
+
+// --- responses -------------------------------------------------------------------------------------
+// What the dead-letter and audit queries return and the pages and API serve: int64s as decimal
+// strings, times as ISO 8601 strings.
+
+/** A row of the dead-letter inbox (`GET /api/dead-letters`). */
+export const deadLetterListItemSchema = z.object({
+  id: z.string(),
+  /** The dead letter's own record in the DLQ topic. */
+  topic: z.string(),
+  partition: z.number(),
+  offset: z.string(),
+  timestamp: z.string(),
+  source: z.string(),
+  convention: z.string().nullable(),
+  originTopic: z.string().nullable(),
+  originPartition: z.number().nullable(),
+  originOffset: z.string().nullable(),
+  originTimestamp: z.string().nullable(),
+  originGroup: z.string().nullable(),
+  originTopicHint: z.string().nullable(),
+  errorClass: z.string().nullable(),
+  /** The first 500 characters; the detail page has all of it. */
+  errorMessage: z.string().nullable(),
+  attempts: z.number().nullable(),
+  status: z.enum(DEAD_LETTER_STATUS_VALUES),
+  statusChangedAt: z.string().nullable(),
+  replayId: z.string().nullable(),
+  eventType: z.string().nullable(),
+  entityKeys: z.array(z.string()),
+  producer: z.string().nullable(),
+});
+
+export type DeadLetterListItem = z.infer<typeof deadLetterListItemSchema>;
+
+export const deadLetterPageSchema = z.object({
+  /** Newest first. */
+  deadLetters: z.array(deadLetterListItemSchema),
+  nextCursor: z.string().nullable(),
+});
+
+export type DeadLetterPage = z.infer<typeof deadLetterPageSchema>;
+
+/** Dead letters grouped by origin and error (`GET /api/dead-letters/groups`). */
+export const deadLetterGroupSchema = z.object({
+  /** From headers, else the DLQ name's hint (originIsHint); null when neither says. */
+  originTopic: z.string().nullable(),
+  originIsHint: z.boolean(),
+  errorClass: z.string().nullable(),
+  count: z.number(),
+  byStatus: z.record(z.enum(DEAD_LETTER_STATUS_VALUES), z.number()),
+  oldest: z.string(),
+  newest: z.string(),
+  /** The DLQ topics they sit in. */
+  dlqTopics: z.array(z.string()),
+});
+
+export type DeadLetterGroup = z.infer<typeof deadLetterGroupSchema>;
+
+/**
+ * pending: claimed, not produced yet; sent: produced, not yet consumed by every group of the
+ * target partition; consumed: every such group committed past it; failed_again: a new dead
+ * letter carries its x-replay-id; failed: the produce itself failed.
+ */
+export const replayOutcomeSchema = z.enum(["pending", "sent", "consumed", "failed_again", "failed"]);
+
+export type ReplayOutcome = z.infer<typeof replayOutcomeSchema>;
+
+export const replayWithOutcomeSchema = z.object({
+  id: z.string(),
+  sequence: z.number(),
+  requestedBy: z.string(),
+  requestedAt: z.string(),
+  targetTopic: z.string(),
+  edits: z.unknown(),
+  outcome: replayOutcomeSchema,
+  producedPartition: z.number().nullable(),
+  producedOffset: z.string().nullable(),
+  /**
+   * The dead letter's original partition when the target topic did not have it: the replay went
+   * to producedPartition, chosen by its key. null when it went where it was meant to.
+   */
+  missingPartition: z.number().nullable(),
+  error: z.string().nullable(),
+  /** Groups with a committed offset on the produced partition (the collector's own excluded). */
+  groups: z.array(z.object({ groupId: z.string(), committedOffset: z.string(), past: z.boolean() })),
+  /** The dead letters this replay became (same x-replay-id). */
+  failedAgainAs: z.array(
+    z.object({ id: z.string(), topic: z.string(), partition: z.number(), offset: z.string(), errorMessage: z.string().nullable() }),
+  ),
+});
+
+export type ReplayWithOutcome = z.infer<typeof replayWithOutcomeSchema>;
+
+/** One dead letter (`GET /api/dead-letters/[id]`): the inbox row, all of the error, the record, its replays. */
+export const deadLetterDetailSchema = deadLetterListItemSchema.extend({
+  /** The original record is stored (its page exists). */
+  originCollected: z.boolean(),
+  /** The dead letter's own event is still stored (retention may have dropped it; the copy here stays). */
+  eventCollected: z.boolean(),
+  /** All of it (the list has the first 500 characters). */
+  errorMessage: z.string().nullable(),
+  errorCause: z.string().nullable(),
+  errorStack: z.string().nullable(),
+  /** When it is a replay that failed again (its replayId): the dead letter that replay came from. */
+  replayOf: z.object({ deadLetterId: z.string(), sequence: z.number() }).nullable(),
+  key: z.string().nullable(),
+  keyBase64: z.string().nullable(),
+  headers: z.array(storedHeaderSchema),
+  /** The value as text (UTF-8; JSON as received) or base64 for binary; null for a tombstone. */
+  value: z
+    .union([
+      z.object({ kind: z.enum(["json", "text"]), text: z.string() }),
+      z.object({ kind: z.literal("binary"), base64: z.string() }),
+    ])
+    .nullable(),
+  flags: z.array(z.string()),
+  /** EVENTSCOPE_MASK_FIELDS changed the value or headers shown here (a replay still sends the originals). */
+  masked: z.boolean(),
+  replays: z.array(replayWithOutcomeSchema),
+});
+
+export type DeadLetterDetail = z.infer<typeof deadLetterDetailSchema>;
+
+/** An entry of the audit log (`GET /api/audit`). */
+export const auditLogItemSchema = z.object({
+  id: z.string(),
+  at: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  targetType: z.string(),
+  targetId: z.string(),
+  details: z.unknown(),
+  result: z.string(),
+  error: z.string().nullable(),
+});
+
+export type AuditLogItem = z.infer<typeof auditLogItemSchema>;
+
+export const auditLogPageSchema = z.object({
+  /** Newest first. */
+  entries: z.array(auditLogItemSchema),
+  nextCursor: z.string().nullable(),
+});
+
+export type AuditLogPage = z.infer<typeof auditLogPageSchema>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
+import { timelineEventSchema } from "./events.ts";
 
 /** `/entities/[key]` and `GET /api/entities/[key]`: an entity key and a page of its timeline. */
 
@@ -35,3 +36,13 @@ export function entityHref(key: string, event?: { topic: string; partition: numb
   const path = `/entities/${encodeURIComponent(key)}`;
   return event ? `${path}?event=${encodeURIComponent(`${event.topic}/${event.partition}/${event.offset}`)}` : path;
 }
+
+/** A page of an entity's timeline (`GET /api/entities/[key]`). */
+export const entityTimelineSchema = z.object({
+  entityKey: z.string(),
+  events: z.array(timelineEventSchema),
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+
+export type EntityTimeline = z.infer<typeof entityTimelineSchema>;

@@ -1,5 +1,7 @@
 import { z, ZodError } from "zod";
 import { ValidationError } from "../errors.ts";
+import { deadLetterListItemSchema } from "./dead-letters.ts";
+import { storedHeaderSchema } from "./headers.ts";
 import { blankToUndefined, cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
@@ -161,3 +163,170 @@ export function inputErrorMessage(error: unknown): string | null {
   if (error instanceof ValidationError || (error instanceof Error && error.name === "ValidationError")) return error.message;
   return null;
 }
+
+// --- responses -------------------------------------------------------------------------------------
+// What the event queries return and the pages and API serve: plain JSON, int64s as decimal strings,
+// times as ISO 8601 strings.
+
+/** A topic as the admin poller classified it: an ordinary topic, a dead-letter queue or a retry topic. */
+export const topicKindSchema = z.enum(["normal", "dlq", "retry"]);
+
+/** What failure headers say about a record: where it came from, what failed, how often. */
+export const storedFailureSchema = z.object({
+  /** "headers": failure headers say where it came from; "topic-name": only the DLQ's name does. */
+  source: z.enum(["headers", "topic-name"]),
+  convention: z.string().nullable(),
+  originTopic: z.string().nullable(),
+  originPartition: z.number().nullable(),
+  /** Decimal int64. */
+  originOffset: z.string().nullable(),
+  /** ISO 8601. */
+  originTimestamp: z.string().nullable(),
+  originConsumerGroup: z.string().nullable(),
+  originTopicHint: z.string().nullable(),
+  errorClass: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+  errorCause: z.string().nullable(),
+  stackTrace: z.string().nullable(),
+  attempts: z.number().nullable(),
+});
+
+export type StoredFailure = z.infer<typeof storedFailureSchema>;
+
+/** One event as lists show it: everything but the value, of which a short preview. */
+export const eventSummarySchema = z.object({
+  topic: z.string(),
+  partition: z.number(),
+  /** Decimal int64. */
+  offset: z.string(),
+  /** The record's Kafka timestamp, ISO 8601 (millisecond precision). */
+  timestamp: z.string(),
+  /** The key as text, when it is UTF-8 without NUL. */
+  key: z.string().nullable(),
+  /** Otherwise the key's bytes in base64 (null when the record has no key). */
+  keyBase64: z.string().nullable(),
+  /** null for a tombstone (no value). */
+  valueKind: z.enum(["json", "text", "binary"]).nullable(),
+  /** The first characters of a JSON or text value; null for binary values and tombstones. */
+  valuePreview: z.string().nullable(),
+  /** Every header, in record order, repeated keys kept. */
+  headers: z.array(storedHeaderSchema),
+  /** Bytes of key + value + headers as received. */
+  size: z.number(),
+  eventType: z.string().nullable(),
+  producer: z.string().nullable(),
+  entityKeys: z.array(z.string()),
+  traceId: z.string().nullable(),
+  parentSpanId: z.string().nullable(),
+  /** What could not be read as expected (server/collector/extract/flags.ts). */
+  flags: z.array(z.string()),
+  /** Failure headers on a record that is not itself a dead letter (a retry, a re-send). */
+  priorFailure: storedFailureSchema.nullable(),
+});
+
+export type EventSummary = z.infer<typeof eventSummarySchema>;
+
+/** A page of the event search. */
+export const eventSearchPageSchema = z.object({
+  /** Newest first (timestamp, then topic, partition, offset, all descending). */
+  events: z.array(eventSummarySchema),
+  nextCursor: z.string().nullable(),
+});
+
+export type EventSearchPage = z.infer<typeof eventSearchPageSchema>;
+
+/** An event's own dead-letter row, when it is one: the inbox row's origin and error. */
+export const deadLetterInfoSchema = deadLetterListItemSchema.pick({
+  id: true,
+  status: true,
+  source: true,
+  convention: true,
+  originTopic: true,
+  originPartition: true,
+  originOffset: true,
+  originTopicHint: true,
+  originGroup: true,
+  errorClass: true,
+  errorMessage: true,
+  attempts: true,
+  replayId: true,
+});
+
+export type DeadLetterInfo = z.infer<typeof deadLetterInfoSchema>;
+
+/**
+ * A dead letter that says it came from a given event (origin topic/partition/offset): its own
+ * record, status and error, the group that failed when the convention records it (Spring), and
+ * who wrote it (its producer identity).
+ */
+export const deadLetterReferenceSchema = deadLetterListItemSchema.pick({
+  id: true,
+  topic: true,
+  partition: true,
+  offset: true,
+  timestamp: true,
+  status: true,
+  errorClass: true,
+  errorMessage: true,
+  originGroup: true,
+  producer: true,
+});
+
+export type DeadLetterReference = z.infer<typeof deadLetterReferenceSchema>;
+
+/** Whether one subscribed group has consumed an event. */
+export const groupConsumptionSchema = z.object({
+  groupId: z.string(),
+  /** The group's state as last polled (Stable, Empty, …). */
+  state: z.string(),
+  /**
+   * consumed: the group's committed offset on the partition is past the event;
+   * behind: not yet (lag says how far the group is behind on that partition);
+   * dead-lettered: a dead letter attributed to this group references the event.
+   */
+  status: z.enum(["consumed", "behind", "dead-lettered"]),
+  /** The NEXT offset the group will read on the event's partition; null when nothing is committed. */
+  committedOffset: z.string().nullable(),
+  /** The group's offset lag on the event's partition (end − committed); null when unknown. */
+  lag: z.string().nullable(),
+  /** The client ids of the group's members as last polled (often the service's name), sorted. */
+  clientIds: z.array(z.string()),
+});
+
+export type GroupConsumption = z.infer<typeof groupConsumptionSchema>;
+
+/** An event of a timeline or a trace: the summary with its dead-letter links and consumption. */
+export const timelineEventSchema = eventSummarySchema.extend({
+  /** normal, dlq or retry (null when the admin poller has not seen the topic). */
+  topicKind: topicKindSchema.nullable(),
+  /** Set when this event is a dead letter. */
+  deadLetter: deadLetterInfoSchema.nullable(),
+  /** Dead letters that say they came from this event. */
+  deadLetteredAs: z.array(deadLetterReferenceSchema),
+  /** Every group subscribed to the event's topic, by group id. */
+  consumption: z.array(groupConsumptionSchema),
+});
+
+export type TimelineEvent = z.infer<typeof timelineEventSchema>;
+
+/** An event's whole value. */
+export const eventValueSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("tombstone") }),
+  /** Parsed from jsonb (numbers beyond 2^53 lose precision here; `valueBytesBase64` has the exact bytes when kept). */
+  z.object({ kind: z.literal("json"), json: z.unknown() }),
+  z.object({ kind: z.literal("text"), text: z.string() }),
+  z.object({ kind: z.literal("binary"), base64: z.string() }),
+]);
+
+export type EventValue = z.infer<typeof eventValueSchema>;
+
+/** One event with everything known about it (`GET /api/events/[topic]/[partition]/[offset]`). */
+export const eventDetailSchema = timelineEventSchema.extend({
+  value: eventValueSchema,
+  /** The exact bytes of a JSON dead letter's value (what a replay sends), base64; else null. */
+  valueBytesBase64: z.string().nullable(),
+  /** When the collector stored it. */
+  ingestedAt: z.string(),
+});
+
+export type EventDetail = z.infer<typeof eventDetailSchema>;

@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { topicKindSchema } from "./events.ts";
+import { groupMemberIdentitySchema, partitionLagSchema, storedGroupHealthSchema } from "./groups.ts";
 import { queryRecord, type RawQuery } from "./query-params.ts";
+import { consumingGroupSchema, producerOfTopicSchema } from "./who-consumes.ts";
 
 /**
  * The overview's flow graph: `GET /api/graph` (and the page `/`), the selected node in the URL
@@ -58,3 +61,142 @@ export function splitNodeId(id: GraphNodeId): { kind: "producer" | "topic" | "gr
 export function overviewHref(node?: string): string {
   return node ? `/?node=${encodeURIComponent(node)}` : "/";
 }
+
+// --- the graph -------------------------------------------------------------------------------------
+
+export const producerNodeSchema = z.object({
+  /** "producer:<name>", or "producer:?<topic>" for the unknown producer of a topic. */
+  id: z.string(),
+  /** "" for an unknown producer. */
+  producer: z.string(),
+  lastSeenAt: z.string(),
+});
+
+export type ProducerNode = z.infer<typeof producerNodeSchema>;
+
+export const topicNodeSchema = z.object({
+  id: z.string(),
+  topic: z.string(),
+  kind: topicKindSchema,
+  of: z.string().nullable(),
+  partitions: z.number(),
+  /** Sum of the partitions' end offsets. */
+  endOffset: z.string(),
+  /** Records currently in the topic (end − start, summed over partitions). */
+  messages: z.string(),
+  /** Produce rate over the window from end-offset samples; null with fewer than two samples. */
+  messagesPerSecond: z.number().nullable(),
+  eventTypes: z.array(z.string()),
+  /** For a DLQ topic: its dead letters by status. */
+  deadLetters: z.object({ total: z.number(), new: z.number() }).nullable(),
+});
+
+export type TopicNode = z.infer<typeof topicNodeSchema>;
+
+export const groupNodeSchema = z.object({
+  id: z.string(),
+  groupId: z.string(),
+  state: z.string(),
+  members: z.number(),
+  /** Distinct client ids of the members (often the service's name). */
+  clientIds: z.array(z.string()),
+  /** Sum of known partition lags; null when all are unknown. */
+  totalLag: z.string().nullable(),
+  unknownLagPartitions: z.number(),
+  /** Largest time lag at the latest sample, ms. */
+  maxTimeLagMs: z.number().nullable(),
+  /** As the admin poller last judged it over the last 5 minutes; null until it has. */
+  health: storedGroupHealthSchema.nullable(),
+});
+
+export type GroupNode = z.infer<typeof groupNodeSchema>;
+
+export const flowEdgeSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  target: z.string(),
+  kind: z.enum(["produces", "consumes", "dead-letters"]),
+  /** Messages/s over the window; null when not measurable. */
+  messagesPerSecond: z.number().nullable(),
+  /**
+   * True when a topic's rate was split among several recent producers by their share of its
+   * events so far: end offsets count a topic's records, not who wrote them.
+   */
+  estimated: z.boolean(),
+  /** consumes: the group's lag on this topic. */
+  lag: z.string().nullable().optional(),
+});
+
+export type FlowEdge = z.infer<typeof flowEdgeSchema>;
+
+/** `GET /api/graph`. */
+export const flowGraphSchema = z.object({
+  generatedAt: z.string(),
+  windowMs: z.number(),
+  producers: z.array(producerNodeSchema),
+  topics: z.array(topicNodeSchema),
+  groups: z.array(groupNodeSchema),
+  edges: z.array(flowEdgeSchema),
+});
+
+export type FlowGraph = z.infer<typeof flowGraphSchema>;
+
+// --- the side panel --------------------------------------------------------------------------------
+
+export const topicPartitionOffsetsSchema = z.object({
+  partition: z.number(),
+  /** Decimal int64: the first offset still in the log. */
+  startOffset: z.string(),
+  /** Decimal int64: the next offset to be written (high watermark). */
+  endOffset: z.string(),
+});
+
+export type TopicPartitionOffsets = z.infer<typeof topicPartitionOffsetsSchema>;
+
+export const undecodableRangeSummarySchema = z.object({
+  partition: z.number(),
+  /** Decimal int64, inclusive. */
+  fromOffset: z.string(),
+  toOffset: z.string(),
+  codec: z.string(),
+  error: z.string(),
+  /** When the collector stored the range (ISO 8601). */
+  storedAt: z.string(),
+});
+
+export type UndecodableRangeSummary = z.infer<typeof undecodableRangeSummarySchema>;
+
+/** `GET /api/graph/topics/[topic]`. */
+export const topicDetailSchema = z.object({
+  topic: z.string(),
+  kind: topicKindSchema,
+  of: z.string().nullable(),
+  partitions: z.array(topicPartitionOffsetsSchema),
+  eventTypes: z.array(z.string()),
+  producers: z.array(producerOfTopicSchema),
+  consumers: z.array(consumingGroupSchema),
+  /** Offset ranges stored as one row flagged batch-undecodable (newest first, at most 20). */
+  undecodable: z.array(undecodableRangeSummarySchema),
+});
+
+export type TopicDetail = z.infer<typeof topicDetailSchema>;
+
+export const groupMemberDetailSchema = groupMemberIdentitySchema.extend({
+  /** Assigned partitions by topic, sorted. */
+  assignments: z.array(z.object({ topic: z.string(), partitions: z.array(z.number()) })),
+});
+
+export type GroupMemberDetail = z.infer<typeof groupMemberDetailSchema>;
+
+/** `GET /api/graph/groups/[group]`. */
+export const groupDetailSchema = z.object({
+  groupId: z.string(),
+  state: z.string(),
+  health: storedGroupHealthSchema.nullable(),
+  members: z.array(groupMemberDetailSchema),
+  /** Sum of the known partition lags; null when every partition's lag is unknown. */
+  totalLag: z.string().nullable(),
+  partitions: z.array(partitionLagSchema),
+});
+
+export type GroupDetail = z.infer<typeof groupDetailSchema>;

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { LAG_HEALTH_STATUSES } from "../lag-health.ts";
+import { eventSummarySchema } from "./events.ts";
 import { blankToUndefined, cursorSchema, limitSchema, queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
@@ -104,3 +106,186 @@ export function groupHref(groupId: string, query: Partial<GroupPageQuery> = {}):
   const search = params.toString();
   return `/groups/${encodeURIComponent(groupId)}${search ? `?${search}` : ""}`;
 }
+
+// --- responses -------------------------------------------------------------------------------------
+// What the consumer-group queries return and the pages and API serve. Offsets are Kafka's: a
+// committed offset is the NEXT offset the group will read. int64s as decimal strings, times ISO 8601.
+
+/** Health as the admin poller last judged it (server/db/group-health.ts). */
+export const storedGroupHealthSchema = z.object({
+  status: z.enum(LAG_HEALTH_STATUSES),
+  reason: z.string(),
+  judgedAt: z.string(),
+});
+
+export type StoredGroupHealth = z.infer<typeof storedGroupHealthSchema>;
+
+/** A group's lag on one partition. */
+export const partitionLagSchema = z.object({
+  topic: z.string(),
+  partition: z.number(),
+  /** NEXT offset the group will read; null when nothing is committed. */
+  committedOffset: z.string().nullable(),
+  endOffset: z.string().nullable(),
+  /** end − committed, clamped at 0; null when unknown. */
+  offsetLag: z.string().nullable(),
+  /** Age of the oldest unconsumed record at the latest sample, ms; null when unknown. */
+  timeLagMs: z.number().nullable(),
+});
+
+export type PartitionLag = z.infer<typeof partitionLagSchema>;
+
+/** A row of `/groups` and `GET /api/groups`. */
+export const consumerGroupListItemSchema = z.object({
+  groupId: z.string(),
+  /** Stable, Empty, Dead, PreparingRebalance, CompletingRebalance, Unknown. */
+  state: z.string(),
+  protocol: z.string().nullable(),
+  members: z.number(),
+  /** Topics it commits on or is assigned. */
+  topics: z.array(z.string()),
+  partitions: z.number(),
+  /** Sum of the known partition lags (decimal); null when every partition's lag is unknown. */
+  totalLag: z.string().nullable(),
+  /** Partitions with nothing committed: their lag is unknown, not 0. */
+  unknownLagPartitions: z.number(),
+  /** Largest time lag over its partitions at its latest sample, ms; null when unknown. */
+  timeLagMs: z.number().nullable(),
+  health: storedGroupHealthSchema.nullable(),
+});
+
+export type ConsumerGroupListItem = z.infer<typeof consumerGroupListItemSchema>;
+
+export const consumerGroupPageSchema = z.object({
+  groups: z.array(consumerGroupListItemSchema),
+  /** Live groups in all. */
+  total: z.number(),
+  nextCursor: z.string().nullable(),
+});
+
+export type ConsumerGroupPage = z.infer<typeof consumerGroupPageSchema>;
+
+/** A member of a group as last polled: Kafka's member id, the client id (often the service's name), its host. */
+export const groupMemberIdentitySchema = z.object({
+  memberId: z.string(),
+  clientId: z.string(),
+  clientHost: z.string(),
+});
+
+export const consumerGroupMemberSchema = groupMemberIdentitySchema.extend({
+  /** Sorted by topic, then partition. */
+  assignments: z.array(z.object({ topic: z.string(), partition: z.number() })),
+});
+
+export type ConsumerGroupMember = z.infer<typeof consumerGroupMemberSchema>;
+
+export const consumerGroupPartitionSchema = partitionLagSchema.extend({
+  /** Judged over the health window (see the group's health). */
+  status: z.enum(LAG_HEALTH_STATUSES),
+  /** In words, naming the partition. */
+  reason: z.string(),
+  /** The member it is assigned to; null when unassigned (e.g. the group is Empty). */
+  assignedTo: groupMemberIdentitySchema.nullable(),
+  /**
+   * When lag > 0: the event at the committed offset, the next one the group will process (for a
+   * STALL, the one it is stuck on); null when there is no lag or the event was not collected
+   * (see nextEventCollected).
+   */
+  nextEvent: eventSummarySchema.nullable(),
+  /** false when lag > 0 but the collector has not stored the event at the committed offset. */
+  nextEventCollected: z.boolean(),
+});
+
+export type ConsumerGroupPartition = z.infer<typeof consumerGroupPartitionSchema>;
+
+/** One group (`/groups/[id]`, `GET /api/groups/[id]`). */
+export const consumerGroupViewSchema = z.object({
+  groupId: z.string(),
+  state: z.string(),
+  protocolType: z.string().nullable(),
+  protocol: z.string().nullable(),
+  firstSeenAt: z.string(),
+  /** The admin poller's last look at the group. */
+  updatedAt: z.string(),
+  members: z.array(consumerGroupMemberSchema),
+  partitions: z.array(consumerGroupPartitionSchema),
+  /** Sum of the known lags; null when every partition's lag is unknown. */
+  totalLag: z.string().nullable(),
+  unknownLagPartitions: z.number(),
+  /** Largest time lag at the latest sample, ms. */
+  timeLagMs: z.number().nullable(),
+  /**
+   * Judged now (lib/lag-health.ts) over the healthWindowMs of samples up to the group's latest
+   * sample (not up to now: when the collector stops, the verdict stays what it last saw).
+   */
+  health: z.object({
+    status: z.enum(LAG_HEALTH_STATUSES),
+    reason: z.string(),
+    worst: z.object({ topic: z.string(), partition: z.number() }).nullable(),
+  }),
+  healthWindowMs: z.number(),
+  /** The group's latest lag sample; null when it has none. */
+  latestSampleAt: z.string().nullable(),
+});
+
+export type ConsumerGroupView = z.infer<typeof consumerGroupViewSchema>;
+
+/** `GET /api/groups/[id]/unprocessed`: events of a partition the group has not processed yet. */
+export const unprocessedEventsPageSchema = z.object({
+  groupId: z.string(),
+  topic: z.string(),
+  partition: z.number(),
+  /** The NEXT offset the group will read; null when nothing is committed (then nothing can be listed). */
+  committedOffset: z.string().nullable(),
+  endOffset: z.string().nullable(),
+  /** end − committed: how many events are unprocessed (some may not be collected); null when unknown. */
+  offsetLag: z.string().nullable(),
+  order: z.enum(["oldest", "newest"]),
+  /** Events with committed ≤ offset < end, in offset order. */
+  events: z.array(eventSummarySchema),
+  nextCursor: z.string().nullable(),
+});
+
+export type UnprocessedEventsPage = z.infer<typeof unprocessedEventsPageSchema>;
+
+export const lagHistoryPointSchema = z.object({
+  /** Start of the bucket, ISO 8601. */
+  at: z.string(),
+  /** Largest offset lag within the bucket; null when every sample in it had an unknown lag. */
+  offsetLag: z.string().nullable(),
+  /** Largest time lag within the bucket, ms. */
+  timeLagMs: z.number().nullable(),
+  /**
+   * The highest committed and end offsets within the bucket: both only grow (unless a group's
+   * offsets are reset), so this is their value at the bucket's end, without sorting its samples.
+   */
+  committedOffset: z.string().nullable(),
+  endOffset: z.string(),
+});
+
+export type LagHistoryPoint = z.infer<typeof lagHistoryPointSchema>;
+
+export const lagHistoryTotalSchema = z.object({
+  at: z.string(),
+  /** Largest total (summed over partitions, at one sampling time) within the bucket. */
+  offsetLag: z.string().nullable(),
+  timeLagMs: z.number().nullable(),
+  /** The most partitions with an unknown lag at any one sampling time within the bucket. */
+  unknownPartitions: z.number(),
+});
+
+export type LagHistoryTotal = z.infer<typeof lagHistoryTotalSchema>;
+
+/** `GET /api/groups/[id]/lag`: a group's lag over a window, per partition and in total. */
+export const lagHistorySchema = z.object({
+  groupId: z.string(),
+  from: z.string(),
+  to: z.string(),
+  bucketMs: z.number(),
+  /** One series per partition the group had samples for. */
+  partitions: z.array(z.object({ topic: z.string(), partition: z.number(), points: z.array(lagHistoryPointSchema) })),
+  /** The group as a whole, per bucket. */
+  totals: z.array(lagHistoryTotalSchema),
+});
+
+export type LagHistory = z.infer<typeof lagHistorySchema>;

@@ -27,3 +27,44 @@ export function stallWords(stall: Pick<StalledPartition, "topic" | "partition" |
   const range = stall.fromOffset === stall.toOffset ? `offset ${stall.fromOffset}` : `offsets ${stall.fromOffset}..${stall.toOffset}`;
   return `${stall.topic}-${stall.partition} ${range} (${stall.codec}) cannot be decoded: ${stall.error}`;
 }
+
+/** One collector instance as it last reported. */
+export const collectorInstanceHealthSchema = z.object({
+  instanceId: z.string(),
+  host: z.string(),
+  pid: z.number(),
+  startedAt: z.string(),
+  lastPollAt: z.string().nullable(),
+  lastStoredAt: z.string().nullable(),
+  lastAdminPollAt: z.string().nullable(),
+  ownLag: z.string().nullable(),
+  lastError: z.string().nullable(),
+  lastErrorAt: z.string().nullable(),
+  updatedAt: z.string(),
+  /** `stopped`: no report for longer than the stale window (instances silent for a day are not listed). */
+  status: z.enum(["running", "stopped"]),
+});
+
+export type CollectorInstanceHealth = z.infer<typeof collectorInstanceHealthSchema>;
+
+/** `GET /api/health`: whether collection is keeping up, and why the data may be stale. */
+export const collectorHealthReportSchema = z.object({
+  checkedAt: z.string(),
+  pollMs: z.number(),
+  collectorGroup: z.string(),
+  instances: z.array(collectorInstanceHealthSchema),
+  /** Most recent consumer fetch of any instance. */
+  lastPollAt: z.string().nullable(),
+  /** Most recent admin poll (topics, groups, lag samples). */
+  lastAdminPollAt: z.string().nullable(),
+  /** The collector group's own lag: records (sum over its partitions) and age of the oldest unread record. */
+  ownLag: z.object({ offsetLag: z.string().nullable(), timeLagMs: z.number().nullable(), sampledAt: z.string().nullable() }),
+  lastError: z.object({ message: z.string(), at: z.string().nullable(), instanceId: z.string() }).nullable(),
+  /** Partitions held up by batches that do not decode, now or within the last hour. */
+  stalled: z.array(stalledPartitionSchema),
+  /** True when the data may be out of date: the UI says "data is stale" and why. */
+  stale: z.boolean(),
+  staleReason: z.string().nullable(),
+});
+
+export type CollectorHealthReport = z.infer<typeof collectorHealthReportSchema>;

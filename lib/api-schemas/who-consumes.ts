@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { topicKindSchema } from "./events.ts";
+import { groupMemberIdentitySchema, partitionLagSchema } from "./groups.ts";
 import { queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
@@ -42,7 +44,14 @@ export function parseWhoConsumesQuery(query: RawQuery): WhoConsumesRequest {
   return whoConsumesQuerySchema.parse(queryRecord(query));
 }
 
-export type ResolvedWhoConsumesQuery = { type: string } | { topic: string } | { service: string };
+/** What one lookup asks: an event type, a topic or a service (`q` resolved to one of them). */
+export const resolvedWhoConsumesQuerySchema = z.union([
+  z.object({ type: z.string() }),
+  z.object({ topic: z.string() }),
+  z.object({ service: z.string() }),
+]);
+
+export type ResolvedWhoConsumesQuery = z.infer<typeof resolvedWhoConsumesQuerySchema>;
 
 /**
  * The lookups to try for a request, in order: an explicit kind is tried alone; `q` as an event
@@ -82,3 +91,69 @@ export function whoConsumesHref(query: { q?: string; type?: string; topic?: stri
   }
   return `/who-consumes?${params.toString()}`;
 }
+
+// --- the answer ------------------------------------------------------------------------------------
+
+export const producerOfTopicSchema = z.object({
+  /** "" when the producer is not known ("unknown producer" for that topic). */
+  producer: z.string(),
+  /** "" when the events carry no type. */
+  eventType: z.string(),
+  count: z.string(),
+  firstSeenAt: z.string(),
+  lastSeenAt: z.string(),
+});
+
+export type ProducerOfTopic = z.infer<typeof producerOfTopicSchema>;
+
+export const consumingMemberSchema = groupMemberIdentitySchema.extend({
+  /** Partitions of this topic assigned to the member. */
+  partitions: z.array(z.number()),
+});
+
+export type ConsumingMember = z.infer<typeof consumingMemberSchema>;
+
+export const consumingGroupSchema = z.object({
+  groupId: z.string(),
+  state: z.string(),
+  /** Live members (as last polled) with the partitions of this topic they hold. */
+  members: z.array(consumingMemberSchema),
+  /** Sum of the known partition lags on this topic; null when every partition's lag is unknown. */
+  offsetLag: z.string().nullable(),
+  /** Partitions with nothing committed (lag unknown). */
+  unknownLagPartitions: z.number(),
+  /** Largest time lag over the topic's partitions at the latest sample, ms. */
+  maxTimeLagMs: z.number().nullable(),
+  /** When the time lags were sampled. */
+  sampledAt: z.string().nullable(),
+  partitions: z.array(partitionLagSchema),
+});
+
+export type ConsumingGroup = z.infer<typeof consumingGroupSchema>;
+
+export const topicConsumersSchema = z.object({
+  topic: z.string(),
+  kind: topicKindSchema.nullable(),
+  /** For a DLQ or retry topic: the topic its name points back to. */
+  of: z.string().nullable(),
+  /** Why the topic is in the answer. */
+  matchedBy: z.array(z.enum(["type", "topic", "produced-by-service", "consumed-by-service"])),
+  /** Event types seen on the topic. */
+  eventTypes: z.array(z.string()),
+  producers: z.array(producerOfTopicSchema),
+  groups: z.array(consumingGroupSchema),
+});
+
+export type TopicConsumers = z.infer<typeof topicConsumersSchema>;
+
+/** `GET /api/who-consumes`. */
+export const whoConsumesAnswerSchema = z.object({
+  query: resolvedWhoConsumesQuerySchema,
+  topics: z.array(topicConsumersSchema),
+  /** Distinct known producers over all the topics (for the type: who produces it). */
+  producers: z.array(z.string()),
+  /** Distinct groups over all the topics. */
+  groups: z.array(z.string()),
+});
+
+export type WhoConsumesAnswer = z.infer<typeof whoConsumesAnswerSchema>;

@@ -1,6 +1,7 @@
 /**
  * server/db's public face: everything outside server/db imports from here (ESLint enforces it for
- * app/, components/ and lib/). Eventscope code touches the database only through these functions.
+ * app/; components/ and lib/ import nothing from server/, and take the response types from
+ * lib/api-schemas/). Eventscope code touches the database only through these functions.
  */
 import { getConfig } from "../config.ts";
 import { getSharedDatabase, openDatabase, type OpenedDatabase } from "./open.ts";
@@ -28,7 +29,6 @@ export {
   type EventRow,
   type EventHeaderInput,
   type FailureInfo,
-  type StoredHeader,
   type StoredRecord,
   type IngestMethod,
   type IngestOptions,
@@ -65,7 +65,7 @@ export {
   type PreviousReplay,
 } from "./replays.ts";
 
-// Row types of the schema, for code that may not import Prisma itself (app/, components/).
+// Row types of the schema, for code that may not import Prisma itself (app/).
 export type {
   Event,
   Topic,

@@ -2,6 +2,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import type { StoredFailure } from "../../lib/api-schemas/events.ts";
+import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
 import { DatabaseError, toDatabaseError } from "./errors.ts";
 import { REPLAY_ID_HEADER } from "../../lib/dead-letter-conventions.ts";
 
@@ -29,23 +31,11 @@ export interface EventHeaderInput {
   text: string | null;
 }
 
-export interface FailureInfo {
-  /** "headers": failure headers say where it came from; "topic-name": only the DLQ's name does. */
-  source: "headers" | "topic-name";
-  convention: string | null;
-  originTopic: string | null;
-  originPartition: number | null;
-  /** Decimal int64. */
-  originOffset: string | null;
-  originTimestamp: Date | null;
-  originConsumerGroup: string | null;
-  originTopicHint: string | null;
-  errorClass: string | null;
-  errorMessage: string | null;
-  errorCause: string | null;
-  stackTrace: string | null;
-  attempts: number | null;
-}
+/**
+ * What failure headers say about a record (a dead letter's, or a prior failure's), as the collector
+ * extracts it: the served shape (lib/api-schemas/events.ts), with the origin's time as a Date.
+ */
+export type FailureInfo = Omit<StoredFailure, "originTimestamp"> & { originTimestamp: Date | null };
 
 /** A record batch the collector could not decode, stored as one row at its first offset. */
 export interface UndecodableRange {
@@ -90,14 +80,6 @@ export interface EventRow {
   flags: readonly string[];
   /** Set on the row that stands for an undecodable record batch (flag `batch-undecodable`). */
   undecodable?: UndecodableRange | null;
-}
-
-/** One header as stored in events.headers (a jsonb array, record order, repeats kept). */
-export interface StoredHeader {
-  key: string;
-  /** The text, or the bytes in base64; null for a null value. */
-  value: string | null;
-  encoding: "utf8" | "base64";
 }
 
 export interface IngestResult {

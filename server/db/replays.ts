@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import { Prisma } from "@prisma/client";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { toDatabaseError } from "./errors.ts";
-import type { StoredHeader } from "./ingest.ts";
+import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
 import { checkOffset, runQuery, select, type Queryable } from "./queries/shared.ts";
 
 /**

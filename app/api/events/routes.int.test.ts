@@ -1,7 +1,8 @@
 /**
  * The JSON API of timelines, traces, event search and single events, through the route handlers,
  * against a real database filled the way the collector fills it (ingestEvents and the admin
- * poller's functions).
+ * poller's functions); and, on the same data, that what the routes serve (these and the graph's and
+ * a dead letter's) is exactly the shape their schemas in lib/api-schemas/ declare.
  */
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +20,17 @@ import {
   type TraceEvents,
 } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/db/test-support";
+import type { z } from "zod";
+import { deadLetterDetailSchema } from "@/lib/api-schemas/dead-letters";
+import { entityTimelineSchema } from "@/lib/api-schemas/entities";
+import { eventDetailSchema, eventSearchPageSchema } from "@/lib/api-schemas/events";
+import { flowGraphSchema, groupDetailSchema, topicDetailSchema } from "@/lib/api-schemas/graph";
+import { traceEventsSchema } from "@/lib/api-schemas/traces";
+import { GET as getDeadLetter } from "../dead-letters/[id]/route.ts";
 import { GET as getEntity } from "../entities/[key]/route.ts";
+import { GET as getGraph } from "../graph/route.ts";
+import { GET as getGraphGroup } from "../graph/groups/[group]/route.ts";
+import { GET as getGraphTopic } from "../graph/topics/[topic]/route.ts";
 import { GET as getTrace } from "../traces/[traceId]/route.ts";
 import { GET as getEventAt } from "./[topic]/[partition]/[offset]/route.ts";
 import { GET as search } from "./route.ts";
@@ -234,5 +245,46 @@ describe("GET /api/events/[topic]/[partition]/[offset]", () => {
     expect(offset.body.message).toBe("offset: must be a non-negative whole number");
     expect((await call(getEventAt, "", { topic: TOPIC.orders, partition: "9999999999", offset: "0" })).status).toBe(422);
     expect((await call(getEventAt, "", { topic: TOPIC.orders, partition: "0", offset: "7" })).status).toBe(404);
+  });
+});
+
+/**
+ * What a route serves parses with its schema and loses nothing: a field the query adds, drops,
+ * renames or retypes without the schema fails here (parsing strips unknown fields, so the parsed
+ * body would differ).
+ */
+function expectServedAs<S extends z.ZodType>(schema: S, response: { status: number; body: unknown }): z.infer<S> {
+  expect(response.status).toBe(200);
+  const parsed = schema.parse(response.body);
+  expect(parsed).toEqual(response.body);
+  return parsed;
+}
+
+describe("the served shapes are the schemas of lib/api-schemas", () => {
+  it("the flow graph and its side panel", async () => {
+    const graph = expectServedAs(flowGraphSchema, await call(getGraph, "/api/graph"));
+    expect(graph.topics.find((t) => t.topic === TOPIC.dlq)).toMatchObject({ kind: "dlq", deadLetters: { total: 1, new: 1 } });
+    expect(graph.groups.map((g) => g.groupId)).toEqual(expect.arrayContaining([GROUP.inventory, GROUP.analytics]));
+    expect(graph.edges.length).toBeGreaterThan(0);
+    const topic = expectServedAs(topicDetailSchema, await call(getGraphTopic, "", { topic: TOPIC.orders }));
+    expect(topic.consumers.map((c) => c.groupId)).toEqual(expect.arrayContaining([GROUP.inventory, GROUP.analytics]));
+    const group = expectServedAs(groupDetailSchema, await call(getGraphGroup, "", { group: GROUP.inventory }));
+    expect(group.partitions.map((p) => [p.topic, p.committedOffset])).toEqual([[TOPIC.orders, "1"]]);
+  });
+
+  it("a dead letter with its record and origin", async () => {
+    const { rows } = await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE topic = $1`, [TOPIC.dlq]);
+    const id = rows[0]!.id;
+    const detail = expectServedAs(deadLetterDetailSchema, await call(getDeadLetter, "", { id }));
+    expect(detail).toMatchObject({ id, originTopic: TOPIC.payments, errorClass: "CardDeclined", originCollected: true, eventCollected: true });
+    expect(detail.headers.map((h) => h.key)).toEqual(["traceparent", "ce_type", "ce_id"]);
+  });
+
+  it("timelines, traces, search and single events", async () => {
+    expectServedAs(entityTimelineSchema, await call(getEntity, `/api/entities/${ORDER}`, { key: ORDER }));
+    expectServedAs(traceEventsSchema, await call(getTrace, "", { traceId: TRACE }));
+    expectServedAs(eventSearchPageSchema, await call(search, `/api/events?entity=${ORDER}`));
+    expectServedAs(eventDetailSchema, await call(getEventAt, "", { topic: TOPIC.dlq, partition: "0", offset: "0" }));
+    expectServedAs(eventDetailSchema, await call(getEventAt, "", { topic: TOPIC.orders, partition: "0", offset: "1" }));
   });
 });

@@ -1,24 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { maskReplayEdits, type MaskRules } from "../../../lib/mask.ts";
+import type { AuditLogPage } from "../../../lib/api-schemas/dead-letters.ts";
 import { checkLimit, decodeIdCursor, encodeIdCursor, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
-
-export interface AuditLogItem {
-  id: string;
-  at: string;
-  actor: string;
-  action: string;
-  targetType: string;
-  targetId: string;
-  details: unknown;
-  result: string;
-  error: string | null;
-}
-
-export interface AuditLogPage {
-  /** Newest first. */
-  entries: AuditLogItem[];
-  nextCursor: string | null;
-}
 
 export interface ListAuditLogOptions {
   actor?: string;

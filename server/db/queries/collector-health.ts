@@ -1,5 +1,9 @@
 import { Prisma } from "@prisma/client";
-import { stallWords, type StalledPartition } from "../../../lib/api-schemas/health.ts";
+import {
+  stallWords,
+  type CollectorHealthReport,
+  type StalledPartition,
+} from "../../../lib/api-schemas/health.ts";
 import { formatDuration } from "../../../lib/format-duration.ts";
 import { getConfig } from "../../config.ts";
 import { readLatestTimeLag } from "./group-lag.ts";
@@ -36,41 +40,6 @@ export interface CollectorHealthOptions {
   /** EVENTSCOPE_COLLECTOR_GROUP; default from the environment. */
   collectorGroup?: string;
   now?: Date;
-}
-
-export interface CollectorInstanceHealth {
-  instanceId: string;
-  host: string;
-  pid: number;
-  startedAt: string;
-  lastPollAt: string | null;
-  lastStoredAt: string | null;
-  lastAdminPollAt: string | null;
-  ownLag: string | null;
-  lastError: string | null;
-  lastErrorAt: string | null;
-  updatedAt: string;
-  /** `stopped`: no report for longer than the stale window (instances silent for a day are not listed). */
-  status: "running" | "stopped";
-}
-
-export interface CollectorHealthReport {
-  checkedAt: string;
-  pollMs: number;
-  collectorGroup: string;
-  instances: CollectorInstanceHealth[];
-  /** Most recent consumer fetch of any instance. */
-  lastPollAt: string | null;
-  /** Most recent admin poll (topics, groups, lag samples). */
-  lastAdminPollAt: string | null;
-  /** The collector group's own lag: records (sum over its partitions) and age of the oldest unread record. */
-  ownLag: { offsetLag: string | null; timeLagMs: number | null; sampledAt: string | null };
-  lastError: { message: string; at: string | null; instanceId: string } | null;
-  /** Partitions held up by batches that do not decode, now or within the last hour. */
-  stalled: StalledPartition[];
-  /** True when the data may be out of date: the UI says "data is stale" and why. */
-  stale: boolean;
-  staleReason: string | null;
 }
 
 /**

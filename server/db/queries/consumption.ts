@@ -1,6 +1,7 @@
 import { Prisma } from "@prisma/client";
 import type { MaskRules } from "../../../lib/mask.ts";
-import { groupShown, redactedSql, type EventSummary, type Queryable } from "./shared.ts";
+import type { DeadLetterReference, EventSummary, GroupConsumption } from "../../../lib/api-schemas/events.ts";
+import { groupShown, redactedSql, type Queryable } from "./shared.ts";
 
 /**
  * Per-event consumption status for every group subscribed to the event's topic, and the dead
@@ -10,41 +11,6 @@ import { groupShown, redactedSql, type EventSummary, type Queryable } from "./sh
  * poller writes one for every partition of every topic a group commits on or is assigned
  * (-1 where nothing is committed), so an assigned group without commits is listed too.
  */
-
-export interface GroupConsumption {
-  groupId: string;
-  /** The group's state as last polled (Stable, Empty, …). */
-  state: string;
-  /**
-   * consumed: the group's committed offset on the partition is past the event;
-   * behind: not yet (lag says how far the group is behind on that partition);
-   * dead-lettered: a dead letter attributed to this group references the event.
-   */
-  status: "consumed" | "behind" | "dead-lettered";
-  /** The NEXT offset the group will read on the event's partition; null when nothing is committed. */
-  committedOffset: string | null;
-  /** The group's offset lag on the event's partition (end − committed); null when unknown. */
-  lag: string | null;
-  /** The client ids of the group's members as last polled (often the service's name), sorted. */
-  clientIds: string[];
-}
-
-/** A dead letter that says it came from a given event (origin topic/partition/offset). */
-export interface DeadLetterReference {
-  id: string;
-  /** The dead letter's own record. */
-  topic: string;
-  partition: number;
-  offset: string;
-  timestamp: string;
-  status: "new" | "replayed" | "resolved" | "discarded";
-  errorClass: string | null;
-  errorMessage: string | null;
-  /** The group that failed, when the convention records it (Spring). */
-  originGroup: string | null;
-  /** Who wrote the dead letter (its producer identity). */
-  producer: string | null;
-}
 
 /**
  * Two columns for a page of events named `page` (topic, partition, offset): the subscribed

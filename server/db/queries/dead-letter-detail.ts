@@ -1,67 +1,16 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import type { StoredHeader } from "../ingest.ts";
+import type { StoredHeader } from "../../../lib/api-schemas/headers.ts";
 import { maskHeaders, maskJsonText, maskReplayEdits, maskValueText } from "../../../lib/mask.ts";
 import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
-import type { DeadLetterListItem, DeadLetterRow } from "./dead-letters.ts";
+import type { DeadLetterRow } from "./dead-letters.ts";
+import type { DeadLetterDetail, ReplayOutcome, ReplayWithOutcome } from "../../../lib/api-schemas/dead-letters.ts";
 
 /**
  * One dead letter with everything its page shows: error and stack trace, origin (and whether the
  * original event was collected), its record's key, headers and value, and its replays with what
  * became of each.
  */
-
-/**
- * pending: claimed, not produced yet; sent: produced, not yet consumed by every group of the
- * target partition; consumed: every such group committed past it; failed_again: a new dead
- * letter carries its x-replay-id; failed: the produce itself failed.
- */
-export type ReplayOutcome = "pending" | "sent" | "consumed" | "failed_again" | "failed";
-
-export interface ReplayWithOutcome {
-  id: string;
-  sequence: number;
-  requestedBy: string;
-  requestedAt: string;
-  targetTopic: string;
-  edits: unknown;
-  outcome: ReplayOutcome;
-  producedPartition: number | null;
-  producedOffset: string | null;
-  /**
-   * The dead letter's original partition when the target topic did not have it: the replay went
-   * to producedPartition, chosen by its key. null when it went where it was meant to.
-   */
-  missingPartition: number | null;
-  error: string | null;
-  /** Groups with a committed offset on the produced partition (the collector's own excluded). */
-  groups: { groupId: string; committedOffset: string; past: boolean }[];
-  /** The dead letters this replay became (same x-replay-id). */
-  failedAgainAs: { id: string; topic: string; partition: number; offset: string; errorMessage: string | null }[];
-}
-
-/** Everything the inbox lists, with all of the error message and the rest of the record. */
-export interface DeadLetterDetail extends DeadLetterListItem {
-  /** The original record is stored (its page exists). */
-  originCollected: boolean;
-  /** The dead letter's own event is still stored (retention may have dropped it; the copy here stays). */
-  eventCollected: boolean;
-  /** All of it (the list has the first 500 characters). */
-  errorMessage: string | null;
-  errorCause: string | null;
-  errorStack: string | null;
-  /** When it is a replay that failed again (its replayId): the dead letter that replay came from. */
-  replayOf: { deadLetterId: string; sequence: number } | null;
-  key: string | null;
-  keyBase64: string | null;
-  headers: StoredHeader[];
-  /** The value as text (UTF-8; JSON as received) or base64 for binary; null for a tombstone. */
-  value: { kind: "json" | "text"; text: string } | { kind: "binary"; base64: string } | null;
-  flags: string[];
-  /** EVENTSCOPE_MASK_FIELDS changed the value or headers shown here (a replay still sends the originals). */
-  masked: boolean;
-  replays: ReplayWithOutcome[];
-}
 
 interface DetailRow extends Omit<DeadLetterRow, "entity_keys"> {
   origin_collected: boolean;

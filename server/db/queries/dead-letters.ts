@@ -1,5 +1,9 @@
 import { Prisma } from "@prisma/client";
-import { DEAD_LETTER_STATUS_VALUES } from "../../../lib/api-schemas/dead-letters.ts";
+import {
+  DEAD_LETTER_STATUS_VALUES,
+  type DeadLetterGroup,
+  type DeadLetterPage,
+} from "../../../lib/api-schemas/dead-letters.ts";
 import { ValidationError } from "../../../lib/errors.ts";
 import { isMasking, type MaskRules } from "../../../lib/mask.ts";
 import { checkDate, checkLimit, decodeIdCursor, encodeIdCursor, iso, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
@@ -27,52 +31,6 @@ export interface ListDeadLettersOptions extends DeadLetterFilters {
   cursor?: string;
   /** 1..500, default 50. */
   limit?: number;
-}
-
-export interface DeadLetterListItem {
-  id: string;
-  /** The dead letter's own record in the DLQ topic. */
-  topic: string;
-  partition: number;
-  offset: string;
-  timestamp: string;
-  source: string;
-  convention: string | null;
-  originTopic: string | null;
-  originPartition: number | null;
-  originOffset: string | null;
-  originTimestamp: string | null;
-  originGroup: string | null;
-  originTopicHint: string | null;
-  errorClass: string | null;
-  /** The first 500 characters; the detail page has all of it. */
-  errorMessage: string | null;
-  attempts: number | null;
-  status: DeadLetterStatusName;
-  statusChangedAt: string | null;
-  replayId: string | null;
-  eventType: string | null;
-  entityKeys: string[];
-  producer: string | null;
-}
-
-export interface DeadLetterPage {
-  /** Newest first. */
-  deadLetters: DeadLetterListItem[];
-  nextCursor: string | null;
-}
-
-export interface DeadLetterGroup {
-  /** From headers, else the DLQ name's hint (originIsHint); null when neither says. */
-  originTopic: string | null;
-  originIsHint: boolean;
-  errorClass: string | null;
-  count: number;
-  byStatus: Record<DeadLetterStatusName, number>;
-  oldest: string;
-  newest: string;
-  /** The DLQ topics they sit in. */
-  dlqTopics: string[];
 }
 
 const CURSOR_TAG = "dead-letters";

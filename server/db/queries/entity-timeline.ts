@@ -4,8 +4,6 @@ import {
   consumptionColumns,
   toConsumption,
   type ConsumptionJson,
-  type DeadLetterReference,
-  type GroupConsumption,
 } from "./consumption.ts";
 import {
   eventSummaryColumns,
@@ -17,49 +15,12 @@ import {
   runQuery,
   select,
   toEventSummary,
-  type EventSummary,
   type EventSummaryRow,
   type Queryable,
 } from "./shared.ts";
 import type { MaskRules } from "../../../lib/mask.ts";
-
-/** When an event is itself a dead letter: where it came from and why (its dead_letters row). */
-export interface DeadLetterInfo {
-  id: string;
-  status: "new" | "replayed" | "resolved" | "discarded";
-  /** "headers": failure headers say where it came from; "topic-name": only the DLQ's name marks it. */
-  source: string;
-  convention: string | null;
-  originTopic: string | null;
-  originPartition: number | null;
-  originOffset: string | null;
-  /** A guess from the DLQ's name, when no header says. */
-  originTopicHint: string | null;
-  originGroup: string | null;
-  errorClass: string | null;
-  errorMessage: string | null;
-  attempts: number | null;
-  /** Its x-replay-id: a replay that failed again. */
-  replayId: string | null;
-}
-
-export interface TimelineEvent extends EventSummary {
-  /** normal, dlq or retry (null when the admin poller has not seen the topic). */
-  topicKind: "normal" | "dlq" | "retry" | null;
-  /** Set when this event is a dead letter. */
-  deadLetter: DeadLetterInfo | null;
-  /** Dead letters that say they came from this event. */
-  deadLetteredAs: DeadLetterReference[];
-  /** Every group subscribed to the event's topic, by group id. */
-  consumption: GroupConsumption[];
-}
-
-export interface EntityTimeline {
-  entityKey: string;
-  events: TimelineEvent[];
-  /** Pass as `cursor` for the next page; null on the last page. */
-  nextCursor: string | null;
-}
+import type { EntityTimeline } from "../../../lib/api-schemas/entities.ts";
+import type { DeadLetterInfo, TimelineEvent } from "../../../lib/api-schemas/events.ts";
 
 export interface EntityTimelineOptions {
   cursor?: string;

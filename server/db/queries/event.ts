@@ -1,24 +1,9 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import { TIMELINE_JOINS, timelineColumns, toTimelineEvent, withConsumption, type TimelineEvent, type TimelineRow } from "./entity-timeline.ts";
+import { TIMELINE_JOINS, timelineColumns, toTimelineEvent, withConsumption, type TimelineRow } from "./entity-timeline.ts";
+import type { EventDetail, EventValue } from "../../../lib/api-schemas/events.ts";
 import { checkOffset, maskedBinaryBase64, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
 import { maskJson, maskValueText } from "../../../lib/mask.ts";
-
-/** An event's value, whole. Text only: nothing here is meant to be rendered as HTML. */
-export type EventValue =
-  | { kind: "tombstone" }
-  /** Parsed from jsonb (numbers beyond 2^53 lose precision here; `bytesBase64` has the exact bytes when kept). */
-  | { kind: "json"; json: unknown }
-  | { kind: "text"; text: string }
-  | { kind: "binary"; base64: string };
-
-export interface EventDetail extends TimelineEvent {
-  value: EventValue;
-  /** The exact bytes of a JSON dead letter's value (what a replay sends), base64; else null. */
-  valueBytesBase64: string | null;
-  /** When the collector stored it. */
-  ingestedAt: string;
-}
 
 interface DetailRow extends TimelineRow {
   value_json: unknown;

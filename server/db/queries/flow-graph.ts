@@ -1,7 +1,8 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import { LAG_HEALTH_STATUSES, type LagHealthStatus } from "../../../lib/lag-health.ts";
+import { LAG_HEALTH_STATUSES } from "../../../lib/lag-health.ts";
 import { offsetLagOf, readCurrentLag, readLatestTimeLag } from "./group-lag.ts";
+import type { FlowEdge, FlowGraph, GroupNode, ProducerNode, TopicNode } from "../../../lib/api-schemas/graph.ts";
 import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
 
 export interface FlowGraphOptions {
@@ -9,75 +10,6 @@ export interface FlowGraphOptions {
   windowMs?: number;
   /** The graph's "now" (default the current time). */
   now?: Date;
-}
-
-export interface ProducerNode {
-  /** "producer:<name>", or "producer:?<topic>" for the unknown producer of a topic. */
-  id: string;
-  /** "" for an unknown producer. */
-  producer: string;
-  lastSeenAt: string;
-}
-
-export interface TopicNode {
-  id: string;
-  topic: string;
-  kind: "normal" | "dlq" | "retry";
-  of: string | null;
-  partitions: number;
-  /** Sum of the partitions' end offsets. */
-  endOffset: string;
-  /** Records currently in the topic (end − start, summed over partitions). */
-  messages: string;
-  /** Produce rate over the window from end-offset samples; null with fewer than two samples. */
-  messagesPerSecond: number | null;
-  eventTypes: string[];
-  /** For a DLQ topic: its dead letters by status. */
-  deadLetters: { total: number; new: number } | null;
-}
-
-export interface GroupNode {
-  id: string;
-  groupId: string;
-  state: string;
-  members: number;
-  /** Distinct client ids of the members (often the service's name). */
-  clientIds: string[];
-  /** Sum of known partition lags; null when all are unknown. */
-  totalLag: string | null;
-  unknownLagPartitions: number;
-  /** Largest time lag at the latest sample, ms. */
-  maxTimeLagMs: number | null;
-  /**
-   * As the admin poller last judged it over the last 5 minutes (server/db/group-health.ts);
-   * null until it has.
-   */
-  health: { status: LagHealthStatus; reason: string; judgedAt: string } | null;
-}
-
-export interface FlowEdge {
-  id: string;
-  source: string;
-  target: string;
-  kind: "produces" | "consumes" | "dead-letters";
-  /** Messages/s over the window; null when not measurable. */
-  messagesPerSecond: number | null;
-  /**
-   * True when a topic's rate was split among several recent producers by their share of its
-   * events so far: end offsets count a topic's records, not who wrote them.
-   */
-  estimated: boolean;
-  /** consumes: the group's lag on this topic. */
-  lag?: string | null;
-}
-
-export interface FlowGraph {
-  generatedAt: string;
-  windowMs: number;
-  producers: ProducerNode[];
-  topics: TopicNode[];
-  groups: GroupNode[];
-  edges: FlowEdge[];
 }
 
 const rate = (delta: bigint, ms: number) => (ms > 0 ? Math.round((Number(delta) / (ms / 1000)) * 100) / 100 : null);

@@ -1,9 +1,11 @@
 import { Prisma } from "@prisma/client";
 import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
-import { LAG_HEALTH_STATUSES, type LagHealthStatus } from "../../../lib/lag-health.ts";
-import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
+import { LAG_HEALTH_STATUSES } from "../../../lib/lag-health.ts";
+import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag } from "./group-lag.ts";
+import type { PartitionLag } from "../../../lib/api-schemas/groups.ts";
 import { groupShown, runQuery, select, type Queryable } from "./shared.ts";
-import { whoConsumes, type ConsumingGroup, type ProducerOfTopic } from "./who-consumes.ts";
+import { whoConsumes } from "./who-consumes.ts";
+import type { GroupDetail, TopicDetail } from "../../../lib/api-schemas/graph.ts";
 
 /**
  * What the overview's side panel shows for one node of the flow graph: a topic with its
@@ -11,55 +13,6 @@ import { whoConsumes, type ConsumingGroup, type ProducerOfTopic } from "./who-co
  * and its lag per partition. Small tables only (topics, partitions, producers, groups, committed
  * offsets, the latest lag sample); events are not read.
  */
-
-export interface TopicPartitionOffsets {
-  partition: number;
-  /** Decimal int64: the first offset still in the log. */
-  startOffset: string;
-  /** Decimal int64: the next offset to be written (high watermark). */
-  endOffset: string;
-}
-
-export interface TopicDetail {
-  topic: string;
-  kind: "normal" | "dlq" | "retry";
-  of: string | null;
-  partitions: TopicPartitionOffsets[];
-  eventTypes: string[];
-  producers: ProducerOfTopic[];
-  consumers: ConsumingGroup[];
-  /** Offset ranges stored as one row flagged batch-undecodable (newest first, at most 20). */
-  undecodable: UndecodableRangeSummary[];
-}
-
-export interface UndecodableRangeSummary {
-  partition: number;
-  /** Decimal int64, inclusive. */
-  fromOffset: string;
-  toOffset: string;
-  codec: string;
-  error: string;
-  /** When the collector stored the range (ISO 8601). */
-  storedAt: string;
-}
-
-export interface GroupMemberDetail {
-  memberId: string;
-  clientId: string;
-  clientHost: string;
-  /** Assigned partitions by topic, sorted. */
-  assignments: { topic: string; partitions: number[] }[];
-}
-
-export interface GroupDetail {
-  groupId: string;
-  state: string;
-  health: { status: LagHealthStatus; reason: string; judgedAt: string } | null;
-  members: GroupMemberDetail[];
-  /** Sum of the known partition lags; null when every partition's lag is unknown. */
-  totalLag: string | null;
-  partitions: PartitionLag[];
-}
 
 function checkName(value: string, field: string): string {
   if (typeof value !== "string" || value.trim() === "" || value.length > 1000) {

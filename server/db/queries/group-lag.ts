@@ -8,18 +8,6 @@ import { groupShown, select, type Queryable } from "./shared.ts";
  * and the group health the poller stores.
  */
 
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  /** NEXT offset the group will read; null when nothing is committed. */
-  committedOffset: string | null;
-  endOffset: string | null;
-  /** end − committed, clamped at 0; null when unknown. */
-  offsetLag: string | null;
-  /** Age of the oldest unconsumed record at the latest sample, ms; null when unknown. */
-  timeLagMs: number | null;
-}
-
 export interface CurrentLagRow {
   group_id: string;
   topic: string;

@@ -1,17 +1,25 @@
 import { Prisma } from "@prisma/client";
-import { GROUP_SORTS } from "../../../lib/api-schemas/groups.ts";
+import {
+  GROUP_SORTS,
+  type ConsumerGroupListItem,
+  type ConsumerGroupPage,
+  type ConsumerGroupPartition,
+  type ConsumerGroupView,
+  type LagHistory,
+  type StoredGroupHealth,
+  type UnprocessedEventsPage,
+} from "../../../lib/api-schemas/groups.ts";
 import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
 import {
   LAG_HEALTH_SEVERITY,
   LAG_HEALTH_STATUSES,
   evaluateGroupHealth,
   type GroupHealth,
-  type LagHealthStatus,
   type PartitionHealth,
   HEALTH_WINDOW_MS,
 } from "../../../lib/lag-health.ts";
-import { getLagHistory, type LagHistory, type LagHistoryOptions } from "./lag-history.ts";
-import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
+import { getLagHistory, type LagHistoryOptions } from "./lag-history.ts";
+import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag } from "./group-lag.ts";
 import {
   eventSummaryColumns,
   checkLimit,
@@ -23,7 +31,6 @@ import {
   runQuery,
   select,
   toEventSummary,
-  type EventSummary,
   type EventSummaryRow,
   type Queryable,
   groupShown,
@@ -37,31 +44,6 @@ import {
  * [committed, end) and the event a stalled partition is stuck on is the one AT the committed offset.
  */
 
-/** Health as the admin poller last judged it (server/db/group-health.ts). */
-export interface StoredGroupHealth {
-  status: LagHealthStatus;
-  reason: string;
-  judgedAt: string;
-}
-
-export interface ConsumerGroupListItem {
-  groupId: string;
-  /** Stable, Empty, Dead, PreparingRebalance, CompletingRebalance, Unknown. */
-  state: string;
-  protocol: string | null;
-  members: number;
-  /** Topics it commits on or is assigned. */
-  topics: string[];
-  partitions: number;
-  /** Sum of the known partition lags (decimal); null when every partition's lag is unknown. */
-  totalLag: string | null;
-  /** Partitions with nothing committed: their lag is unknown, not 0. */
-  unknownLagPartitions: number;
-  /** Largest time lag over its partitions at its latest sample, ms; null when unknown. */
-  timeLagMs: number | null;
-  health: StoredGroupHealth | null;
-}
-
 /** The sort keys are the API's (lib/api-schemas/groups.ts): one list for both. */
 export const GROUP_SORT_KEYS = GROUP_SORTS;
 export type GroupSortKey = (typeof GROUP_SORT_KEYS)[number];
@@ -74,13 +56,6 @@ export interface ListConsumerGroupsOptions {
   cursor?: string;
   /** 1..1000, default 100. */
   limit?: number;
-}
-
-export interface ConsumerGroupPage {
-  groups: ConsumerGroupListItem[];
-  /** Live groups in all. */
-  total: number;
-  nextCursor: string | null;
 }
 
 const LIST_CURSOR_TAG = "groups";
@@ -245,61 +220,10 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
 
 // --- one group -------------------------------------------------------------------------------------
 
-export interface ConsumerGroupMember {
-  memberId: string;
-  clientId: string;
-  clientHost: string;
-  /** Sorted by topic, then partition. */
-  assignments: { topic: string; partition: number }[];
-}
-
-export interface ConsumerGroupPartition extends PartitionLag {
-  /** Judged over the health window (see ConsumerGroupView.health). */
-  status: LagHealthStatus;
-  /** In words, naming the partition. */
-  reason: string;
-  /** The member it is assigned to; null when unassigned (e.g. the group is Empty). */
-  assignedTo: { memberId: string; clientId: string; clientHost: string } | null;
-  /**
-   * When lag > 0: the event at the committed offset, the next one the group will process (for a
-   * STALL, the one it is stuck on); null when there is no lag or the event was not collected
-   * (see nextEventCollected).
-   */
-  nextEvent: EventSummary | null;
-  /** false when lag > 0 but the collector has not stored the event at the committed offset. */
-  nextEventCollected: boolean;
-}
-
-export interface ConsumerGroupView {
-  groupId: string;
-  state: string;
-  protocolType: string | null;
-  protocol: string | null;
-  firstSeenAt: string;
-  /** The admin poller's last look at the group. */
-  updatedAt: string;
-  members: ConsumerGroupMember[];
-  partitions: ConsumerGroupPartition[];
-  /** Sum of the known lags; null when every partition's lag is unknown. */
-  totalLag: string | null;
-  unknownLagPartitions: number;
-  /** Largest time lag at the latest sample, ms. */
-  timeLagMs: number | null;
-  /**
-   * Judged now (lib/lag-health.ts) over the healthWindowMs of samples up to the group's latest
-   * sample (not up to now: when the collector stops, the verdict stays what it last saw).
-   */
-  health: { status: LagHealthStatus; reason: string; worst: { topic: string; partition: number } | null };
-  healthWindowMs: number;
-  /** The group's latest lag sample; null when it has none. */
-  latestSampleAt: string | null;
-}
-
 export interface GetConsumerGroupOptions {
   /** The window health is judged over; default 5 minutes (what the poller uses). */
   healthWindowMs?: number;
 }
-
 
 /**
  * One group: members and their assignments, per partition committed offset, end offset, offset
@@ -452,21 +376,6 @@ export interface ListUnprocessedOptions {
   cursor?: string;
   /** 1..500, default 50. */
   limit?: number;
-}
-
-export interface UnprocessedEventsPage {
-  groupId: string;
-  topic: string;
-  partition: number;
-  /** The NEXT offset the group will read; null when nothing is committed (then nothing can be listed). */
-  committedOffset: string | null;
-  endOffset: string | null;
-  /** end − committed: how many events are unprocessed (some may not be collected); null when unknown. */
-  offsetLag: string | null;
-  order: "oldest" | "newest";
-  /** Events with committed ≤ offset < end, in offset order. */
-  events: EventSummary[];
-  nextCursor: string | null;
 }
 
 /**

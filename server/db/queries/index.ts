@@ -1,51 +1,87 @@
 /**
  * The read queries behind the pages and the JSON API. Each is backed by an index (named in its
  * comment) and returns plain serialisable objects: int64s as decimal strings, times as ISO 8601.
+ * Their shapes are the API contract, declared once in lib/api-schemas/ and re-exported here for
+ * server/db's callers.
  */
-export { getEntityTimeline, type EntityTimeline, type EntityTimelineOptions, type TimelineEvent, type DeadLetterInfo } from "./entity-timeline.ts";
-export { getTraceEvents, MAX_TRACE_EVENTS, type TraceEvents } from "./trace-events.ts";
-export { getEvent, type EventDetail, type EventValue } from "./event.ts";
-export { searchEvents, type SearchEventsFilters, type SearchEventsOptions, type EventSearchPage } from "./search-events.ts";
-export {
-  whoConsumes,
-  type WhoConsumesQuery,
-  type WhoConsumesAnswer,
-  type TopicConsumers,
-  type ConsumingGroup,
-  type ConsumingMember,
-  type ProducerOfTopic,
-} from "./who-consumes.ts";
-export { getFlowGraph, type FlowGraph, type FlowGraphOptions, type FlowEdge, type GroupNode, type ProducerNode, type TopicNode } from "./flow-graph.ts";
-export {
-  getTopicDetail,
-  getGroupDetail,
-  type TopicDetail,
-  type TopicPartitionOffsets,
-  type GroupDetail,
-  type GroupMemberDetail,
-} from "./graph-details.ts";
-export { getLagHistory, MAX_LAG_BUCKETS, type LagHistory, type LagHistoryOptions, type LagHistoryPoint, type LagHistoryTotal } from "./lag-history.ts";
+export type {
+  DeadLetterInfo,
+  DeadLetterReference,
+  EventDetail,
+  EventSearchPage,
+  EventSummary,
+  EventValue,
+  GroupConsumption,
+  StoredFailure,
+  TimelineEvent,
+} from "../../../lib/api-schemas/events.ts";
+export type { StoredHeader } from "../../../lib/api-schemas/headers.ts";
+export type { EntityTimeline } from "../../../lib/api-schemas/entities.ts";
+export type {
+  ConsumerGroupListItem,
+  ConsumerGroupMember,
+  ConsumerGroupPage,
+  ConsumerGroupPartition,
+  ConsumerGroupView,
+  LagHistory,
+  LagHistoryPoint,
+  LagHistoryTotal,
+  PartitionLag,
+  StoredGroupHealth,
+  UnprocessedEventsPage,
+} from "../../../lib/api-schemas/groups.ts";
+export type { TraceEvents } from "../../../lib/api-schemas/traces.ts";
+export type {
+  AuditLogItem,
+  AuditLogPage,
+  DeadLetterDetail,
+  DeadLetterGroup,
+  DeadLetterListItem,
+  DeadLetterPage,
+  ReplayOutcome,
+  ReplayWithOutcome,
+} from "../../../lib/api-schemas/dead-letters.ts";
+export type { CollectorHealthReport, CollectorInstanceHealth } from "../../../lib/api-schemas/health.ts";
+export type {
+  ConsumingGroup,
+  ConsumingMember,
+  ProducerOfTopic,
+  ResolvedWhoConsumesQuery as WhoConsumesQuery,
+  TopicConsumers,
+  WhoConsumesAnswer,
+} from "../../../lib/api-schemas/who-consumes.ts";
+export type {
+  FlowEdge,
+  FlowGraph,
+  GroupDetail,
+  GroupMemberDetail,
+  GroupNode,
+  ProducerNode,
+  TopicDetail,
+  TopicNode,
+  TopicPartitionOffsets,
+} from "../../../lib/api-schemas/graph.ts";
+export { getEntityTimeline, type EntityTimelineOptions } from "./entity-timeline.ts";
+export { getTraceEvents, MAX_TRACE_EVENTS } from "./trace-events.ts";
+export { getEvent } from "./event.ts";
+export { searchEvents, type SearchEventsFilters, type SearchEventsOptions } from "./search-events.ts";
+export { whoConsumes } from "./who-consumes.ts";
+export { getFlowGraph, type FlowGraphOptions } from "./flow-graph.ts";
+export { getTopicDetail, getGroupDetail } from "./graph-details.ts";
+export { getLagHistory, MAX_LAG_BUCKETS, type LagHistoryOptions } from "./lag-history.ts";
 export {
   listDeadLetters,
   groupDeadLetters,
   DEAD_LETTER_STATUSES,
   type DeadLetterFilters,
   type ListDeadLettersOptions,
-  type DeadLetterListItem,
-  type DeadLetterPage,
-  type DeadLetterGroup,
   type DeadLetterStatusName,
 } from "./dead-letters.ts";
 export {
   getCollectorHealthReport,
   type CollectorHealthOptions,
-  type CollectorHealthReport,
-  type CollectorInstanceHealth,
 } from "./collector-health.ts";
-export { getDeadLetter, listReplayOutcomes, type DeadLetterDetail, type ReplayWithOutcome, type ReplayOutcome } from "./dead-letter-detail.ts";
-export { listAuditLog, type AuditLogItem, type AuditLogPage, type ListAuditLogOptions } from "./audit-log.ts";
-export type { GroupConsumption, DeadLetterReference } from "./consumption.ts";
-export type { PartitionLag } from "./group-lag.ts";
-export type { EventSummary, StoredFailure } from "./shared.ts";
+export { getDeadLetter, listReplayOutcomes } from "./dead-letter-detail.ts";
+export { listAuditLog, type ListAuditLogOptions } from "./audit-log.ts";
 export { withoutMasking, type Queryable } from "./shared.ts";
-export { listConsumerGroups, getConsumerGroup, listUnprocessedEvents, getGroupLagHistory, GROUP_SORT_KEYS, type GroupSortKey, type ConsumerGroupListItem, type ConsumerGroupPage, type ConsumerGroupView, type ConsumerGroupPartition, type ConsumerGroupMember, type UnprocessedEventsPage, type ListUnprocessedOptions, type ListConsumerGroupsOptions, type StoredGroupHealth } from "./groups.ts";
+export { listConsumerGroups, getConsumerGroup, listUnprocessedEvents, getGroupLagHistory, GROUP_SORT_KEYS, type GroupSortKey, type ListUnprocessedOptions, type ListConsumerGroupsOptions } from "./groups.ts";

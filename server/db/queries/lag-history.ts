@@ -1,5 +1,6 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
+import type { LagHistory } from "../../../lib/api-schemas/groups.ts";
 import { checkDate, runQuery, select, type Queryable } from "./shared.ts";
 
 export interface LagHistoryOptions {
@@ -10,41 +11,6 @@ export interface LagHistoryOptions {
   bucketMs: number;
   /** Read every sample even where the per-minute roll-ups would answer (to compare the two). */
   samplesOnly?: boolean;
-}
-
-export interface LagHistoryPoint {
-  /** Start of the bucket, ISO 8601. */
-  at: string;
-  /** Largest offset lag within the bucket; null when every sample in it had an unknown lag. */
-  offsetLag: string | null;
-  /** Largest time lag within the bucket, ms. */
-  timeLagMs: number | null;
-  /**
-   * The highest committed and end offsets within the bucket: both only grow (unless a group's
-   * offsets are reset), so this is their value at the bucket's end, without sorting its samples.
-   */
-  committedOffset: string | null;
-  endOffset: string;
-}
-
-export interface LagHistoryTotal {
-  at: string;
-  /** Largest total (summed over partitions, at one sampling time) within the bucket. */
-  offsetLag: string | null;
-  timeLagMs: number | null;
-  /** The most partitions with an unknown lag at any one sampling time within the bucket. */
-  unknownPartitions: number;
-}
-
-export interface LagHistory {
-  groupId: string;
-  from: string;
-  to: string;
-  bucketMs: number;
-  /** One series per partition the group had samples for. */
-  partitions: { topic: string; partition: number; points: LagHistoryPoint[] }[];
-  /** The group as a whole, per bucket. */
-  totals: LagHistoryTotal[];
 }
 
 const MINUTE_MS = 60_000;

@@ -11,10 +11,10 @@ import {
   runQuery,
   select,
   toEventSummary,
-  type EventSummary,
   type EventSummaryRow,
   type Queryable,
 } from "./shared.ts";
+import type { EventSearchPage } from "../../../lib/api-schemas/events.ts";
 
 export interface SearchEventsFilters {
   /** An entity key (EVENTSCOPE_ENTITY_FIELDS value, or the message key when none). */
@@ -40,11 +40,6 @@ export interface SearchEventsOptions extends SearchEventsFilters {
   limit?: number;
 }
 
-export interface EventSearchPage {
-  /** Newest first (timestamp, then topic, partition, offset, all descending). */
-  events: EventSummary[];
-  nextCursor: string | null;
-}
 
 const CURSOR_TAG = "search";
 

@@ -2,7 +2,8 @@ import { Prisma } from "@prisma/client";
 import type pg from "pg";
 import { NotFoundError, UnauthorizedError, ValidationError } from "../../../lib/errors.ts";
 import { toDatabaseError } from "../errors.ts";
-import type { FailureInfo, StoredHeader } from "../ingest.ts";
+import type { EventSummary, StoredFailure } from "../../../lib/api-schemas/events.ts";
+import type { StoredHeader } from "../../../lib/api-schemas/headers.ts";
 import { compileMaskRules, isMasking, MASKED, maskHeaders, maskValueText, NO_MASK, type MaskRules } from "../../../lib/mask.ts";
 
 /**
@@ -67,42 +68,6 @@ export function withoutMasking(db: Queryable): Queryable {
 export async function select<T extends object>(db: Queryable, query: Prisma.Sql): Promise<T[]> {
   const result = await db.pool.query<T>(query.text, query.values as unknown[]);
   return result.rows;
-}
-
-/** A failure as stored in events.prior_failure (FailureInfo, with times as ISO strings). */
-export type StoredFailure = {
-  [K in keyof FailureInfo]: FailureInfo[K] extends Date | null ? string | null : FailureInfo[K];
-};
-
-/** One event as lists show it: everything but the value, of which a short preview. */
-export interface EventSummary {
-  topic: string;
-  partition: number;
-  /** Decimal int64. */
-  offset: string;
-  /** The record's Kafka timestamp, ISO 8601 (millisecond precision). */
-  timestamp: string;
-  /** The key as text, when it is UTF-8 without NUL. */
-  key: string | null;
-  /** Otherwise the key's bytes in base64 (null when the record has no key). */
-  keyBase64: string | null;
-  /** null for a tombstone (no value). */
-  valueKind: "json" | "text" | "binary" | null;
-  /** The first PREVIEW_CHARS characters of a JSON or text value; null for binary values and tombstones. */
-  valuePreview: string | null;
-  /** Every header, in record order, repeated keys kept. */
-  headers: StoredHeader[];
-  /** Bytes of key + value + headers as received. */
-  size: number;
-  eventType: string | null;
-  producer: string | null;
-  entityKeys: string[];
-  traceId: string | null;
-  parentSpanId: string | null;
-  /** What could not be read as expected (server/collector/extract/flags.ts). */
-  flags: string[];
-  /** Failure headers on a record that is not itself a dead letter (a retry, a re-send). */
-  priorFailure: StoredFailure | null;
 }
 
 export const PREVIEW_CHARS = 256;

@@ -1,15 +1,8 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import { TIMELINE_JOINS, timelineColumns, toTimelineEvent, withConsumption, type TimelineEvent, type TimelineRow } from "./entity-timeline.ts";
+import { TIMELINE_JOINS, timelineColumns, toTimelineEvent, withConsumption, type TimelineRow } from "./entity-timeline.ts";
+import type { TraceEvents } from "../../../lib/api-schemas/traces.ts";
 import { maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
-
-export interface TraceEvents {
-  traceId: string;
-  /** In time order (then topic, partition, offset): the order the flow happened in. */
-  events: TimelineEvent[];
-  /** More than MAX_TRACE_EVENTS events carry the trace; the first ones are returned. */
-  truncated: boolean;
-}
 
 /** A trace is a flow, not a topic: a few hundred events at most in practice. */
 export const MAX_TRACE_EVENTS = 1000;

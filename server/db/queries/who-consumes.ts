@@ -1,65 +1,14 @@
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
-import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag, type PartitionLag } from "./group-lag.ts";
+import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLag } from "./group-lag.ts";
+import type { PartitionLag } from "../../../lib/api-schemas/groups.ts";
 import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
-
-export type WhoConsumesQuery = { type: string } | { topic: string } | { service: string };
-
-export interface ProducerOfTopic {
-  /** "" when the producer is not known ("unknown producer" for that topic). */
-  producer: string;
-  /** "" when the events carry no type. */
-  eventType: string;
-  count: string;
-  firstSeenAt: string;
-  lastSeenAt: string;
-}
-
-export interface ConsumingMember {
-  memberId: string;
-  clientId: string;
-  clientHost: string;
-  /** Partitions of this topic assigned to the member. */
-  partitions: number[];
-}
-
-export interface ConsumingGroup {
-  groupId: string;
-  state: string;
-  /** Live members (as last polled) with the partitions of this topic they hold. */
-  members: ConsumingMember[];
-  /** Sum of the known partition lags on this topic; null when every partition's lag is unknown. */
-  offsetLag: string | null;
-  /** Partitions with nothing committed (lag unknown). */
-  unknownLagPartitions: number;
-  /** Largest time lag over the topic's partitions at the latest sample, ms. */
-  maxTimeLagMs: number | null;
-  /** When the time lags were sampled. */
-  sampledAt: string | null;
-  partitions: PartitionLag[];
-}
-
-export interface TopicConsumers {
-  topic: string;
-  kind: "normal" | "dlq" | "retry" | null;
-  /** For a DLQ or retry topic: the topic its name points back to. */
-  of: string | null;
-  /** Why the topic is in the answer. */
-  matchedBy: ("type" | "topic" | "produced-by-service" | "consumed-by-service")[];
-  /** Event types seen on the topic. */
-  eventTypes: string[];
-  producers: ProducerOfTopic[];
-  groups: ConsumingGroup[];
-}
-
-export interface WhoConsumesAnswer {
-  query: WhoConsumesQuery;
-  topics: TopicConsumers[];
-  /** Distinct known producers over all the topics (for the type: who produces it). */
-  producers: string[];
-  /** Distinct groups over all the topics. */
-  groups: string[];
-}
+import type {
+  ConsumingGroup,
+  ResolvedWhoConsumesQuery as WhoConsumesQuery,
+  TopicConsumers,
+  WhoConsumesAnswer,
+} from "../../../lib/api-schemas/who-consumes.ts";
 
 type TopicMatch = TopicConsumers["matchedBy"][number];
 
