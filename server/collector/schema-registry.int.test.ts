@@ -4,11 +4,12 @@
  * TCP to the embedded broker, collected with SCHEMA_REGISTRY_URL, stored decoded and on the
  * entity's timeline. What cannot be decoded is stored as bytes with the flag that says why.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeTempDir, uniqueName, waitUntil } from "../broker/test-support.ts";
@@ -17,14 +18,18 @@ import { startSchemaRegistry, type RunningSchemaRegistry } from "../registry/ind
 import { createTopics, useCollectorTestBed } from "./test-support.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const execFileAsync = promisify(execFile);
 /** Debian's Python, which sees Debian's python3-avro (another python3 may come first on PATH). */
 const PYTHON = "/usr/bin/python3";
 
-// Fails the file, never skips it, without Apache Avro's Python implementation.
+// Fails the file, never skips it, without the implementations it checks against.
 try {
-  execFileSync(PYTHON, ["-c", "import avro.io, avro.schema"], { stdio: "pipe" });
+  execFileSync(PYTHON, ["-c", "import avro.io, avro.schema, google.protobuf, confluent_kafka.schema_registry.protobuf"], { stdio: "pipe" });
+  execFileSync("protoc", ["--version"], { stdio: "pipe" });
 } catch (error) {
-  throw new Error(`${PYTHON} with Debian's python3-avro is required by these tests (apt-get install python3-avro): ${(error as Error).message}`);
+  throw new Error(
+    `${PYTHON} with Debian's python3-avro, python3-protobuf, python3-confluent-kafka and python3-requests, and protoc (protobuf-compiler), are required by these tests: ${(error as Error).message}`,
+  );
 }
 
 const bed = useCollectorTestBed();
@@ -189,6 +194,63 @@ describe("Schema Registry values", () => {
       flags: [],
       value_json: { orderId, items: [{ sku: "sku-1", qty: 2 }], placedAt: "2025-12-05T02:00:00.000Z", coupon: "WINTER" },
     });
+  });
+
+  test("Protobuf written by Confluent's own Python serializer (an imported file, a nested enum) is read with its message type", async () => {
+    const prefix = uniqueName("schemas-proto");
+    const topic = `${prefix}-shipments`;
+    await createTopics(bed.kafka, [topic], 1);
+    const dir = makeTempDir("eventscope-protobuf");
+    try {
+      fs.writeFileSync(
+        path.join(dir, "common.proto"),
+        ['syntax = "proto3";', "package com.example.common;", "message Parcel { string id = 1; int32 grams = 2; }"].join("\n"),
+      );
+      fs.writeFileSync(
+        path.join(dir, "shipping.proto"),
+        [
+          'syntax = "proto3";',
+          "package com.example.shipping;",
+          'import "common.proto";',
+          "message ShipmentSent {",
+          "  enum Status { UNKNOWN = 0; SENT = 1; }",
+          "  string order_id = 1;",
+          "  string carrier = 2;",
+          "  int64 weight_grams = 3;",
+          "  Status status = 4;",
+          "  repeated com.example.common.Parcel parcels = 5;",
+          "}",
+        ].join("\n"),
+      );
+      execFileSync("protoc", [`--proto_path=${dir}`, `--python_out=${dir}`, "common.proto", "shipping.proto"]);
+      const orderId = `ord-${prefix}`;
+      // Not execFileSync: the broker and the registry answer from this process's event loop.
+      await execFileAsync(PYTHON, [path.join(HERE, "schemas", "protobuf-python-producer.py"), dir, registry.url, bed.broker.address, topic, orderId], {
+        timeout: 60_000,
+      });
+
+      bed.collect(prefix, { SCHEMA_REGISTRY_URL: registry.url, EVENTSCOPE_ENTITY_FIELDS: "order_id" });
+      const [row] = await waitForRows(topic, 1);
+      expect(row).toMatchObject({
+        event_type: "com.example.shipping.ShipmentSent",
+        entity_keys: [orderId],
+        value_kind: "json",
+        flags: [],
+        value_json: {
+          order_id: orderId,
+          carrier: "dhl",
+          weight_grams: "1250",
+          status: "SENT",
+          parcels: [
+            { id: "p-1", grams: 500 },
+            { id: "p-2", grams: 750 },
+          ],
+        },
+      });
+      expect(row!.schema_id).toEqual(expect.any(Number));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("an unknown schema id, bytes that do not decode, and a registry that cannot be reached: stored as bytes, flagged", async () => {

@@ -14,7 +14,18 @@ export interface RegistrySchema {
   /** The first subject-version the registry lists for the id, when it lists one. */
   subject: string | null;
   version: number | null;
+  /** The schemas it references (Protobuf imports, named Avro types), transitively: import name → schema text. */
+  references: { name: string; schema: string }[];
 }
+
+interface SchemaReference {
+  name?: unknown;
+  subject?: unknown;
+  version?: unknown;
+}
+
+/** How deep references may nest before the schema is taken as broken. */
+const MAX_REFERENCE_DEPTH = 16;
 
 export type SchemaLookup =
   | { status: "known"; schema: RegistrySchema }
@@ -73,6 +84,26 @@ export class SchemaRegistryClient {
     await Promise.all(wanted.map((id) => this.fetchOne(id, signal)));
   }
 
+  /** Each reference's schema (`GET /subjects/<s>/versions/<v>`), and theirs, depth first. */
+  private async fetchReferences(list: unknown, into: RegistrySchema["references"], signal: AbortSignal, depth: number): Promise<void> {
+    if (!Array.isArray(list)) return;
+    if (depth > MAX_REFERENCE_DEPTH) throw new Error(`schema references nest deeper than ${MAX_REFERENCE_DEPTH}`);
+    for (const reference of list as SchemaReference[]) {
+      if (typeof reference.name !== "string" || typeof reference.subject !== "string") continue;
+      if (into.some((known) => known.name === reference.name)) continue;
+      const version = typeof reference.version === "number" ? String(reference.version) : "latest";
+      const response = await this.fetchImpl(`${this.base}/subjects/${encodeURIComponent(reference.subject)}/versions/${version}`, {
+        headers: this.headers,
+        signal,
+      });
+      if (!response.ok) throw new Error(`the schema registry answered ${response.status} for reference ${reference.name}`);
+      const body = (await response.json()) as { schema?: unknown; references?: unknown };
+      if (typeof body.schema !== "string") throw new Error(`the schema registry's answer for reference ${reference.name} has no schema`);
+      await this.fetchReferences(body.references, into, signal, depth + 1);
+      into.push({ name: reference.name, schema: body.schema });
+    }
+  }
+
   private async fetchOne(id: number, signal: AbortSignal): Promise<void> {
     try {
       const response = await this.fetchImpl(`${this.base}/schemas/ids/${id}`, { headers: this.headers, signal });
@@ -82,7 +113,7 @@ export class SchemaRegistryClient {
         return;
       }
       if (!response.ok) throw new Error(`the schema registry answered ${response.status} for schema ${id}`);
-      const body = (await response.json()) as { schema?: unknown; schemaType?: unknown };
+      const body = (await response.json()) as { schema?: unknown; schemaType?: unknown; references?: unknown };
       if (typeof body.schema !== "string") throw new Error(`the schema registry's answer for schema ${id} has no schema`);
       const schemaType = body.schemaType === "PROTOBUF" || body.schemaType === "JSON" ? body.schemaType : "AVRO";
       let subject: string | null = null;
@@ -96,7 +127,9 @@ export class SchemaRegistryClient {
           version = first.version;
         }
       }
-      this.known.set(id, { id, schemaType, schema: body.schema, subject, version });
+      const references: RegistrySchema["references"] = [];
+      await this.fetchReferences(body.references, references, signal, 0);
+      this.known.set(id, { id, schemaType, schema: body.schema, subject, version, references });
       this.failures.delete(id);
     } catch (error) {
       const reason = error instanceof Error ? (error.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : error.message) : String(error);

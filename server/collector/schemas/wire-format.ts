@@ -1,15 +1,16 @@
 import type { KafkaMessage } from "kafkajs";
 import type { JsonValue, WireFormatReader, WireFormatResult } from "../extract/types.ts";
 import { avroReader, type AvroReader } from "./avro.ts";
+import { protobufReader, type ProtobufReader } from "./protobuf.ts";
 import { SchemaRegistryClient, type RegistryClientOptions } from "./registry-client.ts";
 
 /**
  * The Schema Registry wire format (CONVENTIONS.md): byte 0 is 0, bytes 1–4 the schema id (big-endian
  * unsigned), then the payload. A value is read this way only when it starts with byte 0 and the
  * registry knows its id; one that merely starts with byte 0 is never misread (it is flagged
- * schema-unknown, and stays bytes). Avro payloads are decoded against the writer's schema, JSON
- * Schema payloads are JSON text. Protobuf (message indexes, then the message) is not decoded yet:
- * such values stay bytes, without a flag.
+ * schema-unknown, and stays bytes). Avro payloads are decoded against the writer's schema, Protobuf
+ * ones (message indexes, then the message) against the .proto and its references, JSON Schema
+ * payloads are JSON text.
  *
  * Extraction is synchronous, the registry is not: before a batch is extracted, the ids its values
  * carry are fetched (prefetchFor), within the client's timeout; extraction then reads the cache.
@@ -27,6 +28,7 @@ export class WireFormatDecoder implements WireFormatReader {
   readonly client: SchemaRegistryClient;
   /** Compiled readers by schema id (an id never changes meaning). */
   private readonly readers = new Map<number, AvroReader | Error>();
+  private readonly protobufReaders = new Map<number, ProtobufReader | Error>();
 
   constructor(options: RegistryClientOptions) {
     this.client = new SchemaRegistryClient(options);
@@ -66,8 +68,24 @@ export class WireFormatDecoder implements WireFormatReader {
           return { status: "failed", schemaId, flag: "schema-decode-failed" };
         }
       }
-      case "PROTOBUF":
-        return null;
+      case "PROTOBUF": {
+        let reader = this.protobufReaders.get(schemaId);
+        if (!reader) {
+          try {
+            reader = protobufReader(found.schema.schema, found.schema.references);
+          } catch (error) {
+            reader = error instanceof Error ? error : new Error(String(error));
+          }
+          this.protobufReaders.set(schemaId, reader);
+        }
+        if (reader instanceof Error) return { status: "failed", schemaId, flag: "schema-decode-failed" };
+        try {
+          const { json, typeName } = reader.read(payload);
+          return { status: "decoded", json, schemaId, typeName };
+        } catch {
+          return { status: "failed", schemaId, flag: "schema-decode-failed" };
+        }
+      }
     }
   }
 
