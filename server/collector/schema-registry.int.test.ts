@@ -122,10 +122,14 @@ describe("Schema Registry values", () => {
       note: null,
     });
     const jsonValue = await client.encode(jsonId, { orderId, carrier: "dhl" });
+    // The key in the wire format too (a record schema under <topic>-key).
+    const keySchema = { type: "record", name: "PaymentKey", namespace: "com.example.payments", fields: [{ name: "orderId", type: "string" }] };
+    const { id: keyId } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(keySchema) }, { subject: `${payments}-key` });
+    const avroKey = await client.encode(keyId, { orderId });
 
     const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
-    await producer.send({ topic: payments, messages: [{ key: orderId, value: avroValue }] });
+    await producer.send({ topic: payments, messages: [{ key: avroKey, value: avroValue }] });
     await producer.send({ topic: shipments, messages: [{ key: orderId, value: jsonValue }] });
     await producer.disconnect();
 
@@ -150,6 +154,10 @@ describe("Schema Registry values", () => {
       },
     });
     expect(payment!.value_bytes!.equals(avroValue)).toBe(true);
+    // The key is shown decoded, and its wire bytes are kept for a replay.
+    const { rows: keys } = await bed.db.pool.query<{ key: string; key_bytes: Buffer }>(`SELECT key, key_bytes FROM events WHERE topic = $1`, [payments]);
+    expect(keys[0]!.key).toBe(JSON.stringify({ orderId }));
+    expect(keys[0]!.key_bytes.equals(avroKey)).toBe(true);
     const [shipment] = await waitForRows(shipments, 1);
     expect(shipment).toMatchObject({ event_type: "ShipmentSent", schema_id: jsonId, value_json: { orderId, carrier: "dhl" }, flags: [] });
 

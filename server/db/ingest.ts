@@ -57,7 +57,8 @@ export interface EventRow {
   offset: string | bigint;
   /** null when the record had no readable timestamp: stored as the time of ingestion. */
   timestamp: Date | null;
-  key: { kind: "text"; text: string } | { kind: "bytes"; bytes: Buffer } | null;
+  /** `wire`: the key's Schema Registry wire bytes, stored beside its decoded text (a replay sends them). */
+  key: { kind: "text"; text: string; wire?: Buffer } | { kind: "bytes"; bytes: Buffer } | null;
   value:
     | { kind: "tombstone" }
     /**
@@ -297,7 +298,10 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
 
   let keyText: string | null = null;
   let keyBytes: Buffer | null = null;
-  if (row.key?.kind === "text" && !row.key.text.includes("\u0000")) keyText = row.key.text;
+  if (row.key?.kind === "text" && !row.key.text.includes("\u0000")) {
+    keyText = row.key.text;
+    keyBytes = row.key.wire ?? null;
+  }
   else if (row.key?.kind === "text") keyBytes = Buffer.from(row.key.text, "utf8");
   else if (row.key?.kind === "bytes") keyBytes = row.key.bytes;
 
@@ -828,7 +832,7 @@ export async function listRecordsAwaitingRegistry(db: { pool: pg.Pool }, topics:
       partition: row.partition,
       offset: row.offset,
       timestamp: row.ms,
-      key: row.key !== null ? Buffer.from(row.key, "utf8") : row.key_bytes,
+      key: row.key_bytes ?? (row.key !== null ? Buffer.from(row.key, "utf8") : null),
       value: row.value_bytes ?? (row.value_text !== null ? Buffer.from(row.value_text, "utf8") : null),
       headers: Array.isArray(row.headers) ? row.headers : [],
     }));

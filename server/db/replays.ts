@@ -100,7 +100,8 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
     originTopic: row.origin_topic,
     originPartition: row.origin_partition,
     originTopicHint: row.origin_topic_hint,
-    key: row.key !== null ? Buffer.from(row.key, "utf8") : row.key_bytes,
+    // The bytes when they were kept (a binary key, or a Schema Registry key beside its decoded text).
+    key: row.key_bytes ?? (row.key !== null ? Buffer.from(row.key, "utf8") : null),
     value,
     headers: stored.map((h) => ({
       key: h.key,

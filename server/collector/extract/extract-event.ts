@@ -68,7 +68,7 @@ export function extractEvent(message: RawMessage, options: ExtractOptions = DEFA
   if (timestamp === null) flags.push("timestamp-invalid");
 
   const keyBytes = toBuffer(message.key);
-  const decodedKey = decodeKey(keyBytes);
+  const decodedKey = decodeKey(keyBytes, options.wireFormat);
   const key = decodedKey.key;
   addFlags(flags, decodedKey.flags);
   const contentType = lastHeaderText(index, "content-type");

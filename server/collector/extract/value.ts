@@ -4,10 +4,19 @@ import type { ExtractionFlag } from "./flags.ts";
 import type { JsonValue, WireFormatReader } from "./types.ts";
 
 /** A key as stored: text when it is text (lossless: it encodes back to the same bytes), else bytes. */
-export type ExtractedKey = { kind: "text"; text: string } | { kind: "bytes"; bytes: Buffer } | null;
+export type ExtractedKey =
+  /** `wire`: a key read from the Schema Registry wire format keeps its wire bytes (a replay sends them). */
+  | { kind: "text"; text: string; wire?: Buffer }
+  | { kind: "bytes"; bytes: Buffer }
+  | null;
 
-export function decodeKey(key: Buffer | null): { key: ExtractedKey; flags: ExtractionFlag[] } {
+export function decodeKey(key: Buffer | null, wireFormat?: WireFormatReader): { key: ExtractedKey; flags: ExtractionFlag[] } {
   if (key === null) return { key: null, flags: [] };
+  // A key in the Schema Registry wire format: its decoded reading, as text (a string key as itself).
+  const wire = wireFormat?.read(key) ?? null;
+  if (wire?.status === "decoded") {
+    return { key: { kind: "text", text: typeof wire.json === "string" ? wire.json : JSON.stringify(wire.json), wire: key }, flags: [] };
+  }
   const text = decodeText(key);
   if (text === null) return { key: { kind: "bytes", bytes: key }, flags: ["key-binary"] };
   return { key: { kind: "text", text }, flags: [] };

@@ -64,7 +64,9 @@ export function startRegistryCatchUp(options: RegistryCatchUpOptions): RegistryC
     if (topics.length === 0) return 0;
     const records = await listRecordsAwaitingRegistry(options.db, topics, batchSize);
     if (records.length === 0) return 0;
-    await options.decoder.client.prefetch(records.map((r) => wireFormatSchemaId(r.value)).filter((id): id is number => id !== null));
+    await options.decoder.client.prefetch(
+      records.flatMap((r) => [wireFormatSchemaId(r.key), wireFormatSchemaId(r.value)]).filter((id): id is number => id !== null),
+    );
     const decoded = records
       .map((record) => extractEvent(asRawMessage(record), options.extractOptions))
       .filter((event) => !event.flags.includes("schema-registry-unavailable"));

@@ -38,8 +38,10 @@ export class WireFormatDecoder implements WireFormatReader {
   prefetchFor(messages: readonly KafkaMessage[]): Promise<void> {
     const ids: number[] = [];
     for (const message of messages) {
-      const id = wireFormatSchemaId(message.value ?? null);
-      if (id !== null) ids.push(id);
+      for (const bytes of [message.key ?? null, message.value ?? null]) {
+        const id = wireFormatSchemaId(bytes);
+        if (id !== null) ids.push(id);
+      }
     }
     return this.client.prefetch(ids);
   }
