@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import avro from "avsc";
 import { CompressionTypes, Kafka, logLevel, type IHeaders } from "kafkajs";
 import pg from "pg";
 import { startBrokerProcess, type BrokerProcess } from "../server/broker/process-support.ts";
@@ -11,6 +12,7 @@ import { startCollectorProcess } from "../server/collector/test-support.ts";
 import { DEFAULT_EXTRACT_OPTIONS } from "../server/collector/extract/index.ts";
 import { toEventRow } from "../server/collector/to-event-row.ts";
 import { loadConfig } from "../server/config.ts";
+import { startSchemaRegistry } from "../server/registry/index.ts";
 import {
   connectDatabase,
   findFreePort,
@@ -32,6 +34,8 @@ import type { BenchmarkOptions } from "./run.ts";
  *       writes of the collector's size, without Kafka: the database's side of the ceiling
  *   (b) the collector catching up on the topic (fetch, extract, write, commit): events/s, and
  *       b / min(a, c), the share of the real ceiling the pipeline reaches
+ *   (d) the collector catching up on the same events as Avro in the Schema Registry wire format
+ *       (the embedded registry, in this process): events/s, and d / b, the cost of decoding
  *
  * then, with the collector caught up (now as its own process, the CLI), a live load of 5,000
  * events/s for a while: the latency from `send` to the event being visible to a query (p50, p99).
@@ -67,6 +71,31 @@ export const GOALS = {
 
 const PAD = "x".repeat(VALUE_BYTES);
 const TYPES = ["OrderPlaced", "PaymentCaptured", "OrderShipped"];
+
+/** The Avro schema of benchBody's content, for the Schema Registry case (d). */
+const BENCH_AVRO_SCHEMA = {
+  type: "record",
+  name: "BenchEvent",
+  namespace: "com.example.bench",
+  fields: [
+    { name: "type", type: "string" },
+    { name: "orderId", type: "string" },
+    { name: "customer", type: { type: "record", name: "Customer", fields: [{ name: "id", type: "string" }, { name: "email", type: "string" }] } },
+    { name: "amount", type: "double" },
+    { name: "items", type: { type: "array", items: { type: "record", name: "Item", fields: [{ name: "sku", type: "string" }, { name: "quantity", type: "int" }] } } },
+    { name: "note", type: "string" },
+  ],
+};
+const benchAvroType = avro.Type.forSchema(BENCH_AVRO_SCHEMA as avro.Schema);
+
+/** Event i as Avro in the Schema Registry wire format (byte 0, the schema id, the Avro binary): the same content as benchMessage(i). */
+export function benchAvroMessage(i: number, schemaId: number): { partition: number; key: string; value: Buffer; headers: IHeaders } {
+  const json = benchMessage(i);
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(schemaId, 1);
+  const { "content-type": _contentType, ...headers } = json.headers;
+  return { ...json, value: Buffer.concat([header, benchAvroType.toBuffer(JSON.parse(json.value.toString()))]), headers };
+}
 
 /** Event i: a ~1 KB JSON value and the headers an instrumented CloudEvents producer writes. */
 export function benchMessage(i: number): { partition: number; key: string; value: Buffer; headers: IHeaders } {
@@ -199,7 +228,7 @@ async function createDatabase(server: EmbeddedPostgres, name: string): Promise<D
 
 // ------------------------------------------------------------------ phases
 
-async function produceAll(kafka: Kafka, topic: string, messages: number): Promise<number> {
+async function produceAll(kafka: Kafka, topic: string, messages: number, messageOf: (i: number) => ReturnType<typeof benchMessage> = benchMessage): Promise<number> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -210,7 +239,7 @@ async function produceAll(kafka: Kafka, topic: string, messages: number): Promis
         const from = next;
         next = Math.min(messages, next + PRODUCE_BATCH);
         const batch = [];
-        for (let i = from; i < next; i++) batch.push(benchMessage(i));
+        for (let i = from; i < next; i++) batch.push(messageOf(i));
         await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: batch });
       }
     };
@@ -378,6 +407,8 @@ export interface CollectorBenchmarkResult {
   consumeOnly: { seconds: number; eventsPerSec: number; cpu: CpuSplit };
   ingestOnly: { seconds: number; eventsPerSec: number; cpu: CpuSplit };
   collector: { seconds: number; eventsPerSec: number; joinSeconds: number; writes: number; cpu: CpuSplit };
+  /** (d): the collector on the same events as Avro in the Schema Registry wire format, and its share of (b). */
+  avro: { seconds: number; eventsPerSec: number; ratioToJson: number; cpu: CpuSplit };
   ratioToCeiling: number;
   live: Awaited<ReturnType<typeof liveLatency>> & { cpu?: CpuSplit };
   goals: typeof GOALS;
@@ -460,6 +491,64 @@ export async function runCollectorBenchmark(
     } finally {
       await collector.stop();
     }
+    print("(d) the collector catching up on the same events as Avro, through the Schema Registry...");
+    const registry = await startSchemaRegistry({ port: 0, log: () => {} });
+    let avroResult: CollectorBenchmarkResult["avro"];
+    try {
+      const avroTopic = `${topic}-avro`;
+      const avroAdmin = kafka.admin();
+      await avroAdmin.connect();
+      await avroAdmin.createTopics({ topics: [{ topic: avroTopic, numPartitions: PARTITIONS }], waitForLeaders: true });
+      await avroAdmin.disconnect();
+      const registered = await fetch(`${registry.url}/subjects/${avroTopic}-value/versions`, {
+        method: "POST",
+        headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+        body: JSON.stringify({ schema: JSON.stringify(BENCH_AVRO_SCHEMA) }),
+      });
+      const { id: schemaId } = (await registered.json()) as { id: number };
+      const avroProduceSeconds = await produceAll(kafka, avroTopic, messages, (i) => benchAvroMessage(i, schemaId));
+      print(`  produced in ${avroProduceSeconds.toFixed(1)} s`);
+      const dbD = await createDatabase(server, "bench_collector_avro");
+      databases.push(dbD);
+      const avroConfig = loadConfig({
+        KAFKA_BROKERS: broker.address,
+        EVENTSCOPE_COLLECTOR_GROUP: `${avroTopic}-collector`,
+        EVENTSCOPE_TOPICS_INCLUDE: `^${avroTopic}$`,
+        SCHEMA_REGISTRY_URL: registry.url,
+      });
+      let avroJoinedAt = 0;
+      const avroCollector = startCollector(avroConfig, {
+        db: dbD,
+        log: (line) => {
+          if (line.startsWith("joined group") && avroJoinedAt === 0) avroJoinedAt = performance.now();
+          if (/unavailable|failed|crashed/.test(line)) print(`  collector: ${line}`);
+        },
+      });
+      try {
+        await waitFor("the Avro collector to join", () => avroJoinedAt !== 0, 60_000, 10);
+        meter = cpuMeter(broker.pid, pgDataDir);
+        await withDeadline(
+          waitFor("the Avro collector to store every event", () => avroCollector.stats().storedRows >= messages, PHASE_TIMEOUT_MS, 20),
+          PHASE_TIMEOUT_MS,
+          "(d)",
+        );
+        const seconds = (performance.now() - avroJoinedAt) / 1000;
+        const eventsPerSec = rate(messages, seconds);
+        avroResult = { seconds, eventsPerSec, ratioToJson: Math.round((eventsPerSec / bResult.eventsPerSec) * 100) / 100, cpu: meter(seconds) };
+        const { rows } = await dbD.pool.query<{ decoded: string }>(
+          `SELECT count(*) FILTER (WHERE schema_id IS NOT NULL AND event_type IS NOT NULL)::text AS decoded FROM events`,
+        );
+        print(
+          `  ${eventsPerSec} events/s (${seconds.toFixed(1)} s, ${rows[0]!.decoded} decoded), ${avroResult.ratioToJson} of JSON's ${bResult.eventsPerSec}/s; cores: ${JSON.stringify(avroResult.cpu)}`,
+        );
+      } finally {
+        await avroCollector.stop();
+        await dbD.close();
+      }
+    } finally {
+      await registry.stop();
+    }
+
     // The live load comes from this process; the collector runs as its own process (the CLI, as
     // users run it, admin poller included), so that producing does not share its event loop.
     print(`live: ${liveRate} events/s for ${liveSeconds} s, send → visible in events (collector as its own process)...`);
@@ -505,6 +594,7 @@ export async function runCollectorBenchmark(
       consumeOnly: aResult,
       ingestOnly: cResult,
       collector: bResult,
+      avro: avroResult,
       ratioToCeiling: ratio,
       live: { ...live, cpu: liveCpu },
       goals: GOALS,
