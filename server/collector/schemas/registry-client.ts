@@ -3,7 +3,8 @@
  * Apicurio's compat API, or Eventscope's embedded one): `GET /schemas/ids/<id>` and, for the
  * subject and version, `GET /schemas/ids/<id>/versions`. An id never changes meaning, so what is
  * found is cached forever; an id the registry does not know is remembered as unknown for a while;
- * a registry that cannot be reached is asked again on the next batch. Collection never waits on it
+ * a registry that cannot be reached is asked again after `retryAfterMs` (not at every batch: a
+ * registry that does not answer would cost every batch its timeout). Collection never waits on it
  * beyond `timeoutMs`.
  */
 
@@ -41,6 +42,8 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** How long an id the registry does not know is not asked again. Default 60 s. */
   unknownTtlMs?: number;
+  /** How long after a failed fetch an id is not asked again. Default 10 s. */
+  retryAfterMs?: number;
   fetch?: typeof fetch;
 }
 
@@ -49,11 +52,12 @@ const CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
 export class SchemaRegistryClient {
   private readonly known = new Map<number, RegistrySchema>();
   private readonly unknownUntil = new Map<number, number>();
-  private readonly failures = new Map<number, string>();
+  private readonly failures = new Map<number, { message: string; at: number }>();
   private readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly unknownTtlMs: number;
+  private readonly retryAfterMs: number;
   private readonly fetchImpl: typeof fetch;
 
   constructor(options: RegistryClientOptions) {
@@ -64,6 +68,7 @@ export class SchemaRegistryClient {
     }
     this.timeoutMs = options.timeoutMs ?? 2_000;
     this.unknownTtlMs = options.unknownTtlMs ?? 60_000;
+    this.retryAfterMs = options.retryAfterMs ?? 10_000;
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -72,13 +77,15 @@ export class SchemaRegistryClient {
     const schema = this.known.get(id);
     if (schema) return { status: "known", schema };
     if ((this.unknownUntil.get(id) ?? 0) > Date.now()) return { status: "unknown" };
-    return { status: "unavailable", error: this.failures.get(id) ?? "not fetched from the schema registry yet" };
+    return { status: "unavailable", error: this.failures.get(id)?.message ?? "not fetched from the schema registry yet" };
   }
 
   /** Fetches the ids not known yet, together, within the timeout; never throws. */
   async prefetch(ids: Iterable<number>): Promise<void> {
     const now = Date.now();
-    const wanted = [...new Set(ids)].filter((id) => !this.known.has(id) && (this.unknownUntil.get(id) ?? 0) <= now);
+    const wanted = [...new Set(ids)].filter(
+      (id) => !this.known.has(id) && (this.unknownUntil.get(id) ?? 0) <= now && now - (this.failures.get(id)?.at ?? -Infinity) >= this.retryAfterMs,
+    );
     if (wanted.length === 0) return;
     const signal = AbortSignal.timeout(this.timeoutMs);
     await Promise.all(wanted.map((id) => this.fetchOne(id, signal)));
@@ -133,7 +140,7 @@ export class SchemaRegistryClient {
       this.failures.delete(id);
     } catch (error) {
       const reason = error instanceof Error ? (error.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : error.message) : String(error);
-      this.failures.set(id, `schema registry unavailable: ${reason}`);
+      this.failures.set(id, { message: `schema registry unavailable: ${reason}`, at: Date.now() });
     }
   }
 }
