@@ -327,6 +327,8 @@ export const eventDetailSchema = timelineEventSchema.extend({
   valueBytesBase64: z.string().nullable(),
   /** When the collector stored it. */
   ingestedAt: z.string(),
+  /** The Schema Registry id its value was decoded with (the wire bytes are valueBytesBase64); else null. */
+  schemaId: z.number().int().nullable(),
 });
 
 export type EventDetail = z.infer<typeof eventDetailSchema>;

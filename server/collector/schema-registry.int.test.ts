@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeTempDir, uniqueName, waitUntil } from "../broker/test-support.ts";
-import { getEntityTimeline } from "../db/index.ts";
+import { getEntityTimeline, getEvent } from "../db/index.ts";
 import { startSchemaRegistry, type RunningSchemaRegistry } from "../registry/index.ts";
 import { createTopics, useCollectorTestBed } from "./test-support.ts";
 
@@ -160,6 +160,10 @@ describe("Schema Registry values", () => {
     expect(keys[0]!.key_bytes.equals(avroKey)).toBe(true);
     const [shipment] = await waitForRows(shipments, 1);
     expect(shipment).toMatchObject({ event_type: "ShipmentSent", schema_id: jsonId, value_json: { orderId, carrier: "dhl" }, flags: [] });
+
+    // The event's page says which schema it was read with, and keeps the wire bytes for a replay.
+    const detail = await getEvent(bed.db, payments, 0, "0");
+    expect(detail).toMatchObject({ schemaId: avroId, valueBytesBase64: avroValue.toString("base64"), value: { kind: "json" } });
 
     const timeline = await getEntityTimeline(bed.db, orderId);
     expect(timeline.events.map((e) => e.eventType)).toEqual(["com.example.payments.PaymentProcessed", "ShipmentSent"]);

@@ -10,6 +10,7 @@ interface DetailRow extends TimelineRow {
   value_text: string | null;
   value_bytes: Buffer | null;
   ingested_at: Date;
+  schema_id: number | null;
 }
 
 /**
@@ -35,7 +36,7 @@ export async function getEvent(
       withConsumption(
         db,
         Prisma.sql`
-          SELECT ${timelineColumns(mask)}, e.value_json, e.value_text, e.value_bytes, e.ingested_at
+          SELECT ${timelineColumns(mask)}, e.value_json, e.value_text, e.value_bytes, e.ingested_at, e.schema_id
           FROM events e ${TIMELINE_JOINS}
           WHERE e.topic = ${topic}::text AND e.partition = ${partition}::int AND e."offset" = ${at}::bigint`,
         mask,
@@ -59,6 +60,7 @@ export async function getEvent(
       value,
       valueBytesBase64: row.value_kind === "json" && exactBytesShown ? bytes : null,
       ingestedAt: row.ingested_at.toISOString(),
+      schemaId: row.schema_id,
     };
   });
 }

@@ -81,6 +81,7 @@ export default async function EventPage({ params }: Props) {
         <Field label="Topic kind">{e.topicKind ?? "not yet polled"}</Field>
         <Field label="Size">{e.size.toLocaleString("en")} bytes (key, value and headers)</Field>
         <Field label="Stored">{formatTime(e.ingestedAt)}</Field>
+        {e.schemaId !== null ? <Field label="Schema">Schema Registry id {e.schemaId} (the value shown is its decoded reading)</Field> : null}
         {e.flags.length > 0 ? <Field label="Flags">{e.flags.join(", ")}</Field> : null}
         <Field label="Consumer groups">
           <ConsumptionStatus consumption={e.consumption} />
