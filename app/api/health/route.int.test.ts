@@ -14,6 +14,7 @@ import {
   type CollectorHealthReport,
 } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/db/test-support";
+import { undecodableRangeRow } from "@/server/collector/to-event-row";
 import { GET } from "./route.ts";
 
 const collectorGroup = `eventscope-collector-${crypto.randomBytes(4).toString("hex")}`;
@@ -198,23 +199,12 @@ describe("GET /api/health", () => {
 
     // Stored while the instance's last report still says retrying: stored, once.
     await ingestEvents(db, [
-      {
-        topic: "payments",
-        partition: 1,
-        offset: "40",
-        timestamp: now,
-        key: null,
-        value: { kind: "bytes", raw: Buffer.from([0x28, 0xb5]), text: null, truncated: false },
-        sizeBytes: 2,
-        headers: [],
-        eventType: null,
-        producer: null,
-        entityKeys: [],
-        trace: { traceId: null, parentSpanId: null },
-        deadLetter: null,
-        flags: ["batch-undecodable"],
-        undecodable: { toOffset: "42", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", attempts: 3, firstFailedAt: now },
-      },
+      undecodableRangeRow("payments", 1, { firstOffset: "40", lastOffset: "42", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", raw: Buffer.from([0x28, 0xb5]), firstTimestamp: now.getTime() }, {
+        fromOffset: "40",
+        attempts: 3,
+        since: now,
+        maxValueBytes: 1_048_576,
+      }),
     ]);
     ({ body } = await health());
     expect(body.stalled).toEqual([{ ...stall, attempts: 3, since: now.toISOString(), state: "stored" }]);

@@ -6,6 +6,7 @@ import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
 import { syncConsumerGroups, syncTopics, upsertCommittedOffsets } from "../cluster-state.ts";
+import { undecodableRangeRow } from "../../collector/to-event-row.ts";
 import { ingestEvents } from "../ingest.ts";
 import { createTestDatabase, type TestDatabase } from "../test-support.ts";
 import { getGroupDetail, getTopicDetail } from "./index.ts";
@@ -80,23 +81,12 @@ describe("getTopicDetail", () => {
 
   it("lists the ranges stored as undecodable batches, and none for a topic without", async () => {
     await ingestEvents(db, [
-      {
-        topic: PAYMENTS,
-        partition: 0,
-        offset: "1",
-        timestamp: AT,
-        key: null,
-        value: { kind: "bytes", raw: Buffer.from([0x28, 0xb5]), text: null, truncated: false },
-        sizeBytes: 2,
-        headers: [],
-        eventType: null,
-        producer: null,
-        entityKeys: [],
-        trace: { traceId: null, parentSpanId: null },
-        deadLetter: null,
-        flags: ["batch-undecodable"],
-        undecodable: { toOffset: "3", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", attempts: 3, firstFailedAt: AT },
-      },
+      undecodableRangeRow(PAYMENTS, 0, { firstOffset: "1", lastOffset: "3", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", raw: Buffer.from([0x28, 0xb5]), firstTimestamp: AT.getTime() }, {
+        fromOffset: "1",
+        attempts: 3,
+        since: AT,
+        maxValueBytes: 1_048_576,
+      }),
     ]);
     const detail = await getTopicDetail(db, PAYMENTS);
     expect(detail.undecodable).toEqual([
