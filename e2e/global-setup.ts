@@ -83,8 +83,8 @@ export default async function globalSetup(): Promise<void> {
   fs.chmodSync(tempDir, 0o755);
   const dataDir = path.join(tempDir, "data");
   const ports = new Set<number>();
-  while (ports.size < 3) ports.add(await findFreePort());
-  const [port, brokerPort, dbPort] = [...ports];
+  while (ports.size < 4) ports.add(await findFreePort());
+  const [port, brokerPort, dbPort, registryPort] = [...ports];
   const args = [
     "--import",
     "tsx",
@@ -97,6 +97,8 @@ export default async function globalSetup(): Promise<void> {
     String(brokerPort),
     "--db-port",
     String(dbPort),
+    "--registry-port",
+    String(registryPort),
     "--rate",
     "10",
     "--outage-every",

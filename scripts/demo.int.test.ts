@@ -103,6 +103,7 @@ describe("npm run demo", () => {
     ["--port", "the web UI", []],
     ["--broker-port", "the embedded Kafka broker", ["--no-web"]],
     ["--db-port", "the embedded PostgreSQL", ["--no-web"]],
+    ["--registry-port", "the embedded schema registry", ["--no-web"]],
   ])("a taken %s port is named, with the flag that changes it, and nothing is left running", async (flag, what, extra) => {
     const held = await holdPort();
     try {
@@ -111,6 +112,7 @@ describe("npm run demo", () => {
         "--port": await findFreePort(),
         "--broker-port": await findFreePort(),
         "--db-port": await findFreePort(),
+        "--registry-port": await findFreePort(),
       };
       ports[flag] = held.port;
       const run = launch([
@@ -151,7 +153,7 @@ describe("npm run demo", () => {
   it("--help lists the flags and starts nothing", async () => {
     const run = launch(["--help"]);
     expect((await run.exited).code).toBe(0);
-    for (const flag of ["--port", "--broker-port", "--db-port", "--data-dir", "--kafka", "--rate", "--outage-every"]) {
+    for (const flag of ["--port", "--broker-port", "--db-port", "--registry-port", "--data-dir", "--kafka", "--rate", "--outage-every"]) {
       expect(run.output()).toContain(flag);
     }
   });
@@ -162,7 +164,18 @@ describe("npm run demo", () => {
       const dataDir = freshDataDir();
       const brokerPort = await findFreePort();
       const dbPort = await findFreePort();
-      const args = ["--data-dir", dataDir, "--broker-port", String(brokerPort), "--db-port", String(dbPort), "--no-web", "--no-services"];
+      const args = [
+        "--data-dir",
+        dataDir,
+        "--broker-port",
+        String(brokerPort),
+        "--db-port",
+        String(dbPort),
+        "--registry-port",
+        String(await findFreePort()),
+        "--no-web",
+        "--no-services",
+      ];
       const topic = `demo-restart-${crypto.randomBytes(4).toString("hex")}`;
 
       const first = launch(args);
@@ -197,7 +210,7 @@ describe("npm run demo", () => {
 
       const stopped = await stop(first);
       expect(stopped, first.output()).toEqual({ code: 0, signal: null });
-      expect(first.output()).toMatch(/stopping the collector…\nstopping the Kafka broker…\nstopping PostgreSQL…\nstopped/);
+      expect(first.output()).toMatch(/stopping the collector…\nstopping the Kafka broker…\nstopping the schema registry…\nstopping PostgreSQL…\nstopped/);
       expect(await isPortFree(brokerPort), "the broker's port after Ctrl-C").toBe(true);
       expect(await isPortFree(dbPort), "PostgreSQL's port after Ctrl-C").toBe(true);
 

@@ -15,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startBroker, type RunningBroker } from "../server/broker/index.ts";
+import { startSchemaRegistry, type RunningSchemaRegistry } from "../server/registry/index.ts";
 import { ConfigError, loadConfig, withoutPassword, type Config } from "../server/config.ts";
 import { COMPRESSION_NAMES } from "../server/kafka/compression-names.ts";
 import { connectDatabase, runMigrations, searchEvents } from "../server/db/index.ts";
@@ -32,6 +33,8 @@ kept in the data directory and the next run continues with it.
 
   --port N             the web UI's port (default: PORT, else 3000)
   --broker-port N      the embedded Kafka broker's port (default 9092)
+  --registry-port N    the embedded schema registry's port (default 8081): the collector decodes
+                       Avro, Protobuf and JSON Schema values registered there
   --db-port N          the embedded PostgreSQL's port (default 54329)
   --data-dir DIR       where the broker, the database, the admin token and the logs live
                        (default .eventscope)
@@ -72,6 +75,8 @@ type ServiceFlag = keyof typeof SERVICE_FLAGS;
 interface DemoOptions {
   port: number;
   brokerPort: number;
+  /** The embedded schema registry's port. */
+  registryPort: number;
   dbPort: number;
   dataDir: string;
   /** An external cluster; undefined: the embedded broker. */
@@ -113,6 +118,7 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
       options: {
         port: { type: "string" },
         "broker-port": { type: "string" },
+        "registry-port": { type: "string" },
         "db-port": { type: "string" },
         "data-dir": { type: "string" },
         kafka: { type: "string" },
@@ -171,6 +177,7 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
   return {
     port: parsePort("port", values.port, config.port),
     brokerPort: parsePort("broker-port", values["broker-port"], 9092),
+    registryPort: parsePort("registry-port", values["registry-port"], 8081),
     dbPort: parsePort("db-port", values["db-port"], 54_329),
     dataDir: path.resolve(values["data-dir"] ?? ".eventscope"),
     kafkaBrokers: config.kafkaBrokers,
@@ -328,6 +335,7 @@ async function main(): Promise<number> {
       alternative: "use a running Kafka with --kafka HOST:PORT",
     });
   }
+  if (!opts.config.schemaRegistry) checks.push({ port: opts.registryPort, what: "the embedded schema registry", flag: "--registry-port" });
   if (!opts.databaseUrl && runningPostgresPort(pgDataDir) !== opts.dbPort) {
     checks.push({ port: opts.dbPort, what: "the embedded PostgreSQL", flag: "--db-port" });
   }
@@ -343,6 +351,7 @@ async function main(): Promise<number> {
   progress(`starting Eventscope's demo (data in ${shownDataDir}, logs in ${path.join(shownDataDir, "logs")})`);
 
   let broker: RunningBroker | undefined;
+  let registry: RunningSchemaRegistry | undefined;
   let postgres: ManagedProcess | undefined;
   const children: { collector?: ManagedProcess; services?: ManagedProcess; web?: ManagedProcess } = {};
   const buildAbort = new AbortController();
@@ -381,6 +390,10 @@ async function main(): Promise<number> {
       if (broker) {
         say("stopping the Kafka broker…");
         await stopStep("the Kafka broker", () => broker!.stop());
+      }
+      if (registry) {
+        say("stopping the schema registry…");
+        await stopStep("the schema registry", () => registry!.stop());
       }
       if (postgres && !postgres.hasExited) {
         say("stopping PostgreSQL…");
@@ -446,6 +459,25 @@ async function main(): Promise<number> {
     }
     if (stopping) return await stopping;
 
+    // 1b. The schema registry: SCHEMA_REGISTRY_URL's, else the embedded one (for demos and tests)
+    let registryUrl: string;
+    if (opts.config.schemaRegistry) {
+      registryUrl = opts.config.schemaRegistry.url;
+      progress(`using the schema registry at ${registryUrl} (no embedded registry)`);
+    } else {
+      try {
+        registry = await startSchemaRegistry({ port: opts.registryPort, host: "127.0.0.1", dataDir: path.join(opts.dataDir, "registry") });
+      } catch (error) {
+        if (isAddressInUse(error)) {
+          throw new Error(portTakenMessage({ port: opts.registryPort, what: "the embedded schema registry", flag: "--registry-port" }));
+        }
+        throw error;
+      }
+      registryUrl = registry.url;
+      progress(`schema registry (embedded) listening on ${registry.address}`);
+    }
+    if (stopping) return await stopping;
+
     // 2. PostgreSQL, migrated
     let databaseUrl: string;
     if (opts.databaseUrl) {
@@ -482,6 +514,7 @@ async function main(): Promise<number> {
       DATABASE_URL: databaseUrl,
       EVENTSCOPE_POLL_MS: "2000",
       EVENTSCOPE_ADMIN_TOKEN: adminToken,
+      SCHEMA_REGISTRY_URL: registryUrl,
     };
 
     // 3. The collector
@@ -573,6 +606,7 @@ async function main(): Promise<number> {
     // A DATABASE_URL of the user's is shown without its password; the embedded database's is
     // shown whole (its password is a fixed one, for that local database only), to connect to it.
     say(`Kafka: ${kafkaBrokers.join(",")}   database: ${opts.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}`);
+    say(`Schema registry: ${registryUrl}`);
     say(`Started in ${elapsed()}. Ctrl-C stops everything; the data stays in ${shownDataDir} for the next run.`);
     return await new Promise<number>(() => {
       // Runs until a signal or a failing part calls shutdown(), which exits.

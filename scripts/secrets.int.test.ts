@@ -69,7 +69,18 @@ it("the demo with a DATABASE_URL and tokens of the user's prints and logs none o
     if (/^(?:EVENTSCOPE_|KAFKA_)/.test(name) || name === "DATABASE_URL" || name === "PORT") delete env[name];
   }
   Object.assign(env, { DATABASE_URL: databaseUrl, EVENTSCOPE_ADMIN_TOKEN: ADMIN_TOKEN, EVENTSCOPE_READ_TOKEN: READ_TOKEN });
-  const args = ["--data-dir", dataDir, "--broker-port", String(await findFreePort()), "--port", String(await findFreePort()), "--no-web", "--no-services"];
+  const args = [
+    "--data-dir",
+    dataDir,
+    "--broker-port",
+    String(await findFreePort()),
+    "--port",
+    String(await findFreePort()),
+    "--registry-port",
+    String(await findFreePort()),
+    "--no-web",
+    "--no-services",
+  ];
   const child = spawn(process.execPath, ["--import", "tsx", DEMO, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (text: string) => (output += text));
