@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import type { ProducerRecord } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeTempDir, uniqueName, waitUntil } from "../broker/test-support.ts";
 import { getEntityTimeline, getEvent } from "../db/index.ts";
@@ -24,11 +25,11 @@ const PYTHON = "/usr/bin/python3";
 
 // Fails the file, never skips it, without the implementations it checks against.
 try {
-  execFileSync(PYTHON, ["-c", "import avro.io, avro.schema, google.protobuf, confluent_kafka.schema_registry.protobuf"], { stdio: "pipe" });
+  execFileSync(PYTHON, ["-c", "import avro.io, avro.schema, google.protobuf, jsonschema, confluent_kafka.schema_registry.protobuf"], { stdio: "pipe" });
   execFileSync("protoc", ["--version"], { stdio: "pipe" });
 } catch (error) {
   throw new Error(
-    `${PYTHON} with Debian's python3-avro, python3-protobuf, python3-confluent-kafka and python3-requests, and protoc (protobuf-compiler), are required by these tests: ${(error as Error).message}`,
+    `${PYTHON} with Debian's python3-avro, python3-protobuf, python3-jsonschema, python3-confluent-kafka and python3-requests, and protoc (protobuf-compiler), are required by these tests: ${(error as Error).message}`,
   );
 }
 
@@ -71,6 +72,17 @@ async function rowsOf(topic: string): Promise<StoredRow[]> {
     [topic],
   );
   return rows;
+}
+
+/** Sends with a kafkajs producer of its own, connected for this send only. */
+async function produce(record: ProducerRecord): Promise<void> {
+  const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    await producer.send(record);
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 async function waitForRows(topic: string, count: number): Promise<StoredRow[]> {
@@ -127,11 +139,8 @@ describe("Schema Registry values", () => {
     const { id: keyId } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(keySchema) }, { subject: `${payments}-key` });
     const avroKey = await client.encode(keyId, { orderId });
 
-    const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    await producer.send({ topic: payments, messages: [{ key: avroKey, value: avroValue }] });
-    await producer.send({ topic: shipments, messages: [{ key: orderId, value: jsonValue }] });
-    await producer.disconnect();
+    await produce({ topic: payments, messages: [{ key: avroKey, value: avroValue }] });
+    await produce({ topic: shipments, messages: [{ key: orderId, value: jsonValue }] });
 
     bed.collect(prefix, { SCHEMA_REGISTRY_URL: registry.url });
     const [payment] = await waitForRows(payments, 1);
@@ -192,10 +201,7 @@ describe("Schema Registry values", () => {
       JSON.stringify(schema),
       JSON.stringify({ orderId, items: [{ sku: "sku-1", qty: 2 }], placedAt: "2025-12-05T02:00:00.000Z", coupon: "WINTER" }),
     ], { encoding: "utf8" }).trim();
-    const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    await producer.send({ topic, messages: [{ key: orderId, value: Buffer.from(hex, "hex") }] });
-    await producer.disconnect();
+    await produce({ topic, messages: [{ key: orderId, value: Buffer.from(hex, "hex") }] });
 
     bed.collect(prefix, { SCHEMA_REGISTRY_URL: registry.url });
     const [row] = await waitForRows(topic, 1);
@@ -265,6 +271,25 @@ describe("Schema Registry values", () => {
     }
   });
 
+  test("JSON Schema written by Confluent's own Python serializer is read with the schema's title as its type", async () => {
+    const prefix = uniqueName("schemas-json-py");
+    const topic = `${prefix}-invoices`;
+    await createTopics(bed.kafka, [topic], 1);
+    const orderId = `ord-${prefix}`;
+    await execFileAsync(PYTHON, [path.join(HERE, "schemas", "json-python-producer.py"), registry.url, bed.broker.address, topic, orderId], {
+      timeout: 60_000,
+    });
+    bed.collect(prefix, { SCHEMA_REGISTRY_URL: registry.url });
+    const [row] = await waitForRows(topic, 1);
+    expect(row).toMatchObject({
+      event_type: "InvoiceIssued",
+      entity_keys: [orderId],
+      value_kind: "json",
+      flags: [],
+      value_json: { orderId, totalCents: 4250 },
+    });
+  });
+
   test("an unknown schema id, bytes that do not decode, and a registry that cannot be reached: stored as bytes, flagged", async () => {
     const prefix = uniqueName("schema-flags");
     const topic = `${prefix}-events`;
@@ -276,32 +301,29 @@ describe("Schema Registry values", () => {
       header.writeUInt32BE(schemaId, 1);
       return Buffer.concat([header, payload]);
     };
-    const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    await producer.send({
+    await produce({
       topic,
       messages: [
         { key: "a", value: frame(987_654, Buffer.from("whatever")) },
         { key: "b", value: frame(id, Buffer.from([0xff, 0xff, 0xff])) },
+        // And an ordinary JSON value after them: collection goes on past what it could not read.
+        { key: "c", value: JSON.stringify({ orderId: "ord-after", type: "OrderPlaced" }) },
       ],
     });
-    await producer.disconnect();
 
     bed.collect(prefix, { SCHEMA_REGISTRY_URL: registry.url });
-    const rows = await waitForRows(topic, 2);
+    const rows = await waitForRows(topic, 3);
     expect(rows.map((row) => [row.value_kind, row.schema_id, row.flags])).toEqual([
       ["binary", null, ["schema-unknown"]],
       ["binary", null, ["schema-decode-failed"]],
+      ["json", null, []],
     ]);
 
     // Nothing listens on this port: the registry is unavailable, and collection goes on.
     const closed = await freePort();
     const other = `${prefix}-down`;
     await createTopics(bed.kafka, [other], 1);
-    const sender = bed.kafka.producer({ allowAutoTopicCreation: false });
-    await sender.connect();
-    await sender.send({ topic: other, messages: [{ key: "c", value: frame(id, Buffer.from([0x02])) }] });
-    await sender.disconnect();
+    await produce({ topic: other, messages: [{ key: "c", value: frame(id, Buffer.from([0x02])) }] });
     bed.collect(prefix + "x", { SCHEMA_REGISTRY_URL: `http://127.0.0.1:${closed}`, EVENTSCOPE_TOPICS_INCLUDE: `^${other}$` });
     const [down] = await waitForRows(other, 1);
     expect(down).toMatchObject({ value_kind: "binary", flags: ["schema-registry-unavailable"] });
@@ -331,10 +353,7 @@ describe("Schema Registry values", () => {
     });
     await own.stop();
     try {
-      const producer = bed.kafka.producer({ allowAutoTopicCreation: false });
-      await producer.connect();
-      await producer.send({ topic, messages: [{ key: orderId, value }] });
-      await producer.disconnect();
+      await produce({ topic, messages: [{ key: orderId, value }] });
 
       bed.collect(prefix, { SCHEMA_REGISTRY_URL: own.url }, { registryCatchUpMs: 300 });
       const [stored] = await waitForRows(topic, 1);
