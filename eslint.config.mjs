@@ -40,13 +40,15 @@ const appServerInternals = {
 };
 
 /**
- * server/replay/ shares nothing with the collector's internals: Kafka clients come from
- * server/kafka/, the dead-letter conventions from lib/dead-letter-conventions.ts.
+ * server/replay/ and server/schemas/ share nothing with the collector's internals: Kafka clients
+ * come from server/kafka/, Schema Registry formats (read and written) from server/schemas/, the
+ * dead-letter conventions from lib/dead-letter-conventions.ts.
  */
 const collectorInternals = {
   regex: "^(?:@/|(?:\\.{1,2}/)+)(?:server/)?collector(?:/.*)?$",
   caseSensitive: true,
-  message: "server/replay/ does not reach into server/collector/: Kafka clients are server/kafka/'s, conventions lib/dead-letter-conventions.ts's.",
+  message:
+    "server/replay/ and server/schemas/ do not reach into server/collector/: Kafka clients are server/kafka/'s, Schema Registry formats server/schemas/'s, conventions lib/dead-letter-conventions.ts's.",
 };
 
 /** Node built-ins that do I/O or read the environment; lib/ is pure. */
@@ -148,7 +150,7 @@ const eslintConfig = defineConfig([
     },
   },
   {
-    files: ["server/replay/**"],
+    files: ["server/replay/**", "server/schemas/**"],
     ignores: [...testFiles, "**/*.int.test.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [collectorInternals] }],

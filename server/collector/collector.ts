@@ -5,7 +5,7 @@ import { redactSecrets, type Config } from "../config.ts";
 import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
 import { startRegistryCatchUp } from "./schemas/registry-catch-up.ts";
-import { WireFormatDecoder } from "./schemas/wire-format.ts";
+import { WireFormatDecoder } from "../schemas/wire-format.ts";
 import { EventWriter, oneLine, type EventWriterOptions } from "./event-writer.ts";
 import { createKafka, explainKafkaError, installUndecodableBatchHandling, registerCompressionCodecs } from "../kafka/index.ts";
 import { settlesWithin } from "./time-limit.ts";
@@ -107,7 +107,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const topicRefreshMs = options.topicRefreshMs ?? 3_000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 20_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
-  // SCHEMA_REGISTRY_URL: values in the registry's wire format are decoded (schemas/wire-format.ts).
+  // SCHEMA_REGISTRY_URL: values in the registry's wire format are decoded (server/schemas/wire-format.ts).
   const wireFormat = config.schemaRegistry ? new WireFormatDecoder(config.schemaRegistry) : undefined;
   const extractOptions = {
     entityFields: config.entityFields,

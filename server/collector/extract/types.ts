@@ -1,5 +1,9 @@
-/** A value JSON.parse can return: what a JSON column can hold. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A value JSON.parse can return: what a JSON column can hold (lib/json-value.ts). */
+import type { JsonValue } from "../../../lib/json-value.ts";
+import type { WireFormatReader } from "../../schemas/wire-format.ts";
+
+export type { JsonValue };
+export type { WireFormatReader, WireFormatResult } from "../../schemas/wire-format.ts";
 
 /** One header value as kafkajs decodes it (tests and other callers may hand over strings). */
 export type RawHeaderValue = Buffer | string | null | undefined;
@@ -41,12 +45,3 @@ export interface ExtractOptions {
   wireFormat?: WireFormatReader;
 }
 
-/** What became of a value in the wire format; null when the value is not one (or no registry). */
-export type WireFormatResult =
-  | { status: "decoded"; json: JsonValue; schemaId: number; typeName: string | null }
-  | { status: "failed"; schemaId: number; flag: "schema-unknown" | "schema-registry-unavailable" | "schema-decode-failed" }
-  | null;
-
-export interface WireFormatReader {
-  read(value: Buffer): WireFormatResult;
-}

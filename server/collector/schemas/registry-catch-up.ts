@@ -1,7 +1,7 @@
 import { listRecordsAwaitingRegistry, replaceDecodedEvents, type Database, type StoredHeader, type StoredRecord } from "../../db/index.ts";
 import { extractEvent, type ExtractOptions, type RawHeaderValue, type RawMessage } from "../extract/index.ts";
 import { oneLine } from "../event-writer.ts";
-import { wireFormatSchemaId, type WireFormatDecoder } from "./wire-format.ts";
+import { wireFormatSchemaId, type WireFormatDecoder } from "../../schemas/wire-format.ts";
 
 /**
  * Events stored while the Schema Registry could not be reached are stored raw and flagged

@@ -1,6 +1,6 @@
 import protobuf from "protobufjs";
 import descriptor from "protobufjs/ext/descriptor/index.js";
-import type { JsonValue } from "../extract/types.ts";
+import type { JsonValue } from "../../lib/json-value.ts";
 
 /**
  * Protobuf values in the Schema Registry wire format, read with protobufjs against the writer's

@@ -1,5 +1,5 @@
 import avro from "avsc";
-import type { JsonValue } from "../extract/types.ts";
+import type { JsonValue } from "../../lib/json-value.ts";
 
 /**
  * Avro values read with Apache Avro's JavaScript implementation (avsc), against the writer's schema

@@ -1,5 +1,5 @@
 import type { KafkaMessage } from "kafkajs";
-import type { JsonValue, WireFormatReader, WireFormatResult } from "../extract/types.ts";
+import type { JsonValue } from "../../lib/json-value.ts";
 import { avroReader, type AvroReader } from "./avro.ts";
 import { protobufReader, type ProtobufReader } from "./protobuf.ts";
 import { SchemaRegistryClient, type RegistryClientOptions } from "./registry-client.ts";
@@ -15,6 +15,16 @@ import { SchemaRegistryClient, type RegistryClientOptions } from "./registry-cli
  * Extraction is synchronous, the registry is not: before a batch is extracted, the ids its values
  * carry are fetched (prefetchFor), within the client's timeout; extraction then reads the cache.
  */
+
+/** What became of a value in the wire format; null when the value is not one (or no registry). */
+export type WireFormatResult =
+  | { status: "decoded"; json: JsonValue; schemaId: number; typeName: string | null }
+  | { status: "failed"; schemaId: number; flag: "schema-unknown" | "schema-registry-unavailable" | "schema-decode-failed" }
+  | null;
+
+export interface WireFormatReader {
+  read(value: Buffer): WireFormatResult;
+}
 
 const MAGIC = 0;
 const HEADER_SIZE = 5;
