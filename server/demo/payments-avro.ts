@@ -82,6 +82,14 @@ export function isWireFormat(value: Buffer | null | undefined): value is Buffer 
   return value != null && value.length >= 5 && value[0] === 0;
 }
 
+/**
+ * Whether `error` is the registry saying it does not know a schema id (404): no retry helps (its
+ * data was reset under a topic that kept its records).
+ */
+export function isUnknownSchemaError(error: unknown): boolean {
+  return typeof error === "object" && error !== null && "status" in error && error.status === 404;
+}
+
 /** Encodes payments with the schema registered last, decodes any wire-format value by its id. */
 export class PaymentsAvro {
   private readonly registry: SchemaRegistry;

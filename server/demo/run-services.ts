@@ -9,7 +9,7 @@ import { notificationService } from "./notification-service.ts";
 import type { DemoOptions } from "./options.ts";
 import { orderService } from "./order-service.ts";
 import { paymentService } from "./payment-service.ts";
-import { isWireFormat, PAYMENTS_SUBJECT, PaymentsAvro } from "./payments-avro.ts";
+import { isUnknownSchemaError, isWireFormat, PAYMENTS_SUBJECT, PaymentsAvro } from "./payments-avro.ts";
 import type { DemoService, ServiceContext } from "./service.ts";
 import { shippingService } from "./shipping-service.ts";
 import { DemoState } from "./state.ts";
@@ -143,7 +143,18 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
           // A wire-format value (the payments topic) is decoded with its writer's schema, by the
           // id it carries: a consumer keeps reading across schema changes, breaking ones included.
           // A registry that cannot answer throws, and kafkajs delivers the message again.
-          if (isWireFormat(message.value)) event.data = await payments.decode(message.value);
+          // (Only the id of a reset registry is given up on: no retry would help.)
+          if (isWireFormat(message.value)) {
+            event.data = await payments.decode(message.value).catch((error: unknown) => {
+              if (!isUnknownSchemaError(error)) throw error;
+              // Read like a value that is not JSON: by its headers and key alone.
+              if (Date.now() - lastLogged > REPEATED_FAILURE_LOG_MS) {
+                log(`${service.name}: ${topic}/${partition}@${message.offset} has a schema id the registry does not know; read without its value`);
+                lastLogged = Date.now();
+              }
+              return null;
+            });
+          }
           await service.handle(event);
         } catch (error) {
           // Thrown on to kafkajs, which delivers the message again: nothing is skipped.
