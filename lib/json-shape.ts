@@ -33,34 +33,61 @@ export function jsonTypeOf(value: JsonValue): JsonType {
 }
 
 const PLAIN_KEY = /^[A-Za-z_$][\w$-]*$/;
+/** Keys repeat from value to value: whether each is plain is remembered (a bounded cache). */
+const plainKeys = new Map<string, boolean>();
+
+function isPlainKey(key: string): boolean {
+  let plain = plainKeys.get(key);
+  if (plain === undefined) {
+    plain = PLAIN_KEY.test(key);
+    if (plainKeys.size >= 10_000) plainKeys.clear();
+    plainKeys.set(key, plain);
+  }
+  return plain;
+}
 
 /** `parent.key`, or `parent["odd key"]` when the key is not a plain identifier. */
 export function childPath(parent: string, key: string): string {
-  if (PLAIN_KEY.test(key)) return parent === "" ? key : `${parent}.${key}`;
+  if (isPlainKey(key)) return parent === "" ? key : `${parent}.${key}`;
   return `${parent}[${JSON.stringify(key)}]`;
 }
 
 /** Each (path, type) of `value` once, in the order first met. */
 export function jsonShape(value: JsonValue): { path: string; type: JsonType }[] {
-  const seen = new Set<string>();
-  const out: { path: string; type: JsonType }[] = [];
-  const add = (path: string, type: JsonType): boolean => {
+  return jsonShapeEntries(value).map((entry) => {
+    const tab = entry.lastIndexOf("\t");
+    return { path: entry.slice(0, tab), type: entry.slice(tab + 1) as JsonType };
+  });
+}
+
+/**
+ * The same as `path\ttype` strings (a key's tab is escaped in its quoted form): what ingest
+ * records, without an object per entry. Only array elements can repeat a (path, type).
+ */
+export function jsonShapeEntries(value: JsonValue): string[] {
+  const out: string[] = [];
+  let seen: Set<string> | null = null;
+  const add = (path: string, type: JsonType, inArray: boolean): boolean => {
     if (out.length >= MAX_PATHS) return false;
-    const id = `${path}\u0000${type}`;
-    if (!seen.has(id)) {
-      seen.add(id);
-      out.push({ path, type });
+    const entry = `${path}\t${type}`;
+    if (inArray) {
+      seen ??= new Set(out);
+      if (seen.has(entry)) return true;
+      seen.add(entry);
+    } else if (seen) {
+      seen.add(entry);
     }
+    out.push(entry);
     return true;
   };
-  const walk = (node: JsonValue, path: string, depth: number): void => {
+  const walk = (node: JsonValue, path: string, depth: number, inArray: boolean): void => {
     if (depth > MAX_DEPTH) return;
     if (Array.isArray(node)) {
       const items = `${path}[]`;
       for (let i = 0; i < node.length && i < MAX_ELEMENTS; i++) {
         const item = node[i]!;
-        if (!add(items, jsonTypeOf(item))) return;
-        walk(item, items, depth + 1);
+        if (!add(items, jsonTypeOf(item), true)) return;
+        walk(item, items, depth + 1, true);
       }
       return;
     }
@@ -70,11 +97,11 @@ export function jsonShape(value: JsonValue): { path: string; type: JsonType }[] 
     for (const key of keys) {
       const child = node[key]!;
       const childAt = childPath(path, key);
-      if (!add(childAt, jsonTypeOf(child))) return;
-      if (depth < MAX_DEPTH) walk(child, childAt, depth + 1);
+      if (!add(childAt, jsonTypeOf(child), inArray)) return;
+      if (depth < MAX_DEPTH) walk(child, childAt, depth + 1, inArray);
     }
   };
-  add("", jsonTypeOf(value));
-  walk(value, "", 0);
+  add("", jsonTypeOf(value), false);
+  walk(value, "", 0, false);
   return out;
 }

@@ -6,7 +6,7 @@ import type { StoredFailure } from "../../lib/api-schemas/events.ts";
 import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
 import { DatabaseError, toDatabaseError } from "./errors.ts";
 import { REPLAY_ID_HEADER } from "../../lib/dead-letter-conventions.ts";
-import { jsonShape } from "../../lib/json-shape.ts";
+import { jsonShapeEntries } from "../../lib/json-shape.ts";
 import type { JsonValue } from "../../lib/json-value.ts";
 
 /**
@@ -221,7 +221,9 @@ const COLUMN_COUNT = EVENT_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
 
 /**
  * After the stored columns, one cell that is not stored: the shape of a plain JSON value with an
- * event type (lib/json-shape.ts), as `path\ttype` entries, for event_type_fields; else null.
+ * event type (lib/json-shape.ts), its `path\ttype` entries joined by newlines (values of one type
+ * mostly share one shape: recordUsage counts each distinct shape once), for event_type_fields;
+ * else null.
  */
 const SHAPE_CELL = COLUMN_COUNT;
 const CELL = {
@@ -387,7 +389,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
   ];
   const shape =
     !degraded && value.kind === "json" && !value.schema && row.eventType !== null
-      ? jsonShape(value.json as JsonValue).map((field) => `${cleanText(field.path)}\t${field.type}`)
+      ? cleanText(jsonShapeEntries(value.json as JsonValue).join("\n"))
       : null;
   if (!dl) {
     for (let i = 0; i < DEAD_LETTER_COLUMNS.length; i++) cells.push(null);
@@ -570,19 +572,35 @@ function sortedTallies(tallies: Map<string, Tally>): Tally[] {
 async function recordUsage(client: pg.PoolClient, rows: readonly Cell[][]): Promise<void> {
   const producers = new Map<string, Tally>();
   const schemas = new Map<string, Tally>();
-  const fields = new Map<string, Tally>();
+  const shapes = new Map<string, Tally>();
   for (const cells of rows) {
     const type = cells[CELL.eventType] as string | null;
     tally(producers, [cells[CELL.topic] as string, type ?? "", (cells[CELL.producer] as string | null) ?? ""], cells);
     if (type === null) continue;
     const schemaId = cells[CELL.schemaId] as number | null;
     if (schemaId !== null) tally(schemas, [type, String(schemaId)], cells);
-    const shape = cells[SHAPE_CELL] as readonly string[] | null;
-    if (shape) {
-      for (const entry of shape) {
-        const tab = entry.lastIndexOf("\t");
-        tally(fields, [type, entry.slice(0, tab), entry.slice(tab + 1)], cells);
+    const shape = cells[SHAPE_CELL] as string | null;
+    if (shape !== null) tally(shapes, [type, shape], cells);
+  }
+  // Each distinct shape's tally, spread over its paths.
+  const fields = new Map<string, Tally>();
+  for (const shape of shapes.values()) {
+    const [type, entries] = shape.parts as [string, string];
+    for (const entry of entries.split("\n")) {
+      const tab = entry.lastIndexOf("\t");
+      const parts = [type, entry.slice(0, tab), entry.slice(tab + 1)];
+      const key = parts.join("\u0000");
+      const known = fields.get(key);
+      if (!known) {
+        fields.set(key, { ...shape, parts, firstAt: shape.firstAt });
+        continue;
       }
+      known.count += shape.count;
+      if (shape.first < known.first) {
+        known.first = shape.first;
+        known.firstAt = shape.firstAt;
+      }
+      if (shape.last > known.last) known.last = shape.last;
     }
   }
   const column = (list: Tally[], pick: (entry: Tally) => unknown) => list.map(pick);
