@@ -28,16 +28,6 @@ export interface FieldChange {
   reason: string;
 }
 
-export const COMPATIBILITY_LEVELS = [
-  "BACKWARD",
-  "BACKWARD_TRANSITIVE",
-  "FORWARD",
-  "FORWARD_TRANSITIVE",
-  "FULL",
-  "FULL_TRANSITIVE",
-  "NONE",
-] as const;
-
 /** What the registry's own default is, and what is assumed when it reports no level. */
 export const DEFAULT_COMPATIBILITY = "BACKWARD";
 
