@@ -72,7 +72,7 @@ test.describe("Avro payments and their schema change", () => {
     // What a user sees on the event's page: the schema id it was read with, the decoded value.
     const eventPage = await new EventPage(page, newest!).open();
     await expect(eventPage.heading).toHaveText("PaymentProcessed");
-    await expect(page.getByText(`Schema Registry id ${after.schemaId} (the value shown is its decoded reading)`)).toBeVisible();
+    await expect(page.getByText(`Schema Registry id ${after.schemaId}, payments-value version 2 (the value shown is its decoded reading)`)).toBeVisible();
     await expect(page.getByText(/"cardLast4": "\d{4}"/)).toBeVisible();
     await expect(page.getByText(/"status": "CAPTURED"/)).toBeVisible();
     await eventPage.screenshot(testInfo, "payment-avro");

@@ -340,6 +340,9 @@ export const eventDetailSchema = timelineEventSchema.extend({
   ingestedAt: z.string(),
   /** The Schema Registry id its value was decoded with (the wire bytes are valueBytesBase64); else null. */
   schemaId: z.number().int().nullable(),
+  /** The subject and version the registry listed for that id, when the collector stored the schema; else null. */
+  schemaSubject: z.string().nullable(),
+  schemaVersion: z.number().int().nullable(),
 });
 
 export type EventDetail = z.infer<typeof eventDetailSchema>;

@@ -172,7 +172,13 @@ describe("Schema Registry values", () => {
 
     // The event's page says which schema it was read with, and keeps the wire bytes for a replay.
     const detail = await getEvent(bed.db, payments, 0, "0");
-    expect(detail).toMatchObject({ schemaId: avroId, valueBytesBase64: avroValue.toString("base64"), value: { kind: "json" } });
+    expect(detail).toMatchObject({
+      schemaId: avroId,
+      schemaSubject: `${payments}-value`,
+      schemaVersion: 1,
+      valueBytesBase64: avroValue.toString("base64"),
+      value: { kind: "json" },
+    });
 
     const timeline = await getEntityTimeline(bed.db, orderId);
     expect(timeline.events.map((e) => e.eventType)).toEqual(["com.example.payments.PaymentProcessed", "ShipmentSent"]);

@@ -88,7 +88,18 @@ export default async function EventPage({ params }: Props) {
         <Field label="Topic kind">{e.topicKind ?? "not yet polled"}</Field>
         <Field label="Size">{e.size.toLocaleString("en")} bytes (key, value and headers)</Field>
         <Field label="Stored">{formatTime(e.ingestedAt)}</Field>
-        {e.schemaId !== null ? <Field label="Schema">Schema Registry id {e.schemaId} (the value shown is its decoded reading)</Field> : null}
+        {e.schemaId !== null ? (
+          <Field label="Schema">
+            Schema Registry id {e.schemaId}
+            {e.schemaSubject !== null ? `, ${e.schemaSubject} version ${e.schemaVersion ?? "?"}` : ""} (the value shown is its decoded reading)
+            {e.eventType ? (
+              <>
+                {" "}
+                · <Link href={schemaHistoryHref(e.eventType)}>its history</Link>
+              </>
+            ) : null}
+          </Field>
+        ) : null}
         {e.flags.length > 0 ? <Field label="Flags">{e.flags.join(", ")}</Field> : null}
         <Field label="Consumer groups">
           <ConsumptionStatus consumption={e.consumption} />
