@@ -8,6 +8,7 @@ import { getConfig } from "../config.ts";
 import { partitionCountOf } from "../kafka/index.ts";
 import { getReplayAdmin, getReplayProducer } from "./producer.ts";
 import type { ReplayDeps } from "./replay.ts";
+import { SchemaRegistryClient } from "../schemas/registry-client.ts";
 
 export {
   replayDeadLetter,
@@ -30,7 +31,9 @@ export {
   REPLAY_OF_HEADER,
   type EditableHeader,
   type ReplayEdits,
+  type ReencodedValue,
 } from "./message.ts";
+export { reencodeEditedValue, type SchemaSource } from "./reencode.ts";
 export {
   getReplayProducer,
   getReplayAdmin,
@@ -39,6 +42,21 @@ export {
   closeReplayProducer,
   ReplayUnavailableError,
 } from "./producer.ts";
+
+const SCHEMAS = Symbol.for("eventscope.replaySchemas");
+
+/**
+ * This process's Schema Registry client for replays (SCHEMA_REGISTRY_URL), null without one. Kept
+ * on globalThis like the producer: its cache of schemas by id outlives Next's hot reload.
+ */
+function replaySchemas(): SchemaRegistryClient | null {
+  const settings = getConfig().schemaRegistry;
+  if (!settings) return null;
+  const holder = globalThis as typeof globalThis & { [SCHEMAS]?: SchemaRegistryClient };
+  // A user waits on it: a little longer than a collector batch would.
+  holder[SCHEMAS] ??= new SchemaRegistryClient({ ...settings, timeoutMs: 5_000 });
+  return holder[SCHEMAS];
+}
 
 /** The web server's replay dependencies: its database (unmasked), its one producer and admin client. */
 export async function serverReplayDeps(): Promise<ReplayDeps> {
@@ -49,5 +67,6 @@ export async function serverReplayDeps(): Promise<ReplayDeps> {
     producer: getReplayProducer,
     partitionCount: async (topic) => partitionCountOf(await getReplayAdmin(), topic),
     compression: getConfig().replayCompression,
+    schemas: replaySchemas(),
   };
 }
