@@ -52,10 +52,14 @@ const SCHEMAS = Symbol.for("eventscope.replaySchemas");
 function replaySchemas(): SchemaRegistryClient | null {
   const settings = getConfig().schemaRegistry;
   if (!settings) return null;
-  const holder = globalThis as typeof globalThis & { [SCHEMAS]?: SchemaRegistryClient };
-  // A user waits on it: a little longer than a collector batch would.
-  holder[SCHEMAS] ??= new SchemaRegistryClient({ ...settings, timeoutMs: 5_000 });
-  return holder[SCHEMAS];
+  const holder = globalThis as typeof globalThis & { [SCHEMAS]?: { key: string; client: SchemaRegistryClient } };
+  // A new client when the settings change (the configuration is read again when the environment does).
+  const key = JSON.stringify([settings.url, settings.username ?? null, settings.password ?? null]);
+  if (holder[SCHEMAS]?.key !== key) {
+    // A user waits on it: a little longer than a collector batch would.
+    holder[SCHEMAS] = { key, client: new SchemaRegistryClient({ ...settings, timeoutMs: 5_000 }) };
+  }
+  return holder[SCHEMAS].client;
 }
 
 /** The web server's replay dependencies: its database (unmasked), its one producer and admin client. */
