@@ -265,6 +265,32 @@ message OrderPlaced {
   });
 });
 
+describe("replay of a JSON Schema value", () => {
+  test("an edit is checked against the schema and sent under the same id; a misfit names the field", async () => {
+    const shipments = `${PREFIX}-shipments`;
+    const dlq = `${PREFIX}-shipments-dlq`;
+    await createTopics(kafka, [shipments, dlq], 1);
+    const schema = {
+      $schema: "http://json-schema.org/draft-07/schema#",
+      title: "ShipmentSent",
+      type: "object",
+      properties: { orderId: { type: "string" }, parcels: { type: "integer", minimum: 1 } },
+      required: ["orderId", "parcels"],
+    };
+    const { id } = await client.register({ type: SchemaType.JSON, schema: JSON.stringify(schema) }, { subject: `${shipments}-value` });
+    const deadLetterId = await produceDeadLetter(dlq, shipments, "ord-5", await client.encode(id, { orderId: "ord-5", parcels: 1 }));
+
+    const refusal = await replayDeadLetter(deps, { deadLetterId, actor: "alice", value: '{"orderId": "ord-5", "parcels": 0}' }).catch((error: unknown) => error);
+    expect(refusal).toMatchObject({ name: "ValidationError", field: "value", message: "parcels: must be >= 1, got 0" });
+    expect(await replayCount(deadLetterId)).toBe(0);
+
+    expect(await replayDeadLetter(deps, { deadLetterId, actor: "alice", value: '{"orderId": "ord-5", "parcels": 2}' })).toMatchObject({ status: "sent" });
+    const [sent] = await valuesOf(shipments, 1);
+    expect(sent!.readUInt32BE(1)).toBe(id);
+    expect(await client.decode(sent!)).toEqual({ orderId: "ord-5", parcels: 2 });
+  });
+});
+
 describe("the replay route handler with an edited Schema Registry value", () => {
   const ADMIN_TOKEN = "reencode-route-admin-token";
   const NAMES = ["DATABASE_URL", "KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "EVENTSCOPE_ADMIN_TOKEN", "EVENTSCOPE_READ_TOKEN", "EVENTSCOPE_USERS_FILE"];

@@ -129,4 +129,15 @@ describe("Protobuf writer", () => {
     expect(misfit({ insured: "much" })).toBe('insured: expected a number, got "much"');
     expect(misfit([1])).toBe("value: expected an object (message com.example.shipping.Shipment), got [1]");
   });
+
+  it("keeps a oneof to one member: the reader shows the one set, and an edit that sets two is refused", () => {
+    const proto = 'syntax = "proto3"; message Payment { string id = 1; oneof method { string card = 2; string iban = 3; } optional int32 tip = 4; }';
+    const type = protobuf.parse(proto, { keepCase: true }).root.lookupType("Payment");
+    const original = Buffer.concat([Buffer.from([0]), type.encode(type.fromObject({ id: "p-1", iban: "DE02" })).finish()]);
+    const { json } = protobufReader(proto, []).read(original);
+    expect(json).toEqual({ id: "p-1", iban: "DE02" });
+    const writer = protobufWriter(proto, []);
+    expect(protobufReader(proto, []).read(writer.write({ id: "p-1", card: "4242", tip: 0 }, original)).json).toEqual({ id: "p-1", card: "4242", tip: 0 });
+    expect(() => writer.write({ id: "p-1", iban: "DE02", card: "4242" }, original)).toThrow(/^method: multiple values$/);
+  });
 });
