@@ -7,7 +7,9 @@ import { mismatch, SchemaMismatch } from "./mismatch.ts";
  * as the registry holds it. The result is plain JSON, what every other JSON value feeds (display,
  * entities, search, masking): the logical types a person reads as such become text — date
  * ("2026-12-05"), timestamp-millis and -micros (ISO 8601, UTC), decimal (exact, "12.50"), uuid —
- * and bytes and fixed become base64.
+ * and bytes and fixed become base64. Writing (a replay with an edited value) takes that JSON back:
+ * the same compile options, so unions are shown and taken the same way, and each logical type
+ * parses its text strictly (a decimal that would lose digits is refused, never rounded).
  */
 
 const MS_PER_DAY = 86_400_000;
