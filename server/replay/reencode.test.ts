@@ -19,6 +19,7 @@ const SCHEMA: RegistrySchema = {
   subject: "payments-value",
   version: 1,
   references: [],
+  compatibility: null,
 };
 /** ord-1, 12.50 (1250 = 0x04e2) under id 7. */
 const WIRE = Buffer.from([0, 0, 0, 0, 7, 0x0a, ...Buffer.from("ord-1"), 0x04, 0x04, 0xe2]);

@@ -1,4 +1,3 @@
-import type { KafkaMessage } from "kafkajs";
 import type { JsonValue } from "../../lib/json-value.ts";
 import { avroReader, avroWriter, type AvroReader } from "./avro.ts";
 import { jsonSchemaWriter } from "./json-schema.ts";
@@ -46,14 +45,12 @@ export class WireFormatDecoder implements WireFormatReader {
     this.client = new SchemaRegistryClient(options);
   }
 
-  /** Fetches the schemas a batch's values name; never throws, waits at most the client's timeout. */
-  prefetchFor(messages: readonly KafkaMessage[]): Promise<void> {
+  /** Fetches the schemas these keys and values name; never throws, waits at most the client's timeout. */
+  prefetchFor(keysAndValues: Iterable<Buffer | null>): Promise<void> {
     const ids: number[] = [];
-    for (const message of messages) {
-      for (const bytes of [message.key ?? null, message.value ?? null]) {
-        const id = wireFormatSchemaId(bytes);
-        if (id !== null) ids.push(id);
-      }
+    for (const bytes of keysAndValues) {
+      const id = wireFormatSchemaId(bytes);
+      if (id !== null) ids.push(id);
     }
     return this.client.prefetch(ids);
   }
