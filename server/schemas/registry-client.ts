@@ -122,6 +122,15 @@ export class SchemaRegistryClient {
     await Promise.all(wanted.map((id) => this.fetchOne(id, signal)));
   }
 
+  /**
+   * The schema `id`, asked for now when it is not known (a user waits on it: the pause after a
+   * failed fetch that protects collection does not apply). Waits at most the timeout.
+   */
+  async get(id: number): Promise<SchemaLookup> {
+    if (!this.known.has(id)) await this.fetchOne(id, AbortSignal.timeout(this.timeoutMs));
+    return this.lookup(id);
+  }
+
   /** Each reference's schema (`GET /subjects/<s>/versions/<v>`), and theirs, depth first. */
   private async fetchReferences(list: unknown, into: RegistrySchema["references"], signal: AbortSignal, depth: number): Promise<void> {
     if (!Array.isArray(list)) return;
