@@ -191,9 +191,43 @@ const LOGICAL_TYPES = {
   uuid: UuidType,
 };
 
+const INT64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
+
+function isInt64(value: unknown): value is number | bigint {
+  if (typeof value === "number") return Number.isSafeInteger(value);
+  return typeof value === "bigint" && value >= INT64.min && value <= INT64.max;
+}
+
+/** A long as a number where that is exact, else as a bigint. */
+function exactLong(value: bigint): number | bigint {
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+}
+
+/**
+ * Avro longs, every one of them: a number where it is exact (up to 2^53 − 1 either way), else a
+ * bigint, which the JSON shows as its decimal text. avsc's own long refuses the others ("potential
+ * precision loss"), which would leave such a value undecoded.
+ */
+const EXACT_LONG = avro.types.LongType.__with({
+  fromBuffer: (buffer: Buffer) => exactLong(buffer.readBigInt64LE()),
+  toBuffer: (value: number | bigint) => {
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64LE(BigInt(value));
+    return buffer;
+  },
+  fromJSON: (value: unknown) => (typeof value === "string" && /^-?\d+$/.test(value) ? exactLong(BigInt(value)) : value),
+  toJSON: (value: number | bigint) => (typeof value === "bigint" ? value.toString() : value),
+  isValid: isInt64,
+  compare: (a: number | bigint, b: number | bigint) => (BigInt(a) === BigInt(b) ? 0 : BigInt(a) < BigInt(b) ? -1 : 1),
+});
+
 /** One compile for reading and writing: the same options make the same JSON shapes both ways. */
 function compileAvro(schemaText: string): avro.Type {
-  return avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema, { logicalTypes: LOGICAL_TYPES, wrapUnions: "auto" });
+  return avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema, {
+    logicalTypes: LOGICAL_TYPES,
+    wrapUnions: "auto",
+    registry: { long: EXACT_LONG },
+  });
 }
 
 export interface AvroReader {
@@ -291,10 +325,11 @@ function fromJson(type: avro.Type, json: unknown, path: string): unknown {
         throw mismatch(path, "a whole number that fits in 32 bits", json);
       }
       return json;
-    case "long": {
-      // Longs are read as numbers; the text of a whole number is taken as well.
-      const n = typeof json === "string" && /^-?\d+$/.test(json) ? Number(json) : json;
-      if (!Number.isSafeInteger(n)) throw mismatch(path, "a whole number (exact up to 2^53)", json);
+    case "long":
+    case "abstract:long": {
+      // Longs are read as numbers where exact, else as their decimal text (EXACT_LONG); both are taken.
+      const n = typeof json === "string" && /^-?\d+$/.test(json) ? exactLong(BigInt(json)) : json;
+      if (!isInt64(n)) throw mismatch(path, "a whole number that fits in 64 bits (as text beyond 2^53)", json);
       return n;
     }
     case "float":
