@@ -890,13 +890,17 @@ async function ingestDegraded(
 /** The columns a later decoding of a stored record may change (a Schema Registry value, say). */
 const REDECODED_COLUMNS = ["value_kind", "value_json", "value_text", "value_bytes", "event_type", "entity_keys", "producer", "flags", "schema_id"] as const;
 const REDECODED_CELLS = REDECODED_COLUMNS.map((column) => EVENT_COLUMNS.indexOf(column));
+/** Of those, the ones a dead letter keeps its own copy of: its copy gets the new reading too. */
+const REDECODED_DEAD_LETTER_COLUMNS = REDECODED_COLUMNS.filter((column) => (DEAD_LETTER_COPIED_COLUMNS as readonly string[]).includes(column));
+const REDECODED_DEAD_LETTER_CELLS = REDECODED_DEAD_LETTER_COLUMNS.map((column) => EVENT_COLUMNS.indexOf(column));
 
 /**
  * Stores a new reading of records already stored (same topic, partition and offset): their value,
  * event type, entity keys, producer, flags and schema id, as extraction gives them now. Returns how
- * many rows changed. Key, headers and timestamp are the record's and stay as they are. The
- * aggregates follow: the producers row counted for the old reading loses the record, the new
- * reading is counted (recordUsage).
+ * many rows changed. Key, headers and timestamp are the record's and stay as they are. A dead
+ * letter's own copy of the record gets the new reading too (its inbox row, replay dialog and
+ * search show it decoded). The aggregates follow: the producers row counted for the old reading
+ * loses the record, the new reading is counted (recordUsage).
  */
 export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly EventRow[]): Promise<number> {
   if (rows.length === 0) return 0;
@@ -906,6 +910,8 @@ export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly
       WHERE topic = $1 AND partition = $2 AND "offset" = $3::bigint FOR UPDATE) old
     WHERE e.topic = $1 AND e.partition = $2 AND e."offset" = $3::bigint
     RETURNING coalesce(old.event_type, '') AS old_type, coalesce(old.producer, '') AS old_producer`;
+  const deadLetterSets = REDECODED_DEAD_LETTER_COLUMNS.map((column, i) => `${column} = $${i + 4}${column === "value_kind" ? "::value_kind" : ""}`).join(", ");
+  const deadLetterSql = `UPDATE dead_letters SET ${deadLetterSets} WHERE topic = $1 AND partition = $2 AND "offset" = $3::bigint`;
   let client: pg.PoolClient | undefined;
   try {
     client = await db.pool.connect();
@@ -921,6 +927,7 @@ export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly
         ...REDECODED_CELLS.map((i) => cells[i]),
       ]);
       if (old.length === 0) continue;
+      await client.query(deadLetterSql, [cells[0], cells[1], cells[2], ...REDECODED_DEAD_LETTER_CELLS.map((i) => cells[i])]);
       changed.push(cells);
       const topic = cells[CELL.topic] as string;
       const key = [topic, old[0]!.old_type, old[0]!.old_producer].join("\u0000");

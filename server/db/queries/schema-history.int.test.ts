@@ -161,6 +161,25 @@ describe("getSchemaHistory", () => {
     expect(history.registry.map((v) => [v.schemaId, v.count, v.fieldsError])).toEqual([[9, 1, "the schema's text was never fetched from the registry by the collector"]]);
   });
 
+  it("gives a dead letter decoded after a registry outage its new reading too", async () => {
+    const topic = unique("payments-dlq");
+    const type = unique("PaymentFailed");
+    const failure = {
+      source: "headers" as const, convention: "eventscope", originTopic: "payments", originPartition: 0, originOffset: "7", originTimestamp: null,
+      originConsumerGroup: null, originTopicHint: null, errorClass: "Declined", errorMessage: "declined", errorCause: null, stackTrace: null, attempts: 1,
+    };
+    const wire = Buffer.from([0, 0, 0, 0, 9, 1, 2]);
+    const raw: EventRow = { ...row(topic, 0, type, null), eventType: null, deadLetter: failure, value: { kind: "bytes", raw: wire, text: null, truncated: false } };
+    await ingestEvents(db, [raw]);
+    const decoded: EventRow = { ...row(topic, 0, type, { orderId: "o-9" }, { schemaId: 9 }), entityKeys: ["o-9"], deadLetter: failure, value: { kind: "json", json: { orderId: "o-9" }, raw: wire, schema: { id: 9 } } };
+    await replaceDecodedEvents(db, [decoded]);
+    const { rows } = await db.pool.query(
+      `SELECT value_kind::text AS value_kind, value_json, value_bytes, event_type, entity_keys FROM dead_letters WHERE topic = $1`,
+      [topic],
+    );
+    expect(rows).toEqual([{ value_kind: "json", value_json: { orderId: "o-9" }, value_bytes: wire, event_type: type, entity_keys: ["o-9"] }]);
+  });
+
   it("answers 404-worthy NotFoundError for a type never seen, and refuses an empty one", async () => {
     await expect(getSchemaHistory(db, unique("Nothing"))).rejects.toThrow(/no events of type/);
     await expect(getSchemaHistory(db, " ")).rejects.toThrow(/say which event type/);
