@@ -7,6 +7,12 @@ import "./globals.css";
 export const metadata: Metadata = {
   title: "Eventscope",
   description: "Event-flow debugger for Kafka-based systems",
+  icons: {
+    icon: [
+      { url: "/favicon.svg", type: "image/svg+xml" },
+      { url: "/favicon.ico", sizes: "16x16 32x32" },
+    ],
+  },
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {
