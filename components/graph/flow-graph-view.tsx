@@ -13,13 +13,13 @@ import { layoutInput, nodeSetKey, toFlowEdges, toFlowNodes, type FlowNode } from
 
 const POLL_MS = 5_000;
 
-const MINIMAP_COLORS: Record<string, string> = { producer: "#93c5fd", topic: "#cbd5e1", consumer: "#86efac" };
 function computeLayout(graph: FlowGraph) {
   const input = layoutInput(graph);
   return layoutFlowGraph(input.nodes, input.edges);
 }
 
-const minimapColor = (node: FlowNode) => MINIMAP_COLORS[node.type ?? ""] ?? "#ddd";
+/** The minimap's colours are CSS (app/globals.css, .graph-minimap-*), so that they follow the theme. */
+const minimapClass = (node: FlowNode) => `graph-minimap-${node.type ?? "node"}`;
 
 /**
  * The live flow graph. Polls /api/graph every few seconds and updates node data in place: the
@@ -146,7 +146,7 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
           >
             <Background gap={24} size={1} />
             <Controls showInteractive={false} />
-            <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} />
+            <MiniMap<FlowNode> pannable zoomable nodeClassName={minimapClass} />
           </ReactFlow>
         </div>
         {selected && selectedKnown && <NodePanel id={selected} graph={graph} refreshedAt={graph.generatedAt} onClose={() => select(null)} />}

@@ -36,7 +36,7 @@ export function WhoConsumesSearch() {
         id="site-search-input"
         name="q"
         type="search"
-        placeholder="e.g. OrderPlaced, orders or a service"
+        placeholder="e.g. OrderPlaced"
         value={value}
         onChange={(e) => setValue(e.target.value)}
         maxLength={1000}
