@@ -2,7 +2,7 @@
 
 import "@xyflow/react/dist/style.css";
 import { Background, Controls, MiniMap, ReactFlow, type NodeMouseHandler } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { type KeyboardEvent as ReactKeyboardEvent, useCallback, useEffect, useMemo, useState } from "react";
 import { type FlowGraph, type GraphNodeId, graphNodeIdSchema, overviewHref } from "@/lib/api-schemas/graph";
 import { layoutFlowGraph } from "@/lib/graph-layout";
 import { formatDuration } from "@/lib/format-duration";
@@ -100,6 +100,19 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
     [select],
   );
   const onPaneClick = useCallback(() => select(null), [select]);
+  // From the keyboard: Tab reaches each node (React Flow pans to it), Enter or Space opens its panel.
+  const onCanvasKeyDown = useCallback(
+    (event: ReactKeyboardEvent<HTMLDivElement>) => {
+      if (event.key !== "Enter" && event.key !== " ") return;
+      const target = event.target instanceof HTMLElement ? event.target : null;
+      const id = target?.classList.contains("react-flow__node") ? target.dataset.id : undefined;
+      const parsed = graphNodeIdSchema.safeParse(id);
+      if (!parsed.success) return;
+      event.preventDefault();
+      select(parsed.data);
+    },
+    [select],
+  );
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -127,7 +140,7 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
         </span>
       </div>
       <div className="graph-body">
-        <div className="graph-canvas" data-testid="flow-graph">
+        <div className="graph-canvas" data-testid="flow-graph" onKeyDown={onCanvasKeyDown}>
           <ReactFlow<FlowNode>
             nodes={nodes}
             edges={edges}
