@@ -9,7 +9,7 @@ import { formatDuration } from "@/lib/format-duration";
 import { nodeTypes } from "./flow-nodes";
 import { NodePanel } from "./node-panel";
 import { edgeTypes } from "./rate-edge";
-import { layoutInput, nodeSetKey, toFlowEdges, toFlowNodes, type FlowNode } from "./to-flow";
+import { layoutInput, nodeSetKey, placeLabels, toFlowEdges, toFlowNodes, type FlowNode } from "./to-flow";
 
 const POLL_MS = 5_000;
 
@@ -73,18 +73,32 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
   // Selecting a node changes only it and its edges: the other objects keep their identity, so
   // React Flow and the memoized nodes re-render just those (hundreds of nodes in a large cluster).
   const baseNodes = useMemo(() => toFlowNodes(graph, layout.positions, null), [graph, layout]);
-  const baseEdges = useMemo(() => toFlowEdges(graph, null), [graph]);
+  // Labels are placed again when the edges or the layout change, not when a rate does.
+  const edgeSetKey = graph.edges.map((e) => e.id).join("\n");
+  const labels = useMemo(
+    () => placeLabels(graph, layout.positions),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the edge set and the layout decide the placement, not the live figures
+    [edgeSetKey, layout],
+  );
+  const baseEdges = useMemo(() => toFlowEdges(graph, null, labels), [graph, labels]);
+  const [hovered, setHovered] = useState<string | null>(null);
   const nodes = useMemo(
     () => (selected === null ? baseNodes : baseNodes.map((n) => (n.id === selected ? { ...n, selected: true } : n))),
     [baseNodes, selected],
   );
   const edges = useMemo(
     () =>
-      selected === null
+      selected === null && hovered === null
         ? baseEdges
-        : baseEdges.map((e) => (e.source === selected || e.target === selected ? { ...e, className: `${e.className ?? ""} graph-edge-active` } : e)),
-    [baseEdges, selected],
+        : baseEdges.map((e) => {
+            const active = selected !== null && (e.source === selected || e.target === selected);
+            if (!active && e.id !== hovered) return e;
+            return { ...e, className: active ? `${e.className ?? ""} graph-edge-active` : e.className, data: { ...e.data!, showLabel: true } };
+          }),
+    [baseEdges, selected, hovered],
   );
+  const onEdgeMouseEnter = useCallback((_event: unknown, edge: { id: string }) => setHovered(edge.id), []);
+  const onEdgeMouseLeave = useCallback(() => setHovered(null), []);
 
   const select = useCallback((id: GraphNodeId | null) => {
     setSelected(id);
@@ -148,6 +162,8 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
             edgeTypes={edgeTypes}
             onNodeClick={onNodeClick}
             onPaneClick={onPaneClick}
+            onEdgeMouseEnter={onEdgeMouseEnter}
+            onEdgeMouseLeave={onEdgeMouseLeave}
             nodesDraggable={false}
             nodesConnectable={false}
             elementsSelectable
