@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { login } from "./support/login.ts";
+import { loginWithLink } from "./support/login.ts";
 import { findShippedOrder } from "./support/orders.ts";
 import { stack } from "./support/stack.ts";
 
@@ -94,7 +94,8 @@ test.describe("keyboard", () => {
   });
 
   test("the replay dialog: opens from the keyboard with focus inside, keeps Tab inside, closes on Escape back to its button", async ({ page, request }) => {
-    await login(page, stack.adminToken);
+    // Signed in once the page after the login form has loaded (no navigation left to race with).
+    await loginWithLink(page, stack.adminToken);
     const deadLetters = (await (await request.get("/api/dead-letters?status=new&limit=1")).json()) as { deadLetters: { id: string }[] };
     await page.goto(`/dead-letters/${deadLetters.deadLetters[0]!.id}`);
     const replay = page.getByRole("button", { name: "Replay", exact: true });
