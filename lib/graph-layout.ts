@@ -186,9 +186,11 @@ export function layoutFlowGraph(nodes: readonly LayoutNode[], edges: readonly La
     }
   }
   const centre = (id: string) => top.get(id)! + byId.get(id)!.height / 2;
-  const sequence = [0, 1, 2, 1, 0, 1, 2].slice(0, Math.max(1, order.length * 2 + 1));
+  // Each round goes across and back, so that the middle column (pulled from both sides) moves
+  // twice as often as the outer ones, and each column follows the one placed just before it.
+  const sweep = [0, 1, 2, 1, 0, 1, 2];
   for (let round = 0; round < PLACEMENT_ROUNDS; round++) {
-    for (const c of round % 2 === 0 ? sequence : [...sequence].reverse()) {
+    for (const c of round % 2 === 0 ? sweep : [...sweep].reverse()) {
       const column = order[c]!;
       const desired = column.map((id) => {
         const neighbours = [...(before.get(id) ?? []), ...(after.get(id) ?? [])];
