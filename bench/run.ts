@@ -37,6 +37,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "queries", run: (options) => runQueriesBenchmark({ events: options.messages }) },
   { name: "collector", run: async (options) => (await import("./collector.ts")).runCollectorBenchmark(options) },
   { name: "web", run: async (options) => (await import("./web.ts")).runWebBenchmark(options) },
+  { name: "graph", run: async () => (await import("./graph-legibility.ts")).runGraphLegibilityBenchmark() },
   { name: "lag-history", run: async (options) => (await import("./lag-history.ts")).runLagHistoryBenchmark(options) },
 ];
 

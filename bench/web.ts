@@ -15,6 +15,7 @@ import {
   type Database,
 } from "../server/db/index.ts";
 import { generateSyntheticData, SYNTHETIC_TYPES } from "../server/db/synthetic-data.ts";
+import { runGraphLegibilityBenchmark, type GraphLegibilityFigures } from "./graph-legibility.ts";
 import type { BenchmarkOptions } from "./run.ts";
 
 /**
@@ -33,6 +34,9 @@ import type { BenchmarkOptions } from "./run.ts";
  *    admin poller would), then, in Chromium (Playwright, Debian's /usr/bin/chromium), the time
  *    from navigation until every node of the overview graph is drawn, and until a click on a
  *    node has opened its side panel. Also /api/graph's latency at that size.
+ *
+ * 4. First, in a second: the legibility of the overview's graph, before and after its layout (edge
+ *    crossings, overlapping labels) for the demo's graph and this cluster (bench/graph-legibility.ts).
  *
  *   npm run bench -- web [--messages N]
  *   BENCH_WEB_REUSE_BUILD=1 npm run bench -- web     use the existing .next build (else it builds)
@@ -64,6 +68,7 @@ export interface LatencyFigures {
 }
 
 export interface WebFigures {
+  graphLegibility: GraphLegibilityFigures;
   events: number;
   /** How the server side was measured. */
   method: string;
@@ -404,6 +409,7 @@ async function runScan(tempDir: string, messages: number, random: (max: number) 
 // --- the benchmark --------------------------------------------------------------------------------
 
 export async function runWebBenchmark(options: BenchmarkOptions & { events?: number } = {}): Promise<WebFigures> {
+  const graphLegibility = await runGraphLegibilityBenchmark();
   const events = options.events ?? options.messages ?? DEFAULT_EVENTS;
   const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-bench-web-"));
   const dataDir = makeTemporaryDataDir("eventscope-bench-web-pg-");
@@ -459,6 +465,7 @@ export async function runWebBenchmark(options: BenchmarkOptions & { events?: num
 
     failed = false;
     return {
+      graphLegibility,
       events: summary.events,
       method: "HTTP against `next start` of the production build, one request at a time, same machine",
       buildSeconds,

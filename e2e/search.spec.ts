@@ -21,7 +21,7 @@ class EventSearchPage extends EventscopePage {
     await this.form.getByRole("button", { name: "Search" }).click();
   }
 
-  /** Result rows: links named "<type> <topic>/<partition>/<offset>". */
+  /** Result rows: each one link, named "<type> <topic>/<partition>/<offset>". */
   get results(): Locator {
     return this.page.getByRole("list", { name: "Matching events" }).getByRole("link");
   }
@@ -76,7 +76,7 @@ test.describe("event search", () => {
     await search.search({ Header: "ce_type=OrderPlaced" });
     await expect(page).toHaveURL(/header=ce_type%3DOrderPlaced/);
     // The newest events of any type were listed before the search: wait for the filtered list.
-    const names = () => search.results.evaluateAll((links) => links.map((link) => link.getAttribute("aria-label") ?? ""));
+    const names = () => search.results.evaluateAll((links) => links.map((link) => link.textContent ?? ""));
     await expect
       .poll(async () => {
         const current = await names();

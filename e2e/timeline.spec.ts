@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { expect, test, type APIRequestContext, type Locator, type Page } from "@playwright/test";
 import { Kafka, logLevel } from "kafkajs";
 import { findShippedOrder, SAGA_FLOW as FLOW } from "./support/orders.ts";
-import { EventscopePage } from "./support/page-object.ts";
+import { EventscopePage, saveScreenshot } from "./support/page-object.ts";
 import { stack } from "./support/stack.ts";
 
 /** An order that went through the whole saga, whose OrderPlaced the inventory service has consumed. */
@@ -13,6 +13,37 @@ function shippedAndConsumed(request: APIRequestContext): Promise<string> {
     const consumed = placed?.consumption.some((c) => c.groupId === "inventory-service" && c.status === "consumed");
     return FLOW.every((type) => types.includes(type)) && consumed ? orderId : undefined;
   });
+}
+
+/** The demo's compensation chain: the card is declined, the stock released, the order cancelled. */
+const COMPENSATED = ["PaymentFailed", "InventoryReleased", "OrderCancelled"];
+
+/** A recently cancelled order whose timeline holds the whole compensation chain in one trace, with that trace. */
+async function findCompensatedOrder(request: APIRequestContext): Promise<{ orderId: string; traceId: string }> {
+  let found: { orderId: string; traceId: string } | undefined;
+  await expect
+    .poll(
+      async () => {
+        const search = await request.get("/api/events?type=OrderCancelled&limit=20");
+        expect(search.status()).toBe(200);
+        const { events } = (await search.json()) as { events: { entityKeys: string[] }[] };
+        for (const orderId of events.flatMap((e) => e.entityKeys.slice(0, 1))) {
+          const response = await request.get(`/api/entities/${encodeURIComponent(orderId)}`);
+          if (response.status() !== 200) continue;
+          const timeline = (await response.json()) as { events: { eventType: string | null; traceId: string | null }[] };
+          const chain = COMPENSATED.map((type) => timeline.events.find((e) => e.eventType === type));
+          const traceId = chain[0]?.traceId;
+          if (traceId && chain.every((e) => e?.traceId === traceId)) {
+            found = { orderId, traceId };
+            return true;
+          }
+        }
+        return false;
+      },
+      { message: "an order cancelled after its payment failed", timeout: 90_000, intervals: [1_000] },
+    )
+    .toBe(true);
+  return found!;
 }
 
 class EntityTimelinePage extends EventscopePage {
@@ -120,6 +151,37 @@ test.describe("entity timeline", () => {
     await expect(timeline.row("SupportTicketOpened").getByText("support-desk", { exact: true })).toBeVisible();
     await expect(placed.getByRole("region", { name: "Headers" })).toBeVisible();
     await timeline.screenshot(testInfo, "entity-timeline-live");
+  });
+
+  test("a compensated order shows its failed step and its compensations, in words and in the lanes", async ({ page, request }, testInfo) => {
+    const { orderId, traceId } = await findCompensatedOrder(request);
+    const timeline = await new EntityTimelinePage(page, orderId).open();
+
+    await expect(timeline.row("PaymentFailed").getByText("failure", { exact: true })).toBeVisible();
+    await expect(timeline.row("InventoryReleased").getByText("compensation", { exact: true })).toBeVisible();
+    await expect(timeline.row("OrderCancelled").getByText("compensation", { exact: true })).toBeVisible();
+    // The happy steps before it carry no mark.
+    await expect(timeline.row("OrderPlaced").getByText(/^(failure|compensation)/)).toHaveCount(0);
+
+    // The lanes name each mark, and say what the marks mean.
+    await expect(timeline.lanes.getByRole("button", { name: /^PaymentFailed on .*, failure \(failed step\)$/ })).toBeVisible();
+    await expect(timeline.lanes.getByRole("button", { name: /^OrderCancelled on .*, compensation/ })).toBeVisible();
+    await expect(timeline.lanes.getByRole("list", { name: "Legend" })).toContainText("failure");
+    await expect(timeline.lanes.getByRole("list", { name: "Legend" })).toContainText("compensation");
+    // Colour as well as words: a failure's mark is not the colour of an ordinary step's.
+    const colour = (name: RegExp) => timeline.lanes.getByRole("button", { name }).first().evaluate((dot) => getComputedStyle(dot).backgroundColor);
+    const [ordinary, failure, compensation] = await Promise.all([colour(/^OrderPlaced on /), colour(/^PaymentFailed on /), colour(/^InventoryReleased on /)]);
+    expect(new Set([ordinary, failure, compensation]).size).toBe(3);
+    await timeline.screenshot(testInfo, "entity-timeline-compensated");
+
+    // The same marks on the trace's waterfall.
+    await page.goto(`/traces/${traceId}`);
+    const waterfall = page.getByRole("table", { name: "Trace waterfall" });
+    await expect(waterfall.getByRole("row", { name: /^PaymentFailed / }).getByText("failure", { exact: true })).toBeVisible();
+    await expect(waterfall.getByRole("row", { name: /^InventoryReleased / }).getByText("compensation", { exact: true })).toBeVisible();
+    await expect(waterfall.getByRole("row", { name: /^OrderCancelled / }).getByText("compensation", { exact: true })).toBeVisible();
+    await expect(page.getByRole("list", { name: "Legend" })).toContainText("compensation");
+    await saveScreenshot(page, testInfo, "trace-compensated");
   });
 
   test("an entity without events gets a 404 page that says what to do", async ({ page }, testInfo) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { layoutFlowGraph, NODE_SIZE, type FlowNodeKind, type GraphLayout, type LayoutEdge, type LayoutNode } from "./graph-layout.ts";
+import { countOrderCrossings, layoutFlowGraph, NODE_SIZE, placeInOrder, type FlowNodeKind, type GraphLayout, type LayoutEdge, type LayoutNode } from "./graph-layout.ts";
 
 const node = (kind: FlowNodeKind, name: string): LayoutNode => ({ id: `${kind}:${name}`, kind, ...NODE_SIZE[kind] });
 
@@ -140,5 +140,53 @@ describe("layoutFlowGraph", () => {
   it("returns an empty layout for an empty graph and refuses duplicate ids", () => {
     expect(layoutFlowGraph([], []).positions.size).toBe(0);
     expect(() => layoutFlowGraph([node("topic", "a"), node("topic", "a")], [])).toThrow(/duplicate/);
+  });
+});
+
+describe("layoutFlowGraph's ordering and placement", () => {
+  it("orders columns so that a graph drawable without crossings is drawn without them", () => {
+    // By name, a→z, b→y, c→x would cross three times: reversed, not once.
+    const nodes = [node("topic", "a"), node("topic", "b"), node("topic", "c"), node("group", "x"), node("group", "y"), node("group", "z")];
+    const edges = [
+      { source: "topic:a", target: "group:z" },
+      { source: "topic:b", target: "group:y" },
+      { source: "topic:c", target: "group:x" },
+    ];
+    const layout = layoutFlowGraph(nodes, edges);
+    const y = (id: string) => layout.positions.get(id)!.y;
+    const above = (a: string, b: string) => y(a) < y(b);
+    // Whatever the order, each edge's ends are in the same order on both sides.
+    expect(above("topic:a", "topic:b")).toBe(above("group:z", "group:y"));
+    expect(above("topic:b", "topic:c")).toBe(above("group:y", "group:x"));
+    expect(countOrderCrossings([["topic:a", "topic:b", "topic:c"], ["group:x", "group:y", "group:z"]], new Map(edges.map((e) => [e.source, [e.target]])))).toBe(3);
+  });
+
+  it("counts layered crossings as pairs of edges whose ends are in opposite orders", () => {
+    const after = new Map([
+      ["p", ["x", "y"]],
+      ["q", ["x"]],
+    ]);
+    expect(countOrderCrossings([["p", "q"], ["x", "y"]], after)).toBe(1);
+    expect(countOrderCrossings([["p", "q"], ["y", "x"]], after)).toBe(0);
+    expect(countOrderCrossings([["q", "p"], ["y", "x"]], after)).toBe(1);
+  });
+
+  it("places a column as near as it can to where its nodes want to be, in order, gaps kept", () => {
+    expect(placeInOrder([0, 100, 200], [40, 40, 40], 10)).toEqual([0, 100, 200]);
+    // Both want 0: they share the difference, one gap apart.
+    expect(placeInOrder([0, 0], [40, 40], 10)).toEqual([-25, 25]);
+    // Out of order wishes are pooled, never reordered.
+    expect(placeInOrder([100, 0], [40, 40], 10)).toEqual([25, 75]);
+  });
+
+  it("keeps an edge straight when its two nodes have no other neighbours", () => {
+    const nodes = [node("producer", "p"), node("topic", "t"), node("group", "g"), node("topic", "other")];
+    const layout = layoutFlowGraph(nodes, [
+      { source: "producer:p", target: "topic:t" },
+      { source: "topic:t", target: "group:g" },
+    ]);
+    const centre = (n: LayoutNode) => layout.positions.get(n.id)!.y + n.height / 2;
+    expect(centre(nodes[0]!)).toBeCloseTo(centre(nodes[1]!), 0);
+    expect(centre(nodes[1]!)).toBeCloseTo(centre(nodes[2]!), 0);
   });
 });

@@ -125,7 +125,8 @@ export interface ChartLayout {
 }
 
 /** Distinct colours that stay readable on white; series beyond them reuse them in order. */
-export const SERIES_COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f", "#92400e", "#475569"];
+/** CSS colours of the series, in order: variables of app/globals.css, so that both themes have their own. */
+export const SERIES_COLORS = Array.from({ length: 10 }, (_, i) => `var(--es-series-${i + 1})`);
 
 /** Lays out a chart of several series over [from, to]: scales, ticks and one path per series. */
 export function layoutLagChart(input: {

@@ -619,12 +619,16 @@ async function main(): Promise<number> {
           ? `Log in for replays and other writes at ${baseUrl}/login with EVENTSCOPE_ADMIN_TOKEN`
           : `Log in for replays and other writes: ${baseUrl}/login#token=${adminToken}`,
       );
-      say("Three things to try:");
+      say("Three things to try (each page's JSON is beside it):");
+      const order = orderId ? encodeURIComponent(orderId) : undefined;
       say(
-        `  - what happened to one order:  ${baseUrl}/entities/${orderId ? encodeURIComponent(orderId) : "<an order id, from the home page>"}`,
+        order
+          ? `  - what happened to one order:  ${baseUrl}/entities/${order}   JSON: ${baseUrl}/api/entities/${order}`
+          : `  - what happened to one order:  ${baseUrl}/entities/<an order id, from the home page>`,
       );
-      say(`  - who consumes OrderPlaced:    ${baseUrl}/api/who-consumes?type=OrderPlaced`);
-      say(`  - the dead-letter inbox:       ${baseUrl}/dead-letters (replay one with a click once logged in)`);
+      say(`  - who consumes OrderPlaced:    ${baseUrl}/who-consumes?q=OrderPlaced   JSON: ${baseUrl}/api/who-consumes?type=OrderPlaced`);
+      say(`  - the dead-letter inbox:       ${baseUrl}/dead-letters   JSON: ${baseUrl}/api/dead-letters`);
+      say("    (replay a dead letter with a click once logged in)");
     } else {
       say("Eventscope is ready (without the web UI)");
     }

@@ -39,7 +39,7 @@ export default async function AuditPage({ searchParams }: Props) {
       <form method="get" action="/audit" className={styles.dlqFilters} aria-label="Filter the audit log">
         <label>
           Who
-          <input name="actor" defaultValue={raw.actor ?? ""} placeholder="admin" />
+          <input name="actor" defaultValue={raw.actor ?? ""} placeholder="e.g. admin" />
         </label>
         <label>
           Action

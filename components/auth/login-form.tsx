@@ -74,12 +74,12 @@ export function LoginForm({ next }: { next: string }) {
       <button
         type="submit"
         disabled={busy || token.trim() === ""}
-        style={{ padding: "0.35rem 0.8rem", background: "#2563eb", color: "#fff", border: 0, borderRadius: 4, font: "inherit", cursor: "pointer" }}
+        style={{ padding: "0.35rem 0.8rem", background: "var(--es-accent)", color: "var(--es-on-fill)", border: 0, borderRadius: 4, font: "inherit", cursor: "pointer" }}
       >
         {busy ? "Signing in…" : "Sign in"}
       </button>
       {error ? (
-        <p role="alert" style={{ color: "#b91c1c", margin: 0 }}>
+        <p role="alert" style={{ color: "var(--es-stop)", margin: 0 }}>
           {error}
         </p>
       ) : null}

@@ -38,7 +38,7 @@ export function SessionBadge() {
     }
   }
 
-  if (error) return <span style={{ color: "#b91c1c", fontSize: 13 }}>session unknown: {error}</span>;
+  if (error) return <span style={{ color: "var(--es-stop)", fontSize: 13 }}>session unknown: {error}</span>;
   if (!state) return <span style={{ fontSize: 13 }} aria-busy="true" />;
   if (state.user) {
     return (
@@ -47,14 +47,14 @@ export function SessionBadge() {
           Signed in as <strong>{state.user}</strong>
           {state.role === "read" ? " (read-only)" : ""}
         </span>
-        <button type="button" onClick={signOut} style={{ font: "inherit", padding: "0.1rem 0.5rem", border: "1px solid #cbd5e1", borderRadius: 4, background: "#fff", cursor: "pointer" }}>
+        <button type="button" onClick={signOut} style={{ font: "inherit", padding: "0.1rem 0.5rem", border: "1px solid var(--es-border-strong)", borderRadius: 4, background: "var(--es-bg)", color: "var(--es-fg)", cursor: "pointer" }}>
           Sign out
         </button>
       </span>
     );
   }
   if (!state.writesEnabled && !state.readsProtected) {
-    return <span style={{ fontSize: 13, color: "#6b7280" }}>read-only: no admin token configured</span>;
+    return <span style={{ fontSize: 13, color: "var(--es-muted)" }}>read-only: no admin token configured</span>;
   }
   return (
     <Link href={pathname && pathname !== "/login" ? `/login?next=${encodeURIComponent(pathname)}` : "/login"} style={{ fontSize: 13 }}>

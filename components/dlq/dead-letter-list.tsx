@@ -68,8 +68,13 @@ export function DeadLetterList({ deadLetters, canWrite }: { deadLetters: DeadLet
                   ) : null}
                 </span>
                 <span className={`${styles.dlqCell} ${styles.dlqMono}`}>
-                  <Link href={`/dead-letters/${d.id}`} aria-label={`Dead letter ${d.id}: ${d.errorClass ?? "error"} from ${origin}`}>
+                  {/* Named by its visible time first (what a speech user says), then what it is. */}
+                  <Link href={`/dead-letters/${d.id}`}>
                     {formatUtc(d.timestamp).replace(" UTC", "")}
+                    <span className="visually-hidden">
+                      {" "}
+                      dead letter {d.id}: {d.errorClass ?? "error"} from {origin}
+                    </span>
                   </Link>
                 </span>
                 <span>

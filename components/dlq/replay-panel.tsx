@@ -2,6 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
+import { useDialogFocus } from "@/components/ui/use-dialog-focus";
 import styles from "./dlq.module.css";
 import { describeReplayTarget, formatUtc, OUTCOME_LABELS } from "./format";
 
@@ -59,6 +60,10 @@ export function ReplayPanel(props: ReplayPanelProps) {
   const topicInput = useRef<HTMLInputElement>(null);
   const valueInput = useRef<HTMLTextAreaElement>(null);
   const schemaId = props.valueSchemaId ?? null;
+  const dialog = useRef<HTMLDivElement>(null);
+  useDialogFocus(dialog, open, () => {
+    if (!busy) setOpen(false);
+  });
 
   const previous = guard ?? props.previous;
   const replayedBefore = previous.length > 0;
@@ -151,7 +156,7 @@ export function ReplayPanel(props: ReplayPanelProps) {
       ) : null}
       {open ? (
         <div className={styles.dlqBackdrop}>
-          <div role="dialog" aria-modal="true" aria-labelledby="dlq-replay-title" className={styles.dlqDialog}>
+          <div ref={dialog} role="dialog" aria-modal="true" aria-labelledby="dlq-replay-title" className={styles.dlqDialog}>
             <h2 id="dlq-replay-title">{replayedBefore ? "Replay again?" : "Replay this dead letter?"}</h2>
             {replayedBefore ? (
               <div className={styles.dlqGuard} role="note">

@@ -74,7 +74,10 @@ function ValueView({ value }: { value: EventValue }) {
       {value.kind === "tombstone" ? (
         <p className={styles.evMuted}>No value: a tombstone (a deletion marker on a compacted topic).</p>
       ) : (
-        <pre className={`${styles.evValue} ${mode === "hex" ? styles.evValueHex : ""}`}>{body}</pre>
+        // Focusable: a long value scrolls, and the keyboard must be able to scroll it.
+        <pre className={`${styles.evValue} ${mode === "hex" ? styles.evValueHex : ""}`} tabIndex={0}>
+          {body}
+        </pre>
       )}
     </section>
   );

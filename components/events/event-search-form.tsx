@@ -9,16 +9,16 @@ import styles from "./search.module.css";
 export type SearchFormValues = Partial<Record<"entity" | "key" | "type" | "topic" | "header" | "traceId" | "flag" | "schemaId" | "from" | "to", string>>;
 
 const FIELDS: { name: keyof SearchFormValues; label: string; placeholder: string; type?: string }[] = [
-  { name: "entity", label: "Entity key", placeholder: "ord-9182" },
-  { name: "key", label: "Message key", placeholder: "exact key" },
-  { name: "type", label: "Event type", placeholder: "OrderPlaced" },
-  { name: "topic", label: "Topic", placeholder: "orders" },
-  { name: "header", label: "Header", placeholder: "ce_type=OrderPlaced or x-replay-id" },
+  { name: "entity", label: "Entity key", placeholder: "e.g. ord-9182" },
+  { name: "key", label: "Message key", placeholder: "the exact key" },
+  { name: "type", label: "Event type", placeholder: "e.g. OrderPlaced" },
+  { name: "topic", label: "Topic", placeholder: "e.g. orders" },
+  { name: "header", label: "Header", placeholder: "e.g. ce_type=OrderPlaced or x-replay-id" },
   { name: "traceId", label: "Trace id", placeholder: "32 hex digits" },
-  { name: "flag", label: "Flag", placeholder: "batch-undecodable" },
-  { name: "schemaId", label: "Schema id", placeholder: "registry id" },
-  { name: "from", label: "From (UTC)", placeholder: "2026-11-23T08:00:00Z", type: "datetime-local" },
-  { name: "to", label: "To (UTC)", placeholder: "2026-11-23T09:00:00Z", type: "datetime-local" },
+  { name: "flag", label: "Flag", placeholder: "e.g. batch-undecodable" },
+  { name: "schemaId", label: "Schema id", placeholder: "e.g. 3 (the registry's id)" },
+  { name: "from", label: "From (UTC)", placeholder: "e.g. 2026-11-23T08:00:00Z", type: "datetime-local" },
+  { name: "to", label: "To (UTC)", placeholder: "e.g. 2026-11-23T09:00:00Z", type: "datetime-local" },
 ];
 
 /** A datetime-local field holds `YYYY-MM-DDTHH:mm[:ss]`; an ISO time from the URL is cut to that (UTC). */

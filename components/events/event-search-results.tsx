@@ -37,10 +37,14 @@ export function EventSearchResults({ events }: { events: EventSummary[] }) {
           const where = `${e.topic}/${e.partition}/${e.offset}`;
           return (
             <li key={item.key} style={{ position: "absolute", top: 0, left: 0, width: "100%", transform: `translateY(${item.start}px)` }}>
-              <Link href={eventHref(e)} className={styles.evRow} aria-label={`${e.eventType ?? "event"} ${where}`}>
+              {/* The row is one link (it covers the row), named by what identifies the event: its type and where it is. */}
+              <div className={styles.evRow}>
                 <span className={`${styles.evCell} ${styles.evMono}`}>{formatTime(e.timestamp).replace(" UTC", "")}</span>
-                <span className={styles.evCell} style={{ fontWeight: 600 }}>
-                  {e.eventType ?? "(no type)"}
+                <span className={styles.evCell}>
+                  <Link href={eventHref(e)} className={styles.evRowLink}>
+                    {e.eventType ?? "(no type)"}
+                    <span className="visually-hidden"> {where}</span>
+                  </Link>
                 </span>
                 <span className={`${styles.evCell} ${styles.evMono}`}>{where}</span>
                 <span className={styles.evCell}>{keyText(e)}</span>
@@ -48,7 +52,7 @@ export function EventSearchResults({ events }: { events: EventSummary[] }) {
                 <span className={`${styles.evCell} ${styles.evMono}`} title={e.valuePreview ?? undefined}>
                   {e.valueKind === null ? "(tombstone)" : (e.valuePreview ?? `(${e.valueKind})`)}
                 </span>
-              </Link>
+              </div>
             </li>
           );
         })}

@@ -2,24 +2,24 @@
 
 import "@xyflow/react/dist/style.css";
 import { Background, Controls, MiniMap, ReactFlow, type NodeMouseHandler } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { type KeyboardEvent as ReactKeyboardEvent, useCallback, useEffect, useMemo, useState } from "react";
 import { type FlowGraph, type GraphNodeId, graphNodeIdSchema, overviewHref } from "@/lib/api-schemas/graph";
 import { layoutFlowGraph } from "@/lib/graph-layout";
 import { formatDuration } from "@/lib/format-duration";
 import { nodeTypes } from "./flow-nodes";
 import { NodePanel } from "./node-panel";
 import { edgeTypes } from "./rate-edge";
-import { layoutInput, nodeSetKey, toFlowEdges, toFlowNodes, type FlowNode } from "./to-flow";
+import { layoutInput, nodeSetKey, placeLabels, toFlowEdges, toFlowNodes, type FlowNode } from "./to-flow";
 
 const POLL_MS = 5_000;
 
-const MINIMAP_COLORS: Record<string, string> = { producer: "#93c5fd", topic: "#cbd5e1", consumer: "#86efac" };
 function computeLayout(graph: FlowGraph) {
   const input = layoutInput(graph);
   return layoutFlowGraph(input.nodes, input.edges);
 }
 
-const minimapColor = (node: FlowNode) => MINIMAP_COLORS[node.type ?? ""] ?? "#ddd";
+/** The minimap's colours are CSS (app/globals.css, .graph-minimap-*), so that they follow the theme. */
+const minimapClass = (node: FlowNode) => `graph-minimap-${node.type ?? "node"}`;
 
 /**
  * The live flow graph. Polls /api/graph every few seconds and updates node data in place: the
@@ -73,18 +73,32 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
   // Selecting a node changes only it and its edges: the other objects keep their identity, so
   // React Flow and the memoized nodes re-render just those (hundreds of nodes in a large cluster).
   const baseNodes = useMemo(() => toFlowNodes(graph, layout.positions, null), [graph, layout]);
-  const baseEdges = useMemo(() => toFlowEdges(graph, null), [graph]);
+  // Labels are placed again when the edges or the layout change, not when a rate does.
+  const edgeSetKey = graph.edges.map((e) => e.id).join("\n");
+  const labels = useMemo(
+    () => placeLabels(graph, layout.positions),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the edge set and the layout decide the placement, not the live figures
+    [edgeSetKey, layout],
+  );
+  const baseEdges = useMemo(() => toFlowEdges(graph, null, labels), [graph, labels]);
+  const [hovered, setHovered] = useState<string | null>(null);
   const nodes = useMemo(
     () => (selected === null ? baseNodes : baseNodes.map((n) => (n.id === selected ? { ...n, selected: true } : n))),
     [baseNodes, selected],
   );
   const edges = useMemo(
     () =>
-      selected === null
+      selected === null && hovered === null
         ? baseEdges
-        : baseEdges.map((e) => (e.source === selected || e.target === selected ? { ...e, className: `${e.className ?? ""} graph-edge-active` } : e)),
-    [baseEdges, selected],
+        : baseEdges.map((e) => {
+            const active = selected !== null && (e.source === selected || e.target === selected);
+            if (!active && e.id !== hovered) return e;
+            return { ...e, className: active ? `${e.className ?? ""} graph-edge-active` : e.className, data: { ...e.data!, showLabel: true } };
+          }),
+    [baseEdges, selected, hovered],
   );
+  const onEdgeMouseEnter = useCallback((_event: unknown, edge: { id: string }) => setHovered(edge.id), []);
+  const onEdgeMouseLeave = useCallback(() => setHovered(null), []);
 
   const select = useCallback((id: GraphNodeId | null) => {
     setSelected(id);
@@ -100,6 +114,19 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
     [select],
   );
   const onPaneClick = useCallback(() => select(null), [select]);
+  // From the keyboard: Tab reaches each node (React Flow pans to it), Enter or Space opens its panel.
+  const onCanvasKeyDown = useCallback(
+    (event: ReactKeyboardEvent<HTMLDivElement>) => {
+      if (event.key !== "Enter" && event.key !== " ") return;
+      const target = event.target instanceof HTMLElement ? event.target : null;
+      const id = target?.classList.contains("react-flow__node") ? target.dataset.id : undefined;
+      const parsed = graphNodeIdSchema.safeParse(id);
+      if (!parsed.success) return;
+      event.preventDefault();
+      select(parsed.data);
+    },
+    [select],
+  );
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
@@ -127,7 +154,7 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
         </span>
       </div>
       <div className="graph-body">
-        <div className="graph-canvas" data-testid="flow-graph">
+        <div className="graph-canvas" data-testid="flow-graph" onKeyDown={onCanvasKeyDown}>
           <ReactFlow<FlowNode>
             nodes={nodes}
             edges={edges}
@@ -135,6 +162,8 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
             edgeTypes={edgeTypes}
             onNodeClick={onNodeClick}
             onPaneClick={onPaneClick}
+            onEdgeMouseEnter={onEdgeMouseEnter}
+            onEdgeMouseLeave={onEdgeMouseLeave}
             nodesDraggable={false}
             nodesConnectable={false}
             elementsSelectable
@@ -146,7 +175,7 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
           >
             <Background gap={24} size={1} />
             <Controls showInteractive={false} />
-            <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} />
+            <MiniMap<FlowNode> pannable zoomable nodeClassName={minimapClass} />
           </ReactFlow>
         </div>
         {selected && selectedKnown && <NodePanel id={selected} graph={graph} refreshedAt={graph.generatedAt} onClose={() => select(null)} />}

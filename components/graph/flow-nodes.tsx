@@ -65,7 +65,11 @@ export const GroupNodeView = memo(function GroupNodeView({ data, selected }: Nod
       <Handles output={false} />
       <div className="graph-node-kind">
         {data.service === g.groupId ? "group · service" : "group"}
-        {data.service && data.service !== g.groupId && <span className="graph-node-service">of {data.service}</span>}
+        {data.service && data.service !== g.groupId && (
+          <span className="graph-node-service" title={`of ${data.service}`}>
+            of {data.service}
+          </span>
+        )}
         <span className={`graph-health graph-health-badge-${(status ?? "unknown").toLowerCase()}`} title={g.health?.reason ?? "not judged yet"}>
           {status ?? "—"}
         </span>
@@ -73,14 +77,18 @@ export const GroupNodeView = memo(function GroupNodeView({ data, selected }: Nod
       <div className="graph-node-title" title={g.groupId}>
         {g.groupId}
       </div>
-      <div className="graph-node-meta">
-        lag {formatCount(g.totalLag)}
-        {g.maxTimeLagMs !== null && g.maxTimeLagMs > 0 ? ` · ${formatDuration(g.maxTimeLagMs)} behind` : ""} · {g.members}{" "}
-        {g.members === 1 ? "member" : "members"} · {g.state}
+      <div className="graph-node-meta" title={groupMeta(g)}>
+        {groupMeta(g)}
       </div>
     </div>
   );
 });
+
+/** A group's figures in one line: its node shows as much as fits, the tooltip all of it. */
+function groupMeta(g: GroupFlowNode["data"]["group"]): string {
+  const behind = g.maxTimeLagMs !== null && g.maxTimeLagMs > 0 ? ` · ${formatDuration(g.maxTimeLagMs)} behind` : "";
+  return `lag ${formatCount(g.totalLag)}${behind} · ${g.members} ${g.members === 1 ? "member" : "members"} · ${g.state}`;
+}
 
 /** A module constant: React Flow re-mounts every node when nodeTypes changes identity. */
 export const nodeTypes: NodeTypes = {

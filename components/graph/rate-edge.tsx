@@ -6,10 +6,17 @@ import { formatCount } from "@/lib/format-number";
 import { formatRate } from "./format";
 import type { RateFlowEdge } from "./to-flow";
 
-/** An edge labelled with its messages/s over the window, and for a consumer its lag on the topic. */
+/**
+ * An edge labelled with its messages/s over the window, and for a consumer its lag on the topic.
+ * The label sits where the layout found room for it; an edge without room shows its label only
+ * while it is hovered or one of its nodes is selected (the node's panel lists the same figures).
+ */
 export const RateEdge = memo(function RateEdge(props: EdgeProps<RateFlowEdge>) {
-  const [path, labelX, labelY] = getBezierPath(props);
+  const [path, middleX, middleY] = getBezierPath(props);
   const edge = props.data?.edge;
+  const at = props.data?.labelAt ?? null;
+  const shown = at !== null || props.data?.showLabel === true;
+  const [labelX, labelY] = at ? [at.x + at.width / 2, at.y + at.height / 2] : [middleX, middleY];
   const parts: string[] = [];
   if (edge?.messagesPerSecond !== null && edge?.messagesPerSecond !== undefined) parts.push(formatRate(edge.messagesPerSecond, edge.estimated));
   if (edge?.kind === "consumes" && edge.lag !== undefined) parts.push(`lag ${formatCount(edge.lag)}`);
@@ -17,10 +24,10 @@ export const RateEdge = memo(function RateEdge(props: EdgeProps<RateFlowEdge>) {
   return (
     <>
       <BaseEdge id={props.id} path={path} markerEnd={props.markerEnd} style={props.style} />
-      {label && (
+      {label && shown && (
         <EdgeLabelRenderer>
           <div
-            className={`graph-edge-label graph-edge-label-${edge?.kind ?? "produces"}`}
+            className={`graph-edge-label graph-edge-label-${edge?.kind ?? "produces"}${at ? "" : " graph-edge-label-on-demand"}`}
             style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
           >
             {label}

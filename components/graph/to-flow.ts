@@ -1,6 +1,7 @@
 import type { Edge, Node } from "@xyflow/react";
 import type { FlowEdge, FlowGraph, GroupNode, ProducerNode, TopicNode } from "@/lib/api-schemas/graph";
 import { NODE_SIZE, type FlowNodeKind, type LayoutEdge, type LayoutNode, type NodePosition } from "@/lib/graph-layout";
+import { type Box, EDGE_LABEL_SIZE, LABEL_PRIORITY, placeEdgeLabels } from "@/lib/graph-legibility";
 
 /** The flow graph (server/db's getFlowGraph) as React Flow nodes and edges. */
 
@@ -15,7 +16,11 @@ export type TopicFlowNode = Node<TopicNodeData, "topic">;
 export type GroupFlowNode = Node<GroupNodeData, "consumer">;
 export type FlowNode = ProducerFlowNode | TopicFlowNode | GroupFlowNode;
 
-export type RateEdgeData = { edge: FlowEdge };
+/**
+ * `labelAt`: where the label goes (lib/graph-legibility placeEdgeLabels), null when it has no room
+ * and shows only while the edge is hovered or one of its nodes is selected (`showLabel`).
+ */
+export type RateEdgeData = { edge: FlowEdge; labelAt: Box | null; showLabel: boolean };
 export type RateFlowEdge = Edge<RateEdgeData, "rate">;
 
 export function producerLabel(node: ProducerNode): string {
@@ -82,13 +87,27 @@ export function toFlowNodes(graph: FlowGraph, positions: ReadonlyMap<string, Nod
   ];
 }
 
-export function toFlowEdges(graph: FlowGraph, selected: string | null): RateFlowEdge[] {
+/** Where each edge's label goes, by edge id: consumers' labels (lags) get the first pick. */
+export function placeLabels(graph: FlowGraph, positions: ReadonlyMap<string, NodePosition>): Map<string, Box | null> {
+  const boxes = new Map<string, Box>();
+  const add = (id: string, kind: FlowNodeKind) => {
+    const at = positions.get(id);
+    if (at) boxes.set(id, { ...at, ...NODE_SIZE[kind] });
+  };
+  graph.producers.forEach((p) => add(p.id, "producer"));
+  graph.topics.forEach((t) => add(t.id, "topic"));
+  graph.groups.forEach((g) => add(g.id, "group"));
+  const ordered = [...graph.edges].sort((a, b) => LABEL_PRIORITY[a.kind] - LABEL_PRIORITY[b.kind] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return placeEdgeLabels(boxes, ordered.map((e) => ({ id: e.id, source: e.source, target: e.target, size: EDGE_LABEL_SIZE[e.kind] })));
+}
+
+export function toFlowEdges(graph: FlowGraph, selected: string | null, labels: ReadonlyMap<string, Box | null> = new Map()): RateFlowEdge[] {
   return graph.edges.map((e) => ({
     id: e.id,
     source: e.source,
     target: e.target,
     type: "rate",
-    data: { edge: e },
+    data: { edge: e, labelAt: labels.get(e.id) ?? null, showLabel: selected !== null && (e.source === selected || e.target === selected) },
     selectable: false,
     focusable: false,
     className: `graph-edge graph-edge-${e.kind}${selected && (e.source === selected || e.target === selected) ? " graph-edge-active" : ""}`,

@@ -59,7 +59,7 @@ export function LagChart({ title, unit = "records", series, from, to, width = 76
         <rect x={plot.left} y={plot.top} width={plot.right - plot.left} height={plot.bottom - plot.top} className={styles.frame} />
         {layout.series.map((s) =>
           s.d === "" ? null : (
-            <path key={s.name} d={s.d} stroke={s.color} className={styles.line} data-series={s.name}>
+            <path key={s.name} d={s.d} style={{ stroke: s.color }} className={styles.line} data-series={s.name}>
               <title>{`${s.name}: now ${formatValue(s.last, unit)}, at most ${formatValue(s.max, unit)}`}</title>
             </path>
           ),

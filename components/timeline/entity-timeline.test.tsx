@@ -140,3 +140,26 @@ describe("EntityTimelineView, live", () => {
     expect(requests.map((r) => r.url)).toEqual([`/api/entities/${ORDER}?cursor=cursor-2`]);
   });
 });
+
+describe("EntityTimelineView, failures and compensations", () => {
+  it("marks the failed step and the compensations in the list and the lanes, in words, with a legend", () => {
+    serve(() => jsonResponse(timeline([])));
+    const failed = event("payments", 4, 21, "PaymentFailed", []);
+    const released = event("inventory", 5, 22, "InventoryReleased", []);
+    const cancelled = event("orders", 6, 23, "OrderCancelled", []);
+    const retried = { ...event("payment-service-retry", 7, 24, "InventoryReserved", []), priorFailure: { attempts: 1 } as TimelineEvent["priorFailure"] };
+    show(timeline([placed, failed, released, cancelled, retried]));
+
+    expect(within(row("PaymentFailed payments/0/4")).getByText("failure")).toBeTruthy();
+    expect(within(row("InventoryReleased inventory/0/5")).getByText("compensation")).toBeTruthy();
+    expect(within(row("OrderCancelled orders/0/6")).getByText("compensation")).toBeTruthy();
+    expect(within(row("InventoryReserved payment-service-retry/0/7")).getByText("failure: failure headers (a retry)")).toBeTruthy();
+    expect(within(row("OrderPlaced orders/0/0")).queryByText(/failure|compensation/)).toBeNull();
+
+    const lanes = within(screen.getByRole("group", { name: "Timeline lanes" }));
+    expect(lanes.getByRole("button", { name: /^PaymentFailed on payments\/0\/4 at .*, failure \(failed step\)$/ })).toBeTruthy();
+    expect(lanes.getByRole("button", { name: /^OrderCancelled on orders\/0\/6 at .*, compensation \(compensation\)$/ })).toBeTruthy();
+    expect(lanes.getByRole("button", { name: /^OrderPlaced on orders\/0\/0 at [\d:.]+$/ })).toBeTruthy();
+    expect(lanes.getByRole("list", { name: "Legend" }).textContent).toMatch(/step.*failure.*compensation/);
+  });
+});

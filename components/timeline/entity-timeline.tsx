@@ -11,6 +11,8 @@ import { ConsumptionStatus, FailureNotes } from "@/components/events/consumption
 import { EventInspector } from "@/components/events/event-inspector";
 import { TraceLinks } from "@/components/events/trace-links";
 import { formatClock, formatTime } from "@/components/events/format";
+import { OutcomeLegend, OutcomeTag } from "@/components/events/step-outcome";
+import { classifyStep, type StepMark } from "@/lib/step-outcome";
 import styles from "./timeline.module.css";
 
 interface Props {
@@ -102,6 +104,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
   const gaps = useMemo(() => gapsSincePrevious(times), [times]);
   const scale = useMemo(() => buildTimeScale(times), [times]);
   const lanes = useMemo(() => assignLanes(events, (e) => laneKey(e, laneMode)), [events, laneMode]);
+  const marks = useMemo(() => events.map(classifyStep), [events]);
   const bounds = timelineBounds(times);
 
   const virtualizer = useVirtualizer({
@@ -212,10 +215,11 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
                     type="button"
                     className={styles.tlDot}
                     data-kind={e.topicKind ?? "normal"}
+                    data-outcome={marks[i]!.outcome}
                     style={{ left: `${scale.position(times[i]!) * 100}%` }}
                     aria-pressed={selected === i}
-                    aria-label={`${e.eventType ?? "event"} on ${eventId(e)} at ${formatClock(e.timestamp)}`}
-                    title={`${e.eventType ?? "(no type)"} · ${eventId(e)} · ${formatTime(e.timestamp)}`}
+                    aria-label={`${e.eventType ?? "event"} on ${eventId(e)} at ${formatClock(e.timestamp)}${outcomeSuffix(marks[i]!)}`}
+                    title={`${e.eventType ?? "(no type)"} · ${eventId(e)} · ${formatTime(e.timestamp)}${outcomeSuffix(marks[i]!)}`}
                     onClick={() => select(i)}
                   />
                 ) : null,
@@ -232,6 +236,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
             </span>
           </div>
         ) : null}
+        <OutcomeLegend />
       </div>
 
       <div ref={listRef} className={styles.tlList} role="list" aria-label={`Events of ${entityKey}`}>
@@ -250,6 +255,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
                 aria-label={`${e.eventType ?? "event"} ${id}`}
                 className={styles.tlRow}
                 data-selected={selected === item.index}
+                data-outcome={marks[item.index]!.outcome}
                 style={{ position: "absolute", top: 0, left: 0, width: "100%", transform: `translateY(${item.start}px)` }}
               >
                 <div className={styles.tlRowMain}>
@@ -266,7 +272,9 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
                     {formatClock(e.timestamp)}
                   </span>
                   <span className={styles.tlGap}>{gap === null || gap === undefined ? "first" : `+${formatDuration(gap)}`}</span>
-                  <span className={styles.tlType}>{e.eventType ?? "(no type)"}</span>
+                  <span className={styles.tlType}>
+                    <span>{e.eventType ?? "(no type)"}</span> <OutcomeTag mark={marks[item.index]!} />
+                  </span>
                   <span className={styles.tlWhere}>
                     <Link href={eventHref(e)}>{id}</Link>
                   </span>
@@ -300,6 +308,11 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
       </div>
     </div>
   );
+}
+
+/** How a dot names its mark to a screen reader and in its tooltip. */
+function outcomeSuffix(mark: StepMark): string {
+  return mark.outcome === "normal" ? "" : `, ${mark.outcome} (${mark.reason})`;
 }
 
 /** The selected event goes into the URL (`?event=`), so a pasted link opens the timeline at it. */

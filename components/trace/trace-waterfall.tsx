@@ -4,6 +4,8 @@ import { formatDuration } from "@/lib/format-duration";
 import { buildWaterfall } from "@/lib/timeline";
 import { ConsumptionSummary, FailureNotes } from "@/components/events/consumption-status";
 import { formatTime } from "@/components/events/format";
+import { OutcomeLegend, OutcomeTag } from "@/components/events/step-outcome";
+import { classifyStep } from "@/lib/step-outcome";
 import styles from "./trace.module.css";
 
 /** Indentation stops growing past this many hops; the hop number still says how deep a row is. */
@@ -22,6 +24,10 @@ export function TraceWaterfall({ events }: { events: TimelineEvent[] }) {
   const percent = (ms: number) => `${Math.min(100, (ms / totalMs) * 100)}%`;
   const ticks = [0, 0.25, 0.5, 0.75, 1];
   return (
+    <>
+    <div className={styles.traceLegend}>
+      <OutcomeLegend />
+    </div>
     <div className={styles.traceTable} role="table" aria-label="Trace waterfall">
       <div className={styles.traceHead} role="row">
         <span role="columnheader">Event (hop, type, topic/partition/offset, producer)</span>
@@ -38,14 +44,16 @@ export function TraceWaterfall({ events }: { events: TimelineEvent[] }) {
       {rows.map((row) => {
         const e = events[row.index]!;
         const id = `${e.topic}/${e.partition}/${e.offset}`;
+        const mark = classifyStep(e);
         return (
-          <div key={id} className={styles.traceRow} role="row" aria-label={`${e.eventType ?? "event"} ${id}`}>
+          <div key={id} className={styles.traceRow} role="row" aria-label={`${e.eventType ?? "event"} ${id}`} data-outcome={mark.outcome}>
             <div className={styles.traceLabel} role="cell" style={{ paddingLeft: `${0.6 + Math.min(row.depth, MAX_INDENT) * 1.1}rem` }}>
               <div className={styles.traceLabelLine}>
                 <span className={styles.traceHop} title="hops from the start of the flow">
                   {row.depth}
                 </span>
                 <span className={styles.traceType}>{e.eventType ?? "(no type)"}</span>
+                <OutcomeTag mark={mark} />
                 <Link className={styles.traceWhere} href={eventHref(e)}>
                   {id}
                 </Link>
@@ -64,7 +72,7 @@ export function TraceWaterfall({ events }: { events: TimelineEvent[] }) {
                   title={`${formatDuration(row.durationMs)} until the first event it caused`}
                 />
               ) : null}
-              <span className={styles.traceMark} data-kind={e.topicKind ?? "normal"} style={{ left: percent(row.offsetMs) }} />
+              <span className={styles.traceMark} data-outcome={mark.outcome} style={{ left: percent(row.offsetMs) }} />
               <span
                 className={styles.traceOffset}
                 // Near the right edge the label goes to the left of its mark, inside the lane.
@@ -77,5 +85,6 @@ export function TraceWaterfall({ events }: { events: TimelineEvent[] }) {
         );
       })}
     </div>
+    </>
   );
 }

@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { Suspense } from "react";
 import { SessionBadge } from "@/components/auth/session-badge";
+import { ThemeSwitch } from "./theme-switch";
 import { WhoConsumesSearch } from "./who-consumes-search";
 
 const NAV = [
@@ -28,6 +29,7 @@ export function SiteHeader() {
       <Suspense fallback={<div className="site-search" />}>
         <WhoConsumesSearch />
       </Suspense>
+      <ThemeSwitch />
       <div className="site-session">
         <SessionBadge />
       </div>

@@ -36,7 +36,7 @@ export function WhoConsumesSearch() {
         id="site-search-input"
         name="q"
         type="search"
-        placeholder="event type, topic or service"
+        placeholder="e.g. OrderPlaced"
         value={value}
         onChange={(e) => setValue(e.target.value)}
         maxLength={1000}

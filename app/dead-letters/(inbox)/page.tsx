@@ -64,19 +64,19 @@ export default async function DeadLettersPage({ searchParams }: Props) {
         </label>
         <label>
           Topic (original or DLQ)
-          <input name="topic" defaultValue={raw.topic ?? ""} placeholder="payments" />
+          <input name="topic" defaultValue={raw.topic ?? ""} placeholder="e.g. payments" />
         </label>
         <label>
           Error text
-          <input name="error" defaultValue={raw.error ?? ""} placeholder="timeout" />
+          <input name="error" defaultValue={raw.error ?? ""} placeholder="e.g. timeout" />
         </label>
         <label>
           From (UTC)
-          <input name="from" defaultValue={raw.from ?? ""} placeholder="2026-11-23T08:00:00Z" />
+          <input name="from" defaultValue={raw.from ?? ""} placeholder="e.g. 2026-11-23T08:00:00Z" />
         </label>
         <label>
           To (UTC)
-          <input name="to" defaultValue={raw.to ?? ""} placeholder="2026-11-23T09:00:00Z" />
+          <input name="to" defaultValue={raw.to ?? ""} placeholder="e.g. 2026-11-23T09:00:00Z" />
         </label>
         <button type="submit" className={styles.dlqButton}>
           Filter

@@ -231,7 +231,9 @@ export default async function DeadLetterPage({ params }: Props) {
       {d.errorStack ? (
         <section className={styles.dlqSection} aria-labelledby="dlq-stack">
           <h2 id="dlq-stack">Stack trace</h2>
-          <pre className={styles.dlqPre}>{d.errorStack}</pre>
+          <pre className={styles.dlqPre} tabIndex={0}>
+            {d.errorStack}
+          </pre>
         </section>
       ) : null}
 
@@ -240,9 +242,9 @@ export default async function DeadLetterPage({ params }: Props) {
         {d.value === null ? (
           <p>(no value: a tombstone)</p>
         ) : d.value.kind === "binary" ? (
-          <pre className={styles.dlqPre} aria-label="Value (base64)">{d.value.base64}</pre>
+          <pre className={styles.dlqPre} aria-label="Value (base64)" tabIndex={0}>{d.value.base64}</pre>
         ) : (
-          <pre className={styles.dlqPre} aria-label="Value">{displayText(d.value)}</pre>
+          <pre className={styles.dlqPre} aria-label="Value" tabIndex={0}>{displayText(d.value)}</pre>
         )}
         {d.value?.kind === "json" && d.valueSchemaId !== null ? (
           <p style={{ color: "var(--es-muted)", fontSize: 12 }}>

@@ -42,7 +42,7 @@ export default async function EntityPage({ params, searchParams }: Props) {
   return (
     <PageFrame>
       <h1 style={{ marginBottom: "0.25rem" }}>{key}</h1>
-      <p style={{ margin: "0 0 0.5rem", color: "#555", fontSize: "0.9rem" }}>
+      <p style={{ margin: "0 0 0.5rem", color: "var(--es-muted)", fontSize: "0.9rem" }}>
         Every event of this entity across all topics, in time order: retries, dead letters and replays included.{" "}
         <Link href={`/events?entity=${encodeURIComponent(key)}`}>Search its events</Link> ·{" "}
         <a href={`/api/entities/${encodeURIComponent(key)}`}>JSON</a>

@@ -46,7 +46,7 @@ function Results({ query, page }: { query: EventSearchQuery; page: EventSearchPa
   const nextPage = page.nextCursor ? `/events?${eventSearchParams({ ...rest, cursor: page.nextCursor })}` : null;
   if (page.events.length === 0) {
     return (
-      <p role="status" style={{ color: "#555" }}>
+      <p role="status" style={{ color: "var(--es-muted)" }}>
         {cursor !== undefined
           ? "No more events: this was the last page."
           : hasSearchFilters(rest)
@@ -63,7 +63,7 @@ function Results({ query, page }: { query: EventSearchQuery; page: EventSearchPa
   }
   return (
     <>
-      <p role="status" style={{ margin: "0 0 0.4rem", color: "#555", fontSize: "0.85rem" }}>
+      <p role="status" style={{ margin: "0 0 0.4rem", color: "var(--es-muted)", fontSize: "0.85rem" }}>
         {page.events.length} event{page.events.length === 1 ? "" : "s"}
         {cursor !== undefined ? " on this page" : ""}, newest first{nextPage ? "; older ones on the next page" : ""}.{" "}
         <a href={`/api/events?${eventSearchParams(query)}`}>JSON</a>
@@ -71,7 +71,7 @@ function Results({ query, page }: { query: EventSearchQuery; page: EventSearchPa
       <EventSearchResults events={page.events} />
       <nav aria-label="Pages" style={{ display: "flex", gap: "1rem", marginTop: "0.5rem", fontSize: "0.85rem" }}>
         {cursor !== undefined ? <Link href={firstPage}>First page</Link> : null}
-        {nextPage ? <Link href={nextPage}>Next page (older) →</Link> : <span style={{ color: "#777" }}>Last page</span>}
+        {nextPage ? <Link href={nextPage}>Next page (older) →</Link> : <span style={{ color: "var(--es-muted)" }}>Last page</span>}
       </nav>
     </>
   );

@@ -47,7 +47,7 @@ export default async function TracePage({ params }: Props) {
       <h1 style={{ marginBottom: "0.25rem", fontSize: "1.4rem" }}>
         Trace <code>{traceId}</code>
       </h1>
-      <p style={{ margin: "0 0 0.75rem", color: "#555", fontSize: "0.9rem" }}>
+      <p style={{ margin: "0 0 0.75rem", color: "var(--es-muted)", fontSize: "0.9rem" }}>
         {trace.events.length} event{trace.events.length === 1 ? "" : "s"} from {formatTime(trace.events[0]!.timestamp)} over{" "}
         {formatDuration(bounds.spanMs)}
         {trace.truncated ? ` (only the first ${trace.events.length} are shown)` : ""}.{" "}
@@ -73,7 +73,7 @@ export default async function TracePage({ params }: Props) {
         ) : null}
         <a href={`/api/traces/${traceId}`}>JSON</a>
       </p>
-      <p style={{ margin: "0 0 0.5rem", color: "#777", fontSize: "0.78rem" }}>
+      <p style={{ margin: "0 0 0.5rem", color: "var(--es-muted)", fontSize: "0.78rem" }}>
         Each event is placed under the latest earlier event on a topic its producer consumes (message headers name the
         producer&apos;s span, not the consumer&apos;s). Bars run to the first event it caused.
       </p>

@@ -21,7 +21,7 @@ export async function generateMetadata({ params }: Props) {
   return { title: `${decodeURIComponent(topic)}/${partition}/${offset} · Eventscope` };
 }
 
-const dt = { fontWeight: 600, color: "#444", whiteSpace: "nowrap" } as const;
+const dt = { fontWeight: 600, color: "var(--es-fg-2)", whiteSpace: "nowrap" } as const;
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -53,7 +53,7 @@ export default async function EventPage({ params }: Props) {
   return (
     <PageFrame>
       <h1 style={{ margin: "0 0 0.25rem" }}>{e.eventType ?? "(no type)"}</h1>
-      <p style={{ margin: "0 0 0.75rem", fontFamily: "ui-monospace, monospace", color: "#444" }}>
+      <p style={{ margin: "0 0 0.75rem", fontFamily: "ui-monospace, monospace", color: "var(--es-fg-2)" }}>
         {e.topic}/{e.partition}/{e.offset} · <a href={`/api${eventHref(e)}`}>JSON</a>
         {e.eventType ? (
           <>
