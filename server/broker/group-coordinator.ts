@@ -177,9 +177,10 @@ export class GroupCoordinator {
     const g = this.groups.get(groupId);
     const member = g?.members.get(memberId);
     if (!g || !member) return ErrorCode.UNKNOWN_MEMBER_ID;
-    this.touch(g, member);
-    if (g.state === "PreparingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
+    // Kafka checks the generation before the state: a member of an older generation must rejoin.
     if (generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    this.touch(g, member);
+    if (g.state === "PreparingRebalance" || g.state === "CompletingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
     return ErrorCode.NONE;
   }
 
@@ -202,7 +203,10 @@ export class GroupCoordinator {
       const member = g.members.get(memberId);
       if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
       if (generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
-      if (g.state === "PreparingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
+      // As Kafka: a member of the current generation may commit in Stable and in PreparingRebalance
+      // (that is when clients commit the partitions they are about to give up). In
+      // CompletingRebalance the new assignment is not known yet, so the commit is refused.
+      if (g.state === "CompletingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
       this.touch(g, member);
     } else if (g.members.size > 0) {
       return ErrorCode.UNKNOWN_MEMBER_ID;
