@@ -9,8 +9,9 @@ import { decodeMessage, encodeMessage, supportedVersions, Writer, type Message, 
 import { ErrorCode } from "./protocol/errors.ts";
 import { ApiKey, apiSpecs, apiVersions } from "./protocol/messages.ts";
 import type { ApiSpec } from "./protocol/types.ts";
-import { CorruptBatchError, validateBatches, type BatchHeader } from "./record-batch.ts";
+import { CorruptBatchError, stampLogAppendTime, validateBatches, type BatchHeader } from "./record-batch.ts";
 import { SASL_MECHANISMS, SaslSession, SaslUsers, type SaslMechanism } from "./sasl.ts";
+import { ConfigSource, ConfigType, TOPIC_CONFIGS, describeTopicConfigs, topicConfigError, topicConfigsConflict, topicConfigValue, type DescribedConfig } from "./topic-configs.ts";
 
 export interface BrokerOptions {
   /** 0 picks a free port. Default 9092. */
@@ -58,6 +59,14 @@ interface Topic {
   configs: Map<string, string>;
 }
 
+/** A topic in `topics.json`. */
+interface SavedTopic {
+  partitions: number;
+  configs: Record<string, string>;
+  /** Per partition; absent in files written before DeleteRecords was served. */
+  logStartOffsets?: number[];
+}
+
 interface ProducerPartitionState {
   lastSequence: number;
   /** The last five batches, so a retried one is recognised (Kafka keeps five as well). */
@@ -73,17 +82,16 @@ const NODE_ID = 0;
 const CLUSTER_ID = "eventscope-embedded";
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const SYNC_INTERVAL_MS = 1000;
-
-const TOPIC_CONFIG_DEFAULTS: Record<string, string> = {
-  "cleanup.policy": "delete",
-  "compression.type": "producer",
-  "max.message.bytes": "1048588",
-  "message.timestamp.type": "CreateTime",
-  "min.insync.replicas": "1",
-  "retention.bytes": "-1",
-  "retention.ms": "604800000",
-  "segment.bytes": "1073741824",
-};
+/** How often retention.ms and retention.bytes are applied (Kafka's log.retention.check.interval.ms). */
+const RETENTION_CHECK_MS = 1000;
+/** DescribeConfigs resource types. */
+const RESOURCE_TOPIC = 2;
+const RESOURCE_BROKER = 4;
+/** IncrementalAlterConfigs operations. */
+const CONFIG_OP_SET = 0;
+const CONFIG_OP_DELETE = 1;
+const CONFIG_OP_APPEND = 2;
+const CONFIG_OP_SUBTRACT = 3;
 
 type Handler = (conn: Connection, header: RequestHeader, req: Message) => Message | null | Promise<Message | null>;
 
@@ -111,6 +119,7 @@ export class Broker {
   private offsetsFd: number | null = null;
   private offsetsSync: BackgroundSync | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
   private server: net.Server | null = null;
   private connectionCount = 0;
   advertisedHost = "127.0.0.1";
@@ -183,6 +192,8 @@ export class Broker {
       this.syncTimer = setInterval(() => this.syncAll(), SYNC_INTERVAL_MS);
       this.syncTimer.unref();
     }
+    this.retentionTimer = setInterval(() => this.applyRetention(Date.now()), RETENTION_CHECK_MS);
+    this.retentionTimer.unref();
     return {
       host: this.advertisedHost,
       port: this.port,
@@ -193,6 +204,7 @@ export class Broker {
 
   async stop(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.coordinator.stop();
     for (const c of this.connections) c.socket.destroy();
     for (const socket of this.sockets) socket.destroy();
@@ -225,9 +237,11 @@ export class Broker {
     fs.mkdirSync(dir, { recursive: true });
     const topicsFile = path.join(dir, "topics.json");
     if (fs.existsSync(topicsFile)) {
-      const saved = JSON.parse(fs.readFileSync(topicsFile, "utf8")) as Record<string, { partitions: number; configs: Record<string, string> }>;
+      const saved = JSON.parse(fs.readFileSync(topicsFile, "utf8")) as Record<string, SavedTopic>;
       for (const [name, t] of Object.entries(saved)) {
         const partitions = Array.from({ length: t.partitions }, (_, i) => this.newLog(name, i));
+        // Records deleted by DeleteRecords or retention stay in the file; the saved start hides them.
+        partitions.forEach((log, i) => log.advanceStart(t.logStartOffsets?.[i] ?? 0));
         this.topics.set(name, { name, partitions, configs: new Map(Object.entries(t.configs)) });
         partitions.forEach((log, i) => {
           if (log instanceof FilePartitionLog && log.truncatedBytes > 0) {
@@ -239,19 +253,19 @@ export class Broker {
     }
     // Committed offsets: an append-only file of JSON lines, compacted at start-up.
     const offsetsFile = path.join(dir, "offsets.jsonl");
-    const latest = new Map<string, { g: string; t: string; p: number; o: CommittedOffset }>();
+    const latest = new Map<string, { g: string; t: string; p: number; o: CommittedOffset | null }>();
     if (fs.existsSync(offsetsFile)) {
       for (const line of fs.readFileSync(offsetsFile, "utf8").split("\n")) {
         if (!line) continue;
         try {
-          const e = JSON.parse(line) as { g: string; t: string; p: number; o: CommittedOffset };
+          const e = JSON.parse(line) as { g: string; t: string; p: number; o: CommittedOffset | null };
           latest.set(`${e.g}\0${e.t}\0${e.p}`, e);
         } catch {
           // A line torn by a crash mid-write: everything before it is intact.
         }
       }
     }
-    const compacted = [...latest.values()].filter((e) => this.topics.has(e.t));
+    const compacted = [...latest.values()].filter((e): e is { g: string; t: string; p: number; o: CommittedOffset } => e.o !== null && this.topics.has(e.t));
     for (const e of compacted) this.coordinator.restoreOffset(e.g, e.t, e.p, e.o);
     const tmp = `${offsetsFile}.tmp`;
     fs.writeFileSync(tmp, compacted.map((e) => JSON.stringify(e) + "\n").join(""));
@@ -263,8 +277,10 @@ export class Broker {
   private saveTopics(): void {
     const dir = this.options.dataDir;
     if (!dir) return;
-    const out: Record<string, { partitions: number; configs: Record<string, string> }> = {};
-    for (const t of this.topics.values()) out[t.name] = { partitions: t.partitions.length, configs: Object.fromEntries(t.configs) };
+    const out: Record<string, SavedTopic> = {};
+    for (const t of this.topics.values()) {
+      out[t.name] = { partitions: t.partitions.length, configs: Object.fromEntries(t.configs), logStartOffsets: t.partitions.map((p) => p.logStartOffset) };
+    }
     const file = path.join(dir, "topics.json");
     const fd = fs.openSync(`${file}.tmp`, "w");
     fs.writeSync(fd, JSON.stringify(out, null, 2));
@@ -273,7 +289,8 @@ export class Broker {
     fs.renameSync(`${file}.tmp`, file);
   }
 
-  private persistOffset(g: string, t: string, p: number, o: CommittedOffset): void {
+  /** `o` null is a tombstone: the group's offset was deleted (DeleteGroups). */
+  private persistOffset(g: string, t: string, p: number, o: CommittedOffset | null): void {
     if (this.offsetsFd === null) return;
     fs.writeSync(this.offsetsFd, JSON.stringify({ g, t, p, o }) + "\n");
     this.offsetsSync?.markDirty();
@@ -307,6 +324,29 @@ export class Broker {
     this.coordinator.dropTopic(name);
     this.saveTopics();
     this.log(`deleted topic ${name}`);
+  }
+
+  /**
+   * Applies `retention.ms` and `retention.bytes` where a topic sets them and its cleanup.policy
+   * includes delete. Kafka's broker-wide defaults (7 days, unlimited) are reported but not applied:
+   * a demo's data stays until it is deleted.
+   */
+  private applyRetention(now: number): void {
+    let changed = false;
+    for (const t of this.topics.values()) {
+      const ms = t.configs.get("retention.ms");
+      const bytes = t.configs.get("retention.bytes");
+      if (ms === undefined && bytes === undefined) continue;
+      if (!topicConfigValue(t.configs, "cleanup.policy").split(",").map((s) => s.trim()).includes("delete")) continue;
+      t.partitions.forEach((log, i) => {
+        const start = log.retentionStart(Number(ms ?? -1), Number(bytes ?? -1), now);
+        if (log.advanceStart(start)) {
+          changed = true;
+          this.log(`${t.name}-${i}: retention deleted records before offset ${start}`);
+        }
+      });
+    }
+    if (changed) this.saveTopics();
   }
 
   private partition(topic: string, partition: number): PartitionLog | null {
@@ -379,6 +419,11 @@ export class Broker {
     on(ApiKey.CreateTopics, (_c, _h, req) => this.handleCreateTopics(req));
     on(ApiKey.DeleteTopics, (_c, _h, req) => this.handleDeleteTopics(req));
     on(ApiKey.DescribeConfigs, (_c, _h, req) => this.handleDescribeConfigs(req));
+    on(ApiKey.AlterConfigs, (_c, _h, req) => this.handleAlterConfigs(req, false));
+    on(ApiKey.IncrementalAlterConfigs, (_c, _h, req) => this.handleAlterConfigs(req, true));
+    on(ApiKey.CreatePartitions, (_c, _h, req) => this.handleCreatePartitions(req));
+    on(ApiKey.DeleteRecords, (_c, _h, req) => this.handleDeleteRecords(req));
+    on(ApiKey.DeleteGroups, (_c, _h, req) => this.handleDeleteGroups(req));
     on(ApiKey.OffsetForLeaderEpoch, (_c, _h, req) => this.handleOffsetForLeaderEpoch(req));
     on(ApiKey.FindCoordinator, () => ({ errorCode: 0, errorMessage: null, nodeId: NODE_ID, host: this.advertisedHost, port: this.port }));
     on(ApiKey.JoinGroup, (c, h, req) => this.handleJoinGroup(c, h, req));
@@ -464,9 +509,12 @@ export class Broker {
         }
         const configs = new Map<string, string>();
         for (const c of t.configs) {
-          if (!(c.name in TOPIC_CONFIG_DEFAULTS)) return fail(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${c.name}`);
-          if (c.value !== null) configs.set(c.name, c.value);
+          const problem = topicConfigError(c.name, c.value);
+          if (problem) return fail(ErrorCode.INVALID_CONFIG, problem);
+          configs.set(c.name, c.value!.trim());
         }
+        const conflict = topicConfigsConflict(configs);
+        if (conflict) return fail(ErrorCode.INVALID_CONFIG, conflict);
         if (!validateOnly) this.createTopic(t.name, partitions, configs);
         return { name: t.name, errorCode: 0, errorMessage: null };
       },
@@ -484,45 +532,177 @@ export class Broker {
     };
   }
 
-  private handleDescribeConfigs(req: Message): Message {
-    const results = (req.resources as { resourceType: number; resourceName: string; configurationKeys: string[] | null }[]).map((r) => {
+  /**
+   * AlterConfigs replaces a topic's configs with the given set; IncrementalAlterConfigs applies
+   * SET, DELETE, APPEND and SUBTRACT (the last two for list configs) to single keys. Either way
+   * every change is validated first and nothing is applied when one is invalid.
+   */
+  private handleAlterConfigs(req: Message, incremental: boolean): Message {
+    type Change = { name: string; value: string | null; configOperation?: number };
+    const validateOnly = req.validateOnly === true;
+    const responses = (req.resources as { resourceType: number; resourceName: string; configs: Change[] }[]).map((r) => {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-      let entries: { name: string; value: string; isDefault: boolean }[];
-      if (r.resourceType === 2) {
-        const topic = this.topics.get(r.resourceName);
-        if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${r.resourceName}' does not exist.`, configs: [] };
-        entries = Object.entries(TOPIC_CONFIG_DEFAULTS).map(([name, value]) => ({
-          name,
-          value: topic.configs.get(name) ?? value,
-          isDefault: !topic.configs.has(name),
-        }));
-      } else if (r.resourceType === 4) {
-        entries = [
-          { name: "num.partitions", value: String(this.partitionsPerTopic), isDefault: false },
-          { name: "auto.create.topics.enable", value: String(this.autoCreate), isDefault: false },
-          { name: "log.dirs", value: this.options.dataDir ? "(data dir)" : "(memory)", isDefault: false },
-        ];
-      } else {
-        return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Resource type ${r.resourceType} is not supported.`, configs: [] };
+      const fail = (errorCode: number, errorMessage: string) => ({ ...base, errorCode, errorMessage });
+      if (r.resourceType !== RESOURCE_TOPIC) return fail(ErrorCode.INVALID_REQUEST, "The embedded broker's own configs are fixed; only topic configs can be altered.");
+      const topic = this.topics.get(r.resourceName);
+      if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${r.resourceName}' does not exist.`);
+      const next = incremental ? new Map(topic.configs) : new Map<string, string>();
+      for (const c of r.configs) {
+        const op = incremental ? (c.configOperation ?? 0) : 0;
+        if (op === CONFIG_OP_DELETE) {
+          if (!TOPIC_CONFIGS.has(c.name)) return fail(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${c.name}`);
+          next.delete(c.name);
+          continue;
+        }
+        let value = c.value;
+        if (op === CONFIG_OP_APPEND || op === CONFIG_OP_SUBTRACT) {
+          if (TOPIC_CONFIGS.get(c.name)?.kind !== "list") return fail(ErrorCode.INVALID_CONFIG, `Config value append and subtract are only allowed for list configs, not ${c.name}`);
+          const current = topicConfigValue(next, c.name).split(",").map((x) => x.trim()).filter((x) => x !== "");
+          const given = (c.value ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "");
+          value = (op === CONFIG_OP_APPEND ? [...current, ...given.filter((x) => !current.includes(x))] : current.filter((x) => !given.includes(x))).join(",");
+        } else if (op !== CONFIG_OP_SET) {
+          return fail(ErrorCode.INVALID_REQUEST, `Unknown config operation ${op} for ${c.name}`);
+        }
+        const problem = topicConfigError(c.name, value);
+        if (problem) return fail(ErrorCode.INVALID_CONFIG, problem);
+        next.set(c.name, value!.trim());
       }
-      const keys = r.configurationKeys;
-      const configs = entries
-        .filter((e) => keys === null || keys.includes(e.name))
-        .map((e) => ({
-          name: e.name,
-          value: e.value,
-          readOnly: r.resourceType === 4,
-          isDefault: e.isDefault,
-          // ConfigSource: 1 = dynamic topic config, 4 = static broker config, 5 = default
-          configSource: e.isDefault ? 5 : r.resourceType === 2 ? 1 : 4,
-          isSensitive: false,
-          synonyms: [],
-          configType: 0,
-          documentation: null,
-        }));
-      return { ...base, errorCode: 0, errorMessage: null, configs };
+      const conflict = topicConfigsConflict(next);
+      if (conflict) return fail(ErrorCode.INVALID_CONFIG, conflict);
+      if (!validateOnly) {
+        topic.configs = next;
+        this.saveTopics();
+        this.log(`altered configs of topic ${topic.name}`);
+      }
+      return { ...base, errorCode: 0, errorMessage: null };
+    });
+    return { responses };
+  }
+
+  private handleCreatePartitions(req: Message): Message {
+    const validateOnly = req.validateOnly === true;
+    const results = (req.topics as { name: string; count: number; assignments: unknown[] | null }[]).map((t) => {
+      const fail = (errorCode: number, errorMessage: string) => ({ name: t.name, errorCode, errorMessage });
+      const topic = this.topics.get(t.name);
+      if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${t.name}' does not exist.`);
+      const current = topic.partitions.length;
+      if (t.count < current) return fail(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than the requested ${t.count}.`);
+      if (t.count === current) return fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+      if (t.count > 10000) return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most 10000, got ${t.count}.`);
+      if (t.assignments !== null && t.assignments.length !== t.count - current) {
+        return fail(ErrorCode.INVALID_REQUEST, `Increasing the number of partitions by ${t.count - current} but ${t.assignments.length} assignments provided.`);
+      }
+      if (!validateOnly) {
+        for (let i = current; i < t.count; i++) topic.partitions.push(this.newLog(t.name, i));
+        this.saveTopics();
+        this.log(`topic ${t.name} grew from ${current} to ${t.count} partition(s)`);
+      }
+      return { name: t.name, errorCode: 0, errorMessage: null };
     });
     return { results };
+  }
+
+  /** Moves each partition's start to the given offset (-1: its end); the records before it are gone for every client. */
+  private handleDeleteRecords(req: Message): Message {
+    let changed = false;
+    const topics = (req.topics as { name: string; partitions: { partitionIndex: number; offset: number }[] }[]).map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const log = this.partition(t.name, p.partitionIndex);
+        if (!log) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        const target = p.offset === -1 ? log.highWatermark : p.offset;
+        if (target < 0 || target > log.highWatermark) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+        if (log.advanceStart(target)) {
+          changed = true;
+          this.log(`${t.name}-${p.partitionIndex}: records before offset ${target} deleted`);
+        }
+        return { partitionIndex: p.partitionIndex, lowWatermark: log.logStartOffset, errorCode: 0 };
+      }),
+    }));
+    if (changed) this.saveTopics();
+    return { topics };
+  }
+
+  private handleDeleteGroups(req: Message): Message {
+    return {
+      results: (req.groupsNames as string[]).map((groupId) => {
+        const { errorCode, dropped } = this.coordinator.deleteGroup(groupId);
+        for (const d of dropped) this.persistOffset(groupId, d.topic, d.partition, null);
+        return { groupId, errorCode };
+      }),
+    };
+  }
+
+  private handleDescribeConfigs(req: Message): Message {
+    const includeSynonyms = req.includeSynonyms === true;
+    const results = (req.resources as { resourceType: number; resourceName: string; configurationKeys: string[] | null }[]).map((r) => {
+      const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      // Kafka answers every config for a null (or empty) key list, and only the known ones otherwise.
+      const keys = r.configurationKeys === null || r.configurationKeys.length === 0 ? null : r.configurationKeys;
+      if (r.resourceType === RESOURCE_TOPIC) {
+        const topic = this.topics.get(r.resourceName);
+        if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${r.resourceName}' does not exist.`, configs: [] };
+        return { ...base, errorCode: 0, errorMessage: null, configs: describeTopicConfigs(topic.configs, keys, includeSynonyms) };
+      }
+      if (r.resourceType === RESOURCE_BROKER) {
+        if (r.resourceName !== "" && r.resourceName !== String(NODE_ID)) {
+          return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unexpected broker id, expected ${NODE_ID} or empty string, but received ${r.resourceName}`, configs: [] };
+        }
+        const all = this.brokerConfigs(includeSynonyms);
+        return { ...base, errorCode: 0, errorMessage: null, configs: keys === null ? all : all.filter((c) => keys.includes(c.name)) };
+      }
+      return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Resource type ${r.resourceType} is not supported.`, configs: [] };
+    });
+    return { results };
+  }
+
+  /**
+   * The broker's configs under Kafka's names, with the values this single node really has. A value
+   * the embedded broker sets differently from Kafka's default is reported as a static broker
+   * config, with Kafka's default as its synonym.
+   */
+  private brokerConfigs(includeSynonyms: boolean): DescribedConfig[] {
+    const listener = `${this.sasl ? "SASL_" : ""}${this.options.tls ? "SSL" : "PLAINTEXT"}`;
+    const host = this.options.host ?? "127.0.0.1";
+    const entry = (name: string, value: string | null, type: number, kafkaDefault: string | null | undefined = value, readOnly = true): DescribedConfig => {
+      const isDefault = kafkaDefault !== undefined && value === kafkaDefault;
+      const source = isDefault ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG;
+      const synonyms: DescribedConfig["synonyms"] = [];
+      if (includeSynonyms) {
+        synonyms.push({ name, value, source });
+        if (!isDefault && kafkaDefault !== undefined) synonyms.push({ name, value: kafkaDefault, source: ConfigSource.DEFAULT_CONFIG });
+      }
+      return { name, value, readOnly, isDefault, configSource: source, isSensitive: false, synonyms, configType: type, documentation: null };
+    };
+    const { INT, LONG, BOOLEAN, STRING, LIST, SHORT } = ConfigType;
+    return [
+      entry("node.id", String(NODE_ID), INT, "-1"),
+      entry("broker.id", String(NODE_ID), INT, "-1"),
+      entry("num.partitions", String(this.partitionsPerTopic), INT, "1"),
+      entry("default.replication.factor", "1", INT),
+      entry("min.insync.replicas", "1", INT),
+      entry("offsets.topic.replication.factor", "1", SHORT, "3"),
+      entry("transaction.state.log.replication.factor", "1", SHORT, "3"),
+      entry("auto.create.topics.enable", String(this.autoCreate), BOOLEAN, "true"),
+      entry("delete.topic.enable", "true", BOOLEAN),
+      // The data directory, or a name that says there is none: everything is in memory.
+      entry("log.dirs", this.options.dataDir ? path.resolve(this.options.dataDir) : "memory (no data directory)", STRING, null),
+      entry("listeners", `${listener}://${host}:${this.port}`, LIST, "PLAINTEXT://:9092"),
+      entry("advertised.listeners", `${listener}://${this.advertisedHost}:${this.port}`, LIST, null),
+      entry("sasl.enabled.mechanisms", this.sasl ? SASL_MECHANISMS.join(",") : "GSSAPI", LIST, "GSSAPI"),
+      entry("group.min.session.timeout.ms", String(this.options.minSessionTimeoutMs ?? 1000), INT, "6000"),
+      entry("group.max.session.timeout.ms", String(30 * 60 * 1000), INT, "1800000"),
+      entry("group.initial.rebalance.delay.ms", "0", INT, "3000"),
+      entry("message.max.bytes", "1048588", INT),
+      entry("compression.type", "producer", STRING),
+      entry("log.cleanup.policy", "delete", LIST),
+      entry("log.retention.hours", "168", INT),
+      entry("log.retention.bytes", "-1", LONG),
+      entry("log.retention.check.interval.ms", String(RETENTION_CHECK_MS), LONG, "300000"),
+      entry("log.segment.bytes", "1073741824", INT),
+      entry("log.message.timestamp.type", "CreateTime", STRING),
+      entry("unclean.leader.election.enable", "false", BOOLEAN),
+    ];
   }
 
   // ------------------------------------------------------------------ produce
@@ -591,10 +771,18 @@ export class Broker {
           throw err;
         }
         const topicConfigs = this.topics.get(t.name)!.configs;
-        const maxBatchBytes = Number(topicConfigs.get("max.message.bytes") ?? TOPIC_CONFIG_DEFAULTS["max.message.bytes"]);
+        const maxBatchBytes = Number(topicConfigValue(topicConfigs, "max.message.bytes"));
         const tooLarge = batches.find((b) => b.header.size > maxBatchBytes);
         if (tooLarge) {
           return fail(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${tooLarge.header.size} bytes exceeds max.message.bytes ${maxBatchBytes}`);
+        }
+        // LogAppendTime: the broker's clock is every record's timestamp, as Kafka stamps it.
+        const logAppendTime = topicConfigs.get("message.timestamp.type") === "LogAppendTime" ? Date.now() : -1;
+        if (logAppendTime >= 0) {
+          for (const b of batches) {
+            stampLogAppendTime(b.bytes, logAppendTime);
+            b.header.maxTimestamp = logAppendTime;
+          }
         }
         const tp = `${t.name}\0${p.index}`;
         let firstOffset = -1;
@@ -613,7 +801,7 @@ export class Broker {
           if (firstOffset < 0) firstOffset = appended!.baseOffset;
         }
         this.notify(tp);
-        return { index: p.index, errorCode: 0, baseOffset: firstOffset, logStartOffset: log.logStartOffset, errorMessage: null };
+        return { index: p.index, errorCode: 0, baseOffset: firstOffset, logAppendTimeMs: logAppendTime, logStartOffset: log.logStartOffset, errorMessage: null };
       }),
     }));
     // acks=0: the producer expects no response at all.

@@ -229,6 +229,25 @@ export class GroupCoordinator {
     return this.groups.get(groupId)?.offsets.get(`${topic}\0${partition}`) ?? null;
   }
 
+  /**
+   * DeleteGroups: only a group without members can go, with its committed offsets (Kafka's
+   * NON_EMPTY_GROUP otherwise). Returns the error code and the offsets that were dropped.
+   */
+  deleteGroup(groupId: string): { errorCode: number; dropped: { topic: string; partition: number }[] } {
+    const g = this.groups.get(groupId);
+    if (!groupId) return { errorCode: ErrorCode.INVALID_GROUP_ID, dropped: [] };
+    if (!g || g.state === "Dead") return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, dropped: [] };
+    if (g.members.size > 0) return { errorCode: ErrorCode.NON_EMPTY_GROUP, dropped: [] };
+    if (g.rebalanceTimer) clearTimeout(g.rebalanceTimer);
+    this.groups.delete(groupId);
+    this.log(g, "deleted");
+    const dropped = [...g.offsets.keys()].map((key) => {
+      const [topic, partition] = key.split("\0") as [string, string];
+      return { topic, partition: Number(partition) };
+    });
+    return { errorCode: ErrorCode.NONE, dropped };
+  }
+
   /** Forget the offsets of a deleted topic, as Kafka does. */
   dropTopic(topic: string): void {
     for (const g of this.groups.values()) {

@@ -58,8 +58,13 @@ export const ApiKey = {
   DeleteTopics: 20,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  DeleteRecords: 21,
   DescribeConfigs: 32,
+  AlterConfigs: 33,
   SaslAuthenticate: 36,
+  CreatePartitions: 37,
+  DeleteGroups: 42,
+  IncrementalAlterConfigs: 44,
 } as const;
 
 const throttleTimeMs = (versions: string): FieldSpec => f("throttleTimeMs", "int32", versions);
@@ -628,6 +633,111 @@ export const saslAuthenticate = api(
   ],
 );
 
+// ---------------------------------------------------------------- DeleteRecords (21), flexible 2+
+
+export const deleteRecords = api(
+  ApiKey.DeleteRecords,
+  "DeleteRecords",
+  "0-1",
+  [
+    arr("topics", "0+", [
+      f("name", "string", "0+"),
+      arr("partitions", "0+", [f("partitionIndex", "int32", "0+"), f("offset", "int64", "0+")]),
+    ]),
+    f("timeoutMs", "int32", "0+"),
+  ],
+  [
+    throttleTimeMs("0+"),
+    arr("topics", "0+", [
+      f("name", "string", "0+"),
+      arr("partitions", "0+", [f("partitionIndex", "int32", "0+"), f("lowWatermark", "int64", "0+"), f("errorCode", "int16", "0+")]),
+    ]),
+  ],
+);
+
+// ---------------------------------------------------------------- AlterConfigs (33), flexible 2+
+
+const alterConfigsResponse = [
+  throttleTimeMs("0+"),
+  arr("responses", "0+", [
+    f("errorCode", "int16", "0+"),
+    f("errorMessage", "string", "0+", { nullableVersions: "0+" }),
+    f("resourceType", "int8", "0+"),
+    f("resourceName", "string", "0+"),
+  ]),
+];
+
+export const alterConfigs = api(
+  ApiKey.AlterConfigs,
+  "AlterConfigs",
+  "0-1",
+  [
+    arr("resources", "0+", [
+      f("resourceType", "int8", "0+"),
+      f("resourceName", "string", "0+"),
+      arr("configs", "0+", [f("name", "string", "0+"), f("value", "string", "0+", { nullableVersions: "0+" })]),
+    ]),
+    f("validateOnly", "bool", "0+"),
+  ],
+  alterConfigsResponse,
+);
+
+// ---------------------------------------------------------------- CreatePartitions (37), flexible 2+
+
+export const createPartitions = api(
+  ApiKey.CreatePartitions,
+  "CreatePartitions",
+  "0-1",
+  [
+    arr("topics", "0+", [
+      f("name", "string", "0+"),
+      f("count", "int32", "0+"),
+      arr("assignments", "0+", [f("brokerIds", "[]int32", "0+")], { nullableVersions: "0+" }),
+    ]),
+    f("timeoutMs", "int32", "0+"),
+    f("validateOnly", "bool", "0+"),
+  ],
+  [
+    throttleTimeMs("0+"),
+    arr("results", "0+", [
+      f("name", "string", "0+"),
+      f("errorCode", "int16", "0+"),
+      f("errorMessage", "string", "0+", { nullableVersions: "0+", default: null }),
+    ]),
+  ],
+);
+
+// ---------------------------------------------------------------- DeleteGroups (42), flexible 2+
+
+export const deleteGroups = api(
+  ApiKey.DeleteGroups,
+  "DeleteGroups",
+  "0-1",
+  [f("groupsNames", "[]string", "0+")],
+  [throttleTimeMs("0+"), arr("results", "0+", [f("groupId", "string", "0+"), f("errorCode", "int16", "0+")])],
+);
+
+// ---------------------------------------------------------------- IncrementalAlterConfigs (44), flexible 1+
+
+export const incrementalAlterConfigs = api(
+  ApiKey.IncrementalAlterConfigs,
+  "IncrementalAlterConfigs",
+  "0",
+  [
+    arr("resources", "0+", [
+      f("resourceType", "int8", "0+"),
+      f("resourceName", "string", "0+"),
+      arr("configs", "0+", [
+        f("name", "string", "0+"),
+        f("configOperation", "int8", "0+"),
+        f("value", "string", "0+", { nullableVersions: "0+" }),
+      ]),
+    ]),
+    f("validateOnly", "bool", "0+"),
+  ],
+  alterConfigsResponse,
+);
+
 export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>(
   [
     produce,
@@ -651,5 +761,10 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>(
     offsetForLeaderEpoch,
     describeConfigs,
     saslAuthenticate,
+    deleteRecords,
+    alterConfigs,
+    createPartitions,
+    deleteGroups,
+    incrementalAlterConfigs,
   ].map((spec) => [spec.request.apiKey, spec]),
 );
