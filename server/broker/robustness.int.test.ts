@@ -251,10 +251,10 @@ describe("SASL handshake versions", () => {
         maxVersion: 1,
       });
       const v0 = await raw.call(saslHandshake, 0, { mechanism: "PLAIN" });
-      expect(v0).toEqual({ errorCode: ErrorCode.UNSUPPORTED_VERSION, mechanisms: ["PLAIN", "SCRAM-SHA-256"] });
+      expect(v0).toEqual({ errorCode: ErrorCode.UNSUPPORTED_VERSION, mechanisms: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] });
       expect(saslLog.some((l) => l.includes("SaslHandshake v0"))).toBe(true);
       const v1 = await raw.call(saslHandshake, 1, { mechanism: "PLAIN" });
-      expect(v1).toEqual({ errorCode: 0, mechanisms: ["PLAIN", "SCRAM-SHA-256"] });
+      expect(v1).toEqual({ errorCode: 0, mechanisms: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] });
       // Nothing but the SASL exchange is served before authentication: the connection is closed.
       const refused = raw.call(metadata, 1, { topics: null });
       await expect(refused).rejects.toThrow(/connection closed/);
