@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -5,7 +6,7 @@ import tls from "node:tls";
 import { Connection, type HandlerResult, type RequestHeader } from "./connection.ts";
 import { GroupCoordinator, type CommittedOffset } from "./group-coordinator.ts";
 import { BackgroundSync, FilePartitionLog, LEADER_EPOCH, MemoryPartitionLog, type PartitionLog } from "./partition-log.ts";
-import { decodeMessage, encodeMessage, supportedVersions, Writer, type Message, type Reader } from "./protocol/codec.ts";
+import { decodeMessage, encodeMessage, isFlexible, supportedVersions, Writer, type Message, type Reader } from "./protocol/codec.ts";
 import { ErrorCode } from "./protocol/errors.ts";
 import { ApiKey, apiSpecs, apiVersions } from "./protocol/messages.ts";
 import type { ApiSpec } from "./protocol/types.ts";
@@ -55,12 +56,16 @@ export interface RunningBroker {
 
 interface Topic {
   name: string;
+  /** Kafka's topic id (16 bytes), for Metadata v10+ and the APIs that name topics by id. */
+  id: Buffer;
   partitions: PartitionLog[];
   configs: Map<string, string>;
 }
 
 /** A topic in `topics.json`. */
 interface SavedTopic {
+  /** Hex; absent in files written before topic ids were served. */
+  id?: string;
   partitions: number;
   configs: Record<string, string>;
   /** Per partition; absent in files written before DeleteRecords was served. */
@@ -94,6 +99,16 @@ const CONFIG_OP_APPEND = 2;
 const CONFIG_OP_SUBTRACT = 3;
 
 type Handler = (conn: Connection, header: RequestHeader, req: Message) => Message | null | Promise<Message | null>;
+
+/** A random topic id; never all zeros, which Kafka reserves for "no id". */
+function newTopicId(): Buffer {
+  const id = randomBytes(16);
+  id[0] = id[0]! | 1;
+  return id;
+}
+
+/** What Kafka accepts as ApiVersions v3's client software name and version. */
+const CLIENT_SOFTWARE = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
 function nextSequence(seq: number): number {
   return seq === 0x7fffffff ? 0 : seq + 1;
@@ -242,7 +257,7 @@ export class Broker {
         const partitions = Array.from({ length: t.partitions }, (_, i) => this.newLog(name, i));
         // Records deleted by DeleteRecords or retention stay in the file; the saved start hides them.
         partitions.forEach((log, i) => log.advanceStart(t.logStartOffsets?.[i] ?? 0));
-        this.topics.set(name, { name, partitions, configs: new Map(Object.entries(t.configs)) });
+        this.topics.set(name, { name, id: t.id ? Buffer.from(t.id, "hex") : newTopicId(), partitions, configs: new Map(Object.entries(t.configs)) });
         partitions.forEach((log, i) => {
           if (log instanceof FilePartitionLog && log.truncatedBytes > 0) {
             this.log(`${name}-${i}: cut ${log.truncatedBytes} bytes of a torn batch off the log's end; it continues at offset ${log.highWatermark}`);
@@ -279,7 +294,7 @@ export class Broker {
     if (!dir) return;
     const out: Record<string, SavedTopic> = {};
     for (const t of this.topics.values()) {
-      out[t.name] = { partitions: t.partitions.length, configs: Object.fromEntries(t.configs), logStartOffsets: t.partitions.map((p) => p.logStartOffset) };
+      out[t.name] = { id: t.id.toString("hex"), partitions: t.partitions.length, configs: Object.fromEntries(t.configs), logStartOffsets: t.partitions.map((p) => p.logStartOffset) };
     }
     const file = path.join(dir, "topics.json");
     const fd = fs.openSync(`${file}.tmp`, "w");
@@ -305,7 +320,7 @@ export class Broker {
   // ------------------------------------------------------------------ topics
 
   createTopic(name: string, partitions = this.partitionsPerTopic, configs = new Map<string, string>()): Topic {
-    const topic: Topic = { name, partitions: Array.from({ length: partitions }, (_, i) => this.newLog(name, i)), configs };
+    const topic: Topic = { name, id: newTopicId(), partitions: Array.from({ length: partitions }, (_, i) => this.newLog(name, i)), configs };
     this.topics.set(name, topic);
     this.saveTopics();
     this.log(`created topic ${name} with ${partitions} partition(s)`);
@@ -349,6 +364,11 @@ export class Broker {
     if (changed) this.saveTopics();
   }
 
+  private topicById(id: Buffer): Topic | undefined {
+    for (const t of this.topics.values()) if (t.id.equals(id)) return t;
+    return undefined;
+  }
+
   private partition(topic: string, partition: number): PartitionLog | null {
     return this.topics.get(topic)?.partitions[partition] ?? null;
   }
@@ -379,6 +399,8 @@ export class Broker {
       conn.abort(`${spec.request.name} before SASL authentication`);
       return null;
     }
+    // Request header v2 (flexible versions) ends with tagged fields of its own.
+    if (isFlexible(spec.request, header.apiVersion)) body.skipTaggedFields();
     const req = decodeMessage(spec.request, header.apiVersion, body);
     const out = handler(conn, header, req);
     if (out instanceof Promise) return out.then((m) => (m === null ? null : this.encode(spec, header.apiVersion, m)));
@@ -387,6 +409,9 @@ export class Broker {
 
   private encode(spec: ApiSpec, version: number, body: Message): Writer {
     const w = new Writer();
+    // Response header v1 (flexible versions): its empty tagged fields follow the correlation id.
+    // ApiVersions keeps header v0 in every version, so a client can read it before it knows ours.
+    if (spec.response.apiKey !== ApiKey.ApiVersions && isFlexible(spec.response, version)) w.uvarint(0);
     encodeMessage(spec.response, version, body, w);
     return w;
   }
@@ -410,7 +435,18 @@ export class Broker {
 
   private registerHandlers(): void {
     const on = (key: number, h: Handler) => this.handlers.set(key, h);
-    on(ApiKey.ApiVersions, () => this.apiVersionsBody(ErrorCode.NONE));
+    on(ApiKey.ApiVersions, (c, h, req) => {
+      if (h.apiVersion >= 3) {
+        const name = req.clientSoftwareName as string;
+        const version = req.clientSoftwareVersion as string;
+        if (!CLIENT_SOFTWARE.test(name) || !CLIENT_SOFTWARE.test(version)) {
+          this.log(`connection ${c.id}: ApiVersions with an invalid client software name or version ("${name}" "${version}")`);
+          return this.apiVersionsBody(ErrorCode.INVALID_REQUEST);
+        }
+        c.clientSoftware = `${name} ${version}`;
+      }
+      return this.apiVersionsBody(ErrorCode.NONE);
+    });
     on(ApiKey.Metadata, (_c, h, req) => this.handleMetadata(h.apiVersion, req));
     on(ApiKey.Produce, (_c, _h, req) => this.handleProduce(req));
     on(ApiKey.Fetch, (_c, _h, req) => this.handleFetch(req));
@@ -425,7 +461,22 @@ export class Broker {
     on(ApiKey.DeleteRecords, (_c, _h, req) => this.handleDeleteRecords(req));
     on(ApiKey.DeleteGroups, (_c, _h, req) => this.handleDeleteGroups(req));
     on(ApiKey.OffsetForLeaderEpoch, (_c, _h, req) => this.handleOffsetForLeaderEpoch(req));
-    on(ApiKey.FindCoordinator, () => ({ errorCode: 0, errorMessage: null, nodeId: NODE_ID, host: this.advertisedHost, port: this.port }));
+    on(ApiKey.FindCoordinator, (_c, _h, req) => ({
+      errorCode: 0,
+      errorMessage: null,
+      nodeId: NODE_ID,
+      host: this.advertisedHost,
+      port: this.port,
+      // v4+: one answer per key; this node coordinates every group and transaction.
+      coordinators: ((req.coordinatorKeys as string[] | undefined) ?? []).map((key) => ({
+        key,
+        nodeId: NODE_ID,
+        host: this.advertisedHost,
+        port: this.port,
+        errorCode: 0,
+        errorMessage: null,
+      })),
+    }));
     on(ApiKey.JoinGroup, (c, h, req) => this.handleJoinGroup(c, h, req));
     on(ApiKey.SyncGroup, (_c, _h, req) => this.handleSyncGroup(req));
     on(ApiKey.Heartbeat, (_c, _h, req) => ({
@@ -434,10 +485,16 @@ export class Broker {
     on(ApiKey.LeaveGroup, (_c, h, req) => this.handleLeaveGroup(h.apiVersion, req));
     on(ApiKey.OffsetCommit, (_c, _h, req) => this.handleOffsetCommit(req));
     on(ApiKey.OffsetFetch, (_c, _h, req) => this.handleOffsetFetch(req));
-    on(ApiKey.ListGroups, () => ({
-      errorCode: 0,
-      groups: [...this.coordinator.groups.values()].map((g) => ({ groupId: g.groupId, protocolType: g.protocolType })),
-    }));
+    on(ApiKey.ListGroups, (_c, _h, req) => {
+      // v4+: only groups in the given states (compared as Kafka does, ignoring case).
+      const states = ((req.statesFilter as string[] | undefined) ?? []).map((x) => x.toLowerCase());
+      return {
+        errorCode: 0,
+        groups: [...this.coordinator.groups.values()]
+          .filter((g) => states.length === 0 || states.includes(g.state.toLowerCase()))
+          .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state })),
+      };
+    });
     on(ApiKey.DescribeGroups, (_c, _h, req) => this.handleDescribeGroups(req));
     on(ApiKey.SaslHandshake, (c, h, req) => this.handleSaslHandshake(c, h.apiVersion, req));
     on(ApiKey.SaslAuthenticate, (c, _h, req) => this.handleSaslAuthenticate(c, req));
@@ -456,6 +513,7 @@ export class Broker {
     return {
       errorCode: 0,
       name: t.name,
+      topicId: t.id,
       isInternal: t.name.startsWith("__"),
       partitions: t.partitions.map((_, i) => ({
         errorCode: 0,
@@ -470,13 +528,18 @@ export class Broker {
   }
 
   private handleMetadata(version: number, req: Message): Message {
-    const requested = req.topics as { name: string }[] | null;
+    const requested = req.topics as { name: string | null; topicId?: Buffer }[] | null;
     const allowCreate = this.autoCreate && (version < 4 || req.allowAutoTopicCreation === true);
     let topics: Message[];
     if (requested === null || (version === 0 && requested.length === 0)) {
       topics = [...this.topics.values()].map((t) => this.topicMetadata(t));
     } else {
-      topics = requested.map(({ name }) => {
+      topics = requested.map(({ name, topicId }) => {
+        if (name === null) {
+          // v10+: a topic asked for by id alone.
+          const byId = topicId ? this.topicById(topicId) : undefined;
+          return byId ? this.topicMetadata(byId) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, partitions: [] };
+        }
         const existing = this.topics.get(name);
         if (existing) return this.topicMetadata(existing);
         if (this.topicNameError(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] };
@@ -515,19 +578,41 @@ export class Broker {
         }
         const conflict = topicConfigsConflict(configs);
         if (conflict) return fail(ErrorCode.INVALID_CONFIG, conflict);
-        if (!validateOnly) this.createTopic(t.name, partitions, configs);
-        return { name: t.name, errorCode: 0, errorMessage: null };
+        const created = validateOnly ? null : this.createTopic(t.name, partitions, configs);
+        // v5+ also answer with what the topic got: partitions, replication and every config.
+        return {
+          name: t.name,
+          topicId: created?.id ?? Buffer.alloc(16),
+          errorCode: 0,
+          errorMessage: null,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configs: describeTopicConfigs(configs, null, false).map((c) => ({
+            name: c.name,
+            value: c.value,
+            readOnly: c.readOnly,
+            configSource: c.configSource,
+            isSensitive: c.isSensitive,
+          })),
+        };
       },
     );
     return { topics };
   }
 
   private handleDeleteTopics(req: Message): Message {
+    // v6+ name topics by name or by id; earlier versions by name only.
+    const byIdOrName = (req.topics as { name: string | null; topicId: Buffer }[] | undefined) ?? (req.topicNames as string[]).map((name) => ({ name, topicId: null }));
     return {
-      responses: (req.topicNames as string[]).map((name) => {
-        if (!this.topics.has(name)) return { name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-        this.deleteTopic(name);
-        return { name, errorCode: 0 };
+      responses: byIdOrName.map(({ name, topicId }) => {
+        const topic = name !== null ? this.topics.get(name) : topicId ? this.topicById(topicId) : undefined;
+        if (!topic) {
+          return name === null
+            ? { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: "This server does not host this topic ID." }
+            : { name, topicId: Buffer.alloc(16), errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: "This server does not host this topic-partition." };
+        }
+        this.deleteTopic(topic.name);
+        return { name: topic.name, topicId: topic.id, errorCode: 0, errorMessage: null };
       }),
     };
   }
@@ -936,7 +1021,7 @@ export class Broker {
       protocolType: req.protocolType as string,
       protocols: req.protocols as { name: string; metadata: Buffer }[],
     });
-    return { ...result };
+    return { ...result, protocolType: result.errorCode === 0 ? (req.protocolType as string) : null };
   }
 
   private async handleSyncGroup(req: Message): Promise<Message> {
@@ -946,7 +1031,9 @@ export class Broker {
       req.memberId as string,
       req.assignments as { memberId: string; assignment: Buffer }[],
     );
-    return { errorCode: r.errorCode, assignment: r.assignment };
+    const g = this.coordinator.groups.get(req.groupId as string);
+    const ok = r.errorCode === 0 && g !== undefined;
+    return { errorCode: r.errorCode, protocolType: ok ? g.protocolType : null, protocolName: ok ? g.protocolName : null, assignment: r.assignment };
   }
 
   private handleLeaveGroup(version: number, req: Message): Message {
@@ -987,8 +1074,17 @@ export class Broker {
   }
 
   private handleOffsetFetch(req: Message): Message {
-    const groupId = req.groupId as string;
-    let topics = req.topics as { name: string; partitionIndexes: number[] }[] | null;
+    type Requested = { name: string; partitionIndexes: number[] }[] | null;
+    const groups = req.groups as { groupId: string; topics: Requested }[] | undefined;
+    if (groups !== undefined) {
+      // v8+: several groups in one request, each answered on its own.
+      return { groups: groups.map((g) => ({ groupId: g.groupId, ...this.groupOffsets(g.groupId, g.topics) })) };
+    }
+    return this.groupOffsets(req.groupId as string, req.topics as Requested);
+  }
+
+  private groupOffsets(groupId: string, requested: { name: string; partitionIndexes: number[] }[] | null): Message {
+    let topics = requested;
     if (topics === null) {
       // Every partition the group has an offset for.
       const byTopic = new Map<string, number[]>();

@@ -207,8 +207,8 @@ describe("a request the broker does not serve", () => {
     const v0 = await raw.call(apiVersions, 0, {});
     expect(v0.errorCode).toBe(0);
     const keys = v0.apiKeys as { apiKey: number; minVersion: number; maxVersion: number }[];
-    expect(keys.find((k) => k.apiKey === ApiKey.Produce)).toEqual({ apiKey: ApiKey.Produce, minVersion: 3, maxVersion: 8 });
-    expect(keys.find((k) => k.apiKey === ApiKey.Metadata)).toEqual({ apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 8 });
+    expect(keys.find((k) => k.apiKey === ApiKey.Produce)).toEqual({ apiKey: ApiKey.Produce, minVersion: 3, maxVersion: 11 });
+    expect(keys.find((k) => k.apiKey === ApiKey.Metadata)).toEqual({ apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 12 });
 
     const produceV99 = await raw.request(ApiKey.Produce, 99, randomBytes(32));
     expect(produceV99.readInt16BE(0)).toBe(ErrorCode.UNSUPPORTED_VERSION);
@@ -220,8 +220,8 @@ describe("a request the broker does not serve", () => {
     expect(brokerLog.some((l) => l.includes("ProduceRequest v99 is not supported"))).toBe(true);
     expect(brokerLog.some((l) => l.includes("MetadataRequest v50 is not supported"))).toBe(true);
 
-    // A newer ApiVersions (librdkafka starts with v3) is answered in the v0 layout, with the ranges.
-    const newer = decodeMessage(apiVersions.response, 0, new Reader(await raw.request(ApiKey.ApiVersions, 3, Buffer.alloc(16))));
+    // A newer ApiVersions than we serve (v4) is answered in the v0 layout, with the ranges.
+    const newer = decodeMessage(apiVersions.response, 0, new Reader(await raw.request(ApiKey.ApiVersions, 5, Buffer.alloc(16))));
     expect(newer.errorCode).toBe(ErrorCode.UNSUPPORTED_VERSION);
     expect(newer.apiKeys).toEqual(keys);
 

@@ -6,10 +6,10 @@
  * Field order, types, version ranges, nullableVersions and non-zero defaults follow those files;
  * names are Kafka's PascalCase names in camelCase.
  *
- * Only non-flexible versions are served: each `validVersions` stops below the JSON's
- * `flexibleVersions`, tagged fields are left out, and fields that exist only in flexible
- * versions are dropped. Field ranges are kept as Kafka writes them ("0+", "2-4", ...); the codec
- * never asks about a version above `validVersions`.
+ * Flexible versions (KIP-482) are served up to the newest version whose layout the broker can
+ * honour; `flexibleVersions` is Kafka's. Tagged fields are left out: every one is optional, the
+ * codec reads past those a client sends and writes none. Field ranges are kept as Kafka writes
+ * them ("0+", "2-4", ...); the codec never asks about a version above `validVersions`.
  */
 import type { ApiSpec, FieldSpec, FieldType } from "./types.ts";
 
@@ -31,10 +31,12 @@ function api(
   validVersions: string,
   request: FieldSpec[],
   response: FieldSpec[],
+  flexibleVersions?: string,
 ): ApiSpec {
+  const flexible = flexibleVersions ? { flexibleVersions } : {};
   return {
-    request: { apiKey, name: `${name}Request`, validVersions, fields: request },
-    response: { apiKey, name: `${name}Response`, validVersions, fields: response },
+    request: { apiKey, name: `${name}Request`, validVersions, ...flexible, fields: request },
+    response: { apiKey, name: `${name}Response`, validVersions, ...flexible, fields: response },
   };
 }
 
@@ -74,7 +76,7 @@ const throttleTimeMs = (versions: string): FieldSpec => f("throttleTimeMs", "int
 export const produce = api(
   ApiKey.Produce,
   "Produce",
-  "3-8",
+  "3-11",
   [
     f("transactionalId", "string", "3+", { nullableVersions: "3+", default: null }),
     f("acks", "int16", "0+"),
@@ -105,6 +107,7 @@ export const produce = api(
     ]),
     throttleTimeMs("1+"),
   ],
+  "9+",
 );
 
 // ---------------------------------------------------------------- Fetch (1), flexible 12+
@@ -112,7 +115,7 @@ export const produce = api(
 export const fetch = api(
   ApiKey.Fetch,
   "Fetch",
-  "4-11",
+  "4-12",
   [
     f("replicaId", "int32", "0-14", { default: -1 }),
     f("maxWaitMs", "int32", "0+"),
@@ -127,6 +130,7 @@ export const fetch = api(
         f("partition", "int32", "0+"),
         f("currentLeaderEpoch", "int32", "9+", { default: -1 }),
         f("fetchOffset", "int64", "0+"),
+        f("lastFetchedEpoch", "int32", "12+", { default: -1 }),
         f("logStartOffset", "int64", "5+", { default: -1 }),
         f("partitionMaxBytes", "int32", "0+"),
       ]),
@@ -160,6 +164,7 @@ export const fetch = api(
       ]),
     ]),
   ],
+  "12+",
 );
 
 // ---------------------------------------------------------------- ListOffsets (2), flexible 6+
@@ -167,7 +172,7 @@ export const fetch = api(
 export const listOffsets = api(
   ApiKey.ListOffsets,
   "ListOffsets",
-  "0-5",
+  "0-6",
   [
     f("replicaId", "int32", "0+"),
     f("isolationLevel", "int8", "2+"),
@@ -195,6 +200,7 @@ export const listOffsets = api(
       ]),
     ]),
   ],
+  "6+",
 );
 
 // ---------------------------------------------------------------- Metadata (3), flexible 9+
@@ -202,9 +208,9 @@ export const listOffsets = api(
 export const metadata = api(
   ApiKey.Metadata,
   "Metadata",
-  "0-8",
+  "0-12",
   [
-    arr("topics", "0+", [f("name", "string", "0+", { nullableVersions: "10+" })], {
+    arr("topics", "0+", [f("topicId", "uuid", "10+"), f("name", "string", "0+", { nullableVersions: "10+" })], {
       nullableVersions: "1+",
     }),
     f("allowAutoTopicCreation", "bool", "4+", { default: true }),
@@ -224,6 +230,7 @@ export const metadata = api(
     arr("topics", "0+", [
       f("errorCode", "int16", "0+"),
       f("name", "string", "0+", { nullableVersions: "12+" }),
+      f("topicId", "uuid", "10+"),
       f("isInternal", "bool", "1+"),
       arr("partitions", "0+", [
         f("errorCode", "int16", "0+"),
@@ -238,6 +245,7 @@ export const metadata = api(
     ]),
     f("clusterAuthorizedOperations", "int32", "8-10", { default: -2147483648 }),
   ],
+  "9+",
 );
 
 // ---------------------------------------------------------------- OffsetCommit (8), flexible 8+
@@ -245,7 +253,7 @@ export const metadata = api(
 export const offsetCommit = api(
   ApiKey.OffsetCommit,
   "OffsetCommit",
-  "0-7",
+  "0-9",
   [
     f("groupId", "string", "0+"),
     f("generationId", "int32", "1+", { default: -1 }),
@@ -270,6 +278,7 @@ export const offsetCommit = api(
       arr("partitions", "0+", [f("partitionIndex", "int32", "0+"), f("errorCode", "int16", "0+")]),
     ]),
   ],
+  "8+",
 );
 
 // ---------------------------------------------------------------- OffsetFetch (9), flexible 6+
@@ -277,7 +286,7 @@ export const offsetCommit = api(
 export const offsetFetch = api(
   ApiKey.OffsetFetch,
   "OffsetFetch",
-  "0-5",
+  "0-9",
   [
     f("groupId", "string", "0-7"),
     arr(
@@ -286,6 +295,13 @@ export const offsetFetch = api(
       [f("name", "string", "0-7"), f("partitionIndexes", "[]int32", "0-7")],
       { nullableVersions: "2-7" },
     ),
+    arr("groups", "8+", [
+      f("groupId", "string", "8+"),
+      f("memberId", "string", "9+", { nullableVersions: "9+", default: null }),
+      f("memberEpoch", "int32", "9+", { default: -1 }),
+      arr("topics", "8+", [f("name", "string", "8+"), f("partitionIndexes", "[]int32", "8+")], { nullableVersions: "8+" }),
+    ]),
+    f("requireStable", "bool", "7+"),
   ],
   [
     throttleTimeMs("3+"),
@@ -300,7 +316,22 @@ export const offsetFetch = api(
       ]),
     ]),
     f("errorCode", "int16", "2-7"),
+    arr("groups", "8+", [
+      f("groupId", "string", "8+"),
+      arr("topics", "8+", [
+        f("name", "string", "8+"),
+        arr("partitions", "8+", [
+          f("partitionIndex", "int32", "8+"),
+          f("committedOffset", "int64", "8+"),
+          f("committedLeaderEpoch", "int32", "8+", { default: -1 }),
+          f("metadata", "string", "8+", { nullableVersions: "8+" }),
+          f("errorCode", "int16", "8+"),
+        ]),
+      ]),
+      f("errorCode", "int16", "8+"),
+    ]),
   ],
+  "6+",
 );
 
 // ---------------------------------------------------------------- FindCoordinator (10), flexible 3+
@@ -308,8 +339,8 @@ export const offsetFetch = api(
 export const findCoordinator = api(
   ApiKey.FindCoordinator,
   "FindCoordinator",
-  "0-2",
-  [f("key", "string", "0-3"), f("keyType", "int8", "1+")],
+  "0-6",
+  [f("key", "string", "0-3"), f("keyType", "int8", "1+"), f("coordinatorKeys", "[]string", "4+")],
   [
     throttleTimeMs("1+"),
     f("errorCode", "int16", "0-3"),
@@ -317,7 +348,16 @@ export const findCoordinator = api(
     f("nodeId", "int32", "0-3"),
     f("host", "string", "0-3"),
     f("port", "int32", "0-3"),
+    arr("coordinators", "4+", [
+      f("key", "string", "4+"),
+      f("nodeId", "int32", "4+"),
+      f("host", "string", "4+"),
+      f("port", "int32", "4+"),
+      f("errorCode", "int16", "4+"),
+      f("errorMessage", "string", "4+", { nullableVersions: "4+", default: null }),
+    ]),
   ],
+  "3+",
 );
 
 // ---------------------------------------------------------------- JoinGroup (11), flexible 6+
@@ -325,7 +365,7 @@ export const findCoordinator = api(
 export const joinGroup = api(
   ApiKey.JoinGroup,
   "JoinGroup",
-  "0-5",
+  "0-9",
   [
     f("groupId", "string", "0+"),
     f("sessionTimeoutMs", "int32", "0+"),
@@ -334,13 +374,16 @@ export const joinGroup = api(
     f("groupInstanceId", "string", "5+", { nullableVersions: "5+", default: null }),
     f("protocolType", "string", "0+"),
     arr("protocols", "0+", [f("name", "string", "0+"), f("metadata", "bytes", "0+")]),
+    f("reason", "string", "8+", { nullableVersions: "8+", default: null }),
   ],
   [
     throttleTimeMs("2+"),
     f("errorCode", "int16", "0+"),
     f("generationId", "int32", "0+", { default: -1 }),
+    f("protocolType", "string", "7+", { nullableVersions: "7+", default: null }),
     f("protocolName", "string", "0+", { nullableVersions: "7+" }),
     f("leader", "string", "0+"),
+    f("skipAssignment", "bool", "9+"),
     f("memberId", "string", "0+"),
     arr("members", "0+", [
       f("memberId", "string", "0+"),
@@ -348,6 +391,7 @@ export const joinGroup = api(
       f("metadata", "bytes", "0+"),
     ]),
   ],
+  "6+",
 );
 
 // ---------------------------------------------------------------- Heartbeat (12), flexible 4+
@@ -355,7 +399,7 @@ export const joinGroup = api(
 export const heartbeat = api(
   ApiKey.Heartbeat,
   "Heartbeat",
-  "0-3",
+  "0-4",
   [
     f("groupId", "string", "0+"),
     f("generationId", "int32", "0+"),
@@ -363,6 +407,7 @@ export const heartbeat = api(
     f("groupInstanceId", "string", "3+", { nullableVersions: "3+", default: null }),
   ],
   [throttleTimeMs("1+"), f("errorCode", "int16", "0+")],
+  "4+",
 );
 
 // ---------------------------------------------------------------- LeaveGroup (13), flexible 4+
@@ -370,13 +415,14 @@ export const heartbeat = api(
 export const leaveGroup = api(
   ApiKey.LeaveGroup,
   "LeaveGroup",
-  "0-3",
+  "0-5",
   [
     f("groupId", "string", "0+"),
     f("memberId", "string", "0-2"),
     arr("members", "3+", [
       f("memberId", "string", "3+"),
       f("groupInstanceId", "string", "3+", { nullableVersions: "3+", default: null }),
+      f("reason", "string", "5+", { nullableVersions: "5+", default: null }),
     ]),
   ],
   [
@@ -388,6 +434,7 @@ export const leaveGroup = api(
       f("errorCode", "int16", "3+"),
     ]),
   ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- SyncGroup (14), flexible 4+
@@ -395,15 +442,24 @@ export const leaveGroup = api(
 export const syncGroup = api(
   ApiKey.SyncGroup,
   "SyncGroup",
-  "0-3",
+  "0-5",
   [
     f("groupId", "string", "0+"),
     f("generationId", "int32", "0+"),
     f("memberId", "string", "0+"),
     f("groupInstanceId", "string", "3+", { nullableVersions: "3+", default: null }),
+    f("protocolType", "string", "5+", { nullableVersions: "5+", default: null }),
+    f("protocolName", "string", "5+", { nullableVersions: "5+", default: null }),
     arr("assignments", "0+", [f("memberId", "string", "0+"), f("assignment", "bytes", "0+")]),
   ],
-  [throttleTimeMs("1+"), f("errorCode", "int16", "0+"), f("assignment", "bytes", "0+")],
+  [
+    throttleTimeMs("1+"),
+    f("errorCode", "int16", "0+"),
+    f("protocolType", "string", "5+", { nullableVersions: "5+", default: null }),
+    f("protocolName", "string", "5+", { nullableVersions: "5+", default: null }),
+    f("assignment", "bytes", "0+"),
+  ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- DescribeGroups (15), flexible 5+
@@ -411,7 +467,7 @@ export const syncGroup = api(
 export const describeGroups = api(
   ApiKey.DescribeGroups,
   "DescribeGroups",
-  "0-4",
+  "0-5",
   [f("groups", "[]string", "0+"), f("includeAuthorizedOperations", "bool", "3+")],
   [
     throttleTimeMs("1+"),
@@ -432,6 +488,7 @@ export const describeGroups = api(
       f("authorizedOperations", "int32", "3+", { default: -2147483648 }),
     ]),
   ],
+  "5+",
 );
 
 // ---------------------------------------------------------------- ListGroups (16), flexible 3+
@@ -439,13 +496,14 @@ export const describeGroups = api(
 export const listGroups = api(
   ApiKey.ListGroups,
   "ListGroups",
-  "0-2",
-  [],
+  "0-4",
+  [f("statesFilter", "[]string", "4+")],
   [
     throttleTimeMs("1+"),
     f("errorCode", "int16", "0+"),
-    arr("groups", "0+", [f("groupId", "string", "0+"), f("protocolType", "string", "0+")]),
+    arr("groups", "0+", [f("groupId", "string", "0+"), f("protocolType", "string", "0+"), f("groupState", "string", "4+")]),
   ],
+  "3+",
 );
 
 // ---------------------------------------------------------------- SaslHandshake (17), never flexible
@@ -466,8 +524,8 @@ export const saslHandshake = api(
 export const apiVersions = api(
   ApiKey.ApiVersions,
   "ApiVersions",
-  "0-2",
-  [],
+  "0-4",
+  [f("clientSoftwareName", "string", "3+"), f("clientSoftwareVersion", "string", "3+")],
   [
     f("errorCode", "int16", "0+"),
     arr("apiKeys", "0+", [
@@ -477,6 +535,7 @@ export const apiVersions = api(
     ]),
     throttleTimeMs("1+"),
   ],
+  "3+",
 );
 
 // ---------------------------------------------------------------- CreateTopics (19), flexible 5+
@@ -484,7 +543,7 @@ export const apiVersions = api(
 export const createTopics = api(
   ApiKey.CreateTopics,
   "CreateTopics",
-  "0-4",
+  "0-7",
   [
     arr("topics", "0+", [
       f("name", "string", "0+"),
@@ -506,10 +565,26 @@ export const createTopics = api(
     throttleTimeMs("2+"),
     arr("topics", "0+", [
       f("name", "string", "0+"),
+      f("topicId", "uuid", "7+"),
       f("errorCode", "int16", "0+"),
       f("errorMessage", "string", "1+", { nullableVersions: "0+" }),
+      f("numPartitions", "int32", "5+", { default: -1 }),
+      f("replicationFactor", "int16", "5+", { default: -1 }),
+      arr(
+        "configs",
+        "5+",
+        [
+          f("name", "string", "5+"),
+          f("value", "string", "5+", { nullableVersions: "5+" }),
+          f("readOnly", "bool", "5+"),
+          f("configSource", "int8", "5+", { default: -1 }),
+          f("isSensitive", "bool", "5+"),
+        ],
+        { nullableVersions: "5+", default: null },
+      ),
     ]),
   ],
+  "5+",
 );
 
 // ---------------------------------------------------------------- DeleteTopics (20), flexible 4+
@@ -517,15 +592,22 @@ export const createTopics = api(
 export const deleteTopics = api(
   ApiKey.DeleteTopics,
   "DeleteTopics",
-  "0-3",
-  [f("topicNames", "[]string", "0-5"), f("timeoutMs", "int32", "0+")],
+  "0-6",
+  [
+    arr("topics", "6+", [f("name", "string", "6+", { nullableVersions: "6+" }), f("topicId", "uuid", "6+")]),
+    f("topicNames", "[]string", "0-5"),
+    f("timeoutMs", "int32", "0+"),
+  ],
   [
     throttleTimeMs("1+"),
     arr("responses", "0+", [
       f("name", "string", "0+", { nullableVersions: "6+" }),
+      f("topicId", "uuid", "6+"),
       f("errorCode", "int16", "0+"),
+      f("errorMessage", "string", "5+", { nullableVersions: "5+", default: null }),
     ]),
   ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- InitProducerId (22), flexible 2+
@@ -533,10 +615,12 @@ export const deleteTopics = api(
 export const initProducerId = api(
   ApiKey.InitProducerId,
   "InitProducerId",
-  "0-1",
+  "0-4",
   [
     f("transactionalId", "string", "0+", { nullableVersions: "0+" }),
     f("transactionTimeoutMs", "int32", "0+"),
+    f("producerId", "int64", "3+", { default: -1 }),
+    f("producerEpoch", "int16", "3+", { default: -1 }),
   ],
   [
     throttleTimeMs("0+"),
@@ -544,6 +628,7 @@ export const initProducerId = api(
     f("producerId", "int64", "0+", { default: -1 }),
     f("producerEpoch", "int16", "0+"),
   ],
+  "2+",
 );
 
 // ---------------------------------------------------------------- OffsetForLeaderEpoch (23), flexible 4+
@@ -551,7 +636,7 @@ export const initProducerId = api(
 export const offsetForLeaderEpoch = api(
   ApiKey.OffsetForLeaderEpoch,
   "OffsetForLeaderEpoch",
-  "0-3",
+  "0-4",
   [
     f("replicaId", "int32", "3+", { default: -2 }),
     arr("topics", "0+", [
@@ -575,6 +660,7 @@ export const offsetForLeaderEpoch = api(
       ]),
     ]),
   ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- DescribeConfigs (32), flexible 4+
@@ -582,7 +668,7 @@ export const offsetForLeaderEpoch = api(
 export const describeConfigs = api(
   ApiKey.DescribeConfigs,
   "DescribeConfigs",
-  "0-3",
+  "0-4",
   [
     arr("resources", "0+", [
       f("resourceType", "int8", "0+"),
@@ -616,6 +702,7 @@ export const describeConfigs = api(
       ]),
     ]),
   ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- SaslAuthenticate (36), flexible 2+
@@ -623,7 +710,7 @@ export const describeConfigs = api(
 export const saslAuthenticate = api(
   ApiKey.SaslAuthenticate,
   "SaslAuthenticate",
-  "0-1",
+  "0-2",
   [f("authBytes", "bytes", "0+")],
   [
     f("errorCode", "int16", "0+"),
@@ -631,6 +718,7 @@ export const saslAuthenticate = api(
     f("authBytes", "bytes", "0+"),
     f("sessionLifetimeMs", "int64", "1+"),
   ],
+  "2+",
 );
 
 // ---------------------------------------------------------------- DeleteRecords (21), flexible 2+
@@ -638,7 +726,7 @@ export const saslAuthenticate = api(
 export const deleteRecords = api(
   ApiKey.DeleteRecords,
   "DeleteRecords",
-  "0-1",
+  "0-2",
   [
     arr("topics", "0+", [
       f("name", "string", "0+"),
@@ -653,6 +741,7 @@ export const deleteRecords = api(
       arr("partitions", "0+", [f("partitionIndex", "int32", "0+"), f("lowWatermark", "int64", "0+"), f("errorCode", "int16", "0+")]),
     ]),
   ],
+  "2+",
 );
 
 // ---------------------------------------------------------------- AlterConfigs (33), flexible 2+
@@ -670,7 +759,7 @@ const alterConfigsResponse = [
 export const alterConfigs = api(
   ApiKey.AlterConfigs,
   "AlterConfigs",
-  "0-1",
+  "0-2",
   [
     arr("resources", "0+", [
       f("resourceType", "int8", "0+"),
@@ -680,6 +769,7 @@ export const alterConfigs = api(
     f("validateOnly", "bool", "0+"),
   ],
   alterConfigsResponse,
+  "2+",
 );
 
 // ---------------------------------------------------------------- CreatePartitions (37), flexible 2+
@@ -687,7 +777,7 @@ export const alterConfigs = api(
 export const createPartitions = api(
   ApiKey.CreatePartitions,
   "CreatePartitions",
-  "0-1",
+  "0-3",
   [
     arr("topics", "0+", [
       f("name", "string", "0+"),
@@ -705,6 +795,7 @@ export const createPartitions = api(
       f("errorMessage", "string", "0+", { nullableVersions: "0+", default: null }),
     ]),
   ],
+  "2+",
 );
 
 // ---------------------------------------------------------------- DeleteGroups (42), flexible 2+
@@ -712,9 +803,10 @@ export const createPartitions = api(
 export const deleteGroups = api(
   ApiKey.DeleteGroups,
   "DeleteGroups",
-  "0-1",
+  "0-2",
   [f("groupsNames", "[]string", "0+")],
   [throttleTimeMs("0+"), arr("results", "0+", [f("groupId", "string", "0+"), f("errorCode", "int16", "0+")])],
+  "2+",
 );
 
 // ---------------------------------------------------------------- IncrementalAlterConfigs (44), flexible 1+
@@ -722,7 +814,7 @@ export const deleteGroups = api(
 export const incrementalAlterConfigs = api(
   ApiKey.IncrementalAlterConfigs,
   "IncrementalAlterConfigs",
-  "0",
+  "0-1",
   [
     arr("resources", "0+", [
       f("resourceType", "int8", "0+"),
@@ -736,6 +828,7 @@ export const incrementalAlterConfigs = api(
     f("validateOnly", "bool", "0+"),
   ],
   alterConfigsResponse,
+  "1+",
 );
 
 export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>(
