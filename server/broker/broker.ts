@@ -904,8 +904,12 @@ export class Broker {
   }
 
   private handleFetch(req: Message): Message | Promise<Message> {
-    type FetchTopic = { topic: string; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] };
-    const topics = req.topics as FetchTopic[];
+    type FetchTopic = { topic: string; topicId?: Buffer; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] };
+    let topics = req.topics as FetchTopic[];
+    // v13+ name topics by id only; the partition logs are found by name.
+    if (topics.length > 0 && topics[0]!.topic === undefined) {
+      topics = topics.map((t) => ({ ...t, topic: (t.topicId && this.topicById(t.topicId)?.name) ?? "" }));
+    }
     const minBytes = req.minBytes as number;
     const maxWaitMs = req.maxWaitMs as number;
     const first = this.readForFetch(topics, req.maxBytes as number);
@@ -941,18 +945,20 @@ export class Broker {
   }
 
   private readForFetch(
-    topics: { topic: string; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] }[],
+    topics: { topic: string; topicId?: Buffer; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] }[],
     maxBytes: number,
   ): { body: Message; bytes: number; hasError: boolean } {
     let total = 0;
     let hasError = false;
     const responses = topics.map((t) => ({
       topic: t.topic,
+      topicId: t.topicId,
       partitions: t.partitions.map((p) => {
         const log = this.partition(t.topic, p.partition);
         if (!log) {
           hasError = true;
-          return { partitionIndex: p.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, records: null };
+          const errorCode = t.topic === "" && t.topicId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          return { partitionIndex: p.partition, errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, records: null };
         }
         const base = { partitionIndex: p.partition, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark, logStartOffset: log.logStartOffset, abortedTransactions: null };
         if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.highWatermark) {

@@ -72,7 +72,7 @@ describe("flexible versions", () => {
     expect(r.errorCode).toBe(0);
     const keys = new Map((r.apiKeys as { apiKey: number; maxVersion: number }[]).map((k) => [k.apiKey, k.maxVersion]));
     expect(keys.get(ApiKey.ApiVersions)).toBe(4);
-    expect(keys.get(ApiKey.Fetch)).toBe(12);
+    expect(keys.get(ApiKey.Fetch)).toBe(13);
     expect(keys.get(ApiKey.Metadata)).toBe(12);
     const bad = await c.call(apiVersions, 3, { clientSoftwareName: "-bad name-", clientSoftwareVersion: "1" });
     expect(bad.errorCode).toBe(ErrorCode.INVALID_REQUEST);
@@ -95,10 +95,10 @@ describe("flexible versions", () => {
     expect((gone.topics as { errorCode: number }[])[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_ID);
   });
 
-  test("Produce v9 and Fetch v12 carry record batches in compact records", async () => {
+  test("Produce v9 and Fetch v12 (by name) and v13 (by topic id) carry record batches in compact records", async () => {
     const c = await connect();
     const topic = uniqueName("flex-data");
-    await createTopic(c, topic, 1);
+    const topicId = await createTopic(c, topic, 1);
     const batch = encodeRecordBatch({ baseTimestamp: Date.now(), records: [{ key: Buffer.from("k"), value: Buffer.from("flexible"), headers: [{ key: "h", value: Buffer.from("v") }] }] });
     const produced = await c.call(produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }] });
     expect(produced.responses).toMatchObject([{ name: topic, partitionResponses: [{ index: 0, errorCode: 0, baseOffset: 0 }] }]);
@@ -119,6 +119,26 @@ describe("flexible versions", () => {
     expect(part).toMatchObject({ errorCode: 0, highWatermark: 1 });
     const [record] = decodeRecords(part.records);
     expect(record).toMatchObject({ offset: 0, key: Buffer.from("k"), value: Buffer.from("flexible"), headers: [{ key: "h", value: Buffer.from("v") }] });
+
+    const fetchById = (id: Buffer) =>
+      c.call(fetch, 13, {
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [{ topicId: id, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [],
+        rackId: "",
+      });
+    const byId = (await fetchById(topicId)).responses as { topicId: Buffer; partitions: { errorCode: number; records: Buffer }[] }[];
+    expect(byId[0]!.topicId).toEqual(topicId);
+    expect(byId[0]!.partitions[0]!.errorCode).toBe(0);
+    expect(byId[0]!.partitions[0]!.records).toEqual(part.records);
+    const unknown = (await fetchById(Buffer.alloc(16, 7))).responses as { partitions: { errorCode: number }[] }[];
+    expect(unknown[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_ID);
   });
 
   test("a tagged field in the request header is read past", async () => {

@@ -115,7 +115,7 @@ export const produce = api(
 export const fetch = api(
   ApiKey.Fetch,
   "Fetch",
-  "4-12",
+  "4-13",
   [
     f("replicaId", "int32", "0-14", { default: -1 }),
     f("maxWaitMs", "int32", "0+"),
@@ -126,6 +126,7 @@ export const fetch = api(
     f("sessionEpoch", "int32", "7+", { default: -1 }),
     arr("topics", "0+", [
       f("topic", "string", "0-12"),
+      f("topicId", "uuid", "13+"),
       arr("partitions", "0+", [
         f("partition", "int32", "0+"),
         f("currentLeaderEpoch", "int32", "9+", { default: -1 }),
@@ -137,6 +138,7 @@ export const fetch = api(
     ]),
     arr("forgottenTopicsData", "7+", [
       f("topic", "string", "7-12"),
+      f("topicId", "uuid", "13+"),
       f("partitions", "[]int32", "7+"),
     ]),
     f("rackId", "string", "11+"),
@@ -147,6 +149,7 @@ export const fetch = api(
     f("sessionId", "int32", "7+"),
     arr("responses", "0+", [
       f("topic", "string", "0-12"),
+      f("topicId", "uuid", "13+"),
       arr("partitions", "0+", [
         f("partitionIndex", "int32", "0+"),
         f("errorCode", "int16", "0+"),
