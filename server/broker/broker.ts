@@ -984,7 +984,9 @@ export class Broker {
         if (!log) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [], timestamp: -1, offset: -1 };
         let found: { offset: number; timestamp: number };
         if (p.timestamp === -1) found = { offset: log.highWatermark, timestamp: -1 };
-        else if (p.timestamp === -2) found = { offset: log.logStartOffset, timestamp: -1 };
+        // -2 earliest; -4 (v8+) earliest local, the same here: nothing is tiered.
+        else if (p.timestamp === -2 || (p.timestamp === -4 && version >= 8)) found = { offset: log.logStartOffset, timestamp: -1 };
+        else if (p.timestamp === -3 && version >= 7) found = log.offsetOfMaxTimestamp() ?? { offset: -1, timestamp: -1 };
         else found = log.offsetForTimestamp(p.timestamp) ?? { offset: version === 0 ? log.highWatermark : -1, timestamp: -1 };
         return {
           partitionIndex: p.partitionIndex,

@@ -15,6 +15,7 @@ import {
   deleteTopics,
   fetch,
   findCoordinator,
+  listOffsets,
   joinGroup,
   listGroups,
   metadata,
@@ -139,6 +140,31 @@ describe("flexible versions", () => {
     expect(byId[0]!.partitions[0]!.records).toEqual(part.records);
     const unknown = (await fetchById(Buffer.alloc(16, 7))).responses as { partitions: { errorCode: number }[] }[];
     expect(unknown[0]!.partitions[0]!.errorCode).toBe(ErrorCode.UNKNOWN_TOPIC_ID);
+  });
+
+  test("ListOffsets v7 finds the record with the largest timestamp (-3), v8 the earliest local offset (-4)", async () => {
+    const c = await connect();
+    const topic = uniqueName("flex-max-ts");
+    await createTopic(c, topic, 1);
+    const base = Date.now() - 60_000;
+    // Offsets 0-1 at base+1000 and base+9000, offsets 2-3 at base+5000 and base+9000.
+    for (const deltas of [[1000, 9000], [5000, 9000]]) {
+      const batch = encodeRecordBatch({ baseTimestamp: base, records: deltas.map((d) => ({ key: null, value: Buffer.from(String(d)), timestampDelta: d })) });
+      const r = await c.call(produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch }] }] });
+      expect((r.responses as { partitionResponses: { errorCode: number }[] }[])[0]!.partitionResponses[0]!.errorCode).toBe(0);
+    }
+    const list = async (version: number, timestamp: number) => {
+      const r = await c.call(listOffsets, version, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }],
+      });
+      const p = (r.topics as { partitions: { errorCode: number; offset: number; timestamp: number }[] }[])[0]!.partitions[0]!;
+      return { errorCode: p.errorCode, offset: p.offset, timestamp: p.timestamp };
+    };
+    expect(await list(7, -3)).toEqual({ errorCode: 0, offset: 1, timestamp: base + 9000 });
+    expect(await list(8, -4)).toEqual({ errorCode: 0, offset: 0, timestamp: -1 });
+    expect(await list(8, -1)).toEqual({ errorCode: 0, offset: 4, timestamp: -1 });
   });
 
   test("a tagged field in the request header is read past", async () => {

@@ -149,6 +149,25 @@ export abstract class PartitionLog {
     return null;
   }
 
+  /**
+   * ListOffsets' MAX_TIMESTAMP (-3, KIP-734): the first record carrying the largest timestamp in
+   * the log, or null for an empty log.
+   */
+  offsetOfMaxTimestamp(): { offset: number; timestamp: number } | null {
+    const ts = this.index.maxTimestamps;
+    let best = -1;
+    for (let i = 0; i < ts.length; i++) if (best < 0 || ts[i]! > ts[best]!) best = i;
+    if (best < 0) return null;
+    const timestamp = ts[best]!;
+    try {
+      const rec = decodeRecords(this.readAt(best)).find((r) => r.timestamp === timestamp && r.offset >= this.logStartOffset);
+      if (rec) return { offset: rec.offset, timestamp };
+    } catch {
+      // A codec Node cannot decode: answer at batch granularity.
+    }
+    return { offset: Math.max(this.index.lastOffsets[best]!, this.logStartOffset), timestamp };
+  }
+
   /** The batches whose headers the producer state is rebuilt from after a restart. */
   *headers(): Generator<{ baseOffset: number; header: BatchHeader }> {
     for (let i = 0; i < this.index.baseOffsets.length; i++) {

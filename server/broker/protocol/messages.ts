@@ -175,7 +175,7 @@ export const fetch = api(
 export const listOffsets = api(
   ApiKey.ListOffsets,
   "ListOffsets",
-  "0-6",
+  "0-8",
   [
     f("replicaId", "int32", "0+"),
     f("isolationLevel", "int8", "2+"),
