@@ -180,7 +180,10 @@ export class GroupCoordinator {
     // Kafka checks the generation before the state: a member of an older generation must rejoin.
     if (generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
     this.touch(g, member);
-    if (g.state === "PreparingRebalance" || g.state === "CompletingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
+    // Only PreparingRebalance asks members to rejoin. In CompletingRebalance the member already has
+    // the new generation (members may heartbeat between JoinGroup and SyncGroup): Kafka answers
+    // NONE and restarts the session clock.
+    if (g.state === "PreparingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
     return ErrorCode.NONE;
   }
 
