@@ -2,10 +2,14 @@
  * Conformance with a third, independent client: @platformatic/kafka speaks only flexible protocol
  * versions (it opens with ApiVersions v3). Against the embedded broker it creates a topic, produces
  * keyed messages with headers with each codec it can use here, consumes them in a group of two
- * that commits, lists and describes the group and its offsets, and deletes the topic.
+ * that commits, lists and describes the group and its offsets, and deletes the topic; it changes
+ * topic configs, grows a topic, deletes records and groups; and it authenticates with SCRAM-SHA-512
+ * and produces idempotently.
  */
 import {
   Admin,
+  ConfigResourceTypes,
+  IncrementalAlterConfigOperationTypes,
   Consumer,
   Producer,
   stringDeserializers,
@@ -17,6 +21,7 @@ import {
 import zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { startBroker, type RunningBroker } from "./broker.ts";
+import { SaslUsers } from "./sasl.ts";
 import { BrokerLogCollector, uniqueName, waitUntil } from "./test-support.ts";
 
 type StringMessage = Message<string, string, string, string>;
@@ -125,5 +130,67 @@ describe("@platformatic/kafka", () => {
 
     await admin.deleteTopics({ topics: [topic] });
     expect(await admin.listTopics()).not.toContain(topic);
+  });
+
+  test("admin: describe and incrementally alter topic configs, grow a topic, delete records and an empty group", async () => {
+    const topic = uniqueName("platformatic-admin");
+    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+    await admin.incrementalAlterConfigs({
+      resources: [
+        {
+          resourceType: ConfigResourceTypes.TOPIC,
+          resourceName: topic,
+          configs: [{ name: "retention.ms", configOperation: IncrementalAlterConfigOperationTypes.SET, value: "3600000" }],
+        },
+      ],
+    });
+    const [described] = await admin.describeConfigs({
+      resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configurationKeys: ["retention.ms", "compression.type"] }],
+      includeSynonyms: true,
+    });
+    const byName = new Map(described!.configs.map((c) => [c.name, c]));
+    expect(byName.get("retention.ms")).toMatchObject({ value: "3600000", configSource: 1 });
+    expect(byName.get("compression.type")).toMatchObject({ value: "producer", configSource: 5, synonyms: [{ name: "compression.type", value: "producer", source: 5 }] });
+
+    await admin.createPartitions({ topics: [{ name: topic, count: 3, assignments: null }] });
+    const metadata = await admin.metadata({ topics: [topic] });
+    expect(metadata.topics.get(topic)?.partitionsCount).toBe(3);
+
+    const producer = new Producer({ clientId: "platformatic-producer", bootstrapBrokers: [broker.address], serializers: stringSerializers });
+    closers.push(() => producer.close());
+    await producer.send({ messages: [0, 1, 2, 3].map((i) => ({ topic, partition: 0, key: `k${i}`, value: `v${i}` })) });
+    const [deleted] = await admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition: 0, offset: 3n }] }] });
+    expect(deleted!.partitions[0]).toMatchObject({ partition: 0, lowWatermark: 3n });
+
+    const groupId = uniqueName("platformatic-idle");
+    await admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets: [{ partition: 0, offset: 3n }] }] });
+    expect((await admin.listGroups()).has(groupId)).toBe(true);
+    await admin.deleteGroups({ groups: [groupId] });
+    expect((await admin.listGroups()).has(groupId)).toBe(false);
+  });
+
+  test("SCRAM-SHA-512 and an idempotent producer", async () => {
+    const users = new SaslUsers();
+    users.add("carol", "carol-secret");
+    const secured = await startBroker({ port: 0, saslUsers: users, log: brokerLog.log });
+    closers.push(() => secured.stop());
+    const sasl = { mechanism: "SCRAM-SHA-512" as const, username: "carol", password: "carol-secret" };
+    const securedAdmin = new Admin({ clientId: "platformatic-sasl", bootstrapBrokers: [secured.address], sasl });
+    closers.push(() => securedAdmin.close());
+    const topic = uniqueName("platformatic-sasl");
+    await securedAdmin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+    const producer = new Producer({ clientId: "platformatic-idempotent", bootstrapBrokers: [secured.address], sasl, idempotent: true, serializers: stringSerializers });
+    closers.push(() => producer.close());
+    const result = await producer.send({ messages: [{ topic, partition: 0, key: "k", value: "once" }] });
+    expect(result.offsets?.[0]).toMatchObject({ topic, partition: 0, offset: 0n });
+    await producer.send({ messages: [{ topic, partition: 0, key: "k", value: "twice" }] });
+    const [offsets] = await securedAdmin.listOffsets({ topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n }] }] });
+    expect(offsets!.partitions[0]!.offset).toBe(2n);
+
+    const wrong = new Admin({ clientId: "platformatic-sasl-wrong", bootstrapBrokers: [secured.address], sasl: { ...sasl, password: "nope" }, retries: 0 });
+    closers.push(() => wrong.close());
+    const mark = brokerLog.mark();
+    await expect(wrong.listTopics()).rejects.toThrow();
+    expect(brokerLog.since(mark)).toContain("SASL SCRAM-SHA-512 failed");
   });
 });
