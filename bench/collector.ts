@@ -407,6 +407,8 @@ export interface CollectorBenchmarkResult {
   consumeOnly: { seconds: number; eventsPerSec: number; cpu: CpuSplit };
   ingestOnly: { seconds: number; eventsPerSec: number; cpu: CpuSplit };
   collector: { seconds: number; eventsPerSec: number; joinSeconds: number; writes: number; cpu: CpuSplit };
+  /** After (b): bytes the events table takes per stored event (heap with TOAST, and its indexes), next to bytes received per event. */
+  storage: { receivedBytesPerEvent: number; tableBytesPerEvent: number; indexBytesPerEvent: number; totalBytesPerEvent: number };
   /** (d): the collector on the same events as Avro in the Schema Registry wire format, and its share of (b). */
   avro: { seconds: number; eventsPerSec: number; ratioToJson: number; cpu: CpuSplit };
   ratioToCeiling: number;
@@ -472,6 +474,7 @@ export async function runCollectorBenchmark(
       },
     });
     let bResult: CollectorBenchmarkResult["collector"];
+    let storage: CollectorBenchmarkResult["storage"];
     let live: CollectorBenchmarkResult["live"];
     let liveCpu: CpuSplit | undefined;
     try {
@@ -487,6 +490,10 @@ export async function runCollectorBenchmark(
         cpu: meter(seconds),
       };
       print(`  ${bResult.eventsPerSec} events/s (${seconds.toFixed(1)} s after joining, ${bResult.writes} writes); cores: ${JSON.stringify(bResult.cpu)}`);
+      storage = await storagePerEvent(dbB);
+      print(
+        `  on disk per event: ${storage.totalBytesPerEvent} B (table ${storage.tableBytesPerEvent} B + indexes ${storage.indexBytesPerEvent} B) for ${storage.receivedBytesPerEvent} B received`,
+      );
 
     } finally {
       await collector.stop();
@@ -587,6 +594,8 @@ export async function runCollectorBenchmark(
         ` (goal >= ${GOALS.ratioToCeiling}: ${verdicts.ratio}); b goal >= ${GOALS.collectorEventsPerSec}/s: ${verdicts.throughput};` +
         ` p99 goal < ${GOALS.latencyP99Ms} ms: ${verdicts.latency}`,
     );
+    const rawRatio = Math.round((bResult.eventsPerSec / aResult.eventsPerSec) * 100) / 100;
+    print(`collector catch-up: ${bResult.eventsPerSec} events/s = ${rawRatio} x raw kafkajs consume (${aResult.eventsPerSec} events/s), same run`);
     return {
       messages,
       partitions: PARTITIONS,
@@ -596,6 +605,7 @@ export async function runCollectorBenchmark(
       consumeOnly: aResult,
       ingestOnly: cResult,
       collector: bResult,
+      storage,
       avro: avroResult,
       ratioToCeiling: ratio,
       live: { ...live, cpu: liveCpu },
@@ -609,6 +619,20 @@ export async function runCollectorBenchmark(
     fs.rmSync(brokerDir, { recursive: true, force: true });
     fs.rmSync(path.dirname(pgDataDir), { recursive: true, force: true });
   }
+}
+
+/** The events table's size (heap with TOAST, then its indexes) per stored row, and the bytes received per row. */
+async function storagePerEvent(db: { pool: pg.Pool }): Promise<CollectorBenchmarkResult["storage"]> {
+  await db.pool.query("VACUUM ANALYZE events");
+  const { rows } = await db.pool.query<{ rows: string; received: string; heap: string; indexes: string }>(
+    `SELECT count(*)::text AS rows, coalesce(sum(size), 0)::text AS received,
+            pg_table_size('events')::text AS heap, pg_indexes_size('events')::text AS indexes FROM events`,
+  );
+  const count = Math.max(1, Number(rows[0]!.rows));
+  const per = (bytes: string) => Math.round(Number(bytes) / count);
+  const table = per(rows[0]!.heap);
+  const indexes = per(rows[0]!.indexes);
+  return { receivedBytesPerEvent: per(rows[0]!.received), tableBytesPerEvent: table, indexBytesPerEvent: indexes, totalBytesPerEvent: table + indexes };
 }
 
 // ------------------------------------------------------------------ standalone

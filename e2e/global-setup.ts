@@ -2,7 +2,9 @@
  * Starts the whole demo stack once for every spec: `scripts/demo.ts` (what `npm run demo` runs)
  * on free ports with a fresh temporary data directory, so a test run never touches `.eventscope/`.
  * The demo services run fast and fail often (10 orders/s, a 6 s payment-gateway outage every
- * 30 s, 10% malformed orders) so that every kind of data exists within a minute. Waits for the
+ * 30 s, 10% malformed orders) and change the Avro payments schema 8 s after they start (a
+ * compatible change), so that every kind of data, and payments of both schema versions, exist
+ * within a minute. Waits for the
  * ready line, then until the database holds events of several types and at least one dead letter.
  *
  * With E2E_BASE_URL set, nothing is started: the specs run against that stack (E2E_ADMIN_TOKEN,
@@ -107,6 +109,10 @@ export default async function globalSetup(): Promise<void> {
     "6",
     "--malformed-rate",
     "0.1",
+    "--schema-change",
+    "compatible",
+    "--schema-change-after",
+    "8",
   ];
   log(`starting the demo stack (data in ${dataDir}); a first run builds the web UI, which takes minutes`);
   const launcher: ChildProcess = spawn(process.execPath, args, {

@@ -142,6 +142,8 @@ describe("npm run demo", () => {
     [["--outage-every", "10", "--outage-length", "10"], "--outage-length must be shorter than --outage-every"],
     [["--kafka", "no-port-here"], "--kafka: expected a comma-separated list of host:port"],
     [["--colour"], "Unknown option '--colour'"],
+    [["--schema-change", "forward"], "--schema-change must be one of compatible, breaking, none"],
+    [["--schema-change-after", "soon"], "--schema-change-after must be a whole number from 0 to 86400"],
   ])("rejects %j with a clear message and exit status 2", async (args, message) => {
     const run = launch(args);
     const { code } = await run.exited;
@@ -153,7 +155,18 @@ describe("npm run demo", () => {
   it("--help lists the flags and starts nothing", async () => {
     const run = launch(["--help"]);
     expect((await run.exited).code).toBe(0);
-    for (const flag of ["--port", "--broker-port", "--db-port", "--registry-port", "--data-dir", "--kafka", "--rate", "--outage-every"]) {
+    for (const flag of [
+      "--port",
+      "--broker-port",
+      "--db-port",
+      "--registry-port",
+      "--data-dir",
+      "--kafka",
+      "--rate",
+      "--outage-every",
+      "--schema-change",
+      "--schema-change-after",
+    ]) {
       expect(run.output()).toContain(flag);
     }
   });

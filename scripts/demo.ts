@@ -54,6 +54,14 @@ The demo services (passed through; their defaults apply when a flag is absent):
   --max-attempts N     payment attempts before a message goes to the dead-letter topic
   --compression CODEC  what the services produce with: none, gzip, snappy, lz4 or zstd
 
+The payment service writes the payments topic in Avro, registered in the schema registry
+(subject payments-value); the other services write JSON. While it runs it changes that schema:
+  --schema-change KIND compatible (a new optional field, the default), breaking (a new required
+                       field, which BACKWARD compatibility forbids; the embedded registry
+                       accepts it) or none
+  --schema-change-after S
+                       seconds after the services start (default 120)
+
 DATABASE_URL, when set, replaces the embedded PostgreSQL. Logs: DIR/logs/.`;
 
 class UsageError extends Error {}
@@ -69,7 +77,9 @@ const SERVICE_FLAGS = {
   "outage-every": { min: 0, max: 86_400, integer: true },
   "outage-length": { min: 1, max: 86_400, integer: true },
   "max-attempts": { min: 1, max: 100, integer: true },
+  "schema-change-after": { min: 0, max: 86_400, integer: true },
 } as const;
+const SCHEMA_CHANGES = ["compatible", "breaking", "none"];
 type ServiceFlag = keyof typeof SERVICE_FLAGS;
 
 interface DemoOptions {
@@ -123,6 +133,7 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
         "data-dir": { type: "string" },
         kafka: { type: "string" },
         compression: { type: "string" },
+        "schema-change": { type: "string" },
         ...(Object.fromEntries(Object.keys(SERVICE_FLAGS).map((flag) => [flag, { type: "string" }])) as Record<
           ServiceFlag,
           { type: "string" }
@@ -165,6 +176,13 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
       throw new UsageError(`--compression must be one of ${COMPRESSION_NAMES.join(", ")}; got "${values.compression}"`);
     }
     serviceArgs.push("--compression", codec);
+  }
+  if (values["schema-change"] !== undefined) {
+    const change = values["schema-change"].trim().toLowerCase();
+    if (!SCHEMA_CHANGES.includes(change)) {
+      throw new UsageError(`--schema-change must be one of ${SCHEMA_CHANGES.join(", ")}; got "${values["schema-change"]}"`);
+    }
+    serviceArgs.push("--schema-change", change);
   }
   const outageEvery = values["outage-every"] === undefined ? undefined : Number(values["outage-every"]);
   const outageLength = values["outage-length"] === undefined ? undefined : Number(values["outage-length"]);
@@ -554,6 +572,13 @@ async function main(): Promise<number> {
       await children.services.waitForLine(/demo services ready/, 120_000);
       watch(children.services);
       progress("demo services running: order, inventory, payment, shipping, notification, analytics");
+      // The payments schema change happens later, in the services' log: said here too, when it does.
+      void children.services
+        .waitForLine(/payment-service: (schema change rolled out .*)$/, 2 ** 31 - 1)
+        .then((match) => progress(match[1]!))
+        .catch(() => {
+          // The services stopped first (reported by watch()), or never changed the schema.
+        });
     }
     if (stopping) return await stopping;
 

@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { schemaHistoryHref } from "@/lib/api-schemas/schema-history";
 import { getDatabase, whoConsumes } from "@/server/db";
 import { InputError, PageFrame } from "@/components/events/page-parts";
 import { describeQuery, WhoConsumesAnswerView } from "@/components/who-consumes/who-consumes-answer";
@@ -74,6 +75,12 @@ export default async function WhoConsumesPage({ searchParams }: Props) {
           ? ""
           : `As ${kind === "event type" ? "an" : "a"} ${kind}: ${answer.topics.length} ${answer.topics.length === 1 ? "topic" : "topics"}, ${answer.groups.length} consumer ${answer.groups.length === 1 ? "group" : "groups"}. `}
         <a href={apiHref}>JSON</a>
+        {kind === "event type" && answer.topics.length > 0 ? (
+          <>
+            {" "}
+            · <Link href={schemaHistoryHref(value)}>Schema history of {value}</Link>
+          </>
+        ) : null}
       </p>
       {answer.topics.length === 0 ? (
         <div className="wc-empty" role="status">

@@ -61,6 +61,31 @@ describe("ReplayPanel", () => {
     expect((await screen.findByRole("status")).textContent).toBe("Replayed to payments-retry, partition 2, offset 17.");
   });
 
+  it("edits a Schema Registry value as its decoded JSON, says which schema id re-encodes it, and shows the field a misfit names", async () => {
+    const decoded = '{\n  "orderId": "ord-1",\n  "amount": "12.50"\n}';
+    const requests = stubFetch(() =>
+      jsonResponse(
+        { error: "validation", field: "value", message: 'amount: expected a decimal with at most 2 digits after the point, got "12.345"' },
+        422,
+      ),
+    );
+    const { user, dialog } = await openDialog({ valueText: decoded, valueSchemaId: 7 });
+    await user.click(within(dialog).getByRole("checkbox", { name: "Edit the value (as JSON) before sending" }));
+    const value = within(dialog).getByRole("textbox", { name: "Value to send" });
+    expect((value as HTMLTextAreaElement).value).toBe(decoded);
+    expect(within(dialog).getByText(/re-encoded with Schema Registry schema id 7 before it is sent/)).toBeTruthy();
+    await user.clear(value);
+    await user.paste('{"orderId":"ord-1","amount":"12.345"}');
+    await user.click(within(dialog).getByRole("button", { name: "Replay to payments" }));
+
+    expect(requests.map((r) => r.body)).toEqual([{ value: '{"orderId":"ord-1","amount":"12.345"}' }]);
+    expect((await within(dialog).findByRole("alert")).textContent).toBe(
+      'Not replayed: amount: expected a decimal with at most 2 digits after the point, got "12.345"',
+    );
+    // Still open, the value kept and focused for the correction.
+    expect(document.activeElement).toBe(within(dialog).getByRole("textbox", { name: "Value to send" }));
+  });
+
   it("says so and sends nothing when the edited headers are not JSON", async () => {
     const requests = stubFetch(() => jsonResponse(sent));
     const { user, dialog } = await openDialog();

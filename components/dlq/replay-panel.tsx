@@ -20,6 +20,11 @@ export interface ReplayPanelProps {
   originTopicHint: string | null;
   /** The value as text when it can be edited (JSON or text); null for binary values and tombstones. */
   valueText: string | null;
+  /**
+   * The Schema Registry id of a value in the wire format: `valueText` is then its decoded JSON, an
+   * edit is entered as JSON and re-encoded under this id by the server. null or absent: other values.
+   */
+  valueSchemaId?: number | null;
   /** The headers a replay sends (dead-letter headers already left out); binary values as `base64:…`. null: not editable (masked). */
   headers: { key: string; value: string | null }[] | null;
   previous: PreviousReplayView[];
@@ -52,6 +57,8 @@ export function ReplayPanel(props: ReplayPanelProps) {
   /** The server refused the target topic (it does not exist): the user chooses another. */
   const [topicRefused, setTopicRefused] = useState(false);
   const topicInput = useRef<HTMLInputElement>(null);
+  const valueInput = useRef<HTMLTextAreaElement>(null);
+  const schemaId = props.valueSchemaId ?? null;
 
   const previous = guard ?? props.previous;
   const replayedBefore = previous.length > 0;
@@ -92,6 +99,10 @@ export function ReplayPanel(props: ReplayPanelProps) {
         setTopicRefused(true);
         setMessage({ kind: "error", text: `Not replayed: ${result.body.message as string}` });
         topicInput.current?.focus();
+      } else if (result.status === 422 && result.body.field === "value") {
+        // Nothing was claimed or sent: the user corrects the value (the message names the field).
+        setMessage({ kind: "error", text: `Not replayed: ${result.body.message as string}` });
+        valueInput.current?.focus();
       } else {
         setMessage({ kind: "error", text: `Replay failed: ${(result.body.message as string) ?? (result.body.error as string) ?? result.status}` });
         router.refresh();
@@ -176,9 +187,17 @@ export function ReplayPanel(props: ReplayPanelProps) {
               <>
                 <label>
                   <input type="checkbox" checked={editValue} onChange={(e) => setEditValue(e.target.checked)} />
-                  Edit the value before sending
+                  {schemaId === null ? "Edit the value before sending" : "Edit the value (as JSON) before sending"}
                 </label>
-                {editValue ? <textarea aria-label="Value to send" value={value} onChange={(e) => setValue(e.target.value)} /> : null}
+                {editValue ? (
+                  <textarea ref={valueInput} aria-label="Value to send" value={value} onChange={(e) => setValue(e.target.value)} />
+                ) : null}
+                {editValue && schemaId !== null ? (
+                  <p className={styles.dlqNotice}>
+                    The value is shown decoded. An edited value is re-encoded with Schema Registry schema id {schemaId} before it is
+                    sent; one that does not fit that schema is refused, and nothing is sent. Left as it is, the original bytes are sent.
+                  </p>
+                ) : null}
               </>
             ) : null}
             {props.headers !== null ? (

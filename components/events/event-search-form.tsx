@@ -6,7 +6,7 @@ import type { FormEvent } from "react";
 import styles from "./search.module.css";
 
 /** The raw values of the search fields, as they are in the URL. */
-export type SearchFormValues = Partial<Record<"entity" | "key" | "type" | "topic" | "header" | "traceId" | "flag" | "from" | "to", string>>;
+export type SearchFormValues = Partial<Record<"entity" | "key" | "type" | "topic" | "header" | "traceId" | "flag" | "schemaId" | "from" | "to", string>>;
 
 const FIELDS: { name: keyof SearchFormValues; label: string; placeholder: string; type?: string }[] = [
   { name: "entity", label: "Entity key", placeholder: "ord-9182" },
@@ -16,6 +16,7 @@ const FIELDS: { name: keyof SearchFormValues; label: string; placeholder: string
   { name: "header", label: "Header", placeholder: "ce_type=OrderPlaced or x-replay-id" },
   { name: "traceId", label: "Trace id", placeholder: "32 hex digits" },
   { name: "flag", label: "Flag", placeholder: "batch-undecodable" },
+  { name: "schemaId", label: "Schema id", placeholder: "registry id" },
   { name: "from", label: "From (UTC)", placeholder: "2026-11-23T08:00:00Z", type: "datetime-local" },
   { name: "to", label: "To (UTC)", placeholder: "2026-11-23T09:00:00Z", type: "datetime-local" },
 ];

@@ -1,6 +1,7 @@
 "use client";
 
 import Link from "next/link";
+import { schemaHistoryHref } from "@/lib/api-schemas/schema-history";
 import { useEffect, useState } from "react";
 import { type FlowGraph, type GraphNodeId, type GroupDetail, splitNodeId, type TopicDetail } from "@/lib/api-schemas/graph";
 import { eventHref } from "@/lib/api-schemas/events";
@@ -128,7 +129,10 @@ function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }
         <ul className="graph-chips">
           {detail.eventTypes.map((type) => (
             <li key={type}>
-              <Link href={whoConsumesHref({ type })}>{type}</Link>
+              <Link href={whoConsumesHref({ type })}>{type}</Link>{" "}
+              <Link href={schemaHistoryHref(type)} aria-label={`Schema history of ${type}`} title={`Schema history of ${type}`}>
+                (schema)
+              </Link>
             </li>
           ))}
         </ul>

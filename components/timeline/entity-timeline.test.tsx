@@ -26,7 +26,7 @@ const paid = event("payments", 3, 20, "PaymentProcessed", [group("shipping", "be
 const timeline = (events: TimelineEvent[], nextCursor: string | null = null): EntityTimeline => ({ entityKey: ORDER, events, nextCursor });
 
 function detail(of: TimelineEvent): EventDetail {
-  return { ...of, value: { kind: "json", json: { orderId: ORDER, amount: 42 } }, valueBytesBase64: null, ingestedAt: of.timestamp, schemaId: null };
+  return { ...of, value: { kind: "json", json: { orderId: ORDER, amount: 42 } }, valueBytesBase64: null, ingestedAt: of.timestamp, schemaId: null, schemaSubject: null, schemaVersion: null };
 }
 
 /** Answers the timeline's live requests with `current()`, and an event's detail when a row opens. */

@@ -88,7 +88,10 @@ export const replayRequestSchema = z
     seen: z.number().int().min(0).optional(),
     /** Send to this topic instead of the original one. */
     topic: topicNameSchema.optional(),
-    /** The value to send instead (UTF-8 text; null sends a tombstone). */
+    /**
+     * The value to send instead (UTF-8 text; null sends a tombstone). For a Schema Registry value:
+     * JSON, re-encoded under the same schema id (422 naming the field when it does not fit).
+     */
     value: z.string().max(10_000_000).nullable().optional(),
     /** The complete header list to send instead (x-replay-of and x-replay-id are added). */
     headers: z.array(headerSchema).max(1000).optional(),
@@ -248,13 +251,18 @@ export const deadLetterDetailSchema = deadLetterListItemSchema.extend({
   key: z.string().nullable(),
   keyBase64: z.string().nullable(),
   headers: z.array(storedHeaderSchema),
-  /** The value as text (UTF-8; JSON as received) or base64 for binary; null for a tombstone. */
+  /** The value as text (UTF-8; JSON as received, or decoded from the wire format) or base64 for binary; null for a tombstone. */
   value: z
     .union([
       z.object({ kind: z.enum(["json", "text"]), text: z.string() }),
       z.object({ kind: z.literal("binary"), base64: z.string() }),
     ])
     .nullable(),
+  /**
+   * The Schema Registry id the value was written with, when it is in the wire format: `value` is
+   * then its decoded JSON; a replay sends the original bytes, or re-encodes an edit under this id.
+   */
+  valueSchemaId: z.number().nullable(),
   flags: z.array(z.string()),
   /** EVENTSCOPE_MASK_FIELDS changed the value or headers shown here (a replay still sends the originals). */
   masked: z.boolean(),

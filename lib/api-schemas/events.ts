@@ -80,6 +80,16 @@ export const eventSearchQuerySchema = z
         .regex(/^[a-z0-9-]{1,64}$/, "a flag is a lower-case name such as batch-undecodable or value-not-json")
         .optional(),
     ),
+    /** The Schema Registry id the value was decoded with (the schema history links its versions' events). */
+    schemaId: z.preprocess(
+      blankToUndefined,
+      z.coerce
+        .number({ error: "a schema id is a whole number (the registry's id)" })
+        .int("a schema id is a whole number (the registry's id)")
+        .min(0, "a schema id is 0 or more")
+        .max(2_147_483_647, "a schema id fits in 32 bits")
+        .optional(),
+    ),
     from: timeSchema(),
     to: timeSchema(),
     cursor: cursorSchema,
@@ -117,6 +127,7 @@ export function eventSearchParams(query: EventSearchQuery): URLSearchParams {
   if (query.header) set("header", query.header.value === undefined ? query.header.name : `${query.header.name}=${query.header.value}`);
   set("traceId", query.traceId);
   set("flag", query.flag);
+  set("schemaId", query.schemaId?.toString());
   set("from", query.from?.toISOString());
   set("to", query.to?.toISOString());
   set("cursor", query.cursor);
@@ -329,6 +340,9 @@ export const eventDetailSchema = timelineEventSchema.extend({
   ingestedAt: z.string(),
   /** The Schema Registry id its value was decoded with (the wire bytes are valueBytesBase64); else null. */
   schemaId: z.number().int().nullable(),
+  /** The subject and version the registry listed for that id, when the collector stored the schema; else null. */
+  schemaSubject: z.string().nullable(),
+  schemaVersion: z.number().int().nullable(),
 });
 
 export type EventDetail = z.infer<typeof eventDetailSchema>;

@@ -4,6 +4,7 @@ import type { Kafka } from "kafkajs";
 import { redactSecrets, type Config } from "../config.ts";
 import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
+import { fetchSchemas } from "./schemas/fetch-schemas.ts";
 import { startRegistryCatchUp } from "./schemas/registry-catch-up.ts";
 import { WireFormatDecoder } from "../schemas/wire-format.ts";
 import { EventWriter, oneLine, type EventWriterOptions } from "./event-writer.ts";
@@ -215,7 +216,9 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         fromBeginning: (topic) => config.start === "earliest" || (initialTopics !== null && !initialTopics.has(topic)),
         writer,
         extractOptions,
-        prepareBatch: wireFormat ? (messages) => wireFormat.prefetchFor(messages) : undefined,
+        prepareBatch: wireFormat
+          ? (messages) => fetchSchemas(options.db, wireFormat, messages.flatMap((m) => [m.key ?? null, m.value ?? null]), log)
+          : undefined,
         maxRowsPerChunk: maxRowsPerWrite,
         paused: writer.isFailing(),
         consumerConfig: {

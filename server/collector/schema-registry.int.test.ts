@@ -10,11 +10,11 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import type { ProducerRecord } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { makeTempDir, uniqueName, waitUntil } from "../broker/test-support.ts";
-import { getEntityTimeline, getEvent } from "../db/index.ts";
+import { getEntityTimeline, getEvent, getSchemaHistory } from "../db/index.ts";
 import { startSchemaRegistry, type RunningSchemaRegistry } from "../registry/index.ts";
 import { createTopics, useCollectorTestBed } from "./test-support.ts";
 
@@ -172,7 +172,13 @@ describe("Schema Registry values", () => {
 
     // The event's page says which schema it was read with, and keeps the wire bytes for a replay.
     const detail = await getEvent(bed.db, payments, 0, "0");
-    expect(detail).toMatchObject({ schemaId: avroId, valueBytesBase64: avroValue.toString("base64"), value: { kind: "json" } });
+    expect(detail).toMatchObject({
+      schemaId: avroId,
+      schemaSubject: `${payments}-value`,
+      schemaVersion: 1,
+      valueBytesBase64: avroValue.toString("base64"),
+      value: { kind: "json" },
+    });
 
     const timeline = await getEntityTimeline(bed.db, orderId);
     expect(timeline.events.map((e) => e.eventType)).toEqual(["com.example.payments.PaymentProcessed", "ShipmentSent"]);
@@ -327,6 +333,60 @@ describe("Schema Registry values", () => {
     bed.collect(prefix + "x", { SCHEMA_REGISTRY_URL: `http://127.0.0.1:${closed}`, EVENTSCOPE_TOPICS_INCLUDE: `^${other}$` });
     const [down] = await waitForRows(other, 1);
     expect(down).toMatchObject({ value_kind: "binary", flags: ["schema-registry-unavailable"] });
+  });
+
+  test("the schema history shows each registry version the events carried, with the subject's level and each change judged", async () => {
+    const prefix = uniqueName("schema-history");
+    const topic = `${prefix}-payments`;
+    const subject = `${topic}-value`;
+    await createTopics(bed.kafka, [topic], 1);
+    const client = new SchemaRegistry({ host: registry.url });
+    const record = (fields: unknown[]) => JSON.stringify({ type: "record", name: "Refund", namespace: prefix.replaceAll("-", "_"), fields });
+    const base = [
+      { name: "orderId", type: "string" },
+      { name: "amount", type: "double" },
+    ];
+    // FULL for this subject: a new optional field with a default is fine both ways; a type change
+    // from double to string is not. The embedded registry reports the level and enforces none.
+    await fetch(`${registry.url}/config/${subject}`, {
+      method: "PUT",
+      headers: { "content-type": "application/vnd.schemaregistry.v1+json" },
+      body: JSON.stringify({ compatibility: "FULL" }),
+    });
+    const full = { subject, compatibility: COMPATIBILITY.FULL };
+    const v1 = await client.register({ type: SchemaType.AVRO, schema: record(base) }, full);
+    const v2 = await client.register({ type: SchemaType.AVRO, schema: record([...base, { name: "reason", type: ["null", "string"], default: null }]) }, full);
+    const v3 = await client.register({ type: SchemaType.AVRO, schema: record([base[0], { name: "amount", type: "string" }]) }, full);
+    const orderId = `ord-${prefix}`;
+    const at = Date.now() - 60_000;
+    await produce({
+      topic,
+      messages: [
+        { key: orderId, value: await client.encode(v1.id, { orderId, amount: 1.5 }), timestamp: String(at) },
+        { key: orderId, value: await client.encode(v1.id, { orderId, amount: 2.5 }), timestamp: String(at + 1) },
+        { key: orderId, value: await client.encode(v2.id, { orderId, amount: 3.5, reason: "late" }), timestamp: String(at + 2) },
+        { key: orderId, value: await client.encode(v3.id, { orderId, amount: "4.50" }), timestamp: String(at + 3) },
+      ],
+    });
+
+    bed.collect(prefix, { SCHEMA_REGISTRY_URL: registry.url });
+    await waitForRows(topic, 4);
+    const type = `${prefix.replaceAll("-", "_")}.Refund`;
+    const history = await waitUntil("the schemas stored for the history", async () => {
+      const found = await getSchemaHistory(bed.db, type);
+      return found.registry.every((version) => version.subject !== null) ? found : false;
+    }, { describe: () => bed.logs.text() });
+    expect(history.registry.map((v) => [v.subject, v.version, v.schemaId, v.count, v.compatibility.level, v.breaking])).toEqual([
+      [subject, 1, v1.id, 2, "FULL", false],
+      [subject, 2, v2.id, 1, "FULL", false],
+      [subject, 3, v3.id, 1, "FULL", true],
+    ]);
+    expect(history.registry[1]!.changes).toEqual([expect.objectContaining({ path: "reason", kind: "added", compatible: true })]);
+    expect(history.registry[2]!.changes).toEqual([
+      expect.objectContaining({ path: "amount", kind: "type-changed", before: "double", after: "string", compatible: false }),
+      // Removing a field with a default: old readers fill it in, new readers skip it.
+      expect.objectContaining({ path: "reason", kind: "removed", compatible: true }),
+    ]);
   });
 
   test("events stored while the registry was down are decoded once it is back, and join their entity's timeline", async () => {

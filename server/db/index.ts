@@ -46,6 +46,7 @@ export {
   type LagSampleInput,
   type SyncOptions,
 } from "./cluster-state.ts";
+export { saveRegistrySchemas, type RegistrySchemaRow } from "./registry-schemas.ts";
 export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate, type StalledPartitionUpdate } from "./health.ts";
 export { pruneOlderThan, type PruneResult } from "./retention.ts";
 export { tryAcquirePollerLock, type PollerLock } from "./poller-lock.ts";

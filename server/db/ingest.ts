@@ -6,17 +6,20 @@ import type { StoredFailure } from "../../lib/api-schemas/events.ts";
 import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
 import { DatabaseError, toDatabaseError } from "./errors.ts";
 import { REPLAY_ID_HEADER } from "../../lib/dead-letter-conventions.ts";
+import { jsonShapeEntries } from "../../lib/json-shape.ts";
+import type { JsonValue } from "../../lib/json-value.ts";
 
 /**
- * The bulk ingest path: event rows into `events` (plus their dead letters and the producers
- * table) through `pg`, because Prisma's createMany is an order of magnitude slower.
+ * The bulk ingest path: event rows into `events` (plus their dead letters and the per-type
+ * aggregates: producers, event_type_schemas, event_type_fields) through `pg`, because Prisma's
+ * createMany is an order of magnitude slower.
  *
  * One transaction per call, rows in (topic, partition, offset) order. First the cheap way: COPY
- * straight into `events`, then the batch's dead letters and producer counts. If any row is
+ * straight into `events`, then the batch's dead letters and aggregate counts. If any row is
  * already stored (a batch delivered again after a crash before the offset commit, a rebalance, a
  * second collector), the primary key refuses the COPY and the batch goes the careful way instead:
  * COPY into a session-local staging table, then one statement that inserts into `events` with
- * ON CONFLICT DO NOTHING and, for the rows that were new only, their dead letters and producer
+ * ON CONFLICT DO NOTHING and, for the rows that were new only, their dead letters and aggregate
  * counts. Either way each (topic, partition, offset) is stored once and counted once.
  *
  * The row shape is structurally a subset of the collector's ExtractedEvent
@@ -216,6 +219,23 @@ const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (
 
 const COLUMN_COUNT = EVENT_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
 
+/**
+ * After the stored columns, one cell that is not stored: the shape of a plain JSON value with an
+ * event type (lib/json-shape.ts), its `path\ttype` entries joined by newlines (values of one type
+ * mostly share one shape: recordUsage counts each distinct shape once), for event_type_fields;
+ * else null.
+ */
+const SHAPE_CELL = COLUMN_COUNT;
+const CELL = {
+  topic: 0,
+  partition: 1,
+  offset: 2,
+  timestamp: 3,
+  eventType: EVENT_COLUMNS.indexOf("event_type"),
+  producer: EVENT_COLUMNS.indexOf("producer"),
+  schemaId: EVENT_COLUMNS.indexOf("schema_id"),
+} as const;
+
 /** PostgreSQL text cannot hold NUL; anything else a JS string holds, it can. */
 function cleanText(text: string): string {
   return text.includes("\u0000") ? text.replaceAll("\u0000", "\uFFFD") : text;
@@ -367,8 +387,13 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
     undecodableJson(row.undecodable),
     value.kind === "json" && value.schema ? value.schema.id : null,
   ];
+  const shape =
+    !degraded && value.kind === "json" && !value.schema && row.eventType !== null
+      ? cleanText(jsonShapeEntries(value.json as JsonValue).join("\n"))
+      : null;
   if (!dl) {
     for (let i = 0; i < DEAD_LETTER_COLUMNS.length; i++) cells.push(null);
+    cells.push(shape);
     return cells;
   }
   cells.push(
@@ -390,6 +415,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
       ? dl.attempts
       : null,
     replayIdOf(row.headers),
+    shape,
   );
   return cells;
 }
@@ -443,7 +469,7 @@ async function stageByInsert(client: pg.PoolClient, rows: readonly Cell[][]): Pr
     const chunk = rows.slice(start, start + INSERT_ROWS_PER_STATEMENT);
     const params: unknown[] = [];
     const tuples = chunk.map((cells) => {
-      const placeholders = cells.map((cell) => {
+      const placeholders = cells.slice(0, COLUMN_COUNT).map((cell) => {
         params.push(cell);
         return `$${params.length}`;
       });
@@ -462,7 +488,7 @@ WITH inserted AS (
   SELECT ${eventColumns} FROM ${STAGING_TABLE}
   ORDER BY topic, partition, "offset"
   ON CONFLICT DO NOTHING
-  RETURNING topic, partition, "offset", "timestamp", event_type, producer
+  RETURNING topic, partition, "offset"
 ), dead AS (
   INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COPIED_COLUMNS.join(", ")}, ${DEAD_LETTER_COLUMNS.join(", ")})
   SELECT DISTINCT ON (s.topic, s.partition, s."offset") s.topic, s.partition, s."offset", s."timestamp",
@@ -474,22 +500,18 @@ WITH inserted AS (
   ORDER BY s.topic, s.partition, s."offset"
   ON CONFLICT DO NOTHING
   RETURNING 1
-), produced AS (
-  INSERT INTO producers AS p (topic, event_type, producer, count, first_seen_at, last_seen_at)
-  SELECT topic, coalesce(event_type, ''), coalesce(producer, ''), count(*), min("timestamp"), max("timestamp")
-  FROM inserted
-  GROUP BY 1, 2, 3
-  ORDER BY 1, 2, 3
-  ON CONFLICT (topic, event_type, producer) DO UPDATE SET
-    count = p.count + excluded.count,
-    first_seen_at = least(p.first_seen_at, excluded.first_seen_at),
-    last_seen_at = greatest(p.last_seen_at, excluded.last_seen_at)
-  RETURNING 1
 )
-SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM dead)::int AS dead_letters`;
+SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM dead)::int AS dead_letters,
+  (SELECT coalesce(array_agg(partition || ' ' || "offset" || ' ' || topic), '{}') FROM inserted) AS positions`;
 
-// --- the direct path: COPY straight into events ---------------------------------------------------
+// --- what the new rows add to the per-type aggregates ---------------------------------------------
 
+/**
+ * Producers, the registry schemas each event type carried, and the shapes of each event type's
+ * plain JSON values: counted for the rows that were new (so a redelivered batch counts nothing
+ * twice), in the transaction that stores them. Keys are sorted, so concurrent writers lock
+ * aggregate rows in the same order and wait for each other instead of deadlocking.
+ */
 const PRODUCERS_UPSERT = `
 INSERT INTO producers AS p (topic, event_type, producer, count, first_seen_at, last_seen_at)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[])
@@ -498,11 +520,131 @@ ON CONFLICT (topic, event_type, producer) DO UPDATE SET
   first_seen_at = least(p.first_seen_at, excluded.first_seen_at),
   last_seen_at = greatest(p.last_seen_at, excluded.last_seen_at)`;
 
+/** The first event's position follows first_seen_at: it changes only with an earlier first sighting. */
+const FIRST_EVENT_UPDATE = (alias: string) => `
+  first_topic = CASE WHEN excluded.first_seen_at < ${alias}.first_seen_at THEN excluded.first_topic ELSE ${alias}.first_topic END,
+  first_partition = CASE WHEN excluded.first_seen_at < ${alias}.first_seen_at THEN excluded.first_partition ELSE ${alias}.first_partition END,
+  first_offset = CASE WHEN excluded.first_seen_at < ${alias}.first_seen_at THEN excluded.first_offset ELSE ${alias}.first_offset END,
+  count = ${alias}.count + excluded.count,
+  first_seen_at = least(${alias}.first_seen_at, excluded.first_seen_at),
+  last_seen_at = greatest(${alias}.last_seen_at, excluded.last_seen_at)`;
+
+const TYPE_SCHEMAS_UPSERT = `
+INSERT INTO event_type_schemas AS t (event_type, schema_id, count, first_seen_at, last_seen_at, first_topic, first_partition, first_offset)
+SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::int[], $8::bigint[])
+ON CONFLICT (event_type, schema_id) DO UPDATE SET${FIRST_EVENT_UPDATE("t")}`;
+
+const TYPE_FIELDS_UPSERT = `
+INSERT INTO event_type_fields AS t (event_type, path, json_type, count, first_seen_at, last_seen_at, first_topic, first_partition, first_offset)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::int[], $9::bigint[])
+ON CONFLICT (event_type, path, json_type) DO UPDATE SET${FIRST_EVENT_UPDATE("t")}`;
+
+interface Tally {
+  parts: string[];
+  count: number;
+  /** ISO 8601 strings of one format order like the times they name. */
+  first: string;
+  last: string;
+  firstAt: { topic: string; partition: number; offset: string };
+}
+
+function tally(into: Map<string, Tally>, parts: string[], cells: Cell[]): void {
+  const key = parts.join("\u0000");
+  const timestamp = cells[CELL.timestamp] as string;
+  const entry = into.get(key);
+  const at = { topic: cells[CELL.topic] as string, partition: cells[CELL.partition] as number, offset: cells[CELL.offset] as string };
+  if (!entry) {
+    into.set(key, { parts, count: 1, first: timestamp, last: timestamp, firstAt: at });
+    return;
+  }
+  entry.count += 1;
+  if (timestamp < entry.first) {
+    entry.first = timestamp;
+    entry.firstAt = at;
+  }
+  if (timestamp > entry.last) entry.last = timestamp;
+}
+
+function sortedTallies(tallies: Map<string, Tally>): Tally[] {
+  return [...tallies.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
+}
+
+async function recordUsage(client: pg.PoolClient, rows: readonly Cell[][]): Promise<void> {
+  const producers = new Map<string, Tally>();
+  const schemas = new Map<string, Tally>();
+  const shapes = new Map<string, Tally>();
+  for (const cells of rows) {
+    const type = cells[CELL.eventType] as string | null;
+    tally(producers, [cells[CELL.topic] as string, type ?? "", (cells[CELL.producer] as string | null) ?? ""], cells);
+    if (type === null) continue;
+    const schemaId = cells[CELL.schemaId] as number | null;
+    if (schemaId !== null) tally(schemas, [type, String(schemaId)], cells);
+    const shape = cells[SHAPE_CELL] as string | null;
+    if (shape !== null) tally(shapes, [type, shape], cells);
+  }
+  // Each distinct shape's tally, spread over its paths.
+  const fields = new Map<string, Tally>();
+  for (const shape of shapes.values()) {
+    const [type, entries] = shape.parts as [string, string];
+    for (const entry of entries.split("\n")) {
+      const tab = entry.lastIndexOf("\t");
+      const parts = [type, entry.slice(0, tab), entry.slice(tab + 1)];
+      const key = parts.join("\u0000");
+      const known = fields.get(key);
+      if (!known) {
+        fields.set(key, { ...shape, parts, firstAt: shape.firstAt });
+        continue;
+      }
+      known.count += shape.count;
+      if (shape.first < known.first) {
+        known.first = shape.first;
+        known.firstAt = shape.firstAt;
+      }
+      if (shape.last > known.last) known.last = shape.last;
+    }
+  }
+  const column = (list: Tally[], pick: (entry: Tally) => unknown) => list.map(pick);
+  const firsts = (list: Tally[]) => [
+    column(list, (e) => e.count),
+    column(list, (e) => e.first),
+    column(list, (e) => e.last),
+    column(list, (e) => e.firstAt.topic),
+    column(list, (e) => e.firstAt.partition),
+    column(list, (e) => e.firstAt.offset),
+  ];
+  const producerList = sortedTallies(producers);
+  if (producerList.length > 0) {
+    await client.query(PRODUCERS_UPSERT, [
+      column(producerList, (e) => e.parts[0]),
+      column(producerList, (e) => e.parts[1]),
+      column(producerList, (e) => e.parts[2]),
+      column(producerList, (e) => e.count),
+      column(producerList, (e) => e.first),
+      column(producerList, (e) => e.last),
+    ]);
+  }
+  const schemaList = sortedTallies(schemas);
+  if (schemaList.length > 0) {
+    await client.query(TYPE_SCHEMAS_UPSERT, [column(schemaList, (e) => e.parts[0]), column(schemaList, (e) => Number(e.parts[1])), ...firsts(schemaList)]);
+  }
+  const fieldList = sortedTallies(fields);
+  if (fieldList.length > 0) {
+    await client.query(TYPE_FIELDS_UPSERT, [
+      column(fieldList, (e) => e.parts[0]),
+      column(fieldList, (e) => e.parts[1]),
+      column(fieldList, (e) => e.parts[2]),
+      ...firsts(fieldList),
+    ]);
+  }
+}
+
+// --- the direct path: COPY straight into events ---------------------------------------------------
+
 const DEAD_LETTER_ROW_COLUMNS = 4 + DEAD_LETTER_COPIED_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
 const DEAD_LETTER_INSERT = `INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COPIED_COLUMNS.join(", ")}, ${DEAD_LETTER_COLUMNS.join(", ")}) VALUES `;
 
 /**
- * COPY the rows straight into events, then their dead letters and producer counts. Fails with
+ * COPY the rows straight into events, then their dead letters and the aggregates (recordUsage). Fails with
  * unique_violation (23505) when any row is already stored (or being stored by another
  * transaction): the caller then takes the staging path, which skips those rows. Redelivery is the
  * exception, so most batches take this, the cheaper path.
@@ -516,38 +658,13 @@ async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][]): Pro
   for (let start = 0; start < dead.length; start += perStatement) {
     const params: Cell[] = [];
     const tuples = dead.slice(start, start + perStatement).map((cells) => {
-      const values = [...cells.slice(0, 4), ...DEAD_LETTER_COPIED_CELLS.map((i) => cells[i]!), ...cells.slice(EVENT_COLUMNS.length)];
+      const values = [...cells.slice(0, 4), ...DEAD_LETTER_COPIED_CELLS.map((i) => cells[i]!), ...cells.slice(EVENT_COLUMNS.length, COLUMN_COUNT)];
       return `(${values.map((value) => (params.push(value), `$${params.length}`)).join(",")})`;
     });
     await client.query(DEAD_LETTER_INSERT + tuples.join(","), params);
   }
 
-  // Producer counts, aggregated here; sorted so concurrent writers lock rows in the same order.
-  const counts = new Map<string, { topic: string; type: string; producer: string; count: number; first: string; last: string }>();
-  for (const cells of rows) {
-    const topic = cells[0] as string;
-    const timestamp = cells[3] as string;
-    const type = (cells[12] as string | null) ?? "";
-    const producer = (cells[16] as string | null) ?? "";
-    const key = `${topic}\u0000${type}\u0000${producer}`;
-    const entry = counts.get(key);
-    if (!entry) counts.set(key, { topic, type, producer, count: 1, first: timestamp, last: timestamp });
-    else {
-      entry.count += 1;
-      // ISO 8601 strings of one format order like the times they name.
-      if (timestamp < entry.first) entry.first = timestamp;
-      if (timestamp > entry.last) entry.last = timestamp;
-    }
-  }
-  const sorted = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
-  await client.query(PRODUCERS_UPSERT, [
-    sorted.map((e) => e.topic),
-    sorted.map((e) => e.type),
-    sorted.map((e) => e.producer),
-    sorted.map((e) => e.count),
-    sorted.map((e) => e.first),
-    sorted.map((e) => e.last),
-  ]);
+  await recordUsage(client, rows);
   return { inserted: rows.length, deadLetters: dead.length };
 }
 
@@ -642,7 +759,12 @@ async function ingestCells(
       if (method === "insert") await stageByInsert(client, rows);
       else await stageByCopy(client, rows);
       const recreated = await retirePreviousIncarnations(client);
-      const { rows: result } = await client.query<{ inserted: number; dead_letters: number }>(MERGE_SQL);
+      const { rows: result } = await client.query<{ inserted: number; dead_letters: number; positions: string[] }>(MERGE_SQL);
+      const inserted = new Set(result[0]!.positions);
+      await recordUsage(
+        client,
+        rows.filter((cells) => inserted.has(`${cells[CELL.partition] as number} ${cells[CELL.offset] as string} ${cells[CELL.topic] as string}`)),
+      );
       return {
         inserted: result[0]!.inserted,
         deadLetters: result[0]!.dead_letters,
@@ -772,23 +894,53 @@ const REDECODED_CELLS = REDECODED_COLUMNS.map((column) => EVENT_COLUMNS.indexOf(
 /**
  * Stores a new reading of records already stored (same topic, partition and offset): their value,
  * event type, entity keys, producer, flags and schema id, as extraction gives them now. Returns how
- * many rows changed. Key, headers and timestamp are the record's and stay as they are.
+ * many rows changed. Key, headers and timestamp are the record's and stay as they are. The
+ * aggregates follow: the producers row counted for the old reading loses the record, the new
+ * reading is counted (recordUsage).
  */
 export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly EventRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   const now = new Date();
   const sets = REDECODED_COLUMNS.map((column, i) => `${column} = $${i + 4}${column === "value_kind" ? "::value_kind" : ""}`).join(", ");
-  const sql = `UPDATE events SET ${sets} WHERE topic = $1 AND partition = $2 AND "offset" = $3::bigint`;
-  let changed = 0;
+  const sql = `UPDATE events e SET ${sets} FROM (SELECT event_type, producer FROM events
+      WHERE topic = $1 AND partition = $2 AND "offset" = $3::bigint FOR UPDATE) old
+    WHERE e.topic = $1 AND e.partition = $2 AND e."offset" = $3::bigint
+    RETURNING coalesce(old.event_type, '') AS old_type, coalesce(old.producer, '') AS old_producer`;
+  let client: pg.PoolClient | undefined;
   try {
-    for (const row of rows) {
+    client = await db.pool.connect();
+    await client.query("BEGIN");
+    const changed: Cell[][] = [];
+    const uncounted = new Map<string, { topic: string; type: string; producer: string; count: number }>();
+    for (const row of sortByPosition(rows)) {
       const cells = toCells(row, now, false);
-      const { rowCount } = await db.pool.query(sql, [cells[0], cells[1], cells[2], ...REDECODED_CELLS.map((i) => cells[i])]);
-      changed += rowCount ?? 0;
+      const { rows: old } = await client.query<{ old_type: string; old_producer: string }>(sql, [
+        cells[0],
+        cells[1],
+        cells[2],
+        ...REDECODED_CELLS.map((i) => cells[i]),
+      ]);
+      if (old.length === 0) continue;
+      changed.push(cells);
+      const topic = cells[CELL.topic] as string;
+      const key = [topic, old[0]!.old_type, old[0]!.old_producer].join("\u0000");
+      const entry = uncounted.get(key) ?? { topic, type: old[0]!.old_type, producer: old[0]!.old_producer, count: 0 };
+      entry.count += 1;
+      uncounted.set(key, entry);
     }
-    return changed;
+    for (const [, entry] of [...uncounted].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const at = [entry.topic, entry.type, entry.producer];
+      await client.query(`UPDATE producers SET count = greatest(count - $4, 0) WHERE topic = $1 AND event_type = $2 AND producer = $3`, [...at, entry.count]);
+      await client.query(`DELETE FROM producers WHERE topic = $1 AND event_type = $2 AND producer = $3 AND count = 0`, at);
+    }
+    await recordUsage(client, changed);
+    await client.query("COMMIT");
+    return changed.length;
   } catch (error) {
+    await client?.query("ROLLBACK").catch(() => undefined);
     throw toDatabaseError(error, "storing decoded events");
+  } finally {
+    client?.release();
   }
 }
 

@@ -3,7 +3,7 @@ import { Prisma } from "@prisma/client";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { toDatabaseError } from "./errors.ts";
 import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
-import { checkOffset, runQuery, select, type Queryable } from "./queries/shared.ts";
+import { checkOffset, runQuery, select, storedSchemaIdOf, type Queryable } from "./queries/shared.ts";
 
 /**
  * The write side of replays: the stored bytes of a dead letter, the guard (claiming a replay
@@ -26,6 +26,11 @@ export interface ReplaySource {
   value: Buffer | null;
   /** Record order, repeated keys kept. */
   headers: { key: string; value: Buffer | null }[];
+  /**
+   * A value in the Schema Registry wire format, as the collector decoded it: its schema id and the
+   * decoded JSON (text); `value` holds the wire bytes. null for any other value.
+   */
+  decoded: { schemaId: number; json: string } | null;
   /**
    * Why the stored form is not the record byte for byte, when it is not (e.g. a value cut at
    * EVENTSCOPE_MAX_VALUE_BYTES); a replay refuses such a dead letter.
@@ -91,6 +96,7 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
   } else if (row.value_kind === "text") value = Buffer.from(row.value_text ?? "", "utf8");
   else if (row.value_kind === "binary") value = row.value_bytes ?? Buffer.alloc(0);
   const stored = Array.isArray(row.headers) ? (row.headers as StoredHeader[]) : [];
+  const schemaId = storedSchemaIdOf(row.value_kind, row.value_bytes);
   return {
     id: row.id,
     topic: row.topic,
@@ -107,6 +113,7 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
       key: h.key,
       value: h.value === null ? null : Buffer.from(h.value, h.encoding === "base64" ? "base64" : "utf8"),
     })),
+    decoded: schemaId !== null ? { schemaId, json: row.value_json_text ?? "null" } : null,
     notExact,
   };
 }

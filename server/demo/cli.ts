@@ -21,6 +21,7 @@ try {
   const parsed = parseDemoCommandLine(process.argv.slice(2), {
     brokers: config.kafkaBrokers,
     databaseUrl: config.databaseUrl,
+    schemaRegistryUrl: config.schemaRegistry?.url,
   });
   if (parsed.help) {
     process.stdout.write(`${DEMO_USAGE}\n`);
@@ -37,8 +38,15 @@ try {
 const telemetry: RunningTelemetry = startTelemetry({ serviceName: "eventscope-demo-services", spansFile: options.spansFile });
 const { startDemoServices } = await import("./run-services.ts");
 
-log(`starting: Kafka ${options.brokers.join(",")}, PostgreSQL ${new URL(options.databaseUrl).host}`);
-const services = startDemoServices(options, { log, security: config.kafka });
+log(
+  `starting: Kafka ${options.brokers.join(",")}, PostgreSQL ${new URL(options.databaseUrl).host}, ` +
+    `Schema Registry ${new URL(options.schemaRegistryUrl).host}`,
+);
+const services = startDemoServices(options, {
+  log,
+  security: config.kafka,
+  schemaRegistryAuth: { username: config.schemaRegistry?.username, password: config.schemaRegistry?.password },
+});
 let stopping = false;
 
 async function shutdown(reason: string, code: number): Promise<never> {
@@ -62,7 +70,10 @@ try {
       `declines ${options.declineRate}, transient failures ${options.transientRate}, malformed ${options.malformedRate}, ` +
       (options.outageEverySeconds > 0
         ? `a ${options.outageLengthSeconds} s gateway outage every ${options.outageEverySeconds} s`
-        : "no gateway outages"),
+        : "no gateway outages") +
+      (options.schemaChange === "none"
+        ? ", no payments schema change"
+        : `, a ${options.schemaChange} payments schema change after ${options.schemaChangeAfterSeconds} s`),
   );
   process.stdout.write("demo services ready\n");
 } catch (error) {

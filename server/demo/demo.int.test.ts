@@ -1,8 +1,10 @@
 /**
- * The demo services as their own process against the embedded broker over TCP and a real
- * PostgreSQL, watched by Eventscope's collector and admin poller in this process: what a user of
- * `npm run demo` sees through the server/db queries, the spans the services' OpenTelemetry SDK
- * exported, replays through server/replay, and the services' own `demo` tables.
+ * The demo services as their own process against the embedded broker over TCP, the embedded
+ * schema registry and a real PostgreSQL, watched by Eventscope's collector (decoding through the
+ * registry) and admin poller in this process: what a user of `npm run demo` sees through the
+ * server/db queries, the spans the services' OpenTelemetry SDK exported, replays through
+ * server/replay, the Avro payments and their compatible schema change, and the services' own
+ * `demo` tables.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -26,6 +28,7 @@ import {
   type TimelineEvent,
 } from "../db/index.ts";
 import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
+import { startSchemaRegistry, type RunningSchemaRegistry } from "../registry/index.ts";
 import { replayDeadLetter } from "../replay/index.ts";
 import { createReplayAdmin, createReplayProducer } from "../replay/producer.ts";
 import type { ExportedSpan } from "../telemetry/index.ts";
@@ -34,6 +37,7 @@ const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.ts");
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 let broker: RunningBroker;
+let registry: RunningSchemaRegistry;
 let db: TestDatabase;
 let config: Config;
 let collector: RunningCollector | undefined;
@@ -46,22 +50,28 @@ let replayAdmin: Admin | undefined;
 const logs = new LogCollector();
 const tempDir = makeTempDir("eventscope-demo-test");
 const spansFile = path.join(tempDir, "spans.jsonl");
+/** Seconds after start when the services roll out the compatible payments schema change. */
+const SCHEMA_CHANGE_AFTER_S = 12;
 
 beforeAll(async () => {
   broker = await startBroker({ port: 0, log: (line) => logs.log(`broker: ${line}`) });
+  registry = await startSchemaRegistry({ port: 0 });
   db = await createTestDatabase();
-  config = loadConfig({ KAFKA_BROKERS: broker.address, EVENTSCOPE_POLL_MS: "500" });
+  config = loadConfig({ KAFKA_BROKERS: broker.address, EVENTSCOPE_POLL_MS: "500", SCHEMA_REGISTRY_URL: registry.url });
   collector = startCollector(config, { db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 1_000 });
   poller = startAdminPoller({ kafka: createKafka(config, { clientId: "demo-test-poller" }), db, config, log: logs.log });
 
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(KAFKA_|EVENTSCOPE_|DATABASE_URL$)/.test(name)));
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(KAFKA_|EVENTSCOPE_|SCHEMA_REGISTRY_|DATABASE_URL$)/.test(name)),
+  );
   const child = spawn(
     process.execPath,
     [
       "--import",
       "tsx",
       CLI,
-      ...["--kafka", broker.address, "--database-url", db.url],
+      ...["--kafka", broker.address, "--database-url", db.url, "--schema-registry", registry.url],
+      ...["--schema-change", "compatible", "--schema-change-after", String(SCHEMA_CHANGE_AFTER_S)],
       ...["--rate", "3", "--decline-rate", "0.2", "--transient-rate", "0.1", "--malformed-rate", "0.1"],
       ...["--outage-every", "8", "--outage-length", "3", "--max-attempts", "3", "--analytics-delay-ms", "0"],
       ...["--spans-file", spansFile],
@@ -85,6 +95,7 @@ afterAll(async () => {
   await Promise.allSettled([collector?.stop(), poller?.stop()]);
   await db?.drop();
   await broker?.stop();
+  await registry?.stop();
   fs.rmSync(tempDir, { recursive: true, force: true });
 });
 
@@ -362,12 +373,108 @@ describe("the demo order saga, seen through Eventscope", () => {
     expect(doubleCharges).toEqual([]);
   });
 
+  test("payments are Avro in the wire format under payments-value, decoded by the collector onto the order's timeline", async () => {
+    const first = await subjectVersion(1);
+    expect(JSON.parse(first.schema)).toMatchObject({ type: "record", name: "Payment", namespace: "eventscope.demo.payments" });
+    const payment = await waitUntil(
+      "a PaymentProcessed written with the first schema, collected",
+      async () => (await paymentRows(`event_type = 'PaymentProcessed' AND schema_id = $1`, [first.id]))[0],
+      { timeoutMs: 45_000, intervalMs: 500, describe: describeRun },
+    );
+    // Byte 0, then the registry's id as a big-endian 32-bit integer, then Avro binary (not JSON).
+    expect(payment.value_bytes[0]).toBe(0);
+    expect(payment.value_bytes.readUInt32BE(1)).toBe(first.id);
+    expect(() => JSON.parse(payment.value_bytes.subarray(5).toString("utf8"))).toThrow();
+    expect(payment.flags).toEqual([]);
+    const orderId = payment.key;
+    expect(payment.entity_keys).toEqual([orderId]);
+    expect(payment.value_json).toMatchObject({ orderId, status: "CAPTURED", currency: "EUR", reason: null });
+    expect(payment.value_json).not.toHaveProperty("cardLast4");
+    expect(payment.headers).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: "ce_type", value: "PaymentProcessed" }),
+        expect.objectContaining({ key: "ce_source", value: "payment-service" }),
+        expect.objectContaining({ key: "content-type", value: "application/avro" }),
+      ]),
+    );
+    const { events } = await getEntityTimeline(db, orderId);
+    expect(events.find((e) => e.topic === "payments")).toMatchObject({ eventType: "PaymentProcessed", key: orderId });
+  });
+
+  test("after --schema-change-after, payments carry the compatible version's id; every consumer reads them and the saga completes", async () => {
+    await waitUntil("the schema change to be rolled out", () => /schema change rolled out \(compatible\)/.test(demoOutput), {
+      timeoutMs: (SCHEMA_CHANGE_AFTER_S + 60) * 1_000,
+      describe: describeRun,
+    });
+    const [first, second] = [await subjectVersion(1), await subjectVersion(2)];
+    expect(second.id).not.toBe(first.id);
+    expect(demoOutput).toContain(`payments are written with schema id ${second.id}, registered under payments-value`);
+    const added = (JSON.parse(second.schema) as { fields: { name: string; type: unknown; default?: unknown }[] }).fields.find(
+      (field) => field.name === "cardLast4",
+    );
+    expect(added).toEqual(expect.objectContaining({ type: ["null", "string"], default: null }));
+
+    // An order paid under the new schema, shipped: order-service, shipping-service and
+    // notification-service all read its PaymentProcessed.
+    const { orderId, payment } = await waitUntil(
+      "a PaymentProcessed with the new schema id whose order was shipped",
+      async () => {
+        const rows = await paymentRows(
+          `event_type = 'PaymentProcessed' AND schema_id = $1 AND key IN (SELECT order_id FROM demo.orders WHERE status = 'shipped')`,
+          [second.id],
+        );
+        return rows[0] ? { orderId: rows[0].key, payment: rows[0] } : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, describe: describeRun },
+    );
+    expect(payment.value_bytes.readUInt32BE(1)).toBe(second.id);
+    expect(payment.value_json).toMatchObject({ orderId, status: "CAPTURED", cardLast4: expect.stringMatching(/^\d{4}$/) });
+    const { events } = await getEntityTimeline(db, orderId);
+    expect(typesOf(events)).toEqual(expect.arrayContaining(["PaymentProcessed", "OrderConfirmed", "OrderShipped"]));
+    const { rows: consumers } = await db.pool.query<{ consumer: string }>(
+      `SELECT consumer FROM demo.processed_events p JOIN events e ON e.topic = p.topic AND e.partition = p.partition AND e."offset" = p."offset"
+        WHERE e.topic = 'payments' AND e.key = $1 AND e.event_type = 'PaymentProcessed' ORDER BY consumer`,
+      [orderId],
+    );
+    expect(consumers.map((row) => row.consumer)).toEqual(expect.arrayContaining(["order-service", "shipping-service"]));
+    // No payments value stayed undecodable, before or after the change.
+    const { rows: undecoded } = await db.pool.query(`SELECT flags FROM events WHERE topic = 'payments' AND (schema_id IS NULL OR flags <> '{}')`);
+    expect(undecoded).toEqual([]);
+  });
+
   test("SIGTERM stops the services cleanly", async () => {
     demo!.kill("SIGTERM");
     expect(await demoExit).toBe(0);
     expect(demoOutput).toContain("stopped");
   });
 });
+
+/** A version of payments-value as the registry serves it. */
+async function subjectVersion(version: number): Promise<{ id: number; version: number; schema: string }> {
+  const response = await fetch(`${registry.url}/subjects/payments-value/versions/${version}`);
+  if (!response.ok) throw new Error(`payments-value version ${version}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { id: number; version: number; schema: string };
+}
+
+interface PaymentRow {
+  key: string;
+  entity_keys: string[];
+  value_bytes: Buffer;
+  value_json: Record<string, unknown>;
+  schema_id: number | null;
+  flags: string[];
+  headers: { key: string; value: string }[];
+}
+
+/** Stored records of `payments` matching `where`, oldest first. */
+async function paymentRows(where: string, params: unknown[]): Promise<PaymentRow[]> {
+  const { rows } = await db.pool.query<PaymentRow>(
+    `SELECT key, entity_keys, value_bytes, value_json, schema_id, flags, headers FROM events
+      WHERE topic = 'payments' AND ${where} ORDER BY "timestamp" LIMIT 5`,
+    params,
+  );
+  return rows;
+}
 
 /** The replay's details when it was sent; otherwise fails with its outcome. */
 function sent<T extends { status: string }>(result: T): Extract<T, { status: "sent" }> {

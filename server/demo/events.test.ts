@@ -15,9 +15,9 @@ function kafkaMessage(headers: KafkaMessage["headers"], value: string | null = '
 
 describe("saga messages", () => {
   test("a new event: key = order id, CloudEvents binary headers, JSON value, no traceparent", () => {
-    const message = toMessage({
-      source: "payment-service",
-      type: "PaymentProcessed",
+    const message = toMessage("shipping", {
+      source: "shipping-service",
+      type: "OrderShipped",
       orderId: "ord-1",
       id: "id-1",
       time: new Date("2026-01-02T03:04:05.000Z"),
@@ -29,12 +29,22 @@ describe("saga messages", () => {
       headers: {
         ce_specversion: "1.0",
         ce_id: "id-1",
-        ce_type: "PaymentProcessed",
-        ce_source: "payment-service",
+        ce_type: "OrderShipped",
+        ce_source: "shipping-service",
         ce_time: "2026-01-02T03:04:05.000Z",
         "content-type": "application/json",
       },
     });
+  });
+
+  test("a payments event says Avro in content-type (its value is encoded when sent)", () => {
+    const message = toMessage("payments", {
+      source: "payment-service",
+      type: "PaymentProcessed",
+      orderId: "ord-1",
+      data: { orderId: "ord-1", amount: 3 },
+    });
+    expect(message.headers).toMatchObject({ ce_type: "PaymentProcessed", ce_source: "payment-service", "content-type": "application/avro" });
   });
 
   test("follow-up ids are the same for the same cause, and differ otherwise", () => {

@@ -3,7 +3,8 @@ import type { IHeaders, KafkaMessage, Message } from "kafkajs";
 
 /**
  * The saga's topics, event types and message shape: key = order id, CloudEvents binary-mode
- * headers, a JSON value with `orderId`. `traceparent` is never written here: OpenTelemetry's
+ * headers, a value with `orderId`: JSON, except on `payments`, which is Avro in the Schema
+ * Registry wire format (payments-avro.ts). `traceparent` is never written here: OpenTelemetry's
  * kafkajs instrumentation adds it when a message is sent.
  */
 
@@ -18,6 +19,14 @@ export const TOPICS = {
 } as const;
 
 export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+
+/**
+ * A topic's values' content type: the `content-type` header, which is where the CloudEvents
+ * Kafka binding's binary mode puts `datacontenttype` (it has no `ce_datacontenttype`).
+ */
+export function contentTypeOf(topic: TopicName): string {
+  return topic === TOPICS.payments ? "application/avro" : "application/json";
+}
 
 export const SERVICES = [
   "order-service",
@@ -62,7 +71,7 @@ const FAILURE_HEADER_NAMES: ReadonlySet<string> = new Set([...Object.values(FAIL
 
 export const REPLAY_ID_HEADER = "x-replay-id";
 
-/** A consumed message, decoded: CloudEvents attributes from the headers, the JSON value. */
+/** A consumed message, decoded: CloudEvents attributes from the headers, the value. */
 export interface ReceivedEvent {
   topic: string;
   partition: number;
@@ -72,7 +81,10 @@ export interface ReceivedEvent {
   id: string;
   /** ce_type, null when absent. */
   type: string | null;
-  /** The parsed JSON value; null when the value is not JSON. */
+  /**
+   * The parsed JSON value, or the decoded Avro record of a wire-format value (run-services.ts
+   * decodes those); null when the value is neither.
+   */
   data: unknown;
   /** Header values as text; a repeated header keeps its last value. */
   headers: Map<string, string>;
@@ -134,8 +146,12 @@ export interface NewEvent {
   time?: Date;
 }
 
-/** The Kafka message of a new event: key, CloudEvents binary headers, JSON value. */
-export function toMessage(event: NewEvent): Message & { headers: Record<string, string> } {
+/**
+ * The Kafka message of a new event for `topic`: key, CloudEvents binary headers, the data as JSON
+ * text. On `payments` that text is what the producer encodes in Avro when it sends
+ * (service.ts), and `content-type` says Avro already.
+ */
+export function toMessage(topic: TopicName, event: NewEvent): Message & { value: string; headers: Record<string, string> } {
   return {
     key: event.orderId,
     value: JSON.stringify(event.data),
@@ -145,7 +161,7 @@ export function toMessage(event: NewEvent): Message & { headers: Record<string, 
       ce_type: event.type,
       ce_source: event.source,
       ce_time: (event.time ?? new Date()).toISOString(),
-      "content-type": "application/json",
+      "content-type": contentTypeOf(topic),
     },
   };
 }

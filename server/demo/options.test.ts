@@ -1,7 +1,14 @@
 import { describe, expect, test } from "vitest";
 import { parseDemoCommandLine, UsageError } from "./options.ts";
 
-const required = ["--kafka", "127.0.0.1:9092", "--database-url", "postgresql://u:p@127.0.0.1:5432/db"];
+const required = [
+  "--kafka",
+  "127.0.0.1:9092",
+  "--database-url",
+  "postgresql://u:p@127.0.0.1:5432/db",
+  "--schema-registry",
+  "http://127.0.0.1:8081",
+];
 
 function options(argv: string[], defaults = {}) {
   const parsed = parseDemoCommandLine(argv, defaults);
@@ -24,6 +31,7 @@ describe("the demo services' command line", () => {
     expect(options(required)).toEqual({
       brokers: ["127.0.0.1:9092"],
       databaseUrl: "postgresql://u:p@127.0.0.1:5432/db",
+      schemaRegistryUrl: "http://127.0.0.1:8081",
       ordersPerSecond: 2,
       declineRate: 0.1,
       transientRate: 0.1,
@@ -35,6 +43,8 @@ describe("the demo services' command line", () => {
       analyticsDelayMs: 200,
       spansFile: undefined,
       compression: "none",
+      schemaChange: "compatible",
+      schemaChangeAfterSeconds: 120,
     });
   });
 
@@ -44,6 +54,8 @@ describe("the demo services' command line", () => {
       "a:1,b:2",
       "--database-url",
       "postgres://x@h/d",
+      "--schema-registry",
+      "https://registry.example:8443/",
       "--rate",
       "12.5",
       "--decline-rate",
@@ -66,9 +78,14 @@ describe("the demo services' command line", () => {
       "/tmp/spans.jsonl",
       "--compression",
       "zstd",
+      "--schema-change",
+      "breaking",
+      "--schema-change-after",
+      "7",
     ]);
     expect(parsed).toMatchObject({
       brokers: ["a:1", "b:2"],
+      schemaRegistryUrl: "https://registry.example:8443",
       ordersPerSecond: 12.5,
       declineRate: 0,
       transientRate: 1,
@@ -80,13 +97,21 @@ describe("the demo services' command line", () => {
       analyticsDelayMs: 0,
       spansFile: "/tmp/spans.jsonl",
       compression: "zstd",
+      schemaChange: "breaking",
+      schemaChangeAfterSeconds: 7,
+    });
+    expect(options([...required, "--schema-change", "none", "--schema-change-after", "0"])).toMatchObject({
+      schemaChange: "none",
+      schemaChangeAfterSeconds: 0,
     });
   });
 
-  test("brokers and database URL from the environment, flags first", () => {
-    const fromEnv = options([], { brokers: ["env:9092"], databaseUrl: "postgresql://env/db" });
-    expect(fromEnv).toMatchObject({ brokers: ["env:9092"], databaseUrl: "postgresql://env/db" });
+  test("brokers, database URL and schema registry from the environment, flags first", () => {
+    const environment = { brokers: ["env:9092"], databaseUrl: "postgresql://env/db", schemaRegistryUrl: "http://env:8081" };
+    const fromEnv = options([], environment);
+    expect(fromEnv).toMatchObject({ brokers: ["env:9092"], databaseUrl: "postgresql://env/db", schemaRegistryUrl: "http://env:8081" });
     expect(options(required, { brokers: ["env:9092"] }).brokers).toEqual(["127.0.0.1:9092"]);
+    expect(options(required, environment).schemaRegistryUrl).toBe("http://127.0.0.1:8081");
   });
 
   test("--help", () => {
@@ -107,13 +132,19 @@ describe("the demo services' command line", () => {
     [["--database-url", "mysql://x"], /--database-url must be a postgresql:\/\/ URL/],
     [["--speed", "3"], /--speed/],
     [["--compression", "brotli"], /--compression must be one of none, gzip, snappy, lz4, zstd/],
+    [["--schema-registry", "registry:8081"], /--schema-registry must be an http:\/\/ or https:\/\/ URL/],
+    [["--schema-change", "forward"], /--schema-change must be one of compatible, breaking, none/],
+    [["--schema-change-after", "86401"], /--schema-change-after must be a number of seconds from 0 to 86400/],
+    [["--schema-change-after", "1.5"], /--schema-change-after/],
+    [["--schema-change-after", "soon"], /--schema-change-after/],
     [["positional"], /positional/],
   ])("%j is refused, naming the flag", (argv, message) => {
     expect(usageError([...required, ...argv])).toMatch(message);
   });
 
-  test("brokers and database URL are required", () => {
-    expect(usageError(["--database-url", "postgresql://h/d"])).toMatch(/--kafka is required/);
-    expect(usageError(["--kafka", "h:1"])).toMatch(/--database-url is required/);
+  test("brokers, database URL and schema registry are required", () => {
+    expect(usageError(["--database-url", "postgresql://h/d", "--schema-registry", "http://r:8081"])).toMatch(/--kafka is required/);
+    expect(usageError(["--kafka", "h:1", "--schema-registry", "http://r:8081"])).toMatch(/--database-url is required/);
+    expect(usageError(["--kafka", "h:1", "--database-url", "postgresql://h/d"])).toMatch(/--schema-registry is required/);
   });
 });

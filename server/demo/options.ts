@@ -15,6 +15,9 @@ services) against a Kafka cluster and a PostgreSQL database (state in its own "d
 
   --kafka HOST:PORT[,HOST:PORT]   brokers (default: KAFKA_BROKERS; required)
   --database-url URL              PostgreSQL (default: DATABASE_URL; required)
+  --schema-registry URL           the Confluent-compatible Schema Registry the payment service
+                                  registers its Avro schema with (default: SCHEMA_REGISTRY_URL;
+                                  required)
   --rate N                        orders placed per second (default 2)
   --decline-rate P                share of payments the card issuer declines, 0..1 (default 0.1)
   --transient-rate P              share of payment attempts that time out and are retried (default 0.1)
@@ -27,6 +30,11 @@ services) against a Kafka cluster and a PostgreSQL database (state in its own "d
   --analytics-delay-ms N          time the analytics consumer spends per message (default 200)
   --compression CODEC             what the services produce with: none, gzip, snappy, lz4 or
                                   zstd (default none)
+  --schema-change KIND            the change to the payments schema rolled out while running:
+                                  compatible (a new optional field), breaking (a new required
+                                  field, which BACKWARD compatibility forbids) or none
+                                  (default compatible)
+  --schema-change-after S         seconds after start when that change is rolled out (default 120)
   --spans-file PATH               write finished OpenTelemetry spans there as JSON lines
   --help                          show this text`;
 
@@ -61,9 +69,21 @@ const databaseUrl = z
     message: "--database-url must be a postgresql:// URL",
   });
 
+const registryUrl = z
+  .string()
+  .refine((text) => /^https?:\/\//.test(text) && URL.canParse(text), {
+    message: "--schema-registry must be an http:// or https:// URL",
+  })
+  .transform((text) => text.replace(/\/+$/, ""));
+
+/** The change to the payments schema a run rolls out (payments-avro.ts has the schemas). */
+export const SCHEMA_CHANGES = ["compatible", "breaking", "none"] as const;
+export type SchemaChange = (typeof SCHEMA_CHANGES)[number];
+
 const flagsSchema = z.object({
   kafka: brokerList.optional(),
   "database-url": databaseUrl.optional(),
+  "schema-registry": registryUrl.optional(),
   rate: z.coerce
     .number({ error: "--rate must be a number of orders per second from 0.01 to 10000" })
     .min(0.01, "--rate must be a number of orders per second from 0.01 to 10000")
@@ -79,11 +99,15 @@ const flagsSchema = z.object({
   "analytics-delay-ms": count("analytics-delay-ms", 0, 60_000).default(200),
   "spans-file": z.string().min(1, "--spans-file must name a file").optional(),
   compression: z.enum(COMPRESSION_NAMES, { error: `--compression must be one of ${COMPRESSION_NAMES.join(", ")}` }).default("none"),
+  "schema-change": z.enum(SCHEMA_CHANGES, { error: `--schema-change must be one of ${SCHEMA_CHANGES.join(", ")}` }).default("compatible"),
+  "schema-change-after": count("schema-change-after", 0, 86_400, "a number of seconds").default(120),
 });
 
 export interface DemoOptions {
   brokers: string[];
   databaseUrl: string;
+  /** The Schema Registry's base URL, without a trailing slash. */
+  schemaRegistryUrl: string;
   ordersPerSecond: number;
   declineRate: number;
   transientRate: number;
@@ -97,6 +121,9 @@ export interface DemoOptions {
   spansFile: string | undefined;
   /** The codec every message the services produce is sent with. */
   compression: CompressionName;
+  /** The payments schema change rolled out `schemaChangeAfterSeconds` after start. */
+  schemaChange: SchemaChange;
+  schemaChangeAfterSeconds: number;
 }
 
 export type ParsedCommandLine = { help: true } | { help: false; options: DemoOptions };
@@ -104,12 +131,12 @@ export type ParsedCommandLine = { help: true } | { help: false; options: DemoOpt
 const STRING_FLAGS = Object.keys(flagsSchema.shape) as (keyof typeof flagsSchema.shape)[];
 
 /**
- * Parses `argv` (without node and the script). `defaults` are the brokers and database URL from
- * the environment. Throws UsageError naming the flag that is wrong.
+ * Parses `argv` (without node and the script). `defaults` are the brokers, database URL and
+ * Schema Registry URL from the environment. Throws UsageError naming the flag that is wrong.
  */
 export function parseDemoCommandLine(
   argv: readonly string[],
-  defaults: { brokers?: string[]; databaseUrl?: string } = {},
+  defaults: { brokers?: string[]; databaseUrl?: string; schemaRegistryUrl?: string } = {},
 ): ParsedCommandLine {
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -137,6 +164,8 @@ export function parseDemoCommandLine(
   if (!brokers || brokers.length === 0) throw new UsageError("--kafka is required (or set KAFKA_BROKERS)");
   const url = flags["database-url"] ?? defaults.databaseUrl;
   if (!url) throw new UsageError("--database-url is required (or set DATABASE_URL)");
+  const registry = flags["schema-registry"] ?? defaults.schemaRegistryUrl;
+  if (!registry) throw new UsageError("--schema-registry is required (or set SCHEMA_REGISTRY_URL)");
   if (flags["outage-every"] > 0 && flags["outage-length"] >= flags["outage-every"]) {
     throw new UsageError("--outage-length must be shorter than --outage-every");
   }
@@ -145,6 +174,7 @@ export function parseDemoCommandLine(
     options: {
       brokers,
       databaseUrl: url,
+      schemaRegistryUrl: registry,
       ordersPerSecond: flags.rate,
       declineRate: flags["decline-rate"],
       transientRate: flags["transient-rate"],
@@ -156,6 +186,8 @@ export function parseDemoCommandLine(
       analyticsDelayMs: flags["analytics-delay-ms"],
       spansFile: flags["spans-file"],
       compression: flags.compression,
+      schemaChange: flags["schema-change"],
+      schemaChangeAfterSeconds: flags["schema-change-after"],
     },
   };
 }

@@ -8,6 +8,7 @@ import {
   type ReceivedEvent,
 } from "./events.ts";
 import { outageAt, PaymentError, retryDelayMs, type OutageSchedule } from "./failures.ts";
+import { PAYMENTS_SUBJECT, type Payment } from "./payments-avro.ts";
 import { handleOnce, orderIdOf, type DemoService, type ServiceContext } from "./service.ts";
 
 const NAME = "payment-service";
@@ -44,6 +45,10 @@ interface Origin {
  * A failed attempt records nothing as processed (its transaction rolls back), so a retry record
  * or a replay of the dead letter is processed like a new delivery; the payments table's one row
  * per order makes a second charge impossible either way.
+ *
+ * Its `payments` events are Avro (payments-avro.ts): the schema is registered at start
+ * (run-services.ts), and `--schema-change-after` seconds after start `--schema-change` rolls out
+ * a new version: registered under payments-value, then written with.
  */
 export function paymentService(context: ServiceContext): DemoService {
   const { options } = context;
@@ -53,7 +58,26 @@ export function paymentService(context: ServiceContext): DemoService {
     startedAtMs: Date.now(),
   };
   let outageTimer: NodeJS.Timeout | undefined;
+  let schemaChangeTimer: NodeJS.Timeout | undefined;
   let inOutage = false;
+
+  /** Registers the changed payments schema and writes with it from then on; retried until it works. */
+  const rollOutSchemaChange = async () => {
+    const change = options.schemaChange;
+    if (change === "none" || context.stopping) return;
+    try {
+      const id = await context.payments.register(change);
+      context.log(
+        `payment-service: schema change rolled out (${change}): payments are written with schema id ${id}, ` +
+          `registered under ${PAYMENTS_SUBJECT}`,
+      );
+    } catch (error) {
+      // A registry that enforces compatibility refuses the breaking change (409): said, and tried
+      // again, while the payments go on with the schema before.
+      context.log(`payment-service: registering the ${change} payments schema failed, retrying in 10 s: ${error instanceof Error ? error.message : String(error)}`);
+      schemaChangeTimer = setTimeout(() => void rollOutSchemaChange(), 10_000);
+    }
+  };
 
   /** The simulated gateway call: throws a retriable PaymentError when it is down or times out. */
   const callGateway = (): "approved" | "declined" => {
@@ -77,34 +101,31 @@ export function paymentService(context: ServiceContext): DemoService {
       if (!request.success) {
         throw new PaymentError("MalformedOrderError", `malformed order: ${describeIssues(request.error)}`, false);
       }
-      const { orderId, amount, currency } = request.data;
+      const { orderId, amount, currency, card } = request.data;
       const outcome = callGateway();
       const paymentId = derivedEventId(NAME, orderId, "PaymentProcessed");
       const status = outcome === "approved" ? "captured" : "declined";
+      const reason = outcome === "declined" ? "card declined" : null;
       // One row per order: a payment that exists already (captured or declined) is not made again.
       const inserted = await tx.query(
-        `INSERT INTO demo.payments (order_id, payment_id, amount, status, reason) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO demo.payments (order_id, payment_id, amount, status, reason, currency, card_last4)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (order_id) DO NOTHING`,
-        [orderId, paymentId, amount, status, outcome === "declined" ? "card declined" : null],
+        [orderId, paymentId, amount, status, reason, currency, card.last4],
       );
       if (inserted.rowCount === 0) return;
-      if (outcome === "approved") {
-        send(TOPICS.payments, {
-          source: NAME,
-          type: "PaymentProcessed",
-          orderId,
-          id: derivedEventId(NAME, event.id, "PaymentProcessed"),
-          data: { orderId, paymentId, amount, currency },
-        });
-      } else {
-        send(TOPICS.payments, {
-          source: NAME,
-          type: "PaymentFailed",
-          orderId,
-          id: derivedEventId(NAME, event.id, "PaymentFailed"),
-          data: { orderId, reason: "card declined", code: "card_declined" },
-        });
-      }
+      const type = outcome === "approved" ? "PaymentProcessed" : "PaymentFailed";
+      const payment: Payment = {
+        orderId,
+        paymentId,
+        status: outcome === "approved" ? "CAPTURED" : "DECLINED",
+        amount,
+        currency,
+        reason,
+        occurredAt: Date.now(),
+        cardLast4: card.last4,
+      };
+      send(TOPICS.payments, { source: NAME, type, orderId, id: derivedEventId(NAME, event.id, type), data: payment });
     });
 
   /** Charges; a PaymentError sends the message to the retry topic or the DLQ instead of failing. */
@@ -147,21 +168,38 @@ export function paymentService(context: ServiceContext): DemoService {
       const orderId = orderIdOf(event);
       if (!orderId) return;
       // An INSERT, not an UPDATE: if the payment's own transaction is still open, this waits for it.
-      const { rows } = await tx.query<{ payment_id: string; amount: string; refunded: boolean }>(
+      const { rows } = await tx.query<{
+        payment_id: string;
+        amount: string;
+        currency: string | null;
+        card_last4: string | null;
+        refunded: boolean;
+      }>(
         `INSERT INTO demo.payments (order_id, payment_id, status) VALUES ($1, '', 'none')
          ON CONFLICT (order_id) DO UPDATE SET status = 'refunded', updated_at = now()
            WHERE demo.payments.status = 'captured'
-         RETURNING payment_id, amount::text AS amount, (xmax <> 0) AS refunded`,
+         RETURNING payment_id, amount::text AS amount, currency, card_last4, (xmax <> 0) AS refunded`,
         [orderId],
       );
       const row = rows[0];
       if (!row?.refunded) return;
+      const payment: Payment = {
+        orderId,
+        paymentId: row.payment_id,
+        status: "REFUNDED",
+        amount: Number(row.amount),
+        // A payment stored before these columns existed: the demo only ever charges EUR.
+        currency: row.currency ?? "EUR",
+        reason: null,
+        occurredAt: Date.now(),
+        cardLast4: row.card_last4,
+      };
       send(TOPICS.payments, {
         source: NAME,
         type: "PaymentRefunded",
         orderId,
         id: derivedEventId(NAME, event.id, "PaymentRefunded"),
-        data: { orderId, paymentId: row.payment_id, amount: Number(row.amount) },
+        data: payment,
       });
     });
 
@@ -206,9 +244,13 @@ export function paymentService(context: ServiceContext): DemoService {
         }
         inOutage = outage !== null;
       }, 250);
+      if (options.schemaChange !== "none") {
+        schemaChangeTimer = setTimeout(() => void rollOutSchemaChange(), options.schemaChangeAfterSeconds * 1_000);
+      }
     },
     async stop() {
       clearInterval(outageTimer);
+      clearTimeout(schemaChangeTimer);
     },
   };
 }

@@ -1,11 +1,14 @@
 import type { Producer } from "kafkajs";
-import { toMessage, type NewEvent, type ReceivedEvent, type ServiceName, type TopicName } from "./events.ts";
+import { TOPICS, toMessage, type NewEvent, type ReceivedEvent, type ServiceName, type TopicName } from "./events.ts";
 import type { DemoOptions } from "./options.ts";
+import type { Payment, PaymentsAvro } from "./payments-avro.ts";
 import type { DemoState, OutboxMessage, Tx } from "./state.ts";
 
 /** What every service gets: the shared producer, the demo state, the options, a logger. */
 export interface ServiceContext {
   producer: Producer;
+  /** The payments topic's Avro serializer and deserializer, through the Schema Registry. */
+  payments: PaymentsAvro;
   state: DemoState;
   options: DemoOptions;
   log(line: string): void;
@@ -34,7 +37,17 @@ export interface DemoService {
  * the instrumentation's `traceparent` continues the trace of the message being handled.
  */
 export async function emit(context: ServiceContext, topic: TopicName, event: NewEvent): Promise<void> {
-  await context.producer.send({ topic, acks: -1, messages: [toMessage(event)] });
+  const message = toMessage(topic, event);
+  await context.producer.send({ topic, acks: -1, messages: [{ ...message, value: await encodeValue(context, topic, message.value) }] });
+}
+
+/**
+ * The bytes sent for a value built as JSON text: on `payments`, Avro in the wire format under the
+ * schema registered last (serialized at send time, as a Confluent serializer does); elsewhere the
+ * text itself.
+ */
+async function encodeValue(context: ServiceContext, topic: string, json: string): Promise<Buffer | string> {
+  return topic === TOPICS.payments ? context.payments.encode(JSON.parse(json) as Payment) : json;
 }
 
 /** Adds a follow-up event to the outbox of the event being handled (sent after the commit). */
@@ -56,13 +69,15 @@ export function handleOnce(
     event,
     (tx, outbox) =>
       work(tx, (topic, next) => {
-        const message = toMessage(next);
-        outbox.push({ topic, key: next.orderId, value: String(message.value), headers: message.headers });
+        // The outbox holds JSON text; a payments value is encoded in Avro when it is sent.
+        const message = toMessage(topic, next);
+        outbox.push({ topic, key: next.orderId, value: message.value, headers: message.headers });
       }),
     async (messages: OutboxMessage[]) => {
       // One at a time, in order: a saga's events for one order must not overtake each other.
       for (const { topic, key, value, headers } of messages) {
-        await context.producer.send({ topic, acks: -1, messages: [{ key, value, headers: { ...headers } }] });
+        const bytes = await encodeValue(context, topic, value);
+        await context.producer.send({ topic, acks: -1, messages: [{ key, value: bytes, headers: { ...headers } }] });
       }
     },
   );

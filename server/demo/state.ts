@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS demo.payments (
   reason     text,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- (Added after the first version.) What a refund's payments event repeats from the payment.
+ALTER TABLE demo.payments ADD COLUMN IF NOT EXISTS currency text;
+ALTER TABLE demo.payments ADD COLUMN IF NOT EXISTS card_last4 text;
 CREATE TABLE IF NOT EXISTS demo.shipments (
   order_id    text        PRIMARY KEY,
   shipment_id text        NOT NULL,

@@ -8,6 +8,7 @@ import { getConfig } from "../config.ts";
 import { partitionCountOf } from "../kafka/index.ts";
 import { getReplayAdmin, getReplayProducer } from "./producer.ts";
 import type { ReplayDeps } from "./replay.ts";
+import { SchemaRegistryClient } from "../schemas/registry-client.ts";
 
 export {
   replayDeadLetter,
@@ -30,7 +31,9 @@ export {
   REPLAY_OF_HEADER,
   type EditableHeader,
   type ReplayEdits,
+  type ReencodedValue,
 } from "./message.ts";
+export { reencodeEditedValue, type SchemaSource } from "./reencode.ts";
 export {
   getReplayProducer,
   getReplayAdmin,
@@ -39,6 +42,25 @@ export {
   closeReplayProducer,
   ReplayUnavailableError,
 } from "./producer.ts";
+
+const SCHEMAS = Symbol.for("eventscope.replaySchemas");
+
+/**
+ * This process's Schema Registry client for replays (SCHEMA_REGISTRY_URL), null without one. Kept
+ * on globalThis like the producer: its cache of schemas by id outlives Next's hot reload.
+ */
+function replaySchemas(): SchemaRegistryClient | null {
+  const settings = getConfig().schemaRegistry;
+  if (!settings) return null;
+  const holder = globalThis as typeof globalThis & { [SCHEMAS]?: { key: string; client: SchemaRegistryClient } };
+  // A new client when the settings change (the configuration is read again when the environment does).
+  const key = JSON.stringify([settings.url, settings.username ?? null, settings.password ?? null]);
+  if (holder[SCHEMAS]?.key !== key) {
+    // A user waits on it: a little longer than a collector batch would.
+    holder[SCHEMAS] = { key, client: new SchemaRegistryClient({ ...settings, timeoutMs: 5_000 }) };
+  }
+  return holder[SCHEMAS].client;
+}
 
 /** The web server's replay dependencies: its database (unmasked), its one producer and admin client. */
 export async function serverReplayDeps(): Promise<ReplayDeps> {
@@ -49,5 +71,6 @@ export async function serverReplayDeps(): Promise<ReplayDeps> {
     producer: getReplayProducer,
     partitionCount: async (topic) => partitionCountOf(await getReplayAdmin(), topic),
     compression: getConfig().replayCompression,
+    schemas: replaySchemas(),
   };
 }

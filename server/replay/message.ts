@@ -26,9 +26,21 @@ export interface EditableHeader {
   value: string | null;
 }
 
+/** An edit of a Schema Registry value, encoded again under its schema id (reencode.ts). */
+export interface ReencodedValue {
+  schemaId: number;
+  /** The wire format: byte 0, the id, the payload. */
+  bytes: Buffer;
+  /** The decoded value and the edit, as JSON text: what the audit records. */
+  before: string;
+  after: string;
+}
+
 export interface ReplayEdits {
   /** The new value as UTF-8 text; null sends a tombstone. */
   value?: string | null;
+  /** Instead of `value`: an edit of a Schema Registry value, re-encoded. */
+  reencoded?: ReencodedValue;
   /** The complete header list to send (before x-replay-of/x-replay-id are added). */
   headers?: EditableHeader[];
 }
@@ -65,7 +77,11 @@ export function buildReplayMessage(
   const kept = replayableHeaders(stored.headers);
   const diff: Record<string, unknown> = {};
   let value = stored.value;
-  if (edits.value !== undefined) {
+  if (edits.reencoded !== undefined) {
+    const { before, after, schemaId, bytes } = edits.reencoded;
+    diff.value = { before, after, schemaId };
+    value = bytes;
+  } else if (edits.value !== undefined) {
     const edited = edits.value === null ? null : Buffer.from(edits.value, "utf8");
     const same = edited === null ? value === null : value !== null && edited.equals(value);
     if (!same) {

@@ -13,6 +13,7 @@ import {
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { compressionType, type CompressionName } from "../kafka/index.ts";
 import { buildReplayMessage, toKafkajsHeaders, type ReplayEdits } from "./message.ts";
+import { reencodeEditedValue, type SchemaSource } from "./reencode.ts";
 
 /**
  * What a replay needs: the database (unmasked: replay sends what was stored), a producer, and
@@ -27,6 +28,8 @@ export interface ReplayDeps {
   compression?: CompressionName;
   /** The time a bulk replay paces itself by. Default the system's. */
   clock?: PacingClock;
+  /** The Schema Registry (SCHEMA_REGISTRY_URL), for re-encoding an edited value; null or absent: none. */
+  schemas?: SchemaSource | null;
 }
 
 /** Time as a bulk replay's pacing sees it: `now()` in milliseconds, and a wait of `ms` milliseconds. */
@@ -123,8 +126,15 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
   }
   const targetTopic = targetTopicOf(source, request.topic);
   const replayOf = `${source.topic}/${source.partition}/${source.offset}`;
+  let edits: ReplayEdits = { value: request.value, headers: request.headers };
+  if (source.decoded !== null && source.value !== null && typeof request.value === "string") {
+    // A Schema Registry value is edited as its decoded JSON and sent re-encoded under the same id.
+    const prepared = await reencodeEditedValue(deps.schemas ?? null, { value: source.value, decoded: source.decoded }, request.value);
+    if (prepared.status === "unavailable") return { status: "unavailable", deadLetterId: source.id, error: prepared.error };
+    edits = { headers: request.headers, ...(prepared.status === "changed" ? { reencoded: prepared.value } : {}) };
+  }
   // Built once before the claim to validate the edits and compute the diff; the replay id goes in after.
-  const draft = buildReplayMessage(source, { replayId: "", replayOf }, { value: request.value, headers: request.headers });
+  const draft = buildReplayMessage(source, { replayId: "", replayOf }, edits);
   // The producer and the target's metadata first: when the cluster cannot be reached, or the
   // topic does not exist, nothing is claimed.
   let producer: Producer;
@@ -146,7 +156,7 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
   });
   if (!claim.claimed) return { status: "already-replayed", deadLetterId: source.id, previous: claim.previous };
 
-  const { message } = buildReplayMessage(source, { replayId: claim.replayId, replayOf }, { value: request.value, headers: request.headers });
+  const { message } = buildReplayMessage(source, { replayId: claim.replayId, replayOf }, edits);
   const details = {
     replayId: claim.replayId,
     sequence: claim.sequence,

@@ -15,6 +15,11 @@ export interface RegistrySchema {
   /** The first subject-version the registry lists for the id, when it lists one. */
   subject: string | null;
   version: number | null;
+  /**
+   * The subject's compatibility level as the registry reported it when the schema was fetched
+   * (`GET /config/<subject>`, else the global `GET /config`); null when it reported none.
+   */
+  compatibility: string | null;
   /** The schemas it references (Protobuf imports, named Avro types), transitively: import name → schema text. */
   references: { name: string; schema: string }[];
 }
@@ -51,6 +56,8 @@ const CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
 
 export class SchemaRegistryClient {
   private readonly known = new Map<number, RegistrySchema>();
+  /** Fetched since the last takeFetched(): for the collector to store (registry_schemas). */
+  private fetched: RegistrySchema[] = [];
   private readonly unknownUntil = new Map<number, number>();
   private readonly failures = new Map<number, { message: string; at: number }>();
   private readonly base: string;
@@ -80,6 +87,30 @@ export class SchemaRegistryClient {
     return { status: "unavailable", error: this.failures.get(id)?.message ?? "not fetched from the schema registry yet" };
   }
 
+  /** The schemas fetched since the last call, once each. */
+  takeFetched(): RegistrySchema[] {
+    const taken = this.fetched;
+    this.fetched = [];
+    return taken;
+  }
+
+  /** Puts back schemas that could not be stored, to be taken again. */
+  giveBack(schemas: readonly RegistrySchema[]): void {
+    this.fetched.unshift(...schemas);
+  }
+
+  /** The subject's compatibility level, else the global one; null when neither is answered. */
+  private async compatibilityOf(subject: string, signal: AbortSignal): Promise<string | null> {
+    for (const url of [`${this.base}/config/${encodeURIComponent(subject)}`, `${this.base}/config`]) {
+      const response = await this.fetchImpl(url, { headers: this.headers, signal }).catch(() => null);
+      if (!response?.ok) continue;
+      const body = (await response.json().catch(() => null)) as { compatibilityLevel?: unknown; compatibility?: unknown } | null;
+      const level = body?.compatibilityLevel ?? body?.compatibility;
+      if (typeof level === "string" && /^[A-Z_]{1,32}$/.test(level)) return level;
+    }
+    return null;
+  }
+
   /** Fetches the ids not known yet, together, within the timeout; never throws. */
   async prefetch(ids: Iterable<number>): Promise<void> {
     const now = Date.now();
@@ -89,6 +120,15 @@ export class SchemaRegistryClient {
     if (wanted.length === 0) return;
     const signal = AbortSignal.timeout(this.timeoutMs);
     await Promise.all(wanted.map((id) => this.fetchOne(id, signal)));
+  }
+
+  /**
+   * The schema `id`, asked for now when it is not known (a user waits on it: the pause after a
+   * failed fetch that protects collection does not apply). Waits at most the timeout.
+   */
+  async get(id: number): Promise<SchemaLookup> {
+    if (!this.known.has(id)) await this.fetchOne(id, AbortSignal.timeout(this.timeoutMs));
+    return this.lookup(id);
   }
 
   /** Each reference's schema (`GET /subjects/<s>/versions/<v>`), and theirs, depth first. */
@@ -136,7 +176,10 @@ export class SchemaRegistryClient {
       }
       const references: RegistrySchema["references"] = [];
       await this.fetchReferences(body.references, references, signal, 0);
-      this.known.set(id, { id, schemaType, schema: body.schema, subject, version, references });
+      const compatibility = subject === null ? null : await this.compatibilityOf(subject, signal);
+      const schema: RegistrySchema = { id, schemaType, schema: body.schema, subject, version, compatibility, references };
+      this.known.set(id, schema);
+      this.fetched.push(schema);
       this.failures.delete(id);
     } catch (error) {
       const reason = error instanceof Error ? (error.name === "TimeoutError" ? `no answer within ${this.timeoutMs} ms` : error.message) : String(error);

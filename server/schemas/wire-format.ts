@@ -1,8 +1,9 @@
-import type { KafkaMessage } from "kafkajs";
 import type { JsonValue } from "../../lib/json-value.ts";
-import { avroReader, type AvroReader } from "./avro.ts";
-import { protobufReader, type ProtobufReader } from "./protobuf.ts";
-import { SchemaRegistryClient, type RegistryClientOptions } from "./registry-client.ts";
+import { avroReader, avroWriter, type AvroReader } from "./avro.ts";
+import { jsonSchemaWriter } from "./json-schema.ts";
+import { SchemaMismatch } from "./mismatch.ts";
+import { protobufReader, protobufWriter, type ProtobufReader } from "./protobuf.ts";
+import { SchemaRegistryClient, type RegistryClientOptions, type RegistrySchema } from "./registry-client.ts";
 
 /**
  * The Schema Registry wire format (CONVENTIONS.md): byte 0 is 0, bytes 1–4 the schema id (big-endian
@@ -44,14 +45,12 @@ export class WireFormatDecoder implements WireFormatReader {
     this.client = new SchemaRegistryClient(options);
   }
 
-  /** Fetches the schemas a batch's values name; never throws, waits at most the client's timeout. */
-  prefetchFor(messages: readonly KafkaMessage[]): Promise<void> {
+  /** Fetches the schemas these keys and values name; never throws, waits at most the client's timeout. */
+  prefetchFor(keysAndValues: Iterable<Buffer | null>): Promise<void> {
     const ids: number[] = [];
-    for (const message of messages) {
-      for (const bytes of [message.key ?? null, message.value ?? null]) {
-        const id = wireFormatSchemaId(bytes);
-        if (id !== null) ids.push(id);
-      }
+    for (const bytes of keysAndValues) {
+      const id = wireFormatSchemaId(bytes);
+      if (id !== null) ids.push(id);
     }
     return this.client.prefetch(ids);
   }
@@ -113,6 +112,39 @@ export class WireFormatDecoder implements WireFormatReader {
     }
     return reader;
   }
+}
+
+/**
+ * An edited value, entered as JSON in the shape the reader shows, written back in the wire format
+ * under the schema `original` (a wire-format value) was written with: byte 0, the same schema id,
+ * then the Avro binary, the Protobuf message after the same message-index path, or the JSON text.
+ * Throws SchemaMismatch (naming the field) when the edit is not JSON or does not fit the schema;
+ * any other error means the schema itself could not be compiled.
+ */
+export function encodeWireFormat(schema: RegistrySchema, original: Buffer, editedText: string): Buffer {
+  if (wireFormatSchemaId(original) !== schema.id) throw new Error(`the value was not written with schema ${schema.id}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(editedText);
+  } catch (error) {
+    throw new SchemaMismatch("", `not valid JSON (${error instanceof Error ? error.message : String(error)}): values of Schema Registry schema ${schema.id} are edited as JSON`);
+  }
+  let payload: Buffer;
+  switch (schema.schemaType) {
+    case "AVRO":
+      payload = avroWriter(schema.schema).write(json);
+      break;
+    case "PROTOBUF":
+      payload = protobufWriter(schema.schema, schema.references).write(json, original.subarray(HEADER_SIZE));
+      break;
+    case "JSON":
+      payload = jsonSchemaWriter(schema.schema, schema.references).write(editedText.trim(), json);
+      break;
+  }
+  const header = Buffer.alloc(HEADER_SIZE);
+  header.writeUInt8(MAGIC, 0);
+  header.writeUInt32BE(schema.id, 1);
+  return Buffer.concat([header, payload]);
 }
 
 /** A JSON Schema's `title`, the nearest thing it has to a type name. */

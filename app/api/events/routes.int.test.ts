@@ -34,6 +34,8 @@ import { GET as getGraphTopic } from "../graph/topics/[topic]/route.ts";
 import { GET as getTrace } from "../traces/[traceId]/route.ts";
 import { GET as getEventAt } from "./[topic]/[partition]/[offset]/route.ts";
 import { GET as search } from "./route.ts";
+import { GET as getSchemaHistory } from "../event-types/[type]/schemas/route.ts";
+import { schemaHistorySchema } from "@/lib/api-schemas/schema-history";
 
 const suffix = crypto.randomBytes(4).toString("hex");
 const TOPIC = { orders: `orders-${suffix}`, inventory: `inventory-${suffix}`, payments: `payments-${suffix}`, dlq: `payments-${suffix}-dlq` };
@@ -259,6 +261,25 @@ function expectServedAs<S extends z.ZodType>(schema: S, response: { status: numb
   expect(parsed).toEqual(response.body);
   return parsed;
 }
+
+describe("GET /api/event-types/[type]/schemas", () => {
+  it("answers the type's JSON shape, 404 for a type never seen and 422 for an empty one", async () => {
+    const history = expectServedAs(schemaHistorySchema, await call(getSchemaHistory, "", { type: "OrderPlaced" }));
+    expect(history.eventType).toBe("OrderPlaced");
+    expect(history.json.fields.map((f) => f.path)).toContain("orderId");
+    const missing = await call(getSchemaHistory, "", { type: `Nothing-${suffix}` });
+    expect(missing.status).toBe(404);
+    expect(missing.body.message).toMatch(/no events of type/);
+    expect((await call(getSchemaHistory, "", { type: " " })).status).toBe(422);
+  });
+
+  it("the search takes a schema id, and refuses one that is not a whole number", async () => {
+    expect((await call<EventSearchPage>(search, `/api/events?entity=${ORDER}&schemaId=4242`)).body.events).toEqual([]);
+    const bad = await call(search, `/api/events?schemaId=abc`);
+    expect(bad.status).toBe(422);
+    expect(bad.body.message).toMatch(/schema id is a whole number/);
+  });
+});
 
 describe("the served shapes are the schemas of lib/api-schemas", () => {
   it("the flow graph and its side panel", async () => {

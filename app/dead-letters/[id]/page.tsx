@@ -43,7 +43,9 @@ export default async function DeadLetterPage({ params }: Props) {
     .filter((h) => !isDeadLetterHeader(h.key))
     .map((h) => ({ key: h.key, value: h.value === null ? null : h.encoding === "base64" ? `base64:${h.value}` : h.value }));
   // Masked content cannot be edited: the edit would send "***" instead of the original.
-  const editableValue = d.masked || d.value === null || d.value.kind === "binary" ? null : d.value.text;
+  // A Schema Registry value is edited as its decoded JSON, formatted (the server compares it as JSON).
+  const editableValue =
+    d.masked || d.value === null || d.value.kind === "binary" ? null : d.valueSchemaId !== null ? displayText(d.value) : d.value.text;
   const pending = d.replays.some((r) => r.outcome === "pending" || r.outcome === "sent");
   return (
     <main className={styles.dlqPage}>
@@ -72,6 +74,7 @@ export default async function DeadLetterPage({ params }: Props) {
           originTopic={d.originTopic}
           originTopicHint={d.originTopicHint}
           valueText={editableValue}
+          valueSchemaId={d.valueSchemaId}
           headers={d.masked ? null : replayHeaders}
           previous={d.replays.map((r) => ({ requestedBy: r.requestedBy, requestedAt: r.requestedAt, targetTopic: r.targetTopic, outcome: r.outcome }))}
         />
@@ -241,7 +244,14 @@ export default async function DeadLetterPage({ params }: Props) {
         ) : (
           <pre className={styles.dlqPre} aria-label="Value">{displayText(d.value)}</pre>
         )}
-        {d.value?.kind === "json" ? <p style={{ color: "var(--es-muted)", fontSize: 12 }}>Shown formatted; a replay sends the bytes as received.</p> : null}
+        {d.value?.kind === "json" && d.valueSchemaId !== null ? (
+          <p style={{ color: "var(--es-muted)", fontSize: 12 }}>
+            Decoded with Schema Registry schema id {d.valueSchemaId}; a replay sends the original bytes, or an edited value re-encoded with
+            the same schema id.
+          </p>
+        ) : d.value?.kind === "json" ? (
+          <p style={{ color: "var(--es-muted)", fontSize: 12 }}>Shown formatted; a replay sends the bytes as received.</p>
+        ) : null}
         {d.masked ? <p style={{ color: "var(--es-muted)", fontSize: 12 }}>Some fields are masked (EVENTSCOPE_MASK_FIELDS); a replay sends the original bytes.</p> : null}
       </section>
 

@@ -1,7 +1,8 @@
 import { listRecordsAwaitingRegistry, replaceDecodedEvents, type Database, type StoredHeader, type StoredRecord } from "../../db/index.ts";
 import { extractEvent, type ExtractOptions, type RawHeaderValue, type RawMessage } from "../extract/index.ts";
 import { oneLine } from "../event-writer.ts";
-import { wireFormatSchemaId, type WireFormatDecoder } from "../../schemas/wire-format.ts";
+import type { WireFormatDecoder } from "../../schemas/wire-format.ts";
+import { fetchSchemas } from "./fetch-schemas.ts";
 
 /**
  * Events stored while the Schema Registry could not be reached are stored raw and flagged
@@ -64,9 +65,7 @@ export function startRegistryCatchUp(options: RegistryCatchUpOptions): RegistryC
     if (topics.length === 0) return 0;
     const records = await listRecordsAwaitingRegistry(options.db, topics, batchSize);
     if (records.length === 0) return 0;
-    await options.decoder.client.prefetch(
-      records.flatMap((r) => [wireFormatSchemaId(r.key), wireFormatSchemaId(r.value)]).filter((id): id is number => id !== null),
-    );
+    await fetchSchemas(options.db, options.decoder, records.flatMap((r) => [r.key, r.value]), options.log);
     const decoded = records
       .map((record) => extractEvent(asRawMessage(record), options.extractOptions))
       .filter((event) => !event.flags.includes("schema-registry-unavailable"));

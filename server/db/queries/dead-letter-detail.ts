@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import type { StoredHeader } from "../../../lib/api-schemas/headers.ts";
 import { maskHeaders, maskJsonText, maskReplayEdits, maskValueText } from "../../../lib/mask.ts";
-import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
+import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, storedSchemaIdOf, type Queryable } from "./shared.ts";
 import type { DeadLetterRow } from "./dead-letters.ts";
 import type { DeadLetterDetail, ReplayOutcome, ReplayWithOutcome } from "../../../lib/api-schemas/dead-letters.ts";
 
@@ -138,8 +138,10 @@ export async function getDeadLetter(db: Queryable, id: string): Promise<DeadLett
   if (!row) return null;
   let value: DeadLetterDetail["value"] = null;
   let masked = false;
+  const valueSchemaId = storedSchemaIdOf(row.value_kind, row.value_bytes);
   if (row.value_kind === "json") {
-    const text = row.value_bytes ? row.value_bytes.toString("utf8") : (row.value_json_text ?? "");
+    // A Schema Registry value is shown decoded (its wire bytes are not text); plain JSON as received.
+    const text = row.value_bytes && valueSchemaId === null ? row.value_bytes.toString("utf8") : (row.value_json_text ?? "");
     const shown = maskJsonText(text, mask);
     masked = shown !== text;
     value = { kind: "json", text: shown };
@@ -188,6 +190,7 @@ export async function getDeadLetter(db: Queryable, id: string): Promise<DeadLett
     keyBase64: row.key_bytes ? row.key_bytes.toString("base64") : null,
     headers: shownHeaders,
     value,
+    valueSchemaId,
     flags: row.flags,
     entityKeys: row.entity_keys,
     eventType: row.event_type,

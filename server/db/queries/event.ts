@@ -11,6 +11,8 @@ interface DetailRow extends TimelineRow {
   value_bytes: Buffer | null;
   ingested_at: Date;
   schema_id: number | null;
+  schema_subject: string | null;
+  schema_version: number | null;
 }
 
 /**
@@ -36,7 +38,9 @@ export async function getEvent(
       withConsumption(
         db,
         Prisma.sql`
-          SELECT ${timelineColumns(mask)}, e.value_json, e.value_text, e.value_bytes, e.ingested_at, e.schema_id
+          SELECT ${timelineColumns(mask)}, e.value_json, e.value_text, e.value_bytes, e.ingested_at, e.schema_id,
+            (SELECT r.subject FROM registry_schemas r WHERE r.id = e.schema_id) AS schema_subject,
+            (SELECT r.version FROM registry_schemas r WHERE r.id = e.schema_id) AS schema_version
           FROM events e ${TIMELINE_JOINS}
           WHERE e.topic = ${topic}::text AND e.partition = ${partition}::int AND e."offset" = ${at}::bigint`,
         mask,
@@ -61,6 +65,8 @@ export async function getEvent(
       valueBytesBase64: row.value_kind === "json" && exactBytesShown ? bytes : null,
       ingestedAt: row.ingested_at.toISOString(),
       schemaId: row.schema_id,
+      schemaSubject: row.schema_subject,
+      schemaVersion: row.schema_version,
     };
   });
 }

@@ -61,6 +61,8 @@ export type {
   TopicNode,
   TopicPartitionOffsets,
 } from "../../../lib/api-schemas/graph.ts";
+export type { SchemaHistory, RegistryVersion, JsonShapeChange } from "../../../lib/api-schemas/schema-history.ts";
+export { getSchemaHistory } from "./schema-history.ts";
 export { getEntityTimeline, type EntityTimelineOptions } from "./entity-timeline.ts";
 export { getTraceEvents, MAX_TRACE_EVENTS } from "./trace-events.ts";
 export { getEvent } from "./event.ts";

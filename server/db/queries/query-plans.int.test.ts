@@ -18,6 +18,7 @@ import {
   getTraceEvents,
   groupDeadLetters,
   listDeadLetters,
+  getSchemaHistory,
   searchEvents,
   whoConsumes,
 } from "./index.ts";
@@ -179,6 +180,18 @@ describe("query plans on 200k events", () => {
       await listDeadLetters(traced, { topic: "payments", limit: 10, cursor: first.nextCursor! });
     }, []);
     await expectIndexed("dead letters grouped, of a topic", () => groupDeadLetters(traced, { topic: "payments", status: "resolved" }), []);
+  });
+
+  it("schema history: a removed field's evidence through the type's time index (the aggregates are small tables)", async () => {
+    // A field of PaymentCaptured last seen an hour ago: the history counts the events since without it.
+    const hourAgo = new Date(NOW.getTime() - 3_600_000);
+    await db.pool.query(
+      `INSERT INTO event_type_fields (event_type, path, json_type, count, first_seen_at, last_seen_at, first_topic, first_partition, first_offset)
+       VALUES ('PaymentCaptured', '', 'object', 1000, $1, $2, 'payments', 0, 0), ('PaymentCaptured', 'legacy', 'string', 10, $1, $1, 'payments', 0, 0)
+       ON CONFLICT DO NOTHING`,
+      [hourAgo, NOW],
+    );
+    await expectIndexed("schema history", () => getSchemaHistory(traced, "PaymentCaptured"), ["events_event_type_timestamp_idx"]);
   });
 
   it("collector health: the collector group's latest samples", async () => {

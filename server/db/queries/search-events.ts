@@ -28,6 +28,8 @@ export interface SearchEventsFilters {
   traceId?: string;
   /** A flag the event carries (events.flags); batch-undecodable reads events_undecodable_idx. */
   flag?: string;
+  /** The Schema Registry id of the value (events.schema_id). */
+  schemaId?: number;
   /** Inclusive. */
   from?: Date;
   /** Exclusive. */
@@ -51,7 +53,7 @@ const CURSOR_TAG = "search";
  * events_headers_idx (GIN jsonb_path_ops, `headers @> [{"key": …, "value": …}]`; a header value is
  * expected to be rare, a common one costs a read of every event holding it), trace →
  * events_trace_idx, flag batch-undecodable → events_undecodable_idx (other flags filter what the
- * other conditions select), time range alone → events_timestamp_idx.
+ * other conditions select, as does a schema id), time range alone → events_timestamp_idx.
  */
 export async function searchEvents(db: Queryable, options: SearchEventsOptions = {}): Promise<EventSearchPage> {
   const limit = checkLimit(options.limit, 50, 500);
@@ -64,6 +66,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
   if (options.key !== undefined) conditions.push(Prisma.sql`e.key = ${options.key}::text`);
   if (options.type !== undefined) conditions.push(Prisma.sql`e.event_type = ${options.type}::text`);
   if (options.topic !== undefined) conditions.push(Prisma.sql`e.topic = ${options.topic}::text`);
+  if (options.schemaId !== undefined) conditions.push(Prisma.sql`e.schema_id = ${options.schemaId}::int`);
   if (options.header !== undefined) {
     if (options.header.name.length === 0) throw new ValidationError("the header name is empty", { field: "header" });
     if (options.header.value !== undefined && isMaskedHeader(options.header.name, mask)) {

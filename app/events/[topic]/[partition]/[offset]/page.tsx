@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { schemaHistoryHref } from "@/lib/api-schemas/schema-history";
 import { notFound } from "next/navigation";
 import type { ReactNode } from "react";
 import { getDatabase, getEvent } from "@/server/db";
@@ -54,6 +55,12 @@ export default async function EventPage({ params }: Props) {
       <h1 style={{ margin: "0 0 0.25rem" }}>{e.eventType ?? "(no type)"}</h1>
       <p style={{ margin: "0 0 0.75rem", fontFamily: "ui-monospace, monospace", color: "#444" }}>
         {e.topic}/{e.partition}/{e.offset} · <a href={`/api${eventHref(e)}`}>JSON</a>
+        {e.eventType ? (
+          <>
+            {" "}
+            · <Link href={schemaHistoryHref(e.eventType)}>schema history of {e.eventType}</Link>
+          </>
+        ) : null}
       </p>
       <dl style={{ display: "grid", gridTemplateColumns: "max-content 1fr", gap: "0.3rem 1rem", fontSize: "0.85rem", margin: "0 0 1rem" }}>
         <Field label="Time">{formatTime(e.timestamp)}</Field>
@@ -81,7 +88,18 @@ export default async function EventPage({ params }: Props) {
         <Field label="Topic kind">{e.topicKind ?? "not yet polled"}</Field>
         <Field label="Size">{e.size.toLocaleString("en")} bytes (key, value and headers)</Field>
         <Field label="Stored">{formatTime(e.ingestedAt)}</Field>
-        {e.schemaId !== null ? <Field label="Schema">Schema Registry id {e.schemaId} (the value shown is its decoded reading)</Field> : null}
+        {e.schemaId !== null ? (
+          <Field label="Schema">
+            Schema Registry id {e.schemaId}
+            {e.schemaSubject !== null ? `, ${e.schemaSubject} version ${e.schemaVersion ?? "?"}` : ""} (the value shown is its decoded reading)
+            {e.eventType ? (
+              <>
+                {" "}
+                · <Link href={schemaHistoryHref(e.eventType)}>its history</Link>
+              </>
+            ) : null}
+          </Field>
+        ) : null}
         {e.flags.length > 0 ? <Field label="Flags">{e.flags.join(", ")}</Field> : null}
         <Field label="Consumer groups">
           <ConsumptionStatus consumption={e.consumption} />
