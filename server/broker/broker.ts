@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -5,12 +6,13 @@ import tls from "node:tls";
 import { Connection, type HandlerResult, type RequestHeader } from "./connection.ts";
 import { GroupCoordinator, type CommittedOffset } from "./group-coordinator.ts";
 import { BackgroundSync, FilePartitionLog, LEADER_EPOCH, MemoryPartitionLog, type PartitionLog } from "./partition-log.ts";
-import { decodeMessage, encodeMessage, supportedVersions, Writer, type Message, type Reader } from "./protocol/codec.ts";
+import { decodeMessage, encodeMessage, isFlexible, supportedVersions, Writer, type Message, type Reader } from "./protocol/codec.ts";
 import { ErrorCode } from "./protocol/errors.ts";
 import { ApiKey, apiSpecs, apiVersions } from "./protocol/messages.ts";
 import type { ApiSpec } from "./protocol/types.ts";
-import { CorruptBatchError, validateBatches, type BatchHeader } from "./record-batch.ts";
+import { CorruptBatchError, stampLogAppendTime, validateBatches, type BatchHeader } from "./record-batch.ts";
 import { SASL_MECHANISMS, SaslSession, SaslUsers, type SaslMechanism } from "./sasl.ts";
+import { ConfigSource, ConfigType, TOPIC_CONFIGS, describeTopicConfigs, topicConfigError, topicConfigsConflict, topicConfigValue, type DescribedConfig } from "./topic-configs.ts";
 
 export interface BrokerOptions {
   /** 0 picks a free port. Default 9092. */
@@ -54,8 +56,20 @@ export interface RunningBroker {
 
 interface Topic {
   name: string;
+  /** Kafka's topic id (16 bytes), for Metadata v10+ and the APIs that name topics by id. */
+  id: Buffer;
   partitions: PartitionLog[];
   configs: Map<string, string>;
+}
+
+/** A topic in `topics.json`. */
+interface SavedTopic {
+  /** Hex; absent in files written before topic ids were served. */
+  id?: string;
+  partitions: number;
+  configs: Record<string, string>;
+  /** Per partition; absent in files written before DeleteRecords was served. */
+  logStartOffsets?: number[];
 }
 
 interface ProducerPartitionState {
@@ -73,19 +87,28 @@ const NODE_ID = 0;
 const CLUSTER_ID = "eventscope-embedded";
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const SYNC_INTERVAL_MS = 1000;
-
-const TOPIC_CONFIG_DEFAULTS: Record<string, string> = {
-  "cleanup.policy": "delete",
-  "compression.type": "producer",
-  "max.message.bytes": "1048588",
-  "message.timestamp.type": "CreateTime",
-  "min.insync.replicas": "1",
-  "retention.bytes": "-1",
-  "retention.ms": "604800000",
-  "segment.bytes": "1073741824",
-};
+/** How often retention.ms and retention.bytes are applied (Kafka's log.retention.check.interval.ms). */
+const RETENTION_CHECK_MS = 1000;
+/** DescribeConfigs resource types. */
+const RESOURCE_TOPIC = 2;
+const RESOURCE_BROKER = 4;
+/** IncrementalAlterConfigs operations. */
+const CONFIG_OP_SET = 0;
+const CONFIG_OP_DELETE = 1;
+const CONFIG_OP_APPEND = 2;
+const CONFIG_OP_SUBTRACT = 3;
 
 type Handler = (conn: Connection, header: RequestHeader, req: Message) => Message | null | Promise<Message | null>;
+
+/** A random topic id; never all zeros, which Kafka reserves for "no id". */
+function newTopicId(): Buffer {
+  const id = randomBytes(16);
+  id[0] = id[0]! | 1;
+  return id;
+}
+
+/** What Kafka accepts as ApiVersions v3's client software name and version. */
+const CLIENT_SOFTWARE = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
 function nextSequence(seq: number): number {
   return seq === 0x7fffffff ? 0 : seq + 1;
@@ -111,6 +134,7 @@ export class Broker {
   private offsetsFd: number | null = null;
   private offsetsSync: BackgroundSync | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
+  private retentionTimer: NodeJS.Timeout | null = null;
   private server: net.Server | null = null;
   private connectionCount = 0;
   advertisedHost = "127.0.0.1";
@@ -183,6 +207,8 @@ export class Broker {
       this.syncTimer = setInterval(() => this.syncAll(), SYNC_INTERVAL_MS);
       this.syncTimer.unref();
     }
+    this.retentionTimer = setInterval(() => this.applyRetention(Date.now()), RETENTION_CHECK_MS);
+    this.retentionTimer.unref();
     return {
       host: this.advertisedHost,
       port: this.port,
@@ -193,6 +219,7 @@ export class Broker {
 
   async stop(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.coordinator.stop();
     for (const c of this.connections) c.socket.destroy();
     for (const socket of this.sockets) socket.destroy();
@@ -225,10 +252,12 @@ export class Broker {
     fs.mkdirSync(dir, { recursive: true });
     const topicsFile = path.join(dir, "topics.json");
     if (fs.existsSync(topicsFile)) {
-      const saved = JSON.parse(fs.readFileSync(topicsFile, "utf8")) as Record<string, { partitions: number; configs: Record<string, string> }>;
+      const saved = JSON.parse(fs.readFileSync(topicsFile, "utf8")) as Record<string, SavedTopic>;
       for (const [name, t] of Object.entries(saved)) {
         const partitions = Array.from({ length: t.partitions }, (_, i) => this.newLog(name, i));
-        this.topics.set(name, { name, partitions, configs: new Map(Object.entries(t.configs)) });
+        // Records deleted by DeleteRecords or retention stay in the file; the saved start hides them.
+        partitions.forEach((log, i) => log.advanceStart(t.logStartOffsets?.[i] ?? 0));
+        this.topics.set(name, { name, id: t.id ? Buffer.from(t.id, "hex") : newTopicId(), partitions, configs: new Map(Object.entries(t.configs)) });
         partitions.forEach((log, i) => {
           if (log instanceof FilePartitionLog && log.truncatedBytes > 0) {
             this.log(`${name}-${i}: cut ${log.truncatedBytes} bytes of a torn batch off the log's end; it continues at offset ${log.highWatermark}`);
@@ -239,19 +268,19 @@ export class Broker {
     }
     // Committed offsets: an append-only file of JSON lines, compacted at start-up.
     const offsetsFile = path.join(dir, "offsets.jsonl");
-    const latest = new Map<string, { g: string; t: string; p: number; o: CommittedOffset }>();
+    const latest = new Map<string, { g: string; t: string; p: number; o: CommittedOffset | null }>();
     if (fs.existsSync(offsetsFile)) {
       for (const line of fs.readFileSync(offsetsFile, "utf8").split("\n")) {
         if (!line) continue;
         try {
-          const e = JSON.parse(line) as { g: string; t: string; p: number; o: CommittedOffset };
+          const e = JSON.parse(line) as { g: string; t: string; p: number; o: CommittedOffset | null };
           latest.set(`${e.g}\0${e.t}\0${e.p}`, e);
         } catch {
           // A line torn by a crash mid-write: everything before it is intact.
         }
       }
     }
-    const compacted = [...latest.values()].filter((e) => this.topics.has(e.t));
+    const compacted = [...latest.values()].filter((e): e is { g: string; t: string; p: number; o: CommittedOffset } => e.o !== null && this.topics.has(e.t));
     for (const e of compacted) this.coordinator.restoreOffset(e.g, e.t, e.p, e.o);
     const tmp = `${offsetsFile}.tmp`;
     fs.writeFileSync(tmp, compacted.map((e) => JSON.stringify(e) + "\n").join(""));
@@ -263,8 +292,10 @@ export class Broker {
   private saveTopics(): void {
     const dir = this.options.dataDir;
     if (!dir) return;
-    const out: Record<string, { partitions: number; configs: Record<string, string> }> = {};
-    for (const t of this.topics.values()) out[t.name] = { partitions: t.partitions.length, configs: Object.fromEntries(t.configs) };
+    const out: Record<string, SavedTopic> = {};
+    for (const t of this.topics.values()) {
+      out[t.name] = { id: t.id.toString("hex"), partitions: t.partitions.length, configs: Object.fromEntries(t.configs), logStartOffsets: t.partitions.map((p) => p.logStartOffset) };
+    }
     const file = path.join(dir, "topics.json");
     const fd = fs.openSync(`${file}.tmp`, "w");
     fs.writeSync(fd, JSON.stringify(out, null, 2));
@@ -273,7 +304,8 @@ export class Broker {
     fs.renameSync(`${file}.tmp`, file);
   }
 
-  private persistOffset(g: string, t: string, p: number, o: CommittedOffset): void {
+  /** `o` null is a tombstone: the group's offset was deleted (DeleteGroups). */
+  private persistOffset(g: string, t: string, p: number, o: CommittedOffset | null): void {
     if (this.offsetsFd === null) return;
     fs.writeSync(this.offsetsFd, JSON.stringify({ g, t, p, o }) + "\n");
     this.offsetsSync?.markDirty();
@@ -288,7 +320,7 @@ export class Broker {
   // ------------------------------------------------------------------ topics
 
   createTopic(name: string, partitions = this.partitionsPerTopic, configs = new Map<string, string>()): Topic {
-    const topic: Topic = { name, partitions: Array.from({ length: partitions }, (_, i) => this.newLog(name, i)), configs };
+    const topic: Topic = { name, id: newTopicId(), partitions: Array.from({ length: partitions }, (_, i) => this.newLog(name, i)), configs };
     this.topics.set(name, topic);
     this.saveTopics();
     this.log(`created topic ${name} with ${partitions} partition(s)`);
@@ -307,6 +339,34 @@ export class Broker {
     this.coordinator.dropTopic(name);
     this.saveTopics();
     this.log(`deleted topic ${name}`);
+  }
+
+  /**
+   * Applies `retention.ms` and `retention.bytes` where a topic sets them and its cleanup.policy
+   * includes delete. Kafka's broker-wide defaults (7 days, unlimited) are reported but not applied:
+   * a demo's data stays until it is deleted.
+   */
+  private applyRetention(now: number): void {
+    let changed = false;
+    for (const t of this.topics.values()) {
+      const ms = t.configs.get("retention.ms");
+      const bytes = t.configs.get("retention.bytes");
+      if (ms === undefined && bytes === undefined) continue;
+      if (!topicConfigValue(t.configs, "cleanup.policy").split(",").map((s) => s.trim()).includes("delete")) continue;
+      t.partitions.forEach((log, i) => {
+        const start = log.retentionStart(Number(ms ?? -1), Number(bytes ?? -1), now);
+        if (log.advanceStart(start)) {
+          changed = true;
+          this.log(`${t.name}-${i}: retention deleted records before offset ${start}`);
+        }
+      });
+    }
+    if (changed) this.saveTopics();
+  }
+
+  private topicById(id: Buffer): Topic | undefined {
+    for (const t of this.topics.values()) if (t.id.equals(id)) return t;
+    return undefined;
   }
 
   private partition(topic: string, partition: number): PartitionLog | null {
@@ -339,6 +399,8 @@ export class Broker {
       conn.abort(`${spec.request.name} before SASL authentication`);
       return null;
     }
+    // Request header v2 (flexible versions) ends with tagged fields of its own.
+    if (isFlexible(spec.request, header.apiVersion)) body.skipTaggedFields();
     const req = decodeMessage(spec.request, header.apiVersion, body);
     const out = handler(conn, header, req);
     if (out instanceof Promise) return out.then((m) => (m === null ? null : this.encode(spec, header.apiVersion, m)));
@@ -347,6 +409,9 @@ export class Broker {
 
   private encode(spec: ApiSpec, version: number, body: Message): Writer {
     const w = new Writer();
+    // Response header v1 (flexible versions): its empty tagged fields follow the correlation id.
+    // ApiVersions keeps header v0 in every version, so a client can read it before it knows ours.
+    if (spec.response.apiKey !== ApiKey.ApiVersions && isFlexible(spec.response, version)) w.uvarint(0);
     encodeMessage(spec.response, version, body, w);
     return w;
   }
@@ -370,7 +435,18 @@ export class Broker {
 
   private registerHandlers(): void {
     const on = (key: number, h: Handler) => this.handlers.set(key, h);
-    on(ApiKey.ApiVersions, () => this.apiVersionsBody(ErrorCode.NONE));
+    on(ApiKey.ApiVersions, (c, h, req) => {
+      if (h.apiVersion >= 3) {
+        const name = req.clientSoftwareName as string;
+        const version = req.clientSoftwareVersion as string;
+        if (!CLIENT_SOFTWARE.test(name) || !CLIENT_SOFTWARE.test(version)) {
+          this.log(`connection ${c.id}: ApiVersions with an invalid client software name or version ("${name}" "${version}")`);
+          return this.apiVersionsBody(ErrorCode.INVALID_REQUEST);
+        }
+        c.clientSoftware = `${name} ${version}`;
+      }
+      return this.apiVersionsBody(ErrorCode.NONE);
+    });
     on(ApiKey.Metadata, (_c, h, req) => this.handleMetadata(h.apiVersion, req));
     on(ApiKey.Produce, (_c, _h, req) => this.handleProduce(req));
     on(ApiKey.Fetch, (_c, _h, req) => this.handleFetch(req));
@@ -379,8 +455,28 @@ export class Broker {
     on(ApiKey.CreateTopics, (_c, _h, req) => this.handleCreateTopics(req));
     on(ApiKey.DeleteTopics, (_c, _h, req) => this.handleDeleteTopics(req));
     on(ApiKey.DescribeConfigs, (_c, _h, req) => this.handleDescribeConfigs(req));
+    on(ApiKey.AlterConfigs, (_c, _h, req) => this.handleAlterConfigs(req, false));
+    on(ApiKey.IncrementalAlterConfigs, (_c, _h, req) => this.handleAlterConfigs(req, true));
+    on(ApiKey.CreatePartitions, (_c, _h, req) => this.handleCreatePartitions(req));
+    on(ApiKey.DeleteRecords, (_c, _h, req) => this.handleDeleteRecords(req));
+    on(ApiKey.DeleteGroups, (_c, _h, req) => this.handleDeleteGroups(req));
     on(ApiKey.OffsetForLeaderEpoch, (_c, _h, req) => this.handleOffsetForLeaderEpoch(req));
-    on(ApiKey.FindCoordinator, () => ({ errorCode: 0, errorMessage: null, nodeId: NODE_ID, host: this.advertisedHost, port: this.port }));
+    on(ApiKey.FindCoordinator, (_c, _h, req) => ({
+      errorCode: 0,
+      errorMessage: null,
+      nodeId: NODE_ID,
+      host: this.advertisedHost,
+      port: this.port,
+      // v4+: one answer per key; this node coordinates every group and transaction.
+      coordinators: ((req.coordinatorKeys as string[] | undefined) ?? []).map((key) => ({
+        key,
+        nodeId: NODE_ID,
+        host: this.advertisedHost,
+        port: this.port,
+        errorCode: 0,
+        errorMessage: null,
+      })),
+    }));
     on(ApiKey.JoinGroup, (c, h, req) => this.handleJoinGroup(c, h, req));
     on(ApiKey.SyncGroup, (_c, _h, req) => this.handleSyncGroup(req));
     on(ApiKey.Heartbeat, (_c, _h, req) => ({
@@ -389,10 +485,16 @@ export class Broker {
     on(ApiKey.LeaveGroup, (_c, h, req) => this.handleLeaveGroup(h.apiVersion, req));
     on(ApiKey.OffsetCommit, (_c, _h, req) => this.handleOffsetCommit(req));
     on(ApiKey.OffsetFetch, (_c, _h, req) => this.handleOffsetFetch(req));
-    on(ApiKey.ListGroups, () => ({
-      errorCode: 0,
-      groups: [...this.coordinator.groups.values()].map((g) => ({ groupId: g.groupId, protocolType: g.protocolType })),
-    }));
+    on(ApiKey.ListGroups, (_c, _h, req) => {
+      // v4+: only groups in the given states (compared as Kafka does, ignoring case).
+      const states = ((req.statesFilter as string[] | undefined) ?? []).map((x) => x.toLowerCase());
+      return {
+        errorCode: 0,
+        groups: [...this.coordinator.groups.values()]
+          .filter((g) => states.length === 0 || states.includes(g.state.toLowerCase()))
+          .map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state })),
+      };
+    });
     on(ApiKey.DescribeGroups, (_c, _h, req) => this.handleDescribeGroups(req));
     on(ApiKey.SaslHandshake, (c, h, req) => this.handleSaslHandshake(c, h.apiVersion, req));
     on(ApiKey.SaslAuthenticate, (c, _h, req) => this.handleSaslAuthenticate(c, req));
@@ -411,6 +513,7 @@ export class Broker {
     return {
       errorCode: 0,
       name: t.name,
+      topicId: t.id,
       isInternal: t.name.startsWith("__"),
       partitions: t.partitions.map((_, i) => ({
         errorCode: 0,
@@ -425,13 +528,18 @@ export class Broker {
   }
 
   private handleMetadata(version: number, req: Message): Message {
-    const requested = req.topics as { name: string }[] | null;
+    const requested = req.topics as { name: string | null; topicId?: Buffer }[] | null;
     const allowCreate = this.autoCreate && (version < 4 || req.allowAutoTopicCreation === true);
     let topics: Message[];
     if (requested === null || (version === 0 && requested.length === 0)) {
       topics = [...this.topics.values()].map((t) => this.topicMetadata(t));
     } else {
-      topics = requested.map(({ name }) => {
+      topics = requested.map(({ name, topicId }) => {
+        if (name === null) {
+          // v10+: a topic asked for by id alone.
+          const byId = topicId ? this.topicById(topicId) : undefined;
+          return byId ? this.topicMetadata(byId) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, partitions: [] };
+        }
         const existing = this.topics.get(name);
         if (existing) return this.topicMetadata(existing);
         if (this.topicNameError(name)) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, partitions: [] };
@@ -464,65 +572,222 @@ export class Broker {
         }
         const configs = new Map<string, string>();
         for (const c of t.configs) {
-          if (!(c.name in TOPIC_CONFIG_DEFAULTS)) return fail(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${c.name}`);
-          if (c.value !== null) configs.set(c.name, c.value);
+          const problem = topicConfigError(c.name, c.value);
+          if (problem) return fail(ErrorCode.INVALID_CONFIG, problem);
+          configs.set(c.name, c.value!.trim());
         }
-        if (!validateOnly) this.createTopic(t.name, partitions, configs);
-        return { name: t.name, errorCode: 0, errorMessage: null };
+        const conflict = topicConfigsConflict(configs);
+        if (conflict) return fail(ErrorCode.INVALID_CONFIG, conflict);
+        const created = validateOnly ? null : this.createTopic(t.name, partitions, configs);
+        // v5+ also answer with what the topic got: partitions, replication and every config.
+        return {
+          name: t.name,
+          topicId: created?.id ?? Buffer.alloc(16),
+          errorCode: 0,
+          errorMessage: null,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configs: describeTopicConfigs(configs, null, false).map((c) => ({
+            name: c.name,
+            value: c.value,
+            readOnly: c.readOnly,
+            configSource: c.configSource,
+            isSensitive: c.isSensitive,
+          })),
+        };
       },
     );
     return { topics };
   }
 
   private handleDeleteTopics(req: Message): Message {
+    // v6+ name topics by name or by id; earlier versions by name only.
+    const byIdOrName = (req.topics as { name: string | null; topicId: Buffer }[] | undefined) ?? (req.topicNames as string[]).map((name) => ({ name, topicId: null }));
     return {
-      responses: (req.topicNames as string[]).map((name) => {
-        if (!this.topics.has(name)) return { name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-        this.deleteTopic(name);
-        return { name, errorCode: 0 };
+      responses: byIdOrName.map(({ name, topicId }) => {
+        const topic = name !== null ? this.topics.get(name) : topicId ? this.topicById(topicId) : undefined;
+        if (!topic) {
+          return name === null
+            ? { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: "This server does not host this topic ID." }
+            : { name, topicId: Buffer.alloc(16), errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: "This server does not host this topic-partition." };
+        }
+        this.deleteTopic(topic.name);
+        return { name: topic.name, topicId: topic.id, errorCode: 0, errorMessage: null };
+      }),
+    };
+  }
+
+  /**
+   * AlterConfigs replaces a topic's configs with the given set; IncrementalAlterConfigs applies
+   * SET, DELETE, APPEND and SUBTRACT (the last two for list configs) to single keys. Either way
+   * every change is validated first and nothing is applied when one is invalid.
+   */
+  private handleAlterConfigs(req: Message, incremental: boolean): Message {
+    type Change = { name: string; value: string | null; configOperation?: number };
+    const validateOnly = req.validateOnly === true;
+    const responses = (req.resources as { resourceType: number; resourceName: string; configs: Change[] }[]).map((r) => {
+      const base = { resourceType: r.resourceType, resourceName: r.resourceName };
+      const fail = (errorCode: number, errorMessage: string) => ({ ...base, errorCode, errorMessage });
+      if (r.resourceType !== RESOURCE_TOPIC) return fail(ErrorCode.INVALID_REQUEST, "The embedded broker's own configs are fixed; only topic configs can be altered.");
+      const topic = this.topics.get(r.resourceName);
+      if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${r.resourceName}' does not exist.`);
+      const next = incremental ? new Map(topic.configs) : new Map<string, string>();
+      for (const c of r.configs) {
+        const op = incremental ? (c.configOperation ?? 0) : 0;
+        if (op === CONFIG_OP_DELETE) {
+          if (!TOPIC_CONFIGS.has(c.name)) return fail(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${c.name}`);
+          next.delete(c.name);
+          continue;
+        }
+        let value = c.value;
+        if (op === CONFIG_OP_APPEND || op === CONFIG_OP_SUBTRACT) {
+          if (TOPIC_CONFIGS.get(c.name)?.kind !== "list") return fail(ErrorCode.INVALID_CONFIG, `Config value append and subtract are only allowed for list configs, not ${c.name}`);
+          const current = topicConfigValue(next, c.name).split(",").map((x) => x.trim()).filter((x) => x !== "");
+          const given = (c.value ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "");
+          value = (op === CONFIG_OP_APPEND ? [...current, ...given.filter((x) => !current.includes(x))] : current.filter((x) => !given.includes(x))).join(",");
+        } else if (op !== CONFIG_OP_SET) {
+          return fail(ErrorCode.INVALID_REQUEST, `Unknown config operation ${op} for ${c.name}`);
+        }
+        const problem = topicConfigError(c.name, value);
+        if (problem) return fail(ErrorCode.INVALID_CONFIG, problem);
+        next.set(c.name, value!.trim());
+      }
+      const conflict = topicConfigsConflict(next);
+      if (conflict) return fail(ErrorCode.INVALID_CONFIG, conflict);
+      if (!validateOnly) {
+        topic.configs = next;
+        this.saveTopics();
+        this.log(`altered configs of topic ${topic.name}`);
+      }
+      return { ...base, errorCode: 0, errorMessage: null };
+    });
+    return { responses };
+  }
+
+  private handleCreatePartitions(req: Message): Message {
+    const validateOnly = req.validateOnly === true;
+    const results = (req.topics as { name: string; count: number; assignments: unknown[] | null }[]).map((t) => {
+      const fail = (errorCode: number, errorMessage: string) => ({ name: t.name, errorCode, errorMessage });
+      const topic = this.topics.get(t.name);
+      if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${t.name}' does not exist.`);
+      const current = topic.partitions.length;
+      if (t.count < current) return fail(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than the requested ${t.count}.`);
+      if (t.count === current) return fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+      if (t.count > 10000) return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be at most 10000, got ${t.count}.`);
+      if (t.assignments !== null && t.assignments.length !== t.count - current) {
+        return fail(ErrorCode.INVALID_REQUEST, `Increasing the number of partitions by ${t.count - current} but ${t.assignments.length} assignments provided.`);
+      }
+      if (!validateOnly) {
+        for (let i = current; i < t.count; i++) topic.partitions.push(this.newLog(t.name, i));
+        this.saveTopics();
+        this.log(`topic ${t.name} grew from ${current} to ${t.count} partition(s)`);
+      }
+      return { name: t.name, errorCode: 0, errorMessage: null };
+    });
+    return { results };
+  }
+
+  /** Moves each partition's start to the given offset (-1: its end); the records before it are gone for every client. */
+  private handleDeleteRecords(req: Message): Message {
+    let changed = false;
+    const topics = (req.topics as { name: string; partitions: { partitionIndex: number; offset: number }[] }[]).map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => {
+        const log = this.partition(t.name, p.partitionIndex);
+        if (!log) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        const target = p.offset === -1 ? log.highWatermark : p.offset;
+        if (target < 0 || target > log.highWatermark) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+        if (log.advanceStart(target)) {
+          changed = true;
+          this.log(`${t.name}-${p.partitionIndex}: records before offset ${target} deleted`);
+        }
+        return { partitionIndex: p.partitionIndex, lowWatermark: log.logStartOffset, errorCode: 0 };
+      }),
+    }));
+    if (changed) this.saveTopics();
+    return { topics };
+  }
+
+  private handleDeleteGroups(req: Message): Message {
+    return {
+      results: (req.groupsNames as string[]).map((groupId) => {
+        const { errorCode, dropped } = this.coordinator.deleteGroup(groupId);
+        for (const d of dropped) this.persistOffset(groupId, d.topic, d.partition, null);
+        return { groupId, errorCode };
       }),
     };
   }
 
   private handleDescribeConfigs(req: Message): Message {
+    const includeSynonyms = req.includeSynonyms === true;
     const results = (req.resources as { resourceType: number; resourceName: string; configurationKeys: string[] | null }[]).map((r) => {
       const base = { resourceType: r.resourceType, resourceName: r.resourceName };
-      let entries: { name: string; value: string; isDefault: boolean }[];
-      if (r.resourceType === 2) {
+      // Kafka answers every config for a null (or empty) key list, and only the known ones otherwise.
+      const keys = r.configurationKeys === null || r.configurationKeys.length === 0 ? null : r.configurationKeys;
+      if (r.resourceType === RESOURCE_TOPIC) {
         const topic = this.topics.get(r.resourceName);
         if (!topic) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${r.resourceName}' does not exist.`, configs: [] };
-        entries = Object.entries(TOPIC_CONFIG_DEFAULTS).map(([name, value]) => ({
-          name,
-          value: topic.configs.get(name) ?? value,
-          isDefault: !topic.configs.has(name),
-        }));
-      } else if (r.resourceType === 4) {
-        entries = [
-          { name: "num.partitions", value: String(this.partitionsPerTopic), isDefault: false },
-          { name: "auto.create.topics.enable", value: String(this.autoCreate), isDefault: false },
-          { name: "log.dirs", value: this.options.dataDir ? "(data dir)" : "(memory)", isDefault: false },
-        ];
-      } else {
-        return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Resource type ${r.resourceType} is not supported.`, configs: [] };
+        return { ...base, errorCode: 0, errorMessage: null, configs: describeTopicConfigs(topic.configs, keys, includeSynonyms) };
       }
-      const keys = r.configurationKeys;
-      const configs = entries
-        .filter((e) => keys === null || keys.includes(e.name))
-        .map((e) => ({
-          name: e.name,
-          value: e.value,
-          readOnly: r.resourceType === 4,
-          isDefault: e.isDefault,
-          // ConfigSource: 1 = dynamic topic config, 4 = static broker config, 5 = default
-          configSource: e.isDefault ? 5 : r.resourceType === 2 ? 1 : 4,
-          isSensitive: false,
-          synonyms: [],
-          configType: 0,
-          documentation: null,
-        }));
-      return { ...base, errorCode: 0, errorMessage: null, configs };
+      if (r.resourceType === RESOURCE_BROKER) {
+        if (r.resourceName !== "" && r.resourceName !== String(NODE_ID)) {
+          return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unexpected broker id, expected ${NODE_ID} or empty string, but received ${r.resourceName}`, configs: [] };
+        }
+        const all = this.brokerConfigs(includeSynonyms);
+        return { ...base, errorCode: 0, errorMessage: null, configs: keys === null ? all : all.filter((c) => keys.includes(c.name)) };
+      }
+      return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Resource type ${r.resourceType} is not supported.`, configs: [] };
     });
     return { results };
+  }
+
+  /**
+   * The broker's configs under Kafka's names, with the values this single node really has. A value
+   * the embedded broker sets differently from Kafka's default is reported as a static broker
+   * config, with Kafka's default as its synonym.
+   */
+  private brokerConfigs(includeSynonyms: boolean): DescribedConfig[] {
+    const listener = `${this.sasl ? "SASL_" : ""}${this.options.tls ? "SSL" : "PLAINTEXT"}`;
+    const host = this.options.host ?? "127.0.0.1";
+    const entry = (name: string, value: string | null, type: number, kafkaDefault: string | null | undefined = value, readOnly = true): DescribedConfig => {
+      const isDefault = kafkaDefault !== undefined && value === kafkaDefault;
+      const source = isDefault ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG;
+      const synonyms: DescribedConfig["synonyms"] = [];
+      if (includeSynonyms) {
+        synonyms.push({ name, value, source });
+        if (!isDefault && kafkaDefault !== undefined) synonyms.push({ name, value: kafkaDefault, source: ConfigSource.DEFAULT_CONFIG });
+      }
+      return { name, value, readOnly, isDefault, configSource: source, isSensitive: false, synonyms, configType: type, documentation: null };
+    };
+    const { INT, LONG, BOOLEAN, STRING, LIST, SHORT } = ConfigType;
+    return [
+      entry("node.id", String(NODE_ID), INT, "-1"),
+      entry("broker.id", String(NODE_ID), INT, "-1"),
+      entry("num.partitions", String(this.partitionsPerTopic), INT, "1"),
+      entry("default.replication.factor", "1", INT),
+      entry("min.insync.replicas", "1", INT),
+      entry("offsets.topic.replication.factor", "1", SHORT, "3"),
+      entry("transaction.state.log.replication.factor", "1", SHORT, "3"),
+      entry("auto.create.topics.enable", String(this.autoCreate), BOOLEAN, "true"),
+      entry("delete.topic.enable", "true", BOOLEAN),
+      // The data directory, or a name that says there is none: everything is in memory.
+      entry("log.dirs", this.options.dataDir ? path.resolve(this.options.dataDir) : "memory (no data directory)", STRING, null),
+      entry("listeners", `${listener}://${host}:${this.port}`, LIST, "PLAINTEXT://:9092"),
+      entry("advertised.listeners", `${listener}://${this.advertisedHost}:${this.port}`, LIST, null),
+      entry("sasl.enabled.mechanisms", this.sasl ? SASL_MECHANISMS.join(",") : "GSSAPI", LIST, "GSSAPI"),
+      entry("group.min.session.timeout.ms", String(this.options.minSessionTimeoutMs ?? 1000), INT, "6000"),
+      entry("group.max.session.timeout.ms", String(30 * 60 * 1000), INT, "1800000"),
+      entry("group.initial.rebalance.delay.ms", "0", INT, "3000"),
+      entry("message.max.bytes", "1048588", INT),
+      entry("compression.type", "producer", STRING),
+      entry("log.cleanup.policy", "delete", LIST),
+      entry("log.retention.hours", "168", INT),
+      entry("log.retention.bytes", "-1", LONG),
+      entry("log.retention.check.interval.ms", String(RETENTION_CHECK_MS), LONG, "300000"),
+      entry("log.segment.bytes", "1073741824", INT),
+      entry("log.message.timestamp.type", "CreateTime", STRING),
+      entry("unclean.leader.election.enable", "false", BOOLEAN),
+    ];
   }
 
   // ------------------------------------------------------------------ produce
@@ -591,10 +856,18 @@ export class Broker {
           throw err;
         }
         const topicConfigs = this.topics.get(t.name)!.configs;
-        const maxBatchBytes = Number(topicConfigs.get("max.message.bytes") ?? TOPIC_CONFIG_DEFAULTS["max.message.bytes"]);
+        const maxBatchBytes = Number(topicConfigValue(topicConfigs, "max.message.bytes"));
         const tooLarge = batches.find((b) => b.header.size > maxBatchBytes);
         if (tooLarge) {
           return fail(ErrorCode.MESSAGE_TOO_LARGE, `record batch of ${tooLarge.header.size} bytes exceeds max.message.bytes ${maxBatchBytes}`);
+        }
+        // LogAppendTime: the broker's clock is every record's timestamp, as Kafka stamps it.
+        const logAppendTime = topicConfigs.get("message.timestamp.type") === "LogAppendTime" ? Date.now() : -1;
+        if (logAppendTime >= 0) {
+          for (const b of batches) {
+            stampLogAppendTime(b.bytes, logAppendTime);
+            b.header.maxTimestamp = logAppendTime;
+          }
         }
         const tp = `${t.name}\0${p.index}`;
         let firstOffset = -1;
@@ -613,7 +886,7 @@ export class Broker {
           if (firstOffset < 0) firstOffset = appended!.baseOffset;
         }
         this.notify(tp);
-        return { index: p.index, errorCode: 0, baseOffset: firstOffset, logStartOffset: log.logStartOffset, errorMessage: null };
+        return { index: p.index, errorCode: 0, baseOffset: firstOffset, logAppendTimeMs: logAppendTime, logStartOffset: log.logStartOffset, errorMessage: null };
       }),
     }));
     // acks=0: the producer expects no response at all.
@@ -631,8 +904,12 @@ export class Broker {
   }
 
   private handleFetch(req: Message): Message | Promise<Message> {
-    type FetchTopic = { topic: string; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] };
-    const topics = req.topics as FetchTopic[];
+    type FetchTopic = { topic: string; topicId?: Buffer; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] };
+    let topics = req.topics as FetchTopic[];
+    // v13+ name topics by id only; the partition logs are found by name.
+    if (topics.length > 0 && topics[0]!.topic === undefined) {
+      topics = topics.map((t) => ({ ...t, topic: (t.topicId && this.topicById(t.topicId)?.name) ?? "" }));
+    }
     const minBytes = req.minBytes as number;
     const maxWaitMs = req.maxWaitMs as number;
     const first = this.readForFetch(topics, req.maxBytes as number);
@@ -668,18 +945,20 @@ export class Broker {
   }
 
   private readForFetch(
-    topics: { topic: string; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] }[],
+    topics: { topic: string; topicId?: Buffer; partitions: { partition: number; fetchOffset: number; partitionMaxBytes: number }[] }[],
     maxBytes: number,
   ): { body: Message; bytes: number; hasError: boolean } {
     let total = 0;
     let hasError = false;
     const responses = topics.map((t) => ({
       topic: t.topic,
+      topicId: t.topicId,
       partitions: t.partitions.map((p) => {
         const log = this.partition(t.topic, p.partition);
         if (!log) {
           hasError = true;
-          return { partitionIndex: p.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, records: null };
+          const errorCode = t.topic === "" && t.topicId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          return { partitionIndex: p.partition, errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, records: null };
         }
         const base = { partitionIndex: p.partition, highWatermark: log.highWatermark, lastStableOffset: log.highWatermark, logStartOffset: log.logStartOffset, abortedTransactions: null };
         if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.highWatermark) {
@@ -705,7 +984,9 @@ export class Broker {
         if (!log) return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, oldStyleOffsets: [], timestamp: -1, offset: -1 };
         let found: { offset: number; timestamp: number };
         if (p.timestamp === -1) found = { offset: log.highWatermark, timestamp: -1 };
-        else if (p.timestamp === -2) found = { offset: log.logStartOffset, timestamp: -1 };
+        // -2 earliest; -4 (v8+) earliest local, the same here: nothing is tiered.
+        else if (p.timestamp === -2 || (p.timestamp === -4 && version >= 8)) found = { offset: log.logStartOffset, timestamp: -1 };
+        else if (p.timestamp === -3 && version >= 7) found = log.offsetOfMaxTimestamp() ?? { offset: -1, timestamp: -1 };
         else found = log.offsetForTimestamp(p.timestamp) ?? { offset: version === 0 ? log.highWatermark : -1, timestamp: -1 };
         return {
           partitionIndex: p.partitionIndex,
@@ -748,7 +1029,7 @@ export class Broker {
       protocolType: req.protocolType as string,
       protocols: req.protocols as { name: string; metadata: Buffer }[],
     });
-    return { ...result };
+    return { ...result, protocolType: result.errorCode === 0 ? (req.protocolType as string) : null };
   }
 
   private async handleSyncGroup(req: Message): Promise<Message> {
@@ -758,7 +1039,9 @@ export class Broker {
       req.memberId as string,
       req.assignments as { memberId: string; assignment: Buffer }[],
     );
-    return { errorCode: r.errorCode, assignment: r.assignment };
+    const g = this.coordinator.groups.get(req.groupId as string);
+    const ok = r.errorCode === 0 && g !== undefined;
+    return { errorCode: r.errorCode, protocolType: ok ? g.protocolType : null, protocolName: ok ? g.protocolName : null, assignment: r.assignment };
   }
 
   private handleLeaveGroup(version: number, req: Message): Message {
@@ -799,8 +1082,17 @@ export class Broker {
   }
 
   private handleOffsetFetch(req: Message): Message {
-    const groupId = req.groupId as string;
-    let topics = req.topics as { name: string; partitionIndexes: number[] }[] | null;
+    type Requested = { name: string; partitionIndexes: number[] }[] | null;
+    const groups = req.groups as { groupId: string; topics: Requested }[] | undefined;
+    if (groups !== undefined) {
+      // v8+: several groups in one request, each answered on its own.
+      return { groups: groups.map((g) => ({ groupId: g.groupId, ...this.groupOffsets(g.groupId, g.topics) })) };
+    }
+    return this.groupOffsets(req.groupId as string, req.topics as Requested);
+  }
+
+  private groupOffsets(groupId: string, requested: { name: string; partitionIndexes: number[] }[] | null): Message {
+    let topics = requested;
     if (topics === null) {
       // Every partition the group has an offset for.
       const byTopic = new Map<string, number[]>();

@@ -29,6 +29,8 @@ export class Connection {
   /** Per-connection state owned by the request handlers (SASL progress, the authenticated user). */
   authenticatedUser: string | null = null;
   saslState: unknown = null;
+  /** `name version` from ApiVersions v3+, when the client sent it. */
+  clientSoftware: string | null = null;
 
   constructor(
     readonly socket: net.Socket,

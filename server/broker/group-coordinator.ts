@@ -177,9 +177,13 @@ export class GroupCoordinator {
     const g = this.groups.get(groupId);
     const member = g?.members.get(memberId);
     if (!g || !member) return ErrorCode.UNKNOWN_MEMBER_ID;
-    this.touch(g, member);
-    if (g.state === "PreparingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
+    // Kafka checks the generation before the state: a member of an older generation must rejoin.
     if (generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    this.touch(g, member);
+    // Only PreparingRebalance asks members to rejoin. In CompletingRebalance the member already has
+    // the new generation (members may heartbeat between JoinGroup and SyncGroup): Kafka answers
+    // NONE and restarts the session clock.
+    if (g.state === "PreparingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
     return ErrorCode.NONE;
   }
 
@@ -202,7 +206,10 @@ export class GroupCoordinator {
       const member = g.members.get(memberId);
       if (!member) return ErrorCode.UNKNOWN_MEMBER_ID;
       if (generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
-      if (g.state === "PreparingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
+      // As Kafka: a member of the current generation may commit in Stable and in PreparingRebalance
+      // (that is when clients commit the partitions they are about to give up). In
+      // CompletingRebalance the new assignment is not known yet, so the commit is refused.
+      if (g.state === "CompletingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
       this.touch(g, member);
     } else if (g.members.size > 0) {
       return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -223,6 +230,25 @@ export class GroupCoordinator {
 
   fetchOffset(groupId: string, topic: string, partition: number): CommittedOffset | null {
     return this.groups.get(groupId)?.offsets.get(`${topic}\0${partition}`) ?? null;
+  }
+
+  /**
+   * DeleteGroups: only a group without members can go, with its committed offsets (Kafka's
+   * NON_EMPTY_GROUP otherwise). Returns the error code and the offsets that were dropped.
+   */
+  deleteGroup(groupId: string): { errorCode: number; dropped: { topic: string; partition: number }[] } {
+    const g = this.groups.get(groupId);
+    if (!groupId) return { errorCode: ErrorCode.INVALID_GROUP_ID, dropped: [] };
+    if (!g || g.state === "Dead") return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, dropped: [] };
+    if (g.members.size > 0) return { errorCode: ErrorCode.NON_EMPTY_GROUP, dropped: [] };
+    if (g.rebalanceTimer) clearTimeout(g.rebalanceTimer);
+    this.groups.delete(groupId);
+    this.log(g, "deleted");
+    const dropped = [...g.offsets.keys()].map((key) => {
+      const [topic, partition] = key.split("\0") as [string, string];
+      return { topic, partition: Number(partition) };
+    });
+    return { errorCode: ErrorCode.NONE, dropped };
   }
 
   /** Forget the offsets of a deleted topic, as Kafka does. */

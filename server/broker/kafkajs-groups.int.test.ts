@@ -57,7 +57,7 @@ async function createTopic(topic: string, numPartitions: number): Promise<void> 
 }
 
 /** Starts a consumer in this process that records its assignment and every message it gets. */
-async function startMember(groupId: string, topic: string, config: Partial<ConsumerConfig> = {}, fromBeginning = true): Promise<Member> {
+async function startMember(groupId: string, topic: string, config: Partial<ConsumerConfig> = {}, fromBeginning = true, messageDelayMs = 0): Promise<Member> {
   const consumer = kafka.consumer({ groupId, ...MEMBER_TIMING, ...config });
   started.push(consumer);
   const member: Member = { consumer, memberId: null, leaderId: null, partitions: null, received: [] };
@@ -71,6 +71,8 @@ async function startMember(groupId: string, topic: string, config: Partial<Consu
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
       member.received.push({ partition, offset: message.offset, value: message.value?.toString() ?? "<null>" });
+      // A slow consumer: it is still working through its batches when the group rebalances.
+      if (messageDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, messageDelayMs));
     },
   });
   return member;
@@ -156,6 +158,26 @@ describe("consumer groups", () => {
     await waitForCommitted(groupId, topic, { 0: 6, 1: 6, 2: 6 });
     expect(a.received.slice(aBefore).map((m) => m.value).sort()).toEqual(secondWave.map((m) => m.value).sort());
     expect(b.received.map((m) => m.value).some((v) => v.startsWith("second"))).toBe(false);
+  });
+
+  test("a second member joining while the first is mid-stream: every message is read exactly once", async () => {
+    // The first member commits the offsets of the partitions it gives up while the group is
+    // preparing the rebalance; Kafka stores those commits, so the new owner starts after them.
+    const topic = uniqueName("group-midstream");
+    const groupId = uniqueName("group-midstream");
+    await createTopic(topic, 3);
+    const wave = messagesFor("mid", 20);
+    await produce(topic, wave);
+
+    const a = await startMember(groupId, topic, {}, true, 40);
+    await waitUntil("the first member to be mid-stream", () => a.received.length >= 5, { describe: () => a.received.length });
+    const b = await startMember(groupId, topic, {}, true, 40);
+    await waitForCommitted(groupId, topic, { 0: 20, 1: 20, 2: 20 });
+    const all = [...a.received, ...b.received].map((m) => m.value);
+    const seenTwice = all.filter((v, i) => all.indexOf(v) !== i);
+    expect(seenTwice).toEqual([]);
+    expect([...new Set(all)].sort()).toEqual(wave.map((m) => m.value).sort());
+    expect(b.received.length).toBeGreaterThan(0);
   });
 
   test("committed offsets are visible to the admin, and a restarted member resumes after them", async () => {

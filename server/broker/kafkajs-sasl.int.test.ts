@@ -1,5 +1,5 @@
 /**
- * SASL on the embedded broker, with kafkajs clients: PLAIN and SCRAM-SHA-256 users from a
+ * SASL on the embedded broker, with kafkajs clients: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 users from a
  * `user:password` file can produce and consume; a wrong password or a client without SASL is
  * refused, and refusing one client does not lock out the others.
  */
@@ -101,17 +101,23 @@ describe("SASL", () => {
     expect(await roundTrip(client({ mechanism: "scram-sha-256", ...BOB }), uniqueName("sasl-scram"), values)).toEqual(values);
   });
 
+  test("SCRAM-SHA-512: an authenticated client produces and consumes", async () => {
+    const values = ["scram-512-1", "scram-512-2"];
+    expect(await roundTrip(client({ mechanism: "scram-sha-512", ...ALICE }), uniqueName("sasl-scram-512"), values)).toEqual(values);
+  });
+
   test.each([
     ["plain", { mechanism: "plain", username: ALICE.username, password: "wrong" }],
     ["plain", { mechanism: "plain", username: "mallory", password: ALICE.password }],
     ["scram-sha-256", { mechanism: "scram-sha-256", username: BOB.username, password: "wrong" }],
     ["scram-sha-256", { mechanism: "scram-sha-256", username: "mallory", password: BOB.password }],
+    ["scram-sha-512", { mechanism: "scram-sha-512", username: ALICE.username, password: "wrong" }],
   ] as const)("%s: bad credentials (%j) are refused, and the right ones still work afterwards", async (mechanism, bad) => {
     const producer = client(bad, 0).producer();
     await expect(producer.connect()).rejects.toMatchObject({ name: "KafkaJSSASLAuthenticationError" });
     await producer.disconnect();
 
-    const good = mechanism === "plain" ? { mechanism, ...ALICE } : { mechanism, ...BOB };
+    const good = mechanism === "scram-sha-256" ? { mechanism, ...BOB } : { mechanism, ...ALICE };
     const values = ["after-refusal"];
     expect(await roundTrip(client(good), uniqueName("sasl-after-refusal"), values)).toEqual(values);
   });

@@ -289,7 +289,7 @@ describe(`kcat (${kcatVersion.split("\n")[0]!.trim()})`, () => {
     expect(refusedConnections()).toEqual([]);
   });
 
-  it("authenticates with SASL PLAIN and SCRAM-SHA-256, and is refused with a wrong password", async () => {
+  it("authenticates with SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512, and is refused with a wrong password", async () => {
     const users = new SaslUsers();
     users.add("alice", "s3cret");
     const saslLog: string[] = [];
@@ -302,7 +302,7 @@ describe(`kcat (${kcatVersion.split("\n")[0]!.trim()})`, () => {
         "-X", "sasl.username=alice",
         "-X", `sasl.password=${password}`,
       ];
-      for (const mechanism of ["PLAIN", "SCRAM-SHA-256"]) {
+      for (const mechanism of ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]) {
         const topic = unique(`kcat-sasl-${mechanism.toLowerCase()}`);
         await kcat([...sasl(mechanism, "s3cret"), "-P", "-t", topic, "-p", "0", "-K", ":"], "who:alice\n");
         const { stdout } = await kcat([...sasl(mechanism, "s3cret"), "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-f", "%k=%s\\n"]);
@@ -313,6 +313,10 @@ describe(`kcat (${kcatVersion.split("\n")[0]!.trim()})`, () => {
         /Authentication failure/,
       );
       expect(saslLog.some((l) => l.includes("SASL SCRAM-SHA-256 failed"))).toBe(true);
+      await expect(kcat([...sasl("SCRAM-SHA-512", "wrong"), "-P", "-t", unique("kcat-sasl-refused"), "-p", "0"], "x\n")).rejects.toThrow(
+        /Authentication failure/,
+      );
+      expect(saslLog.some((l) => l.includes("SASL SCRAM-SHA-512 failed"))).toBe(true);
     } finally {
       await secured.stop();
     }

@@ -95,6 +95,42 @@ export abstract class PartitionLog {
     return { batches, bytes };
   }
 
+  /**
+   * Moves the log start forward to `offset` (never back, never past the end): what DeleteRecords
+   * and retention do. Batches that end before it are dropped from the index; a batch that straddles
+   * it stays, and fetches from the new start skip its earlier records, as in Kafka.
+   */
+  advanceStart(offset: number): boolean {
+    const start = Math.min(offset, this.highWatermark);
+    if (start <= this.logStartOffset) return false;
+    this.logStartOffset = start;
+    let n = 0;
+    while (n < this.index.lastOffsets.length && this.index.lastOffsets[n]! < start) n++;
+    if (n > 0) {
+      for (const column of Object.values(this.index) as number[][]) column.splice(0, n);
+      this.dropFirst(n);
+    }
+    return true;
+  }
+
+  /**
+   * The start offset that `retention.ms` and `retention.bytes` call for (-1 for no limit): whole
+   * batches go from the front while their newest record is older than `now - retentionMs` or the
+   * log holds more than `retentionBytes`.
+   */
+  retentionStart(retentionMs: number, retentionBytes: number, now: number): number {
+    const { maxTimestamps, lastOffsets, sizes } = this.index;
+    let bytes = retentionBytes >= 0 ? sizes.reduce((a, b) => a + b, 0) : 0;
+    let i = 0;
+    for (; i < lastOffsets.length; i++) {
+      const expired = retentionMs >= 0 && maxTimestamps[i]! < now - retentionMs;
+      const oversize = retentionBytes >= 0 && bytes > retentionBytes;
+      if (!expired && !oversize) break;
+      bytes -= sizes[i]!;
+    }
+    return i === 0 ? this.logStartOffset : lastOffsets[i - 1]! + 1;
+  }
+
   /** Earliest offset whose record timestamp is at or after `timestamp` (Kafka's ListOffsets by time). */
   offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
     const ts = this.index.maxTimestamps;
@@ -103,14 +139,33 @@ export abstract class PartitionLog {
       const batch = this.readAt(i);
       try {
         for (const rec of decodeRecords(batch)) {
-          if (rec.timestamp >= timestamp) return { offset: rec.offset, timestamp: rec.timestamp };
+          if (rec.timestamp >= timestamp && rec.offset >= this.logStartOffset) return { offset: rec.offset, timestamp: rec.timestamp };
         }
       } catch {
         // A codec Node cannot decode (snappy, lz4, zstd): answer at batch granularity.
-        return { offset: this.index.baseOffsets[i]!, timestamp: ts[i]! };
+        return { offset: Math.max(this.index.baseOffsets[i]!, this.logStartOffset), timestamp: ts[i]! };
       }
     }
     return null;
+  }
+
+  /**
+   * ListOffsets' MAX_TIMESTAMP (-3, KIP-734): the first record carrying the largest timestamp in
+   * the log, or null for an empty log.
+   */
+  offsetOfMaxTimestamp(): { offset: number; timestamp: number } | null {
+    const ts = this.index.maxTimestamps;
+    let best = -1;
+    for (let i = 0; i < ts.length; i++) if (best < 0 || ts[i]! > ts[best]!) best = i;
+    if (best < 0) return null;
+    const timestamp = ts[best]!;
+    try {
+      const rec = decodeRecords(this.readAt(best)).find((r) => r.timestamp === timestamp && r.offset >= this.logStartOffset);
+      if (rec) return { offset: rec.offset, timestamp };
+    } catch {
+      // A codec Node cannot decode: answer at batch granularity.
+    }
+    return { offset: Math.max(this.index.lastOffsets[best]!, this.logStartOffset), timestamp };
   }
 
   /** The batches whose headers the producer state is rebuilt from after a restart. */
@@ -121,6 +176,8 @@ export abstract class PartitionLog {
   }
 
   protected abstract write(bytes: Buffer): number;
+  /** Forgets the first `n` batches (their index entries are already gone). */
+  protected abstract dropFirst(n: number): void;
   protected abstract readAt(i: number): Buffer;
   protected readHeaderAt(i: number): Buffer {
     return this.readAt(i);
@@ -175,6 +232,9 @@ export class MemoryPartitionLog extends PartitionLog {
   }
   protected readAt(i: number): Buffer {
     return this.batches[i]!;
+  }
+  protected dropFirst(n: number): void {
+    this.batches.splice(0, n);
   }
   flush(): Promise<void> {
     return Promise.resolve();
@@ -245,6 +305,8 @@ export class FilePartitionLog extends PartitionLog {
     this.syncer.markDirty();
     return position;
   }
+  /** The bytes stay in the file (one file per partition, no segments to delete); only the index forgets them. */
+  protected dropFirst(): void {}
   protected readAt(i: number): Buffer {
     const size = this.index.sizes[i]!;
     const buf = Buffer.allocUnsafe(size);

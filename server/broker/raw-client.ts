@@ -4,7 +4,7 @@
  * (garbage, truncated frames, batches crafted with encodeRecordBatch). Node built-ins only.
  */
 import net from "node:net";
-import { decodeMessage, encodeMessage, Reader, Writer, type Message } from "./protocol/codec.ts";
+import { decodeMessage, encodeMessage, isFlexible, Reader, Writer, type Message } from "./protocol/codec.ts";
 import { fetch, produce } from "./protocol/messages.ts";
 import type { MessageSpec } from "./protocol/types.ts";
 import { waitFor } from "./process-support.ts";
@@ -15,13 +15,14 @@ export function encodeBody(spec: MessageSpec, version: number, body: Message): B
   return Buffer.concat(w.finish());
 }
 
-/** A whole request as it goes over the wire: size, header v1, body. */
-export function requestFrame(apiKey: number, apiVersion: number, correlationId: number, body: Buffer): Buffer {
+/** A whole request as it goes over the wire: size, header v1 (v2 for a flexible version: with tagged fields), body. */
+export function requestFrame(apiKey: number, apiVersion: number, correlationId: number, body: Buffer, flexibleHeader = false): Buffer {
   const w = new Writer();
   w.int16(apiKey);
   w.int16(apiVersion);
   w.int32(correlationId);
   w.nullableString("robustness-test");
+  if (flexibleHeader) w.uvarint(0);
   const header = Buffer.concat(w.finish());
   const size = Buffer.alloc(4);
   size.writeInt32BE(header.length + body.length);
@@ -76,18 +77,20 @@ export class RawClient {
   }
 
   /** Sends one request and resolves with the body of the response carrying its correlation id. */
-  request(apiKey: number, apiVersion: number, body: Buffer): Promise<Buffer> {
+  request(apiKey: number, apiVersion: number, body: Buffer, flexibleHeader = false): Promise<Buffer> {
     const correlationId = this.nextCorrelationId++;
     const response = new Promise<Buffer>((resolve, reject) => {
       this.waiting.set(correlationId, { resolve, reject });
     });
-    this.write(requestFrame(apiKey, apiVersion, correlationId, body));
+    this.write(requestFrame(apiKey, apiVersion, correlationId, body, flexibleHeader));
     return response;
   }
 
   async call(spec: { request: MessageSpec; response: MessageSpec }, version: number, body: Message): Promise<Message> {
-    const out = await this.request(spec.request.apiKey, version, encodeBody(spec.request, version, body));
+    const out = await this.request(spec.request.apiKey, version, encodeBody(spec.request, version, body), isFlexible(spec.request, version));
     const r = new Reader(out);
+    // Response header v1 carries tagged fields, except for ApiVersions (always header v0).
+    if (isFlexible(spec.response, version) && spec.response.apiKey !== 18) r.skipTaggedFields();
     const decoded = decodeMessage(spec.response, version, r);
     if (r.remaining !== 0) throw new Error(`${spec.response.name} v${version} has ${r.remaining} trailing bytes`);
     return decoded;

@@ -16,6 +16,7 @@ export const BATCH_HEADER_SIZE = 61;
 export const LOG_OVERHEAD = 12;
 const CRC_OFFSET = 17;
 const ATTRIBUTES_OFFSET = 21;
+const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
 
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
@@ -282,4 +283,15 @@ export function encodeRecordBatch(options: EncodeBatchOptions): Buffer {
   const batch = Buffer.concat([header, section]);
   batch.writeUInt32BE(crc32c(batch, ATTRIBUTES_OFFSET, batch.length), CRC_OFFSET);
   return batch;
+}
+
+/**
+ * Marks a batch as LogAppendTime (attribute bit 3) with `now` as its max timestamp, which then
+ * stands for every record's timestamp, and rewrites the CRC: what Kafka does for a topic with
+ * `message.timestamp.type=LogAppendTime`. The records themselves are untouched.
+ */
+export function stampLogAppendTime(batch: Buffer, now: number): void {
+  batch.writeInt16BE(batch.readInt16BE(ATTRIBUTES_OFFSET) | TIMESTAMP_TYPE_LOG_APPEND, ATTRIBUTES_OFFSET);
+  writeInt64(batch, 35, now);
+  batch.writeUInt32BE(crc32c(batch, ATTRIBUTES_OFFSET, batch.length), CRC_OFFSET);
 }

@@ -2,20 +2,39 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from
 import fs from "node:fs";
 
 /**
- * SASL for the embedded broker: PLAIN and SCRAM-SHA-256 (RFC 5802/7677), against a file of
- * `user:password` lines. The passwords are only held in memory as SCRAM credentials and, for
- * PLAIN, compared in constant time.
+ * SASL for the embedded broker: PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (RFC 5802/7677), against a
+ * file of `user:password` lines. The passwords are only held in memory as SCRAM credentials (one
+ * per hash) and, for PLAIN, compared in constant time.
  */
-export const SASL_MECHANISMS = ["PLAIN", "SCRAM-SHA-256"] as const;
+export const SASL_MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** The hash of each SCRAM mechanism, and its output length in bytes. */
+const SCRAM_HASHES = { "SCRAM-SHA-256": { hash: "sha256", bytes: 32 }, "SCRAM-SHA-512": { hash: "sha512", bytes: 64 } } as const;
+type ScramMechanism = keyof typeof SCRAM_HASHES;
 
 const SCRAM_ITERATIONS = 4096;
 
-interface Credential {
-  password: Buffer;
+interface ScramCredential {
   salt: Buffer;
   storedKey: Buffer;
   serverKey: Buffer;
+}
+
+interface Credential {
+  password: Buffer;
+  scram: Record<ScramMechanism, ScramCredential>;
+}
+
+function scramCredential(password: string, mechanism: ScramMechanism): ScramCredential {
+  const { hash, bytes } = SCRAM_HASHES[mechanism];
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, bytes, hash);
+  return {
+    salt,
+    storedKey: createHash(hash).update(hmac(hash, salted, "Client Key")).digest(),
+    serverKey: hmac(hash, salted, "Server Key"),
+  };
 }
 
 export class SaslUsers {
@@ -36,14 +55,9 @@ export class SaslUsers {
   }
 
   add(user: string, password: string): void {
-    const salt = randomBytes(16);
-    const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, "sha256");
-    const clientKey = hmac(salted, "Client Key");
     this.users.set(user, {
       password: Buffer.from(password),
-      salt,
-      storedKey: createHash("sha256").update(clientKey).digest(),
-      serverKey: hmac(salted, "Server Key"),
+      scram: { "SCRAM-SHA-256": scramCredential(password, "SCRAM-SHA-256"), "SCRAM-SHA-512": scramCredential(password, "SCRAM-SHA-512") },
     });
   }
 
@@ -52,8 +66,8 @@ export class SaslUsers {
   }
 }
 
-function hmac(key: Buffer, data: string): Buffer {
-  return createHmac("sha256", key).update(data).digest();
+function hmac(hash: string, key: Buffer, data: string): Buffer {
+  return createHmac(hash, key).update(data).digest();
 }
 
 function safeEqual(a: Buffer, b: Buffer): boolean {
@@ -67,7 +81,7 @@ export type SaslStep =
 
 /** One authentication exchange on one connection. */
 export class SaslSession {
-  private scram: { user: string; cred: Credential; clientFirstBare: string; serverFirst: string; nonce: string } | null = null;
+  private scram: { user: string; cred: ScramCredential; clientFirstBare: string; serverFirst: string; nonce: string } | null = null;
 
   constructor(
     private readonly users: SaslUsers,
@@ -75,7 +89,7 @@ export class SaslSession {
   ) {}
 
   step(token: Buffer): SaslStep | { done: false; challenge: Buffer } {
-    return this.mechanism === "PLAIN" ? this.plain(token) : this.scramStep(token);
+    return this.mechanism === "PLAIN" ? this.plain(token) : this.scramStep(token, this.mechanism);
   }
 
   private plain(token: Buffer): SaslStep {
@@ -90,14 +104,15 @@ export class SaslSession {
     return { done: true, user, challenge: Buffer.alloc(0) };
   }
 
-  private scramStep(token: Buffer): SaslStep {
+  private scramStep(token: Buffer, mechanism: ScramMechanism): SaslStep {
+    const { hash } = SCRAM_HASHES[mechanism];
     const text = token.toString("utf8");
     if (!this.scram) {
       // client-first: gs2-header "n,," then "n=user,r=nonce"
       const m = /^[ny](?:=[^,]*)?,[^,]*,(n=([^,]*),r=([^,]+).*)$/.exec(text);
       if (!m) return { failed: "malformed SCRAM client-first message" };
       const user = m[2]!.replace(/=2C/g, ",").replace(/=3D/g, "=");
-      const cred = this.users.get(user);
+      const cred = this.users.get(user)?.scram[mechanism];
       if (!cred) return { failed: "Authentication failed: invalid username or password" };
       const nonce = m[3]! + randomBytes(18).toString("base64");
       const serverFirst = `r=${nonce},s=${cred.salt.toString("base64")},i=${SCRAM_ITERATIONS}`;
@@ -110,15 +125,15 @@ export class SaslSession {
     if (!m || !m[2]!.endsWith(this.scram.nonce)) return { failed: "malformed SCRAM client-final message" };
     const { cred, clientFirstBare, serverFirst, user } = this.scram;
     const authMessage = `${clientFirstBare},${serverFirst},${m[1]}`;
-    const clientSignature = createHmac("sha256", cred.storedKey).update(authMessage).digest();
+    const clientSignature = createHmac(hash, cred.storedKey).update(authMessage).digest();
     const proof = Buffer.from(m[3]!, "base64");
     if (proof.length !== clientSignature.length) return { failed: "Authentication failed: invalid username or password" };
     const clientKey = Buffer.alloc(proof.length);
     for (let i = 0; i < proof.length; i++) clientKey[i] = proof[i]! ^ clientSignature[i]!;
-    if (!safeEqual(createHash("sha256").update(clientKey).digest(), cred.storedKey)) {
+    if (!safeEqual(createHash(hash).update(clientKey).digest(), cred.storedKey)) {
       return { failed: "Authentication failed: invalid username or password" };
     }
-    const serverSignature = createHmac("sha256", cred.serverKey).update(authMessage).digest("base64");
+    const serverSignature = createHmac(hash, cred.serverKey).update(authMessage).digest("base64");
     return { done: true, user, challenge: Buffer.from(`v=${serverSignature}`) };
   }
 }

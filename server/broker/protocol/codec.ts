@@ -71,6 +71,44 @@ export class Reader {
     const at = this.need(len);
     return this.buf.subarray(at, at + len);
   }
+  /** Unsigned varint (KIP-482's lengths and tag numbers). */
+  uvarint(): number {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const b = this.buf[this.need(1)]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return value;
+      shift += 7;
+      if (shift > 28) throw new MalformedFrameError("unsigned varint longer than 5 bytes");
+    }
+  }
+  /** Compact (flexible-version) string: length + 1 as an unsigned varint, 0 for null. */
+  compactString(): string | null {
+    const n = this.uvarint() - 1;
+    if (n === -1) return null;
+    const at = this.need(n);
+    return this.buf.toString("utf8", at, at + n);
+  }
+  compactBytes(): Buffer | null {
+    const n = this.uvarint() - 1;
+    if (n === -1) return null;
+    const at = this.need(n);
+    return this.buf.subarray(at, at + n);
+  }
+  compactArrayLength(): number {
+    const n = this.uvarint() - 1;
+    if (n > this.remaining) throw new MalformedFrameError(`array length ${n} exceeds the frame`);
+    return n;
+  }
+  /** Tagged fields the broker has no use for are read past, as Kafka ignores unknown tags. */
+  skipTaggedFields(): void {
+    const count = this.uvarint();
+    for (let i = 0; i < count; i++) {
+      this.uvarint(); // tag
+      this.need(this.uvarint());
+    }
+  }
   arrayLength(): number {
     const n = this.int32();
     if (n < -1) throw new MalformedFrameError(`invalid array length ${n}`);
@@ -172,6 +210,35 @@ export class Writer {
     for (const p of parts) this.raw(p);
   }
 
+  uvarint(v: number): void {
+    this.room(5);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+  compactString(v: string | null): void {
+    if (v === null) return this.uvarint(0);
+    const len = Buffer.byteLength(v);
+    this.uvarint(len + 1);
+    this.room(len);
+    this.pos += this.buf.write(v, this.pos, "utf8");
+  }
+  compactBytes(v: Buffer | readonly Buffer[] | null): void {
+    if (v === null) return this.uvarint(0);
+    if (Buffer.isBuffer(v)) {
+      this.uvarint(v.length + 1);
+      this.raw(v);
+      return;
+    }
+    const parts = v as readonly Buffer[];
+    let total = 0;
+    for (const p of parts) total += p.length;
+    this.uvarint(total + 1);
+    for (const p of parts) this.raw(p);
+  }
+
   /** The finished message, as chunks to write in order. */
   finish(): Buffer[] {
     this.flush();
@@ -204,7 +271,7 @@ function compile(fields: readonly FieldSpec[]): CompiledField[] {
   return out;
 }
 
-function readPrimitive(r: Reader, type: string, nullable: boolean, name: string): unknown {
+function readPrimitive(r: Reader, type: string, nullable: boolean, name: string, flexible: boolean): unknown {
   switch (type) {
     case "int8":
       return r.int8();
@@ -221,13 +288,13 @@ function readPrimitive(r: Reader, type: string, nullable: boolean, name: string)
     case "uuid":
       return r.uuid();
     case "string": {
-      const s = r.nullableString();
+      const s = flexible ? r.compactString() : r.nullableString();
       if (s === null && !nullable) throw new MalformedFrameError(`field ${name} is null but not nullable`);
       return s;
     }
     case "bytes":
     case "records": {
-      const b = r.nullableBytes();
+      const b = flexible ? r.compactBytes() : r.nullableBytes();
       if (b === null && !nullable && type === "bytes") throw new MalformedFrameError(`field ${name} is null but not nullable`);
       return b;
     }
@@ -236,16 +303,20 @@ function readPrimitive(r: Reader, type: string, nullable: boolean, name: string)
   }
 }
 
-function readFields(r: Reader, fields: CompiledField[], version: number): Message {
+/**
+ * Reads one struct. In flexible versions (KIP-482) strings, bytes and arrays are compact and every
+ * struct ends with its tagged fields, which are read past.
+ */
+function readFields(r: Reader, fields: CompiledField[], version: number, flexible: boolean): Message {
   const out: Message = {};
   for (const f of fields) {
     if (!inRange(f.versions, version)) continue;
     const nullable = f.nullable !== null && inRange(f.nullable, version);
     const type = f.spec.type;
     if (type === "struct") {
-      out[f.spec.name] = readFields(r, f.fields ?? [], version);
+      out[f.spec.name] = readFields(r, f.fields ?? [], version, flexible);
     } else if (type.startsWith("[]")) {
-      const n = r.arrayLength();
+      const n = flexible ? r.compactArrayLength() : r.arrayLength();
       if (n === -1) {
         if (!nullable) throw new MalformedFrameError(`array ${f.spec.name} is null but not nullable`);
         out[f.spec.name] = null;
@@ -254,16 +325,17 @@ function readFields(r: Reader, fields: CompiledField[], version: number): Messag
       const items: unknown[] = new Array(n);
       if (type === "[]") {
         const inner = f.fields ?? [];
-        for (let i = 0; i < n; i++) items[i] = readFields(r, inner, version);
+        for (let i = 0; i < n; i++) items[i] = readFields(r, inner, version, flexible);
       } else {
         const elem = type.slice(2);
-        for (let i = 0; i < n; i++) items[i] = readPrimitive(r, elem, false, f.spec.name);
+        for (let i = 0; i < n; i++) items[i] = readPrimitive(r, elem, false, f.spec.name, flexible);
       }
       out[f.spec.name] = items;
     } else {
-      out[f.spec.name] = readPrimitive(r, type, nullable, f.spec.name);
+      out[f.spec.name] = readPrimitive(r, type, nullable, f.spec.name, flexible);
     }
   }
+  if (flexible) r.skipTaggedFields();
   return out;
 }
 
@@ -284,7 +356,7 @@ function zero(type: string): unknown {
   }
 }
 
-function writePrimitive(w: Writer, type: string, v: unknown): void {
+function writePrimitive(w: Writer, type: string, v: unknown, flexible: boolean): void {
   switch (type) {
     case "int8":
       return w.int8(v as number);
@@ -301,49 +373,66 @@ function writePrimitive(w: Writer, type: string, v: unknown): void {
     case "uuid":
       return w.raw(v as Buffer);
     case "string":
-      return w.nullableString(v as string | null);
+      return flexible ? w.compactString(v as string | null) : w.nullableString(v as string | null);
     case "bytes":
     case "records":
-      return w.nullableBytes(v as Buffer | Buffer[] | null);
+      return flexible ? w.compactBytes(v as Buffer | Buffer[] | null) : w.nullableBytes(v as Buffer | Buffer[] | null);
     default:
       throw new Error(`unknown primitive type ${type}`);
   }
 }
 
-function writeFields(w: Writer, fields: CompiledField[], version: number, value: Message): void {
+function writeFields(w: Writer, fields: CompiledField[], version: number, value: Message, flexible: boolean): void {
   for (const f of fields) {
     if (!inRange(f.versions, version)) continue;
     const type = f.spec.type;
     let v = value[f.spec.name];
     if (v === undefined) v = f.spec.default !== undefined ? f.spec.default : type === "struct" ? {} : zero(type);
     if (type === "struct") {
-      writeFields(w, f.fields ?? [], version, v as Message);
+      writeFields(w, f.fields ?? [], version, v as Message, flexible);
     } else if (type.startsWith("[]")) {
       if (v === null) {
-        w.int32(-1);
+        if (flexible) w.uvarint(0);
+        else w.int32(-1);
         continue;
       }
       const items = v as unknown[];
-      w.int32(items.length);
+      if (flexible) w.uvarint(items.length + 1);
+      else w.int32(items.length);
       if (type === "[]") {
         const inner = f.fields ?? [];
-        for (const item of items) writeFields(w, inner, version, item as Message);
+        for (const item of items) writeFields(w, inner, version, item as Message, flexible);
       } else {
         const elem = type.slice(2);
-        for (const item of items) writePrimitive(w, elem, item);
+        for (const item of items) writePrimitive(w, elem, item, flexible);
       }
     } else {
-      writePrimitive(w, type, v);
+      writePrimitive(w, type, v, flexible);
     }
   }
+  // No tagged fields are written: every one Kafka defines is optional.
+  if (flexible) w.uvarint(0);
 }
 
+/** Whether `version` of this message is flexible (KIP-482: compact encodings, tagged fields). */
+export function isFlexible(spec: MessageSpec, version: number): boolean {
+  if (!spec.flexibleVersions) return false;
+  let range = flexibleRanges.get(spec);
+  if (!range) {
+    range = parseVersionRange(spec.flexibleVersions);
+    flexibleRanges.set(spec, range);
+  }
+  return inRange(range, version);
+}
+
+const flexibleRanges = new WeakMap<MessageSpec, VersionRange>();
+
 export function decodeMessage(spec: MessageSpec, version: number, r: Reader): Message {
-  return readFields(r, compile(spec.fields), version);
+  return readFields(r, compile(spec.fields), version, isFlexible(spec, version));
 }
 
 export function encodeMessage(spec: MessageSpec, version: number, value: Message, w: Writer): void {
-  writeFields(w, compile(spec.fields), version, value);
+  writeFields(w, compile(spec.fields), version, value, isFlexible(spec, version));
 }
 
 export function supportedVersions(spec: MessageSpec): VersionRange {

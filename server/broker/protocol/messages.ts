@@ -6,10 +6,10 @@
  * Field order, types, version ranges, nullableVersions and non-zero defaults follow those files;
  * names are Kafka's PascalCase names in camelCase.
  *
- * Only non-flexible versions are served: each `validVersions` stops below the JSON's
- * `flexibleVersions`, tagged fields are left out, and fields that exist only in flexible
- * versions are dropped. Field ranges are kept as Kafka writes them ("0+", "2-4", ...); the codec
- * never asks about a version above `validVersions`.
+ * Flexible versions (KIP-482) are served up to the newest version whose layout the broker can
+ * honour; `flexibleVersions` is Kafka's. Tagged fields are left out: every one is optional, the
+ * codec reads past those a client sends and writes none. Field ranges are kept as Kafka writes
+ * them ("0+", "2-4", ...); the codec never asks about a version above `validVersions`.
  */
 import type { ApiSpec, FieldSpec, FieldType } from "./types.ts";
 
@@ -31,10 +31,12 @@ function api(
   validVersions: string,
   request: FieldSpec[],
   response: FieldSpec[],
+  flexibleVersions?: string,
 ): ApiSpec {
+  const flexible = flexibleVersions ? { flexibleVersions } : {};
   return {
-    request: { apiKey, name: `${name}Request`, validVersions, fields: request },
-    response: { apiKey, name: `${name}Response`, validVersions, fields: response },
+    request: { apiKey, name: `${name}Request`, validVersions, ...flexible, fields: request },
+    response: { apiKey, name: `${name}Response`, validVersions, ...flexible, fields: response },
   };
 }
 
@@ -58,8 +60,13 @@ export const ApiKey = {
   DeleteTopics: 20,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  DeleteRecords: 21,
   DescribeConfigs: 32,
+  AlterConfigs: 33,
   SaslAuthenticate: 36,
+  CreatePartitions: 37,
+  DeleteGroups: 42,
+  IncrementalAlterConfigs: 44,
 } as const;
 
 const throttleTimeMs = (versions: string): FieldSpec => f("throttleTimeMs", "int32", versions);
@@ -69,7 +76,7 @@ const throttleTimeMs = (versions: string): FieldSpec => f("throttleTimeMs", "int
 export const produce = api(
   ApiKey.Produce,
   "Produce",
-  "3-8",
+  "3-11",
   [
     f("transactionalId", "string", "3+", { nullableVersions: "3+", default: null }),
     f("acks", "int16", "0+"),
@@ -100,6 +107,7 @@ export const produce = api(
     ]),
     throttleTimeMs("1+"),
   ],
+  "9+",
 );
 
 // ---------------------------------------------------------------- Fetch (1), flexible 12+
@@ -107,7 +115,7 @@ export const produce = api(
 export const fetch = api(
   ApiKey.Fetch,
   "Fetch",
-  "4-11",
+  "4-13",
   [
     f("replicaId", "int32", "0-14", { default: -1 }),
     f("maxWaitMs", "int32", "0+"),
@@ -118,16 +126,19 @@ export const fetch = api(
     f("sessionEpoch", "int32", "7+", { default: -1 }),
     arr("topics", "0+", [
       f("topic", "string", "0-12"),
+      f("topicId", "uuid", "13+"),
       arr("partitions", "0+", [
         f("partition", "int32", "0+"),
         f("currentLeaderEpoch", "int32", "9+", { default: -1 }),
         f("fetchOffset", "int64", "0+"),
+        f("lastFetchedEpoch", "int32", "12+", { default: -1 }),
         f("logStartOffset", "int64", "5+", { default: -1 }),
         f("partitionMaxBytes", "int32", "0+"),
       ]),
     ]),
     arr("forgottenTopicsData", "7+", [
       f("topic", "string", "7-12"),
+      f("topicId", "uuid", "13+"),
       f("partitions", "[]int32", "7+"),
     ]),
     f("rackId", "string", "11+"),
@@ -138,6 +149,7 @@ export const fetch = api(
     f("sessionId", "int32", "7+"),
     arr("responses", "0+", [
       f("topic", "string", "0-12"),
+      f("topicId", "uuid", "13+"),
       arr("partitions", "0+", [
         f("partitionIndex", "int32", "0+"),
         f("errorCode", "int16", "0+"),
@@ -155,6 +167,7 @@ export const fetch = api(
       ]),
     ]),
   ],
+  "12+",
 );
 
 // ---------------------------------------------------------------- ListOffsets (2), flexible 6+
@@ -162,7 +175,7 @@ export const fetch = api(
 export const listOffsets = api(
   ApiKey.ListOffsets,
   "ListOffsets",
-  "0-5",
+  "0-8",
   [
     f("replicaId", "int32", "0+"),
     f("isolationLevel", "int8", "2+"),
@@ -190,6 +203,7 @@ export const listOffsets = api(
       ]),
     ]),
   ],
+  "6+",
 );
 
 // ---------------------------------------------------------------- Metadata (3), flexible 9+
@@ -197,9 +211,9 @@ export const listOffsets = api(
 export const metadata = api(
   ApiKey.Metadata,
   "Metadata",
-  "0-8",
+  "0-12",
   [
-    arr("topics", "0+", [f("name", "string", "0+", { nullableVersions: "10+" })], {
+    arr("topics", "0+", [f("topicId", "uuid", "10+"), f("name", "string", "0+", { nullableVersions: "10+" })], {
       nullableVersions: "1+",
     }),
     f("allowAutoTopicCreation", "bool", "4+", { default: true }),
@@ -219,6 +233,7 @@ export const metadata = api(
     arr("topics", "0+", [
       f("errorCode", "int16", "0+"),
       f("name", "string", "0+", { nullableVersions: "12+" }),
+      f("topicId", "uuid", "10+"),
       f("isInternal", "bool", "1+"),
       arr("partitions", "0+", [
         f("errorCode", "int16", "0+"),
@@ -233,6 +248,7 @@ export const metadata = api(
     ]),
     f("clusterAuthorizedOperations", "int32", "8-10", { default: -2147483648 }),
   ],
+  "9+",
 );
 
 // ---------------------------------------------------------------- OffsetCommit (8), flexible 8+
@@ -240,7 +256,7 @@ export const metadata = api(
 export const offsetCommit = api(
   ApiKey.OffsetCommit,
   "OffsetCommit",
-  "0-7",
+  "0-9",
   [
     f("groupId", "string", "0+"),
     f("generationId", "int32", "1+", { default: -1 }),
@@ -265,6 +281,7 @@ export const offsetCommit = api(
       arr("partitions", "0+", [f("partitionIndex", "int32", "0+"), f("errorCode", "int16", "0+")]),
     ]),
   ],
+  "8+",
 );
 
 // ---------------------------------------------------------------- OffsetFetch (9), flexible 6+
@@ -272,7 +289,7 @@ export const offsetCommit = api(
 export const offsetFetch = api(
   ApiKey.OffsetFetch,
   "OffsetFetch",
-  "0-5",
+  "0-9",
   [
     f("groupId", "string", "0-7"),
     arr(
@@ -281,6 +298,13 @@ export const offsetFetch = api(
       [f("name", "string", "0-7"), f("partitionIndexes", "[]int32", "0-7")],
       { nullableVersions: "2-7" },
     ),
+    arr("groups", "8+", [
+      f("groupId", "string", "8+"),
+      f("memberId", "string", "9+", { nullableVersions: "9+", default: null }),
+      f("memberEpoch", "int32", "9+", { default: -1 }),
+      arr("topics", "8+", [f("name", "string", "8+"), f("partitionIndexes", "[]int32", "8+")], { nullableVersions: "8+" }),
+    ]),
+    f("requireStable", "bool", "7+"),
   ],
   [
     throttleTimeMs("3+"),
@@ -295,7 +319,22 @@ export const offsetFetch = api(
       ]),
     ]),
     f("errorCode", "int16", "2-7"),
+    arr("groups", "8+", [
+      f("groupId", "string", "8+"),
+      arr("topics", "8+", [
+        f("name", "string", "8+"),
+        arr("partitions", "8+", [
+          f("partitionIndex", "int32", "8+"),
+          f("committedOffset", "int64", "8+"),
+          f("committedLeaderEpoch", "int32", "8+", { default: -1 }),
+          f("metadata", "string", "8+", { nullableVersions: "8+" }),
+          f("errorCode", "int16", "8+"),
+        ]),
+      ]),
+      f("errorCode", "int16", "8+"),
+    ]),
   ],
+  "6+",
 );
 
 // ---------------------------------------------------------------- FindCoordinator (10), flexible 3+
@@ -303,8 +342,8 @@ export const offsetFetch = api(
 export const findCoordinator = api(
   ApiKey.FindCoordinator,
   "FindCoordinator",
-  "0-2",
-  [f("key", "string", "0-3"), f("keyType", "int8", "1+")],
+  "0-6",
+  [f("key", "string", "0-3"), f("keyType", "int8", "1+"), f("coordinatorKeys", "[]string", "4+")],
   [
     throttleTimeMs("1+"),
     f("errorCode", "int16", "0-3"),
@@ -312,7 +351,16 @@ export const findCoordinator = api(
     f("nodeId", "int32", "0-3"),
     f("host", "string", "0-3"),
     f("port", "int32", "0-3"),
+    arr("coordinators", "4+", [
+      f("key", "string", "4+"),
+      f("nodeId", "int32", "4+"),
+      f("host", "string", "4+"),
+      f("port", "int32", "4+"),
+      f("errorCode", "int16", "4+"),
+      f("errorMessage", "string", "4+", { nullableVersions: "4+", default: null }),
+    ]),
   ],
+  "3+",
 );
 
 // ---------------------------------------------------------------- JoinGroup (11), flexible 6+
@@ -320,7 +368,7 @@ export const findCoordinator = api(
 export const joinGroup = api(
   ApiKey.JoinGroup,
   "JoinGroup",
-  "0-5",
+  "0-9",
   [
     f("groupId", "string", "0+"),
     f("sessionTimeoutMs", "int32", "0+"),
@@ -329,13 +377,16 @@ export const joinGroup = api(
     f("groupInstanceId", "string", "5+", { nullableVersions: "5+", default: null }),
     f("protocolType", "string", "0+"),
     arr("protocols", "0+", [f("name", "string", "0+"), f("metadata", "bytes", "0+")]),
+    f("reason", "string", "8+", { nullableVersions: "8+", default: null }),
   ],
   [
     throttleTimeMs("2+"),
     f("errorCode", "int16", "0+"),
     f("generationId", "int32", "0+", { default: -1 }),
+    f("protocolType", "string", "7+", { nullableVersions: "7+", default: null }),
     f("protocolName", "string", "0+", { nullableVersions: "7+" }),
     f("leader", "string", "0+"),
+    f("skipAssignment", "bool", "9+"),
     f("memberId", "string", "0+"),
     arr("members", "0+", [
       f("memberId", "string", "0+"),
@@ -343,6 +394,7 @@ export const joinGroup = api(
       f("metadata", "bytes", "0+"),
     ]),
   ],
+  "6+",
 );
 
 // ---------------------------------------------------------------- Heartbeat (12), flexible 4+
@@ -350,7 +402,7 @@ export const joinGroup = api(
 export const heartbeat = api(
   ApiKey.Heartbeat,
   "Heartbeat",
-  "0-3",
+  "0-4",
   [
     f("groupId", "string", "0+"),
     f("generationId", "int32", "0+"),
@@ -358,6 +410,7 @@ export const heartbeat = api(
     f("groupInstanceId", "string", "3+", { nullableVersions: "3+", default: null }),
   ],
   [throttleTimeMs("1+"), f("errorCode", "int16", "0+")],
+  "4+",
 );
 
 // ---------------------------------------------------------------- LeaveGroup (13), flexible 4+
@@ -365,13 +418,14 @@ export const heartbeat = api(
 export const leaveGroup = api(
   ApiKey.LeaveGroup,
   "LeaveGroup",
-  "0-3",
+  "0-5",
   [
     f("groupId", "string", "0+"),
     f("memberId", "string", "0-2"),
     arr("members", "3+", [
       f("memberId", "string", "3+"),
       f("groupInstanceId", "string", "3+", { nullableVersions: "3+", default: null }),
+      f("reason", "string", "5+", { nullableVersions: "5+", default: null }),
     ]),
   ],
   [
@@ -383,6 +437,7 @@ export const leaveGroup = api(
       f("errorCode", "int16", "3+"),
     ]),
   ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- SyncGroup (14), flexible 4+
@@ -390,15 +445,24 @@ export const leaveGroup = api(
 export const syncGroup = api(
   ApiKey.SyncGroup,
   "SyncGroup",
-  "0-3",
+  "0-5",
   [
     f("groupId", "string", "0+"),
     f("generationId", "int32", "0+"),
     f("memberId", "string", "0+"),
     f("groupInstanceId", "string", "3+", { nullableVersions: "3+", default: null }),
+    f("protocolType", "string", "5+", { nullableVersions: "5+", default: null }),
+    f("protocolName", "string", "5+", { nullableVersions: "5+", default: null }),
     arr("assignments", "0+", [f("memberId", "string", "0+"), f("assignment", "bytes", "0+")]),
   ],
-  [throttleTimeMs("1+"), f("errorCode", "int16", "0+"), f("assignment", "bytes", "0+")],
+  [
+    throttleTimeMs("1+"),
+    f("errorCode", "int16", "0+"),
+    f("protocolType", "string", "5+", { nullableVersions: "5+", default: null }),
+    f("protocolName", "string", "5+", { nullableVersions: "5+", default: null }),
+    f("assignment", "bytes", "0+"),
+  ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- DescribeGroups (15), flexible 5+
@@ -406,7 +470,7 @@ export const syncGroup = api(
 export const describeGroups = api(
   ApiKey.DescribeGroups,
   "DescribeGroups",
-  "0-4",
+  "0-5",
   [f("groups", "[]string", "0+"), f("includeAuthorizedOperations", "bool", "3+")],
   [
     throttleTimeMs("1+"),
@@ -427,6 +491,7 @@ export const describeGroups = api(
       f("authorizedOperations", "int32", "3+", { default: -2147483648 }),
     ]),
   ],
+  "5+",
 );
 
 // ---------------------------------------------------------------- ListGroups (16), flexible 3+
@@ -434,13 +499,14 @@ export const describeGroups = api(
 export const listGroups = api(
   ApiKey.ListGroups,
   "ListGroups",
-  "0-2",
-  [],
+  "0-4",
+  [f("statesFilter", "[]string", "4+")],
   [
     throttleTimeMs("1+"),
     f("errorCode", "int16", "0+"),
-    arr("groups", "0+", [f("groupId", "string", "0+"), f("protocolType", "string", "0+")]),
+    arr("groups", "0+", [f("groupId", "string", "0+"), f("protocolType", "string", "0+"), f("groupState", "string", "4+")]),
   ],
+  "3+",
 );
 
 // ---------------------------------------------------------------- SaslHandshake (17), never flexible
@@ -461,8 +527,8 @@ export const saslHandshake = api(
 export const apiVersions = api(
   ApiKey.ApiVersions,
   "ApiVersions",
-  "0-2",
-  [],
+  "0-4",
+  [f("clientSoftwareName", "string", "3+"), f("clientSoftwareVersion", "string", "3+")],
   [
     f("errorCode", "int16", "0+"),
     arr("apiKeys", "0+", [
@@ -472,6 +538,7 @@ export const apiVersions = api(
     ]),
     throttleTimeMs("1+"),
   ],
+  "3+",
 );
 
 // ---------------------------------------------------------------- CreateTopics (19), flexible 5+
@@ -479,7 +546,7 @@ export const apiVersions = api(
 export const createTopics = api(
   ApiKey.CreateTopics,
   "CreateTopics",
-  "0-4",
+  "0-7",
   [
     arr("topics", "0+", [
       f("name", "string", "0+"),
@@ -501,10 +568,26 @@ export const createTopics = api(
     throttleTimeMs("2+"),
     arr("topics", "0+", [
       f("name", "string", "0+"),
+      f("topicId", "uuid", "7+"),
       f("errorCode", "int16", "0+"),
       f("errorMessage", "string", "1+", { nullableVersions: "0+" }),
+      f("numPartitions", "int32", "5+", { default: -1 }),
+      f("replicationFactor", "int16", "5+", { default: -1 }),
+      arr(
+        "configs",
+        "5+",
+        [
+          f("name", "string", "5+"),
+          f("value", "string", "5+", { nullableVersions: "5+" }),
+          f("readOnly", "bool", "5+"),
+          f("configSource", "int8", "5+", { default: -1 }),
+          f("isSensitive", "bool", "5+"),
+        ],
+        { nullableVersions: "5+", default: null },
+      ),
     ]),
   ],
+  "5+",
 );
 
 // ---------------------------------------------------------------- DeleteTopics (20), flexible 4+
@@ -512,15 +595,22 @@ export const createTopics = api(
 export const deleteTopics = api(
   ApiKey.DeleteTopics,
   "DeleteTopics",
-  "0-3",
-  [f("topicNames", "[]string", "0-5"), f("timeoutMs", "int32", "0+")],
+  "0-6",
+  [
+    arr("topics", "6+", [f("name", "string", "6+", { nullableVersions: "6+" }), f("topicId", "uuid", "6+")]),
+    f("topicNames", "[]string", "0-5"),
+    f("timeoutMs", "int32", "0+"),
+  ],
   [
     throttleTimeMs("1+"),
     arr("responses", "0+", [
       f("name", "string", "0+", { nullableVersions: "6+" }),
+      f("topicId", "uuid", "6+"),
       f("errorCode", "int16", "0+"),
+      f("errorMessage", "string", "5+", { nullableVersions: "5+", default: null }),
     ]),
   ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- InitProducerId (22), flexible 2+
@@ -528,10 +618,12 @@ export const deleteTopics = api(
 export const initProducerId = api(
   ApiKey.InitProducerId,
   "InitProducerId",
-  "0-1",
+  "0-4",
   [
     f("transactionalId", "string", "0+", { nullableVersions: "0+" }),
     f("transactionTimeoutMs", "int32", "0+"),
+    f("producerId", "int64", "3+", { default: -1 }),
+    f("producerEpoch", "int16", "3+", { default: -1 }),
   ],
   [
     throttleTimeMs("0+"),
@@ -539,6 +631,7 @@ export const initProducerId = api(
     f("producerId", "int64", "0+", { default: -1 }),
     f("producerEpoch", "int16", "0+"),
   ],
+  "2+",
 );
 
 // ---------------------------------------------------------------- OffsetForLeaderEpoch (23), flexible 4+
@@ -546,7 +639,7 @@ export const initProducerId = api(
 export const offsetForLeaderEpoch = api(
   ApiKey.OffsetForLeaderEpoch,
   "OffsetForLeaderEpoch",
-  "0-3",
+  "0-4",
   [
     f("replicaId", "int32", "3+", { default: -2 }),
     arr("topics", "0+", [
@@ -570,6 +663,7 @@ export const offsetForLeaderEpoch = api(
       ]),
     ]),
   ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- DescribeConfigs (32), flexible 4+
@@ -577,7 +671,7 @@ export const offsetForLeaderEpoch = api(
 export const describeConfigs = api(
   ApiKey.DescribeConfigs,
   "DescribeConfigs",
-  "0-3",
+  "0-4",
   [
     arr("resources", "0+", [
       f("resourceType", "int8", "0+"),
@@ -611,6 +705,7 @@ export const describeConfigs = api(
       ]),
     ]),
   ],
+  "4+",
 );
 
 // ---------------------------------------------------------------- SaslAuthenticate (36), flexible 2+
@@ -618,7 +713,7 @@ export const describeConfigs = api(
 export const saslAuthenticate = api(
   ApiKey.SaslAuthenticate,
   "SaslAuthenticate",
-  "0-1",
+  "0-2",
   [f("authBytes", "bytes", "0+")],
   [
     f("errorCode", "int16", "0+"),
@@ -626,6 +721,117 @@ export const saslAuthenticate = api(
     f("authBytes", "bytes", "0+"),
     f("sessionLifetimeMs", "int64", "1+"),
   ],
+  "2+",
+);
+
+// ---------------------------------------------------------------- DeleteRecords (21), flexible 2+
+
+export const deleteRecords = api(
+  ApiKey.DeleteRecords,
+  "DeleteRecords",
+  "0-2",
+  [
+    arr("topics", "0+", [
+      f("name", "string", "0+"),
+      arr("partitions", "0+", [f("partitionIndex", "int32", "0+"), f("offset", "int64", "0+")]),
+    ]),
+    f("timeoutMs", "int32", "0+"),
+  ],
+  [
+    throttleTimeMs("0+"),
+    arr("topics", "0+", [
+      f("name", "string", "0+"),
+      arr("partitions", "0+", [f("partitionIndex", "int32", "0+"), f("lowWatermark", "int64", "0+"), f("errorCode", "int16", "0+")]),
+    ]),
+  ],
+  "2+",
+);
+
+// ---------------------------------------------------------------- AlterConfigs (33), flexible 2+
+
+const alterConfigsResponse = [
+  throttleTimeMs("0+"),
+  arr("responses", "0+", [
+    f("errorCode", "int16", "0+"),
+    f("errorMessage", "string", "0+", { nullableVersions: "0+" }),
+    f("resourceType", "int8", "0+"),
+    f("resourceName", "string", "0+"),
+  ]),
+];
+
+export const alterConfigs = api(
+  ApiKey.AlterConfigs,
+  "AlterConfigs",
+  "0-2",
+  [
+    arr("resources", "0+", [
+      f("resourceType", "int8", "0+"),
+      f("resourceName", "string", "0+"),
+      arr("configs", "0+", [f("name", "string", "0+"), f("value", "string", "0+", { nullableVersions: "0+" })]),
+    ]),
+    f("validateOnly", "bool", "0+"),
+  ],
+  alterConfigsResponse,
+  "2+",
+);
+
+// ---------------------------------------------------------------- CreatePartitions (37), flexible 2+
+
+export const createPartitions = api(
+  ApiKey.CreatePartitions,
+  "CreatePartitions",
+  "0-3",
+  [
+    arr("topics", "0+", [
+      f("name", "string", "0+"),
+      f("count", "int32", "0+"),
+      arr("assignments", "0+", [f("brokerIds", "[]int32", "0+")], { nullableVersions: "0+" }),
+    ]),
+    f("timeoutMs", "int32", "0+"),
+    f("validateOnly", "bool", "0+"),
+  ],
+  [
+    throttleTimeMs("0+"),
+    arr("results", "0+", [
+      f("name", "string", "0+"),
+      f("errorCode", "int16", "0+"),
+      f("errorMessage", "string", "0+", { nullableVersions: "0+", default: null }),
+    ]),
+  ],
+  "2+",
+);
+
+// ---------------------------------------------------------------- DeleteGroups (42), flexible 2+
+
+export const deleteGroups = api(
+  ApiKey.DeleteGroups,
+  "DeleteGroups",
+  "0-2",
+  [f("groupsNames", "[]string", "0+")],
+  [throttleTimeMs("0+"), arr("results", "0+", [f("groupId", "string", "0+"), f("errorCode", "int16", "0+")])],
+  "2+",
+);
+
+// ---------------------------------------------------------------- IncrementalAlterConfigs (44), flexible 1+
+
+export const incrementalAlterConfigs = api(
+  ApiKey.IncrementalAlterConfigs,
+  "IncrementalAlterConfigs",
+  "0-1",
+  [
+    arr("resources", "0+", [
+      f("resourceType", "int8", "0+"),
+      f("resourceName", "string", "0+"),
+      arr("configs", "0+", [
+        f("name", "string", "0+"),
+        f("configOperation", "int8", "0+"),
+        f("value", "string", "0+", { nullableVersions: "0+" }),
+      ]),
+    ]),
+    f("validateOnly", "bool", "0+"),
+  ],
+  alterConfigsResponse,
+  "1+",
 );
 
 export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>(
@@ -651,5 +857,10 @@ export const apiSpecs: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>(
     offsetForLeaderEpoch,
     describeConfigs,
     saslAuthenticate,
+    deleteRecords,
+    alterConfigs,
+    createPartitions,
+    deleteGroups,
+    incrementalAlterConfigs,
   ].map((spec) => [spec.request.apiKey, spec]),
 );

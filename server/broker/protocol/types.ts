@@ -1,7 +1,7 @@
 /**
  * Message layouts, transcribed from the JSON definitions in Apache Kafka's
- * `clients/src/main/resources/common/message/`. Only non-flexible versions are served,
- * so there are no tagged fields and no compact encodings here.
+ * `clients/src/main/resources/common/message/`. Flexible versions use compact encodings and
+ * tagged fields (see codec.ts); no tagged field is described here: they are all optional.
  *
  * Field names are the Kafka names in camelCase (`TopicName` → `topicName`).
  * int64 values are JavaScript numbers: offsets, timestamps and producer ids stay far
@@ -36,8 +36,10 @@ export interface FieldSpec {
 export interface MessageSpec {
   apiKey: number;
   name: string;
-  /** The versions Eventscope's broker serves for this API (never a flexible one). */
+  /** The versions Eventscope's broker serves for this API. */
   validVersions: string;
+  /** Kafka's `flexibleVersions` (KIP-482), e.g. `"9+"`; absent for an API that is never flexible. */
+  flexibleVersions?: string;
   fields: FieldSpec[];
 }
 
