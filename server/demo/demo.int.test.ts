@@ -6,10 +6,8 @@
  * server/replay, the Avro payments and their compatible schema change, and the services' own
  * `demo` tables.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Admin, Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
@@ -28,13 +26,12 @@ import {
   type TimelineEvent,
 } from "../db/index.ts";
 import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
+import { startDemoServices, type DemoServicesProcess } from "./test-support.ts";
 import { startSchemaRegistry, type RunningSchemaRegistry } from "../registry/index.ts";
 import { replayDeadLetter } from "../replay/index.ts";
 import { createReplayAdmin, createReplayProducer } from "../replay/producer.ts";
 import type { ExportedSpan } from "../telemetry/index.ts";
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.ts");
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 let broker: RunningBroker;
 let registry: RunningSchemaRegistry;
@@ -42,9 +39,7 @@ let db: TestDatabase;
 let config: Config;
 let collector: RunningCollector | undefined;
 let poller: { stop(): Promise<void> } | undefined;
-let demo: ChildProcess | undefined;
-let demoExit: Promise<number | null>;
-let demoOutput = "";
+let demo: DemoServicesProcess | undefined;
 let replayProducer: Producer | undefined;
 let replayAdmin: Admin | undefined;
 const logs = new LogCollector();
@@ -61,35 +56,16 @@ beforeAll(async () => {
   collector = startCollector(config, { db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 1_000 });
   poller = startAdminPoller({ kafka: createKafka(config, { clientId: "demo-test-poller" }), db, config, log: logs.log });
 
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^(KAFKA_|EVENTSCOPE_|SCHEMA_REGISTRY_|DATABASE_URL$)/.test(name)),
-  );
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      CLI,
-      ...["--kafka", broker.address, "--database-url", db.url, "--schema-registry", registry.url],
-      ...["--schema-change", "compatible", "--schema-change-after", String(SCHEMA_CHANGE_AFTER_S)],
-      ...["--rate", "3", "--decline-rate", "0.2", "--transient-rate", "0.1", "--malformed-rate", "0.1"],
-      ...["--outage-every", "8", "--outage-length", "3", "--max-attempts", "3", "--analytics-delay-ms", "0"],
-      ...["--spans-file", spansFile],
-    ],
-    { cwd: REPO_ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  demo = child;
-  child.stdout.setEncoding("utf8").on("data", (text: string) => (demoOutput += text));
-  child.stderr.setEncoding("utf8").on("data", (text: string) => (demoOutput += text));
-  demoExit = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
-  await waitUntil("the demo services to be ready", () => demoOutput.includes("demo services ready\n"), {
-    timeoutMs: 80_000,
-    describe: () => demoOutput,
-  });
+  demo = await startDemoServices({ kafka: broker.address, databaseUrl: db.url, registryUrl: registry.url }, [
+    ...["--schema-change", "compatible", "--schema-change-after", String(SCHEMA_CHANGE_AFTER_S)],
+    ...["--rate", "3", "--decline-rate", "0.2", "--transient-rate", "0.1", "--malformed-rate", "0.1"],
+    ...["--outage-every", "8", "--outage-length", "3", "--max-attempts", "3", "--analytics-delay-ms", "0"],
+    ...["--spans-file", spansFile],
+  ]);
 }, 120_000);
 
 afterAll(async () => {
-  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill("SIGKILL");
+  demo?.kill();
   await replayProducer?.disconnect().catch(() => {});
   await replayAdmin?.disconnect().catch(() => {});
   await Promise.allSettled([collector?.stop(), poller?.stop()]);
@@ -100,7 +76,7 @@ afterAll(async () => {
 });
 
 /** What the demo process and the collector said, for a failing wait. */
-const describeRun = () => ({ demo: demoOutput.slice(-3_000), collector: logs.text().slice(-2_000) });
+const describeRun = () => ({ demo: (demo?.output() ?? "").slice(-3_000), collector: logs.text().slice(-2_000) });
 
 function typesOf(events: readonly TimelineEvent[]): string[] {
   return events.filter((e) => e.topic !== "payment-service-retry" && e.topic !== "payment-service-dlq").map((e) => e.eventType ?? "?");
@@ -264,7 +240,7 @@ describe("the demo order saga, seen through Eventscope", () => {
   });
 
   test("replayed through Eventscope: an outage dead letter is charged once, a malformed order comes back with its replay id", async () => {
-    await waitUntil("the first outage to end", () => demoOutput.includes("payment gateway outage ended"), {
+    await waitUntil("the first outage to end", () => demo!.output().includes("payment gateway outage ended"), {
       timeoutMs: 30_000,
       describe: describeRun,
     });
@@ -402,13 +378,13 @@ describe("the demo order saga, seen through Eventscope", () => {
   });
 
   test("after --schema-change-after, payments carry the compatible version's id; every consumer reads them and the saga completes", async () => {
-    await waitUntil("the schema change to be rolled out", () => /schema change rolled out \(compatible\)/.test(demoOutput), {
+    await waitUntil("the schema change to be rolled out", () => /schema change rolled out \(compatible\)/.test(demo!.output()), {
       timeoutMs: (SCHEMA_CHANGE_AFTER_S + 60) * 1_000,
       describe: describeRun,
     });
     const [first, second] = [await subjectVersion(1), await subjectVersion(2)];
     expect(second.id).not.toBe(first.id);
-    expect(demoOutput).toContain(`payments are written with schema id ${second.id}, registered under payments-value`);
+    expect(demo!.output()).toContain(`payments are written with schema id ${second.id}, registered under payments-value`);
     const added = (JSON.parse(second.schema) as { fields: { name: string; type: unknown; default?: unknown }[] }).fields.find(
       (field) => field.name === "cardLast4",
     );
@@ -443,9 +419,9 @@ describe("the demo order saga, seen through Eventscope", () => {
   });
 
   test("SIGTERM stops the services cleanly", async () => {
-    demo!.kill("SIGTERM");
-    expect(await demoExit).toBe(0);
-    expect(demoOutput).toContain("stopped");
+    demo!.child.kill("SIGTERM");
+    expect(await demo!.exited).toBe(0);
+    expect(demo!.output()).toContain("stopped");
   });
 });
 

@@ -5,9 +5,6 @@
  * they decode each record with its writer's schema, and the collector must keep decoding it.
  * (demo.int.test.ts covers the compatible change with the rest of the saga.)
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { waitUntil } from "../broker/test-support.ts";
@@ -16,18 +13,16 @@ import { LogCollector } from "../collector/test-support.ts";
 import { loadConfig } from "../config.ts";
 import { getEntityTimeline } from "../db/index.ts";
 import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
+import { startDemoServices, type DemoServicesProcess } from "./test-support.ts";
 import { startSchemaRegistry, type RunningSchemaRegistry } from "../registry/index.ts";
 
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "cli.ts");
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SCHEMA_CHANGE_AFTER_S = 4;
 
 let broker: RunningBroker;
 let registry: RunningSchemaRegistry;
 let db: TestDatabase;
 let collector: RunningCollector | undefined;
-let demo: ChildProcess | undefined;
-let demoOutput = "";
+let demo: DemoServicesProcess | undefined;
 const logs = new LogCollector();
 
 beforeAll(async () => {
@@ -37,42 +32,24 @@ beforeAll(async () => {
   const config = loadConfig({ KAFKA_BROKERS: broker.address, EVENTSCOPE_POLL_MS: "500", SCHEMA_REGISTRY_URL: registry.url });
   collector = startCollector(config, { db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 1_000 });
 
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^(KAFKA_|EVENTSCOPE_|SCHEMA_REGISTRY_|DATABASE_URL$)/.test(name)),
-  );
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      CLI,
-      ...["--kafka", broker.address, "--database-url", db.url, "--schema-registry", registry.url],
-      ...["--schema-change", "breaking", "--schema-change-after", String(SCHEMA_CHANGE_AFTER_S)],
-      // Declines (inventory-service reads PaymentFailed) and failed shipments (refunds, which
-      // notification-service reads), no outages or malformed orders: every order ends.
-      ...["--rate", "4", "--decline-rate", "0.2", "--transient-rate", "0", "--malformed-rate", "0"],
-      ...["--shipping-failure-rate", "0.3", "--outage-every", "0", "--analytics-delay-ms", "0"],
-    ],
-    { cwd: REPO_ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  demo = child;
-  child.stdout.setEncoding("utf8").on("data", (text: string) => (demoOutput += text));
-  child.stderr.setEncoding("utf8").on("data", (text: string) => (demoOutput += text));
-  await waitUntil("the demo services to be ready", () => demoOutput.includes("demo services ready\n"), {
-    timeoutMs: 80_000,
-    describe: () => demoOutput,
-  });
+  // Declines (inventory-service reads PaymentFailed) and failed shipments (refunds, which
+  // notification-service reads), no outages or malformed orders: every order ends.
+  demo = await startDemoServices({ kafka: broker.address, databaseUrl: db.url, registryUrl: registry.url }, [
+    ...["--schema-change", "breaking", "--schema-change-after", String(SCHEMA_CHANGE_AFTER_S)],
+    ...["--rate", "4", "--decline-rate", "0.2", "--transient-rate", "0", "--malformed-rate", "0"],
+    ...["--shipping-failure-rate", "0.3", "--outage-every", "0", "--analytics-delay-ms", "0"],
+  ]);
 }, 120_000);
 
 afterAll(async () => {
-  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill("SIGKILL");
+  demo?.kill();
   await collector?.stop();
   await db?.drop();
   await broker?.stop();
   await registry?.stop();
 });
 
-const describeRun = () => ({ demo: demoOutput.slice(-3_000), collector: logs.text().slice(-2_000) });
+const describeRun = () => ({ demo: (demo?.output() ?? "").slice(-3_000), collector: logs.text().slice(-2_000) });
 
 async function registryGet<T>(pathname: string): Promise<T> {
   const response = await fetch(`${registry.url}${pathname}`);
@@ -108,7 +85,7 @@ async function orderPaidWith(schemaId: number, type: string, where: string): Pro
 
 describe("a breaking payments schema change in the demo", () => {
   test("registers under payments-value although BACKWARD forbids it, and the payments are written with it", async () => {
-    await waitUntil("the schema change to be rolled out", () => /schema change rolled out \(breaking\)/.test(demoOutput), {
+    await waitUntil("the schema change to be rolled out", () => /schema change rolled out \(breaking\)/.test(demo!.output()), {
       timeoutMs: (SCHEMA_CHANGE_AFTER_S + 30) * 1_000,
       describe: describeRun,
     });
@@ -125,7 +102,7 @@ describe("a breaking payments schema change in the demo", () => {
     const added = fieldsOf(second.schema).find((field) => field.name === "cardLast4");
     expect(added).toEqual(expect.objectContaining({ type: "string" }));
     expect(added).not.toHaveProperty("default");
-    expect(demoOutput).toContain(`payments are written with schema id ${second.id}, registered under payments-value`);
+    expect(demo!.output()).toContain(`payments are written with schema id ${second.id}, registered under payments-value`);
   });
 
   test("every consumer of payments keeps working: shipped, refunded and declined orders under the new schema", async () => {
@@ -155,6 +132,6 @@ describe("a breaking payments schema change in the demo", () => {
       "demo.notifications WHERE template = 'payment-refunded'",
     );
     expect(refunded.value).toMatchObject({ status: "REFUNDED", cardLast4: expect.stringMatching(/^\d{4}$/) });
-    expect(demoOutput).not.toMatch(/handling payments\/\d+@\d+ failed/);
+    expect(demo!.output()).not.toMatch(/handling payments\/\d+@\d+ failed/);
   });
 });
