@@ -405,8 +405,16 @@ describe("the demo order saga, seen through Eventscope", () => {
     );
     expect(payment.value_bytes.readUInt32BE(1)).toBe(second.id);
     expect(payment.value_json).toMatchObject({ orderId, status: "CAPTURED", cardLast4: expect.stringMatching(/^\d{4}$/) });
-    const { events } = await getEntityTimeline(db, orderId);
-    expect(typesOf(events)).toEqual(expect.arrayContaining(["PaymentProcessed", "OrderConfirmed", "OrderShipped"]));
+    // The demo's tables say shipped as OrderShipped is sent: the collector stores it a moment later.
+    const types = await waitUntil(
+      "the order's OrderShipped on its timeline",
+      async () => {
+        const found = typesOf((await getEntityTimeline(db, orderId)).events);
+        return found.includes("OrderShipped") ? found : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, describe: describeRun },
+    );
+    expect(types).toEqual(expect.arrayContaining(["PaymentProcessed", "OrderConfirmed", "OrderShipped"]));
     const { rows: consumers } = await db.pool.query<{ consumer: string }>(
       `SELECT consumer FROM demo.processed_events p JOIN events e ON e.topic = p.topic AND e.partition = p.partition AND e."offset" = p."offset"
         WHERE e.topic = 'payments' AND e.key = $1 AND e.event_type = 'PaymentProcessed' ORDER BY consumer`,

@@ -114,8 +114,16 @@ describe("a breaking payments schema change in the demo", () => {
     // shipping-service and order-service read PaymentProcessed.
     const shipped = await orderPaidWith(after, "PaymentProcessed", "demo.orders WHERE status = 'shipped'");
     expect(shipped.value).toMatchObject({ orderId: shipped.orderId, status: "CAPTURED", cardLast4: expect.stringMatching(/^\d{4}$/) });
-    const { events } = await getEntityTimeline(db, shipped.orderId);
-    expect(events.map((e) => e.eventType)).toEqual(expect.arrayContaining(["PaymentProcessed", "OrderConfirmed", "OrderShipped"]));
+    // The demo's tables say shipped as OrderShipped is sent: the collector stores it a moment later.
+    const types = await waitUntil(
+      "the order's OrderShipped on its timeline",
+      async () => {
+        const found = (await getEntityTimeline(db, shipped.orderId)).events.map((e) => e.eventType);
+        return found.includes("OrderShipped") ? found : null;
+      },
+      { timeoutMs: 30_000, intervalMs: 250, describe: describeRun },
+    );
+    expect(types).toEqual(expect.arrayContaining(["PaymentProcessed", "OrderConfirmed", "OrderShipped"]));
 
     // inventory-service reads PaymentFailed: the stock goes back, the order is cancelled.
     const declined = await orderPaidWith(
