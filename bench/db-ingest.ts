@@ -231,6 +231,8 @@ const SCHEMA_VARIANTS: Record<string, readonly string[]> = {
   // Dropped by migration 20261123092500: what it cost.
   "+parent_span": [`CREATE INDEX events_parent_span_idx ON events (parent_span_id) WHERE parent_span_id IS NOT NULL`],
   "primary-key-only": SECONDARY_INDEXES.map((index) => `DROP INDEX ${index}`),
+  // The floor: no index at all, so nothing checks (topic, partition, offset) is stored once.
+  "no-index": [...SECONDARY_INDEXES.map((index) => `DROP INDEX ${index}`), "ALTER TABLE events DROP CONSTRAINT events_pkey"],
   "gin-fastupdate-off": [
     "ALTER INDEX events_entity_keys_idx SET (fastupdate = off)",
     "ALTER INDEX events_headers_idx SET (fastupdate = off)",
