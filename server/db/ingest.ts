@@ -202,6 +202,7 @@ const DEAD_LETTER_COPIED_COLUMNS = [
   "event_type",
   "entity_keys",
   "producer",
+  "schema_id",
 ] as const satisfies readonly (typeof EVENT_COLUMNS)[number][];
 const DEAD_LETTER_COPIED_CELLS = DEAD_LETTER_COPIED_COLUMNS.map((column) => EVENT_COLUMNS.indexOf(column));
 

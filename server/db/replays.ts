@@ -3,7 +3,7 @@ import { Prisma } from "@prisma/client";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { toDatabaseError } from "./errors.ts";
 import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
-import { checkOffset, runQuery, select, storedSchemaIdOf, type Queryable } from "./queries/shared.ts";
+import { checkOffset, runQuery, select, type Queryable } from "./queries/shared.ts";
 
 /**
  * The write side of replays: the stored bytes of a dead letter, the guard (claiming a replay
@@ -53,6 +53,7 @@ interface SourceRow {
   value_json_text: string | null;
   value_text: string | null;
   value_bytes: Buffer | null;
+  schema_id: number | null;
   headers: unknown;
   flags: string[] | null;
 }
@@ -71,7 +72,7 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
       Prisma.sql`
         SELECT d.id::text AS id, d.topic, d.partition, d."offset"::text AS "offset", d.status, d.origin_topic,
           d.origin_partition, d.origin_topic_hint, d.key, d.key_bytes, d.value_kind, d.value_json::text AS value_json_text,
-          d.value_text, d.value_bytes, d.headers, d.flags
+          d.value_text, d.value_bytes, d.headers, d.flags, d.schema_id
         FROM dead_letters d
         WHERE d.id = ${id}::bigint`,
     ),
@@ -96,7 +97,7 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
   } else if (row.value_kind === "text") value = Buffer.from(row.value_text ?? "", "utf8");
   else if (row.value_kind === "binary") value = row.value_bytes ?? Buffer.alloc(0);
   const stored = Array.isArray(row.headers) ? (row.headers as StoredHeader[]) : [];
-  const schemaId = storedSchemaIdOf(row.value_kind, row.value_bytes);
+  const schemaId = row.value_kind === "json" ? row.schema_id : null;
   return {
     id: row.id,
     topic: row.topic,

@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import type { StoredHeader } from "../../../lib/api-schemas/headers.ts";
 import { maskHeaders, maskJsonText, maskReplayEdits, maskValueText } from "../../../lib/mask.ts";
-import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, storedSchemaIdOf, type Queryable } from "./shared.ts";
+import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
 import type { DeadLetterRow } from "./dead-letters.ts";
 import type { DeadLetterDetail, ReplayOutcome, ReplayWithOutcome } from "../../../lib/api-schemas/dead-letters.ts";
 
@@ -25,6 +25,7 @@ interface DetailRow extends Omit<DeadLetterRow, "entity_keys"> {
   value_json_text: string | null;
   value_text: string | null;
   value_bytes: Buffer | null;
+  schema_id: number | null;
   headers: unknown;
   flags: string[];
   entity_keys: string[];
@@ -126,7 +127,7 @@ export async function getDeadLetter(db: Queryable, id: string): Promise<DeadLett
           ${redactedSql(Prisma.sql`d.error_stack`, mask, "d")} AS error_stack, d.attempts, d.status, d.status_changed_at,
           d.replay_id, src.dead_letter_id::text AS replay_of_id, src.sequence AS replay_of_sequence,
           d.key, d.key_bytes, d.value_kind::text AS value_kind, d.value_json::text AS value_json_text, d.value_text,
-          d.value_bytes, d.headers, coalesce(d.flags, '{}') AS flags, coalesce(d.entity_keys, '{}') AS entity_keys, d.event_type, d.producer,
+          d.value_bytes, d.schema_id, d.headers, coalesce(d.flags, '{}') AS flags, coalesce(d.entity_keys, '{}') AS entity_keys, d.event_type, d.producer,
           EXISTS (SELECT 1 FROM events e WHERE e.topic = d.topic AND e.partition = d.partition AND e."offset" = d."offset")
             AS event_collected
         FROM dead_letters d
@@ -138,7 +139,7 @@ export async function getDeadLetter(db: Queryable, id: string): Promise<DeadLett
   if (!row) return null;
   let value: DeadLetterDetail["value"] = null;
   let masked = false;
-  const valueSchemaId = storedSchemaIdOf(row.value_kind, row.value_bytes);
+  const valueSchemaId = row.value_kind === "json" ? row.schema_id : null;
   if (row.value_kind === "json") {
     // A Schema Registry value is shown decoded (its wire bytes are not text); plain JSON as received.
     const text = row.value_bytes && valueSchemaId === null ? row.value_bytes.toString("utf8") : (row.value_json_text ?? "");

@@ -194,17 +194,6 @@ export function toEventSummary(row: EventSummaryRow, mask: MaskRules): EventSumm
   };
 }
 
-/**
- * The Schema Registry id of a stored value that was decoded from the wire format, else null. Ingest
- * stores such a value as value_kind json with its wire bytes in value_bytes (a plain JSON value
- * keeps its text there, which never starts with byte 0: JSON text cannot), so the bytes say it:
- * byte 0, then the 4-byte big-endian id. Dead letters keep their own copy of both columns.
- */
-export function storedSchemaIdOf(valueKind: string | null, valueBytes: Buffer | null): number | null {
-  if (valueKind !== "json" || valueBytes === null || valueBytes.length < 5 || valueBytes[0] !== 0) return null;
-  return valueBytes.readUInt32BE(1);
-}
-
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
