@@ -197,6 +197,8 @@ describe("Schema Registry values", () => {
         { name: "items", type: { type: "array", items: { type: "record", name: "Item", fields: [{ name: "sku", type: "string" }, { name: "qty", type: "int" }] } } },
         { name: "placedAt", type: { type: "long", logicalType: "timestamp-millis" } },
         { name: "coupon", type: ["null", "string"], default: null },
+        // A long beyond 2^53 (a ledger sequence, a nanosecond clock): read exactly, as its text.
+        { name: "ledgerSeq", type: "long" },
       ],
     };
     const { id } = await new SchemaRegistry({ host: registry.url }).register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject: `${topic}-value` });
@@ -205,7 +207,11 @@ describe("Schema Registry values", () => {
       path.join(HERE, "schemas", "avro-python-writer.py"),
       String(id),
       JSON.stringify(schema),
-      JSON.stringify({ orderId, items: [{ sku: "sku-1", qty: 2 }], placedAt: "2025-12-05T02:00:00.000Z", coupon: "WINTER" }),
+      // The long as a JSON number Python reads exactly (a JS number cannot hold it).
+      JSON.stringify({ orderId, items: [{ sku: "sku-1", qty: 2 }], placedAt: "2025-12-05T02:00:00.000Z", coupon: "WINTER", ledgerSeq: 0 }).replace(
+        '"ledgerSeq":0',
+        '"ledgerSeq":9007199254740993',
+      ),
     ], { encoding: "utf8" }).trim();
     await produce({ topic, messages: [{ key: orderId, value: Buffer.from(hex, "hex") }] });
 
@@ -216,7 +222,7 @@ describe("Schema Registry values", () => {
       entity_keys: [orderId],
       schema_id: id,
       flags: [],
-      value_json: { orderId, items: [{ sku: "sku-1", qty: 2 }], placedAt: "2025-12-05T02:00:00.000Z", coupon: "WINTER" },
+      value_json: { orderId, items: [{ sku: "sku-1", qty: 2 }], placedAt: "2025-12-05T02:00:00.000Z", coupon: "WINTER", ledgerSeq: "9007199254740993" },
     });
   });
 

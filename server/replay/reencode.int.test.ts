@@ -5,7 +5,11 @@
  * edited value, which the same library decodes from the target topic under the same schema id.
  * A value that does not fit, or a registry that cannot be reached, claims and produces nothing.
  */
+import { execFile } from "node:child_process";
 import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import type { Kafka, Producer } from "kafkajs";
 import protobuf from "protobufjs";
@@ -25,6 +29,10 @@ import { createReplayAdmin, createReplayProducer } from "./producer.ts";
 import { replayDeadLetter, type ReplayDeps } from "./replay.ts";
 
 const PREFIX = uniqueName("reencode");
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const execFileAsync = promisify(execFile);
+/** Debian's Python, which sees Debian's python3-avro (another python3 may come first on PATH). */
+const PYTHON = "/usr/bin/python3";
 
 let broker: RunningBroker;
 let registry: RunningSchemaRegistry;
@@ -188,6 +196,12 @@ describe("replay of a Schema Registry value", () => {
       failedOn: 20_428,
       reason: "DECLINED",
       note: "card replaced",
+    });
+    // Apache Avro's own implementation reads the same bytes the same way.
+    const { stdout } = await execFileAsync(PYTHON, [path.join(HERE, "avro-python-reader.py"), JSON.stringify(PAYMENT_SCHEMA), second!.toString("hex")]);
+    expect(JSON.parse(stdout)).toEqual({
+      schemaId: id,
+      record: { orderId: "ord-1", amount: "99.95", failedOn: "2025-12-06", reason: "DECLINED", note: "card replaced" },
     });
 
     // The audit keeps the JSON before and after.
