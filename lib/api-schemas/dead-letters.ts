@@ -155,7 +155,10 @@ export const deadLetterListItemSchema = z.object({
   partition: z.number(),
   offset: z.string(),
   timestamp: z.string(),
+  /** The source (cluster) of its own record and of its origin, by name. */
   source: z.string(),
+  /** "headers": failure headers say where it came from; "topic-name": only the DLQ's name does. */
+  recognizedBy: z.string(),
   convention: z.string().nullable(),
   originTopic: z.string().nullable(),
   originPartition: z.number().nullable(),
@@ -211,6 +214,8 @@ export const replayOutcomeSchema = z.enum(["pending", "sent", "consumed", "faile
 export type ReplayOutcome = z.infer<typeof replayOutcomeSchema>;
 
 export const replayWithOutcomeSchema = z.object({
+  /** The source it was sent to: its dead letter's, by name. */
+  source: z.string(),
   id: z.string(),
   sequence: z.number(),
   requestedBy: z.string(),

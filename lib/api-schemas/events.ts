@@ -162,8 +162,16 @@ export const eventAddressSchema = z.object({
 export type EventAddress = z.infer<typeof eventAddressSchema>;
 
 /** The page of one event. */
-export function eventHref(event: { topic: string; partition: number; offset: string }): string {
-  return `/events/${encodeURIComponent(event.topic)}/${event.partition}/${event.offset}`;
+export function eventHref(event: { source?: string; topic: string; partition: number; offset: string }): string {
+  return `/events/${encodeURIComponent(event.topic)}/${event.partition}/${event.offset}${sourceQuery(event.source)}`;
+}
+
+/**
+ * `?source=<name>` for a page or API URL that names a topic, group or event, or "" without a
+ * source (the server then finds the one source that has it; see resolveSourceOf in server/db).
+ */
+export function sourceQuery(source: string | null | undefined, separator: "?" | "&" = "?"): string {
+  return source ? `${separator}source=${encodeURIComponent(source)}` : "";
 }
 
 /** The message a page shows for bad input (as the route handlers' 422), or null for other errors. */
@@ -206,6 +214,8 @@ export type StoredFailure = z.infer<typeof storedFailureSchema>;
 
 /** One event as lists show it: everything but the value, of which a short preview. */
 export const eventSummarySchema = z.object({
+  /** The source (cluster) it was read from, by name: with topic, partition and offset, its identity. */
+  source: z.string(),
   topic: z.string(),
   partition: z.number(),
   /** Decimal int64. */
@@ -250,7 +260,7 @@ export type EventSearchPage = z.infer<typeof eventSearchPageSchema>;
 export const deadLetterInfoSchema = deadLetterListItemSchema.pick({
   id: true,
   status: true,
-  source: true,
+  recognizedBy: true,
   convention: true,
   originTopic: true,
   originPartition: true,

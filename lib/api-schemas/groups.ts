@@ -137,6 +137,8 @@ export type PartitionLag = z.infer<typeof partitionLagSchema>;
 
 /** A row of `/groups` and `GET /api/groups`. */
 export const consumerGroupListItemSchema = z.object({
+  /** The source (cluster) the group is on, by name. */
+  source: z.string(),
   groupId: z.string(),
   /** Stable, Empty, Dead, PreparingRebalance, CompletingRebalance, Unknown. */
   state: z.string(),
@@ -200,6 +202,8 @@ export type ConsumerGroupPartition = z.infer<typeof consumerGroupPartitionSchema
 
 /** One group (`/groups/[id]`, `GET /api/groups/[id]`). */
 export const consumerGroupViewSchema = z.object({
+  /** The source (cluster) the group is on, by name. */
+  source: z.string(),
   groupId: z.string(),
   state: z.string(),
   protocolType: z.string().nullable(),
@@ -232,6 +236,8 @@ export type ConsumerGroupView = z.infer<typeof consumerGroupViewSchema>;
 
 /** `GET /api/groups/[id]/unprocessed`: events of a partition the group has not processed yet. */
 export const unprocessedEventsPageSchema = z.object({
+  /** The source (cluster) the group is on, by name. */
+  source: z.string(),
   groupId: z.string(),
   topic: z.string(),
   partition: z.number(),
@@ -278,6 +284,8 @@ export type LagHistoryTotal = z.infer<typeof lagHistoryTotalSchema>;
 
 /** `GET /api/groups/[id]/lag`: a group's lag over a window, per partition and in total. */
 export const lagHistorySchema = z.object({
+  /** The group's source by name; absent when read without one (getLagHistory over every source). */
+  source: z.string().optional(),
   groupId: z.string(),
   from: z.string(),
   to: z.string(),

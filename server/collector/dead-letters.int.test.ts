@@ -213,7 +213,7 @@ test("a dead letter in each framework's convention is stored with its origin, er
     // Only this test's topics (dlq.<p>-… and dead-letter-topic-<p>-… do not start with the prefix).
     EVENTSCOPE_TOPICS_INCLUDE: p,
   });
-  collector = startCollector(config, { db, log: logs.log, healthIntervalMs: 500 });
+  collector = startCollector(config, { source: { id: 1, name: "default" }, db, log: logs.log, healthIntervalMs: 500 });
 
   const byTopic = await waitUntil(
     "8 dead letters listed",

@@ -284,7 +284,14 @@ export function useCollectorTestBed(): CollectorTestBed {
         EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
         ...env,
       });
-      const collector = startCollector(config, { db: ready(db, "the database"), log: logs.log, healthIntervalMs: 300, ...options });
+      const collector = startCollector(config, {
+        db: ready(db, "the database"),
+        // The source every migrated database has (id 1): what the collector's CLI uses alone.
+        source: { id: 1, name: "default" },
+        log: logs.log,
+        healthIntervalMs: 300,
+        ...options,
+      });
       running.push(collector);
       return { collector, config };
     },

@@ -112,7 +112,7 @@ export default async function EventPage({ params }: Props) {
           <dl style={{ display: "grid", gridTemplateColumns: "max-content 1fr", gap: "0.3rem 1rem", fontSize: "0.85rem", margin: 0 }}>
             <Field label="Status">{dl.status}</Field>
             <Field label="Recognised by">
-              {dl.source === "headers" ? `failure headers (${dl.convention ?? "convention unknown"})` : "the topic's name only"}
+              {dl.recognizedBy === "headers" ? `failure headers (${dl.convention ?? "convention unknown"})` : "the topic's name only"}
             </Field>
             <Field label="Origin">
               {dl.originTopic !== null && dl.originPartition !== null && dl.originOffset !== null ? (
