@@ -201,7 +201,7 @@ function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }
                 <tr key={`${u.partition}/${u.fromOffset}`}>
                   <td>{u.partition}</td>
                   <td>
-                    <Link href={eventHref({ topic: detail.topic, partition: u.partition, offset: u.fromOffset })}>
+                    <Link href={eventHref({ source: detail.source, topic: detail.topic, partition: u.partition, offset: u.fromOffset })}>
                       {u.fromOffset === u.toOffset ? u.fromOffset : `${u.fromOffset}..${u.toOffset}`}
                     </Link>
                   </td>

@@ -162,16 +162,18 @@ export const eventAddressSchema = z.object({
 export type EventAddress = z.infer<typeof eventAddressSchema>;
 
 /** The page of one event. */
-export function eventHref(event: { source?: string; topic: string; partition: number; offset: string }): string {
+export function eventHref(event: { source?: string | null; topic: string; partition: number; offset: string }): string {
   return `/events/${encodeURIComponent(event.topic)}/${event.partition}/${event.offset}${sourceQuery(event.source)}`;
 }
 
 /**
  * `?source=<name>` for a page or API URL that names a topic, group or event, or "" without a
  * source (the server then finds the one source that has it; see resolveSourceOf in server/db).
+ * The source `default` (KAFKA_BROKERS alone: the only source of that set-up) is left out, so a
+ * single cluster's URLs stay as they were; every other source is named.
  */
 export function sourceQuery(source: string | null | undefined, separator: "?" | "&" = "?"): string {
-  return source ? `${separator}source=${encodeURIComponent(source)}` : "";
+  return source && source !== "default" ? `${separator}source=${encodeURIComponent(source)}` : "";
 }
 
 /** The message a page shows for bad input (as the route handlers' 422), or null for other errors. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { LAG_HEALTH_STATUSES } from "../lag-health.ts";
 import { eventSummarySchema } from "./events.ts";
-import { blankToUndefined, cursorSchema, limitSchema, queryRecord, type RawQuery } from "./query-params.ts";
+import { blankToUndefined, cursorSchema, limitSchema, queryRecord, sourceParamSchema, type RawQuery } from "./query-params.ts";
 
 /**
  * Query parameters of the consumer-group pages (`/groups`, `/groups/[id]`) and their JSON API
@@ -87,6 +87,8 @@ export function parseUnprocessedQuery(query: RawQuery): UnprocessedQuery {
  */
 export const groupPageQuerySchema = z.object({
   window: windowSchema,
+  /** The group's source (`?source=`), when its id is on several. */
+  source: sourceParamSchema,
   topic: z.preprocess(blankToUndefined, z.string().max(1000, "is longer than 1000 characters").optional()),
   partition: z.preprocess(blankToUndefined, partitionSchema.optional()),
   order: z.preprocess(blankToUndefined, z.enum(["oldest", "newest"], { error: "must be oldest or newest" }).optional()),
@@ -97,8 +99,10 @@ export function parseGroupPageQuery(query: RawQuery): GroupPageQuery {
   return groupPageQuerySchema.parse(queryRecord(query));
 }
 
-export function groupHref(groupId: string, query: Partial<GroupPageQuery> = {}): string {
+/** The page of a group; `source` as sourceQuery puts it (left out for `default`). */
+export function groupHref(groupId: string, query: Partial<GroupPageQuery> & { source?: string | null } = {}): string {
   const params = new URLSearchParams();
+  if (query.source && query.source !== "default") params.set("source", query.source);
   if (query.window && query.window !== DEFAULT_LAG_WINDOW) params.set("window", query.window);
   if (query.topic !== undefined) params.set("topic", query.topic);
   if (query.partition !== undefined) params.set("partition", String(query.partition));
