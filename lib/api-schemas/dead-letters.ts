@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
 import { storedHeaderSchema } from "./headers.ts";
-import { optionalText } from "./query-params.ts";
+import { optionalText, sourceParamSchema } from "./query-params.ts";
 
 /**
  * The dead-letter API's inputs, shared by the pages (searchParams) and the route handlers.
@@ -51,6 +51,8 @@ const statusList = z
 export const deadLetterFiltersSchema = z.object({
   status: statusList,
   topic: optionalText("topic", 249),
+  /** A source's name: its dead letters only. */
+  source: sourceParamSchema,
   error: optionalText("error", 500),
   from: optionalDate,
   to: optionalDate,

@@ -2,7 +2,7 @@ import { z, ZodError } from "zod";
 import { ValidationError } from "../errors.ts";
 import { deadLetterListItemSchema } from "./dead-letters.ts";
 import { storedHeaderSchema } from "./headers.ts";
-import { blankToUndefined, cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
+import { blankToUndefined, cursorSchema, limitSchema, optionalText, queryRecord, sourceParamSchema, type RawQuery } from "./query-params.ts";
 
 /**
  * Query parameters of the event search (`/events` and `GET /api/events`) and the address of one
@@ -69,6 +69,8 @@ export const eventSearchQuerySchema = z
     key: optionalText("key"),
     type: optionalText("type", 300),
     topic: optionalText("topic", 249),
+    /** A source's name: its events only; with topic, which source's topic. */
+    source: sourceParamSchema,
     header: headerFilterSchema,
     traceId: z.preprocess(blankToUndefined, traceIdSchema.optional()),
     /** A flag the event carries (e.g. batch-undecodable, value-not-json). */
@@ -124,6 +126,7 @@ export function eventSearchParams(query: EventSearchQuery): URLSearchParams {
   set("key", query.key);
   set("type", query.type);
   set("topic", query.topic);
+  set("source", query.source);
   if (query.header) set("header", query.header.value === undefined ? query.header.name : `${query.header.name}=${query.header.value}`);
   set("traceId", query.traceId);
   set("flag", query.flag);

@@ -1,15 +1,14 @@
 import { getDatabase, listDeadLetters } from "@/server/db";
 import { deadLetterListQuerySchema } from "@/lib/api-schemas/dead-letters";
 import { withErrorMapping } from "@/lib/route-handler";
-import { queryRecord, sourceParam } from "@/lib/api-schemas/query-params";
+import { queryRecord } from "@/lib/api-schemas/query-params";
 
 export const dynamic = "force-dynamic";
 
 /** GET /api/dead-letters?status=new,replayed&topic=&source=&error=&from=&to=&cursor=&limit= — newest first. */
 export const GET = withErrorMapping(async (request: Request) => {
-  const params = new URL(request.url).searchParams;
-  const query = deadLetterListQuerySchema.parse(queryRecord(params));
+  const query = deadLetterListQuerySchema.parse(queryRecord(new URL(request.url).searchParams));
   const db = await getDatabase();
-  const page = await listDeadLetters(db, { ...query, errorText: query.error, source: sourceParam(params) });
+  const page = await listDeadLetters(db, { ...query, errorText: query.error });
   return Response.json(page, { headers: { "cache-control": "no-store" } });
 });

@@ -1,7 +1,6 @@
 import { getDatabase, searchEvents } from "@/server/db";
 import { parseEventSearchQuery } from "@/lib/api-schemas/events";
 import { withErrorMapping } from "@/lib/route-handler";
-import { sourceParam } from "@/lib/api-schemas/query-params";
 
 export const dynamic = "force-dynamic";
 
@@ -11,8 +10,7 @@ export const dynamic = "force-dynamic";
  * (older) page.
  */
 export const GET = withErrorMapping(async (request: Request) => {
-  const params = new URL(request.url).searchParams;
-  const query = parseEventSearchQuery(params);
-  const page = await searchEvents(await getDatabase(), { ...query, source: sourceParam(params) });
+  const query = parseEventSearchQuery(new URL(request.url).searchParams);
+  const page = await searchEvents(await getDatabase(), query);
   return Response.json(page, { headers: { "cache-control": "no-store" } });
 });

@@ -14,7 +14,6 @@ export const dynamic = "force-dynamic";
 export const GET = withErrorMapping(async (request: Request) => {
   const params = new URL(request.url).searchParams;
   const source = sourceParam(params);
-  params.delete("source");
   const query = parseWhoConsumesQuery(params);
   const db = await getDatabase();
   const answer = await resolveWhoConsumes(query, (q) => whoConsumes(db, q, { source }));
