@@ -228,7 +228,7 @@ describe("the demo order saga, seen through Eventscope", () => {
       [found.outage, 3, /payment gateway unavailable/],
       [found.malformed, 1, /malformed order: card/],
     ] as const) {
-      expect(dead).toMatchObject({ source: "headers", convention: "eventscope", originTopic: "inventory", attempts, eventType: "InventoryReserved" });
+      expect(dead).toMatchObject({ recognizedBy: "headers", convention: "eventscope", originTopic: "inventory", attempts, eventType: "InventoryReserved" });
       expect(dead.errorMessage).toMatch(error);
       // The origin headers point at the InventoryReserved record of the same order.
       const { rows } = await db.pool.query(
