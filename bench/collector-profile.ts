@@ -11,6 +11,10 @@ import { startCollector } from "../server/collector/collector.ts";
 import { loadConfig } from "../server/config.ts";
 import { connectDatabase, findFreePort, makeTemporaryDataDir, runMigrations, startEmbeddedPostgres, type Database, type EmbeddedPostgres } from "../server/db/index.ts";
 import { benchMessage } from "./collector.ts";
+import { buildBatch, ddl, LAYOUTS, writeBatch } from "./ingest-layouts.ts";
+import { DEFAULT_EXTRACT_OPTIONS } from "../server/collector/extract/index.ts";
+import { toEventRow } from "../server/collector/to-event-row.ts";
+import type { EventRow } from "../server/db/index.ts";
 
 /**
  * Where the collector's CPU goes while it catches up (issue 14). The real collector
@@ -25,7 +29,15 @@ import { benchMessage } from "./collector.ts";
  * and the top self-time functions. Saves the summary to bench/results/collector-profile-<date>.json
  * and the whole profile (.cpuprofile, for Chrome DevTools) to the system's temporary directory.
  *
- *   npx tsx bench/collector-profile.ts [--messages N] [--no-save]
+ * Then, with --prototype (the default), a prototype of the recommended write path
+ * (bench/ingest-layouts.md) on the same topic, profiled the same way: kafkajs with the collector's
+ * fetch settings, extraction by the collector's own toEventRow, binary COPY into the `lean` layout
+ * of bench/ingest-layouts.ts (events + side tables), two writes in flight on distinct partitions,
+ * offsets committed after their rows are stored. It leaves out what the collector does besides
+ * (dead letters, aggregates, health, undecodable batches), so it bounds what the layout and the
+ * write path can give rather than predicting the collector exactly.
+ *
+ *   npx tsx bench/collector-profile.ts [--messages N] [--no-prototype] [--no-save]
  */
 
 const PARTITIONS = 3;
@@ -88,6 +100,7 @@ function categoryOf(url: string, name: string): string | null {
   if (url.includes("/server/collector/extract/")) return "extraction (server/collector/extract)";
   if (url.includes("/server/collector/to-event-row")) return "to-event-row";
   if (url.includes("/server/collector/")) return "collector plumbing (session, writer)";
+  if (url.includes("/bench/ingest-layouts")) return "prototype: binary COPY build (bench/ingest-layouts.ts)";
   if (url.includes("/server/db/ingest")) return "ingest: rows to COPY text (server/db/ingest.ts)";
   if (url.includes("/lib/json-shape")) return "ingest: JSON shape for event_type_fields (lib/json-shape.ts)";
   if (url.includes("node_modules/pg-copy-streams")) return "pg driver (pg, pg-protocol, pg-copy-streams)";
@@ -193,7 +206,130 @@ async function consumeOnly(kafka: Kafka, topic: string, messages: number): Promi
   }
 }
 
-export async function runCollectorProfile(options: { messages?: number } = {}) {
+/** The recommended write path, in miniature: fetch → toEventRow → binary COPY (lean layout), two writes in flight, commit after store. */
+async function runPrototype(kafka: Kafka, topic: string, messages: number, db: Database): Promise<{ seconds: number }> {
+  const layout = LAYOUTS.lean!;
+  for (const sql of ddl(layout)) await db.pool.query(sql);
+  const clients = await Promise.all([db.pool.connect(), db.pool.connect()]);
+  const consumer = kafka.consumer({
+    groupId: `${topic}-prototype`,
+    allowAutoTopicCreation: false,
+    maxBytes: 16 * 1024 * 1024,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxWaitTimeInMs: 1_000,
+  });
+  type Chunk = { partition: number; rows: EventRow[]; next: string };
+  const queue: Chunk[] = [];
+  const busy = new Set<number>();
+  let queuedRows = 0;
+  let stored = 0;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const workers = clients.map(async (client) => {
+    while (stored < messages && failure === null) {
+      const at = queue.findIndex((chunk) => !busy.has(chunk.partition));
+      if (at < 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 50);
+        });
+        continue;
+      }
+      const [chunk] = queue.splice(at, 1) as [Chunk];
+      busy.add(chunk.partition);
+      try {
+        await writeBatch(client, layout, await buildBatch(layout, chunk.rows, true));
+        await consumer.commitOffsets([{ topic, partition: chunk.partition, offset: chunk.next }]);
+      } catch (error) {
+        failure = error;
+      }
+      busy.delete(chunk.partition);
+      queuedRows -= chunk.rows.length;
+      stored += chunk.rows.length;
+      notify();
+    }
+  });
+  await consumer.connect();
+  let joinedAt = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    if (joinedAt === 0) joinedAt = performance.now();
+  });
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      // Backpressure as the EventWriter's: at most 20,000 rows waiting.
+      while (queuedRows > 20_000) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await heartbeat();
+      }
+      for (let from = 0; from < batch.messages.length; from += 5_000) {
+        const slice = batch.messages.slice(from, from + 5_000);
+        const rows = slice.map((message) => toEventRow(batch.topic, batch.partition, message, DEFAULT_EXTRACT_OPTIONS));
+        const last = slice[slice.length - 1]!.offset;
+        queue.push({ partition: batch.partition, rows, next: (BigInt(last) + 1n).toString() });
+        queuedRows += rows.length;
+        resolveOffset(last);
+      }
+      notify();
+    },
+  });
+  try {
+    await waitFor("the prototype to store every event", () => stored >= messages || failure !== null, 30 * 60_000);
+    if (failure !== null) throw failure;
+    const seconds = (performance.now() - joinedAt) / 1000;
+    const { rows } = await db.pool.query<{ n: string }>("SELECT count(*)::text AS n FROM events");
+    if (Number(rows[0]!.n) !== messages) throw new Error(`prototype stored ${rows[0]!.n} of ${messages} events`);
+    return { seconds };
+  } finally {
+    await consumer.disconnect();
+    await Promise.all(workers);
+    for (const client of clients) client.release();
+  }
+}
+
+async function createDatabase(server: EmbeddedPostgres, name: string, migrate: boolean): Promise<Database> {
+  const admin = new pg.Client({ connectionString: server.adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = server.adminUrl.replace(/\/postgres$/, `/${name}`);
+  if (migrate) await runMigrations(url);
+  return connectDatabase(url, { maxConnections: 4 });
+}
+
+async function profiled<T>(run: () => Promise<T>): Promise<{ result: T; profile: Profile }> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 500 });
+  await session.post("Profiler.start");
+  try {
+    const result = await run();
+    const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: Profile };
+    return { result, profile };
+  } finally {
+    session.disconnect();
+  }
+}
+
+function printSummary(summary: ReturnType<typeof summariseProfile>, messages: number, profileFile: string): void {
+  print(`profile (${summary.busySeconds} s busy of ${summary.sampledSeconds} s sampled; whole profile: ${profileFile}):`);
+  for (const c of summary.categories) {
+    const perEvent = (c.seconds * 1e6) / messages;
+    print(`  ${c.category.padEnd(62)} ${c.seconds.toFixed(2).padStart(7)} s ${perEvent.toFixed(1).padStart(6)} µs/event ${c.shareOfBusy === null ? "" : `${c.shareOfBusy}%`}`);
+  }
+  print("top self-time functions:");
+  for (const f of summary.topFunctions) print(`  ${f.shareOfBusy.toFixed(1).padStart(5)}% ${f.seconds.toFixed(2).padStart(6)} s  ${f.function}`);
+}
+
+export async function runCollectorProfile(options: { messages?: number; prototype?: boolean } = {}) {
   const messages = options.messages ?? 200_000;
   const brokerDir = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-profile-broker-"));
   const pgDataDir = makeTemporaryDataDir("eventscope-profile-pg-");
@@ -203,13 +339,7 @@ export async function runCollectorProfile(options: { messages?: number } = {}) {
   try {
     broker = await startBrokerProcess({ dataDir: brokerDir, partitions: PARTITIONS });
     server = await startEmbeddedPostgres({ dataDir: pgDataDir, port: await findFreePort() });
-    const admin = new pg.Client({ connectionString: server.adminUrl });
-    await admin.connect();
-    await admin.query("CREATE DATABASE profile_collector");
-    await admin.end();
-    const url = server.adminUrl.replace(/\/postgres$/, "/profile_collector");
-    await runMigrations(url);
-    db = connectDatabase(url, { maxConnections: 4 });
+    db = await createDatabase(server, "profile_collector", true);
 
     const kafka = new Kafka({ clientId: "eventscope-profile", brokers: [broker.address], logLevel: logLevel.WARN });
     const topic = `profile-${Date.now()}`;
@@ -280,14 +410,42 @@ export async function runCollectorProfile(options: { messages?: number } = {}) {
     const profileFile = path.join(os.tmpdir(), `eventscope-collector-${Date.now()}.cpuprofile`);
     fs.writeFileSync(profileFile, JSON.stringify(profile));
     const summary = summariseProfile(profile);
-    print(`profile (${summary.busySeconds} s busy of ${summary.sampledSeconds} s sampled; whole profile: ${profileFile}):`);
-    for (const c of summary.categories) {
-      const perEvent = (c.seconds * 1e6) / messages;
-      print(`  ${c.category.padEnd(62)} ${c.seconds.toFixed(2).padStart(7)} s ${perEvent.toFixed(1).padStart(6)} µs/event ${c.shareOfBusy === null ? "" : `${c.shareOfBusy}%`}`);
+    printSummary(summary, messages, profileFile);
+
+    let prototype;
+    if (options.prototype !== false) {
+      const protoDb = await createDatabase(server, "profile_prototype", false);
+      try {
+        const cpu0 = process.cpuUsage();
+        const pgStart = postgresCpuSeconds(pgDataDir);
+        const { result, profile: protoProfile } = await profiled(() => runPrototype(kafka, topic, messages, protoDb));
+        const cpu = process.cpuUsage(cpu0);
+        const pgSeconds = postgresCpuSeconds(pgDataDir) - pgStart;
+        // The prototype's clock starts at its group join, like (b)'s; its CPU includes the join (a few ms).
+        prototype = {
+          eventsPerSec: Math.round(messages / result.seconds),
+          ratioToKafkajs: Math.round((messages / result.seconds / consume.eventsPerSec) * 100) / 100,
+          ratioToCollector: Math.round((messages / result.seconds / collect.eventsPerSec) * 100) / 100,
+          nodeMicrosPerEvent: Math.round((cpu.user + cpu.system) / messages),
+          postgresMicrosPerEvent: Math.round((pgSeconds * 1e6) / messages),
+          cores: {
+            node: Math.round(((cpu.user + cpu.system) / 1e6 / result.seconds) * 100) / 100,
+            postgres: Math.round((pgSeconds / result.seconds) * 100) / 100,
+          },
+        };
+        print(
+          `(c) prototype (lean layout, binary COPY, two writes in flight): ${prototype.eventsPerSec} events/s = ${prototype.ratioToKafkajs} × (a), ${prototype.ratioToCollector} × (b); CPU µs/event: node ${prototype.nodeMicrosPerEvent}, PostgreSQL ${prototype.postgresMicrosPerEvent}; cores ${JSON.stringify(prototype.cores)}`,
+        );
+        const protoFile = path.join(os.tmpdir(), `eventscope-prototype-${Date.now()}.cpuprofile`);
+        fs.writeFileSync(protoFile, JSON.stringify(protoProfile));
+        const protoSummary = summariseProfile(protoProfile);
+        printSummary(protoSummary, messages, protoFile);
+        prototype = { ...prototype, profile: protoSummary };
+      } finally {
+        await protoDb.close();
+      }
     }
-    print("top self-time functions:");
-    for (const f of summary.topFunctions) print(`  ${f.shareOfBusy.toFixed(1).padStart(5)}% ${f.seconds.toFixed(2).padStart(6)} s  ${f.function}`);
-    return { messages, consume, collect, profile: summary };
+    return { messages, consume, collect, profile: summary, prototype };
   } finally {
     await db?.close().catch(() => undefined);
     await server?.stop();
@@ -301,7 +459,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const at = args.indexOf("--messages");
   const started = new Date();
-  const result = await runCollectorProfile({ messages: at >= 0 ? Number(args[at + 1]) : undefined });
+  const result = await runCollectorProfile({ messages: at >= 0 ? Number(args[at + 1]) : undefined, prototype: !args.includes("--no-prototype") });
   if (args.includes("--no-save")) return;
   const date = started.toISOString();
   const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");

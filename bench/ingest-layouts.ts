@@ -49,7 +49,7 @@ import { benchMessage } from "./collector.ts";
 
 type Format = "text" | "binary";
 
-interface Layout {
+export interface Layout {
   description: string;
   format: Format;
   /** How the value is stored: jsonb (parsed by PostgreSQL on write), or the received bytes (bytea, parsed when read). */
@@ -249,7 +249,7 @@ const DERIVED_HEADERS = new Set(["traceparent", "tracestate", "ce_type", "ce_sou
 
 const IDENTITY = `source_id smallint NOT NULL, channel text NOT NULL, partition int NOT NULL, position bigint NOT NULL`;
 
-function ddl(layout: Layout): string[] {
+export function ddl(layout: Layout): string[] {
   const statements: string[] = [`CREATE TYPE value_kind AS ENUM ('json', 'text', 'binary')`];
   const valueJson = layout.value === "jsonb" ? "jsonb" : "bytea";
   const headers = layout.headers === "jsonb" ? "jsonb NOT NULL DEFAULT '[]'" : "text NOT NULL";
@@ -614,7 +614,7 @@ function binarySide(w: BinaryCopyWriter, row: EventRow, sourceId: number): void 
 
 // ------------------------------------------------------------------ building a batch
 
-interface BuiltBatch {
+export interface BuiltBatch {
   events: Buffer[] | string[];
   entities: Buffer[];
   headers: Buffer[];
@@ -627,7 +627,7 @@ const SOURCE_ID = 1;
 const SLICE_ROWS = 500;
 
 /** Builds the COPY data of a batch; with `yieldEvery`, gives the event loop a turn between slices (so a COPY in flight keeps streaming). */
-async function buildBatch(layout: Layout, rows: readonly EventRow[], yieldEvery: boolean): Promise<BuiltBatch> {
+export async function buildBatch(layout: Layout, rows: readonly EventRow[], yieldEvery: boolean): Promise<BuiltBatch> {
   if (layout.format === "text") {
     const chunks: string[] = [];
     let chunk = "";
@@ -705,7 +705,7 @@ async function copyInto(client: pg.PoolClient, sql: string, chunks: readonly (Bu
   await pipeline(Readable.from(chunks), client.query(copyFrom(sql)));
 }
 
-async function writeBatch(client: pg.PoolClient, layout: Layout, built: BuiltBatch): Promise<void> {
+export async function writeBatch(client: pg.PoolClient, layout: Layout, built: BuiltBatch): Promise<void> {
   const binary = layout.format === "binary" ? " WITH (FORMAT binary)" : "";
   await client.query("BEGIN");
   try {
