@@ -469,6 +469,8 @@ async function main(): Promise<void> {
     benchmark: "collector-profile",
     date,
     node: process.version,
+    /** Node flags the run had (e.g. --max-semi-space-size), which change the garbage collector's share. */
+    execArgv: process.execArgv,
     cpuModel: os.cpus()[0]?.model ?? "unknown",
     cores: os.availableParallelism(),
     loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
