@@ -271,7 +271,7 @@ async function runPrototype(kafka: Kafka, topic: string, messages: number, db: D
       }
       for (let from = 0; from < batch.messages.length; from += 5_000) {
         const slice = batch.messages.slice(from, from + 5_000);
-        const rows = slice.map((message) => toEventRow(batch.topic, batch.partition, message, DEFAULT_EXTRACT_OPTIONS));
+        const rows = slice.map((message) => toEventRow(1, batch.topic, batch.partition, message, DEFAULT_EXTRACT_OPTIONS));
         const last = slice[slice.length - 1]!.offset;
         queue.push({ partition: batch.partition, rows, next: (BigInt(last) + 1n).toString() });
         queuedRows += rows.length;
@@ -368,6 +368,7 @@ export async function runCollectorProfile(options: { messages?: number; prototyp
     let broker0 = 0;
     const collector = startCollector(config, {
       db,
+      source: { id: 1, name: "default" },
       log: (line) => {
         if (line.startsWith("joined group") && joinedAt === 0) {
           joinedAt = performance.now();

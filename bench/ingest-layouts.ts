@@ -351,7 +351,7 @@ function makeBenchRowsFrom(count: number, channel = "orders"): (from: number, to
     for (let i = from; i < to; i++) {
       const m = benchMessage(i);
       const message = { key: Buffer.from(m.key), value: m.value, headers: m.headers, timestamp: String(now - count + i), attributes: 0, offset: String(Math.floor(i / 3)) };
-      rows.push(toEventRow(channel, m.partition, message, DEFAULT_EXTRACT_OPTIONS));
+      rows.push(toEventRow(1, channel, m.partition, message, DEFAULT_EXTRACT_OPTIONS));
     }
     return rows;
   };
@@ -991,7 +991,7 @@ export async function runIngestLayoutsBenchmark(
       for (let pass = 0; pass < 3; pass++) {
         const cpu0 = process.cpuUsage();
         for (let i = 0; i < messages.length; i += batchSize) {
-          const batch = messages.slice(i, i + batchSize).map(({ partition, message }) => toEventRow("orders", partition, message, DEFAULT_EXTRACT_OPTIONS));
+          const batch = messages.slice(i, i + batchSize).map(({ partition, message }) => toEventRow(1, "orders", partition, message, DEFAULT_EXTRACT_OPTIONS));
           if (layout) await buildBatch(layout, batch, false);
         }
         const cpu = process.cpuUsage(cpu0);

@@ -238,6 +238,30 @@ describe.each<IngestMethod>(["copy", "staged-copy", "insert"])("ingestEvents (%s
     expect(await db.prisma.deadLetter.count({ where: { channel: topic } })).toBe(1);
   });
 
+  it("stores a dead letter whose headers claim an origin offset beyond int64 without that offset", async () => {
+    const topic = uniqueTopic("orders.DLT");
+    const failure: FailureInfo = {
+      source: "headers",
+      convention: "spring",
+      originTopic: "orders",
+      originPartition: 0,
+      originOffset: "9223372036854775808",
+      originTimestamp: null,
+      originConsumerGroup: null,
+      originTopicHint: null,
+      errorClass: null,
+      errorMessage: null,
+      errorCause: null,
+      stackTrace: null,
+      attempts: null,
+    };
+    expect(await ingestEvents(db, [{ ...jsonRow(topic, 0, 0), deadLetter: failure }], { method })).toEqual({ inserted: 1, deadLetters: 1 });
+    const deadLetter = await db.prisma.deadLetter.findUniqueOrThrow({
+      where: { sourceId_channel_partition_position: { sourceId: 1, channel: topic, partition: 0, position: 0n } },
+    });
+    expect(deadLetter).toMatchObject({ originTopic: "orders", originOffset: null });
+  });
+
   it("stores what PostgreSQL refuses as extracted, degraded and flagged, with the rest of the batch", async () => {
     const topic = uniqueTopic("hostile");
     // JavaScript parses 1e999999 (as Infinity); PostgreSQL's numeric overflows on it.

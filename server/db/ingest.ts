@@ -4,6 +4,7 @@ import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { StoredFailure } from "../../lib/api-schemas/events.ts";
 import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
+import { encodeCopyBinary, JsonBytes, type CopyType } from "./copy-binary.ts";
 import { DatabaseError, toDatabaseError } from "./errors.ts";
 import { REPLAY_ID_HEADER } from "../../lib/dead-letter-conventions.ts";
 import { jsonShapeEntries } from "../../lib/json-shape.ts";
@@ -146,7 +147,7 @@ export const INGEST_FLAGS = {
 
 // --- rows → cells ------------------------------------------------------------------------------
 
-type Cell = string | number | Buffer | readonly string[] | null;
+type Cell = string | number | Buffer | JsonBytes | readonly string[] | null;
 
 /** Staging columns, in COPY order: the events columns, then the dead letter's. */
 const EVENT_COLUMNS = [
@@ -174,6 +175,33 @@ const EVENT_COLUMNS = [
   "schema_id",
 ] as const;
 
+/** Each event column's type, for COPY binary (the staging table's DDL below says the same). */
+const EVENT_COLUMN_TYPES: Record<(typeof EVENT_COLUMNS)[number], CopyType> = {
+  source_id: "int2",
+  channel: "text",
+  partition: "int4",
+  position: "int8",
+  '"timestamp"': "timestamptz",
+  key: "text",
+  key_bytes: "bytea",
+  // An enum's binary form is its label.
+  value_kind: "text",
+  value_json: "jsonb",
+  value_text: "text",
+  value_bytes: "bytea",
+  headers: "jsonb",
+  size: "int4",
+  event_type: "text",
+  entity_keys: "text[]",
+  trace_id: "text",
+  parent_span_id: "text",
+  producer: "text",
+  prior_failure: "jsonb",
+  flags: "text[]",
+  undecodable: "jsonb",
+  schema_id: "int4",
+};
+
 const DEAD_LETTER_COLUMNS = [
   "recognized_by",
   "convention",
@@ -190,6 +218,30 @@ const DEAD_LETTER_COLUMNS = [
   "attempts",
   "replay_id",
 ] as const;
+
+const DEAD_LETTER_COLUMN_TYPES: Record<(typeof DEAD_LETTER_COLUMNS)[number], CopyType> = {
+  recognized_by: "text",
+  convention: "text",
+  origin_topic: "text",
+  origin_partition: "int4",
+  origin_offset: "int8",
+  origin_timestamp: "timestamptz",
+  origin_group: "text",
+  origin_topic_hint: "text",
+  error_class: "text",
+  error_message: "text",
+  error_cause: "text",
+  error_stack: "text",
+  attempts: "int4",
+  replay_id: "text",
+};
+
+/** COPY column types of events, and of the staging table (events' columns, then the dead letter's). */
+const EVENT_COPY_TYPES: readonly CopyType[] = EVENT_COLUMNS.map((column) => EVENT_COLUMN_TYPES[column]);
+const STAGING_COPY_TYPES: readonly CopyType[] = [
+  ...EVENT_COPY_TYPES,
+  ...DEAD_LETTER_COLUMNS.map((column) => DEAD_LETTER_COLUMN_TYPES[column]),
+];
 
 /**
  * The event columns a dead letter keeps its own copy of (it outlives its event's retention: the
@@ -276,12 +328,10 @@ function replayIdOf(headers: readonly EventHeaderInput[]): string | null {
   return null;
 }
 
-function jsonText(raw: Buffer, parsed: unknown): string {
+function jsonText(raw: Buffer, parsed: unknown): JsonBytes | string {
   // The text as received: jsonb then keeps big numbers exactly, and no JSON.stringify is needed.
-  // A BOM is valid before JSON.parse (the extractor strips it) but not in jsonb input.
-  const text = raw.toString("utf8");
-  if (text.charCodeAt(0) === 0xfeff) return text.slice(1);
-  return text.length > 0 ? text : JSON.stringify(parsed);
+  const bytes = new JsonBytes(raw);
+  return bytes.bytes.length > 0 ? bytes : JSON.stringify(parsed);
 }
 
 function failureJson(failure: FailureInfo | null | undefined): string | null {
@@ -302,6 +352,11 @@ function undecodableJson(range: UndecodableRange | null | undefined): string | n
     attempts: range.attempts,
     firstFailedAt: range.firstFailedAt.toISOString(),
   });
+}
+
+/** A decimal int64: a header can claim any digits, and one out of range would fail the batch as bigint. */
+function isInt64Text(text: string): boolean {
+  return /^-?\d{1,19}$/.test(text) && BigInt(text) >= -(2n ** 63n) && BigInt(text) < 2n ** 63n;
 }
 
 /** Years 1..9999: what toISOString writes in a form PostgreSQL reads (int64 ms can be far beyond). */
@@ -333,7 +388,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
   else if (row.key?.kind === "bytes") keyBytes = row.key.bytes;
 
   let valueKind: string | null = null;
-  let valueJson: string | null = null;
+  let valueJson: JsonBytes | string | null = null;
   let valueText: string | null = null;
   let valueBytes: Buffer | null = null;
   const value = row.value;
@@ -411,7 +466,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
     dl.originPartition !== null && Number.isInteger(dl.originPartition) && dl.originPartition >= 0 && dl.originPartition < 2 ** 31
       ? dl.originPartition
       : null,
-    dl.originOffset !== null && /^-?\d{1,19}$/.test(dl.originOffset) ? dl.originOffset : null,
+    dl.originOffset !== null && isInt64Text(dl.originOffset) ? dl.originOffset : null,
     storableDate(dl.originTimestamp),
     cleanOptional(dl.originConsumerGroup, MAX_INDEXED_TEXT),
     cleanOptional(dl.originTopicHint, MAX_INDEXED_TEXT),
@@ -428,43 +483,16 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
   return cells;
 }
 
-// --- COPY text format ----------------------------------------------------------------------------
+// --- COPY ---------------------------------------------------------------------------------------
 
-const COPY_SPECIAL = /[\\\n\r\t]/;
-const COPY_SPECIAL_ALL = /[\\\n\r\t]/g;
-const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-
-function copyEscape(text: string): string {
-  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIAL_ALL, (c) => COPY_ESCAPES[c]!) : text;
-}
-
-function arrayLiteral(items: readonly string[]): string {
-  return `{${items.map((item) => `"${item.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
-}
-
-function copyCell(cell: Cell): string {
-  if (cell === null) return "\\N";
-  if (typeof cell === "number") return String(cell);
-  if (typeof cell === "string") return copyEscape(cell);
-  if (Buffer.isBuffer(cell)) return `\\\\x${cell.toString("hex")}`;
-  return copyEscape(arrayLiteral(cell as readonly string[]));
-}
-
-function* copyChunks(rows: readonly Cell[][], columns: number): Generator<string> {
-  let chunk = "";
-  for (const cells of rows) {
-    chunk += cells.slice(0, columns).map(copyCell).join("\t") + "\n";
-    if (chunk.length > 256 * 1024) {
-      yield chunk;
-      chunk = "";
-    }
-  }
-  if (chunk) yield chunk;
+async function copyRows(client: pg.PoolClient, sql: string, rows: readonly Cell[][], types: readonly CopyType[]): Promise<void> {
+  // Encoded before the COPY starts: a value the format cannot carry fails here, with nothing sent.
+  const chunks = encodeCopyBinary(rows, types, (cells, column) => cells[column] ?? null);
+  await pipeline(Readable.from(chunks), client.query(copyFrom(`${sql} FROM STDIN WITH (FORMAT binary)`)));
 }
 
 async function stageByCopy(client: pg.PoolClient, rows: readonly Cell[][]): Promise<void> {
-  const stream = client.query(copyFrom(`COPY ${STAGING_TABLE} FROM STDIN`));
-  await pipeline(Readable.from(copyChunks(rows, COLUMN_COUNT)), stream);
+  await copyRows(client, `COPY ${STAGING_TABLE}`, rows, STAGING_COPY_TYPES);
 }
 
 // --- multi-row INSERT -----------------------------------------------------------------------------
@@ -669,8 +697,7 @@ const DEAD_LETTER_INSERT = `INSERT INTO dead_letters (source_id, channel, partit
  * exception, so most batches take this, the cheaper path.
  */
 async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][]): Promise<IngestResult> {
-  const stream = client.query(copyFrom(`COPY events (${eventColumns}) FROM STDIN`));
-  await pipeline(Readable.from(copyChunks(rows, EVENT_COLUMNS.length)), stream);
+  await copyRows(client, `COPY events (${eventColumns})`, rows, EVENT_COPY_TYPES);
 
   const dead = rows.filter((cells) => cells[EVENT_COLUMNS.length] !== null);
   const perStatement = Math.floor(65_535 / DEAD_LETTER_ROW_COLUMNS);
