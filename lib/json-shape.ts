@@ -105,3 +105,39 @@ export function jsonShapeEntries(value: JsonValue): string[] {
   walk(value, "", 0, false);
   return out;
 }
+
+/**
+ * Whether `a` and `b` have the same structure as far as jsonShapeEntries looks at it (the same
+ * keys in the same order, the same JSON types, arrays up to MAX_ELEMENTS, nesting up to
+ * MAX_DEPTH): if so, they have the same shape. Much cheaper than building the shape: no strings
+ * are built (values of one event type mostly share a structure, so ingest compares each value with
+ * the type's previous one).
+ */
+export function sameJsonStructure(a: JsonValue, b: JsonValue, depth = 0): boolean {
+  if (a === null || b === null) return a === b;
+  const type = typeof a;
+  if (type !== typeof b) return false;
+  if (type !== "object") return true;
+  const array = Array.isArray(a);
+  if (array !== Array.isArray(b)) return false;
+  if (depth > MAX_DEPTH) return true;
+  if (array) {
+    const left = a as JsonValue[];
+    const right = b as JsonValue[];
+    const n = Math.min(left.length, MAX_ELEMENTS);
+    if (n !== Math.min(right.length, MAX_ELEMENTS)) return false;
+    for (let i = 0; i < n; i++) if (!sameJsonStructure(left[i]!, right[i]!, depth + 1)) return false;
+    return true;
+  }
+  const left = a as { [key: string]: JsonValue };
+  const right = b as { [key: string]: JsonValue };
+  const keys = Object.keys(left);
+  const otherKeys = Object.keys(right);
+  if (keys.length > MAX_KEYS || otherKeys.length > MAX_KEYS) return keys.length > MAX_KEYS && otherKeys.length > MAX_KEYS;
+  if (keys.length !== otherKeys.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (key !== otherKeys[i] || !sameJsonStructure(left[key]!, right[key]!, depth + 1)) return false;
+  }
+  return true;
+}

@@ -7,7 +7,7 @@ import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
 import { encodeCopyBinary, JsonBytes, type CopyType } from "./copy-binary.ts";
 import { DatabaseError, toDatabaseError } from "./errors.ts";
 import { REPLAY_ID_HEADER } from "../../lib/dead-letter-conventions.ts";
-import { jsonShapeEntries } from "../../lib/json-shape.ts";
+import { jsonShapeEntries, sameJsonStructure } from "../../lib/json-shape.ts";
 import type { JsonValue } from "../../lib/json-value.ts";
 
 /**
@@ -452,7 +452,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
   ];
   const shape =
     !degraded && value.kind === "json" && !value.schema && row.eventType !== null
-      ? cleanText(jsonShapeEntries(value.json as JsonValue).join("\n"))
+      ? shapeText(row.eventType, value.json as JsonValue, value.raw.length)
       : null;
   if (!dl) {
     for (let i = 0; i < DEAD_LETTER_COLUMNS.length; i++) cells.push(null);
@@ -481,6 +481,27 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
     shape,
   );
   return cells;
+}
+
+/**
+ * Each event type's last plain JSON value and its shape: values of one type mostly share a
+ * structure, and comparing with the last one (sameJsonStructure) costs a sixth of building the
+ * shape (bench/json-shape.ts). Every row still gets its exact shape. Bounded: values over 64 KiB
+ * are not kept, and the map is cleared when it holds MAX_REMEMBERED_SHAPES types.
+ */
+const lastShapeByType = new Map<string, { value: JsonValue; shape: string }>();
+const MAX_REMEMBERED_SHAPES = 4_096;
+const MAX_REMEMBERED_VALUE_BYTES = 64 * 1024;
+
+function shapeText(eventType: string, value: JsonValue, bytes: number): string {
+  const last = lastShapeByType.get(eventType);
+  if (last !== undefined && sameJsonStructure(last.value, value)) return last.shape;
+  const shape = cleanText(jsonShapeEntries(value).join("\n"));
+  if (bytes <= MAX_REMEMBERED_VALUE_BYTES) {
+    if (lastShapeByType.size >= MAX_REMEMBERED_SHAPES) lastShapeByType.clear();
+    lastShapeByType.set(eventType, { value, shape });
+  }
+  return shape;
 }
 
 // --- COPY ---------------------------------------------------------------------------------------
