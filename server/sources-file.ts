@@ -95,7 +95,7 @@ const PASSWORD_IN_FILE =
  * A strict object: an unknown key (a typo) is an error listing the keys it can have; a `password`
  * is refused with the pointer to passwordEnv. `what` is the message when the value is no object.
  */
-function strictObject<T extends z.core.$ZodLooseShape>(shape: T, what?: string) {
+function sectionObject<T extends z.core.$ZodLooseShape>(shape: T, what?: string) {
   const keys = Object.keys(shape).join(", ");
   return z.strictObject(shape, {
     error: (issue) => {
@@ -141,15 +141,15 @@ const sourceName = z.string({ error: "expected a name: lowercase letters, digits
   }
 });
 
-const kafkaSourceSchema = strictObject({
+const kafkaSourceSchema = sectionObject({
   name: sourceName,
   kind: z.literal("kafka"),
   brokers: listOf("a list of host:port (e.g. [kafka-1:9092, kafka-2:9092])", isHostPort),
-  sasl: strictObject({ mechanism: saslMechanism, username: z.string().min(1), passwordEnv }, "{ mechanism, username, passwordEnv }").optional(),
+  sasl: sectionObject({ mechanism: saslMechanism, username: z.string().min(1), passwordEnv }, "{ mechanism, username, passwordEnv }").optional(),
   ssl: z.preprocess(
     // `ssl: true` is TLS with the system's CAs, `ssl: false` none (as when absent).
     (value) => (value === true ? {} : value === false ? undefined : value),
-    strictObject(
+    sectionObject(
       { caFile: sslCa(true).optional(), certFile: sslCert(true).optional(), keyFile: sslKey(true).optional() },
       "true, false or { caFile, certFile, keyFile }",
     )
@@ -166,7 +166,7 @@ const kafkaSourceSchema = strictObject({
       })
       .optional(),
   ),
-  schemaRegistry: strictObject(
+  schemaRegistry: sectionObject(
     {
       url: z
         .string()
@@ -188,7 +188,7 @@ const kafkaSourceSchema = strictObject({
       }
     })
     .optional(),
-  topics: strictObject({ include: regExp.optional(), exclude: regExp.optional() }, "{ include, exclude }").optional(),
+  topics: sectionObject({ include: regExp.optional(), exclude: regExp.optional() }, "{ include, exclude }").optional(),
   entityFields: listOf("a list of field names or dotted paths such as customer.id", isFieldPath).optional(),
 });
 
@@ -203,7 +203,7 @@ const sourceSchema = z.discriminatedUnion("kind", [kafkaSourceSchema], {
   },
 });
 
-const sourcesFileSchema = strictObject(
+const sourcesFileSchema = sectionObject(
   {
     sources: z
       .array(sourceSchema, { error: "expected a list of sources" })
