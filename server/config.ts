@@ -541,7 +541,7 @@ const USERS_FILE_POLL_MS = 2_000;
 
 /**
  * This process's configuration: process.env parsed once (files named by it, such as the users
- * file and KAFKA_SSL_CA, read then), not on every request, so a file that becomes unreadable later
+ * file, the sources file and the TLS files, read then), not on every request, so a file that becomes unreadable later
  * cannot turn requests into errors. Throws ConfigError like loadConfig when the environment is
  * invalid. The users file (EVENTSCOPE_USERS_FILE) is watched: a valid new version replaces the
  * users; an invalid or unreadable one is logged and the last valid set stays.
