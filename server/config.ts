@@ -422,6 +422,9 @@ function toConfig(env: Environment, fileSources: SourceConfig[] | undefined) {
 
 export type Config = ReturnType<typeof toConfig>;
 
+/** The sources' types and the default source, for code that may import only this module (app/). */
+export { DEFAULT_SOURCE_NAME, defaultSource, type KafkaSourceConfig, type SourceConfig, type SourceKind } from "./sources-file.ts";
+
 export interface LoadConfigOptions {
   /** `npm start`: KAFKA_BROKERS or EVENTSCOPE_SOURCES_FILE, and DATABASE_URL, are required (no embedded defaults). */
   production?: boolean;
