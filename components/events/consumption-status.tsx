@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { type DeadLetterInfo, type DeadLetterReference, eventHref, type GroupConsumption, type StoredFailure } from "@/lib/api-schemas/events";
+import { formatCount } from "@/lib/format-number";
 import styles from "./events.module.css";
 
 const STATUS_CLASS: Record<GroupConsumption["status"], string> = {
@@ -12,7 +13,7 @@ export function statusText(c: GroupConsumption): string {
   if (c.status === "consumed") return "consumed";
   if (c.status === "dead-lettered") return "sent to DLQ";
   if (c.committedOffset === null) return "behind (nothing committed yet)";
-  return c.lag === null ? "behind" : `behind, lag ${Number(c.lag).toLocaleString("en")}`;
+  return c.lag === null ? "behind" : `behind, lag ${formatCount(c.lag)}`;
 }
 
 /** Each subscribed group: consumed (committed offset past the event), behind (with lag), or dead-lettered. */

@@ -6,6 +6,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import type { EntityTimeline } from "@/lib/api-schemas/entities";
 import { type EventDetail, eventHref, type TimelineEvent } from "@/lib/api-schemas/events";
 import { formatDuration } from "@/lib/format-duration";
+import { formatCount } from "@/lib/format-number";
 import { assignLanes, buildTimeScale, gapsSincePrevious, laneKey, timelineBounds, type LaneMode } from "@/lib/timeline";
 import { ConsumptionStatus, FailureNotes } from "@/components/events/consumption-status";
 import { EventInspector } from "@/components/events/event-inspector";
@@ -182,7 +183,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
               <input type="checkbox" checked={liveOn} onChange={(event) => setLiveOn(event.target.checked)} disabled={liveState.tooMany} /> Live
             </label>{" "}
             {liveState.tooMany
-              ? `(off: more than ${LIVE_MAX_EVENTS.toLocaleString("en")} events; reload to see new ones)`
+              ? `(off: more than ${formatCount(LIVE_MAX_EVENTS)} events; reload to see new ones)`
               : liveState.error
                 ? `(could not refresh: ${liveState.error})`
                 : liveOn && !complete

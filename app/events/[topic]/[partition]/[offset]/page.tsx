@@ -9,6 +9,7 @@ import { eventAddressSchema, eventHref, inputErrorMessage } from "@/lib/api-sche
 import { ConsumptionStatus, FailureNotes } from "@/components/events/consumption-status";
 import { EventInspector } from "@/components/events/event-inspector";
 import { formatTime, keyText } from "@/components/events/format";
+import { formatCount } from "@/lib/format-number";
 import { InputError, PageFrame } from "@/components/events/page-parts";
 import { TraceLinks } from "@/components/events/trace-links";
 
@@ -86,7 +87,7 @@ export default async function EventPage({ params }: Props) {
           )}
         </Field>
         <Field label="Topic kind">{e.topicKind ?? "not yet polled"}</Field>
-        <Field label="Size">{e.size.toLocaleString("en")} bytes (key, value and headers)</Field>
+        <Field label="Size">{formatCount(e.size)} bytes (key, value and headers)</Field>
         <Field label="Stored">{formatTime(e.ingestedAt)}</Field>
         {e.schemaId !== null ? (
           <Field label="Schema">
