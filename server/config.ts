@@ -422,6 +422,28 @@ function toConfig(env: Environment, fileSources: SourceConfig[] | undefined) {
 
 export type Config = ReturnType<typeof toConfig>;
 
+/**
+ * The configuration one source's pipeline runs with: the whole configuration, with the cluster,
+ * its security, its Schema Registry, its topic filters and its entity fields taken from the
+ * source. The collector runs one pipeline per source with it; replay reaches a source with it.
+ */
+export function configForSource(config: Config, source: SourceConfig): Config {
+  return {
+    ...config,
+    kafkaBrokers: source.kafkaBrokers,
+    kafka: source.kafka,
+    schemaRegistry: source.schemaRegistry,
+    topicsInclude: source.topicsInclude,
+    topicsExclude: source.topicsExclude,
+    entityFields: source.entityFields,
+  };
+}
+
+/** The source of this name, or undefined. */
+export function sourceNamed(config: Pick<Config, "sources">, name: string): SourceConfig | undefined {
+  return config.sources.find((source) => source.name === name);
+}
+
 /** The sources' types and the default source, for code that may import only this module (app/). */
 export { DEFAULT_SOURCE_NAME, defaultSource, type KafkaSourceConfig, type SourceConfig, type SourceKind } from "./sources-file.ts";
 

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "./broker/tls-test-support.ts";
-import { ConfigError, loadConfig, redactSecrets } from "./config.ts";
+import { ConfigError, configForSource, loadConfig, redactSecrets, sourceNamed } from "./config.ts";
 import { kafkaClientConfig } from "./kafka/client.ts";
 import { defaultSource, parseSourcesFile } from "./sources-file.ts";
 
@@ -129,6 +129,27 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
       sasl: { mechanism: "scram-sha-512", username: "eventscope", password: "kafka-pw-eu-1" },
       ssl: { ca: [certs.pem.ca], cert: certs.pem.clientCert, key: certs.pem.clientKey },
     });
+  });
+
+  it("runs each source's pipeline with that source's cluster, registry, topics and entity fields, and the global rest", () => {
+    const config = loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(fullYaml()), EVENTSCOPE_COLLECTOR_GROUP: "es-collector", ...PASSWORDS });
+    const staging = configForSource(config, sourceNamed(config, "staging")!);
+    expect(staging).toMatchObject({
+      kafkaBrokers: ["staging-kafka:9092"],
+      kafka: { sasl: undefined },
+      schemaRegistry: undefined,
+      entityFields: ["orderId"],
+      collectorGroup: "es-collector",
+    });
+    const prodEu = configForSource(config, sourceNamed(config, "prod-eu")!);
+    expect(prodEu).toMatchObject({
+      kafkaBrokers: ["kafka-1:9092", "kafka-2:9092"],
+      schemaRegistry: { url: "https://registry:8081", username: "eventscope", password: "registry-pw-eu-1" },
+      topicsInclude: /^(orders|payments)/,
+      entityFields: ["orderId", "customer.id"],
+      collectorGroup: "es-collector",
+    });
+    expect(sourceNamed(config, "prod-us")).toBeUndefined();
   });
 
   it("gives a source without entityFields or topics the global settings", () => {
