@@ -294,6 +294,7 @@ async function ingestOnly(db: Database, topic: string, messages: number) {
       const offset = offsets[m.partition]!++;
       rows.push(
         toEventRow(
+          1,
           topic,
           m.partition,
           { key: Buffer.from(m.key), value: m.value, headers: m.headers, timestamp: String(Date.now()), attributes: 0, offset: String(offset) },
@@ -327,7 +328,7 @@ async function liveLatency(kafka: Kafka, db: Database, topic: string, seconds: n
     try {
       while (polling || pending.some((list) => list.length > 0)) {
         const { rows } = await client.query<{ partition: number; max: string | null }>(
-          `SELECT p AS partition, (SELECT max("offset") FROM events WHERE topic = $1 AND partition = p)::text AS max
+          `SELECT p AS partition, (SELECT max(position) FROM events WHERE source_id = 1 AND channel = $1 AND partition = p)::text AS max
              FROM generate_series(0, $2 - 1) AS p`,
           [topic, PARTITIONS],
         );
@@ -467,6 +468,7 @@ export async function runCollectorBenchmark(
     const started = performance.now();
     const collector = startCollector(config, {
       db: dbB,
+      source: { id: 1, name: "default" },
       log: (line) => {
         collectorLog.push(line);
         if (line.startsWith("joined group") && joinedAt === 0) joinedAt = performance.now();
@@ -526,6 +528,7 @@ export async function runCollectorBenchmark(
       let avroJoinedAt = 0;
       const avroCollector = startCollector(avroConfig, {
         db: dbD,
+        source: { id: 1, name: "default" },
         log: (line) => {
           if (line.startsWith("joined group") && avroJoinedAt === 0) avroJoinedAt = performance.now();
           if (/unavailable|failed|crashed/.test(line)) print(`  collector: ${line}`);

@@ -62,6 +62,7 @@ export function makeRows(count: number, topic: string): EventRow[] {
       { key: "content-type", value: Buffer.from("application/json"), text: "application/json" },
     ];
     rows.push({
+      sourceId: 1,
       topic,
       partition: i % 6,
       offset: String(Math.floor(i / 6)),
@@ -82,12 +83,13 @@ export function makeRows(count: number, topic: string): EventRow[] {
 }
 
 async function directInsert(db: Database, rows: readonly EventRow[]): Promise<void> {
-  const perStatement = Math.floor(65_535 / 15);
+  const perStatement = Math.floor(65_535 / 16);
   for (let start = 0; start < rows.length; start += perStatement) {
     const chunk = rows.slice(start, start + perStatement);
     const params: unknown[] = [];
     const tuples = chunk.map((row) => {
       const cells = [
+        row.sourceId,
         row.topic,
         row.partition,
         String(row.offset),
@@ -107,7 +109,7 @@ async function directInsert(db: Database, rows: readonly EventRow[]): Promise<vo
       return `(${cells.map((cell) => (params.push(cell), `$${params.length}`)).join(",")})`;
     });
     await db.pool.query(
-      `INSERT INTO events (topic, partition, "offset", "timestamp", key, value_kind, value_json, headers, size,
+      `INSERT INTO events (source_id, channel, partition, position, "timestamp", key, value_kind, value_json, headers, size,
          event_type, entity_keys, trace_id, parent_span_id, producer, flags)
        VALUES ${tuples.join(",")} ON CONFLICT DO NOTHING`,
       params,
@@ -119,9 +121,10 @@ async function prismaCreateMany(db: Database, rows: readonly EventRow[]): Promis
   await db.prisma.event.createMany({
     skipDuplicates: true,
     data: rows.map((row) => ({
-      topic: row.topic,
+      sourceId: row.sourceId,
+      channel: row.topic,
       partition: row.partition,
-      offset: BigInt(row.offset),
+      position: BigInt(row.offset),
       timestamp: row.timestamp ?? new Date(),
       key: row.key?.kind === "text" ? row.key.text : null,
       valueKind: "json" as const,

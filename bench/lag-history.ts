@@ -54,8 +54,8 @@ export async function runLagHistoryBenchmark(options: BenchmarkOptions = {}) {
     const now = new Date();
     const generateStarted = performance.now();
     const { rowCount } = await db.pool.query(
-      `INSERT INTO lag_samples (group_id, topic, partition, sampled_at, committed_offset, end_offset, offset_lag, time_lag_ms)
-       SELECT 'analytics', 'topic-' || (p / 3), p % 3, s, 1000 * i - (i * 7 + p) % 500, 1000 * i, (i * 7 + p) % 500, ((i * 13 + p) % 600) * 100
+      `INSERT INTO lag_samples (source_id, group_id, topic, partition, sampled_at, committed_offset, end_offset, offset_lag, time_lag_ms)
+       SELECT 1, 'analytics', 'topic-' || (p / 3), p % 3, s, 1000 * i - (i * 7 + p) % 500, 1000 * i, (i * 7 + p) % 500, ((i * 13 + p) % 600) * 100
        FROM generate_series($1::timestamptz - make_interval(days => $2), $1::timestamptz, make_interval(secs => $3)) WITH ORDINALITY AS g(s, i),
          generate_series(0, $4 - 1) AS p`,
       [now, DAYS, SAMPLE_EVERY_S, partitions],

@@ -210,34 +210,34 @@ function webEnvironment(databaseUrl: string, port: number): NodeJS.ProcessEnv {
 /**
  * 200 topics (6 partitions each) written by 50 services, 100 groups reading 1 to 4 topics each,
  * with two members, assignments, committed offsets (lag) and health: what the admin poller would
- * store for such a cluster. Topics and groups are prefixed so they sort after the saga's.
+ * store for such a cluster (on the source `default`, id 1). Topics and groups are prefixed so they sort after the saga's.
  */
 async function addLargeCluster(db: Database): Promise<void> {
   const topic = (expr: string) => `format('zz-topic-%s', lpad((${expr})::text, 3, '0'))`;
   const group = (expr: string) => `format('zz-group-%s', lpad((${expr})::text, 3, '0'))`;
   const statements = [
-    `INSERT INTO topics (name, partition_count) SELECT ${topic("t")}, 6 FROM generate_series(0, ${LARGE_TOPICS - 1}) t`,
-    `INSERT INTO partitions (topic, partition, end_offset, start_offset)
-       SELECT ${topic("t")}, p, 100000 + t * 10 + p, 0 FROM generate_series(0, ${LARGE_TOPICS - 1}) t, generate_series(0, 5) p`,
-    `INSERT INTO producers (topic, event_type, producer, count, first_seen_at, last_seen_at)
-       SELECT ${topic("t")}, format('Event%s', t % 40), format('zz-service-%s', lpad((t % 50)::text, 2, '0')), 1000,
+    `INSERT INTO topics (source_id, name, partition_count) SELECT 1, ${topic("t")}, 6 FROM generate_series(0, ${LARGE_TOPICS - 1}) t`,
+    `INSERT INTO partitions (source_id, topic, partition, end_offset, start_offset)
+       SELECT 1, ${topic("t")}, p, 100000 + t * 10 + p, 0 FROM generate_series(0, ${LARGE_TOPICS - 1}) t, generate_series(0, 5) p`,
+    `INSERT INTO producers (source_id, topic, event_type, producer, count, first_seen_at, last_seen_at)
+       SELECT 1, ${topic("t")}, format('Event%s', t % 40), format('zz-service-%s', lpad((t % 50)::text, 2, '0')), 1000,
          now() - interval '1 day', now()
        FROM generate_series(0, ${LARGE_TOPICS - 1}) t`,
-    `INSERT INTO consumer_groups (group_id, state, health_status, health_reason, health_at)
-       SELECT ${group("g")}, 'Stable', (ARRAY['OK', 'WARN', 'STALL', 'STOP'])[1 + g % 4], 'generated for the benchmark', now()
+    `INSERT INTO consumer_groups (source_id, group_id, state, health_status, health_reason, health_at)
+       SELECT 1, ${group("g")}, 'Stable', (ARRAY['OK', 'WARN', 'STALL', 'STOP'])[1 + g % 4], 'generated for the benchmark', now()
        FROM generate_series(0, ${LARGE_GROUPS - 1}) g`,
-    `INSERT INTO group_members (group_id, member_id, client_id, client_host)
-       SELECT ${group("g")}, format('member-%s', m), ${group("g")}, format('/10.1.%s.%s', g, m)
+    `INSERT INTO group_members (source_id, group_id, member_id, client_id, client_host)
+       SELECT 1, ${group("g")}, format('member-%s', m), ${group("g")}, format('/10.1.%s.%s', g, m)
        FROM generate_series(0, ${LARGE_GROUPS - 1}) g, generate_series(0, 1) m`,
     // Group g reads topics (7g + 31k) mod 200 for k = 0 … g mod 4.
     `CREATE TEMP TABLE zz_reads AS
        SELECT DISTINCT g, (g * 7 + k * 31) % ${LARGE_TOPICS} AS t
        FROM generate_series(0, ${LARGE_GROUPS - 1}) g, generate_series(0, 3) k WHERE k <= g % 4`,
-    `INSERT INTO committed_offsets (group_id, topic, partition, committed_offset)
-       SELECT ${group("r.g")}, ${topic("r.t")}, p, 100000 + r.t * 10 + p - (r.g % 7) * 10
+    `INSERT INTO committed_offsets (source_id, group_id, topic, partition, committed_offset)
+       SELECT 1, ${group("r.g")}, ${topic("r.t")}, p, 100000 + r.t * 10 + p - (r.g % 7) * 10
        FROM zz_reads r, generate_series(0, 5) p`,
-    `INSERT INTO group_assignments (group_id, member_id, topic, partition)
-       SELECT ${group("r.g")}, format('member-%s', p % 2), ${topic("r.t")}, p FROM zz_reads r, generate_series(0, 5) p`,
+    `INSERT INTO group_assignments (source_id, group_id, member_id, topic, partition)
+       SELECT 1, ${group("r.g")}, format('member-%s', p % 2), ${topic("r.t")}, p FROM zz_reads r, generate_series(0, 5) p`,
     `DROP TABLE zz_reads`,
   ];
   const client = await db.pool.connect();

@@ -1,6 +1,7 @@
 import Link from "next/link";
 import { schemaHistoryHref } from "@/lib/api-schemas/schema-history";
 import { getDatabase, whoConsumes } from "@/server/db";
+import { sourceParam } from "@/lib/api-schemas/query-params";
 import { InputError, PageFrame } from "@/components/events/page-parts";
 import { describeQuery, WhoConsumesAnswerView } from "@/components/who-consumes/who-consumes-answer";
 import { inputErrorMessage } from "@/lib/api-schemas/events";
@@ -54,7 +55,8 @@ export default async function WhoConsumesPage({ searchParams }: Props) {
     );
   }
   const db = await getDatabase();
-  const answer = await resolveWhoConsumes(request, (q) => whoConsumes(db, q));
+  const source = sourceParam(params);
+  const answer = await resolveWhoConsumes(request, (q) => whoConsumes(db, q, { source }));
   const { kind, value } = describeQuery(answer.query);
   const apiHref = `/api/who-consumes?${new URLSearchParams({ [request.by]: request.value }).toString()}`;
   return (

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { schemaHistoryHref } from "@/lib/api-schemas/schema-history";
 import { useEffect, useState } from "react";
 import { type FlowGraph, type GraphNodeId, type GroupDetail, splitNodeId, type TopicDetail } from "@/lib/api-schemas/graph";
-import { eventHref } from "@/lib/api-schemas/events";
+import { eventHref, sourceQuery } from "@/lib/api-schemas/events";
 import { whoConsumesHref } from "@/lib/api-schemas/who-consumes";
 import { formatDuration } from "@/lib/format-duration";
 import { formatCount } from "@/lib/format-number";
@@ -14,9 +14,10 @@ type Detail = { kind: "topic"; detail: TopicDetail } | { kind: "group"; detail: 
 type LoadState = { id: string; detail: Detail | null; error: string | null };
 
 async function fetchDetail(id: GraphNodeId, signal: AbortSignal): Promise<Detail | null> {
-  const { kind, name } = splitNodeId(id);
+  const { kind, name, source } = splitNodeId(id);
   if (kind === "producer") return null;
-  const url = kind === "topic" ? `/api/graph/topics/${encodeURIComponent(name)}` : `/api/graph/groups/${encodeURIComponent(name)}`;
+  const path = kind === "topic" ? `/api/graph/topics/${encodeURIComponent(name)}` : `/api/graph/groups/${encodeURIComponent(name)}`;
+  const url = `${path}${sourceQuery(source)}`;
   const response = await fetch(url, { signal, cache: "no-store" });
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { message?: string } | null;
@@ -200,7 +201,7 @@ function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }
                 <tr key={`${u.partition}/${u.fromOffset}`}>
                   <td>{u.partition}</td>
                   <td>
-                    <Link href={eventHref({ topic: detail.topic, partition: u.partition, offset: u.fromOffset })}>
+                    <Link href={eventHref({ source: detail.source, topic: detail.topic, partition: u.partition, offset: u.fromOffset })}>
                       {u.fromOffset === u.toOffset ? u.fromOffset : `${u.fromOffset}..${u.toOffset}`}
                     </Link>
                   </td>

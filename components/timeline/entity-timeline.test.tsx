@@ -14,7 +14,7 @@ function group(groupId: string, status: GroupConsumption["status"], lag: string 
 
 function event(topic: string, offset: number, second: number, eventType: string, consumption: GroupConsumption[]): TimelineEvent {
   return {
-    topic, partition: 0, offset: String(offset), timestamp: `2026-11-23T08:00:${String(second).padStart(2, "0")}.000Z`,
+    source: "default", topic, partition: 0, offset: String(offset), timestamp: `2026-11-23T08:00:${String(second).padStart(2, "0")}.000Z`,
     key: ORDER, keyBase64: null, valueKind: "json", valuePreview: "{}", headers: [], size: 10, eventType, producer: "order-service",
     entityKeys: [ORDER], traceId: null, parentSpanId: null, flags: [], priorFailure: null,
     topicKind: "normal", deadLetter: null, deadLetteredAs: [], consumption: [...consumption],

@@ -37,6 +37,7 @@ function report(fields: Partial<CollectorHealthReport>): CollectorHealthReport {
 }
 
 const stall = {
+  source: "default",
   topic: "orders",
   partition: 2,
   fromOffset: "1040",

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
 import { storedHeaderSchema } from "./headers.ts";
-import { optionalText } from "./query-params.ts";
+import { optionalText, sourceParamSchema } from "./query-params.ts";
 
 /**
  * The dead-letter API's inputs, shared by the pages (searchParams) and the route handlers.
@@ -51,6 +51,8 @@ const statusList = z
 export const deadLetterFiltersSchema = z.object({
   status: statusList,
   topic: optionalText("topic", 249),
+  /** A source's name: its dead letters only. */
+  source: sourceParamSchema,
   error: optionalText("error", 500),
   from: optionalDate,
   to: optionalDate,
@@ -155,7 +157,10 @@ export const deadLetterListItemSchema = z.object({
   partition: z.number(),
   offset: z.string(),
   timestamp: z.string(),
+  /** The source (cluster) of its own record and of its origin, by name. */
   source: z.string(),
+  /** "headers": failure headers say where it came from; "topic-name": only the DLQ's name does. */
+  recognizedBy: z.string(),
   convention: z.string().nullable(),
   originTopic: z.string().nullable(),
   originPartition: z.number().nullable(),
@@ -211,6 +216,8 @@ export const replayOutcomeSchema = z.enum(["pending", "sent", "consumed", "faile
 export type ReplayOutcome = z.infer<typeof replayOutcomeSchema>;
 
 export const replayWithOutcomeSchema = z.object({
+  /** The source it was sent to: its dead letter's, by name. */
+  source: z.string(),
   id: z.string(),
   sequence: z.number(),
   requestedBy: z.string(),

@@ -2,7 +2,7 @@ import { z, ZodError } from "zod";
 import { ValidationError } from "../errors.ts";
 import { deadLetterListItemSchema } from "./dead-letters.ts";
 import { storedHeaderSchema } from "./headers.ts";
-import { blankToUndefined, cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
+import { blankToUndefined, cursorSchema, limitSchema, optionalText, queryRecord, sourceParamSchema, type RawQuery } from "./query-params.ts";
 
 /**
  * Query parameters of the event search (`/events` and `GET /api/events`) and the address of one
@@ -69,6 +69,8 @@ export const eventSearchQuerySchema = z
     key: optionalText("key"),
     type: optionalText("type", 300),
     topic: optionalText("topic", 249),
+    /** A source's name: its events only; with topic, which source's topic. */
+    source: sourceParamSchema,
     header: headerFilterSchema,
     traceId: z.preprocess(blankToUndefined, traceIdSchema.optional()),
     /** A flag the event carries (e.g. batch-undecodable, value-not-json). */
@@ -124,6 +126,7 @@ export function eventSearchParams(query: EventSearchQuery): URLSearchParams {
   set("key", query.key);
   set("type", query.type);
   set("topic", query.topic);
+  set("source", query.source);
   if (query.header) set("header", query.header.value === undefined ? query.header.name : `${query.header.name}=${query.header.value}`);
   set("traceId", query.traceId);
   set("flag", query.flag);
@@ -162,8 +165,18 @@ export const eventAddressSchema = z.object({
 export type EventAddress = z.infer<typeof eventAddressSchema>;
 
 /** The page of one event. */
-export function eventHref(event: { topic: string; partition: number; offset: string }): string {
-  return `/events/${encodeURIComponent(event.topic)}/${event.partition}/${event.offset}`;
+export function eventHref(event: { source?: string | null; topic: string; partition: number; offset: string }): string {
+  return `/events/${encodeURIComponent(event.topic)}/${event.partition}/${event.offset}${sourceQuery(event.source)}`;
+}
+
+/**
+ * `?source=<name>` for a page or API URL that names a topic, group or event, or "" without a
+ * source (the server then finds the one source that has it; see resolveSourceOf in server/db).
+ * The source `default` (KAFKA_BROKERS alone: the only source of that set-up) is left out, so a
+ * single cluster's URLs stay as they were; every other source is named.
+ */
+export function sourceQuery(source: string | null | undefined, separator: "?" | "&" = "?"): string {
+  return source && source !== "default" ? `${separator}source=${encodeURIComponent(source)}` : "";
 }
 
 /** The message a page shows for bad input (as the route handlers' 422), or null for other errors. */
@@ -206,6 +219,8 @@ export type StoredFailure = z.infer<typeof storedFailureSchema>;
 
 /** One event as lists show it: everything but the value, of which a short preview. */
 export const eventSummarySchema = z.object({
+  /** The source (cluster) it was read from, by name: with topic, partition and offset, its identity. */
+  source: z.string(),
   topic: z.string(),
   partition: z.number(),
   /** Decimal int64. */
@@ -250,7 +265,7 @@ export type EventSearchPage = z.infer<typeof eventSearchPageSchema>;
 export const deadLetterInfoSchema = deadLetterListItemSchema.pick({
   id: true,
   status: true,
-  source: true,
+  recognizedBy: true,
   convention: true,
   originTopic: true,
   originPartition: true,

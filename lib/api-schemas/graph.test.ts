@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { graphNodeIdSchema, overviewHref, parseGraphQuery, parseOverviewPageQuery, splitNodeId } from "./graph.ts";
+import { graphNodeId, graphNodeIdSchema, overviewHref, parseGraphQuery, parseOverviewPageQuery, splitNodeId } from "./graph.ts";
 
 describe("graph query schemas", () => {
   it("reads the rate window in seconds", () => {
@@ -21,5 +21,13 @@ describe("graph query schemas", () => {
   it("splits a node id at the first colon only", () => {
     expect(splitNodeId("topic:a:b")).toEqual({ kind: "topic", name: "a:b" });
     expect(overviewHref("group:a b")).toBe("/?node=group%3Aa%20b");
+  });
+
+  it("reads the source of a node whose name is on several sources", () => {
+    expect(graphNodeIdSchema.safeParse("topic@prod-eu:orders").success).toBe(true);
+    expect(graphNodeIdSchema.safeParse("producer@prod-eu:svc").success).toBe(false);
+    expect(splitNodeId("topic@prod-eu:a:b")).toEqual({ kind: "topic", name: "a:b", source: "prod-eu" });
+    expect(graphNodeId("group", "billing", "prod-eu", true)).toBe("group@prod-eu:billing");
+    expect(graphNodeId("group", "billing", "prod-eu", false)).toBe("group:billing");
   });
 });

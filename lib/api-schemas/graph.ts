@@ -12,11 +12,15 @@ import { consumingGroupSchema, producerOfTopicSchema } from "./who-consumes.ts";
 
 const MAX_NAME = 1000;
 
-/** A node of the flow graph: `producer:<name>`, `topic:<name>` or `group:<group id>`. */
+/**
+ * A node of the flow graph: `producer:<name>`, `topic:<name>` or `group:<group id>`. A topic or
+ * group whose name is on several sources is qualified by its source: `topic@<source>:<name>`
+ * (source names have no colon, so the first colon still ends the prefix).
+ */
 export const graphNodeIdSchema = z
   .string()
-  .max(MAX_NAME + 10, `a node id has at most ${MAX_NAME + 10} characters`)
-  .regex(/^(producer|topic|group):[\s\S]+$/, "a node id is producer:<name>, topic:<name> or group:<group id>");
+  .max(MAX_NAME + 52, `a node id has at most ${MAX_NAME + 52} characters`)
+  .regex(/^(producer|(topic|group)(@[a-z0-9-]{1,40})?):[\s\S]+$/, "a node id is producer:<name>, topic:<name> or group:<group id>");
 
 export type GraphNodeId = z.infer<typeof graphNodeIdSchema>;
 
@@ -53,9 +57,17 @@ export const graphNameSchema = z
   .min(1, "the name is empty")
   .max(MAX_NAME, `a name has at most ${MAX_NAME} characters`);
 
-export function splitNodeId(id: GraphNodeId): { kind: "producer" | "topic" | "group"; name: string } {
+/** A node id's kind and name, and its source when the id names one (`topic@<source>:<name>`). */
+export function splitNodeId(id: GraphNodeId): { kind: "producer" | "topic" | "group"; name: string; source?: string } {
   const colon = id.indexOf(":");
-  return { kind: id.slice(0, colon) as "producer" | "topic" | "group", name: id.slice(colon + 1) };
+  const [kind, source] = id.slice(0, colon).split("@");
+  const split = { kind: kind as "producer" | "topic" | "group", name: id.slice(colon + 1) };
+  return source === undefined ? split : { ...split, source };
+}
+
+/** The id of a topic or group node: qualified by its source only when its name is on several (`qualified`). */
+export function graphNodeId(kind: "topic" | "group", name: string, source: string, qualified: boolean): string {
+  return qualified ? `${kind}@${source}:${name}` : `${kind}:${name}`;
 }
 
 export function overviewHref(node?: string): string {
@@ -76,6 +88,8 @@ export type ProducerNode = z.infer<typeof producerNodeSchema>;
 
 export const topicNodeSchema = z.object({
   id: z.string(),
+  /** The source (cluster) it is on, by name. */
+  source: z.string(),
   topic: z.string(),
   kind: topicKindSchema,
   of: z.string().nullable(),
@@ -95,6 +109,8 @@ export type TopicNode = z.infer<typeof topicNodeSchema>;
 
 export const groupNodeSchema = z.object({
   id: z.string(),
+  /** The source (cluster) it is on, by name. */
+  source: z.string(),
   groupId: z.string(),
   state: z.string(),
   members: z.number(),
@@ -168,6 +184,7 @@ export type UndecodableRangeSummary = z.infer<typeof undecodableRangeSummarySche
 
 /** `GET /api/graph/topics/[topic]`. */
 export const topicDetailSchema = z.object({
+  source: z.string(),
   topic: z.string(),
   kind: topicKindSchema,
   of: z.string().nullable(),
@@ -190,6 +207,7 @@ export type GroupMemberDetail = z.infer<typeof groupMemberDetailSchema>;
 
 /** `GET /api/graph/groups/[group]`. */
 export const groupDetailSchema = z.object({
+  source: z.string(),
   groupId: z.string(),
   state: z.string(),
   health: storedGroupHealthSchema.nullable(),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { LAG_HEALTH_STATUSES } from "../lag-health.ts";
 import { eventSummarySchema } from "./events.ts";
-import { blankToUndefined, cursorSchema, limitSchema, queryRecord, type RawQuery } from "./query-params.ts";
+import { blankToUndefined, cursorSchema, limitSchema, queryRecord, sourceParamSchema, type RawQuery } from "./query-params.ts";
 
 /**
  * Query parameters of the consumer-group pages (`/groups`, `/groups/[id]`) and their JSON API
@@ -87,6 +87,8 @@ export function parseUnprocessedQuery(query: RawQuery): UnprocessedQuery {
  */
 export const groupPageQuerySchema = z.object({
   window: windowSchema,
+  /** The group's source (`?source=`), when its id is on several. */
+  source: sourceParamSchema,
   topic: z.preprocess(blankToUndefined, z.string().max(1000, "is longer than 1000 characters").optional()),
   partition: z.preprocess(blankToUndefined, partitionSchema.optional()),
   order: z.preprocess(blankToUndefined, z.enum(["oldest", "newest"], { error: "must be oldest or newest" }).optional()),
@@ -97,8 +99,10 @@ export function parseGroupPageQuery(query: RawQuery): GroupPageQuery {
   return groupPageQuerySchema.parse(queryRecord(query));
 }
 
-export function groupHref(groupId: string, query: Partial<GroupPageQuery> = {}): string {
+/** The page of a group; `source` as sourceQuery puts it (left out for `default`). */
+export function groupHref(groupId: string, query: Partial<GroupPageQuery> & { source?: string | null } = {}): string {
   const params = new URLSearchParams();
+  if (query.source && query.source !== "default") params.set("source", query.source);
   if (query.window && query.window !== DEFAULT_LAG_WINDOW) params.set("window", query.window);
   if (query.topic !== undefined) params.set("topic", query.topic);
   if (query.partition !== undefined) params.set("partition", String(query.partition));
@@ -137,6 +141,8 @@ export type PartitionLag = z.infer<typeof partitionLagSchema>;
 
 /** A row of `/groups` and `GET /api/groups`. */
 export const consumerGroupListItemSchema = z.object({
+  /** The source (cluster) the group is on, by name. */
+  source: z.string(),
   groupId: z.string(),
   /** Stable, Empty, Dead, PreparingRebalance, CompletingRebalance, Unknown. */
   state: z.string(),
@@ -200,6 +206,8 @@ export type ConsumerGroupPartition = z.infer<typeof consumerGroupPartitionSchema
 
 /** One group (`/groups/[id]`, `GET /api/groups/[id]`). */
 export const consumerGroupViewSchema = z.object({
+  /** The source (cluster) the group is on, by name. */
+  source: z.string(),
   groupId: z.string(),
   state: z.string(),
   protocolType: z.string().nullable(),
@@ -232,6 +240,8 @@ export type ConsumerGroupView = z.infer<typeof consumerGroupViewSchema>;
 
 /** `GET /api/groups/[id]/unprocessed`: events of a partition the group has not processed yet. */
 export const unprocessedEventsPageSchema = z.object({
+  /** The source (cluster) the group is on, by name. */
+  source: z.string(),
   groupId: z.string(),
   topic: z.string(),
   partition: z.number(),
@@ -278,6 +288,8 @@ export type LagHistoryTotal = z.infer<typeof lagHistoryTotalSchema>;
 
 /** `GET /api/groups/[id]/lag`: a group's lag over a window, per partition and in total. */
 export const lagHistorySchema = z.object({
+  /** The group's source by name; absent when read without one (getLagHistory over every source). */
+  source: z.string().optional(),
   groupId: z.string(),
   from: z.string(),
   to: z.string(),

@@ -6,6 +6,8 @@ import { z } from "zod";
  * is one event row flagged batch-undecodable, and collection moved past it) within the last hour.
  */
 export const stalledPartitionSchema = z.object({
+  /** The source (by name) the partition is on. */
+  source: z.string(),
   topic: z.string(),
   partition: z.number().int(),
   /** The undecodable range (decimal int64 offsets, inclusive). */

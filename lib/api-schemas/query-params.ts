@@ -54,3 +54,22 @@ export function limitSchema(max: number) {
       .optional(),
   );
 }
+
+/**
+ * `?source=<name>` on every route and page that names a topic, group or event: which source
+ * (cluster) it is on. Absent or blank: the one source that has it (server/db resolveSourceOf, which
+ * answers 422 naming the sources when several have it, and 422 naming the known sources for an
+ * unknown name).
+ */
+export const sourceParamSchema = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/, "a source name is lowercase letters, digits and dashes, 1-40")
+    .optional(),
+);
+
+/** The `source` parameter of a query string, checked (see sourceParamSchema). */
+export function sourceParam(query: RawQuery): string | undefined {
+  return z.object({ source: sourceParamSchema }).parse(queryRecord(query)).source;
+}

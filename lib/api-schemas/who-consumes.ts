@@ -114,6 +114,8 @@ export const consumingMemberSchema = groupMemberIdentitySchema.extend({
 export type ConsumingMember = z.infer<typeof consumingMemberSchema>;
 
 export const consumingGroupSchema = z.object({
+  /** The source (cluster) the group is on, by name: its topic's. */
+  source: z.string(),
   groupId: z.string(),
   state: z.string(),
   /** Live members (as last polled) with the partitions of this topic they hold. */
@@ -132,6 +134,8 @@ export const consumingGroupSchema = z.object({
 export type ConsumingGroup = z.infer<typeof consumingGroupSchema>;
 
 export const topicConsumersSchema = z.object({
+  /** The source (cluster) the topic is on, by name: the same topic name on two sources is two entries. */
+  source: z.string(),
   topic: z.string(),
   kind: topicKindSchema.nullable(),
   /** For a DLQ or retry topic: the topic its name points back to. */

@@ -53,7 +53,7 @@ afterAll(async () => {
 });
 
 function startPoller(onPoll?: (result: AdminPollResult) => void, log = (line: string) => pollerLog.push(line)) {
-  const poller = startAdminPoller({ kafka, db, config, log, onPoll });
+  const poller = startAdminPoller({ source: { id: 1, name: "default" }, kafka, db, config, log, onPoll });
   pollers.push(poller);
   return poller;
 }
@@ -224,7 +224,7 @@ describe("admin poller", () => {
     expect(liveLast.timeLagMs).toBe(0n);
 
     // Health over the samples: the stopped group is Empty with lag > 0: STOP, naming the partition.
-    const state = (await db.prisma.consumerGroup.findUniqueOrThrow({ where: { groupId: stopped } })).state;
+    const state = (await db.prisma.consumerGroup.findUniqueOrThrow({ where: { sourceId_groupId: { sourceId: 1, groupId: stopped } } })).state;
     expect(state).toBe("Empty");
     const health = evaluateGroupHealth(state, [{ topic, partition: 0, samples: stoppedSamples.map((s) => ({ at: s.sampledAt, committedOffset: s.committedOffset, offsetLag: s.offsetLag })) }]);
     expect(health.status).toBe("STOP");
@@ -272,7 +272,7 @@ describe("admin poller", () => {
     await produce(kept, 0, 3);
     const after = polls;
     await waitUntil("3 more polls that see the new end offset", async () =>
-      polls >= after + 3 && (await db.prisma.partition.findUnique({ where: { topic_partition: { topic: kept, partition: 0 } } }))?.endOffset === 3n,
+      polls >= after + 3 && (await db.prisma.partition.findUnique({ where: { sourceId_topic_partition: { sourceId: 1, topic: kept, partition: 0 } } }))?.endOffset === 3n,
     );
     expect(log.filter((line) => line.includes("poll failed"))).toEqual([]);
   });
@@ -300,7 +300,7 @@ describe("admin poller", () => {
     let polls = 0;
     // A database of its own: this cluster's snapshots would mark the other tests' topics deleted.
     const ownDb = await createTestDatabase();
-    const poller = startAdminPoller({ kafka: flakyKafka, db: ownDb, config, log: (line) => log.push(line), onPoll: () => (polls += 1) });
+    const poller = startAdminPoller({ source: { id: 1, name: "default" }, kafka: flakyKafka, db: ownDb, config, log: (line) => log.push(line), onPoll: () => (polls += 1) });
     pollers.push(poller);
     await waitUntil("a first poll", () => polls >= 1);
     await flaky.stop();
@@ -321,6 +321,7 @@ describe("admin poller", () => {
 function storedRecord(topic: string, partition: number, offset: number, timestamp: Date): EventRow {
   const raw = Buffer.from(`m${offset}`);
   return {
+    sourceId: 1,
     topic,
     partition,
     offset: String(offset),

@@ -6,6 +6,7 @@ import {
   syncConsumerGroups,
   syncTopics,
   tryAcquirePollerLock,
+  type SourceRef,
   updateGroupHealth,
   upsertCommittedOffsets,
   type CommittedOffsetSnapshot,
@@ -36,6 +37,8 @@ import { classifyTopic } from "./extract/index.ts";
 export interface AdminPollerOptions {
   kafka: Kafka;
   db: Database;
+  /** The source this poller reads (one poller per source: the lock is the source's). */
+  source: SourceRef;
   config: Config;
   log: (line: string) => void;
   /** Called after each successful poll (the collector records it as its last admin poll). */
@@ -118,6 +121,8 @@ interface PartitionOffsets {
 export async function pollClusterOnce(
   admin: Admin,
   db: Database,
+  /** The source the admin client talks to (sources.id): every row written is stamped with it. */
+  sourceId: number,
   config: Pick<Config, "dlqPatterns">,
   at: Date = new Date(),
   metadata?: readonly ITopicMetadata[],
@@ -150,7 +155,7 @@ export async function pollClusterOnce(
         .sort((a, b) => a.partition - b.partition),
     };
   });
-  await syncTopics(db, topicSnapshots, { at, complete: true });
+  await syncTopics(db, sourceId, topicSnapshots, { at, complete: true });
 
   // --- consumer groups, members, assignments
   const { groups: listed } = await admin.listGroups();
@@ -161,7 +166,7 @@ export async function pollClusterOnce(
     (d) => d.groups,
   );
   const groups = described.map(toGroupSnapshot);
-  await syncConsumerGroups(db, groups, { at, complete: true });
+  await syncConsumerGroups(db, sourceId, groups, { at, complete: true });
 
   // --- committed offsets: every partition of every topic a group commits on or is assigned.
   // Partitions without a commit get -1 (Kafka's "nothing committed"), so the lag of an assigned
@@ -194,7 +199,7 @@ export async function pollClusterOnce(
       }
     }
   });
-  await upsertCommittedOffsets(db, committed, { at, complete: true });
+  await upsertCommittedOffsets(db, sourceId, committed, { at, complete: true });
 
   // --- lag samples
   const positions = committed
@@ -204,7 +209,7 @@ export async function pollClusterOnce(
       return offset >= 0n && offset < end;
     })
     .map((c) => ({ topic: c.topic, partition: c.partition, offset: c.committedOffset }));
-  const timestamps = await findRecordTimestamps(db, positions);
+  const timestamps = await findRecordTimestamps(db, sourceId, positions);
   const samples: LagSampleInput[] = committed.map((c) => {
     const end = partitionsByTopic.get(c.topic)!.get(c.partition)!.end;
     const offset = BigInt(c.committedOffset);
@@ -218,9 +223,9 @@ export async function pollClusterOnce(
     const timeLagMs = lag === 0n ? 0 : timestamp ? Math.max(0, at.getTime() - timestamp.getTime()) : null;
     return { groupId: c.groupId, topic: c.topic, partition: c.partition, committedOffset: offset, endOffset: end, offsetLag: lag, timeLagMs };
   });
-  await recordLagSamples(db, samples, { at });
+  await recordLagSamples(db, sourceId, samples, { at });
   // Health over the last minutes of samples, judged once here rather than on every graph request.
-  await updateGroupHealth(db, { at });
+  await updateGroupHealth(db, sourceId, { at });
 
   return {
     at,
@@ -276,7 +281,7 @@ export function startAdminPoller(opts: AdminPollerOptions): { stop(): Promise<vo
       lock = null;
     }
     if (!lock) {
-      lock = await tryAcquirePollerLock(db);
+      lock = await tryAcquirePollerLock(db, opts.source.id);
       if (!lock) {
         if (!standingBy) log("admin poller: another collector instance is polling the cluster; standing by");
         standingBy = true;
@@ -303,7 +308,7 @@ export function startAdminPoller(opts: AdminPollerOptions): { stop(): Promise<vo
         client = await ensureAdmin();
       }
       knownTopics = current;
-      const result = await pollClusterOnce(client, db, config, new Date(started), topics);
+      const result = await pollClusterOnce(client, db, opts.source.id, config, new Date(started), topics);
       if (failures > 0) log(`admin poller: polling again after ${failures} failed poll${failures === 1 ? "" : "s"}`);
       failures = 0;
       lastFailure = { text: "", loggedAt: 0 };

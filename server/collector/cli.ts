@@ -12,7 +12,7 @@
 import path from "node:path";
 import { ConfigError, loadConfig, redactSecrets, type Config } from "../config.ts";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
-import { openDatabase, type OpenedDatabase } from "../db/index.ts";
+import { DEFAULT_SOURCE_NAME, ensureSource, openDatabase, type OpenedDatabase } from "../db/index.ts";
 import { startAdminPoller } from "./admin-poller.ts";
 import { startCollector, type RunningCollector } from "./collector.ts";
 import { createKafka } from "../kafka/index.ts";
@@ -103,9 +103,13 @@ try {
   }
   db = await openDatabase({ url: config.databaseUrl, log, applicationName: "eventscope-collector" });
   if (stopping) process.exit(0);
-  collector = startCollector(config, { db, log });
+  // One source for now: the cluster of KAFKA_BROKERS (or the embedded broker), named "default".
+  // Several sources will start one collector pipeline and one admin poller per source here.
+  const source = await ensureSource(db, { name: DEFAULT_SOURCE_NAME, kind: "kafka" });
+  collector = startCollector(config, { db, log, source });
   const running = collector;
   adminPoller = startAdminPoller({
+    source,
     kafka: createKafka(config, { clientId: "eventscope-admin-poller", log }),
     db,
     config,

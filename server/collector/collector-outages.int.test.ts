@@ -101,7 +101,7 @@ describe("database outage", () => {
         EVENTSCOPE_COLLECTOR_GROUP: `${prefix}-collector`,
         EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
       });
-      const collector: RunningCollector = startCollector(config, { db, log: logs.log, healthIntervalMs: 500 });
+      const collector: RunningCollector = startCollector(config, { source: { id: 1, name: "default" }, db, log: logs.log, healthIntervalMs: 500 });
       cleanups.push(() => collector.stop());
 
       const stream = startStream(kafka, topic, 3);
@@ -196,7 +196,7 @@ describe("broker restart", () => {
         EVENTSCOPE_COLLECTOR_GROUP: `${prefix}-collector`,
         EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
       });
-      const collector = startCollector(config, { db, log: logs.log, topicRefreshMs: 1_000 });
+      const collector = startCollector(config, { source: { id: 1, name: "default" }, db, log: logs.log, topicRefreshMs: 1_000 });
       cleanups.push(() => collector.stop());
 
       const stream = startStream(kafka, topic, 3);

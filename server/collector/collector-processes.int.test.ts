@@ -105,7 +105,7 @@ describe("crash and restart", () => {
       for (const [partition, offset] of committed) {
         if (offset < 0n) continue;
         const { rows } = await db.pool.query<{ n: string }>(
-          `SELECT count(*)::text AS n FROM events WHERE topic = $1 AND partition = $2 AND "offset" < $3`,
+          `SELECT count(*)::text AS n FROM events WHERE channel = $1 AND partition = $2 AND position < $3`,
           [topic, partition, offset.toString()],
         );
         expect(BigInt(rows[0]!.n), `partition ${partition} committed at ${offset}`).toBe(offset);

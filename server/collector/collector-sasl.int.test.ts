@@ -49,7 +49,7 @@ function collect(prefix: string, mechanism: string, password: string): RunningCo
     EVENTSCOPE_COLLECTOR_GROUP: `${prefix}-collector`,
     EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
   });
-  const collector = startCollector(config, { db, log: logs.log, topicRefreshMs: 500 });
+  const collector = startCollector(config, { source: { id: 1, name: "default" }, db, log: logs.log, topicRefreshMs: 500 });
   running.push(collector);
   return collector;
 }

@@ -78,9 +78,9 @@ describe("collecting known events", () => {
     });
 
     const { rows } = await bed.db.pool.query(
-      `SELECT topic, partition, "offset"::int AS "offset", key, value_kind, value_json, value_text, event_type, producer,
+      `SELECT channel AS topic, partition, position::int AS "offset", key, value_kind, value_json, value_text, event_type, producer,
               entity_keys, trace_id, parent_span_id, flags, headers
-         FROM events WHERE topic = ANY($1) ORDER BY topic, partition, "offset"`,
+         FROM events WHERE channel = ANY($1) ORDER BY channel, partition, position`,
       [[orders, dlq]],
     );
     expect(rows).toEqual([
@@ -139,11 +139,11 @@ describe("collecting known events", () => {
       expect.objectContaining({ topic: dlq, partition: 0, offset: 0, event_type: "OrderPlaced", entity_keys: ["ord-1"] }),
     ]);
 
-    const deadLetters = await bed.db.prisma.deadLetter.findMany({ where: { topic: dlq } });
+    const deadLetters = await bed.db.prisma.deadLetter.findMany({ where: { channel: dlq } });
     expect(deadLetters).toEqual([
       expect.objectContaining({
-        offset: 0n,
-        source: "headers",
+        position: 0n,
+        recognizedBy: "headers",
         convention: "eventscope",
         originTopic: orders,
         originPartition: 0,
@@ -215,9 +215,9 @@ describe("bad input", () => {
     });
 
     const { rows } = await bed.db.pool.query(
-      `SELECT "offset"::int AS "offset", key, key_bytes, value_kind, value_json, value_text, value_bytes, size, trace_id,
+      `SELECT position::int AS "offset", key, key_bytes, value_kind, value_json, value_text, value_bytes, size, trace_id,
               parent_span_id, flags, headers
-         FROM events WHERE topic = $1 ORDER BY "offset"`,
+         FROM events WHERE channel = $1 ORDER BY position`,
       [topic],
     );
     expect(rows.map((row) => row.offset)).toEqual(messages.map((_, i) => i));
@@ -319,7 +319,7 @@ describe("retention", () => {
 
     const collector = collect(prefix, { EVENTSCOPE_RETENTION: "1h" }, { pruneIntervalMs: 300 });
     await waitUntil("every event collected, and the old ones pruned", async () => {
-      const { rows } = await bed.db.pool.query<{ key: string }>(`SELECT key FROM events WHERE topic = $1 ORDER BY key`, [topic]);
+      const { rows } = await bed.db.pool.query<{ key: string }>(`SELECT key FROM events WHERE channel = $1 ORDER BY key`, [topic]);
       // The log line follows the prune's commit: wait for both, or the assertion races the log.
       const logged = /retention: deleted [1-5] events/.test(bed.logs.text());
       return logged && collector.stats().storedRows >= 8 && rows.map((r) => r.key).join(",") === "new-0,new-1,new-2";

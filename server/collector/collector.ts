@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import type { Kafka } from "kafkajs";
 import { redactSecrets, type Config } from "../config.ts";
-import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError } from "../db/index.ts";
+import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError, type SourceRef } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
 import { fetchSchemas } from "./schemas/fetch-schemas.ts";
 import { startRegistryCatchUp } from "./schemas/registry-catch-up.ts";
@@ -32,6 +32,12 @@ import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
 
 export interface CollectorOptions {
   db: Pick<Database, "pool" | "prisma">;
+  /**
+   * The source this collector pipeline reads (ensureSource() gives it): every row it writes
+   * carries its id, its health row's stalled partitions its name. All per-source state lives in
+   * the pipeline this function starts, so one process can run one pipeline per source.
+   */
+  source: SourceRef;
   log(line: string): void;
   /** Default: createKafka(config), logging kafkajs's warnings through `log`. */
   kafka?: Kafka;
@@ -209,6 +215,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
       sessionFailed = false;
       if (want.length === 0) continue;
       const next = new ConsumerSession({
+        sourceId: options.source.id,
         id: ++sessionCount,
         kafka,
         groupId: config.collectorGroup,
@@ -217,7 +224,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         writer,
         extractOptions,
         prepareBatch: wireFormat
-          ? (messages) => fetchSchemas(options.db, wireFormat, messages.flatMap((m) => [m.key ?? null, m.value ?? null]), log)
+          ? (messages) => fetchSchemas(options.db, options.source.id, wireFormat, messages.flatMap((m) => [m.key ?? null, m.value ?? null]), log)
           : undefined,
         maxRowsPerChunk: maxRowsPerWrite,
         paused: writer.isFailing(),
@@ -307,7 +314,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         // Cleared once every source of error has recovered.
         lastError: error?.message ?? null,
         lastErrorAt: error?.at ?? null,
-        stalled: session?.stalledPartitions() ?? [],
+        stalled: (session?.stalledPartitions() ?? []).map((stall) => ({ ...stall, source: options.source.name })),
       });
       healthFailing = false;
     } catch (err) {
@@ -359,6 +366,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const registryCatchUp = wireFormat
     ? startRegistryCatchUp({
         db: options.db,
+        sourceId: options.source.id,
         decoder: wireFormat,
         extractOptions,
         topics: () => desired ?? [],

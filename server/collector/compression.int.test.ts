@@ -36,8 +36,8 @@ interface StoredRow {
 
 async function rowsOf(topic: string): Promise<StoredRow[]> {
   const { rows } = await bed.db.pool.query<StoredRow>(
-    `SELECT partition, "offset"::text AS "offset", key, value_text, value_json, headers, flags, undecodable
-     FROM events e WHERE topic = $1 ORDER BY partition, e."offset"`,
+    `SELECT partition, position::text AS "offset", key, value_text, value_json, headers, flags, undecodable
+     FROM events e WHERE channel = $1 ORDER BY partition, e.position`,
     [topic],
   );
   return rows;
@@ -167,7 +167,7 @@ describe("a batch that cannot be decoded", () => {
     expect(range.undecodable).toMatchObject({ toOffset: "4", codec: "zstd", attempts: 4 });
     expect(range.undecodable!.error).toBe(retrying.error);
     const { rows: raw } = await bed.db.pool.query<{ value_bytes: Buffer }>(
-      `SELECT value_bytes FROM events WHERE topic = $1 AND "offset" = 2`,
+      `SELECT value_bytes FROM events WHERE channel = $1 AND position = 2`,
       [broken],
     );
     expect(raw[0]!.value_bytes.equals(garbage)).toBe(true);

@@ -35,7 +35,8 @@ import { toEventRow, undecodableRangeRow } from "./to-event-row.ts";
  * A partition held up by a batch that does not decode: the batch's offset range from the first
  * offset not yet stored, the codec, the error, failed fetches so far, and when it first failed.
  */
-type DecodeStall = StalledPartitionUpdate;
+/** The session's own record of a stall; the collector adds the source's name for the health row. */
+type DecodeStall = Omit<StalledPartitionUpdate, "source">;
 
 export interface SessionTag {
   session: number;
@@ -45,6 +46,8 @@ export interface SessionTag {
 export interface ConsumerSessionOptions {
   /** This session's number (the collector's count of consumers so far). */
   id: number;
+  /** The source it consumes (sources.id): every row it stores carries it. */
+  sourceId: number;
   kafka: Kafka;
   groupId: string;
   /** The topics to consume, sorted. */
@@ -342,11 +345,11 @@ export class ConsumerSession {
 
   private toRow(topic: string, partition: number, message: KafkaMessage): EventRow {
     const undecodable = undecodableBatchOf(message);
-    if (!undecodable) return toEventRow(topic, partition, message, this.options.extractOptions);
+    if (!undecodable) return toEventRow(this.options.sourceId, topic, partition, message, this.options.extractOptions);
     const k = key(topic, partition);
     const stall = this.decodeStalls.get(k);
     this.decodeStalls.delete(k);
-    return undecodableRangeRow(topic, partition, undecodable, {
+    return undecodableRangeRow(this.options.sourceId, topic, partition, undecodable, {
       fromOffset: stall?.fromOffset ?? undecodable.firstOffset,
       attempts: stall?.attempts ?? this.options.decodeAttempts,
       since: stall?.since ?? new Date(),

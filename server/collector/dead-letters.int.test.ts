@@ -213,7 +213,7 @@ test("a dead letter in each framework's convention is stored with its origin, er
     // Only this test's topics (dlq.<p>-… and dead-letter-topic-<p>-… do not start with the prefix).
     EVENTSCOPE_TOPICS_INCLUDE: p,
   });
-  collector = startCollector(config, { db, log: logs.log, healthIntervalMs: 500 });
+  collector = startCollector(config, { source: { id: 1, name: "default" }, db, log: logs.log, healthIntervalMs: 500 });
 
   const byTopic = await waitUntil(
     "8 dead letters listed",
@@ -225,7 +225,7 @@ test("a dead letter in each framework's convention is stored with its origin, er
     { timeoutMs: 30_000, intervalMs: 200 },
   );
   const get = (topic: string): DeadLetterListItem => byTopic.get(topic)!;
-  const headersBase = { source: "headers", status: "new", originTopicHint: expect.anything() };
+  const headersBase = { recognizedBy: "headers", status: "new", originTopicHint: expect.anything() };
 
   expect(get(topics.springDlt)).toMatchObject({
     ...headersBase,
@@ -303,7 +303,7 @@ test("a dead letter in each framework's convention is stored with its origin, er
   });
   // A name only hints: no origin, no convention, and the hint from the name.
   expect(get(topics.nameOnlyDlq)).toMatchObject({
-    source: "topic-name",
+    recognizedBy: "topic-name",
     convention: null,
     originTopic: null,
     originPartition: null,
@@ -330,7 +330,7 @@ test("a dead letter in each framework's convention is stored with its origin, er
   expect(origin?.deadLetter).toBeNull();
   expect(origin?.deadLetteredAs).toMatchObject([{ topic: topics.eventscopeDlq, partition: 0, offset: "0", errorClass: "MailError" }]);
   const nameOnly = await getEvent(db, topics.nameOnlyDlq, 0, "0");
-  expect(nameOnly?.deadLetter).toMatchObject({ source: "topic-name", originTopic: null, originTopicHint: `${p}-inventory` });
+  expect(nameOnly?.deadLetter).toMatchObject({ recognizedBy: "topic-name", originTopic: null, originTopicHint: `${p}-inventory` });
 
   // The filters the inbox offers find them by origin, hint and error text.
   const byOrigin = await listDeadLetters(db, { topic: topics.orders });

@@ -20,6 +20,7 @@ afterAll(async () => {
 function row(topic: string, partition: number, offset: number): EventRow {
   const raw = Buffer.from(JSON.stringify({ orderId: `ord-${offset}` }));
   return {
+    sourceId: 1,
     topic,
     partition,
     offset: String(offset),

@@ -67,8 +67,8 @@ interface StoredRow {
 
 async function rowsOf(topic: string): Promise<StoredRow[]> {
   const { rows } = await bed.db.pool.query<StoredRow>(
-    `SELECT "offset"::text AS "offset", event_type, entity_keys, value_kind::text AS value_kind, value_json, value_bytes, schema_id, flags
-     FROM events e WHERE topic = $1 ORDER BY e."offset"`,
+    `SELECT position::text AS "offset", event_type, entity_keys, value_kind::text AS value_kind, value_json, value_bytes, schema_id, flags
+     FROM events e WHERE channel = $1 ORDER BY e.position`,
     [topic],
   );
   return rows;
@@ -164,7 +164,7 @@ describe("Schema Registry values", () => {
     });
     expect(payment!.value_bytes!.equals(avroValue)).toBe(true);
     // The key is shown decoded, and its wire bytes are kept for a replay.
-    const { rows: keys } = await bed.db.pool.query<{ key: string; key_bytes: Buffer }>(`SELECT key, key_bytes FROM events WHERE topic = $1`, [payments]);
+    const { rows: keys } = await bed.db.pool.query<{ key: string; key_bytes: Buffer }>(`SELECT key, key_bytes FROM events WHERE channel = $1`, [payments]);
     expect(keys[0]!.key).toBe(JSON.stringify({ orderId }));
     expect(keys[0]!.key_bytes.equals(avroKey)).toBe(true);
     const [shipment] = await waitForRows(shipments, 1);

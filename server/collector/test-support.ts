@@ -143,7 +143,7 @@ export async function storedValues(
 ): Promise<Map<number, { offset: bigint; value: unknown }[]>> {
   const { rows } = await db.pool.query<{ partition: number; offset_text: string; value_json: unknown }>(
     // Ordered by the bigint column: the text alias would sort 10 before 2.
-    `SELECT partition, "offset"::text AS offset_text, value_json FROM events e WHERE topic = $1 ORDER BY partition, e."offset"`,
+    `SELECT partition, position::text AS offset_text, value_json FROM events e WHERE channel = $1 ORDER BY partition, e.position`,
     [topic],
   );
   const stored = new Map<number, { offset: bigint; value: unknown }[]>();
@@ -156,7 +156,7 @@ export async function storedValues(
 }
 
 export async function countEvents(db: { pool: pg.Pool }, topic: string): Promise<number> {
-  const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM events WHERE topic = $1`, [topic]);
+  const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM events WHERE channel = $1`, [topic]);
   return Number(rows[0]!.n);
 }
 
@@ -284,7 +284,14 @@ export function useCollectorTestBed(): CollectorTestBed {
         EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
         ...env,
       });
-      const collector = startCollector(config, { db: ready(db, "the database"), log: logs.log, healthIntervalMs: 300, ...options });
+      const collector = startCollector(config, {
+        db: ready(db, "the database"),
+        // The source every migrated database has (id 1): what the collector's CLI uses alone.
+        source: { id: 1, name: "default" },
+        log: logs.log,
+        healthIntervalMs: 300,
+        ...options,
+      });
       running.push(collector);
       return { collector, config };
     },

@@ -19,7 +19,7 @@ function message(overrides: { headers?: object } = {}): KafkaMessage {
 
 describe("toEventRow", () => {
   it("extracts an ordinary message", () => {
-    const row = toEventRow("orders", 2, message(), DEFAULT_EXTRACT_OPTIONS);
+    const row = toEventRow(1, "orders", 2, message(), DEFAULT_EXTRACT_OPTIONS);
     expect(row).toMatchObject({
       topic: "orders",
       partition: 2,
@@ -41,7 +41,7 @@ describe("toEventRow", () => {
         },
       },
     );
-    const row = toEventRow("orders", 0, message({ headers: hostile }), { ...DEFAULT_EXTRACT_OPTIONS, maxValueBytes: 10 });
+    const row = toEventRow(1, "orders", 0, message({ headers: hostile }), { ...DEFAULT_EXTRACT_OPTIONS, maxValueBytes: 10 });
     expect(row.flags).toEqual(["extraction-failed", "value-truncated"]);
     expect(row.offset).toBe("42");
     expect(row.key).toEqual({ kind: "bytes", bytes: Buffer.from("ord-1") });

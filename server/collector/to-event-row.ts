@@ -17,9 +17,10 @@ export const COLLECTOR_FLAGS = {
     "A record batch that could not be decoded (unknown codec, corrupt compressed data, a record the decoder cannot read), after the configured attempts: this one row stands for its whole offset range, with the error and the batch's raw record bytes as the value.",
 } as const;
 
-export function toEventRow(topic: string, partition: number, message: KafkaMessage, options: ExtractOptions): EventRow {
+/** `sourceId`: the source (sources.id) the message was read from, part of the row's identity. */
+export function toEventRow(sourceId: number, topic: string, partition: number, message: KafkaMessage, options: ExtractOptions): EventRow {
   try {
-    return extractEvent(
+    const extracted = extractEvent(
       {
         topic,
         partition,
@@ -31,8 +32,9 @@ export function toEventRow(topic: string, partition: number, message: KafkaMessa
       },
       options,
     );
+    return { sourceId, ...extracted };
   } catch {
-    return rawEventRow(topic, partition, message, options.maxValueBytes);
+    return rawEventRow(sourceId, topic, partition, message, options.maxValueBytes);
   }
 }
 
@@ -52,7 +54,7 @@ function asBuffer(value: unknown): Buffer | null {
 }
 
 /** The message with nothing interpreted: what is stored when extraction fails. */
-export function rawEventRow(topic: string, partition: number, message: KafkaMessage, maxValueBytes: number): EventRow {
+export function rawEventRow(sourceId: number, topic: string, partition: number, message: KafkaMessage, maxValueBytes: number): EventRow {
   const flags: string[] = ["extraction-failed"];
   const headers: EventHeaderInput[] = [];
   try {
@@ -73,6 +75,7 @@ export function rawEventRow(topic: string, partition: number, message: KafkaMess
   let size = (key?.length ?? 0) + (value?.length ?? 0);
   for (const header of headers) size += Buffer.byteLength(header.key) + (header.value?.length ?? 0);
   return {
+    sourceId,
     topic,
     partition,
     offset: String(message.offset),
@@ -95,6 +98,7 @@ export function rawEventRow(topic: string, partition: number, message: KafkaMess
  * bytes (compressed, as received) as the value, cut to the size cap like any value.
  */
 export function undecodableRangeRow(
+  sourceId: number,
   topic: string,
   partition: number,
   batch: UndecodableBatch,
@@ -104,6 +108,7 @@ export function undecodableRangeRow(
   const flags = ["batch-undecodable"];
   if (truncated) flags.push("value-truncated");
   return {
+    sourceId,
     topic,
     partition,
     offset: options.fromOffset,

@@ -52,7 +52,7 @@ function collect(prefix: string, topicRefreshMs: number, env: Record<string, str
     EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
     ...env,
   });
-  return startCollector(config, { db, log: logs.log, topicRefreshMs, healthIntervalMs: 500 });
+  return startCollector(config, { source: { id: 1, name: "default" }, db, log: logs.log, topicRefreshMs, healthIntervalMs: 500 });
 }
 
 async function deleteTopic(topic: string): Promise<void> {

@@ -24,6 +24,7 @@ afterAll(async () => {
 
 function row(topic: string, offset: number, timestamp: Date, deadLetter = false): EventRow {
   return {
+    sourceId: 1,
     topic,
     partition: 0,
     offset: String(offset),
@@ -63,6 +64,7 @@ describe("cluster state", () => {
     const t2 = new Date("2026-01-01T00:00:05Z");
     await syncTopics(
       db,
+      1,
       [
         { name: "orders", kind: "normal", of: null, internal: false, partitions: [0, 1].map((p) => ({ partition: p, leader: 1, endOffset: "10", startOffset: "0" })) },
         { name: "orders.DLT", kind: "dlq", of: "orders", internal: false, partitions: [{ partition: 0, leader: 1, endOffset: 2n, startOffset: 0n }] },
@@ -71,6 +73,7 @@ describe("cluster state", () => {
     );
     await syncTopics(
       db,
+      1,
       [{ name: "orders", kind: "normal", of: null, internal: false, partitions: [0, 1].map((p) => ({ partition: p, leader: 2, endOffset: String(20 + p), startOffset: "5" })) }],
       { at: t2, complete: true },
     );
@@ -98,10 +101,10 @@ describe("cluster state", () => {
       clientHost: "/10.0.0.1",
       assignments: partitions.map((partition) => ({ topic: "orders", partition })),
     });
-    await syncConsumerGroups(db, [
+    await syncConsumerGroups(db, 1, [
       { groupId: "inventory", state: "Stable", protocolType: "consumer", protocol: "range", members: [member("m1", [0]), member("m2", [1])] },
     ]);
-    await syncConsumerGroups(db, [
+    await syncConsumerGroups(db, 1, [
       { groupId: "inventory", state: "Stable", protocolType: "consumer", protocol: "range", members: [member("m3", [0, 1])] },
       { groupId: "gone-quiet", state: "Empty", protocolType: "consumer", protocol: null, members: [] },
     ]);
@@ -114,21 +117,22 @@ describe("cluster state", () => {
       ["inventory", "Stable", [["m3", [0, 1]]]],
     ]);
 
-    await upsertCommittedOffsets(db, [
+    await upsertCommittedOffsets(db, 1, [
       { groupId: "inventory", topic: "orders", partition: 0, committedOffset: "7" },
       { groupId: "never-seen", topic: "orders", partition: 1, committedOffset: -1n },
     ]);
-    await upsertCommittedOffsets(db, [{ groupId: "inventory", topic: "orders", partition: 0, committedOffset: "9" }]);
+    await upsertCommittedOffsets(db, 1, [{ groupId: "inventory", topic: "orders", partition: 0, committedOffset: "9" }]);
     const committed = await db.prisma.committedOffset.findMany({ orderBy: { groupId: "asc" } });
     expect(committed.map((c) => [c.groupId, c.partition, c.committedOffset])).toEqual([
       ["inventory", 0, 9n],
       ["never-seen", 1, -1n],
     ]);
-    expect(await db.prisma.consumerGroup.findUnique({ where: { groupId: "never-seen" } })).toMatchObject({ state: "Unknown" });
+    expect(await db.prisma.consumerGroup.findUnique({ where: { sourceId_groupId: { sourceId: 1, groupId: "never-seen" } } })).toMatchObject({ state: "Unknown" });
 
     const at = new Date("2026-01-01T00:01:00Z");
     await recordLagSamples(
       db,
+      1,
       [
         { groupId: "inventory", topic: "orders", partition: 0, committedOffset: "9", endOffset: "20", offsetLag: 11n, timeLagMs: 1234.4 },
         { groupId: "never-seen", topic: "orders", partition: 1, committedOffset: null, endOffset: "21", offsetLag: null, timeLagMs: null },
@@ -145,7 +149,7 @@ describe("cluster state", () => {
   it("finds record timestamps at positions, for time lag", async () => {
     const ts = new Date("2026-02-01T10:00:00.123Z");
     await ingestEvents(db, [row("lagging", 4, ts)]);
-    const found = await findRecordTimestamps(db, [
+    const found = await findRecordTimestamps(db, 1, [
       { topic: "lagging", partition: 0, offset: "4" },
       { topic: "lagging", partition: 0, offset: 5n },
     ]);
@@ -171,7 +175,7 @@ describe("cluster state", () => {
     const recent = new Date();
     await ingestEvents(db, [row("prune", 0, old), row("prune", 1, old), row("prune", 2, recent)]);
     await ingestEvents(db, [row("prune.DLT", 0, old, true), row("prune.DLT", 1, old, true)]);
-    const [waiting, replayed] = await db.prisma.deadLetter.findMany({ where: { topic: "prune.DLT" }, orderBy: { offset: "asc" } });
+    const [waiting, replayed] = await db.prisma.deadLetter.findMany({ where: { channel: "prune.DLT" }, orderBy: { position: "asc" } });
     // The second one is replayed and resolved, and audited, today.
     const claim = await claimReplay(db, { deadLetterId: replayed!.id.toString(), requestedBy: "alice", targetTopic: "prune", edits: null, again: false });
     expect(claim.claimed).toBe(true);
@@ -183,14 +187,14 @@ describe("cluster state", () => {
     const result = await pruneOlderThan(db, { data: new Date("2021-01-01T00:00:00Z"), audit: new Date("2021-01-01T00:00:00Z") }, { sliceSize: 1 });
     expect(result).toMatchObject({ ran: true, events: 4, deadLetters: 1, auditEntries: 0 });
     const left = await db.prisma.event.findMany({
-      where: { topic: { in: ["prune", "prune.DLT"] } },
-      orderBy: [{ topic: "asc" }, { offset: "asc" }],
+      where: { channel: { in: ["prune", "prune.DLT"] } },
+      orderBy: [{ channel: "asc" }, { position: "asc" }],
     });
-    expect(left.map((e) => `${e.topic}/${e.offset}`)).toEqual(["prune/2"]);
+    expect(left.map((e) => `${e.channel}/${e.position}`)).toEqual(["prune/2"]);
 
     // The replayed dead letter is still there without its event: what replay would send, its
     // replay and the audit entry are intact. The one nobody touched since 2020 is gone.
-    const kept = await db.prisma.deadLetter.findMany({ where: { topic: "prune.DLT" } });
+    const kept = await db.prisma.deadLetter.findMany({ where: { channel: "prune.DLT" } });
     expect(kept.map((d) => d.id)).toEqual([replayed!.id]);
     expect(waiting).toBeDefined();
     expect(await loadReplaySource(db, replayed!.id.toString())).toEqual(before);
@@ -203,7 +207,7 @@ describe("cluster state", () => {
     const later = await pruneOlderThan(db, { data: new Date("2021-01-01T00:00:00Z"), audit: new Date(Date.now() + 60_000) });
     expect(later).toMatchObject({ deadLetters: 1 });
     expect(later.auditEntries).toBeGreaterThanOrEqual(1);
-    expect(await db.prisma.deadLetter.count({ where: { topic: "prune.DLT" } })).toBe(0);
+    expect(await db.prisma.deadLetter.count({ where: { channel: "prune.DLT" } })).toBe(0);
     expect(await db.prisma.replay.count({ where: { id: claim.replayId } })).toBe(0);
   });
 

@@ -8,7 +8,9 @@ import { rollUpLagSamples } from "./lag-rollup.ts";
  * is one transaction with array parameters (unnest), so a cluster of hundreds of topics and groups
  * costs a handful of statements per poll, not one per row.
  *
- * Offsets are decimal strings or bigints (kafkajs's admin API gives strings).
+ * Offsets are decimal strings or bigints (kafkajs's admin API gives strings). Every call is about
+ * one source (`sourceId`, sources.id): what a "complete" snapshot leaves out is deleted on that
+ * source only.
  */
 
 type Offset = string | bigint;
@@ -105,6 +107,7 @@ const str = (value: Offset) => (typeof value === "bigint" ? value.toString() : v
 /** Topics and their partitions (with current offsets), plus one end-offset sample per partition. */
 export async function syncTopics(
   db: { pool: pg.Pool },
+  sourceId: number,
   topics: readonly TopicSnapshot[],
   options: SyncOptions = {},
 ): Promise<void> {
@@ -115,11 +118,11 @@ export async function syncTopics(
   );
   await inTransaction(db.pool, `storing ${topics.length} topics`, async (client) => {
     await client.query(
-      `INSERT INTO topics AS t (name, kind, "of", internal, partition_count, first_seen_at, last_seen_at, deleted_at)
-       SELECT name, kind::topic_kind, "of", internal, partition_count, $6, $6, NULL
+      `INSERT INTO topics AS t (source_id, name, kind, "of", internal, partition_count, first_seen_at, last_seen_at, deleted_at)
+       SELECT $7, name, kind::topic_kind, "of", internal, partition_count, $6, $6, NULL
        FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::int[])
          AS u(name, kind, "of", internal, partition_count)
-       ON CONFLICT (name) DO UPDATE SET
+       ON CONFLICT (source_id, name) DO UPDATE SET
          kind = excluded.kind, "of" = excluded."of", internal = excluded.internal,
          partition_count = excluded.partition_count, last_seen_at = excluded.last_seen_at,
          deleted_at = NULL`,
@@ -130,15 +133,16 @@ export async function syncTopics(
         sorted.map((t) => t.internal),
         sorted.map((t) => t.partitions.length),
         at,
+        sourceId,
       ],
     );
     await client.query(
-      `INSERT INTO partitions AS p (topic, partition, leader, end_offset, start_offset, updated_at)
-       SELECT topic, partition, leader, end_offset, start_offset, $6
+      `INSERT INTO partitions AS p (source_id, topic, partition, leader, end_offset, start_offset, updated_at)
+       SELECT $7, topic, partition, leader, end_offset, start_offset, $6
        FROM unnest($1::text[], $2::int[], $3::int[], $4::bigint[], $5::bigint[])
          AS u(topic, partition, leader, end_offset, start_offset)
        ORDER BY topic, partition
-       ON CONFLICT (topic, partition) DO UPDATE SET
+       ON CONFLICT (source_id, topic, partition) DO UPDATE SET
          leader = excluded.leader, end_offset = excluded.end_offset,
          start_offset = excluded.start_offset, updated_at = excluded.updated_at`,
       [
@@ -148,20 +152,21 @@ export async function syncTopics(
         partitions.map((p) => str(p.endOffset)),
         partitions.map((p) => str(p.startOffset)),
         at,
+        sourceId,
       ],
     );
     await client.query(
-      `INSERT INTO end_offset_samples (topic, partition, sampled_at, end_offset)
-       SELECT topic, partition, $3, end_offset
+      `INSERT INTO end_offset_samples (source_id, topic, partition, sampled_at, end_offset)
+       SELECT $5, topic, partition, $3, end_offset
        FROM unnest($1::text[], $2::int[], $4::bigint[]) AS u(topic, partition, end_offset)
        ON CONFLICT DO NOTHING`,
-      [partitions.map((p) => p.topic), partitions.map((p) => p.partition), at, partitions.map((p) => str(p.endOffset))],
+      [partitions.map((p) => p.topic), partitions.map((p) => p.partition), at, partitions.map((p) => str(p.endOffset)), sourceId],
     );
     if (options.complete) {
       await client.query(
         `UPDATE topics SET deleted_at = $2
-         WHERE deleted_at IS NULL AND NOT (name = ANY($1::text[]))`,
-        [sorted.map((t) => t.name), at],
+         WHERE source_id = $3 AND deleted_at IS NULL AND NOT (name = ANY($1::text[]))`,
+        [sorted.map((t) => t.name), at, sourceId],
       );
     }
   });
@@ -173,6 +178,7 @@ export async function syncTopics(
  */
 export async function syncConsumerGroups(
   db: { pool: pg.Pool },
+  sourceId: number,
   groups: readonly ConsumerGroupSnapshot[],
   options: SyncOptions = {},
 ): Promise<void> {
@@ -186,10 +192,10 @@ export async function syncConsumerGroups(
   );
   await inTransaction(db.pool, `storing ${groups.length} consumer groups`, async (client) => {
     await client.query(
-      `INSERT INTO consumer_groups AS g (group_id, state, protocol_type, protocol, first_seen_at, last_seen_at, deleted_at, updated_at)
-       SELECT group_id, state, protocol_type, protocol, $5, $5, NULL, $5
+      `INSERT INTO consumer_groups AS g (source_id, group_id, state, protocol_type, protocol, first_seen_at, last_seen_at, deleted_at, updated_at)
+       SELECT $6, group_id, state, protocol_type, protocol, $5, $5, NULL, $5
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(group_id, state, protocol_type, protocol)
-       ON CONFLICT (group_id) DO UPDATE SET
+       ON CONFLICT (source_id, group_id) DO UPDATE SET
          state = excluded.state, protocol_type = excluded.protocol_type, protocol = excluded.protocol,
          last_seen_at = excluded.last_seen_at, deleted_at = NULL, updated_at = excluded.updated_at`,
       [
@@ -198,15 +204,17 @@ export async function syncConsumerGroups(
         sorted.map((g) => g.protocolType),
         sorted.map((g) => g.protocol),
         at,
+        sourceId,
       ],
     );
     // Assignments go with their member (ON DELETE CASCADE).
-    await client.query(`DELETE FROM group_members WHERE group_id = ANY($1::text[])`, [
+    await client.query(`DELETE FROM group_members WHERE source_id = $2 AND group_id = ANY($1::text[])`, [
       sorted.map((g) => g.groupId),
+      sourceId,
     ]);
     await client.query(
-      `INSERT INTO group_members (group_id, member_id, client_id, client_host, updated_at)
-       SELECT group_id, member_id, client_id, client_host, $5
+      `INSERT INTO group_members (source_id, group_id, member_id, client_id, client_host, updated_at)
+       SELECT $6, group_id, member_id, client_id, client_host, $5
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(group_id, member_id, client_id, client_host)
        ON CONFLICT DO NOTHING`,
       [
@@ -215,24 +223,26 @@ export async function syncConsumerGroups(
         members.map((m) => m.clientId),
         members.map((m) => m.clientHost),
         at,
+        sourceId,
       ],
     );
     await client.query(
-      `INSERT INTO group_assignments (group_id, member_id, topic, partition)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
+      `INSERT INTO group_assignments (source_id, group_id, member_id, topic, partition)
+       SELECT $5, * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
        ON CONFLICT DO NOTHING`,
       [
         assignments.map((a) => a.groupId),
         assignments.map((a) => a.memberId),
         assignments.map((a) => a.topic),
         assignments.map((a) => a.partition),
+        sourceId,
       ],
     );
     if (options.complete) {
       await client.query(
         `UPDATE consumer_groups SET deleted_at = $2, state = 'Dead', updated_at = $2
-         WHERE deleted_at IS NULL AND NOT (group_id = ANY($1::text[]))`,
-        [sorted.map((g) => g.groupId), at],
+         WHERE source_id = $3 AND deleted_at IS NULL AND NOT (group_id = ANY($1::text[]))`,
+        [sorted.map((g) => g.groupId), at, sourceId],
       );
     }
   });
@@ -245,6 +255,7 @@ export async function syncConsumerGroups(
  */
 export async function upsertCommittedOffsets(
   db: { pool: pg.Pool },
+  sourceId: number,
   offsets: readonly CommittedOffsetSnapshot[],
   options: SyncOptions = {},
 ): Promise<void> {
@@ -258,17 +269,17 @@ export async function upsertCommittedOffsets(
   const groupIds = [...new Set(sorted.map((o) => o.groupId))];
   await inTransaction(db.pool, `storing ${offsets.length} committed offsets`, async (client) => {
     await client.query(
-      `INSERT INTO consumer_groups (group_id, state, first_seen_at, last_seen_at, updated_at)
-       SELECT group_id, 'Unknown', $2, $2, $2 FROM unnest($1::text[]) AS u(group_id)
+      `INSERT INTO consumer_groups (source_id, group_id, state, first_seen_at, last_seen_at, updated_at)
+       SELECT $3, group_id, 'Unknown', $2, $2, $2 FROM unnest($1::text[]) AS u(group_id)
        ON CONFLICT DO NOTHING`,
-      [groupIds, at],
+      [groupIds, at, sourceId],
     );
     await client.query(
-      `INSERT INTO committed_offsets AS c (group_id, topic, partition, committed_offset, metadata, updated_at)
-       SELECT group_id, topic, partition, committed_offset, metadata, $6
+      `INSERT INTO committed_offsets AS c (source_id, group_id, topic, partition, committed_offset, metadata, updated_at)
+       SELECT $7, group_id, topic, partition, committed_offset, metadata, $6
        FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::text[])
          AS u(group_id, topic, partition, committed_offset, metadata)
-       ON CONFLICT (group_id, topic, partition) DO UPDATE SET
+       ON CONFLICT (source_id, group_id, topic, partition) DO UPDATE SET
          committed_offset = excluded.committed_offset, metadata = excluded.metadata,
          updated_at = excluded.updated_at`,
       [
@@ -278,12 +289,13 @@ export async function upsertCommittedOffsets(
         sorted.map((o) => str(o.committedOffset)),
         sorted.map((o) => o.metadata ?? null),
         at,
+        sourceId,
       ],
     );
     if (options.complete) {
       await client.query(
-        `DELETE FROM committed_offsets WHERE group_id = ANY($1::text[]) AND updated_at < $2`,
-        [groupIds, at],
+        `DELETE FROM committed_offsets WHERE source_id = $3 AND group_id = ANY($1::text[]) AND updated_at < $2`,
+        [groupIds, at, sourceId],
       );
     }
   });
@@ -295,6 +307,7 @@ export async function upsertCommittedOffsets(
  */
 export async function recordLagSamples(
   db: { pool: pg.Pool },
+  sourceId: number,
   samples: readonly LagSampleInput[],
   options: { at?: Date } = {},
 ): Promise<void> {
@@ -302,8 +315,8 @@ export async function recordLagSamples(
   const at = options.at ?? new Date();
   await inTransaction(db.pool, `storing ${samples.length} lag samples`, async (client) => {
     await client.query(
-      `INSERT INTO lag_samples (group_id, topic, partition, sampled_at, committed_offset, end_offset, offset_lag, time_lag_ms)
-       SELECT group_id, topic, partition, $8, committed_offset, end_offset, offset_lag, time_lag_ms
+      `INSERT INTO lag_samples (source_id, group_id, topic, partition, sampled_at, committed_offset, end_offset, offset_lag, time_lag_ms)
+       SELECT $9, group_id, topic, partition, $8, committed_offset, end_offset, offset_lag, time_lag_ms
        FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
          AS u(group_id, topic, partition, committed_offset, end_offset, offset_lag, time_lag_ms)
        ON CONFLICT DO NOTHING`,
@@ -316,9 +329,10 @@ export async function recordLagSamples(
         samples.map((s) => (s.offsetLag === null ? null : str(s.offsetLag))),
         samples.map((s) => (s.timeLagMs === null ? null : Math.round(s.timeLagMs))),
         at,
+        sourceId,
       ],
     );
-    await rollUpLagSamples(client, { from: at, to: at, groupIds: [...new Set(samples.map((s) => s.groupId))] });
+    await rollUpLagSamples(client, { sourceId, from: at, to: at, groupIds: [...new Set(samples.map((s) => s.groupId))] });
   });
 }
 
@@ -329,16 +343,17 @@ export async function recordLagSamples(
  */
 export async function findRecordTimestamps(
   db: { pool: pg.Pool },
+  sourceId: number,
   positions: readonly { topic: string; partition: number; offset: Offset }[],
 ): Promise<Map<string, Date>> {
   const found = new Map<string, Date>();
   if (positions.length === 0) return found;
   try {
     const { rows } = await db.pool.query<{ topic: string; partition: number; offset: string; timestamp: Date }>(
-      `SELECT e.topic, e.partition, e."offset"::text AS "offset", e."timestamp"
+      `SELECT e.channel AS topic, e.partition, e.position::text AS "offset", e."timestamp"
        FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(topic, partition, "offset")
-       JOIN events e ON e.topic = u.topic AND e.partition = u.partition AND e."offset" = u."offset"`,
-      [positions.map((p) => p.topic), positions.map((p) => p.partition), positions.map((p) => str(p.offset))],
+       JOIN events e ON e.source_id = $4 AND e.channel = u.topic AND e.partition = u.partition AND e.position = u."offset"`,
+      [positions.map((p) => p.topic), positions.map((p) => p.partition), positions.map((p) => str(p.offset)), sourceId],
     );
     for (const row of rows) found.set(`${row.topic}/${row.partition}/${row.offset}`, row.timestamp);
     return found;

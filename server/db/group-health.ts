@@ -20,6 +20,8 @@ import { groupBy, select, type Queryable } from "./queries/shared.ts";
  */
 export async function updateGroupHealth(
   db: Queryable,
+  /** The source whose groups are judged (sources.id). */
+  sourceId: number,
   options: { at?: Date; windowMs?: number } = {},
 ): Promise<Map<string, GroupHealth>> {
   const at = options.at ?? new Date();
@@ -27,8 +29,8 @@ export async function updateGroupHealth(
   try {
     const [groups, windows] = await Promise.all([
       select<{ group_id: string; state: string }>(db, Prisma.sql`
-        SELECT group_id, state FROM consumer_groups WHERE deleted_at IS NULL ORDER BY group_id`),
-      readSampleWindows(db, new Date(at.getTime() - windowMs), at),
+        SELECT group_id, state FROM consumer_groups WHERE source_id = ${sourceId} AND deleted_at IS NULL ORDER BY group_id`),
+      readSampleWindows(db, new Date(at.getTime() - windowMs), at, { sourceId }),
     ]);
     const windowsByGroup = groupBy(windows, (w) => w.groupId);
     const verdicts = new Map<string, GroupHealth>();
@@ -37,8 +39,8 @@ export async function updateGroupHealth(
     await db.pool.query(
       `UPDATE consumer_groups g SET health_status = u.status, health_reason = u.reason, health_at = $4
        FROM unnest($1::text[], $2::text[], $3::text[]) AS u(group_id, status, reason)
-       WHERE g.group_id = u.group_id`,
-      [ids, ids.map((id) => verdicts.get(id)!.status), ids.map((id) => verdicts.get(id)!.reason), at],
+       WHERE g.source_id = $5 AND g.group_id = u.group_id`,
+      [ids, ids.map((id) => verdicts.get(id)!.status), ids.map((id) => verdicts.get(id)!.reason), at, sourceId],
     );
     return verdicts;
   } catch (error) {

@@ -46,10 +46,22 @@ export {
   type LagSampleInput,
   type SyncOptions,
 } from "./cluster-state.ts";
+export {
+  ensureSource,
+  listSources,
+  resolveSourceOf,
+  resolveSourceName,
+  DEFAULT_SOURCE_NAME,
+  SOURCE_NAME_PATTERN,
+  type SourceRow,
+  type SourceRef,
+  type SourceKind,
+  type NamedThing,
+} from "./sources.ts";
 export { saveRegistrySchemas, type RegistrySchemaRow } from "./registry-schemas.ts";
 export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate, type StalledPartitionUpdate } from "./health.ts";
 export { pruneOlderThan, type PruneResult } from "./retention.ts";
-export { tryAcquirePollerLock, type PollerLock } from "./poller-lock.ts";
+export { tryAcquirePollerLock, pollerLockKey, type PollerLock } from "./poller-lock.ts";
 export { updateGroupHealth } from "./group-health.ts";
 export * from "./queries/index.ts";
 export { recordAudit, type AuditEntryInput } from "./audit.ts";

@@ -21,6 +21,7 @@ function uniqueTopic(name: string): string {
 function jsonRow(topic: string, partition: number, offset: number, json: unknown = { orderId: `ord-${offset}` }): EventRow {
   const raw = Buffer.from(JSON.stringify(json));
   return {
+    sourceId: 1,
     topic,
     partition,
     offset: String(offset),
@@ -40,7 +41,7 @@ function jsonRow(topic: string, partition: number, offset: number, json: unknown
 
 async function storedOffsets(topic: string): Promise<{ partition: number; offset: string }[]> {
   const { rows } = await db.pool.query<{ partition: number; offset_text: string }>(
-    `SELECT partition, "offset"::text AS offset_text FROM events WHERE topic = $1 ORDER BY partition, "offset"`,
+    `SELECT partition, position::text AS offset_text FROM events WHERE channel = $1 ORDER BY partition, position`,
     [topic],
   );
   return rows.map((row) => ({ partition: row.partition, offset: row.offset_text }));
@@ -132,7 +133,7 @@ describe.each<IngestMethod>(["copy", "staged-copy", "insert"])("ingestEvents (%s
     ];
     expect(await ingestEvents(db, rows, { method })).toEqual({ inserted: rows.length, deadLetters: 0 });
 
-    const stored = await db.prisma.event.findMany({ where: { topic }, orderBy: { offset: "asc" } });
+    const stored = await db.prisma.event.findMany({ where: { channel: topic }, orderBy: { position: "asc" } });
     expect(stored).toHaveLength(rows.length);
     const [binary, jsonEvent, textEvent, tombstone, empty, truncated] = stored;
 
@@ -156,7 +157,7 @@ describe.each<IngestMethod>(["copy", "staged-copy", "insert"])("ingestEvents (%s
     // jsonb keeps the number's digits exactly, which JavaScript's parse could not.
     const { rows: exact } = await db.pool.query(
       `SELECT value_json->>'big' AS big, value_json->>'note' AS note, value_json->>'unicode' AS unicode
-       FROM events WHERE topic = $1 AND "offset" = 1`,
+       FROM events WHERE channel = $1 AND position = 1`,
       [topic],
     );
     expect(exact[0]).toEqual({ big: "12345678901234567890", note: text, unicode: "żółć 🚀" });
@@ -203,12 +204,12 @@ describe.each<IngestMethod>(["copy", "staged-copy", "insert"])("ingestEvents (%s
     expect(await ingestEvents(db, [row], { method })).toEqual({ inserted: 0, deadLetters: 0 });
 
     const event = await db.prisma.event.findUniqueOrThrow({
-      where: { topic_partition_offset: { topic, partition: 0, offset: 0n } },
+      where: { sourceId_channel_partition_position: { sourceId: 1, channel: topic, partition: 0, position: 0n } },
     });
     expect(Buffer.from(event.valueBytes!)).toEqual(raw);
     expect(event.valueJson).toEqual({ orderId: "ord-7", b: 1, a: 2 });
     const deadLetter = await db.prisma.deadLetter.findUniqueOrThrow({
-      where: { topic_partition_offset: { topic, partition: 0, offset: 0n } },
+      where: { sourceId_channel_partition_position: { sourceId: 1, channel: topic, partition: 0, position: 0n } },
     });
     // The dead letter keeps its own copy of the record: key, exact value bytes, headers.
     expect(Buffer.from(deadLetter.valueBytes!)).toEqual(raw);
@@ -221,7 +222,7 @@ describe.each<IngestMethod>(["copy", "staged-copy", "insert"])("ingestEvents (%s
       entityKeys: event.entityKeys,
     });
     expect(deadLetter).toMatchObject({
-      source: "headers",
+      recognizedBy: "headers",
       convention: "spring",
       originTopic: "orders",
       originPartition: 2,
@@ -234,7 +235,7 @@ describe.each<IngestMethod>(["copy", "staged-copy", "insert"])("ingestEvents (%s
       status: "new",
       replayId: "6f1c2a9e-3c1b-4f8e-9a51-0c6d2f4f7b10",
     });
-    expect(await db.prisma.deadLetter.count({ where: { topic } })).toBe(1);
+    expect(await db.prisma.deadLetter.count({ where: { channel: topic } })).toBe(1);
   });
 
   it("stores what PostgreSQL refuses as extracted, degraded and flagged, with the rest of the batch", async () => {
@@ -256,21 +257,21 @@ describe.each<IngestMethod>(["copy", "staged-copy", "insert"])("ingestEvents (%s
     expect(await storedOffsets(topic)).toEqual(expectedOffsets(1, 40));
 
     const degraded = await db.prisma.event.findUniqueOrThrow({
-      where: { topic_partition_offset: { topic, partition: 0, offset: 17n } },
+      where: { sourceId_channel_partition_position: { sourceId: 1, channel: topic, partition: 0, position: 17n } },
     });
     expect(degraded.valueKind).toBe("binary");
     expect(Buffer.from(degraded.valueBytes!)).toEqual(overflowing);
     expect(degraded.flags).toContain("store-degraded");
 
     const long = await db.prisma.event.findUniqueOrThrow({
-      where: { topic_partition_offset: { topic, partition: 0, offset: 30n } },
+      where: { sourceId_channel_partition_position: { sourceId: 1, channel: topic, partition: 0, position: 30n } },
     });
     expect(long.key).toBe(longKey);
     expect(long.eventType).toHaveLength(256);
     expect(long.entityKeys).toEqual(["ord-30", "nul\uFFFDinside"]);
     expect(long.flags).toContain("entity-key-too-long");
     // The long key is still found by an indexed equality search.
-    const { rows: found } = await db.pool.query(`SELECT "offset"::int AS o FROM events WHERE topic = $1 AND key = $2`, [
+    const { rows: found } = await db.pool.query(`SELECT position::int AS o FROM events WHERE channel = $1 AND key = $2`, [
       topic,
       longKey,
     ]);
@@ -299,7 +300,7 @@ describe("ingestEvents errors", () => {
       { ...jsonRow(topic, 0, 1), timestamp: new Date(8_000_000_000_000_000) },
       { ...jsonRow(topic, 0, 2), timestamp: new Date(-1) },
     ]);
-    const events = await db.prisma.event.findMany({ where: { topic }, orderBy: { offset: "asc" } });
+    const events = await db.prisma.event.findMany({ where: { channel: topic }, orderBy: { position: "asc" } });
     expect(events[0]!.timestamp.getTime()).toBeGreaterThanOrEqual(before - 1_000);
     expect(events[0]!.flags).toEqual(["timestamp-invalid"]);
     expect(events[1]!.timestamp.getTime()).toBeGreaterThanOrEqual(before - 1_000);

@@ -54,9 +54,12 @@ export interface UndecodableRange {
 }
 
 export interface EventRow {
+  /** The source (sources.id) it was read from: with topic, partition and offset, its identity. */
+  sourceId: number;
+  /** The channel: a Kafka topic. */
   topic: string;
   partition: number;
-  /** Decimal int64 (kafkajs's form) or a bigint. */
+  /** The position: a Kafka offset. Decimal int64 (kafkajs's form) or a bigint. */
   offset: string | bigint;
   /** null when the record had no readable timestamp: stored as the time of ingestion. */
   timestamp: Date | null;
@@ -100,6 +103,7 @@ export interface IngestResult {
 }
 
 export interface RecreatedPartition {
+  sourceId: number;
   topic: string;
   partition: number;
   /** Decimal int64: the batch's first offset on this partition; stored rows from here on were the old log's. */
@@ -146,9 +150,10 @@ type Cell = string | number | Buffer | readonly string[] | null;
 
 /** Staging columns, in COPY order: the events columns, then the dead letter's. */
 const EVENT_COLUMNS = [
-  "topic",
+  "source_id",
+  "channel",
   "partition",
-  '"offset"',
+  "position",
   '"timestamp"',
   "key",
   "key_bytes",
@@ -170,7 +175,7 @@ const EVENT_COLUMNS = [
 ] as const;
 
 const DEAD_LETTER_COLUMNS = [
-  "source",
+  "recognized_by",
   "convention",
   "origin_topic",
   "origin_partition",
@@ -208,11 +213,11 @@ const DEAD_LETTER_COPIED_CELLS = DEAD_LETTER_COPIED_COLUMNS.map((column) => EVEN
 
 const STAGING_TABLE = "eventscope_ingest_staging";
 const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (
-  topic text, partition int, "offset" bigint, "timestamp" timestamptz, key text, key_bytes bytea,
+  source_id smallint, channel text, partition int, position bigint, "timestamp" timestamptz, key text, key_bytes bytea,
   value_kind value_kind, value_json jsonb, value_text text, value_bytes bytea, headers jsonb,
   size int, event_type text, entity_keys text[], trace_id text, parent_span_id text,
   producer text, prior_failure jsonb, flags text[], undecodable jsonb, schema_id int,
-  dl_source text, dl_convention text, dl_origin_topic text, dl_origin_partition int,
+  dl_recognized_by text, dl_convention text, dl_origin_topic text, dl_origin_partition int,
   dl_origin_offset bigint, dl_origin_timestamp timestamptz, dl_origin_group text,
   dl_origin_topic_hint text, dl_error_class text, dl_error_message text, dl_error_cause text,
   dl_error_stack text, dl_attempts int, dl_replay_id text
@@ -228,10 +233,11 @@ const COLUMN_COUNT = EVENT_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
  */
 const SHAPE_CELL = COLUMN_COUNT;
 const CELL = {
-  topic: 0,
-  partition: 1,
-  offset: 2,
-  timestamp: 3,
+  sourceId: 0,
+  topic: 1,
+  partition: 2,
+  offset: 3,
+  timestamp: 4,
   eventType: EVENT_COLUMNS.indexOf("event_type"),
   producer: EVENT_COLUMNS.indexOf("producer"),
   schemaId: EVENT_COLUMNS.indexOf("schema_id"),
@@ -366,6 +372,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
 
   const dl = row.deadLetter;
   const cells: Cell[] = [
+    row.sourceId,
     row.topic,
     row.partition,
     String(row.offset),
@@ -487,23 +494,23 @@ const MERGE_SQL = `
 WITH inserted AS (
   INSERT INTO events (${eventColumns})
   SELECT ${eventColumns} FROM ${STAGING_TABLE}
-  ORDER BY topic, partition, "offset"
+  ORDER BY source_id, channel, partition, position
   ON CONFLICT DO NOTHING
-  RETURNING topic, partition, "offset"
+  RETURNING source_id, channel, partition, position
 ), dead AS (
-  INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COPIED_COLUMNS.join(", ")}, ${DEAD_LETTER_COLUMNS.join(", ")})
-  SELECT DISTINCT ON (s.topic, s.partition, s."offset") s.topic, s.partition, s."offset", s."timestamp",
+  INSERT INTO dead_letters (source_id, channel, partition, position, "timestamp", ${DEAD_LETTER_COPIED_COLUMNS.join(", ")}, ${DEAD_LETTER_COLUMNS.join(", ")})
+  SELECT DISTINCT ON (s.source_id, s.channel, s.partition, s.position) s.source_id, s.channel, s.partition, s.position, s."timestamp",
     ${DEAD_LETTER_COPIED_COLUMNS.map((column) => `s.${column}`).join(", ")},
     ${DEAD_LETTER_COLUMNS.map((column) => `s.dl_${column}`).join(", ")}
   FROM inserted i
-  JOIN ${STAGING_TABLE} s ON s.topic = i.topic AND s.partition = i.partition AND s."offset" = i."offset"
-  WHERE s.dl_source IS NOT NULL
-  ORDER BY s.topic, s.partition, s."offset"
+  JOIN ${STAGING_TABLE} s ON s.source_id = i.source_id AND s.channel = i.channel AND s.partition = i.partition AND s.position = i.position
+  WHERE s.dl_recognized_by IS NOT NULL
+  ORDER BY s.source_id, s.channel, s.partition, s.position
   ON CONFLICT DO NOTHING
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM dead)::int AS dead_letters,
-  (SELECT coalesce(array_agg(partition || ' ' || "offset" || ' ' || topic), '{}') FROM inserted) AS positions`;
+  (SELECT coalesce(array_agg(source_id || ' ' || partition || ' ' || position || ' ' || channel), '{}') FROM inserted) AS positions`;
 
 // --- what the new rows add to the per-type aggregates ---------------------------------------------
 
@@ -514,15 +521,16 @@ SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM d
  * aggregate rows in the same order and wait for each other instead of deadlocking.
  */
 const PRODUCERS_UPSERT = `
-INSERT INTO producers AS p (topic, event_type, producer, count, first_seen_at, last_seen_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[])
-ON CONFLICT (topic, event_type, producer) DO UPDATE SET
+INSERT INTO producers AS p (source_id, topic, event_type, producer, count, first_seen_at, last_seen_at)
+SELECT * FROM unnest($1::smallint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::timestamptz[], $7::timestamptz[])
+ON CONFLICT (source_id, topic, event_type, producer) DO UPDATE SET
   count = p.count + excluded.count,
   first_seen_at = least(p.first_seen_at, excluded.first_seen_at),
   last_seen_at = greatest(p.last_seen_at, excluded.last_seen_at)`;
 
 /** The first event's position follows first_seen_at: it changes only with an earlier first sighting. */
 const FIRST_EVENT_UPDATE = (alias: string) => `
+  first_source_id = CASE WHEN excluded.first_seen_at < ${alias}.first_seen_at THEN excluded.first_source_id ELSE ${alias}.first_source_id END,
   first_topic = CASE WHEN excluded.first_seen_at < ${alias}.first_seen_at THEN excluded.first_topic ELSE ${alias}.first_topic END,
   first_partition = CASE WHEN excluded.first_seen_at < ${alias}.first_seen_at THEN excluded.first_partition ELSE ${alias}.first_partition END,
   first_offset = CASE WHEN excluded.first_seen_at < ${alias}.first_seen_at THEN excluded.first_offset ELSE ${alias}.first_offset END,
@@ -531,13 +539,13 @@ const FIRST_EVENT_UPDATE = (alias: string) => `
   last_seen_at = greatest(${alias}.last_seen_at, excluded.last_seen_at)`;
 
 const TYPE_SCHEMAS_UPSERT = `
-INSERT INTO event_type_schemas AS t (event_type, schema_id, count, first_seen_at, last_seen_at, first_topic, first_partition, first_offset)
-SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::timestamptz[], $5::timestamptz[], $6::text[], $7::int[], $8::bigint[])
-ON CONFLICT (event_type, schema_id) DO UPDATE SET${FIRST_EVENT_UPDATE("t")}`;
+INSERT INTO event_type_schemas AS t (event_type, source_id, schema_id, count, first_seen_at, last_seen_at, first_source_id, first_topic, first_partition, first_offset)
+SELECT * FROM unnest($1::text[], $2::smallint[], $3::int[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::smallint[], $8::text[], $9::int[], $10::bigint[])
+ON CONFLICT (event_type, source_id, schema_id) DO UPDATE SET${FIRST_EVENT_UPDATE("t")}`;
 
 const TYPE_FIELDS_UPSERT = `
-INSERT INTO event_type_fields AS t (event_type, path, json_type, count, first_seen_at, last_seen_at, first_topic, first_partition, first_offset)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::int[], $9::bigint[])
+INSERT INTO event_type_fields AS t (event_type, path, json_type, count, first_seen_at, last_seen_at, first_source_id, first_topic, first_partition, first_offset)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $6::timestamptz[], $7::smallint[], $8::text[], $9::int[], $10::bigint[])
 ON CONFLICT (event_type, path, json_type) DO UPDATE SET${FIRST_EVENT_UPDATE("t")}`;
 
 interface Tally {
@@ -546,14 +554,14 @@ interface Tally {
   /** ISO 8601 strings of one format order like the times they name. */
   first: string;
   last: string;
-  firstAt: { topic: string; partition: number; offset: string };
+  firstAt: { sourceId: number; topic: string; partition: number; offset: string };
 }
 
 function tally(into: Map<string, Tally>, parts: string[], cells: Cell[]): void {
   const key = parts.join("\u0000");
   const timestamp = cells[CELL.timestamp] as string;
   const entry = into.get(key);
-  const at = { topic: cells[CELL.topic] as string, partition: cells[CELL.partition] as number, offset: cells[CELL.offset] as string };
+  const at = { sourceId: cells[CELL.sourceId] as number, topic: cells[CELL.topic] as string, partition: cells[CELL.partition] as number, offset: cells[CELL.offset] as string };
   if (!entry) {
     into.set(key, { parts, count: 1, first: timestamp, last: timestamp, firstAt: at });
     return;
@@ -576,10 +584,11 @@ async function recordUsage(client: pg.PoolClient, rows: readonly Cell[][]): Prom
   const shapes = new Map<string, Tally>();
   for (const cells of rows) {
     const type = cells[CELL.eventType] as string | null;
-    tally(producers, [cells[CELL.topic] as string, type ?? "", (cells[CELL.producer] as string | null) ?? ""], cells);
+    tally(producers, [String(cells[CELL.sourceId] as number), cells[CELL.topic] as string, type ?? "", (cells[CELL.producer] as string | null) ?? ""], cells);
     if (type === null) continue;
     const schemaId = cells[CELL.schemaId] as number | null;
-    if (schemaId !== null) tally(schemas, [type, String(schemaId)], cells);
+    // A schema id is one registry's, and each source has its own.
+    if (schemaId !== null) tally(schemas, [type, String(cells[CELL.sourceId] as number), String(schemaId)], cells);
     const shape = cells[SHAPE_CELL] as string | null;
     if (shape !== null) tally(shapes, [type, shape], cells);
   }
@@ -609,6 +618,7 @@ async function recordUsage(client: pg.PoolClient, rows: readonly Cell[][]): Prom
     column(list, (e) => e.count),
     column(list, (e) => e.first),
     column(list, (e) => e.last),
+    column(list, (e) => e.firstAt.sourceId),
     column(list, (e) => e.firstAt.topic),
     column(list, (e) => e.firstAt.partition),
     column(list, (e) => e.firstAt.offset),
@@ -616,9 +626,10 @@ async function recordUsage(client: pg.PoolClient, rows: readonly Cell[][]): Prom
   const producerList = sortedTallies(producers);
   if (producerList.length > 0) {
     await client.query(PRODUCERS_UPSERT, [
-      column(producerList, (e) => e.parts[0]),
+      column(producerList, (e) => Number(e.parts[0])),
       column(producerList, (e) => e.parts[1]),
       column(producerList, (e) => e.parts[2]),
+      column(producerList, (e) => e.parts[3]),
       column(producerList, (e) => e.count),
       column(producerList, (e) => e.first),
       column(producerList, (e) => e.last),
@@ -626,7 +637,12 @@ async function recordUsage(client: pg.PoolClient, rows: readonly Cell[][]): Prom
   }
   const schemaList = sortedTallies(schemas);
   if (schemaList.length > 0) {
-    await client.query(TYPE_SCHEMAS_UPSERT, [column(schemaList, (e) => e.parts[0]), column(schemaList, (e) => Number(e.parts[1])), ...firsts(schemaList)]);
+    await client.query(TYPE_SCHEMAS_UPSERT, [
+      column(schemaList, (e) => e.parts[0]),
+      column(schemaList, (e) => Number(e.parts[1])),
+      column(schemaList, (e) => Number(e.parts[2])),
+      ...firsts(schemaList),
+    ]);
   }
   const fieldList = sortedTallies(fields);
   if (fieldList.length > 0) {
@@ -641,8 +657,10 @@ async function recordUsage(client: pg.PoolClient, rows: readonly Cell[][]): Prom
 
 // --- the direct path: COPY straight into events ---------------------------------------------------
 
-const DEAD_LETTER_ROW_COLUMNS = 4 + DEAD_LETTER_COPIED_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
-const DEAD_LETTER_INSERT = `INSERT INTO dead_letters (topic, partition, "offset", "timestamp", ${DEAD_LETTER_COPIED_COLUMNS.join(", ")}, ${DEAD_LETTER_COLUMNS.join(", ")}) VALUES `;
+/** Identity (source, channel, partition, position) and timestamp: the first cells of a row. */
+const IDENTITY_AND_TIME_CELLS = 5;
+const DEAD_LETTER_ROW_COLUMNS = IDENTITY_AND_TIME_CELLS + DEAD_LETTER_COPIED_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
+const DEAD_LETTER_INSERT = `INSERT INTO dead_letters (source_id, channel, partition, position, "timestamp", ${DEAD_LETTER_COPIED_COLUMNS.join(", ")}, ${DEAD_LETTER_COLUMNS.join(", ")}) VALUES `;
 
 /**
  * COPY the rows straight into events, then their dead letters and the aggregates (recordUsage). Fails with
@@ -659,7 +677,7 @@ async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][]): Pro
   for (let start = 0; start < dead.length; start += perStatement) {
     const params: Cell[] = [];
     const tuples = dead.slice(start, start + perStatement).map((cells) => {
-      const values = [...cells.slice(0, 4), ...DEAD_LETTER_COPIED_CELLS.map((i) => cells[i]!), ...cells.slice(EVENT_COLUMNS.length, COLUMN_COUNT)];
+      const values = [...cells.slice(0, IDENTITY_AND_TIME_CELLS), ...DEAD_LETTER_COPIED_CELLS.map((i) => cells[i]!), ...cells.slice(EVENT_COLUMNS.length, COLUMN_COUNT)];
       return `(${values.map((value) => (params.push(value), `$${params.length}`)).join(",")})`;
     });
     await client.query(DEAD_LETTER_INSERT + tuples.join(","), params);
@@ -681,17 +699,18 @@ async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][]): Pro
  * ingestion (flag timestamp-invalid) has no comparable timestamp.
  */
 const RESET_PARTITIONS_SQL = `
-SELECT s.topic, s.partition,
-  (SELECT min(b."offset") FROM ${STAGING_TABLE} b WHERE b.topic = s.topic AND b.partition = s.partition)::text AS from_offset
+SELECT s.source_id, s.channel AS topic, s.partition,
+  (SELECT min(b.position) FROM ${STAGING_TABLE} b
+   WHERE b.source_id = s.source_id AND b.channel = s.channel AND b.partition = s.partition)::text AS from_offset
 FROM ${STAGING_TABLE} s
-JOIN events e ON e.topic = s.topic AND e.partition = s.partition AND e."offset" = s."offset"
+JOIN events e ON e.source_id = s.source_id AND e.channel = s.channel AND e.partition = s.partition AND e.position = s.position
 WHERE e.size <> s.size
    OR e.key IS DISTINCT FROM s.key
    OR e.key_bytes IS DISTINCT FROM s.key_bytes
    OR (e."timestamp" <> s."timestamp"
        AND NOT 'timestamp-invalid' = ANY(e.flags) AND NOT 'timestamp-invalid' = ANY(s.flags))
-GROUP BY s.topic, s.partition
-ORDER BY s.topic, s.partition`;
+GROUP BY s.source_id, s.channel, s.partition
+ORDER BY s.source_id, s.channel, s.partition`;
 
 /**
  * Finds partitions whose log restarted below what was stored (see RESET_PARTITIONS_SQL) and
@@ -701,21 +720,18 @@ ORDER BY s.topic, s.partition`;
  * staging path runs this: a batch without any stored row cannot collide with an old incarnation.
  */
 async function retirePreviousIncarnations(client: pg.PoolClient): Promise<RecreatedPartition[]> {
-  const { rows } = await client.query<{ topic: string; partition: number; from_offset: string }>(RESET_PARTITIONS_SQL);
+  const { rows } = await client.query<{ source_id: number; topic: string; partition: number; from_offset: string }>(RESET_PARTITIONS_SQL);
   const recreated: RecreatedPartition[] = [];
   for (const row of rows) {
     // The previous incarnation's dead letters go with its events (and their replays with them):
     // the new log's records at those offsets are other records.
-    await client.query(`DELETE FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" >= $3::bigint`, [
-      row.topic,
-      row.partition,
-      row.from_offset,
-    ]);
+    const at = [row.source_id, row.topic, row.partition, row.from_offset];
+    await client.query(`DELETE FROM dead_letters WHERE source_id = $1 AND channel = $2 AND partition = $3 AND position >= $4::bigint`, at);
     const { rowCount } = await client.query(
-      `DELETE FROM events WHERE topic = $1 AND partition = $2 AND "offset" >= $3::bigint`,
-      [row.topic, row.partition, row.from_offset],
+      `DELETE FROM events WHERE source_id = $1 AND channel = $2 AND partition = $3 AND position >= $4::bigint`,
+      at,
     );
-    recreated.push({ topic: row.topic, partition: row.partition, fromOffset: row.from_offset, deletedRows: rowCount ?? 0 });
+    recreated.push({ sourceId: row.source_id, topic: row.topic, partition: row.partition, fromOffset: row.from_offset, deletedRows: rowCount ?? 0 });
   }
   return recreated;
 }
@@ -764,7 +780,9 @@ async function ingestCells(
       const inserted = new Set(result[0]!.positions);
       await recordUsage(
         client,
-        rows.filter((cells) => inserted.has(`${cells[CELL.partition] as number} ${cells[CELL.offset] as string} ${cells[CELL.topic] as string}`)),
+        rows.filter((cells) =>
+          inserted.has(`${cells[CELL.sourceId] as number} ${cells[CELL.partition] as number} ${cells[CELL.offset] as string} ${cells[CELL.topic] as string}`),
+        ),
       );
       return {
         inserted: result[0]!.inserted,
@@ -801,7 +819,7 @@ function isDataError(error: unknown): boolean {
 }
 
 /**
- * Stores the rows; returns how many were new. Idempotent per (topic, partition, offset).
+ * Stores the rows; returns how many were new. Idempotent per (source, topic, partition, offset).
  * A retriable DatabaseError (server down, restarting, out of connections) means nothing of this
  * call was stored: retry the same rows later.
  */
@@ -825,13 +843,15 @@ export async function ingestEvents(
 }
 
 /**
- * Rows in (topic, partition, offset) order: concurrent writers of overlapping batches then take
+ * Rows in (source, topic, partition, offset) order: concurrent writers of overlapping batches then take
  * their row locks in the same order, and wait for each other instead of deadlocking.
  */
 function sortByPosition(rows: readonly EventRow[]): readonly EventRow[] {
   const keyed = rows.map((row) => ({ row, offset: BigInt(row.offset) }));
   keyed.sort((a, b) =>
-    a.row.topic < b.row.topic
+    a.row.sourceId !== b.row.sourceId
+      ? a.row.sourceId - b.row.sourceId
+      : a.row.topic < b.row.topic
       ? -1
       : a.row.topic > b.row.topic
         ? 1
@@ -906,40 +926,41 @@ const REDECODED_DEAD_LETTER_CELLS = REDECODED_DEAD_LETTER_COLUMNS.map((column) =
 export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly EventRow[]): Promise<number> {
   if (rows.length === 0) return 0;
   const now = new Date();
-  const sets = REDECODED_COLUMNS.map((column, i) => `${column} = $${i + 4}${column === "value_kind" ? "::value_kind" : ""}`).join(", ");
+  const sets = REDECODED_COLUMNS.map((column, i) => `${column} = $${i + 5}${column === "value_kind" ? "::value_kind" : ""}`).join(", ");
   const sql = `UPDATE events e SET ${sets} FROM (SELECT event_type, producer FROM events
-      WHERE topic = $1 AND partition = $2 AND "offset" = $3::bigint FOR UPDATE) old
-    WHERE e.topic = $1 AND e.partition = $2 AND e."offset" = $3::bigint
+      WHERE source_id = $1 AND channel = $2 AND partition = $3 AND position = $4::bigint FOR UPDATE) old
+    WHERE e.source_id = $1 AND e.channel = $2 AND e.partition = $3 AND e.position = $4::bigint
     RETURNING coalesce(old.event_type, '') AS old_type, coalesce(old.producer, '') AS old_producer`;
-  const deadLetterSets = REDECODED_DEAD_LETTER_COLUMNS.map((column, i) => `${column} = $${i + 4}${column === "value_kind" ? "::value_kind" : ""}`).join(", ");
-  const deadLetterSql = `UPDATE dead_letters SET ${deadLetterSets} WHERE topic = $1 AND partition = $2 AND "offset" = $3::bigint`;
+  const deadLetterSets = REDECODED_DEAD_LETTER_COLUMNS.map((column, i) => `${column} = $${i + 5}${column === "value_kind" ? "::value_kind" : ""}`).join(", ");
+  const deadLetterSql = `UPDATE dead_letters SET ${deadLetterSets} WHERE source_id = $1 AND channel = $2 AND partition = $3 AND position = $4::bigint`;
   let client: pg.PoolClient | undefined;
   try {
     client = await db.pool.connect();
     await client.query("BEGIN");
     const changed: Cell[][] = [];
-    const uncounted = new Map<string, { topic: string; type: string; producer: string; count: number }>();
+    const uncounted = new Map<string, { sourceId: number; topic: string; type: string; producer: string; count: number }>();
     for (const row of sortByPosition(rows)) {
       const cells = toCells(row, now, false);
+      const identity = cells.slice(0, IDENTITY_AND_TIME_CELLS - 1);
       const { rows: old } = await client.query<{ old_type: string; old_producer: string }>(sql, [
-        cells[0],
-        cells[1],
-        cells[2],
+        ...identity,
         ...REDECODED_CELLS.map((i) => cells[i]),
       ]);
       if (old.length === 0) continue;
-      await client.query(deadLetterSql, [cells[0], cells[1], cells[2], ...REDECODED_DEAD_LETTER_CELLS.map((i) => cells[i])]);
+      await client.query(deadLetterSql, [...identity, ...REDECODED_DEAD_LETTER_CELLS.map((i) => cells[i])]);
       changed.push(cells);
       const topic = cells[CELL.topic] as string;
-      const key = [topic, old[0]!.old_type, old[0]!.old_producer].join("\u0000");
-      const entry = uncounted.get(key) ?? { topic, type: old[0]!.old_type, producer: old[0]!.old_producer, count: 0 };
+      const sourceId = cells[CELL.sourceId] as number;
+      const key = [sourceId, topic, old[0]!.old_type, old[0]!.old_producer].join("\u0000");
+      const entry = uncounted.get(key) ?? { sourceId, topic, type: old[0]!.old_type, producer: old[0]!.old_producer, count: 0 };
       entry.count += 1;
       uncounted.set(key, entry);
     }
     for (const [, entry] of [...uncounted].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const at = [entry.topic, entry.type, entry.producer];
-      await client.query(`UPDATE producers SET count = greatest(count - $4, 0) WHERE topic = $1 AND event_type = $2 AND producer = $3`, [...at, entry.count]);
-      await client.query(`DELETE FROM producers WHERE topic = $1 AND event_type = $2 AND producer = $3 AND count = 0`, at);
+      const at = [entry.sourceId, entry.topic, entry.type, entry.producer];
+      const where = "source_id = $1 AND topic = $2 AND event_type = $3 AND producer = $4";
+      await client.query(`UPDATE producers SET count = greatest(count - $5, 0) WHERE ${where}`, [...at, entry.count]);
+      await client.query(`DELETE FROM producers WHERE ${where} AND count = 0`, at);
     }
     await recordUsage(client, changed);
     await client.query("COMMIT");
@@ -954,6 +975,7 @@ export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly
 
 /** A stored record as it was received, for extracting it again. */
 export interface StoredRecord {
+  sourceId: number;
   topic: string;
   partition: number;
   offset: string;
@@ -969,7 +991,12 @@ export interface StoredRecord {
  * schema-registry-unavailable), oldest first, as received. events_registry_pending_idx holds only
  * those rows (its predicate is this query's, literally, so the planner can use it).
  */
-export async function listRecordsAwaitingRegistry(db: { pool: pg.Pool }, topics: readonly string[], limit: number): Promise<StoredRecord[]> {
+export async function listRecordsAwaitingRegistry(
+  db: { pool: pg.Pool },
+  sourceId: number,
+  topics: readonly string[],
+  limit: number,
+): Promise<StoredRecord[]> {
   try {
     const { rows } = await db.pool.query<{
       topic: string;
@@ -982,12 +1009,14 @@ export async function listRecordsAwaitingRegistry(db: { pool: pg.Pool }, topics:
       value_bytes: Buffer | null;
       headers: StoredHeader[];
     }>(
-      `SELECT topic, partition, "offset"::text AS "offset", (extract(epoch FROM "timestamp") * 1000)::bigint::text AS ms,
+      `SELECT channel AS topic, partition, position::text AS "offset", (extract(epoch FROM "timestamp") * 1000)::bigint::text AS ms,
          key, key_bytes, value_text, value_bytes, headers
-       FROM events WHERE 'schema-registry-unavailable' = ANY(flags) AND topic = ANY($1::text[]) ORDER BY ingested_at LIMIT $2`,
-      [[...topics], limit],
+       FROM events WHERE 'schema-registry-unavailable' = ANY(flags) AND source_id = $3 AND channel = ANY($1::text[])
+       ORDER BY ingested_at LIMIT $2`,
+      [[...topics], limit, sourceId],
     );
     return rows.map((row) => ({
+      sourceId,
       topic: row.topic,
       partition: row.partition,
       offset: row.offset,

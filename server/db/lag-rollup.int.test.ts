@@ -45,13 +45,13 @@ async function recordPolls(db: TestDatabase, groupId: string): Promise<void> {
     ];
     if (i % 4 === 1) {
       // One poll stored in two writes with the same sampling time: the total is over both.
-      await recordLagSamples(db, polled.slice(0, 2), { at: new Date(t) });
-      await recordLagSamples(db, polled.slice(2), { at: new Date(t) });
+      await recordLagSamples(db, 1, polled.slice(0, 2), { at: new Date(t) });
+      await recordLagSamples(db, 1, polled.slice(2), { at: new Date(t) });
     } else {
-      await recordLagSamples(db, polled, { at: new Date(t) });
+      await recordLagSamples(db, 1, polled, { at: new Date(t) });
     }
     // A repeated write (a poller retrying) changes nothing.
-    if (i % 5 === 0) await recordLagSamples(db, polled, { at: new Date(t) });
+    if (i % 5 === 0) await recordLagSamples(db, 1, polled, { at: new Date(t) });
   }
 }
 
@@ -101,8 +101,8 @@ describe("lag history from the per-minute roll-ups", () => {
   it("prunes the minutes that lie wholly before the retention cutoff", async () => {
     const scratch = await createTestDatabase();
     try {
-      await recordLagSamples(scratch, [sample(0, 1, 2, 0)], { at: new Date(START + 10_000) });
-      await recordLagSamples(scratch, [sample(0, 1, 3, 0)], { at: new Date(START + MINUTE + 10_000) });
+      await recordLagSamples(scratch, 1, [sample(0, 1, 2, 0)], { at: new Date(START + 10_000) });
+      await recordLagSamples(scratch, 1, [sample(0, 1, 3, 0)], { at: new Date(START + MINUTE + 10_000) });
       const result = await pruneOlderThan(scratch, { data: new Date(START + MINUTE + 30_000), audit: new Date(0) });
       // The first minute goes (group row and total); the second, still partly kept, stays.
       expect(result).toMatchObject({ lagSamples: 2, lagMinutes: 2 });

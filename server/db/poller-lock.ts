@@ -2,7 +2,7 @@ import pg from "pg";
 import { toDatabaseError } from "./errors.ts";
 
 /**
- * The admin poller's lock: one collector instance polls the cluster's admin API at a time, however
+ * The admin poller's lock: one collector instance polls a source's admin API at a time, however
  * many run (two pollers would only double the samples and the load on the cluster).
  *
  * A PostgreSQL session-level advisory lock, held on a connection of its own, outside the pool:
@@ -11,8 +11,14 @@ import { toDatabaseError } from "./errors.ts";
  * because `pool.end()` waits for checked-out clients and a held lock would hang the shutdown.
  */
 
-/** Key of the advisory lock (any constant distinct from migrate.ts's; "pollers" in ASCII). */
-const POLLER_LOCK_KEY = 0x706f6c6c657273n;
+/**
+ * Key of a source's advisory lock: "poller" in ASCII (distinct from migrate.ts's) shifted left
+ * 16 bits, plus the source id (a smallint), so each source has its own poller and the key stays
+ * within PostgreSQL's bigint.
+ */
+export function pollerLockKey(sourceId: number): bigint {
+  return (0x706f6c6c6572n << 16n) | BigInt(sourceId & 0xffff);
+}
 
 export interface PollerLock {
   /** False once the lock's session failed (server restart, network): the lock is gone with it. */
@@ -27,7 +33,8 @@ export interface PollerLock {
  * Takes the poller lock if no other session holds it: the lock, or null when another instance
  * holds it. Throws a DatabaseError when the database cannot be reached.
  */
-export async function tryAcquirePollerLock(db: { url: string }): Promise<PollerLock | null> {
+export async function tryAcquirePollerLock(db: { url: string }, sourceId: number): Promise<PollerLock | null> {
+  const key = pollerLockKey(sourceId).toString();
   const client = new pg.Client({
     connectionString: db.url,
     application_name: "eventscope-poller-lock",
@@ -40,9 +47,7 @@ export async function tryAcquirePollerLock(db: { url: string }): Promise<PollerL
   });
   try {
     await client.connect();
-    const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [
-      POLLER_LOCK_KEY.toString(),
-    ]);
+    const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1) AS locked", [key]);
     held = rows[0]?.locked === true;
   } catch (error) {
     await client.end().catch(() => {});
@@ -70,7 +75,7 @@ export async function tryAcquirePollerLock(db: { url: string }): Promise<PollerL
       (released ??= (async () => {
         // Closing the session releases a session-level lock; the explicit unlock is for clarity
         // in pg_locks when the connection lingers a moment.
-        if (held) await client.query("SELECT pg_advisory_unlock($1)", [POLLER_LOCK_KEY.toString()]).catch(() => {});
+        if (held) await client.query("SELECT pg_advisory_unlock($1)", [key]).catch(() => {});
         held = false;
         await client.end().catch(() => {});
       })()),

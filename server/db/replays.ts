@@ -3,7 +3,7 @@ import { Prisma } from "@prisma/client";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { toDatabaseError } from "./errors.ts";
 import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
-import { checkOffset, runQuery, select, type Queryable } from "./queries/shared.ts";
+import { checkOffset, runQuery, select, sourceNameSql, type Queryable } from "./queries/shared.ts";
 
 /**
  * The write side of replays: the stored bytes of a dead letter, the guard (claiming a replay
@@ -13,6 +13,10 @@ import { checkOffset, runQuery, select, type Queryable } from "./queries/shared.
 /** A dead letter's record as it was on the wire, rebuilt from what ingest stored. */
 export interface ReplaySource {
   id: string;
+  /** The source (by name) of the dead letter, its origin and so the replay's target. */
+  source: string;
+  /** sources.id of the same. */
+  sourceId: number;
   topic: string;
   partition: number;
   offset: string;
@@ -40,6 +44,8 @@ export interface ReplaySource {
 
 interface SourceRow {
   id: string;
+  source_id: number;
+  source: string;
   topic: string;
   partition: number;
   offset: string;
@@ -70,7 +76,8 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
     select<SourceRow>(
       db,
       Prisma.sql`
-        SELECT d.id::text AS id, d.topic, d.partition, d."offset"::text AS "offset", d.status, d.origin_topic,
+        SELECT d.id::text AS id, d.source_id, ${sourceNameSql(Prisma.sql`d.source_id`)} AS source, d.channel AS topic, d.partition,
+          d.position::text AS "offset", d.status, d.origin_topic,
           d.origin_partition, d.origin_topic_hint, d.key, d.key_bytes, d.value_kind, d.value_json::text AS value_json_text,
           d.value_text, d.value_bytes, d.headers, d.flags, d.schema_id
         FROM dead_letters d
@@ -100,6 +107,8 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
   const schemaId = row.value_kind === "json" ? row.schema_id : null;
   return {
     id: row.id,
+    source: row.source,
+    sourceId: row.source_id,
     topic: row.topic,
     partition: row.partition,
     offset: row.offset,

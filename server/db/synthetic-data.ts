@@ -69,6 +69,9 @@ export const SYNTHETIC_TYPES = [
   "PageViewed",
 ] as const;
 
+/** Every synthetic row is on the source every migrated database has: `default`, id 1. */
+export const SYNTHETIC_SOURCE_ID = 1;
+
 /** Groups: id, topics read, lag per partition (records), state. */
 export const SYNTHETIC_GROUPS: readonly { groupId: string; topics: readonly string[]; lag: number; state: "Stable" | "Empty" }[] = [
   { groupId: "inventory-service", topics: ["orders"], lag: 3, state: "Stable" },
@@ -135,9 +138,9 @@ export async function generateSyntheticData(db: { pool: pg.Pool }, options: Synt
     for (let from = 0; from < total; from += chunk) {
       const to = Math.min(total, from + chunk) - 1;
       await client.query(
-        `INSERT INTO events (topic, partition, "offset", "timestamp", key, value_kind, value_json, headers, size,
+        `INSERT INTO events (source_id, channel, partition, position, "timestamp", key, value_kind, value_json, headers, size,
            event_type, entity_keys, trace_id, parent_span_id, producer, flags)
-         SELECT topic, partition, "offset", ts, entity, 'json', value, headers,
+         SELECT ${SYNTHETIC_SOURCE_ID}, topic, partition, "offset", ts, entity, 'json', value, headers,
            -- As received: value + key + the four headers' keys and values (~140 bytes).
            octet_length(value::text) + octet_length(entity) + 140,
            type, ARRAY[entity], trace, span, producer, '{}'
@@ -170,26 +173,26 @@ export async function generateSyntheticData(db: { pool: pg.Pool }, options: Synt
       `WITH src AS (
          SELECT e.*, row_number() OVER (ORDER BY e."timestamp") - 1 AS dlq_offset
          FROM events e
-         WHERE e.topic = 'payments' AND e.event_type = 'PaymentCaptured' AND (substr(e.entity_keys[1], 5)::bigint % $1::int) = 0
+         WHERE e.channel = 'payments' AND e.event_type = 'PaymentCaptured' AND (substr(e.entity_keys[1], 5)::bigint % $1::int) = 0
        ), inserted AS (
-         INSERT INTO events (topic, partition, "offset", "timestamp", key, value_kind, value_json, value_bytes, headers, size,
+         INSERT INTO events (source_id, channel, partition, position, "timestamp", key, value_kind, value_json, value_bytes, headers, size,
            event_type, entity_keys, trace_id, parent_span_id, producer, flags)
-         SELECT 'payments-dlq', 0, dlq_offset, "timestamp" + interval '2 seconds', key, 'json', value_json,
+         SELECT source_id, 'payments-dlq', 0, dlq_offset, "timestamp" + interval '2 seconds', key, 'json', value_json,
            convert_to(value_json::text, 'UTF8'),
            headers || jsonb_build_array(
-             jsonb_build_object('key', 'x-original-topic', 'value', topic, 'encoding', 'utf8'),
+             jsonb_build_object('key', 'x-original-topic', 'value', channel, 'encoding', 'utf8'),
              jsonb_build_object('key', 'x-original-partition', 'value', partition::text, 'encoding', 'utf8'),
-             jsonb_build_object('key', 'x-original-offset', 'value', "offset"::text, 'encoding', 'utf8'),
+             jsonb_build_object('key', 'x-original-offset', 'value', position::text, 'encoding', 'utf8'),
              jsonb_build_object('key', 'x-error-class', 'value',
                (ARRAY['GatewayTimeout','CardDeclined','SchemaViolation'])[(dlq_offset % 3)::int + 1], 'encoding', 'utf8')),
            size + 120, event_type, entity_keys, trace_id, left(md5('dlq-' || dlq_offset), 16), 'shipping-service', '{}'
          FROM src
          RETURNING 1
        ), letters AS (
-         INSERT INTO dead_letters (topic, partition, "offset", "timestamp", source, convention, origin_topic, origin_partition,
+         INSERT INTO dead_letters (source_id, channel, partition, position, "timestamp", recognized_by, convention, origin_topic, origin_partition,
            origin_offset, error_class, error_message, attempts, status, key, value_kind, value_json, value_bytes, headers,
            event_type, entity_keys, producer)
-         SELECT 'payments-dlq', 0, dlq_offset, "timestamp" + interval '2 seconds', 'headers', 'eventscope', topic, partition, "offset",
+         SELECT source_id, 'payments-dlq', 0, dlq_offset, "timestamp" + interval '2 seconds', 'headers', 'eventscope', channel, partition, position,
            (ARRAY['GatewayTimeout','CardDeclined','SchemaViolation'])[(dlq_offset % 3)::int + 1],
            'payment of ' || key || ' failed after 3 attempts', 3,
            (CASE WHEN dlq_offset % 10 = 0 THEN 'resolved' ELSE 'new' END)::dead_letter_status,
@@ -217,52 +220,53 @@ export async function generateSyntheticData(db: { pool: pg.Pool }, options: Synt
     const stateBegan = Date.now();
     await client.query("BEGIN");
     await client.query(
-      `INSERT INTO topics (name, kind, "of", internal, partition_count, first_seen_at, last_seen_at)
-       SELECT name, kind::topic_kind, "of", false, partitions, $4, $4
+      `INSERT INTO topics (source_id, name, kind, "of", internal, partition_count, first_seen_at, last_seen_at)
+       SELECT ${SYNTHETIC_SOURCE_ID}, name, kind::topic_kind, "of", false, partitions, $4, $4
        FROM unnest($1::text[], $2::text[], $3::text[], $5::int[]) AS u(name, kind, "of", partitions)`,
       [TOPICS.map((t) => t.name), TOPICS.map((t) => t.kind), TOPICS.map((t) => t.of), now, TOPICS.map((t) => t.partitions)],
     );
     // End offsets from the stored offsets (contiguous from 0 by construction).
     await client.query(
-      `INSERT INTO partitions (topic, partition, leader, end_offset, start_offset, updated_at)
-       SELECT t.name, p.partition, 1, coalesce(e.end_offset, 0), 0, $1
+      `INSERT INTO partitions (source_id, topic, partition, leader, end_offset, start_offset, updated_at)
+       SELECT t.source_id, t.name, p.partition, 1, coalesce(e.end_offset, 0), 0, $1
        FROM topics t CROSS JOIN LATERAL generate_series(0, t.partition_count - 1) AS p(partition)
        LEFT JOIN LATERAL (
-         SELECT max(ev."offset") + 1 AS end_offset FROM events ev WHERE ev.topic = t.name AND ev.partition = p.partition
+         SELECT max(ev.position) + 1 AS end_offset FROM events ev
+         WHERE ev.source_id = t.source_id AND ev.channel = t.name AND ev.partition = p.partition
        ) e ON true`,
       [now],
     );
     await client.query(
-      `INSERT INTO producers (topic, event_type, producer, count, first_seen_at, last_seen_at)
-       SELECT topic, event_type, producer, count(*), min("timestamp"), max("timestamp") FROM events GROUP BY 1, 2, 3`,
+      `INSERT INTO producers (source_id, topic, event_type, producer, count, first_seen_at, last_seen_at)
+       SELECT source_id, channel, event_type, producer, count(*), min("timestamp"), max("timestamp") FROM events GROUP BY 1, 2, 3, 4`,
     );
     const groups = SYNTHETIC_GROUPS;
     await client.query(
-      `INSERT INTO consumer_groups (group_id, state, protocol_type, protocol, first_seen_at, last_seen_at, updated_at)
-       SELECT group_id, state, 'consumer', 'RoundRobinAssigner', $3, $3, $3 FROM unnest($1::text[], $2::text[]) AS u(group_id, state)`,
+      `INSERT INTO consumer_groups (source_id, group_id, state, protocol_type, protocol, first_seen_at, last_seen_at, updated_at)
+       SELECT ${SYNTHETIC_SOURCE_ID}, group_id, state, 'consumer', 'RoundRobinAssigner', $3, $3, $3 FROM unnest($1::text[], $2::text[]) AS u(group_id, state)`,
       [groups.map((g) => g.groupId), groups.map((g) => g.state), now],
     );
     const active = groups.filter((g) => g.state === "Stable");
     // Two members per active group; partitions dealt out alternately.
     await client.query(
-      `INSERT INTO group_members (group_id, member_id, client_id, client_host, updated_at)
-       SELECT group_id, group_id || '-' || m || '-' || md5(group_id || m), group_id, '/10.0.' || m || '.' || (length(group_id) % 250), $2
+      `INSERT INTO group_members (source_id, group_id, member_id, client_id, client_host, updated_at)
+       SELECT ${SYNTHETIC_SOURCE_ID}, group_id, group_id || '-' || m || '-' || md5(group_id || m), group_id, '/10.0.' || m || '.' || (length(group_id) % 250), $2
        FROM unnest($1::text[]) AS u(group_id) CROSS JOIN generate_series(1, 2) AS m`,
       [active.map((g) => g.groupId), now],
     );
     const pairs = groups.flatMap((g) => g.topics.map((topic) => ({ groupId: g.groupId, topic, lag: g.lag })));
     await client.query(
-      `INSERT INTO group_assignments (group_id, member_id, topic, partition)
-       SELECT gm.group_id, gm.member_id, u.topic, p.partition
+      `INSERT INTO group_assignments (source_id, group_id, member_id, topic, partition)
+       SELECT gm.source_id, gm.group_id, gm.member_id, u.topic, p.partition
        FROM unnest($1::text[], $2::text[]) AS u(group_id, topic)
        JOIN group_members gm ON gm.group_id = u.group_id
-       JOIN partitions p ON p.topic = u.topic
+       JOIN partitions p ON p.source_id = gm.source_id AND p.topic = u.topic
        WHERE (p.partition % 2) = (CASE WHEN gm.member_id LIKE gm.group_id || '-1-%' THEN 0 ELSE 1 END)`,
       [pairs.map((p) => p.groupId), pairs.map((p) => p.topic)],
     );
     await client.query(
-      `INSERT INTO committed_offsets (group_id, topic, partition, committed_offset, updated_at)
-       SELECT u.group_id, u.topic, p.partition, greatest(p.end_offset - u.lag, 0), $4
+      `INSERT INTO committed_offsets (source_id, group_id, topic, partition, committed_offset, updated_at)
+       SELECT p.source_id, u.group_id, u.topic, p.partition, greatest(p.end_offset - u.lag, 0), $4
        FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(group_id, topic, lag)
        JOIN partitions p ON p.topic = u.topic`,
       [pairs.map((p) => p.groupId), pairs.map((p) => p.topic), pairs.map((p) => p.lag), now],
@@ -273,26 +277,26 @@ export async function generateSyntheticData(db: { pool: pg.Pool }, options: Synt
     // around its own level, and fraud-check's committed offset stopped 20 minutes ago.
     const sampleStart = new Date(now.getTime() - sampleHours * 3_600_000);
     const endSamples = await client.query(
-      `INSERT INTO end_offset_samples (topic, partition, sampled_at, end_offset)
-       SELECT p.topic, p.partition, t, greatest(p.end_offset - floor(extract(epoch FROM ($1::timestamptz - t)) * 1000 * p.end_offset / $3::float8)::bigint, 0)
+      `INSERT INTO end_offset_samples (source_id, topic, partition, sampled_at, end_offset)
+       SELECT p.source_id, p.topic, p.partition, t, greatest(p.end_offset - floor(extract(epoch FROM ($1::timestamptz - t)) * 1000 * p.end_offset / $3::float8)::bigint, 0)
        FROM generate_series($2::timestamptz, $1::timestamptz, interval '5 seconds') AS t
        CROSS JOIN partitions p
        ORDER BY t`,
       [now, sampleStart, spanMs],
     );
     const lagSamples = await client.query(
-      `INSERT INTO lag_samples (group_id, topic, partition, sampled_at, committed_offset, end_offset, offset_lag, time_lag_ms)
-       SELECT group_id, topic, partition, sampled_at, committed, end_offset, greatest(end_offset - committed, 0),
+      `INSERT INTO lag_samples (source_id, group_id, topic, partition, sampled_at, committed_offset, end_offset, offset_lag, time_lag_ms)
+       SELECT source_id, group_id, topic, partition, sampled_at, committed, end_offset, greatest(end_offset - committed, 0),
          CASE WHEN end_offset > committed THEN ((end_offset - committed) * $3::float8 / greatest(p_end, 1))::bigint ELSE 0 END
        FROM (
-         SELECT c.group_id, c.topic, c.partition, s.sampled_at, s.end_offset, p.end_offset AS p_end,
+         SELECT c.source_id, c.group_id, c.topic, c.partition, s.sampled_at, s.end_offset, p.end_offset AS p_end,
            CASE WHEN c.group_id = 'fraud-check' AND s.sampled_at > $1::timestamptz - interval '20 minutes'
              THEN c.committed_offset
              ELSE greatest(s.end_offset - (p.end_offset - c.committed_offset) - (extract(epoch FROM s.sampled_at)::bigint % 3), 0)
            END AS committed
          FROM committed_offsets c
-         JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
-         JOIN end_offset_samples s ON s.topic = c.topic AND s.partition = c.partition AND s.sampled_at >= $2::timestamptz
+         JOIN partitions p ON p.source_id = c.source_id AND p.topic = c.topic AND p.partition = c.partition
+         JOIN end_offset_samples s ON s.source_id = c.source_id AND s.topic = c.topic AND s.partition = c.partition AND s.sampled_at >= $2::timestamptz
        ) x
        ORDER BY sampled_at`,
       [now, sampleStart, spanMs],
@@ -301,7 +305,7 @@ export async function generateSyntheticData(db: { pool: pg.Pool }, options: Synt
     // What autovacuum would have done by now on tables this old: statistics, and the visibility
     // map that lets counts be answered from an index alone.
     await client.query("VACUUM ANALYZE");
-    await updateGroupHealth(db, { at: now });
+    await updateGroupHealth(db, SYNTHETIC_SOURCE_ID, { at: now });
     return {
       events: total + deadLetters,
       flows,

@@ -53,8 +53,8 @@ beforeAll(async () => {
   registry = await startSchemaRegistry({ port: 0 });
   db = await createTestDatabase();
   config = loadConfig({ KAFKA_BROKERS: broker.address, EVENTSCOPE_POLL_MS: "500", SCHEMA_REGISTRY_URL: registry.url });
-  collector = startCollector(config, { db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 1_000 });
-  poller = startAdminPoller({ kafka: createKafka(config, { clientId: "demo-test-poller" }), db, config, log: logs.log });
+  collector = startCollector(config, { source: { id: 1, name: "default" }, db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 1_000 });
+  poller = startAdminPoller({ source: { id: 1, name: "default" }, kafka: createKafka(config, { clientId: "demo-test-poller" }), db, config, log: logs.log });
 
   demo = await startDemoServices({ kafka: broker.address, databaseUrl: db.url, registryUrl: registry.url }, [
     ...["--schema-change", "compatible", "--schema-change-after", String(SCHEMA_CHANGE_AFTER_S)],
@@ -228,11 +228,11 @@ describe("the demo order saga, seen through Eventscope", () => {
       [found.outage, 3, /payment gateway unavailable/],
       [found.malformed, 1, /malformed order: card/],
     ] as const) {
-      expect(dead).toMatchObject({ source: "headers", convention: "eventscope", originTopic: "inventory", attempts, eventType: "InventoryReserved" });
+      expect(dead).toMatchObject({ recognizedBy: "headers", convention: "eventscope", originTopic: "inventory", attempts, eventType: "InventoryReserved" });
       expect(dead.errorMessage).toMatch(error);
       // The origin headers point at the InventoryReserved record of the same order.
       const { rows } = await db.pool.query(
-        `SELECT event_type, entity_keys FROM events WHERE topic = 'inventory' AND partition = $1 AND "offset" = $2`,
+        `SELECT event_type, entity_keys FROM events WHERE channel = 'inventory' AND partition = $1 AND position = $2`,
         [dead.originPartition, dead.originOffset],
       );
       expect(rows).toEqual([{ event_type: "InventoryReserved", entity_keys: dead.entityKeys }]);
@@ -276,7 +276,7 @@ describe("the demo order saga, seen through Eventscope", () => {
     const payments = await db.pool.query(`SELECT count(*)::int AS n FROM demo.payments WHERE order_id = $1`, [orderId]);
     expect(payments.rows[0].n).toBe(1);
     const paymentEvents = await db.pool.query(
-      `SELECT count(*)::int AS n FROM events WHERE topic = 'payments' AND entity_keys @> ARRAY[$1::text]
+      `SELECT count(*)::int AS n FROM events WHERE channel = 'payments' AND entity_keys @> ARRAY[$1::text]
           AND event_type IN ('PaymentProcessed', 'PaymentFailed')`,
       [orderId],
     );
@@ -295,9 +295,9 @@ describe("the demo order saga, seen through Eventscope", () => {
   test("no consumer processed an event id twice: redelivered events are skipped", async () => {
     // A redelivery of an OrderShipped that was processed: the same record again on `shipping`.
     const { rows: shipped } = await db.pool.query<{ partition: number; offset: string; key: string; value: string; headers: { key: string; value: string }[] }>(
-      `SELECT e.partition, e."offset"::text AS offset, e.key, e.value_json::text AS value, e.headers FROM events e
+      `SELECT e.partition, e.position::text AS offset, e.key, e.value_json::text AS value, e.headers FROM events e
          JOIN demo.orders o ON o.order_id = e.key AND o.status = 'shipped'
-        WHERE e.topic = 'shipping' AND e.event_type = 'OrderShipped' ORDER BY e."offset" LIMIT 1`,
+        WHERE e.channel = 'shipping' AND e.event_type = 'OrderShipped' ORDER BY e.position LIMIT 1`,
     );
     const original = shipped[0]!;
     const eventId = await ceIdOf("shipping", original.partition, original.offset);
@@ -336,7 +336,7 @@ describe("the demo order saga, seen through Eventscope", () => {
       const { rows } = await db.pool.query<{ ce_id: string; n: number }>(
         `SELECT h->>'value' AS ce_id, count(*)::int AS n
            FROM events e, jsonb_array_elements(e.headers) h
-          WHERE e.topic IN ('orders', 'inventory', 'payments', 'shipping', 'notifications') AND h->>'key' = 'ce_id'
+          WHERE e.channel IN ('orders', 'inventory', 'payments', 'shipping', 'notifications') AND h->>'key' = 'ce_id'
             AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(e.headers) r WHERE r->>'key' = 'x-replay-id')
           GROUP BY 1 HAVING count(*) > 1`,
       );
@@ -344,7 +344,7 @@ describe("the demo order saga, seen through Eventscope", () => {
     });
     expect(repeated).toEqual([{ ce_id: eventId, n: 2 }]);
     const { rows: doubleCharges } = await db.pool.query(
-      `SELECT key, count(*)::int AS n FROM events WHERE topic = 'payments' AND event_type = 'PaymentProcessed' GROUP BY key HAVING count(*) > 1`,
+      `SELECT key, count(*)::int AS n FROM events WHERE channel = 'payments' AND event_type = 'PaymentProcessed' GROUP BY key HAVING count(*) > 1`,
     );
     expect(doubleCharges).toEqual([]);
   });
@@ -416,13 +416,13 @@ describe("the demo order saga, seen through Eventscope", () => {
     );
     expect(types).toEqual(expect.arrayContaining(["PaymentProcessed", "OrderConfirmed", "OrderShipped"]));
     const { rows: consumers } = await db.pool.query<{ consumer: string }>(
-      `SELECT consumer FROM demo.processed_events p JOIN events e ON e.topic = p.topic AND e.partition = p.partition AND e."offset" = p."offset"
-        WHERE e.topic = 'payments' AND e.key = $1 AND e.event_type = 'PaymentProcessed' ORDER BY consumer`,
+      `SELECT consumer FROM demo.processed_events p JOIN events e ON e.channel = p.topic AND e.partition = p.partition AND e.position = p."offset"
+        WHERE e.channel = 'payments' AND e.key = $1 AND e.event_type = 'PaymentProcessed' ORDER BY consumer`,
       [orderId],
     );
     expect(consumers.map((row) => row.consumer)).toEqual(expect.arrayContaining(["order-service", "shipping-service"]));
     // No payments value stayed undecodable, before or after the change.
-    const { rows: undecoded } = await db.pool.query(`SELECT flags FROM events WHERE topic = 'payments' AND (schema_id IS NULL OR flags <> '{}')`);
+    const { rows: undecoded } = await db.pool.query(`SELECT flags FROM events WHERE channel = 'payments' AND (schema_id IS NULL OR flags <> '{}')`);
     expect(undecoded).toEqual([]);
   });
 
@@ -454,7 +454,7 @@ interface PaymentRow {
 async function paymentRows(where: string, params: unknown[]): Promise<PaymentRow[]> {
   const { rows } = await db.pool.query<PaymentRow>(
     `SELECT key, entity_keys, value_bytes, value_json, schema_id, flags, headers FROM events
-      WHERE topic = 'payments' AND ${where} ORDER BY "timestamp" LIMIT 5`,
+      WHERE channel = 'payments' AND ${where} ORDER BY "timestamp" LIMIT 5`,
     params,
   );
   return rows;
@@ -470,7 +470,7 @@ function sent<T extends { status: string }>(result: T): Extract<T, { status: "se
 async function ceIdOf(topic: string, partition: number, offset: string): Promise<string> {
   const { rows } = await db.pool.query<{ ce_id: string }>(
     `SELECT h->>'value' AS ce_id FROM events e, jsonb_array_elements(e.headers) h
-      WHERE e.topic = $1 AND e.partition = $2 AND e."offset" = $3 AND h->>'key' = 'ce_id'`,
+      WHERE e.channel = $1 AND e.partition = $2 AND e.position = $3 AND h->>'key' = 'ce_id'`,
     [topic, partition, offset],
   );
   if (!rows[0]) throw new Error(`no ce_id on ${topic}/${partition}@${offset}`);

@@ -30,7 +30,7 @@ beforeAll(async () => {
   registry = await startSchemaRegistry({ port: 0 });
   db = await createTestDatabase();
   const config = loadConfig({ KAFKA_BROKERS: broker.address, EVENTSCOPE_POLL_MS: "500", SCHEMA_REGISTRY_URL: registry.url });
-  collector = startCollector(config, { db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 1_000 });
+  collector = startCollector(config, { source: { id: 1, name: "default" }, db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 1_000 });
 
   // Declines (inventory-service reads PaymentFailed) and failed shipments (refunds, which
   // notification-service reads), no outages or malformed orders: every order ends.
@@ -70,7 +70,7 @@ async function orderPaidWith(schemaId: number, type: string, where: string): Pro
     async () => {
       const { rows } = await db.pool.query<{ key: string; value_json: Record<string, unknown>; value_bytes: Buffer }>(
         `SELECT key, value_json, value_bytes FROM events
-          WHERE topic = 'payments' AND event_type = $1 AND schema_id = $2 AND flags = '{}' AND key IN (SELECT order_id FROM ${where})
+          WHERE channel = 'payments' AND event_type = $1 AND schema_id = $2 AND flags = '{}' AND key IN (SELECT order_id FROM ${where})
           LIMIT 1`,
         [type, schemaId],
       );

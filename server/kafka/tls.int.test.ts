@@ -68,7 +68,7 @@ async function produce(env: Record<string, string>, topic: string, messages: { k
 
 function collect(env: Record<string, string>, prefix: string): RunningCollector {
   const config = loadConfig({ ...env, EVENTSCOPE_COLLECTOR_GROUP: `${prefix}-collector`, EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-` });
-  const collector = startCollector(config, { db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 500 });
+  const collector = startCollector(config, { source: { id: 1, name: "default" }, db, log: logs.log, topicRefreshMs: 500, healthIntervalMs: 500 });
   cleanups.push(() => collector.stop());
   return collector;
 }
@@ -76,7 +76,7 @@ function collect(env: Record<string, string>, prefix: string): RunningCollector 
 async function deadLetterIdOf(topic: string): Promise<string> {
   return waitUntil(
     `the dead letter in ${topic}`,
-    async () => (await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE topic = $1`, [topic])).rows[0]?.id,
+    async () => (await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE channel = $1`, [topic])).rows[0]?.id,
     { timeoutMs: 30_000, intervalMs: 100, describe: () => logs.text() },
   );
 }

@@ -68,8 +68,8 @@ export async function serverReplayDeps(): Promise<ReplayDeps> {
   // Only the pool: masking (EVENTSCOPE_MASK_FIELDS) is for what is shown, a replay sends the original bytes.
   return {
     db: { pool: db.pool },
-    producer: getReplayProducer,
-    partitionCount: async (topic) => partitionCountOf(await getReplayAdmin(), topic),
+    producer: (source) => getReplayProducer(source),
+    partitionCount: async (topic, source) => partitionCountOf(await getReplayAdmin(source), topic),
     compression: getConfig().replayCompression,
     schemas: replaySchemas(),
   };

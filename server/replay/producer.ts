@@ -4,20 +4,31 @@ import { getConfig, type Config } from "../config.ts";
 
 /**
  * The replay producer, and the admin client whose metadata says which topics and partitions a
- * replay can go to: one of each per server process, created on the first replay. The producer is
- * idempotent (a retried produce request is not written twice). Kept on globalThis so that Next's
- * hot reload does not leave clients behind. Never instrumented: it writes headers exactly as given.
+ * replay can go to: one of each per source (cluster) and server process, created on the first
+ * replay to that source. The producer is idempotent (a retried produce request is not written
+ * twice). Kept on globalThis so that Next's hot reload does not leave clients behind. Never
+ * instrumented: it writes headers exactly as given.
  */
 
-const PRODUCER = Symbol.for("eventscope.replayProducer");
-const ADMIN = Symbol.for("eventscope.replayAdmin");
-type Holder = typeof globalThis & { [PRODUCER]?: Promise<Producer>; [ADMIN]?: Promise<Admin> };
+const CLIENTS = Symbol.for("eventscope.replayClients");
+type Holder = typeof globalThis & { [CLIENTS]?: Map<string, Promise<unknown>> };
 
 export class ReplayUnavailableError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "ReplayUnavailableError";
   }
+}
+
+/**
+ * The connection settings of a source, by name: THE seam where replay learns how to reach a
+ * source. Today only `default` exists, and it is the cluster of the environment (KAFKA_BROKERS,
+ * KAFKA_SASL_*, KAFKA_SSL_*); when sources come from EVENTSCOPE_SOURCES_FILE, this is where a
+ * source's own settings are looked up.
+ */
+export function replayConfigOfSource(source: string, config: Config = getConfig()): Pick<Config, "kafkaBrokers" | "kafka"> {
+  if (source === "default") return config;
+  throw new ReplayUnavailableError(`replay cannot reach source ${JSON.stringify(source)}: only the source "default" (KAFKA_BROKERS) is configured`);
 }
 
 function replayKafka(config: Pick<Config, "kafkaBrokers" | "kafka">) {
@@ -50,34 +61,36 @@ export async function createReplayAdmin(config: Pick<Config, "kafkaBrokers" | "k
   return admin;
 }
 
-/** This process's client in `slot`, connected; a failed connect is not kept (the next replay tries again). */
-function shared<T>(slot: typeof PRODUCER | typeof ADMIN, create: () => Promise<T>): Promise<T> {
-  const holder = globalThis as Record<symbol, Promise<unknown> | undefined>;
-  const existing = holder[slot];
+/** This process's client `slot`, connected; a failed connect is not kept (the next replay tries again). */
+function shared<T>(slot: string, create: () => Promise<T>): Promise<T> {
+  const holder = globalThis as Holder;
+  const clients = (holder[CLIENTS] ??= new Map());
+  const existing = clients.get(slot);
   if (existing) return existing as Promise<T>;
   const connecting = create().catch((error: unknown) => {
-    delete holder[slot];
+    clients.delete(slot);
     throw error;
   });
-  holder[slot] = connecting;
+  clients.set(slot, connecting);
   return connecting;
 }
 
-export function getReplayProducer(): Promise<Producer> {
-  return shared(PRODUCER, () => createReplayProducer(getConfig()));
+/** The replay producer of a source (by name; default `default`). */
+export function getReplayProducer(source = "default"): Promise<Producer> {
+  return shared(`producer\u0000${source}`, async () => createReplayProducer(replayConfigOfSource(source)));
 }
 
-export function getReplayAdmin(): Promise<Admin> {
-  return shared(ADMIN, () => createReplayAdmin(getConfig()));
+/** The replay admin client of a source (by name; default `default`). */
+export function getReplayAdmin(source = "default"): Promise<Admin> {
+  return shared(`admin\u0000${source}`, async () => createReplayAdmin(replayConfigOfSource(source)));
 }
 
-/** Disconnects this process's producer and admin client, if they were made (tests, shutdown). */
+/** Disconnects this process's producers and admin clients, if they were made (tests, shutdown). */
 export async function closeReplayProducer(): Promise<void> {
   const holder = globalThis as Holder;
-  const producer = holder[PRODUCER];
-  const admin = holder[ADMIN];
-  delete holder[PRODUCER];
-  delete holder[ADMIN];
-  await producer?.then((p) => p.disconnect()).catch(() => {});
-  await admin?.then((a) => a.disconnect()).catch(() => {});
+  const clients = [...(holder[CLIENTS]?.values() ?? [])];
+  holder[CLIENTS]?.clear();
+  for (const client of clients) {
+    await client.then((c) => (c as { disconnect(): Promise<void> }).disconnect()).catch(() => {});
+  }
 }

@@ -57,7 +57,7 @@ beforeAll(async () => {
     EVENTSCOPE_TOPICS_INCLUDE: `^${PREFIX}-`,
     EVENTSCOPE_POLL_MS: "300",
   });
-  collector = startCollector(config, { db, log: (line) => logs.push(line), topicRefreshMs: 500, healthIntervalMs: 500 });
+  collector = startCollector(config, { source: { id: 1, name: "default" }, db, log: (line) => logs.push(line), topicRefreshMs: 500, healthIntervalMs: 500 });
   producer = kafka.producer();
   await producer.connect();
   const replayProducer = await createReplayProducer(config);
@@ -107,7 +107,7 @@ async function produceDeadLetter(dlq: string, origin: string, key: string, value
   return waitUntil(
     `dead letter ${key} in ${dlq}`,
     async () => {
-      const { rows } = await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE topic = $1 ORDER BY id DESC LIMIT 1`, [dlq]);
+      const { rows } = await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE channel = $1 ORDER BY id DESC LIMIT 1`, [dlq]);
       return rows[0]?.id;
     },
     { timeoutMs: 30_000, intervalMs: 100, describe: () => logs.slice(-20).join("\n") },

@@ -52,8 +52,8 @@ beforeAll(async () => {
     EVENTSCOPE_TOPICS_INCLUDE: `^${PREFIX}-`,
     EVENTSCOPE_POLL_MS: "300",
   });
-  collector = startCollector(config, { db, log: (line) => logs.push(line), topicRefreshMs: 500, healthIntervalMs: 500 });
-  poller = startAdminPoller({ kafka, db, config, log: (line) => logs.push(line) });
+  collector = startCollector(config, { source: { id: 1, name: "default" }, db, log: (line) => logs.push(line), topicRefreshMs: 500, healthIntervalMs: 500 });
+  poller = startAdminPoller({ source: { id: 1, name: "default" }, kafka, db, config, log: (line) => logs.push(line) });
   producer = kafka.producer();
   await producer.connect();
   const replayProducer = await createReplayProducer(config);
@@ -104,7 +104,7 @@ async function waitForDeadLetterOf(dlq: string, key: string, options: { replayId
     `dead letter ${key} in ${dlq}`,
     async () => {
       const { rows } = await db.pool.query<{ id: string }>(
-        `SELECT d.id::text AS id FROM dead_letters d JOIN events e USING (topic, partition, "offset")
+        `SELECT d.id::text AS id FROM dead_letters d JOIN events e USING (source_id, channel, partition, position)
          WHERE d.topic = $1 AND e.key = $2 AND ($3::text IS NULL OR d.replay_id = $3) ORDER BY d.id DESC LIMIT 1`,
         [dlq, key, options.replayId ?? null],
       );
@@ -458,7 +458,7 @@ describe("bulk replay, resolve and discard", () => {
 
     // A clock of the test's own: each send takes 150 ms on it, and waiting moves it on.
     const clock = manualClock();
-    const paced: ReplayDeps = { ...deps, clock, producer: async () => producerTaking(clock, 150, await deps.producer()) };
+    const paced: ReplayDeps = { ...deps, clock, producer: async (source) => producerTaking(clock, 150, await deps.producer(source)) };
     const progress: [string, number, number, number][] = [];
     const summary = await replayDeadLetters(paced, { ids, dryRun: false, ratePerSecond: 2, actor: "grace" }, (item, done, total) => {
       progress.push([item.status, done, total, clock.now()]);
@@ -484,7 +484,7 @@ describe("bulk replay, resolve and discard", () => {
     const ids: string[] = [];
     for (const n of [1, 2]) ids.push(await produceDeadLetter(dlq, origin, { key: `ord-slow-${n}`, value: `{"orderId":"ord-slow-${n}"}` }));
     const clock = manualClock();
-    const paced: ReplayDeps = { ...deps, clock, producer: async () => producerTaking(clock, 300, await deps.producer()) };
+    const paced: ReplayDeps = { ...deps, clock, producer: async (source) => producerTaking(clock, 300, await deps.producer(source)) };
     const summary = await replayDeadLetters(paced, { ids, dryRun: false, ratePerSecond: 5, actor: "grace" }, () => {});
     expect(summary.counts).toEqual({ sent: 2 });
     expect(clock.waits).toEqual([]);

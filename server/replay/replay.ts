@@ -21,9 +21,10 @@ import { reencodeEditedValue, type SchemaSource } from "./reencode.ts";
  */
 export interface ReplayDeps {
   db: Pick<Database, "pool">;
-  producer: () => Promise<Producer>;
-  /** How many partitions a topic has; null when the cluster has no such topic. */
-  partitionCount: (topic: string) => Promise<number | null>;
+  /** The producer of a source (by name): a replay goes back to its dead letter's own source. */
+  producer: (source: string) => Promise<Producer>;
+  /** How many partitions a topic has on a source (by name); null when it has no such topic. */
+  partitionCount: (topic: string, source: string) => Promise<number | null>;
   /** The codec replays are sent with (EVENTSCOPE_REPLAY_COMPRESSION). Default none. */
   compression?: CompressionName;
   /** The time a bulk replay paces itself by. Default the system's. */
@@ -98,10 +99,10 @@ function targetTopicOf(source: { originTopic: string | null; originTopicHint: st
  */
 async function placeReplay(
   deps: Pick<ReplayDeps, "partitionCount">,
-  source: { originTopic: string | null; originPartition: number | null },
+  source: { source: string; originTopic: string | null; originPartition: number | null },
   targetTopic: string,
 ): Promise<{ partition: number | undefined; missingPartition: number | null }> {
-  const partitions = await deps.partitionCount(targetTopic);
+  const partitions = await deps.partitionCount(targetTopic, source.source);
   if (partitions === null) {
     const original = targetTopic === source.originTopic ? "its original topic " : "";
     throw new ValidationError(
@@ -140,7 +141,7 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
   let producer: Producer;
   let placement: Awaited<ReturnType<typeof placeReplay>>;
   try {
-    producer = await deps.producer();
+    producer = await deps.producer(source.source);
     placement = await placeReplay(deps, source, targetTopic);
   } catch (error) {
     if (error instanceof ValidationError) throw error;
@@ -252,14 +253,15 @@ export async function replayDeadLetters(
   const ids = request.group
     ? await listDeadLetterIdsOfGroup(deps.db, request.group, MAX_BULK_REPLAY)
     : [...new Set(request.ids ?? [])].slice(0, MAX_BULK_REPLAY);
-  // One metadata request per target topic for the whole run, not one per dead letter.
+  // One metadata request per target topic (and source) for the whole run, not one per dead letter.
   const known = new Map<string, Promise<number | null>>();
-  const partitionCount = (topic: string) => {
-    let count = known.get(topic);
+  const partitionCount = (topic: string, source: string) => {
+    const key = `${source}\u0000${topic}`;
+    let count = known.get(key);
     if (!count) {
-      count = deps.partitionCount(topic);
-      count.catch(() => known.delete(topic));
-      known.set(topic, count);
+      count = deps.partitionCount(topic, source);
+      count.catch(() => known.delete(key));
+      known.set(key, count);
     }
     return count;
   };

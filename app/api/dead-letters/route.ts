@@ -5,7 +5,7 @@ import { queryRecord } from "@/lib/api-schemas/query-params";
 
 export const dynamic = "force-dynamic";
 
-/** GET /api/dead-letters?status=new,replayed&topic=&error=&from=&to=&cursor=&limit= — newest first. */
+/** GET /api/dead-letters?status=new,replayed&topic=&source=&error=&from=&to=&cursor=&limit= — newest first. */
 export const GET = withErrorMapping(async (request: Request) => {
   const query = deadLetterListQuerySchema.parse(queryRecord(new URL(request.url).searchParams));
   const db = await getDatabase();

@@ -23,6 +23,7 @@ function deadLetterRow(offset: number, originTopic: string, errorClass: string, 
     originConsumerGroup: null, originTopicHint: null, errorClass, errorMessage, errorCause: null, stackTrace: null, attempts: 1,
   };
   return {
+    sourceId: 1,
     topic: TOPIC.dlq,
     partition: 0,
     offset: String(offset),
@@ -56,7 +57,7 @@ beforeAll(async () => {
     deadLetterRow(1, TOPIC.payments, "CardDeclined", "card declined: insufficient funds"),
     deadLetterRow(2, TOPIC.inventory, "OutOfStock", "sku-42 is out of stock"),
   ]);
-  const { rows } = await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE topic = $1 ORDER BY "offset"`, [TOPIC.dlq]);
+  const { rows } = await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE channel = $1 ORDER BY position`, [TOPIC.dlq]);
   ids.push(...rows.map((r) => r.id));
 });
 

@@ -5,7 +5,7 @@ import { withErrorMapping } from "@/lib/route-handler";
 export const dynamic = "force-dynamic";
 
 /**
- * GET /api/events?entity=&key=&type=&topic=&header=name[=value]&traceId=&from=&to=&cursor=&limit=:
+ * GET /api/events?entity=&key=&type=&topic=&source=&header=name[=value]&traceId=&from=&to=&cursor=&limit=:
  * events newest first, every filter optional and combined with AND; nextCursor fetches the next
  * (older) page.
  */

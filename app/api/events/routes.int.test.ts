@@ -62,6 +62,7 @@ function row(spec: { topic: string; offset: number; ms: number; type: string; pr
   const json = { type: spec.type, orderId: ORDER, note: "<script>alert(1)</script>" };
   const raw = spec.binary ?? Buffer.from(JSON.stringify(json));
   return {
+    sourceId: 1,
     topic: spec.topic,
     partition: 0,
     offset: String(spec.offset),
@@ -100,9 +101,10 @@ beforeAll(async () => {
     name, kind, of: null, internal: false, partitions: [{ partition: 0, leader: 1, endOffset: String(end), startOffset: "0" }],
   });
   const now = new Date();
-  await syncTopics(db, [topic(TOPIC.orders, "normal", 2), topic(TOPIC.inventory, "normal", 1), topic(TOPIC.payments, "normal", 1), topic(TOPIC.dlq, "dlq", 1)], { at: now });
+  await syncTopics(db, 1, [topic(TOPIC.orders, "normal", 2), topic(TOPIC.inventory, "normal", 1), topic(TOPIC.payments, "normal", 1), topic(TOPIC.dlq, "dlq", 1)], { at: now });
   await syncConsumerGroups(
     db,
+    1,
     [
       { groupId: GROUP.inventory, state: "Stable", protocolType: "consumer", protocol: "range", members: [] },
       { groupId: GROUP.analytics, state: "Stable", protocolType: "consumer", protocol: "range", members: [] },
@@ -112,6 +114,7 @@ beforeAll(async () => {
   // inventory has read orders/0/0 (its next offset is 1); analytics has read nothing yet.
   await upsertCommittedOffsets(
     db,
+    1,
     [
       { groupId: GROUP.inventory, topic: TOPIC.orders, partition: 0, committedOffset: "1" },
       { groupId: GROUP.analytics, topic: TOPIC.orders, partition: 0, committedOffset: "0" },
@@ -294,7 +297,7 @@ describe("the served shapes are the schemas of lib/api-schemas", () => {
   });
 
   it("a dead letter with its record and origin", async () => {
-    const { rows } = await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE topic = $1`, [TOPIC.dlq]);
+    const { rows } = await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE channel = $1`, [TOPIC.dlq]);
     const id = rows[0]!.id;
     const detail = expectServedAs(deadLetterDetailSchema, await call(getDeadLetter, "", { id }));
     expect(detail).toMatchObject({ id, originTopic: TOPIC.payments, errorClass: "CardDeclined", originCollected: true, eventCollected: true });

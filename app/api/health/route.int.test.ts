@@ -104,10 +104,10 @@ describe("GET /api/health", () => {
       groupId: group, topic: "payments", partition: 0, committedOffset: String(committed), endOffset: "900",
       offsetLag: String(900 - committed), timeLagMs: null,
     });
-    await recordLagSamples(db, [sample(from)], { at: new Date(now - 12_000) });
-    await recordLagSamples(db, [sample(to)], { at: new Date(now - 1_000) });
-    await syncTopics(db, [{ name: "payments", kind: "normal", of: null, internal: false, partitions: [{ partition: 0, leader: 1, endOffset: "900", startOffset: "0" }] }], { at: new Date(now) });
-    await upsertCommittedOffsets(db, [{ groupId: group, topic: "payments", partition: 0, committedOffset: String(to) }], { at: new Date(now) });
+    await recordLagSamples(db, 1, [sample(from)], { at: new Date(now - 12_000) });
+    await recordLagSamples(db, 1, [sample(to)], { at: new Date(now - 1_000) });
+    await syncTopics(db, 1, [{ name: "payments", kind: "normal", of: null, internal: false, partitions: [{ partition: 0, leader: 1, endOffset: "900", startOffset: "0" }] }], { at: new Date(now) });
+    await upsertCommittedOffsets(db, 1, [{ groupId: group, topic: "payments", partition: 0, committedOffset: String(to) }], { at: new Date(now) });
   }
 
   it("is stale when the collector has records to read and its offsets stopped advancing", async () => {
@@ -136,7 +136,7 @@ describe("GET /api/health", () => {
     process.env.EVENTSCOPE_COLLECTOR_GROUP = collectorGroup;
     const now = new Date();
     await instance({ lastPollAt: now, lastAdminPollAt: now });
-    await recordLagSamples(db, [
+    await recordLagSamples(db, 1, [
       { groupId: collectorGroup, topic: "orders", partition: 0, committedOffset: "10", endOffset: "5010", offsetLag: "5000", timeLagMs: 95_000 },
       { groupId: collectorGroup, topic: "orders", partition: 1, committedOffset: "7", endOffset: "7", offsetLag: "0", timeLagMs: 0 },
     ], { at: now });
@@ -182,7 +182,7 @@ describe("GET /api/health", () => {
 
   it("lists a partition retrying an undecodable batch, and once the range is stored, only as stored", async () => {
     const now = new Date();
-    const stall = { topic: "payments", partition: 1, fromOffset: "40", toOffset: "42", codec: "zstd", error: "Unknown frame descriptor", attempts: 2, since: now };
+    const stall = { source: "default", topic: "payments", partition: 1, fromOffset: "40", toOffset: "42", codec: "zstd", error: "Unknown frame descriptor", attempts: 2, since: now };
     await recordCollectorHealth(db, {
       instanceId,
       host: "collector-host",
@@ -200,7 +200,7 @@ describe("GET /api/health", () => {
 
     // Stored while the instance's last report still says retrying: stored, once.
     await ingestEvents(db, [
-      undecodableRangeRow("payments", 1, { firstOffset: "40", lastOffset: "42", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", raw: Buffer.from([0x28, 0xb5]), firstTimestamp: now.getTime() }, {
+      undecodableRangeRow(1, "payments", 1, { firstOffset: "40", lastOffset: "42", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", raw: Buffer.from([0x28, 0xb5]), firstTimestamp: now.getTime() }, {
         fromOffset: "40",
         attempts: 3,
         since: now,

@@ -36,7 +36,7 @@ export default async function DeadLettersPage({ searchParams }: Props) {
   try {
     query = deadLetterListQuerySchema.parse(raw);
     const db = await getDatabase();
-    const filters = { status: query.status, topic: query.topic, errorText: query.error, from: query.from, to: query.to };
+    const filters = { status: query.status, topic: query.topic, source: query.source, errorText: query.error, from: query.from, to: query.to };
     [groups, page] = await Promise.all([groupDeadLetters(db, filters), listDeadLetters(db, { ...filters, cursor: query.cursor, limit: query.limit ?? 200 })]);
   } catch (caught) {
     if (caught instanceof ZodError) error = caught.issues.map((i) => `${i.path.join(".") || "query"}: ${i.message}`).join("; ");

@@ -182,7 +182,7 @@ export default async function DeadLetterPage({ params }: Props) {
             at {formatUtc(d.timestamp)}
           </dd>
           <dt>Recognized by</dt>
-          <dd>{d.source === "headers" ? `${d.convention ?? "?"} headers` : "the topic's name only"}</dd>
+          <dd>{d.recognizedBy === "headers" ? `${d.convention ?? "?"} headers` : "the topic's name only"}</dd>
           {d.originGroup ? (
             <>
               <dt>Failed in group</dt>

@@ -44,16 +44,21 @@ async function loadGroupPage(groupId: string, query: GroupPageQuery) {
   const db = await getDatabase();
   let group: ConsumerGroupView;
   try {
-    group = await getConsumerGroup(db, groupId);
+    group = await getConsumerGroup(db, groupId, { source: query.source });
   } catch (error) {
     if (error instanceof NotFoundError || (error instanceof Error && error.name === "NotFoundError")) return null;
     throw error;
   }
   const partition = chosenPartition(group, query);
   const [history, unprocessed] = await Promise.all([
-    getGroupLagHistory(db, groupId, lagRange(query.window, Date.now())),
+    getGroupLagHistory(db, groupId, { ...lagRange(query.window, Date.now()), source: group.source }),
     partition
-      ? listUnprocessedEvents(db, groupId, { topic: partition.topic, partition: partition.partition, order: query.order ?? "oldest" })
+      ? listUnprocessedEvents(db, groupId, {
+          topic: partition.topic,
+          partition: partition.partition,
+          order: query.order ?? "oldest",
+          source: group.source,
+        })
       : Promise.resolve(null),
   ]);
   return { group, history, partition, unprocessed };
@@ -173,7 +178,7 @@ export default async function GroupPage({ params, searchParams }: Props) {
           </>
         ) : query.topic !== undefined && query.partition !== undefined ? (
           <div className={styles.grEmpty}>
-            This group has no offset on partition {query.partition} of {query.topic}. <Link href={groupHref(group.groupId, { window: query.window })}>Show its partitions</Link>
+            This group has no offset on partition {query.partition} of {query.topic}. <Link href={groupHref(group.groupId, { window: query.window, source: group.source })}>Show its partitions</Link>
           </div>
         ) : (
           <div className={styles.grEmpty}>Nothing unprocessed: the group is caught up on every partition where its lag is known.</div>

@@ -9,6 +9,8 @@ import type { WireFormatDecoder } from "../../schemas/wire-format.ts";
  */
 export async function fetchSchemas(
   db: Pick<Database, "pool">,
+  /** The source whose registry the decoder reads (schema ids are per registry). */
+  sourceId: number,
   decoder: WireFormatDecoder,
   keysAndValues: Iterable<Buffer | null>,
   log: (line: string) => void,
@@ -17,7 +19,7 @@ export async function fetchSchemas(
   const fetched = decoder.client.takeFetched();
   if (fetched.length === 0) return;
   try {
-    await saveRegistrySchemas(db, fetched);
+    await saveRegistrySchemas(db, sourceId, fetched);
   } catch (error) {
     decoder.client.giveBack(fetched);
     log(`could not store ${fetched.length} schema(s) from the registry (tried again with the next batch): ${(error as Error).message}`);

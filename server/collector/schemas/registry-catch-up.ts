@@ -14,6 +14,8 @@ import { fetchSchemas } from "./fetch-schemas.ts";
 
 export interface RegistryCatchUpOptions {
   db: Pick<Database, "pool">;
+  /** The source whose events (and registry) this catch-up serves (sources.id). */
+  sourceId: number;
   decoder: WireFormatDecoder;
   extractOptions: ExtractOptions;
   /** The topics this collector collects now: those it decodes (another collector may read others with another registry). */
@@ -63,11 +65,11 @@ export function startRegistryCatchUp(options: RegistryCatchUpOptions): RegistryC
   const round = async (): Promise<number> => {
     const topics = options.topics();
     if (topics.length === 0) return 0;
-    const records = await listRecordsAwaitingRegistry(options.db, topics, batchSize);
+    const records = await listRecordsAwaitingRegistry(options.db, options.sourceId, topics, batchSize);
     if (records.length === 0) return 0;
-    await fetchSchemas(options.db, options.decoder, records.flatMap((r) => [r.key, r.value]), options.log);
+    await fetchSchemas(options.db, options.sourceId, options.decoder, records.flatMap((r) => [r.key, r.value]), options.log);
     const decoded = records
-      .map((record) => extractEvent(asRawMessage(record), options.extractOptions))
+      .map((record) => ({ sourceId: options.sourceId, ...extractEvent(asRawMessage(record), options.extractOptions) }))
       .filter((event) => !event.flags.includes("schema-registry-unavailable"));
     const changed = await replaceDecodedEvents(options.db, decoded);
     if (changed > 0) options.log(`schema registry is back: decoded ${changed} event(s) stored while it was unavailable`);

@@ -7,7 +7,7 @@ import {
 import { formatDuration } from "../../../lib/format-duration.ts";
 import { getConfig } from "../../config.ts";
 import { readLatestTimeLag } from "./group-lag.ts";
-import { decimal, iso, runQuery, select, type Queryable } from "./shared.ts";
+import { decimal, iso, runQuery, select, sourceNameSql, type Queryable } from "./shared.ts";
 
 interface InstanceRow {
   instance_id: string;
@@ -28,6 +28,7 @@ interface InstanceRow {
 type StoredStall = Omit<StalledPartition, "state">;
 
 interface UndecodableRow {
+  source: string;
   topic: string;
   partition: number;
   offset: string;
@@ -119,7 +120,7 @@ export async function getCollectorHealthReport(
         SELECT sum(greatest(p.end_offset - c.committed_offset, 0)) FILTER (WHERE c.committed_offset >= 0)::text AS lag,
           count(*)::int AS partitions
         FROM committed_offsets c
-        JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
+        JOIN partitions p ON p.source_id = c.source_id AND p.topic = c.topic AND p.partition = c.partition
         WHERE c.group_id = ${collectorGroup}::text`),
       readLatestTimeLag(db, [collectorGroup]),
       // How far the collector's committed offsets advanced over the stale window (lag_samples_pkey).
@@ -127,17 +128,17 @@ export async function getCollectorHealthReport(
         SELECT sum(greatest(last_committed - first_committed, 0))::text AS advanced,
           max(extract(epoch FROM last_at - first_at) * 1000)::float8 AS span_ms
         FROM (
-          SELECT topic, partition, min(sampled_at) AS first_at, max(sampled_at) AS last_at,
+          SELECT source_id, topic, partition, min(sampled_at) AS first_at, max(sampled_at) AS last_at,
             (array_agg(committed_offset ORDER BY sampled_at))[1] AS first_committed,
             (array_agg(committed_offset ORDER BY sampled_at DESC))[1] AS last_committed
           FROM lag_samples
           WHERE group_id = ${collectorGroup}::text AND committed_offset IS NOT NULL
             AND sampled_at >= ${new Date(now.getTime() - staleAfterMs)}::timestamptz AND sampled_at <= ${now}::timestamptz
-          GROUP BY topic, partition
+          GROUP BY source_id, topic, partition
         ) per_partition`),
       // events_undecodable_idx: a partial index holding only these rows.
       select<UndecodableRow>(db, Prisma.sql`
-        SELECT topic, partition, "offset"::text AS "offset", undecodable
+        SELECT ${sourceNameSql(Prisma.sql`source_id`)} AS source, channel AS topic, partition, position::text AS "offset", undecodable
         FROM events
         WHERE undecodable IS NOT NULL AND ingested_at >= ${new Date(now.getTime() - RECENT_UNDECODABLE_MS)}::timestamptz
         ORDER BY ingested_at DESC
@@ -147,14 +148,15 @@ export async function getCollectorHealthReport(
     const age = (date: Date | null) => (date ? now.getTime() - date.getTime() : Infinity);
     const running = (instance: InstanceRow) => age(instance.updated_at) <= staleAfterMs;
     // A range already stored is no longer being retried, whatever an instance's last report says.
-    const storedRanges = new Set(undecodable.map((row) => `${row.topic}\u0000${row.partition}\u0000${row.offset}`));
+    const storedRanges = new Set(undecodable.map((row) => `${row.source}\u0000${row.topic}\u0000${row.partition}\u0000${row.offset}`));
     const retrying: StalledPartition[] = instances
       .filter(running)
       .flatMap((instance) => instance.stalled.map((stall) => ({ ...stall, state: "retrying" as const })))
-      .filter((stall) => !storedRanges.has(`${stall.topic}\u0000${stall.partition}\u0000${stall.fromOffset}`));
+      .filter((stall) => !storedRanges.has(`${stall.source}\u0000${stall.topic}\u0000${stall.partition}\u0000${stall.fromOffset}`));
     const stalled: StalledPartition[] = [
       ...retrying,
       ...undecodable.map((row) => ({
+        source: row.source,
         topic: row.topic,
         partition: row.partition,
         fromOffset: row.offset,

@@ -25,17 +25,19 @@ export function consumptionColumns(db: Queryable, mask: MaskRules): Prisma.Sql {
   (SELECT coalesce(json_agg(json_build_object('groupId', c.group_id, 'state', g.state,
             'committed', c.committed_offset::text, 'end', p.end_offset::text,
             'clientIds', (SELECT coalesce(json_agg(DISTINCT gm.client_id ORDER BY gm.client_id), '[]'::json)
-                          FROM group_members gm WHERE gm.group_id = c.group_id)) ORDER BY c.group_id), '[]'::json)
+                          FROM group_members gm WHERE gm.source_id = c.source_id AND gm.group_id = c.group_id)) ORDER BY c.group_id), '[]'::json)
    FROM committed_offsets c
-   JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}
-   LEFT JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
-   WHERE c.topic = page.topic AND c.partition = page.partition) AS consumption_json,
-  (SELECT coalesce(json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,
-            'offset', d."offset"::text, 'timestamp', d."timestamp", 'status', d.status, 'errorClass', d.error_class,
+   JOIN consumer_groups g ON g.source_id = c.source_id AND g.group_id = c.group_id AND g.deleted_at IS NULL
+     AND ${groupShown(db, Prisma.sql`g.group_id`)}
+   LEFT JOIN partitions p ON p.source_id = c.source_id AND p.topic = c.topic AND p.partition = c.partition
+   WHERE c.source_id = page.source_id AND c.topic = page.topic AND c.partition = page.partition) AS consumption_json,
+  (SELECT coalesce(json_agg(json_build_object('id', d.id::text, 'topic', d.channel, 'partition', d.partition,
+            'offset', d.position::text, 'timestamp', d."timestamp", 'status', d.status, 'errorClass', d.error_class,
             'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "d")}, 500), 'originGroup', d.origin_group, 'producer', d.producer)
             ORDER BY d."timestamp", d.id), '[]'::json)
    FROM dead_letters d
-   WHERE d.origin_topic = page.topic AND d.origin_partition = page.partition AND d.origin_offset = page."offset")
+   WHERE d.origin_topic = page.topic AND d.origin_partition = page.partition AND d.origin_offset = page."offset"
+     AND d.source_id = page.source_id)
    AS dead_lettered_json`;
 }
 

@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import type { StoredHeader } from "../../../lib/api-schemas/headers.ts";
 import { maskHeaders, maskJsonText, maskReplayEdits, maskValueText } from "../../../lib/mask.ts";
-import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
+import { groupShown, iso, maskedBinaryBase64, maskRulesOf, redactedSql, runQuery, select, sourceNameSql, type Queryable } from "./shared.ts";
 import type { DeadLetterRow } from "./dead-letters.ts";
 import type { DeadLetterDetail, ReplayOutcome, ReplayWithOutcome } from "../../../lib/api-schemas/dead-letters.ts";
 
@@ -32,6 +32,7 @@ interface DetailRow extends Omit<DeadLetterRow, "entity_keys"> {
 }
 
 interface ReplayRow {
+  source: string;
   id: string;
   sequence: number;
   requested_by: string;
@@ -61,20 +62,21 @@ export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly 
     select<ReplayRow & { dead_letter_id: string }>(
       db,
       Prisma.sql`
-        SELECT r.dead_letter_id::text AS dead_letter_id, r.id::text AS id, r.sequence, r.requested_by, r.requested_at,
+        SELECT r.dead_letter_id::text AS dead_letter_id, ${sourceNameSql(Prisma.sql`rd.source_id`)} AS source, r.id::text AS id, r.sequence, r.requested_by, r.requested_at,
           r.target_topic, r.edits, r.status::text AS status, r.produced_partition, r.produced_offset::text AS produced_offset,
           r.missing_partition, r.error,
           (SELECT json_agg(json_build_object('groupId', c.group_id, 'committedOffset', c.committed_offset::text,
                   'past', c.committed_offset > r.produced_offset) ORDER BY c.group_id)
-           FROM committed_offsets c JOIN consumer_groups g ON g.group_id = c.group_id AND g.deleted_at IS NULL
-           WHERE c.topic = r.target_topic AND c.partition = r.produced_partition AND ${groupShown(db, Prisma.sql`c.group_id`)}
+           FROM committed_offsets c JOIN consumer_groups g ON g.source_id = c.source_id AND g.group_id = c.group_id AND g.deleted_at IS NULL
+           WHERE c.source_id = rd.source_id AND c.topic = r.target_topic AND c.partition = r.produced_partition
+             AND ${groupShown(db, Prisma.sql`c.group_id`)}
           ) AS groups,
-          (SELECT json_agg(json_build_object('id', d.id::text, 'topic', d.topic, 'partition', d.partition,
-                  'offset', d."offset"::text, 'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "d")}, 500))
+          (SELECT json_agg(json_build_object('id', d.id::text, 'topic', d.channel, 'partition', d.partition,
+                  'offset', d.position::text, 'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "d")}, 500))
                   ORDER BY d.id)
            FROM dead_letters d
            WHERE d.replay_id = r.id::text) AS failed_again
-        FROM replays r
+        FROM replays r JOIN dead_letters rd ON rd.id = r.dead_letter_id
         WHERE r.dead_letter_id = ANY(${[...deadLetterIds]}::bigint[])
         ORDER BY r.dead_letter_id, r.sequence`,
     ),
@@ -91,6 +93,7 @@ export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly 
     const list = result.get(row.dead_letter_id) ?? [];
     list.push({
       id: row.id,
+      source: row.source,
       sequence: row.sequence,
       requestedBy: row.requested_by,
       requestedAt: row.requested_at.toISOString(),
@@ -117,18 +120,20 @@ export async function getDeadLetter(db: Queryable, id: string): Promise<DeadLett
     select<DetailRow>(
       db,
       Prisma.sql`
-        SELECT d.id::text AS id, d.topic, d.partition, d."offset"::text AS "offset", d."timestamp", d.source, d.convention,
+        SELECT d.id::text AS id, ${sourceNameSql(Prisma.sql`d.source_id`)} AS source, d.channel AS topic, d.partition,
+          d.position::text AS "offset", d."timestamp", d.recognized_by, d.convention,
           d.origin_topic, d.origin_partition, d.origin_offset::text AS origin_offset, d.origin_timestamp, d.origin_group,
           d.origin_topic_hint,
-          EXISTS (SELECT 1 FROM events o WHERE o.topic = d.origin_topic AND o.partition = d.origin_partition
-                  AND o."offset" = d.origin_offset) AS origin_collected,
+          EXISTS (SELECT 1 FROM events o WHERE o.source_id = d.source_id AND o.channel = d.origin_topic
+                  AND o.partition = d.origin_partition AND o.position = d.origin_offset) AS origin_collected,
           d.error_class, ${redactedSql(Prisma.sql`d.error_message`, mask, "d")} AS error_message,
           ${redactedSql(Prisma.sql`d.error_cause`, mask, "d")} AS error_cause,
           ${redactedSql(Prisma.sql`d.error_stack`, mask, "d")} AS error_stack, d.attempts, d.status, d.status_changed_at,
           d.replay_id, src.dead_letter_id::text AS replay_of_id, src.sequence AS replay_of_sequence,
           d.key, d.key_bytes, d.value_kind::text AS value_kind, d.value_json::text AS value_json_text, d.value_text,
           d.value_bytes, d.schema_id, d.headers, coalesce(d.flags, '{}') AS flags, coalesce(d.entity_keys, '{}') AS entity_keys, d.event_type, d.producer,
-          EXISTS (SELECT 1 FROM events e WHERE e.topic = d.topic AND e.partition = d.partition AND e."offset" = d."offset")
+          EXISTS (SELECT 1 FROM events e WHERE e.source_id = d.source_id AND e.channel = d.channel AND e.partition = d.partition
+                  AND e.position = d.position)
             AS event_collected
         FROM dead_letters d
         LEFT JOIN replays src ON d.replay_id ~ '^[0-9a-fA-F-]{36}$' AND src.id = d.replay_id::uuid
@@ -164,11 +169,12 @@ export async function getDeadLetter(db: Queryable, id: string): Promise<DeadLett
   const replays = await listReplayOutcomes(db, [row.id]);
   return {
     id: row.id,
+    source: row.source,
     topic: row.topic,
     partition: row.partition,
     offset: row.offset,
     timestamp: row.timestamp.toISOString(),
-    source: row.source,
+    recognizedBy: row.recognized_by,
     convention: row.convention,
     originTopic: row.origin_topic,
     originPartition: row.origin_partition,

@@ -1,3 +1,4 @@
+import { resolveSourceName } from "../sources.ts";
 import { Prisma } from "@prisma/client";
 import {
   DEAD_LETTER_STATUS_VALUES,
@@ -6,7 +7,7 @@ import {
 } from "../../../lib/api-schemas/dead-letters.ts";
 import { ValidationError } from "../../../lib/errors.ts";
 import { isMasking, type MaskRules } from "../../../lib/mask.ts";
-import { checkDate, checkLimit, decodeIdCursor, encodeIdCursor, iso, maskRulesOf, redactedSql, runQuery, select, type Queryable } from "./shared.ts";
+import { checkDate, checkLimit, decodeIdCursor, encodeIdCursor, iso, maskRulesOf, redactedSql, runQuery, select, sourceNameSql, type Queryable } from "./shared.ts";
 
 /** The statuses are the API's (lib/api-schemas/dead-letters.ts): one list for both. */
 export const DEAD_LETTER_STATUSES = DEAD_LETTER_STATUS_VALUES;
@@ -25,6 +26,8 @@ export interface DeadLetterFilters {
   /** On the dead letter's timestamp; from inclusive, to exclusive. */
   from?: Date;
   to?: Date;
+  /** A source's name: only its dead letters (an unknown name is a ValidationError naming the known ones). */
+  source?: string;
 }
 
 export interface ListDeadLettersOptions extends DeadLetterFilters {
@@ -36,8 +39,11 @@ export interface ListDeadLettersOptions extends DeadLetterFilters {
 const CURSOR_TAG = "dead-letters";
 const MAX_GROUPS = 1_000;
 
-function filterConditions(filters: DeadLetterFilters, mask: MaskRules): Prisma.Sql[] {
+async function filterConditions(db: Queryable, filters: DeadLetterFilters, mask: MaskRules): Promise<Prisma.Sql[]> {
   const conditions: Prisma.Sql[] = [];
+  if (filters.source !== undefined) {
+    conditions.push(Prisma.sql`d.source_id = ${(await resolveSourceName(db, filters.source)).id}::smallint`);
+  }
   if (filters.status !== undefined) {
     const statuses: readonly string[] = typeof filters.status === "string" ? [filters.status] : filters.status;
     const bad = statuses.filter((s) => !(DEAD_LETTER_STATUSES as readonly string[]).includes(s));
@@ -49,7 +55,7 @@ function filterConditions(filters: DeadLetterFilters, mask: MaskRules): Prisma.S
   if (filters.topic !== undefined) {
     conditions.push(Prisma.sql`(d.origin_topic = ${filters.topic}::text
       OR (d.origin_topic IS NULL AND d.origin_topic_hint = ${filters.topic}::text)
-      OR d.topic = ${filters.topic}::text)`);
+      OR d.channel = ${filters.topic}::text)`);
   }
   if (filters.errorText !== undefined && filters.errorText.trim() !== "") {
     // LIKE's wildcards in the user's text are literal characters.
@@ -79,11 +85,13 @@ const whereOf = (conditions: Prisma.Sql[]) =>
 /** A dead letter's row as the inbox reads it (the detail reads more of it). */
 export interface DeadLetterRow {
   id: string;
+  /** The source's name. */
+  source: string;
   topic: string;
   partition: number;
   offset: string;
   timestamp: Date;
-  source: string;
+  recognized_by: string;
   convention: string | null;
   origin_topic: string | null;
   origin_partition: number | null;
@@ -111,14 +119,15 @@ export interface DeadLetterRow {
 export async function listDeadLetters(db: Queryable, options: ListDeadLettersOptions = {}): Promise<DeadLetterPage> {
   const limit = checkLimit(options.limit, 50, 500);
   const mask = maskRulesOf(db);
-  const conditions = filterConditions(options, mask);
+  const conditions = await filterConditions(db, options, mask);
   if (options.cursor !== undefined) {
     const before = decodeIdCursor(CURSOR_TAG, options.cursor);
     conditions.push(Prisma.sql`(d."timestamp", d.id) < (${new Date(before.timestampMs)}::timestamptz, ${before.id}::bigint)`);
   }
   return runQuery("listing dead letters", async () => {
     const rows = await select<DeadLetterRow>(db, Prisma.sql`
-      SELECT d.id, d.topic, d.partition, d."offset", d."timestamp", d.source, d.convention, d.origin_topic,
+      SELECT d.id, ${sourceNameSql(Prisma.sql`d.source_id`)} AS source, d.channel AS topic, d.partition, d.position AS "offset",
+        d."timestamp", d.recognized_by, d.convention, d.origin_topic,
         d.origin_partition, d.origin_offset, d.origin_timestamp, d.origin_group, d.origin_topic_hint,
         d.error_class, left(${redactedSql(Prisma.sql`d.error_message`, mask, "d")}, 500) AS error_message, d.attempts, d.status, d.status_changed_at,
         d.replay_id, d.event_type, d.entity_keys, d.producer
@@ -131,11 +140,12 @@ export async function listDeadLetters(db: Queryable, options: ListDeadLettersOpt
     return {
       deadLetters: page.map((row) => ({
         id: row.id,
+        source: row.source,
         topic: row.topic,
         partition: row.partition,
         offset: row.offset,
         timestamp: row.timestamp.toISOString(),
-        source: row.source,
+        recognizedBy: row.recognized_by,
         convention: row.convention,
         originTopic: row.origin_topic,
         originPartition: row.origin_partition,
@@ -165,7 +175,7 @@ export async function listDeadLetters(db: Queryable, options: ListDeadLettersOpt
  * grouping reads the filtered dead letters, which is the inbox, not the events.
  */
 export async function groupDeadLetters(db: Queryable, filters: DeadLetterFilters = {}): Promise<DeadLetterGroup[]> {
-  const conditions = filterConditions(filters, maskRulesOf(db));
+  const conditions = await filterConditions(db, filters, maskRulesOf(db));
   return runQuery("grouping dead letters", async () => {
     const rows = await select<{
       origin_topic: string | null;
@@ -191,7 +201,7 @@ export async function groupDeadLetters(db: Queryable, filters: DeadLetterFilters
         (count(*) FILTER (WHERE d.status = 'resolved'))::int AS resolved,
         (count(*) FILTER (WHERE d.status = 'discarded'))::int AS discarded,
         min(d."timestamp") AS oldest, max(d."timestamp") AS newest,
-        array_agg(DISTINCT d.topic ORDER BY d.topic) AS dlq_topics
+        array_agg(DISTINCT d.channel ORDER BY d.channel) AS dlq_topics
       FROM dead_letters d
       ${whereOf(conditions)}
       GROUP BY coalesce(d.origin_topic, d.origin_topic_hint), d.error_class

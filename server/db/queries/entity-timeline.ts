@@ -50,7 +50,7 @@ export type TimelineRow = EventSummaryRow & ConsumptionJson & {
 /** Columns of a TimelineRow: the summary, the topic's kind and the event's own dead letter. */
 export function timelineColumns(mask: MaskRules): Prisma.Sql {
   return Prisma.sql`${eventSummaryColumns(mask)}, t.kind::text AS topic_kind,
-  dl.id AS dl_id, dl.status AS dl_status, dl.source AS dl_source, dl.convention AS dl_convention,
+  dl.id AS dl_id, dl.status AS dl_status, dl.recognized_by AS dl_source, dl.convention AS dl_convention,
   dl.origin_topic AS dl_origin_topic, dl.origin_partition AS dl_origin_partition,
   dl.origin_offset AS dl_origin_offset, dl.origin_topic_hint AS dl_origin_topic_hint,
   dl.origin_group AS dl_origin_group, dl.error_class AS dl_error_class,
@@ -60,8 +60,9 @@ export function timelineColumns(mask: MaskRules): Prisma.Sql {
 
 /** Joins for timelineColumns, after `FROM events e`. */
 export const TIMELINE_JOINS = Prisma.sql`
-  LEFT JOIN topics t ON t.name = e.topic
-  LEFT JOIN dead_letters dl ON dl.topic = e.topic AND dl.partition = e.partition AND dl."offset" = e."offset"`;
+  LEFT JOIN topics t ON t.source_id = e.source_id AND t.name = e.channel
+  LEFT JOIN dead_letters dl ON dl.source_id = e.source_id AND dl.channel = e.channel AND dl.partition = e.partition
+    AND dl.position = e.position`;
 
 /** Time order, then topic, partition, offset: how timelines and traces list events. */
 export const PAGE_TIME_ORDER = Prisma.sql`ORDER BY page."timestamp", page.topic, page.partition, page."offset"`;
@@ -84,7 +85,7 @@ export function toDeadLetterInfo(row: TimelineRow): DeadLetterInfo | null {
   return {
     id: row.dl_id,
     status: row.dl_status ?? "new",
-    source: row.dl_source ?? "headers",
+    recognizedBy: row.dl_source ?? "headers",
     convention: row.dl_convention,
     originTopic: row.dl_origin_topic,
     originPartition: row.dl_origin_partition,
@@ -122,7 +123,7 @@ export async function getEntityTimeline(
   const after = options.cursor === undefined ? null : decodeEventCursor(CURSOR_TAG, options.cursor);
   return runQuery(`reading the timeline of ${entityKey}`, async () => {
     const afterCondition = after
-      ? Prisma.sql`AND (e."timestamp", e.topic, e.partition, e."offset") >
+      ? Prisma.sql`AND (e."timestamp", e.channel, e.partition, e.position) >
           (${new Date(after.timestampMs)}::timestamptz, ${after.topic}::text, ${after.partition}::int, ${after.offset}::bigint)`
       : Prisma.empty;
     const mask = maskRulesOf(db);
@@ -134,7 +135,7 @@ export async function getEntityTimeline(
         SELECT ${timelineColumns(mask)}
         FROM events e ${TIMELINE_JOINS}
         WHERE e.entity_keys @> ARRAY[${entityKey}::text] ${afterCondition}
-        ORDER BY e."timestamp", e.topic, e.partition, e."offset"
+        ORDER BY e."timestamp", e.channel, e.partition, e.position
         LIMIT ${limit + 1}::int`,
         mask,
       ),

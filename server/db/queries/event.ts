@@ -4,6 +4,7 @@ import { TIMELINE_JOINS, timelineColumns, toTimelineEvent, withConsumption, type
 import type { EventDetail, EventValue } from "../../../lib/api-schemas/events.ts";
 import { checkOffset, maskedBinaryBase64, maskRulesOf, runQuery, select, type Queryable } from "./shared.ts";
 import { maskJson, maskValueText } from "../../../lib/mask.ts";
+import { resolveSourceName } from "../sources.ts";
 
 interface DetailRow extends TimelineRow {
   value_json: unknown;
@@ -26,27 +27,41 @@ export async function getEvent(
   topic: string,
   partition: number,
   offset: string | bigint,
+  /**
+   * The source's name (`?source=`). Without it, the event on whichever source has it; when several
+   * sources have an event at this topic, partition and offset, a ValidationError names them.
+   */
+  options: { source?: string } = {},
 ): Promise<EventDetail | null> {
   if (!Number.isInteger(partition) || partition < 0 || partition > 2_147_483_647) {
     throw new ValidationError("partition must be a non-negative 32-bit integer", { field: "partition" });
   }
   const at = checkOffset(offset);
+  const source = options.source ? await resolveSourceName(db, options.source) : null;
   return runQuery(`reading event ${topic}/${partition}/${at}`, async () => {
     const mask = maskRulesOf(db);
+    const ofSource = source ? Prisma.sql`e.source_id = ${source.id}::smallint AND` : Prisma.empty;
     const rows = await select<DetailRow>(
       db,
       withConsumption(
         db,
         Prisma.sql`
           SELECT ${timelineColumns(mask)}, e.value_json, e.value_text, e.value_bytes, e.ingested_at, e.schema_id,
-            (SELECT r.subject FROM registry_schemas r WHERE r.id = e.schema_id) AS schema_subject,
-            (SELECT r.version FROM registry_schemas r WHERE r.id = e.schema_id) AS schema_version
+            (SELECT r.subject FROM registry_schemas r WHERE r.source_id = e.source_id AND r.id = e.schema_id) AS schema_subject,
+            (SELECT r.version FROM registry_schemas r WHERE r.source_id = e.source_id AND r.id = e.schema_id) AS schema_version
           FROM events e ${TIMELINE_JOINS}
-          WHERE e.topic = ${topic}::text AND e.partition = ${partition}::int AND e."offset" = ${at}::bigint`,
+          WHERE ${ofSource} e.channel = ${topic}::text AND e.partition = ${partition}::int AND e.position = ${at}::bigint`,
         mask,
         Prisma.empty,
       ),
     );
+    if (rows.length > 1) {
+      throw new ValidationError(
+        `event ${topic}/${partition}/${at} exists on several sources (${rows.map((r) => r.source).sort().join(", ")}): ` +
+          "say which with ?source=<name>",
+        { field: "source" },
+      );
+    }
     const row = rows[0];
     if (!row) return null;
     const event = toTimelineEvent(row, mask);

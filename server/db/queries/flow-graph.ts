@@ -3,7 +3,9 @@ import { ValidationError } from "../../../lib/errors.ts";
 import { LAG_HEALTH_STATUSES } from "../../../lib/lag-health.ts";
 import { offsetLagOf, readCurrentLag, readLatestTimeLag } from "./group-lag.ts";
 import type { FlowEdge, FlowGraph, GroupNode, ProducerNode, TopicNode } from "../../../lib/api-schemas/graph.ts";
+import { graphNodeId } from "../../../lib/api-schemas/graph.ts";
 import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
+import { listSources } from "../sources.ts";
 
 export interface FlowGraphOptions {
   /** Window of the message rates, ms (default 60 s: "messages/s over the last minute"). */
@@ -20,6 +22,10 @@ const rate = (delta: bigint, ms: number) => (ms > 0 ? Math.round((Number(delta) 
  * the admin poller judged it), and DLQ topics with their dead letters. Everything comes from small
  * tables (topics, partitions, producers, groups, committed offsets) and from the last minute of
  * samples (BRIN indexes on sampled_at); events are not read.
+ *
+ * Every source's topics and groups are drawn side by side: nodes are keyed by source and name
+ * (graphNodeId qualifies a name that is on several sources). Producers are services, one node each
+ * whatever sources they write to.
  */
 export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}): Promise<FlowGraph> {
   const windowMs = options.windowMs ?? 60_000;
@@ -30,81 +36,105 @@ export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}
   const rateSince = new Date(now.getTime() - windowMs);
 
   return runQuery("drawing the flow graph", async () => {
-    const [topics, partitionTotals, producers, groups, members, endSamples, deadLetterCounts] = await Promise.all([
-      select<{ name: string; kind: TopicNode["kind"]; of: string | null; partition_count: number }>(db, Prisma.sql`
-        SELECT name, kind::text AS kind, "of", partition_count FROM topics
-        WHERE deleted_at IS NULL AND NOT internal ORDER BY name`),
-      select<{ topic: string; end_offset: string; messages: string }>(db, Prisma.sql`
-        SELECT topic, sum(end_offset)::text AS end_offset, sum(greatest(end_offset - start_offset, 0))::text AS messages
-        FROM partitions GROUP BY topic`),
-      select<{ topic: string; event_type: string; producer: string; count: string; last_seen_at: Date }>(db, Prisma.sql`
-        SELECT topic, event_type, producer, count, last_seen_at FROM producers`),
-      select<{ group_id: string; state: string; health_status: string | null; health_reason: string | null; health_at: Date | null }>(
+    const [sources, topics, partitionTotals, producers, groups, members, endSamples, deadLetterCounts] = await Promise.all([
+      listSources(db),
+      select<{ source_id: number; name: string; kind: TopicNode["kind"]; of: string | null; partition_count: number }>(db, Prisma.sql`
+        SELECT source_id, name, kind::text AS kind, "of", partition_count FROM topics
+        WHERE deleted_at IS NULL AND NOT internal ORDER BY name, source_id`),
+      select<{ source_id: number; topic: string; end_offset: string; messages: string }>(db, Prisma.sql`
+        SELECT source_id, topic, sum(end_offset)::text AS end_offset, sum(greatest(end_offset - start_offset, 0))::text AS messages
+        FROM partitions GROUP BY source_id, topic`),
+      select<{ source_id: number; topic: string; event_type: string; producer: string; count: string; last_seen_at: Date }>(db, Prisma.sql`
+        SELECT source_id, topic, event_type, producer, count, last_seen_at FROM producers`),
+      select<{
+        source_id: number;
+        group_id: string;
+        state: string;
+        health_status: string | null;
+        health_reason: string | null;
+        health_at: Date | null;
+      }>(
         db,
         Prisma.sql`
-          SELECT group_id, state, health_status, health_reason, health_at FROM consumer_groups
-          WHERE deleted_at IS NULL AND ${groupShown(db, Prisma.sql`group_id`)} ORDER BY group_id`,
+          SELECT source_id, group_id, state, health_status, health_reason, health_at FROM consumer_groups
+          WHERE deleted_at IS NULL AND ${groupShown(db, Prisma.sql`group_id`)} ORDER BY group_id, source_id`,
       ),
-      select<{ group_id: string; members: number; client_ids: string[] }>(db, Prisma.sql`
-        SELECT group_id, count(*)::int AS members, array_agg(DISTINCT client_id ORDER BY client_id) AS client_ids
-        FROM group_members GROUP BY group_id`),
+      select<{ source_id: number; group_id: string; members: number; client_ids: string[] }>(db, Prisma.sql`
+        SELECT source_id, group_id, count(*)::int AS members, array_agg(DISTINCT client_id ORDER BY client_id) AS client_ids
+        FROM group_members GROUP BY source_id, group_id`),
       // First and last end offset per partition within the rate window.
-      select<{ topic: string; first_at: Date; last_at: Date; delta: string }>(db, Prisma.sql`
-        SELECT topic, min(first_at) AS first_at, max(last_at) AS last_at, sum(last_end - first_end)::text AS delta
+      select<{ source_id: number; topic: string; first_at: Date; last_at: Date; delta: string }>(db, Prisma.sql`
+        SELECT source_id, topic, min(first_at) AS first_at, max(last_at) AS last_at, sum(last_end - first_end)::text AS delta
         FROM (
-          SELECT topic, partition, min(sampled_at) AS first_at, max(sampled_at) AS last_at,
+          SELECT source_id, topic, partition, min(sampled_at) AS first_at, max(sampled_at) AS last_at,
             (array_agg(end_offset ORDER BY sampled_at))[1] AS first_end,
             (array_agg(end_offset ORDER BY sampled_at DESC))[1] AS last_end
           FROM end_offset_samples
           WHERE sampled_at >= ${rateSince}::timestamptz AND sampled_at <= ${now}::timestamptz
-          GROUP BY topic, partition
+          GROUP BY source_id, topic, partition
         ) per_partition
-        GROUP BY topic`),
-      // dead_letters_topic_status_idx: an index-only count per DLQ topic.
-      select<{ topic: string; total: number; new: number }>(db, Prisma.sql`
-        SELECT topic, count(*)::int AS total, (count(*) FILTER (WHERE status = 'new'))::int AS new
-        FROM dead_letters GROUP BY topic`),
+        GROUP BY source_id, topic`),
+      // dead_letters_topic_status_idx: an index-only count per DLQ topic (then per source).
+      select<{ source_id: number; topic: string; total: number; new: number }>(db, Prisma.sql`
+        SELECT source_id, channel AS topic, count(*)::int AS total, (count(*) FILTER (WHERE status = 'new'))::int AS new
+        FROM dead_letters GROUP BY channel, source_id`),
     ]);
-    const groupIds = groups.map((g) => g.group_id);
+    const sourceName = new Map(sources.map((s) => [s.id, s.name]));
+    const nameOf = (sourceId: number) => sourceName.get(sourceId) ?? String(sourceId);
+    // (source, name) keys, and the names that are on several sources (their node ids say the source).
+    const at = (sourceId: number, name: string) => `${sourceId}\u0000${name}`;
+    const sharedNames = (rows: { source_id: number; name: string }[]) => {
+      const seen = new Map<string, Set<number>>();
+      for (const row of rows) seen.set(row.name, (seen.get(row.name) ?? new Set()).add(row.source_id));
+      return new Set([...seen].filter(([, ids]) => ids.size > 1).map(([name]) => name));
+    };
+    const sharedTopics = sharedNames(topics);
+    const sharedGroups = sharedNames(groups.map((g) => ({ source_id: g.source_id, name: g.group_id })));
+    const topicId = (sourceId: number, name: string) => graphNodeId("topic", name, nameOf(sourceId), sharedTopics.has(name));
+    const groupNodeId = (sourceId: number, groupId: string) => graphNodeId("group", groupId, nameOf(sourceId), sharedGroups.has(groupId));
+    const groupIds = [...new Set(groups.map((g) => g.group_id))];
     const [lagRows, timeLags, consumed] = await Promise.all([
       readCurrentLag(db, { groupIds }),
       readLatestTimeLag(db, groupIds),
       // Committed offsets' advance per group and topic over the rate window (lag_samples_sampled_at_idx).
-      select<{ group_id: string; topic: string; delta: string; span_ms: number }>(db, Prisma.sql`
-        SELECT group_id, topic, sum(greatest(last_committed - first_committed, 0))::text AS delta,
+      select<{ source_id: number; group_id: string; topic: string; delta: string; span_ms: number }>(db, Prisma.sql`
+        SELECT source_id, group_id, topic, sum(greatest(last_committed - first_committed, 0))::text AS delta,
           max(extract(epoch FROM last_at - first_at) * 1000)::float8 AS span_ms
         FROM (
-          SELECT group_id, topic, partition, min(sampled_at) AS first_at, max(sampled_at) AS last_at,
+          SELECT source_id, group_id, topic, partition, min(sampled_at) AS first_at, max(sampled_at) AS last_at,
             (array_agg(committed_offset ORDER BY sampled_at))[1] AS first_committed,
             (array_agg(committed_offset ORDER BY sampled_at DESC))[1] AS last_committed
           FROM lag_samples
           WHERE sampled_at >= ${rateSince}::timestamptz AND sampled_at <= ${now}::timestamptz AND committed_offset IS NOT NULL
-          GROUP BY group_id, topic, partition
+          GROUP BY source_id, group_id, topic, partition
         ) per_partition
-        GROUP BY group_id, topic`),
+        GROUP BY source_id, group_id, topic`),
     ]);
 
-    const topicNames = new Set(topics.map((t) => t.name));
-    const totals = new Map(partitionTotals.map((p) => [p.topic, p]));
+    const topicKeys = new Set(topics.map((t) => at(t.source_id, t.name)));
+    const totals = new Map(partitionTotals.map((p) => [at(p.source_id, p.topic), p]));
     const topicRates = new Map(
-      endSamples.map((s) => [s.topic, rate(BigInt(s.delta), s.last_at.getTime() - s.first_at.getTime())]),
+      endSamples.map((s) => [at(s.source_id, s.topic), rate(BigInt(s.delta), s.last_at.getTime() - s.first_at.getTime())]),
     );
-    const deadLetters = new Map(deadLetterCounts.map((d) => [d.topic, d]));
+    const deadLetters = new Map(deadLetterCounts.map((d) => [at(d.source_id, d.topic), d]));
 
-    const typesByTopic = groupBy(producers.filter((p) => p.event_type !== ""), (p) => p.topic);
-    const topicNodes: TopicNode[] = topics.map((t) => ({
-      id: `topic:${t.name}`,
-      topic: t.name,
-      kind: t.kind,
-      of: t.of,
-      partitions: t.partition_count,
-      endOffset: totals.get(t.name)?.end_offset ?? "0",
-      messages: totals.get(t.name)?.messages ?? "0",
-      messagesPerSecond: topicRates.get(t.name) ?? null,
-      eventTypes: [...new Set((typesByTopic.get(t.name) ?? []).map((p) => p.event_type))].sort(),
-      deadLetters:
-        t.kind === "dlq" ? { total: deadLetters.get(t.name)?.total ?? 0, new: deadLetters.get(t.name)?.new ?? 0 } : null,
-    }));
+    const typesByTopic = groupBy(producers.filter((p) => p.event_type !== ""), (p) => at(p.source_id, p.topic));
+    const topicNodes: TopicNode[] = topics.map((t) => {
+      const key = at(t.source_id, t.name);
+      return {
+        id: topicId(t.source_id, t.name),
+        source: nameOf(t.source_id),
+        topic: t.name,
+        kind: t.kind,
+        of: t.of,
+        partitions: t.partition_count,
+        endOffset: totals.get(key)?.end_offset ?? "0",
+        messages: totals.get(key)?.messages ?? "0",
+        messagesPerSecond: topicRates.get(key) ?? null,
+        eventTypes: [...new Set((typesByTopic.get(key) ?? []).map((p) => p.event_type))].sort(),
+        deadLetters: t.kind === "dlq" ? { total: deadLetters.get(key)?.total ?? 0, new: deadLetters.get(key)?.new ?? 0 } : null,
+      };
+    });
 
     // --- producers → topics. A rate belongs to a topic; with several producers active within the
     // window it is split by their share of the topic's events (estimated).
@@ -112,16 +142,19 @@ export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}
     const edges: FlowEdge[] = [];
     const byTopic = new Map<string, Map<string, { count: bigint; lastSeen: Date }>>();
     for (const p of producers) {
-      if (!topicNames.has(p.topic)) continue;
-      const perProducer = byTopic.get(p.topic) ?? new Map<string, { count: bigint; lastSeen: Date }>();
+      if (!topicKeys.has(at(p.source_id, p.topic))) continue;
+      const perProducer = byTopic.get(at(p.source_id, p.topic)) ?? new Map<string, { count: bigint; lastSeen: Date }>();
       const entry = perProducer.get(p.producer) ?? { count: 0n, lastSeen: p.last_seen_at };
       entry.count += BigInt(p.count);
       if (p.last_seen_at > entry.lastSeen) entry.lastSeen = p.last_seen_at;
       perProducer.set(p.producer, entry);
-      byTopic.set(p.topic, perProducer);
+      byTopic.set(at(p.source_id, p.topic), perProducer);
     }
-    for (const [topic, perProducer] of byTopic) {
-      const topicRate = topicRates.get(topic) ?? null;
+    for (const [key, perProducer] of byTopic) {
+      const sourceId = Number(key.slice(0, key.indexOf("\u0000")));
+      const topic = key.slice(key.indexOf("\u0000") + 1);
+      const target = topicId(sourceId, topic);
+      const topicRate = topicRates.get(key) ?? null;
       const active = [...perProducer.entries()].filter(([, e]) => e.lastSeen >= rateSince);
       const activeCount = active.reduce((sum, [, e]) => sum + e.count, 0n);
       for (const [producer, entry] of perProducer) {
@@ -138,9 +171,9 @@ export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}
           else if (activeCount > 0n) messagesPerSecond = Math.round(topicRate * (Number(entry.count) / Number(activeCount)) * 100) / 100;
         }
         edges.push({
-          id: `${id}->topic:${topic}`,
+          id: `${id}->${target}`,
           source: id,
-          target: `topic:${topic}`,
+          target,
           kind: "produces",
           messagesPerSecond,
           estimated: isActive && active.length > 1,
@@ -150,30 +183,35 @@ export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}
 
     // --- topics → DLQ topics (by name: headers say more per message, in the DLQ inbox)
     for (const t of topics) {
-      if (t.kind === "dlq" && t.of && topicNames.has(t.of)) {
+      if (t.kind === "dlq" && t.of && topicKeys.has(at(t.source_id, t.of))) {
+        const [from, to] = [topicId(t.source_id, t.of), topicId(t.source_id, t.name)];
         edges.push({
-          id: `topic:${t.of}->topic:${t.name}`,
-          source: `topic:${t.of}`,
-          target: `topic:${t.name}`,
+          id: `${from}->${to}`,
+          source: from,
+          target: to,
           kind: "dead-letters",
-          messagesPerSecond: topicRates.get(t.name) ?? null,
+          messagesPerSecond: topicRates.get(at(t.source_id, t.name)) ?? null,
           estimated: false,
         });
       }
     }
 
     // --- topics → groups, with lag, consumption rate and health
-    const lagByGroup = groupBy(lagRows, (row) => row.group_id);
-    const memberInfo = new Map(members.map((m) => [m.group_id, m]));
-    const consumedBy = new Map(consumed.map((c) => [`${c.group_id}\u0000${c.topic}`, c]));
+    const lagByGroup = groupBy(lagRows, (row) => at(row.source_id, row.group_id));
+    const memberInfo = new Map(members.map((m) => [at(m.source_id, m.group_id), m]));
+    const consumedBy = new Map(consumed.map((c) => [`${at(c.source_id, c.group_id)}\u0000${c.topic}`, c]));
     const maxTimeLag = new Map<string, number>();
     for (const [key, entry] of timeLags) {
-      const groupId = key.slice(0, key.indexOf("\u0000"));
-      if (entry.timeLagMs !== null) maxTimeLag.set(groupId, Math.max(maxTimeLag.get(groupId) ?? 0, entry.timeLagMs));
+      // lagKey: source id, group id, topic, partition.
+      const [sourceId, groupId] = key.split("\u0000");
+      const group = at(Number(sourceId), groupId!);
+      if (entry.timeLagMs !== null) maxTimeLag.set(group, Math.max(maxTimeLag.get(group) ?? 0, entry.timeLagMs));
     }
 
     const groupNodes: GroupNode[] = groups.map((g) => {
-      const rows = lagByGroup.get(g.group_id) ?? [];
+      const groupKey = at(g.source_id, g.group_id);
+      const nodeId = groupNodeId(g.source_id, g.group_id);
+      const rows = lagByGroup.get(groupKey) ?? [];
       let total = 0n;
       let unknown = 0;
       const lagByTopic = new Map<string, { total: bigint; known: boolean }>();
@@ -189,29 +227,31 @@ export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}
         lagByTopic.set(row.topic, topicLag);
       }
       for (const [topic, topicLag] of lagByTopic) {
-        if (!topicNames.has(topic)) continue;
-        const advance = consumedBy.get(`${g.group_id}\u0000${topic}`);
+        if (!topicKeys.has(at(g.source_id, topic))) continue;
+        const advance = consumedBy.get(`${groupKey}\u0000${topic}`);
+        const from = topicId(g.source_id, topic);
         edges.push({
-          id: `topic:${topic}->group:${g.group_id}`,
-          source: `topic:${topic}`,
-          target: `group:${g.group_id}`,
+          id: `${from}->${nodeId}`,
+          source: from,
+          target: nodeId,
           kind: "consumes",
           messagesPerSecond: advance && advance.span_ms > 0 ? rate(BigInt(advance.delta), advance.span_ms) : null,
           estimated: false,
           lag: topicLag.known ? topicLag.total.toString() : null,
         });
       }
-      const info = memberInfo.get(g.group_id);
+      const info = memberInfo.get(groupKey);
       const status = LAG_HEALTH_STATUSES.find((s) => s === g.health_status);
       return {
-        id: `group:${g.group_id}`,
+        id: nodeId,
+        source: nameOf(g.source_id),
         groupId: g.group_id,
         state: g.state,
         members: info?.members ?? 0,
         clientIds: info?.client_ids ?? [],
         totalLag: rows.length > 0 && unknown < rows.length ? total.toString() : null,
         unknownLagPartitions: unknown,
-        maxTimeLagMs: maxTimeLag.get(g.group_id) ?? null,
+        maxTimeLagMs: maxTimeLag.get(groupKey) ?? null,
         health: status && g.health_at ? { status, reason: g.health_reason ?? "", judgedAt: g.health_at.toISOString() } : null,
       };
     });

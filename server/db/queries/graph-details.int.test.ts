@@ -25,6 +25,7 @@ beforeAll(async () => {
   const partitions = (ends: number[], start = 0) => ends.map((end, partition) => ({ partition, leader: 1, endOffset: String(end), startOffset: String(start) }));
   await syncTopics(
     db,
+    1,
     [
       { name: ORDERS, kind: "normal", of: null, internal: false, partitions: partitions([10, 7, 0], 0) },
       { name: PAYMENTS, kind: "normal", of: null, internal: false, partitions: partitions([4]) },
@@ -33,6 +34,7 @@ beforeAll(async () => {
   );
   await syncConsumerGroups(
     db,
+    1,
     [
       {
         groupId: INVENTORY,
@@ -50,6 +52,7 @@ beforeAll(async () => {
   );
   await upsertCommittedOffsets(
     db,
+    1,
     [
       { groupId: INVENTORY, topic: ORDERS, partition: 0, committedOffset: "8" },
       { groupId: INVENTORY, topic: ORDERS, partition: 1, committedOffset: "7" },
@@ -81,7 +84,7 @@ describe("getTopicDetail", () => {
 
   it("lists the ranges stored as undecodable batches, and none for a topic without", async () => {
     await ingestEvents(db, [
-      undecodableRangeRow(PAYMENTS, 0, { firstOffset: "1", lastOffset: "3", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", raw: Buffer.from([0x28, 0xb5]), firstTimestamp: AT.getTime() }, {
+      undecodableRangeRow(1, PAYMENTS, 0, { firstOffset: "1", lastOffset: "3", recordCount: 3, codec: "zstd", error: "Unknown frame descriptor", raw: Buffer.from([0x28, 0xb5]), firstTimestamp: AT.getTime() }, {
         fromOffset: "1",
         attempts: 3,
         since: AT,

@@ -5,6 +5,7 @@ import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLa
 import type { PartitionLag } from "../../../lib/api-schemas/groups.ts";
 import { groupShown, runQuery, select, type Queryable } from "./shared.ts";
 import { whoConsumes } from "./who-consumes.ts";
+import { resolveSourceOf } from "../sources.ts";
 import type { GroupDetail, TopicDetail } from "../../../lib/api-schemas/graph.ts";
 
 /**
@@ -21,23 +22,28 @@ function checkName(value: string, field: string): string {
   return value;
 }
 
-/** A topic of the graph; NotFoundError when Eventscope has never seen it. */
-export async function getTopicDetail(db: Queryable, topic: string): Promise<TopicDetail> {
+/**
+ * A topic of the graph; NotFoundError when Eventscope has never seen it. `options.source`: the
+ * source's name, required when the topic is on several (resolveSourceOf).
+ */
+export async function getTopicDetail(db: Queryable, topic: string, options: { source?: string } = {}): Promise<TopicDetail> {
   checkName(topic, "topic");
+  const source = await resolveSourceOf(db, "topic", topic, options.source);
+  if (!source) throw new NotFoundError(`no topic named ${topic} has been seen`);
   return runQuery(`reading topic ${topic}`, async () => {
     const [rows, partitions, consumers, undecodable] = await Promise.all([
       select<{ kind: TopicDetail["kind"]; of: string | null }>(db, Prisma.sql`
-        SELECT kind::text AS kind, "of" FROM topics WHERE name = ${topic}::text AND deleted_at IS NULL`),
+        SELECT kind::text AS kind, "of" FROM topics WHERE source_id = ${source.id}::smallint AND name = ${topic}::text AND deleted_at IS NULL`),
       select<{ partition: number; start_offset: string; end_offset: string }>(db, Prisma.sql`
         SELECT partition, start_offset::text AS start_offset, end_offset::text AS end_offset
-        FROM partitions WHERE topic = ${topic}::text ORDER BY partition`),
-      whoConsumes(db, { topic }),
+        FROM partitions WHERE source_id = ${source.id}::smallint AND topic = ${topic}::text ORDER BY partition`),
+      whoConsumes(db, { topic }, { source: source.name }),
       // events_undecodable_idx
       select<{ partition: number; offset: string; undecodable: { toOffset: string; codec: string; error: string }; ingested_at: Date }>(
         db,
         Prisma.sql`
-          SELECT partition, "offset"::text AS "offset", undecodable, ingested_at FROM events
-          WHERE topic = ${topic}::text AND undecodable IS NOT NULL
+          SELECT partition, position::text AS "offset", undecodable, ingested_at FROM events
+          WHERE channel = ${topic}::text AND undecodable IS NOT NULL AND source_id = ${source.id}::smallint
           ORDER BY ingested_at DESC LIMIT 20`,
       ),
     ]);
@@ -45,6 +51,7 @@ export async function getTopicDetail(db: Queryable, topic: string): Promise<Topi
     if (!row) throw new NotFoundError(`no topic named ${topic} has been seen`);
     const answer = consumers.topics[0];
     return {
+      source: source.name,
       topic,
       kind: row.kind,
       of: row.of,
@@ -64,17 +71,24 @@ export async function getTopicDetail(db: Queryable, topic: string): Promise<Topi
   });
 }
 
-/** A consumer group of the graph; NotFoundError when it is unknown or deleted. */
-export async function getGroupDetail(db: Queryable, groupId: string): Promise<GroupDetail> {
+/**
+ * A consumer group of the graph; NotFoundError when it is unknown or deleted. `options.source`:
+ * the source's name, required when the group id is on several (resolveSourceOf).
+ */
+export async function getGroupDetail(db: Queryable, groupId: string, options: { source?: string } = {}): Promise<GroupDetail> {
   checkName(groupId, "group");
+  const source = await resolveSourceOf(db, "group", groupId, options.source);
+  if (!source) throw new NotFoundError(`no consumer group named ${groupId} is known`);
+  const sourceId = source.id;
   return runQuery(`reading consumer group ${groupId}`, async () => {
     const [groups, members, lagRows, timeLags] = await Promise.all([
       select<{ state: string; health_status: string | null; health_reason: string | null; health_at: Date | null }>(db, Prisma.sql`
         SELECT state, health_status, health_reason, health_at FROM consumer_groups g
-        WHERE group_id = ${groupId}::text AND deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
-      readGroupMembers(db, [groupId]),
-      readCurrentLag(db, { groupIds: [groupId] }),
-      readLatestTimeLag(db, [groupId]),
+        WHERE source_id = ${sourceId}::smallint AND group_id = ${groupId}::text AND deleted_at IS NULL
+          AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
+      readGroupMembers(db, [groupId], undefined, { sourceId }),
+      readCurrentLag(db, { groupIds: [groupId], sourceId }),
+      readLatestTimeLag(db, [groupId], { sourceId }),
     ]);
     const group = groups[0];
     if (!group) throw new NotFoundError(`no consumer group named ${groupId} is known`);
@@ -87,7 +101,7 @@ export async function getGroupDetail(db: Queryable, groupId: string): Promise<Gr
         total += lag;
         known += 1;
       }
-      const time = timeLags.get(lagKey(groupId, row.topic, row.partition));
+      const time = timeLags.get(lagKey(sourceId, groupId, row.topic, row.partition));
       return {
         topic: row.topic,
         partition: row.partition,
@@ -99,6 +113,7 @@ export async function getGroupDetail(db: Queryable, groupId: string): Promise<Gr
     });
     const status = LAG_HEALTH_STATUSES.find((s) => s === group.health_status);
     return {
+      source: source.name,
       groupId,
       state: group.state,
       health: status && group.health_at ? { status, reason: group.health_reason ?? "", judgedAt: group.health_at.toISOString() } : null,

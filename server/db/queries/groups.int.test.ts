@@ -31,6 +31,7 @@ function event(topic: string, partition: number, offset: number): EventRow {
   const json = { type: "OrderPlaced", orderId: `ord-${partition}-${offset}` };
   const raw = Buffer.from(JSON.stringify(json));
   return {
+    sourceId: 1,
     topic,
     partition,
     offset: String(offset),
@@ -62,10 +63,10 @@ beforeAll(async () => {
     name, kind: "normal" as const, of: null, internal: false,
     partitions: ends.map((end, partition) => ({ partition, leader: 1, endOffset: String(end), startOffset: "0" })),
   });
-  await syncTopics(db, [topic(ORDERS, [10, 5, 0]), topic(PAYMENTS, [6])], { at: at(0) });
+  await syncTopics(db, 1, [topic(ORDERS, [10, 5, 0]), topic(PAYMENTS, [6])], { at: at(0) });
   const member = (id: string, client: string, host: string, assignments: { topic: string; partition: number }[]) =>
     ({ memberId: id, clientId: client, clientHost: host, assignments });
-  await syncConsumerGroups(db, [
+  await syncConsumerGroups(db, 1, [
     { groupId: SLOW, state: "Stable", protocolType: "consumer", protocol: "range", members: [
       member("m-a", "analytics-1", "/10.0.0.9", [{ topic: ORDERS, partition: 0 }]),
       member("m-b", "analytics-2", "/10.0.0.10", [{ topic: ORDERS, partition: 1 }]),
@@ -75,7 +76,7 @@ beforeAll(async () => {
       member("m-s", "shipping", "/10.0.0.3", [{ topic: ORDERS, partition: 0 }, { topic: ORDERS, partition: 1 }, { topic: ORDERS, partition: 2 }]),
     ] },
   ], { at: at(0) });
-  await upsertCommittedOffsets(db, [
+  await upsertCommittedOffsets(db, 1, [
     { groupId: SLOW, topic: ORDERS, partition: 0, committedOffset: "4" },
     { groupId: SLOW, topic: ORDERS, partition: 1, committedOffset: "3" },
     { groupId: STOPPED, topic: PAYMENTS, partition: 0, committedOffset: "2" },
@@ -98,8 +99,8 @@ beforeAll(async () => {
     [0, [sample(SLOW, ORDERS, 0, 4, 10, 150_000), sample(SLOW, ORDERS, 1, 3, 5, 3_000), sample(STOPPED, PAYMENTS, 0, 2, 6, 180_000),
       sample(FAST, ORDERS, 0, 10, 10, 0), sample(FAST, ORDERS, 1, 5, 5, 0), sample(FAST, ORDERS, 2, null, 0, null)]],
   ];
-  for (const [ago, samples] of polls) await recordLagSamples(db, samples, { at: at(ago) });
-  await updateGroupHealth(db, { at: at(0), windowMs: FIXTURE_HEALTH_WINDOW_MS });
+  for (const [ago, samples] of polls) await recordLagSamples(db, 1, samples, { at: at(ago) });
+  await updateGroupHealth(db, 1, { at: at(0), windowMs: FIXTURE_HEALTH_WINDOW_MS });
 });
 
 afterAll(async () => {

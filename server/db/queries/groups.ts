@@ -34,7 +34,9 @@ import {
   type EventSummaryRow,
   type Queryable,
   groupShown,
+  sourceNameSql,
 } from "./shared.ts";
+import { resolveSourceOf, type SourceRow } from "../sources.ts";
 
 /**
  * The consumer-group pages: every group with its lag and health (`/groups`), one group with its
@@ -146,6 +148,8 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
   const after = options.cursor === undefined ? null : decodeGroupCursor(tag, options.cursor);
   return runQuery("listing consumer groups", async () => {
     const rows = await select<{
+      source_id: number;
+      source: string;
       group_id: string;
       state: string;
       protocol: string | null;
@@ -160,8 +164,9 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
     }>(
       db,
       Prisma.sql`
-        SELECT g.group_id, g.state, g.protocol, g.health_status, g.health_reason, g.health_at,
-          (SELECT count(*)::int FROM group_members m WHERE m.group_id = g.group_id) AS members,
+        SELECT g.source_id, ${sourceNameSql(Prisma.sql`g.source_id`)} AS source, g.group_id, g.state, g.protocol,
+          g.health_status, g.health_reason, g.health_at,
+          (SELECT count(*)::int FROM group_members m WHERE m.source_id = g.source_id AND m.group_id = g.group_id) AS members,
           l.topics, l.partitions, l.total_lag, l.unknown
         FROM consumer_groups g
         LEFT JOIN LATERAL (
@@ -170,23 +175,23 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
               FILTER (WHERE c.committed_offset >= 0 AND p.end_offset IS NOT NULL))::text AS total_lag,
             (count(*) FILTER (WHERE c.committed_offset < 0 OR p.end_offset IS NULL))::int AS unknown
           FROM committed_offsets c
-          LEFT JOIN partitions p ON p.topic = c.topic AND p.partition = c.partition
-          WHERE c.group_id = g.group_id
+          LEFT JOIN partitions p ON p.source_id = c.source_id AND p.topic = c.topic AND p.partition = c.partition
+          WHERE c.source_id = g.source_id AND c.group_id = g.group_id
         ) l ON true
         WHERE g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`,
     );
-    const timeLags = await readLatestTimeLag(
-      db,
-      rows.map((r) => r.group_id),
-    );
+    const timeLags = await readLatestTimeLag(db, [...new Set(rows.map((r) => r.group_id))]);
     const maxTimeLag = new Map<string, number>();
     for (const [key, value] of timeLags) {
       if (value.timeLagMs === null) continue;
-      const groupId = key.slice(0, key.indexOf("\u0000"));
-      maxTimeLag.set(groupId, Math.max(maxTimeLag.get(groupId) ?? 0, value.timeLagMs));
+      // lagKey: source id, group id, topic, partition.
+      const [sourceId, groupId] = key.split("\u0000");
+      const group = `${sourceId}\u0000${groupId}`;
+      maxTimeLag.set(group, Math.max(maxTimeLag.get(group) ?? 0, value.timeLagMs));
     }
     const groups = rows.map(
       (row): ConsumerGroupListItem => ({
+        source: row.source,
         groupId: row.group_id,
         state: row.state,
         protocol: row.protocol,
@@ -195,7 +200,7 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
         partitions: row.partitions ?? 0,
         totalLag: row.total_lag,
         unknownLagPartitions: row.unknown ?? 0,
-        timeLagMs: maxTimeLag.get(row.group_id) ?? null,
+        timeLagMs: maxTimeLag.get(`${row.source_id}\u0000${row.group_id}`) ?? null,
         health: storedHealth(row),
       }),
     );
@@ -203,8 +208,10 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
     const compare = order === "asc" ? ascending : (a: ConsumerGroupListItem, b: ConsumerGroupListItem) => ascending(b, a);
     groups.sort(compare);
     let start = 0;
+    // A group id can be on several sources: the cursor names the source too.
+    const cursorKey = (g: ConsumerGroupListItem) => `${g.source}/${g.groupId}`;
     if (after) {
-      const index = groups.findIndex((g) => g.groupId === after);
+      const index = groups.findIndex((g) => cursorKey(g) === after);
       if (index < 0) throw new ValidationError("the group this page started after is gone: start from the first page", { field: "cursor" });
       start = index + 1;
     }
@@ -213,7 +220,7 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
     return {
       groups: page,
       total: groups.length,
-      nextCursor: start + limit < groups.length && last ? encodeGroupCursor(tag, last.groupId) : null,
+      nextCursor: start + limit < groups.length && last ? encodeGroupCursor(tag, cursorKey(last)) : null,
     };
   });
 }
@@ -223,6 +230,15 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
 export interface GetConsumerGroupOptions {
   /** The window health is judged over; default 5 minutes (what the poller uses). */
   healthWindowMs?: number;
+  /** The source's name (`?source=`): required when the group id is on several sources (resolveSourceOf). */
+  source?: string;
+}
+
+/** The source of a group a route names, or NotFoundError when no source has it. */
+async function sourceOfGroup(db: Queryable, groupId: string, source: string | undefined): Promise<SourceRow> {
+  const found = await resolveSourceOf(db, "group", groupId, source);
+  if (!found) throw new NotFoundError(`no consumer group named ${groupId} is known`);
+  return found;
 }
 
 /**
@@ -239,6 +255,8 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
   if (!Number.isFinite(healthWindowMs) || healthWindowMs < 1_000) {
     throw new ValidationError("the health window must be at least 1 s", { field: "healthWindow" });
   }
+  const source = await sourceOfGroup(db, groupId, options.source);
+  const sourceId = source.id;
   return runQuery(`reading consumer group ${groupId}`, async () => {
     const [groups, members, lagRows, timeLags, latest] = await Promise.all([
       select<{
@@ -249,12 +267,14 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
         updated_at: Date;
       }>(db, Prisma.sql`
         SELECT state, protocol_type, protocol, first_seen_at, updated_at FROM consumer_groups g
-        WHERE group_id = ${groupId}::text AND deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
-      readGroupMembers(db, [groupId]),
-      readCurrentLag(db, { groupIds: [groupId] }),
-      readLatestTimeLag(db, [groupId]),
+        WHERE source_id = ${sourceId}::smallint AND group_id = ${groupId}::text AND deleted_at IS NULL
+          AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
+      readGroupMembers(db, [groupId], undefined, { sourceId }),
+      readCurrentLag(db, { groupIds: [groupId], sourceId }),
+      readLatestTimeLag(db, [groupId], { sourceId }),
       select<{ sampled_at: Date }>(db, Prisma.sql`
-        SELECT sampled_at FROM lag_samples WHERE group_id = ${groupId}::text ORDER BY sampled_at DESC LIMIT 1`),
+        SELECT sampled_at FROM lag_samples WHERE source_id = ${sourceId}::smallint AND group_id = ${groupId}::text
+        ORDER BY sampled_at DESC LIMIT 1`),
     ]);
     const group = groups[0];
     if (!group) throw new NotFoundError(`no consumer group named ${groupId} is known`);
@@ -266,7 +286,7 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
           Prisma.sql`
             SELECT topic, partition, sampled_at, committed_offset::text AS committed_offset, offset_lag::text AS offset_lag
             FROM lag_samples
-            WHERE group_id = ${groupId}::text
+            WHERE source_id = ${sourceId}::smallint AND group_id = ${groupId}::text
               AND sampled_at > ${new Date(latestAt.getTime() - healthWindowMs)}::timestamptz AND sampled_at <= ${latestAt}::timestamptz`,
         )
       : [];
@@ -309,7 +329,8 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
               SELECT ${eventSummaryColumns(maskRulesOf(db))}
               FROM unnest(${lagging.map((r) => r.topic)}::text[], ${lagging.map((r) => r.partition)}::int[],
                           ${lagging.map((r) => r.committed_offset)}::bigint[]) AS w(topic, partition, "offset")
-              JOIN events e ON e.topic = w.topic AND e.partition = w.partition AND e."offset" = w."offset"`,
+              JOIN events e ON e.source_id = ${sourceId}::smallint AND e.channel = w.topic AND e.partition = w.partition
+                AND e.position = w."offset"`,
           );
     const mask = maskRulesOf(db);
     const nextEvents = new Map(nextRows.map((row) => [`${row.topic}\u0000${row.partition}`, toEventSummary(row, mask)]));
@@ -324,7 +345,7 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
         total += lag;
         known += 1;
       }
-      const time = timeLags.get(lagKey(groupId, row.topic, row.partition))?.timeLagMs ?? null;
+      const time = timeLags.get(lagKey(sourceId, groupId, row.topic, row.partition))?.timeLagMs ?? null;
       if (time !== null) timeLagMs = Math.max(timeLagMs ?? 0, time);
       const verdict = verdicts.get(key);
       const next = nextEvents.get(key) ?? null;
@@ -344,6 +365,7 @@ export async function getConsumerGroup(db: Queryable, groupId: string, options: 
       };
     });
     return {
+      source: source.name,
       groupId,
       state: group.state,
       protocolType: group.protocol_type,
@@ -376,6 +398,8 @@ export interface ListUnprocessedOptions {
   cursor?: string;
   /** 1..500, default 50. */
   limit?: number;
+  /** The group's source by name (`?source=`), as for getConsumerGroup. */
+  source?: string;
 }
 
 /**
@@ -400,22 +424,24 @@ export async function listUnprocessedEvents(
   const limit = checkLimit(options.limit, 50, 500);
   const tag = `unprocessed:${order}`;
   const after = options.cursor === undefined ? null : checkOffset(decodeIdCursor(tag, options.cursor).id, "cursor");
+  const source = await sourceOfGroup(db, groupId, options.source);
   return runQuery(`listing events ${groupId} has not processed`, async () => {
     const offsets = await select<{ exists: boolean; committed_offset: string | null; end_offset: string | null }>(
       db,
       Prisma.sql`
         SELECT true AS exists, c.committed_offset::text AS committed_offset, p.end_offset::text AS end_offset
         FROM consumer_groups g
-        LEFT JOIN committed_offsets c ON c.group_id = g.group_id AND c.topic = ${topic}::text AND c.partition = ${partition}::int
-        LEFT JOIN partitions p ON p.topic = ${topic}::text AND p.partition = ${partition}::int
-        WHERE g.group_id = ${groupId}::text AND g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`,
+        LEFT JOIN committed_offsets c ON c.source_id = g.source_id AND c.group_id = g.group_id AND c.topic = ${topic}::text
+          AND c.partition = ${partition}::int
+        LEFT JOIN partitions p ON p.source_id = g.source_id AND p.topic = ${topic}::text AND p.partition = ${partition}::int
+        WHERE g.source_id = ${source.id}::smallint AND g.group_id = ${groupId}::text AND g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`,
     );
     const row = offsets[0];
     if (!row) throw new NotFoundError(`no consumer group named ${groupId} is known`);
     if (row.committed_offset === null) {
       throw new NotFoundError(`consumer group ${groupId} has no offset on partition ${partition} of ${topic}`);
     }
-    const base = { groupId, topic, partition, order, endOffset: row.end_offset };
+    const base = { source: source.name, groupId, topic, partition, order, endOffset: row.end_offset };
     if (BigInt(row.committed_offset) < 0n || row.end_offset === null) {
       return { ...base, committedOffset: BigInt(row.committed_offset) < 0n ? null : row.committed_offset, offsetLag: null, events: [], nextCursor: null };
     }
@@ -425,13 +451,13 @@ export async function listUnprocessedEvents(
     if (lag === 0n) return { ...base, committedOffset: committed, offsetLag: "0", events: [], nextCursor: null };
     const range =
       order === "oldest"
-        ? Prisma.sql`e."offset" >= ${after === null ? committed : (BigInt(after) + 1n).toString()}::bigint AND e."offset" < ${end}::bigint`
-        : Prisma.sql`e."offset" >= ${committed}::bigint AND e."offset" < ${after === null ? end : after}::bigint`;
+        ? Prisma.sql`e.position >= ${after === null ? committed : (BigInt(after) + 1n).toString()}::bigint AND e.position < ${end}::bigint`
+        : Prisma.sql`e.position >= ${committed}::bigint AND e.position < ${after === null ? end : after}::bigint`;
     const rows = await select<EventSummaryRow>(db, Prisma.sql`
       SELECT ${eventSummaryColumns(maskRulesOf(db))}
       FROM events e
-      WHERE e.topic = ${topic}::text AND e.partition = ${partition}::int AND ${range}
-      ORDER BY e."offset" ${order === "oldest" ? Prisma.sql`ASC` : Prisma.sql`DESC`}
+      WHERE e.source_id = ${source.id}::smallint AND e.channel = ${topic}::text AND e.partition = ${partition}::int AND ${range}
+      ORDER BY e.position ${order === "oldest" ? Prisma.sql`ASC` : Prisma.sql`DESC`}
       LIMIT ${limit + 1}::int`);
     const page = rows.slice(0, limit);
     const mask = maskRulesOf(db);
@@ -452,12 +478,20 @@ export async function listUnprocessedEvents(
  * A group's lag history (getLagHistory: per partition and in total, bucketed), with NotFoundError
  * for an unknown group (the history alone cannot tell an unknown group from one without samples).
  */
-export async function getGroupLagHistory(db: Queryable, groupId: string, options: LagHistoryOptions): Promise<LagHistory> {
+export async function getGroupLagHistory(
+  db: Queryable,
+  groupId: string,
+  options: Omit<LagHistoryOptions, "sourceId"> & { source?: string },
+): Promise<LagHistory> {
   checkGroupId(groupId);
+  const source = await sourceOfGroup(db, groupId, options.source);
   const found = await runQuery(`looking up consumer group ${groupId}`, () =>
     select<{ group_id: string }>(db, Prisma.sql`
-      SELECT group_id FROM consumer_groups g WHERE group_id = ${groupId}::text AND deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
+      SELECT group_id FROM consumer_groups g
+      WHERE source_id = ${source.id}::smallint AND group_id = ${groupId}::text AND deleted_at IS NULL
+        AND ${groupShown(db, Prisma.sql`g.group_id`)}`),
   );
   if (found.length === 0) throw new NotFoundError(`no consumer group named ${groupId} is known`);
-  return getLagHistory(db, groupId, options);
+  const history = await getLagHistory(db, groupId, { ...options, sourceId: source.id });
+  return { ...history, source: source.name };
 }

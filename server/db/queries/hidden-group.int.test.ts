@@ -35,9 +35,10 @@ let hiding: Queryable;
 beforeAll(async () => {
   db = await createTestDatabase();
   hiding = { ...db, hiddenGroup: COLLECTOR };
-  await syncTopics(db, [{ name: ORDERS, kind: "normal", of: null, internal: false, partitions: [{ partition: 0, leader: 1, startOffset: "0", endOffset: "1" }] }], { at: AT });
+  await syncTopics(db, 1, [{ name: ORDERS, kind: "normal", of: null, internal: false, partitions: [{ partition: 0, leader: 1, startOffset: "0", endOffset: "1" }] }], { at: AT });
   await syncConsumerGroups(
     db,
+    1,
     [COLLECTOR, SHIPPING].map((groupId) => ({
       groupId,
       state: "Stable",
@@ -49,11 +50,13 @@ beforeAll(async () => {
   );
   await upsertCommittedOffsets(
     db,
+    1,
     [COLLECTOR, SHIPPING].map((groupId) => ({ groupId, topic: ORDERS, partition: 0, committedOffset: "1" })),
     { at: AT },
   );
   await ingestEvents(db, [
     {
+      sourceId: 1,
       topic: ORDERS,
       partition: 0,
       offset: "0",

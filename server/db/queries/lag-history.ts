@@ -11,6 +11,8 @@ export interface LagHistoryOptions {
   bucketMs: number;
   /** Read every sample even where the per-minute roll-ups would answer (to compare the two). */
   samplesOnly?: boolean;
+  /** The group's source (sources.id); without it, the group id on every source. */
+  sourceId?: number;
 }
 
 const MINUTE_MS = 60_000;
@@ -57,6 +59,8 @@ export async function getLagHistory(db: Queryable, groupId: string, options: Lag
   // samples (every minute lies inside one bucket), reading one row a minute instead of one a poll.
   const fromMinutes = !options.samplesOnly && options.bucketMs % MINUTE_MS === 0 && from.getTime() % MINUTE_MS === 0;
   const bin = (column: Prisma.Sql) => Prisma.sql`date_bin(make_interval(secs => ${seconds}::float8), ${column}, ${from}::timestamptz)`;
+  const ofSource = (column: Prisma.Sql) =>
+    options.sourceId === undefined ? Prisma.empty : Prisma.sql`AND ${column} = ${options.sourceId}::smallint`;
   return runQuery(`reading the lag history of ${groupId}`, async () => {
     const [perPartition, perSample] = await Promise.all([
       select<PartitionBucketRow>(
@@ -67,7 +71,7 @@ export async function getLagHistory(db: Queryable, groupId: string, options: Lag
           max(m.max_offset_lag)::text AS max_lag, max(m.max_time_lag_ms)::text AS max_time_lag,
           max(m.max_committed_offset)::text AS committed, max(m.max_end_offset)::text AS end_offset
         FROM lag_minutes m
-        WHERE m.group_id = ${groupId}::text AND m.minute >= ${from}::timestamptz AND m.minute < ${to}::timestamptz
+        WHERE m.group_id = ${groupId}::text ${ofSource(Prisma.sql`m.source_id`)} AND m.minute >= ${from}::timestamptz AND m.minute < ${to}::timestamptz
         GROUP BY 1, 2, 3
         ORDER BY 2, 3, 1`
           : Prisma.sql`
@@ -75,7 +79,7 @@ export async function getLagHistory(db: Queryable, groupId: string, options: Lag
           max(l.offset_lag)::text AS max_lag, max(l.time_lag_ms)::text AS max_time_lag,
           max(l.committed_offset)::text AS committed, max(l.end_offset)::text AS end_offset
         FROM lag_samples l
-        WHERE l.group_id = ${groupId}::text AND l.sampled_at >= ${from}::timestamptz AND l.sampled_at < ${to}::timestamptz
+        WHERE l.group_id = ${groupId}::text ${ofSource(Prisma.sql`l.source_id`)} AND l.sampled_at >= ${from}::timestamptz AND l.sampled_at < ${to}::timestamptz
         GROUP BY 1, 2, 3
         ORDER BY 2, 3, 1`,
       ),
@@ -86,7 +90,7 @@ export async function getLagHistory(db: Queryable, groupId: string, options: Lag
         SELECT ${bin(Prisma.sql`t.minute`)} AS bucket,
           max(t.max_offset_lag)::text AS total, max(t.max_time_lag_ms)::text AS time_lag, max(t.max_unknown_partitions)::int AS unknown
         FROM lag_minute_totals t
-        WHERE t.group_id = ${groupId}::text AND t.minute >= ${from}::timestamptz AND t.minute < ${to}::timestamptz
+        WHERE t.group_id = ${groupId}::text ${ofSource(Prisma.sql`t.source_id`)} AND t.minute >= ${from}::timestamptz AND t.minute < ${to}::timestamptz
         GROUP BY 1
         ORDER BY 1`
           : Prisma.sql`
@@ -96,7 +100,7 @@ export async function getLagHistory(db: Queryable, groupId: string, options: Lag
           SELECT sampled_at, sum(offset_lag) AS total, max(time_lag_ms) AS time_lag,
             count(*) FILTER (WHERE offset_lag IS NULL) AS unknown
           FROM lag_samples
-          WHERE group_id = ${groupId}::text AND sampled_at >= ${from}::timestamptz AND sampled_at < ${to}::timestamptz
+          WHERE group_id = ${groupId}::text ${ofSource(Prisma.sql`source_id`)} AND sampled_at >= ${from}::timestamptz AND sampled_at < ${to}::timestamptz
           GROUP BY sampled_at
         ) per_sample
         GROUP BY 1

@@ -41,6 +41,7 @@ const PHONE = "+33-1-98-76-54";
 function event(offset: number, json: Record<string, unknown>, headers: [string, string][]): EventRow {
   const raw = Buffer.from(JSON.stringify(json));
   return {
+    sourceId: 1,
     topic: TOPIC,
     partition: 0,
     offset: String(offset),
@@ -119,11 +120,11 @@ beforeAll(async () => {
   db = await createTestDatabase();
   masked = { pool: db.pool, maskFields: ["cardNumber", "email", "customer.phone"] };
   await ingestEvents(db, [FIRST, SECOND, DEAD, RETRY, CUT, IMPRECISE]);
-  const found = await db.pool.query<{ id: string }>("SELECT id::text AS id FROM dead_letters WHERE topic = $1", [DEAD.topic]);
+  const found = await db.pool.query<{ id: string }>("SELECT id::text AS id FROM dead_letters WHERE channel = $1", [DEAD.topic]);
   deadLetterId = found.rows[0]!.id;
-  await syncTopics(db, [{ name: TOPIC, kind: "normal", of: null, internal: false, partitions: [{ partition: 0, leader: 1, endOffset: "5", startOffset: "0" }] }]);
-  await syncConsumerGroups(db, [{ groupId: GROUP, state: "Stable", protocolType: "consumer", protocol: "range", members: [] }]);
-  await upsertCommittedOffsets(db, [{ groupId: GROUP, topic: TOPIC, partition: 0, committedOffset: "0" }]);
+  await syncTopics(db, 1, [{ name: TOPIC, kind: "normal", of: null, internal: false, partitions: [{ partition: 0, leader: 1, endOffset: "5", startOffset: "0" }] }]);
+  await syncConsumerGroups(db, 1, [{ groupId: GROUP, state: "Stable", protocolType: "consumer", protocol: "range", members: [] }]);
+  await upsertCommittedOffsets(db, 1, [{ groupId: GROUP, topic: TOPIC, partition: 0, committedOffset: "0" }]);
 
   // A replay whose edits changed the value and the headers: its recorded diff holds the secrets,
   // in the replay's row and in the audit log.

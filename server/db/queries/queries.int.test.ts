@@ -94,6 +94,7 @@ function event(spec: {
     ...(spec.headers ?? []),
   ];
   return {
+    sourceId: 1,
     topic: spec.topic,
     partition: spec.partition,
     offset: String(spec.offset),
@@ -155,16 +156,17 @@ let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
   await ingestEvents(db, ALL);
-  await db.prisma.deadLetter.updateMany({ where: { topic: T.ordersDlt, offset: 2n }, data: { status: "resolved" } });
+  await db.prisma.deadLetter.updateMany({ where: { channel: T.ordersDlt, position: 2n }, data: { status: "resolved" } });
 
   const topic = (name: string, kind: "normal" | "dlq", of: string | null, ends: number[]) => ({
     name, kind, of, internal: false,
     partitions: ends.map((end, partition) => ({ partition, leader: 1, endOffset: String(end), startOffset: "0" })),
   });
   // Two polls 30 s apart: orders grows by 3 records (0.1/s), payments by 1.
-  await syncTopics(db, [topic(T.orders, "normal", null, [1, 1, 0]), topic(T.payments, "normal", null, [1])], { at: T_1 });
+  await syncTopics(db, 1, [topic(T.orders, "normal", null, [1, 1, 0]), topic(T.payments, "normal", null, [1])], { at: T_1 });
   await syncTopics(
     db,
+    1,
     [
       topic(T.orders, "normal", null, [3, 2, 0]),
       topic(T.payments, "normal", null, [2]),
@@ -175,10 +177,11 @@ beforeAll(async () => {
     { at: T_2 },
   );
   const assigned = (topicName: string, partitions: number[]) => partitions.map((partition) => ({ topic: topicName, partition }));
-  await syncConsumerGroups(db, [{ groupId: G.gone, state: "Stable", protocolType: "consumer", protocol: "range", members: [] }], { at: T_1 });
-  await upsertCommittedOffsets(db, [{ groupId: G.gone, topic: T.orders, partition: 0, committedOffset: "5" }], { at: T_1 });
+  await syncConsumerGroups(db, 1, [{ groupId: G.gone, state: "Stable", protocolType: "consumer", protocol: "range", members: [] }], { at: T_1 });
+  await upsertCommittedOffsets(db, 1, [{ groupId: G.gone, topic: T.orders, partition: 0, committedOffset: "5" }], { at: T_1 });
   await syncConsumerGroups(
     db,
+    1,
     [
       { groupId: G.inventory, state: "Stable", protocolType: "consumer", protocol: "range", members: [{ memberId: "m-inv", clientId: G.inventory, clientHost: "/10.0.0.1", assignments: assigned(T.orders, [0, 1, 2]) }] },
       { groupId: G.notification, state: "Stable", protocolType: "consumer", protocol: "range", members: [{ memberId: "m-not", clientId: NOTIFIER_CLIENT, clientHost: "/10.0.0.2", assignments: assigned(T.orders, [0, 1, 2]) }] },
@@ -191,6 +194,7 @@ beforeAll(async () => {
     offsets.map((offset, partition) => ({ groupId, topic: topicName, partition, committedOffset: String(offset) }));
   await upsertCommittedOffsets(
     db,
+    1,
     [
       ...committed(G.inventory, T.orders, [1, 0, -1]),
       ...committed(G.notification, T.orders, [3, 2, -1]),
@@ -205,13 +209,13 @@ beforeAll(async () => {
     offsetLag: committedOffset === null ? null : String(Math.max(0, end - committedOffset)),
     timeLagMs: committedOffset === null ? null : timeLagMs,
   });
-  await recordLagSamples(db, [
+  await recordLagSamples(db, 1, [
     sample(G.inventory, T.orders, 0, 0, 1, 5_000), sample(G.inventory, T.orders, 1, 0, 1, 6_000), sample(G.inventory, T.orders, 2, null, 0),
     sample(G.notification, T.orders, 0, 1, 1, 0), sample(G.notification, T.orders, 1, 1, 1, 0),
     sample(G.analytics, T.orders, 0, 0, 1, 9_000), sample(G.analytics, T.orders, 1, 0, 1, 9_000),
     sample(G.payment, T.payments, 0, 1, 1, 0),
   ], { at: T_1 });
-  await recordLagSamples(db, [
+  await recordLagSamples(db, 1, [
     // inventory: partition 0 moves (lag 1 → 2), partition 1 is stuck at 0 with lag 1 → 2: STALL.
     sample(G.inventory, T.orders, 0, 1, 3, 15_000), sample(G.inventory, T.orders, 1, 0, 2, 20_000), sample(G.inventory, T.orders, 2, null, 0),
     sample(G.notification, T.orders, 0, 3, 3, 0), sample(G.notification, T.orders, 1, 2, 2, 0),
@@ -220,9 +224,9 @@ beforeAll(async () => {
   ], { at: T_2 });
   // What the admin poller does after each poll: judge every group over its recent samples.
   // Two samples 30 s apart cover a one-minute window (health judges only a covered window).
-  await updateGroupHealth(db, { at: NOW, windowMs: 60_000 });
+  await updateGroupHealth(db, 1, { at: NOW, windowMs: 60_000 });
   // A group seen after the last judgement has no health yet.
-  await syncConsumerGroups(db, [{ groupId: G.late, state: "Stable", protocolType: "consumer", protocol: "range", members: [] }], { at: NOW });
+  await syncConsumerGroups(db, 1, [{ groupId: G.late, state: "Stable", protocolType: "consumer", protocol: "range", members: [] }], { at: NOW });
 });
 
 afterAll(async () => {
@@ -263,7 +267,7 @@ describe("getEntityTimeline", () => {
     // D is itself a dead letter: where it came from and why.
     expect(byPos.get(pos(D))).toMatchObject({
       topicKind: "dlq",
-      deadLetter: { status: "new", source: "headers", originTopic: T.orders, originPartition: 0, originOffset: "0", errorClass: "StockError" },
+      deadLetter: { status: "new", recognizedBy: "headers", originTopic: T.orders, originPartition: 0, originOffset: "0", errorClass: "StockError" },
     });
     expect(byPos.get(pos(A))!.deadLetter).toBeNull();
   });

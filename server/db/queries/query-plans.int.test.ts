@@ -152,7 +152,7 @@ describe("query plans on 200k events", () => {
   });
 
   it("group health (judged by the poller): the window's samples through the BRIN index", async () => {
-    await expectIndexed("group health", () => updateGroupHealth(traced, { at: NOW }), ["lag_samples_sampled_at_idx"]);
+    await expectIndexed("group health", () => updateGroupHealth(traced, 1, { at: NOW }), ["lag_samples_sampled_at_idx"]);
   });
 
   it("lag history: one group's samples through the primary key", async () => {
@@ -186,8 +186,8 @@ describe("query plans on 200k events", () => {
     // A field of PaymentCaptured last seen an hour ago: the history counts the events since without it.
     const hourAgo = new Date(NOW.getTime() - 3_600_000);
     await db.pool.query(
-      `INSERT INTO event_type_fields (event_type, path, json_type, count, first_seen_at, last_seen_at, first_topic, first_partition, first_offset)
-       VALUES ('PaymentCaptured', '', 'object', 1000, $1, $2, 'payments', 0, 0), ('PaymentCaptured', 'legacy', 'string', 10, $1, $1, 'payments', 0, 0)
+      `INSERT INTO event_type_fields (event_type, path, json_type, count, first_seen_at, last_seen_at, first_source_id, first_topic, first_partition, first_offset)
+       VALUES ('PaymentCaptured', '', 'object', 1000, $1, $2, 1, 'payments', 0, 0), ('PaymentCaptured', 'legacy', 'string', 10, $1, $1, 1, 'payments', 0, 0)
        ON CONFLICT DO NOTHING`,
       [hourAgo, NOW],
     );

@@ -25,6 +25,7 @@ const T0 = Date.parse("2026-12-01T10:00:00Z");
 function row(topic: string, offset: number, type: string, json: unknown, options: { schemaId?: number; producer?: string } = {}): EventRow {
   const raw = options.schemaId === undefined ? Buffer.from(JSON.stringify(json)) : Buffer.from([0, 0, 0, 0, options.schemaId, 1, 2]);
   return {
+    sourceId: 1,
     topic,
     partition: 0,
     offset: String(offset),
@@ -94,7 +95,7 @@ describe("getSchemaHistory", () => {
     const base = 1000 + (counter % 1000) * 10;
     const v2 = { ...avroV1, fields: [...avroV1.fields, { name: "method", type: ["null", "string"], default: null }] };
     const v3 = { ...avroV1, fields: [...avroV1.fields, { name: "merchantId", type: "string" }] };
-    await saveRegistrySchemas(db, [
+    await saveRegistrySchemas(db, 1, [
       { id: base + 1, schemaType: "AVRO", schema: JSON.stringify(avroV1), references: [], subject: `${topic}-value`, version: 1, compatibility: "BACKWARD" },
       { id: base + 2, schemaType: "AVRO", schema: JSON.stringify(v2), references: [], subject: `${topic}-value`, version: 2, compatibility: "BACKWARD" },
       { id: base + 3, schemaType: "AVRO", schema: JSON.stringify(v3), references: [], subject: `${topic}-value`, version: 3, compatibility: null },
@@ -174,7 +175,7 @@ describe("getSchemaHistory", () => {
     const decoded: EventRow = { ...row(topic, 0, type, { orderId: "o-9" }, { schemaId: 9 }), entityKeys: ["o-9"], deadLetter: failure, value: { kind: "json", json: { orderId: "o-9" }, raw: wire, schema: { id: 9 } } };
     await replaceDecodedEvents(db, [decoded]);
     const { rows } = await db.pool.query(
-      `SELECT value_kind::text AS value_kind, value_json, value_bytes, event_type, entity_keys FROM dead_letters WHERE topic = $1`,
+      `SELECT value_kind::text AS value_kind, value_json, value_bytes, event_type, entity_keys FROM dead_letters WHERE channel = $1`,
       [topic],
     );
     expect(rows).toEqual([{ value_kind: "json", value_json: { orderId: "o-9" }, value_bytes: wire, event_type: type, entity_keys: ["o-9"] }]);

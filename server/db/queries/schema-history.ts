@@ -41,7 +41,7 @@ export async function getSchemaHistory(db: Queryable, eventType: string): Promis
       }>(db, Prisma.sql`
         SELECT t.schema_id, t.count::text AS count, t.first_seen_at, t.last_seen_at, t.first_topic, t.first_partition,
           t.first_offset::text AS first_offset, r.schema_type, r.schema, r."references", r.subject, r.version, r.compatibility
-        FROM event_type_schemas t LEFT JOIN registry_schemas r ON r.id = t.schema_id
+        FROM event_type_schemas t LEFT JOIN registry_schemas r ON r.source_id = t.source_id AND r.id = t.schema_id
         WHERE t.event_type = ${eventType}::text`),
       select<{
         path: string;
@@ -123,12 +123,12 @@ async function findRemovedFields(db: Queryable, eventType: string, fields: reado
                 SELECT 1 FROM events
                 WHERE event_type = ${eventType}::text AND "timestamp" > ${row.lastSeenAt} AND schema_id IS NULL AND value_kind = 'json'
                 LIMIT ${REMOVAL_EVIDENCE}) later) AS n,
-             last.topic, last.partition, last."offset"::text AS "offset"
+             last.topic, last.partition, last.position::text AS "offset"
       FROM (SELECT 1) one
       LEFT JOIN LATERAL (
-        SELECT topic, partition, "offset" FROM events
+        SELECT channel AS topic, partition, position FROM events
         WHERE event_type = ${eventType}::text AND "timestamp" = ${row.lastSeenAt}
-        ORDER BY topic, partition, "offset" DESC LIMIT 1) last ON true`);
+        ORDER BY channel, partition, position DESC LIMIT 1) last ON true`);
     if (!after || after.n < REMOVAL_EVIDENCE) continue;
     removed.push({
       path: row.path,

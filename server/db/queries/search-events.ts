@@ -1,3 +1,4 @@
+import { resolveSourceName, resolveSourceOf } from "../sources.ts";
 import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import { isMaskedHeader } from "../../../lib/mask.ts";
@@ -37,6 +38,11 @@ export interface SearchEventsFilters {
 }
 
 export interface SearchEventsOptions extends SearchEventsFilters {
+  /**
+   * A source's name: only its events. With `topic`, which source's topic (required when several
+   * sources have a topic of that name: resolveSourceOf).
+   */
+  source?: string;
   cursor?: string;
   /** 1..500, default 50. */
   limit?: number;
@@ -65,7 +71,14 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
   if (options.entity !== undefined) conditions.push(Prisma.sql`e.entity_keys @> ARRAY[${options.entity}::text]`);
   if (options.key !== undefined) conditions.push(Prisma.sql`e.key = ${options.key}::text`);
   if (options.type !== undefined) conditions.push(Prisma.sql`e.event_type = ${options.type}::text`);
-  if (options.topic !== undefined) conditions.push(Prisma.sql`e.topic = ${options.topic}::text`);
+  if (options.topic !== undefined) {
+    conditions.push(Prisma.sql`e.channel = ${options.topic}::text`);
+    const source = await resolveSourceOf(db, "topic", options.topic, options.source);
+    // A topic on one source only needs no source condition (events_topic_timestamp_idx has none).
+    if (options.source !== undefined && source) conditions.push(Prisma.sql`e.source_id = ${source.id}::smallint`);
+  } else if (options.source !== undefined) {
+    conditions.push(Prisma.sql`e.source_id = ${(await resolveSourceName(db, options.source)).id}::smallint`);
+  }
   if (options.schemaId !== undefined) conditions.push(Prisma.sql`e.schema_id = ${options.schemaId}::int`);
   if (options.header !== undefined) {
     if (options.header.name.length === 0) throw new ValidationError("the header name is empty", { field: "header" });
@@ -93,7 +106,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
   if (from) conditions.push(Prisma.sql`e."timestamp" >= ${from}::timestamptz`);
   if (to) conditions.push(Prisma.sql`e."timestamp" < ${to}::timestamptz`);
   if (before) {
-    conditions.push(Prisma.sql`(e."timestamp", e.topic, e.partition, e."offset") <
+    conditions.push(Prisma.sql`(e."timestamp", e.channel, e.partition, e.position) <
       (${new Date(before.timestampMs)}::timestamptz, ${before.topic}::text, ${before.partition}::int, ${before.offset}::bigint)`);
   }
   const where = conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
@@ -108,7 +121,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
       SELECT ${eventSummaryColumns(mask)}
       FROM events e
       ${where}
-      ORDER BY ${timeOrder} DESC, e.topic DESC, e.partition DESC, e."offset" DESC
+      ORDER BY ${timeOrder} DESC, e.channel DESC, e.partition DESC, e.position DESC
       LIMIT ${limit + 1}::int`);
     const page = rows.slice(0, limit);
     const last = page.at(-1);

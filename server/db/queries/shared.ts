@@ -73,6 +73,15 @@ export async function select<T extends object>(db: Queryable, query: Prisma.Sql)
 export const PREVIEW_CHARS = 256;
 
 /**
+ * The name of the source whose id is in `sourceIdColumn` (e.g. e.source_id): the one place the
+ * query layer turns a row's source id into the name every response carries. A lookup by primary
+ * key in the tiny sources table, cheaper than a join that every query would have to repeat.
+ */
+export function sourceNameSql(sourceIdColumn: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`(SELECT s.name FROM sources s WHERE s.id = ${sourceIdColumn})`;
+}
+
+/**
  * The columns of an EventSummary, for `SELECT ${eventSummaryColumns(mask)} FROM events e`. The
  * texts of a prior failure are redacted (redactedSql) when fields are masked.
  */
@@ -84,7 +93,7 @@ export function eventSummaryColumns(mask: MaskRules): Prisma.Sql {
         'stackTrace', ${redactedSql(Prisma.sql`e.prior_failure->>'stackTrace'`, mask, "e")}) END`
     : Prisma.sql`e.prior_failure`;
   return Prisma.sql`
-  e.topic, e.partition, e."offset", e."timestamp", e.key,
+  ${sourceNameSql(Prisma.sql`e.source_id`)} AS source, e.source_id, e.channel AS topic, e.partition, e.position AS "offset", e."timestamp", e.key,
   encode(e.key_bytes, 'base64') AS key_base64, e.value_kind::text AS value_kind,
   left(coalesce(e.value_json::text, e.value_text), ${PREVIEW_CHARS}::int) AS value_preview,
   e.headers, e.size, e.event_type, e.entity_keys, e.trace_id, e.parent_span_id, e.producer,
@@ -146,6 +155,7 @@ export function maskedBinaryBase64(bytes: Buffer, mask: MaskRules): string {
 }
 
 export interface EventSummaryRow {
+  source: string;
   topic: string;
   partition: number;
   offset: string;
@@ -173,6 +183,7 @@ function isValueKind(kind: string | null): kind is EventSummary["valueKind"] & s
 export function toEventSummary(row: EventSummaryRow, mask: MaskRules): EventSummary {
   const headers = Array.isArray(row.headers) ? (row.headers as StoredHeader[]) : [];
   return {
+    source: row.source,
     topic: row.topic,
     partition: row.partition,
     offset: row.offset,

@@ -13,9 +13,13 @@ import { formatCount } from "@/lib/format-number";
 import { InputError, PageFrame } from "@/components/events/page-parts";
 import { TraceLinks } from "@/components/events/trace-links";
 
+import { sourceParam } from "@/lib/api-schemas/query-params";
 export const dynamic = "force-dynamic";
 
-type Props = { params: Promise<{ topic: string; partition: string; offset: string }> };
+type Props = {
+  params: Promise<{ topic: string; partition: string; offset: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+};
 
 export async function generateMetadata({ params }: Props) {
   const { topic, partition, offset } = await params;
@@ -34,7 +38,7 @@ function Field({ label, children }: { label: string; children: ReactNode }) {
 }
 
 /** /events/[topic]/[partition]/[offset]: one event with everything Eventscope knows about it. */
-export default async function EventPage({ params }: Props) {
+export default async function EventPage({ params, searchParams }: Props) {
   const parsed = eventAddressSchema.safeParse(await params);
   if (!parsed.success) {
     return (
@@ -46,7 +50,20 @@ export default async function EventPage({ params }: Props) {
   }
   const { topic, partition, offset } = parsed.data;
   const config = getConfig();
-  const found = await getEvent(await getDatabase(), topic, partition, offset);
+  let found: Awaited<ReturnType<typeof getEvent>>;
+  try {
+    // ?source= names the source when several have an event at this address (else a 422-like message).
+    found = await getEvent(await getDatabase(), topic, partition, offset, { source: sourceParam(await searchParams) });
+  } catch (error) {
+    const message = inputErrorMessage(error);
+    if (message === null) throw error;
+    return (
+      <PageFrame>
+        <h1>Event</h1>
+        <InputError title="Which event?" message={message} />
+      </PageFrame>
+    );
+  }
   if (!found) notFound();
   const event = found;
   const e = event!;
@@ -64,6 +81,7 @@ export default async function EventPage({ params }: Props) {
         ) : null}
       </p>
       <dl style={{ display: "grid", gridTemplateColumns: "max-content 1fr", gap: "0.3rem 1rem", fontSize: "0.85rem", margin: "0 0 1rem" }}>
+        <Field label="Source">{e.source}</Field>
         <Field label="Time">{formatTime(e.timestamp)}</Field>
         <Field label="Key">{keyText(e)}</Field>
         <Field label="Producer">{e.producer ?? "unknown producer"}</Field>
@@ -113,11 +131,11 @@ export default async function EventPage({ params }: Props) {
           <dl style={{ display: "grid", gridTemplateColumns: "max-content 1fr", gap: "0.3rem 1rem", fontSize: "0.85rem", margin: 0 }}>
             <Field label="Status">{dl.status}</Field>
             <Field label="Recognised by">
-              {dl.source === "headers" ? `failure headers (${dl.convention ?? "convention unknown"})` : "the topic's name only"}
+              {dl.recognizedBy === "headers" ? `failure headers (${dl.convention ?? "convention unknown"})` : "the topic's name only"}
             </Field>
             <Field label="Origin">
               {dl.originTopic !== null && dl.originPartition !== null && dl.originOffset !== null ? (
-                <Link href={eventHref({ topic: dl.originTopic, partition: dl.originPartition, offset: dl.originOffset })}>
+                <Link href={eventHref({ source: e.source, topic: dl.originTopic, partition: dl.originPartition, offset: dl.originOffset })}>
                   {dl.originTopic}/{dl.originPartition}/{dl.originOffset}
                 </Link>
               ) : dl.originTopicHint ? (
