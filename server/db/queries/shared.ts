@@ -72,6 +72,11 @@ export async function select<T extends object>(db: Queryable, query: Prisma.Sql)
 
 export const PREVIEW_CHARS = 256;
 
+/** `AND <column> = <id>` when a source is given, nothing when not (every source). */
+export function ofSource(column: Prisma.Sql, sourceId: number | undefined): Prisma.Sql {
+  return sourceId === undefined ? Prisma.empty : Prisma.sql`AND ${column} = ${sourceId}::smallint`;
+}
+
 /**
  * The name of the source whose id is in `sourceIdColumn` (e.g. e.source_id): the one place the
  * query layer turns a row's source id into the name every response carries. A lookup by primary
