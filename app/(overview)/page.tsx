@@ -9,7 +9,10 @@ export const dynamic = "force-dynamic";
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-/** `/`: the live flow graph, producers → topics → consumer groups; `?node=topic:orders` selects a node. */
+/**
+ * `/`: the live flow graph, producers → topics → consumer groups; `?node=topic:orders` selects a
+ * node, `?source=<name>` draws one source only (every source side by side by default).
+ */
 export default async function OverviewPage({ searchParams }: Props) {
   let query: OverviewPageQuery;
   try {
@@ -24,8 +27,21 @@ export default async function OverviewPage({ searchParams }: Props) {
       </PageFrame>
     );
   }
-  const graph = await getFlowGraph(await getDatabase());
-  if (graph.topics.length === 0) {
+  let graph;
+  try {
+    graph = await getFlowGraph(await getDatabase(), query.source ? { source: query.source } : {});
+  } catch (error) {
+    // An unknown ?source= names the known sources.
+    const message = inputErrorMessage(error);
+    if (message === null) throw error;
+    return (
+      <PageFrame>
+        <h1>Overview</h1>
+        <InputError title="Cannot show the graph" message={message} />
+      </PageFrame>
+    );
+  }
+  if (graph.topics.length === 0 && graph.source === null) {
     return (
       <main className="graph-empty">
         <h1>No events yet</h1>

@@ -152,6 +152,21 @@ describe("sources", () => {
     ]);
   });
 
+  it("draws one source's graph on ?source=, with its producers, and lists every source for the choice", async () => {
+    const graph = await getFlowGraph(db, { source: "prod-eu" });
+    expect(graph.source).toBe("prod-eu");
+    expect(graph.sources).toEqual(expect.arrayContaining(["default", "prod-eu"]));
+    expect(new Set(graph.topics.map((t) => t.source))).toEqual(new Set(["prod-eu"]));
+    expect(graph.topics.map((t) => t.topic).sort()).toEqual([DLQ, SHARED, ONLY_EU].sort());
+    expect(graph.groups.map((g) => `${g.source}/${g.groupId}`)).toEqual([`prod-eu/${GROUP}`]);
+    expect(graph.producers.map((p) => p.producer)).toEqual(["order-service"]);
+    const kept = new Set([...graph.producers.map((p) => p.id), ...graph.topics.map((t) => t.id), ...graph.groups.map((g) => g.id)]);
+    expect(graph.edges.length).toBeGreaterThan(0);
+    for (const edge of graph.edges) expect(kept.has(edge.source) && kept.has(edge.target), edge.id).toBe(true);
+    expect((await getFlowGraph(db)).source).toBeNull();
+    await expect(getFlowGraph(db, { source: "prod-us" })).rejects.toThrow(/unknown source "prod-us": the sources are default, prod-eu/);
+  });
+
   it("keeps one admin poller per source: the lock of one source does not hold another's", async () => {
     const first = await tryAcquirePollerLock(db, eu.id);
     try {
