@@ -7,7 +7,8 @@ import { tryAcquirePollerLock } from "./poller-lock.ts";
 import { getEvent } from "./queries/event.ts";
 import { getEntityTimeline } from "./queries/entity-timeline.ts";
 import { searchEvents } from "./queries/search-events.ts";
-import { listDeadLetters } from "./queries/dead-letters.ts";
+import { groupDeadLetters, listDeadLetters } from "./queries/dead-letters.ts";
+import { listDeadLetterIdsOfGroup } from "./replays.ts";
 import { getConsumerGroup } from "./queries/groups.ts";
 import { getGroupDetail, getTopicDetail } from "./queries/graph-details.ts";
 import { whoConsumes } from "./queries/who-consumes.ts";
@@ -138,6 +139,15 @@ describe("sources", () => {
     const inbox = await listDeadLetters(db, { topic: DLQ });
     expect(inbox.deadLetters.map((d) => d.source).sort()).toEqual(["default", "prod-eu"]);
     expect((await listDeadLetters(db, { topic: DLQ, source: "prod-eu" })).deadLetters.map((d) => d.source)).toEqual(["prod-eu"]);
+    // Grouped per source; a group's bulk replay takes its own source's dead letters only.
+    const groups = await groupDeadLetters(db, { topic: DLQ });
+    expect(groups.map((g) => [g.source, g.originTopic, g.errorClass, g.count]).sort()).toEqual([
+      ["default", SHARED, "Boom", 1],
+      ["prod-eu", SHARED, "Boom", 1],
+    ]);
+    const euIds = await listDeadLetterIdsOfGroup(db, { originTopic: SHARED, errorClass: "Boom", source: "prod-eu" }, 100);
+    expect(euIds).toEqual(inbox.deadLetters.filter((d) => d.source === "prod-eu").map((d) => d.id));
+    expect(await listDeadLetterIdsOfGroup(db, { originTopic: SHARED, errorClass: "Boom" }, 100)).toHaveLength(2);
 
     const graph = await getFlowGraph(db);
     const ids = [...graph.topics.map((t) => t.id), ...graph.groups.map((g) => g.id)];
