@@ -162,6 +162,27 @@ describe("sources", () => {
     ]);
   });
 
+  it("pages through records at the same time, topic, partition and offset on two sources without losing one", async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await getEntityTimeline(db, ORDER, { limit: 1, cursor });
+      seen.push(...page.events.map((e) => `${e.source}/${e.topic}/${e.offset}`));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen).size).toBe(7);
+    // Newest first, the same: search pages hold the two sources' twin records apart.
+    const searched: string[] = [];
+    cursor = undefined;
+    do {
+      const page = await searchEvents(db, { entity: ORDER, limit: 1, cursor });
+      searched.push(...page.events.map((e) => `${e.source}/${e.topic}/${e.offset}`));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(searched.sort()).toEqual([...seen].sort());
+  });
+
   it("keeps one admin poller per source: the lock of one source does not hold another's", async () => {
     const first = await tryAcquirePollerLock(db, eu.id);
     try {
