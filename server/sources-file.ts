@@ -86,7 +86,8 @@ export type SourcesFileResult = { sources: SourceConfig[]; problems: [] } | { so
 
 // --- the file's shape ---------------------------------------------------------------------------
 
-const SOURCE_NAME = /^[a-z0-9-]{1,40}$/;
+/** A source's name: lowercase letters, digits and dashes, 1-40 (no colon or slash: names prefix event places). */
+export const SOURCE_NAME_PATTERN = /^[a-z0-9-]{1,40}$/;
 
 const PASSWORD_IN_FILE =
   "a password is not written in the sources file: put it in an environment variable and name that variable with passwordEnv";
@@ -136,7 +137,7 @@ const passwordEnv = z
   .refine((name) => ENV_NAME.test(name), "expected the name of an environment variable (letters, digits and _) that holds the password");
 
 const sourceName = z.string({ error: "expected a name: lowercase letters, digits and dashes, 1-40 characters" }).superRefine((name, ctx) => {
-  if (!SOURCE_NAME.test(name)) {
+  if (!SOURCE_NAME_PATTERN.test(name)) {
     ctx.addIssue({ code: "custom", message: `expected lowercase letters, digits and dashes, 1-40 characters, got ${JSON.stringify(name)}` });
   }
 });
@@ -310,7 +311,7 @@ function duplicateNames(raw: unknown): string[] {
 
 /** `sources[1] (prod-us)`, or `sources[1]` while the name is not a valid one. */
 function sourceLabel(index: number, name: unknown): string {
-  return typeof name === "string" && SOURCE_NAME.test(name) ? `sources[${index}] (${name})` : `sources[${index}]`;
+  return typeof name === "string" && SOURCE_NAME_PATTERN.test(name) ? `sources[${index}] (${name})` : `sources[${index}]`;
 }
 
 /** `sources[1] (prod-us).sasl.mechanism`; an unknown key is added to the path of its object. */
