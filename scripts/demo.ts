@@ -330,6 +330,22 @@ async function findAnOrderId(databaseUrl: string): Promise<string | undefined> {
   }
 }
 
+/** An embedded broker on 127.0.0.1 logging to `logFile`; a taken port is said with the flag that changes it. */
+async function startEmbeddedBroker(logFile: string, dataDir: string, port: PortCheck): Promise<RunningBroker> {
+  const brokerLog = fs.createWriteStream(logFile, { flags: "a" });
+  try {
+    return await startBroker({
+      port: port.port,
+      host: "127.0.0.1",
+      dataDir,
+      log: (line) => brokerLog.write(`${new Date().toISOString()} ${line}\n`),
+    });
+  } catch (error) {
+    if (isAddressInUse(error)) throw new Error(portTakenMessage(port));
+    throw error;
+  }
+}
+
 /**
  * The sources file of `--sources 2` (the format of EVENTSCOPE_SOURCES_FILE), written into the data
  * directory: the collector and the web UI read it instead of KAFKA_BROKERS.
@@ -495,27 +511,12 @@ async function main(): Promise<number> {
       kafkaBrokers = opts.kafkaBrokers;
       progress(`using the Kafka cluster at ${kafkaBrokers.join(",")} (no embedded broker)`);
     } else {
-      const brokerLog = fs.createWriteStream(path.join(logDir, "broker.log"), { flags: "a" });
-      try {
-        broker = await startBroker({
-          port: opts.brokerPort,
-          host: "127.0.0.1",
-          dataDir: path.join(opts.dataDir, "broker"),
-          log: (line) => brokerLog.write(`${new Date().toISOString()} ${line}\n`),
-        });
-      } catch (error) {
-        if (isAddressInUse(error)) {
-          throw new Error(
-            portTakenMessage({
-              port: opts.brokerPort,
-              what: "the embedded Kafka broker",
-              flag: "--broker-port",
-              alternative: "use a running Kafka with --kafka HOST:PORT",
-            }),
-          );
-        }
-        throw error;
-      }
+      broker = await startEmbeddedBroker(path.join(logDir, "broker.log"), path.join(opts.dataDir, "broker"), {
+        port: opts.brokerPort,
+        what: "the embedded Kafka broker",
+        flag: "--broker-port",
+        alternative: "use a running Kafka with --kafka HOST:PORT",
+      });
       kafkaBrokers = [broker.address];
       progress(`Kafka broker (embedded) listening on ${broker.address}`);
     }
@@ -523,22 +524,11 @@ async function main(): Promise<number> {
 
     // 1a. --sources 2: the warehouse's cluster, a second embedded broker
     if (opts.sources === 2) {
-      const warehouseLog = fs.createWriteStream(path.join(logDir, "broker-warehouse.log"), { flags: "a" });
-      try {
-        warehouseBroker = await startBroker({
-          port: opts.warehouseBrokerPort,
-          host: "127.0.0.1",
-          dataDir: path.join(opts.dataDir, "broker-warehouse"),
-          log: (line) => warehouseLog.write(`${new Date().toISOString()} ${line}\n`),
-        });
-      } catch (error) {
-        if (isAddressInUse(error)) {
-          throw new Error(
-            portTakenMessage({ port: opts.warehouseBrokerPort, what: "the warehouse's embedded Kafka broker", flag: "--warehouse-broker-port" }),
-          );
-        }
-        throw error;
-      }
+      warehouseBroker = await startEmbeddedBroker(path.join(logDir, "broker-warehouse.log"), path.join(opts.dataDir, "broker-warehouse"), {
+        port: opts.warehouseBrokerPort,
+        what: "the warehouse's embedded Kafka broker",
+        flag: "--warehouse-broker-port",
+      });
       progress(`the warehouse's Kafka broker (embedded, a second source) listening on ${warehouseBroker.address}`);
     }
     if (stopping) return await stopping;

@@ -14,24 +14,14 @@ type Props = { searchParams: Promise<Record<string, string | string[] | undefine
  * node, `?source=<name>` draws one source only (every source side by side by default).
  */
 export default async function OverviewPage({ searchParams }: Props) {
-  let query: OverviewPageQuery;
-  try {
-    query = parseOverviewPageQuery(await searchParams);
-  } catch (error) {
-    const message = inputErrorMessage(error);
-    if (message === null) throw error;
-    return (
-      <PageFrame>
-        <h1>Overview</h1>
-        <InputError title="Cannot show the graph" message={message} />
-      </PageFrame>
-    );
-  }
   let graph;
+  let initialSelected: OverviewPageQuery["node"] | null;
   try {
+    const query: OverviewPageQuery = parseOverviewPageQuery(await searchParams);
+    // An unknown ?source= is refused too, naming the known sources.
     graph = await getFlowGraph(await getDatabase(), query.source ? { source: query.source } : {});
+    initialSelected = query.node ?? null;
   } catch (error) {
-    // An unknown ?source= names the known sources.
     const message = inputErrorMessage(error);
     if (message === null) throw error;
     return (
@@ -53,5 +43,5 @@ export default async function OverviewPage({ searchParams }: Props) {
       </main>
     );
   }
-  return <FlowGraphView initialGraph={graph} initialSelected={query.node ?? null} />;
+  return <FlowGraphView initialGraph={graph} initialSelected={initialSelected} />;
 }

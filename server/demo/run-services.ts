@@ -17,6 +17,16 @@ import { DemoState } from "./state.ts";
 
 /** Partitions of the topics the services create (the embedded broker's default too). */
 const PARTITIONS = 3;
+/** Creates those of `topics` the cluster does not have yet, with the services' partition count. */
+async function createMissingTopics(admin: Admin, topics: readonly string[]): Promise<void> {
+  await admin.connect();
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((topic) => !existing.has(topic));
+  if (missing.length > 0) {
+    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
+  }
+}
+
 /** A repeated failure (database away, broker away) is logged at most this often per service. */
 const REPEATED_FAILURE_LOG_MS = 30_000;
 
@@ -185,22 +195,12 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     await untilDone("preparing the demo schema", () => state.prepare());
     await untilDone("creating the topics", async () => {
       admin ??= kafka.admin();
-      await admin.connect();
-      const existing = new Set(await admin.listTopics());
-      const missing = Object.values(TOPICS).filter((topic) => !existing.has(topic));
-      if (missing.length > 0) {
-        await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
-      }
+      await createMissingTopics(admin, Object.values(TOPICS));
     });
     if (warehouseKafka) {
       await untilDone("creating the warehouse cluster's topics", async () => {
         warehouseAdmin ??= warehouseKafka.admin();
-        await warehouseAdmin.connect();
-        const existing = new Set(await warehouseAdmin.listTopics());
-        const missing = Object.values(WAREHOUSE_TOPICS).filter((topic) => !existing.has(topic));
-        if (missing.length > 0) {
-          await warehouseAdmin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
-        }
+        await createMissingTopics(warehouseAdmin, Object.values(WAREHOUSE_TOPICS));
       });
     }
     // As a Confluent serializer does: the producer registers its schema before it writes.
