@@ -18,17 +18,31 @@ class OverviewPage extends EventscopePage {
   }
 }
 
-/** An order the warehouse dispatched: its events are on both sources. */
+/** The steps of a dispatched order, on both sources. */
+const CROSSING = ["OrderPlaced", "OrderShipped", "WarehouseOrderReceived", "ParcelDispatched"];
+
+/**
+ * An order the warehouse dispatched, whose events on both sources are stored (the two sources are
+ * collected side by side, each at its own pace).
+ */
 async function dispatchedOrder(request: APIRequestContext): Promise<string> {
   let orderId: string | undefined;
   await expect
     .poll(
       async () => {
-        const response = await request.get("/api/events?type=ParcelDispatched&source=warehouse&limit=1");
+        const response = await request.get("/api/events?type=ParcelDispatched&source=warehouse&limit=5");
         expect(response.status()).toBe(200);
         const { events } = (await response.json()) as { events: { source: string; entityKeys: string[] }[] };
-        orderId = events[0]?.source === "warehouse" ? events[0].entityKeys[0] : undefined;
-        return orderId !== undefined;
+        for (const candidate of events.flatMap((event) => event.entityKeys.slice(0, 1))) {
+          const timeline = await request.get(`/api/entities/${encodeURIComponent(candidate)}`);
+          if (timeline.status() !== 200) continue;
+          const types = new Set(((await timeline.json()) as { events: { eventType: string | null }[] }).events.map((event) => event.eventType));
+          if (CROSSING.every((type) => types.has(type))) {
+            orderId = candidate;
+            return true;
+          }
+        }
+        return false;
       },
       { message: "an order whose parcel the warehouse dispatched", timeout: 90_000, intervals: [1_000] },
     )

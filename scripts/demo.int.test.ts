@@ -215,8 +215,11 @@ describe("npm run demo", () => {
             const page = await searchEvents(db, { type: "ParcelDispatched", source: "warehouse", limit: 1 });
             const orderId = page.events[0]?.entityKeys[0];
             if (!orderId) return undefined;
+            // The two sources are collected side by side, each at its own pace: wait until the
+            // default source's events of the order are stored too.
             const events = (await getEntityTimeline(db, orderId)).events;
-            return events.some((event) => event.eventType === "OrderPlaced") ? events : undefined;
+            const types = new Set(events.map((event) => event.eventType));
+            return ["OrderPlaced", "OrderShipped", "WarehouseOrderReceived", "ParcelDispatched"].every((type) => types.has(type)) ? events : undefined;
           },
           120_000,
         ).catch((error: unknown) => {
