@@ -4,7 +4,8 @@
  * The demo services run fast and fail often (10 orders/s, a 6 s payment-gateway outage every
  * 30 s, 10% malformed orders) and change the Avro payments schema 8 s after they start (a
  * compatible change), so that every kind of data, and payments of both schema versions, exist
- * within a minute. Waits for the
+ * within a minute. Two sources (`--sources 2`): the warehouse's cluster is a second embedded
+ * broker, and every shipped order crosses over to it. Waits for the
  * ready line, then until the database holds events of several types and at least one dead letter.
  *
  * With E2E_BASE_URL set, nothing is started: the specs run against that stack (E2E_ADMIN_TOKEN,
@@ -85,8 +86,8 @@ export default async function globalSetup(): Promise<void> {
   fs.chmodSync(tempDir, 0o755);
   const dataDir = path.join(tempDir, "data");
   const ports = new Set<number>();
-  while (ports.size < 4) ports.add(await findFreePort());
-  const [port, brokerPort, dbPort, registryPort] = [...ports];
+  while (ports.size < 5) ports.add(await findFreePort());
+  const [port, brokerPort, dbPort, registryPort, warehouseBrokerPort] = [...ports];
   const args = [
     "--import",
     "tsx",
@@ -101,6 +102,11 @@ export default async function globalSetup(): Promise<void> {
     String(dbPort),
     "--registry-port",
     String(registryPort),
+    // Two sources: the warehouse's cluster on a second embedded broker, bridged from shipping.
+    "--sources",
+    "2",
+    "--warehouse-broker-port",
+    String(warehouseBrokerPort),
     "--rate",
     "10",
     "--outage-every",
@@ -132,7 +138,7 @@ export default async function globalSetup(): Promise<void> {
     output.push(line);
     if (line.trim()) log(line);
     baseUrl ??= /^Eventscope is ready: (http\S+)$/.exec(line)?.[1];
-    const where = /^Kafka: (\S+)\s+database: (\S+)$/.exec(line);
+    const where = /^Kafka: (\S+)(?: \(source default\), \S+ \(source warehouse\))?\s+database: (\S+)$/.exec(line);
     if (where) [, kafkaBrokers, databaseUrl] = where;
   };
   for (const stream of [launcher.stdout!, launcher.stderr!]) {

@@ -13,7 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { connectDatabase, searchEvents } from "../server/db/index.ts";
+import { connectDatabase, getEntityTimeline, searchEvents } from "../server/db/index.ts";
 import { findFreePort, isPortFree, pollUntil } from "./support/ports.ts";
 
 const DEMO = path.join(path.dirname(fileURLToPath(import.meta.url)), "demo.ts");
@@ -144,6 +144,8 @@ describe("npm run demo", () => {
     [["--colour"], "Unknown option '--colour'"],
     [["--schema-change", "forward"], "--schema-change must be one of compatible, breaking, none"],
     [["--schema-change-after", "soon"], "--schema-change-after must be a whole number from 0 to 86400"],
+    [["--sources", "3"], "--sources must be 1 or 2"],
+    [["--sources", "2", "--kafka", "127.0.0.1:9092"], "--sources 2 runs two embedded brokers"],
   ])("rejects %j with a clear message and exit status 2", async (args, message) => {
     const run = launch(args);
     const { code } = await run.exited;
@@ -170,6 +172,80 @@ describe("npm run demo", () => {
       expect(run.output()).toContain(flag);
     }
   });
+
+  it(
+    "--sources 2: the warehouse's cluster is collected as a second source, and an order's timeline crosses both",
+    async () => {
+      const dataDir = freshDataDir();
+      const warehousePort = await findFreePort();
+      const run = launch([
+        "--data-dir",
+        dataDir,
+        "--sources",
+        "2",
+        "--broker-port",
+        String(await findFreePort()),
+        "--warehouse-broker-port",
+        String(warehousePort),
+        "--db-port",
+        String(await findFreePort()),
+        "--registry-port",
+        String(await findFreePort()),
+        "--no-web",
+        ...["--rate", "5", "--shipping-failure-rate", "0", "--decline-rate", "0", "--transient-rate", "0", "--malformed-rate", "0"],
+      ]);
+      const where = await pollUntil(
+        "the launcher's ready line",
+        () => /^Kafka: \S+ \(source default\), (\S+) \(source warehouse\)\s+database: (\S+)$/m.exec(run.output()) ?? undefined,
+        120_000,
+      ).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}\nlauncher output:\n${run.output()}`);
+      });
+      expect(where[1]).toBe(`127.0.0.1:${warehousePort}`);
+      const sourcesFile = JSON.parse(fs.readFileSync(path.join(dataDir, "sources.json"), "utf8")) as { sources: { name: string }[] };
+      expect(sourcesFile.sources.map((source) => source.name)).toEqual(["default", "warehouse"]);
+
+      const db = connectDatabase(where[2]!, { maxConnections: 2 });
+      try {
+        // An order the warehouse dispatched: its timeline runs from OrderPlaced on the default
+        // source to ParcelDispatched on the warehouse's, in time order.
+        const timeline = await pollUntil(
+          "an order whose parcel the warehouse dispatched",
+          async () => {
+            const page = await searchEvents(db, { type: "ParcelDispatched", source: "warehouse", limit: 1 });
+            const orderId = page.events[0]?.entityKeys[0];
+            if (!orderId) return undefined;
+            // The two sources are collected side by side, each at its own pace: wait until the
+            // default source's events of the order are stored too.
+            const events = (await getEntityTimeline(db, orderId)).events;
+            const types = new Set(events.map((event) => event.eventType));
+            return ["OrderPlaced", "OrderShipped", "WarehouseOrderReceived", "ParcelDispatched"].every((type) => types.has(type)) ? events : undefined;
+          },
+          120_000,
+        ).catch((error: unknown) => {
+          throw new Error(`${(error as Error).message}\nlauncher output:\n${run.output()}`);
+        });
+        const steps = timeline.map((event) => `${event.source}:${event.topic}:${event.eventType}`);
+        expect(steps).toContain("default:orders:OrderPlaced");
+        expect(steps).toContain("default:shipping:OrderShipped");
+        expect(steps).toContain("warehouse:warehouse-orders:WarehouseOrderReceived");
+        expect(steps).toContain("warehouse:warehouse-parcels:ParcelDispatched");
+        expect(steps.indexOf("default:shipping:OrderShipped")).toBeLessThan(steps.indexOf("warehouse:warehouse-orders:WarehouseOrderReceived"));
+        const times = timeline.map((event) => Date.parse(event.timestamp));
+        expect(times).toEqual([...times].sort((a, b) => a - b));
+        // The bridge continues the order's trace across the clusters.
+        const traces = new Set(timeline.filter((event) => event.source === "warehouse").map((event) => event.traceId));
+        expect(traces.size).toBe(1);
+        expect(timeline.find((event) => event.eventType === "OrderShipped")?.traceId).toBe([...traces][0]);
+      } finally {
+        await db.close();
+      }
+      expect((await stop(run)).code).toBe(0);
+      expect(run.output()).toContain("stopping the Kafka brokers…");
+      expect(await isPortFree(warehousePort), "the warehouse broker's port after Ctrl-C").toBe(true);
+    },
+    300_000,
+  );
 
   it(
     "Ctrl-C stops everything, and a second start continues with the data of the first",

@@ -40,6 +40,12 @@ kept in the data directory and the next run continues with it.
                        (default .eventscope)
   --kafka HOST:PORT    use this Kafka cluster (comma-separated brokers) instead of the embedded
                        broker (default: KAFKA_BROKERS); KAFKA_SASL_* and KAFKA_SSL* apply
+  --sources N          1 (the default) or 2: a second embedded broker, the warehouse's cluster,
+                       collected as a second source ("warehouse" beside "default"); a bridge
+                       service hands shipped orders over to it, so an order's timeline crosses
+                       clusters. Not with --kafka.
+  --warehouse-broker-port N
+                       the second embedded broker's port (default: the broker port + 1)
 
 The demo services (passed through; their defaults apply when a flag is absent):
   --rate N             orders placed per second
@@ -91,6 +97,9 @@ interface DemoOptions {
   dataDir: string;
   /** An external cluster; undefined: the embedded broker. */
   kafkaBrokers: string[] | undefined;
+  /** 2: a second embedded broker, collected as the source "warehouse" (the demo's bridge). */
+  sources: 1 | 2;
+  warehouseBrokerPort: number;
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   serviceArgs: string[];
@@ -132,6 +141,8 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
         "db-port": { type: "string" },
         "data-dir": { type: "string" },
         kafka: { type: "string" },
+        sources: { type: "string" },
+        "warehouse-broker-port": { type: "string" },
         compression: { type: "string" },
         "schema-change": { type: "string" },
         ...(Object.fromEntries(Object.keys(SERVICE_FLAGS).map((flag) => [flag, { type: "string" }])) as Record<
@@ -189,12 +200,22 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
   if (outageEvery !== undefined && outageEvery > 0 && outageLength !== undefined && outageLength >= outageEvery) {
     throw new UsageError("--outage-length must be shorter than --outage-every");
   }
+  const sources = values.sources === undefined ? 1 : Number(values.sources.trim());
+  if (sources !== 1 && sources !== 2) throw new UsageError(`--sources must be 1 or 2; got "${values.sources}"`);
+  if (sources === 2 && (config.kafkaBrokers !== undefined || config.sources.length > 0)) {
+    throw new UsageError(
+      "--sources 2 runs two embedded brokers; for clusters of your own, list them in a sources file (EVENTSCOPE_SOURCES_FILE) and run npm start",
+    );
+  }
+  const brokerPort = parsePort("broker-port", values["broker-port"], 9092);
   if (values["data-dir"] !== undefined && values["data-dir"].trim() === "") {
     throw new UsageError("--data-dir must not be empty");
   }
   return {
     port: parsePort("port", values.port, config.port),
-    brokerPort: parsePort("broker-port", values["broker-port"], 9092),
+    brokerPort,
+    sources,
+    warehouseBrokerPort: parsePort("warehouse-broker-port", values["warehouse-broker-port"], brokerPort === 65_535 ? 65_534 : brokerPort + 1),
     registryPort: parsePort("registry-port", values["registry-port"], 8081),
     dbPort: parsePort("db-port", values["db-port"], 54_329),
     dataDir: path.resolve(values["data-dir"] ?? ".eventscope"),
@@ -309,6 +330,40 @@ async function findAnOrderId(databaseUrl: string): Promise<string | undefined> {
   }
 }
 
+/** An embedded broker on 127.0.0.1 logging to `logFile`; a taken port is said with the flag that changes it. */
+async function startEmbeddedBroker(logFile: string, dataDir: string, port: PortCheck): Promise<RunningBroker> {
+  const brokerLog = fs.createWriteStream(logFile, { flags: "a" });
+  try {
+    return await startBroker({
+      port: port.port,
+      host: "127.0.0.1",
+      dataDir,
+      log: (line) => brokerLog.write(`${new Date().toISOString()} ${line}\n`),
+    });
+  } catch (error) {
+    if (isAddressInUse(error)) throw new Error(portTakenMessage(port));
+    throw error;
+  }
+}
+
+/**
+ * The sources file of `--sources 2` (the format of EVENTSCOPE_SOURCES_FILE), written into the data
+ * directory: the collector and the web UI read it instead of KAFKA_BROKERS.
+ */
+function writeSourcesFile(dataDir: string, sources: { name: string; brokers: string[]; registryUrl?: string }[]): string {
+  const file = path.join(dataDir, "sources.json");
+  const body = {
+    sources: sources.map(({ name, brokers, registryUrl }) => ({
+      name,
+      kind: "kafka",
+      brokers,
+      ...(registryUrl ? { schemaRegistry: { url: registryUrl } } : {}),
+    })),
+  };
+  fs.writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+  return file;
+}
+
 // --- the run ---------------------------------------------------------------------------------------
 
 const STOP_GRACE_MS = 20_000;
@@ -353,6 +408,9 @@ async function main(): Promise<number> {
       alternative: "use a running Kafka with --kafka HOST:PORT",
     });
   }
+  if (opts.sources === 2) {
+    checks.push({ port: opts.warehouseBrokerPort, what: "the warehouse's embedded Kafka broker", flag: "--warehouse-broker-port" });
+  }
   if (!opts.config.schemaRegistry) checks.push({ port: opts.registryPort, what: "the embedded schema registry", flag: "--registry-port" });
   if (!opts.databaseUrl && runningPostgresPort(pgDataDir) !== opts.dbPort) {
     checks.push({ port: opts.dbPort, what: "the embedded PostgreSQL", flag: "--db-port" });
@@ -369,6 +427,7 @@ async function main(): Promise<number> {
   progress(`starting Eventscope's demo (data in ${shownDataDir}, logs in ${path.join(shownDataDir, "logs")})`);
 
   let broker: RunningBroker | undefined;
+  let warehouseBroker: RunningBroker | undefined;
   let registry: RunningSchemaRegistry | undefined;
   let postgres: ManagedProcess | undefined;
   const children: { collector?: ManagedProcess; services?: ManagedProcess; web?: ManagedProcess } = {};
@@ -406,9 +465,10 @@ async function main(): Promise<number> {
         await stopStep("the collector", () => children.collector!.stop(STOP_GRACE_MS));
       }
       if (broker) {
-        say("stopping the Kafka broker…");
+        say(warehouseBroker ? "stopping the Kafka brokers…" : "stopping the Kafka broker…");
         await stopStep("the Kafka broker", () => broker!.stop());
       }
+      if (warehouseBroker) await stopStep("the warehouse's Kafka broker", () => warehouseBroker!.stop());
       if (registry) {
         say("stopping the schema registry…");
         await stopStep("the schema registry", () => registry!.stop());
@@ -451,29 +511,25 @@ async function main(): Promise<number> {
       kafkaBrokers = opts.kafkaBrokers;
       progress(`using the Kafka cluster at ${kafkaBrokers.join(",")} (no embedded broker)`);
     } else {
-      const brokerLog = fs.createWriteStream(path.join(logDir, "broker.log"), { flags: "a" });
-      try {
-        broker = await startBroker({
-          port: opts.brokerPort,
-          host: "127.0.0.1",
-          dataDir: path.join(opts.dataDir, "broker"),
-          log: (line) => brokerLog.write(`${new Date().toISOString()} ${line}\n`),
-        });
-      } catch (error) {
-        if (isAddressInUse(error)) {
-          throw new Error(
-            portTakenMessage({
-              port: opts.brokerPort,
-              what: "the embedded Kafka broker",
-              flag: "--broker-port",
-              alternative: "use a running Kafka with --kafka HOST:PORT",
-            }),
-          );
-        }
-        throw error;
-      }
+      broker = await startEmbeddedBroker(path.join(logDir, "broker.log"), path.join(opts.dataDir, "broker"), {
+        port: opts.brokerPort,
+        what: "the embedded Kafka broker",
+        flag: "--broker-port",
+        alternative: "use a running Kafka with --kafka HOST:PORT",
+      });
       kafkaBrokers = [broker.address];
       progress(`Kafka broker (embedded) listening on ${broker.address}`);
+    }
+    if (stopping) return await stopping;
+
+    // 1a. --sources 2: the warehouse's cluster, a second embedded broker
+    if (opts.sources === 2) {
+      warehouseBroker = await startEmbeddedBroker(path.join(logDir, "broker-warehouse.log"), path.join(opts.dataDir, "broker-warehouse"), {
+        port: opts.warehouseBrokerPort,
+        what: "the warehouse's embedded Kafka broker",
+        flag: "--warehouse-broker-port",
+      });
+      progress(`the warehouse's Kafka broker (embedded, a second source) listening on ${warehouseBroker.address}`);
     }
     if (stopping) return await stopping;
 
@@ -526,13 +582,21 @@ async function main(): Promise<number> {
     }
     if (stopping) return await stopping;
 
+    // One source: KAFKA_BROKERS and SCHEMA_REGISTRY_URL. Two: a sources file naming both.
+    const sourcesFile = warehouseBroker
+      ? writeSourcesFile(opts.dataDir, [
+          { name: "default", brokers: kafkaBrokers, registryUrl },
+          { name: "warehouse", brokers: [warehouseBroker.address] },
+        ])
+      : undefined;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      KAFKA_BROKERS: kafkaBrokers.join(","),
+      ...(sourcesFile
+        ? { EVENTSCOPE_SOURCES_FILE: sourcesFile, KAFKA_BROKERS: undefined, SCHEMA_REGISTRY_URL: undefined }
+        : { KAFKA_BROKERS: kafkaBrokers.join(","), SCHEMA_REGISTRY_URL: registryUrl }),
       DATABASE_URL: databaseUrl,
       EVENTSCOPE_POLL_MS: "2000",
       EVENTSCOPE_ADMIN_TOKEN: adminToken,
-      SCHEMA_REGISTRY_URL: registryUrl,
     };
 
     // 3. The collector
@@ -562,6 +626,9 @@ async function main(): Promise<number> {
           servicesCli,
           "--kafka",
           kafkaBrokers.join(","),
+          "--schema-registry",
+          registryUrl,
+          ...(warehouseBroker ? ["--warehouse-kafka", warehouseBroker.address] : []),
           // The database through DATABASE_URL (env): command lines end up in logs and `ps`.
           ...opts.serviceArgs,
         ],
@@ -571,7 +638,11 @@ async function main(): Promise<number> {
       });
       await children.services.waitForLine(/demo services ready/, 120_000);
       watch(children.services);
-      progress("demo services running: order, inventory, payment, shipping, notification, analytics");
+      progress(
+        `demo services running: order, inventory, payment, shipping, notification, analytics${
+          warehouseBroker ? "; warehouse-bridge and warehouse-service on the warehouse's cluster" : ""
+        }`,
+      );
       // The payments schema change happens later, in the services' log: said here too, when it does.
       void children.services
         .waitForLine(/payment-service: (schema change rolled out .*)$/, 2 ** 31 - 1)
@@ -634,7 +705,7 @@ async function main(): Promise<number> {
     }
     // A DATABASE_URL of the user's is shown without its password; the embedded database's is
     // shown whole (its password is a fixed one, for that local database only), to connect to it.
-    say(`Kafka: ${kafkaBrokers.join(",")}   database: ${opts.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}`);
+    say(`Kafka: ${kafkaBrokers.join(",")}${warehouseBroker ? ` (source default), ${warehouseBroker.address} (source warehouse)` : ""}   database: ${opts.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}`);
     say(`Schema registry: ${registryUrl}`);
     say(`Started in ${elapsed()}. Ctrl-C stops everything; the data stays in ${shownDataDir} for the next run.`);
     return await new Promise<number>(() => {

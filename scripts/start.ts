@@ -1,7 +1,8 @@
 /**
  * `npm start`: Eventscope in production. The collector and the web UI (`next start`) against the
- * cluster in KAFKA_BROKERS and the database in DATABASE_URL, both required (no embedded broker or
- * database in production). Applies pending migrations first; needs a build (`npm run build`).
+ * cluster in KAFKA_BROKERS (the source named default) or the sources of EVENTSCOPE_SOURCES_FILE
+ * (one of the two), and the database in DATABASE_URL, required (no embedded broker or database in
+ * production). Applies pending migrations first; needs a build (`npm run build`).
  * HOST defaults to 127.0.0.1, PORT to 3000. SIGINT / SIGTERM stop the web UI and the collector
  * side by side, each within STOP_GRACE_MS (the collector bounds its own stop to about 10 s, whatever
  * the broker's or the database's state); one that is still running then is killed, and the log says so.

@@ -42,6 +42,8 @@ describe("loadConfig", () => {
       auditRetentionMs: 90 * 86_400_000,
       publicUrl: undefined,
       trustProxy: false,
+      schemaRegistry: undefined,
+      sources: [],
     });
   });
 

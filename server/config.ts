@@ -1,6 +1,21 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import { z } from "zod";
+import {
+  brokers,
+  emptyAsUnset,
+  fieldList,
+  isKeyOfCertificate,
+  kafkaSecurity,
+  list,
+  maskedEntityFieldsMessage,
+  regExp,
+  registryUrl,
+  saslMechanism,
+  sslCa,
+  sslCert,
+  sslKey,
+} from "./config-values.ts";
+import { defaultSource, readSourcesFile, type SourceConfig } from "./sources-file.ts";
 import { COMPRESSION_NAMES } from "./kafka/compression-names.ts";
 import { compileMaskRules, maskedEntityFields } from "../lib/mask.ts";
 import { ADMIN_TOKEN_USER, READ_TOKEN_USER } from "./auth/tokens.ts";
@@ -57,18 +72,8 @@ export function dlqTemplateToRegExp(template: string): RegExp {
 
 // --- building blocks: each says in words what it expects --------------------------------------
 
-const emptyAsUnset = (value: unknown) =>
-  typeof value === "string" && value.trim() === "" ? undefined : value;
-
 function optionalVar<T extends z.ZodType>(schema: T) {
   return z.preprocess(emptyAsUnset, schema.optional());
-}
-
-function list(value: string): string[] {
-  return value
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
 }
 
 function integer(what: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -85,39 +90,12 @@ function integer(what: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   });
 }
 
-const regExp = z.string().transform((source, ctx) => {
-  try {
-    return new RegExp(source);
-  } catch (error) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a regular expression (JavaScript syntax), got ${JSON.stringify(source)}: ${
-        (error as Error).message
-      }`,
-    });
-    return z.NEVER;
-  }
-});
-
 const booleanFlag = z.string().transform((text, ctx) => {
   const value = text.trim().toLowerCase();
   if (["true", "1", "yes", "on"].includes(value)) return true;
   if (["false", "0", "no", "off"].includes(value)) return false;
   ctx.addIssue({ code: "custom", message: `expected true or false, got ${JSON.stringify(text)}` });
   return z.NEVER;
-});
-
-const brokers = z.string().transform((text, ctx) => {
-  const items = list(text);
-  const bad = items.filter((item) => !/^[^\s:,]+:\d{1,5}$/.test(item) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(item));
-  if (items.length === 0 || bad.length > 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a comma-separated list of host:port (e.g. kafka-1:9092,kafka-2:9092), got ${JSON.stringify(text)}`,
-    });
-    return z.NEVER;
-  }
-  return items;
 });
 
 const databaseUrl = z.string().transform((text, ctx) => {
@@ -136,78 +114,6 @@ const databaseUrl = z.string().transform((text, ctx) => {
   }
   return text;
 });
-
-const saslMechanism = z.string().transform((text, ctx) => {
-  const value = text.trim().toLowerCase();
-  if (value === "plain" || value === "scram-sha-256" || value === "scram-sha-512") return value;
-  ctx.addIssue({
-    code: "custom",
-    message: `expected plain, scram-sha-256 or scram-sha-512, got ${JSON.stringify(text)}`,
-  });
-  return z.NEVER;
-});
-
-/**
- * PEM text itself, or the path of a readable file holding it (KAFKA_SSL_CA, KAFKA_SSL_CERT,
- * KAFKA_SSL_KEY). `check` says what is wrong with the text, if anything.
- */
-const pemOrFile = (what: string, check: (pem: string) => string | null = () => null) =>
-  z.string().transform((text, ctx) => {
-    let pem = text;
-    if (!text.includes("-----BEGIN")) {
-      try {
-        pem = fs.readFileSync(text, "utf8");
-      } catch (error) {
-        ctx.addIssue({
-          code: "custom",
-          message: `expected ${what} or the path of a readable PEM file; cannot read ${JSON.stringify(text)}: ${
-            (error as NodeJS.ErrnoException).code ?? (error as Error).message
-          }`,
-        });
-        return z.NEVER;
-      }
-    }
-    const problem = check(pem);
-    if (problem !== null) {
-      ctx.addIssue({ code: "custom", message: `expected ${what}${pem === text ? "" : ` in ${JSON.stringify(text)}`}: ${problem}` });
-      return z.NEVER;
-    }
-    return pem;
-  });
-
-const sslCa = pemOrFile("a PEM certificate");
-
-const sslCert = pemOrFile("a PEM certificate", (pem) => {
-  try {
-    new crypto.X509Certificate(pem);
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  }
-});
-
-const sslKey = pemOrFile("an unencrypted PEM private key", (pem) => {
-  try {
-    crypto.createPrivateKey(pem);
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  }
-});
-
-const fieldList = (what: string) =>
-  z.string().transform((text, ctx) => {
-    const items = list(text);
-    const bad = items.filter((item) => !/^[^.\s]+(?:\.[^.\s]+)*$/.test(item));
-    if (items.length === 0 || bad.length > 0) {
-      ctx.addIssue({
-        code: "custom",
-        message: `expected a comma-separated list of ${what} (field names or dotted paths such as order.id), got ${JSON.stringify(text)}`,
-      });
-      return z.NEVER;
-    }
-    return items;
-  });
 
 const startPosition = z.string().transform((text, ctx) => {
   const value = text.trim().toLowerCase();
@@ -341,20 +247,6 @@ const usersFile = z.string().transform((path, ctx) => {
 
 const nonEmpty = z.string().transform((text) => text.trim());
 
-const registryUrl = z.string().transform((text, ctx) => {
-  let url: URL | undefined;
-  try {
-    url = new URL(text.trim());
-  } catch {
-    url = undefined;
-  }
-  if (!url || !["http:", "https:"].includes(url.protocol)) {
-    ctx.addIssue({ code: "custom", message: `expected the http(s) URL of a Schema Registry, e.g. http://registry:8081, got ${JSON.stringify(text)}` });
-    return z.NEVER;
-  }
-  return url.toString().replace(/\/+$/, "");
-});
-
 const compression = z.string().transform((text, ctx) => {
   const name = text.trim().toLowerCase();
   const known = COMPRESSION_NAMES.find((candidate) => candidate === name);
@@ -391,9 +283,9 @@ const environmentSchema = z.object({
   KAFKA_SASL_USERNAME: optionalVar(z.string()),
   KAFKA_SASL_PASSWORD: optionalVar(z.string()),
   KAFKA_SSL: optionalVar(booleanFlag),
-  KAFKA_SSL_CA: optionalVar(sslCa),
-  KAFKA_SSL_CERT: optionalVar(sslCert),
-  KAFKA_SSL_KEY: optionalVar(sslKey),
+  KAFKA_SSL_CA: optionalVar(sslCa()),
+  KAFKA_SSL_CERT: optionalVar(sslCert()),
+  KAFKA_SSL_KEY: optionalVar(sslKey()),
   EVENTSCOPE_ENTITY_FIELDS: optionalVar(fieldList("entity fields")),
   EVENTSCOPE_TOPICS_INCLUDE: optionalVar(regExp),
   EVENTSCOPE_TOPICS_EXCLUDE: optionalVar(regExp),
@@ -416,43 +308,63 @@ const environmentSchema = z.object({
   EVENTSCOPE_DECODE_ATTEMPTS: optionalVar(integer("a number of attempts", 1, 100)),
   EVENTSCOPE_PUBLIC_URL: optionalVar(publicUrl),
   EVENTSCOPE_TRUST_PROXY: optionalVar(booleanFlag),
+  /** A path: read by readSourcesFile (server/sources-file.ts), which needs the rest of the environment. */
+  EVENTSCOPE_SOURCES_FILE: optionalVar(nonEmpty),
 });
 
 type Environment = z.output<typeof environmentSchema>;
 
 const DEFAULT_ENTITY_FIELDS = ["orderId"];
 
-function toConfig(env: Environment) {
-  const sasl =
-    env.KAFKA_SASL_MECHANISM === undefined
-      ? undefined
-      : {
-          mechanism: env.KAFKA_SASL_MECHANISM,
-          username: env.KAFKA_SASL_USERNAME ?? "",
-          password: env.KAFKA_SASL_PASSWORD ?? "",
-        };
-  return {
-    /** Unset outside `npm start`: start the embedded broker. */
+/** The settings of the source KAFKA_BROKERS defines; with the sources file each source has its own. */
+const DEFAULT_SOURCE_VARIABLES = [
+  "KAFKA_SASL_MECHANISM",
+  "KAFKA_SASL_USERNAME",
+  "KAFKA_SASL_PASSWORD",
+  "KAFKA_SSL",
+  "KAFKA_SSL_CA",
+  "KAFKA_SSL_CERT",
+  "KAFKA_SSL_KEY",
+  "SCHEMA_REGISTRY_URL",
+  "SCHEMA_REGISTRY_USERNAME",
+  "SCHEMA_REGISTRY_PASSWORD",
+];
+
+/**
+ * `fileSources`: the sources of EVENTSCOPE_SOURCES_FILE, when it is set (then KAFKA_BROKERS,
+ * KAFKA_SASL_*, KAFKA_SSL* and SCHEMA_REGISTRY_* are not).
+ */
+function toConfig(env: Environment, fileSources: SourceConfig[] | undefined) {
+  const settings = {
+    /**
+     * The top-level Kafka and registry settings describe the source named `default` (KAFKA_*,
+     * SCHEMA_REGISTRY_*): unset with a sources file. Unset outside `npm start`: start the
+     * embedded broker.
+     */
     kafkaBrokers: env.KAFKA_BROKERS,
     /** Unset outside `npm start`: start the embedded PostgreSQL (server/db/embedded.ts). */
     databaseUrl: env.DATABASE_URL,
     port: env.PORT ?? 3000,
     host: env.HOST ?? "127.0.0.1",
-    kafka: {
-      sasl,
-      /**
-       * false, or TLS options: `ca` when KAFKA_SSL_CA is set, the client certificate and key
-       * (mutual TLS) when KAFKA_SSL_CERT and KAFKA_SSL_KEY are; each of them implies TLS.
-       */
-      ssl:
-        env.KAFKA_SSL === true || env.KAFKA_SSL_CA !== undefined || env.KAFKA_SSL_CERT !== undefined
-          ? {
-              ca: env.KAFKA_SSL_CA === undefined ? undefined : [env.KAFKA_SSL_CA],
-              cert: env.KAFKA_SSL_CERT,
-              key: env.KAFKA_SSL_KEY,
-            }
-          : (false as const),
-    },
+    /**
+     * SASL, and TLS: false, or TLS options: `ca` when KAFKA_SSL_CA is set, the client certificate
+     * and key (mutual TLS) when KAFKA_SSL_CERT and KAFKA_SSL_KEY are; each of them implies TLS.
+     */
+    kafka: kafkaSecurity({
+      sasl:
+        env.KAFKA_SASL_MECHANISM === undefined
+          ? undefined
+          : {
+              mechanism: env.KAFKA_SASL_MECHANISM,
+              username: env.KAFKA_SASL_USERNAME ?? "",
+              password: env.KAFKA_SASL_PASSWORD ?? "",
+            },
+      tls: env.KAFKA_SSL === true,
+      ca: env.KAFKA_SSL_CA,
+      cert: env.KAFKA_SSL_CERT,
+      key: env.KAFKA_SSL_KEY,
+    }),
+    /** Global: a source of the sources file that sets none gets these. */
     entityFields: env.EVENTSCOPE_ENTITY_FIELDS ?? DEFAULT_ENTITY_FIELDS,
     topicsInclude: env.EVENTSCOPE_TOPICS_INCLUDE,
     topicsExclude: env.EVENTSCOPE_TOPICS_EXCLUDE,
@@ -495,12 +407,48 @@ function toConfig(env: Environment) {
      */
     trustProxy: env.EVENTSCOPE_TRUST_PROXY ?? false,
   };
+  const { kafkaBrokers } = settings;
+  return {
+    ...settings,
+    /**
+     * The list the collector iterates, one consumer per source: the sources file's, or the source
+     * named `default` (the top-level settings above) when KAFKA_BROKERS is set, or none: the
+     * embedded broker, for which the caller makes the default source itself (defaultSource in
+     * server/sources-file.ts) once the broker listens.
+     */
+    sources: fileSources ?? (kafkaBrokers === undefined ? [] : [defaultSource({ ...settings, kafkaBrokers })]),
+  };
 }
 
 export type Config = ReturnType<typeof toConfig>;
 
+/**
+ * The configuration one source's pipeline runs with: the whole configuration, with the cluster,
+ * its security, its Schema Registry, its topic filters and its entity fields taken from the
+ * source. The collector runs one pipeline per source with it; replay reaches a source with it.
+ */
+export function configForSource(config: Config, source: SourceConfig): Config {
+  return {
+    ...config,
+    kafkaBrokers: source.kafkaBrokers,
+    kafka: source.kafka,
+    schemaRegistry: source.schemaRegistry,
+    topicsInclude: source.topicsInclude,
+    topicsExclude: source.topicsExclude,
+    entityFields: source.entityFields,
+  };
+}
+
+/** The source of this name, or undefined. */
+export function sourceNamed(config: Pick<Config, "sources">, name: string): SourceConfig | undefined {
+  return config.sources.find((source) => source.name === name);
+}
+
+/** The sources' types and the default source, for code that may import only this module (app/). */
+export { DEFAULT_SOURCE_NAME, defaultSource, type KafkaSourceConfig, type SourceConfig, type SourceKind } from "./sources-file.ts";
+
 export interface LoadConfigOptions {
-  /** `npm start`: KAFKA_BROKERS and DATABASE_URL are required (no embedded defaults). */
+  /** `npm start`: KAFKA_BROKERS or EVENTSCOPE_SOURCES_FILE, and DATABASE_URL, are required (no embedded defaults). */
   production?: boolean;
 }
 
@@ -539,7 +487,7 @@ export function loadConfig(
       message: "expected with the other of KAFKA_SSL_CERT / KAFKA_SSL_KEY: a client certificate needs its private key",
     });
   } else if (data?.KAFKA_SSL_CERT !== undefined && data.KAFKA_SSL_KEY !== undefined) {
-    if (!new crypto.X509Certificate(data.KAFKA_SSL_CERT).checkPrivateKey(crypto.createPrivateKey(data.KAFKA_SSL_KEY))) {
+    if (!isKeyOfCertificate(data.KAFKA_SSL_CERT, data.KAFKA_SSL_KEY)) {
       issues.push({ variable: "KAFKA_SSL_KEY", message: "is not the private key of the certificate in KAFKA_SSL_CERT" });
     }
   }
@@ -549,24 +497,56 @@ export function loadConfig(
     if (conflicts.length > 0) {
       issues.push({
         variable: "EVENTSCOPE_MASK_FIELDS",
-        message: `masks ${conflicts.join(", ")}, which ${conflicts.length === 1 ? "is an entity field" : "are entity fields"} (EVENTSCOPE_ENTITY_FIELDS${
-          data.EVENTSCOPE_ENTITY_FIELDS === undefined ? ", default orderId" : ""
-        }): entity keys are shown in every list and page address, so a masked value cannot be one. Choose other entity fields or do not mask these`,
+        message: maskedEntityFieldsMessage(
+          conflicts,
+          `EVENTSCOPE_ENTITY_FIELDS${data.EVENTSCOPE_ENTITY_FIELDS === undefined ? ", default orderId" : ""}`,
+        ),
       });
     }
   }
-  if (options.production) {
-    for (const name of ["KAFKA_BROKERS", "DATABASE_URL"]) {
-      if (!isSet(name)) {
+  let fileSources: SourceConfig[] | undefined;
+  const sourcesFile = emptyAsUnset(env.EVENTSCOPE_SOURCES_FILE);
+  if (typeof sourcesFile === "string") {
+    if (isSet("KAFKA_BROKERS")) {
+      issues.push({
+        variable: "EVENTSCOPE_SOURCES_FILE",
+        message:
+          "set together with KAFKA_BROKERS: set one of the two, KAFKA_BROKERS for one cluster (the source named default) or the sources file for several (it can list that cluster too)",
+      });
+    }
+    for (const name of DEFAULT_SOURCE_VARIABLES) {
+      if (isSet(name)) {
         issues.push({
           variable: name,
-          message: "required by npm start (production has no embedded broker or database)",
+          message: "belongs to the cluster of KAFKA_BROKERS: with EVENTSCOPE_SOURCES_FILE, write each source's settings in the file",
         });
       }
     }
+    const result = readSourcesFile(sourcesFile.trim(), {
+      env,
+      defaults: {
+        entityFields: data?.EVENTSCOPE_ENTITY_FIELDS ?? DEFAULT_ENTITY_FIELDS,
+        topicsInclude: data?.EVENTSCOPE_TOPICS_INCLUDE,
+        topicsExclude: data?.EVENTSCOPE_TOPICS_EXCLUDE,
+      },
+      maskFields: data?.EVENTSCOPE_MASK_FIELDS ?? [],
+    });
+    issues.push(...result.problems.map((message) => ({ variable: "EVENTSCOPE_SOURCES_FILE", message })));
+    fileSources = result.sources;
+  }
+  if (options.production) {
+    if (!isSet("KAFKA_BROKERS") && sourcesFile === undefined) {
+      issues.push({
+        variable: "KAFKA_BROKERS",
+        message: "required by npm start, or EVENTSCOPE_SOURCES_FILE for several clusters (production has no embedded broker)",
+      });
+    }
+    if (!isSet("DATABASE_URL")) {
+      issues.push({ variable: "DATABASE_URL", message: "required by npm start (production has no embedded database)" });
+    }
   }
   if (issues.length > 0 || !data) throw new ConfigError(issues);
-  return toConfig(data);
+  return toConfig(data, fileSources);
 }
 
 // --- this process's configuration, parsed once --------------------------------------------------
@@ -586,7 +566,7 @@ const USERS_FILE_POLL_MS = 2_000;
 
 /**
  * This process's configuration: process.env parsed once (files named by it, such as the users
- * file and KAFKA_SSL_CA, read then), not on every request, so a file that becomes unreadable later
+ * file, the sources file and the TLS files, read then), not on every request, so a file that becomes unreadable later
  * cannot turn requests into errors. Throws ConfigError like loadConfig when the environment is
  * invalid. The users file (EVENTSCOPE_USERS_FILE) is watched: a valid new version replaces the
  * users; an invalid or unreadable one is logged and the last valid set stays.
@@ -639,12 +619,12 @@ export function withoutPassword(url: string): string {
 
 /**
  * Text as it may be logged or shown (collector logs, its last error in /api/health): every secret
- * of the configuration (the database password, the SASL password, the tokens) replaced by "***",
- * in case an error message quotes one.
+ * of the configuration (the database password, the SASL and registry passwords of every source, the
+ * tokens) replaced by "***", in case an error message quotes one.
  */
 export function redactSecrets(
   text: string,
-  config: Pick<Config, "databaseUrl" | "kafka" | "adminToken" | "readToken" | "users"> & Partial<Pick<Config, "schemaRegistry">>,
+  config: Pick<Config, "databaseUrl" | "kafka" | "adminToken" | "readToken" | "users"> & Partial<Pick<Config, "schemaRegistry" | "sources">>,
 ): string {
   const secrets = new Set<string>();
   if (config.databaseUrl !== undefined) {
@@ -661,6 +641,7 @@ export function redactSecrets(
   for (const secret of [
     config.kafka.sasl?.password,
     config.schemaRegistry?.password,
+    ...(config.sources ?? []).flatMap((source) => [source.kafka.sasl?.password, source.schemaRegistry?.password]),
     config.adminToken,
     config.readToken,
     ...config.users.map((user) => user.token),

@@ -9,11 +9,18 @@ export const dynamic = "force-dynamic";
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-/** `/`: the live flow graph, producers → topics → consumer groups; `?node=topic:orders` selects a node. */
+/**
+ * `/`: the live flow graph, producers → topics → consumer groups; `?node=topic:orders` selects a
+ * node, `?source=<name>` draws one source only (every source side by side by default).
+ */
 export default async function OverviewPage({ searchParams }: Props) {
-  let query: OverviewPageQuery;
+  let graph;
+  let initialSelected: OverviewPageQuery["node"] | null;
   try {
-    query = parseOverviewPageQuery(await searchParams);
+    const query: OverviewPageQuery = parseOverviewPageQuery(await searchParams);
+    // An unknown ?source= is refused too, naming the known sources.
+    graph = await getFlowGraph(await getDatabase(), query.source ? { source: query.source } : {});
+    initialSelected = query.node ?? null;
   } catch (error) {
     const message = inputErrorMessage(error);
     if (message === null) throw error;
@@ -24,8 +31,7 @@ export default async function OverviewPage({ searchParams }: Props) {
       </PageFrame>
     );
   }
-  const graph = await getFlowGraph(await getDatabase());
-  if (graph.topics.length === 0) {
+  if (graph.topics.length === 0 && graph.source === null) {
     return (
       <main className="graph-empty">
         <h1>No events yet</h1>
@@ -37,5 +43,5 @@ export default async function OverviewPage({ searchParams }: Props) {
       </main>
     );
   }
-  return <FlowGraphView initialGraph={graph} initialSelected={query.node ?? null} />;
+  return <FlowGraphView initialGraph={graph} initialSelected={initialSelected} />;
 }

@@ -5,7 +5,7 @@ import { useState } from "react";
 import styles from "./dlq.module.css";
 import { describeReplayTarget } from "./format";
 
-type Target = { ids: string[] } | { group: { originTopic: string | null; errorClass: string | null } };
+type Target = { ids: string[] } | { group: { originTopic: string | null; errorClass: string | null; source?: string } };
 
 interface ItemLine {
   id: string;

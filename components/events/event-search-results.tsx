@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRef } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { eventHref, type EventSummary } from "@/lib/api-schemas/events";
+import { eventHref, eventPlace, type EventSummary } from "@/lib/api-schemas/events";
 import { formatTime, keyText } from "./format";
 import styles from "./search.module.css";
 
@@ -34,7 +34,7 @@ export function EventSearchResults({ events }: { events: EventSummary[] }) {
       <ul aria-label="Matching events" style={{ height: virtualizer.getTotalSize(), position: "relative", listStyle: "none", margin: 0, padding: 0 }}>
         {virtualizer.getVirtualItems().map((item) => {
           const e = events[item.index]!;
-          const where = `${e.topic}/${e.partition}/${e.offset}`;
+          const where = eventPlace(e);
           return (
             <li key={item.key} style={{ position: "absolute", top: 0, left: 0, width: "100%", transform: `translateY(${item.start}px)` }}>
               {/* The row is one link (it covers the row), named by what identifies the event: its type and where it is. */}

@@ -37,7 +37,9 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
     let timer: ReturnType<typeof setTimeout>;
     const poll = async () => {
       try {
-        const response = await fetch("/api/graph", { cache: "no-store" });
+        const response = await fetch(initialGraph.source ? `/api/graph?source=${encodeURIComponent(initialGraph.source)}` : "/api/graph", {
+          cache: "no-store",
+        });
         if (!response.ok) {
           const body = (await response.json().catch(() => null)) as { message?: string } | null;
           throw new Error(body?.message ?? `the server answered ${response.status}`);
@@ -58,7 +60,7 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
       stopped = true;
       clearTimeout(timer);
     };
-  }, []);
+  }, [initialGraph.source]);
 
   // Layout only when the node set changes; a new rate or lag moves nothing.
   const setKey = nodeSetKey(graph);
@@ -103,8 +105,8 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
   const select = useCallback((id: GraphNodeId | null) => {
     setSelected(id);
     // Not router.replace: that would re-render the server page and refetch the graph.
-    window.history.replaceState(window.history.state, "", overviewHref(id ?? undefined));
-  }, []);
+    window.history.replaceState(window.history.state, "", overviewHref(id ?? undefined, initialGraph.source));
+  }, [initialGraph.source]);
 
   const onNodeClick: NodeMouseHandler<FlowNode> = useCallback(
     (_event, node) => {
@@ -149,6 +151,22 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
           {graph.producers.length} producers · {graph.topics.length} topics · {graph.groups.length} consumer groups · rates over the
           last {formatDuration(graph.windowMs)}
         </span>
+        {graph.sources.length > 1 && (
+          <label className="graph-toolbar-source">
+            Source{" "}
+            <select
+              value={graph.source ?? ""}
+              onChange={(event) => window.location.assign(overviewHref(undefined, event.target.value || null))}
+            >
+              <option value="">all ({graph.sources.length})</option>
+              {graph.sources.map((source) => (
+                <option key={source} value={source}>
+                  {source}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <span className="graph-toolbar-status" role="status">
           {refreshError ? `could not refresh: ${refreshError}` : `updated ${new Date(graph.generatedAt).toLocaleTimeString()}`}
         </span>

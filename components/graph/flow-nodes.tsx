@@ -30,6 +30,15 @@ export const ProducerNodeView = memo(function ProducerNodeView({ data, selected 
   );
 });
 
+/** The cluster a topic or group is on, when the graph draws several. */
+function SourceTag({ source }: { source: string }) {
+  return (
+    <span className="graph-badge graph-badge-source" title={`on source ${source}`}>
+      {source}
+    </span>
+  );
+}
+
 export const TopicNodeView = memo(function TopicNodeView({ data, selected }: NodeProps<TopicFlowNode>) {
   const t = data.topic;
   return (
@@ -37,6 +46,7 @@ export const TopicNodeView = memo(function TopicNodeView({ data, selected }: Nod
       <Handles />
       <div className="graph-node-kind">
         topic{t.kind !== "normal" && <span className={`graph-badge graph-badge-${t.kind}`}>{t.kind.toUpperCase()}</span>}
+        {data.sourceTag && <SourceTag source={data.sourceTag} />}
         <span className="graph-node-rate">{formatRate(t.messagesPerSecond)}</span>
       </div>
       <div className="graph-node-title" title={t.topic}>
@@ -65,6 +75,7 @@ export const GroupNodeView = memo(function GroupNodeView({ data, selected }: Nod
       <Handles output={false} />
       <div className="graph-node-kind">
         {data.service === g.groupId ? "group · service" : "group"}
+        {data.sourceTag && <SourceTag source={data.sourceTag} />}
         {data.service && data.service !== g.groupId && (
           <span className="graph-node-service" title={`of ${data.service}`}>
             of {data.service}

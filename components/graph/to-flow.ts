@@ -6,8 +6,9 @@ import { type Box, EDGE_LABEL_SIZE, LABEL_PRIORITY, placeEdgeLabels } from "@/li
 /** The flow graph (server/db's getFlowGraph) as React Flow nodes and edges. */
 
 export type ProducerNodeData = { kind: "producer"; producer: ProducerNode; label: string };
-export type TopicNodeData = { kind: "topic"; topic: TopicNode };
-export type GroupNodeData = { kind: "group"; group: GroupNode; service: string | null };
+/** `sourceTag`: the node's source, shown when the graph draws several sources side by side. */
+export type TopicNodeData = { kind: "topic"; topic: TopicNode; sourceTag: string | null };
+export type GroupNodeData = { kind: "group"; group: GroupNode; service: string | null; sourceTag: string | null };
 export type FlowNodeData = ProducerNodeData | TopicNodeData | GroupNodeData;
 
 export type ProducerFlowNode = Node<ProducerNodeData, "producer">;
@@ -63,6 +64,7 @@ export function nodeAriaLabel(id: string): string {
 
 export function toFlowNodes(graph: FlowGraph, positions: ReadonlyMap<string, NodePosition>, selected: string | null): FlowNode[] {
   const producerNames = new Set(graph.producers.map((p) => p.producer).filter((p) => p !== ""));
+  const tagged = graph.source === null && graph.sources.length > 1;
   // The laid-out size, until React Flow measures the node: the minimap draws nodes by the size
   // of the nodes given here (this view does not take React Flow's measurements back into them).
   const common = (id: string, kind: FlowNodeKind) => ({
@@ -78,11 +80,11 @@ export function toFlowNodes(graph: FlowGraph, positions: ReadonlyMap<string, Nod
   });
   return [
     ...graph.producers.map((p): ProducerFlowNode => ({ ...common(p.id, "producer"), type: "producer", data: { kind: "producer", producer: p, label: producerLabel(p) } })),
-    ...graph.topics.map((t): TopicFlowNode => ({ ...common(t.id, "topic"), type: "topic", data: { kind: "topic", topic: t } })),
+    ...graph.topics.map((t): TopicFlowNode => ({ ...common(t.id, "topic"), type: "topic", data: { kind: "topic", topic: t, sourceTag: tagged ? t.source : null } })),
     ...graph.groups.map((g): GroupFlowNode => ({
       ...common(g.id, "group"),
       type: "consumer",
-      data: { kind: "group", group: g, service: serviceOfGroup(g, producerNames) },
+      data: { kind: "group", group: g, service: serviceOfGroup(g, producerNames), sourceTag: tagged ? g.source : null },
     })),
   ];
 }

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { type ConsumerGroupListItem, GROUP_SORTS } from "@/lib/api-schemas/groups";
+import { type ConsumerGroupListItem, GROUP_SORTS, groupHref } from "@/lib/api-schemas/groups";
 import { HealthBadge } from "./health-badge";
 import { formatOffset, formatTimeLag } from "./format";
 import styles from "./groups.module.css";
@@ -54,7 +54,7 @@ export function GroupsTable({ groups, sort, order }: { groups: ConsumerGroupList
         {groups.map((group) => (
           <tr key={group.groupId}>
             <td>
-              <Link href={`/groups/${encodeURIComponent(group.groupId)}`}>{group.groupId}</Link>
+              <Link href={groupHref(group.groupId, { source: group.source })}>{group.groupId}</Link>
             </td>
             <td className={styles.grState}>{group.state}</td>
             <td className={styles.grNum}>{group.members}</td>

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { EntityTimeline } from "@/lib/api-schemas/entities";
-import { type EventDetail, eventHref, type TimelineEvent } from "@/lib/api-schemas/events";
+import { type EventDetail, eventHref, eventPlace, type TimelineEvent } from "@/lib/api-schemas/events";
 import { formatDuration } from "@/lib/format-duration";
 import { formatCount } from "@/lib/format-number";
 import { assignLanes, buildTimeScale, gapsSincePrevious, laneKey, timelineBounds, type LaneMode } from "@/lib/timeline";
@@ -31,7 +31,7 @@ interface Props {
 const LIVE_MS = 5_000;
 const LIVE_MAX_EVENTS = 1_000;
 
-const eventId = (e: TimelineEvent) => `${e.topic}/${e.partition}/${e.offset}`;
+const eventId = (e: TimelineEvent) => eventPlace(e);
 
 /**
  * One entity's events across topics in time order: a lane chart (one lane per service or topic,

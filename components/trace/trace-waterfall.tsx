@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { eventHref, type TimelineEvent } from "@/lib/api-schemas/events";
+import { eventHref, eventPlace, type TimelineEvent } from "@/lib/api-schemas/events";
 import { formatDuration } from "@/lib/format-duration";
 import { buildWaterfall } from "@/lib/timeline";
 import { ConsumptionSummary, FailureNotes } from "@/components/events/consumption-status";
@@ -43,7 +43,7 @@ export function TraceWaterfall({ events }: { events: TimelineEvent[] }) {
       </div>
       {rows.map((row) => {
         const e = events[row.index]!;
-        const id = `${e.topic}/${e.partition}/${e.offset}`;
+        const id = eventPlace(e);
         const mark = classifyStep(e);
         return (
           <div key={id} className={styles.traceRow} role="row" aria-label={`${e.eventType ?? "event"} ${id}`} data-outcome={mark.outcome}>

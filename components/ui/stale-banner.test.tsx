@@ -32,6 +32,7 @@ function report(fields: Partial<CollectorHealthReport>): CollectorHealthReport {
     stalled: [],
     stale: false,
     staleReason: null,
+    sources: [],
     ...fields,
   };
 }
@@ -48,7 +49,35 @@ const stall = {
   since: checkedAt,
 } as const;
 
+const sourceHealth = (name: string, staleReason: string | null, lastError: string | null = null) => ({
+  name,
+  kind: "kafka",
+  instances: 1,
+  lastPollAt: checkedAt,
+  lastAdminPollAt: checkedAt,
+  lastError: lastError === null ? null : { message: lastError, at: checkedAt, instanceId: `host-1-${name}` },
+  stalled: 0,
+  stale: staleReason !== null,
+  staleReason,
+});
+
 describe("the data-is-stale banner's words", () => {
+  it("names the source that is down, its error, and the sources still collected", () => {
+    const text = staleMessage(
+      report({
+        stale: true,
+        staleReason: "source warehouse: the collector has not polled Kafka for 1 min",
+        sources: [
+          sourceHealth("default", null),
+          sourceHealth("warehouse", "the collector has not polled Kafka for 1 min", "Connection error: connect ECONNREFUSED 127.0.0.1:9093"),
+        ],
+      }),
+    );
+    expect(text).toBe(
+      "Source warehouse is stale: the collector has not polled Kafka for 1 min. Last error: Connection error: connect ECONNREFUSED 127.0.0.1:9093 Still collected: default.",
+    );
+  });
+
   it("says nothing while the data is current and nothing was skipped", () => {
     expect(staleMessage(report({}))).toBeNull();
   });

@@ -54,6 +54,18 @@ export function staleMessage(report: CollectorHealthReport): string | null {
       ? null
       : `Not decodable, stored as flagged rows and skipped in the last hour: ${skipped.map(stallWords).join("; ")}.`;
   if (!report.stale) return skippedText;
+  // Several sources, some stale: say which, and that the others are still collected.
+  const staleSources = report.sources.filter((source) => source.stale);
+  if (report.sources.length > 1 && staleSources.length > 0) {
+    const parts = staleSources.map(
+      (source) =>
+        `Source ${source.name} is stale: ${source.staleReason ?? "no recent report"}.${source.lastError ? ` Last error: ${source.lastError.message}` : ""}`,
+    );
+    const current = report.sources.filter((source) => !source.stale).map((source) => source.name);
+    if (current.length > 0) parts.push(`Still collected: ${current.join(", ")}.`);
+    if (skippedText) parts.push(skippedText);
+    return parts.join(" ");
+  }
   if (report.instances.length === 0) {
     return "No collector has run yet against this database — start one with `npm run collector` (or everything with `npm run demo`).";
   }

@@ -107,7 +107,15 @@ export const MAX_BULK_IDS = 10_000;
 export const bulkReplayRequestSchema = z
   .object({
     ids: z.array(deadLetterIdSchema).min(1, "ids: choose at least one dead letter").max(MAX_BULK_IDS).optional(),
-    group: z.object({ originTopic: z.string().max(249).nullable(), errorClass: z.string().max(2000).nullable() }).strict().optional(),
+    group: z
+      .object({
+        originTopic: z.string().max(249).nullable(),
+        errorClass: z.string().max(2000).nullable(),
+        /** The group's source (by name); absent: the group on every source. */
+        source: z.string().max(40).optional(),
+      })
+      .strict()
+      .optional(),
     /** List what would be sent; send nothing. */
     dryRun: z.boolean().default(false),
     /** At most this many messages a second. */
@@ -192,6 +200,8 @@ export type DeadLetterPage = z.infer<typeof deadLetterPageSchema>;
 
 /** Dead letters grouped by origin and error (`GET /api/dead-letters/groups`). */
 export const deadLetterGroupSchema = z.object({
+  /** The source (by name) of the group's dead letters: groups are per source. */
+  source: z.string(),
   /** From headers, else the DLQ name's hint (originIsHint); null when neither says. */
   originTopic: z.string().nullable(),
   originIsHint: z.boolean(),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
-import { timelineEventSchema } from "./events.ts";
+import { eventPlace, timelineEventSchema } from "./events.ts";
 
 /** `/entities/[key]` and `GET /api/entities/[key]`: an entity key and a page of its timeline. */
 
@@ -21,9 +21,9 @@ export function parseEntityTimelineQuery(query: RawQuery): EntityTimelineQuery {
   return entityTimelineQuerySchema.parse(queryRecord(query));
 }
 
-/** The page adds the selected event, `event=<topic>/<partition>/<offset>`, so a link opens it expanded. */
+/** The page adds the selected event, `event=[<source>:]<topic>/<partition>/<offset>` (eventPlace), so a link opens it expanded. */
 export const entityPageQuerySchema = entityTimelineQuerySchema.extend({
-  event: optionalText("event", 300).refine((id) => id === undefined || /^.+\/\d{1,10}\/\d{1,19}$/.test(id), "must be <topic>/<partition>/<offset>"),
+  event: optionalText("event", 300).refine((id) => id === undefined || /^.+\/\d{1,10}\/\d{1,19}$/.test(id), "must be [<source>:]<topic>/<partition>/<offset>"),
 });
 
 export type EntityPageQuery = z.infer<typeof entityPageQuerySchema>;
@@ -32,9 +32,9 @@ export function parseEntityPageQuery(query: RawQuery): EntityPageQuery {
   return entityPageQuerySchema.parse(queryRecord(query));
 }
 
-export function entityHref(key: string, event?: { topic: string; partition: number; offset: string }): string {
+export function entityHref(key: string, event?: { source?: string | null; topic: string; partition: number; offset: string }): string {
   const path = `/entities/${encodeURIComponent(key)}`;
-  return event ? `${path}?event=${encodeURIComponent(`${event.topic}/${event.partition}/${event.offset}`)}` : path;
+  return event ? `${path}?event=${encodeURIComponent(eventPlace(event))}` : path;
 }
 
 /** A page of an entity's timeline (`GET /api/entities/[key]`). */

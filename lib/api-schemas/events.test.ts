@@ -104,7 +104,14 @@ describe("entity timeline query", () => {
     const href = entityHref("ord 1", { topic: "orders.v1", partition: 2, offset: "30" });
     expect(href).toBe("/entities/ord%201?event=orders.v1%2F2%2F30");
     expect(parseEntityPageQuery(new URL(href, "http://x").searchParams)).toEqual({ event: "orders.v1/2/30" });
-    expect(messageOf(() => parseEntityPageQuery({ event: "orders" }))).toMatch(/^event: must be <topic>\/<partition>\/<offset>/);
+    expect(messageOf(() => parseEntityPageQuery({ event: "orders" }))).toMatch(/^event: must be \[<source>:\]<topic>\/<partition>\/<offset>/);
+  });
+
+  it("names an event of another source than default by its source too, so two sources' same offsets stay apart", () => {
+    expect(entityHref("ord-1", { source: "default", topic: "orders", partition: 0, offset: "5" })).toBe("/entities/ord-1?event=orders%2F0%2F5");
+    const href = entityHref("ord-1", { source: "warehouse", topic: "orders", partition: 0, offset: "5" });
+    expect(href).toBe("/entities/ord-1?event=warehouse%3Aorders%2F0%2F5");
+    expect(parseEntityPageQuery(new URL(href, "http://x").searchParams)).toEqual({ event: "warehouse:orders/0/5" });
   });
 });
 

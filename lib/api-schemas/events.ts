@@ -164,6 +164,16 @@ export const eventAddressSchema = z.object({
 
 export type EventAddress = z.infer<typeof eventAddressSchema>;
 
+/**
+ * Where an event is, as pages show it and the timeline's `?event=` names it:
+ * `<topic>/<partition>/<offset>`, prefixed with `<source>:` on a source other than `default`
+ * (source names have no colon or slash, so the form stays unambiguous).
+ */
+export function eventPlace(event: { source?: string | null; topic: string; partition: number; offset: string }): string {
+  const where = `${event.topic}/${event.partition}/${event.offset}`;
+  return event.source && event.source !== "default" ? `${event.source}:${where}` : where;
+}
+
 /** The page of one event. */
 export function eventHref(event: { source?: string | null; topic: string; partition: number; offset: string }): string {
   return `/events/${encodeURIComponent(event.topic)}/${event.partition}/${event.offset}${sourceQuery(event.source)}`;

@@ -21,6 +21,8 @@ describe("graph query schemas", () => {
   it("splits a node id at the first colon only", () => {
     expect(splitNodeId("topic:a:b")).toEqual({ kind: "topic", name: "a:b" });
     expect(overviewHref("group:a b")).toBe("/?node=group%3Aa%20b");
+    expect(overviewHref("topic:orders", "prod-eu")).toBe("/?source=prod-eu&node=topic%3Aorders");
+    expect(overviewHref(undefined, "prod-eu")).toBe("/?source=prod-eu");
   });
 
   it("reads the source of a node whose name is on several sources", () => {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { topicKindSchema } from "./events.ts";
 import { groupMemberIdentitySchema, partitionLagSchema, storedGroupHealthSchema } from "./groups.ts";
-import { queryRecord, type RawQuery } from "./query-params.ts";
+import { queryRecord, sourceParamSchema, type RawQuery } from "./query-params.ts";
 import { consumingGroupSchema, producerOfTopicSchema } from "./who-consumes.ts";
 
 /**
@@ -25,6 +25,8 @@ export const graphNodeIdSchema = z
 export type GraphNodeId = z.infer<typeof graphNodeIdSchema>;
 
 export const graphQuerySchema = z.object({
+  /** Only this source's topics and groups (and the producers writing to them); default every source. */
+  source: sourceParamSchema,
   /** Window of the message rates, seconds (default 60). */
   window: z.coerce
     .number({ message: "window must be a number of seconds" })
@@ -70,8 +72,10 @@ export function graphNodeId(kind: "topic" | "group", name: string, source: strin
   return qualified ? `${kind}@${source}:${name}` : `${kind}:${name}`;
 }
 
-export function overviewHref(node?: string): string {
-  return node ? `/?node=${encodeURIComponent(node)}` : "/";
+/** The overview's URL: a source filter and a selected node, each when given. */
+export function overviewHref(node?: string, source?: string | null): string {
+  const params = [...(source ? [`source=${encodeURIComponent(source)}`] : []), ...(node ? [`node=${encodeURIComponent(node)}`] : [])];
+  return params.length > 0 ? `/?${params.join("&")}` : "/";
 }
 
 // --- the graph -------------------------------------------------------------------------------------
@@ -149,6 +153,10 @@ export type FlowEdge = z.infer<typeof flowEdgeSchema>;
 export const flowGraphSchema = z.object({
   generatedAt: z.string(),
   windowMs: z.number(),
+  /** Every source (by name), also those the `source` filter leaves out: the page's source choice. */
+  sources: z.array(z.string()),
+  /** The source the graph is filtered to, or null for every source. */
+  source: z.string().nullable(),
   producers: z.array(producerNodeSchema),
   topics: z.array(topicNodeSchema),
   groups: z.array(groupNodeSchema),

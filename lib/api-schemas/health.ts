@@ -49,6 +49,23 @@ export const collectorInstanceHealthSchema = z.object({
 
 export type CollectorInstanceHealth = z.infer<typeof collectorInstanceHealthSchema>;
 
+/** One source's collection, as GET /api/health lists it: a source that is down is told apart from the others. */
+export const sourceHealthSchema = z.object({
+  name: z.string(),
+  kind: z.string(),
+  /** Collector pipelines reporting for it now. */
+  instances: z.number().int(),
+  lastPollAt: z.string().nullable(),
+  lastAdminPollAt: z.string().nullable(),
+  lastError: z.object({ message: z.string(), at: z.string().nullable(), instanceId: z.string() }).nullable(),
+  /** Its partitions held up by batches that do not decode (listed in the report's `stalled`). */
+  stalled: z.number().int(),
+  stale: z.boolean(),
+  staleReason: z.string().nullable(),
+});
+
+export type SourceHealth = z.infer<typeof sourceHealthSchema>;
+
 /** `GET /api/health`: whether collection is keeping up, and why the data may be stale. */
 export const collectorHealthReportSchema = z.object({
   checkedAt: z.string(),
@@ -67,6 +84,8 @@ export const collectorHealthReportSchema = z.object({
   /** True when the data may be out of date: the UI says "data is stale" and why. */
   stale: z.boolean(),
   staleReason: z.string().nullable(),
+  /** Each source a collector reports for, in the order they were first seen. */
+  sources: z.array(sourceHealthSchema),
 });
 
 export type CollectorHealthReport = z.infer<typeof collectorHealthReportSchema>;

@@ -10,9 +10,9 @@
  * With NODE_ENV=production, KAFKA_BROKERS and DATABASE_URL are required (no embedded defaults).
  */
 import path from "node:path";
-import { ConfigError, loadConfig, redactSecrets, type Config } from "../config.ts";
+import { ConfigError, configForSource, defaultSource, loadConfig, redactSecrets, type Config } from "../config.ts";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
-import { DEFAULT_SOURCE_NAME, ensureSource, openDatabase, type OpenedDatabase } from "../db/index.ts";
+import { ensureSource, openDatabase, type OpenedDatabase } from "../db/index.ts";
 import { startAdminPoller } from "./admin-poller.ts";
 import { startCollector, type RunningCollector } from "./collector.ts";
 import { createKafka } from "../kafka/index.ts";
@@ -42,8 +42,9 @@ try {
 
 let broker: RunningBroker | undefined;
 let db: OpenedDatabase | undefined;
-let collector: RunningCollector | undefined;
-let adminPoller: { stop(): Promise<void> } | undefined;
+/** One pipeline and one admin poller per source, side by side: a source that is down holds up no other. */
+const collectors: RunningCollector[] = [];
+const adminPollers: { stop(): Promise<void> }[] = [];
 
 /**
  * How long a stop may take, whatever the broker's or the database's state: the collector's own
@@ -75,9 +76,9 @@ async function shutdown(signal: string): Promise<void> {
     }
   };
   await Promise.all([
-    attempt("admin poller", () => adminPoller?.stop(), STOP_TIMEOUT_MS),
+    attempt("admin poller", async () => void (await Promise.all(adminPollers.map((poller) => poller.stop()))), STOP_TIMEOUT_MS),
     // The collector bounds its own stop and says what it cut short; this is the backstop.
-    attempt("collector", () => collector?.stop(), STOP_TIMEOUT_MS + CLOSE_TIMEOUT_MS),
+    attempt("collector", async () => void (await Promise.all(collectors.map((collector) => collector.stop()))), STOP_TIMEOUT_MS + CLOSE_TIMEOUT_MS),
   ]);
   // An embedded PostgreSQL is a server of ours to shut down (a fast shutdown), not only a pool to close.
   await attempt("database", () => db?.close(), db?.embedded ? STOP_TIMEOUT_MS : CLOSE_TIMEOUT_MS);
@@ -89,7 +90,10 @@ process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
 try {
-  if (!config.kafkaBrokers) {
+  // The sources: EVENTSCOPE_SOURCES_FILE's, or KAFKA_BROKERS's (named default), or else the
+  // embedded broker's, named default too.
+  let sources = config.sources;
+  if (sources.length === 0) {
     try {
       broker = await startBroker({ port: EMBEDDED_BROKER_PORT, host: "127.0.0.1", dataDir: EMBEDDED_BROKER_DATA_DIR });
     } catch (error) {
@@ -100,24 +104,33 @@ try {
     }
     log(`embedded broker listening on ${broker.host}:${broker.port}, data in ${EMBEDDED_BROKER_DATA_DIR}`);
     config = { ...config, kafkaBrokers: [`${broker.host}:${broker.port}`] };
+    sources = [defaultSource({ ...config, kafkaBrokers: [`${broker.host}:${broker.port}`] })];
   }
   db = await openDatabase({ url: config.databaseUrl, log, applicationName: "eventscope-collector" });
   if (stopping) process.exit(0);
-  // One source for now: the cluster of KAFKA_BROKERS (or the embedded broker), named "default".
-  // Several sources will start one collector pipeline and one admin poller per source here.
-  const source = await ensureSource(db, { name: DEFAULT_SOURCE_NAME, kind: "kafka" });
-  collector = startCollector(config, { db, log, source });
-  const running = collector;
-  adminPoller = startAdminPoller({
-    source,
-    kafka: createKafka(config, { clientId: "eventscope-admin-poller", log }),
-    db,
-    config,
-    log,
-    onPoll: (result) => running.noteAdminPoll(result.at),
-  });
+  const several = sources.length > 1;
+  const startedLines: string[] = [];
+  for (const sourceConfig of sources) {
+    const source = await ensureSource(db, { name: sourceConfig.name, kind: sourceConfig.kind });
+    const sourceConfigured = configForSource(config!, sourceConfig);
+    // With several sources every line says whose it is.
+    const sourceLog = several ? (line: string) => log(`[${source.name}] ${line}`) : log;
+    const running = startCollector(sourceConfigured, { db, log: sourceLog, source });
+    collectors.push(running);
+    adminPollers.push(
+      startAdminPoller({
+        source,
+        kafka: createKafka(sourceConfigured, { clientId: "eventscope-admin-poller", log: sourceLog }),
+        db,
+        config: sourceConfigured,
+        log: sourceLog,
+        onPoll: (result) => running.noteAdminPoll(result.at),
+      }),
+    );
+    startedLines.push(`source ${source.name}: instance ${running.instanceId}, brokers ${sourceConfig.kafkaBrokers.join(",")}`);
+  }
   log(
-    `started: instance ${collector.instanceId}, group ${config.collectorGroup}, brokers ${config.kafkaBrokers!.join(",")}, ` +
+    `started: ${startedLines.join("; ")}; group ${config.collectorGroup}, ` +
       `database ${db.embedded ? `embedded (port ${db.embedded.port})` : "DATABASE_URL"}`,
   );
 } catch (error) {

@@ -304,6 +304,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
     try {
       await recordCollectorHealth(options.db, {
         instanceId,
+        sourceId: options.source.id,
         host,
         pid: process.pid,
         startedAt,

@@ -157,7 +157,7 @@ describe("cluster state", () => {
   });
 
   it("records collector health, keeping fields an update leaves out and clearing those it nulls", async () => {
-    const base = { instanceId: "collector-1", host: "box", pid: 42, startedAt: new Date("2026-01-01T00:00:00Z") };
+    const base = { instanceId: "collector-1", sourceId: 1, host: "box", pid: 42, startedAt: new Date("2026-01-01T00:00:00Z") };
     await recordCollectorHealth(db, { ...base, lastPollAt: new Date("2026-01-01T00:00:01Z"), lastError: "db down", lastErrorAt: new Date("2026-01-01T00:00:02Z") });
     await recordCollectorHealth(db, { ...base, ownLag: 12, lastError: null });
     const [health] = await listCollectorHealth(db);

@@ -5,6 +5,8 @@ import { toDatabaseError } from "./errors.ts";
 /** A collector process's own health, as GET /api/health serves it. */
 export interface CollectorHealthUpdate {
   instanceId: string;
+  /** The source the reporting pipeline collects (sources.id). */
+  sourceId: number;
   host: string;
   pid: number;
   startedAt: Date;
@@ -31,6 +33,7 @@ export async function recordCollectorHealth(
   const ownLag =
     update.ownLag === undefined || update.ownLag === null ? update.ownLag : BigInt(update.ownLag);
   const fields = {
+    sourceId: update.sourceId,
     host: update.host,
     pid: update.pid,
     startedAt: update.startedAt,

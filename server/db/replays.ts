@@ -281,9 +281,11 @@ export async function setDeadLetterStatus(
 /** For bulk replay: the dead letters of one group (original topic and error class), oldest first. */
 export async function listDeadLetterIdsOfGroup(
   db: Queryable,
-  group: { originTopic: string | null; errorClass: string | null },
+  group: { originTopic: string | null; errorClass: string | null; source?: string },
   limit: number,
 ): Promise<string[]> {
+  const ofSource =
+    group.source === undefined ? Prisma.empty : Prisma.sql`AND d.source_id = (SELECT s.id FROM sources s WHERE s.name = ${group.source}::text)`;
   const rows = await runQuery("listing a dead-letter group", () =>
     select<{ id: string }>(
       db,
@@ -291,7 +293,7 @@ export async function listDeadLetterIdsOfGroup(
         SELECT d.id::text AS id FROM dead_letters d
         WHERE coalesce(d.origin_topic, d.origin_topic_hint) IS NOT DISTINCT FROM ${group.originTopic}::text
           AND d.error_class IS NOT DISTINCT FROM ${group.errorClass}::text
-          AND d.status IN ('new', 'replayed')
+          AND d.status IN ('new', 'replayed') ${ofSource}
         ORDER BY d."timestamp", d.id
         LIMIT ${limit}::int`,
     ),

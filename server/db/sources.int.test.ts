@@ -7,7 +7,8 @@ import { tryAcquirePollerLock } from "./poller-lock.ts";
 import { getEvent } from "./queries/event.ts";
 import { getEntityTimeline } from "./queries/entity-timeline.ts";
 import { searchEvents } from "./queries/search-events.ts";
-import { listDeadLetters } from "./queries/dead-letters.ts";
+import { groupDeadLetters, listDeadLetters } from "./queries/dead-letters.ts";
+import { listDeadLetterIdsOfGroup } from "./replays.ts";
 import { getConsumerGroup } from "./queries/groups.ts";
 import { getGroupDetail, getTopicDetail } from "./queries/graph-details.ts";
 import { whoConsumes } from "./queries/who-consumes.ts";
@@ -138,6 +139,15 @@ describe("sources", () => {
     const inbox = await listDeadLetters(db, { topic: DLQ });
     expect(inbox.deadLetters.map((d) => d.source).sort()).toEqual(["default", "prod-eu"]);
     expect((await listDeadLetters(db, { topic: DLQ, source: "prod-eu" })).deadLetters.map((d) => d.source)).toEqual(["prod-eu"]);
+    // Grouped per source; a group's bulk replay takes its own source's dead letters only.
+    const groups = await groupDeadLetters(db, { topic: DLQ });
+    expect(groups.map((g) => [g.source, g.originTopic, g.errorClass, g.count]).sort()).toEqual([
+      ["default", SHARED, "Boom", 1],
+      ["prod-eu", SHARED, "Boom", 1],
+    ]);
+    const euIds = await listDeadLetterIdsOfGroup(db, { originTopic: SHARED, errorClass: "Boom", source: "prod-eu" }, 100);
+    expect(euIds).toEqual(inbox.deadLetters.filter((d) => d.source === "prod-eu").map((d) => d.id));
+    expect(await listDeadLetterIdsOfGroup(db, { originTopic: SHARED, errorClass: "Boom" }, 100)).toHaveLength(2);
 
     const graph = await getFlowGraph(db);
     const ids = [...graph.topics.map((t) => t.id), ...graph.groups.map((g) => g.id)];
@@ -150,6 +160,42 @@ describe("sources", () => {
     expect(graph.edges.filter((e) => e.kind === "consumes" && e.target === `group@prod-eu:${GROUP}`).map((e) => e.source)).toEqual([
       `topic@prod-eu:${SHARED}`,
     ]);
+  });
+
+  it("draws one source's graph on ?source=, with its producers, and lists every source for the choice", async () => {
+    const graph = await getFlowGraph(db, { source: "prod-eu" });
+    expect(graph.source).toBe("prod-eu");
+    expect(graph.sources).toEqual(expect.arrayContaining(["default", "prod-eu"]));
+    expect(new Set(graph.topics.map((t) => t.source))).toEqual(new Set(["prod-eu"]));
+    expect(graph.topics.map((t) => t.topic).sort()).toEqual([DLQ, SHARED, ONLY_EU].sort());
+    expect(graph.groups.map((g) => `${g.source}/${g.groupId}`)).toEqual([`prod-eu/${GROUP}`]);
+    expect(graph.producers.map((p) => p.producer)).toEqual(["order-service"]);
+    const kept = new Set([...graph.producers.map((p) => p.id), ...graph.topics.map((t) => t.id), ...graph.groups.map((g) => g.id)]);
+    expect(graph.edges.length).toBeGreaterThan(0);
+    for (const edge of graph.edges) expect(kept.has(edge.source) && kept.has(edge.target), edge.id).toBe(true);
+    expect((await getFlowGraph(db)).source).toBeNull();
+    await expect(getFlowGraph(db, { source: "prod-us" })).rejects.toThrow(/unknown source "prod-us": the sources are default, prod-eu/);
+  });
+
+  it("pages through records at the same time, topic, partition and offset on two sources without losing one", async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await getEntityTimeline(db, ORDER, { limit: 1, cursor });
+      seen.push(...page.events.map((e) => `${e.source}/${e.topic}/${e.offset}`));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen).size).toBe(7);
+    // Newest first, the same: search pages hold the two sources' twin records apart.
+    const searched: string[] = [];
+    cursor = undefined;
+    do {
+      const page = await searchEvents(db, { entity: ORDER, limit: 1, cursor });
+      searched.push(...page.events.map((e) => `${e.source}/${e.topic}/${e.offset}`));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(searched.sort()).toEqual([...seen].sort());
   });
 
   it("keeps one admin poller per source: the lock of one source does not hold another's", async () => {

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { ValidationError } from "../../lib/errors.ts";
+import { DEFAULT_SOURCE_NAME, SOURCE_NAME_PATTERN } from "../sources-file.ts";
 import { toDatabaseError } from "./errors.ts";
 
 /**
@@ -23,11 +24,9 @@ export interface SourceRef {
   name: string;
 }
 
-/** lowercase letters, digits and dashes, 1-40. */
-export const SOURCE_NAME_PATTERN = /^[a-z0-9-]{1,40}$/;
-
-/** The source of KAFKA_BROKERS alone; id 1 since migration 20261207090000_source_identity. */
-export const DEFAULT_SOURCE_NAME = "default";
+// The name rule and the default source's name belong to the sources' configuration
+// (server/sources-file.ts); id 1 is the default source's since migration 20261207090000_source_identity.
+export { DEFAULT_SOURCE_NAME, SOURCE_NAME_PATTERN };
 
 /**
  * The source called `name`, created when it does not exist yet. Race-safe: collectors starting at

@@ -18,7 +18,21 @@ export const TOPICS = {
   paymentDlq: "payment-service-dlq",
 } as const;
 
-export type TopicName = (typeof TOPICS)[keyof typeof TOPICS];
+/**
+ * The topics of the second cluster (`--warehouse-kafka`): a bridge hands shipped orders over to
+ * the warehouse there, so an order's timeline crosses clusters.
+ */
+export const WAREHOUSE_TOPICS = {
+  warehouseOrders: "warehouse-orders",
+  parcels: "warehouse-parcels",
+} as const;
+
+export type TopicName = (typeof TOPICS)[keyof typeof TOPICS] | (typeof WAREHOUSE_TOPICS)[keyof typeof WAREHOUSE_TOPICS];
+
+/** Whether a topic lives on the warehouse cluster rather than the main one. */
+export function isWarehouseTopic(topic: string): boolean {
+  return (Object.values(WAREHOUSE_TOPICS) as string[]).includes(topic);
+}
 
 /**
  * A topic's values' content type: the `content-type` header, which is where the CloudEvents
@@ -35,6 +49,8 @@ export const SERVICES = [
   "shipping-service",
   "notification-service",
   "analytics",
+  "warehouse-bridge",
+  "warehouse-service",
 ] as const;
 
 export type ServiceName = (typeof SERVICES)[number];
@@ -51,7 +67,9 @@ export type EventType =
   | "PaymentRefunded"
   | "OrderShipped"
   | "ShippingFailed"
-  | "NotificationSent";
+  | "NotificationSent"
+  | "WarehouseOrderReceived"
+  | "ParcelDispatched";
 
 /** Failure headers (CONVENTIONS.md, "Eventscope (demo services)"), written on retry and DLQ records. */
 export const FAILURE_HEADERS = {

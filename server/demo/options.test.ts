@@ -30,6 +30,7 @@ describe("the demo services' command line", () => {
   test("defaults", () => {
     expect(options(required)).toEqual({
       brokers: ["127.0.0.1:9092"],
+      warehouseBrokers: undefined,
       databaseUrl: "postgresql://u:p@127.0.0.1:5432/db",
       schemaRegistryUrl: "http://127.0.0.1:8081",
       ordersPerSecond: 2,
@@ -52,6 +53,8 @@ describe("the demo services' command line", () => {
     const parsed = options([
       "--kafka",
       "a:1,b:2",
+      "--warehouse-kafka",
+      "w:3",
       "--database-url",
       "postgres://x@h/d",
       "--schema-registry",
@@ -85,6 +88,7 @@ describe("the demo services' command line", () => {
     ]);
     expect(parsed).toMatchObject({
       brokers: ["a:1", "b:2"],
+      warehouseBrokers: ["w:3"],
       schemaRegistryUrl: "https://registry.example:8443",
       ordersPerSecond: 12.5,
       declineRate: 0,
@@ -104,6 +108,10 @@ describe("the demo services' command line", () => {
       schemaChange: "none",
       schemaChangeAfterSeconds: 0,
     });
+  });
+
+  test("a warehouse cluster that is not HOST:PORT is refused by its own flag's name", () => {
+    expect(usageError([...required, "--warehouse-kafka", "warehouse"])).toContain("--warehouse-kafka must be HOST:PORT");
   });
 
   test("brokers, database URL and schema registry from the environment, flags first", () => {

@@ -14,6 +14,10 @@ The simulated order saga (order, inventory, payment, shipping, notification and 
 services) against a Kafka cluster and a PostgreSQL database (state in its own "demo" schema).
 
   --kafka HOST:PORT[,HOST:PORT]   brokers (default: KAFKA_BROKERS; required)
+  --warehouse-kafka HOST:PORT[,HOST:PORT]
+                                  a second cluster, the warehouse's: shipped orders are handed
+                                  over to it (warehouse-bridge), where warehouse-service
+                                  dispatches their parcels (default: none)
   --database-url URL              PostgreSQL (default: DATABASE_URL; required)
   --schema-registry URL           the Confluent-compatible Schema Registry the payment service
                                   registers its Avro schema with (default: SCHEMA_REGISTRY_URL;
@@ -56,12 +60,13 @@ const count = (flag: string, min: number, max: number, what = "an integer") =>
     .min(min, `--${flag} must be ${what} from ${min} to ${max}`)
     .max(max, `--${flag} must be ${what} from ${min} to ${max}`);
 
-const brokerList = z
-  .string()
-  .transform((text) => text.split(",").map((part) => part.trim()))
-  .refine((list) => list.length > 0 && list.every((address) => /^[^\s:]+:\d{1,5}$/.test(address)), {
-    message: "--kafka must be HOST:PORT, or several separated by commas",
-  });
+const brokerList = (flag: string) =>
+  z
+    .string()
+    .transform((text) => text.split(",").map((part) => part.trim()))
+    .refine((list) => list.length > 0 && list.every((address) => /^[^\s:]+:\d{1,5}$/.test(address)), {
+      message: `--${flag} must be HOST:PORT, or several separated by commas`,
+    });
 
 const databaseUrl = z
   .string()
@@ -81,7 +86,8 @@ export const SCHEMA_CHANGES = ["compatible", "breaking", "none"] as const;
 export type SchemaChange = (typeof SCHEMA_CHANGES)[number];
 
 const flagsSchema = z.object({
-  kafka: brokerList.optional(),
+  kafka: brokerList("kafka").optional(),
+  "warehouse-kafka": brokerList("warehouse-kafka").optional(),
   "database-url": databaseUrl.optional(),
   "schema-registry": registryUrl.optional(),
   rate: z.coerce
@@ -105,6 +111,8 @@ const flagsSchema = z.object({
 
 export interface DemoOptions {
   brokers: string[];
+  /** The warehouse's cluster (warehouse.ts); undefined: no warehouse services. */
+  warehouseBrokers: string[] | undefined;
   databaseUrl: string;
   /** The Schema Registry's base URL, without a trailing slash. */
   schemaRegistryUrl: string;
@@ -173,6 +181,7 @@ export function parseDemoCommandLine(
     help: false,
     options: {
       brokers,
+      warehouseBrokers: flags["warehouse-kafka"],
       databaseUrl: url,
       schemaRegistryUrl: registry,
       ordersPerSecond: flags.rate,

@@ -2,7 +2,7 @@ import type { Admin, Consumer, Producer } from "kafkajs";
 import type { Config } from "../config.ts";
 import { compressionType } from "../kafka/index.ts";
 import { analyticsService } from "./analytics.ts";
-import { decodeMessage, TOPICS } from "./events.ts";
+import { decodeMessage, TOPICS, WAREHOUSE_TOPICS } from "./events.ts";
 import { inventoryService } from "./inventory-service.ts";
 import { createDemoKafka } from "./kafka.ts";
 import { notificationService } from "./notification-service.ts";
@@ -12,10 +12,21 @@ import { paymentService } from "./payment-service.ts";
 import { isUnknownSchemaError, isWireFormat, PAYMENTS_SUBJECT, PaymentsAvro } from "./payments-avro.ts";
 import type { DemoService, ServiceContext } from "./service.ts";
 import { shippingService } from "./shipping-service.ts";
+import { warehouseBridge, warehouseService } from "./warehouse.ts";
 import { DemoState } from "./state.ts";
 
 /** Partitions of the topics the services create (the embedded broker's default too). */
 const PARTITIONS = 3;
+/** Creates those of `topics` the cluster does not have yet, with the services' partition count. */
+async function createMissingTopics(admin: Admin, topics: readonly string[]): Promise<void> {
+  await admin.connect();
+  const existing = new Set(await admin.listTopics());
+  const missing = topics.filter((topic) => !existing.has(topic));
+  if (missing.length > 0) {
+    await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
+  }
+}
+
 /** A repeated failure (database away, broker away) is logged at most this often per service. */
 const REPEATED_FAILURE_LOG_MS = 30_000;
 
@@ -51,9 +62,19 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
   // Every send of every service goes out with --compression.
   const compression = compressionType(options.compression);
   const producer: Producer = { ...kafkaProducer, send: (record) => kafkaProducer.send({ compression, ...record }) };
+  // --warehouse-kafka: a second cluster, with its own client and producer (warehouse.ts).
+  const warehouseKafka = options.warehouseBrokers
+    ? createDemoKafka({ brokers: options.warehouseBrokers, security: run.security, log: (line) => stopping || log(`warehouse cluster: ${line}`) })
+    : undefined;
+  const warehouseKafkaProducer = warehouseKafka?.producer({ allowAutoTopicCreation: true });
+  const warehouseProducer: Producer | undefined = warehouseKafkaProducer && {
+    ...warehouseKafkaProducer,
+    send: (record) => warehouseKafkaProducer.send({ compression, ...record }),
+  };
   const payments = new PaymentsAvro({ url: options.schemaRegistryUrl, ...run.schemaRegistryAuth });
   const consumers: Consumer[] = [];
   let admin: Admin | undefined;
+  let warehouseAdmin: Admin | undefined;
   let stopped: Promise<void> | undefined;
   const sleepers = new Set<() => void>();
 
@@ -71,6 +92,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
 
   const context: ServiceContext = {
     producer,
+    warehouseProducer,
     payments,
     state,
     options,
@@ -88,6 +110,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     shippingService(context),
     notificationService(context),
     analyticsService(context),
+    ...(warehouseKafka ? [warehouseBridge(context), warehouseService(context)] : []),
   ];
 
   /** Retries `step` with backoff until it succeeds or the services stop; logs the failures sparsely. */
@@ -110,7 +133,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
   };
 
   const startConsumer = async (service: DemoService) => {
-    const consumer = kafka.consumer({ groupId: service.name, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
+    const consumer = (service.cluster === "warehouse" ? warehouseKafka! : kafka).consumer({ groupId: service.name, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     consumers.push(consumer);
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     consumer.on(consumer.events.CRASH, (crash) => {
@@ -172,17 +195,19 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     await untilDone("preparing the demo schema", () => state.prepare());
     await untilDone("creating the topics", async () => {
       admin ??= kafka.admin();
-      await admin.connect();
-      const existing = new Set(await admin.listTopics());
-      const missing = Object.values(TOPICS).filter((topic) => !existing.has(topic));
-      if (missing.length > 0) {
-        await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
-      }
+      await createMissingTopics(admin, Object.values(TOPICS));
     });
+    if (warehouseKafka) {
+      await untilDone("creating the warehouse cluster's topics", async () => {
+        warehouseAdmin ??= warehouseKafka.admin();
+        await createMissingTopics(warehouseAdmin, Object.values(WAREHOUSE_TOPICS));
+      });
+    }
     // As a Confluent serializer does: the producer registers its schema before it writes.
     const schemaId = await untilDone(`registering the payments schema under ${PAYMENTS_SUBJECT}`, () => payments.register("initial"));
     log(`payments are written in Avro with schema id ${schemaId}, registered under ${PAYMENTS_SUBJECT}`);
     await untilDone("connecting the producer", () => producer.connect());
+    if (warehouseProducer) await untilDone("connecting the warehouse cluster's producer", () => warehouseProducer.connect());
     log(`joining the consumer groups: ${services.map((service) => service.name).join(", ")}`);
     await Promise.all(services.map(startConsumer));
     if (stopping) throw new Error("stopped before the services were ready");
@@ -199,7 +224,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
         for (const wake of [...sleepers]) wake();
         await Promise.allSettled(services.map((service) => service.stop?.()));
         await Promise.allSettled(consumers.map((consumer) => consumer.disconnect()));
-        await Promise.allSettled([producer.disconnect(), admin?.disconnect()]);
+        await Promise.allSettled([producer.disconnect(), admin?.disconnect(), warehouseProducer?.disconnect(), warehouseAdmin?.disconnect()]);
         await state.close().catch(() => {});
       })()),
   };

@@ -1,5 +1,5 @@
 import type { Producer } from "kafkajs";
-import { TOPICS, toMessage, type NewEvent, type ReceivedEvent, type ServiceName, type TopicName } from "./events.ts";
+import { isWarehouseTopic, TOPICS, toMessage, type NewEvent, type ReceivedEvent, type ServiceName, type TopicName } from "./events.ts";
 import type { DemoOptions } from "./options.ts";
 import type { Payment, PaymentsAvro } from "./payments-avro.ts";
 import type { DemoState, OutboxMessage, Tx } from "./state.ts";
@@ -7,6 +7,8 @@ import type { DemoState, OutboxMessage, Tx } from "./state.ts";
 /** What every service gets: the shared producer, the demo state, the options, a logger. */
 export interface ServiceContext {
   producer: Producer;
+  /** The second cluster's producer (`--warehouse-kafka`): its topics are sent there. */
+  warehouseProducer?: Producer;
   /** The payments topic's Avro serializer and deserializer, through the Schema Registry. */
   payments: PaymentsAvro;
   state: DemoState;
@@ -23,6 +25,8 @@ export interface ServiceContext {
 export interface DemoService {
   name: ServiceName;
   topics: TopicName[];
+  /** The cluster its consumer group reads: the main one unless it is "warehouse". */
+  cluster?: "main" | "warehouse";
   /** Partitions handled at once (kafkajs partitionsConsumedConcurrently). */
   concurrency: number;
   /** Called once per message, inside the consumer span of OpenTelemetry's instrumentation. */
@@ -38,7 +42,7 @@ export interface DemoService {
  */
 export async function emit(context: ServiceContext, topic: TopicName, event: NewEvent): Promise<void> {
   const message = toMessage(topic, event);
-  await context.producer.send({ topic, acks: -1, messages: [{ ...message, value: await encodeValue(context, topic, message.value) }] });
+  await producerFor(context, topic).send({ topic, acks: -1, messages: [{ ...message, value: await encodeValue(context, topic, message.value) }] });
 }
 
 /**
@@ -48,6 +52,13 @@ export async function emit(context: ServiceContext, topic: TopicName, event: New
  */
 async function encodeValue(context: ServiceContext, topic: string, json: string): Promise<Buffer | string> {
   return topic === TOPICS.payments ? context.payments.encode(JSON.parse(json) as Payment) : json;
+}
+
+/** The producer of the cluster a topic lives on. */
+function producerFor(context: ServiceContext, topic: string): Producer {
+  if (!isWarehouseTopic(topic)) return context.producer;
+  if (!context.warehouseProducer) throw new Error(`${topic} is on the warehouse cluster, and no --warehouse-kafka was given`);
+  return context.warehouseProducer;
 }
 
 /** Adds a follow-up event to the outbox of the event being handled (sent after the commit). */
@@ -77,7 +88,7 @@ export function handleOnce(
       // One at a time, in order: a saga's events for one order must not overtake each other.
       for (const { topic, key, value, headers } of messages) {
         const bytes = await encodeValue(context, topic, value);
-        await context.producer.send({ topic, acks: -1, messages: [{ key, value: bytes, headers: { ...headers } }] });
+        await producerFor(context, topic).send({ topic, acks: -1, messages: [{ key, value: bytes, headers: { ...headers } }] });
       }
     },
   );

@@ -104,7 +104,10 @@ function saslOptions({ mechanism, username, password }: { mechanism: string; use
   }
 }
 
-/** A kafkajs client for the configured cluster (see kafkaClientConfig), with every codec registered. */
+/**
+ * A kafkajs client for a cluster (see kafkaClientConfig), with every codec registered: `config` is
+ * the Config (the source named default) or one of `Config.sources` (server/sources-file.ts).
+ */
 export function createKafka(config: Pick<Config, "kafkaBrokers" | "kafka">, options: KafkaClientOptions = {}): Kafka {
   registerCompressionCodecs();
   return new Kafka(kafkaClientConfig(config, options));

@@ -1,6 +1,6 @@
 import type { Admin, Producer } from "kafkajs";
 import { createKafka, explainKafkaError } from "../kafka/index.ts";
-import { getConfig, type Config } from "../config.ts";
+import { configForSource, getConfig, sourceNamed, type Config } from "../config.ts";
 
 /**
  * The replay producer, and the admin client whose metadata says which topics and partitions a
@@ -21,14 +21,18 @@ export class ReplayUnavailableError extends Error {
 }
 
 /**
- * The connection settings of a source, by name: THE seam where replay learns how to reach a
- * source. Today only `default` exists, and it is the cluster of the environment (KAFKA_BROKERS,
- * KAFKA_SASL_*, KAFKA_SSL_*); when sources come from EVENTSCOPE_SOURCES_FILE, this is where a
- * source's own settings are looked up.
+ * The connection settings of a source, by name: the sources file's source of that name, or the
+ * cluster of KAFKA_BROKERS for the source named default (server/config.ts owns both).
  */
 export function replayConfigOfSource(source: string, config: Config = getConfig()): Pick<Config, "kafkaBrokers" | "kafka"> {
-  if (source === "default") return config;
-  throw new ReplayUnavailableError(`replay cannot reach source ${JSON.stringify(source)}: only the source "default" (KAFKA_BROKERS) is configured`);
+  const found = sourceNamed(config, source);
+  if (found) return configForSource(config, found);
+  const known = config.sources.map((s) => s.name);
+  throw new ReplayUnavailableError(
+    known.length === 0
+      ? "replay needs a Kafka cluster: neither KAFKA_BROKERS nor EVENTSCOPE_SOURCES_FILE is set for the web server"
+      : `replay cannot reach source ${JSON.stringify(source)}: the web server is configured with ${known.map((name) => JSON.stringify(name)).join(", ")} only`,
+  );
 }
 
 function replayKafka(config: Pick<Config, "kafkaBrokers" | "kafka">) {

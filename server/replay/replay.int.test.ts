@@ -105,7 +105,7 @@ async function waitForDeadLetterOf(dlq: string, key: string, options: { replayId
     async () => {
       const { rows } = await db.pool.query<{ id: string }>(
         `SELECT d.id::text AS id FROM dead_letters d JOIN events e USING (source_id, channel, partition, position)
-         WHERE d.topic = $1 AND e.key = $2 AND ($3::text IS NULL OR d.replay_id = $3) ORDER BY d.id DESC LIMIT 1`,
+         WHERE d.channel = $1 AND e.key = $2 AND ($3::text IS NULL OR d.replay_id = $3) ORDER BY d.id DESC LIMIT 1`,
         [dlq, key, options.replayId ?? null],
       );
       return rows[0]?.id;

@@ -220,7 +220,7 @@ export const MAX_BULK_REPLAY = 10_000;
 
 export interface BulkReplayRequest {
   ids?: string[];
-  group?: { originTopic: string | null; errorClass: string | null };
+  group?: { originTopic: string | null; errorClass: string | null; source?: string };
   dryRun: boolean;
   /** Messages per second at most. */
   ratePerSecond: number;

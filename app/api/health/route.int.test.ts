@@ -47,6 +47,7 @@ async function health(): Promise<{ status: number; body: CollectorHealthReport; 
 function instance(fields: { lastPollAt: Date | null; lastAdminPollAt?: Date | null; lastError?: string | null; ownLag?: number }) {
   return recordCollectorHealth(db, {
     instanceId,
+    sourceId: 1,
     host: "collector-host",
     pid: 4242,
     startedAt: new Date(Date.now() - 3_600_000),
@@ -152,6 +153,7 @@ describe("GET /api/health", () => {
     await instance({ lastPollAt: now, lastAdminPollAt: now, lastError: "consumer crashed: KafkaJSNotImplemented: ZSTD compression not implemented" });
     await recordCollectorHealth(db, {
       instanceId: gone,
+      sourceId: 1,
       host: "old-host",
       pid: 1,
       startedAt: new Date(now.getTime() - 7_200_000),
@@ -185,6 +187,7 @@ describe("GET /api/health", () => {
     const stall = { source: "default", topic: "payments", partition: 1, fromOffset: "40", toOffset: "42", codec: "zstd", error: "Unknown frame descriptor", attempts: 2, since: now };
     await recordCollectorHealth(db, {
       instanceId,
+      sourceId: 1,
       host: "collector-host",
       pid: 4242,
       startedAt: now,

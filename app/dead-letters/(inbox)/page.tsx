@@ -117,7 +117,7 @@ export default async function DeadLettersPage({ searchParams }: Props) {
                 </thead>
                 <tbody>
                   {groups.map((g) => (
-                    <tr key={`${g.originTopic}\u0000${g.errorClass}`}>
+                    <tr key={`${g.source}\u0000${g.originTopic}\u0000${g.errorClass}`}>
                       <td>
                         {g.originTopic ? (
                           <Link href={inboxHref({ ...filterLinks, topic: g.originTopic, cursor: undefined })}>{g.originTopic}</Link>
@@ -140,7 +140,7 @@ export default async function DeadLettersPage({ searchParams }: Props) {
                       {canWrite ? (
                         <td>
                           <BulkReplayButton
-                            target={{ group: { originTopic: g.originTopic, errorClass: g.errorClass } }}
+                            target={{ group: { originTopic: g.originTopic, errorClass: g.errorClass, source: g.source } }}
                             label={`Replay group (${g.byStatus.new} new)`}
                             disabled={g.byStatus.new === 0}
                           />

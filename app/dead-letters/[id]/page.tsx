@@ -5,6 +5,7 @@ import { getDatabase, getDeadLetter } from "@/server/db";
 import { authenticateHeaders } from "@/server/auth";
 import { isDeadLetterHeader } from "@/lib/dead-letter-conventions";
 import { deadLetterIdSchema } from "@/lib/api-schemas/dead-letters";
+import { eventHref } from "@/lib/api-schemas/events";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
 import styles from "@/components/dlq/dlq.module.css";
 import { describeReplayTarget, formatUtc } from "@/components/dlq/format";
@@ -37,7 +38,7 @@ export default async function DeadLetterPage({ params }: Props) {
   const canWrite = auth.writesEnabled && auth.principal?.role === "admin";
   const originPath =
     d.originTopic !== null && d.originPartition !== null && d.originOffset !== null
-      ? `/events/${encodeURIComponent(d.originTopic)}/${d.originPartition}/${d.originOffset}`
+      ? eventHref({ source: d.source, topic: d.originTopic, partition: d.originPartition, offset: d.originOffset })
       : null;
   const replayHeaders = d.headers
     .filter((h) => !isDeadLetterHeader(h.key))
@@ -103,8 +104,8 @@ export default async function DeadLetterPage({ params }: Props) {
                   <td>{r.requestedBy}</td>
                   <td>{formatUtc(r.requestedAt)}</td>
                   <td className={styles.dlqMono}>
-                    {r.producedOffset !== null ? (
-                      <Link href={`/events/${encodeURIComponent(r.targetTopic)}/${r.producedPartition}/${r.producedOffset}`}>
+                    {r.producedOffset !== null && r.producedPartition !== null ? (
+                      <Link href={eventHref({ source: r.source, topic: r.targetTopic, partition: r.producedPartition, offset: r.producedOffset })}>
                         {r.targetTopic}/{r.producedPartition}/{r.producedOffset}
                       </Link>
                     ) : (
@@ -173,7 +174,7 @@ export default async function DeadLetterPage({ params }: Props) {
           <dt>Dead-letter record</dt>
           <dd className={styles.dlqMono}>
             {d.eventCollected ? (
-              <Link href={`/events/${encodeURIComponent(d.topic)}/${d.partition}/${d.offset}`}>
+              <Link href={eventHref(d)}>
                 {d.topic}/{d.partition}/{d.offset}
               </Link>
             ) : (

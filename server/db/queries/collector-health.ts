@@ -7,7 +7,7 @@ import {
 import { formatDuration } from "../../../lib/format-duration.ts";
 import { getConfig } from "../../config.ts";
 import { readLatestTimeLag } from "./group-lag.ts";
-import { decimal, iso, runQuery, select, sourceNameSql, type Queryable } from "./shared.ts";
+import { decimal, iso, ofSource, runQuery, select, sourceNameSql, type Queryable } from "./shared.ts";
 
 interface InstanceRow {
   instance_id: string;
@@ -100,29 +100,71 @@ export async function getCollectorHealthReport(
   options: CollectorHealthOptions = {},
 ): Promise<CollectorHealthReport> {
   const config = options.pollMs === undefined || options.collectorGroup === undefined ? getConfig() : undefined;
-  const pollMs = options.pollMs ?? config!.pollMs;
-  const collectorGroup = options.collectorGroup ?? config!.collectorGroup;
-  const now = options.now ?? new Date();
-  const staleAfterMs = Math.max(3 * pollMs, MIN_STALE_MS);
-
+  const settings = {
+    pollMs: options.pollMs ?? config!.pollMs,
+    collectorGroup: options.collectorGroup ?? config!.collectorGroup,
+    now: options.now ?? new Date(),
+  };
   return runQuery("reading collector health", async () => {
+    const sources = await select<{ id: number; name: string; kind: string }>(db, Prisma.sql`SELECT id, name, kind FROM sources ORDER BY id`);
+    const [overall, ...perSource] = await Promise.all([
+      reportOf(db, settings, undefined),
+      ...sources.map((source) => reportOf(db, settings, source.id)),
+    ]);
+    const sourceReports = sources
+      .map((source, i) => ({ source, report: perSource[i]! }))
+      // A source no collector ever reported for (nor stored from) is one a configuration dropped.
+      .filter(({ report }) => report.instances.length > 0);
+    const staleSources = sourceReports.filter(({ report }) => report.stale);
+    // With several sources, the first stale one says why, by name; the others keep being collected.
+    const staleReason =
+      sourceReports.length > 1 && staleSources.length > 0
+        ? staleSources.map(({ source, report }) => `source ${source.name}: ${report.staleReason}`).join("; ")
+        : overall.staleReason;
+    return {
+      ...overall,
+      stale: staleReason !== null,
+      staleReason,
+      sources: sourceReports.map(({ source, report }) => ({
+        name: source.name,
+        kind: source.kind,
+        instances: report.instances.filter((i) => i.status === "running").length,
+        lastPollAt: report.lastPollAt,
+        lastAdminPollAt: report.lastAdminPollAt,
+        lastError: report.lastError,
+        stalled: report.stalled.length,
+        stale: report.stale,
+        staleReason: report.staleReason,
+      })),
+    };
+  });
+}
+
+/** The report over one source's rows (or every source's, `sourceId` undefined), without the per-source list. */
+async function reportOf(
+  db: Queryable,
+  { pollMs, collectorGroup, now }: { pollMs: number; collectorGroup: string; now: Date },
+  sourceId: number | undefined,
+): Promise<Omit<CollectorHealthReport, "sources">> {
+  const staleAfterMs = Math.max(3 * pollMs, MIN_STALE_MS);
+  {
     const [instances, partitionsPolled, committed, timeLags, progress, undecodable] = await Promise.all([
       select<InstanceRow>(db, Prisma.sql`
         SELECT instance_id, host, pid, started_at, last_poll_at, last_stored_at, last_admin_poll_at, own_lag,
           last_error, last_error_at, stalled, updated_at
         FROM collector_instances
-        WHERE updated_at >= ${new Date(now.getTime() - FORGET_INSTANCE_MS)}::timestamptz
+        WHERE updated_at >= ${new Date(now.getTime() - FORGET_INSTANCE_MS)}::timestamptz ${ofSource(Prisma.sql`source_id`, sourceId)}
         ORDER BY updated_at DESC`),
       // The poller rewrites every partition at each poll: the newest write is the last poll,
       // also when the collector that polls does not report it in its own row.
-      select<{ at: Date | null }>(db, Prisma.sql`SELECT max(updated_at) AS at FROM partitions`),
+      select<{ at: Date | null }>(db, Prisma.sql`SELECT max(updated_at) AS at FROM partitions WHERE TRUE ${ofSource(Prisma.sql`source_id`, sourceId)}`),
       select<{ lag: string | null; partitions: number }>(db, Prisma.sql`
         SELECT sum(greatest(p.end_offset - c.committed_offset, 0)) FILTER (WHERE c.committed_offset >= 0)::text AS lag,
           count(*)::int AS partitions
         FROM committed_offsets c
         JOIN partitions p ON p.source_id = c.source_id AND p.topic = c.topic AND p.partition = c.partition
-        WHERE c.group_id = ${collectorGroup}::text`),
-      readLatestTimeLag(db, [collectorGroup]),
+        WHERE c.group_id = ${collectorGroup}::text ${ofSource(Prisma.sql`c.source_id`, sourceId)}`),
+      readLatestTimeLag(db, [collectorGroup], { sourceId }),
       // How far the collector's committed offsets advanced over the stale window (lag_samples_pkey).
       select<{ advanced: string | null; span_ms: number | null }>(db, Prisma.sql`
         SELECT sum(greatest(last_committed - first_committed, 0))::text AS advanced,
@@ -132,7 +174,7 @@ export async function getCollectorHealthReport(
             (array_agg(committed_offset ORDER BY sampled_at))[1] AS first_committed,
             (array_agg(committed_offset ORDER BY sampled_at DESC))[1] AS last_committed
           FROM lag_samples
-          WHERE group_id = ${collectorGroup}::text AND committed_offset IS NOT NULL
+          WHERE group_id = ${collectorGroup}::text AND committed_offset IS NOT NULL ${ofSource(Prisma.sql`source_id`, sourceId)}
             AND sampled_at >= ${new Date(now.getTime() - staleAfterMs)}::timestamptz AND sampled_at <= ${now}::timestamptz
           GROUP BY source_id, topic, partition
         ) per_partition`),
@@ -141,6 +183,7 @@ export async function getCollectorHealthReport(
         SELECT ${sourceNameSql(Prisma.sql`source_id`)} AS source, channel AS topic, partition, position::text AS "offset", undecodable
         FROM events
         WHERE undecodable IS NOT NULL AND ingested_at >= ${new Date(now.getTime() - RECENT_UNDECODABLE_MS)}::timestamptz
+          ${ofSource(Prisma.sql`source_id`, sourceId)}
         ORDER BY ingested_at DESC
         LIMIT 100`),
     ]);
@@ -236,5 +279,5 @@ export async function getCollectorHealthReport(
       stale: staleReason !== null,
       staleReason,
     };
-  });
+  }
 }

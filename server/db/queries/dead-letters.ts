@@ -170,7 +170,7 @@ export async function listDeadLetters(db: Queryable, options: ListDeadLettersOpt
 }
 
 /**
- * The inbox grouped by original topic and error class, with counts per status and the oldest and
+ * The inbox grouped by source, original topic and error class, with counts per status and the oldest and
  * newest dead letter of each group; busiest-recent first. Index: by origin as above; the
  * grouping reads the filtered dead letters, which is the inbox, not the events.
  */
@@ -178,6 +178,7 @@ export async function groupDeadLetters(db: Queryable, filters: DeadLetterFilters
   const conditions = await filterConditions(db, filters, maskRulesOf(db));
   return runQuery("grouping dead letters", async () => {
     const rows = await select<{
+      source: string;
       origin_topic: string | null;
       origin_is_hint: boolean;
       error_class: string | null;
@@ -192,7 +193,7 @@ export async function groupDeadLetters(db: Queryable, filters: DeadLetterFilters
     }>(
       db,
       Prisma.sql`
-      SELECT coalesce(d.origin_topic, d.origin_topic_hint) AS origin_topic,
+      SELECT ${sourceNameSql(Prisma.sql`d.source_id`)} AS source, coalesce(d.origin_topic, d.origin_topic_hint) AS origin_topic,
         bool_and(d.origin_topic IS NULL AND d.origin_topic_hint IS NOT NULL) AS origin_is_hint,
         d.error_class,
         count(*)::int AS count,
@@ -204,11 +205,12 @@ export async function groupDeadLetters(db: Queryable, filters: DeadLetterFilters
         array_agg(DISTINCT d.channel ORDER BY d.channel) AS dlq_topics
       FROM dead_letters d
       ${whereOf(conditions)}
-      GROUP BY coalesce(d.origin_topic, d.origin_topic_hint), d.error_class
+      GROUP BY d.source_id, coalesce(d.origin_topic, d.origin_topic_hint), d.error_class
       ORDER BY max(d."timestamp") DESC, count(*) DESC
       LIMIT ${MAX_GROUPS}::int`,
     );
     return rows.map((row) => ({
+      source: row.source,
       originTopic: row.origin_topic,
       originIsHint: row.origin_is_hint,
       errorClass: row.error_class,

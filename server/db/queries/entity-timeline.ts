@@ -65,7 +65,7 @@ export const TIMELINE_JOINS = Prisma.sql`
     AND dl.position = e.position`;
 
 /** Time order, then topic, partition, offset: how timelines and traces list events. */
-export const PAGE_TIME_ORDER = Prisma.sql`ORDER BY page."timestamp", page.topic, page.partition, page."offset"`;
+export const PAGE_TIME_ORDER = Prisma.sql`ORDER BY page."timestamp", page.topic, page.partition, page."offset", page.source_id`;
 
 /**
  * One statement for a page of events with their consumption status: `page` selects
@@ -123,8 +123,9 @@ export async function getEntityTimeline(
   const after = options.cursor === undefined ? null : decodeEventCursor(CURSOR_TAG, options.cursor);
   return runQuery(`reading the timeline of ${entityKey}`, async () => {
     const afterCondition = after
-      ? Prisma.sql`AND (e."timestamp", e.channel, e.partition, e.position) >
-          (${new Date(after.timestampMs)}::timestamptz, ${after.topic}::text, ${after.partition}::int, ${after.offset}::bigint)`
+      ? Prisma.sql`AND (e."timestamp", e.channel, e.partition, e.position, e.source_id) >
+          (${new Date(after.timestampMs)}::timestamptz, ${after.topic}::text, ${after.partition}::int, ${after.offset}::bigint,
+           ${after.sourceId}::smallint)`
       : Prisma.empty;
     const mask = maskRulesOf(db);
     const rows = await select<TimelineRow>(
@@ -135,7 +136,7 @@ export async function getEntityTimeline(
         SELECT ${timelineColumns(mask)}
         FROM events e ${TIMELINE_JOINS}
         WHERE e.entity_keys @> ARRAY[${entityKey}::text] ${afterCondition}
-        ORDER BY e."timestamp", e.channel, e.partition, e.position
+        ORDER BY e."timestamp", e.channel, e.partition, e.position, e.source_id
         LIMIT ${limit + 1}::int`,
         mask,
       ),
@@ -153,6 +154,7 @@ export async function getEntityTimeline(
               topic: last.topic,
               partition: last.partition,
               offset: last.offset,
+              sourceId: last.source_id,
             })
           : null,
     };

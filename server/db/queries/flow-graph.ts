@@ -5,13 +5,15 @@ import { offsetLagOf, readCurrentLag, readLatestTimeLag } from "./group-lag.ts";
 import type { FlowEdge, FlowGraph, GroupNode, ProducerNode, TopicNode } from "../../../lib/api-schemas/graph.ts";
 import { graphNodeId } from "../../../lib/api-schemas/graph.ts";
 import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
-import { listSources } from "../sources.ts";
+import { listSources, resolveSourceName } from "../sources.ts";
 
 export interface FlowGraphOptions {
   /** Window of the message rates, ms (default 60 s: "messages/s over the last minute"). */
   windowMs?: number;
   /** The graph's "now" (default the current time). */
   now?: Date;
+  /** Only this source's topics and groups, and the producers writing to them (by name); default every source. */
+  source?: string;
 }
 
 const rate = (delta: bigint, ms: number) => (ms > 0 ? Math.round((Number(delta) / (ms / 1000)) * 100) / 100 : null);
@@ -33,8 +35,32 @@ export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}
     throw new ValidationError("windowMs must be from 1 s to 24 h in milliseconds", { field: "windowMs" });
   }
   const now = options.now ?? new Date();
-  const rateSince = new Date(now.getTime() - windowMs);
 
+  // An unknown source is a 422 naming the known ones, before anything is read.
+  const only = options.source === undefined ? undefined : (await resolveSourceName(db, options.source)).name;
+  const graph = await drawFlowGraph(db, windowMs, now);
+  return only === undefined ? graph : onlySource(graph, only);
+}
+
+/** The graph of one source: its topics and groups, the producers writing to them, the edges between those. */
+function onlySource(graph: FlowGraph, source: string): FlowGraph {
+  const topics = graph.topics.filter((topic) => topic.source === source);
+  const groups = graph.groups.filter((group) => group.source === source);
+  const kept = new Set([...topics.map((topic) => topic.id), ...groups.map((group) => group.id)]);
+  const writers = new Set(graph.edges.filter((edge) => edge.kind === "produces" && kept.has(edge.target)).map((edge) => edge.source));
+  for (const id of writers) kept.add(id);
+  return {
+    ...graph,
+    source,
+    producers: graph.producers.filter((producer) => writers.has(producer.id)),
+    topics,
+    groups,
+    edges: graph.edges.filter((edge) => kept.has(edge.source) && kept.has(edge.target)),
+  };
+}
+
+async function drawFlowGraph(db: Queryable, windowMs: number, now: Date): Promise<FlowGraph> {
+  const rateSince = new Date(now.getTime() - windowMs);
   return runQuery("drawing the flow graph", async () => {
     const [sources, topics, partitionTotals, producers, groups, members, endSamples, deadLetterCounts] = await Promise.all([
       listSources(db),
@@ -259,6 +285,8 @@ export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}
     return {
       generatedAt: now.toISOString(),
       windowMs,
+      sources: sources.map((source) => source.name),
+      source: null,
       producers: [...producerNodes.values()].sort((a, b) => a.id.localeCompare(b.id)),
       topics: topicNodes,
       groups: groupNodes,

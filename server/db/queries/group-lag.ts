@@ -1,6 +1,6 @@
 import { Prisma } from "@prisma/client";
 import type { LagHealthSample, PartitionLagSamples } from "../../../lib/lag-health.ts";
-import { groupShown, select, type Queryable } from "./shared.ts";
+import { groupShown, ofSource, select, type Queryable } from "./shared.ts";
 
 /**
  * Lag of groups as the admin poller left it: current offsets (committed_offsets + partitions) and
@@ -40,9 +40,6 @@ export async function readCurrentLag(
 }
 
 /** `AND <column> = <sourceId>`, or nothing for every source. */
-function ofSource(column: Prisma.Sql, sourceId: number | undefined): Prisma.Sql {
-  return sourceId === undefined ? Prisma.empty : Prisma.sql`AND ${column} = ${sourceId}::smallint`;
-}
 
 export function offsetLagOf(row: CurrentLagRow): bigint | null {
   const committed = BigInt(row.committed_offset);
@@ -110,7 +107,7 @@ export async function readSampleWindows(
   options: { sourceId?: number } = {},
 ): Promise<SampleWindow[]> {
   const upTo = until ? Prisma.sql`AND l.sampled_at <= ${until}::timestamptz` : Prisma.empty;
-  const ofSource = options.sourceId !== undefined ? Prisma.sql`AND l.source_id = ${options.sourceId}::smallint` : Prisma.empty;
+  const sourceCondition = ofSource(Prisma.sql`l.source_id`, options.sourceId);
   const rows = await select<{
     source_id: number;
     group_id: string;
@@ -129,7 +126,7 @@ export async function readSampleWindows(
         array_agg(l.offset_lag) AS lags,
         array_agg(l.time_lag_ms) AS time_lags
       FROM lag_samples l
-      WHERE l.sampled_at >= ${since}::timestamptz ${upTo} ${ofSource}
+      WHERE l.sampled_at >= ${since}::timestamptz ${upTo} ${sourceCondition}
       GROUP BY l.source_id, l.group_id, l.topic, l.partition`,
   );
   return rows.map((row) => ({

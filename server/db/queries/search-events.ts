@@ -106,8 +106,9 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
   if (from) conditions.push(Prisma.sql`e."timestamp" >= ${from}::timestamptz`);
   if (to) conditions.push(Prisma.sql`e."timestamp" < ${to}::timestamptz`);
   if (before) {
-    conditions.push(Prisma.sql`(e."timestamp", e.channel, e.partition, e.position) <
-      (${new Date(before.timestampMs)}::timestamptz, ${before.topic}::text, ${before.partition}::int, ${before.offset}::bigint)`);
+    conditions.push(Prisma.sql`(e."timestamp", e.channel, e.partition, e.position, e.source_id) <
+      (${new Date(before.timestampMs)}::timestamptz, ${before.topic}::text, ${before.partition}::int, ${before.offset}::bigint,
+       ${before.sourceId}::smallint)`);
   }
   const where = conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
   // PostgreSQL keeps no statistics inside jsonb, so it guesses a header value matches 0.1% of the
@@ -121,7 +122,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
       SELECT ${eventSummaryColumns(mask)}
       FROM events e
       ${where}
-      ORDER BY ${timeOrder} DESC, e.channel DESC, e.partition DESC, e.position DESC
+      ORDER BY ${timeOrder} DESC, e.channel DESC, e.partition DESC, e.position DESC, e.source_id DESC
       LIMIT ${limit + 1}::int`);
     const page = rows.slice(0, limit);
     const last = page.at(-1);
@@ -134,6 +135,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
               topic: last.topic,
               partition: last.partition,
               offset: last.offset,
+              sourceId: last.source_id,
             })
           : null,
     };

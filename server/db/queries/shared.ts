@@ -72,6 +72,11 @@ export async function select<T extends object>(db: Queryable, query: Prisma.Sql)
 
 export const PREVIEW_CHARS = 256;
 
+/** `AND <column> = <id>` when a source is given, nothing when not (every source). */
+export function ofSource(column: Prisma.Sql, sourceId: number | undefined): Prisma.Sql {
+  return sourceId === undefined ? Prisma.empty : Prisma.sql`AND ${column} = ${sourceId}::smallint`;
+}
+
 /**
  * The name of the source whose id is in `sourceIdColumn` (e.g. e.source_id): the one place the
  * query layer turns a row's source id into the name every response carries. A lookup by primary
@@ -156,6 +161,7 @@ export function maskedBinaryBase64(bytes: Buffer, mask: MaskRules): string {
 
 export interface EventSummaryRow {
   source: string;
+  source_id: number;
   topic: string;
   partition: number;
   offset: string;
@@ -221,7 +227,8 @@ export function decimal(value: bigint | number | string | null | undefined): str
 
 /**
  * Keyset cursors: the sort key of the last row of a page, so the next page starts right after it
- * (`(timestamp, topic, partition, offset) > cursor`), never an OFFSET that rescans what came
+ * (`(timestamp, topic, partition, offset, source) > cursor`: the source last, so two sources' records at
+ * the same time, topic, partition and offset both come), never an OFFSET that rescans what came
  * before and shifts when rows arrive. Opaque to clients: base64url of a small JSON array, tagged
  * with the list it belongs to so a cursor of one list is refused by another.
  */
@@ -230,29 +237,32 @@ export interface EventPosition {
   topic: string;
   partition: number;
   offset: string;
+  /** sources.id. */
+  sourceId: number;
 }
 
 export function encodeEventCursor(tag: string, position: EventPosition): string {
-  return Buffer.from(JSON.stringify([tag, position.timestampMs, position.topic, position.partition, position.offset])).toString(
-    "base64url",
-  );
+  return Buffer.from(
+    JSON.stringify([tag, position.timestampMs, position.topic, position.partition, position.offset, position.sourceId]),
+  ).toString("base64url");
 }
 
 export function decodeEventCursor(tag: string, cursor: string): EventPosition {
   const parsed = parseCursor(cursor);
   if (
     !Array.isArray(parsed) ||
-    parsed.length !== 5 ||
+    parsed.length !== 6 ||
     parsed[0] !== tag ||
     !Number.isSafeInteger(parsed[1]) ||
     typeof parsed[2] !== "string" ||
     !Number.isInteger(parsed[3]) ||
     typeof parsed[4] !== "string" ||
-    !/^\d{1,19}$/.test(parsed[4])
+    !/^\d{1,19}$/.test(parsed[4]) ||
+    !Number.isInteger(parsed[5])
   ) {
     throw new ValidationError("the cursor is malformed or belongs to another list", { field: "cursor" });
   }
-  return { timestampMs: parsed[1] as number, topic: parsed[2], partition: parsed[3] as number, offset: parsed[4] };
+  return { timestampMs: parsed[1] as number, topic: parsed[2], partition: parsed[3] as number, offset: parsed[4], sourceId: parsed[5] as number };
 }
 
 export function encodeIdCursor(tag: string, timestampMs: number, id: string): string {

@@ -30,7 +30,7 @@ export async function getTraceEvents(db: Queryable, traceId: string): Promise<Tr
         SELECT ${timelineColumns(mask)}
         FROM events e ${TIMELINE_JOINS}
         WHERE e.trace_id = ${id}::text
-        ORDER BY e."timestamp", e.channel, e.partition, e.position
+        ORDER BY e."timestamp", e.channel, e.partition, e.position, e.source_id
         LIMIT ${MAX_TRACE_EVENTS + 1}::int`,
         mask,
       ),

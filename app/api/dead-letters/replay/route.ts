@@ -6,7 +6,7 @@ import { withErrorMapping } from "@/lib/route-handler";
 export const dynamic = "force-dynamic";
 
 /**
- * POST /api/dead-letters/replay — bulk: `{ ids } | { group: { originTopic, errorClass } }`,
+ * POST /api/dead-letters/replay — bulk: `{ ids } | { group: { originTopic, errorClass, source? } }`,
  * `dryRun`, `ratePerSecond`. Answers with NDJSON as it goes: one `{"type":"item",…}` line per
  * dead letter (with done/total: the progress), then `{"type":"summary",…}` (or `{"type":"error"}`).
  */
