@@ -17,7 +17,7 @@ import { toEventRow } from "../server/collector/to-event-row.ts";
 import type { EventRow } from "../server/db/index.ts";
 
 /**
- * Where the collector's CPU goes while it catches up (issue 14). The real collector
+ * Where the collector's CPU goes while it catches up. The real collector
  * (server/collector's startCollector, in this process) reads a topic pre-filled with the collector
  * benchmark's ~1 KB JSON events from the embedded broker (its own process) into a fresh embedded
  * PostgreSQL (normal durability), under V8's sampling profiler (node:inspector, in-process).

@@ -15,7 +15,7 @@ import { findFreePort, makeTemporaryDataDir, startEmbeddedPostgres } from "../se
 import { benchMessage } from "./collector.ts";
 
 /**
- * Issue 14 (ingest speed): what the layout of the events table and the way rows are sent cost the
+ * Ingest speed: what the layout of the events table and the way rows are sent cost the
  * write path, with the schema's new identity (source_id smallint, channel, partition, position).
  * Self-contained: each variant gets a database of its own in one throw-away embedded PostgreSQL
  * (normal durability: fsync and synchronous_commit on), with its own CREATE TABLE statements; the
