@@ -52,12 +52,18 @@ export interface SearchEventsOptions extends SearchEventsFilters {
 const CURSOR_TAG = "search";
 
 /**
+ * How many of the newest events (those matching the other conditions) a search by header value
+ * looks at first, to tell a common value from a rare one.
+ */
+const HEADER_PROBE_ROWS = 2_000;
+
+/**
  * Event search, newest first, paged by keyset cursor on (timestamp, topic, partition, offset).
  * Every filter maps to an index, and PostgreSQL picks the most selective:
  * entity → events_entity_keys_idx (GIN), key → events_key_idx (hash), type →
  * events_event_type_timestamp_idx, topic → events_topic_timestamp_idx, header →
- * events_headers_idx (GIN jsonb_path_ops, `headers @> [{"key": …, "value": …}]`; a header value is
- * expected to be rare, a common one costs a read of every event holding it), trace →
+ * events_headers_idx (GIN jsonb_path_ops, `headers @> [{"key": …, "value": …}]`) for a value few
+ * events hold, events_timestamp_idx for one the newest events carry (HEADER_PROBE_ROWS), trace →
  * events_trace_idx, flag batch-undecodable → events_undecodable_idx (other flags filter what the
  * other conditions select, as does a schema id), time range alone → events_timestamp_idx.
  */
@@ -68,6 +74,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
   const to = checkDate(options.to, "to");
   const mask = maskRulesOf(db);
   const conditions: Prisma.Sql[] = [];
+  let headerCondition: Prisma.Sql | undefined;
   if (options.entity !== undefined) conditions.push(Prisma.sql`e.entity_keys @> ARRAY[${options.entity}::text]`);
   if (options.key !== undefined) conditions.push(Prisma.sql`e.key = ${options.key}::text`);
   if (options.type !== undefined) conditions.push(Prisma.sql`e.event_type = ${options.type}::text`);
@@ -94,7 +101,7 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
       options.header.value === undefined
         ? { key: options.header.name }
         : { key: options.header.name, value: options.header.value };
-    conditions.push(Prisma.sql`e.headers @> ${JSON.stringify([element])}::jsonb`);
+    headerCondition = Prisma.sql`e.headers @> ${JSON.stringify([element])}::jsonb`;
   }
   if (options.traceId !== undefined) {
     const traceId = options.traceId.trim().toLowerCase();
@@ -110,14 +117,25 @@ export async function searchEvents(db: Queryable, options: SearchEventsOptions =
       (${new Date(before.timestampMs)}::timestamptz, ${before.topic}::text, ${before.partition}::int, ${before.offset}::bigint,
        ${before.sourceId}::smallint)`);
   }
-  const where = conditions.length > 0 ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
-  // PostgreSQL keeps no statistics inside jsonb, so it guesses a header value matches 0.1% of the
-  // events and, for a page of 50, prefers walking the time index and filtering: for a value held
-  // by a handful of events (a request id, a replay id) that reads the whole table. Sorting by an
-  // expression the time index cannot provide makes the GIN index the way in.
-  const timeOrder = options.header?.value !== undefined ? Prisma.sql`(e."timestamp" + interval '0 ms')` : Prisma.sql`e."timestamp"`;
+  const whereOf = (all: Prisma.Sql[]) => (all.length > 0 ? Prisma.sql`WHERE ${Prisma.join(all, " AND ")}` : Prisma.empty);
+  const where = whereOf(headerCondition ? [...conditions, headerCondition] : conditions);
 
   return runQuery("searching events", async () => {
+    // PostgreSQL keeps no statistics inside jsonb, so it guesses a header value matches 0.1% of the
+    // events and, for a page of 50, prefers walking the time index and filtering. That is right
+    // for a value most events carry (a service name, a content type): the page is among the
+    // newest events. For a value a handful of events hold (a request id, a replay id) it reads
+    // the whole table, and the GIN index is the way in (sorting by an expression the time index
+    // cannot provide makes it so); for a common value that way costs a sort of every event
+    // holding it. Which of the two a value is, the newest events matching the other conditions
+    // say: a full page among them means walking the time index finds the page at once.
+    let timeOrder = Prisma.sql`e."timestamp"`;
+    if (headerCondition && options.header?.value !== undefined) {
+      const [probe] = await select<{ matches: number }>(db, Prisma.sql`
+        SELECT count(*) FILTER (WHERE ${headerCondition})::int AS matches
+        FROM (SELECT e.headers FROM events e ${whereOf(conditions)} ORDER BY e."timestamp" DESC LIMIT ${HEADER_PROBE_ROWS}::int) e`);
+      if ((probe?.matches ?? 0) <= limit) timeOrder = Prisma.sql`(e."timestamp" + interval '0 ms')`;
+    }
     const rows = await select<EventSummaryRow>(db, Prisma.sql`
       SELECT ${eventSummaryColumns(mask)}
       FROM events e
