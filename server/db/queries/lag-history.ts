@@ -2,6 +2,7 @@ import { Prisma } from "@prisma/client";
 import { ValidationError } from "../../../lib/errors.ts";
 import type { LagHistory } from "../../../lib/api-schemas/groups.ts";
 import { checkDate, runQuery, select, type Queryable } from "./shared.ts";
+import { listSources } from "../sources.ts";
 
 export interface LagHistoryOptions {
   from: Date;
@@ -59,9 +60,11 @@ export async function getLagHistory(db: Queryable, groupId: string, options: Lag
   // samples (every minute lies inside one bucket), reading one row a minute instead of one a poll.
   const fromMinutes = !options.samplesOnly && options.bucketMs % MINUTE_MS === 0 && from.getTime() % MINUTE_MS === 0;
   const bin = (column: Prisma.Sql) => Prisma.sql`date_bin(make_interval(secs => ${seconds}::float8), ${column}, ${from}::timestamptz)`;
-  const ofSource = (column: Prisma.Sql) =>
-    options.sourceId === undefined ? Prisma.empty : Prisma.sql`AND ${column} = ${options.sourceId}::smallint`;
   return runQuery(`reading the lag history of ${groupId}`, async () => {
+    // The tables' keys lead with the source: without one, every source's id is named, so that the
+    // keys still serve (PostgreSQL before 18 cannot skip a leading key column).
+    const sourceIds = options.sourceId !== undefined ? [options.sourceId] : (await listSources(db)).map((source) => source.id);
+    const ofSource = (column: Prisma.Sql) => Prisma.sql`AND ${column} = ANY(${sourceIds}::smallint[])`;
     const [perPartition, perSample] = await Promise.all([
       select<PartitionBucketRow>(
         db,
