@@ -1,16 +1,17 @@
+import { saveStandaloneResult } from "./results.ts";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { Session } from "node:inspector/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { CompressionTypes, Kafka, logLevel } from "kafkajs";
 import pg from "pg";
 import { startBrokerProcess, type BrokerProcess } from "../server/broker/process-support.ts";
 import { startCollector } from "../server/collector/collector.ts";
 import { loadConfig } from "../server/config.ts";
 import { connectDatabase, findFreePort, makeTemporaryDataDir, runMigrations, startEmbeddedPostgres, type Database, type EmbeddedPostgres } from "../server/db/index.ts";
-import { benchMessage } from "./collector.ts";
+import { benchMessage, consumeOnly } from "./collector.ts";
 import { buildBatch, ddl, LAYOUTS, writeBatch } from "./ingest-layouts.ts";
 import { DEFAULT_EXTRACT_OPTIONS } from "../server/collector/extract/index.ts";
 import { toEventRow } from "../server/collector/to-event-row.ts";
@@ -181,30 +182,6 @@ async function produceAll(kafka: Kafka, topic: string, messages: number): Promis
   await producer.disconnect();
 }
 
-async function consumeOnly(kafka: Kafka, topic: string, messages: number): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `${topic}-noop`, allowAutoTopicCreation: false, maxBytes: 16 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 1_000 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    let seen = 0;
-    let joinedAt = 0;
-    let finishedAt = 0;
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      if (joinedAt === 0) joinedAt = performance.now();
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        seen += batch.messages.length;
-        if (seen >= messages && finishedAt === 0) finishedAt = performance.now();
-      },
-    });
-    await waitFor("the no-op consumer", () => finishedAt !== 0, 30 * 60_000);
-    return (finishedAt - joinedAt) / 1000;
-  } finally {
-    await consumer.disconnect();
-  }
-}
 
 /** The recommended write path, in miniature: fetch → toEventRow → binary COPY (lean layout), two writes in flight, commit after store. */
 async function runPrototype(kafka: Kafka, topic: string, messages: number, db: Database): Promise<{ seconds: number }> {
@@ -351,7 +328,7 @@ export async function runCollectorProfile(options: { messages?: number; prototyp
     await produceAll(kafka, topic, messages);
 
     const self0 = process.cpuUsage();
-    const consumeSeconds = await consumeOnly(kafka, topic, messages);
+    const consumeSeconds = (await consumeOnly(kafka, topic, messages)).seconds;
     const selfConsume = process.cpuUsage(self0);
     const consume = { eventsPerSec: Math.round(messages / consumeSeconds), nodeMicrosPerEvent: Math.round((selfConsume.user + selfConsume.system) / messages) };
     print(`(a) kafkajs doing nothing: ${consume.eventsPerSec} events/s, ${consume.nodeMicrosPerEvent} µs CPU/event (this process)`);
@@ -459,25 +436,9 @@ export async function runCollectorProfile(options: { messages?: number; prototyp
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const at = args.indexOf("--messages");
-  const started = new Date();
   const result = await runCollectorProfile({ messages: at >= 0 ? Number(args[at + 1]) : undefined, prototype: !args.includes("--no-prototype") });
   if (args.includes("--no-save")) return;
-  const date = started.toISOString();
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
-  fs.mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `collector-profile-${date.replace(/\.\d+Z$/, "Z").replace(/:/g, "")}.json`);
-  const context = {
-    benchmark: "collector-profile",
-    date,
-    node: process.version,
-    /** Node flags the run had (e.g. --max-semi-space-size), which change the garbage collector's share. */
-    execArgv: process.execArgv,
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    cores: os.availableParallelism(),
-    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
-  };
-  fs.writeFileSync(file, `${JSON.stringify({ ...context, ...result }, null, 2)}\n`);
-  print(`saved ${path.relative(process.cwd(), file)}`);
+  saveStandaloneResult("collector-profile", result, (line) => process.stdout.write(`${line}\n`));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -1,8 +1,9 @@
+import { saveStandaloneResult } from "./results.ts";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import avro from "avsc";
 import { CompressionTypes, Kafka, logLevel, type IHeaders } from "kafkajs";
 import pg from "pg";
@@ -251,7 +252,7 @@ async function produceAll(kafka: Kafka, topic: string, messages: number, message
 }
 
 /** (a): a consumer group that only counts, with the collector's fetch settings. */
-async function consumeOnly(kafka: Kafka, topic: string, messages: number) {
+export async function consumeOnly(kafka: Kafka, topic: string, messages: number) {
   const consumer = kafka.consumer({
     groupId: `${topic}-noop`,
     allowAutoTopicCreation: false,
@@ -655,20 +656,7 @@ async function main(): Promise<void> {
     liveRate: rateText ? Number(rateText) : undefined,
   });
   if (args.includes("--no-save")) return;
-  const date = new Date().toISOString();
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
-  fs.mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `collector-${date.replace(/\.\d+Z$/, "Z").replace(/:/g, "")}.json`);
-  const context = {
-    benchmark: "collector",
-    date,
-    node: process.version,
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    cores: os.availableParallelism(),
-    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
-  };
-  fs.writeFileSync(file, `${JSON.stringify({ ...context, ...result }, null, 2)}\n`);
-  print(`saved ${path.relative(process.cwd(), file)}`);
+  saveStandaloneResult("collector", result, print);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

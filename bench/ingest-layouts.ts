@@ -1,11 +1,11 @@
+import { saveStandaloneResult } from "./results.ts";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { DEFAULT_EXTRACT_OPTIONS } from "../server/collector/extract/index.ts";
@@ -1118,7 +1118,6 @@ async function main(): Promise<void> {
     return at >= 0 ? args[at + 1] : undefined;
   };
   const number = (name: string) => (flag(name) !== undefined ? Number(flag(name)) : undefined);
-  const started = new Date();
   const result = await runIngestLayoutsBenchmark({
     rows: number("--rows"),
     batchSize: number("--batch"),
@@ -1127,20 +1126,7 @@ async function main(): Promise<void> {
     reads: !args.includes("--no-reads"),
   });
   if (args.includes("--no-save")) return;
-  const date = started.toISOString();
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
-  fs.mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `ingest-layouts-${date.replace(/\.\d+Z$/, "Z").replace(/:/g, "")}.json`);
-  const context = {
-    benchmark: "ingest-layouts",
-    date,
-    node: process.version,
-    cpuModel: os.cpus()[0]?.model ?? "unknown",
-    cores: os.availableParallelism(),
-    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
-  };
-  fs.writeFileSync(file, `${JSON.stringify({ ...context, ...result }, null, 2)}\n`);
-  process.stdout.write(`saved ${path.relative(process.cwd(), file)}\n`);
+  saveStandaloneResult("ingest-layouts", result, (line) => process.stdout.write(`${line}\n`));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -1,7 +1,4 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { saveStandaloneResult } from "./results.ts";
 import { jsonShapeEntries, sameJsonStructure } from "../lib/json-shape.ts";
 import type { JsonValue } from "../lib/json-value.ts";
 import { benchMessage } from "./collector.ts";
@@ -55,11 +52,4 @@ for (const [name, { medianMicrosPerRow, rounds: all }] of Object.entries(result)
   process.stdout.write(`${name}: ${medianMicrosPerRow} µs/row CPU (median of ${all.join(", ")})\n`);
 }
 if (sink === 0) process.stdout.write("(no shapes)\n");
-if (!args.includes("--no-save")) {
-  const date = new Date().toISOString();
-  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
-  const file = path.join(dir, `json-shape-${date.replace(/\.\d+Z$/, "Z").replace(/:/g, "")}.json`);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify({ benchmark: "json-shape", date, node: process.version, cores: os.availableParallelism(), loadAverage: os.loadavg(), rows, result }, null, 2)}\n`);
-  process.stdout.write(`saved ${path.relative(process.cwd(), file)}\n`);
-}
+if (!args.includes("--no-save")) saveStandaloneResult("json-shape", { rows, result }, (line) => process.stdout.write(`${line}\n`));

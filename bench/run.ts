@@ -1,12 +1,10 @@
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runBrokerBenchmark } from "./broker.ts";
 import { runDbIngestBenchmark } from "./db-ingest.ts";
 import { runQueriesBenchmark } from "./queries.ts";
+import { machineContext, saveResult, sourceContext } from "./results.ts";
 
 /**
  * Runs Eventscope's benchmarks, prints their figures and saves them with the machine they were
@@ -41,7 +39,6 @@ const BENCHMARKS: Benchmark[] = [
   { name: "lag-history", run: async (options) => (await import("./lag-history.ts")).runLagHistoryBenchmark(options) },
 ];
 
-const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
 const usage = `usage: npm run bench -- [${BENCHMARKS.map((b) => b.name).join("|")} ...] [--messages N] [--no-save] [--profile-dir D]
   --messages N     messages per benchmark instead of its default (also BENCH_MESSAGES=N)
   --no-save        print only; leave bench/results/ alone (for smoke runs)
@@ -50,49 +47,6 @@ const usage = `usage: npm run bench -- [${BENCHMARKS.map((b) => b.name).join("|"
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`);
   process.exit(2);
-}
-
-/** The code measured: the commit, and the tracked files changed on top of it when the run started. */
-function sourceContext() {
-  const git = (...args: string[]) => {
-    try {
-      return execFileSync("git", args, { cwd: path.dirname(RESULTS_DIR), encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    } catch {
-      return null;
-    }
-  };
-  const changed = git("diff", "--name-only", "HEAD");
-  return { commit: git("rev-parse", "HEAD"), uncommittedChanges: changed ? changed.split("\n") : [] };
-}
-
-function machineContext() {
-  const cpuinfo = fs.readFileSync("/proc/cpuinfo", "utf8");
-  return {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? "unknown",
-    cores: os.availableParallelism(),
-    memoryBytes: os.totalmem(),
-    kernel: os.release(),
-    /** 1, 5 and 15 minute load averages when the benchmark started: other work skews the figures. */
-    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
-  };
-}
-
-/** Writes through a `.tmp` file (git-ignored) so an interrupted run never leaves half a JSON file. */
-function writeJson(file: string, value: unknown): void {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  fs.renameSync(tmp, file);
-}
-
-function saveResult(name: string, result: object & { date: string }): string[] {
-  fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  // ISO 8601 in its basic form for the time: colons are not portable in file names.
-  const stamp = result.date.replace(/\.\d+Z$/, "Z").replace(/:/g, "");
-  const files = [path.join(RESULTS_DIR, `${name}-${stamp}.json`), path.join(RESULTS_DIR, `${name}-latest.json`)];
-  for (const f of files) writeJson(f, result);
-  return files;
 }
 
 async function main(): Promise<void> {
@@ -134,7 +88,7 @@ async function main(): Promise<void> {
     const figures = await b.run({ messages, profileDir });
     const result = { benchmark: b.name, ...context, ...figures };
     if (values["no-save"]) continue;
-    const files = saveResult(b.name, result);
+    const files = saveResult(b.name, result, { latest: true });
     process.stdout.write(`saved ${files.map((f) => path.relative(process.cwd(), f)).join(" and ")}\n`);
   }
 }
