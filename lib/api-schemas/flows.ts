@@ -1,0 +1,154 @@
+import { z } from "zod";
+import { DEFAULT_FLOW_WINDOW, FLOW_WINDOWS, STEP_ROLES, parseStepId, type FlowWindow } from "../flows.ts";
+import { blankToUndefined, cursorSchema, limitSchema, queryRecord, type RawQuery } from "./query-params.ts";
+
+/**
+ * Flows: `GET /api/flows` (the entity kinds), `GET /api/flows/<kind>` (one kind's pathway graph
+ * over a window) and `GET /api/flows/<kind>/entities` (the entities behind a step or an edge), and
+ * the pages `/flows` and `/flows/<kind>`. The rules (what a step is, how paths count) are lib/flows.ts.
+ */
+
+export const flowKindSchema = z.string().min(1, "the entity kind is empty").max(300, "an entity kind has at most 300 characters");
+
+const windowNames = Object.keys(FLOW_WINDOWS) as [FlowWindow, ...FlowWindow[]];
+
+export const flowWindowSchema = z.preprocess(
+  blankToUndefined,
+  z.enum(windowNames, { message: `window must be one of ${windowNames.join(", ")}` }).default(DEFAULT_FLOW_WINDOW),
+);
+
+export const stepIdParamSchema = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .max(1000, "a step id has at most 1000 characters")
+    .refine((id) => parseStepId(id) !== null, "is not a step id (pass a step's id as the flow returned it)")
+    .optional(),
+);
+
+export const latencySchema = z.object({
+  p50Ms: z.number(),
+  p95Ms: z.number(),
+  p99Ms: z.number(),
+  count: z.number().int(),
+});
+
+export const stepRoleSchema = z.enum(STEP_ROLES as [string, ...string[]]);
+
+export const flowStepSchema = z.object({
+  /** Opaque: pass it back as `step=` (lib/flows.ts stepId). */
+  id: z.string(),
+  role: stepRoleSchema,
+  type: z.string(),
+  producer: z.string().nullable(),
+  /** Entities that reached this step in the window (each once). */
+  entities: z.number().int(),
+  /** … whose first step it was. */
+  starts: z.number().int(),
+  /** … whose last step so far it is. */
+  ends: z.number().int(),
+  /** Time from the previous step, over every edge into it; null for a step nothing leads to. */
+  latency: latencySchema.nullable(),
+});
+
+export const flowEdgeSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  /** Entities that went from `from` straight to `to` in the window (each once). */
+  entities: z.number().int(),
+  /** entities / the entities that reached `from`: the share that went on this way. */
+  share: z.number(),
+  latency: latencySchema.nullable(),
+});
+
+export const flowSchema = z.object({
+  kind: z.string(),
+  window: z.enum(windowNames),
+  /** The window's bounds (ISO 8601): counters are hourly, so `from` is the start of an hour. */
+  from: z.string(),
+  to: z.string(),
+  /** Entities whose last step so far falls in the window. */
+  entities: z.number().int(),
+  steps: z.array(flowStepSchema),
+  edges: z.array(flowEdgeSchema),
+  /** First step → last step, for entities of two steps or more. */
+  endToEnd: latencySchema.nullable(),
+  /** Entities with events not yet folded into the figures (the fold runs every few seconds). */
+  pending: z.number().int(),
+});
+
+export type FlowLatency = z.infer<typeof latencySchema>;
+export type FlowStep = z.infer<typeof flowStepSchema>;
+export type FlowEdge = z.infer<typeof flowEdgeSchema>;
+export type Flow = z.infer<typeof flowSchema>;
+
+export const flowKindSummarySchema = z.object({
+  kind: z.string(),
+  /** Every entity of the kind that is stored. */
+  entities: z.number().int(),
+  /** ISO 8601: the latest step of any of them; null if none. */
+  lastAt: z.string().nullable(),
+});
+
+export const flowKindsSchema = z.object({ kinds: z.array(flowKindSummarySchema) });
+export type FlowKindSummary = z.infer<typeof flowKindSummarySchema>;
+export type FlowKinds = z.infer<typeof flowKindsSchema>;
+
+export const flowQuerySchema = z.object({ window: flowWindowSchema });
+export type FlowQuery = z.infer<typeof flowQuerySchema>;
+
+export function parseFlowQuery(query: RawQuery): FlowQuery {
+  return flowQuerySchema.parse(queryRecord(query));
+}
+
+/**
+ * `GET /api/flows/<kind>/entities`: `step=<id>` (entities that reached it), or `from=<id>&to=<id>`
+ * (entities that went along that edge), or neither (every entity of the kind); newest last step first.
+ */
+export const flowEntitiesQuerySchema = z
+  .object({
+    window: flowWindowSchema,
+    step: stepIdParamSchema,
+    from: stepIdParamSchema,
+    to: stepIdParamSchema,
+    cursor: cursorSchema,
+    limit: limitSchema(500),
+  })
+  .superRefine((value, ctx) => {
+    if ((value.from === undefined) !== (value.to === undefined)) {
+      ctx.addIssue({ code: "custom", message: "an edge is from=<step id> and to=<step id>: give both or neither" });
+    }
+    if (value.step !== undefined && value.from !== undefined) {
+      ctx.addIssue({ code: "custom", message: "give either step=<step id> or from= and to= (an edge), not both" });
+    }
+  });
+
+export type FlowEntitiesQuery = z.infer<typeof flowEntitiesQuerySchema>;
+
+export function parseFlowEntitiesQuery(query: RawQuery): FlowEntitiesQuery {
+  return flowEntitiesQuerySchema.parse(queryRecord(query));
+}
+
+export const flowEntitySchema = z.object({
+  entityKey: z.string(),
+  /** ISO 8601. */
+  firstAt: z.string(),
+  lastAt: z.string(),
+  /** Steps in its path (a longer history counts by its first lib/flows MAX_PATH_STEPS). */
+  steps: z.number().int(),
+  lastStep: z.object({ id: z.string(), role: stepRoleSchema, type: z.string(), producer: z.string().nullable() }),
+});
+
+export const flowEntitiesSchema = z.object({
+  kind: z.string(),
+  entities: z.array(flowEntitySchema),
+  nextCursor: z.string().nullable(),
+});
+
+export type FlowEntity = z.infer<typeof flowEntitySchema>;
+export type FlowEntities = z.infer<typeof flowEntitiesSchema>;
+
+export function flowHref(kind: string, window?: FlowWindow): string {
+  const path = `/flows/${encodeURIComponent(kind)}`;
+  return window && window !== DEFAULT_FLOW_WINDOW ? `${path}?window=${window}` : path;
+}

@@ -1,0 +1,218 @@
+/**
+ * Flows: the pathways an entity's events take, as steps. The one owner of what a step is, how an
+ * entity's path counts towards its kind's pathway graph, and how step latencies are bucketed;
+ * the collector's incremental fold (server/db/flows.ts), the plain recomputation in the tests and
+ * the flows page all go through it.
+ *
+ * - An entity kind is the configured entity field that named it (`orderId`, `customer.id`) or,
+ *   for an entity known only by its message key, `key:<topic>`.
+ * - A step is an event type from a producer, in one of four roles: an ordinary event, a retry copy
+ *   (an event that carries the failure headers of an earlier attempt), a dead letter, or a replay
+ *   (`x-replay-of`). A retry loop is then a step of its own that repeats.
+ * - An entity's path is its steps in time order (ties by where the events are stored).
+ */
+
+export type StepRole = "event" | "retry" | "dead-letter" | "replay";
+export const STEP_ROLES: readonly StepRole[] = ["event", "retry", "dead-letter", "replay"];
+
+export interface Step {
+  role: StepRole;
+  /** The event type; an event without one is named by its channel in parentheses: `(orders)`. */
+  type: string;
+  producer: string | null;
+}
+
+/** Separates a step id's parts: no event type, producer or role contains it. */
+const SEP = "\u001f";
+
+/** A step as one text: the id aggregates, URLs (`?step=`) and the API use. */
+export function stepId(step: Step): string {
+  return `${step.role}${SEP}${step.type}${SEP}${step.producer ?? ""}`;
+}
+
+/** A step id's parts; null for a text that is not one. */
+export function parseStepId(id: string): Step | null {
+  const parts = id.split(SEP);
+  if (parts.length !== 3) return null;
+  const [role, type, producer] = parts as [string, string, string];
+  if (!(STEP_ROLES as readonly string[]).includes(role) || type === "") return null;
+  return { role: role as StepRole, type, producer: producer === "" ? null : producer };
+}
+
+/** The type of an event without one: its channel in parentheses. */
+export function untypedStepType(channel: string): string {
+  return `(${channel})`;
+}
+
+/** Prefix of the kind of entities named by their message key on one topic. */
+export const KEY_KIND_PREFIX = "key:";
+
+export function keyEntityKind(topic: string): string {
+  return `${KEY_KIND_PREFIX}${topic}`;
+}
+
+// --- latency buckets --------------------------------------------------------------------------------
+
+/**
+ * Latencies are counted in buckets a quarter of a binary order of magnitude wide (each ≈ 19 %
+ * wider than the one before), so they can be added and taken away as entities move on, and a
+ * percentile read from them is within ≈ 10 % of the exact one. Bucket 0 holds 0 ms (and clock
+ * skew: a step timed before the one it follows); bucket b ≥ 1 holds [2^((b-1)/4), 2^(b/4)) ms.
+ */
+export const LATENCY_BUCKETS_PER_DOUBLING = 4;
+/** 2^(159/4) ms ≈ 10^12 ms (31 years): anything longer lands in the last bucket. */
+export const MAX_LATENCY_BUCKET = 160;
+
+export function latencyBucket(ms: number): number {
+  if (!(ms >= 1)) return 0;
+  const bucket = Math.floor(Math.log2(ms) * LATENCY_BUCKETS_PER_DOUBLING) + 1;
+  return Math.min(bucket, MAX_LATENCY_BUCKET);
+}
+
+/** The value a bucket stands for: 0 for bucket 0, else the geometric middle of its bounds. */
+export function bucketValueMs(bucket: number): number {
+  if (bucket <= 0) return 0;
+  return 2 ** ((bucket - 0.5) / LATENCY_BUCKETS_PER_DOUBLING);
+}
+
+export interface Latency {
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  /** How many times it was measured. */
+  count: number;
+}
+
+/**
+ * Percentiles of bucketed counts (bucket → count): the nearest-rank percentile's bucket value,
+ * rounded to the millisecond above 10 ms. null when nothing was counted.
+ */
+export function latencyOf(buckets: ReadonlyMap<number, number>): Latency | null {
+  const entries = [...buckets.entries()].filter(([, count]) => count > 0).sort(([a], [b]) => a - b);
+  const count = entries.reduce((sum, [, n]) => sum + n, 0);
+  if (count === 0) return null;
+  const at = (p: number) => {
+    const rank = Math.max(1, Math.ceil(p * count));
+    let seen = 0;
+    for (const [bucket, n] of entries) {
+      seen += n;
+      if (seen >= rank) {
+        const ms = bucketValueMs(bucket);
+        return ms >= 10 ? Math.round(ms) : Math.round(ms * 100) / 100;
+      }
+    }
+    return bucketValueMs(entries[entries.length - 1]![0]);
+  };
+  return { p50Ms: at(0.5), p95Ms: at(0.95), p99Ms: at(0.99), count };
+}
+
+// --- an entity's path and what it counts for -------------------------------------------------------
+
+export interface PathStep {
+  step: string;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+/** Steps of a path that are kept: a longer history counts by its first steps only. */
+export const MAX_PATH_STEPS = 200;
+
+export const HOUR_MS = 3_600_000;
+
+export function hourOf(ms: number): number {
+  return Math.floor(ms / HOUR_MS) * HOUR_MS;
+}
+
+/**
+ * What one entity's path adds to its kind's pathway graph, as counters keyed by the hour they
+ * fall in (so a window is a sum over hours, and a path that changes is taken away and added
+ * again):
+ * - `reach`: each distinct step, once, in the hour the entity first reached it;
+ * - `start` / `end`: the first and the last step, in their hours;
+ * - `edge`: each distinct transition a → b (consecutive steps), once, in the hour of its first
+ *   occurrence's b, with the time from a to b as a latency bucket;
+ * - `e2e`: for a path of two steps or more, first → last step, in the last step's hour.
+ */
+export type CounterMetric = "reach" | "start" | "end" | "edge" | "e2e";
+
+export interface Counter {
+  metric: CounterMetric;
+  hour: number;
+  /** reach/start/end: the step; edge: the step it comes from; e2e: "". */
+  a: string;
+  /** edge: the step it goes to; else "". */
+  b: string;
+  /** edge/e2e: the latency bucket; else -1. */
+  bucket: number;
+}
+
+export function counterKey(counter: Counter): string {
+  return `${counter.metric}${SEP}${counter.hour}${SEP}${counter.a}${SEP}${counter.b}${SEP}${counter.bucket}`;
+}
+
+export function pathCounters(path: readonly PathStep[]): Counter[] {
+  const steps = path.length > MAX_PATH_STEPS ? path.slice(0, MAX_PATH_STEPS) : path;
+  if (steps.length === 0) return [];
+  const counters: Counter[] = [];
+  const reached = new Set<string>();
+  for (const { step, at } of steps) {
+    if (reached.has(step)) continue;
+    reached.add(step);
+    counters.push({ metric: "reach", hour: hourOf(at), a: step, b: "", bucket: -1 });
+  }
+  const first = steps[0]!;
+  const last = steps[steps.length - 1]!;
+  counters.push({ metric: "start", hour: hourOf(first.at), a: first.step, b: "", bucket: -1 });
+  counters.push({ metric: "end", hour: hourOf(last.at), a: last.step, b: "", bucket: -1 });
+  const transitions = new Set<string>();
+  for (let i = 1; i < steps.length; i++) {
+    const from = steps[i - 1]!;
+    const to = steps[i]!;
+    const key = `${from.step}${SEP}${to.step}`;
+    if (transitions.has(key)) continue;
+    transitions.add(key);
+    counters.push({ metric: "edge", hour: hourOf(to.at), a: from.step, b: to.step, bucket: latencyBucket(to.at - from.at) });
+  }
+  if (steps.length >= 2) {
+    counters.push({ metric: "e2e", hour: hourOf(last.at), a: "", b: "", bucket: latencyBucket(last.at - first.at) });
+  }
+  return counters;
+}
+
+/**
+ * Adds `sign` × each counter of a path into a tally (counterKey → count and the counter), the
+ * fold's way of turning an entity's old path into its new one: −1 for the old, +1 for the new.
+ */
+export function addCounters(into: Map<string, { counter: Counter; count: number }>, counters: readonly Counter[], sign: 1 | -1): void {
+  for (const counter of counters) {
+    const key = counterKey(counter);
+    const entry = into.get(key);
+    if (entry) entry.count += sign;
+    else into.set(key, { counter, count: sign });
+  }
+}
+
+/** Orders an entity's events into its path: by time, then by where they are stored. */
+export function comparePathEvents(
+  a: { at: number; sourceId: number; channel: string; partition: number; position: bigint | string },
+  b: { at: number; sourceId: number; channel: string; partition: number; position: bigint | string },
+): number {
+  if (a.at !== b.at) return a.at - b.at;
+  if (a.sourceId !== b.sourceId) return a.sourceId - b.sourceId;
+  if (a.channel !== b.channel) return a.channel < b.channel ? -1 : 1;
+  if (a.partition !== b.partition) return a.partition - b.partition;
+  const pa = BigInt(a.position);
+  const pb = BigInt(b.position);
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
+}
+
+// --- windows ----------------------------------------------------------------------------------------
+
+export const FLOW_WINDOWS = { "1h": HOUR_MS, "24h": 24 * HOUR_MS, "7d": 7 * 24 * HOUR_MS } as const;
+export type FlowWindow = keyof typeof FLOW_WINDOWS;
+export const DEFAULT_FLOW_WINDOW: FlowWindow = "24h";
+
+/** The first hour a window counts: the hour that holds `now − window` (so "1h" is one or two hours of counters). */
+export function windowStartHour(window: FlowWindow, now: number): number {
+  return hourOf(now - FLOW_WINDOWS[window]);
+}
