@@ -351,10 +351,11 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
       try {
         const result = await pruneOlderThan(options.db, { data: before, audit: auditBefore });
         if (!result.ran) return;
-        const total = result.events + result.lagSamples + result.lagMinutes + result.endOffsetSamples;
+        const total = result.events + result.lagSamples + result.lagMinutes + result.endOffsetSamples + result.flowEntities + result.flowCounts;
         if (total > 0) {
           log(
-            `retention: deleted ${result.events} events, ${result.lagSamples} lag samples, ${result.lagMinutes} per-minute lag roll-ups and ${result.endOffsetSamples} end-offset samples from before ${before.toISOString()}`,
+            `retention: deleted ${result.events} events, ${result.lagSamples} lag samples, ${result.lagMinutes} per-minute lag roll-ups, ${result.endOffsetSamples} end-offset samples, ` +
+              `${result.flowEntities} flow entities and ${result.flowCounts} hourly flow counters from before ${before.toISOString()}`,
           );
         }
         if (result.deadLetters + result.auditEntries > 0) {

@@ -3,6 +3,7 @@ import { stepId } from "../../lib/flows.ts";
 import { foldFlows, readFlowState, recomputeFlows } from "./flows.ts";
 import { ingestEvents, type EventRow, type FailureInfo } from "./ingest.ts";
 import { getFlow, listFlowEntities, listFlowKinds } from "./queries/flows.ts";
+import { pruneOlderThan } from "./retention.ts";
 import { createTestDatabase, type TestDatabase } from "./test-support.ts";
 
 let db: TestDatabase;
@@ -151,5 +152,14 @@ describe("flows maintained by the fold", () => {
     await foldAll();
     expect(await readFlowState(db)).toEqual(await recomputeFlows(db));
     expect((await getFlow(db, "orderId", { window: "24h", now: NOW }))!.entities).toBe(3);
+  });
+
+  it("lets entities and hourly counters go with retention, like the events", async () => {
+    // Everything above happened in the hour from T0: a cutoff two hours later takes it all.
+    const result = await pruneOlderThan(db, { data: new Date(T0 + 2 * 3_600_000), audit: new Date(0) });
+    expect(result).toMatchObject({ ran: true, flowEntities: 3 });
+    expect(result.flowCounts).toBeGreaterThan(0);
+    expect(await getFlow(db, "orderId", { window: "7d", now: NOW })).toBeNull();
+    expect(await listFlowKinds(db)).toEqual({ kinds: [] });
   });
 });
