@@ -23,7 +23,7 @@ function event(topic: string, offset: number, second: number, eventType: string,
 
 const placed = event("orders", 0, 10, "OrderPlaced", [group("inventory", "behind", "1")]);
 const paid = event("payments", 3, 20, "PaymentProcessed", [group("shipping", "behind", "4")]);
-const timeline = (events: TimelineEvent[], nextCursor: string | null = null): EntityTimeline => ({ entityKey: ORDER, events, nextCursor });
+const timeline = (events: TimelineEvent[], nextCursor: string | null = null): EntityTimeline => ({ entityKey: ORDER, flows: [], events, nextCursor });
 
 function detail(of: TimelineEvent): EventDetail {
   return { ...of, value: { kind: "json", json: { orderId: ORDER, amount: 42 } }, valueBytesBase64: null, ingestedAt: of.timestamp, schemaId: null, schemaSubject: null, schemaVersion: null };

@@ -204,6 +204,10 @@ export const flowEntitiesSchema = z.object({
 });
 
 export type FlowEntity = z.infer<typeof flowEntitySchema>;
+
+/** One entity's standing in a kind's flow (on its timeline): the kind, and the entity as the flow lists it. */
+export const entityFlowSchema = flowEntitySchema.extend({ kind: z.string() });
+export type EntityFlow = z.infer<typeof entityFlowSchema>;
 export type FlowEntities = z.infer<typeof flowEntitiesSchema>;
 
 export function flowHref(kind: string, window?: FlowWindow): string {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stepId } from "../../lib/flows.ts";
 import { foldFlows, readFlowState, recomputeFlows } from "./flows.ts";
 import { ingestEvents, type EventRow, type FailureInfo } from "./ingest.ts";
-import { getFlow, listFlowEntities, listFlowKinds } from "./queries/flows.ts";
+import { getEntityFlows, getFlow, listFlowEntities, listFlowKinds } from "./queries/flows.ts";
 import { pruneOlderThan } from "./retention.ts";
 import { createTestDatabase, type TestDatabase } from "./test-support.ts";
 
@@ -204,6 +204,10 @@ describe("flows maintained by the fold", () => {
     expect(await keys("compensated")).toEqual([["ord-4", "compensated"]]);
     expect(await keys("dead-lettered")).toEqual([["ord-2", "dead-lettered"]]);
     expect(await keys("in-flight")).toEqual([]);
+    // On its timeline, each entity says how it fares in its kind's flow.
+    expect(await getEntityFlows(db, "ord-3", { now: NOW })).toEqual([{ kind: "orderId", ...stuck!.entities[0]! }]);
+    expect((await getEntityFlows(db, "ord-4", { now: NOW })).map((f) => [f.kind, f.outcome])).toEqual([["orderId", "compensated"]]);
+    expect(await getEntityFlows(db, "ord-404", { now: NOW })).toEqual([]);
     // Ten seconds after its payment, ord-3 was still in flight.
     const early = new Date(T0 + 13_200);
     expect(await keys("in-flight", early)).toEqual([["ord-3", "in-flight"]]);

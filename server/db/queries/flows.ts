@@ -1,4 +1,5 @@
 import {
+  DEFAULT_ENTITY_KIND,
   latencyOf,
   parseStepId,
   windowStartHour,
@@ -16,6 +17,7 @@ import type {
   FlowEntity,
   FlowKinds,
   FlowStep,
+  EntityFlow,
 } from "../../../lib/api-schemas/flows.ts";
 import { Prisma } from "@prisma/client";
 import { checkLimit, decodeIdCursor, encodeIdCursor, groupShown, runQuery, select, sourceNameSql, type Queryable } from "./shared.ts";
@@ -395,4 +397,34 @@ async function groupsProducing(db: Queryable, services: readonly (string | null)
     found.set(row.service, list);
   }
   return found;
+}
+
+/**
+ * How one entity fares in each kind it belongs to (an id can name entities of several kinds):
+ * its outcome as of `now`, judged against its kind's last 7 days. Index: the GIN over entity keys
+ * for its kinds, then flow_entities' primary key.
+ */
+export async function getEntityFlows(db: Queryable, entityKey: string, options: { now?: Date } = {}): Promise<EntityFlow[]> {
+  const now = options.now ?? new Date();
+  return runQuery(`reading the flows of ${entityKey}`, async () => {
+    const { rows } = await db.pool.query<EntityRow & { kind: string }>(
+      `SELECT f.kind, f.entity_key, f.first_at, f.last_at, cardinality(f.steps) AS steps,
+         (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step, f.outcome
+       FROM flow_entities f
+       WHERE f.entity_key = $1 AND f.kind = ANY (ARRAY(
+         SELECT DISTINCT coalesce(e.entity_kinds[array_position(e.entity_keys, $1)], $2)
+         FROM events e WHERE e.entity_keys @> ARRAY[$1]::text[]))
+       ORDER BY f.kind`,
+      [entityKey, DEFAULT_ENTITY_KIND],
+    );
+    const flows: EntityFlow[] = [];
+    for (const row of rows) {
+      const graph = await readGraph(db, row.kind, "7d", now);
+      const stepById = new Map(graph.steps.map((step) => [step.id, step]));
+      const next = stepById.get(row.last_step)?.usualNext;
+      const groups = await groupsProducing(db, next ? [parseStepId(next)?.producer ?? null] : []);
+      flows.push({ kind: row.kind, ...entityOf(row, graph, stepById, groups, now) });
+    }
+    return flows;
+  });
 }
