@@ -6,13 +6,11 @@ import {
   kindCounterKey,
   pathCounters,
   pathOutcome,
-  stepId,
-  untypedStepType,
+  stepOfEvent,
   type CompensationPair,
   type Counter,
   type CounterTally,
   type PathOutcome,
-  type StepRole,
 } from "../../lib/flows.ts";
 import { REPLAY_OF_HEADER } from "../../lib/dead-letter-conventions.ts";
 import { copyInto, type CopyType, type CopyValue } from "./copy-binary.ts";
@@ -62,23 +60,6 @@ const INBOX_FIELDS = ["kind", "key", "at", "step", "sign"] as const;
 export async function queueFlowSteps(client: pg.PoolClient, rows: readonly FlowInboxRow[]): Promise<void> {
   if (rows.length === 0) return;
   await copyInto(client, INBOX_COLUMNS, rows, INBOX_TYPES, (row, column) => row[INBOX_FIELDS[column]!] as CopyValue);
-}
-
-/**
- * The step an event stands for: a dead letter, a replay (it carries x-replay-of), a retry copy
- * (it carries an earlier failure), else an ordinary event; its type, or its channel in
- * parentheses; its producer. The same rule over stored events: STEP_COLUMNS below.
- */
-export function stepOfEvent(event: {
-  deadLetter: boolean;
-  replay: boolean;
-  retry: boolean;
-  eventType: string | null;
-  channel: string;
-  producer: string | null;
-}): string {
-  const role: StepRole = event.deadLetter ? "dead-letter" : event.replay ? "replay" : event.retry ? "retry" : "event";
-  return stepId({ role, type: event.eventType ?? untypedStepType(event.channel), producer: event.producer });
 }
 
 /**
