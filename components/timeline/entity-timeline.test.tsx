@@ -206,3 +206,16 @@ describe("EntityTimelineView, state after each event", () => {
     expect(within(state).getByText(/Whole state/).textContent).toBe("Whole state (0 events folded)");
   });
 });
+
+describe("EntityTimelineView, delivery marks", () => {
+  it("marks a message delivered twice, and an order's event that landed on another partition", () => {
+    const withId = (e: TimelineEvent, id: string): TimelineEvent => ({ ...e, headers: [{ key: "ce_id", value: id, encoding: "utf8" }] });
+    const first = withId(event("payments", 20, 20, "PaymentProcessed", []), "evt-1");
+    const again = withId(event("payments", 21, 21, "PaymentProcessed", []), "evt-1");
+    const moved: TimelineEvent = { ...withId(event("orders", 5, 22, "OrderConfirmed", []), "evt-2"), partition: 2 };
+    show(timeline([withId(placed, "evt-0"), first, again, moved]));
+    expect(within(row("PaymentProcessed payments/0/21")).getByText("duplicate: payments/0/20 delivered again 1 s later (same message id)")).toBeTruthy();
+    expect(within(row("OrderConfirmed orders/2/5")).getByText(/^ordering break: on partition 2 of orders, while this entity's earlier events there were on 0/)).toBeTruthy();
+    expect(within(row("PaymentProcessed payments/0/20")).queryByText(/duplicate|ordering break|repeated/)).toBeNull();
+  });
+});

@@ -16,6 +16,7 @@ import { OutcomeLegend, OutcomeTag } from "@/components/events/step-outcome";
 import { classifyStep, type StepMark } from "@/lib/step-outcome";
 import { readEvents, type PathReading } from "@/lib/flows";
 import { diffStates } from "@/lib/entity-state";
+import { deliveryMarks, type DeliveryMark } from "@/lib/delivery-marks";
 import { REPLAY_OF_HEADER } from "@/lib/dead-letter-conventions";
 import styles from "./timeline.module.css";
 
@@ -124,6 +125,25 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
       ),
     [events],
   );
+  // Duplicates, repeated effects (of steps the entity's flows say happen once) and partition splits.
+  const delivery = useMemo(() => {
+    const once = new Set(initial.flows.flatMap((flow) => flow.onceSteps.map((step) => `${step.type}\u0000${step.producer ?? ""}`)));
+    return deliveryMarks(
+      events.map((e, i) => ({
+        topic: e.topic,
+        partition: e.partition,
+        at: times[i]!,
+        eventType: e.eventType,
+        producer: e.producer,
+        key: e.key,
+        size: e.size,
+        valuePreview: e.valuePreview,
+        headers: e.headers,
+        special: e.deadLetter !== null || e.priorFailure !== null || e.headers.some((header) => header.key === REPLAY_OF_HEADER),
+      })),
+      (type, producer) => once.has(`${type}\u0000${producer ?? ""}`),
+    );
+  }, [events, times, initial.flows]);
   const bounds = timelineBounds(times);
 
   const virtualizer = useVirtualizer({
@@ -294,6 +314,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
                   <span className={styles.tlType}>
                     <span>{e.eventType ?? "(no type)"}</span> <OutcomeTag mark={marks[item.index]!} />
                     <ChainNote chain={chain} index={item.index} events={events} />
+                    <DeliveryNotes marks={delivery[item.index]!} events={events} index={item.index} />
                   </span>
                   <span className={styles.tlWhere}>
                     <Link href={eventHref(e)}>{id}</Link>
@@ -405,6 +426,30 @@ function StateAfter({ entityKey, at, previousAt }: { entityKey: string; at: stri
         <pre>{JSON.stringify(state.after.state, null, 2)}</pre>
       </details>
     </section>
+  );
+}
+
+/** Duplicates, repeated effects and partition splits, in words, on the event they concern. */
+function DeliveryNotes({ marks, events, index }: { marks: readonly DeliveryMark[]; events: readonly TimelineEvent[]; index: number }) {
+  if (marks.length === 0) return null;
+  const e = events[index]!;
+  return (
+    <>
+      {marks.map((mark) => {
+        const earlier = mark.kind === "split" ? null : events[mark.of]!;
+        const text =
+          mark.kind === "duplicate"
+            ? `duplicate: ${eventId(earlier!)} delivered again ${formatDuration(Date.parse(e.timestamp) - Date.parse(earlier!.timestamp))} later (same ${mark.by === "id" ? "message id" : "content"})`
+            : mark.kind === "repeated"
+              ? `repeated effect: ${e.eventType} already happened at ${formatClock(earlier!.timestamp)} (${eventId(earlier!)}): a consumer did it twice`
+              : `ordering break: on partition ${mark.partition} of ${e.topic}, while this entity's earlier events there were on ${mark.firstPartition}: Kafka does not keep them in order`;
+        return (
+          <span key={mark.kind} className={styles.tlChain} data-mark={mark.kind}>
+            {text}
+          </span>
+        );
+      })}
+    </>
   );
 }
 
