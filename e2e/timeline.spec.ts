@@ -162,6 +162,10 @@ test.describe("entity timeline", () => {
     await expect(timeline.row("OrderCancelled").getByText("compensation", { exact: true })).toBeVisible();
     // The happy steps before it carry no mark.
     await expect(timeline.row("OrderPlaced").getByText(/^(failure|compensation)/)).toHaveCount(0);
+    // The chain says which failure the compensations answer.
+    await expect(timeline.row("PaymentFailed").getByText(/^compensated by InventoryReleased/)).toBeVisible();
+    await expect(timeline.row("InventoryReleased").getByText(/^answers PaymentFailed \(/)).toBeVisible();
+    await expect(timeline.row("OrderCancelled").getByText(/^answers PaymentFailed \(/)).toBeVisible();
 
     // The lanes name each mark, and say what the marks mean.
     await expect(timeline.lanes.getByRole("button", { name: /^PaymentFailed on .*, failure \(failed step\)$/ })).toBeVisible();
@@ -190,5 +194,73 @@ test.describe("entity timeline", () => {
     await expect(page.getByRole("heading", { level: 1 })).toHaveText("No events for this entity");
     await expect(page.getByText("EVENTSCOPE_ENTITY_FIELDS")).toBeVisible();
     await page.screenshot({ path: testInfo.outputPath("entity-not-found.png"), fullPage: true });
+  });
+
+  test("an opened event shows the order's state after it, and what it changed", async ({ page, request }) => {
+    const orderId = await shippedAndConsumed(request);
+    const timeline = await new EntityTimelinePage(page, orderId).open();
+    const placed = timeline.row("OrderPlaced");
+    await placed.getByRole("button", { name: /^Show headers and value of orders\// }).click();
+    const state = placed.getByRole("region", { name: "State after this event" });
+    // The first event adds every field of its value, the order id among them.
+    await expect(state.getByRole("list", { name: "Changed fields" })).toContainText(`+ orderId: "${orderId}"`);
+    await state.getByText(/^Whole state/).click();
+    await expect(state.locator("pre")).toContainText(`"orderId": "${orderId}"`);
+    // The API answers the same state for the same time.
+    const placedAt = await request.get(`/api/entities/${encodeURIComponent(orderId)}`);
+    const { events } = (await placedAt.json()) as { events: { eventType: string; timestamp: string }[] };
+    const at = events.find((e) => e.eventType === "OrderPlaced")!.timestamp;
+    const answer = await request.get(`/api/entities/${encodeURIComponent(orderId)}?at=${encodeURIComponent(at)}`);
+    expect(answer.status()).toBe(200);
+    expect(((await answer.json()) as { state: { orderId?: string } }).state.orderId).toBe(orderId);
+  });
+
+  test("a stuck order says which step it waits for and which consumer group to look at", async ({ page, request }) => {
+    test.setTimeout(120_000);
+    // A payment for an order nobody else hears of: written to a topic no demo service reads, so
+    // the step that usually follows a payment never comes.
+    const orderId = `ord-stuck-${randomBytes(3).toString("hex")}`;
+    const kafka = new Kafka({ clientId: "eventscope-e2e", brokers: stack.kafkaBrokers.split(","), logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: "payments-archive", numPartitions: 1 }] }).finally(() => admin.disconnect());
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: "payments-archive",
+        messages: [
+          {
+            key: orderId,
+            value: JSON.stringify({ orderId, amount: 12.5 }),
+            headers: { ce_specversion: "1.0", ce_id: `evt-${orderId}`, ce_type: "PaymentProcessed", ce_source: "payment-service", ce_time: new Date().toISOString() },
+          },
+        ],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+
+    // Stuck once nothing followed for 30 s (the floor: the demo's next steps take milliseconds).
+    await expect
+      .poll(
+        async () => {
+          const response = await request.get("/api/flows/orderId/entities?outcome=stuck&limit=500");
+          if (response.status() !== 200) return false;
+          const { entities } = (await response.json()) as { entities: { entityKey: string }[] };
+          return entities.some((e) => e.entityKey === orderId);
+        },
+        { message: `${orderId} listed as stuck`, timeout: 90_000, intervals: [2_000] },
+      )
+      .toBe(true);
+
+    const timeline = await new EntityTimelinePage(page, orderId).open();
+    const flows = page.getByRole("list", { name: "Flows" });
+    await expect(flows).toContainText("orderId flow: stuck after PaymentProcessed (payment-service)");
+    await expect(flows).toContainText(/waiting .+ for \w+ from [\w-]+, which usually follows within/);
+    await expect(flows.getByRole("link", { name: "orderId flow" })).toHaveAttribute("href", "/flows/orderId");
+    // The service that produces the awaited step runs a consumer group of its name: linked, with its health.
+    await expect(flows.getByRole("link", { name: /-service$/ }).first()).toHaveAttribute("href", /^\/groups\//);
+    await expect(timeline.row("PaymentProcessed")).toBeVisible();
   });
 });
