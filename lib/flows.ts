@@ -47,19 +47,22 @@ export function untypedStepType(channel: string): string {
   return `(${channel})`;
 }
 
-/**
- * The step an event stands for: a dead letter, a replay (it carries x-replay-of), a retry copy
- * (it carries an earlier failure), else an ordinary event; its type, or its channel in
- * parentheses; its producer. Over stored events, server/db/flows.ts STEP_COLUMNS gives its inputs.
- */
-export function stepOfEvent(event: {
+/** What an event says about the step it stands for (stepOfEvent's inputs, as a page has them). */
+export interface EventStepFacts {
   deadLetter: boolean;
   replay: boolean;
   retry: boolean;
   eventType: string | null;
   channel: string;
   producer: string | null;
-}): string {
+}
+
+/**
+ * The step an event stands for: a dead letter, a replay (it carries x-replay-of), a retry copy
+ * (it carries an earlier failure), else an ordinary event; its type, or its channel in
+ * parentheses; its producer. Over stored events, server/db/flows.ts STEP_COLUMNS gives its inputs.
+ */
+export function stepOfEvent(event: EventStepFacts): string {
   const role: StepRole = event.deadLetter ? "dead-letter" : event.replay ? "replay" : event.retry ? "retry" : "event";
   return stepId({ role, type: event.eventType ?? untypedStepType(event.channel), producer: event.producer });
 }
@@ -316,16 +319,6 @@ export function readPath(steps: readonly Step[], pairs: readonly CompensationPai
   }
   if (answered !== null) return { outcome: "compensated", deadLetter: null, failure: answered, compensations };
   return { outcome: "open", deadLetter: null, failure: null, compensations: [] };
-}
-
-/** What an event says about the step it stands for (stepOfEvent's inputs, as a page has them). */
-export interface EventStepFacts {
-  deadLetter: boolean;
-  replay: boolean;
-  retry: boolean;
-  eventType: string | null;
-  channel: string;
-  producer: string | null;
 }
 
 /** readPath over events in time order (an entity's timeline): indexes are the events'. */
