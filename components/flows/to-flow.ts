@@ -1,0 +1,85 @@
+import type { Edge, Node } from "@xyflow/react";
+import { flowHref, type Flow, type FlowEdge, type FlowStep } from "@/lib/api-schemas/flows";
+import type { FlowWindow, StepRole } from "@/lib/flows";
+import { STEP_NODE_SIZE, layoutPathway } from "@/lib/flow-layout";
+import type { GraphLayout, NodePosition } from "@/lib/graph-layout";
+import { stepName, stepRole } from "./format";
+
+/** A kind's pathway (lib/api-schemas/flows.ts Flow) as React Flow nodes and edges. */
+
+export type StepNodeData = { step: FlowStep };
+export type StepFlowNode = Node<StepNodeData, "step">;
+/** `loop`: a step that follows itself (a retry that repeats). */
+export type ShareEdgeData = { edge: FlowEdge; targetRole: StepRole; loop: boolean };
+export type ShareFlowEdge = Edge<ShareEdgeData, "share">;
+
+/** What is selected: a step, or a transition (an edge), whose entities are listed. */
+export type FlowSelection = { step: string } | { from: string; to: string };
+
+export function edgeId(from: string, to: string): string {
+  return `${from}\u0000${to}`;
+}
+
+export function selectionKey(selection: FlowSelection | null): string | null {
+  if (selection === null) return null;
+  return "step" in selection ? selection.step : edgeId(selection.from, selection.to);
+}
+
+/** The layout is recomputed only when the steps or transitions change, not their figures. */
+export function structureKey(flow: Flow): string {
+  return [...flow.steps.map((s) => s.id).sort(), "", ...flow.edges.map((e) => edgeId(e.from, e.to)).sort()].join("\n");
+}
+
+export function layoutFlow(flow: Flow): GraphLayout {
+  // The most common start first: the walk that decides the columns begins there.
+  const roots = flow.steps.filter((s) => s.starts > 0).sort((a, b) => b.starts - a.starts || (a.id < b.id ? -1 : 1)).map((s) => s.id);
+  return layoutPathway(
+    flow.steps.map((s) => ({ id: s.id, ...STEP_NODE_SIZE })),
+    flow.edges.map((e) => ({ source: e.from, target: e.to })),
+    { roots },
+  );
+}
+
+export function toStepNodes(flow: Flow, positions: ReadonlyMap<string, NodePosition>, selected: string | null): StepFlowNode[] {
+  return flow.steps.map((step) => ({
+    id: step.id,
+    type: "step",
+    position: positions.get(step.id) ?? { x: 0, y: 0 },
+    initialWidth: STEP_NODE_SIZE.width,
+    initialHeight: STEP_NODE_SIZE.height,
+    data: { step },
+    selected: step.id === selected,
+    ariaRole: "button" as const,
+    ariaLabel: `Step ${stepName(step)}`,
+    draggable: false,
+    connectable: false,
+  }));
+}
+
+export function toShareEdges(flow: Flow, selected: string | null): ShareFlowEdge[] {
+  const roleOf = new Map(flow.steps.map((s) => [s.id, stepRole(s.role)]));
+  return flow.edges.map((edge) => {
+    const id = edgeId(edge.from, edge.to);
+    const targetRole = roleOf.get(edge.to) ?? "event";
+    return {
+      id,
+      source: edge.from,
+      target: edge.to,
+      type: "share",
+      data: { edge, targetRole, loop: edge.from === edge.to },
+      selected: id === selected,
+      focusable: false,
+      className: `graph-edge flows-edge flows-edge-${targetRole}${id === selected ? " graph-edge-active" : ""}`,
+      // Wider for a larger share: where most entities go stands out.
+      style: { strokeWidth: 1 + Math.round(Math.min(1, Math.max(0, edge.share)) * 4) },
+    };
+  });
+}
+
+/** The flow page's URL with a selection (`?step=` or `?from=&to=`), so a link opens the same list. */
+export function flowPageHref(kind: string, window: FlowWindow, selection: FlowSelection | null): string {
+  const base = flowHref(kind, window);
+  if (selection === null) return base;
+  const params = new URLSearchParams("step" in selection ? { step: selection.step } : { from: selection.from, to: selection.to });
+  return `${base}${base.includes("?") ? "&" : "?"}${params.toString()}`;
+}
