@@ -82,7 +82,8 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
 
   return (
     <div className={styles.flow}>
-      <dl className={styles.figures} aria-label="Figures">
+      <section aria-label="Figures" className={styles.figures}>
+      <dl>
         <div>
           <dt>Entities</dt>
           <dd>{formatCount(flow.entities)}</dd>
@@ -97,15 +98,14 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
             {flow.steps.length} steps · {flow.edges.length} transitions
           </dd>
         </div>
-        {flow.pending > 0 && (
-          <div className={styles.pending} role="status">
-            <dt>Pending</dt>
-            <dd>
-              {formatCount(flow.pending)} {flow.pending === 1 ? "entity" : "entities"} not yet counted
-            </dd>
-          </div>
-        )}
       </dl>
+        {flow.pending > 0 && (
+          <p className={styles.pending} role="status">
+            {formatCount(flow.pending)} {flow.pending === 1 ? "entity" : "entities"} not yet counted: their latest events are folded into
+            the figures within seconds.
+          </p>
+        )}
+      </section>
 
       {flow.steps.length === 0 ? (
         <p className={styles.empty}>No entity of this kind had a step in this window. A longer window may show some.</p>

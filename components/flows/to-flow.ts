@@ -1,4 +1,4 @@
-import type { Edge, Node } from "@xyflow/react";
+import { Position, type Edge, type Node, type NodeHandle } from "@xyflow/react";
 import { flowHref, type Flow, type FlowEdge, type FlowStep } from "@/lib/api-schemas/flows";
 import type { FlowWindow, StepRole } from "@/lib/flows";
 import { STEP_NODE_SIZE, layoutPathway } from "@/lib/flow-layout";
@@ -40,6 +40,12 @@ export function layoutFlow(flow: Flow): GraphLayout {
   );
 }
 
+/** A step's two handles: transitions come in on the left, in the middle, and leave on the right. */
+const STEP_HANDLES: NodeHandle[] = [
+  { type: "target", position: Position.Left, x: 0, y: STEP_NODE_SIZE.height / 2, width: 1, height: 1 },
+  { type: "source", position: Position.Right, x: STEP_NODE_SIZE.width, y: STEP_NODE_SIZE.height / 2, width: 1, height: 1 },
+];
+
 export function toStepNodes(flow: Flow, positions: ReadonlyMap<string, NodePosition>, selected: string | null): StepFlowNode[] {
   return flow.steps.map((step) => ({
     id: step.id,
@@ -49,6 +55,8 @@ export function toStepNodes(flow: Flow, positions: ReadonlyMap<string, NodePosit
     initialHeight: STEP_NODE_SIZE.height,
     data: { step },
     selected: step.id === selected,
+    // Known before React Flow measures the node (and where nothing is measured): edges are drawn from the first render.
+    handles: STEP_HANDLES,
     ariaRole: "button" as const,
     ariaLabel: `Step ${stepName(step)}`,
     draggable: false,
