@@ -1,5 +1,0 @@
-import { PageLoading } from "@/components/ui/page-state";
-
-export default function Loading() {
-  return <PageLoading what="the flow" />;
-}
