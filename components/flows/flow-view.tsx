@@ -6,7 +6,7 @@ import { type KeyboardEvent as ReactKeyboardEvent, useCallback, useMemo, useStat
 import type { Flow } from "@/lib/api-schemas/flows";
 import { formatCount } from "@/lib/format-number";
 import { FlowEntitiesList } from "./flow-entities";
-import { formatPercentiles, formatShare, roleLabel, stepName } from "./format";
+import { formatPercentiles, formatShare, roleLabel, stepName, stepShortName } from "./format";
 import { edgeTypes } from "./share-edge";
 import { nodeTypes } from "./step-node";
 import {
@@ -57,19 +57,23 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
     },
     [flow.kind, flow.window],
   );
-  const onNodeClick: NodeMouseHandler<StepFlowNode> = useCallback((_event, node) => select({ step: node.id }), [select]);
-  const onEdgeClick: EdgeMouseHandler<ShareFlowEdge> = useCallback((_event, edge) => select({ from: edge.source, to: edge.target }), [select]);
+  const onNodeClick: NodeMouseHandler<StepFlowNode> = useCallback((_event, node) => select({ step: node.data.step.id }), [select]);
+  const onEdgeClick: EdgeMouseHandler<ShareFlowEdge> = useCallback(
+    (_event, edge) => edge.data && select({ from: edge.data.edge.from, to: edge.data.edge.to }),
+    [select],
+  );
   // From the keyboard: Tab reaches each step (React Flow pans to it), Enter or Space lists its entities.
   const onCanvasKeyDown = useCallback(
     (event: ReactKeyboardEvent<HTMLDivElement>) => {
       if (event.key !== "Enter" && event.key !== " ") return;
       const target = event.target instanceof HTMLElement ? event.target : null;
-      const id = target?.classList.contains("react-flow__node") ? target.dataset.id : undefined;
-      if (id === undefined || !stepsById.has(id)) return;
+      const nodeId = target?.classList.contains("react-flow__node") ? target.dataset.id : undefined;
+      const step = nodes.find((n) => n.id === nodeId)?.data.step;
+      if (step === undefined) return;
       event.preventDefault();
-      select({ step: id });
+      select({ step: step.id });
     },
-    [select, stepsById],
+    [select, nodes],
   );
 
   const nameOf = (id: string) => {
@@ -139,7 +143,7 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
 
       {flow.steps.length > 0 && (
         <div className={styles.tables}>
-          <table className="graph-table">
+          <table className={styles.table}>
             <caption>Steps</caption>
             <thead>
               <tr>
@@ -183,7 +187,7 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
             </tbody>
           </table>
           {flow.edges.length > 0 && (
-            <table className="graph-table">
+            <table className={styles.table}>
               <caption>Transitions</caption>
               <thead>
                 <tr>
@@ -211,7 +215,7 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
                           aria-label={`Entities from ${nameOf(edge.from)} to ${nameOf(edge.to)}`}
                           onClick={() => select({ from: edge.from, to: edge.to })}
                         >
-                          {from?.type ?? "?"} → {to?.type ?? "?"}
+                          {from ? stepShortName(from) : "?"} → {to ? stepShortName(to) : "?"}
                         </button>
                       </th>
                       <td className={styles.num}>{formatCount(edge.entities)}</td>

@@ -54,3 +54,9 @@ export function stepName(step: { role: string; type: string; producer: string | 
   const what = role === "event" ? step.type : `${ROLE_LABELS[role]} of ${step.type}`;
   return step.producer ? `${what} from ${step.producer}` : what;
 }
+
+/** A step in few words, for a transition's two ends: "PaymentRequested (retry)". */
+export function stepShortName(step: { role: string; type: string }): string {
+  const role = stepRole(step.role);
+  return role === "event" ? step.type : `${step.type} (${ROLE_LABELS[role]})`;
+}

@@ -3,7 +3,7 @@ import { flowHref, type Flow, type FlowEdge, type FlowStep } from "@/lib/api-sch
 import type { FlowWindow, StepRole } from "@/lib/flows";
 import { STEP_NODE_SIZE, layoutPathway } from "@/lib/flow-layout";
 import type { GraphLayout, NodePosition } from "@/lib/graph-layout";
-import { stepName, stepRole } from "./format";
+import { formatShare, stepName, stepRole, stepShortName } from "./format";
 
 /** A kind's pathway (lib/api-schemas/flows.ts Flow) as React Flow nodes and edges. */
 
@@ -16,8 +16,16 @@ export type ShareFlowEdge = Edge<ShareEdgeData, "share">;
 /** What is selected: a step, or a transition (an edge), whose entities are listed. */
 export type FlowSelection = { step: string } | { from: string; to: string };
 
+/**
+ * A step's id in the drawing: step ids separate their parts with a control character, which does
+ * not belong in the DOM's ids and attributes (React Flow puts node and edge ids there).
+ */
+export function stepNodeId(step: string): string {
+  return encodeURIComponent(step);
+}
+
 export function edgeId(from: string, to: string): string {
-  return `${from}\u0000${to}`;
+  return `${stepNodeId(from)}->${stepNodeId(to)}`;
 }
 
 export function selectionKey(selection: FlowSelection | null): string | null {
@@ -48,7 +56,7 @@ const STEP_HANDLES: NodeHandle[] = [
 
 export function toStepNodes(flow: Flow, positions: ReadonlyMap<string, NodePosition>, selected: string | null): StepFlowNode[] {
   return flow.steps.map((step) => ({
-    id: step.id,
+    id: stepNodeId(step.id),
     type: "step",
     position: positions.get(step.id) ?? { x: 0, y: 0 },
     initialWidth: STEP_NODE_SIZE.width,
@@ -65,14 +73,16 @@ export function toStepNodes(flow: Flow, positions: ReadonlyMap<string, NodePosit
 }
 
 export function toShareEdges(flow: Flow, selected: string | null): ShareFlowEdge[] {
-  const roleOf = new Map(flow.steps.map((s) => [s.id, stepRole(s.role)]));
+  const byId = new Map(flow.steps.map((s) => [s.id, s]));
   return flow.edges.map((edge) => {
     const id = edgeId(edge.from, edge.to);
-    const targetRole = roleOf.get(edge.to) ?? "event";
+    const [from, to] = [byId.get(edge.from), byId.get(edge.to)];
+    const targetRole = to ? stepRole(to.role) : "event";
     return {
       id,
-      source: edge.from,
-      target: edge.to,
+      source: stepNodeId(edge.from),
+      target: stepNodeId(edge.to),
+      ariaLabel: `Transition ${from ? stepShortName(from) : "?"} → ${to ? stepShortName(to) : "?"}: ${formatShare(edge.share)}`,
       type: "share",
       data: { edge, targetRole, loop: edge.from === edge.to },
       selected: id === selected,
