@@ -51,6 +51,14 @@ export function keyEntityKind(topic: string): string {
   return `${KEY_KIND_PREFIX}${topic}`;
 }
 
+/** The kind of an entity key stored without one (rows from before kinds were recorded, tools). */
+export const DEFAULT_ENTITY_KIND = "entity";
+
+/** The kind of an event's i-th entity key, from its stored kinds (which may be shorter). */
+export function entityKindAt(kinds: readonly string[] | null | undefined, i: number): string {
+  return kinds?.[i] ?? DEFAULT_ENTITY_KIND;
+}
+
 // --- latency buckets --------------------------------------------------------------------------------
 
 /**
@@ -179,16 +187,23 @@ export function pathCounters(path: readonly PathStep[]): Counter[] {
   return counters;
 }
 
+/** A kind's counter as one text: the key of a tally and of the comparison in the tests. */
+export function kindCounterKey(kind: string, counter: Counter): string {
+  return `${kind}\u0000${counterKey(counter)}`;
+}
+
+export type CounterTally = Map<string, { kind: string; counter: Counter; count: number }>;
+
 /**
- * Adds `sign` × each counter of a path into a tally (counterKey → count and the counter), the
- * fold's way of turning an entity's old path into its new one: −1 for the old, +1 for the new.
+ * Adds `sign` × each counter of one entity's path into a tally, the fold's way of turning an
+ * entity's old path into its new one: −1 for the old, +1 for the new.
  */
-export function addCounters(into: Map<string, { counter: Counter; count: number }>, counters: readonly Counter[], sign: 1 | -1): void {
+export function addCounters(into: CounterTally, kind: string, counters: readonly Counter[], sign: 1 | -1): void {
   for (const counter of counters) {
-    const key = counterKey(counter);
+    const key = kindCounterKey(kind, counter);
     const entry = into.get(key);
     if (entry) entry.count += sign;
-    else into.set(key, { counter, count: sign });
+    else into.set(key, { kind, counter, count: sign });
   }
 }
 

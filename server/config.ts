@@ -291,6 +291,7 @@ const environmentSchema = z.object({
   EVENTSCOPE_TOPICS_EXCLUDE: optionalVar(regExp),
   EVENTSCOPE_START: optionalVar(startPosition),
   EVENTSCOPE_RETENTION: optionalVar(retention),
+  EVENTSCOPE_FLOWS: optionalVar(booleanFlag),
   EVENTSCOPE_AUDIT_RETENTION: optionalVar(retention),
   SCHEMA_REGISTRY_URL: optionalVar(registryUrl),
   SCHEMA_REGISTRY_USERNAME: optionalVar(z.string()),
@@ -370,6 +371,11 @@ function toConfig(env: Environment, fileSources: SourceConfig[] | undefined) {
     topicsExclude: env.EVENTSCOPE_TOPICS_EXCLUDE,
     start: env.EVENTSCOPE_START ?? "earliest",
     retentionMs: env.EVENTSCOPE_RETENTION ?? 7 * DURATION_UNITS_MS.d,
+    /**
+     * Flows (server/db/flows.ts): ingest marks each stored event's entities and the collector
+     * folds them into pathways. Off: no flows are kept (and ingest does a little less).
+     */
+    flows: env.EVENTSCOPE_FLOWS ?? true,
     /** Dead letters (with their replays) and the audit log: kept longer than events. */
     auditRetentionMs: env.EVENTSCOPE_AUDIT_RETENTION ?? 90 * DURATION_UNITS_MS.d,
     collectorGroup: env.EVENTSCOPE_COLLECTOR_GROUP ?? "eventscope-collector",

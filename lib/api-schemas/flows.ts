@@ -73,7 +73,10 @@ export const flowSchema = z.object({
   edges: z.array(flowEdgeSchema),
   /** First step → last step, for entities of two steps or more. */
   endToEnd: latencySchema.nullable(),
-  /** Entities with events not yet folded into the figures (the fold runs every few seconds). */
+  /**
+   * Steps stored but not yet counted, of every kind (the fold counts them every few seconds; many
+   * while the collector catches up). Counted up to 100,000.
+   */
   pending: z.number().int(),
 });
 

@@ -11,6 +11,7 @@ import { EventWriter, oneLine, type EventWriterOptions } from "./event-writer.ts
 import { createKafka, explainKafkaError, installUndecodableBatchHandling, registerCompressionCodecs } from "../kafka/index.ts";
 import { settlesWithin } from "./time-limit.ts";
 import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
+import { startFlowFolder } from "./flow-folder.ts";
 
 /**
  * The collector's ingest pipeline: every collected topic of the cluster (topic-filter.ts) into the
@@ -27,7 +28,7 @@ import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
  * they did not exist when the collector started, so "latest" would only lose their first events.
  *
  * Also: the collector's health row (collector_instances) every few seconds, and retention
- * (EVENTSCOPE_RETENTION) on a timer. The admin poller (admin-poller.ts) is separate.
+ * (EVENTSCOPE_RETENTION) on a timer, and the flows fold (flow-folder.ts). The admin poller (admin-poller.ts) is separate.
  */
 
 export interface CollectorOptions {
@@ -63,6 +64,12 @@ export interface CollectorOptions {
    * committed, and the next consumer reads those events again.
    */
   stopTimeoutMs?: number;
+  /**
+   * Flows (server/db/flows.ts): mark stored entities and fold them every `flowFoldMs` (default
+   * 2 s). Default: config.flows (EVENTSCOPE_FLOWS, on unless set off).
+   */
+  flows?: boolean;
+  flowFoldMs?: number;
   /** Write sizes and queue limits (event-writer.ts). */
   writer?: Pick<
     EventWriterOptions<SessionTag>,
@@ -151,6 +158,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
     log,
     ...options.writer,
     maxRowsPerWrite,
+    flows: options.flows ?? config.flows,
     onStored: (chunks) => session?.onStored(chunks),
     onAvailabilityChange: (available: boolean, error: DatabaseError | null) => {
       // Stop fetching while the database is failing: the batch in hand is retried by the writer,
@@ -343,10 +351,11 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
       try {
         const result = await pruneOlderThan(options.db, { data: before, audit: auditBefore });
         if (!result.ran) return;
-        const total = result.events + result.lagSamples + result.lagMinutes + result.endOffsetSamples;
+        const total = result.events + result.lagSamples + result.lagMinutes + result.endOffsetSamples + result.flowEntities + result.flowCounts;
         if (total > 0) {
           log(
-            `retention: deleted ${result.events} events, ${result.lagSamples} lag samples, ${result.lagMinutes} per-minute lag roll-ups and ${result.endOffsetSamples} end-offset samples from before ${before.toISOString()}`,
+            `retention: deleted ${result.events} events, ${result.lagSamples} lag samples, ${result.lagMinutes} per-minute lag roll-ups, ${result.endOffsetSamples} end-offset samples, ` +
+              `${result.flowEntities} flow entities and ${result.flowCounts} hourly flow counters from before ${before.toISOString()}`,
           );
         }
         if (result.deadLetters + result.auditEntries > 0) {
@@ -362,6 +371,9 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const pruneIntervalMs = options.pruneIntervalMs ?? 10 * 60_000;
   const firstPrune = setTimeout(prune, Math.min(60_000, pruneIntervalMs));
   const pruneTimer = setInterval(prune, pruneIntervalMs);
+
+  // --- flows: the entities stored since the last fold, counted ------------------------------------
+  const flowFolder = !(options.flows ?? config.flows) ? null : startFlowFolder({ db: options.db, log, intervalMs: options.flowFoldMs });
 
   // --- events stored while the Schema Registry was unavailable, decoded once it is back ---------
   const registryCatchUp = wireFormat
@@ -413,6 +425,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         clearTimeout(firstPrune);
         clearInterval(pruneTimer);
         const catchUpStopped = registryCatchUp?.stop();
+        const foldStopped = flowFolder?.stop();
         signal();
         // Not awaited first: a listing stuck in kafkajs's retries must not delay storing what was fetched.
         const watcherStopped = watcher.stop();
@@ -436,6 +449,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         await waitFor("listing topics", watcherStopped);
         await waitFor("retention", pruneRunning ?? undefined);
         await waitFor("decoding events stored during a registry outage", catchUpStopped);
+        await waitFor("folding flows", foldStopped);
         await waitFor("recording health", healthRunning ?? undefined);
         await waitFor("recording health", writeHealth());
         if (cutShort.length > 0) {

@@ -62,6 +62,8 @@ export interface EventWriterOptions<Tag> {
   initialRetryDelayMs?: number;
   /** Default 5 s: short enough that a recovered database is noticed promptly. */
   maxRetryDelayMs?: number;
+  /** Mark the stored rows' entities for the flows fold (ingestEvents' `flows`). Default true. */
+  flows?: boolean;
   /** Called once the chunks' rows are committed in PostgreSQL; per partition, in queue order. */
   onStored(chunks: readonly WriteChunk<Tag>[], result: IngestResult): void;
   /** Called when writes start failing (false, with the error) and when they all succeed again (true). */
@@ -307,7 +309,7 @@ export class EventWriter<Tag> {
     let failingSince = 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await ingestEvents(this.options.db, rows);
+        const result = await ingestEvents(this.options.db, rows, { flows: this.options.flows ?? true });
         if (failingSince !== 0) {
           this.failingWrites -= 1;
           const seconds = ((Date.now() - failingSince) / 1000).toFixed(1);

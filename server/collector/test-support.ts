@@ -94,8 +94,10 @@ export async function partitionOffsets(kafka: Kafka, topic: string): Promise<Map
 }
 
 /** A JSON value that names its own place in the sequence: what the exactly-once check compares. */
-export function sequenceValue(topic: string, partition: number, seq: number, padBytes = 0): Record<string, unknown> {
-  return { topic, partition, seq, orderId: `ord-${partition}-${seq}`, ...(padBytes > 0 ? { pad: "x".repeat(padBytes) } : {}) };
+/** `entities`: how many orders the values belong to (seq modulo it); default one order per value. */
+export function sequenceValue(topic: string, partition: number, seq: number, padBytes = 0, entities?: number): Record<string, unknown> {
+  const orderId = entities ? `ord-${seq % entities}` : `ord-${partition}-${seq}`;
+  return { topic, partition, seq, orderId, ...(padBytes > 0 ? { pad: "x".repeat(padBytes) } : {}) };
 }
 
 /**
@@ -106,7 +108,7 @@ export function sequenceValue(topic: string, partition: number, seq: number, pad
 export async function produceSequence(
   kafka: Kafka,
   topic: string,
-  options: { count: number; partitions: number; batch?: number; padBytes?: number; startSeq?: number; into?: Map<number, unknown[]> },
+  options: { count: number; partitions: number; batch?: number; padBytes?: number; startSeq?: number; into?: Map<number, unknown[]>; entities?: number },
 ): Promise<Map<number, unknown[]>> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
@@ -119,7 +121,7 @@ export async function produceSequence(
       const values: [number, unknown][] = [];
       for (let seq = from; seq < Math.min(from + batch, start + options.count); seq++) {
         const partition = seq % options.partitions;
-        const value = sequenceValue(topic, partition, seq, options.padBytes);
+        const value = sequenceValue(topic, partition, seq, options.padBytes, options.entities);
         messages.push({ partition, key: `ord-${partition}-${seq}`, value: JSON.stringify(value) });
         values.push([partition, value]);
       }

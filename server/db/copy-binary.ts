@@ -1,4 +1,8 @@
 import { isUtf8 } from "node:buffer";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
 
 /**
  * COPY … FROM STDIN WITH (FORMAT binary): rows encoded straight from their values, without the
@@ -268,4 +272,20 @@ function integer(value: CopyValue, min: number, max: number, type: CopyType): nu
 /** A programming error (a cell of the wrong kind for its column), not bad data. */
 function wrongKind(type: string, value: unknown): TypeError {
   return new TypeError(`COPY binary: a ${typeof value} where ${type} was expected`);
+}
+
+/**
+ * `COPY <table (columns)> FROM STDIN` of rows in the binary format, on the caller's connection (and
+ * transaction). Encoded before the COPY starts: a value the format cannot carry fails here, with
+ * nothing sent.
+ */
+export async function copyInto<Row>(
+  client: pg.PoolClient,
+  target: string,
+  rows: readonly Row[],
+  types: readonly CopyType[],
+  cell: (row: Row, column: number) => CopyValue,
+): Promise<void> {
+  const chunks = encodeCopyBinary(rows, types, cell);
+  await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY ${target} FROM STDIN WITH (FORMAT binary)`)));
 }

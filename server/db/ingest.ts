@@ -1,14 +1,13 @@
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import type { StoredFailure } from "../../lib/api-schemas/events.ts";
 import type { StoredHeader } from "../../lib/api-schemas/headers.ts";
-import { encodeCopyBinary, JsonBytes, type CopyType } from "./copy-binary.ts";
+import { copyInto, JsonBytes, type CopyType } from "./copy-binary.ts";
 import { DatabaseError, toDatabaseError } from "./errors.ts";
-import { REPLAY_ID_HEADER } from "../../lib/dead-letter-conventions.ts";
+import { REPLAY_ID_HEADER, REPLAY_OF_HEADER } from "../../lib/dead-letter-conventions.ts";
 import { jsonShapeEntries, sameJsonStructure } from "../../lib/json-shape.ts";
 import type { JsonValue } from "../../lib/json-value.ts";
+import { DEFAULT_ENTITY_KIND } from "../../lib/flows.ts";
+import { leavingSteps, queueFlowSteps, stepOfEvent, STEP_COLUMNS, type FlowInboxRow, type StoredStepRow } from "./flows.ts";
 
 /**
  * The bulk ingest path: event rows into `events` (plus their dead letters and the per-type
@@ -80,6 +79,11 @@ export interface EventRow {
   eventType: string | null;
   producer: string | null;
   entityKeys: readonly string[];
+  /**
+   * Each entity key's kind, position for position (lib/flows.ts): what flows group entities by.
+   * Rows built without it (tests, tools) have kind `entity` (DEFAULT_ENTITY_KIND) for each key.
+   */
+  entityKinds?: readonly string[];
   trace: { traceId: string | null; parentSpanId: string | null };
   /** Set when the record is parked in a dead-letter queue: it gets a dead_letters row. */
   deadLetter: FailureInfo | null;
@@ -124,6 +128,11 @@ export type IngestMethod = "copy" | "staged-copy" | "insert";
 
 export interface IngestOptions {
   method?: IngestMethod;
+  /**
+   * Mark the new rows' entities for the flows fold (server/db/flows.ts), in the transaction that
+   * stores them. Default true; false only to measure what flows cost (bench/collector.ts).
+   */
+  flows?: boolean;
 }
 
 /**
@@ -166,6 +175,7 @@ const EVENT_COLUMNS = [
   "size",
   "event_type",
   "entity_keys",
+  "entity_kinds",
   "trace_id",
   "parent_span_id",
   "producer",
@@ -193,6 +203,7 @@ const EVENT_COLUMN_TYPES: Record<(typeof EVENT_COLUMNS)[number], CopyType> = {
   size: "int4",
   event_type: "text",
   entity_keys: "text[]",
+  entity_kinds: "text[]",
   trace_id: "text",
   parent_span_id: "text",
   producer: "text",
@@ -267,7 +278,7 @@ const STAGING_TABLE = "eventscope_ingest_staging";
 const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (
   source_id smallint, channel text, partition int, position bigint, "timestamp" timestamptz, key text, key_bytes bytea,
   value_kind value_kind, value_json jsonb, value_text text, value_bytes bytea, headers jsonb,
-  size int, event_type text, entity_keys text[], trace_id text, parent_span_id text,
+  size int, event_type text, entity_keys text[], entity_kinds text[], trace_id text, parent_span_id text,
   producer text, prior_failure jsonb, flags text[], undecodable jsonb, schema_id int,
   dl_recognized_by text, dl_convention text, dl_origin_topic text, dl_origin_partition int,
   dl_origin_offset bigint, dl_origin_timestamp timestamptz, dl_origin_group text,
@@ -284,6 +295,8 @@ const COLUMN_COUNT = EVENT_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
  * else null.
  */
 const SHAPE_CELL = COLUMN_COUNT;
+/** Then one more: the row's flow step (server/db/flows.ts stepOfEvent), or null without entities. */
+const STEP_CELL = COLUMN_COUNT + 1;
 const CELL = {
   sourceId: 0,
   topic: 1,
@@ -291,6 +304,9 @@ const CELL = {
   offset: 3,
   timestamp: 4,
   eventType: EVENT_COLUMNS.indexOf("event_type"),
+  priorFailure: EVENT_COLUMNS.indexOf("prior_failure"),
+  entityKeys: EVENT_COLUMNS.indexOf("entity_keys"),
+  entityKinds: EVENT_COLUMNS.indexOf("entity_kinds"),
   producer: EVENT_COLUMNS.indexOf("producer"),
   schemaId: EVENT_COLUMNS.indexOf("schema_id"),
 } as const;
@@ -416,11 +432,15 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
   }
 
   const entityKeys: string[] = [];
+  const entityKinds: string[] = [];
   if (!degraded) {
-    for (const entityKey of row.entityKeys) {
-      const clean = cleanText(entityKey);
+    for (let i = 0; i < row.entityKeys.length; i++) {
+      const clean = cleanText(row.entityKeys[i]!);
       if (clean.length > MAX_INDEXED_TEXT) flags.add("entity-key-too-long");
-      else entityKeys.push(clean);
+      else {
+        entityKeys.push(clean);
+        entityKinds.push(cleanOptional(row.entityKinds?.[i], MAX_INDEXED_TEXT) ?? DEFAULT_ENTITY_KIND);
+      }
     }
   }
   if (degraded) flags.add("store-degraded");
@@ -442,6 +462,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
     row.sizeBytes,
     degraded ? null : cleanOptional(row.eventType, MAX_INDEXED_TEXT),
     entityKeys,
+    entityKinds,
     degraded ? null : cleanOptional(row.trace.traceId, 64),
     degraded ? null : cleanOptional(row.trace.parentSpanId, 64),
     degraded ? null : cleanOptional(row.producer, MAX_INDEXED_TEXT),
@@ -454,9 +475,21 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
     !degraded && value.kind === "json" && !value.schema && row.eventType !== null
       ? shapeText(row.eventType, value.json as JsonValue, value.raw.length)
       : null;
+  // From the cells as stored, so that a recomputation over the stored events finds the same step.
+  const step =
+    entityKeys.length === 0
+      ? null
+      : stepOfEvent({
+          deadLetter: dl !== null,
+          replay: row.headers.some((header) => header.key === REPLAY_OF_HEADER),
+          retry: cells[CELL.priorFailure] !== null,
+          eventType: cells[CELL.eventType] as string | null,
+          channel: row.topic,
+          producer: cells[CELL.producer] as string | null,
+        });
   if (!dl) {
     for (let i = 0; i < DEAD_LETTER_COLUMNS.length; i++) cells.push(null);
-    cells.push(shape);
+    cells.push(shape, step);
     return cells;
   }
   cells.push(
@@ -479,6 +512,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
       : null,
     replayIdOf(row.headers),
     shape,
+    step,
   );
   return cells;
 }
@@ -506,14 +540,8 @@ function shapeText(eventType: string, value: JsonValue, bytes: number): string {
 
 // --- COPY ---------------------------------------------------------------------------------------
 
-async function copyRows(client: pg.PoolClient, sql: string, rows: readonly Cell[][], types: readonly CopyType[]): Promise<void> {
-  // Encoded before the COPY starts: a value the format cannot carry fails here, with nothing sent.
-  const chunks = encodeCopyBinary(rows, types, (cells, column) => cells[column] ?? null);
-  await pipeline(Readable.from(chunks), client.query(copyFrom(`${sql} FROM STDIN WITH (FORMAT binary)`)));
-}
-
 async function stageByCopy(client: pg.PoolClient, rows: readonly Cell[][]): Promise<void> {
-  await copyRows(client, `COPY ${STAGING_TABLE}`, rows, STAGING_COPY_TYPES);
+  await copyInto(client, STAGING_TABLE, rows, STAGING_COPY_TYPES, (cells, column) => cells[column] ?? null);
 }
 
 // --- multi-row INSERT -----------------------------------------------------------------------------
@@ -717,8 +745,23 @@ const DEAD_LETTER_INSERT = `INSERT INTO dead_letters (source_id, channel, partit
  * transaction): the caller then takes the staging path, which skips those rows. Redelivery is the
  * exception, so most batches take this, the cheaper path.
  */
-async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][]): Promise<IngestResult> {
-  await copyRows(client, `COPY events (${eventColumns})`, rows, EVENT_COPY_TYPES);
+/** The flow steps of stored rows: one per (row, entity of it), for the fold's inbox. */
+function flowStepsOf(rows: readonly Cell[][]): FlowInboxRow[] {
+  const steps: FlowInboxRow[] = [];
+  for (const cells of rows) {
+    const step = cells[STEP_CELL] as string | null;
+    if (step === null) continue;
+    const keys = cells[CELL.entityKeys] as readonly string[];
+    const kinds = cells[CELL.entityKinds] as readonly string[];
+    for (let i = 0; i < keys.length; i++) {
+      steps.push({ kind: kinds[i]!, key: keys[i]!, at: cells[CELL.timestamp] as string, step, sign: 1 });
+    }
+  }
+  return steps;
+}
+
+async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][], flows: boolean): Promise<IngestResult> {
+  await copyInto(client, `events (${eventColumns})`, rows, EVENT_COPY_TYPES, (cells, column) => cells[column] ?? null);
 
   const dead = rows.filter((cells) => cells[EVENT_COLUMNS.length] !== null);
   const perStatement = Math.floor(65_535 / DEAD_LETTER_ROW_COLUMNS);
@@ -732,6 +775,7 @@ async function insertDirect(client: pg.PoolClient, rows: readonly Cell[][]): Pro
   }
 
   await recordUsage(client, rows);
+  if (flows) await queueFlowSteps(client, flowStepsOf(rows));
   return { inserted: rows.length, deadLetters: dead.length };
 }
 
@@ -767,13 +811,21 @@ ORDER BY s.source_id, s.channel, s.partition`;
  * below it are either the new log's, stored earlier, or were never reached by the new log. Only the
  * staging path runs this: a batch without any stored row cannot collide with an old incarnation.
  */
-async function retirePreviousIncarnations(client: pg.PoolClient): Promise<RecreatedPartition[]> {
+async function retirePreviousIncarnations(client: pg.PoolClient, flows: boolean): Promise<RecreatedPartition[]> {
   const { rows } = await client.query<{ source_id: number; topic: string; partition: number; from_offset: string }>(RESET_PARTITIONS_SQL);
   const recreated: RecreatedPartition[] = [];
   for (const row of rows) {
     // The previous incarnation's dead letters go with its events (and their replays with them):
     // the new log's records at those offsets are other records.
     const at = [row.source_id, row.topic, row.partition, row.from_offset];
+    // Their steps leave their entities' paths (read before the dead letters go: they decide the step).
+    if (flows) {
+      const { rows: leaving } = await client.query<StoredStepRow>(
+        `SELECT ${STEP_COLUMNS} FROM events e WHERE e.source_id = $1 AND e.channel = $2 AND e.partition = $3 AND e.position >= $4::bigint`,
+        at,
+      );
+      await queueFlowSteps(client, leaving.flatMap((event) => leavingSteps(event)));
+    }
     await client.query(`DELETE FROM dead_letters WHERE source_id = $1 AND channel = $2 AND partition = $3 AND position >= $4::bigint`, at);
     const { rowCount } = await client.query(
       `DELETE FROM events WHERE source_id = $1 AND channel = $2 AND partition = $3 AND position >= $4::bigint`,
@@ -791,6 +843,7 @@ async function ingestCells(
   pool: pg.Pool,
   rows: readonly Cell[][],
   method: IngestMethod,
+  flows: boolean,
 ): Promise<IngestResult> {
   const client = await pool.connect();
   let broken = false;
@@ -810,7 +863,7 @@ async function ingestCells(
   try {
     if (method === "copy") {
       try {
-        return await inTransaction(() => insertDirect(client, rows));
+        return await inTransaction(() => insertDirect(client, rows, flows));
       } catch (error) {
         // 23505 unique_violation: some rows are stored already; the staging path skips them.
         if (sqlState(error) !== "23505" || broken) throw error;
@@ -823,15 +876,14 @@ async function ingestCells(
     return await inTransaction(async () => {
       if (method === "insert") await stageByInsert(client, rows);
       else await stageByCopy(client, rows);
-      const recreated = await retirePreviousIncarnations(client);
+      const recreated = await retirePreviousIncarnations(client, flows);
       const { rows: result } = await client.query<{ inserted: number; dead_letters: number; positions: string[] }>(MERGE_SQL);
       const inserted = new Set(result[0]!.positions);
-      await recordUsage(
-        client,
-        rows.filter((cells) =>
-          inserted.has(`${cells[CELL.sourceId] as number} ${cells[CELL.partition] as number} ${cells[CELL.offset] as string} ${cells[CELL.topic] as string}`),
-        ),
+      const insertedRows = rows.filter((cells) =>
+        inserted.has(`${cells[CELL.sourceId] as number} ${cells[CELL.partition] as number} ${cells[CELL.offset] as string} ${cells[CELL.topic] as string}`),
       );
+      await recordUsage(client, insertedRows);
+      if (flows) await queueFlowSteps(client, flowStepsOf(insertedRows));
       return {
         inserted: result[0]!.inserted,
         deadLetters: result[0]!.dead_letters,
@@ -878,16 +930,17 @@ export async function ingestEvents(
 ): Promise<IngestResult> {
   if (rows.length === 0) return { inserted: 0, deadLetters: 0 };
   const method = options.method ?? "copy";
+  const flows = options.flows ?? true;
   const now = new Date();
   rows = sortByPosition(rows);
   try {
-    return await ingestCells(db.pool, rows.map((row) => toCells(row, now, false)), method);
+    return await ingestCells(db.pool, rows.map((row) => toCells(row, now, false)), method, flows);
   } catch (error) {
     if (!isDataError(error)) throw toDatabaseError(error, `storing ${rows.length} events`);
   }
   // Some row is unstorable as extracted. Find it by halving, so the rest of the batch is stored
   // normally, and store that row degraded (bytes only) instead of blocking the collector on it.
-  return ingestHalves(db.pool, rows, method, now);
+  return ingestHalves(db.pool, rows, method, now, flows);
 }
 
 /**
@@ -913,17 +966,18 @@ async function ingestHalves(
   rows: readonly EventRow[],
   method: IngestMethod,
   now: Date,
+  flows: boolean,
 ): Promise<IngestResult> {
-  if (rows.length === 1) return ingestDegraded(pool, rows[0]!, method, now);
+  if (rows.length === 1) return ingestDegraded(pool, rows[0]!, method, now, flows);
   const middle = Math.ceil(rows.length / 2);
   let total: IngestResult = { inserted: 0, deadLetters: 0 };
   for (const half of [rows.slice(0, middle), rows.slice(middle)]) {
     let result: IngestResult;
     try {
-      result = await ingestCells(pool, half.map((row) => toCells(row, now, false)), method);
+      result = await ingestCells(pool, half.map((row) => toCells(row, now, false)), method, flows);
     } catch (error) {
       if (!isDataError(error)) throw toDatabaseError(error, `storing ${half.length} events`);
-      result = await ingestHalves(pool, half, method, now);
+      result = await ingestHalves(pool, half, method, now, flows);
     }
     const recreated = [...(total.recreated ?? []), ...(result.recreated ?? [])];
     total = {
@@ -940,9 +994,10 @@ async function ingestDegraded(
   row: EventRow,
   method: IngestMethod,
   now: Date,
+  flows: boolean,
 ): Promise<IngestResult> {
   try {
-    return await ingestCells(pool, [toCells(row, now, true)], method);
+    return await ingestCells(pool, [toCells(row, now, true)], method, flows);
   } catch (error) {
     if (!isDataError(error)) throw toDatabaseError(error, "storing 1 event");
     throw new DatabaseError(
@@ -957,7 +1012,7 @@ async function ingestDegraded(
 // --- values decoded after the fact ---------------------------------------------------------------
 
 /** The columns a later decoding of a stored record may change (a Schema Registry value, say). */
-const REDECODED_COLUMNS = ["value_kind", "value_json", "value_text", "value_bytes", "event_type", "entity_keys", "producer", "flags", "schema_id"] as const;
+const REDECODED_COLUMNS = ["value_kind", "value_json", "value_text", "value_bytes", "event_type", "entity_keys", "entity_kinds", "producer", "flags", "schema_id"] as const;
 const REDECODED_CELLS = REDECODED_COLUMNS.map((column) => EVENT_COLUMNS.indexOf(column));
 /** Of those, the ones a dead letter keeps its own copy of: its copy gets the new reading too. */
 const REDECODED_DEAD_LETTER_COLUMNS = REDECODED_COLUMNS.filter((column) => (DEAD_LETTER_COPIED_COLUMNS as readonly string[]).includes(column));
@@ -979,6 +1034,9 @@ export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly
       WHERE source_id = $1 AND channel = $2 AND partition = $3 AND position = $4::bigint FOR UPDATE) old
     WHERE e.source_id = $1 AND e.channel = $2 AND e.partition = $3 AND e.position = $4::bigint
     RETURNING coalesce(old.event_type, '') AS old_type, coalesce(old.producer, '') AS old_producer`;
+  // The step the stored reading stood for, taken away from its entities before the new one counts.
+  const stepSql = `SELECT ${STEP_COLUMNS} FROM events e
+    WHERE e.source_id = $1 AND e.channel = $2 AND e.partition = $3 AND e.position = $4::bigint`;
   const deadLetterSets = REDECODED_DEAD_LETTER_COLUMNS.map((column, i) => `${column} = $${i + 5}${column === "value_kind" ? "::value_kind" : ""}`).join(", ");
   const deadLetterSql = `UPDATE dead_letters SET ${deadLetterSets} WHERE source_id = $1 AND channel = $2 AND partition = $3 AND position = $4::bigint`;
   let client: pg.PoolClient | undefined;
@@ -986,10 +1044,12 @@ export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly
     client = await db.pool.connect();
     await client.query("BEGIN");
     const changed: Cell[][] = [];
+    const leaving: FlowInboxRow[] = [];
     const uncounted = new Map<string, { sourceId: number; topic: string; type: string; producer: string; count: number }>();
     for (const row of sortByPosition(rows)) {
       const cells = toCells(row, now, false);
       const identity = cells.slice(0, IDENTITY_AND_TIME_CELLS - 1);
+      const { rows: before } = await client.query<StoredStepRow>(stepSql, identity);
       const { rows: old } = await client.query<{ old_type: string; old_producer: string }>(sql, [
         ...identity,
         ...REDECODED_CELLS.map((i) => cells[i]),
@@ -997,6 +1057,7 @@ export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly
       if (old.length === 0) continue;
       await client.query(deadLetterSql, [...identity, ...REDECODED_DEAD_LETTER_CELLS.map((i) => cells[i])]);
       changed.push(cells);
+      for (const row of before) leaving.push(...leavingSteps(row));
       const topic = cells[CELL.topic] as string;
       const sourceId = cells[CELL.sourceId] as number;
       const key = [sourceId, topic, old[0]!.old_type, old[0]!.old_producer].join("\u0000");
@@ -1011,6 +1072,7 @@ export async function replaceDecodedEvents(db: { pool: pg.Pool }, rows: readonly
       await client.query(`DELETE FROM producers WHERE ${where} AND count = 0`, at);
     }
     await recordUsage(client, changed);
+    await queueFlowSteps(client, [...leaving, ...flowStepsOf(changed)]);
     await client.query("COMMIT");
     return changed.length;
   } catch (error) {

@@ -9,6 +9,9 @@ export interface PruneResult {
   /** Per-minute roll-ups of the lag samples (group and total rows). */
   lagMinutes: number;
   endOffsetSamples: number;
+  /** Flows (server/db/flows.ts): entities whose last step is past the retention, and hourly counters. */
+  flowEntities: number;
+  flowCounts: number;
   /** Dead letters whose history is older than the audit retention (their replays go with them). */
   deadLetters: number;
   auditEntries: number;
@@ -43,7 +46,17 @@ export async function pruneOlderThan(
   options: { sliceSize?: number } = {},
 ): Promise<PruneResult> {
   const sliceSize = options.sliceSize ?? 10_000;
-  const result: PruneResult = { ran: false, events: 0, lagSamples: 0, lagMinutes: 0, endOffsetSamples: 0, deadLetters: 0, auditEntries: 0 };
+  const result: PruneResult = {
+    ran: false,
+    events: 0,
+    lagSamples: 0,
+    lagMinutes: 0,
+    endOffsetSamples: 0,
+    flowEntities: 0,
+    flowCounts: 0,
+    deadLetters: 0,
+    auditEntries: 0,
+  };
   const slices: [Exclude<keyof PruneResult, "ran">, string, Date][] = [
     ["events", `DELETE FROM events WHERE ctid IN (SELECT ctid FROM events WHERE "timestamp" < $1 LIMIT $2)`, cutoffs.data],
     ["lagSamples", `DELETE FROM lag_samples WHERE ctid IN (SELECT ctid FROM lag_samples WHERE sampled_at < $1 LIMIT $2)`, cutoffs.data],
@@ -61,6 +74,13 @@ export async function pruneOlderThan(
     [
       "endOffsetSamples",
       `DELETE FROM end_offset_samples WHERE ctid IN (SELECT ctid FROM end_offset_samples WHERE sampled_at < $1 LIMIT $2)`,
+      cutoffs.data,
+    ],
+    // An entity goes with its last step; an hour of counters when all of it is older than the cutoff.
+    ["flowEntities", `DELETE FROM flow_entities WHERE ctid IN (SELECT ctid FROM flow_entities WHERE last_at < $1 LIMIT $2)`, cutoffs.data],
+    [
+      "flowCounts",
+      `DELETE FROM flow_counts WHERE ctid IN (SELECT ctid FROM flow_counts WHERE hour < $1::timestamptz - interval '1 hour' LIMIT $2)`,
       cutoffs.data,
     ],
     [

@@ -6,6 +6,7 @@ describe("extractEntityKeys", () => {
   it("finds a configured name at the top level", () => {
     expect(extractEntityKeys({ orderId: "ord-1" }, "k", ["orderId"])).toEqual({
       keys: ["ord-1"],
+      kinds: ["orderId"],
       source: "value",
       flags: [],
     });
@@ -41,6 +42,7 @@ describe("extractEntityKeys", () => {
     const payload = JSON.parse('{"orderId": 12345678901234567890, "customerId": "cus-1"}') as JsonValue;
     expect(extractEntityKeys(payload, "key-1", ["orderId", "customerId"])).toEqual({
       keys: ["cus-1"],
+      kinds: ["customerId"],
       source: "value",
       flags: ["entity-id-imprecise"],
     });
@@ -52,14 +54,20 @@ describe("extractEntityKeys", () => {
     expect(extractEntityKeys(payload, null, [" orderId ", "", "customer.id"]).keys).toEqual(["ord-1", "cus-7"]);
   });
 
-  it("deduplicates the same id found by two fields", () => {
+  it("deduplicates the same id found by two fields, of the kind of the first", () => {
     const payload = { orderId: "ord-1", order: { id: "ord-1" } };
-    expect(extractEntityKeys(payload, null, ["orderId", "order.id"]).keys).toEqual(["ord-1"]);
+    expect(extractEntityKeys(payload, null, ["orderId", "order.id"])).toMatchObject({ keys: ["ord-1"], kinds: ["orderId"] });
+  });
+
+  it("names each key's kind by the field that found it, as configured", () => {
+    const payload = { customer: { id: "cus-7" }, order: { orderId: "ord-1" } };
+    expect(extractEntityKeys(payload, null, [" orderId ", "customer.id"])).toMatchObject({ keys: ["ord-1", "cus-7"], kinds: ["orderId", "customer.id"] });
   });
 
   it("falls back to the message key when no field is found", () => {
     expect(extractEntityKeys({ status: "shipped" }, "ord-9", ["orderId"])).toEqual({
       keys: ["ord-9"],
+      kinds: [null],
       source: "key",
       flags: [],
     });
@@ -67,8 +75,8 @@ describe("extractEntityKeys", () => {
   });
 
   it("has no entity without a field or a key", () => {
-    expect(extractEntityKeys({ status: "shipped" }, null, ["orderId"])).toEqual({ keys: [], source: null, flags: [] });
-    expect(extractEntityKeys("just a string", "", ["orderId"])).toEqual({ keys: [], source: null, flags: [] });
+    expect(extractEntityKeys({ status: "shipped" }, null, ["orderId"])).toEqual({ keys: [], kinds: [], source: null, flags: [] });
+    expect(extractEntityKeys("just a string", "", ["orderId"])).toEqual({ keys: [], kinds: [], source: null, flags: [] });
   });
 
   it("walks a payload nested far deeper than the call stack", () => {

@@ -7,6 +7,11 @@ export type EntitySource = "value" | "key";
 export interface EntityExtraction {
   /** Deduplicated, in the order of the configured fields, each field's matches in document order. */
   keys: string[];
+  /**
+   * Each key's entity kind, position for position: the configured field that found it first, as
+   * configured; for a message key, null here (the caller names it `key:<topic>`, lib/flows.ts).
+   */
+  kinds: (string | null)[];
   source: EntitySource | null;
   flags: ExtractionFlag[];
 }
@@ -24,24 +29,26 @@ export function extractEntityKeys(
   fields: readonly string[],
 ): EntityExtraction {
   const flags: ExtractionFlag[] = [];
-  const found = new Set<string>();
+  // key → the field that found it first (Map keeps insertion order).
+  const found = new Map<string, string>();
   if (payload !== undefined && payload !== null && typeof payload === "object") {
-    const { selectors, names } = compileFields(fields);
+    const { selectors, names, labels } = compileFields(fields);
     const byName = names.size > 0 ? collectByName(payload, names) : null;
     // Configured order decides which key comes first; a field's own matches keep document order.
-    for (const selector of selectors) {
+    for (let s = 0; s < selectors.length; s++) {
+      const selector = selectors[s]!;
       const values = typeof selector === "string" ? byName?.get(selector) : followPath(payload, selector);
       if (values === undefined) continue;
       for (const value of values) {
         const key = entityKeyOf(value);
         if (key === IMPRECISE) flags.push("entity-id-imprecise");
-        else if (key !== null) found.add(key);
+        else if (key !== null && !found.has(key)) found.set(key, labels[s]!);
       }
     }
   }
-  if (found.size > 0) return { keys: [...found], source: "value", flags };
-  if (keyText !== null && keyText !== "") return { keys: [keyText], source: "key", flags };
-  return { keys: [], source: null, flags };
+  if (found.size > 0) return { keys: [...found.keys()], kinds: [...found.values()], source: "value", flags };
+  if (keyText !== null && keyText !== "") return { keys: [keyText], kinds: [null], source: "key", flags };
+  return { keys: [], kinds: [], source: null, flags };
 }
 
 /** A plain name (matched at any depth) or a dotted path's segments. */
@@ -49,6 +56,8 @@ type Selector = string | readonly string[];
 
 interface CompiledFields {
   selectors: readonly Selector[];
+  /** Each selector's field as configured (trimmed): the entity kind it names. */
+  labels: readonly string[];
   names: ReadonlySet<string>;
 }
 
@@ -59,17 +68,19 @@ function compileFields(fields: readonly string[]): CompiledFields {
   const cached = compiled.get(fields);
   if (cached !== undefined) return cached;
   const selectors: Selector[] = [];
+  const labels: string[] = [];
   const names = new Set<string>();
   for (const raw of fields) {
     const field = raw.trim();
     if (field === "") continue;
+    labels.push(field);
     if (field.includes(".")) selectors.push(field.split("."));
     else {
       selectors.push(field);
       names.add(field);
     }
   }
-  const result = { selectors, names };
+  const result = { selectors, names, labels };
   compiled.set(fields, result);
   return result;
 }

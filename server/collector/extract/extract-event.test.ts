@@ -148,6 +148,7 @@ describe("extractEvent", () => {
       producerSource: "cloudevent",
       cloudEvent: { mode: "structured", id: "evt-2", time: "2025-01-01T00:00:01Z" },
       entityKeys: ["ord-1", "pay-3"],
+      entityKinds: ["orderId", "id"],
       trace: { traceId: TRACE_ID, parentSpanId: null, source: "cloudevent" },
       flags: [],
     });
@@ -164,7 +165,7 @@ describe("extractEvent", () => {
 
   it("falls back to the key as the entity when no configured field is in the value", () => {
     const event = extractEvent(message({ key: Buffer.from("cus-9"), value: Buffer.from('{"status":"ok"}') }), OPTIONS);
-    expect(event).toMatchObject({ entityKeys: ["cus-9"], entitySource: "key" });
+    expect(event).toMatchObject({ entityKeys: ["cus-9"], entitySource: "key", entityKinds: ["key:orders"] });
   });
 
   it("takes entities from configured names and dotted paths, with numeric ids as text", () => {

@@ -1,3 +1,4 @@
+import { keyEntityKind } from "../../../lib/flows.ts";
 import { toBuffer } from "./bytes.ts";
 import {
   isStructuredContentType,
@@ -37,6 +38,8 @@ export interface ExtractedEvent {
   producer: string | null;
   producerSource: ProducerSource | null;
   entityKeys: string[];
+  /** Each entity key's kind, position for position (lib/flows.ts): the field that found it, or `key:<topic>`. */
+  entityKinds: string[];
   entitySource: EntitySource | null;
   trace: TraceContext;
   topicClass: TopicClass;
@@ -127,6 +130,7 @@ export function extractEvent(message: RawMessage, options: ExtractOptions = DEFA
     producer,
     producerSource,
     entityKeys: entity.keys,
+    entityKinds: entity.kinds.map((kind) => kind ?? keyEntityKind(message.topic)),
     entitySource: entity.source,
     trace,
     topicClass: deadLetters.topicClass,

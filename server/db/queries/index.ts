@@ -63,6 +63,8 @@ export type {
 } from "../../../lib/api-schemas/graph.ts";
 export type { SchemaHistory, RegistryVersion, JsonShapeChange } from "../../../lib/api-schemas/schema-history.ts";
 export { getSchemaHistory } from "./schema-history.ts";
+export type { Flow, FlowKinds, FlowEntities, FlowKindSummary, FlowEntity, FlowStep as PathwayStep, FlowEdge as PathwayEdge } from "../../../lib/api-schemas/flows.ts";
+export { listFlowKinds, getFlow, listFlowEntities } from "./flows.ts";
 export { getEntityTimeline, type EntityTimelineOptions } from "./entity-timeline.ts";
 export { getTraceEvents, MAX_TRACE_EVENTS } from "./trace-events.ts";
 export { getEvent } from "./event.ts";

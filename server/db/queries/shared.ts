@@ -269,7 +269,8 @@ export function encodeIdCursor(tag: string, timestampMs: number, id: string): st
   return Buffer.from(JSON.stringify([tag, timestampMs, id])).toString("base64url");
 }
 
-export function decodeIdCursor(tag: string, cursor: string): { timestampMs: number; id: string } {
+/** `idPattern`: what the id must look like; default a decimal int64 (a row id). */
+export function decodeIdCursor(tag: string, cursor: string, idPattern = /^\d{1,19}$/): { timestampMs: number; id: string } {
   const parsed = parseCursor(cursor);
   if (
     !Array.isArray(parsed) ||
@@ -277,7 +278,7 @@ export function decodeIdCursor(tag: string, cursor: string): { timestampMs: numb
     parsed[0] !== tag ||
     !Number.isSafeInteger(parsed[1]) ||
     typeof parsed[2] !== "string" ||
-    !/^\d{1,19}$/.test(parsed[2])
+    !idPattern.test(parsed[2])
   ) {
     throw new ValidationError("the cursor is malformed or belongs to another list", { field: "cursor" });
   }

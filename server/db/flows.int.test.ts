@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stepId } from "../../lib/flows.ts";
+import { foldFlows, readFlowState, recomputeFlows } from "./flows.ts";
+import { ingestEvents, type EventRow, type FailureInfo } from "./ingest.ts";
+import { getFlow, listFlowEntities, listFlowKinds } from "./queries/flows.ts";
+import { pruneOlderThan } from "./retention.ts";
+import { createTestDatabase, type TestDatabase } from "./test-support.ts";
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+/** 2026-12-05T10:00:00Z. */
+const T0 = Date.UTC(2026, 11, 5, 10);
+const NOW = new Date(T0 + 30 * 60_000);
+
+let offset = 0;
+function event(topic: string, type: string, producer: string, orderId: string, atMs: number, extra: Partial<EventRow> = {}): EventRow {
+  const json = { orderId, type };
+  const raw = Buffer.from(JSON.stringify(json));
+  return {
+    sourceId: 1,
+    topic,
+    partition: 0,
+    offset: String(offset++),
+    timestamp: new Date(atMs),
+    key: { kind: "text", text: orderId },
+    value: { kind: "json", json, raw },
+    sizeBytes: raw.length,
+    headers: [],
+    eventType: type,
+    producer,
+    entityKeys: [orderId],
+    entityKinds: ["orderId"],
+    trace: { traceId: null, parentSpanId: null },
+    deadLetter: null,
+    flags: [],
+    ...extra,
+  };
+}
+
+const failure: FailureInfo = {
+  source: "headers",
+  convention: "eventscope",
+  originTopic: "payments",
+  originPartition: 0,
+  originOffset: "1",
+  originTimestamp: null,
+  originConsumerGroup: "payment-service",
+  originTopicHint: null,
+  errorClass: "GatewayTimeout",
+  errorMessage: "card gateway timed out",
+  errorCause: null,
+  stackTrace: null,
+  attempts: 3,
+};
+
+const placed = stepId({ role: "event", type: "OrderPlaced", producer: "order-service" });
+const paid = stepId({ role: "event", type: "PaymentProcessed", producer: "payment-service" });
+const shipped = stepId({ role: "event", type: "OrderShipped", producer: "shipping-service" });
+const retried = stepId({ role: "retry", type: "PaymentRequested", producer: "payment-service" });
+const parked = stepId({ role: "dead-letter", type: "PaymentRequested", producer: "payment-service" });
+
+async function foldAll(): Promise<number> {
+  let folded = 0;
+  for (;;) {
+    const result = await foldFlows(db, { batch: 2 });
+    folded += result.steps;
+    if (result.steps === 0) return folded;
+  }
+}
+
+describe("flows maintained by the fold", () => {
+  it("counts paths from events that arrive out of order, and equals a recomputation after each fold", async () => {
+    // ord-3's payment arrives before its order; ord-2's retry copy and dead letter come last.
+    await ingestEvents(db, [
+      event("orders", "OrderPlaced", "order-service", "ord-1", T0 + 1_000),
+      event("payments", "PaymentProcessed", "payment-service", "ord-1", T0 + 1_100),
+      event("payments", "PaymentProcessed", "payment-service", "ord-3", T0 + 3_200),
+      event("orders", "OrderPlaced", "order-service", "ord-2", T0 + 2_000),
+    ]);
+    expect(await foldAll()).toBe(4);
+    expect(await readFlowState(db)).toEqual(await recomputeFlows(db));
+
+    await ingestEvents(db, [
+      event("orders", "OrderPlaced", "order-service", "ord-3", T0 + 3_000),
+      event("shipments", "OrderShipped", "shipping-service", "ord-1", T0 + 1_400),
+      event("payments-retry", "PaymentRequested", "payment-service", "ord-2", T0 + 3_000, { priorFailure: failure }),
+      event("payments-dlq", "PaymentRequested", "payment-service", "ord-2", T0 + 4_000, { deadLetter: failure }),
+    ]);
+    expect(await foldAll()).toBe(4);
+    expect(await readFlowState(db)).toEqual(await recomputeFlows(db));
+
+    const flow = await getFlow(db, "orderId", { window: "24h", now: NOW });
+    // Worked out by hand: three orders placed; ord-1 and ord-3 paid (100 ms and 200 ms later),
+    // ord-1 shipped 300 ms after payment; ord-2 retried after 1 s and parked 1 s after that.
+    expect(flow).toMatchObject({ kind: "orderId", window: "24h", entities: 3, pending: 0, from: new Date(T0 - 24 * 3_600_000).toISOString() });
+    const steps = Object.fromEntries(flow!.steps.map((s) => [s.id, { entities: s.entities, starts: s.starts, ends: s.ends, latency: s.latency }]));
+    expect(steps).toEqual({
+      [placed]: { entities: 3, starts: 3, ends: 0, latency: null },
+      [paid]: { entities: 2, starts: 0, ends: 1, latency: { p50Ms: 99, p95Ms: 197, p99Ms: 197, count: 2 } },
+      [shipped]: { entities: 1, starts: 0, ends: 1, latency: { p50Ms: 279, p95Ms: 279, p99Ms: 279, count: 1 } },
+      [retried]: { entities: 1, starts: 0, ends: 0, latency: { p50Ms: 939, p95Ms: 939, p99Ms: 939, count: 1 } },
+      [parked]: { entities: 1, starts: 0, ends: 1, latency: { p50Ms: 939, p95Ms: 939, p99Ms: 939, count: 1 } },
+    });
+    const edges = Object.fromEntries(flow!.edges.map((e) => [`${e.from} → ${e.to}`, { entities: e.entities, share: e.share }]));
+    expect(edges).toEqual({
+      [`${placed} → ${paid}`]: { entities: 2, share: 2 / 3 },
+      [`${placed} → ${retried}`]: { entities: 1, share: 1 / 3 },
+      [`${paid} → ${shipped}`]: { entities: 1, share: 1 / 2 },
+      [`${retried} → ${parked}`]: { entities: 1, share: 1 },
+    });
+    // ord-1 400 ms, ord-3 200 ms, ord-2 2 s end to end.
+    expect(flow!.endToEnd).toEqual({ p50Ms: 395, p95Ms: 1878, p99Ms: 1878, count: 3 });
+
+    expect(await listFlowKinds(db)).toEqual({ kinds: [{ kind: "orderId", entities: 3, lastAt: new Date(T0 + 4_000).toISOString() }] });
+  });
+
+  it("lists the entities behind a step and an edge, newest first, page by page", async () => {
+    const behindPaid = await listFlowEntities(db, "orderId", { window: "24h", step: paid }, { now: NOW });
+    expect(behindPaid!.entities.map((e) => e.entityKey)).toEqual(["ord-3", "ord-1"]);
+    const behindEdge = await listFlowEntities(db, "orderId", { window: "24h", from: paid, to: shipped }, { now: NOW });
+    expect(behindEdge!.entities).toEqual([
+      {
+        entityKey: "ord-1",
+        firstAt: new Date(T0 + 1_000).toISOString(),
+        lastAt: new Date(T0 + 1_400).toISOString(),
+        steps: 3,
+        lastStep: { id: shipped, role: "event", type: "OrderShipped", producer: "shipping-service" },
+      },
+    ]);
+    const first = await listFlowEntities(db, "orderId", { window: "24h", limit: 2 }, { now: NOW });
+    expect(first!.entities.map((e) => e.entityKey)).toEqual(["ord-2", "ord-3"]);
+    const second = await listFlowEntities(db, "orderId", { window: "24h", limit: 2, cursor: first!.nextCursor! }, { now: NOW });
+    expect(second!.entities.map((e) => e.entityKey)).toEqual(["ord-1"]);
+    expect(second!.nextCursor).toBeNull();
+    // Outside the window: a day later nothing is recent.
+    const later = await listFlowEntities(db, "orderId", { window: "1h" }, { now: new Date(T0 + 48 * 3_600_000) });
+    expect(later!.entities).toEqual([]);
+  });
+
+  it("answers null for a kind nobody has, and counts nothing twice when a batch is stored again", async () => {
+    expect(await getFlow(db, "customerId", { window: "24h", now: NOW })).toBeNull();
+    expect(await listFlowEntities(db, "customerId", { window: "24h" })).toBeNull();
+    const again = event("orders", "OrderPlaced", "order-service", "ord-1", T0 + 1_000, { offset: "0" });
+    const result = await ingestEvents(db, [again]);
+    expect(result.inserted).toBe(0);
+    await foldAll();
+    expect(await readFlowState(db)).toEqual(await recomputeFlows(db));
+    expect((await getFlow(db, "orderId", { window: "24h", now: NOW }))!.entities).toBe(3);
+  });
+
+  it("lets entities and hourly counters go with retention, like the events", async () => {
+    // Everything above happened in the hour from T0: a cutoff two hours later takes it all.
+    const result = await pruneOlderThan(db, { data: new Date(T0 + 2 * 3_600_000), audit: new Date(0) });
+    expect(result).toMatchObject({ ran: true, flowEntities: 3 });
+    expect(result.flowCounts).toBeGreaterThan(0);
+    expect(await getFlow(db, "orderId", { window: "7d", now: NOW })).toBeNull();
+    expect(await listFlowKinds(db)).toEqual({ kinds: [] });
+  });
+});
