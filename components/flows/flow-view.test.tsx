@@ -113,7 +113,7 @@ describe("FlowView", () => {
     const figures = screen.getByRole("region", { name: "Figures" });
     expect(figures.textContent).toContain("1,200");
     expect(figures.textContent).toContain("p50 2 s · p95 8 s · p99 1 min");
-    expect(screen.getByRole("status").textContent).toContain("7 entities not yet counted");
+    expect(screen.getByRole("status").textContent).toContain("7 steps stored but not yet counted");
   });
 
   it("labels each transition with its share and p50 / p95", async () => {

@@ -105,8 +105,8 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
       </dl>
         {flow.pending > 0 && (
           <p className={styles.pending} role="status">
-            {formatCount(flow.pending)} {flow.pending === 1 ? "entity" : "entities"} not yet counted: their latest events are folded into
-            the figures within seconds.
+            {formatCount(flow.pending)} {flow.pending === 1 ? "step" : "steps"} stored but not yet counted (of every kind): the collector
+            counts them within seconds, or a while longer when it catches up.
           </p>
         )}
       </section>
