@@ -131,6 +131,22 @@ describe("FlowView", () => {
     expect(toRetry.textContent).toContain("10 %");
   });
 
+  it("draws rare transitions only on demand, and always the busiest way into each step", async () => {
+    const user = userEvent.setup();
+    stubFetch(() => jsonResponse(page([])));
+    const rare = { from: PLACED, to: PAID, entities: 12, share: 0.01, latency: latency(300, 400, 500) };
+    const onlyWayIn = { from: PAID, to: DEAD, entities: 1, share: 0.001, latency: latency(100, 100, 100) };
+    const withRare: Flow = { ...flow, edges: [...flow.edges.filter((e) => e.to !== DEAD), rare, onlyWayIn] };
+    render(<FlowView flow={withRare} initialSelection={null} />);
+    const drawn = async () => (await screen.findAllByTestId("flow-edge-label")).map((label) => label.textContent);
+    expect(await drawn()).toHaveLength(withRare.edges.length - 1);
+    expect(await drawn()).toContain("< 1 % p50 100 ms · p95 100 ms");
+    expect(await drawn()).not.toContain("1 % p50 300 ms · p95 400 ms");
+
+    await user.click(screen.getByRole("checkbox", { name: /Draw the 1 transition taken by under 5 %/ }));
+    await waitFor(async () => expect(await drawn()).toHaveLength(withRare.edges.length));
+  });
+
   it("lists the entities behind a clicked step, each linking to its timeline, and fetches more on demand", async () => {
     const user = userEvent.setup();
     const requests = stubFetch((request) => {

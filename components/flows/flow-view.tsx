@@ -10,7 +10,9 @@ import { formatPercentiles, formatShare, roleLabel, stepName, stepShortName } fr
 import { edgeTypes } from "./share-edge";
 import { nodeTypes } from "./step-node";
 import {
+  drawnEdges,
   flowPageHref,
+  MINOR_SHARE,
   layoutFlow,
   selectionKey,
   structureKey,
@@ -37,16 +39,19 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
   const [selection, setSelection] = useState<FlowSelection | null>(initialSelection);
   const selected = selectionKey(selection);
 
-  const structure = structureKey(flow);
-  const [laidOut, setLaidOut] = useState(() => ({ key: structure, layout: layoutFlow(flow) }));
+  const [allEdges, setAllEdges] = useState(false);
+  const drawn = useMemo(() => drawnEdges(flow, allEdges), [flow, allEdges]);
+  const structure = structureKey(flow, drawn);
+  const [laidOut, setLaidOut] = useState(() => ({ key: structure, layout: layoutFlow(flow, drawn) }));
   let layout = laidOut.layout;
   if (laidOut.key !== structure) {
     // React's "adjust state while rendering" pattern: no extra render with a stale layout.
-    layout = layoutFlow(flow);
+    layout = layoutFlow(flow, drawn);
     setLaidOut({ key: structure, layout });
   }
   const nodes = useMemo(() => toStepNodes(flow, layout.positions, selected), [flow, layout, selected]);
-  const edges = useMemo(() => toShareEdges(flow, selected), [flow, selected]);
+  const edges = useMemo(() => toShareEdges(flow, drawn, selected), [flow, drawn, selected]);
+  const hiddenEdges = flow.edges.length - drawnEdges(flow, false).length;
   const stepsById = useMemo(() => new Map(flow.steps.map((s) => [s.id, s])), [flow.steps]);
 
   const select = useCallback(
@@ -135,6 +140,14 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
             <Controls showInteractive={false} />
           </ReactFlow>
         </div>
+      )}
+
+      {hiddenEdges > 0 && (
+        <label className={styles.muted}>
+          <input type="checkbox" checked={allEdges} onChange={(event) => setAllEdges(event.target.checked)} /> Draw the{" "}
+          {hiddenEdges} {hiddenEdges === 1 ? "transition" : "transitions"} taken by under {formatShare(MINOR_SHARE)} of their step&apos;s entities (all are
+          in the table below)
+        </label>
       )}
 
       {selection !== null && selectionTitle !== null && (

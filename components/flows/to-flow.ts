@@ -33,17 +33,36 @@ export function selectionKey(selection: FlowSelection | null): string | null {
   return "step" in selection ? selection.step : edgeId(selection.from, selection.to);
 }
 
-/** The layout is recomputed only when the steps or transitions change, not their figures. */
-export function structureKey(flow: Flow): string {
-  return [...flow.steps.map((s) => s.id).sort(), "", ...flow.edges.map((e) => edgeId(e.from, e.to)).sort()].join("\n");
+/** Transitions taken by fewer of their step's entities than this are drawn only on demand (the table lists them all). */
+export const MINOR_SHARE = 0.05;
+
+/**
+ * The transitions drawn: every one when `all`, else those that carry at least MINOR_SHARE of their
+ * step's entities, and the busiest way into each step, so that every step stays joined to the
+ * pathway. A real system's pathway has dozens of rare transitions that would hide the common ones.
+ */
+export function drawnEdges(flow: Flow, all: boolean): FlowEdge[] {
+  if (all) return flow.edges;
+  const busiestInto = new Map<string, FlowEdge>();
+  for (const edge of flow.edges) {
+    if (edge.from === edge.to) continue;
+    const best = busiestInto.get(edge.to);
+    if (!best || edge.entities > best.entities) busiestInto.set(edge.to, edge);
+  }
+  return flow.edges.filter((edge) => edge.share >= MINOR_SHARE || busiestInto.get(edge.to) === edge);
 }
 
-export function layoutFlow(flow: Flow): GraphLayout {
+/** The layout is recomputed only when the steps or the drawn transitions change, not their figures. */
+export function structureKey(flow: Flow, edges: readonly FlowEdge[]): string {
+  return [...flow.steps.map((s) => s.id).sort(), "", ...edges.map((e) => edgeId(e.from, e.to)).sort()].join("\n");
+}
+
+export function layoutFlow(flow: Flow, edges: readonly FlowEdge[]): GraphLayout {
   // The most common start first: the walk that decides the columns begins there.
   const roots = flow.steps.filter((s) => s.starts > 0).sort((a, b) => b.starts - a.starts || (a.id < b.id ? -1 : 1)).map((s) => s.id);
   return layoutPathway(
     flow.steps.map((s) => ({ id: s.id, ...STEP_NODE_SIZE })),
-    flow.edges.map((e) => ({ source: e.from, target: e.to })),
+    edges.map((e) => ({ source: e.from, target: e.to })),
     { roots },
   );
 }
@@ -72,9 +91,9 @@ export function toStepNodes(flow: Flow, positions: ReadonlyMap<string, NodePosit
   }));
 }
 
-export function toShareEdges(flow: Flow, selected: string | null): ShareFlowEdge[] {
+export function toShareEdges(flow: Flow, edges: readonly FlowEdge[], selected: string | null): ShareFlowEdge[] {
   const byId = new Map(flow.steps.map((s) => [s.id, s]));
-  return flow.edges.map((edge) => {
+  return edges.map((edge) => {
     const id = edgeId(edge.from, edge.to);
     const [from, to] = [byId.get(edge.from), byId.get(edge.to)];
     const targetRole = to ? stepRole(to.role) : "event";
