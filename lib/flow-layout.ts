@@ -2,11 +2,11 @@ import { type GraphLayout, type LayoutEdge, type NodePosition, orderColumns, pla
 
 /**
  * Left-to-right layout of a kind's pathway graph (lib/flows.ts): each step in the column of its
- * longest path from the start steps, so every ordinary transition points rightwards. A pathway has
- * loops (a retry that repeats, a replay back to an earlier step): the transitions that close a
- * loop are found by a depth-first walk from the start steps and do not place anything; they are
- * drawn all the same. Inside a column, steps are ordered and placed as the overview's columns are
- * (lib/graph-layout.ts orderColumns, placeInOrder). Pure and deterministic.
+ * shortest way from the start steps (pathwayColumns), so the common way reads left to right and
+ * loops (a retry that repeats, a replay back to an earlier step) point back. Inside a column, steps
+ * are ordered and placed as the overview's columns are (lib/graph-layout.ts orderColumns,
+ * placeInOrder), by the transitions from one column to the next; the others are drawn over them.
+ * Pure and deterministic.
  */
 
 export interface PathwayNode {
@@ -17,7 +17,7 @@ export interface PathwayNode {
 }
 
 export interface PathwayLayoutOptions {
-  /** Where the walk starts, most important first (the flow's start steps); steps nothing leads to come next. */
+  /** Where the pathway starts (the flow's start steps); steps nothing leads to are starts too. */
   roots?: readonly string[];
   /** Vertical gap between steps of a column, px. */
   nodeSep?: number;
@@ -43,79 +43,46 @@ function push(map: Map<string, string[]>, key: string, value: string): void {
 }
 
 /**
- * The transitions that close a loop (lead back to a step on the walk's current path), self-loops
- * included. Walks from `roots` first, then from any step not reached yet, in id order.
+ * Column of each step: the fewest transitions from a start step (`roots` first, then the steps
+ * nothing leads to, then any step not reached yet, in id order). The fewest, not the most: a real
+ * pathway loops (retries, replays, notifications that go back and forth), and a step's longest way
+ * in runs through every loop before it, which spreads the common way over many columns.
  */
-export function loopEdges(ids: readonly string[], edges: readonly LayoutEdge[], roots: readonly string[] = []): Set<string> {
+export function pathwayColumns(ids: readonly string[], edges: readonly LayoutEdge[], roots: readonly string[] = []): Map<string, number> {
   const known = new Set(ids);
   const out = new Map<string, string[]>();
   const incoming = new Set<string>();
+  const seen = new Set<string>();
   for (const edge of edges) {
-    if (!known.has(edge.source) || !known.has(edge.target)) continue;
+    const key = edgeKey(edge.source, edge.target);
+    if (!known.has(edge.source) || !known.has(edge.target) || edge.source === edge.target || seen.has(key)) continue;
+    seen.add(key);
     push(out, edge.source, edge.target);
-    if (edge.source !== edge.target) incoming.add(edge.target);
+    incoming.add(edge.target);
   }
   for (const list of out.values()) list.sort(compareIds);
   const sorted = [...ids].sort(compareIds);
-  const starts = [...roots.filter((id) => known.has(id)), ...sorted.filter((id) => !incoming.has(id)), ...sorted];
-
-  const loops = new Set<string>();
-  const state = new Map<string, "open" | "done">();
-  for (const start of starts) {
-    if (state.has(start)) continue;
-    // Iterative depth-first walk: a pathway can be long enough to overflow a recursive one.
-    const stack: { id: string; next: number }[] = [{ id: start, next: 0 }];
-    state.set(start, "open");
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const targets = out.get(top.id) ?? [];
-      if (top.next >= targets.length) {
-        state.set(top.id, "done");
-        stack.pop();
-        continue;
-      }
-      const target = targets[top.next++]!;
-      const seen = state.get(target);
-      if (seen === "open") loops.add(edgeKey(top.id, target));
-      else if (seen === undefined) {
-        state.set(target, "open");
-        stack.push({ id: target, next: 0 });
+  const column = new Map<string, number>();
+  const walk = (starts: readonly string[]) => {
+    const queue = starts.filter((id) => known.has(id) && !column.has(id));
+    for (const id of queue) column.set(id, 0);
+    for (let i = 0; i < queue.length; i++) {
+      const id = queue[i]!;
+      for (const target of out.get(id) ?? []) {
+        if (column.has(target)) continue;
+        column.set(target, column.get(id)! + 1);
+        queue.push(target);
       }
     }
-  }
-  return loops;
+  };
+  walk([...roots, ...sorted.filter((id) => !incoming.has(id))]);
+  // Steps only a loop leads to: each loop from its first step by id.
+  for (const id of sorted) if (!column.has(id)) walk([id]);
+  return column;
 }
 
 export function edgeKey(source: string, target: string): string {
   return `${source}\u0000${target}`;
-}
-
-/** Column of each step: its longest path from a step nothing leads to, loops left out. */
-export function pathwayColumns(ids: readonly string[], edges: readonly LayoutEdge[], roots: readonly string[] = []): Map<string, number> {
-  const loops = loopEdges(ids, edges, roots);
-  const known = new Set(ids);
-  const out = new Map<string, string[]>();
-  const indegree = new Map<string, number>(ids.map((id) => [id, 0]));
-  const seen = new Set<string>();
-  for (const edge of edges) {
-    const key = edgeKey(edge.source, edge.target);
-    if (!known.has(edge.source) || !known.has(edge.target) || loops.has(key) || seen.has(key)) continue;
-    seen.add(key);
-    push(out, edge.source, edge.target);
-    indegree.set(edge.target, indegree.get(edge.target)! + 1);
-  }
-  const column = new Map<string, number>(ids.map((id) => [id, 0]));
-  const ready = [...ids].filter((id) => indegree.get(id) === 0).sort(compareIds);
-  while (ready.length > 0) {
-    const id = ready.shift()!;
-    for (const target of out.get(id) ?? []) {
-      column.set(target, Math.max(column.get(target)!, column.get(id)! + 1));
-      const left = indegree.get(target)! - 1;
-      indegree.set(target, left);
-      if (left === 0) ready.push(target);
-    }
-  }
-  return column;
 }
 
 export function layoutPathway(nodes: readonly PathwayNode[], edges: readonly LayoutEdge[], options: PathwayLayoutOptions = {}): GraphLayout {
