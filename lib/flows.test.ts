@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   addCounters,
+  pathOutcome,
+  readPath,
   comparePathEvents,
   keyEntityKind,
   latencyBucket,
@@ -12,6 +14,7 @@ import {
   MAX_PATH_STEPS,
   type CounterTally,
   type PathStep,
+  type Step,
 } from "./flows.ts";
 
 const HOUR = 3_600_000;
@@ -79,7 +82,7 @@ describe("what a path counts for", () => {
       { metric: "reach", hour: T0, a: paid, b: "", bucket: -1 },
       { metric: "reach", hour: T0 + HOUR, a: shipped, b: "", bucket: -1 },
       { metric: "start", hour: T0, a: placed, b: "", bucket: -1 },
-      { metric: "end", hour: T0 + HOUR, a: shipped, b: "", bucket: -1 },
+      { metric: "end", hour: T0 + HOUR, a: shipped, b: "open", bucket: -1 },
       // 100 ms
       { metric: "edge", hour: T0, a: placed, b: paid, bucket: 27 },
       // 3,599,900 ms: floor(log2(3599900) × 4) + 1 = floor(21.779 × 4) + 1 = 88
@@ -111,7 +114,7 @@ describe("what a path counts for", () => {
     expect(pathCounters([{ step: failed, at: T0 + 5 }])).toEqual([
       { metric: "reach", hour: T0, a: failed, b: "", bucket: -1 },
       { metric: "start", hour: T0, a: failed, b: "", bucket: -1 },
-      { metric: "end", hour: T0, a: failed, b: "", bucket: -1 },
+      { metric: "end", hour: T0, a: failed, b: "open", bucket: -1 },
     ]);
     expect(pathCounters([])).toEqual([]);
   });
@@ -120,7 +123,7 @@ describe("what a path counts for", () => {
     const path = Array.from({ length: MAX_PATH_STEPS + 50 }, (_, i) => ({ step: i === MAX_PATH_STEPS + 10 ? shipped : paid, at: T0 + i }));
     const counters = pathCounters(path);
     expect(counters.some((c) => c.a === shipped || c.b === shipped)).toBe(false);
-    expect(counters.find((c) => c.metric === "end")).toEqual({ metric: "end", hour: T0, a: paid, b: "", bucket: -1 });
+    expect(counters.find((c) => c.metric === "end")).toEqual({ metric: "end", hour: T0, a: paid, b: "open", bucket: -1 });
   });
 
   it("turns an old path into a new one by taking its counters away and adding the new ones", () => {
@@ -134,9 +137,9 @@ describe("what a path counts for", () => {
     addCounters(tally, "orderId", pathCounters(after), 1);
     const changed = [...tally.values()].filter((entry) => entry.count !== 0).map((e) => [e.counter.metric, e.counter.a, e.counter.b, e.count]);
     expect(changed).toEqual([
-      ["end", placed, "", -1],
+      ["end", placed, "open", -1],
       ["reach", paid, "", 1],
-      ["end", paid, "", 1],
+      ["end", paid, "open", 1],
       ["edge", placed, paid, 1],
       ["e2e", "", "", 1],
     ]);
@@ -156,5 +159,56 @@ describe("windows", () => {
     expect(windowStartHour("1h", T0 + 30 * 60_000)).toBe(T0 - HOUR);
     expect(windowStartHour("24h", T0)).toBe(T0 - 24 * HOUR);
     expect(windowStartHour("7d", T0 + 1)).toBe(T0 - 7 * 24 * HOUR);
+  });
+});
+
+describe("outcomes", () => {
+  const ev = (type: string, producer = "svc"): Step => ({ role: "event", type, producer });
+  const as = (role: Step["role"], type: string): Step => ({ role, type, producer: "svc" });
+
+  it("finds the failure a compensation chain answers", () => {
+    const path = [ev("OrderPlaced"), ev("InventoryReserved"), ev("PaymentFailed"), ev("InventoryReleased"), ev("OrderCancelled"), ev("NotificationSent")];
+    expect(readPath(path)).toEqual({ outcome: "compensated", deadLetter: null, failure: 2, compensations: [3, 4] });
+  });
+
+  it("answers the latest failure before the compensations", () => {
+    const path = [ev("OrderPlaced"), ev("PaymentFailed"), ev("PaymentProcessed"), ev("ShippingFailed"), ev("PaymentRefunded")];
+    expect(readPath(path)).toEqual({ outcome: "compensated", deadLetter: null, failure: 3, compensations: [4] });
+  });
+
+  it("calls a dead letter with no replay after it dead-lettered, and one replayed open again", () => {
+    const parked = [ev("OrderPlaced"), as("retry", "PaymentRequested"), as("dead-letter", "PaymentRequested")];
+    expect(readPath(parked)).toEqual({ outcome: "dead-lettered", deadLetter: 2, failure: null, compensations: [] });
+    const replayed = [...parked, as("replay", "PaymentRequested"), ev("PaymentProcessed")];
+    expect(readPath(replayed).outcome).toBe("open");
+    const parkedAgain = [...replayed, as("dead-letter", "ShipmentRequested")];
+    expect(readPath(parkedAgain)).toMatchObject({ outcome: "dead-lettered", deadLetter: 5 });
+  });
+
+  it("needs a failure before a compensation: a cancellation alone, or a failure alone, is open", () => {
+    expect(readPath([ev("OrderPlaced"), ev("OrderCancelled")]).outcome).toBe("open");
+    expect(readPath([ev("OrderPlaced"), ev("PaymentFailed")]).outcome).toBe("open");
+    expect(readPath([]).outcome).toBe("open");
+  });
+
+  it("takes configured failure → compensation pairs for types not named like either", () => {
+    const path = [ev("OrderPlaced"), ev("CardBounced"), ev("StockReturned")];
+    expect(readPath(path).outcome).toBe("open");
+    expect(readPath(path, [{ failure: "CardBounced", compensation: "StockReturned" }])).toEqual({
+      outcome: "compensated",
+      deadLetter: null,
+      failure: 1,
+      compensations: [2],
+    });
+  });
+
+  it("reads a path of step ids, and names the outcome on its end counter", () => {
+    const path: PathStep[] = [
+      { step: placed, at: T0 },
+      { step: failed, at: T0 + 10 },
+      { step: stepId({ role: "event", type: "InventoryReleased", producer: "inventory-service" }), at: T0 + 20 },
+    ];
+    expect(pathOutcome(path)).toBe("compensated");
+    expect(pathCounters(path, "compensated").find((c) => c.metric === "end")?.b).toBe("compensated");
   });
 });

@@ -9,8 +9,11 @@
  * - A step is an event type from a producer, in one of four roles: an ordinary event, a retry copy
  *   (an event that carries the failure headers of an earlier attempt), a dead letter, or a replay
  *   (`x-replay-of`). A retry loop is then a step of its own that repeats.
- * - An entity's path is its steps in time order (ties by where the events are stored).
+ * - An entity's path is its steps in time order (ties by step).
+ * - A path's outcome (pathOutcome): dead-lettered, compensated, or open; an open path is completed,
+ *   stuck or in flight depending on where it ended and for how long (the flow queries decide).
  */
+import { classifyStep } from "./step-outcome.ts";
 
 export type StepRole = "event" | "retry" | "dead-letter" | "replay";
 export const STEP_ROLES: readonly StepRole[] = ["event", "retry", "dead-letter", "replay"];
@@ -42,6 +45,23 @@ export function parseStepId(id: string): Step | null {
 /** The type of an event without one: its channel in parentheses. */
 export function untypedStepType(channel: string): string {
   return `(${channel})`;
+}
+
+/**
+ * The step an event stands for: a dead letter, a replay (it carries x-replay-of), a retry copy
+ * (it carries an earlier failure), else an ordinary event; its type, or its channel in
+ * parentheses; its producer. Over stored events, server/db/flows.ts STEP_COLUMNS gives its inputs.
+ */
+export function stepOfEvent(event: {
+  deadLetter: boolean;
+  replay: boolean;
+  retry: boolean;
+  eventType: string | null;
+  channel: string;
+  producer: string | null;
+}): string {
+  const role: StepRole = event.deadLetter ? "dead-letter" : event.replay ? "replay" : event.retry ? "retry" : "event";
+  return stepId({ role, type: event.eventType ?? untypedStepType(event.channel), producer: event.producer });
 }
 
 /** Prefix of the kind of entities named by their message key on one topic. */
@@ -136,7 +156,8 @@ export function hourOf(ms: number): number {
  * fall in (so a window is a sum over hours, and a path that changes is taken away and added
  * again):
  * - `reach`: each distinct step, once, in the hour the entity first reached it;
- * - `start` / `end`: the first and the last step, in their hours;
+ * - `start` / `end`: the first and the last step, in their hours; `end` also names the path's
+ *   outcome (in `b`: open, compensated or dead-lettered), so outcomes are counted per last step;
  * - `edge`: each distinct transition a → b (consecutive steps), once, in the hour of its first
  *   occurrence's b, with the time from a to b as a latency bucket;
  * - `e2e`: for a path of two steps or more, first → last step, in the last step's hour.
@@ -158,7 +179,7 @@ export function counterKey(counter: Counter): string {
   return `${counter.metric}${SEP}${counter.hour}${SEP}${counter.a}${SEP}${counter.b}${SEP}${counter.bucket}`;
 }
 
-export function pathCounters(path: readonly PathStep[]): Counter[] {
+export function pathCounters(path: readonly PathStep[], outcome: PathOutcome = "open"): Counter[] {
   const steps = path.length > MAX_PATH_STEPS ? path.slice(0, MAX_PATH_STEPS) : path;
   if (steps.length === 0) return [];
   const counters: Counter[] = [];
@@ -171,7 +192,7 @@ export function pathCounters(path: readonly PathStep[]): Counter[] {
   const first = steps[0]!;
   const last = steps[steps.length - 1]!;
   counters.push({ metric: "start", hour: hourOf(first.at), a: first.step, b: "", bucket: -1 });
-  counters.push({ metric: "end", hour: hourOf(last.at), a: last.step, b: "", bucket: -1 });
+  counters.push({ metric: "end", hour: hourOf(last.at), a: last.step, b: outcome, bucket: -1 });
   const transitions = new Set<string>();
   for (let i = 1; i < steps.length; i++) {
     const from = steps[i - 1]!;
@@ -219,6 +240,91 @@ export function comparePathEvents(
   const pa = BigInt(a.position);
   const pb = BigInt(b.position);
   return pa < pb ? -1 : pa > pb ? 1 : 0;
+}
+
+// --- outcomes ------------------------------------------------------------------------------------
+
+/**
+ * What a path says about how its entity fared, by its steps alone:
+ * - `dead-lettered`: a dead letter with no replay after it;
+ * - `compensated`: a failure (an event named like one: PaymentFailed, lib/step-outcome.ts; or a
+ *   configured pair's failure) followed by compensations (named like one: InventoryReleased,
+ *   PaymentRefunded…; or the configured pair's compensation for that failure);
+ * - `open`: neither. The flow queries tell completed (it ended where most entities of its kind
+ *   end, or at a configured terminal step), stuck and in flight apart.
+ */
+export type PathOutcome = "open" | "compensated" | "dead-lettered";
+export const PATH_OUTCOMES: readonly PathOutcome[] = ["open", "compensated", "dead-lettered"];
+
+/** A configured failure → compensation pair (EVENTSCOPE_COMPENSATIONS), by event type. */
+export interface CompensationPair {
+  failure: string;
+  compensation: string;
+}
+
+export interface PathReading {
+  outcome: PathOutcome;
+  /** The dead letter that is not resolved (dead-lettered), as an index into the path. */
+  deadLetter: number | null;
+  /** The failure the compensations answer, and the compensations (compensated). */
+  failure: number | null;
+  compensations: number[];
+}
+
+export function readPath(steps: readonly Step[], pairs: readonly CompensationPair[] = []): PathReading {
+  let deadLetter: number | null = null;
+  for (let i = 0; i < steps.length; i++) {
+    if (steps[i]!.role === "dead-letter") deadLetter = i;
+    else if (steps[i]!.role === "replay") deadLetter = null;
+  }
+  if (deadLetter !== null) return { outcome: "dead-lettered", deadLetter, failure: null, compensations: [] };
+  // The latest failure before each compensation is the one it answers.
+  let failure: number | null = null;
+  let answered: number | null = null;
+  const compensations: number[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
+    if (step.role !== "event") continue;
+    const paired = failure !== null && pairs.some((pair) => pair.failure === steps[failure!]!.type && pair.compensation === step.type);
+    const outcome = classifyStep({ eventType: step.type }).outcome;
+    if (failure !== null && (paired || outcome === "compensation")) {
+      if (answered !== failure) compensations.length = 0;
+      answered = failure;
+      compensations.push(i);
+    } else if (outcome === "failure" || pairs.some((pair) => pair.failure === step.type)) {
+      failure = i;
+    }
+  }
+  if (answered !== null) return { outcome: "compensated", deadLetter: null, failure: answered, compensations };
+  return { outcome: "open", deadLetter: null, failure: null, compensations: [] };
+}
+
+/** What an event says about the step it stands for (stepOfEvent's inputs, as a page has them). */
+export interface EventStepFacts {
+  deadLetter: boolean;
+  replay: boolean;
+  retry: boolean;
+  eventType: string | null;
+  channel: string;
+  producer: string | null;
+}
+
+/** readPath over events in time order (an entity's timeline): indexes are the events'. */
+export function readEvents(events: readonly EventStepFacts[], pairs: readonly CompensationPair[] = []): PathReading {
+  return readPath(
+    events.map((event) => parseStepId(stepOfEvent(event))!),
+    pairs,
+  );
+}
+
+/** A path's outcome from its step ids (see readPath). */
+export function pathOutcome(path: readonly PathStep[], pairs: readonly CompensationPair[] = []): PathOutcome {
+  const steps: Step[] = [];
+  for (const entry of path) {
+    const step = parseStepId(entry.step);
+    if (step !== null) steps.push(step);
+  }
+  return readPath(steps, pairs).outcome;
 }
 
 // --- windows ----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import {
 import { defaultSource, readSourcesFile, type SourceConfig } from "./sources-file.ts";
 import { COMPRESSION_NAMES } from "./kafka/compression-names.ts";
 import { compileMaskRules, maskedEntityFields } from "../lib/mask.ts";
+import type { CompensationPair } from "../lib/flows.ts";
 import { ADMIN_TOKEN_USER, READ_TOKEN_USER } from "./auth/tokens.ts";
 
 /**
@@ -114,6 +115,36 @@ const databaseUrl = z.string().transform((text, ctx) => {
   }
   return text;
 });
+
+/** EVENTSCOPE_FLOW_TERMINAL_STEPS: event types, comma-separated. */
+const eventTypeList = z.string().transform((text) => list(text));
+
+/** EVENTSCOPE_COMPENSATIONS: `Failure->Compensation` pairs of event types, comma-separated. */
+const compensationPairs = z.string().transform((text, ctx) => {
+  const pairs: CompensationPair[] = [];
+  for (const item of list(text)) {
+    const parts = item.split(/->|→/).map((part) => part.trim());
+    if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected failure->compensation pairs of event types, comma-separated (e.g. PaymentFailed->PaymentRefunded), got ${JSON.stringify(item)}`,
+      });
+      return z.NEVER;
+    }
+    pairs.push({ failure: parts[0]!, compensation: parts[1]! });
+  }
+  return pairs;
+});
+
+const positiveNumber = (what: string) =>
+  z.string().transform((text, ctx) => {
+    const value = Number(text.trim());
+    if (!Number.isFinite(value) || value <= 0 || text.trim() === "") {
+      ctx.addIssue({ code: "custom", message: `expected ${what}, a number above 0, got ${JSON.stringify(text)}` });
+      return z.NEVER;
+    }
+    return value;
+  });
 
 const startPosition = z.string().transform((text, ctx) => {
   const value = text.trim().toLowerCase();
@@ -292,6 +323,9 @@ const environmentSchema = z.object({
   EVENTSCOPE_START: optionalVar(startPosition),
   EVENTSCOPE_RETENTION: optionalVar(retention),
   EVENTSCOPE_FLOWS: optionalVar(booleanFlag),
+  EVENTSCOPE_FLOW_TERMINAL_STEPS: optionalVar(eventTypeList),
+  EVENTSCOPE_COMPENSATIONS: optionalVar(compensationPairs),
+  EVENTSCOPE_STUCK_FACTOR: optionalVar(positiveNumber("how many times the next step's p99 an entity may wait before it is stuck")),
   EVENTSCOPE_AUDIT_RETENTION: optionalVar(retention),
   SCHEMA_REGISTRY_URL: optionalVar(registryUrl),
   SCHEMA_REGISTRY_USERNAME: optionalVar(z.string()),
@@ -376,6 +410,12 @@ function toConfig(env: Environment, fileSources: SourceConfig[] | undefined) {
      * folds them into pathways. Off: no flows are kept (and ingest does a little less).
      */
     flows: env.EVENTSCOPE_FLOWS ?? true,
+    /** Event types at which an entity is completed, besides the steps where most of its kind end. */
+    flowTerminalSteps: env.EVENTSCOPE_FLOW_TERMINAL_STEPS ?? [],
+    /** Failure → compensation pairs, besides the types named like a failure and an undo (lib/step-outcome.ts). */
+    compensations: env.EVENTSCOPE_COMPENSATIONS ?? [],
+    /** An open entity is stuck after this many times the p99 of the step that usually comes next. */
+    stuckFactor: env.EVENTSCOPE_STUCK_FACTOR ?? 3,
     /** Dead letters (with their replays) and the audit log: kept longer than events. */
     auditRetentionMs: env.EVENTSCOPE_AUDIT_RETENTION ?? 90 * DURATION_UNITS_MS.d,
     collectorGroup: env.EVENTSCOPE_COLLECTOR_GROUP ?? "eventscope-collector",

@@ -23,7 +23,7 @@ function event(topic: string, offset: number, second: number, eventType: string,
 
 const placed = event("orders", 0, 10, "OrderPlaced", [group("inventory", "behind", "1")]);
 const paid = event("payments", 3, 20, "PaymentProcessed", [group("shipping", "behind", "4")]);
-const timeline = (events: TimelineEvent[], nextCursor: string | null = null): EntityTimeline => ({ entityKey: ORDER, events, nextCursor });
+const timeline = (events: TimelineEvent[], nextCursor: string | null = null): EntityTimeline => ({ entityKey: ORDER, flows: [], events, nextCursor });
 
 function detail(of: TimelineEvent): EventDetail {
   return { ...of, value: { kind: "json", json: { orderId: ORDER, amount: 42 } }, valueBytesBase64: null, ingestedAt: of.timestamp, schemaId: null, schemaSubject: null, schemaVersion: null };
@@ -161,5 +161,23 @@ describe("EntityTimelineView, failures and compensations", () => {
     expect(lanes.getByRole("button", { name: /^OrderCancelled on orders\/0\/6 at .*, compensation \(compensation\)$/ })).toBeTruthy();
     expect(lanes.getByRole("button", { name: /^OrderPlaced on orders\/0\/0 at [\d:.]+$/ })).toBeTruthy();
     expect(lanes.getByRole("list", { name: "Legend" }).textContent).toMatch(/step.*failure.*compensation/);
+  });
+});
+
+describe("EntityTimelineView, the compensation chain", () => {
+  it("names on the failure what compensated it, and on each compensation the failure it answers", () => {
+    const failed = event("payments", 30, 21, "PaymentFailed", []);
+    const released = event("inventory", 31, 23, "InventoryReleased", []);
+    const cancelled = event("orders", 32, 24, "OrderCancelled", []);
+    show(timeline([placed, failed, released, cancelled]));
+    expect(within(row("PaymentFailed payments/0/30")).getByText("compensated by InventoryReleased, OrderCancelled")).toBeTruthy();
+    expect(within(row("InventoryReleased inventory/0/31")).getByText("answers PaymentFailed (2 s earlier)")).toBeTruthy();
+    expect(within(row("OrderCancelled orders/0/32")).getByText("answers PaymentFailed (3 s earlier)")).toBeTruthy();
+    expect(within(row("OrderPlaced orders/0/0")).queryByText(/answers|compensated by/)).toBeNull();
+  });
+
+  it("draws no chain for a cancellation without a failure before it", () => {
+    show(timeline([placed, event("orders", 32, 24, "OrderCancelled", [])]));
+    expect(screen.queryByText(/answers|compensated by/)).toBeNull();
   });
 });

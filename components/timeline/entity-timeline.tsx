@@ -14,6 +14,8 @@ import { TraceLinks } from "@/components/events/trace-links";
 import { formatClock, formatTime } from "@/components/events/format";
 import { OutcomeLegend, OutcomeTag } from "@/components/events/step-outcome";
 import { classifyStep, type StepMark } from "@/lib/step-outcome";
+import { readEvents, type PathReading } from "@/lib/flows";
+import { REPLAY_OF_HEADER } from "@/lib/dead-letter-conventions";
 import styles from "./timeline.module.css";
 
 interface Props {
@@ -106,6 +108,21 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
   const scale = useMemo(() => buildTimeScale(times), [times]);
   const lanes = useMemo(() => assignLanes(events, (e) => laneKey(e, laneMode)), [events, laneMode]);
   const marks = useMemo(() => events.map(classifyStep), [events]);
+  // Which failure the compensations answer, and an unresolved dead letter (lib/flows.ts readPath).
+  const chain = useMemo(
+    () =>
+      readEvents(
+        events.map((e) => ({
+          deadLetter: e.deadLetter !== null,
+          replay: e.headers.some((header) => header.key === REPLAY_OF_HEADER),
+          retry: e.priorFailure !== null,
+          eventType: e.eventType,
+          channel: e.topic,
+          producer: e.producer,
+        })),
+      ),
+    [events],
+  );
   const bounds = timelineBounds(times);
 
   const virtualizer = useVirtualizer({
@@ -275,6 +292,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
                   <span className={styles.tlGap}>{gap === null || gap === undefined ? "first" : `+${formatDuration(gap)}`}</span>
                   <span className={styles.tlType}>
                     <span>{e.eventType ?? "(no type)"}</span> <OutcomeTag mark={marks[item.index]!} />
+                    <ChainNote chain={chain} index={item.index} events={events} />
                   </span>
                   <span className={styles.tlWhere}>
                     <Link href={eventHref(e)}>{id}</Link>
@@ -309,6 +327,27 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
       </div>
     </div>
   );
+}
+
+/** The compensation chain drawn on its events: the failure names its answers, each answer its failure. */
+function ChainNote({ chain, index, events }: { chain: PathReading; index: number; events: readonly TimelineEvent[] }) {
+  const typeOf = (i: number) => events[i]!.eventType ?? "(no type)";
+  if (chain.outcome === "dead-lettered" && chain.deadLetter === index) {
+    return <span className={styles.tlChain}>not replayed: the entity is dead-lettered here</span>;
+  }
+  if (chain.outcome !== "compensated" || chain.failure === null) return null;
+  if (index === chain.failure) {
+    return <span className={styles.tlChain}>compensated by {chain.compensations.map(typeOf).join(", ")}</span>;
+  }
+  if (chain.compensations.includes(index)) {
+    const earlier = Date.parse(events[index]!.timestamp) - Date.parse(events[chain.failure]!.timestamp);
+    return (
+      <span className={styles.tlChain}>
+        answers {typeOf(chain.failure)} ({formatDuration(earlier)} earlier)
+      </span>
+    );
+  }
+  return null;
 }
 
 /** How a dot names its mark to a screen reader and in its tooltip. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
 import { eventPlace, timelineEventSchema } from "./events.ts";
+import { entityFlowSchema } from "./flows.ts";
 
 /** `/entities/[key]` and `GET /api/entities/[key]`: an entity key and a page of its timeline. */
 
@@ -40,6 +41,8 @@ export function entityHref(key: string, event?: { source?: string | null; topic:
 /** A page of an entity's timeline (`GET /api/entities/[key]`). */
 export const entityTimelineSchema = z.object({
   entityKey: z.string(),
+  /** How the entity fares in each kind's flow (outcome, what a stuck one waits for); first page only, later pages []. */
+  flows: z.array(entityFlowSchema),
   events: z.array(timelineEventSchema),
   /** Pass as `cursor` for the next page; null on the last page. */
   nextCursor: z.string().nullable(),

@@ -49,6 +49,16 @@ export const flowStepSchema = z.object({
   ends: z.number().int(),
   /** Time from the previous step, over every edge into it; null for a step nothing leads to. */
   latency: latencySchema.nullable(),
+  /** Completed here: a configured terminal step, or most entities that reach it end here. */
+  terminal: z.boolean(),
+  /** The step that most often comes next (id), or null. */
+  usualNext: z.string().nullable(),
+  /**
+   * An open entity whose last step this is becomes stuck after this long without a next step:
+   * EVENTSCOPE_STUCK_FACTOR × the usual next step's p99 (at least MIN_STUCK_MS); null when it
+   * cannot be stuck here (terminal, or nothing ever came next).
+   */
+  stuckAfterMs: z.number().nullable(),
 });
 
 export const flowEdgeSchema = z.object({
@@ -73,6 +83,24 @@ export const flowSchema = z.object({
   edges: z.array(flowEdgeSchema),
   /** First step → last step, for entities of two steps or more. */
   endToEnd: latencySchema.nullable(),
+  /** The window's entities by outcome (lib/flows.ts readPath; stuck and in flight as of `to`). */
+  outcomes: z.object({
+    completed: z.number().int(),
+    compensated: z.number().int(),
+    deadLettered: z.number().int(),
+    stuck: z.number().int(),
+    inFlight: z.number().int(),
+  }),
+  /** Per hour of their last step: how the entities fared (open: stuck or in flight, or completed later). */
+  outcomeHours: z.array(
+    z.object({
+      hour: z.string(),
+      completed: z.number().int(),
+      compensated: z.number().int(),
+      deadLettered: z.number().int(),
+      open: z.number().int(),
+    }),
+  ),
   /**
    * Steps stored but not yet counted, of every kind (the fold counts them every few seconds; many
    * while the collector catches up). Counted up to 100,000.
@@ -108,9 +136,13 @@ export function parseFlowQuery(query: RawQuery): FlowQuery {
  * `GET /api/flows/<kind>/entities`: `step=<id>` (entities that reached it), or `from=<id>&to=<id>`
  * (entities that went along that edge), or neither (every entity of the kind); newest last step first.
  */
+export const ENTITY_OUTCOMES = ["completed", "compensated", "dead-lettered", "stuck", "in-flight"] as const;
+export type EntityOutcome = (typeof ENTITY_OUTCOMES)[number];
+
 export const flowEntitiesQuerySchema = z
   .object({
     window: flowWindowSchema,
+    outcome: z.preprocess(blankToUndefined, z.enum(ENTITY_OUTCOMES, { message: `outcome must be one of ${ENTITY_OUTCOMES.join(", ")}` }).optional()),
     step: stepIdParamSchema,
     from: stepIdParamSchema,
     to: stepIdParamSchema,
@@ -132,14 +164,37 @@ export function parseFlowEntitiesQuery(query: RawQuery): FlowEntitiesQuery {
   return flowEntitiesQuerySchema.parse(queryRecord(query));
 }
 
+const stepRefSchema = z.object({ id: z.string(), role: stepRoleSchema, type: z.string(), producer: z.string().nullable() });
+
 export const flowEntitySchema = z.object({
   entityKey: z.string(),
+  outcome: z.enum(ENTITY_OUTCOMES),
   /** ISO 8601. */
   firstAt: z.string(),
   lastAt: z.string(),
   /** Steps in its path (a longer history counts by its first lib/flows MAX_PATH_STEPS). */
   steps: z.number().int(),
-  lastStep: z.object({ id: z.string(), role: stepRoleSchema, type: z.string(), producer: z.string().nullable() }),
+  lastStep: stepRefSchema,
+  /** For a stuck entity: what it waits for, how long that usually takes, who should do it. */
+  stuck: z
+    .object({
+      /** How long since its last step (ms, as of the answer). */
+      forMs: z.number(),
+      nextStep: stepRefSchema,
+      /** The next step's p99 from this one, and the time after which it counts as stuck. */
+      usualP99Ms: z.number(),
+      stuckAfterMs: z.number(),
+      /** Consumer groups of the service that produces the next step (by group id or a member's client id). */
+      groups: z.array(
+        z.object({
+          source: z.string(),
+          groupId: z.string(),
+          healthStatus: z.string().nullable(),
+          healthReason: z.string().nullable(),
+        }),
+      ),
+    })
+    .nullable(),
 });
 
 export const flowEntitiesSchema = z.object({
@@ -149,6 +204,10 @@ export const flowEntitiesSchema = z.object({
 });
 
 export type FlowEntity = z.infer<typeof flowEntitySchema>;
+
+/** One entity's standing in a kind's flow (on its timeline): the kind, and the entity as the flow lists it. */
+export const entityFlowSchema = flowEntitySchema.extend({ kind: z.string() });
+export type EntityFlow = z.infer<typeof entityFlowSchema>;
 export type FlowEntities = z.infer<typeof flowEntitiesSchema>;
 
 export function flowHref(kind: string, window?: FlowWindow): string {

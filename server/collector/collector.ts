@@ -373,7 +373,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const pruneTimer = setInterval(prune, pruneIntervalMs);
 
   // --- flows: the entities stored since the last fold, counted ------------------------------------
-  const flowFolder = !(options.flows ?? config.flows) ? null : startFlowFolder({ db: options.db, log, intervalMs: options.flowFoldMs });
+  const flowFolder = !(options.flows ?? config.flows) ? null : startFlowFolder({ db: options.db, log, intervalMs: options.flowFoldMs, compensations: config.compensations });
 
   // --- events stored while the Schema Registry was unavailable, decoded once it is back ---------
   const registryCatchUp = wireFormat

@@ -1,5 +1,6 @@
 import { foldFlows, pendingFlowSteps, type Database } from "../db/index.ts";
 import { oneLine } from "./event-writer.ts";
+import type { CompensationPair } from "../../lib/flows.ts";
 
 /**
  * Runs the flows fold (server/db/flows.ts) on a timer: every `intervalMs`, fold batches of waiting
@@ -20,6 +21,8 @@ export interface FlowFolder {
 
 export interface FlowFolderOptions {
   db: Pick<Database, "pool">;
+  /** EVENTSCOPE_COMPENSATIONS (foldFlows). */
+  compensations?: readonly CompensationPair[];
   log(line: string): void;
   /** Default 2 s. */
   intervalMs?: number;
@@ -44,7 +47,7 @@ export function startFlowFolder(options: FlowFolderOptions): FlowFolder {
         if (Date.now() - lastFoldAt < catchUpIntervalMs && (await pendingFlowSteps(options.db)) > catchUpSteps) return;
         lastFoldAt = Date.now();
         for (;;) {
-          const result = await foldFlows(options.db);
+          const result = await foldFlows(options.db, { compensations: options.compensations });
           if (!result.more || stopped) break;
           await new Promise((resolve) => setImmediate(resolve));
         }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stepId } from "../../lib/flows.ts";
 import { foldFlows, readFlowState, recomputeFlows } from "./flows.ts";
 import { ingestEvents, type EventRow, type FailureInfo } from "./ingest.ts";
-import { getFlow, listFlowEntities, listFlowKinds } from "./queries/flows.ts";
+import { getEntityFlows, getFlow, listFlowEntities, listFlowKinds } from "./queries/flows.ts";
 import { pruneOlderThan } from "./retention.ts";
 import { createTestDatabase, type TestDatabase } from "./test-support.ts";
 
@@ -127,10 +127,12 @@ describe("flows maintained by the fold", () => {
     expect(behindEdge!.entities).toEqual([
       {
         entityKey: "ord-1",
+        outcome: "completed",
         firstAt: new Date(T0 + 1_000).toISOString(),
         lastAt: new Date(T0 + 1_400).toISOString(),
         steps: 3,
         lastStep: { id: shipped, role: "event", type: "OrderShipped", producer: "shipping-service" },
+        stuck: null,
       },
     ]);
     const first = await listFlowEntities(db, "orderId", { window: "24h", limit: 2 }, { now: NOW });
@@ -154,10 +156,68 @@ describe("flows maintained by the fold", () => {
     expect((await getFlow(db, "orderId", { window: "24h", now: NOW }))!.entities).toBe(3);
   });
 
+  it("tells completed, compensated, dead-lettered, stuck and in-flight entities apart, and says what a stuck one waits for", async () => {
+    // ord-4: a payment failure answered by releasing the stock.
+    await ingestEvents(db, [
+      event("orders", "OrderPlaced", "order-service", "ord-4", T0 + 5_000),
+      event("payments", "PaymentFailed", "payment-service", "ord-4", T0 + 5_100),
+      event("inventory", "InventoryReleased", "inventory-service", "ord-4", T0 + 5_300),
+    ]);
+    await foldAll();
+    expect(await readFlowState(db)).toEqual(await recomputeFlows(db));
+    await db.pool.query(
+      `INSERT INTO consumer_groups (source_id, group_id, state, health_status, health_reason) VALUES (1, 'shipping-service', 'Stable', 'STALL', 'no commits for 5 min, lag 12')`,
+    );
+
+    // Half an hour on: ord-1 ended where every entity that got there ends (OrderShipped), ord-2
+    // sits in a dead-letter queue, ord-4 was compensated, and ord-3 has waited 30 min at
+    // PaymentProcessed, whose usual next step (OrderShipped) takes 279 ms at p99: 3 × that is
+    // below the 30 s floor, so it is stuck after 30 s.
+    const flow = (await getFlow(db, "orderId", { window: "24h", now: NOW }))!;
+    expect(flow.outcomes).toEqual({ completed: 1, compensated: 1, deadLettered: 1, stuck: 1, inFlight: 0 });
+    expect(flow.outcomeHours).toEqual([{ hour: new Date(T0).toISOString(), completed: 1, compensated: 1, deadLettered: 1, open: 1 }]);
+    const paidStep = flow.steps.find((s) => s.id === paid)!;
+    expect(paidStep).toMatchObject({ terminal: false, usualNext: shipped, stuckAfterMs: 30_000 });
+    expect(flow.steps.find((s) => s.id === shipped)).toMatchObject({ terminal: true, stuckAfterMs: null });
+
+    const stuck = await listFlowEntities(db, "orderId", { window: "24h", outcome: "stuck" }, { now: NOW });
+    expect(stuck!.entities).toEqual([
+      {
+        entityKey: "ord-3",
+        outcome: "stuck",
+        firstAt: new Date(T0 + 3_000).toISOString(),
+        lastAt: new Date(T0 + 3_200).toISOString(),
+        steps: 2,
+        lastStep: { id: paid, role: "event", type: "PaymentProcessed", producer: "payment-service" },
+        stuck: {
+          forMs: NOW.getTime() - (T0 + 3_200),
+          nextStep: { id: shipped, role: "event", type: "OrderShipped", producer: "shipping-service" },
+          usualP99Ms: 279,
+          stuckAfterMs: 30_000,
+          groups: [{ source: "default", groupId: "shipping-service", healthStatus: "STALL", healthReason: "no commits for 5 min, lag 12" }],
+        },
+      },
+    ]);
+    const keys = async (outcome: "completed" | "compensated" | "dead-lettered" | "in-flight", now = NOW) =>
+      (await listFlowEntities(db, "orderId", { window: "24h", outcome }, { now }))!.entities.map((e) => [e.entityKey, e.outcome]);
+    expect(await keys("completed")).toEqual([["ord-1", "completed"]]);
+    expect(await keys("compensated")).toEqual([["ord-4", "compensated"]]);
+    expect(await keys("dead-lettered")).toEqual([["ord-2", "dead-lettered"]]);
+    expect(await keys("in-flight")).toEqual([]);
+    // On its timeline, each entity says how it fares in its kind's flow.
+    expect(await getEntityFlows(db, "ord-3", { now: NOW })).toEqual([{ kind: "orderId", ...stuck!.entities[0]! }]);
+    expect((await getEntityFlows(db, "ord-4", { now: NOW })).map((f) => [f.kind, f.outcome])).toEqual([["orderId", "compensated"]]);
+    expect(await getEntityFlows(db, "ord-404", { now: NOW })).toEqual([]);
+    // Ten seconds after its payment, ord-3 was still in flight.
+    const early = new Date(T0 + 13_200);
+    expect(await keys("in-flight", early)).toEqual([["ord-3", "in-flight"]]);
+    expect((await getFlow(db, "orderId", { window: "24h", now: early }))!.outcomes).toMatchObject({ stuck: 0, inFlight: 1 });
+  });
+
   it("lets entities and hourly counters go with retention, like the events", async () => {
     // Everything above happened in the hour from T0: a cutoff two hours later takes it all.
     const result = await pruneOlderThan(db, { data: new Date(T0 + 2 * 3_600_000), audit: new Date(0) });
-    expect(result).toMatchObject({ ran: true, flowEntities: 3 });
+    expect(result).toMatchObject({ ran: true, flowEntities: 4 });
     expect(result.flowCounts).toBeGreaterThan(0);
     expect(await getFlow(db, "orderId", { window: "7d", now: NOW })).toBeNull();
     expect(await listFlowKinds(db)).toEqual({ kinds: [] });

@@ -5,11 +5,12 @@ import {
   entityKindAt,
   kindCounterKey,
   pathCounters,
-  stepId,
-  untypedStepType,
+  pathOutcome,
+  stepOfEvent,
+  type CompensationPair,
   type Counter,
   type CounterTally,
-  type StepRole,
+  type PathOutcome,
 } from "../../lib/flows.ts";
 import { REPLAY_OF_HEADER } from "../../lib/dead-letter-conventions.ts";
 import { copyInto, type CopyType, type CopyValue } from "./copy-binary.ts";
@@ -62,23 +63,6 @@ export async function queueFlowSteps(client: pg.PoolClient, rows: readonly FlowI
 }
 
 /**
- * The step an event stands for: a dead letter, a replay (it carries x-replay-of), a retry copy
- * (it carries an earlier failure), else an ordinary event; its type, or its channel in
- * parentheses; its producer. The same rule over stored events: STEP_COLUMNS below.
- */
-export function stepOfEvent(event: {
-  deadLetter: boolean;
-  replay: boolean;
-  retry: boolean;
-  eventType: string | null;
-  channel: string;
-  producer: string | null;
-}): string {
-  const role: StepRole = event.deadLetter ? "dead-letter" : event.replay ? "replay" : event.retry ? "retry" : "event";
-  return stepId({ role, type: event.eventType ?? untypedStepType(event.channel), producer: event.producer });
-}
-
-/**
  * stepOfEvent over stored events (`e`), as columns: a deletion or a new reading takes away the step
  * the stored row stood for.
  */
@@ -128,6 +112,7 @@ interface EntityPath {
   key: string;
   /** In path order; at most MAX_PATH_STEPS. */
   path: PathEntry[];
+  outcome: PathOutcome;
   /** The last event of the whole history. */
   last: PathEntry;
   eventCount: number;
@@ -142,7 +127,13 @@ function entityId(kind: string, key: string): string {
  * one equal step (same time, same step) away. Kept in path order, cut to MAX_PATH_STEPS. null when
  * no event is left.
  */
-function mergePath(old: EntityPath | undefined, kind: string, key: string, rows: readonly { at: number; step: string; sign: number }[]): EntityPath | null {
+function mergePath(
+  old: EntityPath | undefined,
+  kind: string,
+  key: string,
+  rows: readonly { at: number; step: string; sign: number }[],
+  compensations: readonly CompensationPair[],
+): EntityPath | null {
   const path = [...(old?.path ?? [])];
   let eventCount = old?.eventCount ?? 0;
   let last: PathEntry | null = old?.last ?? null;
@@ -167,7 +158,7 @@ function mergePath(old: EntityPath | undefined, kind: string, key: string, rows:
   // The last event left (or none was known): the path's last stands in (exact unless the history
   // is longer than the path).
   if (last === null) last = path[path.length - 1]!;
-  return { kind, key, path, last, eventCount };
+  return { kind, key, path, outcome: pathOutcome(path, compensations), last, eventCount };
 }
 
 // --- step numbers ----------------------------------------------------------------------------------
@@ -236,9 +227,17 @@ export async function pendingFlowSteps(db: { pool: pg.Pool }): Promise<number> {
   }
 }
 
+export interface FoldOptions {
+  /** Inbox rows per transaction. Default FOLD_BATCH. */
+  batch?: number;
+  /** EVENTSCOPE_COMPENSATIONS: failure → compensation pairs beside the named ones (lib/flows.ts readPath). */
+  compensations?: readonly CompensationPair[];
+}
+
 /** One fold transaction over up to `batch` inbox rows (see the file's comment). */
-export async function foldFlows(db: { pool: pg.Pool }, options: { batch?: number } = {}): Promise<FoldResult> {
+export async function foldFlows(db: { pool: pg.Pool }, options: FoldOptions = {}): Promise<FoldResult> {
   const batch = options.batch ?? FOLD_BATCH;
+  const compensations = options.compensations ?? [];
   let client: pg.PoolClient | undefined;
   try {
     client = await db.pool.connect();
@@ -273,10 +272,10 @@ export async function foldFlows(db: { pool: pg.Pool }, options: { batch?: number
     const gone: { kind: string; key: string }[] = [];
     for (const entity of entities) {
       const before = old.get(entityId(entity.kind, entity.key));
-      const after = mergePath(before, entity.kind, entity.key, entity.rows);
-      if (before) addCounters(tally, entity.kind, pathCounters(before.path), -1);
+      const after = mergePath(before, entity.kind, entity.key, entity.rows, compensations);
+      if (before) addCounters(tally, entity.kind, pathCounters(before.path, before.outcome), -1);
       if (after) {
-        addCounters(tally, entity.kind, pathCounters(after.path), 1);
+        addCounters(tally, entity.kind, pathCounters(after.path, after.outcome), 1);
         changed.push(after);
       } else if (before) gone.push(entity);
     }
@@ -301,9 +300,9 @@ export async function foldFlows(db: { pool: pg.Pool }, options: { batch?: number
 
 async function readPaths(client: pg.PoolClient, pool: pg.Pool, entities: readonly { kind: string; key: string }[]): Promise<Map<string, EntityPath>> {
   const { rows } = await client.query<{
-    kind: string; entity_key: string; steps: number[]; step_at: string[]; last_at: Date; last_step: number; event_count: number;
+    kind: string; entity_key: string; steps: number[]; step_at: string[]; last_at: Date; last_step: number; event_count: number; outcome: PathOutcome;
   }>(
-    `SELECT f.kind, f.entity_key, f.steps, f.step_at::text[] AS step_at, f.last_at, f.last_step, f.event_count
+    `SELECT f.kind, f.entity_key, f.steps, f.step_at::text[] AS step_at, f.last_at, f.last_step, f.event_count, f.outcome
      FROM flow_entities f JOIN unnest($1::text[], $2::text[]) AS m(kind, entity_key)
        ON f.kind = m.kind AND f.entity_key = m.entity_key`,
     [entities.map((entity) => entity.kind), entities.map((entity) => entity.key)],
@@ -320,6 +319,7 @@ async function readPaths(client: pg.PoolClient, pool: pg.Pool, entities: readonl
       kind: row.kind,
       key: row.entity_key,
       path: row.steps.map((id, i) => ({ step: texts.get(id)!, at: Number(row.step_at[i]) })),
+      outcome: row.outcome,
       last: { step: texts.get(row.last_step)!, at: row.last_at.getTime() },
       eventCount: row.event_count,
     });
@@ -366,14 +366,14 @@ async function storePaths(client: pg.PoolClient, pool: pg.Pool, paths: readonly 
   const sorted = [...paths].sort((x, y) => (entityId(x.kind, x.key) < entityId(y.kind, y.key) ? -1 : 1));
   const numbers = await numberSteps(client, pool, sorted.flatMap((entity) => [...entity.path.map((entry) => entry.step), entity.last.step]));
   await client.query(
-    `INSERT INTO flow_entities AS f (kind, entity_key, steps, step_at, first_at, last_at, last_step, event_count, folded_at)
+    `INSERT INTO flow_entities AS f (kind, entity_key, steps, step_at, first_at, last_at, last_step, event_count, outcome, folded_at)
      SELECT t.kind, t.entity_key, t.steps::int[], t.step_at::bigint[], to_timestamp(t.first_ms / 1000.0), to_timestamp(t.last_ms / 1000.0),
-       t.last_step, t.event_count, now()
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::int[], $8::int[])
-       AS t(kind, entity_key, steps, step_at, first_ms, last_ms, last_step, event_count)
+       t.last_step, t.event_count, t.outcome, now()
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::text[])
+       AS t(kind, entity_key, steps, step_at, first_ms, last_ms, last_step, event_count, outcome)
      ON CONFLICT (kind, entity_key) DO UPDATE SET steps = excluded.steps, step_at = excluded.step_at,
        first_at = excluded.first_at, last_at = excluded.last_at, last_step = excluded.last_step,
-       event_count = excluded.event_count, folded_at = excluded.folded_at`,
+       event_count = excluded.event_count, outcome = excluded.outcome, folded_at = excluded.folded_at`,
     [
       sorted.map((entity) => entity.kind),
       sorted.map((entity) => entity.key),
@@ -383,6 +383,7 @@ async function storePaths(client: pg.PoolClient, pool: pg.Pool, paths: readonly 
       sorted.map((entity) => entity.last.at),
       sorted.map((entity) => numbers.get(entity.last.step)!),
       sorted.map((entity) => entity.eventCount),
+      sorted.map((entity) => entity.outcome),
     ],
   );
 }
@@ -391,13 +392,13 @@ async function storePaths(client: pg.PoolClient, pool: pg.Pool, paths: readonly 
 
 export interface FlowState {
   /** entity id (kind NUL key) → its path, first and last step time, last step and event count. */
-  entities: Map<string, { steps: string[]; stepAt: number[]; firstAt: number; lastAt: number; lastStep: string; eventCount: number }>;
+  entities: Map<string, { steps: string[]; stepAt: number[]; firstAt: number; lastAt: number; lastStep: string; eventCount: number; outcome: PathOutcome }>;
   /** kindCounterKey → count; no zero entries. */
   counts: Map<string, number>;
 }
 
 /** Flows computed from scratch over every stored event: what the maintained tables must equal. */
-export async function recomputeFlows(db: { pool: pg.Pool }): Promise<FlowState> {
+export async function recomputeFlows(db: { pool: pg.Pool }, options: Pick<FoldOptions, "compensations"> = {}): Promise<FlowState> {
   const { rows } = await db.pool.query<StoredStepRow>(`SELECT ${STEP_COLUMNS} FROM events e WHERE cardinality(e.entity_keys) > 0`);
   const events = new Map<string, { kind: string; key: string; entries: PathEntry[] }>();
   for (const row of rows) {
@@ -415,6 +416,7 @@ export async function recomputeFlows(db: { pool: pg.Pool }): Promise<FlowState> 
     const all = entity.entries.sort(compareEntries);
     const path = all.slice(0, MAX_PATH_STEPS);
     const last = all[all.length - 1]!;
+    const outcome = pathOutcome(path, options.compensations ?? []);
     state.entities.set(id, {
       steps: path.map((entry) => entry.step),
       stepAt: path.map((entry) => entry.at),
@@ -422,8 +424,9 @@ export async function recomputeFlows(db: { pool: pg.Pool }): Promise<FlowState> 
       lastAt: last.at,
       lastStep: last.step,
       eventCount: all.length,
+      outcome,
     });
-    for (const counter of pathCounters(path)) {
+    for (const counter of pathCounters(path, outcome)) {
       const key = kindCounterKey(entity.kind, counter);
       state.counts.set(key, (state.counts.get(key) ?? 0) + 1);
     }
@@ -435,9 +438,9 @@ export async function recomputeFlows(db: { pool: pg.Pool }): Promise<FlowState> 
 export async function readFlowState(db: { pool: pg.Pool }): Promise<FlowState> {
   const state: FlowState = { entities: new Map(), counts: new Map() };
   const { rows: entities } = await db.pool.query<{
-    kind: string; entity_key: string; steps: string[]; step_at: string[]; first_at: Date; last_at: Date; last_step: string; event_count: number;
+    kind: string; entity_key: string; steps: string[]; step_at: string[]; first_at: Date; last_at: Date; last_step: string; event_count: number; outcome: PathOutcome;
   }>(`SELECT f.kind, f.entity_key, ARRAY(SELECT s.step FROM unnest(f.steps) WITH ORDINALITY AS u(id, n) JOIN flow_steps s ON s.id = u.id ORDER BY u.n) AS steps,
-        f.step_at::text[] AS step_at, f.first_at, f.last_at, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step, f.event_count
+        f.step_at::text[] AS step_at, f.first_at, f.last_at, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step, f.event_count, f.outcome
       FROM flow_entities f`);
   for (const row of entities) {
     state.entities.set(entityId(row.kind, row.entity_key), {
@@ -447,6 +450,7 @@ export async function readFlowState(db: { pool: pg.Pool }): Promise<FlowState> {
       lastAt: row.last_at.getTime(),
       lastStep: row.last_step,
       eventCount: row.event_count,
+      outcome: row.outcome,
     });
   }
   const { rows: counts } = await db.pool.query<{ kind: string; hour: Date; metric: Counter["metric"]; a: string; b: string; bucket: number; count: string }>(

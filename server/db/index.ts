@@ -110,6 +110,12 @@ export function getDatabase(): Promise<OpenedDatabase> {
     const config = getConfig();
     // maskFields: every query returning message content masks EVENTSCOPE_MASK_FIELDS (lib/mask.ts).
     // hiddenGroup: every query about consumer groups leaves the collector's own out (groupShown).
-    return { ...(await openDatabase({ url: config.databaseUrl })), maskFields: config.maskFields, hiddenGroup: config.collectorGroup };
+    // flowSettings: how flows tell completed, stuck and in-flight entities apart (queries/flows.ts).
+    return {
+      ...(await openDatabase({ url: config.databaseUrl })),
+      maskFields: config.maskFields,
+      hiddenGroup: config.collectorGroup,
+      flowSettings: { terminalSteps: config.flowTerminalSteps, stuckFactor: config.stuckFactor },
+    };
   });
 }

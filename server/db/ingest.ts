@@ -6,8 +6,8 @@ import { DatabaseError, toDatabaseError } from "./errors.ts";
 import { REPLAY_ID_HEADER, REPLAY_OF_HEADER } from "../../lib/dead-letter-conventions.ts";
 import { jsonShapeEntries, sameJsonStructure } from "../../lib/json-shape.ts";
 import type { JsonValue } from "../../lib/json-value.ts";
-import { DEFAULT_ENTITY_KIND } from "../../lib/flows.ts";
-import { leavingSteps, queueFlowSteps, stepOfEvent, STEP_COLUMNS, type FlowInboxRow, type StoredStepRow } from "./flows.ts";
+import { DEFAULT_ENTITY_KIND, stepOfEvent } from "../../lib/flows.ts";
+import { leavingSteps, queueFlowSteps, STEP_COLUMNS, type FlowInboxRow, type StoredStepRow } from "./flows.ts";
 
 /**
  * The bulk ingest path: event rows into `events` (plus their dead letters and the per-type
@@ -295,7 +295,7 @@ const COLUMN_COUNT = EVENT_COLUMNS.length + DEAD_LETTER_COLUMNS.length;
  * else null.
  */
 const SHAPE_CELL = COLUMN_COUNT;
-/** Then one more: the row's flow step (server/db/flows.ts stepOfEvent), or null without entities. */
+/** Then one more: the row's flow step (lib/flows.ts stepOfEvent), or null without entities. */
 const STEP_CELL = COLUMN_COUNT + 1;
 const CELL = {
   sourceId: 0,

@@ -5,6 +5,7 @@ import { getConfig } from "@/server/config";
 import { entityKeySchema, parseEntityPageQuery } from "@/lib/api-schemas/entities";
 import { inputErrorMessage } from "@/lib/api-schemas/events";
 import { EntityTimelineView } from "@/components/timeline/entity-timeline";
+import { EntityFlows } from "@/components/timeline/entity-flows";
 import { InputError, PageFrame } from "@/components/events/page-parts";
 
 export const dynamic = "force-dynamic";
@@ -47,6 +48,7 @@ export default async function EntityPage({ params, searchParams }: Props) {
         <Link href={`/events?entity=${encodeURIComponent(key)}`}>Search its events</Link> ·{" "}
         <a href={`/api/entities/${encodeURIComponent(key)}`}>JSON</a>
       </p>
+      <EntityFlows flows={timeline.flows} />
       <EntityTimelineView
         // Another entity or page start is a new list, not an update of this one.
         key={`${key}\u0000${query.cursor ?? ""}`}

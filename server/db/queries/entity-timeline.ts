@@ -19,6 +19,7 @@ import {
   type Queryable,
 } from "./shared.ts";
 import type { MaskRules } from "../../../lib/mask.ts";
+import { getEntityFlows } from "./flows.ts";
 import type { EntityTimeline } from "../../../lib/api-schemas/entities.ts";
 import type { DeadLetterInfo, TimelineEvent } from "../../../lib/api-schemas/events.ts";
 
@@ -146,6 +147,7 @@ export async function getEntityTimeline(
     const last = page.at(-1);
     return {
       entityKey,
+      flows: after === null && events.length > 0 ? await getEntityFlows(db, entityKey) : [],
       events,
       nextCursor:
         rows.length > limit && last

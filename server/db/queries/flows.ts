@@ -1,22 +1,50 @@
 import {
+  DEFAULT_ENTITY_KIND,
   latencyOf,
   parseStepId,
   windowStartHour,
   FLOW_WINDOWS,
   type FlowWindow,
   type Latency,
+  type PathOutcome,
 } from "../../../lib/flows.ts";
-import type { Flow, FlowEdge, FlowEntities, FlowEntitiesQuery, FlowKinds, FlowStep } from "../../../lib/api-schemas/flows.ts";
-import { checkLimit, decodeIdCursor, encodeIdCursor, runQuery, type Queryable } from "./shared.ts";
+import type {
+  EntityOutcome,
+  Flow,
+  FlowEdge,
+  FlowEntities,
+  FlowEntitiesQuery,
+  FlowEntity,
+  FlowKinds,
+  FlowStep,
+  EntityFlow,
+} from "../../../lib/api-schemas/flows.ts";
+import { Prisma } from "@prisma/client";
+import { checkLimit, decodeIdCursor, encodeIdCursor, groupShown, runQuery, select, sourceNameSql, type Queryable } from "./shared.ts";
 
 /**
  * Flows as the fold maintains them (server/db/flows.ts): a kind's pathway graph summed over the
- * window's hourly counters (flow_counts primary key: kind, hour, …), the entities behind a step or
- * an edge (flow_entities_kind_last_at_idx, and flow_entities_steps_idx for a step), and the kinds.
+ * window's hourly counters (flow_counts primary key: kind, hour, …), outcomes, and the entities
+ * behind a step, an edge or an outcome (flow_entities_kind_last_at_idx; flow_entities_steps_idx
+ * for a step; flow_entities_open_idx, one range per step, for the stuck ones).
+ *
+ * Outcomes: the fold stores each path's (lib/flows.ts readPath: dead-lettered, compensated or
+ * open); an open entity is completed when its last step is terminal (configured in
+ * EVENTSCOPE_FLOW_TERMINAL_STEPS, or most entities that reach it end there), stuck when nothing
+ * followed its last step for stuckAfterMs (EVENTSCOPE_STUCK_FACTOR × the p99 of the step that
+ * usually comes next, at least MIN_STUCK_MS), else in flight.
  */
 
 /** Inbox rows counted at most, for `pending`: enough to say "many". */
 const PENDING_COUNT_CAP = 100_000;
+
+/**
+ * The least time without a next step before an entity counts as stuck: below it, a step may simply
+ * not be folded yet (the fold runs every 2 s, every 20 s while the collector catches up).
+ */
+export const MIN_STUCK_MS = 30_000;
+
+const DEFAULT_STUCK_FACTOR = 3;
 
 export async function listFlowKinds(db: Queryable): Promise<FlowKinds> {
   return runQuery("listing entity kinds", async () => {
@@ -32,10 +60,17 @@ export async function listFlowKinds(db: Queryable): Promise<FlowKinds> {
   });
 }
 
+interface CounterRow {
+  metric: string;
+  a: string;
+  b: string;
+  bucket: number;
+  count: string;
+}
+
 /** A kind's pathway graph over the window; null when no entity of the kind is stored. */
 export async function getFlow(db: Queryable, kind: string, options: { window: FlowWindow; now?: Date }): Promise<Flow | null> {
   const now = options.now ?? new Date();
-  const from = windowStartHour(options.window, now.getTime());
   return runQuery(`reading the flow of ${kind}`, async () => {
     const { rows: known } = await db.pool.query<{ known: boolean; pending: string }>(
       `SELECT EXISTS (SELECT 1 FROM flow_entities WHERE kind = $1) AS known,
@@ -43,24 +78,76 @@ export async function getFlow(db: Queryable, kind: string, options: { window: Fl
       [kind],
     );
     if (!known[0]!.known) return null;
-    const { rows } = await db.pool.query<{ metric: string; a: string; b: string; bucket: number; count: string }>(
-      `SELECT metric, a, b, bucket, sum(count)::text AS count
-       FROM flow_counts WHERE kind = $1 AND hour >= $2
-       GROUP BY metric, a, b, bucket`,
-      [kind, new Date(from)],
+    const graph = await readGraph(db, kind, options.window, now);
+    const stuck = await countStuck(db, kind, graph);
+    const { rows: hours } = await db.pool.query<{ hour: Date; a: string; b: PathOutcome; count: string }>(
+      `SELECT hour, a, b, sum(count)::text AS count FROM flow_counts
+       WHERE kind = $1 AND hour >= $2 AND metric = 'end' GROUP BY hour, a, b ORDER BY hour`,
+      [kind, graph.from],
     );
-    return buildFlow(kind, options.window, new Date(from), now, rows, Number(known[0]!.pending));
+    const terminal = new Set(graph.steps.filter((step) => step.terminal).map((step) => step.id));
+    const byHour = new Map<number, { hour: string; completed: number; compensated: number; deadLettered: number; open: number }>();
+    const outcomes = { completed: 0, compensated: 0, deadLettered: 0, stuck, inFlight: 0 };
+    for (const row of hours) {
+      const count = Number(row.count);
+      if (count <= 0) continue;
+      const at = row.hour.getTime();
+      let hour = byHour.get(at);
+      if (!hour) byHour.set(at, (hour = { hour: row.hour.toISOString(), completed: 0, compensated: 0, deadLettered: 0, open: 0 }));
+      if (row.b === "compensated") {
+        hour.compensated += count;
+        outcomes.compensated += count;
+      } else if (row.b === "dead-lettered") {
+        hour.deadLettered += count;
+        outcomes.deadLettered += count;
+      } else if (terminal.has(row.a)) {
+        hour.completed += count;
+        outcomes.completed += count;
+      } else {
+        hour.open += count;
+        outcomes.inFlight += count;
+      }
+    }
+    outcomes.inFlight = Math.max(0, outcomes.inFlight - stuck);
+    return {
+      kind,
+      window: options.window,
+      from: graph.from.toISOString(),
+      to: now.toISOString(),
+      entities: graph.entities,
+      steps: graph.steps,
+      edges: graph.edges,
+      endToEnd: graph.endToEnd,
+      outcomes,
+      outcomeHours: [...byHour.values()],
+      pending: Number(known[0]!.pending),
+    };
   });
 }
 
-function buildFlow(
-  kind: string,
-  window: FlowWindow,
-  from: Date,
-  to: Date,
-  rows: readonly { metric: string; a: string; b: string; bucket: number; count: string }[],
-  pending: number,
-): Flow {
+interface Graph {
+  from: Date;
+  now: Date;
+  entities: number;
+  steps: FlowStep[];
+  edges: FlowEdge[];
+  endToEnd: Latency | null;
+}
+
+/** The window's counters summed into steps (with terminal, usual next step and stuck threshold) and edges. */
+async function readGraph(db: Queryable, kind: string, window: FlowWindow, now: Date): Promise<Graph> {
+  const from = new Date(windowStartHour(window, now.getTime()));
+  const { rows } = await db.pool.query<CounterRow>(
+    `SELECT metric, a, b, bucket, sum(count)::text AS count
+     FROM flow_counts WHERE kind = $1 AND hour >= $2
+     GROUP BY metric, a, b, bucket`,
+    [kind, from],
+  );
+  const settings = db.flowSettings ?? { terminalSteps: [], stuckFactor: DEFAULT_STUCK_FACTOR };
+  return { from, now, ...buildGraph(rows, settings) };
+}
+
+function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: readonly string[]; stuckFactor: number }): Omit<Graph, "from" | "now"> {
   const steps = new Map<string, { reach: number; starts: number; ends: number; incoming: Map<number, number> }>();
   const stepOf = (id: string) => {
     let step = steps.get(id);
@@ -100,22 +187,6 @@ function buildFlow(
         break;
     }
   }
-  const stepList: FlowStep[] = [];
-  for (const [id, step] of steps) {
-    const parsed = parseStepId(id);
-    if (parsed === null) continue;
-    stepList.push({
-      id,
-      role: parsed.role,
-      type: parsed.type,
-      producer: parsed.producer,
-      entities: step.reach,
-      starts: step.starts,
-      ends: step.ends,
-      latency: latencyOf(step.incoming) as Latency | null,
-    });
-  }
-  stepList.sort((a, b) => b.starts - a.starts || b.entities - a.entities || (a.id < b.id ? -1 : 1));
   const edgeList: FlowEdge[] = [...edges.values()]
     .map((edge) => {
       const reached = steps.get(edge.from)?.reach ?? 0;
@@ -129,25 +200,70 @@ function buildFlow(
       };
     })
     .sort((a, b) => b.entities - a.entities || (a.from + a.to < b.from + b.to ? -1 : 1));
-  return {
-    kind,
-    window,
-    from: from.toISOString(),
-    to: to.toISOString(),
-    entities,
-    steps: stepList,
-    edges: edgeList,
-    endToEnd: latencyOf(endToEnd),
-    pending,
-  };
+  const configured = new Set(settings.terminalSteps);
+  const stepList: FlowStep[] = [];
+  for (const [id, step] of steps) {
+    const parsed = parseStepId(id);
+    if (parsed === null) continue;
+    const terminal = parsed.role === "event" && (configured.has(parsed.type) || step.ends * 2 > step.reach);
+    // edgeList is sorted by entities: the first edge out of a step is its usual next step.
+    const next = edgeList.find((edge) => edge.from === id) ?? null;
+    const stuckAfterMs =
+      terminal || next === null || next.latency === null ? null : Math.max(MIN_STUCK_MS, Math.round(settings.stuckFactor * next.latency.p99Ms));
+    stepList.push({
+      id,
+      role: parsed.role,
+      type: parsed.type,
+      producer: parsed.producer,
+      entities: step.reach,
+      starts: step.starts,
+      ends: step.ends,
+      latency: latencyOf(step.incoming),
+      terminal,
+      usualNext: next?.to ?? null,
+      stuckAfterMs,
+    });
+  }
+  stepList.sort((a, b) => b.starts - a.starts || b.entities - a.entities || (a.id < b.id ? -1 : 1));
+  return { entities, steps: stepList, edges: edgeList, endToEnd: latencyOf(endToEnd) };
+}
+
+/** Steps an open entity can be stuck at, with the time before which its last step makes it stuck. */
+function stuckCuts(graph: Graph): { step: string; cut: Date }[] {
+  return graph.steps
+    .filter((step) => step.stuckAfterMs !== null)
+    .map((step) => ({ step: step.id, cut: new Date(graph.now.getTime() - step.stuckAfterMs!) }));
+}
+
+/** Open entities past their step's threshold, in the window: one index range per step. */
+async function countStuck(db: Queryable, kind: string, graph: Graph): Promise<number> {
+  const cuts = stuckCuts(graph);
+  if (cuts.length === 0) return 0;
+  const { rows } = await db.pool.query<{ stuck: string }>(
+    `SELECT coalesce(sum((SELECT count(*) FROM flow_entities f
+         WHERE f.kind = $1 AND f.outcome = 'open' AND f.last_step = s.id AND f.last_at >= $2 AND f.last_at < t.cut)), 0)::text AS stuck
+     FROM unnest($3::text[], $4::timestamptz[]) AS t(step, cut) JOIN flow_steps s ON s.step = t.step`,
+    [kind, graph.from, cuts.map((c) => c.step), cuts.map((c) => c.cut)],
+  );
+  return Number(rows[0]!.stuck);
 }
 
 const ENTITIES_CURSOR = "flow-entities";
 const DEFAULT_ENTITIES = 50;
 
+interface EntityRow {
+  entity_key: string;
+  first_at: Date;
+  last_at: Date;
+  steps: number;
+  last_step: string;
+  outcome: PathOutcome;
+}
+
 /**
  * Entities of a kind whose last step falls in the window, newest first: all of them, those that
- * reached `step`, or those that went `from` → `to` straight. null for an unknown kind.
+ * reached `step`, those that went `from` → `to` straight, and of one `outcome`. A stuck entity
+ * says what it waits for and which consumer groups should produce it. null for an unknown kind.
  */
 export async function listFlowEntities(db: Queryable, kind: string, query: FlowEntitiesQuery, options: { now?: Date } = {}): Promise<FlowEntities | null> {
   const limit = checkLimit(query.limit, DEFAULT_ENTITIES, 500);
@@ -157,50 +273,158 @@ export async function listFlowEntities(db: Queryable, kind: string, query: FlowE
   return runQuery(`listing the entities of ${kind}`, async () => {
     const { rows: known } = await db.pool.query<{ known: boolean }>(`SELECT EXISTS (SELECT 1 FROM flow_entities WHERE kind = $1) AS known`, [kind]);
     if (!known[0]!.known) return null;
+    const graph = await readGraph(db, kind, query.window, now);
+    const terminal = graph.steps.filter((step) => step.terminal).map((step) => step.id);
+    const cuts = stuckCuts(graph);
+
     const params: unknown[] = [kind, since];
-    const where = ["kind = $1", "last_at >= $2"];
+    const where = ["f.kind = $1", "f.last_at >= $2"];
+    const param = (value: unknown) => (params.push(value), `$${params.length}`);
     // Paths hold step numbers (flow_steps); an unknown step number is NULL and matches nothing.
-    const stepNumber = (param: number) => `(SELECT id FROM flow_steps WHERE step = $${param})`;
-    if (query.step !== undefined) {
-      params.push(query.step);
-      where.push(`steps @> ARRAY[${stepNumber(params.length)}]`);
-    }
+    const stepNumber = (id: string) => `(SELECT id FROM flow_steps WHERE step = ${param(id)})`;
+    const stepNumbers = (ids: readonly string[]) => `ARRAY(SELECT id FROM flow_steps WHERE step = ANY(${param(ids)}::text[]))`;
+    if (query.step !== undefined) where.push(`f.steps @> ARRAY[${stepNumber(query.step)}]`);
     if (query.from !== undefined && query.to !== undefined) {
-      params.push(query.from, query.to);
-      const from = stepNumber(params.length - 1);
-      const to = stepNumber(params.length);
-      where.push(
-        `steps @> ARRAY[${from}, ${to}]`,
-        `EXISTS (SELECT 1 FROM generate_subscripts(steps, 1) i WHERE steps[i] = ${from} AND steps[i + 1] = ${to})`,
-      );
+      const from = stepNumber(query.from);
+      const to = stepNumber(query.to);
+      where.push(`f.steps @> ARRAY[${from}, ${to}]`, `EXISTS (SELECT 1 FROM generate_subscripts(f.steps, 1) i WHERE f.steps[i] = ${from} AND f.steps[i + 1] = ${to})`);
     }
-    if (after !== null) {
-      params.push(new Date(after.timestampMs), after.id);
-      where.push(`(last_at, entity_key) < ($${params.length - 1}, $${params.length})`);
+    if (after !== null) where.push(`(f.last_at, f.entity_key) < (${param(new Date(after.timestampMs))}, ${param(after.id)})`);
+    const stuckSql = () =>
+      cuts.length === 0
+        ? "false"
+        : `(${cuts.map((cut) => `(f.last_step = ${stepNumber(cut.step)} AND f.last_at < ${param(cut.cut)})`).join(" OR ")})`;
+    switch (query.outcome) {
+      case "compensated":
+      case "dead-lettered":
+        where.push(`f.outcome = ${param(query.outcome)}`);
+        break;
+      case "completed":
+        where.push(`f.outcome = 'open'`, `f.last_step = ANY(${stepNumbers(terminal)})`);
+        break;
+      case "stuck":
+        where.push(`f.outcome = 'open'`, stuckSql());
+        break;
+      case "in-flight":
+        where.push(`f.outcome = 'open'`, `NOT f.last_step = ANY(${stepNumbers(terminal)})`, `NOT ${stuckSql()}`);
+        break;
+      case undefined:
+        break;
     }
-    params.push(limit + 1);
-    const { rows } = await db.pool.query<{ entity_key: string; first_at: Date; last_at: Date; steps: number; last_step: string }>(
-      `SELECT f.entity_key, f.first_at, f.last_at, cardinality(f.steps) AS steps, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step
+    const { rows } = await db.pool.query<EntityRow>(
+      `SELECT f.entity_key, f.first_at, f.last_at, cardinality(f.steps) AS steps, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step, f.outcome
        FROM flow_entities f WHERE ${where.join(" AND ")}
        ORDER BY f.last_at DESC, f.entity_key DESC
-       LIMIT $${params.length}`,
+       LIMIT ${param(limit + 1)}`,
       params,
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
+    const stepById = new Map(graph.steps.map((step) => [step.id, step]));
+    const groups = await groupsProducing(
+      db,
+      page.flatMap((row) => {
+        const next = stepById.get(row.last_step)?.usualNext;
+        return next ? [parseStepId(next)?.producer ?? null] : [];
+      }),
+    );
     return {
       kind,
-      entities: page.map((row) => {
-        const step = parseStepId(row.last_step) ?? { role: "event" as const, type: row.last_step, producer: null };
-        return {
-          entityKey: row.entity_key,
-          firstAt: row.first_at.toISOString(),
-          lastAt: row.last_at.toISOString(),
-          steps: row.steps,
-          lastStep: { id: row.last_step, ...step },
-        };
-      }),
+      entities: page.map((row) => entityOf(row, graph, stepById, groups, now)),
       nextCursor: rows.length > limit && last ? encodeIdCursor(ENTITIES_CURSOR, last.last_at.getTime(), last.entity_key) : null,
     };
+  });
+}
+
+function stepRef(id: string) {
+  return { id, ...(parseStepId(id) ?? { role: "event" as const, type: id, producer: null }) };
+}
+
+function entityOf(
+  row: EntityRow,
+  graph: Graph,
+  stepById: ReadonlyMap<string, FlowStep>,
+  groups: ReadonlyMap<string, NonNullable<FlowEntity["stuck"]>["groups"]>,
+  now: Date,
+): FlowEntity {
+  const step = stepById.get(row.last_step);
+  const waitedMs = now.getTime() - row.last_at.getTime();
+  let outcome: EntityOutcome;
+  if (row.outcome !== "open") outcome = row.outcome;
+  else if (step?.terminal) outcome = "completed";
+  else if (step?.stuckAfterMs != null && waitedMs >= step.stuckAfterMs) outcome = "stuck";
+  else outcome = "in-flight";
+  let stuck: FlowEntity["stuck"] = null;
+  if (outcome === "stuck" && step?.usualNext) {
+    const next = stepRef(step.usualNext);
+    const edge = graph.edges.find((e) => e.from === step.id && e.to === step.usualNext);
+    stuck = {
+      forMs: waitedMs,
+      nextStep: next,
+      usualP99Ms: edge?.latency?.p99Ms ?? 0,
+      stuckAfterMs: step.stuckAfterMs!,
+      groups: next.producer ? (groups.get(next.producer) ?? []) : [],
+    };
+  }
+  return {
+    entityKey: row.entity_key,
+    outcome,
+    firstAt: row.first_at.toISOString(),
+    lastAt: row.last_at.toISOString(),
+    steps: row.steps,
+    lastStep: stepRef(row.last_step),
+    stuck,
+  };
+}
+
+/** The consumer groups each service runs: its group id, or a group with a member of that client id. */
+async function groupsProducing(db: Queryable, services: readonly (string | null)[]): Promise<Map<string, NonNullable<FlowEntity["stuck"]>["groups"]>> {
+  const names = [...new Set(services.filter((name): name is string => name !== null))];
+  const found = new Map<string, NonNullable<FlowEntity["stuck"]>["groups"]>();
+  if (names.length === 0) return found;
+  const rows = await select<{ service: string; source: string; group_id: string; health_status: string | null; health_reason: string | null }>(
+    db,
+    Prisma.sql`SELECT n.service, ${sourceNameSql(Prisma.sql`g.source_id`)} AS source, g.group_id, g.health_status, g.health_reason
+      FROM unnest(${names}::text[]) AS n(service)
+      JOIN consumer_groups g ON g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}
+        AND (g.group_id = n.service OR EXISTS (
+          SELECT 1 FROM group_members m WHERE m.source_id = g.source_id AND m.group_id = g.group_id AND m.client_id = n.service))
+      ORDER BY n.service, source, g.group_id`,
+  );
+  for (const row of rows) {
+    const list = found.get(row.service) ?? [];
+    list.push({ source: row.source, groupId: row.group_id, healthStatus: row.health_status, healthReason: row.health_reason });
+    found.set(row.service, list);
+  }
+  return found;
+}
+
+/**
+ * How one entity fares in each kind it belongs to (an id can name entities of several kinds):
+ * its outcome as of `now`, judged against its kind's last 7 days. Index: the GIN over entity keys
+ * for its kinds, then flow_entities' primary key.
+ */
+export async function getEntityFlows(db: Queryable, entityKey: string, options: { now?: Date } = {}): Promise<EntityFlow[]> {
+  const now = options.now ?? new Date();
+  return runQuery(`reading the flows of ${entityKey}`, async () => {
+    const { rows } = await db.pool.query<EntityRow & { kind: string }>(
+      `SELECT f.kind, f.entity_key, f.first_at, f.last_at, cardinality(f.steps) AS steps,
+         (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step, f.outcome
+       FROM flow_entities f
+       WHERE f.entity_key = $1 AND f.kind = ANY (ARRAY(
+         SELECT DISTINCT coalesce(e.entity_kinds[array_position(e.entity_keys, $1)], $2)
+         FROM events e WHERE e.entity_keys @> ARRAY[$1]::text[]))
+       ORDER BY f.kind`,
+      [entityKey, DEFAULT_ENTITY_KIND],
+    );
+    const flows: EntityFlow[] = [];
+    for (const row of rows) {
+      const graph = await readGraph(db, row.kind, "7d", now);
+      const stepById = new Map(graph.steps.map((step) => [step.id, step]));
+      const next = stepById.get(row.last_step)?.usualNext;
+      const groups = await groupsProducing(db, next ? [parseStepId(next)?.producer ?? null] : []);
+      flows.push({ kind: row.kind, ...entityOf(row, graph, stepById, groups, now) });
+    }
+    return flows;
   });
 }

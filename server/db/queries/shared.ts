@@ -27,6 +27,11 @@ export interface Queryable {
    * out through groupShown(), the same for pages and API. Unset: every group is shown.
    */
   readonly hiddenGroup?: string;
+  /**
+   * EVENTSCOPE_FLOW_TERMINAL_STEPS and EVENTSCOPE_STUCK_FACTOR (getDatabase() sets them): how the
+   * flow queries tell completed, stuck and in-flight entities apart. Unset: none configured, 3.
+   */
+  readonly flowSettings?: { terminalSteps: readonly string[]; stuckFactor: number };
 }
 
 /**

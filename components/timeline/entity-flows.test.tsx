@@ -1,0 +1,56 @@
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { stepId } from "@/lib/flows";
+import type { EntityFlow } from "@/lib/api-schemas/flows";
+import { EntityFlows } from "./entity-flows";
+
+const paid = { role: "event", type: "PaymentProcessed", producer: "payment-service" } as const;
+const shipped = { role: "event", type: "OrderShipped", producer: "shipping-service" } as const;
+
+function flow(overrides: Partial<EntityFlow>): EntityFlow {
+  return {
+    kind: "orderId",
+    entityKey: "ord-3",
+    outcome: "in-flight",
+    firstAt: "2026-12-05T10:00:03.000Z",
+    lastAt: "2026-12-05T10:00:03.200Z",
+    steps: 2,
+    lastStep: { id: stepId(paid), ...paid },
+    stuck: null,
+    ...overrides,
+  };
+}
+
+describe("EntityFlows", () => {
+  it("says what a stuck entity waits for, how long that usually takes, and which group to look at", () => {
+    render(
+      <EntityFlows
+        flows={[
+          flow({
+            outcome: "stuck",
+            stuck: {
+              forMs: 30 * 60_000,
+              nextStep: { id: stepId(shipped), ...shipped },
+              usualP99Ms: 279,
+              stuckAfterMs: 30_000,
+              groups: [{ source: "default", groupId: "shipping-service", healthStatus: "STALL", healthReason: "no commits for 5 min" }],
+            },
+          }),
+        ]}
+      />,
+    );
+    const item = screen.getByRole("listitem");
+    expect(item.textContent).toContain("orderId flow: stuck after PaymentProcessed (payment-service)");
+    expect(item.textContent).toContain("waiting 30 min for OrderShipped from shipping-service");
+    expect(screen.getByRole("link", { name: "shipping-service" }).getAttribute("href")).toBe("/groups/shipping-service");
+    expect(item.textContent).toContain("(STALL: no commits for 5 min)");
+    expect(screen.getByRole("link", { name: "orderId flow" }).getAttribute("href")).toBe("/flows/orderId");
+  });
+
+  it("shows the outcome of each kind, and nothing without flows", () => {
+    const { container, rerender } = render(<EntityFlows flows={[flow({ outcome: "compensated" }), flow({ kind: "key:payments", outcome: "completed" })]} />);
+    expect(screen.getAllByRole("listitem").map((li) => li.querySelector("strong")?.textContent)).toEqual(["compensated", "completed"]);
+    rerender(<EntityFlows flows={[]} />);
+    expect(container.textContent).toBe("");
+  });
+});

@@ -1,0 +1,56 @@
+import Link from "next/link";
+import type { EntityFlow } from "@/lib/api-schemas/flows";
+import { flowHref } from "@/lib/api-schemas/flows";
+import { groupHref } from "@/lib/api-schemas/groups";
+import { formatDuration } from "@/lib/format-duration";
+import styles from "./timeline.module.css";
+
+/** How each outcome reads beside the kind. */
+export const ENTITY_OUTCOME_LABELS: Record<EntityFlow["outcome"], string> = {
+  completed: "completed",
+  compensated: "compensated",
+  "dead-lettered": "dead-lettered",
+  stuck: "stuck",
+  "in-flight": "in flight",
+};
+
+/**
+ * Where the entity stands in each kind's flow: its outcome and, when it is stuck, what it waits
+ * for, how long that usually takes, and the consumer groups that should produce it.
+ */
+export function EntityFlows({ flows }: { flows: readonly EntityFlow[] }) {
+  if (flows.length === 0) return null;
+  return (
+    <ul className={styles.tlFlows} aria-label="Flows">
+      {flows.map((flow) => (
+        <li key={flow.kind} data-outcome={flow.outcome}>
+          <Link href={flowHref(flow.kind)}>{flow.kind} flow</Link>: <strong className={styles.tlFlowOutcome}>{ENTITY_OUTCOME_LABELS[flow.outcome]}</strong>
+          {" "}after {flow.lastStep.type}
+          {flow.lastStep.producer ? ` (${flow.lastStep.producer})` : ""}
+          {flow.stuck ? (
+            <>
+              {" "}— waiting {formatDuration(flow.stuck.forMs)} for {flow.stuck.nextStep.type}
+              {flow.stuck.nextStep.producer ? ` from ${flow.stuck.nextStep.producer}` : ""}, which usually follows within{" "}
+              {formatDuration(flow.stuck.usualP99Ms)} (p99; stuck after {formatDuration(flow.stuck.stuckAfterMs)}).
+              {flow.stuck.groups.length > 0 ? (
+                <>
+                  {" "}Look at{" "}
+                  {flow.stuck.groups.map((group, i) => (
+                    <span key={`${group.source}/${group.groupId}`}>
+                      {i > 0 ? ", " : ""}
+                      <Link href={groupHref(group.groupId, { source: group.source })}>{group.groupId}</Link>
+                      {group.healthStatus ? ` (${group.healthStatus}${group.healthReason ? `: ${group.healthReason}` : ""})` : ""}
+                    </span>
+                  ))}
+                  .
+                </>
+              ) : (
+                <> No consumer group of {flow.stuck.nextStep.producer ?? "its producer"} is known.</>
+              )}
+            </>
+          ) : null}
+        </li>
+      ))}
+    </ul>
+  );
+}
