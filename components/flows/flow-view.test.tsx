@@ -15,7 +15,7 @@ const DEAD = stepId({ role: "dead-letter", type: "PaymentRequested", producer: "
 const latency = (p50Ms: number, p95Ms: number, p99Ms: number, count = 10) => ({ p50Ms, p95Ms, p99Ms, count });
 
 function step(id: string, role: StepRole, type: string, producer: string, figures: Partial<FlowStep>): FlowStep {
-  return { id, role, type, producer, entities: 0, starts: 0, ends: 0, latency: null, ...figures };
+  return { id, role, type, producer, entities: 0, starts: 0, ends: 0, latency: null, terminal: false, usualNext: null, stuckAfterMs: null, ...figures };
 }
 
 const flow: Flow = {
@@ -39,6 +39,8 @@ const flow: Flow = {
     { from: RETRY, to: DEAD, entities: 30, share: 0.25, latency: latency(30_000, 60_000, 61_000) },
   ],
   endToEnd: latency(2100, 8000, 65_000),
+  outcomes: { completed: 1000, compensated: 0, deadLettered: 30, stuck: 0, inFlight: 170 },
+  outcomeHours: [],
   pending: 7,
 };
 
@@ -47,6 +49,8 @@ const page = (keys: string[], nextCursor: string | null = null): FlowEntities =>
   nextCursor,
   entities: keys.map((entityKey) => ({
     entityKey,
+    outcome: "completed" as const,
+    stuck: null,
     firstAt: "2026-12-05T19:00:00.000Z",
     lastAt: "2026-12-05T19:00:05.000Z",
     steps: 3,

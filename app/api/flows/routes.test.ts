@@ -31,6 +31,8 @@ const flow: Flow = {
   steps: [],
   edges: [],
   endToEnd: null,
+  outcomes: { completed: 0, compensated: 0, deadLettered: 0, stuck: 0, inFlight: 1 },
+  outcomeHours: [],
   pending: 0,
 };
 
@@ -86,6 +88,7 @@ describe("GET /api/flows/[kind]/entities", () => {
     expect(step).toEqual({ status: 200, cache: "no-store", body: page });
     expect(db.listFlowEntities).toHaveBeenLastCalledWith({ stub: "database" }, "orderId", {
       window: "7d",
+      outcome: undefined,
       step: PLACED,
       from: undefined,
       to: undefined,
