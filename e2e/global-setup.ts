@@ -119,6 +119,10 @@ export default async function globalSetup(): Promise<void> {
     "compatible",
     "--schema-change-after",
     "8",
+    // No consumer stalls: specs that follow an order to its shipment must not wait two minutes.
+    // Stuck orders are made by the flows spec itself (an order whose next step never comes).
+    "--stall-every",
+    "0",
   ];
   log(`starting the demo stack (data in ${dataDir}); a first run builds the web UI, which takes minutes`);
   const launcher: ChildProcess = spawn(process.execPath, args, {

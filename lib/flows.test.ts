@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   addCounters,
+  isOnceStep,
   pathOutcome,
   readPath,
   comparePathEvents,
@@ -108,6 +109,21 @@ describe("what a path counts for", () => {
       [retry, dead, 48], // 4,000 ms: floor(11.966 × 4) + 1
     ]);
     expect(counters.filter((c) => c.metric === "e2e").map((c) => c.bucket)).toEqual([52]); // 8,000 ms
+  });
+
+  it("counts an ordinary step reached twice as a repeat, once, at its second time; a retry loop is no repeat", () => {
+    const path: PathStep[] = [
+      { step: placed, at: T0 },
+      { step: paid, at: T0 + 100 },
+      { step: paid, at: T0 + HOUR + 200 },
+      { step: paid, at: T0 + HOUR + 300 },
+      { step: retry, at: T0 + HOUR + 400 },
+      { step: retry, at: T0 + HOUR + 500 },
+    ];
+    expect(pathCounters(path).filter((c) => c.metric === "repeat")).toEqual([{ metric: "repeat", hour: T0 + HOUR, a: paid, b: "", bucket: -1 }]);
+    expect(isOnceStep({ entities: 100, repeats: 4 })).toBe(true);
+    expect(isOnceStep({ entities: 100, repeats: 5 })).toBe(false);
+    expect(isOnceStep({ entities: 0, repeats: 0 })).toBe(false);
   });
 
   it("counts a single event as start, end and reach, without transitions", () => {

@@ -160,9 +160,11 @@ export function hourOf(ms: number): number {
  *   outcome (in `b`: open, compensated or dead-lettered), so outcomes are counted per last step;
  * - `edge`: each distinct transition a → b (consecutive steps), once, in the hour of its first
  *   occurrence's b, with the time from a to b as a latency bucket;
- * - `e2e`: for a path of two steps or more, first → last step, in the last step's hour.
+ * - `e2e`: for a path of two steps or more, first → last step, in the last step's hour;
+ * - `repeat`: each ordinary (`event`) step the entity reached more than once, once, in the hour
+ *   of its second time: a step most entities reach once is one that should happen once (isOnceStep).
  */
-export type CounterMetric = "reach" | "start" | "end" | "edge" | "e2e";
+export type CounterMetric = "reach" | "start" | "end" | "edge" | "e2e" | "repeat";
 
 export interface Counter {
   metric: CounterMetric;
@@ -184,11 +186,20 @@ export function pathCounters(path: readonly PathStep[], outcome: PathOutcome = "
   if (steps.length === 0) return [];
   const counters: Counter[] = [];
   const reached = new Set<string>();
+  const repeated = new Set<string>();
+  const repeats: Counter[] = [];
   for (const { step, at } of steps) {
-    if (reached.has(step)) continue;
+    if (reached.has(step)) {
+      if (!repeated.has(step) && step.startsWith(`event${SEP}`)) {
+        repeated.add(step);
+        repeats.push({ metric: "repeat", hour: hourOf(at), a: step, b: "", bucket: -1 });
+      }
+      continue;
+    }
     reached.add(step);
     counters.push({ metric: "reach", hour: hourOf(at), a: step, b: "", bucket: -1 });
   }
+  counters.push(...repeats);
   const first = steps[0]!;
   const last = steps[steps.length - 1]!;
   counters.push({ metric: "start", hour: hourOf(first.at), a: first.step, b: "", bucket: -1 });
@@ -240,6 +251,14 @@ export function comparePathEvents(
   const pa = BigInt(a.position);
   const pb = BigInt(b.position);
   return pa < pb ? -1 : pa > pb ? 1 : 0;
+}
+
+/**
+ * A step that should happen once per entity: fewer than 1 in 20 of the entities that reached it
+ * reached it again. A repeat of such a step is a repeated effect (lib/delivery-marks.ts).
+ */
+export function isOnceStep(step: { entities: number; repeats: number }): boolean {
+  return step.entities > 0 && step.repeats * 20 < step.entities;
 }
 
 // --- outcomes ------------------------------------------------------------------------------------

@@ -58,6 +58,13 @@ The demo services (passed through; their defaults apply when a flag is absent):
   --outage-length S    lasting S seconds (shorter than --outage-every): its orders end up as
                        dead letters that replay fine once it is over
   --max-attempts N     payment attempts before a message goes to the dead-letter topic
+  --duplicate-rate P   share of payments events the payment service's producer delivers twice
+                       (0 to 1): the same key, value and headers a moment later
+  --rekey-rate P       share of order outcomes keyed by something else than the order id (0 to
+                       1): the order's events spread over two partitions of orders
+  --stall-every S      the shipping service stops consuming every S seconds (0: never), the
+                       first time after min(S, 300) seconds: its lag grows, orders wait for it
+  --stall-length S     for S seconds (shorter than --stall-every), then it catches up
   --compression CODEC  what the services produce with: none, gzip, snappy, lz4 or zstd
 
 The payment service writes the payments topic in Avro, registered in the schema registry
@@ -83,6 +90,10 @@ const SERVICE_FLAGS = {
   "outage-every": { min: 0, max: 86_400, integer: true },
   "outage-length": { min: 1, max: 86_400, integer: true },
   "max-attempts": { min: 1, max: 100, integer: true },
+  "duplicate-rate": { min: 0, max: 1, integer: false },
+  "rekey-rate": { min: 0, max: 1, integer: false },
+  "stall-every": { min: 0, max: 86_400, integer: true },
+  "stall-length": { min: 1, max: 86_400, integer: true },
   "schema-change-after": { min: 0, max: 86_400, integer: true },
 } as const;
 const SCHEMA_CHANGES = ["compatible", "breaking", "none"];
@@ -199,6 +210,11 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
   const outageLength = values["outage-length"] === undefined ? undefined : Number(values["outage-length"]);
   if (outageEvery !== undefined && outageEvery > 0 && outageLength !== undefined && outageLength >= outageEvery) {
     throw new UsageError("--outage-length must be shorter than --outage-every");
+  }
+  const stallEvery = values["stall-every"] === undefined ? undefined : Number(values["stall-every"]);
+  const stallLength = values["stall-length"] === undefined ? undefined : Number(values["stall-length"]);
+  if (stallEvery !== undefined && stallEvery > 0 && stallLength !== undefined && stallLength >= stallEvery) {
+    throw new UsageError("--stall-length must be shorter than --stall-every");
   }
   const sources = values.sources === undefined ? 1 : Number(values.sources.trim());
   if (sources !== 1 && sources !== 2) throw new UsageError(`--sources must be 1 or 2; got "${values.sources}"`);

@@ -32,6 +32,7 @@ describe("loadConfig", () => {
       flowTerminalSteps: [],
       compensations: [],
       stuckFactor: 3,
+      stateIgnore: [],
       collectorGroup: "eventscope-collector",
       pollMs: 5_000,
       dlqPatterns: [],

@@ -325,6 +325,7 @@ const environmentSchema = z.object({
   EVENTSCOPE_FLOWS: optionalVar(booleanFlag),
   EVENTSCOPE_FLOW_TERMINAL_STEPS: optionalVar(eventTypeList),
   EVENTSCOPE_COMPENSATIONS: optionalVar(compensationPairs),
+  EVENTSCOPE_STATE_IGNORE: optionalVar(fieldList("fields an entity's state leaves out")),
   EVENTSCOPE_STUCK_FACTOR: optionalVar(positiveNumber("how many times the next step's p99 an entity may wait before it is stuck")),
   EVENTSCOPE_AUDIT_RETENTION: optionalVar(retention),
   SCHEMA_REGISTRY_URL: optionalVar(registryUrl),
@@ -416,6 +417,8 @@ function toConfig(env: Environment, fileSources: SourceConfig[] | undefined) {
     compensations: env.EVENTSCOPE_COMPENSATIONS ?? [],
     /** An open entity is stuck after this many times the p99 of the step that usually comes next. */
     stuckFactor: env.EVENTSCOPE_STUCK_FACTOR ?? 3,
+    /** Fields an entity's folded state (lib/entity-state.ts) leaves out: names at any depth or dotted paths. */
+    stateIgnore: env.EVENTSCOPE_STATE_IGNORE ?? [],
     /** Dead letters (with their replays) and the audit log: kept longer than events. */
     auditRetentionMs: env.EVENTSCOPE_AUDIT_RETENTION ?? 90 * DURATION_UNITS_MS.d,
     collectorGroup: env.EVENTSCOPE_COLLECTOR_GROUP ?? "eventscope-collector",

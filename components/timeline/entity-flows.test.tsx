@@ -17,6 +17,7 @@ function flow(overrides: Partial<EntityFlow>): EntityFlow {
     steps: 2,
     lastStep: { id: stepId(paid), ...paid },
     stuck: null,
+    onceSteps: [],
     ...overrides,
   };
 }

@@ -1,7 +1,7 @@
 import { act, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { EntityTimeline } from "@/lib/api-schemas/entities";
+import type { EntityState, EntityTimeline } from "@/lib/api-schemas/entities";
 import type { EventDetail, GroupConsumption, TimelineEvent } from "@/lib/api-schemas/events";
 import { jsonResponse, stubFetch, type SentRequest } from "@/components/test-support";
 import { EntityTimelineView } from "./entity-timeline";
@@ -32,10 +32,22 @@ function detail(of: TimelineEvent): EventDetail {
 /** Answers the timeline's live requests with `current()`, and an event's detail when a row opens. */
 function serve(current: () => Response): SentRequest[] {
   return stubFetch((request) => {
+    if (request.url.startsWith(`/api/entities/${ORDER}?at=`)) return jsonResponse(stateAt(decodeURIComponent(request.url.split("at=")[1]!)));
     if (request.url.startsWith(`/api/entities/${ORDER}`)) return current();
     const opened = [placed, paid].find((e) => request.url === `/api/events/${e.topic}/${e.partition}/${e.offset}`);
     return opened ? jsonResponse(detail(opened)) : jsonResponse({ message: "not found" }, 404);
   });
+}
+
+/** The state the API folds: the order placed, then paid (a hand-written answer per time). */
+function stateAt(at: string): EntityState {
+  const paidYet = at >= paid.timestamp;
+  return {
+    entityKey: ORDER,
+    at,
+    state: paidYet ? { orderId: ORDER, status: "paid", payment: "pay-1" } : { orderId: ORDER, status: "placed" },
+    basedOn: [],
+  };
 }
 
 function show(initial: EntityTimeline, selectedEvent: string | null = null) {
@@ -97,7 +109,7 @@ describe("EntityTimelineView, live", () => {
     expect(within(row("OrderPlaced orders/0/0")).getByText(/"amount": 42/)).toBeTruthy();
     expect(selectedDots()).toEqual([expect.stringMatching(/^PaymentProcessed on payments\/0\/3/)]);
     // Eventscope's own group reads every topic and says nothing about the user's system.
-    expect(requests.filter((r) => r.url.startsWith("/api/entities/")).map((r) => r.url)).toEqual([`/api/entities/${ORDER}?limit=1000`]);
+    expect(requests.filter((r) => r.url.startsWith("/api/entities/") && !r.url.includes("?at=")).map((r) => r.url)).toEqual([`/api/entities/${ORDER}?limit=1000`]);
   });
 
   it("leaves the selection empty when its event is gone", async () => {
@@ -179,5 +191,31 @@ describe("EntityTimelineView, the compensation chain", () => {
   it("draws no chain for a cancellation without a failure before it", () => {
     show(timeline([placed, event("orders", 32, 24, "OrderCancelled", [])]));
     expect(screen.queryByText(/answers|compensated by/)).toBeNull();
+  });
+});
+
+describe("EntityTimelineView, state after each event", () => {
+  it("shows, in an opened event, the fields it changed and the whole state after it", async () => {
+    serve(() => jsonResponse(timeline([placed, paid])));
+    show(timeline([placed, paid]));
+    const user = userEvent.setup();
+    const paidRow = () => row(`PaymentProcessed ${paid.topic}/0/${paid.offset}`);
+    await user.click(within(paidRow()).getByRole("button", { name: /^Show headers and value of/ }));
+    const state = await within(paidRow()).findByRole("region", { name: "State after this event" });
+    expect(within(state).getAllByRole("listitem").map((li) => li.textContent)).toEqual(['+ payment: "pay-1"', '~ status: "placed" → "paid"']);
+    expect(within(state).getByText(/Whole state/).textContent).toBe("Whole state (0 events folded)");
+  });
+});
+
+describe("EntityTimelineView, delivery marks", () => {
+  it("marks a message delivered twice, and an order's event that landed on another partition", () => {
+    const withId = (e: TimelineEvent, id: string): TimelineEvent => ({ ...e, headers: [{ key: "ce_id", value: id, encoding: "utf8" }] });
+    const first = withId(event("payments", 20, 20, "PaymentProcessed", []), "evt-1");
+    const again = withId(event("payments", 21, 21, "PaymentProcessed", []), "evt-1");
+    const moved: TimelineEvent = { ...withId(event("orders", 5, 22, "OrderConfirmed", []), "evt-2"), partition: 2 };
+    show(timeline([withId(placed, "evt-0"), first, again, moved]));
+    expect(within(row("PaymentProcessed payments/0/21")).getByText("duplicate: payments/0/20 delivered again 1 s later (same message id)")).toBeTruthy();
+    expect(within(row("OrderConfirmed orders/2/5")).getByText(/^ordering break: on partition 2 of orders, while this entity's earlier events there were on 0/)).toBeTruthy();
+    expect(within(row("PaymentProcessed payments/0/20")).queryByText(/duplicate|ordering break|repeated/)).toBeNull();
   });
 });

@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import type { EntityTimeline } from "@/lib/api-schemas/entities";
+import { entityStateSchema, type EntityState, type EntityTimeline } from "@/lib/api-schemas/entities";
 import { type EventDetail, eventHref, eventPlace, type TimelineEvent } from "@/lib/api-schemas/events";
 import { formatDuration } from "@/lib/format-duration";
 import { formatCount } from "@/lib/format-number";
@@ -15,6 +15,8 @@ import { formatClock, formatTime } from "@/components/events/format";
 import { OutcomeLegend, OutcomeTag } from "@/components/events/step-outcome";
 import { classifyStep, type StepMark } from "@/lib/step-outcome";
 import { readEvents, type PathReading } from "@/lib/flows";
+import { diffStates } from "@/lib/entity-state";
+import { deliveryMarks, type DeliveryMark } from "@/lib/delivery-marks";
 import { REPLAY_OF_HEADER } from "@/lib/dead-letter-conventions";
 import styles from "./timeline.module.css";
 
@@ -123,6 +125,25 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
       ),
     [events],
   );
+  // Duplicates, repeated effects (of steps the entity's flows say happen once) and partition splits.
+  const delivery = useMemo(() => {
+    const once = new Set(initial.flows.flatMap((flow) => flow.onceSteps.map((step) => `${step.type}\u0000${step.producer ?? ""}`)));
+    return deliveryMarks(
+      events.map((e, i) => ({
+        topic: e.topic,
+        partition: e.partition,
+        at: times[i]!,
+        eventType: e.eventType,
+        producer: e.producer,
+        key: e.key,
+        size: e.size,
+        valuePreview: e.valuePreview,
+        headers: e.headers,
+        special: e.deadLetter !== null || e.priorFailure !== null || e.headers.some((header) => header.key === REPLAY_OF_HEADER),
+      })),
+      (type, producer) => once.has(`${type}\u0000${producer ?? ""}`),
+    );
+  }, [events, times, initial.flows]);
   const bounds = timelineBounds(times);
 
   const virtualizer = useVirtualizer({
@@ -293,6 +314,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
                   <span className={styles.tlType}>
                     <span>{e.eventType ?? "(no type)"}</span> <OutcomeTag mark={marks[item.index]!} />
                     <ChainNote chain={chain} index={item.index} events={events} />
+                    <DeliveryNotes marks={delivery[item.index]!} events={events} index={item.index} />
                   </span>
                   <span className={styles.tlWhere}>
                     <Link href={eventHref(e)}>{id}</Link>
@@ -306,6 +328,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
                   {open ? (
                     <div className={styles.tlDetail}>
                       <ExpandedEvent event={e} />
+                      <StateAfter entityKey={entityKey} at={e.timestamp} previousAt={item.index > 0 ? events[item.index - 1]!.timestamp : null} />
                     </div>
                   ) : null}
                 </div>
@@ -348,6 +371,86 @@ function ChainNote({ chain, index, events }: { chain: PathReading; index: number
     );
   }
   return null;
+}
+
+/**
+ * The entity's state after this event (its events' values folded as JSON Merge Patches, from
+ * `GET /api/entities/<key>?at=`), with what changed since the previous event. Events of the same
+ * millisecond count together.
+ */
+function StateAfter({ entityKey, at, previousAt }: { entityKey: string; at: string; previousAt: string | null }) {
+  const [state, setState] = useState<{ after?: EntityState; before?: EntityState | null; error?: string }>({});
+  useEffect(() => {
+    let current = true;
+    const load = async (time: string) => {
+      const response = await fetch(`/api/entities/${encodeURIComponent(entityKey)}?at=${encodeURIComponent(time)}`);
+      const body = (await response.json()) as { message?: string };
+      if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+      const parsed = entityStateSchema.safeParse(body);
+      if (!parsed.success) throw new Error("the answer is not an entity state");
+      return parsed.data;
+    };
+    Promise.all([load(at), previousAt === null ? Promise.resolve(null) : load(previousAt)])
+      .then(([after, before]) => {
+        if (current) setState({ after, before });
+      })
+      .catch((error: unknown) => {
+        if (current) setState({ error: `Could not load the state: ${error instanceof Error ? error.message : String(error)}` });
+      });
+    return () => {
+      current = false;
+    };
+  }, [entityKey, at, previousAt]);
+  if (state.error) return <p role="alert">{state.error}</p>;
+  if (!state.after) return <p>Loading the state…</p>;
+  const changes = diffStates(state.before?.state ?? {}, state.after.state);
+  const show = (value: unknown) => JSON.stringify(value);
+  return (
+    <section className={styles.tlState} aria-label="State after this event">
+      <h3>State after this event</h3>
+      {changes.length === 0 ? (
+        <p>No field changed.</p>
+      ) : (
+        <ul aria-label="Changed fields">
+          {changes.map((change) => (
+            <li key={change.path} data-change={change.change}>
+              {change.change === "added" ? `+ ${change.path}: ${show(change.after)}` : null}
+              {change.change === "removed" ? `− ${change.path} (was ${show(change.before)})` : null}
+              {change.change === "changed" ? `~ ${change.path}: ${show(change.before)} → ${show(change.after)}` : null}
+            </li>
+          ))}
+        </ul>
+      )}
+      <details>
+        <summary>Whole state ({state.after.basedOn.length} events folded)</summary>
+        <pre>{JSON.stringify(state.after.state, null, 2)}</pre>
+      </details>
+    </section>
+  );
+}
+
+/** Duplicates, repeated effects and partition splits, in words, on the event they concern. */
+function DeliveryNotes({ marks, events, index }: { marks: readonly DeliveryMark[]; events: readonly TimelineEvent[]; index: number }) {
+  if (marks.length === 0) return null;
+  const e = events[index]!;
+  return (
+    <>
+      {marks.map((mark) => {
+        const earlier = mark.kind === "split" ? null : events[mark.of]!;
+        const text =
+          mark.kind === "duplicate"
+            ? `duplicate: ${eventId(earlier!)} delivered again ${formatDuration(Date.parse(e.timestamp) - Date.parse(earlier!.timestamp))} later (same ${mark.by === "id" ? "message id" : "content"})`
+            : mark.kind === "repeated"
+              ? `repeated effect: ${e.eventType} already happened at ${formatClock(earlier!.timestamp)} (${eventId(earlier!)}): a consumer did it twice`
+              : `ordering break: on partition ${mark.partition} of ${e.topic}, while this entity's earlier events there were on ${mark.firstPartition}: Kafka does not keep them in order`;
+        return (
+          <span key={mark.kind} className={styles.tlChain} data-mark={mark.kind}>
+            {text}
+          </span>
+        );
+      })}
+    </>
+  );
 }
 
 /** How a dot names its mark to a screen reader and in its tooltip. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cursorSchema, limitSchema, optionalText, queryRecord, type RawQuery } from "./query-params.ts";
-import { eventPlace, timelineEventSchema } from "./events.ts";
+import { eventPlace, timelineEventSchema, timeSchema } from "./events.ts";
 import { entityFlowSchema } from "./flows.ts";
 
 /** `/entities/[key]` and `GET /api/entities/[key]`: an entity key and a page of its timeline. */
@@ -11,6 +11,8 @@ export const entityKeySchema = z
   .max(1000, "an entity key has at most 1000 characters");
 
 export const entityTimelineQuerySchema = z.object({
+  /** The entity's state at this time (lib/entity-state.ts) instead of its timeline: `GET /api/entities/<key>?at=<ISO time>`. */
+  at: timeSchema(),
   cursor: cursorSchema,
   /** Events per page; the query's default is 200. */
   limit: limitSchema(1000),
@@ -49,3 +51,18 @@ export const entityTimelineSchema = z.object({
 });
 
 export type EntityTimeline = z.infer<typeof entityTimelineSchema>;
+
+/**
+ * `GET /api/entities/<key>?at=<ISO time>`: the entity's state folded from its events' values up to
+ * that time (JSON Merge Patch in time order, lib/entity-state.ts), and the events it is based on.
+ */
+export const entityStateSchema = z.object({
+  entityKey: z.string(),
+  at: z.string(),
+  state: z.record(z.string(), z.unknown()),
+  basedOn: z.array(
+    z.object({ source: z.string(), topic: z.string(), partition: z.number(), offset: z.string(), timestamp: z.string(), eventType: z.string().nullable() }),
+  ),
+});
+
+export type EntityState = z.infer<typeof entityStateSchema>;

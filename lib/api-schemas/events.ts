@@ -23,7 +23,7 @@ export const traceIdSchema = z
  */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
 
-function timeSchema() {
+export function timeSchema() {
   return z.preprocess(
     blankToUndefined,
     z

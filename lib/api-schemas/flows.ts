@@ -49,6 +49,10 @@ export const flowStepSchema = z.object({
   ends: z.number().int(),
   /** Time from the previous step, over every edge into it; null for a step nothing leads to. */
   latency: latencySchema.nullable(),
+  /** Entities that reached it more than once (ordinary events only: retries repeat by design). */
+  repeats: z.number().int(),
+  /** Should happen once per entity (lib/flows.ts isOnceStep): a repeat of it is a repeated effect. */
+  once: z.boolean(),
   /** Completed here: a configured terminal step, or most entities that reach it end here. */
   terminal: z.boolean(),
   /** The step that most often comes next (id), or null. */
@@ -206,7 +210,11 @@ export const flowEntitiesSchema = z.object({
 export type FlowEntity = z.infer<typeof flowEntitySchema>;
 
 /** One entity's standing in a kind's flow (on its timeline): the kind, and the entity as the flow lists it. */
-export const entityFlowSchema = flowEntitySchema.extend({ kind: z.string() });
+export const entityFlowSchema = flowEntitySchema.extend({
+  kind: z.string(),
+  /** The kind's steps that should happen once per entity (type and producer): a repeat on the timeline is a repeated effect. */
+  onceSteps: z.array(z.object({ type: z.string(), producer: z.string().nullable() })),
+});
 export type EntityFlow = z.infer<typeof entityFlowSchema>;
 export type FlowEntities = z.infer<typeof flowEntitiesSchema>;
 

@@ -205,7 +205,14 @@ describe("flows maintained by the fold", () => {
     expect(await keys("dead-lettered")).toEqual([["ord-2", "dead-lettered"]]);
     expect(await keys("in-flight")).toEqual([]);
     // On its timeline, each entity says how it fares in its kind's flow.
-    expect(await getEntityFlows(db, "ord-3", { now: NOW })).toEqual([{ kind: "orderId", ...stuck!.entities[0]! }]);
+    expect(await getEntityFlows(db, "ord-3", { now: NOW })).toEqual([
+      {
+        kind: "orderId",
+        ...stuck!.entities[0]!,
+        // Every step so far happened once per order.
+        onceSteps: flow.steps.filter((s) => s.role === "event").map((s) => ({ type: s.type, producer: s.producer })),
+      },
+    ]);
     expect((await getEntityFlows(db, "ord-4", { now: NOW })).map((f) => [f.kind, f.outcome])).toEqual([["orderId", "compensated"]]);
     expect(await getEntityFlows(db, "ord-404", { now: NOW })).toEqual([]);
     // Ten seconds after its payment, ord-3 was still in flight.

@@ -116,6 +116,7 @@ export function getDatabase(): Promise<OpenedDatabase> {
       maskFields: config.maskFields,
       hiddenGroup: config.collectorGroup,
       flowSettings: { terminalSteps: config.flowTerminalSteps, stuckFactor: config.stuckFactor },
+      stateIgnore: config.stateIgnore,
     };
   });
 }

@@ -71,6 +71,10 @@ try {
       (options.outageEverySeconds > 0
         ? `a ${options.outageLengthSeconds} s gateway outage every ${options.outageEverySeconds} s`
         : "no gateway outages") +
+      `, duplicate deliveries ${options.duplicateRate}, re-keyed outcomes ${options.rekeyRate}, ` +
+      (options.stallEverySeconds > 0
+        ? `a ${options.stallLengthSeconds} s shipping-service stall every ${options.stallEverySeconds} s`
+        : "no consumer stalls") +
       (options.schemaChange === "none"
         ? ", no payments schema change"
         : `, a ${options.schemaChange} payments schema change after ${options.schemaChangeAfterSeconds} s`),

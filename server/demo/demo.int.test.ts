@@ -61,6 +61,9 @@ beforeAll(async () => {
     ...["--rate", "3", "--decline-rate", "0.2", "--transient-rate", "0.1", "--malformed-rate", "0.1"],
     ...["--outage-every", "8", "--outage-length", "3", "--max-attempts", "3", "--analytics-delay-ms", "0"],
     ...["--spans-file", spansFile],
+    // Without the delivery faults: this run asserts that no event is emitted twice and that an
+    // order's events share its key (delivery-faults.int.test.ts runs them).
+    ...["--duplicate-rate", "0", "--rekey-rate", "0", "--stall-every", "0"],
   ]);
 }, 120_000);
 

@@ -161,6 +161,8 @@ export interface NewEvent {
   data: Record<string, unknown> & { orderId: string };
   /** Default: a random UUID (events that start a saga). */
   id?: string;
+  /** The message key. Default: the order id, which keeps an order's events on one partition. */
+  key?: string;
   time?: Date;
 }
 
@@ -169,9 +171,9 @@ export interface NewEvent {
  * text. On `payments` that text is what the producer encodes in Avro when it sends
  * (service.ts), and `content-type` says Avro already.
  */
-export function toMessage(topic: TopicName, event: NewEvent): Message & { value: string; headers: Record<string, string> } {
+export function toMessage(topic: TopicName, event: NewEvent): Message & { key: string; value: string; headers: Record<string, string> } {
   return {
-    key: event.orderId,
+    key: event.key ?? event.orderId,
     value: JSON.stringify(event.data),
     headers: {
       ce_specversion: "1.0",

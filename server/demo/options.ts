@@ -31,6 +31,16 @@ services) against a Kafka cluster and a PostgreSQL database (state in its own "d
                                   min(S, 30) seconds after start; 0 turns outages off (default 180)
   --outage-length S               length of each outage in seconds (default 8)
   --max-attempts N                payment attempts before a dead letter (default 3)
+  --duplicate-rate P              share of payment-service's payments events its producer sends
+                                  twice (a retry after a lost acknowledgement: same key, value and
+                                  headers, 50 to 500 ms later), 0..1 (default 0.02)
+  --rekey-rate P                  share of OrderConfirmed / OrderCancelled keyed by something else
+                                  than the order id, so they may land on another partition of
+                                  orders than the order's other events, 0..1 (default 0.01)
+  --stall-every S                 shipping-service stops consuming every S seconds (paused, still
+                                  in its group, its lag growing), the first time min(S, 300)
+                                  seconds after start; 0 turns stalls off (default 600)
+  --stall-length S                length of each stall in seconds (default 120)
   --analytics-delay-ms N          time the analytics consumer spends per message (default 200)
   --compression CODEC             what the services produce with: none, gzip, snappy, lz4 or
                                   zstd (default none)
@@ -102,6 +112,10 @@ const flagsSchema = z.object({
   "outage-every": count("outage-every", 0, 86_400, "a number of seconds").default(180),
   "outage-length": count("outage-length", 1, 86_400, "a number of seconds").default(8),
   "max-attempts": count("max-attempts", 1, 100).default(3),
+  "duplicate-rate": share("duplicate-rate").default(0.02),
+  "rekey-rate": share("rekey-rate").default(0.01),
+  "stall-every": count("stall-every", 0, 86_400, "a number of seconds").default(600),
+  "stall-length": count("stall-length", 1, 86_400, "a number of seconds").default(120),
   "analytics-delay-ms": count("analytics-delay-ms", 0, 60_000).default(200),
   "spans-file": z.string().min(1, "--spans-file must name a file").optional(),
   compression: z.enum(COMPRESSION_NAMES, { error: `--compression must be one of ${COMPRESSION_NAMES.join(", ")}` }).default("none"),
@@ -125,6 +139,13 @@ export interface DemoOptions {
   outageEverySeconds: number;
   outageLengthSeconds: number;
   maxAttempts: number;
+  /** Share of payment-service's payments events sent a second time, unchanged. */
+  duplicateRate: number;
+  /** Share of order-service's outcome events (OrderConfirmed, OrderCancelled) sent with another key. */
+  rekeyRate: number;
+  /** Seconds between shipping-service stall starts; 0: no stalls. */
+  stallEverySeconds: number;
+  stallLengthSeconds: number;
   analyticsDelayMs: number;
   spansFile: string | undefined;
   /** The codec every message the services produce is sent with. */
@@ -177,6 +198,9 @@ export function parseDemoCommandLine(
   if (flags["outage-every"] > 0 && flags["outage-length"] >= flags["outage-every"]) {
     throw new UsageError("--outage-length must be shorter than --outage-every");
   }
+  if (flags["stall-every"] > 0 && flags["stall-length"] >= flags["stall-every"]) {
+    throw new UsageError("--stall-length must be shorter than --stall-every");
+  }
   return {
     help: false,
     options: {
@@ -192,6 +216,10 @@ export function parseDemoCommandLine(
       outageEverySeconds: flags["outage-every"],
       outageLengthSeconds: flags["outage-length"],
       maxAttempts: flags["max-attempts"],
+      duplicateRate: flags["duplicate-rate"],
+      rekeyRate: flags["rekey-rate"],
+      stallEverySeconds: flags["stall-every"],
+      stallLengthSeconds: flags["stall-length"],
       analyticsDelayMs: flags["analytics-delay-ms"],
       spansFile: flags["spans-file"],
       compression: flags.compression,

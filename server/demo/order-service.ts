@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { derivedEventId, TOPICS, type EventType, type ReceivedEvent } from "./events.ts";
+import { rekeyedKey } from "./failures.ts";
 import { emit, handleOnce, isRecord, orderIdOf, type DemoService, type ServiceContext } from "./service.ts";
 import { LIMITED_SKU, SKUS, type Tx } from "./state.ts";
 
@@ -104,10 +105,15 @@ export function orderService(context: ServiceContext): DemoService {
     if (!orderId) return;
     await handleOnce(context, NAME, event, async (tx, send) => {
       await setStatus(orderId, type === "OrderConfirmed" ? "confirmed" : "cancelled", reason, tx);
+      // At --rekey-rate the outcome is keyed by something else than the order id: it may land on
+      // another partition of `orders` than the order's OrderPlaced, and Kafka no longer orders
+      // the two. The value's orderId stays the order's.
+      const rekeyed = options.rekeyRate > 0 && context.random() < options.rekeyRate;
       send(TOPICS.orders, {
         source: NAME,
         type,
         orderId,
+        key: rekeyed ? rekeyedKey(orderId, type) : orderId,
         id: derivedEventId(NAME, event.id, type),
         data: reason === null ? { orderId } : { orderId, reason },
       });

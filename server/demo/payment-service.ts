@@ -46,6 +46,9 @@ interface Origin {
  * or a replay of the dead letter is processed like a new delivery; the payments table's one row
  * per order makes a second charge impossible either way.
  *
+ * Its producer sometimes delivers a `payments` event twice (`--duplicate-rate`, service.ts); the
+ * retry and dead-letter records are never sent twice.
+ *
  * Its `payments` events are Avro (payments-avro.ts): the schema is registered at start
  * (run-services.ts), and `--schema-change-after` seconds after start `--schema-change` rolls out
  * a new version: registered under payments-value, then written with.
@@ -126,7 +129,7 @@ export function paymentService(context: ServiceContext): DemoService {
         cardLast4: card.last4,
       };
       send(TOPICS.payments, { source: NAME, type, orderId, id: derivedEventId(NAME, event.id, type), data: payment });
-    });
+    }, { sendsTwice: true });
 
   /** Charges; a PaymentError sends the message to the retry topic or the DLQ instead of failing. */
   const attempt = async (event: ReceivedEvent, attemptNumber: number, origin: Origin) => {
@@ -201,7 +204,7 @@ export function paymentService(context: ServiceContext): DemoService {
         id: derivedEventId(NAME, event.id, "PaymentRefunded"),
         data: payment,
       });
-    });
+    }, { sendsTwice: true });
 
   return {
     name: NAME,

@@ -3,6 +3,7 @@ import type { Config } from "../config.ts";
 import { compressionType } from "../kafka/index.ts";
 import { analyticsService } from "./analytics.ts";
 import { decodeMessage, TOPICS, WAREHOUSE_TOPICS } from "./events.ts";
+import { stallAt, type StallSchedule } from "./failures.ts";
 import { inventoryService } from "./inventory-service.ts";
 import { createDemoKafka } from "./kafka.ts";
 import { notificationService } from "./notification-service.ts";
@@ -73,6 +74,9 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
   };
   const payments = new PaymentsAvro({ url: options.schemaRegistryUrl, ...run.schemaRegistryAuth });
   const consumers: Consumer[] = [];
+  /** The consumers of the services that stall (DemoService.stalls), with their topics. */
+  const stalling: { service: DemoService; consumer: Consumer }[] = [];
+  let stallTimer: NodeJS.Timeout | undefined;
   let admin: Admin | undefined;
   let warehouseAdmin: Admin | undefined;
   let stopped: Promise<void> | undefined;
@@ -135,6 +139,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
   const startConsumer = async (service: DemoService) => {
     const consumer = (service.cluster === "warehouse" ? warehouseKafka! : kafka).consumer({ groupId: service.name, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     consumers.push(consumer);
+    if (service.stalls) stalling.push({ service, consumer });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     consumer.on(consumer.events.CRASH, (crash) => {
       if (stopping) return;
@@ -191,6 +196,42 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     });
   };
 
+  /**
+   * A consumer that stops for minutes (`--stall-every`, `--stall-length`): paused, it keeps
+   * heartbeating, so its group stays Stable with its members while its committed offsets stand
+   * still and its lag grows (what lag monitors call a stall); resumed, it catches up. Checked
+   * every 250 ms, and the pause is applied again on every check of a stall, in case the consumer
+   * restarted meanwhile. Start and end are logged.
+   */
+  const startStalls = () => {
+    if (options.stallEverySeconds <= 0 || stalling.length === 0) return;
+    const schedule: StallSchedule = {
+      everySeconds: options.stallEverySeconds,
+      lengthSeconds: options.stallLengthSeconds,
+      startedAtMs: Date.now(),
+    };
+    let stalled = false;
+    stallTimer = setInterval(() => {
+      if (stopping) return;
+      const stall = stallAt(schedule, Date.now());
+      for (const { service, consumer } of stalling) {
+        const topics = service.topics.map((topic) => ({ topic }));
+        try {
+          if (stall) consumer.pause(topics);
+          else if (stalled) consumer.resume(topics);
+        } catch {
+          // Not running (restarting after a crash): the next check applies it.
+        }
+        if (stall && !stalled) {
+          log(`${service.name} stall started: it stops consuming until ${new Date(stall.endMs).toISOString()} (paused, still in its group; its lag grows)`);
+        } else if (!stall && stalled) {
+          log(`${service.name} stall ended: consuming again, catching up`);
+        }
+      }
+      stalled = stall !== null;
+    }, 250);
+  };
+
   const ready = (async () => {
     await untilDone("preparing the demo schema", () => state.prepare());
     await untilDone("creating the topics", async () => {
@@ -212,6 +253,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     await Promise.all(services.map(startConsumer));
     if (stopping) throw new Error("stopped before the services were ready");
     for (const service of services) service.start?.();
+    startStalls();
   })();
   // The caller awaits `ready`; this keeps an early stop from leaving an unhandled rejection.
   ready.catch(() => {});
@@ -221,6 +263,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     stop: () =>
       (stopped ??= (async () => {
         stopping = true;
+        clearInterval(stallTimer);
         for (const wake of [...sleepers]) wake();
         await Promise.allSettled(services.map((service) => service.stop?.()));
         await Promise.allSettled(consumers.map((consumer) => consumer.disconnect()));

@@ -1,5 +1,8 @@
-import type { Producer } from "kafkajs";
+import { context as otelContext } from "@opentelemetry/api";
+import { suppressTracing } from "@opentelemetry/core";
+import type { Message, Producer } from "kafkajs";
 import { isWarehouseTopic, TOPICS, toMessage, type NewEvent, type ReceivedEvent, type ServiceName, type TopicName } from "./events.ts";
+import { duplicateDelayMs } from "./failures.ts";
 import type { DemoOptions } from "./options.ts";
 import type { Payment, PaymentsAvro } from "./payments-avro.ts";
 import type { DemoState, OutboxMessage, Tx } from "./state.ts";
@@ -29,6 +32,11 @@ export interface DemoService {
   cluster?: "main" | "warehouse";
   /** Partitions handled at once (kafkajs partitionsConsumedConcurrently). */
   concurrency: number;
+  /**
+   * Its consumer stops consuming on the `--stall-every` / `--stall-length` schedule
+   * (run-services.ts): paused, still a member of its group, while its lag grows.
+   */
+  stalls?: boolean;
   /** Called once per message, inside the consumer span of OpenTelemetry's instrumentation. */
   handle(event: ReceivedEvent): Promise<void>;
   /** Timers of its own (order generation, restocking, outage logging); stopped with the services. */
@@ -61,6 +69,30 @@ function producerFor(context: ServiceContext, topic: string): Producer {
   return context.warehouseProducer;
 }
 
+/**
+ * At `--duplicate-rate`, sends `message` (already sent to `topic`) once more, 50 to 500 ms later:
+ * what a producer does when the acknowledgement of a send that did arrive is lost and it retries.
+ * The very key, value, headers and timestamp: the instrumentation wrote `traceparent` into the
+ * headers at the first send, and this one runs with tracing suppressed, so it neither replaces it
+ * nor makes a span. It is a plain second delivery: a failure is logged and dropped, never retried
+ * or dead-lettered, and consumers recognise it by its ce_id.
+ */
+function maybeSendTwice(context: ServiceContext, service: ServiceName, topic: string, message: Message): void {
+  const rate = context.options.duplicateRate;
+  if (rate <= 0 || context.random() >= rate) return;
+  void context
+    .sleep(duplicateDelayMs(context.random()))
+    .then(async () => {
+      if (context.stopping) return;
+      await otelContext.with(suppressTracing(otelContext.active()), () =>
+        producerFor(context, topic).send({ topic, acks: -1, messages: [message] }),
+      );
+    })
+    .catch((error: unknown) => {
+      if (!context.stopping) context.log(`${service}: sending a duplicate to ${topic} failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+}
+
 /** Adds a follow-up event to the outbox of the event being handled (sent after the commit). */
 export type SendLater = (topic: TopicName, event: NewEvent) => void;
 
@@ -68,12 +100,14 @@ export type SendLater = (topic: TopicName, event: NewEvent) => void;
  * Handles `event` at most once for `service` (DemoState.processOnce): `work` applies the side
  * effects in `tx` and queues follow-up events with `send`; they are produced after the commit,
  * still inside the consumer span's context, so they continue the trace of the message handled.
+ * `sendsTwice`: the service's producer sometimes delivers a follow-up twice (maybeSendTwice).
  */
 export function handleOnce(
   context: ServiceContext,
   service: ServiceName,
   event: ReceivedEvent,
   work: (tx: Tx, send: SendLater) => Promise<void>,
+  { sendsTwice = false }: { sendsTwice?: boolean } = {},
 ): Promise<boolean> {
   return context.state.processOnce(
     service,
@@ -82,13 +116,16 @@ export function handleOnce(
       work(tx, (topic, next) => {
         // The outbox holds JSON text; a payments value is encoded in Avro when it is sent.
         const message = toMessage(topic, next);
-        outbox.push({ topic, key: next.orderId, value: message.value, headers: message.headers });
+        outbox.push({ topic, key: message.key, value: message.value, headers: message.headers });
       }),
     async (messages: OutboxMessage[]) => {
       // One at a time, in order: a saga's events for one order must not overtake each other.
       for (const { topic, key, value, headers } of messages) {
         const bytes = await encodeValue(context, topic, value);
-        await producerFor(context, topic).send({ topic, acks: -1, messages: [{ key, value: bytes, headers: { ...headers } }] });
+        // The instrumentation adds `traceparent` to this object's headers as it sends it.
+        const message: Message = { key, value: bytes, headers: { ...headers }, timestamp: String(Date.now()) };
+        await producerFor(context, topic).send({ topic, acks: -1, messages: [message] });
+        if (sendsTwice) maybeSendTwice(context, service, topic, message);
       }
     },
   );

@@ -22,7 +22,7 @@ import {
 import { createTestDatabase, type TestDatabase } from "@/server/db/test-support";
 import type { z } from "zod";
 import { deadLetterDetailSchema } from "@/lib/api-schemas/dead-letters";
-import { entityTimelineSchema } from "@/lib/api-schemas/entities";
+import { entityStateSchema, entityTimelineSchema, type EntityState } from "@/lib/api-schemas/entities";
 import { eventDetailSchema, eventSearchPageSchema } from "@/lib/api-schemas/events";
 import { flowGraphSchema, groupDetailSchema, topicDetailSchema } from "@/lib/api-schemas/graph";
 import { traceEventsSchema } from "@/lib/api-schemas/traces";
@@ -172,6 +172,35 @@ describe("GET /api/entities/[key]", () => {
     expect(foreign.status).toBe(422);
     expect(foreign.body.message).toMatch(/cursor/);
     expect((await call(getEntity, `/api/entities/ord-none-${suffix}`, { key: `ord-none-${suffix}` })).status).toBe(404);
+  });
+
+  it("answers ?at= with the state folded from the values up to then, and the events it rests on", async () => {
+    const at = new Date(START + 50).toISOString();
+    const { status, body } = await call<EntityState>(getEntity, `/api/entities/${ORDER}?at=${at}`, { key: ORDER });
+    expect(status).toBe(200);
+    expect(entityStateSchema.parse(body)).toEqual({
+      entityKey: ORDER,
+      at,
+      state: { type: "InventoryReserved", orderId: ORDER, note: "<script>alert(1)</script>" },
+      basedOn: [
+        { source: "default", topic: TOPIC.orders, partition: 0, offset: "0", timestamp: new Date(START).toISOString(), eventType: "OrderPlaced" },
+        { source: "default", topic: TOPIC.inventory, partition: 0, offset: "0", timestamp: new Date(START + 40).toISOString(), eventType: "InventoryReserved" },
+      ],
+    });
+    const before = await call<EntityState>(getEntity, `/api/entities/${ORDER}?at=${new Date(START - 1).toISOString()}`, { key: ORDER });
+    expect(before.body).toMatchObject({ state: {}, basedOn: [] });
+    // The binary audit record changes nothing: only JSON objects are patches.
+    const end = await call<EntityState>(getEntity, `/api/entities/${ORDER}?at=${new Date(START + 1_000).toISOString()}`, { key: ORDER });
+    expect(end.body.basedOn.map((e) => e.eventType)).toEqual(["OrderPlaced", "InventoryReserved", "PaymentProcessed", "PaymentProcessed"]);
+    expect(end.body.state).toEqual({ type: "PaymentProcessed", orderId: ORDER, note: "<script>alert(1)</script>" });
+  });
+
+  it("answers 422 for an ?at= that is no time, 404 for the state of an entity without events", async () => {
+    const bad = await call(getEntity, `/api/entities/${ORDER}?at=yesterday`, { key: ORDER });
+    expect(bad.status).toBe(422);
+    expect(bad.body.message).toMatch(/^at: must be an ISO 8601 time/);
+    const none = await call(getEntity, `/api/entities/ord-none-${suffix}?at=${new Date(START).toISOString()}`, { key: `ord-none-${suffix}` });
+    expect(none.status).toBe(404);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   DEFAULT_ENTITY_KIND,
+  isOnceStep,
   latencyOf,
   parseStepId,
   windowStartHour,
@@ -148,10 +149,10 @@ async function readGraph(db: Queryable, kind: string, window: FlowWindow, now: D
 }
 
 function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: readonly string[]; stuckFactor: number }): Omit<Graph, "from" | "now"> {
-  const steps = new Map<string, { reach: number; starts: number; ends: number; incoming: Map<number, number> }>();
+  const steps = new Map<string, { reach: number; starts: number; ends: number; repeats: number; incoming: Map<number, number> }>();
   const stepOf = (id: string) => {
     let step = steps.get(id);
-    if (!step) steps.set(id, (step = { reach: 0, starts: 0, ends: 0, incoming: new Map() }));
+    if (!step) steps.set(id, (step = { reach: 0, starts: 0, ends: 0, repeats: 0, incoming: new Map() }));
     return step;
   };
   const edges = new Map<string, { from: string; to: string; entities: number; buckets: Map<number, number> }>();
@@ -167,6 +168,9 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
         break;
       case "start":
         stepOf(row.a).starts += count;
+        break;
+      case "repeat":
+        stepOf(row.a).repeats += count;
         break;
       case "end":
         stepOf(row.a).ends += count;
@@ -218,6 +222,8 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
       entities: step.reach,
       starts: step.starts,
       ends: step.ends,
+      repeats: step.repeats,
+      once: isOnceStep({ entities: step.reach, repeats: step.repeats }),
       latency: latencyOf(step.incoming),
       terminal,
       usualNext: next?.to ?? null,
@@ -423,7 +429,8 @@ export async function getEntityFlows(db: Queryable, entityKey: string, options: 
       const stepById = new Map(graph.steps.map((step) => [step.id, step]));
       const next = stepById.get(row.last_step)?.usualNext;
       const groups = await groupsProducing(db, next ? [parseStepId(next)?.producer ?? null] : []);
-      flows.push({ kind: row.kind, ...entityOf(row, graph, stepById, groups, now) });
+      const onceSteps = graph.steps.filter((step) => step.once && step.role === "event").map((step) => ({ type: step.type, producer: step.producer }));
+      flows.push({ kind: row.kind, ...entityOf(row, graph, stepById, groups, now), onceSteps });
     }
     return flows;
   });

@@ -64,8 +64,9 @@ export type {
 export type { SchemaHistory, RegistryVersion, JsonShapeChange } from "../../../lib/api-schemas/schema-history.ts";
 export { getSchemaHistory } from "./schema-history.ts";
 export type { Flow, FlowKinds, FlowEntities, FlowKindSummary, FlowEntity, FlowStep as PathwayStep, FlowEdge as PathwayEdge } from "../../../lib/api-schemas/flows.ts";
-export { listFlowKinds, getFlow, listFlowEntities } from "./flows.ts";
+export { listFlowKinds, getFlow, listFlowEntities, getEntityFlows, MIN_STUCK_MS } from "./flows.ts";
 export { getEntityTimeline, type EntityTimelineOptions } from "./entity-timeline.ts";
+export { getEntityState, MAX_STATE_EVENTS } from "./entity-state.ts";
 export { getTraceEvents, MAX_TRACE_EVENTS } from "./trace-events.ts";
 export { getEvent } from "./event.ts";
 export { searchEvents, type SearchEventsFilters, type SearchEventsOptions } from "./search-events.ts";

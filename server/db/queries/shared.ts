@@ -32,6 +32,8 @@ export interface Queryable {
    * flow queries tell completed, stuck and in-flight entities apart. Unset: none configured, 3.
    */
   readonly flowSettings?: { terminalSteps: readonly string[]; stuckFactor: number };
+  /** EVENTSCOPE_STATE_IGNORE (getDatabase() sets it): fields an entity's folded state leaves out. */
+  readonly stateIgnore?: readonly string[];
 }
 
 /**
