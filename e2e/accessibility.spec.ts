@@ -13,6 +13,8 @@ async function everyPage(request: APIRequestContext): Promise<string[]> {
   const search = (await (await request.get("/api/events?type=OrderPlaced&limit=1")).json()) as { events: { topic: string; partition: number; offset: string }[] };
   const event = search.events[0]!;
   const deadLetters = (await (await request.get("/api/dead-letters?limit=1")).json()) as { deadLetters: { id: string }[] };
+  // The collector folds the orders into their flow every few seconds.
+  await expect.poll(async () => (await request.get("/api/flows/orderId")).status(), { message: "the orderId flow", timeout: 60_000 }).toBe(200);
   return [
     "/",
     "/?node=topic%3Aorders",
@@ -23,6 +25,8 @@ async function everyPage(request: APIRequestContext): Promise<string[]> {
     `/traces/${traceId}`,
     "/event-types/OrderPlaced",
     "/who-consumes?q=OrderPlaced",
+    "/flows",
+    "/flows/orderId",
     "/dead-letters",
     `/dead-letters/${deadLetters.deadLetters[0]!.id}`,
     "/groups",

@@ -7,6 +7,7 @@ import { WhoConsumesSearch } from "./who-consumes-search";
 const NAV = [
   { href: "/", label: "Overview" },
   { href: "/events", label: "Events" },
+  { href: "/flows", label: "Flows" },
   { href: "/dead-letters", label: "Dead letters" },
   { href: "/groups", label: "Consumer groups" },
   { href: "/audit", label: "Audit" },

@@ -20,7 +20,7 @@ export abstract class EventscopePage {
     return this;
   }
 
-  /** The site header's navigation (/, /events, /dead-letters, /groups, /audit). */
+  /** The site header's navigation (/, /events, /flows, /dead-letters, /groups, /audit). */
   get navigation(): Locator {
     return this.page.getByRole("navigation").first();
   }
