@@ -120,7 +120,7 @@ export default async function globalSetup(): Promise<void> {
     "--schema-change-after",
     "8",
     // No consumer stalls: specs that follow an order to its shipment must not wait two minutes.
-    // Stuck orders are made by the flows spec itself (an order whose next step never comes).
+    // The timeline spec makes its own stuck order (one whose next step never comes).
     "--stall-every",
     "0",
   ];

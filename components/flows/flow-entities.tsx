@@ -7,6 +7,7 @@ import type { FlowEntities, FlowEntity } from "@/lib/api-schemas/flows";
 import type { FlowWindow } from "@/lib/flows";
 import { formatCount } from "@/lib/format-number";
 import { stepName } from "./format";
+import { ENTITY_OUTCOME_LABELS, StuckNote } from "@/components/timeline/entity-flows";
 import type { FlowSelection } from "./to-flow";
 import styles from "./flows.module.css";
 
@@ -16,7 +17,8 @@ export const ENTITIES_PAGE_SIZE = 50;
 /** `GET /api/flows/<kind>/entities` for a selection (lib/api-schemas/flows.ts flowEntitiesQuerySchema). */
 export function flowEntitiesUrl(kind: string, window: FlowWindow, selection: FlowSelection, cursor: string | null = null): string {
   const params = new URLSearchParams({ window });
-  if ("step" in selection) params.set("step", selection.step);
+  if ("outcome" in selection) params.set("outcome", selection.outcome);
+  else if ("step" in selection) params.set("step", selection.step);
   else {
     params.set("from", selection.from);
     params.set("to", selection.to);
@@ -85,11 +87,12 @@ export function FlowEntitiesList({ kind, window, selection, title }: { kind: str
               <Link href={entityHref(entity.entityKey)}>{entity.entityKey}</Link>
               <span className={styles.muted}>
                 {" "}
-                · {formatCount(entity.steps)} {entity.steps === 1 ? "step" : "steps"} · last: {stepName(entity.lastStep)} at{" "}
+                · {ENTITY_OUTCOME_LABELS[entity.outcome]} · {formatCount(entity.steps)} {entity.steps === 1 ? "step" : "steps"} · last: {stepName(entity.lastStep)} at{" "}
                 <time dateTime={entity.lastAt} title={entity.lastAt}>
                   {new Date(entity.lastAt).toLocaleString()}
                 </time>
               </span>
+              {entity.stuck ? <StuckNote stuck={entity.stuck} /> : null}
             </li>
           ))}
         </ul>

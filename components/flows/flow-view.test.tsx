@@ -195,3 +195,47 @@ describe("FlowView", () => {
     expect(await within(list).findByRole("link", { name: "ord-9" })).toBeTruthy();
   });
 });
+
+describe("FlowView, outcomes", () => {
+  it("counts each outcome, and lists the stuck entities with what they wait for and whom to ask", async () => {
+    const user = userEvent.setup();
+    const requests = stubFetch(() =>
+      jsonResponse({
+        kind: "orderId",
+        nextCursor: null,
+        entities: [
+          {
+            entityKey: "ord-42",
+            outcome: "stuck",
+            firstAt: "2026-12-05T18:00:00.000Z",
+            lastAt: "2026-12-05T18:00:01.000Z",
+            steps: 2,
+            lastStep: { id: RESERVED, role: "event", type: "InventoryReserved", producer: "inventory-service" },
+            stuck: {
+              forMs: 12 * 60_000,
+              nextStep: { id: PAID, role: "event", type: "PaymentProcessed", producer: "payment-service" },
+              usualP99Ms: 9_000,
+              stuckAfterMs: 30_000,
+              groups: [{ source: "default", groupId: "payment-service", healthStatus: "STALL", healthReason: "no commits for 10 min" }],
+            },
+          },
+        ],
+      } satisfies FlowEntities),
+    );
+    render(<FlowView flow={{ ...flow, outcomes: { completed: 1000, compensated: 4, deadLettered: 30, stuck: 1, inFlight: 165 } }} initialSelection={null} />);
+    const figures = screen.getByRole("region", { name: "Figures" });
+    expect(within(figures).getAllByRole("button").map((b) => b.textContent)).toEqual([
+      "1,000 completed",
+      "4 compensated",
+      "30 dead-lettered",
+      "1 stuck",
+      "165 in flight",
+    ]);
+    await user.click(within(figures).getByRole("button", { name: "Entities stuck: 1" }));
+    const list = await screen.findByRole("region", { name: "Entities stuck" });
+    await within(list).findByRole("link", { name: "ord-42" });
+    expect(list.textContent).toContain("waiting 12 min for PaymentProcessed from payment-service");
+    expect(within(list).getByRole("link", { name: "payment-service" }).getAttribute("href")).toBe("/groups/payment-service");
+    expect(requests.at(-1)!.url).toBe("/api/flows/orderId/entities?window=24h&outcome=stuck&limit=50");
+  });
+});

@@ -3,7 +3,8 @@
 import "@xyflow/react/dist/style.css";
 import { Background, Controls, ReactFlow, type EdgeMouseHandler, type NodeMouseHandler } from "@xyflow/react";
 import { type KeyboardEvent as ReactKeyboardEvent, useCallback, useMemo, useState } from "react";
-import type { Flow } from "@/lib/api-schemas/flows";
+import type { EntityOutcome, Flow } from "@/lib/api-schemas/flows";
+import { ENTITY_OUTCOME_LABELS } from "@/components/timeline/entity-flows";
 import { formatCount } from "@/lib/format-number";
 import { FlowEntitiesList } from "./flow-entities";
 import { formatPercentiles, formatShare, roleLabel, stepName, stepShortName } from "./format";
@@ -23,6 +24,15 @@ import {
   type StepFlowNode,
 } from "./to-flow";
 import styles from "./flows.module.css";
+
+/** The outcomes in the order the figures show them, with their counts. */
+const OUTCOMES: readonly [EntityOutcome, (flow: Flow) => number][] = [
+  ["completed", (flow) => flow.outcomes.completed],
+  ["compensated", (flow) => flow.outcomes.compensated],
+  ["dead-lettered", (flow) => flow.outcomes.deadLettered],
+  ["stuck", (flow) => flow.outcomes.stuck],
+  ["in-flight", (flow) => flow.outcomes.inFlight],
+];
 
 /** The canvas is as tall as the pathway, within these bounds, px. */
 const MIN_CANVAS_HEIGHT = 260;
@@ -86,7 +96,13 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
     return step ? stepName(step) : "a step no longer in the window";
   };
   const selectionTitle =
-    selection === null ? null : "step" in selection ? `Entities at ${nameOf(selection.step)}` : `Entities from ${nameOf(selection.from)} to ${nameOf(selection.to)}`;
+    selection === null
+      ? null
+      : "outcome" in selection
+        ? `Entities ${ENTITY_OUTCOME_LABELS[selection.outcome]}`
+        : "step" in selection
+          ? `Entities at ${nameOf(selection.step)}`
+          : `Entities from ${nameOf(selection.from)} to ${nameOf(selection.to)}`;
   const canvasHeight = Math.min(MAX_CANVAS_HEIGHT, Math.max(MIN_CANVAS_HEIGHT, layout.height + 160));
 
   return (
@@ -100,6 +116,24 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
         <div>
           <dt>End to end</dt>
           <dd>{formatPercentiles(flow.endToEnd, ["p50", "p95", "p99"], "not measured yet")}</dd>
+        </div>
+        <div>
+          <dt>Outcomes</dt>
+          <dd className={styles.outcomes}>
+            {OUTCOMES.map(([outcome, count]) => (
+              <button
+                key={outcome}
+                type="button"
+                className={styles.linkButton}
+                data-outcome={outcome}
+                aria-pressed={selected === `outcome:${outcome}`}
+                aria-label={`Entities ${ENTITY_OUTCOME_LABELS[outcome]}: ${formatCount(count(flow))}`}
+                onClick={() => select({ outcome })}
+              >
+                {formatCount(count(flow))} {ENTITY_OUTCOME_LABELS[outcome]}
+              </button>
+            ))}
+          </dd>
         </div>
         <div>
           <dt>Steps</dt>
@@ -152,6 +186,40 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
 
       {selection !== null && selectionTitle !== null && (
         <FlowEntitiesList key={selected} kind={flow.kind} window={flow.window} selection={selection} title={selectionTitle} />
+      )}
+
+      {flow.outcomeHours.length > 0 && (
+        <table className={styles.table}>
+          <caption>Outcomes by hour of the entities&apos; last step (open: stuck or in flight now)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Hour (UTC)</th>
+              <th scope="col" className={styles.num}>
+                Completed
+              </th>
+              <th scope="col" className={styles.num}>
+                Compensated
+              </th>
+              <th scope="col" className={styles.num}>
+                Dead-lettered
+              </th>
+              <th scope="col" className={styles.num}>
+                Open
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {flow.outcomeHours.slice(-24).map((hour) => (
+              <tr key={hour.hour}>
+                <th scope="row">{hour.hour.slice(0, 13).replace("T", " ")}:00</th>
+                <td className={styles.num}>{formatCount(hour.completed)}</td>
+                <td className={styles.num}>{formatCount(hour.compensated)}</td>
+                <td className={styles.num}>{formatCount(hour.deadLettered)}</td>
+                <td className={styles.num}>{formatCount(hour.open)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
 
       {flow.steps.length > 0 && (

@@ -1,5 +1,5 @@
 import { Position, type Edge, type Node, type NodeHandle } from "@xyflow/react";
-import { flowHref, type Flow, type FlowEdge, type FlowStep } from "@/lib/api-schemas/flows";
+import { flowHref, type Flow, type FlowEdge, type FlowStep, type EntityOutcome } from "@/lib/api-schemas/flows";
 import type { FlowWindow, StepRole } from "@/lib/flows";
 import { STEP_NODE_SIZE, layoutPathway } from "@/lib/flow-layout";
 import type { GraphLayout, NodePosition } from "@/lib/graph-layout";
@@ -14,7 +14,8 @@ export type ShareEdgeData = { edge: FlowEdge; targetRole: StepRole; loop: boolea
 export type ShareFlowEdge = Edge<ShareEdgeData, "share">;
 
 /** What is selected: a step, or a transition (an edge), whose entities are listed. */
-export type FlowSelection = { step: string } | { from: string; to: string };
+/** What the entities list shows: those that reached a step, went along a transition, or fared one way. */
+export type FlowSelection = { step: string } | { from: string; to: string } | { outcome: EntityOutcome };
 
 /**
  * A step's id in the drawing: step ids separate their parts with a control character, which does
@@ -30,6 +31,7 @@ export function edgeId(from: string, to: string): string {
 
 export function selectionKey(selection: FlowSelection | null): string | null {
   if (selection === null) return null;
+  if ("outcome" in selection) return `outcome:${selection.outcome}`;
   return "step" in selection ? selection.step : edgeId(selection.from, selection.to);
 }
 
@@ -117,6 +119,8 @@ export function toShareEdges(flow: Flow, edges: readonly FlowEdge[], selected: s
 export function flowPageHref(kind: string, window: FlowWindow, selection: FlowSelection | null): string {
   const base = flowHref(kind, window);
   if (selection === null) return base;
-  const params = new URLSearchParams("step" in selection ? { step: selection.step } : { from: selection.from, to: selection.to });
+  const params = new URLSearchParams(
+    "outcome" in selection ? { outcome: selection.outcome } : "step" in selection ? { step: selection.step } : { from: selection.from, to: selection.to },
+  );
   return `${base}${base.includes("?") ? "&" : "?"}${params.toString()}`;
 }

@@ -27,30 +27,35 @@ export function EntityFlows({ flows }: { flows: readonly EntityFlow[] }) {
           <Link href={flowHref(flow.kind)}>{flow.kind} flow</Link>: <strong className={styles.tlFlowOutcome}>{ENTITY_OUTCOME_LABELS[flow.outcome]}</strong>
           {" "}after {flow.lastStep.type}
           {flow.lastStep.producer ? ` (${flow.lastStep.producer})` : ""}
-          {flow.stuck ? (
-            <>
-              {" "}— waiting {formatDuration(flow.stuck.forMs)} for {flow.stuck.nextStep.type}
-              {flow.stuck.nextStep.producer ? ` from ${flow.stuck.nextStep.producer}` : ""}, which usually follows within{" "}
-              {formatDuration(flow.stuck.usualP99Ms)} (p99; stuck after {formatDuration(flow.stuck.stuckAfterMs)}).
-              {flow.stuck.groups.length > 0 ? (
-                <>
-                  {" "}Look at{" "}
-                  {flow.stuck.groups.map((group, i) => (
-                    <span key={`${group.source}/${group.groupId}`}>
-                      {i > 0 ? ", " : ""}
-                      <Link href={groupHref(group.groupId, { source: group.source })}>{group.groupId}</Link>
-                      {group.healthStatus ? ` (${group.healthStatus}${group.healthReason ? `: ${group.healthReason}` : ""})` : ""}
-                    </span>
-                  ))}
-                  .
-                </>
-              ) : (
-                <> No consumer group of {flow.stuck.nextStep.producer ?? "its producer"} is known.</>
-              )}
-            </>
-          ) : null}
+          {flow.stuck ? <StuckNote stuck={flow.stuck} /> : null}
         </li>
       ))}
     </ul>
+  );
+}
+
+/** What a stuck entity waits for, how long that usually takes, and the consumer groups that should produce it. */
+export function StuckNote({ stuck }: { stuck: NonNullable<EntityFlow["stuck"]> }) {
+  return (
+    <>
+      {" "}— waiting {formatDuration(stuck.forMs)} for {stuck.nextStep.type}
+      {stuck.nextStep.producer ? ` from ${stuck.nextStep.producer}` : ""}, which usually follows within {formatDuration(stuck.usualP99Ms)} (p99; stuck
+      after {formatDuration(stuck.stuckAfterMs)}).
+      {stuck.groups.length > 0 ? (
+        <>
+          {" "}Look at{" "}
+          {stuck.groups.map((group, i) => (
+            <span key={`${group.source}/${group.groupId}`}>
+              {i > 0 ? ", " : ""}
+              <Link href={groupHref(group.groupId, { source: group.source })}>{group.groupId}</Link>
+              {group.healthStatus ? ` (${group.healthStatus}${group.healthReason ? `: ${group.healthReason}` : ""})` : ""}
+            </span>
+          ))}
+          .
+        </>
+      ) : (
+        <> No consumer group of {stuck.nextStep.producer ?? "its producer"} is known.</>
+      )}
+    </>
   );
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_FLOW_WINDOW, FLOW_WINDOWS, STEP_ROLES, parseStepId, type FlowWindow } from "../flows.ts";
+import { DEFAULT_FLOW_WINDOW, FLOW_WINDOWS, STEP_ROLES, parseStepId, type FlowWindow, type StepRole } from "../flows.ts";
 import { blankToUndefined, cursorSchema, limitSchema, queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
@@ -33,7 +33,7 @@ export const latencySchema = z.object({
   count: z.number().int(),
 });
 
-export const stepRoleSchema = z.enum(STEP_ROLES as [string, ...string[]]);
+export const stepRoleSchema = z.enum(STEP_ROLES as [StepRole, ...StepRole[]]);
 
 export const flowStepSchema = z.object({
   /** Opaque: pass it back as `step=` (lib/flows.ts stepId). */

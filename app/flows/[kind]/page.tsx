@@ -22,7 +22,8 @@ export async function generateMetadata({ params }: Props) {
 
 /**
  * /flows/[kind]?window=1h|24h|7d (default 24h): the pathways entities of a kind take, step by step,
- * with latencies; `step=` or `from=&to=` opens the list of entities behind a step or a transition.
+ * with latencies and outcomes; `step=`, `from=&to=` or `outcome=` opens the list of entities behind
+ * a step, a transition or an outcome (the stuck ones with what they wait for).
  */
 export default async function FlowPage({ params, searchParams }: Props) {
   const { kind: rawKind } = await params;
@@ -47,7 +48,13 @@ export default async function FlowPage({ params, searchParams }: Props) {
   const flow = await getFlow(await getDatabase(), kind, { window: query.window });
   if (flow === null) notFound();
   const selection: FlowSelection | null =
-    query.step !== undefined ? { step: query.step } : query.from !== undefined && query.to !== undefined ? { from: query.from, to: query.to } : null;
+    query.outcome !== undefined
+      ? { outcome: query.outcome }
+      : query.step !== undefined
+        ? { step: query.step }
+        : query.from !== undefined && query.to !== undefined
+          ? { from: query.from, to: query.to }
+          : null;
   return (
     <PageFrame>
       <h1 style={{ marginBottom: "0.25rem" }}>Flow of {kind}</h1>
