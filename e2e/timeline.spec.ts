@@ -262,5 +262,12 @@ test.describe("entity timeline", () => {
     // The service that produces the awaited step runs a consumer group of its name: linked, with its health.
     await expect(flows.getByRole("link", { name: /-service$/ }).first()).toHaveAttribute("href", /^\/groups\//);
     await expect(timeline.row("PaymentProcessed")).toBeVisible();
+
+    // The flow lists it among its stuck entities, with the same words.
+    await page.goto("/flows/orderId?outcome=stuck");
+    const stuck = page.getByRole("region", { name: "Entities stuck" });
+    await expect(stuck.getByRole("link", { name: orderId })).toBeVisible();
+    await expect(stuck.getByRole("listitem").filter({ has: page.getByRole("link", { name: orderId }) })).toContainText(/stuck · .* waiting .+ for \w+/);
+    await expect(page.getByRole("region", { name: "Figures" }).getByRole("button", { name: /^Entities stuck: \d/ })).toBeVisible();
   });
 });
