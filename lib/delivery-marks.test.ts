@@ -50,3 +50,24 @@ describe("deliveryMarks", () => {
     expect(deliveryMarks(events)).toEqual([[], [], [{ kind: "split", partition: 0, firstPartition: 1 }], []]);
   });
 });
+
+describe("deliveryMarks, early steps", () => {
+  const after = (type: string) => (type === "PaymentProcessed" ? { type: "InventoryReserved", producer: "inventory-service" } : null);
+
+  it("marks a step seen before the step that always precedes it, when that step comes later", () => {
+    const events = [
+      ev({ eventType: "PaymentProcessed", headers: id("a") }),
+      ev({ eventType: "InventoryReserved", producer: "inventory-service", topic: "inventory", headers: id("b"), at: T0 + 10 }),
+    ];
+    expect(deliveryMarks(events, undefined, after)).toEqual([[{ kind: "early", before: 1 }], []]);
+  });
+
+  it("says nothing when the preceding step came first, or never came", () => {
+    const inOrder = [
+      ev({ eventType: "InventoryReserved", producer: "inventory-service", topic: "inventory", headers: id("b") }),
+      ev({ eventType: "PaymentProcessed", headers: id("a"), at: T0 + 10 }),
+    ];
+    expect(deliveryMarks(inOrder, undefined, after)).toEqual([[], []]);
+    expect(deliveryMarks([ev({ eventType: "PaymentProcessed", headers: id("a") })], undefined, after)).toEqual([[]]);
+  });
+});

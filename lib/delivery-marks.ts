@@ -10,6 +10,8 @@
  *   order): a consumer that did the work twice, i.e. is not idempotent.
  * - **Partition split**: the entity's events on one topic sit on several partitions (a key
  *   changed), so Kafka no longer keeps them in order; marked on the events off the first partition.
+ * - **Early step**: a step seen before the step that always precedes it (the kind's flow knows
+ *   which: `alwaysAfter` of lib/api-schemas/flows.ts), that step coming later.
  */
 
 /** Headers that carry a message's own id, compared lowercase. */
@@ -36,7 +38,14 @@ export interface DeliveryFacts {
 export type DeliveryMark =
   | { kind: "duplicate"; of: number; by: "id" | "content" }
   | { kind: "repeated"; of: number }
-  | { kind: "split"; partition: number; firstPartition: number };
+  | { kind: "split"; partition: number; firstPartition: number }
+  | { kind: "early"; before: number };
+
+/** A step by type and producer, as the flows name the steps that always follow another. */
+export interface StepName {
+  type: string;
+  producer: string | null;
+}
 
 function messageId(event: DeliveryFacts): string | null {
   for (const name of MESSAGE_ID_HEADERS) {
@@ -50,7 +59,11 @@ function messageId(event: DeliveryFacts): string | null {
  * Each event's marks, by index. `isOnce` says which steps should happen once per entity (the
  * kind's flow knows: lib/flows.ts isOnceStep); only those are repeated effects when repeated.
  */
-export function deliveryMarks(events: readonly DeliveryFacts[], isOnce: (eventType: string, producer: string | null) => boolean = () => false): DeliveryMark[][] {
+export function deliveryMarks(
+  events: readonly DeliveryFacts[],
+  isOnce: (eventType: string, producer: string | null) => boolean = () => false,
+  alwaysAfter: (eventType: string, producer: string | null) => StepName | null = () => null,
+): DeliveryMark[][] {
   const marks: DeliveryMark[][] = events.map(() => []);
   const byId = new Map<string, number>();
   const byContent = new Map<string, number[]>();
@@ -81,6 +94,14 @@ export function deliveryMarks(events: readonly DeliveryFacts[], isOnce: (eventTy
     }
 
     if (event.eventType === null) return;
+    const required = alwaysAfter(event.eventType, event.producer);
+    if (required !== null) {
+      const isRequired = (e: DeliveryFacts) => !e.special && e.eventType === required.type && e.producer === required.producer;
+      if (!events.slice(0, i).some(isRequired)) {
+        const later = events.findIndex((e, j) => j > i && isRequired(e));
+        if (later !== -1) marks[i]!.push({ kind: "early", before: later });
+      }
+    }
     const step = `${event.eventType}\u0000${event.producer ?? ""}`;
     const before = byStep.get(step);
     if (before === undefined) byStep.set(step, { index: i, id });

@@ -18,6 +18,7 @@ function flow(overrides: Partial<EntityFlow>): EntityFlow {
     lastStep: { id: stepId(paid), ...paid },
     stuck: null,
     onceSteps: [],
+    alwaysAfter: [],
     ...overrides,
   };
 }

@@ -219,3 +219,21 @@ describe("EntityTimelineView, delivery marks", () => {
     expect(within(row("PaymentProcessed payments/0/20")).queryByText(/duplicate|ordering break|repeated/)).toBeNull();
   });
 });
+
+describe("EntityTimelineView, steps out of their order", () => {
+  it("marks a step seen before the step its flow says always comes right before it", () => {
+    const early = event("payments", 20, 11, "PaymentProcessed", []);
+    const late = { ...event("inventory", 21, 13, "InventoryReserved", []), producer: "inventory-service" };
+    const payment = { ...early, producer: "payment-service" };
+    const flows: EntityTimeline["flows"] = [
+      {
+        kind: "orderId", entityKey: ORDER, outcome: "in-flight", firstAt: payment.timestamp, lastAt: late.timestamp, steps: 2,
+        lastStep: { id: "x", role: "event", type: "InventoryReserved", producer: "inventory-service" }, stuck: null, onceSteps: [],
+        alwaysAfter: [{ step: { type: "PaymentProcessed", producer: "payment-service" }, after: { type: "InventoryReserved", producer: "inventory-service" } }],
+      },
+    ];
+    show({ ...timeline([payment, late]), flows });
+    expect(within(row("PaymentProcessed payments/0/20")).getByText("ordering break: seen before InventoryReserved, which always comes right before it (inventory/0/21, 2 s later)")).toBeTruthy();
+    expect(within(row("InventoryReserved inventory/0/21")).queryByText(/ordering break/)).toBeNull();
+  });
+});

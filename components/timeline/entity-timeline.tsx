@@ -127,7 +127,9 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
   );
   // Duplicates, repeated effects (of steps the entity's flows say happen once) and partition splits.
   const delivery = useMemo(() => {
-    const once = new Set(initial.flows.flatMap((flow) => flow.onceSteps.map((step) => `${step.type}\u0000${step.producer ?? ""}`)));
+    const name = (step: { type: string; producer: string | null }) => `${step.type}\u0000${step.producer ?? ""}`;
+    const once = new Set(initial.flows.flatMap((flow) => flow.onceSteps.map(name)));
+    const after = new Map(initial.flows.flatMap((flow) => flow.alwaysAfter.map((pair) => [name(pair.step), pair.after] as const)));
     return deliveryMarks(
       events.map((e, i) => ({
         topic: e.topic,
@@ -141,7 +143,8 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
         headers: e.headers,
         special: e.deadLetter !== null || e.priorFailure !== null || e.headers.some((header) => header.key === REPLAY_OF_HEADER),
       })),
-      (type, producer) => once.has(`${type}\u0000${producer ?? ""}`),
+      (type, producer) => once.has(name({ type, producer })),
+      (type, producer) => after.get(name({ type, producer })) ?? null,
     );
   }, [events, times, initial.flows]);
   const bounds = timelineBounds(times);
@@ -436,13 +439,15 @@ function DeliveryNotes({ marks, events, index }: { marks: readonly DeliveryMark[
   return (
     <>
       {marks.map((mark) => {
-        const earlier = mark.kind === "split" ? null : events[mark.of]!;
+        const earlier = mark.kind === "duplicate" || mark.kind === "repeated" ? events[mark.of]! : null;
         const text =
           mark.kind === "duplicate"
             ? `duplicate: ${eventId(earlier!)} delivered again ${formatDuration(Date.parse(e.timestamp) - Date.parse(earlier!.timestamp))} later (same ${mark.by === "id" ? "message id" : "content"})`
             : mark.kind === "repeated"
               ? `repeated effect: ${e.eventType} already happened at ${formatClock(earlier!.timestamp)} (${eventId(earlier!)}): a consumer did it twice`
-              : `ordering break: on partition ${mark.partition} of ${e.topic}, while this entity's earlier events there were on ${mark.firstPartition}: Kafka does not keep them in order`;
+              : mark.kind === "early"
+                ? `ordering break: seen before ${events[mark.before]!.eventType}, which always comes right before it (${eventId(events[mark.before]!)}, ${formatDuration(Date.parse(events[mark.before]!.timestamp) - Date.parse(e.timestamp))} later)`
+                : `ordering break: on partition ${mark.partition} of ${e.topic}, while this entity's earlier events there were on ${mark.firstPartition}: Kafka does not keep them in order`;
         return (
           <span key={mark.kind} className={styles.tlChain} data-mark={mark.kind}>
             {text}

@@ -58,6 +58,11 @@ export const flowStepSchema = z.object({
   /** The step that most often comes next (id), or null. */
   usualNext: z.string().nullable(),
   /**
+   * The step that always comes right before this one (id): at least 19 in 20 of the entities that
+   * came here from another step came from it, out of 20 or more. null when there is none.
+   */
+  alwaysAfter: z.string().nullable(),
+  /**
    * An open entity whose last step this is becomes stuck after this long without a next step:
    * EVENTSCOPE_STUCK_FACTOR × the usual next step's p99 (at least MIN_STUCK_MS); null when it
    * cannot be stuck here (terminal, or nothing ever came next).
@@ -214,6 +219,13 @@ export const entityFlowSchema = flowEntitySchema.extend({
   kind: z.string(),
   /** The kind's steps that should happen once per entity (type and producer): a repeat on the timeline is a repeated effect. */
   onceSteps: z.array(z.object({ type: z.string(), producer: z.string().nullable() })),
+  /** Steps that always come right after another (type and producer of each): seen before it, that is an ordering break. */
+  alwaysAfter: z.array(
+    z.object({
+      step: z.object({ type: z.string(), producer: z.string().nullable() }),
+      after: z.object({ type: z.string(), producer: z.string().nullable() }),
+    }),
+  ),
 });
 export type EntityFlow = z.infer<typeof entityFlowSchema>;
 export type FlowEntities = z.infer<typeof flowEntitiesSchema>;

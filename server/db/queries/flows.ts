@@ -47,6 +47,9 @@ export const MIN_STUCK_MS = 30_000;
 
 const DEFAULT_STUCK_FACTOR = 3;
 
+/** Entities that came into a step from another, at least, before a step is said to always follow one. */
+const ALWAYS_AFTER_EVIDENCE = 20;
+
 export async function listFlowKinds(db: Queryable): Promise<FlowKinds> {
   return runQuery("listing entity kinds", async () => {
     // Every entity has exactly one `end` counter: their sum over all hours is the kind's entities.
@@ -212,6 +215,10 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
     const terminal = parsed.role === "event" && (configured.has(parsed.type) || step.ends * 2 > step.reach);
     // edgeList is sorted by entities: the first edge out of a step is its usual next step.
     const next = edgeList.find((edge) => edge.from === id) ?? null;
+    // The busiest way in, when nearly every entity that came from another step took it.
+    const incoming = edgeList.filter((edge) => edge.to === id && edge.from !== id);
+    const cameIn = incoming.reduce((sum, edge) => sum + edge.entities, 0);
+    const alwaysAfter = cameIn >= ALWAYS_AFTER_EVIDENCE && incoming[0]!.entities * 20 >= cameIn * 19 ? incoming[0]!.from : null;
     const stuckAfterMs =
       terminal || next === null || next.latency === null ? null : Math.max(MIN_STUCK_MS, Math.round(settings.stuckFactor * next.latency.p99Ms));
     stepList.push({
@@ -227,6 +234,7 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
       latency: latencyOf(step.incoming),
       terminal,
       usualNext: next?.to ?? null,
+      alwaysAfter,
       stuckAfterMs,
     });
   }
@@ -430,7 +438,11 @@ export async function getEntityFlows(db: Queryable, entityKey: string, options: 
       const next = stepById.get(row.last_step)?.usualNext;
       const groups = await groupsProducing(db, next ? [parseStepId(next)?.producer ?? null] : []);
       const onceSteps = graph.steps.filter((step) => step.once && step.role === "event").map((step) => ({ type: step.type, producer: step.producer }));
-      flows.push({ kind: row.kind, ...entityOf(row, graph, stepById, groups, now), onceSteps });
+      const alwaysAfter = graph.steps.flatMap((step) => {
+        const after = step.alwaysAfter === null ? undefined : stepById.get(step.alwaysAfter);
+        return after ? [{ step: { type: step.type, producer: step.producer }, after: { type: after.type, producer: after.producer } }] : [];
+      });
+      flows.push({ kind: row.kind, ...entityOf(row, graph, stepById, groups, now), onceSteps, alwaysAfter });
     }
     return flows;
   });
