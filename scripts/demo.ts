@@ -62,7 +62,7 @@ The demo services (passed through; their defaults apply when a flag is absent):
                        (0 to 1): the same key, value and headers a moment later
   --rekey-rate P       share of order outcomes keyed by something else than the order id (0 to
                        1): the order's events spread over two partitions of orders
-  --stall-every S      the shipping service stops consuming every S seconds (0: never), the
+  --stall-every S      the order service stops consuming every S seconds (0: never), the
                        first time after min(S, 300) seconds: its lag grows, orders wait for it
   --stall-length S     for S seconds (shorter than --stall-every), then it catches up
   --compression CODEC  what the services produce with: none, gzip, snappy, lz4 or zstd

@@ -73,7 +73,7 @@ try {
         : "no gateway outages") +
       `, duplicate deliveries ${options.duplicateRate}, re-keyed outcomes ${options.rekeyRate}, ` +
       (options.stallEverySeconds > 0
-        ? `a ${options.stallLengthSeconds} s shipping-service stall every ${options.stallEverySeconds} s`
+        ? `a ${options.stallLengthSeconds} s order-service stall every ${options.stallEverySeconds} s`
         : "no consumer stalls") +
       (options.schemaChange === "none"
         ? ", no payments schema change"

@@ -3,7 +3,7 @@
  * the embedded broker over TCP, the embedded schema registry and a real PostgreSQL. The test reads
  * the topics and the consumer group's offsets itself, as any Kafka client would: a payments event
  * delivered twice, unchanged; an order whose events sit on two partitions of `orders`;
- * shipping-service paused in its group while its lag grows, then caught up.
+ * order-service paused in its group while its lag grows, then caught up.
  */
 import { randomUUID } from "node:crypto";
 import type { Admin, Consumer, IHeaders } from "kafkajs";
@@ -17,7 +17,7 @@ import { startSchemaRegistry, type RunningSchemaRegistry } from "../registry/ind
 import { headerText } from "./events.ts";
 import { startDemoServices, type DemoServicesProcess } from "./test-support.ts";
 
-/** shipping-service stalls STALL_LENGTH_S seconds every STALL_EVERY_S, the first one STALL_EVERY_S after start. */
+/** order-service stalls STALL_LENGTH_S seconds every STALL_EVERY_S, the first one STALL_EVERY_S after start. */
 const STALL_EVERY_S = 15;
 const STALL_LENGTH_S = 5;
 
@@ -87,9 +87,9 @@ const ceIdOf = (record: Record) => headerText(record.headers.ce_id);
 const headerPairs = (headers: IHeaders) =>
   Object.entries(headers).map(([name, value]) => [name, [value ?? []].flat().map((part) => Buffer.from(part).toString("hex"))]);
 
-/** shipping-service's offset lag on `payments`, summed over the partitions. */
-async function shippingLag(): Promise<number> {
-  const [committed] = await admin!.fetchOffsets({ groupId: "shipping-service", topics: ["payments"] });
+/** order-service's offset lag on `payments`, summed over the partitions. */
+async function orderServiceLag(): Promise<number> {
+  const [committed] = await admin!.fetchOffsets({ groupId: "order-service", topics: ["payments"] });
   const ends = await admin!.fetchTopicOffsets("payments");
   let lag = 0;
   for (const end of ends) {
@@ -180,39 +180,39 @@ describe("the demo's delivery faults", () => {
   });
 
   test(
-    "shipping-service stalls: paused in its group while its lag grows, then it catches up",
+    "order-service stalls: paused in its group while its lag grows, then it catches up",
     async () => {
       // A stall that starts from here on, seen from its beginning.
-      const startsBefore = occurrences(demo!.output(), "shipping-service stall started");
-      const endsBefore = occurrences(demo!.output(), "shipping-service stall ended");
-      await waitUntil("a stall to start", () => occurrences(demo!.output(), "shipping-service stall started") > startsBefore, {
+      const startsBefore = occurrences(demo!.output(), "order-service stall started");
+      const endsBefore = occurrences(demo!.output(), "order-service stall ended");
+      await waitUntil("a stall to start", () => occurrences(demo!.output(), "order-service stall started") > startsBefore, {
         timeoutMs: (STALL_EVERY_S + 10) * 1_000,
         intervalMs: 100,
         describe: describeRun,
       });
-      const atStart = await shippingLag();
+      const atStart = await orderServiceLag();
       const peak = await waitUntil(
-        "shipping-service's lag to grow",
+        "order-service's lag to grow",
         async () => {
-          const lag = await shippingLag();
+          const lag = await orderServiceLag();
           return lag >= atStart + 10 ? lag : null;
         },
         { timeoutMs: STALL_LENGTH_S * 1_000, intervalMs: 250, describe: describeRun },
       );
       // Still a member of its group: a paused consumer, not one that left.
-      const { groups } = await admin!.describeGroups(["shipping-service"]);
-      expect(groups[0]).toMatchObject({ groupId: "shipping-service", state: "Stable" });
+      const { groups } = await admin!.describeGroups(["order-service"]);
+      expect(groups[0]).toMatchObject({ groupId: "order-service", state: "Stable" });
       expect(groups[0]!.members.length).toBeGreaterThan(0);
 
-      await waitUntil("the stall to end", () => occurrences(demo!.output(), "shipping-service stall ended") > endsBefore, {
+      await waitUntil("the stall to end", () => occurrences(demo!.output(), "order-service stall ended") > endsBefore, {
         timeoutMs: (STALL_LENGTH_S + 5) * 1_000,
         intervalMs: 100,
         describe: describeRun,
       });
       const drained = await waitUntil(
-        "shipping-service to catch up",
+        "order-service to catch up",
         async () => {
-          const lag = await shippingLag();
+          const lag = await orderServiceLag();
           return lag <= 5 ? { lag } : null;
         },
         { timeoutMs: (STALL_EVERY_S - STALL_LENGTH_S) * 1_000, intervalMs: 250, describe: describeRun },

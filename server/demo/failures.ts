@@ -50,7 +50,7 @@ export function outageAt(schedule: OutageSchedule, nowMs: number): { startMs: nu
   return windowAt(schedule, firstOutageOffsetMs(schedule), nowMs);
 }
 
-/** The schedule of shipping-service's stalls (`--stall-every`, `--stall-length`): the outages' shape. */
+/** The schedule of order-service's stalls (`--stall-every`, `--stall-length`): the outages' shape. */
 export type StallSchedule = OutageSchedule;
 
 /**

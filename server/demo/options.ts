@@ -37,7 +37,7 @@ services) against a Kafka cluster and a PostgreSQL database (state in its own "d
   --rekey-rate P                  share of OrderConfirmed / OrderCancelled keyed by something else
                                   than the order id, so they may land on another partition of
                                   orders than the order's other events, 0..1 (default 0.01)
-  --stall-every S                 shipping-service stops consuming every S seconds (paused, still
+  --stall-every S                 order-service stops consuming every S seconds (paused, still
                                   in its group, its lag growing), the first time min(S, 300)
                                   seconds after start; 0 turns stalls off (default 600)
   --stall-length S                length of each stall in seconds (default 120)
@@ -143,7 +143,7 @@ export interface DemoOptions {
   duplicateRate: number;
   /** Share of order-service's outcome events (OrderConfirmed, OrderCancelled) sent with another key. */
   rekeyRate: number;
-  /** Seconds between shipping-service stall starts; 0: no stalls. */
+  /** Seconds between order-service stall starts; 0: no stalls. */
   stallEverySeconds: number;
   stallLengthSeconds: number;
   analyticsDelayMs: number;

@@ -123,6 +123,9 @@ export function orderService(context: ServiceContext): DemoService {
   return {
     name: NAME,
     topics: [TOPICS.inventory, TOPICS.payments, TOPICS.shipping],
+    // Its consumer stalls on the `--stall-every` schedule (run-services.ts): orders paid meanwhile
+    // wait for their confirmation, stuck, until it resumes and catches up.
+    stalls: true,
     concurrency: 9,
     async handle(event) {
       const data = isRecord(event.data) ? event.data : {};

@@ -5,18 +5,13 @@ import { handleOnce, orderIdOf, type DemoService, type ServiceContext } from "./
 const NAME = "shipping-service";
 const CARRIERS = ["DHL", "UPS", "GLS", "DPD"];
 
-/**
- * Ships paid orders: OrderShipped, or ShippingFailed at `--shipping-failure-rate`. Its consumer
- * stalls on the `--stall-every` schedule (run-services.ts): orders paid meanwhile wait, stuck,
- * until it resumes and catches up.
- */
+/** Ships paid orders: OrderShipped, or ShippingFailed at `--shipping-failure-rate`. */
 export function shippingService(context: ServiceContext): DemoService {
   const { options } = context;
   return {
     name: NAME,
     topics: [TOPICS.payments],
     concurrency: 3,
-    stalls: true,
     async handle(event) {
       const orderId = orderIdOf(event);
       if (event.type !== "PaymentProcessed" || !orderId) return; // refunds and failures are not shipped
