@@ -132,6 +132,10 @@ describe("flows maintained by the fold", () => {
         lastStep: { id: shipped, role: "event", type: "OrderShipped", producer: "shipping-service" },
       },
     ]);
+    // A step no event has had (no replay was stored): nobody behind it, as step or as edge.
+    const replayed = stepId({ role: "replay", type: "OrderPlaced", producer: "order-service" });
+    expect((await listFlowEntities(db, "orderId", { window: "24h", step: replayed }, { now: NOW }))!.entities).toEqual([]);
+    expect((await listFlowEntities(db, "orderId", { window: "24h", from: replayed, to: paid }, { now: NOW }))!.entities).toEqual([]);
     const first = await listFlowEntities(db, "orderId", { window: "24h", limit: 2 }, { now: NOW });
     expect(first!.entities.map((e) => e.entityKey)).toEqual(["ord-2", "ord-3"]);
     const second = await listFlowEntities(db, "orderId", { window: "24h", limit: 2, cursor: first!.nextCursor! }, { now: NOW });

@@ -155,20 +155,32 @@ export async function listFlowEntities(db: Queryable, kind: string, query: FlowE
   const since = new Date(now.getTime() - FLOW_WINDOWS[query.window]);
   const after = query.cursor !== undefined ? decodeIdCursor(ENTITIES_CURSOR, query.cursor, /^[\s\S]{1,1000}$/) : null;
   return runQuery(`listing the entities of ${kind}`, async () => {
-    const { rows: known } = await db.pool.query<{ known: boolean }>(`SELECT EXISTS (SELECT 1 FROM flow_entities WHERE kind = $1) AS known`, [kind]);
+    // Paths hold step numbers (flow_steps), looked up here and passed to the listing as values:
+    // the planner then weighs the steps by their statistics, and walks the time index for a step
+    // most entities reached (looked up inside the listing, a step was a value unknown when
+    // planning, and an edge every order took went through the GIN index: 280 ms at 1M orders).
+    const named = [query.step, ...(query.from !== undefined && query.to !== undefined ? [query.from, query.to] : [])].filter(
+      (step): step is string => step !== undefined,
+    );
+    const { rows: known } = await db.pool.query<{ known: boolean; numbers: Record<string, number> }>(
+      `SELECT EXISTS (SELECT 1 FROM flow_entities WHERE kind = $1) AS known,
+         (SELECT coalesce(json_object_agg(step, id), '{}') FROM flow_steps WHERE step = ANY($2::text[])) AS numbers`,
+      [kind, named],
+    );
     if (!known[0]!.known) return null;
+    const numbers = new Map(Object.entries(known[0]!.numbers));
+    // A step no event has had: no entity reached it.
+    if (named.some((step) => !numbers.has(step))) return { kind, entities: [], nextCursor: null };
     const params: unknown[] = [kind, since];
     const where = ["kind = $1", "last_at >= $2"];
-    // Paths hold step numbers (flow_steps); an unknown step number is NULL and matches nothing.
-    const stepNumber = (param: number) => `(SELECT id FROM flow_steps WHERE step = $${param})`;
-    if (query.step !== undefined) {
-      params.push(query.step);
-      where.push(`steps @> ARRAY[${stepNumber(params.length)}]`);
-    }
+    const stepNumber = (step: string) => {
+      params.push(numbers.get(step)!);
+      return `$${params.length}::int`;
+    };
+    if (query.step !== undefined) where.push(`steps @> ARRAY[${stepNumber(query.step)}]`);
     if (query.from !== undefined && query.to !== undefined) {
-      params.push(query.from, query.to);
-      const from = stepNumber(params.length - 1);
-      const to = stepNumber(params.length);
+      const from = stepNumber(query.from);
+      const to = stepNumber(query.to);
       where.push(
         `steps @> ARRAY[${from}, ${to}]`,
         `EXISTS (SELECT 1 FROM generate_subscripts(steps, 1) i WHERE steps[i] = ${from} AND steps[i + 1] = ${to})`,
