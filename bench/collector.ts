@@ -422,6 +422,11 @@ export interface CollectorBenchmarkResult {
     steps: number;
     withoutFlows: { seconds: number; eventsPerSec: number; writes: number; cpu: CpuSplit };
     dropPercent: number;
+    /**
+     * CPU of this process (the collector, its fold included) and PostgreSQL per event, µs, with and
+     * without flows: what flows cost when the machine's other load moves the wall-clock rates.
+     */
+    cpuMicrosPerEvent: { withFlows: number; withoutFlows: number };
   };
   /** After (b): bytes the events table takes per stored event (heap with TOAST, and its indexes), next to bytes received per event. */
   storage: { receivedBytesPerEvent: number; tableBytesPerEvent: number; indexBytesPerEvent: number; totalBytesPerEvent: number };
@@ -560,6 +565,9 @@ export async function runCollectorBenchmark(
       await dbNoFlows.close();
     }
     const flowsDrop = Math.round(((withoutFlows.eventsPerSec - bResult.eventsPerSec) / withoutFlows.eventsPerSec) * 1000) / 10;
+    const cpuPerEvent = (phase: { seconds: number; cpu: CpuSplit }) =>
+      Math.round((((phase.cpu.benchProcess + phase.cpu.postgres) * phase.seconds) / messages) * 1e7) / 10;
+    const flowsCpu = { withFlows: cpuPerEvent(bResult), withoutFlows: cpuPerEvent(withoutFlows) };
 
     print("(d) the collector catching up on the same events as Avro, through the Schema Registry...");
     const registry = await startSchemaRegistry({ port: 0, log: () => {} });
@@ -666,6 +674,7 @@ export async function runCollectorBenchmark(
         ` (goal <= ${GOALS.flowsCostPercent}%), same run`,
     );
     print(`flows caught up ${flowsCaughtUpSeconds.toFixed(1)} s after the events were stored (${flowSteps} steps)`);
+    print(`flows CPU: ${flowsCpu.withFlows} µs per event with flows, ${flowsCpu.withoutFlows} µs without (collector with its fold, and PostgreSQL)`);
     return {
       messages,
       partitions: PARTITIONS,
@@ -675,7 +684,7 @@ export async function runCollectorBenchmark(
       consumeOnly: aResult,
       ingestOnly: cResult,
       collector: bResult,
-      flows: { caughtUpSeconds: Math.round(flowsCaughtUpSeconds * 10) / 10, steps: flowSteps, withoutFlows, dropPercent: flowsDrop },
+      flows: { caughtUpSeconds: Math.round(flowsCaughtUpSeconds * 10) / 10, steps: flowSteps, withoutFlows, dropPercent: flowsDrop, cpuMicrosPerEvent: flowsCpu },
       storage,
       avro: avroResult,
       ratioToCeiling: ratio,
