@@ -52,8 +52,8 @@ import type { BenchmarkOptions } from "./run.ts";
  *   flow-entities-edge    … behind an edge: half one every order took, half the dead letter's
  *   flow-kinds            listFlowKinds (GET /api/flows)
  *
- * Goals (issue 4): p95 < 20 ms for timeline, trace and who-consumes; graph < 100 ms; a kind's
- * flow < 100 ms.
+ * Goals (issue 4): p95 < 20 ms for timeline, trace and who-consumes; graph < 100 ms. A kind's
+ * flow (GET /api/flows/<kind>): p95 < 100 ms at 10M events and 1M entities.
  *
  *   npm run bench -- queries [--messages N]      (N events; default 10,000,000)
  *   BENCH_QUERIES_DATA_DIR=/path npm run bench -- queries --messages N
