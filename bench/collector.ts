@@ -19,6 +19,7 @@ import {
   findFreePort,
   ingestEvents,
   makeTemporaryDataDir,
+  pendingFlowSteps,
   runMigrations,
   startEmbeddedPostgres,
   type Database,
@@ -34,7 +35,11 @@ import type { BenchmarkOptions } from "./run.ts";
  *   (c) the same rows, extracted beforehand, written with server/db's ingestEvents (COPY) in
  *       writes of the collector's size, without Kafka: the database's side of the ceiling
  *   (b) the collector catching up on the topic (fetch, extract, write, commit): events/s, and
- *       b / min(a, c), the share of the real ceiling the pipeline reaches
+ *       b / min(a, c), the share of the real ceiling the pipeline reaches; flows on (the default:
+ *       ingest queues each event's step, the collector folds them), and how long after the last
+ *       event was stored the fold had counted every step
+ *   (b') the same catch-up with EVENTSCOPE_FLOWS=off (its own group, its own database): what
+ *       flows cost the catch-up, in the same run
  *   (d) the collector catching up on the same events as Avro in the Schema Registry wire format
  *       (the embedded registry, in this process): events/s, and d / b, the cost of decoding
  *
@@ -66,6 +71,8 @@ export const GOALS = {
   collectorEventsPerSec: 50_000,
   ratioToCeiling: 0.8,
   latencyP99Ms: 1_000,
+  /** The catch-up with flows may be at most this much slower than without, in percent. */
+  flowsCostPercent: 10,
 } as const;
 
 // ------------------------------------------------------------------ the events
@@ -409,6 +416,18 @@ export interface CollectorBenchmarkResult {
   consumeOnly: { seconds: number; eventsPerSec: number; cpu: CpuSplit };
   ingestOnly: { seconds: number; eventsPerSec: number; cpu: CpuSplit };
   collector: { seconds: number; eventsPerSec: number; joinSeconds: number; writes: number; cpu: CpuSplit };
+  /** (b) counted its flows `caughtUpSeconds` after its last event was stored; (b') is the catch-up without flows. */
+  flows: {
+    caughtUpSeconds: number;
+    steps: number;
+    withoutFlows: { seconds: number; eventsPerSec: number; writes: number; cpu: CpuSplit };
+    dropPercent: number;
+    /**
+     * CPU of this process (the collector, its fold included) and PostgreSQL per event, µs, with and
+     * without flows: what flows cost when the machine's other load moves the wall-clock rates.
+     */
+    cpuMicrosPerEvent: { withFlows: number; withoutFlows: number };
+  };
   /** After (b): bytes the events table takes per stored event (heap with TOAST, and its indexes), next to bytes received per event. */
   storage: { receivedBytesPerEvent: number; tableBytesPerEvent: number; indexBytesPerEvent: number; totalBytesPerEvent: number };
   /** (d): the collector on the same events as Avro in the Schema Registry wire format, and its share of (b). */
@@ -416,7 +435,7 @@ export interface CollectorBenchmarkResult {
   ratioToCeiling: number;
   live: Awaited<ReturnType<typeof liveLatency>> & { cpu?: CpuSplit };
   goals: typeof GOALS;
-  verdicts: { throughput: string; ratio: string; latency: string };
+  verdicts: { throughput: string; ratio: string; latency: string; flowsCost: string };
 }
 
 export async function runCollectorBenchmark(
@@ -477,6 +496,8 @@ export async function runCollectorBenchmark(
       },
     });
     let bResult: CollectorBenchmarkResult["collector"];
+    let flowsCaughtUpSeconds = 0;
+    let flowSteps = 0;
     let storage: CollectorBenchmarkResult["storage"];
     let live: CollectorBenchmarkResult["live"];
     let liveCpu: CpuSplit | undefined;
@@ -493,6 +514,13 @@ export async function runCollectorBenchmark(
         cpu: meter(seconds),
       };
       print(`  ${bResult.eventsPerSec} events/s (${seconds.toFixed(1)} s after joining, ${bResult.writes} writes); cores: ${JSON.stringify(bResult.cpu)}`);
+      // The collector folds on its own timer (every 20 s while more than 100k steps wait, then every 2 s).
+      const storedAt = performance.now();
+      await withDeadline(waitFor("the fold to count every step", async () => (await pendingFlowSteps(dbB)) === 0, PHASE_TIMEOUT_MS, 100), PHASE_TIMEOUT_MS, "(b) flows");
+      flowsCaughtUpSeconds = (performance.now() - storedAt) / 1000;
+      const { rows: counted } = await dbB.pool.query<{ steps: string | null }>(`SELECT sum(event_count)::text AS steps FROM flow_entities`);
+      flowSteps = Number(counted[0]!.steps ?? 0);
+      print(`  flows caught up ${flowsCaughtUpSeconds.toFixed(1)} s after the events were stored (${flowSteps} steps)`);
       storage = await storagePerEvent(dbB);
       print(
         `  on disk per event: ${storage.totalBytesPerEvent} B (table ${storage.tableBytesPerEvent} B + indexes ${storage.indexBytesPerEvent} B) for ${storage.receivedBytesPerEvent} B received`,
@@ -501,6 +529,46 @@ export async function runCollectorBenchmark(
     } finally {
       await collector.stop();
     }
+
+    print("(b') the collector catching up on the same topic with EVENTSCOPE_FLOWS=off...");
+    const dbNoFlows = await createDatabase(server, "bench_collector_no_flows");
+    databases.push(dbNoFlows);
+    let withoutFlows: CollectorBenchmarkResult["flows"]["withoutFlows"];
+    const noFlowsConfig = loadConfig({
+      KAFKA_BROKERS: broker.address,
+      EVENTSCOPE_COLLECTOR_GROUP: `${topic}-collector-no-flows`,
+      EVENTSCOPE_TOPICS_INCLUDE: `^${topic}$`,
+      EVENTSCOPE_FLOWS: "off",
+    });
+    let noFlowsJoinedAt = 0;
+    const noFlowsCollector = startCollector(noFlowsConfig, {
+      db: dbNoFlows,
+      source: { id: 1, name: "default" },
+      log: (line) => {
+        if (line.startsWith("joined group") && noFlowsJoinedAt === 0) noFlowsJoinedAt = performance.now();
+        if (/unavailable|failed|crashed/.test(line)) print(`  collector: ${line}`);
+      },
+    });
+    try {
+      await waitFor("the collector without flows to join", () => noFlowsJoinedAt !== 0, 60_000, 10);
+      meter = cpuMeter(broker.pid, pgDataDir);
+      await withDeadline(
+        waitFor("the collector without flows to store every event", () => noFlowsCollector.stats().storedRows >= messages, PHASE_TIMEOUT_MS, 20),
+        PHASE_TIMEOUT_MS,
+        "(b')",
+      );
+      const seconds = (performance.now() - noFlowsJoinedAt) / 1000;
+      withoutFlows = { seconds, eventsPerSec: rate(messages, seconds), writes: noFlowsCollector.stats().writes, cpu: meter(seconds) };
+      print(`  ${withoutFlows.eventsPerSec} events/s (${seconds.toFixed(1)} s after joining, ${withoutFlows.writes} writes); cores: ${JSON.stringify(withoutFlows.cpu)}`);
+    } finally {
+      await noFlowsCollector.stop();
+      await dbNoFlows.close();
+    }
+    const flowsDrop = Math.round(((withoutFlows.eventsPerSec - bResult.eventsPerSec) / withoutFlows.eventsPerSec) * 1000) / 10;
+    const cpuPerEvent = (phase: { seconds: number; cpu: CpuSplit }) =>
+      Math.round((((phase.cpu.benchProcess + phase.cpu.postgres) * phase.seconds) / messages) * 1e7) / 10;
+    const flowsCpu = { withFlows: cpuPerEvent(bResult), withoutFlows: cpuPerEvent(withoutFlows) };
+
     print("(d) the collector catching up on the same events as Avro, through the Schema Registry...");
     const registry = await startSchemaRegistry({ port: 0, log: () => {} });
     let avroResult: CollectorBenchmarkResult["avro"];
@@ -592,14 +660,21 @@ export async function runCollectorBenchmark(
       throughput: bResult.eventsPerSec >= GOALS.collectorEventsPerSec ? "PASS" : "BELOW",
       ratio: ratio >= GOALS.ratioToCeiling ? "PASS" : "BELOW",
       latency: live.p99Ms < GOALS.latencyP99Ms ? "PASS" : "BELOW",
+      flowsCost: flowsDrop <= GOALS.flowsCostPercent ? "PASS" : "ABOVE",
     };
     print(
       `b / min(a, c) = ${bResult.eventsPerSec} / ${Math.min(aResult.eventsPerSec, cResult.eventsPerSec)} = ${ratio}` +
         ` (goal >= ${GOALS.ratioToCeiling}: ${verdicts.ratio}); b goal >= ${GOALS.collectorEventsPerSec}/s: ${verdicts.throughput};` +
-        ` p99 goal < ${GOALS.latencyP99Ms} ms: ${verdicts.latency}`,
+        ` p99 goal < ${GOALS.latencyP99Ms} ms: ${verdicts.latency}; flows cost goal <= ${GOALS.flowsCostPercent}%: ${verdicts.flowsCost}`,
     );
     const rawRatio = Math.round((bResult.eventsPerSec / aResult.eventsPerSec) * 100) / 100;
     print(`collector catch-up: ${bResult.eventsPerSec} events/s = ${rawRatio} x raw kafkajs consume (${aResult.eventsPerSec} events/s), same run`);
+    print(
+      `flows cost: catch-up ${bResult.eventsPerSec} events/s with flows, ${withoutFlows.eventsPerSec} events/s without = ${flowsDrop}% drop` +
+        ` (goal <= ${GOALS.flowsCostPercent}%), same run`,
+    );
+    print(`flows caught up ${flowsCaughtUpSeconds.toFixed(1)} s after the events were stored (${flowSteps} steps)`);
+    print(`flows CPU: ${flowsCpu.withFlows} µs per event with flows, ${flowsCpu.withoutFlows} µs without (collector with its fold, and PostgreSQL)`);
     return {
       messages,
       partitions: PARTITIONS,
@@ -609,6 +684,7 @@ export async function runCollectorBenchmark(
       consumeOnly: aResult,
       ingestOnly: cResult,
       collector: bResult,
+      flows: { caughtUpSeconds: Math.round(flowsCaughtUpSeconds * 10) / 10, steps: flowSteps, withoutFlows, dropPercent: flowsDrop, cpuMicrosPerEvent: flowsCpu },
       storage,
       avro: avroResult,
       ratioToCeiling: ratio,

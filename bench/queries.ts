@@ -1,16 +1,22 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { stepId } from "../lib/flows.ts";
 import {
   connectDatabase,
   findFreePort,
+  foldFlows,
+  getFlow,
   getEntityTimeline,
   getEvent,
   getFlowGraph,
   getLagHistory,
   getTraceEvents,
   listDeadLetters,
+  listFlowEntities,
+  listFlowKinds,
   makeTemporaryDataDir,
+  queueStoredFlowSteps,
   runMigrations,
   searchEvents,
   startEmbeddedPostgres,
@@ -36,7 +42,18 @@ import type { BenchmarkOptions } from "./run.ts";
  *   plus search (by type, by header value), event by position, lag history, dead-letter inbox,
  *   and the admin poller's per-poll cost of judging group health (5 minutes of samples).
  *
- * Goals (issue 4): p95 < 20 ms for timeline, trace and who-consumes; graph < 100 ms.
+ * Then flows (server/db/flows.ts), through the path the collector's flows take: every stored
+ * event's steps queued into the inbox (queueStoredFlowSteps) and folded (foldFlows until nothing
+ * waits), both timed; then, at 1M orders and 50,000 customers:
+ *
+ *   flow-7d, flow-24h     getFlow of orderId (GET /api/flows/orderId?window=…)
+ *   flow-entities-step    listFlowEntities behind a step: half a step every order reached, half
+ *                         the dead letter one order in 200 reached
+ *   flow-entities-edge    … behind an edge: half one every order took, half the dead letter's
+ *   flow-kinds            listFlowKinds (GET /api/flows)
+ *
+ * Goals (issue 4): p95 < 20 ms for timeline, trace and who-consumes; graph < 100 ms. A kind's
+ * flow (GET /api/flows/<kind>): p95 < 100 ms at 10M events and 1M entities.
  *
  *   npm run bench -- queries [--messages N]      (N events; default 10,000,000)
  *   BENCH_QUERIES_DATA_DIR=/path npm run bench -- queries --messages N
@@ -56,6 +73,8 @@ export const GOALS_MS = {
   "search-header": 50,
   "search-key": 50,
   "search-entity": 50,
+  "flow-7d": 100,
+  "flow-24h": 100,
 } as const;
 
 export interface QueryFigures {
@@ -79,7 +98,27 @@ export interface QueriesFigures {
   postgres: string;
   /** Seed of the random inputs (BENCH_QUERIES_SEED to repeat a run's questions). */
   seed: number;
+  /** Counting the stored events' flows: queuing their steps, then folding them. */
+  flowFold: FlowFoldFigures;
   queries: Record<string, QueryFigures>;
+}
+
+export interface FlowFoldFigures {
+  /** Stored events with entities, and the steps queued for them (one per entity of each). */
+  events: number;
+  steps: number;
+  queueSeconds: number;
+  queueEventsPerSec: number;
+  foldSeconds: number;
+  foldStepsPerSec: number;
+  /** Fold transactions (FOLD_BATCH steps each). */
+  folds: number;
+  /** Seconds of the VACUUM ANALYZE of the flow tables after the fold (autovacuum's work, not timed in the fold). */
+  vacuumSeconds: number;
+  /** What the fold left: entities with a path, and hourly counters. */
+  entities: number;
+  counters: number;
+  flowTablesBytes: number;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -213,6 +252,104 @@ async function runQueries(db: Database, now: Date, flows: number, seed: number) 
   return queries;
 }
 
+/**
+ * Counts the generated events' flows as the collector would have: their steps queued into the
+ * inbox, then folded until nothing waits. A reused database is counted again from empty flow
+ * tables, so every run times the fold.
+ */
+async function foldSyntheticFlows(db: Database, log: (line: string) => void): Promise<FlowFoldFigures> {
+  await db.pool.query("TRUNCATE flow_inbox, flow_entities, flow_counts, flow_steps RESTART IDENTITY");
+  const queueBegan = performance.now();
+  let nextReport = 1_000_000;
+  const queued = await queueStoredFlowSteps(db, {
+    onChunk: (progress) => {
+      if (progress.events < nextReport) return;
+      nextReport += 1_000_000;
+      log(`queries: flows: ${progress.events} events' steps queued`);
+    },
+  });
+  const queueSeconds = (performance.now() - queueBegan) / 1000;
+  log(
+    `queries: flows: queued ${queued.steps} steps of ${queued.events} stored events in ${queueSeconds.toFixed(1)} s (${Math.round(queued.events / queueSeconds)} events/s)`,
+  );
+  const foldBegan = performance.now();
+  let folded = 0;
+  let folds = 0;
+  nextReport = 1_000_000;
+  for (;;) {
+    const result = await foldFlows(db);
+    folded += result.steps;
+    folds += 1;
+    if (folded >= nextReport) {
+      nextReport += 1_000_000;
+      log(`queries: flows: ${folded} steps folded`);
+    }
+    if (result.steps === 0) break;
+  }
+  const foldSeconds = (performance.now() - foldBegan) / 1000;
+  const vacuumBegan = performance.now();
+  await db.pool.query("VACUUM ANALYZE flow_inbox, flow_entities, flow_counts, flow_steps");
+  const vacuumSeconds = (performance.now() - vacuumBegan) / 1000;
+  const { rows } = await db.pool.query<{ entities: string; counters: string; bytes: string }>(
+    `SELECT (SELECT count(*) FROM flow_entities)::text AS entities, (SELECT count(*) FROM flow_counts)::text AS counters,
+       (pg_total_relation_size('flow_entities') + pg_total_relation_size('flow_counts') + pg_total_relation_size('flow_steps'))::text AS bytes`,
+  );
+  const figures: FlowFoldFigures = {
+    events: queued.events,
+    steps: queued.steps,
+    queueSeconds: Math.round(queueSeconds * 10) / 10,
+    queueEventsPerSec: Math.round(queued.events / queueSeconds),
+    foldSeconds: Math.round(foldSeconds * 10) / 10,
+    foldStepsPerSec: Math.round(folded / foldSeconds),
+    folds,
+    vacuumSeconds: Math.round(vacuumSeconds * 10) / 10,
+    entities: Number(rows[0]!.entities),
+    counters: Number(rows[0]!.counters),
+    flowTablesBytes: Number(rows[0]!.bytes),
+  };
+  log(
+    `queries: flows: folded ${folded} steps in ${figures.foldSeconds} s = ${figures.foldStepsPerSec} steps/s (${folds} folds); ` +
+      `${figures.entities} entities, ${figures.counters} hourly counters, ${(figures.flowTablesBytes / 2 ** 20).toFixed(0)} MiB; VACUUM ANALYZE after ${figures.vacuumSeconds} s`,
+  );
+  return figures;
+}
+
+/** The synthetic order saga's steps (server/db/synthetic-data.ts), as lib/flows.ts names them. */
+const ORDER_STEPS = [
+  ["OrderPlaced", "order-service"],
+  ["InventoryReserved", "inventory-service"],
+  ["PaymentAuthorized", "payment-service"],
+  ["PaymentCaptured", "payment-service"],
+  ["OrderConfirmed", "order-service"],
+  ["ShipmentCreated", "shipping-service"],
+  ["OrderShipped", "shipping-service"],
+  ["NotificationSent", "notification-service"],
+].map(([type, producer]) => stepId({ role: "event", type: type!, producer: producer! }));
+/** PaymentCaptured parked in payments-dlq by shipping-service, 2 s after it: after NotificationSent in the path. */
+const DEAD_LETTER_STEP = stepId({ role: "dead-letter", type: "PaymentCaptured", producer: "shipping-service" });
+
+async function runFlowQueries(db: Database, now: Date, seed: number) {
+  const random = randomSequence(seed ^ 0x5f10);
+  const queries: Record<string, QueryFigures> = {};
+  // The generated events end at `now` and span 7 days: both windows hold counters.
+  for (const window of ["7d", "24h"] as const) {
+    const flow = await getFlow(db, "orderId", { window, now });
+    process.stdout.write(`queries: flows: orderId over ${window}: ${flow?.entities ?? 0} entities, ${flow?.steps.length ?? 0} steps, ${flow?.edges.length ?? 0} edges\n`);
+  }
+  queries["flow-7d"] = await measure("flow-7d", () => getFlow(db, "orderId", { window: "7d", now }), GOALS_MS["flow-7d"]);
+  queries["flow-24h"] = await measure("flow-24h", () => getFlow(db, "orderId", { window: "24h", now }), GOALS_MS["flow-24h"]);
+  queries["flow-entities-step"] = await measure("flow-entities-step", (i) =>
+    listFlowEntities(db, "orderId", { window: "24h", step: i % 2 === 0 ? ORDER_STEPS[random(ORDER_STEPS.length)]! : DEAD_LETTER_STEP }, { now }),
+  );
+  queries["flow-entities-edge"] = await measure("flow-entities-edge", (i) => {
+    if (i % 2 === 1) return listFlowEntities(db, "orderId", { window: "24h", from: ORDER_STEPS[7]!, to: DEAD_LETTER_STEP }, { now });
+    const at = random(ORDER_STEPS.length - 1);
+    return listFlowEntities(db, "orderId", { window: "24h", from: ORDER_STEPS[at]!, to: ORDER_STEPS[at + 1]! }, { now });
+  });
+  queries["flow-kinds"] = await measure("flow-kinds", () => listFlowKinds(db));
+  return queries;
+}
+
 export async function runQueriesBenchmark(options: BenchmarkOptions & { events?: number } = {}): Promise<QueriesFigures> {
   const events = options.events ?? options.messages ?? DEFAULT_EVENTS;
   const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -228,6 +365,8 @@ export async function runQueriesBenchmark(options: BenchmarkOptions & { events?:
     const seed = Number(process.env.BENCH_QUERIES_SEED ?? Date.now() % 2 ** 31);
     log(`queries: random inputs from seed ${seed}`);
     const queries = await runQueries(db, now, summary.flows, seed);
+    const flowFold = await foldSyntheticFlows(db, log);
+    Object.assign(queries, await runFlowQueries(db, now, seed));
     return {
       events: summary.events,
       flows: summary.flows,
@@ -238,6 +377,7 @@ export async function runQueriesBenchmark(options: BenchmarkOptions & { events?:
       generation: reused ? "reused" : summary.seconds,
       postgres: rows[0]!.version,
       seed,
+      flowFold,
       queries,
     };
   } finally {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stepId } from "../../lib/flows.ts";
-import { foldFlows, readFlowState, recomputeFlows } from "./flows.ts";
+import { foldFlows, pendingFlowSteps, queueStoredFlowSteps, readFlowState, recomputeFlows } from "./flows.ts";
 import { ingestEvents, type EventRow, type FailureInfo } from "./ingest.ts";
 import { getEntityFlows, getFlow, listFlowEntities, listFlowKinds } from "./queries/flows.ts";
 import { pruneOlderThan } from "./retention.ts";
@@ -135,6 +135,10 @@ describe("flows maintained by the fold", () => {
         stuck: null,
       },
     ]);
+    // A step no event has had (no replay was stored): nobody behind it, as step or as edge.
+    const replayed = stepId({ role: "replay", type: "OrderPlaced", producer: "order-service" });
+    expect((await listFlowEntities(db, "orderId", { window: "24h", step: replayed }, { now: NOW }))!.entities).toEqual([]);
+    expect((await listFlowEntities(db, "orderId", { window: "24h", from: replayed, to: paid }, { now: NOW }))!.entities).toEqual([]);
     const first = await listFlowEntities(db, "orderId", { window: "24h", limit: 2 }, { now: NOW });
     expect(first!.entities.map((e) => e.entityKey)).toEqual(["ord-2", "ord-3"]);
     const second = await listFlowEntities(db, "orderId", { window: "24h", limit: 2, cursor: first!.nextCursor! }, { now: NOW });
@@ -230,5 +234,62 @@ describe("flows maintained by the fold", () => {
     expect(result.flowCounts).toBeGreaterThan(0);
     expect(await getFlow(db, "orderId", { window: "7d", now: NOW })).toBeNull();
     expect(await listFlowKinds(db)).toEqual({ kinds: [] });
+  });
+});
+
+describe("flows of events stored without them", () => {
+  let bare: TestDatabase;
+  beforeAll(async () => {
+    // A database of its own: the events above are counted already, and would count twice.
+    bare = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await bare?.drop();
+  });
+
+  it("queues the stored events' steps for the fold, which then equals a recomputation", async () => {
+    // Stored with flows off: out of order, a customer as a second entity, a retry copy, a dead
+    // letter, and three events in the same millisecond (the keyset must not lose or repeat ties).
+    await ingestEvents(
+      bare,
+      [
+        event("payments", "PaymentProcessed", "payment-service", "ord-3", T0 + 3_200),
+        event("orders", "OrderPlaced", "order-service", "ord-1", T0 + 1_000, { entityKeys: ["ord-1", "cust-1"], entityKinds: ["orderId", "customerId"] }),
+        event("payments", "PaymentProcessed", "payment-service", "ord-1", T0 + 1_100),
+        event("orders", "OrderPlaced", "order-service", "ord-2", T0 + 2_000, { entityKeys: ["ord-2", "cust-1"], entityKinds: ["orderId", "customerId"] }),
+        event("orders", "OrderPlaced", "order-service", "ord-3", T0 + 2_000),
+        event("shipments", "OrderShipped", "shipping-service", "ord-1", T0 + 2_000),
+        event("payments-retry", "PaymentRequested", "payment-service", "ord-2", T0 + 3_000, { priorFailure: failure }),
+        event("payments-dlq", "PaymentRequested", "payment-service", "ord-2", T0 + 4_000, { deadLetter: failure }),
+        event("page-views", "PageViewed", "web-frontend", "none", T0 + 5_000, { entityKeys: [], entityKinds: [] }),
+      ],
+      { flows: false },
+    );
+    expect(await pendingFlowSteps(bare)).toBe(0);
+    expect((await getFlow(bare, "orderId", { window: "24h", now: NOW }))).toBeNull();
+
+    const progress: number[] = [];
+    const queued = await queueStoredFlowSteps(bare, { chunk: 2, onChunk: (q) => progress.push(q.events) });
+    expect(queued).toEqual({ events: 8, steps: 10 });
+    expect(progress.at(-1)).toBe(8);
+    let folded = 0;
+    for (;;) {
+      const result = await foldFlows(bare, { batch: 3 });
+      folded += result.steps;
+      if (result.steps === 0) break;
+    }
+    expect(folded).toBe(10);
+
+    const state = await readFlowState(bare);
+    expect(state).toEqual(await recomputeFlows(bare));
+    expect(state.entities.size).toBe(4);
+    expect(state.entities.get("customerId\u0000cust-1")?.eventCount).toBe(2);
+    expect(await listFlowKinds(bare)).toEqual({
+      kinds: [
+        { kind: "orderId", entities: 3, lastAt: new Date(T0 + 4_000).toISOString() },
+        { kind: "customerId", entities: 1, lastAt: new Date(T0 + 2_000).toISOString() },
+      ],
+    });
+    expect((await getFlow(bare, "orderId", { window: "24h", now: NOW }))!.steps.find((s) => s.id === placed)).toMatchObject({ entities: 3, starts: 3 });
   });
 });

@@ -89,10 +89,78 @@ export function stepOfStoredRow(row: StoredStepRow): string {
   return stepOfEvent({ deadLetter: row.dead_letter, replay: row.replay, retry: row.retry, eventType: row.event_type, channel: row.channel, producer: row.producer });
 }
 
+/** Inbox rows that give (1) or take away (-1) a stored event's step to each of its entities. */
+function storedSteps(row: StoredStepRow, sign: 1 | -1): FlowInboxRow[] {
+  const step = stepOfStoredRow(row);
+  return row.entity_keys.map((key, i) => ({ kind: entityKindAt(row.entity_kinds, i), key, at: Number(row.at), step, sign }));
+}
+
 /** Inbox rows that take a stored event's step away from each of its entities. */
 export function leavingSteps(row: StoredStepRow): FlowInboxRow[] {
-  const step = stepOfStoredRow(row);
-  return row.entity_keys.map((key, i) => ({ kind: entityKindAt(row.entity_kinds, i), key, at: Number(row.at), step, sign: -1 as const }));
+  return storedSteps(row, -1);
+}
+
+// --- events stored without flows -------------------------------------------------------------------
+
+/** Stored events read per transaction by queueStoredFlowSteps. */
+export const STORED_STEPS_CHUNK = 20_000;
+
+export interface QueuedStoredSteps {
+  /** Stored events read (those with entities). */
+  events: number;
+  /** Inbox rows written: one per entity of each event. */
+  steps: number;
+}
+
+/**
+ * Queues the steps of events already stored (sign 1) for the fold to count, as ingest would have
+ * queued them: for events stored while flows were off (EVENTSCOPE_FLOWS=off) or before flows
+ * existed. Reads the events `chunk` at a time in time order (then by where they are stored: a
+ * keyset over the time index), each chunk in a transaction of its own, so the fold meets an
+ * entity's steps close together as it does behind the collector.
+ *
+ * Every event read is counted once more: run it over events nothing has queued, once, while no
+ * collector with flows on stores events. `onChunk` hears the running totals after each chunk.
+ */
+export async function queueStoredFlowSteps(
+  db: { pool: pg.Pool },
+  options: { chunk?: number; onChunk?: (queued: QueuedStoredSteps) => void } = {},
+): Promise<QueuedStoredSteps> {
+  const chunk = options.chunk ?? STORED_STEPS_CHUNK;
+  const queued: QueuedStoredSteps = { events: 0, steps: 0 };
+  type KeyedRow = StoredStepRow & { source_id: number; partition: number; position: string };
+  let after: { timestamp: string; sourceId: number; channel: string; partition: number; position: string } | null = null;
+  for (;;) {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await db.pool.connect();
+      await client.query("BEGIN");
+      // The first condition lets the time index bound the scan; the row comparison is the keyset.
+      const { rows }: { rows: KeyedRow[] } = await client.query<KeyedRow>(
+        `SELECT ${STEP_COLUMNS}, e.source_id, e.partition, e.position::text AS position
+         FROM events e
+         WHERE cardinality(e.entity_keys) > 0
+           ${after === null ? "" : `AND e."timestamp" >= $2 AND (e."timestamp", e.source_id, e.channel, e.partition, e.position) > ($2, $3, $4, $5, $6)`}
+         ORDER BY e."timestamp", e.source_id, e.channel, e.partition, e.position
+         LIMIT $1`,
+        after === null ? [chunk] : [chunk, after.timestamp, after.sourceId, after.channel, after.partition, after.position],
+      );
+      const steps = rows.flatMap((row) => storedSteps(row, 1));
+      await queueFlowSteps(client, steps);
+      await client.query("COMMIT");
+      queued.events += rows.length;
+      queued.steps += steps.length;
+      options.onChunk?.({ ...queued });
+      const last: KeyedRow | undefined = rows[rows.length - 1];
+      if (last === undefined || rows.length < chunk) return queued;
+      after = { timestamp: new Date(Number(last.at)).toISOString(), sourceId: last.source_id, channel: last.channel, partition: last.partition, position: last.position };
+    } catch (error) {
+      await client?.query("ROLLBACK").catch(() => undefined);
+      throw toDatabaseError(error, "queuing the flow steps of stored events");
+    } finally {
+      client?.release();
+    }
+  }
 }
 
 // --- paths -----------------------------------------------------------------------------------------

@@ -20,7 +20,17 @@ export {
 } from "./embedded.ts";
 export { DatabaseError, isRetriableDatabaseError, toDatabaseError } from "./errors.ts";
 export { checkLiveness } from "./liveness.ts";
-export { foldFlows, pendingFlowSteps, recomputeFlows, readFlowState, FOLD_BATCH, type FoldResult, type FlowState } from "./flows.ts";
+export {
+  foldFlows,
+  pendingFlowSteps,
+  queueStoredFlowSteps,
+  recomputeFlows,
+  readFlowState,
+  FOLD_BATCH,
+  type FoldResult,
+  type FlowState,
+  type QueuedStoredSteps,
+} from "./flows.ts";
 export {
   ingestEvents,
   replaceDecodedEvents,

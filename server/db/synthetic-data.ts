@@ -10,7 +10,7 @@ import { rollUpLagSamples } from "./lag-rollup.ts";
  * The shape: order sagas of 10 events each, one "flow" per order, spread evenly over `spanMs`
  * up to `now`, each flow one trace:
  *
- *   step topic          type               producer              entity
+ *   step topic          type               producer              entity (its kind: orderId, customerId)
  *   0    orders         OrderPlaced        order-service         ord-<flow>
  *   1    inventory      InventoryReserved  inventory-service     ord-<flow>
  *   2    payments       PaymentAuthorized  payment-service       ord-<flow>
@@ -139,16 +139,17 @@ export async function generateSyntheticData(db: { pool: pg.Pool }, options: Synt
       const to = Math.min(total, from + chunk) - 1;
       await client.query(
         `INSERT INTO events (source_id, channel, partition, position, "timestamp", key, value_kind, value_json, headers, size,
-           event_type, entity_keys, trace_id, parent_span_id, producer, flags)
+           event_type, entity_keys, entity_kinds, trace_id, parent_span_id, producer, flags)
          SELECT ${SYNTHETIC_SOURCE_ID}, topic, partition, "offset", ts, entity, 'json', value, headers,
            -- As received: value + key + the four headers' keys and values (~140 bytes).
            octet_length(value::text) + octet_length(entity) + 140,
-           type, ARRAY[entity], trace, span, producer, '{}'
+           type, ARRAY[entity], ARRAY[entity_kind], trace, span, producer, '{}'
          FROM (
            SELECT ${stepTopic} AS topic, (flow % 6)::int AS partition,
              (flow / 6) * ${stepsInTopic} + ${indexInTopic} AS "offset",
              $2::timestamptz + make_interval(secs => (flow * $3::float8 + step * 40) / 1000) AS ts,
              CASE WHEN step >= 8 THEN 'cust-' || (flow % 50000) ELSE 'ord-' || flow END AS entity,
+             CASE WHEN step >= 8 THEN 'customerId' ELSE 'orderId' END AS entity_kind,
              ${stepType} AS type, ${stepProducer} AS producer,
              md5('trace-' || flow) AS trace, left(md5('span-' || i), 16) AS span, flow, step
            FROM (SELECT i, i / 10 AS flow, (i % 10)::int AS step FROM generate_series($1::bigint, $4::bigint) AS i) s
@@ -176,7 +177,7 @@ export async function generateSyntheticData(db: { pool: pg.Pool }, options: Synt
          WHERE e.channel = 'payments' AND e.event_type = 'PaymentCaptured' AND (substr(e.entity_keys[1], 5)::bigint % $1::int) = 0
        ), inserted AS (
          INSERT INTO events (source_id, channel, partition, position, "timestamp", key, value_kind, value_json, value_bytes, headers, size,
-           event_type, entity_keys, trace_id, parent_span_id, producer, flags)
+           event_type, entity_keys, entity_kinds, trace_id, parent_span_id, producer, flags)
          SELECT source_id, 'payments-dlq', 0, dlq_offset, "timestamp" + interval '2 seconds', key, 'json', value_json,
            convert_to(value_json::text, 'UTF8'),
            headers || jsonb_build_array(
@@ -185,7 +186,7 @@ export async function generateSyntheticData(db: { pool: pg.Pool }, options: Synt
              jsonb_build_object('key', 'x-original-offset', 'value', position::text, 'encoding', 'utf8'),
              jsonb_build_object('key', 'x-error-class', 'value',
                (ARRAY['GatewayTimeout','CardDeclined','SchemaViolation'])[(dlq_offset % 3)::int + 1], 'encoding', 'utf8')),
-           size + 120, event_type, entity_keys, trace_id, left(md5('dlq-' || dlq_offset), 16), 'shipping-service', '{}'
+           size + 120, event_type, entity_keys, entity_kinds, trace_id, left(md5('dlq-' || dlq_offset), 16), 'shipping-service', '{}'
          FROM src
          RETURNING 1
        ), letters AS (

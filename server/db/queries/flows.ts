@@ -290,13 +290,25 @@ export async function listFlowEntities(db: Queryable, kind: string, query: FlowE
     const graph = await readGraph(db, kind, query.window, now);
     const terminal = graph.steps.filter((step) => step.terminal).map((step) => step.id);
     const cuts = stuckCuts(graph);
+    // Paths hold step numbers (flow_steps), looked up here and passed to the listing as values:
+    // the planner then weighs the steps by their statistics, and walks the time index for a step
+    // most entities reached (looked up inside the listing, a step was a value unknown when
+    // planning, and an edge every order took went through the GIN index: 280 ms at 1M orders).
+    const named = [query.step, ...(query.from !== undefined && query.to !== undefined ? [query.from, query.to] : [])].filter(
+      (step): step is string => step !== undefined,
+    );
+    const { rows: numbered } = await db.pool.query<{ step: string; id: number }>(`SELECT step, id FROM flow_steps WHERE step = ANY($1::text[])`, [
+      [...new Set([...named, ...terminal, ...cuts.map((cut) => cut.step)])],
+    ]);
+    const numbers = new Map(numbered.map((row) => [row.step, row.id]));
+    // A step no event has had: no entity reached it.
+    if (named.some((step) => !numbers.has(step))) return { kind, entities: [], nextCursor: null };
 
     const params: unknown[] = [kind, since];
     const where = ["f.kind = $1", "f.last_at >= $2"];
     const param = (value: unknown) => (params.push(value), `$${params.length}`);
-    // Paths hold step numbers (flow_steps); an unknown step number is NULL and matches nothing.
-    const stepNumber = (id: string) => `(SELECT id FROM flow_steps WHERE step = ${param(id)})`;
-    const stepNumbers = (ids: readonly string[]) => `ARRAY(SELECT id FROM flow_steps WHERE step = ANY(${param(ids)}::text[]))`;
+    const stepNumber = (id: string) => `${param(numbers.get(id) ?? null)}::int`;
+    const stepNumbers = (ids: readonly string[]) => `${param(ids.flatMap((id) => (numbers.has(id) ? [numbers.get(id)!] : [])))}::int[]`;
     if (query.step !== undefined) where.push(`f.steps @> ARRAY[${stepNumber(query.step)}]`);
     if (query.from !== undefined && query.to !== undefined) {
       const from = stepNumber(query.from);
