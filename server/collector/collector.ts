@@ -373,7 +373,13 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const pruneTimer = setInterval(prune, pruneIntervalMs);
 
   // --- flows: the entities stored since the last fold, counted ------------------------------------
-  const flowFolder = !(options.flows ?? config.flows) ? null : startFlowFolder({ db: options.db, log, intervalMs: options.flowFoldMs, compensations: config.compensations });
+  const flowFolder = !(options.flows ?? config.flows) ? null : startFlowFolder({
+        db: options.db,
+        log,
+        intervalMs: options.flowFoldMs,
+        compensations: config.compensations,
+        ownLag: () => session?.ownLag() ?? null,
+      });
 
   // --- events stored while the Schema Registry was unavailable, decoded once it is back ---------
   const registryCatchUp = wireFormat

@@ -7,9 +7,10 @@ import type { CompensationPair } from "../../lib/flows.ts";
  * steps until none is left (yielding between batches, so the collector's own writes go on).
  *
  * A fold rewrites each entity it touches once, however many of its steps it brings: while the
- * collector catches up (more than `catchUpSteps` waiting), folding every `catchUpIntervalMs`
- * instead brings each entity several steps at a time and leaves the collector's time to storing
- * events. The flows page says how many steps wait meanwhile.
+ * collector catches up (its own lag above `catchUpLag` records, or more than `catchUpSteps`
+ * waiting), folding every `catchUpIntervalMs` instead brings each entity several steps at a time
+ * and leaves the collector's time to storing events. The flows page says how many steps wait
+ * meanwhile.
  *
  * Several collectors may run one each: an advisory lock lets one fold at a time, and the others
  * find it taken and wait for their next tick. A failure is logged once and tried again next tick;
@@ -28,6 +29,10 @@ export interface FlowFolderOptions {
   intervalMs?: number;
   /** Default 100,000 steps. */
   catchUpSteps?: number;
+  /** The collector's own lag (records behind the end of its partitions), when known. */
+  ownLag?: () => bigint | null;
+  /** Default 20,000 records. */
+  catchUpLag?: number;
   /** Default 20 s. */
   catchUpIntervalMs?: number;
 }
@@ -36,6 +41,8 @@ export function startFlowFolder(options: FlowFolderOptions): FlowFolder {
   const intervalMs = options.intervalMs ?? 2_000;
   const catchUpSteps = options.catchUpSteps ?? 100_000;
   const catchUpIntervalMs = options.catchUpIntervalMs ?? 20_000;
+  const catchUpLag = BigInt(options.catchUpLag ?? 20_000);
+  const catchingUp = async () => (options.ownLag?.() ?? 0n) > catchUpLag || (await pendingFlowSteps(options.db)) > catchUpSteps;
   let stopped = false;
   let failing = false;
   let lastFoldAt = 0;
@@ -44,7 +51,7 @@ export function startFlowFolder(options: FlowFolderOptions): FlowFolder {
     if (running || stopped) return;
     running = (async () => {
       try {
-        if (Date.now() - lastFoldAt < catchUpIntervalMs && (await pendingFlowSteps(options.db)) > catchUpSteps) return;
+        if (Date.now() - lastFoldAt < catchUpIntervalMs && (await catchingUp())) return;
         lastFoldAt = Date.now();
         for (;;) {
           const result = await foldFlows(options.db, { compensations: options.compensations });
