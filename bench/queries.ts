@@ -15,6 +15,7 @@ import {
   listDeadLetters,
   listFlowEntities,
   listFlowKinds,
+  getEntityFlows,
   makeTemporaryDataDir,
   queueStoredFlowSteps,
   runMigrations,
@@ -51,9 +52,11 @@ import type { BenchmarkOptions } from "./run.ts";
  *                         the dead letter one order in 200 reached
  *   flow-entities-edge    … behind an edge: half one every order took, half the dead letter's
  *   flow-kinds            listFlowKinds (GET /api/flows)
+ *   flow-stuck            listFlowEntities of the stuck orders (…/entities?outcome=stuck)
+ *   entity-flows          getEntityFlows of a random order (an entity timeline's first page)
  *
  * Goals (issue 4): p95 < 20 ms for timeline, trace and who-consumes; graph < 100 ms. A kind's
- * flow (GET /api/flows/<kind>): p95 < 100 ms at 10M events and 1M entities.
+ * flow (GET /api/flows/<kind>) and the stuck list: p95 < 100 ms at 10M events and 1M entities.
  *
  *   npm run bench -- queries [--messages N]      (N events; default 10,000,000)
  *   BENCH_QUERIES_DATA_DIR=/path npm run bench -- queries --messages N
@@ -75,6 +78,7 @@ export const GOALS_MS = {
   "search-entity": 50,
   "flow-7d": 100,
   "flow-24h": 100,
+  "flow-stuck": 100,
 } as const;
 
 export interface QueryFigures {
@@ -272,6 +276,14 @@ async function foldSyntheticFlows(db: Database, log: (line: string) => void): Pr
   log(
     `queries: flows: queued ${queued.steps} steps of ${queued.events} stored events in ${queueSeconds.toFixed(1)} s (${Math.round(queued.events / queueSeconds)} events/s)`,
   );
+  // One order in 100 stops after its payment, as if the service that confirms it were down: its
+  // later steps leave the inbox before they are counted, so the flow has stuck orders to list.
+  const { rowCount: withheld } = await db.pool.query(
+    `DELETE FROM flow_inbox WHERE kind = 'orderId' AND substr(entity_key, 5)::bigint % 100 = 0
+       AND split_part(step, E'\\x1f', 2) = ANY($1::text[])`,
+    [["OrderConfirmed", "ShipmentCreated", "OrderShipped", "NotificationSent"]],
+  );
+  log(`queries: flows: 1 order in 100 stops after its payment (${withheld ?? 0} later steps withheld)`);
   const foldBegan = performance.now();
   let folded = 0;
   let folds = 0;
@@ -347,6 +359,12 @@ async function runFlowQueries(db: Database, now: Date, seed: number) {
     return listFlowEntities(db, "orderId", { window: "24h", from: ORDER_STEPS[at]!, to: ORDER_STEPS[at + 1]! }, { now });
   });
   queries["flow-kinds"] = await measure("flow-kinds", () => listFlowKinds(db));
+  // The stuck list (GET /api/flows/orderId/entities?outcome=stuck), and what every entity
+  // timeline asks on its first page: the order's outcome in each kind's flow.
+  const stuck = await listFlowEntities(db, "orderId", { window: "24h", outcome: "stuck" }, { now });
+  process.stdout.write(`queries: flows: ${(await getFlow(db, "orderId", { window: "24h", now }))?.outcomes.stuck ?? 0} orders stuck over 24h, a page of ${stuck?.entities.length ?? 0}\n`);
+  queries["flow-stuck"] = await measure("flow-stuck", () => listFlowEntities(db, "orderId", { window: "24h", outcome: "stuck" }, { now }), GOALS_MS["flow-stuck"]);
+  queries["entity-flows"] = await measure("entity-flows", () => getEntityFlows(db, `ord-${random(1_000_000)}`, { now }));
   return queries;
 }
 

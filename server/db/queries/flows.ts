@@ -4,7 +4,6 @@ import {
   latencyOf,
   parseStepId,
   windowStartHour,
-  FLOW_WINDOWS,
   type FlowWindow,
   type Latency,
   type PathOutcome,
@@ -275,14 +274,13 @@ interface EntityRow {
 }
 
 /**
- * Entities of a kind whose last step falls in the window, newest first: all of them, those that
+ * Entities of a kind whose last step falls in the window (from the hour its counters start), newest first: all of them, those that
  * reached `step`, those that went `from` → `to` straight, and of one `outcome`. A stuck entity
  * says what it waits for and which consumer groups should produce it. null for an unknown kind.
  */
 export async function listFlowEntities(db: Queryable, kind: string, query: FlowEntitiesQuery, options: { now?: Date } = {}): Promise<FlowEntities | null> {
   const limit = checkLimit(query.limit, DEFAULT_ENTITIES, 500);
   const now = options.now ?? new Date();
-  const since = new Date(now.getTime() - FLOW_WINDOWS[query.window]);
   const after = query.cursor !== undefined ? decodeIdCursor(ENTITIES_CURSOR, query.cursor, /^[\s\S]{1,1000}$/) : null;
   return runQuery(`listing the entities of ${kind}`, async () => {
     const { rows: known } = await db.pool.query<{ known: boolean }>(`SELECT EXISTS (SELECT 1 FROM flow_entities WHERE kind = $1) AS known`, [kind]);
@@ -304,7 +302,8 @@ export async function listFlowEntities(db: Queryable, kind: string, query: FlowE
     // A step no event has had: no entity reached it.
     if (named.some((step) => !numbers.has(step))) return { kind, entities: [], nextCursor: null };
 
-    const params: unknown[] = [kind, since];
+    // The window as the counts have it (from the start of an hour), so a list matches its count.
+    const params: unknown[] = [kind, graph.from];
     const where = ["f.kind = $1", "f.last_at >= $2"];
     const param = (value: unknown) => (params.push(value), `$${params.length}`);
     const stepNumber = (id: string) => `${param(numbers.get(id) ?? null)}::int`;
