@@ -90,6 +90,8 @@ describe("what a path counts for", () => {
       { metric: "edge", hour: T0 + HOUR, a: paid, b: shipped, bucket: 88 },
       // 3,600,000 ms
       { metric: "e2e", hour: T0 + HOUR, a: "", b: "", bucket: 88 },
+      // It ended right after PaymentProcessed → OrderShipped, open (PATH_OUTCOMES[0]).
+      { metric: "tail", hour: T0 + HOUR, a: paid, b: shipped, bucket: 0 },
     ]);
   });
 
@@ -158,6 +160,7 @@ describe("what a path counts for", () => {
       ["end", paid, "open", 1],
       ["edge", placed, paid, 1],
       ["e2e", "", "", 1],
+      ["tail", placed, paid, 1],
     ]);
   });
 });

@@ -165,9 +165,13 @@ export function hourOf(ms: number): number {
  *   occurrence's b, with the time from a to b as a latency bucket;
  * - `e2e`: for a path of two steps or more, first → last step, in the last step's hour;
  * - `repeat`: each ordinary (`event`) step the entity reached more than once, once, in the hour
- *   of its second time: a step most entities reach once is one that should happen once (isOnceStep).
+ *   of its second time: a step most entities reach once is one that should happen once (isOnceStep);
+ * - `tail`: for a path of two steps or more, its last transition (a → b), with the path's outcome as
+ *   `bucket` (its index in PATH_OUTCOMES), in the last step's hour: whether ending right after a
+ *   given transition completes an entity (a notification sent after a payment does not; one sent
+ *   after the order was confirmed does) is read from these.
  */
-export type CounterMetric = "reach" | "start" | "end" | "edge" | "e2e" | "repeat";
+export type CounterMetric = "reach" | "start" | "end" | "edge" | "e2e" | "repeat" | "tail";
 
 export interface Counter {
   metric: CounterMetric;
@@ -218,6 +222,7 @@ export function pathCounters(path: readonly PathStep[], outcome: PathOutcome = "
   }
   if (steps.length >= 2) {
     counters.push({ metric: "e2e", hour: hourOf(last.at), a: "", b: "", bucket: latencyBucket(last.at - first.at) });
+    counters.push({ metric: "tail", hour: hourOf(last.at), a: steps[steps.length - 2]!.step, b: last.step, bucket: PATH_OUTCOMES.indexOf(outcome) });
   }
   return counters;
 }

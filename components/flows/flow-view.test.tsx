@@ -15,7 +15,7 @@ const DEAD = stepId({ role: "dead-letter", type: "PaymentRequested", producer: "
 const latency = (p50Ms: number, p95Ms: number, p99Ms: number, count = 10) => ({ p50Ms, p95Ms, p99Ms, count });
 
 function step(id: string, role: StepRole, type: string, producer: string, figures: Partial<FlowStep>): FlowStep {
-  return { id, role, type, producer, entities: 0, starts: 0, ends: 0, latency: null, repeats: 0, once: false, terminal: false, usualNext: null, alwaysAfter: null, stuckAfterMs: null, ...figures };
+  return { id, role, type, producer, entities: 0, starts: 0, ends: 0, latency: null, repeats: 0, once: false, terminal: false, completesAfter: [], usualNext: null, alwaysAfter: null, stuckAfterMs: null, ...figures };
 }
 
 const flow: Flow = {

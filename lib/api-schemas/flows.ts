@@ -53,8 +53,14 @@ export const flowStepSchema = z.object({
   repeats: z.number().int(),
   /** Should happen once per entity (lib/flows.ts isOnceStep): a repeat of it is a repeated effect. */
   once: z.boolean(),
-  /** Completed here: a configured terminal step, or most entities that reach it end here. */
+  /** A configured terminal step, or most entities that reach it end here. */
   terminal: z.boolean(),
+  /**
+   * The steps (ids) after which ending here completes an entity: more than half of the entities
+   * that came that way ended here (a notification after a payment does not end an order; one
+   * after its confirmation does). An entity of a single step is completed here when `terminal`.
+   */
+  completesAfter: z.array(z.string()),
   /** The step that most often comes next (id), or null. */
   usualNext: z.string().nullable(),
   /**
@@ -63,9 +69,10 @@ export const flowStepSchema = z.object({
    */
   alwaysAfter: z.string().nullable(),
   /**
-   * An open entity whose last step this is becomes stuck after this long without a next step:
-   * EVENTSCOPE_STUCK_FACTOR × the usual next step's p99 (at least MIN_STUCK_MS); null when it
-   * cannot be stuck here (terminal, or nothing ever came next).
+   * An open entity whose last step this is (and not completed here) becomes stuck after this long
+   * without a next step: EVENTSCOPE_STUCK_FACTOR × the usual next step's p99 (at least
+   * MIN_STUCK_MS); null when it cannot be stuck here (a configured terminal step, or nothing ever
+   * came next).
    */
   stuckAfterMs: z.number().nullable(),
 });

@@ -227,10 +227,34 @@ describe("flows maintained by the fold", () => {
     expect((await getFlow(db, "orderId", { window: "24h", now: early }))!.outcomes).toMatchObject({ stuck: 0, inFlight: 1 });
   });
 
+  it("judges an entity done by its way into its last step: a notification after a payment does not end an order", async () => {
+    // Parcels are notified about after their payment and after their confirmation; p-3 got only
+    // the first notification, so most that came that way went on: it is not done, it is stuck.
+    const parcel = (type: string, producer: string, key: string, atMs: number) =>
+      event("parcels", type, producer, key, atMs, { entityKeys: [key], entityKinds: ["parcelId"] });
+    const rows = ["p-1", "p-2", "p-3"].flatMap((key, i) => {
+      const t = T0 + 10_000 + i * 1_000;
+      const head = [parcel("ParcelPlaced", "parcel-service", key, t), parcel("ParcelPaid", "billing", key, t + 100), parcel("CustomerNotified", "notifier", key, t + 150)];
+      return key === "p-3" ? head : [...head, parcel("ParcelConfirmed", "parcel-service", key, t + 300), parcel("CustomerNotified", "notifier", key, t + 350)];
+    });
+    await ingestEvents(db, rows);
+    await foldAll();
+    expect(await readFlowState(db)).toEqual(await recomputeFlows(db));
+    const flow = (await getFlow(db, "parcelId", { window: "24h", now: NOW }))!;
+    const notified = flow.steps.find((s) => s.type === "CustomerNotified")!;
+    // Every parcel ended at CustomerNotified, but only the way in from ParcelConfirmed ends them.
+    expect(notified).toMatchObject({ terminal: true, completesAfter: [flow.steps.find((s) => s.type === "ParcelConfirmed")!.id] });
+    expect(flow.outcomes).toEqual({ completed: 2, compensated: 0, deadLettered: 0, stuck: 1, inFlight: 0 });
+    const stuck = await listFlowEntities(db, "parcelId", { window: "24h", outcome: "stuck" }, { now: NOW });
+    expect(stuck!.entities.map((e) => [e.entityKey, e.stuck?.nextStep.type])).toEqual([["p-3", "ParcelConfirmed"]]);
+    const completed = await listFlowEntities(db, "parcelId", { window: "24h", outcome: "completed" }, { now: NOW });
+    expect(completed!.entities.map((e) => e.entityKey)).toEqual(["p-2", "p-1"]);
+  });
+
   it("lets entities and hourly counters go with retention, like the events", async () => {
     // Everything above happened in the hour from T0: a cutoff two hours later takes it all.
     const result = await pruneOlderThan(db, { data: new Date(T0 + 2 * 3_600_000), audit: new Date(0) });
-    expect(result).toMatchObject({ ran: true, flowEntities: 4 });
+    expect(result).toMatchObject({ ran: true, flowEntities: 7 });
     expect(result.flowCounts).toBeGreaterThan(0);
     expect(await getFlow(db, "orderId", { window: "7d", now: NOW })).toBeNull();
     expect(await listFlowKinds(db)).toEqual({ kinds: [] });

@@ -434,13 +434,13 @@ async function storePaths(client: pg.PoolClient, pool: pg.Pool, paths: readonly 
   const sorted = [...paths].sort((x, y) => (entityId(x.kind, x.key) < entityId(y.kind, y.key) ? -1 : 1));
   const numbers = await numberSteps(client, pool, sorted.flatMap((entity) => [...entity.path.map((entry) => entry.step), entity.last.step]));
   await client.query(
-    `INSERT INTO flow_entities AS f (kind, entity_key, steps, step_at, first_at, last_at, last_step, event_count, outcome, folded_at)
+    `INSERT INTO flow_entities AS f (kind, entity_key, steps, step_at, first_at, last_at, last_step, prev_step, event_count, outcome, folded_at)
      SELECT t.kind, t.entity_key, t.steps::int[], t.step_at::bigint[], to_timestamp(t.first_ms / 1000.0), to_timestamp(t.last_ms / 1000.0),
-       t.last_step, t.event_count, t.outcome, now()
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::text[])
-       AS t(kind, entity_key, steps, step_at, first_ms, last_ms, last_step, event_count, outcome)
+       t.last_step, t.prev_step, t.event_count, t.outcome, now()
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::text[], $10::int[])
+       AS t(kind, entity_key, steps, step_at, first_ms, last_ms, last_step, event_count, outcome, prev_step)
      ON CONFLICT (kind, entity_key) DO UPDATE SET steps = excluded.steps, step_at = excluded.step_at,
-       first_at = excluded.first_at, last_at = excluded.last_at, last_step = excluded.last_step,
+       first_at = excluded.first_at, last_at = excluded.last_at, last_step = excluded.last_step, prev_step = excluded.prev_step,
        event_count = excluded.event_count, outcome = excluded.outcome, folded_at = excluded.folded_at`,
     [
       sorted.map((entity) => entity.kind),
@@ -452,6 +452,8 @@ async function storePaths(client: pg.PoolClient, pool: pg.Pool, paths: readonly 
       sorted.map((entity) => numbers.get(entity.last.step)!),
       sorted.map((entity) => entity.eventCount),
       sorted.map((entity) => entity.outcome),
+      // The path's step before its last, as the `tail` counters have it.
+      sorted.map((entity) => (entity.path.length >= 2 ? numbers.get(entity.path[entity.path.length - 2]!.step)! : null)),
     ],
   );
 }
@@ -460,7 +462,10 @@ async function storePaths(client: pg.PoolClient, pool: pg.Pool, paths: readonly 
 
 export interface FlowState {
   /** entity id (kind NUL key) → its path, first and last step time, last step and event count. */
-  entities: Map<string, { steps: string[]; stepAt: number[]; firstAt: number; lastAt: number; lastStep: string; eventCount: number; outcome: PathOutcome }>;
+  entities: Map<
+    string,
+    { steps: string[]; stepAt: number[]; firstAt: number; lastAt: number; lastStep: string; prevStep: string | null; eventCount: number; outcome: PathOutcome }
+  >;
   /** kindCounterKey → count; no zero entries. */
   counts: Map<string, number>;
 }
@@ -491,6 +496,7 @@ export async function recomputeFlows(db: { pool: pg.Pool }, options: Pick<FoldOp
       firstAt: path[0]!.at,
       lastAt: last.at,
       lastStep: last.step,
+      prevStep: path.length >= 2 ? path[path.length - 2]!.step : null,
       eventCount: all.length,
       outcome,
     });
@@ -506,9 +512,11 @@ export async function recomputeFlows(db: { pool: pg.Pool }, options: Pick<FoldOp
 export async function readFlowState(db: { pool: pg.Pool }): Promise<FlowState> {
   const state: FlowState = { entities: new Map(), counts: new Map() };
   const { rows: entities } = await db.pool.query<{
-    kind: string; entity_key: string; steps: string[]; step_at: string[]; first_at: Date; last_at: Date; last_step: string; event_count: number; outcome: PathOutcome;
+    kind: string; entity_key: string; steps: string[]; step_at: string[]; first_at: Date; last_at: Date; last_step: string; prev_step: string | null;
+    event_count: number; outcome: PathOutcome;
   }>(`SELECT f.kind, f.entity_key, ARRAY(SELECT s.step FROM unnest(f.steps) WITH ORDINALITY AS u(id, n) JOIN flow_steps s ON s.id = u.id ORDER BY u.n) AS steps,
-        f.step_at::text[] AS step_at, f.first_at, f.last_at, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step, f.event_count, f.outcome
+        f.step_at::text[] AS step_at, f.first_at, f.last_at, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step,
+        (SELECT step FROM flow_steps WHERE id = f.prev_step) AS prev_step, f.event_count, f.outcome
       FROM flow_entities f`);
   for (const row of entities) {
     state.entities.set(entityId(row.kind, row.entity_key), {
@@ -517,6 +525,7 @@ export async function readFlowState(db: { pool: pg.Pool }): Promise<FlowState> {
       firstAt: row.first_at.getTime(),
       lastAt: row.last_at.getTime(),
       lastStep: row.last_step,
+      prevStep: row.prev_step,
       eventCount: row.event_count,
       outcome: row.outcome,
     });

@@ -1,5 +1,6 @@
 import {
   DEFAULT_ENTITY_KIND,
+  PATH_OUTCOMES,
   isOnceStep,
   latencyOf,
   parseStepId,
@@ -83,32 +84,46 @@ export async function getFlow(db: Queryable, kind: string, options: { window: Fl
     if (!known[0]!.known) return null;
     const graph = await readGraph(db, kind, options.window, now);
     const stuck = await countStuck(db, kind, graph);
-    const { rows: hours } = await db.pool.query<{ hour: Date; a: string; b: PathOutcome; count: string }>(
-      `SELECT hour, a, b, sum(count)::text AS count FROM flow_counts
-       WHERE kind = $1 AND hour >= $2 AND metric = 'end' GROUP BY hour, a, b ORDER BY hour`,
+    // Per hour: the entities ending at each step (by outcome), and those of two steps or more by
+    // their last transition, so that "completed" can depend on the way into the last step.
+    const { rows: hours } = await db.pool.query<{ hour: Date; metric: "end" | "tail"; a: string; b: string; bucket: number; count: string }>(
+      `SELECT hour, metric, a, b, bucket, sum(count)::text AS count FROM flow_counts
+       WHERE kind = $1 AND hour >= $2 AND metric IN ('end', 'tail') GROUP BY hour, metric, a, b, bucket ORDER BY hour`,
       [kind, graph.from],
     );
-    const terminal = new Set(graph.steps.filter((step) => step.terminal).map((step) => step.id));
     const byHour = new Map<number, { hour: string; completed: number; compensated: number; deadLettered: number; open: number }>();
     const outcomes = { completed: 0, compensated: 0, deadLettered: 0, stuck, inFlight: 0 };
+    const hourOf = (date: Date) => {
+      let hour = byHour.get(date.getTime());
+      if (!hour) byHour.set(date.getTime(), (hour = { hour: date.toISOString(), completed: 0, compensated: 0, deadLettered: 0, open: 0 }));
+      return hour;
+    };
     for (const row of hours) {
       const count = Number(row.count);
       if (count <= 0) continue;
-      const at = row.hour.getTime();
-      let hour = byHour.get(at);
-      if (!hour) byHour.set(at, (hour = { hour: row.hour.toISOString(), completed: 0, compensated: 0, deadLettered: 0, open: 0 }));
-      if (row.b === "compensated") {
-        hour.compensated += count;
-        outcomes.compensated += count;
-      } else if (row.b === "dead-lettered") {
-        hour.deadLettered += count;
-        outcomes.deadLettered += count;
-      } else if (terminal.has(row.a)) {
-        hour.completed += count;
-        outcomes.completed += count;
-      } else {
-        hour.open += count;
-        outcomes.inFlight += count;
+      const hour = hourOf(row.hour);
+      if (row.metric === "end") {
+        // Every entity once, by its last step and outcome; the open ones are completed below.
+        if (row.b === "compensated") {
+          hour.compensated += count;
+          outcomes.compensated += count;
+        } else if (row.b === "dead-lettered") {
+          hour.deadLettered += count;
+          outcomes.deadLettered += count;
+        } else if (graph.completes(null, row.a)) {
+          hour.completed += count;
+          outcomes.completed += count;
+        } else {
+          hour.open += count;
+          outcomes.inFlight += count;
+        }
+      } else if (PATH_OUTCOMES[row.bucket] === "open" && graph.completes(row.a, row.b) !== graph.completes(null, row.b)) {
+        // An open entity that ended right after this transition: its way in decides, not its last step alone.
+        const sign = graph.completes(row.a, row.b) ? 1 : -1;
+        hour.completed += sign * count;
+        outcomes.completed += sign * count;
+        hour.open -= sign * count;
+        outcomes.inFlight -= sign * count;
       }
     }
     outcomes.inFlight = Math.max(0, outcomes.inFlight - stuck);
@@ -135,6 +150,13 @@ interface Graph {
   steps: FlowStep[];
   edges: FlowEdge[];
   endToEnd: Latency | null;
+  /**
+   * Whether an open entity that ended at `last`, right after `prev` (null: a single step), is
+   * completed: `last` is a configured terminal step; or most entities that ended right after the
+   * same transition did end there (more than half of those that took it); or, for a single step,
+   * most entities that reach it end there.
+   */
+  completes(prev: string | null, last: string): boolean;
 }
 
 /** The window's counters summed into steps (with terminal, usual next step and stuck threshold) and edges. */
@@ -158,6 +180,8 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
     return step;
   };
   const edges = new Map<string, { from: string; to: string; entities: number; buckets: Map<number, number> }>();
+  /** Entities (every outcome) whose path ended with a transition. */
+  const tails = new Map<string, number>();
   const endToEnd = new Map<number, number>();
   let entities = 0;
   const add = (into: Map<number, number>, bucket: number, count: number) => into.set(bucket, (into.get(bucket) ?? 0) + count);
@@ -191,6 +215,11 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
       case "e2e":
         add(endToEnd, row.bucket, count);
         break;
+      case "tail": {
+        const key = `${row.a}\u0000${row.b}`;
+        tails.set(key, (tails.get(key) ?? 0) + count);
+        break;
+      }
     }
   }
   const edgeList: FlowEdge[] = [...edges.values()]
@@ -207,19 +236,36 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
     })
     .sort((a, b) => b.entities - a.entities || (a.from + a.to < b.from + b.to ? -1 : 1));
   const configured = new Set(settings.terminalSteps);
+  const isConfigured = (id: string) => {
+    const parsed = parseStepId(id);
+    return parsed !== null && parsed.role === "event" && configured.has(parsed.type);
+  };
+  const mostEndHere = (id: string) => {
+    const step = steps.get(id);
+    return step !== undefined && parseStepId(id)?.role === "event" && step.ends * 2 > step.reach;
+  };
+  const completes = (prev: string | null, last: string): boolean => {
+    if (isConfigured(last)) return true;
+    const edge = prev === null ? undefined : edges.get(`${prev}\u0000${last}`);
+    if (prev === null || edge === undefined || edge.entities === 0) return mostEndHere(last);
+    return parseStepId(last)?.role === "event" && (tails.get(`${prev}\u0000${last}`) ?? 0) * 2 > edge.entities;
+  };
   const stepList: FlowStep[] = [];
   for (const [id, step] of steps) {
     const parsed = parseStepId(id);
     if (parsed === null) continue;
-    const terminal = parsed.role === "event" && (configured.has(parsed.type) || step.ends * 2 > step.reach);
+    const terminal = isConfigured(id) || mostEndHere(id);
     // edgeList is sorted by entities: the first edge out of a step is its usual next step.
     const next = edgeList.find((edge) => edge.from === id) ?? null;
     // The busiest way in, when nearly every entity that came from another step took it.
     const incoming = edgeList.filter((edge) => edge.to === id && edge.from !== id);
     const cameIn = incoming.reduce((sum, edge) => sum + edge.entities, 0);
     const alwaysAfter = cameIn >= ALWAYS_AFTER_EVIDENCE && incoming[0]!.entities * 20 >= cameIn * 19 ? incoming[0]!.from : null;
+    // Whether an entity is done here depends on its way in (completes): only a configured
+    // terminal step is never waited past.
     const stuckAfterMs =
-      terminal || next === null || next.latency === null ? null : Math.max(MIN_STUCK_MS, Math.round(settings.stuckFactor * next.latency.p99Ms));
+      isConfigured(id) || next === null || next.latency === null ? null : Math.max(MIN_STUCK_MS, Math.round(settings.stuckFactor * next.latency.p99Ms));
+    const completesAfter = edgeList.filter((edge) => edge.to === id && completes(edge.from, id)).map((edge) => edge.from);
     stepList.push({
       id,
       role: parsed.role,
@@ -232,13 +278,14 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
       once: isOnceStep({ entities: step.reach, repeats: step.repeats }),
       latency: latencyOf(step.incoming),
       terminal,
+      completesAfter,
       usualNext: next?.to ?? null,
       alwaysAfter,
       stuckAfterMs,
     });
   }
   stepList.sort((a, b) => b.starts - a.starts || b.entities - a.entities || (a.id < b.id ? -1 : 1));
-  return { entities, steps: stepList, edges: edgeList, endToEnd: latencyOf(endToEnd) };
+  return { entities, steps: stepList, edges: edgeList, endToEnd: latencyOf(endToEnd), completes };
 }
 
 /** Steps an open entity can be stuck at, with the time before which its last step makes it stuck. */
@@ -248,16 +295,44 @@ function stuckCuts(graph: Graph): { step: string; cut: Date }[] {
     .map((step) => ({ step: step.id, cut: new Date(graph.now.getTime() - step.stuckAfterMs!) }));
 }
 
-/** Open entities past their step's threshold, in the window: one index range per step. */
+/** Step numbers (flow_steps) of the graph's steps: paths and entity rows hold those. */
+async function stepNumbersOf(db: Queryable, ids: readonly string[]): Promise<Map<string, number>> {
+  const { rows } = await db.pool.query<{ step: string; id: number }>(`SELECT step, id FROM flow_steps WHERE step = ANY($1::text[])`, [[...new Set(ids)]]);
+  return new Map(rows.map((row) => [row.step, row.id]));
+}
+
+/**
+ * SQL over `f` (flow_entities) for the open entities' outcomes, as Graph.completes and stuckCuts
+ * decide them, with values through `param`: `completed` (its last step, or its way into it, ends
+ * entities), and `stuck(cut)`, one step's range past its threshold.
+ */
+function outcomeSql(graph: Graph, numbers: ReadonlyMap<string, number>, param: (value: unknown) => string) {
+  const ids = (list: readonly string[]) => `${param(list.flatMap((id) => (numbers.has(id) ? [numbers.get(id)!] : [])))}::int[]`;
+  const pairs = (list: readonly FlowEdge[]) => {
+    const known = list.filter((edge) => numbers.has(edge.from) && numbers.has(edge.to));
+    return `unnest(${param(known.map((edge) => numbers.get(edge.from)!))}::int[], ${param(known.map((edge) => numbers.get(edge.to)!))}::int[]) AS t(p, s)`;
+  };
+  const single = graph.steps.filter((step) => graph.completes(null, step.id)).map((step) => step.id);
+  const completing = graph.edges.filter((edge) => graph.completes(edge.from, edge.to));
+  const completed = `(EXISTS (SELECT 1 FROM ${pairs(completing)} WHERE t.p = f.prev_step AND t.s = f.last_step)
+    OR (f.last_step = ANY(${ids(single)}) AND (f.prev_step IS NULL OR NOT EXISTS (SELECT 1 FROM ${pairs(graph.edges)} WHERE t.p = f.prev_step AND t.s = f.last_step))))`;
+  const stuck = (cut: { step: string; cut: Date }) => `(f.last_step = ${param(numbers.get(cut.step) ?? null)}::int AND f.last_at < ${param(cut.cut)})`;
+  return { completed, stuck };
+}
+
+/** Open entities past their step's threshold and not completed, in the window: one index range per step. */
 async function countStuck(db: Queryable, kind: string, graph: Graph): Promise<number> {
   const cuts = stuckCuts(graph);
   if (cuts.length === 0) return 0;
-  const { rows } = await db.pool.query<{ stuck: string }>(
-    `SELECT coalesce(sum((SELECT count(*) FROM flow_entities f
-         WHERE f.kind = $1 AND f.outcome = 'open' AND f.last_step = s.id AND f.last_at >= $2 AND f.last_at < t.cut)), 0)::text AS stuck
-     FROM unnest($3::text[], $4::timestamptz[]) AS t(step, cut) JOIN flow_steps s ON s.step = t.step`,
-    [kind, graph.from, cuts.map((c) => c.step), cuts.map((c) => c.cut)],
+  const numbers = await stepNumbersOf(db, graph.steps.map((step) => step.id));
+  const params: unknown[] = [kind, graph.from];
+  const param = (value: unknown) => (params.push(value), `$${params.length}`);
+  const sql = outcomeSql(graph, numbers, param);
+  const counts = cuts.map(
+    (cut) => `(SELECT count(*) FROM flow_entities f
+      WHERE f.kind = $1 AND f.outcome = 'open' AND f.last_at >= $2 AND ${sql.stuck(cut)} AND NOT ${sql.completed})`,
   );
+  const { rows } = await db.pool.query<{ stuck: string }>(`SELECT (${counts.join(" + ")})::text AS stuck`, params);
   return Number(rows[0]!.stuck);
 }
 
@@ -270,6 +345,7 @@ interface EntityRow {
   last_at: Date;
   steps: number;
   last_step: string;
+  prev_step: string | null;
   outcome: PathOutcome;
 }
 
@@ -286,7 +362,6 @@ export async function listFlowEntities(db: Queryable, kind: string, query: FlowE
     const { rows: known } = await db.pool.query<{ known: boolean }>(`SELECT EXISTS (SELECT 1 FROM flow_entities WHERE kind = $1) AS known`, [kind]);
     if (!known[0]!.known) return null;
     const graph = await readGraph(db, kind, query.window, now);
-    const terminal = graph.steps.filter((step) => step.terminal).map((step) => step.id);
     const cuts = stuckCuts(graph);
     // Paths hold step numbers (flow_steps), looked up here and passed to the listing as values:
     // the planner then weighs the steps by their statistics, and walks the time index for a step
@@ -295,10 +370,7 @@ export async function listFlowEntities(db: Queryable, kind: string, query: FlowE
     const named = [query.step, ...(query.from !== undefined && query.to !== undefined ? [query.from, query.to] : [])].filter(
       (step): step is string => step !== undefined,
     );
-    const { rows: numbered } = await db.pool.query<{ step: string; id: number }>(`SELECT step, id FROM flow_steps WHERE step = ANY($1::text[])`, [
-      [...new Set([...named, ...terminal, ...cuts.map((cut) => cut.step)])],
-    ]);
-    const numbers = new Map(numbered.map((row) => [row.step, row.id]));
+    const numbers = await stepNumbersOf(db, [...named, ...graph.steps.map((step) => step.id)]);
     // A step no event has had: no entity reached it.
     if (named.some((step) => !numbers.has(step))) return { kind, entities: [], nextCursor: null };
 
@@ -307,7 +379,6 @@ export async function listFlowEntities(db: Queryable, kind: string, query: FlowE
     const where = ["f.kind = $1", "f.last_at >= $2"];
     const param = (value: unknown) => (params.push(value), `$${params.length}`);
     const stepNumber = (id: string) => `${param(numbers.get(id) ?? null)}::int`;
-    const stepNumbers = (ids: readonly string[]) => `${param(ids.flatMap((id) => (numbers.has(id) ? [numbers.get(id)!] : [])))}::int[]`;
     if (query.step !== undefined) where.push(`f.steps @> ARRAY[${stepNumber(query.step)}]`);
     if (query.from !== undefined && query.to !== undefined) {
       const from = stepNumber(query.from);
@@ -315,29 +386,30 @@ export async function listFlowEntities(db: Queryable, kind: string, query: FlowE
       where.push(`f.steps @> ARRAY[${from}, ${to}]`, `EXISTS (SELECT 1 FROM generate_subscripts(f.steps, 1) i WHERE f.steps[i] = ${from} AND f.steps[i + 1] = ${to})`);
     }
     if (after !== null) where.push(`(f.last_at, f.entity_key) < (${param(new Date(after.timestampMs))}, ${param(after.id)})`);
-    const stuckSql = () =>
-      cuts.length === 0
-        ? "false"
-        : `(${cuts.map((cut) => `(f.last_step = ${stepNumber(cut.step)} AND f.last_at < ${param(cut.cut)})`).join(" OR ")})`;
+    // Built only for an outcome filter: every value it binds must be used by the statement.
+    let built: ReturnType<typeof outcomeSql> | null = null;
+    const outcomes = () => (built ??= outcomeSql(graph, numbers, param));
+    const stuckSql = () => (cuts.length === 0 ? "false" : `(${cuts.map(outcomes().stuck).join(" OR ")})`);
     switch (query.outcome) {
       case "compensated":
       case "dead-lettered":
         where.push(`f.outcome = ${param(query.outcome)}`);
         break;
       case "completed":
-        where.push(`f.outcome = 'open'`, `f.last_step = ANY(${stepNumbers(terminal)})`);
+        where.push(`f.outcome = 'open'`, outcomes().completed);
         break;
       case "stuck":
-        where.push(`f.outcome = 'open'`, stuckSql());
+        where.push(`f.outcome = 'open'`, stuckSql(), `NOT ${outcomes().completed}`);
         break;
       case "in-flight":
-        where.push(`f.outcome = 'open'`, `NOT f.last_step = ANY(${stepNumbers(terminal)})`, `NOT ${stuckSql()}`);
+        where.push(`f.outcome = 'open'`, `NOT ${outcomes().completed}`, `NOT ${stuckSql()}`);
         break;
       case undefined:
         break;
     }
     const { rows } = await db.pool.query<EntityRow>(
-      `SELECT f.entity_key, f.first_at, f.last_at, cardinality(f.steps) AS steps, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step, f.outcome
+      `SELECT f.entity_key, f.first_at, f.last_at, cardinality(f.steps) AS steps, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step,
+         (SELECT step FROM flow_steps WHERE id = f.prev_step) AS prev_step, f.outcome
        FROM flow_entities f WHERE ${where.join(" AND ")}
        ORDER BY f.last_at DESC, f.entity_key DESC
        LIMIT ${param(limit + 1)}`,
@@ -376,7 +448,7 @@ function entityOf(
   const waitedMs = now.getTime() - row.last_at.getTime();
   let outcome: EntityOutcome;
   if (row.outcome !== "open") outcome = row.outcome;
-  else if (step?.terminal) outcome = "completed";
+  else if (graph.completes(row.prev_step, row.last_step)) outcome = "completed";
   else if (step?.stuckAfterMs != null && waitedMs >= step.stuckAfterMs) outcome = "stuck";
   else outcome = "in-flight";
   let stuck: FlowEntity["stuck"] = null;
@@ -434,7 +506,7 @@ export async function getEntityFlows(db: Queryable, entityKey: string, options: 
   return runQuery(`reading the flows of ${entityKey}`, async () => {
     const { rows } = await db.pool.query<EntityRow & { kind: string }>(
       `SELECT f.kind, f.entity_key, f.first_at, f.last_at, cardinality(f.steps) AS steps,
-         (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step, f.outcome
+         (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step, (SELECT step FROM flow_steps WHERE id = f.prev_step) AS prev_step, f.outcome
        FROM flow_entities f
        WHERE f.entity_key = $1 AND f.kind = ANY (ARRAY(
          SELECT DISTINCT coalesce(e.entity_kinds[array_position(e.entity_keys, $1)], $2)

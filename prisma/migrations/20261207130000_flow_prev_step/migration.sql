@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "flow_entities" ADD COLUMN     "prev_step" INTEGER;
+
