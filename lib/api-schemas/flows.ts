@@ -61,7 +61,7 @@ export const flowStepSchema = z.object({
    * after its confirmation does). An entity of a single step is completed here when `terminal`.
    */
   completesAfter: z.array(z.string()),
-  /** The step that most often comes next (id), or null. */
+  /** The step that most often comes next (id): another step when any follows, itself only if nothing else does; null when none. */
   usualNext: z.string().nullable(),
   /**
    * The step that always comes right before this one (id): at least 19 in 20 of the entities that

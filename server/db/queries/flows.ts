@@ -256,7 +256,9 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
     if (parsed === null) continue;
     const terminal = isConfigured(id) || mostEndHere(id);
     // edgeList is sorted by entities: the first edge out of a step is its usual next step.
-    const next = edgeList.find((edge) => edge.from === id) ?? null;
+    // A step that follows itself (a second notification, a retry loop) is not what an entity
+    // waits for when anything else usually follows: the busiest way on to another step is.
+    const next = edgeList.find((edge) => edge.from === id && edge.to !== id) ?? edgeList.find((edge) => edge.from === id) ?? null;
     // The busiest way in, when nearly every entity that came from another step took it.
     const incoming = edgeList.filter((edge) => edge.to === id && edge.from !== id);
     const cameIn = incoming.reduce((sum, edge) => sum + edge.entities, 0);
