@@ -1,4 +1,4 @@
-import { type GraphLayout, type LayoutEdge, type NodePosition, orderColumns, placeInOrder } from "./graph-layout.ts";
+import { type GraphLayout, type LayoutEdge, orderColumns, placeColumns } from "./graph-layout.ts";
 
 /**
  * Left-to-right layout of a kind's pathway graph (lib/flows.ts): each step in the column of its
@@ -30,7 +30,6 @@ export const STEP_NODE_SIZE = { width: 230, height: 92 } as const;
 
 const NODE_GAP = 24;
 const COLUMN_GAP = 150;
-const PLACEMENT_ROUNDS = 6;
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -86,8 +85,7 @@ export function edgeKey(source: string, target: string): string {
 }
 
 export function layoutPathway(nodes: readonly PathwayNode[], edges: readonly LayoutEdge[], options: PathwayLayoutOptions = {}): GraphLayout {
-  const positions = new Map<string, NodePosition>();
-  if (nodes.length === 0) return { positions, width: 0, height: 0 };
+  if (nodes.length === 0) return { positions: new Map(), width: 0, height: 0 };
   const nodeGap = options.nodeSep ?? NODE_GAP;
   const columnGap = options.rankSep ?? COLUMN_GAP;
   const byId = new Map<string, PathwayNode>();
@@ -114,47 +112,7 @@ export function layoutPathway(nodes: readonly PathwayNode[], edges: readonly Lay
     push(before, edge.target, edge.source);
   }
   const order = orderColumns(columns, before, after);
-
-  let x = 0;
-  const columnX = order.map((column) => {
-    const at = x;
-    x += Math.max(0, ...column.map((id) => byId.get(id)!.width)) + columnGap;
-    return at;
-  });
-  const top = new Map<string, number>();
-  for (const column of order) {
-    let y = 0;
-    for (const id of column) {
-      top.set(id, y);
-      y += byId.get(id)!.height + nodeGap;
-    }
-  }
-  const centre = (id: string) => top.get(id)! + byId.get(id)!.height / 2;
+  // Across and back: each column follows the one placed just before it.
   const sweep = [...order.keys(), ...[...order.keys()].reverse().slice(1)];
-  for (let round = 0; round < PLACEMENT_ROUNDS; round++) {
-    for (const c of sweep) {
-      const column = order[c]!;
-      const desired = column.map((id) => {
-        const neighbours = [...(before.get(id) ?? []), ...(after.get(id) ?? [])];
-        const wanted = neighbours.length === 0 ? centre(id) : neighbours.reduce((sum, n) => sum + centre(n), 0) / neighbours.length;
-        return wanted - byId.get(id)!.height / 2;
-      });
-      const placed = placeInOrder(desired, column.map((id) => byId.get(id)!.height), nodeGap);
-      column.forEach((id, i) => top.set(id, placed[i]!));
-    }
-  }
-
-  const minY = Math.min(...top.values());
-  let width = 0;
-  let height = 0;
-  order.forEach((column, c) => {
-    for (const id of column) {
-      const node = byId.get(id)!;
-      const position = { x: columnX[c]!, y: Math.round(top.get(id)! - minY) };
-      positions.set(id, position);
-      width = Math.max(width, position.x + node.width);
-      height = Math.max(height, position.y + node.height);
-    }
-  });
-  return { positions, width, height };
+  return placeColumns(order, byId, before, after, { columnGap, nodeGap, sweep: () => sweep });
 }

@@ -137,8 +137,7 @@ const PLACEMENT_ROUNDS = 6;
 
 /** The layout of the overview: columns by kind, orders by crossings, positions by neighbours. */
 export function layoutFlowGraph(nodes: readonly LayoutNode[], edges: readonly LayoutEdge[], options: LayoutOptions = {}): GraphLayout {
-  const positions = new Map<string, NodePosition>();
-  if (nodes.length === 0) return { positions, width: 0, height: 0 };
+  if (nodes.length === 0) return { positions: new Map(), width: 0, height: 0 };
   const nodeGap = options.nodeSep ?? NODE_GAP;
   const columnGap = options.rankSep ?? COLUMN_GAP;
 
@@ -168,53 +167,14 @@ export function layoutFlowGraph(nodes: readonly LayoutNode[], edges: readonly La
 
   const order = orderColumns(columns, before, after);
 
-  // x: each column as wide as its widest node, then the gap.
-  let x = 0;
-  const columnX = order.map((column) => {
-    const at = x;
-    x += Math.max(0, ...column.map((id) => byId.get(id)!.width)) + columnGap;
-    return at;
-  });
-
-  // y: stacked in order, then each column pulled towards its neighbours, order and gaps kept.
-  const top = new Map<string, number>();
-  for (const column of order) {
-    let y = 0;
-    for (const id of column) {
-      top.set(id, y);
-      y += byId.get(id)!.height + nodeGap;
-    }
-  }
-  const centre = (id: string) => top.get(id)! + byId.get(id)!.height / 2;
   // Each round goes across and back, so that the middle column (pulled from both sides) moves
   // twice as often as the outer ones, and each column follows the one placed just before it.
   const sweep = [0, 1, 2, 1, 0, 1, 2];
-  for (let round = 0; round < PLACEMENT_ROUNDS; round++) {
-    for (const c of round % 2 === 0 ? sweep : [...sweep].reverse()) {
-      const column = order[c]!;
-      const desired = column.map((id) => {
-        const neighbours = [...(before.get(id) ?? []), ...(after.get(id) ?? [])];
-        const wanted = neighbours.length === 0 ? centre(id) : neighbours.reduce((sum, n) => sum + centre(n), 0) / neighbours.length;
-        return wanted - byId.get(id)!.height / 2;
-      });
-      const placed = placeInOrder(desired, column.map((id) => byId.get(id)!.height), nodeGap);
-      column.forEach((id, i) => top.set(id, placed[i]!));
-    }
-  }
-
-  const minY = Math.min(...top.values());
-  let width = 0;
-  let height = 0;
-  order.forEach((column, c) => {
-    for (const id of column) {
-      const node = byId.get(id)!;
-      const position = { x: columnX[c]!, y: Math.round(top.get(id)! - minY) };
-      positions.set(id, position);
-      width = Math.max(width, position.x + node.width);
-      height = Math.max(height, position.y + node.height);
-    }
+  return placeColumns(order, byId, before, after, {
+    columnGap,
+    nodeGap,
+    sweep: (round) => (round % 2 === 0 ? sweep : [...sweep].reverse()),
   });
-  return { positions, width, height };
 }
 
 function compareIds(a: string, b: string): number {
@@ -383,4 +343,60 @@ export function placeInOrder(desired: readonly number[], heights: readonly numbe
   const tops: number[] = [];
   for (const block of blocks) for (let k = 0; k < block.count; k++) tops.push(block.sum / block.count + offsets[tops.length]!);
   return tops;
+}
+
+/**
+ * Ordered columns of nodes placed: x per column (as wide as its widest node, then `columnGap`);
+ * y stacked in order, then, PLACEMENT_ROUNDS times, each column in `sweep(round)` order pulled
+ * towards its nodes' neighbours (the mean of their centres), order and gaps kept (placeInOrder).
+ */
+export function placeColumns(
+  order: readonly (readonly string[])[],
+  byId: ReadonlyMap<string, { width: number; height: number }>,
+  before: ReadonlyMap<string, string[]>,
+  after: ReadonlyMap<string, string[]>,
+  options: { columnGap: number; nodeGap: number; sweep: (round: number) => readonly number[] },
+): GraphLayout {
+  const { columnGap, nodeGap } = options;
+  const positions = new Map<string, NodePosition>();
+  let x = 0;
+  const columnX = order.map((column) => {
+    const at = x;
+    x += Math.max(0, ...column.map((id) => byId.get(id)!.width)) + columnGap;
+    return at;
+  });
+  const top = new Map<string, number>();
+  for (const column of order) {
+    let y = 0;
+    for (const id of column) {
+      top.set(id, y);
+      y += byId.get(id)!.height + nodeGap;
+    }
+  }
+  const centre = (id: string) => top.get(id)! + byId.get(id)!.height / 2;
+  for (let round = 0; round < PLACEMENT_ROUNDS; round++) {
+    for (const c of options.sweep(round)) {
+      const column = order[c]!;
+      const desired = column.map((id) => {
+        const neighbours = [...(before.get(id) ?? []), ...(after.get(id) ?? [])];
+        const wanted = neighbours.length === 0 ? centre(id) : neighbours.reduce((sum, n) => sum + centre(n), 0) / neighbours.length;
+        return wanted - byId.get(id)!.height / 2;
+      });
+      const placed = placeInOrder(desired, column.map((id) => byId.get(id)!.height), nodeGap);
+      column.forEach((id, i) => top.set(id, placed[i]!));
+    }
+  }
+  const minY = Math.min(...top.values());
+  let width = 0;
+  let height = 0;
+  order.forEach((column, c) => {
+    for (const id of column) {
+      const node = byId.get(id)!;
+      const position = { x: columnX[c]!, y: Math.round(top.get(id)! - minY) };
+      positions.set(id, position);
+      width = Math.max(width, position.x + node.width);
+      height = Math.max(height, position.y + node.height);
+    }
+  });
+  return { positions, width, height };
 }
