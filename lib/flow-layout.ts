@@ -1,4 +1,4 @@
-import { type GraphLayout, type LayoutEdge, orderColumns, placeColumns } from "./graph-layout.ts";
+import { compareIds, type GraphLayout, type LayoutEdge, orderColumns, placeColumns, push } from "./graph-layout.ts";
 
 /**
  * Left-to-right layout of a kind's pathway graph (lib/flows.ts): each step in the column of its
@@ -30,16 +30,6 @@ export const STEP_NODE_SIZE = { width: 230, height: 92 } as const;
 
 const NODE_GAP = 24;
 const COLUMN_GAP = 150;
-
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function push(map: Map<string, string[]>, key: string, value: string): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
 
 /**
  * Column of each step: the fewest transitions from a start step (`roots` first, then the steps

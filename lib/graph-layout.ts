@@ -177,11 +177,13 @@ export function layoutFlowGraph(nodes: readonly LayoutNode[], edges: readonly La
   });
 }
 
-function compareIds(a: string, b: string): number {
+/** Node ids in a stable order: layouts depend on the graph only, not on the order it came in. */
+export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function push(map: Map<string, string[]>, key: string, value: string): void {
+/** Appends to the list under a key (neighbour maps). */
+export function push(map: Map<string, string[]>, key: string, value: string): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
