@@ -126,4 +126,26 @@ test.describe("flows", () => {
     expect(badWindow.status()).toBe(422);
     expect(((await badWindow.json()) as { message: string }).message).toMatch(/window must be one of 1h, 24h, 7d/);
   });
+  test("duplicate deliveries counted by topic and producer, as the demo's producers re-send", async ({ page, request }) => {
+    await waitForOrderFlow(request);
+    // The demo re-sends 1 in 50 records (--duplicate-rate): within a minute some have been counted.
+    await expect
+      .poll(
+        async () => {
+          const response = await request.get("/api/flows/orderId");
+          const { delivery } = (await response.json()) as { delivery: { duplicates: { topic: string; producer: string | null; count: number }[] } };
+          return delivery.duplicates.reduce((sum, row) => sum + row.count, 0);
+        },
+        { message: "duplicate deliveries counted in the orderId flow", timeout: 90_000, intervals: [1_000] },
+      )
+      .toBeGreaterThan(0);
+    await new FlowPage(page, "orderId").open();
+    const table = page.getByRole("table", { name: /^Duplicate deliveries/ });
+    await expect(table).toBeVisible();
+    const first = table.getByRole("row").nth(1).getByRole("cell");
+    // Topic, event type, producer (one of the demo's services), count.
+    await expect(first.nth(0)).toHaveText(/^[a-z.-]+$/);
+    await expect(first.nth(2)).toHaveText(/-service$/);
+    await expect(first.nth(3)).toHaveText(/^[\d,]+$/);
+  });
 });

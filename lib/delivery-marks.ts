@@ -4,8 +4,9 @@
  *
  * - **Duplicate**: the same event delivered again on the same topic: the same message id (a
  *   CloudEvents `ce_id` or another id header, MESSAGE_ID_HEADERS), or, where there is none, the same
- *   type, key, size and value (preview) within DUPLICATE_WINDOW_MS. Retry copies, dead letters and
- *   replays carry the original's id by design: they are steps of their own, never duplicates.
+ *   key and value bytes within DUPLICATE_WINDOW_MS, as the deliveries' fingerprints
+ *   (deliveryFingerprint, taken at ingest) say. Retry copies, dead letters and replays carry the
+ *   original's id by design: they are steps of their own, never duplicates.
  * - **Repeated effect**: a step that happened again with another id (two PaymentProcessed for one
  *   order): a consumer that did the work twice, i.e. is not idempotent.
  * - **Partition split**: the entity's events on one topic sit on several partitions (a key
@@ -20,6 +21,77 @@ export const MESSAGE_ID_HEADERS: readonly string[] = ["ce_id", "ce-id", "message
 /** Without an id, the same content within this long counts as one event delivered twice. */
 export const DUPLICATE_WINDOW_MS = 60_000;
 
+/** What deliveryFingerprint reads of a message, as ingest has it. */
+export interface FingerprintFacts {
+  headers: readonly { key: string; text: string | null; value: Uint8Array | null }[];
+  key: string | Uint8Array | null;
+  value: Uint8Array | null;
+  /** A retry copy, a dead letter or a replay: it repeats an id by design, so it has none. */
+  special: boolean;
+}
+
+const utf8 = new TextEncoder();
+
+/** FNV-1a, 32 bits, over the parts (each followed by a 0 byte). */
+function fnv1a(parts: readonly (string | Uint8Array | null)[]): number {
+  let hash = 0x811c9dc5;
+  for (const part of parts) {
+    const bytes = part === null ? new Uint8Array(0) : typeof part === "string" ? utf8.encode(part) : part;
+    for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/**
+ * Which message a delivery carries, as one 32-bit number stored with the event
+ * (events.delivery_fingerprint) and kept in its entities' paths: equal on two deliveries of one
+ * message. Positive: a hash of its message id (the first of MESSAGE_ID_HEADERS it carries).
+ * Negative: without an id, a hash of its key and value bytes, which only makes a duplicate
+ * within DUPLICATE_WINDOW_MS. 0: none (retry copies, dead letters, replays). Two different
+ * messages of one entity on one channel share a fingerprint about once in 2^31 pairs.
+ */
+export function deliveryFingerprint(facts: FingerprintFacts): number {
+  if (facts.special) return 0;
+  for (const name of MESSAGE_ID_HEADERS) {
+    const header = facts.headers.find((h) => h.key.toLowerCase() === name && (h.text ?? h.value) !== null && h.text !== "");
+    if (header) return (fnv1a(["id", header.text ?? header.value]) & 0x7fffffff) || 1;
+  }
+  return -((fnv1a(["content", facts.key, facts.value]) & 0x7fffffff) || 1);
+}
+
+/** One delivery as duplicateOf compares them: where, when, and its fingerprint. */
+export interface Delivery {
+  channel: string;
+  /** Epoch ms. */
+  at: number;
+  fingerprint: number;
+}
+
+/**
+ * For each delivery (in time order), the index of the earlier one it duplicates, else -1: the
+ * same fingerprint on the same channel (a content fingerprint only within DUPLICATE_WINDOW_MS of
+ * the nearest earlier delivery it matches). A duplicate's own duplicates point at the first.
+ */
+export function duplicateOf(deliveries: readonly Delivery[]): number[] {
+  const seen = new Map<string, number[]>();
+  return deliveries.map((delivery, i) => {
+    if (delivery.fingerprint === 0) return -1;
+    const key = `${delivery.channel}\u0000${delivery.fingerprint}`;
+    const earlier = seen.get(key);
+    if (earlier === undefined) {
+      seen.set(key, [i]);
+      return -1;
+    }
+    const match = delivery.fingerprint > 0 ? earlier[0]! : earlier.find((j) => delivery.at - deliveries[j]!.at <= DUPLICATE_WINDOW_MS);
+    if (match === undefined) {
+      earlier.push(i);
+      return -1;
+    }
+    return match;
+  });
+}
+
 export interface DeliveryFacts {
   topic: string;
   partition: number;
@@ -27,10 +99,8 @@ export interface DeliveryFacts {
   at: number;
   eventType: string | null;
   producer: string | null;
-  key: string | null;
-  size: number;
-  valuePreview: string | null;
-  headers: readonly { key: string; value: string | null }[];
+  /** The event's delivery fingerprint (deliveryFingerprint); 0 or null for none. */
+  fingerprint: number | null;
   /** A retry copy, a dead letter or a replay: never a duplicate nor a repeat. */
   special: boolean;
 }
@@ -47,14 +117,6 @@ export interface StepName {
   producer: string | null;
 }
 
-function messageId(event: DeliveryFacts): string | null {
-  for (const name of MESSAGE_ID_HEADERS) {
-    const header = event.headers.find((h) => h.key.toLowerCase() === name && h.value !== null && h.value !== "");
-    if (header) return header.value;
-  }
-  return null;
-}
-
 /**
  * Each event's marks, by index. `isOnce` says which steps should happen once per entity (the
  * kind's flow knows: lib/flows.ts isOnceStep); only those are repeated effects when repeated.
@@ -65,32 +127,18 @@ export function deliveryMarks(
   alwaysAfter: (eventType: string, producer: string | null) => StepName | null = () => null,
 ): DeliveryMark[][] {
   const marks: DeliveryMark[][] = events.map(() => []);
-  const byId = new Map<string, number>();
-  const byContent = new Map<string, number[]>();
-  const byStep = new Map<string, { index: number; id: string | null }>();
+  const duplicates = duplicateOf(events.map((event) => ({ channel: event.topic, at: event.at, fingerprint: event.special ? 0 : (event.fingerprint ?? 0) })));
+  const byStep = new Map<string, { index: number }>();
   const firstPartition = new Map<string, number>();
   events.forEach((event, i) => {
     const first = firstPartition.get(event.topic);
     if (first === undefined) firstPartition.set(event.topic, event.partition);
     else if (first !== event.partition) marks[i]!.push({ kind: "split", partition: event.partition, firstPartition: first });
     if (event.special) return;
-
-    const id = messageId(event);
-    if (id !== null) {
-      const seen = byId.get(`${event.topic}\u0000${id}`);
-      if (seen !== undefined) {
-        marks[i]!.push({ kind: "duplicate", of: seen, by: "id" });
-        return;
-      }
-      byId.set(`${event.topic}\u0000${id}`, i);
-    } else {
-      const content = [event.topic, event.eventType ?? "", event.key ?? "", event.size, event.valuePreview ?? ""].join("\u0000");
-      const earlier = (byContent.get(content) ?? []).find((j) => event.at - events[j]!.at <= DUPLICATE_WINDOW_MS);
-      if (earlier !== undefined) {
-        marks[i]!.push({ kind: "duplicate", of: earlier, by: "content" });
-        return;
-      }
-      byContent.set(content, [...(byContent.get(content) ?? []), i]);
+    const original = duplicates[i]!;
+    if (original >= 0) {
+      marks[i]!.push({ kind: "duplicate", of: original, by: event.fingerprint! > 0 ? "id" : "content" });
+      return;
     }
 
     if (event.eventType === null) return;
@@ -104,7 +152,7 @@ export function deliveryMarks(
     }
     const step = `${event.eventType}\u0000${event.producer ?? ""}`;
     const before = byStep.get(step);
-    if (before === undefined) byStep.set(step, { index: i, id });
+    if (before === undefined) byStep.set(step, { index: i });
     else if (isOnce(event.eventType, event.producer)) marks[i]!.push({ kind: "repeated", of: before.index });
   });
   return marks;

@@ -10,6 +10,8 @@ import {
   latencyOf,
   parseStepId,
   pathCounters,
+  placeOf,
+  parsePlace,
   stepId,
   windowStartHour,
   MAX_PATH_STEPS,
@@ -142,6 +144,48 @@ describe("what a path counts for", () => {
     const counters = pathCounters(path);
     expect(counters.some((c) => c.a === shipped || c.b === shipped)).toBe(false);
     expect(counters.find((c) => c.metric === "end")).toEqual({ metric: "end", hour: T0, a: paid, b: "open", bucket: -1 });
+  });
+
+  it("counts each duplicate delivery by step and channel, and does not take it for a repeat", () => {
+    const path: PathStep[] = [
+      { step: placed, at: T0, place: placeOf("orders", 1), fingerprint: 101 },
+      // The same OrderPlaced (same id) again, 2 s later: a duplicate, not a repeated effect.
+      { step: placed, at: T0 + 2_000, place: placeOf("orders", 1), fingerprint: 101 },
+      { step: paid, at: T0 + 3_000, place: placeOf("payments", 0), fingerprint: 202 },
+      // Another PaymentProcessed (another id): a repeat. Then that one delivered again an hour later.
+      { step: paid, at: T0 + 4_000, place: placeOf("payments", 0), fingerprint: 203 },
+      { step: paid, at: T0 + HOUR + 10, place: placeOf("payments", 0), fingerprint: 203 },
+      // Same id on another channel: no duplicate (a copy to an archive topic is another delivery).
+      { step: paid, at: T0 + HOUR + 20, place: placeOf("payments-archive", 0), fingerprint: 203 },
+    ];
+    const counters = pathCounters(path);
+    expect(counters.filter((c) => c.metric === "dup")).toEqual([
+      { metric: "dup", hour: T0, a: placed, b: "orders", bucket: -1 },
+      { metric: "dup", hour: T0 + HOUR, a: paid, b: "payments", bucket: -1 },
+    ]);
+    expect(counters.filter((c) => c.metric === "repeat")).toEqual([{ metric: "repeat", hour: T0, a: paid, b: "", bucket: -1 }]);
+    // Content fingerprints (negative) match only within a minute.
+    const content: PathStep[] = [
+      { step: placed, at: T0, place: placeOf("orders", 0), fingerprint: -7 },
+      { step: placed, at: T0 + 61_000, place: placeOf("orders", 0), fingerprint: -7 },
+      { step: placed, at: T0 + 62_000, place: placeOf("orders", 0), fingerprint: -7 },
+    ];
+    expect(pathCounters(content).filter((c) => c.metric === "dup")).toEqual([{ metric: "dup", hour: T0, a: placed, b: "orders", bucket: -1 }]);
+  });
+
+  it("counts a channel an entity's events sit on in several partitions once, at the first event off the first partition", () => {
+    const path: PathStep[] = [
+      { step: placed, at: T0, place: placeOf("orders", 2), fingerprint: 1 },
+      { step: paid, at: T0 + 10, place: placeOf("payments", 0), fingerprint: 2 },
+      { step: shipped, at: T0 + HOUR, place: placeOf("orders", 5), fingerprint: 3 },
+      { step: failed, at: T0 + 2 * HOUR, place: placeOf("orders", 6), fingerprint: 4 },
+      { step: paid, at: T0 + 2 * HOUR, place: placeOf("payments", 0), fingerprint: 5 },
+    ];
+    expect(pathCounters(path).filter((c) => c.metric === "split")).toEqual([{ metric: "split", hour: T0 + HOUR, a: "orders", b: "", bucket: -1 }]);
+    // Steps folded before places were kept count neither.
+    expect(pathCounters(path.map(({ step, at }) => ({ step, at }))).filter((c) => c.metric === "split" || c.metric === "dup")).toEqual([]);
+    expect(parsePlace(placeOf("orders.v2", 12))).toEqual({ channel: "orders.v2", partition: 12 });
+    expect(parsePlace("")).toBeNull();
   });
 
   it("turns an old path into a new one by taking its counters away and adding the new ones", () => {

@@ -13,6 +13,7 @@
  * - A path's outcome (pathOutcome): dead-lettered, compensated, or open; an open path is completed,
  *   stuck or in flight depending on where it ended and for how long (the flow queries decide).
  */
+import { duplicateOf } from "./delivery-marks.ts";
 import { classifyStep } from "./step-outcome.ts";
 
 export type StepRole = "event" | "retry" | "dead-letter" | "replay";
@@ -143,6 +144,23 @@ export interface PathStep {
   step: string;
   /** Epoch milliseconds. */
   at: number;
+  /** Where the event was stored (placeOf); "" when unknown. */
+  place?: string;
+  /** Its delivery fingerprint (lib/delivery-marks.ts deliveryFingerprint); 0 for none. */
+  fingerprint?: number;
+}
+
+/** Where an event was stored, as a path keeps it: channel and partition. */
+export function placeOf(channel: string, partition: number): string {
+  return `${channel}${SEP}${partition}`;
+}
+
+/** placeOf's parts; null for "" (unknown) or a text that is not a place. */
+export function parsePlace(place: string): { channel: string; partition: number } | null {
+  const at = place.lastIndexOf(SEP);
+  if (at <= 0) return null;
+  const partition = Number(place.slice(at + 1));
+  return Number.isInteger(partition) ? { channel: place.slice(0, at), partition } : null;
 }
 
 /** Steps of a path that are kept: a longer history counts by its first steps only. */
@@ -170,15 +188,20 @@ export function hourOf(ms: number): number {
  *   `bucket` (its index in PATH_OUTCOMES), in the last step's hour: whether ending right after a
  *   given transition completes an entity (a notification sent after a payment does not; one sent
  *   after the order was confirmed does) is read from these.
+ * - `dup`: each duplicate delivery (lib/delivery-marks.ts isDuplicateDelivery: the same event
+ *   again on the same channel), in its hour, by step (`a`: type and producer) and channel (`b`).
+ *   A duplicate is not a repeat: it does not count towards `repeat`.
+ * - `split`: each channel the entity's events sit on in more than one partition (its key changed,
+ *   so Kafka no longer orders them), once, in the hour of the first event off the first partition.
  */
-export type CounterMetric = "reach" | "start" | "end" | "edge" | "e2e" | "repeat" | "tail";
+export type CounterMetric = "reach" | "start" | "end" | "edge" | "e2e" | "repeat" | "tail" | "dup" | "split";
 
 export interface Counter {
   metric: CounterMetric;
   hour: number;
-  /** reach/start/end: the step; edge: the step it comes from; e2e: "". */
+  /** reach/start/end/dup: the step; edge: the step it comes from; split: the channel; e2e: "". */
   a: string;
-  /** edge: the step it goes to; else "". */
+  /** edge: the step it goes to; dup: the channel; else "". */
   b: string;
   /** edge/e2e: the latency bucket; else -1. */
   bucket: number;
@@ -195,7 +218,26 @@ export function pathCounters(path: readonly PathStep[], outcome: PathOutcome = "
   const reached = new Set<string>();
   const repeated = new Set<string>();
   const repeats: Counter[] = [];
-  for (const { step, at } of steps) {
+  const deliveries: Counter[] = [];
+  const firstPartition = new Map<string, number>();
+  const split = new Set<string>();
+  const places = steps.map((entry) => parsePlace(entry.place ?? ""));
+  const duplicates = duplicateOf(steps.map((entry, i) => ({ channel: places[i]?.channel ?? "", at: entry.at, fingerprint: places[i] ? (entry.fingerprint ?? 0) : 0 })));
+  for (let i = 0; i < steps.length; i++) {
+    const { step, at } = steps[i]!;
+    const place = places[i] ?? null;
+    if (place !== null) {
+      const first = firstPartition.get(place.channel);
+      if (first === undefined) firstPartition.set(place.channel, place.partition);
+      else if (first !== place.partition && !split.has(place.channel)) {
+        split.add(place.channel);
+        deliveries.push({ metric: "split", hour: hourOf(at), a: place.channel, b: "", bucket: -1 });
+      }
+      if (duplicates[i]! >= 0) {
+        deliveries.push({ metric: "dup", hour: hourOf(at), a: step, b: place.channel, bucket: -1 });
+        continue;
+      }
+    }
     if (reached.has(step)) {
       if (!repeated.has(step) && step.startsWith(`event${SEP}`)) {
         repeated.add(step);
@@ -206,7 +248,7 @@ export function pathCounters(path: readonly PathStep[], outcome: PathOutcome = "
     reached.add(step);
     counters.push({ metric: "reach", hour: hourOf(at), a: step, b: "", bucket: -1 });
   }
-  counters.push(...repeats);
+  counters.push(...repeats, ...deliveries);
   const first = steps[0]!;
   const last = steps[steps.length - 1]!;
   counters.push({ metric: "start", hour: hourOf(first.at), a: first.step, b: "", bucket: -1 });

@@ -41,6 +41,7 @@ const flow: Flow = {
   endToEnd: latency(2100, 8000, 65_000),
   outcomes: { completed: 1000, compensated: 0, deadLettered: 30, stuck: 0, inFlight: 170 },
   outcomeHours: [],
+  delivery: { duplicates: [], partitionSplits: [], outOfOrder: [] },
   pending: 7,
 };
 
@@ -95,6 +96,28 @@ afterEach(() => {
 const stepNode = (name: string) => screen.getByRole("button", { name: `Step ${name}` });
 
 describe("FlowView", () => {
+  it("counts duplicate deliveries by topic and producer, partition splits by topic, and steps seen out of order", () => {
+    const delivery: Flow["delivery"] = {
+      duplicates: [{ topic: "payments", step: PAID, type: "PaymentProcessed", producer: "payment-service", count: 1234 }],
+      partitionSplits: [{ topic: "orders", entities: 12 }],
+      outOfOrder: [{ step: PAID, before: RESERVED, entities: 3 }],
+    };
+    render(<FlowView flow={{ ...flow, delivery }} initialSelection={null} />);
+    const rows = (caption: RegExp) =>
+      within(screen.getByRole("table", { name: caption }))
+        .getAllByRole("row")
+        .slice(1)
+        .map((row) => within(row).getAllByRole("cell").map((cell) => cell.textContent));
+    expect(rows(/^Duplicate deliveries/)).toEqual([["payments", "PaymentProcessed", "payment-service", "1,234"]]);
+    expect(rows(/^Entities split over partitions/)).toEqual([["orders", "12"]]);
+    expect(rows(/^Steps seen before/)).toEqual([["PaymentProcessed from payment-service", "InventoryReserved from inventory-service", "3"]]);
+  });
+
+  it("says when the window had no duplicates, splits or steps out of order", () => {
+    render(<FlowView flow={flow} initialSelection={null} />);
+    expect(screen.getByTestId("delivery-none").textContent).toBe("No duplicate deliveries, partition splits or steps out of order in this window.");
+  });
+
   it("draws each step with its role, producer, entities and latencies from the step before", () => {
     stubFetch(() => jsonResponse(page([])));
     render(<FlowView flow={flow} initialSelection={null} />);

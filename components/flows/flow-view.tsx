@@ -6,6 +6,7 @@ import { type KeyboardEvent as ReactKeyboardEvent, useCallback, useMemo, useStat
 import type { EntityOutcome, Flow } from "@/lib/api-schemas/flows";
 import { ENTITY_OUTCOME_LABELS } from "@/components/timeline/entity-flows";
 import { formatCount } from "@/lib/format-number";
+import { DeliveryTables } from "./delivery-tables";
 import { FlowEntitiesList } from "./flow-entities";
 import { formatPercentiles, formatShare, roleLabel, stepName, stepShortName } from "./format";
 import { edgeTypes } from "./share-edge";
@@ -187,6 +188,8 @@ export function FlowView({ flow, initialSelection }: { flow: Flow; initialSelect
       {selection !== null && selectionTitle !== null && (
         <FlowEntitiesList key={selected} kind={flow.kind} window={flow.window} selection={selection} title={selectionTitle} />
       )}
+
+      <DeliveryTables delivery={flow.delivery} />
 
       {flow.outcomeHours.length > 0 && (
         <table className={styles.table}>

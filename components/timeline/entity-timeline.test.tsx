@@ -16,7 +16,7 @@ function event(topic: string, offset: number, second: number, eventType: string,
   return {
     source: "default", topic, partition: 0, offset: String(offset), timestamp: `2026-11-23T08:00:${String(second).padStart(2, "0")}.000Z`,
     key: ORDER, keyBase64: null, valueKind: "json", valuePreview: "{}", headers: [], size: 10, eventType, producer: "order-service",
-    entityKeys: [ORDER], traceId: null, parentSpanId: null, flags: [], priorFailure: null,
+    entityKeys: [ORDER], traceId: null, parentSpanId: null, flags: [], priorFailure: null, deliveryFingerprint: null,
     topicKind: "normal", deadLetter: null, deadLetteredAs: [], consumption: [...consumption],
   };
 }
@@ -209,11 +209,12 @@ describe("EntityTimelineView, state after each event", () => {
 
 describe("EntityTimelineView, delivery marks", () => {
   it("marks a message delivered twice, and an order's event that landed on another partition", () => {
-    const withId = (e: TimelineEvent, id: string): TimelineEvent => ({ ...e, headers: [{ key: "ce_id", value: id, encoding: "utf8" }] });
-    const first = withId(event("payments", 20, 20, "PaymentProcessed", []), "evt-1");
-    const again = withId(event("payments", 21, 21, "PaymentProcessed", []), "evt-1");
-    const moved: TimelineEvent = { ...withId(event("orders", 5, 22, "OrderConfirmed", []), "evt-2"), partition: 2 };
-    show(timeline([withId(placed, "evt-0"), first, again, moved]));
+    // The fingerprints ingest took: positive ones come from the message id.
+    const withId = (e: TimelineEvent, deliveryFingerprint: number): TimelineEvent => ({ ...e, deliveryFingerprint });
+    const first = withId(event("payments", 20, 20, "PaymentProcessed", []), 101);
+    const again = withId(event("payments", 21, 21, "PaymentProcessed", []), 101);
+    const moved: TimelineEvent = { ...withId(event("orders", 5, 22, "OrderConfirmed", []), 102), partition: 2 };
+    show(timeline([withId(placed, 100), first, again, moved]));
     expect(within(row("PaymentProcessed payments/0/21")).getByText("duplicate: payments/0/20 delivered again 1 s later (same message id)")).toBeTruthy();
     expect(within(row("OrderConfirmed orders/2/5")).getByText(/^ordering break: on partition 2 of orders, while this entity's earlier events there were on 0/)).toBeTruthy();
     expect(within(row("PaymentProcessed payments/0/20")).queryByText(/duplicate|ordering break|repeated/)).toBeNull();

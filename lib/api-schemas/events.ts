@@ -258,6 +258,12 @@ export const eventSummarySchema = z.object({
   flags: z.array(z.string()),
   /** Failure headers on a record that is not itself a dead letter (a retry, a re-send). */
   priorFailure: storedFailureSchema.nullable(),
+  /**
+   * Equal on two deliveries of one message (lib/delivery-marks.ts deliveryFingerprint: its id, or
+   * without one its key and value); null for retry copies, dead letters, replays and events
+   * stored before it was recorded.
+   */
+  deliveryFingerprint: z.number().int().nullable(),
 });
 
 export type EventSummary = z.infer<typeof eventSummarySchema>;

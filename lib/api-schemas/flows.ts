@@ -117,6 +117,18 @@ export const flowSchema = z.object({
       open: z.number().int(),
     }),
   ),
+  /** How the window's events were delivered: duplicates and ordering breaks (lib/flows.ts pathCounters). */
+  delivery: z.object({
+    /** Deliveries of an event that was delivered before on the same topic, by topic and step (type and producer); most first. */
+    duplicates: z.array(z.object({ topic: z.string(), step: z.string(), type: z.string(), producer: z.string().nullable(), count: z.number().int() })),
+    /** Entities whose events on a topic sit on more than one partition (Kafka no longer orders them), by topic; most first. */
+    partitionSplits: z.array(z.object({ topic: z.string(), entities: z.number().int() })),
+    /**
+     * Entities that went from `step` straight to `before` (ids), though `before` nearly always comes
+     * right before `step` (its `alwaysAfter`): the two were seen in the wrong order; most first.
+     */
+    outOfOrder: z.array(z.object({ step: z.string(), before: z.string(), entities: z.number().int() })),
+  }),
   /**
    * Steps stored but not yet counted, of every kind (the fold counts them every few seconds; many
    * while the collector catches up). Counted up to 100,000.

@@ -251,10 +251,44 @@ describe("flows maintained by the fold", () => {
     expect(completed!.entities.map((e) => e.entityKey)).toEqual(["p-2", "p-1"]);
   });
 
+  it("counts duplicate deliveries by topic and producer and partition splits by topic, equal to a recomputation", async () => {
+    const id = (value: string) => [{ key: "ce_id", value: Buffer.from(value), text: value }];
+    // dup-1: its OrderPlaced (one ce_id) delivered twice, 2 s apart, then its key changed and its
+    // OrderShipped landed on partition 3 of orders. dup-2: no ids, the same payment bytes twice
+    // within a minute (a duplicate) and then a third time two minutes later (another payment).
+    await ingestEvents(db, [
+      event("orders", "OrderPlaced", "order-service", "dup-1", T0 + 10_000, { headers: id("evt-a") }),
+      event("orders", "OrderPlaced", "order-service", "dup-1", T0 + 12_000, { headers: id("evt-a") }),
+      event("payments", "PaymentProcessed", "payment-service", "dup-1", T0 + 13_000, { headers: id("evt-b") }),
+      event("orders", "OrderShipped", "shipping-service", "dup-1", T0 + 14_000, { headers: id("evt-c"), partition: 3 }),
+      event("payments", "PaymentProcessed", "payment-service", "dup-2", T0 + 20_000),
+      event("payments", "PaymentProcessed", "payment-service", "dup-2", T0 + 50_000),
+      event("payments", "PaymentProcessed", "payment-service", "dup-2", T0 + 170_000),
+      // A retry copy and a dead letter carry the original's id: steps, not duplicates.
+      event("payments-retry", "PaymentRequested", "payment-service", "dup-1", T0 + 15_000, { headers: id("evt-b"), priorFailure: failure }),
+      event("payments-retry", "PaymentRequested", "payment-service", "dup-1", T0 + 16_000, { headers: id("evt-b"), priorFailure: failure }),
+    ]);
+    await foldAll();
+    expect(await readFlowState(db)).toEqual(await recomputeFlows(db));
+    const flow = (await getFlow(db, "orderId", { window: "24h", now: NOW }))!;
+    expect(flow.delivery.duplicates).toEqual([
+      { topic: "orders", step: placed, type: "OrderPlaced", producer: "order-service", count: 1 },
+      { topic: "payments", step: paid, type: "PaymentProcessed", producer: "payment-service", count: 1 },
+    ]);
+    expect(flow.delivery.partitionSplits).toEqual([{ topic: "orders", entities: 1 }]);
+    // dup-2's third payment (another one) is a repeat; its duplicate is not.
+    expect(flow.steps.find((s) => s.id === paid)!.repeats).toBe(1);
+
+    // The duplicate's record read again (a batch delivered again) is the same record: nothing counts twice.
+    await ingestEvents(db, [event("orders", "OrderPlaced", "order-service", "dup-1", T0 + 12_000, { headers: id("evt-a"), offset: String(offset - 8) })]);
+    await foldAll();
+    expect(await readFlowState(db)).toEqual(await recomputeFlows(db));
+  });
+
   it("lets entities and hourly counters go with retention, like the events", async () => {
     // Everything above happened in the hour from T0: a cutoff two hours later takes it all.
     const result = await pruneOlderThan(db, { data: new Date(T0 + 2 * 3_600_000), audit: new Date(0) });
-    expect(result).toMatchObject({ ran: true, flowEntities: 7 });
+    expect(result).toMatchObject({ ran: true, flowEntities: 9 });
     expect(result.flowCounts).toBeGreaterThan(0);
     expect(await getFlow(db, "orderId", { window: "7d", now: NOW })).toBeNull();
     expect(await listFlowKinds(db)).toEqual({ kinds: [] });

@@ -6,6 +6,7 @@ import {
   kindCounterKey,
   pathCounters,
   pathOutcome,
+  placeOf,
   stepOfEvent,
   type CompensationPair,
   type Counter,
@@ -50,11 +51,15 @@ export interface FlowInboxRow {
   at: Date | number | string;
   step: string;
   sign: 1 | -1;
+  /** Where the event is stored (lib/flows.ts placeOf). */
+  place: string;
+  /** Its delivery fingerprint (events.delivery_fingerprint), 0 for none. */
+  fingerprint: number;
 }
 
-const INBOX_COLUMNS = "flow_inbox (kind, entity_key, at, step, sign)";
-const INBOX_TYPES: readonly CopyType[] = ["text", "text", "timestamptz", "text", "int2"];
-const INBOX_FIELDS = ["kind", "key", "at", "step", "sign"] as const;
+const INBOX_COLUMNS = "flow_inbox (kind, entity_key, at, step, sign, place, fingerprint)";
+const INBOX_TYPES: readonly CopyType[] = ["text", "text", "timestamptz", "text", "int2", "text", "int4"];
+const INBOX_FIELDS = ["kind", "key", "at", "step", "sign", "place", "fingerprint"] as const;
 
 /** Queues steps for the fold, in the caller's transaction (the one that stores, changes or deletes the events). */
 export async function queueFlowSteps(client: pg.PoolClient, rows: readonly FlowInboxRow[]): Promise<void> {
@@ -67,7 +72,7 @@ export async function queueFlowSteps(client: pg.PoolClient, rows: readonly FlowI
  * the stored row stood for.
  */
 export const STEP_COLUMNS = `e.entity_keys, e.entity_kinds, (extract(epoch FROM e."timestamp") * 1000)::bigint::text AS at,
-  e.channel, e.event_type, e.producer,
+  e.channel, e.partition, coalesce(e.delivery_fingerprint, 0) AS fingerprint, e.event_type, e.producer,
   EXISTS (SELECT 1 FROM dead_letters d WHERE d.source_id = e.source_id AND d.channel = e.channel
           AND d.partition = e.partition AND d.position = e.position) AS dead_letter,
   e.headers @> '[{"key": "${REPLAY_OF_HEADER}"}]' AS replay,
@@ -78,6 +83,8 @@ export interface StoredStepRow {
   entity_kinds: string[] | null;
   at: string;
   channel: string;
+  partition: number;
+  fingerprint: number;
   event_type: string | null;
   producer: string | null;
   dead_letter: boolean;
@@ -92,7 +99,8 @@ export function stepOfStoredRow(row: StoredStepRow): string {
 /** Inbox rows that give (1) or take away (-1) a stored event's step to each of its entities. */
 function storedSteps(row: StoredStepRow, sign: 1 | -1): FlowInboxRow[] {
   const step = stepOfStoredRow(row);
-  return row.entity_keys.map((key, i) => ({ kind: entityKindAt(row.entity_kinds, i), key, at: Number(row.at), step, sign }));
+  const place = placeOf(row.channel, row.partition);
+  return row.entity_keys.map((key, i) => ({ kind: entityKindAt(row.entity_kinds, i), key, at: Number(row.at), step, sign, place, fingerprint: row.fingerprint }));
 }
 
 /** Inbox rows that take a stored event's step away from each of its entities. */
@@ -128,7 +136,7 @@ export async function queueStoredFlowSteps(
 ): Promise<QueuedStoredSteps> {
   const chunk = options.chunk ?? STORED_STEPS_CHUNK;
   const queued: QueuedStoredSteps = { events: 0, steps: 0 };
-  type KeyedRow = StoredStepRow & { source_id: number; partition: number; position: string };
+  type KeyedRow = StoredStepRow & { source_id: number; position: string };
   let after: { timestamp: string; sourceId: number; channel: string; partition: number; position: string } | null = null;
   for (;;) {
     let client: pg.PoolClient | undefined;
@@ -137,7 +145,7 @@ export async function queueStoredFlowSteps(
       await client.query("BEGIN");
       // The first condition lets the time index bound the scan; the row comparison is the keyset.
       const { rows }: { rows: KeyedRow[] } = await client.query<KeyedRow>(
-        `SELECT ${STEP_COLUMNS}, e.source_id, e.partition, e.position::text AS position
+        `SELECT ${STEP_COLUMNS}, e.source_id, e.position::text AS position
          FROM events e
          WHERE cardinality(e.entity_keys) > 0
            ${after === null ? "" : `AND e."timestamp" >= $2 AND (e."timestamp", e.source_id, e.channel, e.partition, e.position) > ($2, $3, $4, $5, $6)`}
@@ -168,11 +176,16 @@ export async function queueStoredFlowSteps(
 interface PathEntry {
   step: string;
   at: number;
+  /** lib/flows.ts placeOf; "" for a step folded before places were kept. */
+  place: string;
+  fingerprint: number;
 }
 
-/** Path order: time, then step. */
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Path order: time, then step, then where it is stored and which delivery it is. */
 function compareEntries(a: PathEntry, b: PathEntry): number {
-  return a.at - b.at || (a.step < b.step ? -1 : a.step > b.step ? 1 : 0);
+  return a.at - b.at || byText(a.step, b.step) || byText(a.place, b.place) || a.fingerprint - b.fingerprint;
 }
 
 interface EntityPath {
@@ -184,6 +197,15 @@ interface EntityPath {
   /** The last event of the whole history. */
   last: PathEntry;
   eventCount: number;
+}
+
+/** One inbox row of an entity, as the fold merges it. */
+interface InboxEntry {
+  at: number;
+  step: string;
+  sign: number;
+  place: string;
+  fingerprint: number;
 }
 
 function entityId(kind: string, key: string): string {
@@ -199,7 +221,7 @@ function mergePath(
   old: EntityPath | undefined,
   kind: string,
   key: string,
-  rows: readonly { at: number; step: string; sign: number }[],
+  rows: readonly InboxEntry[],
   compensations: readonly CompensationPair[],
 ): EntityPath | null {
   const path = [...(old?.path ?? [])];
@@ -207,10 +229,12 @@ function mergePath(
   let last: PathEntry | null = old?.last ?? null;
   let appended = true;
   for (const row of rows) {
-    const entry = { step: row.step, at: row.at };
+    const entry: PathEntry = { step: row.step, at: row.at, place: row.place, fingerprint: row.fingerprint };
     if (row.sign < 0) {
       eventCount -= 1;
-      const i = path.findIndex((e) => e.at === entry.at && e.step === entry.step);
+      // The equal step where it is stored; one folded before places were kept has none.
+      let i = path.findIndex((e) => e.at === entry.at && e.step === entry.step && e.place === entry.place);
+      if (i < 0) i = path.findIndex((e) => e.at === entry.at && e.step === entry.step && e.place === "");
       if (i >= 0) path.splice(i, 1);
       if (last !== null && compareEntries(last, entry) === 0) last = null;
       continue;
@@ -231,37 +255,47 @@ function mergePath(
 
 // --- step numbers ----------------------------------------------------------------------------------
 
-/** flow_steps, per pool: numbers never change once given. */
-const stepNumbers = new WeakMap<pg.Pool, { byStep: Map<string, number>; byId: Map<number, string> }>();
+/**
+ * Texts a path stores as numbers: steps (flow_steps) and places (flow_places, where 0 stands for
+ * "" and is not stored). Cached per pool: numbers never change once given.
+ */
+type Dictionary = { table: "flow_steps"; column: "step" } | { table: "flow_places"; column: "place" };
+const STEPS: Dictionary = { table: "flow_steps", column: "step" };
+const PLACES: Dictionary = { table: "flow_places", column: "place" };
+const dictionaries = new WeakMap<pg.Pool, Map<string, { byText: Map<string, number>; byId: Map<number, string> }>>();
 
-function stepCache(pool: pg.Pool) {
-  let cache = stepNumbers.get(pool);
-  if (!cache) stepNumbers.set(pool, (cache = { byStep: new Map(), byId: new Map() }));
+function dictionaryCache(pool: pg.Pool, dictionary: Dictionary) {
+  let caches = dictionaries.get(pool);
+  if (!caches) dictionaries.set(pool, (caches = new Map()));
+  let cache = caches.get(dictionary.table);
+  if (!cache) caches.set(dictionary.table, (cache = { byText: new Map([["", 0]]), byId: new Map([[0, ""]]) }));
   return cache;
 }
 
-async function numberSteps(client: pg.PoolClient, pool: pg.Pool, steps: Iterable<string>): Promise<Map<string, number>> {
-  const cache = stepCache(pool);
-  const missing = [...new Set(steps)].filter((step) => !cache.byStep.has(step)).sort();
+async function numberTexts(client: pg.PoolClient, pool: pg.Pool, dictionary: Dictionary, texts: Iterable<string>): Promise<Map<string, number>> {
+  const cache = dictionaryCache(pool, dictionary);
+  const missing = [...new Set(texts)].filter((text) => !cache.byText.has(text)).sort();
   if (missing.length > 0) {
-    await client.query(`INSERT INTO flow_steps (step) SELECT unnest($1::text[]) ON CONFLICT (step) DO NOTHING`, [missing]);
-    const { rows } = await client.query<{ id: number; step: string }>(`SELECT id, step FROM flow_steps WHERE step = ANY($1::text[])`, [missing]);
+    const { table, column } = dictionary;
+    await client.query(`INSERT INTO ${table} (${column}) SELECT unnest($1::text[]) ON CONFLICT (${column}) DO NOTHING`, [missing]);
+    const { rows } = await client.query<{ id: number; text: string }>(`SELECT id, ${column} AS text FROM ${table} WHERE ${column} = ANY($1::text[])`, [missing]);
     for (const row of rows) {
-      cache.byStep.set(row.step, row.id);
-      cache.byId.set(row.id, row.step);
+      cache.byText.set(row.text, row.id);
+      cache.byId.set(row.id, row.text);
     }
   }
-  return cache.byStep;
+  return cache.byText;
 }
 
-async function stepTexts(client: pg.PoolClient, pool: pg.Pool, ids: Iterable<number>): Promise<Map<number, string>> {
-  const cache = stepCache(pool);
+async function textsOf(client: pg.PoolClient, pool: pg.Pool, dictionary: Dictionary, ids: Iterable<number>): Promise<Map<number, string>> {
+  const cache = dictionaryCache(pool, dictionary);
   const missing = [...new Set(ids)].filter((id) => !cache.byId.has(id));
   if (missing.length > 0) {
-    const { rows } = await client.query<{ id: number; step: string }>(`SELECT id, step FROM flow_steps WHERE id = ANY($1::int[])`, [missing]);
+    const { table, column } = dictionary;
+    const { rows } = await client.query<{ id: number; text: string }>(`SELECT id, ${column} AS text FROM ${table} WHERE id = ANY($1::int[])`, [missing]);
     for (const row of rows) {
-      cache.byStep.set(row.step, row.id);
-      cache.byId.set(row.id, row.step);
+      cache.byText.set(row.text, row.id);
+      cache.byId.set(row.id, row.text);
     }
   }
   return cache.byId;
@@ -315,9 +349,9 @@ export async function foldFlows(db: { pool: pg.Pool }, options: FoldOptions = {}
       await client.query("ROLLBACK");
       return { steps: 0, entities: 0, ran: false, more: false };
     }
-    const { rows: taken } = await client.query<{ seq: string; kind: string; entity_key: string; at: string; step: string; sign: number }>(
+    const { rows: taken } = await client.query<{ seq: string; kind: string; entity_key: string; at: string; step: string; sign: number; place: string; fingerprint: number }>(
       `DELETE FROM flow_inbox WHERE seq IN (SELECT seq FROM flow_inbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING seq::text AS seq, kind, entity_key, (extract(epoch FROM at) * 1000)::bigint::text AS at, step, sign`,
+       RETURNING seq::text AS seq, kind, entity_key, (extract(epoch FROM at) * 1000)::bigint::text AS at, step, sign, place, fingerprint`,
       [batch],
     );
     if (taken.length === 0) {
@@ -325,12 +359,12 @@ export async function foldFlows(db: { pool: pg.Pool }, options: FoldOptions = {}
       return { steps: 0, entities: 0, ran: true, more: false };
     }
     taken.sort((x, y) => (x.seq.length - y.seq.length) || (x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0));
-    const byEntity = new Map<string, { kind: string; key: string; rows: { at: number; step: string; sign: number }[] }>();
+    const byEntity = new Map<string, { kind: string; key: string; rows: InboxEntry[] }>();
     for (const row of taken) {
       const id = entityId(row.kind, row.entity_key);
       let entry = byEntity.get(id);
       if (!entry) byEntity.set(id, (entry = { kind: row.kind, key: row.entity_key, rows: [] }));
-      entry.rows.push({ at: Number(row.at), step: row.step, sign: row.sign });
+      entry.rows.push({ at: Number(row.at), step: row.step, sign: row.sign, place: row.place, fingerprint: row.fingerprint });
     }
     const entities = [...byEntity.values()];
     const old = await readPaths(client, db.pool, entities);
@@ -368,27 +402,37 @@ export async function foldFlows(db: { pool: pg.Pool }, options: FoldOptions = {}
 
 async function readPaths(client: pg.PoolClient, pool: pg.Pool, entities: readonly { kind: string; key: string }[]): Promise<Map<string, EntityPath>> {
   const { rows } = await client.query<{
-    kind: string; entity_key: string; steps: number[]; step_at: string[]; last_at: Date; last_step: number; event_count: number; outcome: PathOutcome;
+    kind: string; entity_key: string; steps: number[]; step_at: string[]; step_place: number[] | null; step_fingerprint: number[] | null;
+    last_at: Date; last_step: number; event_count: number; outcome: PathOutcome;
   }>(
-    `SELECT f.kind, f.entity_key, f.steps, f.step_at::text[] AS step_at, f.last_at, f.last_step, f.event_count, f.outcome
+    `SELECT f.kind, f.entity_key, f.steps, f.step_at::text[] AS step_at, f.step_place, f.step_fingerprint, f.last_at, f.last_step, f.event_count, f.outcome
      FROM flow_entities f JOIN unnest($1::text[], $2::text[]) AS m(kind, entity_key)
        ON f.kind = m.kind AND f.entity_key = m.entity_key`,
     [entities.map((entity) => entity.kind), entities.map((entity) => entity.key)],
   );
   const ids = new Set<number>();
+  const placeIds = new Set<number>();
   for (const row of rows) {
     for (const id of row.steps) ids.add(id);
+    for (const id of row.step_place ?? []) placeIds.add(id);
     ids.add(row.last_step);
   }
-  const texts = await stepTexts(client, pool, ids);
+  const texts = await textsOf(client, pool, STEPS, ids);
+  const places = await textsOf(client, pool, PLACES, placeIds);
   const paths = new Map<string, EntityPath>();
   for (const row of rows) {
     paths.set(entityId(row.kind, row.entity_key), {
       kind: row.kind,
       key: row.entity_key,
-      path: row.steps.map((id, i) => ({ step: texts.get(id)!, at: Number(row.step_at[i]) })),
+      // Paths folded before places were kept have neither places nor fingerprints.
+      path: row.steps.map((id, i) => ({
+        step: texts.get(id)!,
+        at: Number(row.step_at[i]),
+        place: places.get(row.step_place?.[i] ?? 0) ?? "",
+        fingerprint: row.step_fingerprint?.[i] ?? 0,
+      })),
       outcome: row.outcome,
-      last: { step: texts.get(row.last_step)!, at: row.last_at.getTime() },
+      last: { step: texts.get(row.last_step)!, at: row.last_at.getTime(), place: "", fingerprint: 0 },
       eventCount: row.event_count,
     });
   }
@@ -432,14 +476,16 @@ async function applyCounts(client: pg.PoolClient, tally: CounterTally): Promise<
 async function storePaths(client: pg.PoolClient, pool: pg.Pool, paths: readonly EntityPath[]): Promise<void> {
   if (paths.length === 0) return;
   const sorted = [...paths].sort((x, y) => (entityId(x.kind, x.key) < entityId(y.kind, y.key) ? -1 : 1));
-  const numbers = await numberSteps(client, pool, sorted.flatMap((entity) => [...entity.path.map((entry) => entry.step), entity.last.step]));
+  const numbers = await numberTexts(client, pool, STEPS, sorted.flatMap((entity) => [...entity.path.map((entry) => entry.step), entity.last.step]));
+  const places = await numberTexts(client, pool, PLACES, sorted.flatMap((entity) => entity.path.map((entry) => entry.place)));
   await client.query(
-    `INSERT INTO flow_entities AS f (kind, entity_key, steps, step_at, first_at, last_at, last_step, prev_step, event_count, outcome, folded_at)
-     SELECT t.kind, t.entity_key, t.steps::int[], t.step_at::bigint[], to_timestamp(t.first_ms / 1000.0), to_timestamp(t.last_ms / 1000.0),
-       t.last_step, t.prev_step, t.event_count, t.outcome, now()
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::text[], $10::int[])
-       AS t(kind, entity_key, steps, step_at, first_ms, last_ms, last_step, event_count, outcome, prev_step)
+    `INSERT INTO flow_entities AS f (kind, entity_key, steps, step_at, step_place, step_fingerprint, first_at, last_at, last_step, prev_step, event_count, outcome, folded_at)
+     SELECT t.kind, t.entity_key, t.steps::int[], t.step_at::bigint[], t.step_place::int[], t.step_fingerprint::int[],
+       to_timestamp(t.first_ms / 1000.0), to_timestamp(t.last_ms / 1000.0), t.last_step, t.prev_step, t.event_count, t.outcome, now()
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::int[], $8::int[], $9::text[], $10::int[], $11::text[], $12::text[])
+       AS t(kind, entity_key, steps, step_at, first_ms, last_ms, last_step, event_count, outcome, prev_step, step_place, step_fingerprint)
      ON CONFLICT (kind, entity_key) DO UPDATE SET steps = excluded.steps, step_at = excluded.step_at,
+       step_place = excluded.step_place, step_fingerprint = excluded.step_fingerprint,
        first_at = excluded.first_at, last_at = excluded.last_at, last_step = excluded.last_step, prev_step = excluded.prev_step,
        event_count = excluded.event_count, outcome = excluded.outcome, folded_at = excluded.folded_at`,
     [
@@ -454,6 +500,8 @@ async function storePaths(client: pg.PoolClient, pool: pg.Pool, paths: readonly 
       sorted.map((entity) => entity.outcome),
       // The path's step before its last, as the `tail` counters have it.
       sorted.map((entity) => (entity.path.length >= 2 ? numbers.get(entity.path[entity.path.length - 2]!.step)! : null)),
+      sorted.map((entity) => `{${entity.path.map((entry) => places.get(entry.place)!).join(",")}}`),
+      sorted.map((entity) => `{${entity.path.map((entry) => entry.fingerprint).join(",")}}`),
     ],
   );
 }
@@ -464,7 +512,7 @@ export interface FlowState {
   /** entity id (kind NUL key) → its path, first and last step time, last step and event count. */
   entities: Map<
     string,
-    { steps: string[]; stepAt: number[]; firstAt: number; lastAt: number; lastStep: string; prevStep: string | null; eventCount: number; outcome: PathOutcome }
+    { steps: string[]; stepAt: number[]; places: string[]; fingerprints: number[]; firstAt: number; lastAt: number; lastStep: string; prevStep: string | null; eventCount: number; outcome: PathOutcome }
   >;
   /** kindCounterKey → count; no zero entries. */
   counts: Map<string, number>;
@@ -475,7 +523,7 @@ export async function recomputeFlows(db: { pool: pg.Pool }, options: Pick<FoldOp
   const { rows } = await db.pool.query<StoredStepRow>(`SELECT ${STEP_COLUMNS} FROM events e WHERE cardinality(e.entity_keys) > 0`);
   const events = new Map<string, { kind: string; key: string; entries: PathEntry[] }>();
   for (const row of rows) {
-    const entry = { step: stepOfStoredRow(row), at: Number(row.at) };
+    const entry: PathEntry = { step: stepOfStoredRow(row), at: Number(row.at), place: placeOf(row.channel, row.partition), fingerprint: row.fingerprint };
     for (let i = 0; i < row.entity_keys.length; i++) {
       const kind = entityKindAt(row.entity_kinds, i);
       const id = entityId(kind, row.entity_keys[i]!);
@@ -493,6 +541,8 @@ export async function recomputeFlows(db: { pool: pg.Pool }, options: Pick<FoldOp
     state.entities.set(id, {
       steps: path.map((entry) => entry.step),
       stepAt: path.map((entry) => entry.at),
+      places: path.map((entry) => entry.place),
+      fingerprints: path.map((entry) => entry.fingerprint),
       firstAt: path[0]!.at,
       lastAt: last.at,
       lastStep: last.step,
@@ -512,16 +562,20 @@ export async function recomputeFlows(db: { pool: pg.Pool }, options: Pick<FoldOp
 export async function readFlowState(db: { pool: pg.Pool }): Promise<FlowState> {
   const state: FlowState = { entities: new Map(), counts: new Map() };
   const { rows: entities } = await db.pool.query<{
-    kind: string; entity_key: string; steps: string[]; step_at: string[]; first_at: Date; last_at: Date; last_step: string; prev_step: string | null;
+    kind: string; entity_key: string; steps: string[]; step_at: string[]; places: string[]; step_fingerprint: number[] | null; first_at: Date; last_at: Date; last_step: string; prev_step: string | null;
     event_count: number; outcome: PathOutcome;
   }>(`SELECT f.kind, f.entity_key, ARRAY(SELECT s.step FROM unnest(f.steps) WITH ORDINALITY AS u(id, n) JOIN flow_steps s ON s.id = u.id ORDER BY u.n) AS steps,
-        f.step_at::text[] AS step_at, f.first_at, f.last_at, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step,
+        f.step_at::text[] AS step_at,
+        ARRAY(SELECT coalesce(p.place, '') FROM unnest(f.step_place) WITH ORDINALITY AS u(id, n) LEFT JOIN flow_places p ON p.id = u.id ORDER BY u.n) AS places,
+        f.step_fingerprint, f.first_at, f.last_at, (SELECT step FROM flow_steps WHERE id = f.last_step) AS last_step,
         (SELECT step FROM flow_steps WHERE id = f.prev_step) AS prev_step, f.event_count, f.outcome
       FROM flow_entities f`);
   for (const row of entities) {
     state.entities.set(entityId(row.kind, row.entity_key), {
       steps: row.steps,
       stepAt: row.step_at.map(Number),
+      places: row.places,
+      fingerprints: row.step_fingerprint ?? [],
       firstAt: row.first_at.getTime(),
       lastAt: row.last_at.getTime(),
       lastStep: row.last_step,

@@ -6,7 +6,8 @@ import { DatabaseError, toDatabaseError } from "./errors.ts";
 import { REPLAY_ID_HEADER, REPLAY_OF_HEADER } from "../../lib/dead-letter-conventions.ts";
 import { jsonShapeEntries, sameJsonStructure } from "../../lib/json-shape.ts";
 import type { JsonValue } from "../../lib/json-value.ts";
-import { DEFAULT_ENTITY_KIND, stepOfEvent } from "../../lib/flows.ts";
+import { DEFAULT_ENTITY_KIND, placeOf, stepOfEvent } from "../../lib/flows.ts";
+import { deliveryFingerprint } from "../../lib/delivery-marks.ts";
 import { leavingSteps, queueFlowSteps, STEP_COLUMNS, type FlowInboxRow, type StoredStepRow } from "./flows.ts";
 
 /**
@@ -183,6 +184,7 @@ const EVENT_COLUMNS = [
   "flags",
   "undecodable",
   "schema_id",
+  "delivery_fingerprint",
 ] as const;
 
 /** Each event column's type, for COPY binary (the staging table's DDL below says the same). */
@@ -211,6 +213,7 @@ const EVENT_COLUMN_TYPES: Record<(typeof EVENT_COLUMNS)[number], CopyType> = {
   flags: "text[]",
   undecodable: "jsonb",
   schema_id: "int4",
+  delivery_fingerprint: "int4",
 };
 
 const DEAD_LETTER_COLUMNS = [
@@ -279,7 +282,7 @@ const STAGING_DDL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGING_TABLE} (
   source_id smallint, channel text, partition int, position bigint, "timestamp" timestamptz, key text, key_bytes bytea,
   value_kind value_kind, value_json jsonb, value_text text, value_bytes bytea, headers jsonb,
   size int, event_type text, entity_keys text[], entity_kinds text[], trace_id text, parent_span_id text,
-  producer text, prior_failure jsonb, flags text[], undecodable jsonb, schema_id int,
+  producer text, prior_failure jsonb, flags text[], undecodable jsonb, schema_id int, delivery_fingerprint int,
   dl_recognized_by text, dl_convention text, dl_origin_topic text, dl_origin_partition int,
   dl_origin_offset bigint, dl_origin_timestamp timestamptz, dl_origin_group text,
   dl_origin_topic_hint text, dl_error_class text, dl_error_message text, dl_error_cause text,
@@ -309,6 +312,7 @@ const CELL = {
   entityKinds: EVENT_COLUMNS.indexOf("entity_kinds"),
   producer: EVENT_COLUMNS.indexOf("producer"),
   schemaId: EVENT_COLUMNS.indexOf("schema_id"),
+  fingerprint: EVENT_COLUMNS.indexOf("delivery_fingerprint"),
 } as const;
 
 /** PostgreSQL text cannot hold NUL; anything else a JS string holds, it can. */
@@ -446,6 +450,16 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
   if (degraded) flags.add("store-degraded");
 
   const dl = row.deadLetter;
+  const replay = row.headers.some((header) => header.key === REPLAY_OF_HEADER);
+  const priorFailure = degraded ? null : failureJson(row.priorFailure);
+  const fingerprint = degraded
+    ? null
+    : deliveryFingerprint({
+        headers: row.headers,
+        key: keyText ?? keyBytes,
+        value: value.kind === "tombstone" ? null : value.raw,
+        special: dl !== null || replay || priorFailure !== null,
+      });
   const cells: Cell[] = [
     row.sourceId,
     row.topic,
@@ -466,10 +480,11 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
     degraded ? null : cleanOptional(row.trace.traceId, 64),
     degraded ? null : cleanOptional(row.trace.parentSpanId, 64),
     degraded ? null : cleanOptional(row.producer, MAX_INDEXED_TEXT),
-    degraded ? null : failureJson(row.priorFailure),
+    priorFailure,
     [...flags].map(cleanText),
     undecodableJson(row.undecodable),
     value.kind === "json" && value.schema ? value.schema.id : null,
+    fingerprint,
   ];
   const shape =
     !degraded && value.kind === "json" && !value.schema && row.eventType !== null
@@ -481,8 +496,8 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
       ? null
       : stepOfEvent({
           deadLetter: dl !== null,
-          replay: row.headers.some((header) => header.key === REPLAY_OF_HEADER),
-          retry: cells[CELL.priorFailure] !== null,
+          replay,
+          retry: priorFailure !== null,
           eventType: cells[CELL.eventType] as string | null,
           channel: row.topic,
           producer: cells[CELL.producer] as string | null,
@@ -753,8 +768,10 @@ function flowStepsOf(rows: readonly Cell[][]): FlowInboxRow[] {
     if (step === null) continue;
     const keys = cells[CELL.entityKeys] as readonly string[];
     const kinds = cells[CELL.entityKinds] as readonly string[];
+    const place = placeOf(cells[CELL.topic] as string, cells[CELL.partition] as number);
+    const fingerprint = (cells[CELL.fingerprint] as number | null) ?? 0;
     for (let i = 0; i < keys.length; i++) {
-      steps.push({ kind: kinds[i]!, key: keys[i]!, at: cells[CELL.timestamp] as string, step, sign: 1 });
+      steps.push({ kind: kinds[i]!, key: keys[i]!, at: cells[CELL.timestamp] as string, step, sign: 1, place, fingerprint });
     }
   }
   return steps;

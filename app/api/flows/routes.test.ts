@@ -33,6 +33,7 @@ const flow: Flow = {
   endToEnd: null,
   outcomes: { completed: 0, compensated: 0, deadLettered: 0, stuck: 0, inFlight: 1 },
   outcomeHours: [],
+      delivery: { duplicates: [], partitionSplits: [], outOfOrder: [] },
   pending: 0,
 };
 

@@ -136,6 +136,7 @@ export async function getFlow(db: Queryable, kind: string, options: { window: Fl
       steps: graph.steps,
       edges: graph.edges,
       endToEnd: graph.endToEnd,
+      delivery: graph.delivery,
       outcomes,
       outcomeHours: [...byHour.values()],
       pending: Number(known[0]!.pending),
@@ -150,6 +151,7 @@ interface Graph {
   steps: FlowStep[];
   edges: FlowEdge[];
   endToEnd: Latency | null;
+  delivery: Flow["delivery"];
   /**
    * Whether an open entity that ended at `last`, right after `prev` (null: a single step), is
    * completed: `last` is a configured terminal step; or most entities that ended right after the
@@ -183,6 +185,8 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
   /** Entities (every outcome) whose path ended with a transition. */
   const tails = new Map<string, number>();
   const endToEnd = new Map<number, number>();
+  const duplicates = new Map<string, { topic: string; step: string; count: number }>();
+  const splits = new Map<string, number>();
   let entities = 0;
   const add = (into: Map<number, number>, bucket: number, count: number) => into.set(bucket, (into.get(bucket) ?? 0) + count);
   for (const row of rows) {
@@ -220,6 +224,16 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
         tails.set(key, (tails.get(key) ?? 0) + count);
         break;
       }
+      case "dup": {
+        const key = `${row.b}\u0000${row.a}`;
+        const entry = duplicates.get(key) ?? { topic: row.b, step: row.a, count: 0 };
+        entry.count += count;
+        duplicates.set(key, entry);
+        break;
+      }
+      case "split":
+        splits.set(row.a, (splits.get(row.a) ?? 0) + count);
+        break;
     }
   }
   const edgeList: FlowEdge[] = [...edges.values()]
@@ -287,7 +301,23 @@ function buildGraph(rows: readonly CounterRow[], settings: { terminalSteps: read
     });
   }
   stepList.sort((a, b) => b.starts - a.starts || b.entities - a.entities || (a.id < b.id ? -1 : 1));
-  return { entities, steps: stepList, edges: edgeList, endToEnd: latencyOf(endToEnd), completes };
+  const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const delivery: Flow["delivery"] = {
+    duplicates: [...duplicates.values()]
+      .flatMap((entry) => {
+        const parsed = parseStepId(entry.step);
+        return parsed === null ? [] : [{ topic: entry.topic, step: entry.step, type: parsed.type, producer: parsed.producer, count: entry.count }];
+      })
+      .sort((a, b) => b.count - a.count || byText(a.topic, b.topic) || byText(a.step, b.step)),
+    partitionSplits: [...splits.entries()].map(([topic, count]) => ({ topic, entities: count })).sort((a, b) => b.entities - a.entities || byText(a.topic, b.topic)),
+    outOfOrder: stepList
+      .flatMap((step) => {
+        const reversed = step.alwaysAfter === null ? undefined : edges.get(`${step.id}\u0000${step.alwaysAfter}`);
+        return reversed === undefined ? [] : [{ step: step.id, before: step.alwaysAfter!, entities: reversed.entities }];
+      })
+      .sort((a, b) => b.entities - a.entities || byText(a.step, b.step)),
+  };
+  return { entities, steps: stepList, edges: edgeList, endToEnd: latencyOf(endToEnd), delivery, completes };
 }
 
 /** Steps an open entity can be stuck at, with the time before which its last step makes it stuck. */

@@ -109,7 +109,7 @@ export function eventSummaryColumns(mask: MaskRules): Prisma.Sql {
   encode(e.key_bytes, 'base64') AS key_base64, e.value_kind::text AS value_kind,
   left(coalesce(e.value_json::text, e.value_text), ${PREVIEW_CHARS}::int) AS value_preview,
   e.headers, e.size, e.event_type, e.entity_keys, e.trace_id, e.parent_span_id, e.producer,
-  e.flags, ${priorFailure} AS prior_failure`;
+  e.flags, ${priorFailure} AS prior_failure, nullif(e.delivery_fingerprint, 0) AS delivery_fingerprint`;
 }
 
 /**
@@ -186,6 +186,7 @@ export interface EventSummaryRow {
   producer: string | null;
   flags: string[];
   prior_failure: unknown;
+  delivery_fingerprint: number | null;
 }
 
 function isValueKind(kind: string | null): kind is EventSummary["valueKind"] & string {
@@ -215,6 +216,7 @@ export function toEventSummary(row: EventSummaryRow, mask: MaskRules): EventSumm
     parentSpanId: row.parent_span_id,
     flags: row.flags,
     priorFailure: isObject(row.prior_failure) ? (row.prior_failure as StoredFailure) : null,
+    deliveryFingerprint: row.delivery_fingerprint,
   };
 }
 
