@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EXTRACTION_FLAGS, extractEvent, type ExtractOptions, type ExtractionFlag, type RawMessage } from "./index.ts";
+import { EXTRACTION_FLAGS, extractAmqpEvent, extractEvent, type ExtractOptions, type ExtractionFlag, type RawMessage } from "./index.ts";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN_ID = "00f067aa0ba902b7";
@@ -273,6 +273,9 @@ describe("extractEvent", () => {
       framed.writeUInt32BE(id, 1);
       for (const flag of extractEvent(message({ value: framed }), { ...OPTIONS, wireFormat }).flags) raised.add(flag);
     }
+    // Only AMQP header tables hold values of no header type.
+    const amqp = { exchange: "orders", routingKeys: ["order.placed"], properties: { headers: { odd: Symbol("odd") } }, body: Buffer.from("{}") };
+    for (const flag of extractAmqpEvent("orders", 0, amqp, OPTIONS).flags) raised.add(flag);
     expect([...raised].sort()).toEqual(Object.keys(EXTRACTION_FLAGS).sort());
   });
 
