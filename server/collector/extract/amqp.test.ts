@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { extractAmqpEvent } from "./amqp.ts";
+import { xorshift32 } from "./seeded-random.ts";
 import type { AmqpMessage, ExtractOptions } from "./types.ts";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -83,44 +84,17 @@ describe("extractAmqpEvent", () => {
     const headers = { "event-type": "HeaderType", producer: "header-producer" };
     const connection = { connectionName: "conn-name" };
 
-    it("CloudEvents first", () => {
-      const event = extractAmqpEvent("orders", 1, message(connection, { ...all, headers: { ...headers, ...ce } }), OPTIONS);
-      expect([event.eventType, event.eventTypeSource, event.producer, event.producerSource]).toEqual([
-        "com.acme.order.placed",
-        "ce_type",
-        "/orders",
-        "ce_source",
-      ]);
+    it.each([
+      ["CloudEvents first", { ...all, headers: { ...headers, ...ce } }, ["com.acme.order.placed", "ce_type", "/orders", "ce_source"]],
+      ["then the type and app_id properties", { ...all, headers }, ["AmqpType", "amqp-type", "app-id", "amqp-app-id"]],
+      ["then the headers", { headers }, ["HeaderType", "event-type-header", "header-producer", "producer-header"]],
+      ["then the value's type field and the connection's name", {}, ["OrderPlaced", "value-type", "conn-name", "amqp-connection"]],
+    ])("%s", (_name, properties, expected) => {
+      const event = extractAmqpEvent("orders", 1, message(connection, properties), OPTIONS);
+      expect([event.eventType, event.eventTypeSource, event.producer, event.producerSource]).toEqual(expected);
     });
 
-    it("then the type and app_id properties", () => {
-      const event = extractAmqpEvent("orders", 1, message(connection, { ...all, headers }), OPTIONS);
-      expect([event.eventType, event.eventTypeSource, event.producer, event.producerSource]).toEqual([
-        "AmqpType",
-        "amqp-type",
-        "app-id",
-        "amqp-app-id",
-      ]);
-    });
-
-    it("then the headers", () => {
-      const event = extractAmqpEvent("orders", 1, message(connection, { headers }), OPTIONS);
-      expect([event.eventType, event.eventTypeSource, event.producer, event.producerSource]).toEqual([
-        "HeaderType",
-        "event-type-header",
-        "header-producer",
-        "producer-header",
-      ]);
-    });
-
-    it("then the value's type field and the connection's name", () => {
-      const event = extractAmqpEvent("orders", 1, message(connection), OPTIONS);
-      expect([event.eventType, event.eventTypeSource, event.producer, event.producerSource]).toEqual([
-        "OrderPlaced",
-        "value-type",
-        "conn-name",
-        "amqp-connection",
-      ]);
+    it("is an unknown producer without any of them", () => {
       expect(extractAmqpEvent("orders", 1, message(), OPTIONS).producer).toBeNull();
     });
   });
@@ -360,14 +334,8 @@ describe("extractAmqpEvent", () => {
     });
 
     it("never throws, whatever the shapes", () => {
-      // A seeded generator (xorshift32): the same "random" messages on every run.
-      let seed = 0x2545f491;
-      const next = () => {
-        seed ^= seed << 13;
-        seed ^= seed >>> 17;
-        seed ^= seed << 5;
-        return (seed >>> 0) / 0x1_0000_0000;
-      };
+      const roll = xorshift32(0x2545_f491);
+      const next = () => roll() / 0x1_0000_0000;
       const values: unknown[] = [
         null,
         undefined,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { xorshift32 } from "./seeded-random.ts";
 import { EXTRACTION_FLAGS, extractAmqpEvent, extractEvent, type ExtractOptions, type ExtractionFlag, type RawMessage } from "./index.ts";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -280,15 +281,7 @@ describe("extractEvent", () => {
   });
 
   it("never throws, whatever the bytes", () => {
-    // A seeded generator (xorshift32): the same "random" messages on every run. Integer shifts
-    // only: a multiplication past 2^53 loses the low bits and would make every roll the same.
-    let seed = 0x2f6b_1d3a;
-    const next = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return seed >>> 0;
-    };
+    const next = xorshift32(0x2f6b_1d3a);
     const bytes = (max: number) => Buffer.from(Array.from({ length: next() % max }, () => next() & 0xff));
     const interesting = [
       "{",
