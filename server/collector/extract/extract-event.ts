@@ -12,7 +12,7 @@ import { detectDeadLetter, KNOWN_BINARY_HEADERS, type DeadLetter } from "./dead-
 import { extractEntityKeys, type EntitySource } from "./entity.ts";
 import { resolveEventType, type EventTypeSource } from "./event-type.ts";
 import { sortFlags, type ExtractionFlag } from "./flags.ts";
-import { flattenHeaders, indexHeaders, lastHeaderText, type HeaderEntry } from "./headers.ts";
+import { flattenHeaders, indexHeaders, lastHeaderText, type HeaderEntry, type HeaderIndex } from "./headers.ts";
 import { resolveProducer, type ProducerSource, type TransportProducer } from "./producer.ts";
 import { extractTraceContext, type TraceContext } from "./traceparent.ts";
 import type { ExtractOptions, JsonValue, RawMessage } from "./types.ts";
@@ -66,16 +66,18 @@ export const DEFAULT_EXTRACT_OPTIONS: ExtractOptions = {
 export function extractEvent(message: RawMessage, options: ExtractOptions = DEFAULT_EXTRACT_OPTIONS): ExtractedEvent {
   const flags: ExtractionFlag[] = [];
   const headers = flattenHeaders(message.headers);
+  const index = indexHeaders(headers);
   const timestamp = parseTimestamp(message.timestamp);
   if (timestamp === null) flags.push("timestamp-invalid");
   const derived = extractFromParts(
     {
       channel: message.topic,
       headers,
+      index,
       key: toBuffer(message.key),
       keyNamesEntity: true,
       value: toBuffer(message.value),
-      contentType: lastHeaderText(indexHeaders(headers), "content-type"),
+      contentType: lastHeaderText(index, "content-type"),
       cloudEventPrefixes: KAFKA_CLOUDEVENT_PREFIXES,
       typeProperty: null,
       transportProducer: {},
@@ -95,6 +97,8 @@ export interface MessageParts {
   channel: string;
   /** Every header as stored, in order. */
   headers: HeaderEntry[];
+  /** `headers` indexed, when the caller has built it already (it is built otherwise). */
+  index?: HeaderIndex;
   /** Kafka: the record key; RabbitMQ: the routing key. */
   key: Buffer | null;
   /** Whether the key's text is an entity when the payload names none (a Kafka key is; a routing key is not). */
@@ -119,7 +123,7 @@ export type DerivedFields = Omit<ExtractedEvent, "topic" | "partition" | "offset
  */
 export function extractFromParts(parts: MessageParts, options: ExtractOptions, flags: ExtractionFlag[]): DerivedFields {
   const { headers, channel } = parts;
-  const index = indexHeaders(headers);
+  const index = parts.index ?? indexHeaders(headers);
   if (headers.some((h) => h.value !== null && h.text === null && !KNOWN_BINARY_HEADERS.has(h.key.toLowerCase()))) {
     flags.push("header-binary");
   }
