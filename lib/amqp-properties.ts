@@ -36,7 +36,3 @@ export const AMQP_ENVELOPE_HEADERS = {
   /** The publishing connection's client-provided name, when known. */
   connectionName: "amqp.connection_name",
 } as const;
-
-export function isAmqpHeader(key: string): boolean {
-  return key.toLowerCase().startsWith(AMQP_HEADER_PREFIX);
-}

@@ -76,7 +76,7 @@ export const AMQP_CLOUDEVENT_PREFIXES: readonly string[] = ["cloudEvents:", "clo
 const BINARY_MARKERS = ["specversion", "id", "source", "type"] as const;
 
 /** A binary-mode attribute: the last non-empty value under the first prefix that has one. */
-export function cloudEventHeaderText(headers: HeaderIndex, prefixes: readonly string[], attribute: string): string | null {
+function cloudEventHeaderText(headers: HeaderIndex, prefixes: readonly string[], attribute: string): string | null {
   for (const prefix of prefixes) {
     const text = lastHeaderText(headers, prefix + attribute);
     if (text !== null) return text;
