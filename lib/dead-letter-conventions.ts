@@ -11,6 +11,7 @@ export type DeadLetterConvention =
   | "kafka-streams"
   | "smallrye"
   | "kafkajs-async-retry"
+  | "rabbitmq"
   | "eventscope";
 
 /**
@@ -92,6 +93,20 @@ export const CONVENTION_HEADERS: ReadonlyArray<readonly [DeadLetterConvention, r
     ],
   ],
   ["kafkajs-async-retry", ["asyncRetry"]],
+  // Written by the RabbitMQ broker itself when a queue dead-letters a message (facts, not a
+  // framework's choice): tried before Eventscope's own, which only the demo services write.
+  [
+    "rabbitmq",
+    [
+      "x-death",
+      "x-first-death-queue",
+      "x-first-death-reason",
+      "x-first-death-exchange",
+      "x-last-death-queue",
+      "x-last-death-reason",
+      "x-last-death-exchange",
+    ],
+  ],
   [
     "eventscope",
     ["x-original-topic", "x-original-partition", "x-original-offset", "x-error", "x-error-class", "x-attempts"],

@@ -1,7 +1,13 @@
 import type { KafkaMessage } from "kafkajs";
 import type { EventHeaderInput, EventRow } from "../db/index.ts";
 import type { UndecodableBatch } from "../kafka/index.ts";
-import { extractEvent, type ExtractOptions, type RawHeaderValue } from "./extract/index.ts";
+import {
+  extractAmqpEvent,
+  extractEvent,
+  type AmqpMessage,
+  type ExtractOptions,
+  type RawHeaderValue,
+} from "./extract/index.ts";
 
 /**
  * One kafkajs message → the row the database stores. Never throws: extraction is total by design,
@@ -38,6 +44,46 @@ export function toEventRow(sourceId: number, topic: string, partition: number, m
   }
 }
 
+/**
+ * One RabbitMQ message → the row the database stores (server/db/README.md, "Identity"): `channel`
+ * is the exchange or queue it was read from, partition 0, `position` its stream offset. Total like
+ * toEventRow: if extraction throws all the same, the message is stored raw (routing key as the
+ * key, body as the value, its headers table's strings and byte arrays) and flagged.
+ */
+export function toEventRowFromAmqp(
+  sourceId: number,
+  channel: string,
+  position: string | number | bigint,
+  message: AmqpMessage,
+  options: ExtractOptions,
+): EventRow {
+  try {
+    return { sourceId, ...extractAmqpEvent(channel, position, message, options) };
+  } catch {
+    return rawEventRow(sourceId, channel, 0, rawPartsOfAmqp(position, message), options.maxValueBytes);
+  }
+}
+
+/** What rawEventRow reads of a message; each step guarded, since the message just broke extraction. */
+function rawPartsOfAmqp(position: string | number | bigint, message: AmqpMessage): RawParts {
+  const read = <T>(get: () => T, fallback: T): T => {
+    try {
+      return get();
+    } catch {
+      return fallback;
+    }
+  };
+  const seconds = read(() => message.properties.timestamp, null);
+  return {
+    offset: read(() => String(position), "0"),
+    // Without a timestamp property the text is not a number, which rawEventRow stores as null.
+    timestamp: typeof seconds === "number" ? String(seconds * 1000) : "none",
+    key: read(() => message.routingKeys[0] ?? null, null) as Buffer | string | null,
+    value: read(() => message.body, null) as Buffer | null,
+    headers: read(() => message.properties.headers ?? {}, {}) as RawParts["headers"],
+  };
+}
+
 /** The fields extraction derives, left empty: for rows stored without interpreting the record. */
 const NOTHING_DERIVED = {
   eventType: null,
@@ -53,8 +99,14 @@ function asBuffer(value: unknown): Buffer | null {
   return null;
 }
 
+/** What a raw row is made of: the parts of a message every transport has (a Kafka message's shape). */
+type RawParts = Pick<KafkaMessage, "offset" | "timestamp" | "headers"> & {
+  key: Buffer | string | null | undefined;
+  value: Buffer | string | null | undefined;
+};
+
 /** The message with nothing interpreted: what is stored when extraction fails. */
-export function rawEventRow(sourceId: number, topic: string, partition: number, message: KafkaMessage, maxValueBytes: number): EventRow {
+export function rawEventRow(sourceId: number, topic: string, partition: number, message: RawParts, maxValueBytes: number): EventRow {
   const flags: string[] = ["extraction-failed"];
   const headers: EventHeaderInput[] = [];
   try {

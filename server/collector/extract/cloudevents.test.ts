@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  AMQP_CLOUDEVENT_PREFIXES,
   contentTypeSaysJson,
   isStructuredContentType,
   readBinaryCloudEvent,
@@ -64,6 +65,59 @@ describe("readBinaryCloudEvent", () => {
     const result = readBinaryCloudEvent(indexHeaders(flattenHeaders({ ce_type: "com.acme.order.placed" })));
     expect(result.event).toMatchObject({ type: "com.acme.order.placed", id: null, source: null });
     expect(result.flags).toEqual(["cloudevent-invalid"]);
+  });
+});
+
+describe("readBinaryCloudEvent on AMQP", () => {
+  const AMQP = AMQP_CLOUDEVENT_PREFIXES;
+
+  it("reads the binding's cloudEvents: application properties, with the content_type property as the data's type", () => {
+    const headers = indexHeaders(
+      flattenHeaders({
+        "cloudEvents:specversion": "1.0",
+        "cloudEvents:id": "evt-5",
+        "cloudEvents:source": "/services/orders",
+        "cloudEvents:type": "com.acme.order.placed",
+        "cloudEvents:subject": "ord-5",
+      }),
+    );
+    expect(readBinaryCloudEvent(headers, "application/json", AMQP)).toEqual({
+      event: {
+        mode: "binary",
+        specVersion: "1.0",
+        id: "evt-5",
+        source: "/services/orders",
+        type: "com.acme.order.placed",
+        subject: "ord-5",
+        time: null,
+        dataContentType: "application/json",
+      },
+      flags: [],
+    });
+  });
+
+  it("reads cloudEvents_ and ce_ too, in any case, and prefers cloudEvents: when several carry an attribute", () => {
+    const headers = indexHeaders(
+      flattenHeaders({
+        cloudEvents_specversion: "1.0",
+        "CloudEvents_ID": "evt-6",
+        ce_source: "/services/payments",
+        ce_type: "ce.type",
+        "cloudEvents:type": "com.acme.payment.captured",
+      }),
+    );
+    expect(readBinaryCloudEvent(headers, null, AMQP).event).toMatchObject({
+      specVersion: "1.0",
+      id: "evt-6",
+      source: "/services/payments",
+      type: "com.acme.payment.captured",
+      dataContentType: null,
+    });
+  });
+
+  it("leaves cloudEvents: headers alone on Kafka, whose binding knows ce_ only", () => {
+    const headers = indexHeaders(flattenHeaders({ "cloudEvents:type": "t", "cloudEvents:id": "1" }));
+    expect(readBinaryCloudEvent(headers)).toEqual({ event: null, flags: [] });
   });
 });
 

@@ -43,7 +43,7 @@ export function mediaType(contentType: string | null): string | null {
 let lastContentType: string | null = null;
 let lastMediaType: string | null = null;
 
-/** Structured mode per the CloudEvents Kafka binding: the content-type names the CloudEvents format. */
+/** Structured mode per the CloudEvents Kafka and AMQP bindings: the content type names the CloudEvents format. */
 export function isStructuredContentType(contentType: string | null): boolean {
   return mediaType(contentType)?.startsWith("application/cloudevents") ?? false;
 }
@@ -63,20 +63,49 @@ export function contentTypeSaysJson(contentType: string | null): boolean {
   );
 }
 
-const BINARY_MARKERS = ["ce_specversion", "ce_id", "ce_source", "ce_type"] as const;
+/** The CloudEvents Kafka binding's header prefix. */
+export const KAFKA_CLOUDEVENT_PREFIXES: readonly string[] = ["ce_"];
 
-/** Binary mode: the context attributes are `ce_<name>` headers and `content-type` is the data's type. */
-export function readBinaryCloudEvent(headers: HeaderIndex): CloudEventExtraction<CloudEventAttributes> {
-  if (!BINARY_MARKERS.some((name) => hasHeader(headers, name))) return { event: null, flags: [] };
+/**
+ * The AMQP binding's application-property prefix `cloudEvents:`, its `cloudEvents_` variant (for
+ * brokers and clients that refuse a colon in a name) and the Kafka-style `ce_` seen on RabbitMQ in
+ * the wild; tried in this order for each attribute. Lookups ignore case.
+ */
+export const AMQP_CLOUDEVENT_PREFIXES: readonly string[] = ["cloudEvents:", "cloudEvents_", "ce_"];
+
+const BINARY_MARKERS = ["specversion", "id", "source", "type"] as const;
+
+/** A binary-mode attribute: the last non-empty value under the first prefix that has one. */
+function cloudEventHeaderText(headers: HeaderIndex, prefixes: readonly string[], attribute: string): string | null {
+  for (const prefix of prefixes) {
+    const text = lastHeaderText(headers, prefix + attribute);
+    if (text !== null) return text;
+  }
+  return null;
+}
+
+/**
+ * Binary mode: the context attributes are headers named `<prefix><attribute>` (`ce_type` on Kafka,
+ * `cloudEvents:type` on AMQP), and the message's content type is the data's type (Kafka: the
+ * `content-type` header; AMQP: the content_type property).
+ */
+export function readBinaryCloudEvent(
+  headers: HeaderIndex,
+  contentType: string | null = lastHeaderText(headers, "content-type"),
+  prefixes: readonly string[] = KAFKA_CLOUDEVENT_PREFIXES,
+): CloudEventExtraction<CloudEventAttributes> {
+  if (!BINARY_MARKERS.some((name) => prefixes.some((prefix) => hasHeader(headers, prefix + name)))) {
+    return { event: null, flags: [] };
+  }
   const event: CloudEventAttributes = {
     mode: "binary",
-    specVersion: lastHeaderText(headers, "ce_specversion"),
-    id: lastHeaderText(headers, "ce_id"),
-    source: lastHeaderText(headers, "ce_source"),
-    type: lastHeaderText(headers, "ce_type"),
-    subject: lastHeaderText(headers, "ce_subject"),
-    time: lastHeaderText(headers, "ce_time"),
-    dataContentType: lastHeaderText(headers, "content-type"),
+    specVersion: cloudEventHeaderText(headers, prefixes, "specversion"),
+    id: cloudEventHeaderText(headers, prefixes, "id"),
+    source: cloudEventHeaderText(headers, prefixes, "source"),
+    type: cloudEventHeaderText(headers, prefixes, "type"),
+    subject: cloudEventHeaderText(headers, prefixes, "subject"),
+    time: cloudEventHeaderText(headers, prefixes, "time"),
+    dataContentType: contentType,
   };
   return { event, flags: missesRequired(event) ? ["cloudevent-invalid"] : [] };
 }

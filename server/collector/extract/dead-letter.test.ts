@@ -327,3 +327,154 @@ describe("detectDeadLetter", () => {
     });
   });
 });
+
+describe("RabbitMQ dead-lettering (x-death)", () => {
+  /** x-death as the AMQP header flattening renders it: JSON, newest death first, times in ISO 8601. */
+  function death(queue: string, reason: string, count: number, exchange: string, time: string) {
+    return { count, reason, queue, time, exchange, "routing-keys": ["order.placed"] };
+  }
+  const rabbit = (deaths: object[], first?: { queue: string; reason: string; exchange: string }): Headers => ({
+    "x-death": JSON.stringify(deaths),
+    ...(first && {
+      "x-first-death-queue": first.queue,
+      "x-first-death-reason": first.reason,
+      "x-first-death-exchange": first.exchange,
+    }),
+  });
+  const ORIGIN = { queue: "orders", reason: "rejected", exchange: "orders" };
+
+  it.each([
+    ["rejected", 'Dead-lettered from queue "orders": a consumer rejected it (basic.reject or basic.nack with requeue=false).'],
+    ["expired", 'Dead-lettered from queue "orders": it expired (per-message TTL or the queue\'s message TTL).'],
+    ["maxlen", 'Dead-lettered from queue "orders": the queue was over its length limit (x-max-length or x-max-length-bytes).'],
+    ["delivery_limit", 'Dead-lettered from queue "orders": it reached the queue\'s delivery limit (quorum queue x-delivery-limit).'],
+  ])("reads a death for reason %s: origin exchange and queue, reason as the error class, in words as the message", (reason, message) => {
+    const headers = index(rabbit([death("orders", reason, 1, "orders", "2026-12-05T22:00:00.000Z")], { ...ORIGIN, reason }));
+    expect(detectDeadLetter("orders.dlq", headers, [])).toEqual({
+      topicClass: { kind: "dlq", of: "orders" },
+      deadLetter: {
+        source: "headers",
+        convention: "rabbitmq",
+        originTopic: "orders",
+        originPartition: null,
+        originOffset: null,
+        originTimestamp: new Date("2026-12-05T22:00:00.000Z"),
+        originConsumerGroup: "orders",
+        originTopicHint: "orders",
+        errorClass: reason,
+        errorMessage: message,
+        errorCause: null,
+        stackTrace: null,
+        attempts: 1,
+      },
+      priorFailure: null,
+      flags: [],
+    });
+  });
+
+  it("takes the origin from the first death and the error from the newest; attempts are the deaths in the origin queue", () => {
+    // A TTL retry loop: rejected in orders 3 times, expired in orders.wait 3 times, then parked.
+    const headers = index(
+      rabbit(
+        [
+          death("orders.wait", "expired", 3, "orders.retry", "2026-12-05T22:00:30.000Z"),
+          death("orders", "rejected", 3, "orders", "2026-12-05T22:00:00.000Z"),
+        ],
+        ORIGIN,
+      ),
+    );
+    expect(readFailureHeaders(headers)).toMatchObject({
+      failure: {
+        originTopic: "orders",
+        originTimestamp: new Date("2026-12-05T22:00:00.000Z"),
+        originConsumerGroup: "orders",
+        errorClass: "expired",
+        errorMessage: 'Dead-lettered from queue "orders.wait": it expired (per-message TTL or the queue\'s message TTL).',
+        errorCause: "rejected",
+        attempts: 3,
+      },
+      flags: [],
+    });
+  });
+
+  it("prefers x-last-death-* for the newest death, and reads the x-first-death-* headers alone", () => {
+    const headers = index({
+      "x-first-death-queue": "payments",
+      "x-first-death-reason": "maxlen",
+      "x-first-death-exchange": "",
+      "x-last-death-queue": "payments.overflow",
+      "x-last-death-reason": "expired",
+    });
+    expect(readFailureHeaders(headers).failure).toMatchObject({
+      // The default exchange: a replay publishes there again with the queue's name as routing key.
+      originTopic: "",
+      originConsumerGroup: "payments",
+      originTimestamp: null,
+      errorClass: "expired",
+      errorMessage: 'Dead-lettered from queue "payments.overflow": it expired (per-message TTL or the queue\'s message TTL).',
+      errorCause: "maxlen",
+      attempts: null,
+    });
+  });
+
+  it("falls back on the oldest x-death entry without x-first-death-*, and reads amqplib's timestamp notation", () => {
+    const headers = index({
+      "x-death": JSON.stringify([
+        { queue: "b", reason: "expired", count: 2, exchange: "x2", time: { "!": "timestamp", value: 1_765_000_000 } },
+        { queue: "a", reason: "rejected", count: 4, exchange: "x1", time: 1_764_000_000 },
+      ]),
+    });
+    expect(readFailureHeaders(headers).failure).toMatchObject({
+      originTopic: "x1",
+      originConsumerGroup: "a",
+      originTimestamp: new Date(1_764_000_000_000),
+      errorClass: "expired",
+      errorCause: "rejected",
+      attempts: 4,
+    });
+  });
+
+  it("names an unknown reason as it is", () => {
+    const headers = index(rabbit([death("q", "shovelled", 1, "ex", "2026-12-05T22:00:00.000Z")]));
+    expect(readFailureHeaders(headers).failure).toMatchObject({
+      errorClass: "shovelled",
+      errorMessage: 'Dead-lettered from queue "q": reason "shovelled".',
+    });
+  });
+
+  it("flags an x-death that is not an array of death tables, and keeps what it can read", () => {
+    expect(readFailureHeaders(index({ "x-death": "not json" }))).toMatchObject({
+      failure: { convention: "rabbitmq", originTopic: null, errorClass: null, errorMessage: null },
+      flags: ["dlq-header-malformed"],
+    });
+    expect(readFailureHeaders(index({ "x-death": '{"queue": "orders"}' })).flags).toEqual(["dlq-header-malformed"]);
+    const mixed = index({
+      "x-death": JSON.stringify([{ queue: 7, reason: "rejected" }, death("orders", "rejected", 2, "orders", "2026-12-05T22:00:00.000Z"), { count: -1 }]),
+    });
+    expect(readFailureHeaders(mixed)).toMatchObject({
+      failure: { originTopic: "orders", originConsumerGroup: "orders", errorClass: "rejected", attempts: 2 },
+      flags: ["dlq-header-malformed"],
+    });
+    expect(readFailureHeaders(index({ "x-death": JSON.stringify([{ queue: "q", time: "yesterday" }]) })).flags).toEqual([
+      "dlq-header-malformed",
+    ]);
+  });
+
+  it("is parked when read from any other queue or exchange, a prior failure when delivered from its origin queue again or published to its origin exchange", () => {
+    const headers = index(rabbit([death("orders", "rejected", 1, "orders-exchange", "2026-12-05T22:00:00.000Z")], {
+      queue: "orders",
+      reason: "rejected",
+      exchange: "orders-exchange",
+    }));
+    // Delivered from the dead-letter queue (any name: the broker's headers say what it is).
+    expect(detectDeadLetter("parking-lot", headers, []).deadLetter).toMatchObject({ convention: "rabbitmq" });
+    // A TTL retry loop brings it back to the queue it failed in: it is being retried.
+    const retried = detectDeadLetter("orders", headers, []);
+    expect(retried.deadLetter).toBeNull();
+    expect(retried.priorFailure).toMatchObject({ convention: "rabbitmq", originConsumerGroup: "orders" });
+    // Re-published to its original exchange with x-death kept (a hand-made re-send).
+    expect(detectDeadLetter("orders-exchange", headers, []).priorFailure).toMatchObject({ originTopic: "orders-exchange" });
+    // A queue named as a retry queue.
+    expect(detectDeadLetter("orders-retry", headers, []).priorFailure).not.toBeNull();
+  });
+});

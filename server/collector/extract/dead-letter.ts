@@ -77,8 +77,7 @@ export function detectDeadLetter(
   const { failure, flags } = readFailureHeaders(headers);
   if (failure !== null) {
     const letter: DeadLetter = { ...failure, source: "headers", originTopicHint: topicClass.of };
-    const parked =
-      topicClass.kind === "dlq" || (topicClass.kind === "normal" && failure.originTopic !== topic);
+    const parked = topicClass.kind === "dlq" || (topicClass.kind === "normal" && !isOriginChannel(failure, topic));
     return parked
       ? { topicClass, deadLetter: letter, priorFailure: null, flags }
       : { topicClass, deadLetter: null, priorFailure: letter, flags };
@@ -90,7 +89,15 @@ export function detectDeadLetter(
   return { topicClass, deadLetter: null, priorFailure: null, flags };
 }
 
-
+/**
+ * Whether the channel is where the failed message came from: its origin topic; on RabbitMQ also
+ * the queue it was first dead-lettered from (a message delivered from there again is being
+ * retried, as with a TTL retry loop, not parked).
+ */
+function isOriginChannel(failure: FailureHeaders, channel: string): boolean {
+  if (failure.originTopic === channel) return true;
+  return failure.convention === "rabbitmq" && failure.originConsumerGroup === channel;
+}
 
 /** The same, lower-cased like HeaderIndex keys, so that detection is a plain Map lookup per name. */
 const MARKERS = CONVENTION_HEADERS.map(([convention, names]) => [convention, names.map((n) => n.toLowerCase())] as const);
@@ -194,6 +201,7 @@ const READERS: Record<DeadLetterConvention, (read: FieldReader) => FailureHeader
       attempts,
     };
   },
+  rabbitmq: readRabbitMqDeath,
   eventscope: (read) => ({
     convention: "eventscope",
     originTopic: read.text("x-original-topic", "first"),
@@ -208,6 +216,102 @@ const READERS: Record<DeadLetterConvention, (read: FieldReader) => FailureHeader
     attempts: read.decimalCount("x-attempts"),
   }),
 };
+
+/** What RabbitMQ writes in each `x-death` entry (CONVENTIONS.md), as the AMQP header flattening renders it. */
+interface RabbitMqDeath {
+  queue: string | null;
+  reason: string | null;
+  count: number | null;
+  exchange: string | null;
+  time: Date | null;
+}
+
+/** Why RabbitMQ dead-lettered a message, in words for the DLQ view. */
+const RABBITMQ_REASONS: Readonly<Record<string, string>> = {
+  rejected: "a consumer rejected it (basic.reject or basic.nack with requeue=false)",
+  expired: "it expired (per-message TTL or the queue's message TTL)",
+  maxlen: "the queue was over its length limit (x-max-length or x-max-length-bytes)",
+  delivery_limit: "it reached the queue's delivery limit (quorum queue x-delivery-limit)",
+};
+
+/**
+ * RabbitMQ's dead-lettering headers. `x-death` is a JSON array of tables, newest death first;
+ * `x-first-death-*` name the first (the origin: where the message was first consumed and failed),
+ * `x-last-death-*` (RabbitMQ 3.13+) the most recent. Origin: the exchange it was first published
+ * to (`originTopic`, where a replay publishes it again; empty text for the default exchange) and
+ * the queue that dead-lettered it first (`originConsumerGroup`: the queue's consumers are the ones
+ * that failed). Error: the most recent death's reason. Attempts: how many times it died in its
+ * origin queue. `originTimestamp`: when it first died there. No partition or offset: a queue has
+ * neither.
+ */
+function readRabbitMqDeath(read: FieldReader): FailureHeaders {
+  const deaths = read.rabbitMqDeaths("x-death");
+  const newest = deaths[0] ?? null;
+  const oldest = deaths[deaths.length - 1] ?? null;
+  const firstQueue = read.text("x-first-death-queue", "first") ?? oldest?.queue ?? null;
+  const firstReason = read.text("x-first-death-reason", "first") ?? oldest?.reason ?? null;
+  const firstExchange = read.textOrEmpty("x-first-death-exchange") ?? oldest?.exchange ?? null;
+  const lastQueue = read.text("x-last-death-queue", "last") ?? newest?.queue ?? firstQueue;
+  const lastReason = read.text("x-last-death-reason", "last") ?? newest?.reason ?? firstReason;
+  const first = deaths.find((death) => death.queue === firstQueue && death.reason === firstReason) ?? oldest;
+  let attempts: number | null = null;
+  for (const death of deaths) {
+    if (death.queue === firstQueue && death.count !== null) attempts = (attempts ?? 0) + death.count;
+  }
+  return {
+    ...UNKNOWN_FAILURE,
+    convention: "rabbitmq",
+    originTopic: firstExchange,
+    originTimestamp: first?.time ?? null,
+    originConsumerGroup: firstQueue,
+    errorClass: lastReason,
+    errorMessage: lastReason === null ? null : rabbitMqDeathMessage(lastReason, lastQueue),
+    // The first death's reason, when a later one differs (rejected, then expired in a retry queue).
+    errorCause: firstReason !== null && firstReason !== lastReason ? firstReason : null,
+    attempts,
+  };
+}
+
+function rabbitMqDeathMessage(reason: string, queue: string | null): string {
+  const why = Object.hasOwn(RABBITMQ_REASONS, reason) ? RABBITMQ_REASONS[reason] : `reason "${reason}"`;
+  return queue === null ? `Dead-lettered: ${why}.` : `Dead-lettered from queue "${queue}": ${why}.`;
+}
+
+function rabbitMqDeathOf(entry: unknown): RabbitMqDeath | null {
+  if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return null;
+  const table = entry as Record<string, unknown>;
+  const text = (name: string): string | null | undefined => {
+    const value = Object.hasOwn(table, name) ? table[name] : undefined;
+    if (value === undefined || value === null) return null;
+    return typeof value === "string" ? value : undefined;
+  };
+  const queue = text("queue");
+  const reason = text("reason");
+  const exchange = text("exchange");
+  const countValue = Object.hasOwn(table, "count") ? table.count : undefined;
+  const count = typeof countValue === "number" && Number.isSafeInteger(countValue) && countValue >= 0 ? countValue : null;
+  const time = deathTime(Object.hasOwn(table, "time") ? table.time : undefined);
+  if (queue === undefined || reason === undefined || exchange === undefined || time === undefined) return null;
+  if (countValue !== undefined && countValue !== null && count === null) return null;
+  return { queue: queue === "" ? null : queue, reason: reason === "" ? null : reason, count, exchange, time };
+}
+
+/**
+ * `time` as the AMQP flattening renders a timestamp (ISO 8601 text); amqplib's own
+ * `{"!": "timestamp", "value": seconds}` and bare seconds are read too. undefined: unreadable.
+ */
+function deathTime(value: unknown): Date | null | undefined {
+  if (value === undefined || value === null) return null;
+  let ms: number;
+  if (typeof value === "string") ms = Date.parse(value);
+  else if (typeof value === "number") ms = value * 1000;
+  else if (typeof value === "object" && !Array.isArray(value) && (value as Record<string, unknown>)["!"] === "timestamp") {
+    const seconds = (value as Record<string, unknown>).value;
+    ms = typeof seconds === "number" ? seconds * 1000 : Number.NaN;
+  } else return undefined;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
 
 const INT32_MAX = 2 ** 31 - 1;
 const INT64_MAX = (1n << 63n) - 1n;
@@ -299,6 +403,37 @@ class FieldReader {
       return null;
     }
     return nonNegative(value);
+  }
+
+  /** Text where the empty text means something (RabbitMQ's default exchange is named ""). */
+  textOrEmpty(name: string): string | null {
+    const entry = this.pick(name, "first");
+    if (entry === null || entry.value === null) return null;
+    if (entry.text === null) this.malformed = true;
+    return entry.text;
+  }
+
+  /** RabbitMQ's `x-death`: a JSON array of tables. Entries that cannot be read are left out (and flagged). */
+  rabbitMqDeaths(name: string): RabbitMqDeath[] {
+    const text = this.text(name, "last");
+    if (text === null) return [];
+    let entries: unknown;
+    try {
+      entries = JSON.parse(text);
+    } catch {
+      entries = null;
+    }
+    if (!Array.isArray(entries)) {
+      this.malformed = true;
+      return [];
+    }
+    const deaths: RabbitMqDeath[] = [];
+    for (const entry of entries) {
+      const death = rabbitMqDeathOf(entry);
+      if (death === null) this.malformed = true;
+      else deaths.push(death);
+    }
+    return deaths;
   }
 
   /** A JSON object header; anything else is malformed. */

@@ -53,6 +53,19 @@ describe("resolveEventType", () => {
     expect(resolveEventType(index({}), null, [{ type: "OrderPlaced" }]).eventType).toBeNull();
   });
 
+  it("takes the transport's type property (AMQP `type`) after CloudEvents and before every header and field", () => {
+    const headers = index({ "event-type": "Header", type: "TypeHeader" });
+    expect(resolveEventType(headers, null, { type: "Field" }, null, "OrderPlaced")).toEqual({
+      eventType: "OrderPlaced",
+      source: "amqp-type",
+    });
+    expect(resolveEventType(headers, cloudEvent("binary", "com.acme.order.placed", null), undefined, null, "OrderPlaced")).toEqual({
+      eventType: "com.acme.order.placed",
+      source: "ce_type",
+    });
+    expect(resolveEventType(headers, null, undefined, null, "")).toEqual({ eventType: "Header", source: "event-type-header" });
+  });
+
   it("falls through a CloudEvent without a type", () => {
     expect(resolveEventType(index({ "event-type": "OrderPlaced" }), cloudEvent("binary", null, "/x"), undefined).source).toBe(
       "event-type-header",
@@ -77,6 +90,23 @@ describe("resolveProducer", () => {
     expect(resolveProducer(index({ service: "payment-service" }), null)).toEqual({
       producer: "payment-service",
       source: "service-header",
+    });
+  });
+
+  it("with a transport's identities: CloudEvents source, then app_id, then the headers, then the connection name", () => {
+    const transport = { appId: "order-service", connectionName: "orders-api@host-7" };
+    expect(resolveProducer(index({ producer: "p" }), cloudEvent("binary", "t", "/services/orders"), transport)).toEqual({
+      producer: "/services/orders",
+      source: "ce_source",
+    });
+    expect(resolveProducer(index({ producer: "p" }), null, transport)).toEqual({ producer: "order-service", source: "amqp-app-id" });
+    expect(resolveProducer(index({ service: "s" }), null, { ...transport, appId: "" })).toEqual({
+      producer: "s",
+      source: "service-header",
+    });
+    expect(resolveProducer(index({}), null, { appId: null, connectionName: "orders-api@host-7" })).toEqual({
+      producer: "orders-api@host-7",
+      source: "amqp-connection",
     });
   });
 

@@ -6,6 +6,7 @@ import type { JsonValue } from "./types.ts";
 export type EventTypeSource =
   | "ce_type"
   | "cloudevent"
+  | "amqp-type"
   | "event-type-header"
   | "type-header"
   | "schema"
@@ -18,8 +19,8 @@ export interface EventTypeResolution {
 }
 
 /**
- * The event type: CloudEvents first (binary `ce_type`, or the structured envelope's `type`), then an
- * `event-type` or `type` header, then a top-level `type` or `eventType` string of the JSON payload.
+ * The event type: CloudEvents first (binary `ce_type`, or the structured envelope's `type`), then the
+ * transport's own type field (AMQP's `type` property; Kafka has none), then an `event-type` or `type` header, then a top-level `type` or `eventType` string of the JSON payload.
  * Only the top level counts: a nested `type` ("payment": {"type": "card"}) describes something else.
  */
 export function resolveEventType(
@@ -27,10 +28,12 @@ export function resolveEventType(
   cloudEvent: CloudEventAttributes | null,
   payload: JsonValue | undefined,
   schemaTypeName: string | null = null,
+  typeProperty: string | null = null,
 ): EventTypeResolution {
   if (cloudEvent?.type != null) {
     return { eventType: cloudEvent.type, source: cloudEvent.mode === "binary" ? "ce_type" : "cloudevent" };
   }
+  if (typeProperty !== null && typeProperty !== "") return { eventType: typeProperty, source: "amqp-type" };
   const fromEventTypeHeader = lastHeaderText(headers, "event-type");
   if (fromEventTypeHeader !== null) return { eventType: fromEventTypeHeader, source: "event-type-header" };
   const fromTypeHeader = lastHeaderText(headers, "type");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EXTRACTION_FLAGS, extractEvent, type ExtractOptions, type ExtractionFlag, type RawMessage } from "./index.ts";
+import { xorshift32 } from "./seeded-random.ts";
+import { EXTRACTION_FLAGS, extractAmqpEvent, extractEvent, type ExtractOptions, type ExtractionFlag, type RawMessage } from "./index.ts";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN_ID = "00f067aa0ba902b7";
@@ -273,19 +274,14 @@ describe("extractEvent", () => {
       framed.writeUInt32BE(id, 1);
       for (const flag of extractEvent(message({ value: framed }), { ...OPTIONS, wireFormat }).flags) raised.add(flag);
     }
+    // Only AMQP header tables hold values of no header type.
+    const amqp = { exchange: "orders", routingKeys: ["order.placed"], properties: { headers: { odd: Symbol("odd") } }, body: Buffer.from("{}") };
+    for (const flag of extractAmqpEvent("orders", 0, amqp, OPTIONS).flags) raised.add(flag);
     expect([...raised].sort()).toEqual(Object.keys(EXTRACTION_FLAGS).sort());
   });
 
   it("never throws, whatever the bytes", () => {
-    // A seeded generator (xorshift32): the same "random" messages on every run. Integer shifts
-    // only: a multiplication past 2^53 loses the low bits and would make every roll the same.
-    let seed = 0x2f6b_1d3a;
-    const next = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return seed >>> 0;
-    };
+    const next = xorshift32(0x2f6b_1d3a);
     const bytes = (max: number) => Buffer.from(Array.from({ length: next() % max }, () => next() & 0xff));
     const interesting = [
       "{",

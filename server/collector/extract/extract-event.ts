@@ -2,6 +2,7 @@ import { keyEntityKind } from "../../../lib/flows.ts";
 import { toBuffer } from "./bytes.ts";
 import {
   isStructuredContentType,
+  KAFKA_CLOUDEVENT_PREFIXES,
   readBinaryCloudEvent,
   readStructuredCloudEvent,
   type CloudEventAttributes,
@@ -11,19 +12,22 @@ import { detectDeadLetter, KNOWN_BINARY_HEADERS, type DeadLetter } from "./dead-
 import { extractEntityKeys, type EntitySource } from "./entity.ts";
 import { resolveEventType, type EventTypeSource } from "./event-type.ts";
 import { sortFlags, type ExtractionFlag } from "./flags.ts";
-import { flattenHeaders, indexHeaders, lastHeaderText, type HeaderEntry } from "./headers.ts";
-import { resolveProducer, type ProducerSource } from "./producer.ts";
+import { flattenHeaders, indexHeaders, lastHeaderText, type HeaderEntry, type HeaderIndex } from "./headers.ts";
+import { resolveProducer, type ProducerSource, type TransportProducer } from "./producer.ts";
 import { extractTraceContext, type TraceContext } from "./traceparent.ts";
 import type { ExtractOptions, JsonValue, RawMessage } from "./types.ts";
 import { decodeKey, decodeValue, type ExtractedKey, type ExtractedValue } from "./value.ts";
 
-/** Everything the collector stores for one Kafka record: one events row, plus its dead letter if any. */
+/**
+ * Everything the collector stores for one message: one events row, plus its dead letter if any.
+ * For RabbitMQ: `topic` is the channel (exchange or queue), `partition` 0, `offset` the position.
+ */
 export interface ExtractedEvent {
   topic: string;
   partition: number;
   /** Decimal int64, as kafkajs gives it. */
   offset: string;
-  /** The Kafka record timestamp; null (and flagged) when missing or unreadable. */
+  /** The Kafka record timestamp (AMQP: the timestamp property); null when missing or unreadable. */
   timestamp: Date | null;
   key: ExtractedKey;
   value: ExtractedValue;
@@ -63,19 +67,73 @@ export function extractEvent(message: RawMessage, options: ExtractOptions = DEFA
   const flags: ExtractionFlag[] = [];
   const headers = flattenHeaders(message.headers);
   const index = indexHeaders(headers);
+  const timestamp = parseTimestamp(message.timestamp);
+  if (timestamp === null) flags.push("timestamp-invalid");
+  const derived = extractFromParts(
+    {
+      channel: message.topic,
+      headers,
+      index,
+      key: toBuffer(message.key),
+      keyNamesEntity: true,
+      value: toBuffer(message.value),
+      contentType: lastHeaderText(index, "content-type"),
+      cloudEventPrefixes: KAFKA_CLOUDEVENT_PREFIXES,
+      typeProperty: null,
+      transportProducer: {},
+    },
+    options,
+    flags,
+  );
+  return { topic: message.topic, partition: message.partition, offset: String(message.offset), timestamp, ...derived };
+}
+
+/**
+ * A message of any transport, once the transport's own shape is read: what the shared rules need.
+ * Kafka and RabbitMQ differ only in these inputs; every rule applied to them is the same.
+ */
+export interface MessageParts {
+  /** The channel the message was read from (Kafka: the topic; RabbitMQ: the exchange or queue). */
+  channel: string;
+  /** Every header as stored, in order. */
+  headers: HeaderEntry[];
+  /** `headers` indexed, when the caller has built it already (it is built otherwise). */
+  index?: HeaderIndex;
+  /** Kafka: the record key; RabbitMQ: the routing key. */
+  key: Buffer | null;
+  /** Whether the key's text is an entity when the payload names none (a Kafka key is; a routing key is not). */
+  keyNamesEntity: boolean;
+  /** null: a Kafka tombstone. */
+  value: Buffer | null;
+  /** The value's content type (Kafka: the `content-type` header; AMQP: the content_type property). */
+  contentType: string | null;
+  /** The header prefixes of CloudEvents binary mode on this transport. */
+  cloudEventPrefixes: readonly string[];
+  /** The transport's own event type field (AMQP's `type` property), else null. */
+  typeProperty: string | null;
+  transportProducer: TransportProducer;
+}
+
+/** Everything extractFromParts derives: the ExtractedEvent but its position and time. */
+export type DerivedFields = Omit<ExtractedEvent, "topic" | "partition" | "offset" | "timestamp">;
+
+/**
+ * The shared rules (CONVENTIONS.md) over one message of any transport. `flags` holds what the
+ * caller already found (its timestamp, its headers); the result's flags include them, sorted.
+ */
+export function extractFromParts(parts: MessageParts, options: ExtractOptions, flags: ExtractionFlag[]): DerivedFields {
+  const { headers, channel } = parts;
+  const index = parts.index ?? indexHeaders(headers);
   if (headers.some((h) => h.value !== null && h.text === null && !KNOWN_BINARY_HEADERS.has(h.key.toLowerCase()))) {
     flags.push("header-binary");
   }
 
-  const timestamp = parseTimestamp(message.timestamp);
-  if (timestamp === null) flags.push("timestamp-invalid");
-
-  const keyBytes = toBuffer(message.key);
+  const keyBytes = parts.key;
   const decodedKey = decodeKey(keyBytes, options.wireFormat);
   const key = decodedKey.key;
   addFlags(flags, decodedKey.flags);
-  const contentType = lastHeaderText(index, "content-type");
-  const decodedValue = decodeValue(toBuffer(message.value), contentType, options.maxValueBytes, options.wireFormat);
+  const contentType = parts.contentType;
+  const decodedValue = decodeValue(parts.value, contentType, options.maxValueBytes, options.wireFormat);
   const value = decodedValue.value;
   addFlags(flags, decodedValue.flags);
 
@@ -95,12 +153,12 @@ export function extractEvent(message: RawMessage, options: ExtractOptions = DEFA
       }
     }
   } else {
-    const read = readBinaryCloudEvent(index);
+    const read = readBinaryCloudEvent(index, contentType, parts.cloudEventPrefixes);
     addFlags(flags, read.flags);
     cloudEvent = read.event;
   }
 
-  const traceExtraction = extractTraceContext(index, structuredTraceparent);
+  const traceExtraction = extractTraceContext(index, structuredTraceparent, parts.cloudEventPrefixes);
   addFlags(flags, traceExtraction.flags);
   const trace = traceExtraction.trace;
   const { eventType, source: eventTypeSource } = resolveEventType(
@@ -108,18 +166,16 @@ export function extractEvent(message: RawMessage, options: ExtractOptions = DEFA
     cloudEvent,
     payload,
     value.kind === "json" ? (value.schema?.typeName ?? null) : null,
+    parts.typeProperty,
   );
-  const { producer, source: producerSource } = resolveProducer(index, cloudEvent);
-  const entity = extractEntityKeys(payload, key?.kind === "text" ? key.text : null, options.entityFields);
+  const { producer, source: producerSource } = resolveProducer(index, cloudEvent, parts.transportProducer);
+  const keyText = parts.keyNamesEntity && key?.kind === "text" ? key.text : null;
+  const entity = extractEntityKeys(payload, keyText, options.entityFields);
   addFlags(flags, entity.flags);
-  const deadLetters = detectDeadLetter(message.topic, index, options.dlqPatterns);
+  const deadLetters = detectDeadLetter(channel, index, options.dlqPatterns);
   addFlags(flags, deadLetters.flags);
 
   return {
-    topic: message.topic,
-    partition: message.partition,
-    offset: String(message.offset),
-    timestamp,
     key,
     value,
     sizeBytes: (keyBytes?.length ?? 0) + (value.kind === "tombstone" ? 0 : value.byteLength) + headersSize(headers),
@@ -130,7 +186,7 @@ export function extractEvent(message: RawMessage, options: ExtractOptions = DEFA
     producer,
     producerSource,
     entityKeys: entity.keys,
-    entityKinds: entity.kinds.map((kind) => kind ?? keyEntityKind(message.topic)),
+    entityKinds: entity.kinds.map((kind) => kind ?? keyEntityKind(channel)),
     entitySource: entity.source,
     trace,
     topicClass: deadLetters.topicClass,

@@ -13,9 +13,12 @@ export const EXTRACTION_FLAGS = {
     "The content-type says JSON, or the value starts like JSON ({ or [), but it does not parse: stored as bytes.",
   "value-json-unstorable":
     "The value is valid JSON that cannot be stored as jsonb (it holds \\u0000 or an unpaired surrogate, or nests deeper than MAX_JSON_DEPTH): stored as bytes.",
-  "timestamp-invalid": "The Kafka timestamp is missing, negative or not a number: stored as null.",
+  "timestamp-invalid":
+    "The Kafka timestamp is missing, negative or not a number (or an AMQP timestamp property is present but is not a usable number of seconds): stored as null.",
   "header-binary":
     "A header value is not UTF-8 text: stored as bytes (headers whose binary encoding is a known convention, like Spring's partition and offset, do not count).",
+  "header-unreadable":
+    "An AMQP header or property holds a value that cannot be shown faithfully (a table nested deeper than MAX_AMQP_TABLE_DEPTH, an invalid date, a value of no AMQP type): that part is replaced by a marker in the stored text.",
   "traceparent-invalid":
     "A traceparent header value is not valid W3C trace context: kept raw in the headers, not used for linking.",
   "traceparent-repeated":

@@ -1,10 +1,21 @@
 /**
- * The collector's pure extraction layer: from one Kafka record (as kafkajs hands it over) to the
+ * The collector's pure extraction layer: from one Kafka record (as kafkajs hands it over) or one
+ * RabbitMQ message (as the firehose gives it) to the
  * fields Eventscope stores and indexes. No I/O; every function is total over any input bytes.
  */
 export { extractEvent, DEFAULT_EXTRACT_OPTIONS, type ExtractedEvent } from "./extract-event.ts";
+export { extractAmqpEvent } from "./amqp.ts";
+export { flattenAmqpHeaders, readAmqpTimestamp, MAX_AMQP_TABLE_DEPTH } from "./amqp-headers.ts";
 export { EXTRACTION_FLAGS, type ExtractionFlag } from "./flags.ts";
-export type { ExtractOptions, JsonValue, RawHeaderValue, RawMessage } from "./types.ts";
+export type {
+  AmqpMessage,
+  AmqpProperties,
+  AmqpTable,
+  ExtractOptions,
+  JsonValue,
+  RawHeaderValue,
+  RawMessage,
+} from "./types.ts";
 export { classifyTopic, type TopicClass } from "./classify-topic.ts";
 export {
   detectDeadLetter,

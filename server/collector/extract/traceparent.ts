@@ -1,3 +1,4 @@
+import { KAFKA_CLOUDEVENT_PREFIXES } from "./cloudevents.ts";
 import { headerEntries, lastHeaderText, type HeaderIndex } from "./headers.ts";
 import type { ExtractionFlag } from "./flags.ts";
 
@@ -98,6 +99,7 @@ export interface TraceExtraction {
 export function extractTraceContext(
   headers: HeaderIndex,
   structuredTraceparent: string | null = null,
+  cloudEventPrefixes: readonly string[] = KAFKA_CLOUDEVENT_PREFIXES,
 ): TraceExtraction {
   const flags: ExtractionFlag[] = [];
   const values = headerEntries(headers, "traceparent");
@@ -127,7 +129,7 @@ export function extractTraceContext(
     };
   }
 
-  const fallback = cloudEventTrace(headers, structuredTraceparent, flags);
+  const fallback = cloudEventTrace(headers, structuredTraceparent, cloudEventPrefixes, flags);
   return {
     trace: {
       traceId: fallback?.traceId ?? null,
@@ -144,13 +146,17 @@ export function extractTraceContext(
 function cloudEventTrace(
   headers: HeaderIndex,
   structuredTraceparent: string | null,
+  prefixes: readonly string[],
   flags: ExtractionFlag[],
 ): { traceId: string; sampled: boolean; source: TraceSource } | null {
   let found: { traceId: string; sampled: boolean; source: TraceSource } | null = null;
-  for (const entry of headerEntries(headers, "ce_traceparent")) {
-    const parsed = parseTraceparent(entry.text);
-    if (parsed.valid) found = { traceId: parsed.traceId, sampled: parsed.sampled, source: "ce_traceparent" };
-    else flags.push("ce-traceparent-invalid");
+  // The binary-mode attribute under any of the binding's prefixes (`ce_traceparent`, `cloudEvents:traceparent`).
+  for (const prefix of prefixes) {
+    for (const entry of headerEntries(headers, prefix + "traceparent")) {
+      const parsed = parseTraceparent(entry.text);
+      if (parsed.valid) found = { traceId: parsed.traceId, sampled: parsed.sampled, source: "ce_traceparent" };
+      else flags.push("ce-traceparent-invalid");
+    }
   }
   if (found !== null || structuredTraceparent === null) return found;
   const parsed = parseTraceparent(structuredTraceparent);

@@ -45,3 +45,48 @@ export interface ExtractOptions {
   wireFormat?: WireFormatReader;
 }
 
+
+/**
+ * An AMQP 0-9-1 field table as a client decodes it. amqplib gives strings (longstr) as strings,
+ * byte arrays as Buffers, integers and floats as numbers (int64 already rounded beyond 2^53),
+ * booleans, null (void), nested tables as objects, arrays as arrays, timestamps as
+ * `{"!": "timestamp", value: seconds}` and decimals as `{"!": "decimal", value: {places, digits}}`;
+ * other clients hand over Dates and bigints. Nothing here is trusted.
+ */
+export type AmqpTable = Record<string, unknown>;
+
+/** The basic properties, by amqplib's names. Every one optional; any may hold a wrong type. */
+export interface AmqpProperties {
+  contentType?: string | null;
+  contentEncoding?: string | null;
+  headers?: AmqpTable | null;
+  deliveryMode?: number | null;
+  priority?: number | null;
+  correlationId?: string | null;
+  replyTo?: string | null;
+  expiration?: string | null;
+  messageId?: string | null;
+  /** Seconds since the epoch (AMQP's timestamp has second precision). */
+  timestamp?: number | null;
+  type?: string | null;
+  userId?: string | null;
+  appId?: string | null;
+}
+
+/**
+ * One RabbitMQ message as the collector reads it from the firehose (`amq.rabbitmq.trace`, through
+ * a stream queue): a copy of a publish, or of a delivery (then `queue` is set).
+ */
+export interface AmqpMessage {
+  /** "" is the default exchange. */
+  exchange: string;
+  /** The routing key, then the CC and BCC keys. */
+  routingKeys: string[];
+  properties: AmqpProperties;
+  body: Buffer;
+  /** The publishing connection's client-provided name, when known. */
+  connectionName?: string | null;
+  /** Set on a delivery copy: the queue that delivered it. */
+  queue?: string | null;
+  redelivered?: boolean | null;
+}
