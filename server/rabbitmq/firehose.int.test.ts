@@ -43,7 +43,7 @@ const find = (routingKey: string, messageId?: string) => {
 beforeAll(async () => {
   ({ node, removeDataDir } = await startTestRabbitNode());
   await rabbitmqctl(node, ["trace_on", "-p", "/"]);
-  // Channels opened after trace_on: they take the vhost's tracing state when they open.
+  // Every channel opens after trace_on, so each is traced whatever the version does to open ones.
   connection = await amqp.connect(node.amqpUrl);
   const setup = await connection.createChannel();
   await setup.assertQueue("trace.classic", { durable: false });
