@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import amqp from "amqplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil } from "../../scripts/support/ports.ts";
+import { findFreePort, pollUntil } from "../../scripts/support/ports.ts";
 import { RabbitNodeError, rabbitmqctl, startRabbitNode, type RabbitNode } from "./node.ts";
-import { managementGet, processesOf, startTestRabbitNode } from "./test-support.ts";
+import { managementGet, processesMatching, processesOf, startTestRabbitNode } from "./test-support.ts";
 
 // One real node (Debian's rabbitmq-server) for the file: a start costs 5–10 s.
 let node: RabbitNode;
@@ -100,6 +103,25 @@ describe("startRabbitNode", () => {
     const attempt = startRabbitNode({ dataDir: `${node.dataDir}-unused`, amqpPort: 1, managementPort: 2, binDir: "/nonexistent" });
     await expect(attempt).rejects.toThrow(/rabbitmq-server was not found in \/nonexistent.*apt-get install rabbitmq-server/);
   });
+});
+
+describe("a node that does not come up in time", () => {
+  it("is stopped, with an error that points at its log", async () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), "eventscope-rabbitmq-"));
+    try {
+      const attempt = startRabbitNode({
+        dataDir: path.join(parent, "data"),
+        amqpPort: await findFreePort(),
+        managementPort: await findFreePort(),
+        startTimeoutMs: 500,
+      });
+      await expect(attempt).rejects.toThrow(/did not answer on AMQP port \d+ and the management API within 0\.5 s; see its log \/.*\/data\/log\/eventscope-[0-9a-f]+@localhost\.log/);
+      const nodeName = /eventscope-[0-9a-f]+/.exec(String(await attempt.catch((error: unknown) => error)))![0];
+      expect(processesMatching(nodeName)).toEqual([]);
+    } finally {
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe("stop", () => {

@@ -290,9 +290,11 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
     killEpmd();
     leftOver.delete(killEpmd);
     const why = epmdUp instanceof Error ? epmdUp.message : "it did not listen within 10 s";
-    throw new RabbitNodeError(`could not start epmd on port ${epmdPort} (${why}); it comes with rabbitmq-server (apt-get install rabbitmq-server)`);
+    throw new RabbitNodeError(`could not start epmd on port ${epmdPort} (${why}); Erlang's epmd comes with rabbitmq-server (apt-get install rabbitmq-server)`);
   }
 
+  // A pid file left by an earlier run names a process that is gone (or, worse, someone else's).
+  fs.rmSync(env.RABBITMQ_PID_FILE, { force: true });
   const startup = fs.openSync(startupLog, "a");
   // A process group of its own: the start script, the Erlang VM and its helpers go together.
   const child = spawn(path.join(binDir, "rabbitmq-server"), [], { ...spawnOptions, stdio: ["ignore", startup, startup], detached: true });
@@ -331,15 +333,18 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
 
   const managementUrl = `http://127.0.0.1:${options.managementPort}`;
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  const childGone = exited(child).then(() => "exited" as const);
-  const ready = waitFor(async () => (await canConnect(options.amqpPort)) && (await managementAnswers(managementUrl)), timeoutMs, 250);
-  const outcome = await Promise.race([ready, childGone]);
-  if (outcome !== true) {
+  let childExited = false;
+  void exited(child).then(() => (childExited = true));
+  const ready = await waitFor(
+    async () => childExited || ((await canConnect(options.amqpPort)) && (await managementAnswers(managementUrl))),
+    timeoutMs,
+    250,
+  );
+  if (!ready || childExited) {
     const tail = lastLines(logFile, 15) || lastLines(startupLog, 15);
-    const what =
-      outcome === "exited"
-        ? `stopped before it was ready (exit code ${child.exitCode ?? child.signalCode})`
-        : `did not answer on AMQP port ${options.amqpPort} and the management API within ${Math.round(timeoutMs / 1000)} s`;
+    const what = childExited
+      ? `stopped before it was ready (${child.signalCode ?? `exit code ${child.exitCode}`})`
+      : `did not answer on AMQP port ${options.amqpPort} and the management API within ${timeoutMs / 1000} s`;
     await stop();
     throw new RabbitNodeError(
       `RabbitMQ node ${nodeName} ${what}; see its log ${logFile} (and ${startupLog})${tail ? `; last lines:\n${tail}` : ""}`,

@@ -27,6 +27,11 @@ export async function startTestRabbitNode(): Promise<{ node: RabbitNode; removeD
 
 /** The pid and command line of every process that belongs to `node`: its VM, its epmd. */
 export function processesOf(node: RabbitNode): string[] {
+  return processesMatching(node.nodeName.split("@")[0]!, node.pid, node.epmdPort);
+}
+
+/** Processes whose command line names `shortName` (a node's VM), or is `pid`, or the epmd on `epmdPort`. */
+export function processesMatching(shortName: string, pid?: number, epmdPort?: number): string[] {
   const found: string[] = [];
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -36,8 +41,8 @@ export function processesOf(node: RabbitNode): string[] {
     } catch {
       continue; // Gone meanwhile.
     }
-    const isNode = Number(entry) === node.pid || cmdline.includes(node.nodeName.split("@")[0]!);
-    const isEpmd = /\bepmd\b/.test(cmdline) && cmdline.includes(`-port ${node.epmdPort}`);
+    const isNode = Number(entry) === pid || cmdline.includes(shortName);
+    const isEpmd = epmdPort !== undefined && /\bepmd\b/.test(cmdline) && cmdline.includes(`-port ${epmdPort}`);
     if (isNode || isEpmd) found.push(`${entry}: ${cmdline.trim()}`);
   }
   return found;
