@@ -15,6 +15,9 @@ const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 let node: RabbitNode;
 let removeDataDir: () => void;
 let connection: amqp.ChannelModel;
+/** Opened before trace_on, as the user's services are when someone turns tracing on. */
+let earlyConnection: amqp.ChannelModel;
+let earlyChannel: amqp.ConfirmChannel;
 /** Every trace copy, as a classic queue bound with `#` received them, in order. */
 let traced: amqp.GetMessage[];
 /** The same, through a quorum queue. */
@@ -42,8 +45,9 @@ const find = (routingKey: string, messageId?: string) => {
 
 beforeAll(async () => {
   ({ node, removeDataDir } = await startTestRabbitNode());
+  earlyConnection = await amqp.connect(node.amqpUrl);
+  earlyChannel = await earlyConnection.createConfirmChannel();
   await rabbitmqctl(node, ["trace_on", "-p", "/"]);
-  // Every channel opens after trace_on, so each is traced whatever the version does to open ones.
   connection = await amqp.connect(node.amqpUrl);
   const setup = await connection.createChannel();
   await setup.assertQueue("trace.classic", { durable: false });
@@ -106,6 +110,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  await earlyConnection?.close().catch(() => {});
   await connection?.close().catch(() => {});
   await node?.stop();
   removeDataDir?.();
@@ -191,6 +196,20 @@ describe("the firehose on RabbitMQ 3.10", () => {
       "x-first-death-queue": "orders.work",
       "x-first-death-reason": "rejected",
     });
+  });
+
+  it("traces channels that were open before trace_on, and unroutable publishes with empty routed_queues", async () => {
+    earlyChannel.publish("orders", "nothing.binds.this", Buffer.from("lost"), { messageId: "m-early" });
+    await earlyChannel.waitForConfirms();
+    const reader = await connection.createChannel();
+    const copy = await pollUntil("the early channel's copy", async () => (await reader.get("trace.classic", { noAck: true })) || undefined, 10_000, 50);
+    expect(copy.fields.routingKey).toBe("publish.orders");
+    expect(copy.properties.headers).toMatchObject({
+      routing_keys: ["nothing.binds.this"],
+      properties: { message_id: "m-early" },
+      routed_queues: [],
+    });
+    await reader.close();
   });
 
   it("does not route copies into a stream queue bound to amq.rabbitmq.trace (a quorum or classic queue receives them)", async () => {
