@@ -6,7 +6,8 @@
  *   stream     tracing on, a stream queue bound to amq.rabbitmq.trace (`publish.#`, `deliver.#`);
  *              on 3.10 the copies are routed but never stored (see server/rabbitmq/README.md)
  *   (off and stream twice, interleaved, to show the noise)
- *   quorum     tracing on, a quorum queue bound the same way, which does store them
+ *   classic    tracing on, a classic queue bound the same way, which stores them (purged after)
+ *   quorum     tracing on, a quorum queue bound the same way, which stores them too
  *
  * Each pass: one amqplib publisher on a confirm channel publishes N small (100-byte) transient
  * messages to a direct exchange bound to one classic queue, while one consumer (auto-ack) drains
@@ -123,6 +124,7 @@ export async function runRabbitmqFirehoseBenchmark(options: BenchmarkOptions) {
     const setup = await amqp.connect(node.amqpUrl);
     const channel = await setup.createChannel();
     await channel.assertQueue("eventscope.firehose", { durable: true, arguments: { "x-queue-type": "stream" } });
+    await channel.assertQueue("eventscope.firehose-classic", { durable: true });
     await channel.assertQueue("eventscope.firehose-quorum", { durable: true, arguments: { "x-queue-type": "quorum" } });
     await setup.close();
 
@@ -148,25 +150,34 @@ export async function runRabbitmqFirehoseBenchmark(options: BenchmarkOptions) {
       await bind("eventscope.firehose", false);
       await rabbitmqctl(node, ["trace_off", "-p", "/"]);
     }
-    await rabbitmqctl(node, ["trace_on", "-p", "/"]);
-    await bind("eventscope.firehose-quorum", true);
-    passes.push(await runPass(node, "quorum", messages, "eventscope.firehose-quorum"));
-    await rabbitmqctl(node, ["trace_off", "-p", "/"]);
-    // Copies still on their way when the pass ended: the count once it stops growing.
-    let stored = await queueDepth(node, "eventscope.firehose-quorum");
-    for (let i = 0; i < 30; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const now = await queueDepth(node, "eventscope.firehose-quorum");
-      if (now === stored) break;
-      stored = now;
+    const stored: Record<string, number | null> = {};
+    for (const kind of ["classic", "quorum"]) {
+      const queue = `eventscope.firehose-${kind}`;
+      await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+      await bind(queue, true);
+      passes.push(await runPass(node, kind, messages, queue));
+      await rabbitmqctl(node, ["trace_off", "-p", "/"]);
+      await bind(queue, false);
+      // Copies still on their way when the pass ended: the count once it stops growing.
+      let count = await queueDepth(node, queue);
+      for (let i = 0; i < 30; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const now = await queueDepth(node, queue);
+        if (now === count) break;
+        count = now;
+      }
+      stored[kind] = count;
+      say(`${kind}: ${count ?? "?"} of ${2 * messages} copies stored once settled`);
+      const c = await amqp.connect(node.amqpUrl);
+      await (await c.createChannel()).purgeQueue(queue);
+      await c.close();
     }
-    say(`quorum: ${stored ?? "?"} of ${2 * messages} copies stored once settled`);
 
     const off = Math.max(...passes.filter((p) => p.pass.startsWith("off")).map((p) => p.publishedPerSecond));
     for (const p of passes.filter((p) => !p.pass.startsWith("off"))) {
       say(`${p.pass}: ${Math.round((p.publishedPerSecond / off) * 100)}% of the best publish rate with tracing off`);
     }
-    return { rabbitmqVersion: version, messages, payloadBytes: PAYLOAD_BYTES, persistent: false, passes, quorumCopiesStored: stored };
+    return { rabbitmqVersion: version, messages, payloadBytes: PAYLOAD_BYTES, persistent: false, passes, copiesStored: stored };
   } finally {
     await node.stop();
     removeDataDir();
