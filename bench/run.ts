@@ -37,6 +37,10 @@ const BENCHMARKS: Benchmark[] = [
   { name: "web", run: async (options) => (await import("./web.ts")).runWebBenchmark(options) },
   { name: "graph", run: async () => (await import("./graph-legibility.ts")).runGraphLegibilityBenchmark() },
   { name: "lag-history", run: async (options) => (await import("./lag-history.ts")).runLagHistoryBenchmark(options) },
+  {
+    name: "rabbitmq-firehose",
+    run: async (options) => (await import("./rabbitmq-firehose.ts")).runRabbitmqFirehoseBenchmark(options),
+  },
 ];
 
 const usage = `usage: npm run bench -- [${BENCHMARKS.map((b) => b.name).join("|")} ...] [--messages N] [--no-save] [--profile-dir D]
