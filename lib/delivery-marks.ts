@@ -18,6 +18,8 @@
 /** Headers that carry a message's own id, compared lowercase. */
 export const MESSAGE_ID_HEADERS: readonly string[] = ["ce_id", "ce-id", "message-id", "message_id", "messageid", "x-message-id", "event-id", "eventid", "x-event-id", "id"];
 
+const ID_HEADER_RANK = new Map(MESSAGE_ID_HEADERS.map((name, i) => [name, i]));
+
 /** Without an id, the same content within this long counts as one event delivered twice. */
 export const DUPLICATE_WINDOW_MS = 60_000;
 
@@ -30,14 +32,15 @@ export interface FingerprintFacts {
   special: boolean;
 }
 
-const utf8 = new TextEncoder();
-
-/** FNV-1a, 32 bits, over the parts (each followed by a 0 byte). */
+/** FNV-1a, 32 bits, over the parts (text by UTF-16 code unit, bytes by byte; each part followed by a 0). */
 function fnv1a(parts: readonly (string | Uint8Array | null)[]): number {
   let hash = 0x811c9dc5;
   for (const part of parts) {
-    const bytes = part === null ? new Uint8Array(0) : typeof part === "string" ? utf8.encode(part) : part;
-    for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+    if (typeof part === "string") {
+      for (let i = 0; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), 0x01000193);
+    } else if (part !== null) {
+      for (let i = 0; i < part.length; i++) hash = Math.imul(hash ^ part[i]!, 0x01000193);
+    }
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
@@ -53,10 +56,16 @@ function fnv1a(parts: readonly (string | Uint8Array | null)[]): number {
  */
 export function deliveryFingerprint(facts: FingerprintFacts): number {
   if (facts.special) return 0;
-  for (const name of MESSAGE_ID_HEADERS) {
-    const header = facts.headers.find((h) => h.key.toLowerCase() === name && (h.text ?? h.value) !== null && h.text !== "");
-    if (header) return (fnv1a(["id", header.text ?? header.value]) & 0x7fffffff) || 1;
+  // One pass over the headers: the id header that comes first in MESSAGE_ID_HEADERS wins.
+  let id: string | Uint8Array | null = null;
+  let rank = MESSAGE_ID_HEADERS.length;
+  for (const header of facts.headers) {
+    const at = ID_HEADER_RANK.get(header.key) ?? ID_HEADER_RANK.get(header.key.toLowerCase());
+    if (at === undefined || at >= rank || header.text === "" || (header.text ?? header.value) === null) continue;
+    rank = at;
+    id = header.text ?? header.value;
   }
+  if (id !== null) return (fnv1a(["id", id]) & 0x7fffffff) || 1;
   return -((fnv1a(["content", facts.key, facts.value]) & 0x7fffffff) || 1);
 }
 

@@ -15,7 +15,7 @@ import {
   sslCert,
   sslKey,
 } from "./config-values.ts";
-import { defaultSource, readSourcesFile, type SourceConfig } from "./sources-file.ts";
+import { defaultSource, readSourcesFile, type KafkaSourceConfig, type SourceConfig } from "./sources-file.ts";
 import { COMPRESSION_NAMES } from "./kafka/compression-names.ts";
 import { compileMaskRules, maskedEntityFields } from "../lib/mask.ts";
 import type { CompensationPair } from "../lib/flows.ts";
@@ -476,7 +476,7 @@ export type Config = ReturnType<typeof toConfig>;
  * its security, its Schema Registry, its topic filters and its entity fields taken from the
  * source. The collector runs one pipeline per source with it; replay reaches a source with it.
  */
-export function configForSource(config: Config, source: SourceConfig): Config {
+export function configForSource(config: Config, source: KafkaSourceConfig): Config {
   return {
     ...config,
     kafkaBrokers: source.kafkaBrokers,
@@ -494,7 +494,14 @@ export function sourceNamed(config: Pick<Config, "sources">, name: string): Sour
 }
 
 /** The sources' types and the default source, for code that may import only this module (app/). */
-export { DEFAULT_SOURCE_NAME, defaultSource, type KafkaSourceConfig, type SourceConfig, type SourceKind } from "./sources-file.ts";
+export {
+  DEFAULT_SOURCE_NAME,
+  defaultSource,
+  type KafkaSourceConfig,
+  type RabbitMqSourceConfig,
+  type SourceConfig,
+  type SourceKind,
+} from "./sources-file.ts";
 
 export interface LoadConfigOptions {
   /** `npm start`: KAFKA_BROKERS or EVENTSCOPE_SOURCES_FILE, and DATABASE_URL, are required (no embedded defaults). */
@@ -690,7 +697,9 @@ export function redactSecrets(
   for (const secret of [
     config.kafka.sasl?.password,
     config.schemaRegistry?.password,
-    ...(config.sources ?? []).flatMap((source) => [source.kafka.sasl?.password, source.schemaRegistry?.password]),
+    ...(config.sources ?? []).flatMap((source) =>
+      source.kind === "kafka" ? [source.kafka.sasl?.password, source.schemaRegistry?.password] : [source.password],
+    ),
     config.adminToken,
     config.readToken,
     ...config.users.map((user) => user.token),

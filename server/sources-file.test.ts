@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "./broker/tls-test-support.ts";
 import { ConfigError, configForSource, loadConfig, redactSecrets, sourceNamed } from "./config.ts";
 import { kafkaClientConfig } from "./kafka/client.ts";
-import { defaultSource, parseSourcesFile } from "./sources-file.ts";
+import { defaultSource, parseSourcesFile, type KafkaSourceConfig, type SourceConfig } from "./sources-file.ts";
+
+/** The Kafka sources of a list, typed as such. */
+const kafkaOnly = (sources: readonly SourceConfig[]) => sources.filter((source): source is KafkaSourceConfig => source.kind === "kafka");
 
 let certs: TestCertificates;
 let dir: string;
@@ -94,7 +97,7 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
   it("reads every field of a YAML file, with passwords from the variables passwordEnv names and the TLS files read", () => {
     const config = loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(fullYaml()), ...PASSWORDS }, { production: false });
     expect(config.sources).toHaveLength(2);
-    const [prodEu, staging] = config.sources;
+    const [prodEu, staging] = kafkaOnly(config.sources);
     expect(prodEu).toEqual({
       name: "prod-eu",
       kind: "kafka",
@@ -122,7 +125,7 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
   });
 
   it("gives each source what createKafka takes, as it is", () => {
-    const [prodEu] = loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(fullYaml()), ...PASSWORDS }).sources;
+    const [prodEu] = kafkaOnly(loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(fullYaml()), ...PASSWORDS }).sources);
     expect(kafkaClientConfig(prodEu!, { clientId: "test" })).toMatchObject({
       clientId: "test",
       brokers: ["kafka-1:9092", "kafka-2:9092"],
@@ -133,7 +136,7 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
 
   it("runs each source's pipeline with that source's cluster, registry, topics and entity fields, and the global rest", () => {
     const config = loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(fullYaml()), EVENTSCOPE_COLLECTOR_GROUP: "es-collector", ...PASSWORDS });
-    const staging = configForSource(config, sourceNamed(config, "staging")!);
+    const staging = configForSource(config, kafkaOnly(config.sources).find((source) => source.name === "staging")!);
     expect(staging).toMatchObject({
       kafkaBrokers: ["staging-kafka:9092"],
       kafka: { sasl: undefined },
@@ -141,7 +144,7 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
       entityFields: ["orderId"],
       collectorGroup: "es-collector",
     });
-    const prodEu = configForSource(config, sourceNamed(config, "prod-eu")!);
+    const prodEu = configForSource(config, kafkaOnly(config.sources).find((source) => source.name === "prod-eu")!);
     expect(prodEu).toMatchObject({
       kafkaBrokers: ["kafka-1:9092", "kafka-2:9092"],
       schemaRegistry: { url: "https://registry:8081", username: "eventscope", password: "registry-pw-eu-1" },
@@ -175,9 +178,9 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
     ["a name of 41 characters", oneSource("", "a".repeat(41)), /^sources\[0\]\.name: expected lowercase letters/],
     ["a misspelt key", oneSource("    entityFeilds: [orderId]\n"), /^sources\[0\] \(prod-eu\)\.entityFeilds: unknown key \(expected name, kind, brokers, sasl, ssl, schemaRegistry, topics, entityFields\)$/],
     ["a misspelt key in topics", oneSource("    topics: { inlcude: x }\n"), /^sources\[0\] \(prod-eu\)\.topics\.inlcude: unknown key \(expected include, exclude\)$/],
-    ["kind rabbitmq", "sources:\n  - name: rabbit\n    kind: rabbitmq\n", /^sources\[0\] \(rabbit\)\.kind: kind rabbitmq is not supported yet \(supported: kafka\)$/],
-    ["a misspelt kind", "sources:\n  - name: k\n    kind: kakfa\n", /^sources\[0\] \(k\)\.kind: expected kafka, got "kakfa"$/],
-    ["no kind", "sources:\n  - name: k\n    brokers: [k:9092]\n", /^sources\[0\] \(k\)\.kind: missing \(expected kafka\)$/],
+    ["kind nats", "sources:\n  - name: jet\n    kind: nats\n", /^sources\[0\] \(jet\)\.kind: kind nats is not supported yet \(supported: kafka, rabbitmq\)$/],
+    ["a misspelt kind", "sources:\n  - name: k\n    kind: kakfa\n", /^sources\[0\] \(k\)\.kind: expected kafka, rabbitmq, got "kakfa"$/],
+    ["no kind", "sources:\n  - name: k\n    brokers: [k:9092]\n", /^sources\[0\] \(k\)\.kind: missing \(expected kafka, rabbitmq\)$/],
     ["an unknown SASL mechanism", oneSource("    sasl: { mechanism: gssapi, username: u, passwordEnv: P }\n"), /^sources\[0\] \(prod-eu\)\.sasl\.mechanism: expected plain, scram-sha-256 or scram-sha-512, got "gssapi"$/],
     ["SASL without a user name", oneSource("    sasl: { mechanism: plain, passwordEnv: P }\n"), /^sources\[0\] \(prod-eu\)\.sasl\.username: missing \(expected string\)$/],
     ["a registry URL that is no http(s) URL", oneSource("    schemaRegistry: { url: registry:8081 }\n"), /^sources\[0\] \(prod-eu\)\.schemaRegistry\.url: expected the http\(s\) URL of a Schema Registry/],
@@ -190,6 +193,49 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
     ["a misspelt top-level key", "source:\n  - name: a\n", /^source: unknown key \(expected sources\)$/],
   ])("stops on %s, naming the source and the field", (_what, text, expected) => {
     expect(fileProblems(text, { P: "p-1" })).toContainEqual(expect.stringMatching(expected));
+  });
+
+  describe("a RabbitMQ source", () => {
+    const rabbit = (extra: string) =>
+      `sources:\n  - name: rabbit-eu\n    kind: rabbitmq\n    url: amqp://rabbit:5672\n    managementUrl: http://rabbit:15672/\n    username: eventscope\n    passwordEnv: RABBIT_PW\n${extra}`;
+
+    it("reads its AMQP and management URLs, credentials, vhosts, filters and mode, with defaults for what it leaves out", () => {
+      const full = rabbit("    vhosts: [/, shop]\n    exchanges: { include: ^orders, exclude: ^amq\\. }\n    queues: { exclude: ^tmp }\n    collect: bindings\n    entityFields: [orderId]\n");
+      const [source] = loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(full), RABBIT_PW: "rabbit-pw-1" }).sources;
+      expect(source).toEqual({
+        name: "rabbit-eu",
+        kind: "rabbitmq",
+        amqpUrl: "amqp://rabbit:5672",
+        managementUrl: "http://rabbit:15672",
+        username: "eventscope",
+        password: "rabbit-pw-1",
+        vhosts: ["/", "shop"],
+        exchangesInclude: /^orders/,
+        exchangesExclude: /^amq\./,
+        queuesInclude: undefined,
+        queuesExclude: /^tmp/,
+        collect: "bindings",
+        entityFields: ["orderId"],
+      });
+      const [plain] = loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(rabbit("")), RABBIT_PW: "rabbit-pw-1", EVENTSCOPE_ENTITY_FIELDS: "parcelId" }).sources;
+      expect(plain).toMatchObject({ vhosts: ["/"], collect: "bindings", entityFields: ["parcelId"], exchangesInclude: undefined });
+      expect(redactSecrets("connected with rabbit-pw-1", loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(rabbit("")), RABBIT_PW: "rabbit-pw-1" }))).not.toContain("rabbit-pw-1");
+    });
+
+    it("refuses credentials in a URL, a URL of another protocol, an unknown mode and an unset password variable", () => {
+      const withCredentials = rabbit("").replace("amqp://rabbit:5672", "amqp://guest:s3cret-pw@rabbit:5672");
+      expect(fileProblems(withCredentials, { RABBIT_PW: "x" })).toEqual([
+        "sources[0] (rabbit-eu).url: expected a URL without credentials: put the user name in username and the password in an environment variable named by passwordEnv",
+      ]);
+      expect(fileProblems(rabbit("").replace("http://rabbit:15672/", "rabbit:15672"), { RABBIT_PW: "x" })).toEqual([
+        "sources[0] (rabbit-eu).managementUrl: expected a http or https URL such as http://rabbitmq:15672",
+      ]);
+      expect(fileProblems(rabbit("    collect: everything\n"), { RABBIT_PW: "x" })).toEqual(["sources[0] (rabbit-eu).collect: expected one of bindings"]);
+      expect(fileProblems(rabbit(""))).toEqual(["sources[0] (rabbit-eu).passwordEnv: the environment variable RABBIT_PW is not set"]);
+      expect(fileProblems(rabbit("    brokers: [k:9092]\n"), { RABBIT_PW: "x" })).toEqual([
+        expect.stringMatching(/^sources\[0\] \(rabbit-eu\)\.brokers: unknown key \(expected name, kind, url, managementUrl, username, passwordEnv, vhosts, exchanges, queues, collect, entityFields\)$/),
+      ]);
+    });
   });
 
   it("names the source by its index and name in a file of several", () => {
@@ -253,7 +299,7 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
       // PEM text where a path belongs is not a path.
       const inline = JSON.stringify({ sources: [{ name: "a", kind: "kafka", brokers: ["k:9092"], ssl: { caFile: certs.pem.ca } }] });
       expect(fileProblems(inline)).toEqual([expect.stringMatching(/^sources\[0\] \(a\)\.ssl\.caFile: expected the path of a readable PEM file/)]);
-      expect(loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(oneSource(`    ssl: { caFile: ${certs.files.ca} }\n`)) }).sources[0]!.kafka.ssl).toEqual({
+      expect(kafkaOnly(loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(oneSource(`    ssl: { caFile: ${certs.files.ca} }\n`)) }).sources)[0]!.kafka.ssl).toEqual({
         ca: [certs.pem.ca],
         cert: undefined,
         key: undefined,
@@ -354,7 +400,7 @@ describe("the source named default", () => {
         entityFields: ["orderId", "customer.id"],
       },
     ]);
-    const [source] = config.sources;
+    const [source] = kafkaOnly(config.sources);
     expect(source).toMatchObject({ kafkaBrokers: config.kafkaBrokers, kafka: config.kafka, schemaRegistry: config.schemaRegistry, entityFields: config.entityFields });
     const { brokers, sasl, ssl } = kafkaClientConfig(config);
     expect(kafkaClientConfig(source!)).toMatchObject({ brokers, sasl, ssl });

@@ -50,13 +50,43 @@ export interface KafkaSourceConfig {
   entityFields: string[];
 }
 
+/**
+ * One RabbitMQ server (or cluster, through one node's addresses): AMQP for reading messages,
+ * the management HTTP API for exchanges, bindings, queues and consumers. Read-only on the
+ * user's broker: Eventscope declares only its own `eventscope.*` queues and their bindings.
+ */
+export interface RabbitMqSourceConfig {
+  name: string;
+  kind: "rabbitmq";
+  /** amqp:// or amqps://, without credentials (host, port, no vhost: vhosts are listed apart). */
+  amqpUrl: string;
+  /** http(s):// of the management plugin, without credentials. */
+  managementUrl: string;
+  username: string;
+  password: string;
+  /** The virtual hosts collected; default ["/"]. */
+  vhosts: string[];
+  exchangesInclude: RegExp | undefined;
+  exchangesExclude: RegExp | undefined;
+  queuesInclude: RegExp | undefined;
+  queuesExclude: RegExp | undefined;
+  /** How messages are read (server/collector/rabbitmq/README.md says what each mode sees). */
+  collect: RabbitMqCollectMode;
+  entityFields: string[];
+}
+
+/** `bindings`: the collector's own stream queues bound to the collected exchanges. */
+export const RABBITMQ_COLLECT_MODES = ["bindings"] as const;
+export type RabbitMqCollectMode = (typeof RABBITMQ_COLLECT_MODES)[number];
+
 /** A source of any kind; narrow on `kind`. */
-export type SourceConfig = KafkaSourceConfig;
+export type SourceConfig = KafkaSourceConfig | RabbitMqSourceConfig;
 
 export type SourceKind = SourceConfig["kind"];
 
 /** Kinds the architecture plans, not read yet: a file naming one stops start-up saying so. */
-const PLANNED_KINDS = ["rabbitmq", "redis", "nats"];
+const PLANNED_KINDS = ["redis", "nats"];
+const SUPPORTED_KINDS = "kafka, rabbitmq";
 
 /** The source named `default` from the top-level settings of Config (KAFKA_BROKERS and the rest), or the embedded broker's address. */
 export function defaultSource(settings: Omit<KafkaSourceConfig, "name" | "kind">): KafkaSourceConfig {
@@ -193,14 +223,52 @@ const kafkaSourceSchema = sectionObject({
   entityFields: listOf("a list of field names or dotted paths such as customer.id", isFieldPath).optional(),
 });
 
-const sourceSchema = z.discriminatedUnion("kind", [kafkaSourceSchema], {
+/** A URL of one of `protocols`, without credentials (they go in username and passwordEnv). */
+function serviceUrl(protocols: readonly string[], example: string) {
+  return z.string({ error: `expected a URL such as ${example}` }).transform((text, ctx) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(text.trim());
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || !protocols.includes(url.protocol)) {
+      // Not repeated: a URL may hold a password.
+      ctx.addIssue({ code: "custom", message: `expected a ${protocols.map((p) => p.replace(/:$/, "")).join(" or ")} URL such as ${example}` });
+      return z.NEVER;
+    }
+    if (url.username !== "" || url.password !== "") {
+      ctx.addIssue({ code: "custom", message: "expected a URL without credentials: put the user name in username and the password in an environment variable named by passwordEnv" });
+      return z.NEVER;
+    }
+    return url.toString().replace(/\/+$/, "");
+  });
+}
+
+const includeExclude = sectionObject({ include: regExp.optional(), exclude: regExp.optional() }, "{ include, exclude }").optional();
+
+const rabbitmqSourceSchema = sectionObject({
+  name: sourceName,
+  kind: z.literal("rabbitmq"),
+  url: serviceUrl(["amqp:", "amqps:"], "amqp://rabbitmq:5672"),
+  managementUrl: serviceUrl(["http:", "https:"], "http://rabbitmq:15672"),
+  username: z.string({ error: "expected the user name Eventscope connects as" }).min(1, "expected the user name Eventscope connects as"),
+  passwordEnv,
+  vhosts: listOf("a list of virtual host names such as [/, orders]", (vhost) => vhost.length > 0).optional(),
+  exchanges: includeExclude,
+  queues: includeExclude,
+  collect: z.enum(RABBITMQ_COLLECT_MODES, { error: `expected one of ${RABBITMQ_COLLECT_MODES.join(", ")}` }).optional(),
+  entityFields: listOf("a list of field names or dotted paths such as customer.id", isFieldPath).optional(),
+});
+
+const sourceSchema = z.discriminatedUnion("kind", [kafkaSourceSchema, rabbitmqSourceSchema], {
   error: (issue) => {
     // A value that is no object: zod reports invalid_type here, though the union's issue type does not say so.
     if ((issue.code as string) === "invalid_type") return "expected a source: { name, kind, brokers, … }";
     if (issue.code !== "invalid_union") return undefined;
     const kind = (issue.input as { kind?: unknown } | undefined)?.kind;
-    if (typeof kind === "string" && PLANNED_KINDS.includes(kind)) return `kind ${kind} is not supported yet (supported: kafka)`;
-    return kind === undefined ? "missing (expected kafka)" : `expected kafka, got ${JSON.stringify(kind)}`;
+    if (typeof kind === "string" && PLANNED_KINDS.includes(kind)) return `kind ${kind} is not supported yet (supported: ${SUPPORTED_KINDS})`;
+    return kind === undefined ? `missing (expected ${SUPPORTED_KINDS})` : `expected ${SUPPORTED_KINDS}, got ${JSON.stringify(kind)}`;
   },
 });
 
@@ -265,6 +333,23 @@ function toSourceConfig(source: ParsedSource, context: SourcesFileContext, probl
   if (source.entityFields !== undefined && context.maskFields.length > 0) {
     const conflicts = maskedEntityFields(source.entityFields, compileMaskRules(context.maskFields));
     if (conflicts.length > 0) problem("entityFields", `EVENTSCOPE_MASK_FIELDS ${maskedEntityFieldsMessage(conflicts, "this source's entityFields")}`);
+  }
+  if (source.kind === "rabbitmq") {
+    return {
+      name: source.name,
+      kind: source.kind,
+      amqpUrl: source.url,
+      managementUrl: source.managementUrl,
+      username: source.username,
+      password: secret("passwordEnv", source.passwordEnv),
+      vhosts: source.vhosts ?? ["/"],
+      exchangesInclude: source.exchanges?.include,
+      exchangesExclude: source.exchanges?.exclude,
+      queuesInclude: source.queues?.include,
+      queuesExclude: source.queues?.exclude,
+      collect: source.collect ?? "bindings",
+      entityFields: source.entityFields ?? context.defaults.entityFields,
+    };
   }
   return {
     name: source.name,

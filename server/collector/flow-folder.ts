@@ -7,10 +7,10 @@ import type { CompensationPair } from "../../lib/flows.ts";
  * steps until none is left (yielding between batches, so the collector's own writes go on).
  *
  * A fold rewrites each entity it touches once, however many of its steps it brings: while the
- * collector catches up (its own lag above `catchUpLag` records, or more than `catchUpSteps`
- * waiting), folding every `catchUpIntervalMs` instead brings each entity several steps at a time
- * and leaves the collector's time to storing events (the fold costs about as much CPU per step as
- * storing the event did). The flows page says how many steps wait meanwhile.
+ * collector catches up (its own lag above `catchUpLag` records, or, while its lag is not known,
+ * more than `catchUpSteps` waiting), folding every `catchUpIntervalMs` instead brings each entity
+ * several steps at a time and leaves the collector's time to storing events (the fold costs about
+ * as much CPU per step as storing the event did). The flows page says how many steps wait meanwhile.
  *
  * Several collectors may run one each: an advisory lock lets one fold at a time, and the others
  * find it taken and wait for their next tick. A failure is logged once and tried again next tick;
@@ -42,7 +42,11 @@ export function startFlowFolder(options: FlowFolderOptions): FlowFolder {
   const catchUpSteps = options.catchUpSteps ?? 100_000;
   const catchUpIntervalMs = options.catchUpIntervalMs ?? 60_000;
   const catchUpLag = BigInt(options.catchUpLag ?? 20_000);
-  const catchingUp = async () => (options.ownLag?.() ?? 0n) > catchUpLag || (await pendingFlowSteps(options.db)) > catchUpSteps;
+  // Its own lag says whether the collector catches up; without one (not known yet), the steps waiting do.
+  const catchingUp = async () => {
+    const lag = options.ownLag?.() ?? null;
+    return lag !== null ? lag > catchUpLag : (await pendingFlowSteps(options.db)) > catchUpSteps;
+  };
   let stopped = false;
   let failing = false;
   // As if a fold had just run: a collector that starts behind leaves folding for later at once.

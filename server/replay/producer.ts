@@ -26,7 +26,8 @@ export class ReplayUnavailableError extends Error {
  */
 export function replayConfigOfSource(source: string, config: Config = getConfig()): Pick<Config, "kafkaBrokers" | "kafka"> {
   const found = sourceNamed(config, source);
-  if (found) return configForSource(config, found);
+  if (found?.kind === "kafka") return configForSource(config, found);
+  if (found) throw new ReplayUnavailableError(`replay to ${found.kind} source ${JSON.stringify(source)} is not supported yet`);
   const known = config.sources.map((s) => s.name);
   throw new ReplayUnavailableError(
     known.length === 0

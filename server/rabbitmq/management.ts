@@ -1,0 +1,169 @@
+/**
+ * The RabbitMQ management HTTP API (the `rabbitmq_management` plugin), read-only: what the RabbitMQ
+ * source needs to know about a vhost (its exchanges, bindings, queues and consumers). The one
+ * place Eventscope talks to it. Only fields Eventscope reads are typed; RabbitMQ sends more.
+ *
+ * Errors are ManagementApiError, whose message names the request (never the credentials) and
+ * says what to check: unreachable, refused credentials (401), a user without the monitoring tag
+ * or vhost permission (403), an unknown vhost (404), a timeout.
+ */
+
+export interface ManagementClientOptions {
+  /** http(s)://host:port of the management plugin, without credentials. */
+  url: string;
+  username: string;
+  password: string;
+  /** Per request; default 10 s. */
+  timeoutMs?: number;
+}
+
+export class ManagementApiError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status, or null when no answer came. */
+    readonly status: number | null,
+  ) {
+    super(message);
+    this.name = "ManagementApiError";
+  }
+}
+
+/** An exchange, as `GET /api/exchanges/<vhost>` lists it. The default exchange's name is "". */
+export interface ManagementExchange {
+  name: string;
+  vhost: string;
+  /** direct, topic, fanout, headers, or a plugin's type (x-consistent-hash, …). */
+  type: string;
+  durable: boolean;
+  auto_delete: boolean;
+  internal: boolean;
+  arguments: Record<string, unknown>;
+}
+
+/** A binding, as `GET /api/bindings/<vhost>` lists them. */
+export interface ManagementBinding {
+  /** The exchange it routes from ("" for the default exchange's implicit bindings). */
+  source: string;
+  vhost: string;
+  destination: string;
+  destination_type: "queue" | "exchange";
+  routing_key: string;
+  arguments: Record<string, unknown>;
+}
+
+/** A queue, as `GET /api/queues/<vhost>` lists them (counts are absent on a queue that is starting). */
+export interface ManagementQueue {
+  name: string;
+  vhost: string;
+  /** classic, quorum or stream (3.8+). */
+  type?: string;
+  durable: boolean;
+  auto_delete: boolean;
+  exclusive?: boolean;
+  /** x-dead-letter-exchange, x-message-ttl, x-max-length, x-queue-type, … */
+  arguments: Record<string, unknown>;
+  consumers?: number;
+  messages?: number;
+  messages_ready?: number;
+  messages_unacknowledged?: number;
+  /** Seconds since the epoch: the oldest ready message's timestamp property, when it has one. */
+  head_message_timestamp?: number | null;
+  state?: string;
+  message_stats?: {
+    publish?: number;
+    publish_details?: { rate: number };
+    deliver_get?: number;
+    deliver_get_details?: { rate: number };
+    ack?: number;
+    ack_details?: { rate: number };
+    redeliver?: number;
+    redeliver_details?: { rate: number };
+  };
+}
+
+/** A consumer, as `GET /api/consumers/<vhost>` lists them. */
+export interface ManagementConsumer {
+  consumer_tag: string;
+  queue: { name: string; vhost: string };
+  channel_details: { name: string; connection_name: string; peer_host?: string; peer_port?: number; user?: string };
+  ack_required: boolean;
+  prefetch_count: number;
+  active?: boolean;
+  exclusive?: boolean;
+  arguments?: Record<string, unknown>;
+}
+
+export interface ManagementOverview {
+  rabbitmq_version: string;
+  cluster_name?: string;
+  node?: string;
+}
+
+export interface ManagementClient {
+  readonly url: string;
+  overview(): Promise<ManagementOverview>;
+  exchanges(vhost: string): Promise<ManagementExchange[]>;
+  bindings(vhost: string): Promise<ManagementBinding[]>;
+  queues(vhost: string): Promise<ManagementQueue[]>;
+  consumers(vhost: string): Promise<ManagementConsumer[]>;
+  /** Any other GET under /api (path starting with /api/); segments must be encoded by the caller. */
+  get<T>(path: string): Promise<T>;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** A vhost as one path segment: "/" is %2F, as the API wants it. */
+export function vhostSegment(vhost: string): string {
+  return encodeURIComponent(vhost);
+}
+
+export function createManagementClient(options: ManagementClientOptions): ManagementClient {
+  const base = options.url.replace(/\/+$/, "");
+  const authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString("base64")}`;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  async function get<T>(path: string): Promise<T> {
+    const what = `GET ${base}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        headers: { authorization, accept: "application/json" },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const cause = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : describeFetchError(error);
+      throw new ManagementApiError(`${what}: ${cause} (is the management plugin enabled and reachable at ${base}?)`, null);
+    }
+    if (!response.ok) {
+      const body = (await response.text().catch(() => "")).slice(0, 300);
+      throw new ManagementApiError(`${what}: ${response.status} ${response.statusText}${statusHint(response.status)}${body ? `: ${body}` : ""}`, response.status);
+    }
+    try {
+      return (await response.json()) as T;
+    } catch {
+      throw new ManagementApiError(`${what}: the answer is not JSON (is ${base} the management plugin's address?)`, response.status);
+    }
+  }
+
+  return {
+    url: base,
+    get,
+    overview: () => get<ManagementOverview>("/api/overview"),
+    exchanges: (vhost) => get<ManagementExchange[]>(`/api/exchanges/${vhostSegment(vhost)}`),
+    bindings: (vhost) => get<ManagementBinding[]>(`/api/bindings/${vhostSegment(vhost)}`),
+    queues: (vhost) => get<ManagementQueue[]>(`/api/queues/${vhostSegment(vhost)}`),
+    consumers: (vhost) => get<ManagementConsumer[]>(`/api/consumers/${vhostSegment(vhost)}`),
+  };
+}
+
+function statusHint(status: number): string {
+  if (status === 401) return " (the user name or password is refused)";
+  if (status === 403) return " (the user needs the monitoring tag, and read permission on the vhost)";
+  if (status === 404) return " (no such vhost or object)";
+  return "";
+}
+
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } } | null)?.cause;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
