@@ -236,7 +236,7 @@ function mergePath(
       let i = path.findIndex((e) => e.at === entry.at && e.step === entry.step && e.place === entry.place);
       if (i < 0) i = path.findIndex((e) => e.at === entry.at && e.step === entry.step && e.place === "");
       if (i >= 0) path.splice(i, 1);
-      if (last !== null && compareEntries(last, entry) === 0) last = null;
+      if (last !== null && last.at === entry.at && last.step === entry.step) last = null;
       continue;
     }
     eventCount += 1;
