@@ -26,11 +26,12 @@ interface LauncherRun {
 
 const runs: LauncherRun[] = [];
 
-function launch(args: string[]): LauncherRun {
+function launch(args: string[], extraEnv: Record<string, string> = {}): LauncherRun {
   const env = { ...process.env };
   for (const name of Object.keys(env)) {
     if (/^(?:EVENTSCOPE_|KAFKA_)/.test(name) || name === "DATABASE_URL" || name === "PORT") delete env[name];
   }
+  Object.assign(env, extraEnv);
   const child = spawn(process.execPath, ["--import", "tsx", DEMO, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (text: string) => (output += text));
@@ -148,12 +149,27 @@ describe("npm run demo", () => {
     [["--schema-change-after", "soon"], "--schema-change-after must be a whole number from 0 to 86400"],
     [["--sources", "3"], "--sources must be 1 or 2"],
     [["--sources", "2", "--kafka", "127.0.0.1:9092"], "--sources 2 runs two embedded brokers"],
+    [["--rabbitmq-port", "5673"], "--rabbitmq-port, --rabbitmq-management-port and --email-failure-rate go with --rabbitmq"],
+    [["--rabbitmq", "--kafka", "127.0.0.1:9092"], "--rabbitmq runs with the embedded broker"],
+    [["--rabbitmq", "--rabbitmq-management-port", "0"], "--rabbitmq-management-port must be a TCP port"],
   ])("rejects %j with a clear message and exit status 2", async (args, message) => {
     const run = launch(args);
     const { code } = await run.exited;
     expect(run.output()).toContain(message);
     expect(run.output()).toContain("--help");
     expect(code).toBe(2);
+  });
+
+  it("--rabbitmq without RabbitMQ installed says how to install it and starts nothing", async () => {
+    const dataDir = freshDataDir();
+    const run = launch(["--rabbitmq", "--data-dir", dataDir, "--no-web", "--no-services"], { EVENTSCOPE_RABBITMQ_BIN_DIR: path.join(dataDir, "no-rabbitmq-here") });
+    const { code } = await run.exited;
+    expect(run.output()).toContain("--rabbitmq needs RabbitMQ: rabbitmq-server was not found in");
+    expect(run.output()).toContain("apt-get install rabbitmq-server");
+    expect(run.output()).toContain("Nothing was started.");
+    expect(code).toBe(1);
+    expect(fs.existsSync(path.join(dataDir, "postgres"))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, "broker"))).toBe(false);
   });
 
   it("--help lists the flags and starts nothing", async () => {
@@ -174,6 +190,10 @@ describe("npm run demo", () => {
       "--stall-length",
       "--schema-change",
       "--schema-change-after",
+      "--rabbitmq",
+      "--rabbitmq-port",
+      "--rabbitmq-management-port",
+      "--email-failure-rate",
     ]) {
       expect(run.output()).toContain(flag);
     }

@@ -19,6 +19,7 @@ import { startSchemaRegistry, type RunningSchemaRegistry } from "../server/regis
 import { ConfigError, loadConfig, withoutPassword, type Config } from "../server/config.ts";
 import { COMPRESSION_NAMES } from "../server/kafka/compression-names.ts";
 import { connectDatabase, runMigrations, searchEvents } from "../server/db/index.ts";
+import { findRabbitBinDir, RabbitNodeError, startRabbitNode, type RabbitNode } from "../server/rabbitmq/node.ts";
 import { describeExit, indent, ManagedProcess } from "./support/managed-process.ts";
 import { isPortFree, pollUntil } from "./support/ports.ts";
 import { ensureWebBuild } from "./support/web-build.ts";
@@ -46,6 +47,16 @@ kept in the data directory and the next run continues with it.
                        clusters. Not with --kafka.
   --warehouse-broker-port N
                        the second embedded broker's port (default: the broker port + 1)
+  --rabbitmq           also a RabbitMQ node (Debian's rabbitmq-server, as a child process, data
+                       and logs under DIR/rabbitmq, loopback only, guest/guest), collected as the
+                       source "rabbitmq": notification-service turns notifications into e-mail
+                       jobs on it, email-sender consumes them and refuses some, which RabbitMQ
+                       dead-letters; an order's timeline then runs from Kafka into RabbitMQ.
+                       EVENTSCOPE_RABBITMQ_BIN_DIR names where rabbitmq-server is, if not in
+                       Debian's place or on PATH
+  --rabbitmq-port N    its AMQP port (default 5672)
+  --rabbitmq-management-port N
+                       its management API and UI port (default 15672)
 
 The demo services (passed through; their defaults apply when a flag is absent):
   --rate N             orders placed per second
@@ -58,6 +69,8 @@ The demo services (passed through; their defaults apply when a flag is absent):
   --outage-length S    lasting S seconds (shorter than --outage-every): its orders end up as
                        dead letters that replay fine once it is over
   --max-attempts N     payment attempts before a message goes to the dead-letter topic
+  --email-failure-rate P
+                       with --rabbitmq: share of e-mail jobs the mail server refuses (0 to 1)
   --duplicate-rate P   share of payments events the payment service's producer delivers twice
                        (0 to 1): the same key, value and headers a moment later
   --rekey-rate P       share of order outcomes keyed by something else than the order id (0 to
@@ -94,6 +107,7 @@ const SERVICE_FLAGS = {
   "rekey-rate": { min: 0, max: 1, integer: false },
   "stall-every": { min: 0, max: 86_400, integer: true },
   "stall-length": { min: 1, max: 86_400, integer: true },
+  "email-failure-rate": { min: 0, max: 1, integer: false },
   "schema-change-after": { min: 0, max: 86_400, integer: true },
 } as const;
 const SCHEMA_CHANGES = ["compatible", "breaking", "none"];
@@ -111,6 +125,10 @@ interface DemoOptions {
   /** 2: a second embedded broker, collected as the source "warehouse" (the demo's bridge). */
   sources: 1 | 2;
   warehouseBrokerPort: number;
+  /** --rabbitmq: a RabbitMQ node, collected as the source "rabbitmq" (the demo's e-mail jobs). */
+  rabbitmq: boolean;
+  rabbitmqPort: number;
+  rabbitmqManagementPort: number;
   databaseUrl: string | undefined;
   adminToken: string | undefined;
   serviceArgs: string[];
@@ -154,6 +172,9 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
         kafka: { type: "string" },
         sources: { type: "string" },
         "warehouse-broker-port": { type: "string" },
+        rabbitmq: { type: "boolean" },
+        "rabbitmq-port": { type: "string" },
+        "rabbitmq-management-port": { type: "string" },
         compression: { type: "string" },
         "schema-change": { type: "string" },
         ...(Object.fromEntries(Object.keys(SERVICE_FLAGS).map((flag) => [flag, { type: "string" }])) as Record<
@@ -223,6 +244,12 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
       "--sources 2 runs two embedded brokers; for clusters of your own, list them in a sources file (EVENTSCOPE_SOURCES_FILE) and run npm start",
     );
   }
+  if (!values.rabbitmq && (values["rabbitmq-port"] !== undefined || values["rabbitmq-management-port"] !== undefined || values["email-failure-rate"] !== undefined)) {
+    throw new UsageError("--rabbitmq-port, --rabbitmq-management-port and --email-failure-rate go with --rabbitmq");
+  }
+  if (values.rabbitmq && (config.kafkaBrokers !== undefined || config.sources.length > 0)) {
+    throw new UsageError("--rabbitmq runs with the embedded broker; for servers of your own, list them in a sources file (EVENTSCOPE_SOURCES_FILE) and run npm start");
+  }
   const brokerPort = parsePort("broker-port", values["broker-port"], 9092);
   if (values["data-dir"] !== undefined && values["data-dir"].trim() === "") {
     throw new UsageError("--data-dir must not be empty");
@@ -232,6 +259,9 @@ function parseOptions(argv: string[]): DemoOptions | "help" {
     brokerPort,
     sources,
     warehouseBrokerPort: parsePort("warehouse-broker-port", values["warehouse-broker-port"], brokerPort === 65_535 ? 65_534 : brokerPort + 1),
+    rabbitmq: values.rabbitmq === true,
+    rabbitmqPort: parsePort("rabbitmq-port", values["rabbitmq-port"], 5672),
+    rabbitmqManagementPort: parsePort("rabbitmq-management-port", values["rabbitmq-management-port"], 15_672),
     registryPort: parsePort("registry-port", values["registry-port"], 8081),
     dbPort: parsePort("db-port", values["db-port"], 54_329),
     dataDir: path.resolve(values["data-dir"] ?? ".eventscope"),
@@ -363,18 +393,27 @@ async function startEmbeddedBroker(logFile: string, dataDir: string, port: PortC
 }
 
 /**
- * The sources file of `--sources 2` (the format of EVENTSCOPE_SOURCES_FILE), written into the data
- * directory: the collector and the web UI read it instead of KAFKA_BROKERS.
+ * The sources file of `--sources 2` and `--rabbitmq` (the format of EVENTSCOPE_SOURCES_FILE),
+ * written into the data directory: the collector and the web UI read it instead of KAFKA_BROKERS.
  */
-function writeSourcesFile(dataDir: string, sources: { name: string; brokers: string[]; registryUrl?: string }[]): string {
+function writeSourcesFile(
+  dataDir: string,
+  sources: { name: string; brokers: string[]; registryUrl?: string }[],
+  rabbitmq: { name: string; url: string; managementUrl: string; passwordEnv: string } | undefined,
+): string {
   const file = path.join(dataDir, "sources.json");
   const body = {
-    sources: sources.map(({ name, brokers, registryUrl }) => ({
-      name,
-      kind: "kafka",
-      brokers,
-      ...(registryUrl ? { schemaRegistry: { url: registryUrl } } : {}),
-    })),
+    sources: [
+      ...sources.map(({ name, brokers, registryUrl }) => ({
+        name,
+        kind: "kafka",
+        brokers,
+        ...(registryUrl ? { schemaRegistry: { url: registryUrl } } : {}),
+      })),
+      ...(rabbitmq
+        ? [{ name: rabbitmq.name, kind: "rabbitmq", url: rabbitmq.url, managementUrl: rabbitmq.managementUrl, username: "guest", passwordEnv: rabbitmq.passwordEnv }]
+        : []),
+    ],
   };
   fs.writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
   return file;
@@ -383,6 +422,9 @@ function writeSourcesFile(dataDir: string, sources: { name: string; brokers: str
 // --- the run ---------------------------------------------------------------------------------------
 
 const STOP_GRACE_MS = 20_000;
+
+/** The variable the demo's sources file names for RabbitMQ's password (guest's, on loopback). */
+const DEMO_RABBITMQ_PASSWORD_ENV = "EVENTSCOPE_DEMO_RABBITMQ_PASSWORD";
 
 async function main(): Promise<number> {
   let options: DemoOptions | "help";
@@ -427,9 +469,23 @@ async function main(): Promise<number> {
   if (opts.sources === 2) {
     checks.push({ port: opts.warehouseBrokerPort, what: "the warehouse's embedded Kafka broker", flag: "--warehouse-broker-port" });
   }
+  if (opts.rabbitmq) {
+    checks.push({ port: opts.rabbitmqPort, what: "RabbitMQ's AMQP listener", flag: "--rabbitmq-port" });
+    checks.push({ port: opts.rabbitmqManagementPort, what: "RabbitMQ's management API", flag: "--rabbitmq-management-port" });
+  }
   if (!opts.config.schemaRegistry) checks.push({ port: opts.registryPort, what: "the embedded schema registry", flag: "--registry-port" });
   if (!opts.databaseUrl && runningPostgresPort(pgDataDir) !== opts.dbPort) {
     checks.push({ port: opts.dbPort, what: "the embedded PostgreSQL", flag: "--db-port" });
+  }
+  // --rabbitmq without RabbitMQ installed: said before anything starts.
+  if (opts.rabbitmq) {
+    try {
+      findRabbitBinDir(process.env.EVENTSCOPE_RABBITMQ_BIN_DIR || undefined);
+    } catch (error) {
+      if (!(error instanceof RabbitNodeError)) throw error;
+      complain(`npm run demo: --rabbitmq needs RabbitMQ: ${error.message}. Nothing was started.`);
+      return 1;
+    }
   }
   const taken: PortCheck[] = [];
   for (const check of checks) if (!(await isPortFree(check.port))) taken.push(check);
@@ -444,6 +500,7 @@ async function main(): Promise<number> {
 
   let broker: RunningBroker | undefined;
   let warehouseBroker: RunningBroker | undefined;
+  let rabbitNode: RabbitNode | undefined;
   let registry: RunningSchemaRegistry | undefined;
   let postgres: ManagedProcess | undefined;
   const children: { collector?: ManagedProcess; services?: ManagedProcess; web?: ManagedProcess } = {};
@@ -485,6 +542,10 @@ async function main(): Promise<number> {
         await stopStep("the Kafka broker", () => broker!.stop());
       }
       if (warehouseBroker) await stopStep("the warehouse's Kafka broker", () => warehouseBroker!.stop());
+      if (rabbitNode) {
+        say("stopping RabbitMQ…");
+        await stopStep("RabbitMQ", () => rabbitNode!.stop());
+      }
       if (registry) {
         say("stopping the schema registry…");
         await stopStep("the schema registry", () => registry!.stop());
@@ -549,7 +610,36 @@ async function main(): Promise<number> {
     }
     if (stopping) return await stopping;
 
-    // 1b. The schema registry: SCHEMA_REGISTRY_URL's, else the embedded one (for demos and tests)
+    // 1b. --rabbitmq: a RabbitMQ node of the demo's own, its data kept under the data directory
+    if (opts.rabbitmq) {
+      progress(`starting RabbitMQ (ports ${opts.rabbitmqPort} and ${opts.rabbitmqManagementPort})…`);
+      try {
+        rabbitNode = await startRabbitNode({
+          dataDir: path.join(opts.dataDir, "rabbitmq"),
+          amqpPort: opts.rabbitmqPort,
+          managementPort: opts.rabbitmqManagementPort,
+          nodeName: "eventscope-demo@localhost",
+          binDir: process.env.EVENTSCOPE_RABBITMQ_BIN_DIR || undefined,
+        });
+      } catch (error) {
+        if (error instanceof RabbitNodeError && /port (\d+) .*already in use/.test(error.message)) {
+          const port = Number(/port (\d+)/.exec(error.message)![1]);
+          const management = port === opts.rabbitmqManagementPort;
+          throw new Error(
+            portTakenMessage({
+              port,
+              what: management ? "RabbitMQ's management API" : "RabbitMQ",
+              flag: management ? "--rabbitmq-management-port" : "--rabbitmq-port",
+            }),
+          );
+        }
+        throw error;
+      }
+      progress(`RabbitMQ ready: AMQP ${withoutPassword(rabbitNode.amqpUrl)}, management ${rabbitNode.managementUrl} (guest/guest)`);
+    }
+    if (stopping) return await stopping;
+
+    // 1c. The schema registry: SCHEMA_REGISTRY_URL's, else the embedded one (for demos and tests)
     let registryUrl: string;
     if (opts.config.schemaRegistry) {
       registryUrl = opts.config.schemaRegistry.url;
@@ -598,13 +688,20 @@ async function main(): Promise<number> {
     }
     if (stopping) return await stopping;
 
-    // One source: KAFKA_BROKERS and SCHEMA_REGISTRY_URL. Two: a sources file naming both.
-    const sourcesFile = warehouseBroker
-      ? writeSourcesFile(opts.dataDir, [
-          { name: "default", brokers: kafkaBrokers, registryUrl },
-          { name: "warehouse", brokers: [warehouseBroker.address] },
-        ])
-      : undefined;
+    // One source: KAFKA_BROKERS and SCHEMA_REGISTRY_URL. More: a sources file naming them.
+    const sourcesFile =
+      warehouseBroker || rabbitNode
+        ? writeSourcesFile(
+            opts.dataDir,
+            [
+              { name: "default", brokers: kafkaBrokers, registryUrl },
+              ...(warehouseBroker ? [{ name: "warehouse", brokers: [warehouseBroker.address] }] : []),
+            ],
+            rabbitNode
+              ? { name: "rabbitmq", url: `amqp://127.0.0.1:${rabbitNode.amqpPort}`, managementUrl: rabbitNode.managementUrl, passwordEnv: DEMO_RABBITMQ_PASSWORD_ENV }
+              : undefined,
+          )
+        : undefined;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...(sourcesFile
@@ -612,6 +709,8 @@ async function main(): Promise<number> {
         : { KAFKA_BROKERS: kafkaBrokers.join(","), SCHEMA_REGISTRY_URL: registryUrl }),
       DATABASE_URL: databaseUrl,
       EVENTSCOPE_POLL_MS: "2000",
+      // guest's password, for the sources file's RabbitMQ source (loopback only).
+      ...(rabbitNode ? { [DEMO_RABBITMQ_PASSWORD_ENV]: "guest" } : {}),
       EVENTSCOPE_ADMIN_TOKEN: adminToken,
     };
 
@@ -645,6 +744,7 @@ async function main(): Promise<number> {
           "--schema-registry",
           registryUrl,
           ...(warehouseBroker ? ["--warehouse-kafka", warehouseBroker.address] : []),
+          ...(rabbitNode ? ["--rabbitmq", `amqp://127.0.0.1:${rabbitNode.amqpPort}`] : []),
           // The database through DATABASE_URL (env): command lines end up in logs and `ps`.
           ...opts.serviceArgs,
         ],
@@ -657,7 +757,7 @@ async function main(): Promise<number> {
       progress(
         `demo services running: order, inventory, payment, shipping, notification, analytics${
           warehouseBroker ? "; warehouse-bridge and warehouse-service on the warehouse's cluster" : ""
-        }`,
+        }${rabbitNode ? "; email-sender on RabbitMQ" : ""}`,
       );
       // The payments schema change happens later, in the services' log: said here too, when it does.
       void children.services
@@ -723,6 +823,7 @@ async function main(): Promise<number> {
     // shown whole (its password is a fixed one, for that local database only), to connect to it.
     say(`Kafka: ${kafkaBrokers.join(",")}${warehouseBroker ? ` (source default), ${warehouseBroker.address} (source warehouse)` : ""}   database: ${opts.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}`);
     say(`Schema registry: ${registryUrl}`);
+    if (rabbitNode) say(`RabbitMQ: ${withoutPassword(rabbitNode.amqpUrl)} (source rabbitmq)   management: ${rabbitNode.managementUrl} (guest/guest)`);
     say(`Started in ${elapsed()}. Ctrl-C stops everything; the data stays in ${shownDataDir} for the next run.`);
     return await new Promise<number>(() => {
       // Runs until a signal or a failing part calls shutdown(), which exits.

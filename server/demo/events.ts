@@ -51,6 +51,7 @@ export const SERVICES = [
   "analytics",
   "warehouse-bridge",
   "warehouse-service",
+  "email-sender",
 ] as const;
 
 export type ServiceName = (typeof SERVICES)[number];
@@ -69,7 +70,9 @@ export type EventType =
   | "ShippingFailed"
   | "NotificationSent"
   | "WarehouseOrderReceived"
-  | "ParcelDispatched";
+  | "ParcelDispatched"
+  | "EmailRequested"
+  | "EmailSent";
 
 /** Failure headers (CONVENTIONS.md, "Eventscope (demo services)"), written on retry and DLQ records. */
 export const FAILURE_HEADERS = {

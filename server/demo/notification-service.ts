@@ -22,8 +22,8 @@ export function notificationService(context: ServiceContext): DemoService {
       const template = event.type ? TEMPLATES[event.type] : undefined;
       const orderId = orderIdOf(event);
       if (!template || !orderId) return; // nothing to tell the customer
-      await handleOnce(context, NAME, event, async (tx, send) => {
-        const id = derivedEventId(NAME, event.id, "NotificationSent");
+      const id = derivedEventId(NAME, event.id, "NotificationSent");
+      const handled = await handleOnce(context, NAME, event, async (tx, send) => {
         await tx.query(`INSERT INTO demo.notifications (event_id, order_id, template) VALUES ($1, $2, $3)`, [id, orderId, template]);
         send(TOPICS.notifications, {
           source: NAME,
@@ -33,6 +33,9 @@ export function notificationService(context: ServiceContext): DemoService {
           data: { orderId, channel: "email", template, about: event.type },
         });
       });
+      // With --rabbitmq the e-mail itself is a job on RabbitMQ (email.ts), published once the
+      // notification is recorded.
+      if (handled && context.email) await context.email.requestEmail({ orderId, template, notificationId: id });
     },
   };
 }

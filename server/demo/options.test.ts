@@ -31,6 +31,8 @@ describe("the demo services' command line", () => {
     expect(options(required)).toEqual({
       brokers: ["127.0.0.1:9092"],
       warehouseBrokers: undefined,
+      rabbitmqUrl: undefined,
+      emailFailureRate: 0.1,
       databaseUrl: "postgresql://u:p@127.0.0.1:5432/db",
       schemaRegistryUrl: "http://127.0.0.1:8081",
       ordersPerSecond: 2,
@@ -59,6 +61,10 @@ describe("the demo services' command line", () => {
       "a:1,b:2",
       "--warehouse-kafka",
       "w:3",
+      "--rabbitmq",
+      "amqp://127.0.0.1:5673",
+      "--email-failure-rate",
+      "0.3",
       "--database-url",
       "postgres://x@h/d",
       "--schema-registry",
@@ -101,6 +107,8 @@ describe("the demo services' command line", () => {
     expect(parsed).toMatchObject({
       brokers: ["a:1", "b:2"],
       warehouseBrokers: ["w:3"],
+      rabbitmqUrl: "amqp://127.0.0.1:5673",
+      emailFailureRate: 0.3,
       schemaRegistryUrl: "https://registry.example:8443",
       ordersPerSecond: 12.5,
       declineRate: 0,
@@ -130,6 +138,11 @@ describe("the demo services' command line", () => {
 
   test("a warehouse cluster that is not HOST:PORT is refused by its own flag's name", () => {
     expect(usageError([...required, "--warehouse-kafka", "warehouse"])).toContain("--warehouse-kafka must be HOST:PORT");
+  });
+
+  test("a RabbitMQ that is not an amqp:// URL, and an e-mail failure rate outside 0..1, are refused by their flags' names", () => {
+    expect(usageError([...required, "--rabbitmq", "127.0.0.1:5672"])).toContain("--rabbitmq must be an amqp:// URL such as amqp://127.0.0.1:5672");
+    expect(usageError([...required, "--email-failure-rate", "1.5"])).toContain("--email-failure-rate");
   });
 
   test("brokers, database URL and schema registry from the environment, flags first", () => {

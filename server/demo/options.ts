@@ -18,6 +18,11 @@ services) against a Kafka cluster and a PostgreSQL database (state in its own "d
                                   a second cluster, the warehouse's: shipped orders are handed
                                   over to it (warehouse-bridge), where warehouse-service
                                   dispatches their parcels (default: none)
+  --rabbitmq URL                  RabbitMQ (amqp://HOST:PORT, guest/guest unless the URL names a
+                                  user): notification-service publishes e-mail jobs to the
+                                  exchange "email", email-sender consumes them from "email.jobs";
+                                  refused ones are dead-lettered into "email.dead" (default: none)
+  --email-failure-rate P          share of e-mail jobs the mail server refuses, 0..1 (default 0.1)
   --database-url URL              PostgreSQL (default: DATABASE_URL; required)
   --schema-registry URL           the Confluent-compatible Schema Registry the payment service
                                   registers its Avro schema with (default: SCHEMA_REGISTRY_URL;
@@ -98,6 +103,11 @@ export type SchemaChange = (typeof SCHEMA_CHANGES)[number];
 const flagsSchema = z.object({
   kafka: brokerList("kafka").optional(),
   "warehouse-kafka": brokerList("warehouse-kafka").optional(),
+  rabbitmq: z
+    .string()
+    .refine((text) => /^amqps?:\/\//.test(text) && URL.canParse(text), { message: "--rabbitmq must be an amqp:// URL such as amqp://127.0.0.1:5672" })
+    .optional(),
+  "email-failure-rate": share("email-failure-rate").default(0.1),
   "database-url": databaseUrl.optional(),
   "schema-registry": registryUrl.optional(),
   rate: z.coerce
@@ -127,6 +137,10 @@ export interface DemoOptions {
   brokers: string[];
   /** The warehouse's cluster (warehouse.ts); undefined: no warehouse services. */
   warehouseBrokers: string[] | undefined;
+  /** RabbitMQ (email.ts): e-mail jobs go through it; undefined: no e-mail jobs. guest/guest unless the URL says otherwise. */
+  rabbitmqUrl: string | undefined;
+  /** Share of e-mail jobs the (simulated) mail server refuses: dead-lettered in RabbitMQ. */
+  emailFailureRate: number;
   databaseUrl: string;
   /** The Schema Registry's base URL, without a trailing slash. */
   schemaRegistryUrl: string;
@@ -206,6 +220,8 @@ export function parseDemoCommandLine(
     options: {
       brokers,
       warehouseBrokers: flags["warehouse-kafka"],
+      rabbitmqUrl: flags.rabbitmq,
+      emailFailureRate: flags["email-failure-rate"],
       databaseUrl: url,
       schemaRegistryUrl: registry,
       ordersPerSecond: flags.rate,

@@ -1,7 +1,9 @@
 import type { Admin, Consumer, Producer } from "kafkajs";
 import type { Config } from "../config.ts";
 import { compressionType } from "../kafka/index.ts";
+import amqp, { type ChannelModel } from "amqplib";
 import { analyticsService } from "./analytics.ts";
+import { declareEmailTopology, emailPublisher, startEmailSender, type EmailSender } from "./email.ts";
 import { decodeMessage, TOPICS, WAREHOUSE_TOPICS } from "./events.ts";
 import { stallAt, type StallSchedule } from "./failures.ts";
 import { inventoryService } from "./inventory-service.ts";
@@ -136,6 +138,36 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     }
   };
 
+  // --rabbitmq: one connection; e-mail jobs published on a confirm channel, email-sender on its own.
+  let rabbit: ChannelModel | undefined;
+  let emailSender: EmailSender | undefined;
+  const connectRabbit = async (url: string) => {
+    const connection = await amqp.connect(url, { clientProperties: { connection_name: "demo-services" } });
+    try {
+      const setup = await connection.createChannel();
+      await declareEmailTopology(setup);
+      await setup.close();
+      const publishing = await connection.createConfirmChannel();
+      emailSender = await startEmailSender(connection, { failureRate: options.emailFailureRate, random: context.random, log });
+      context.email = emailPublisher(publishing);
+    } catch (error) {
+      await connection.close().catch(() => {});
+      throw error;
+    }
+    rabbit = connection;
+    connection.on("error", () => {
+      // "close" follows; said there.
+    });
+    connection.on("close", () => {
+      if (stopping || rabbit !== connection) return;
+      context.email = undefined;
+      rabbit = undefined;
+      log("RabbitMQ connection lost: notifications send no e-mail job until it is back");
+      void untilDone("reconnecting to RabbitMQ", () => connectRabbit(url)).catch(() => {});
+    });
+    log(`RabbitMQ connected: e-mail jobs go to the exchange email (email.jobs, dead letters in email.dead)`);
+  };
+
   const startConsumer = async (service: DemoService) => {
     const consumer = (service.cluster === "warehouse" ? warehouseKafka! : kafka).consumer({ groupId: service.name, sessionTimeout: 30_000, heartbeatInterval: 3_000 });
     consumers.push(consumer);
@@ -249,6 +281,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     log(`payments are written in Avro with schema id ${schemaId}, registered under ${PAYMENTS_SUBJECT}`);
     await untilDone("connecting the producer", () => producer.connect());
     if (warehouseProducer) await untilDone("connecting the warehouse cluster's producer", () => warehouseProducer.connect());
+    if (options.rabbitmqUrl) await untilDone("connecting to RabbitMQ", () => connectRabbit(options.rabbitmqUrl!));
     log(`joining the consumer groups: ${services.map((service) => service.name).join(", ")}`);
     await Promise.all(services.map(startConsumer));
     if (stopping) throw new Error("stopped before the services were ready");
@@ -266,6 +299,8 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
         clearInterval(stallTimer);
         for (const wake of [...sleepers]) wake();
         await Promise.allSettled(services.map((service) => service.stop?.()));
+        await emailSender?.stop();
+        await rabbit?.close().catch(() => {});
         await Promise.allSettled(consumers.map((consumer) => consumer.disconnect()));
         await Promise.allSettled([producer.disconnect(), admin?.disconnect(), warehouseProducer?.disconnect(), warehouseAdmin?.disconnect()]);
         await state.close().catch(() => {});

@@ -1,4 +1,5 @@
 import { context as otelContext } from "@opentelemetry/api";
+import type { EmailPublisher } from "./email.ts";
 import { suppressTracing } from "@opentelemetry/core";
 import type { Message, Producer } from "kafkajs";
 import { isWarehouseTopic, TOPICS, toMessage, type NewEvent, type ReceivedEvent, type ServiceName, type TopicName } from "./events.ts";
@@ -12,6 +13,8 @@ export interface ServiceContext {
   producer: Producer;
   /** The second cluster's producer (`--warehouse-kafka`): its topics are sent there. */
   warehouseProducer?: Producer;
+  /** With --rabbitmq: where notification-service publishes e-mail jobs (email.ts); unset until connected. */
+  email?: EmailPublisher;
   /** The payments topic's Avro serializer and deserializer, through the Schema Registry. */
   payments: PaymentsAvro;
   state: DemoState;

@@ -93,7 +93,11 @@ process.once("exit", () => {
   for (const kill of leftOver) kill();
 });
 
-function findBinDir(explicit: string | undefined): string {
+/**
+ * The directory of `rabbitmq-server` and `rabbitmqctl`: `explicit`, else Debian's, else PATH's.
+ * Throws RabbitNodeError saying how to install it when there is none.
+ */
+export function findRabbitBinDir(explicit?: string): string {
   const candidates = explicit
     ? [explicit]
     : [DEBIAN_BIN_DIR, ...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean)];
@@ -204,7 +208,7 @@ function lastLines(file: string, count: number): string {
 
 /** Starts a node and resolves once AMQP accepts connections and the management API answers. */
 export async function startRabbitNode(options: RabbitNodeOptions): Promise<RabbitNode> {
-  const binDir = findBinDir(options.binDir);
+  const binDir = findRabbitBinDir(options.binDir);
   const user = runAsFor();
   const streamPort = options.streamPort ?? (await findFreePort());
   const distPort = options.distPort ?? (await findFreePort());
