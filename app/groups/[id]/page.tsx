@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { getConsumerGroup, getDatabase, getGroupLagHistory, listUnprocessedEvents, type ConsumerGroupView } from "@/server/db";
+import { findRabbitQueue, getConsumerGroup, getDatabase, getGroupLagHistory, listUnprocessedEvents, type ConsumerGroupView } from "@/server/db";
 import { eventHref, inputErrorMessage } from "@/lib/api-schemas/events";
 import { groupHref, groupIdSchema, lagRange, parseGroupPageQuery, type GroupPageQuery } from "@/lib/api-schemas/groups";
 import { NotFoundError } from "@/lib/errors";
@@ -11,6 +11,7 @@ import { LagCharts } from "@/components/groups/lag-charts";
 import { MembersTable } from "@/components/groups/members-table";
 import { PartitionsTable, partitionAnchor } from "@/components/groups/partitions-table";
 import { UnprocessedList } from "@/components/groups/unprocessed-list";
+import { QueueView } from "@/components/groups/queue-view";
 import { formatOffset, formatTimeLag } from "@/components/groups/format";
 import styles from "@/components/groups/groups.module.css";
 
@@ -64,7 +65,10 @@ async function loadGroupPage(groupId: string, query: GroupPageQuery) {
   return { group, history, partition, unprocessed };
 }
 
-/** /groups/[id]: one consumer group — health and why, lag over time, members, partitions, unprocessed events. */
+/**
+ * /groups/[id]: one consumer group — health and why, lag over time, members, partitions, unprocessed
+ * events; or one RabbitMQ queue (components/groups/queue-view.tsx) for a queue id.
+ */
 export default async function GroupPage({ params, searchParams }: Props) {
   let groupId: string;
   let query: GroupPageQuery;
@@ -80,6 +84,19 @@ export default async function GroupPage({ params, searchParams }: Props) {
         <div role="alert" className={styles.grError}>
           <strong>Cannot show this group</strong>: {message}. <Link href="/groups">All groups</Link>
         </div>
+      </main>
+    );
+  }
+
+  // A RabbitMQ queue's id (rabbitmq:<vhost>/<queue>) shows the queue.
+  const queue = await findRabbitQueue(await getDatabase(), groupId, { source: query.source, history: lagRange(query.window, Date.now()) });
+  if (queue) {
+    return (
+      <main style={{ padding: "1rem 1.5rem 2rem", maxWidth: "100rem", margin: "0 auto" }}>
+        <QueueView queue={queue} window={query.window} />
+        <p className={styles.grMuted} style={{ fontSize: "0.8rem" }}>
+          <AutoRefresh pausable />
+        </p>
       </main>
     );
   }
