@@ -35,7 +35,7 @@ export default async function GroupsPage({ searchParams }: Props) {
     <main style={{ padding: "1rem 1.5rem 2rem", maxWidth: "100rem", margin: "0 auto" }}>
       <h1 style={{ marginBottom: "0.2rem" }}>Consumer groups</h1>
       <p className={styles.grMuted} style={{ margin: "0 0 0.6rem", fontSize: "0.85rem" }}>
-        {page.total} Kafka group{page.total === 1 ? "" : "s"} and RabbitMQ queue{page.total === 1 ? "" : "s"}. A group&apos;s lag is end offset −
+        {page.total} in all, Kafka consumer groups and RabbitMQ queues. A group&apos;s lag is end offset −
         committed offset per partition, summed; a queue&apos;s is its ready + unacknowledged messages. Time lag is the age of the oldest
         unprocessed record (for a queue, of its oldest ready message, known only when messages carry a timestamp property). Health is
         judged over the last 5 minutes of samples: STOP (no members or consumers while lagging), STALL (committed offset not moving, or
