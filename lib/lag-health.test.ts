@@ -241,6 +241,10 @@ describe("evaluateQueueHealth", () => {
     expect(health).toEqual({ status: "WARN", reason: "queue q: lag grew from 2 to 9 over 1 min" });
   });
 
+  it("does not judge a stream, whose messages stay after they are read", () => {
+    expect(evaluateQueueHealth("audit", series([[500, 0, 0, null]]), { windowMs, type: "stream" }).status).toBe("OK");
+  });
+
   it("is OK while the samples do not cover the window yet, and when the queue is empty or shrinking", () => {
     expect(evaluateQueueHealth("q", series([[2, 5, 1, 40], [2, 5, 1, 40]]), { windowMs }).reason).toMatch(/^queue q: judging: samples cover 10 s/);
     expect(evaluateQueueHealth("q", series([[0, 0, 0, null]]), { windowMs })).toEqual({ status: "OK", reason: "queue q: empty (lag 0)" });

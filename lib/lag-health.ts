@@ -222,6 +222,9 @@ export interface QueueHealthSample {
   processedTotal: OffsetValue | null;
 }
 
+/** A stream keeps what its consumers read (each keeps its own offset): its message count is no lag. */
+export const STREAM_LAG_UNKNOWN = "a stream keeps what its consumers read: its message count is its length, not a lag";
+
 export interface QueueHealth {
   status: LagHealthStatus;
   /** In words, naming the queue. */
@@ -233,9 +236,15 @@ export interface QueueHealth {
  * one): STOP when messages wait and no consumer is attached; STALL when consumers are attached but
  * nothing was acked (or delivered without ack) across the window while messages waited all along;
  * WARN when the lag grew across the whole window (never shrank, ended higher); else OK. As for a
- * group, STALL and WARN need samples that cover the window; STOP is said at once.
+ * group, STALL and WARN need samples that cover the window; STOP is said at once. A stream is not
+ * judged (STREAM_LAG_UNKNOWN).
  */
-export function evaluateQueueHealth(queue: string, input: readonly QueueHealthSample[], options: HealthWindowOptions = {}): QueueHealth {
+export function evaluateQueueHealth(
+  queue: string,
+  input: readonly QueueHealthSample[],
+  options: HealthWindowOptions & { /** classic, quorum or stream. */ type?: string } = {},
+): QueueHealth {
+  if (options.type === "stream") return { status: "OK", reason: `queue ${queue}: ${STREAM_LAG_UNKNOWN}` };
   const samples = input
     .map((s) => ({
       at: toMs(s.at),

@@ -417,7 +417,7 @@ export const rabbitQueueViewSchema = z.object({
   state: z.string().nullable(),
   ready: z.string().nullable(),
   unacknowledged: z.string().nullable(),
-  /** ready + unacknowledged; null when the broker did not report them. */
+  /** ready + unacknowledged; null when the broker did not report them, and for a stream (its count is its length). */
   lag: z.string().nullable(),
   timeLagMs: z.number().nullable(),
   timeLagUnknownReason: z.string().nullable(),

@@ -225,6 +225,7 @@ export async function syncRabbitVhost(
     const byQueue = new Map<string, typeof window.rows>();
     for (const row of window.rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
     const verdicts = new Map<string, QueueHealth>();
+    const typeOf = new Map(queues.map((q) => [q.name, q.type]));
     for (const name of names) {
       const samples = (byQueue.get(name) ?? []).map((s) => ({
         at: s.sampled_at,
@@ -233,7 +234,7 @@ export async function syncRabbitVhost(
         consumers: s.consumers,
         processedTotal: s.processed_total,
       }));
-      verdicts.set(name, evaluateQueueHealth(name, samples, { windowMs }));
+      verdicts.set(name, evaluateQueueHealth(name, samples, { windowMs, type: typeOf.get(name) }));
     }
     await client.query(
       `UPDATE rabbitmq_queues q SET health_status = u.status, health_reason = u.reason, health_at = $3

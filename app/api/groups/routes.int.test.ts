@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callRoute as call } from "../test-support.ts";
 import { ensureSource, getDatabase, syncConsumerGroups, syncRabbitVhost, type RabbitQueueSnapshot } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/db/test-support";
 import { consumerGroupPageSchema, consumerGroupViewSchema, QUEUE_TIME_LAG_UNKNOWN, rabbitQueueId, rabbitQueueViewSchema } from "@/lib/api-schemas/groups";
@@ -57,10 +58,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function call(handler: (request: Request, context: never) => Promise<Response>, path: string, params: object = {}) {
-  const response = await handler(new Request(`http://127.0.0.1${path}`), { params: Promise.resolve(params) } as never);
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> & { message?: string } };
-}
 
 describe("GET /api/groups with RabbitMQ queues", () => {
   it("lists queues beside groups, each with its kind, lag, time lag or why it is unknown, consumers and health", async () => {

@@ -40,6 +40,11 @@ function chosenPartition(group: ConsumerGroupView, query: GroupPageQuery) {
   );
 }
 
+/** The RabbitMQ queue a queue id names, with its lag over the chosen window; null for anything else. */
+async function loadQueuePage(id: string, query: GroupPageQuery) {
+  return findRabbitQueue(await getDatabase(), id, { source: query.source, history: lagRange(query.window, Date.now()) });
+}
+
 /** Everything the page shows, read in parallel where it can be; null for an unknown group. */
 async function loadGroupPage(groupId: string, query: GroupPageQuery) {
   const db = await getDatabase();
@@ -89,7 +94,7 @@ export default async function GroupPage({ params, searchParams }: Props) {
   }
 
   // A RabbitMQ queue's id (rabbitmq:<vhost>/<queue>) shows the queue.
-  const queue = await findRabbitQueue(await getDatabase(), groupId, { source: query.source, history: lagRange(query.window, Date.now()) });
+  const queue = await loadQueuePage(groupId, query);
   if (queue) {
     return (
       <main style={{ padding: "1rem 1.5rem 2rem", maxWidth: "100rem", margin: "0 auto" }}>

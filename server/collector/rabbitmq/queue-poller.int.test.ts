@@ -152,6 +152,7 @@ describe("the RabbitMQ queue poller", () => {
     expect(rows.get("orders.work")!.arguments).toEqual({ "x-dead-letter-exchange": "orders.dlx" });
     expect(rows.get("orders.held")!.type).toBe("quorum");
     expect(rows.get("orders.audit")!.type).toBe("stream");
+    expect(rows.get("orders.audit")!.health_reason).toBe("queue orders.audit: a stream keeps what its consumers read: its message count is its length, not a lag");
     expect(rows.get("orders.idle")!.type).toBe("classic");
     // The consumer holds its prefetch unacknowledged, the rest waits ready.
     expect(rows.get("orders.held")).toMatchObject({ messages_ready: "3", messages_unacknowledged: "5", consumers: 1 });

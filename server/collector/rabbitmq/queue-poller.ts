@@ -1,5 +1,5 @@
 import type { RabbitMqSourceConfig } from "../../sources-file.ts";
-import { syncRabbitVhost, tryAcquirePollerLock, type Database, type PollerLock, type RabbitVhostSnapshot, type SourceRef } from "../../db/index.ts";
+import { syncRabbitVhost, type Database, type RabbitVhostSnapshot, type SourceRef } from "../../db/index.ts";
 import {
   createManagementClient,
   type ManagementBinding,
@@ -8,6 +8,7 @@ import {
   type ManagementConsumer,
   type ManagementQueue,
 } from "../../rabbitmq/management.ts";
+import { startPollLoop } from "../poll-loop.ts";
 import { isCollectedTopic } from "../topic-filter.ts";
 
 /**
@@ -44,8 +45,6 @@ export interface RabbitQueuePollResult {
 }
 
 const DEFAULT_POLL_MS = 5_000;
-/** Repeated identical failures are logged at most this often. */
-const REPEATED_FAILURE_LOG_MS = 60_000;
 
 function finite(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
@@ -151,10 +150,6 @@ export async function pollRabbitQueuesOnce(
   return { vhosts: config.vhosts.length, queues };
 }
 
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
 /** Starts polling at once and then every pollMs; stop() ends it and releases the lock. */
 export function startRabbitQueuePoller(opts: RabbitQueuePollerOptions): { stop(): Promise<void> } {
   const { config, db, log } = opts;
@@ -162,77 +157,15 @@ export function startRabbitQueuePoller(opts: RabbitQueuePollerOptions): { stop()
   const management =
     opts.management ??
     createManagementClient({ url: config.managementUrl, username: config.username, password: config.password, timeoutMs: Math.max(pollMs, 2_000) });
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let lock: PollerLock | null = null;
-  let standingBy = false;
-  let failures = 0;
-  let lastFailure = { text: "", loggedAt: 0 };
 
-  const holdLock = async (): Promise<boolean> => {
-    if (lock && !(await lock.verify())) {
-      log("queue poller: lost the poller lock (database connection gone); trying to take it again");
-      await lock.release();
-      lock = null;
-    }
-    if (!lock) {
-      lock = await tryAcquirePollerLock(db, opts.source.id);
-      if (!lock) {
-        if (!standingBy) log("queue poller: another collector instance is polling the queues; standing by");
-        standingBy = true;
-        return false;
-      }
-      standingBy = false;
-      log(`queue poller: polling ${management.url} every ${pollMs} ms (vhosts ${config.vhosts.join(", ")})`);
-    }
-    return true;
-  };
-
-  const tick = async () => {
-    const started = Date.now();
-    try {
-      if (!(await holdLock())) return;
-      const result = await pollRabbitQueuesOnce(management, db, opts.source.id, config, {
-        at: new Date(started),
-        healthWindowMs: opts.healthWindowMs,
-      });
-      if (failures > 0) log(`queue poller: polling again after ${failures} failed poll${failures === 1 ? "" : "s"}`);
-      failures = 0;
-      lastFailure = { text: "", loggedAt: 0 };
-      opts.onPoll?.({ at: new Date(started), ...result, durationMs: Date.now() - started });
-    } catch (error) {
-      failures += 1;
-      const text = describeError(error);
-      const now = Date.now();
-      if (text !== lastFailure.text || now - lastFailure.loggedAt >= REPEATED_FAILURE_LOG_MS) {
-        log(`queue poller: poll failed (${failures} in a row; retrying in ${pollMs} ms): ${text}`);
-        lastFailure = { text, loggedAt: now };
-      }
-    }
-  };
-
-  const schedule = (delayMs: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      const started = Date.now();
-      running = tick().finally(() => {
-        running = undefined;
-        schedule(Math.max(0, pollMs - (Date.now() - started)));
-      });
-    }, delayMs);
-  };
-  schedule(0);
-
-  let stopping: Promise<void> | undefined;
-  return {
-    stop: () =>
-      (stopping ??= (async () => {
-        stopped = true;
-        clearTimeout(timer);
-        await running;
-        await lock?.release();
-        lock = null;
-      })()),
-  };
+  return startPollLoop({
+    name: "queue poller",
+    pollMs,
+    log,
+    lock: { db, sourceId: opts.source.id, what: `the queues of ${management.url} (vhosts ${config.vhosts.join(", ")})` },
+    tick: async (startedAt) => {
+      const result = await pollRabbitQueuesOnce(management, db, opts.source.id, config, { at: startedAt, healthWindowMs: opts.healthWindowMs });
+      opts.onPoll?.({ at: startedAt, ...result, durationMs: Date.now() - startedAt.getTime() });
+    },
+  });
 }

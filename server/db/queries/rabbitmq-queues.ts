@@ -6,9 +6,9 @@ import {
   type ConsumerGroupListItem,
   type RabbitQueueView,
 } from "../../../lib/api-schemas/groups.ts";
-import { HEALTH_WINDOW_MS } from "../../../lib/lag-health.ts";
+import { HEALTH_WINDOW_MS, STREAM_LAG_UNKNOWN } from "../../../lib/lag-health.ts";
 import { resolveSourceOf } from "../sources.ts";
-import { runQuery, select, sourceNameSql, storedHealth, type Queryable } from "./shared.ts";
+import { runQuery, select, sourceNameSql, storedHealth, type Queryable, type StoredHealthColumns } from "./shared.ts";
 
 /**
  * RabbitMQ queues where the consumers page lists consumers: each live queue as a list item beside
@@ -20,7 +20,8 @@ import { runQuery, select, sourceNameSql, storedHealth, type Queryable } from ".
  */
 
 /** The latest sample's time lag, with why it is unknown when it is. */
-function timeLagOf(lag: string | null, sampleTimeLag: string | null): { timeLagMs: number | null; timeLagUnknownReason: string | null } {
+function timeLagOf(type: string, lag: string | null, sampleTimeLag: string | null): { timeLagMs: number | null; timeLagUnknownReason: string | null } {
+  if (type === "stream") return { timeLagMs: null, timeLagUnknownReason: STREAM_LAG_UNKNOWN };
   if (lag === "0") return { timeLagMs: 0, timeLagUnknownReason: null };
   if (sampleTimeLag !== null) return { timeLagMs: Number(sampleTimeLag), timeLagUnknownReason: null };
   return { timeLagMs: null, timeLagUnknownReason: lag === null ? null : QUEUE_TIME_LAG_UNKNOWN };
@@ -47,10 +48,7 @@ export async function listRabbitQueueItems(db: Queryable): Promise<ConsumerGroup
     consumers: number | null;
     exchanges: string[] | null;
     time_lag_ms: string | null;
-    health_status: string | null;
-    health_reason: string | null;
-    health_at: Date | null;
-  }>(
+  } & StoredHealthColumns>(
     db,
     Prisma.sql`
       SELECT ${sourceNameSql(Prisma.sql`q.source_id`)} AS source, q.vhost, q.name, q.type, q.state,
@@ -63,7 +61,7 @@ export async function listRabbitQueueItems(db: Queryable): Promise<ConsumerGroup
       WHERE q.deleted_at IS NULL`,
   );
   return rows.map((row) => {
-    const { timeLagMs, timeLagUnknownReason } = timeLagOf(row.lag, row.time_lag_ms);
+    const { timeLagMs, timeLagUnknownReason } = timeLagOf(row.type, row.lag, row.time_lag_ms);
     return {
       kind: "rabbitmq-queue",
       source: row.source,
@@ -73,7 +71,8 @@ export async function listRabbitQueueItems(db: Queryable): Promise<ConsumerGroup
       members: row.consumers ?? 0,
       topics: row.exchanges ?? [],
       partitions: 0,
-      totalLag: row.lag,
+      // A stream's count is its length (STREAM_LAG_UNKNOWN): no lag to add up or sort by.
+      totalLag: row.type === "stream" ? null : row.lag,
       unknownLagPartitions: 0,
       timeLagMs,
       health: storedHealth(row),
@@ -126,11 +125,8 @@ export async function getRabbitQueue(db: Queryable, vhost: string, name: string,
         first_seen_at: Date;
         updated_at: Date;
         deleted_at: Date | null;
-        health_status: string | null;
-        health_reason: string | null;
-        health_at: Date | null;
         time_lag_ms: string | null;
-      }>(db, Prisma.sql`
+      } & StoredHealthColumns>(db, Prisma.sql`
         SELECT q.type, q.durable, q.auto_delete, q.exclusive, q.arguments, q.state, q.messages_ready::text AS ready,
           q.messages_unacknowledged::text AS unacked, (q.messages_ready + q.messages_unacknowledged)::text AS lag,
           q.publish_rate, q.deliver_rate, q.ack_rate, q.head_message_at, q.first_seen_at, q.updated_at, q.deleted_at,
@@ -181,8 +177,8 @@ export async function getRabbitQueue(db: Queryable, vhost: string, name: string,
       state: queue.state,
       ready: queue.ready,
       unacknowledged: queue.unacked,
-      lag: queue.lag,
-      ...timeLagOf(queue.lag, queue.time_lag_ms),
+      lag: queue.type === "stream" ? null : queue.lag,
+      ...timeLagOf(queue.type, queue.lag, queue.time_lag_ms),
       headMessageAt: queue.head_message_at?.toISOString() ?? null,
       rates: { publish: queue.publish_rate, deliver: queue.deliver_rate, ack: queue.ack_rate },
       firstSeenAt: queue.first_seen_at.toISOString(),

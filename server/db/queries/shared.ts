@@ -352,8 +352,15 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
   return groups;
 }
 
-/** Health as a poller stored it (consumer_groups and rabbitmq_queues have the same three columns). */
-export function storedHealth(row: { health_status: string | null; health_reason: string | null; health_at: Date | null }): StoredGroupHealth | null {
+/** The health columns a poller writes (consumer_groups and rabbitmq_queues have the same three). */
+export interface StoredHealthColumns {
+  health_status: string | null;
+  health_reason: string | null;
+  health_at: Date | null;
+}
+
+/** Health as a poller stored it. */
+export function storedHealth(row: StoredHealthColumns): StoredGroupHealth | null {
   const status = LAG_HEALTH_STATUSES.find((s) => s === row.health_status);
   return status && row.health_at ? { status, reason: row.health_reason ?? "", judgedAt: row.health_at.toISOString() } : null;
 }
