@@ -4,8 +4,10 @@ import {
   parseRabbitQueueId,
   rabbitQueueId,
   type ConsumerGroupListItem,
+  type RabbitQueueConsumer,
   type RabbitQueueView,
 } from "../../../lib/api-schemas/groups.ts";
+import type { ConsumingQueue } from "../../../lib/api-schemas/who-consumes.ts";
 import { HEALTH_WINDOW_MS, STREAM_LAG_UNKNOWN } from "../../../lib/lag-health.ts";
 import { resolveSourceOf } from "../sources.ts";
 import { runQuery, select, sourceNameSql, storedHealth, type Queryable, type StoredHealthColumns } from "./shared.ts";
@@ -81,6 +83,134 @@ export async function listRabbitQueueItems(db: Queryable): Promise<ConsumerGroup
   });
 }
 
+/**
+ * The channel a RabbitMQ source's events are stored under for an exchange: its name on vhost "/",
+ * `<vhost>/<exchange>` on another (server/db/README.md). As SQL over rabbitmq_bindings' columns, so
+ * a channel is matched exactly, whatever slashes vhost and exchange names hold.
+ */
+const exchangeChannelSql = Prisma.sql`CASE WHEN b.vhost = '/' THEN b.exchange ELSE b.vhost || '/' || b.exchange END`;
+
+/**
+ * The RabbitMQ channels (exchanges) that queues consumed by a service read from: consumers whose
+ * connection's client-provided name is `service`. For "who consumes" a service.
+ */
+export async function readChannelsConsumedBy(
+  db: Queryable,
+  service: string,
+  sourceId: number | undefined,
+): Promise<{ source_id: number; topic: string }[]> {
+  return select<{ source_id: number; topic: string }>(db, Prisma.sql`
+    SELECT DISTINCT b.source_id, ${exchangeChannelSql} AS topic
+    FROM rabbitmq_consumers c
+    JOIN rabbitmq_bindings b ON b.source_id = c.source_id AND b.vhost = c.vhost AND b.queue = c.queue
+    WHERE c.connection_name = ${service}::text ${sourceId === undefined ? Prisma.empty : Prisma.sql`AND c.source_id = ${sourceId}::smallint`}`);
+}
+
+/**
+ * The live queues bound to each channel (source id, exchange channel), with their routing keys,
+ * consumers, lag and health; keyed `<source id>\u0000<channel>`. Indexes: rabbitmq_bindings
+ * (source_id, vhost, exchange), rabbitmq_queues and rabbitmq_consumers primary keys.
+ */
+export async function readQueuesBoundTo(
+  db: Queryable,
+  channels: readonly { sourceId: number; channel: string }[],
+): Promise<Map<string, ConsumingQueue[]>> {
+  const found = new Map<string, ConsumingQueue[]>();
+  if (channels.length === 0) return found;
+  const rows = await select<{
+    source_id: number;
+    source: string;
+    channel: string;
+    vhost: string;
+    name: string;
+    type: string;
+    lag: string | null;
+    routing_keys: string[];
+    time_lag_ms: string | null;
+  } & StoredHealthColumns>(
+    db,
+    Prisma.sql`
+      SELECT q.source_id, ${sourceNameSql(Prisma.sql`q.source_id`)} AS source, w.channel, q.vhost, q.name, q.type,
+        (q.messages_ready + q.messages_unacknowledged)::text AS lag, array_agg(DISTINCT b.routing_key ORDER BY b.routing_key) AS routing_keys,
+        latest.time_lag_ms, q.health_status, q.health_reason, q.health_at
+      FROM unnest(${channels.map((c) => c.sourceId)}::smallint[], ${channels.map((c) => c.channel)}::text[]) AS w(source_id, channel)
+      JOIN rabbitmq_bindings b ON b.source_id = w.source_id AND ${exchangeChannelSql} = w.channel
+      JOIN rabbitmq_queues q ON q.source_id = b.source_id AND q.vhost = b.vhost AND q.name = b.queue AND q.deleted_at IS NULL
+      ${latestSampleSql}
+      GROUP BY q.source_id, w.channel, q.vhost, q.name, q.type, q.messages_ready, q.messages_unacknowledged, latest.time_lag_ms,
+        q.health_status, q.health_reason, q.health_at
+      ORDER BY q.vhost, q.name`,
+  );
+  const consumers = await readConsumers(db, rows.map((r) => ({ sourceId: r.source_id, vhost: r.vhost, queue: r.name })));
+  for (const row of rows) {
+    const key = `${row.source_id}\u0000${row.channel}`;
+    found.set(key, [
+      ...(found.get(key) ?? []),
+      {
+        source: row.source,
+        id: rabbitQueueId(row.vhost, row.name),
+        vhost: row.vhost,
+        name: row.name,
+        type: row.type,
+        routingKeys: row.routing_keys,
+        consumers: consumers.get(`${row.source_id}\u0000${row.vhost}\u0000${row.name}`) ?? [],
+        lag: row.type === "stream" ? null : row.lag,
+        ...timeLagOf(row.type, row.lag, row.time_lag_ms),
+        health: storedHealth(row),
+      },
+    ]);
+  }
+  return found;
+}
+
+/** The consumers of queues, keyed `<source id>\u0000<vhost>\u0000<queue>`, by connection name. */
+async function readConsumers(
+  db: Queryable,
+  queues: readonly { sourceId: number; vhost: string; queue: string }[],
+): Promise<Map<string, RabbitQueueConsumer[]>> {
+  const rows = await select<{
+    source_id: number;
+    vhost: string;
+    queue: string;
+    consumer_tag: string;
+    channel: string;
+    connection: string;
+    connection_name: string | null;
+    peer_host: string | null;
+    user: string | null;
+    ack_required: boolean;
+    prefetch_count: number;
+    active: boolean;
+    exclusive: boolean;
+  }>(db, Prisma.sql`
+    SELECT c.source_id, c.vhost, c.queue, consumer_tag, channel, connection, connection_name, peer_host, "user", ack_required,
+      prefetch_count, active, exclusive
+    FROM unnest(${queues.map((q) => q.sourceId)}::smallint[], ${queues.map((q) => q.vhost)}::text[], ${queues.map((q) => q.queue)}::text[])
+      AS w(source_id, vhost, queue)
+    JOIN rabbitmq_consumers c ON c.source_id = w.source_id AND c.vhost = w.vhost AND c.queue = w.queue
+    ORDER BY connection_name NULLS LAST, channel, consumer_tag`);
+  const byQueue = new Map<string, RabbitQueueConsumer[]>();
+  for (const c of rows) {
+    const key = `${c.source_id}\u0000${c.vhost}\u0000${c.queue}`;
+    byQueue.set(key, [
+      ...(byQueue.get(key) ?? []),
+      {
+        consumerTag: c.consumer_tag,
+        channel: c.channel,
+        connection: c.connection,
+        connectionName: c.connection_name,
+        peerHost: c.peer_host,
+        user: c.user,
+        ackRequired: c.ack_required,
+        prefetchCount: c.prefetch_count,
+        active: c.active,
+        exclusive: c.exclusive,
+      },
+    ]);
+  }
+  return byQueue;
+}
+
 export interface GetRabbitQueueOptions {
   /** The queue's source by name (`?source=`): required when several sources have the queue. */
   source?: string;
@@ -133,20 +263,7 @@ export async function getRabbitQueue(db: Queryable, vhost: string, name: string,
           q.health_status, q.health_reason, q.health_at, latest.time_lag_ms
         FROM rabbitmq_queues q ${latestSampleSql}
         WHERE q.source_id = ${source.id}::smallint AND q.vhost = ${vhost}::text AND q.name = ${name}::text`),
-      select<{
-        consumer_tag: string;
-        channel: string;
-        connection: string;
-        connection_name: string | null;
-        peer_host: string | null;
-        user: string | null;
-        ack_required: boolean;
-        prefetch_count: number;
-        active: boolean;
-        exclusive: boolean;
-      }>(db, Prisma.sql`
-        SELECT consumer_tag, channel, connection, connection_name, peer_host, "user", ack_required, prefetch_count, active, exclusive
-        FROM rabbitmq_consumers WHERE ${where} AND queue = ${name}::text ORDER BY connection_name NULLS LAST, channel, consumer_tag`),
+      readConsumers(db, [{ sourceId: source.id, vhost, queue: name }]),
       select<{ exchange: string; routing_key: string; arguments: Record<string, unknown> }>(db, Prisma.sql`
         SELECT exchange, routing_key, arguments FROM rabbitmq_bindings WHERE ${where} AND queue = ${name}::text
         ORDER BY exchange, routing_key, properties_key`),
@@ -186,18 +303,7 @@ export async function getRabbitQueue(db: Queryable, vhost: string, name: string,
       deletedAt: queue.deleted_at?.toISOString() ?? null,
       health: storedHealth(queue),
       healthWindowMs: HEALTH_WINDOW_MS,
-      consumers: consumers.map((c) => ({
-        consumerTag: c.consumer_tag,
-        channel: c.channel,
-        connection: c.connection,
-        connectionName: c.connection_name,
-        peerHost: c.peer_host,
-        user: c.user,
-        ackRequired: c.ack_required,
-        prefetchCount: c.prefetch_count,
-        active: c.active,
-        exclusive: c.exclusive,
-      })),
+      consumers: consumers.get(`${source.id}\u0000${vhost}\u0000${name}`) ?? [],
       bindings: bindings.map((b) => ({ exchange: b.exchange, routingKey: b.routing_key, arguments: b.arguments })),
       history: {
         from: from.toISOString(),
