@@ -2,7 +2,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { findRabbitQueue, getConsumerGroup, getDatabase, getGroupLagHistory, listUnprocessedEvents, type ConsumerGroupView } from "@/server/db";
 import { eventHref, inputErrorMessage } from "@/lib/api-schemas/events";
-import { groupHref, groupIdSchema, lagRange, parseGroupPageQuery, type GroupPageQuery } from "@/lib/api-schemas/groups";
+import { groupHref, groupIdSchema, lagRange, parseGroupPageQuery, parseRabbitQueueId, type GroupPageQuery } from "@/lib/api-schemas/groups";
 import { NotFoundError } from "@/lib/errors";
 import { formatDuration } from "@/lib/format-duration";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
@@ -23,7 +23,9 @@ type Props = {
 };
 
 export async function generateMetadata({ params }: Props) {
-  return { title: `${decodeURIComponent((await params).id)} · consumer group · Eventscope` };
+  const id = decodeURIComponent((await params).id);
+  const queue = parseRabbitQueueId(id);
+  return { title: queue ? `${queue.queue} · RabbitMQ queue · Eventscope` : `${id} · consumer group · Eventscope` };
 }
 
 /** The partition whose unprocessed events are listed: the one asked for, else the worst lagging one. */
