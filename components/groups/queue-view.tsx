@@ -84,7 +84,7 @@ export function QueueView({ queue, window }: { queue: RabbitQueueView; window: L
           <span className={styles.grMuted}>largest value per {queue.history.bucketMs / 1000} s bucket, UTC</span>
         </div>
         <LagChart title="Lag (messages)" series={lagSeries} from={from} to={to} />
-        <LagChart title="Time lag (age of the oldest ready message)" unit="ms" series={[timeLag]} from={from} to={to} height={150} />
+        <LagChart title="Time lag (age of the oldest message not yet acked)" unit="ms" series={[timeLag]} from={from} to={to} height={150} />
       </section>
 
       <section className={styles.grSection} aria-labelledby="consumers-heading">

@@ -421,7 +421,7 @@ export const rabbitQueueViewSchema = z.object({
   lag: z.string().nullable(),
   timeLagMs: z.number().nullable(),
   timeLagUnknownReason: z.string().nullable(),
-  /** The oldest ready message's timestamp property. */
+  /** The timestamp property of the head message (the oldest not yet acked), when it has one. */
   headMessageAt: z.string().nullable(),
   /** Messages per second as the management plugin averages them; null when it reports none. */
   rates: z.object({ publish: z.number().nullable(), deliver: z.number().nullable(), ack: z.number().nullable() }),

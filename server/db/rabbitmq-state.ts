@@ -30,7 +30,7 @@ export interface RabbitQueueSnapshot {
   ackRate: number | null;
   /** Acks + deliveries without ack since the queue started; null without stats. */
   processedTotal: number | null;
-  /** The oldest ready message's timestamp property, when it has one. */
+  /** The head message's timestamp property (the oldest not yet acked), when it has one. */
   headMessageAt: Date | null;
 }
 
@@ -72,14 +72,13 @@ export interface SyncRabbitVhostOptions {
 
 /**
  * Time lag of a queue at `at`: 0 when nothing waits, now − the head message's timestamp when it
- * has one, else null (unknown: the messages carry no timestamp property, or only unacknowledged
- * ones wait, which the broker gives no timestamp for).
+ * has one, else null (unknown: the messages carry no timestamp property). RabbitMQ 3.10's head is
+ * the oldest message not yet acked: a classic queue whose only messages are unacknowledged still
+ * reports it (checked), so the time lag covers the same messages as the lag.
  */
 export function queueTimeLagMs(queue: Pick<RabbitQueueSnapshot, "messagesReady" | "messagesUnacknowledged" | "headMessageAt">, at: Date): number | null {
-  const ready = queue.messagesReady ?? 0;
-  if (ready + (queue.messagesUnacknowledged ?? 0) === 0) return 0;
-  if (ready > 0 && queue.headMessageAt) return Math.max(0, at.getTime() - queue.headMessageAt.getTime());
-  return null;
+  if ((queue.messagesReady ?? 0) + (queue.messagesUnacknowledged ?? 0) === 0) return 0;
+  return queue.headMessageAt ? Math.max(0, at.getTime() - queue.headMessageAt.getTime()) : null;
 }
 
 /** Stores a vhost's snapshot and judges its queues; returns the verdicts by queue name. */

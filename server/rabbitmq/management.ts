@@ -68,7 +68,7 @@ export interface ManagementQueue {
   messages?: number;
   messages_ready?: number;
   messages_unacknowledged?: number;
-  /** Seconds since the epoch: the oldest ready message's timestamp property, when it has one. */
+  /** Seconds since the epoch: the timestamp property of the head message (the oldest not yet acked), when it has one. */
   head_message_timestamp?: number | null;
   state?: string;
   message_stats?: {

@@ -37,7 +37,7 @@ export default async function GroupsPage({ searchParams }: Props) {
       <p className={styles.grMuted} style={{ margin: "0 0 0.6rem", fontSize: "0.85rem" }}>
         {page.total} in all, Kafka consumer groups and RabbitMQ queues. A group&apos;s lag is end offset −
         committed offset per partition, summed; a queue&apos;s is its ready + unacknowledged messages. Time lag is the age of the oldest
-        unprocessed record (for a queue, of its oldest ready message, known only when messages carry a timestamp property). Health is
+        unprocessed record (for a queue, of its oldest message not yet acked, known only when messages carry a timestamp property). Health is
         judged over the last 5 minutes of samples: STOP (no members or consumers while lagging), STALL (committed offset not moving, or
         nothing acked, while lagging), WARN (lag grew all along), OK. <AutoRefresh pausable />{" "}
         <Link href="/api/groups" prefetch={false}>JSON</Link>

@@ -171,6 +171,10 @@ describe("the RabbitMQ queue poller", () => {
     expect(Number(latest.get("orders.idle")!.time_lag_ms)).toBeGreaterThanOrEqual(120_000);
     expect(Number(latest.get("orders.idle")!.time_lag_ms)).toBeLessThan(600_000);
     expect(latest.get("orders.acked")).toEqual({ queue: "orders.acked", lag: "0", time_lag_ms: "0" });
+    // Its messages are stamped as they are published: the head (the one its consumer holds) is under a minute old.
+    expect(Number(latest.get("orders.growing")!.time_lag_ms)).toBeGreaterThanOrEqual(0);
+    expect(Number(latest.get("orders.growing")!.time_lag_ms)).toBeLessThan(60_000);
+    expect(latest.get("orders.growing")!.time_lag_ms).not.toBeNull();
   });
 
   it("stores bindings with their routing keys, without the default exchange's", async () => {
