@@ -14,6 +14,7 @@ import { ConfigError, configForSource, defaultSource, loadConfig, redactSecrets,
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { ensureSource, openDatabase, type OpenedDatabase } from "../db/index.ts";
 import { startAdminPoller } from "./admin-poller.ts";
+import { startRabbitQueuePoller } from "./rabbitmq/queue-poller.ts";
 import { startCollector, type RunningCollector } from "./collector.ts";
 import { createKafka } from "../kafka/index.ts";
 import { settlesWithin } from "./time-limit.ts";
@@ -112,6 +113,11 @@ try {
   const startedLines: string[] = [];
   for (const sourceConfig of sources) {
     const source = await ensureSource(db, { name: sourceConfig.name, kind: sourceConfig.kind });
+    if (sourceConfig.kind === "rabbitmq") {
+      // Queues, bindings, consumers and lag, from the management API (stopped with the admin pollers).
+      const queueLog = several ? (line: string) => log(`[${source.name}] ${line}`) : log;
+      adminPollers.push(startRabbitQueuePoller({ source, config: sourceConfig, db, log: queueLog, pollMs: config.pollMs }));
+    }
     if (sourceConfig.kind !== "kafka") {
       log(`source ${source.name}: ${sourceConfig.kind} sources are not collected by this version yet`);
       continue;

@@ -74,6 +74,15 @@ export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate,
 export { pruneOlderThan, type PruneResult } from "./retention.ts";
 export { tryAcquirePollerLock, pollerLockKey, type PollerLock } from "./poller-lock.ts";
 export { updateGroupHealth } from "./group-health.ts";
+export {
+  syncRabbitVhost,
+  queueTimeLagMs,
+  type RabbitVhostSnapshot,
+  type RabbitQueueSnapshot,
+  type RabbitBindingSnapshot,
+  type RabbitConsumerSnapshot,
+  type SyncRabbitVhostOptions,
+} from "./rabbitmq-state.ts";
 export * from "./queries/index.ts";
 export { recordAudit, type AuditEntryInput } from "./audit.ts";
 export {
