@@ -14,7 +14,8 @@ import { ConfigError, configForSource, defaultSource, loadConfig, redactSecrets,
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { ensureSource, openDatabase, type OpenedDatabase } from "../db/index.ts";
 import { startAdminPoller } from "./admin-poller.ts";
-import { startCollector, type RunningCollector } from "./collector.ts";
+import { startCollector } from "./collector.ts";
+import { startRabbitMqCollector } from "./rabbitmq/rabbitmq-collector.ts";
 import { createKafka } from "../kafka/index.ts";
 import { settlesWithin } from "./time-limit.ts";
 
@@ -43,7 +44,7 @@ try {
 let broker: RunningBroker | undefined;
 let db: OpenedDatabase | undefined;
 /** One pipeline and one admin poller per source, side by side: a source that is down holds up no other. */
-const collectors: RunningCollector[] = [];
+const collectors: { stop(): Promise<void> }[] = [];
 const adminPollers: { stop(): Promise<void> }[] = [];
 
 /**
@@ -112,13 +113,16 @@ try {
   const startedLines: string[] = [];
   for (const sourceConfig of sources) {
     const source = await ensureSource(db, { name: sourceConfig.name, kind: sourceConfig.kind });
-    if (sourceConfig.kind !== "kafka") {
-      log(`source ${source.name}: ${sourceConfig.kind} sources are not collected by this version yet`);
+    // With several sources every line says whose it is.
+    const sourceLog = several ? (line: string) => log(`[${source.name}] ${line}`) : log;
+    if (sourceConfig.kind === "rabbitmq") {
+      // Queues, consumers and lag of a RabbitMQ source are polled elsewhere; this reads its messages.
+      const running = startRabbitMqCollector(config, sourceConfig, { db, log: sourceLog, source });
+      collectors.push(running);
+      startedLines.push(`source ${source.name}: instance ${running.instanceId}, RabbitMQ ${sourceConfig.amqpUrl} (vhosts ${sourceConfig.vhosts.join(",")})`);
       continue;
     }
     const sourceConfigured = configForSource(config!, sourceConfig);
-    // With several sources every line says whose it is.
-    const sourceLog = several ? (line: string) => log(`[${source.name}] ${line}`) : log;
     const running = startCollector(sourceConfigured, { db, log: sourceLog, source });
     collectors.push(running);
     adminPollers.push(

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import type { Kafka } from "kafkajs";
 import { redactSecrets, type Config } from "../config.ts";
-import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError, type SourceRef } from "../db/index.ts";
+import { recordCollectorHealth, type Database, type DatabaseError, type SourceRef } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
 import { fetchSchemas } from "./schemas/fetch-schemas.ts";
 import { startRegistryCatchUp } from "./schemas/registry-catch-up.ts";
@@ -12,6 +12,7 @@ import { createKafka, explainKafkaError, installUndecodableBatchHandling, regist
 import { settlesWithin } from "./time-limit.ts";
 import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
 import { startFlowFolder } from "./flow-folder.ts";
+import { startRetentionTimer } from "./retention-timer.ts";
 
 /**
  * The collector's ingest pipeline: every collected topic of the cluster (topic-filter.ts) into the
@@ -341,36 +342,13 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   healthTick();
 
   // --- retention ------------------------------------------------------------------------------
-  let pruneRunning: Promise<void> | null = null;
-  const prune = () => {
-    if (pruneRunning) return;
-    pruneRunning = (async () => {
-      const now = Date.now();
-      const before = new Date(now - config.retentionMs);
-      const auditBefore = new Date(now - config.auditRetentionMs);
-      try {
-        const result = await pruneOlderThan(options.db, { data: before, audit: auditBefore });
-        if (!result.ran) return;
-        const total = result.events + result.lagSamples + result.lagMinutes + result.endOffsetSamples + result.flowEntities + result.flowCounts;
-        if (total > 0) {
-          log(
-            `retention: deleted ${result.events} events, ${result.lagSamples} lag samples, ${result.lagMinutes} per-minute lag roll-ups, ${result.endOffsetSamples} end-offset samples, ` +
-              `${result.flowEntities} flow entities and ${result.flowCounts} hourly flow counters from before ${before.toISOString()}`,
-          );
-        }
-        if (result.deadLetters + result.auditEntries > 0) {
-          log(
-            `audit retention: deleted ${result.deadLetters} dead letters (with their replays) and ${result.auditEntries} audit entries from before ${auditBefore.toISOString()}`,
-          );
-        }
-      } catch (error) {
-        log(`retention: pruning failed (tried again later): ${oneLine((error as Error).message)}`);
-      }
-    })().finally(() => (pruneRunning = null));
-  };
-  const pruneIntervalMs = options.pruneIntervalMs ?? 10 * 60_000;
-  const firstPrune = setTimeout(prune, Math.min(60_000, pruneIntervalMs));
-  const pruneTimer = setInterval(prune, pruneIntervalMs);
+  const retention = startRetentionTimer({
+    db: options.db,
+    retentionMs: config.retentionMs,
+    auditRetentionMs: config.auditRetentionMs,
+    log,
+    intervalMs: options.pruneIntervalMs,
+  });
 
   // --- flows: the entities stored since the last fold, counted ------------------------------------
   const flowFolder = !(options.flows ?? config.flows) ? null : startFlowFolder({
@@ -428,8 +406,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         };
         stopped = true;
         clearInterval(healthTimer);
-        clearTimeout(firstPrune);
-        clearInterval(pruneTimer);
+        const retentionStopped = retention.stop();
         const catchUpStopped = registryCatchUp?.stop();
         const foldStopped = flowFolder?.stop();
         signal();
@@ -453,7 +430,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         await waitFor("the write in progress", writer.stop().then((n) => void (dropped = n)));
         if (dropped > 0) log(`stopped with ${dropped} events unstored and uncommitted: they will be read again`);
         await waitFor("listing topics", watcherStopped);
-        await waitFor("retention", pruneRunning ?? undefined);
+        await waitFor("retention", retentionStopped);
         await waitFor("decoding events stored during a registry outage", catchUpStopped);
         await waitFor("folding flows", foldStopped);
         await waitFor("recording health", healthRunning ?? undefined);
