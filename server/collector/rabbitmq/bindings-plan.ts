@@ -1,4 +1,4 @@
-import type { ManagementBinding, ManagementExchange } from "../../rabbitmq/management.ts";
+import type { ManagementBinding, ManagementExchange, ManagementQueue } from "../../rabbitmq/management.ts";
 
 /**
  * Collection mode `bindings` (README.md, "RabbitMQ"), as a pure function of what the management
@@ -25,8 +25,16 @@ export interface CollectedExchange {
   queue: string;
   /** events.channel: the exchange's name, or `<vhost>/<exchange>` outside vhost "/". */
   channel: string;
-  /** What binds the stream to the exchange so that it receives every message the exchange routes. */
+  /** What binds the stream (or the relay queue) to the exchange so that it receives every message the exchange routes. */
   bindings: StreamBinding[];
+  /**
+   * For an exchange that dead-letters (a queue's `x-dead-letter-exchange`, or a policy's
+   * `dead-letter-exchange`): the classic queue of Eventscope's own that is bound instead of the
+   * stream, and whose messages the collector relays into the stream. RabbitMQ 3.10 routes no
+   * dead-lettered message into a stream queue (checked by the tests), but does into a classic one.
+   * null for other exchanges: their stream is bound directly.
+   */
+  relayQueue: string | null;
 }
 
 export interface SkippedExchange {
@@ -44,6 +52,26 @@ export interface ExchangeFilter {
 /** `eventscope.<source>.<exchange>` (vhost "/") or `eventscope.<source>.<vhost>.<exchange>`. */
 export function streamQueueName(source: string, vhost: string, exchange: string): string {
   return vhost === "/" ? `${OWN_QUEUE_PREFIX}${source}.${exchange}` : `${OWN_QUEUE_PREFIX}${source}.${vhost}.${exchange}`;
+}
+
+/**
+ * The relay queue of a dead-letter exchange. `:` cannot be in a source's name, so no stream queue's
+ * name (`eventscope.<source>.…`) is ever a relay's.
+ */
+export function relayQueueName(source: string, vhost: string, exchange: string): string {
+  return vhost === "/" ? `${OWN_QUEUE_PREFIX}${source}:relay.${exchange}` : `${OWN_QUEUE_PREFIX}${source}:relay.${vhost}.${exchange}`;
+}
+
+/** The exchanges a queue of the vhost dead-letters into, by its arguments or its policy. */
+export function deadLetterExchangesOf(queues: readonly ManagementQueue[]): Set<string> {
+  const found = new Set<string>();
+  for (const queue of queues) {
+    const policy = (queue as { effective_policy_definition?: unknown }).effective_policy_definition;
+    for (const value of [queue.arguments?.["x-dead-letter-exchange"], (policy as Record<string, unknown> | null | undefined)?.["dead-letter-exchange"]]) {
+      if (typeof value === "string" && value !== "") found.add(value);
+    }
+  }
+  return found;
 }
 
 /** The events channel of an exchange's messages: its name, or `<vhost>/<exchange>` outside vhost "/". */
@@ -66,6 +94,8 @@ export function planCollectedExchanges(
   vhost: string,
   exchanges: readonly ManagementExchange[],
   bindings: readonly ManagementBinding[],
+  /** The exchanges that queues dead-letter into (deadLetterExchangesOf). */
+  deadLetterExchanges: ReadonlySet<string>,
   filter: ExchangeFilter,
 ): { collected: CollectedExchange[]; skipped: SkippedExchange[] } {
   const collected: CollectedExchange[] = [];
@@ -87,6 +117,7 @@ export function planCollectedExchanges(
       queue: streamQueueName(source, vhost, name),
       channel: channelOfExchange(vhost, name),
       bindings: streamBindings,
+      relayQueue: deadLetterExchanges.has(name) ? relayQueueName(source, vhost, name) : null,
     });
   }
   return { collected, skipped };

@@ -10,7 +10,7 @@ import { startFlowFolder } from "../flow-folder.ts";
 import { startRetentionTimer } from "../retention-timer.ts";
 import { settlesWithin } from "../time-limit.ts";
 import { toEventRowFromAmqp } from "../to-event-row.ts";
-import { planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
+import { deadLetterExchangesOf, planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
 
 /**
  * The RabbitMQ source's collector, collection mode `bindings` (../README.md, "RabbitMQ"): each
@@ -36,6 +36,17 @@ export const STREAM_MAX_AGE = "7D";
 export const STREAM_MAX_LENGTH_BYTES = 1_000_000_000;
 /** Segments of 100 MB (RabbitMQ's default is 500 MB, which would make the byte limit coarse). */
 const STREAM_MAX_SEGMENT_SIZE_BYTES = 100_000_000;
+/** A relay queue is drained as it fills; this only bounds it if the collector is down for long. */
+const RELAY_MAX_LENGTH_BYTES = 1_000_000_000;
+
+/**
+ * A relayed message (bindings-plan.ts, relayQueue) is published into the stream through the
+ * default exchange: the exchange and routing key it was routed with, and its user_id property
+ * (which RabbitMQ refuses from another user), travel in these headers; reading restores them.
+ */
+const RELAY_EXCHANGE_HEADER = "x-eventscope-exchange";
+const RELAY_ROUTING_KEY_HEADER = "x-eventscope-routing-key";
+const RELAY_USER_ID_HEADER = "x-eventscope-user-id";
 
 export interface RabbitMqCollectorOptions {
   db: Pick<Database, "pool" | "prisma">;
@@ -110,6 +121,8 @@ interface VhostLink {
   connection: amqp.ChannelModel;
   closed: boolean;
   consumers: Map<string, StreamConsumer>;
+  /** Relay queues being drained into their streams, by relay queue name. */
+  relays: Set<string>;
 }
 
 type ErrorSource = "broker" | "management" | "database";
@@ -248,7 +261,19 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
           "x-stream-max-segment-size-bytes": { "!": "long", value: STREAM_MAX_SEGMENT_SIZE_BYTES },
         },
       });
-      for (const binding of plan.bindings) await channel.bindQueue(plan.queue, plan.exchange, binding.routingKey, binding.arguments);
+      if (plan.relayQueue === null) {
+        for (const binding of plan.bindings) await channel.bindQueue(plan.queue, plan.exchange, binding.routingKey, binding.arguments);
+        return;
+      }
+      await channel.assertQueue(plan.relayQueue, {
+        durable: true,
+        arguments: { "x-queue-type": "classic", "x-max-length-bytes": { "!": "long", value: RELAY_MAX_LENGTH_BYTES } },
+      });
+      for (const binding of plan.bindings) await channel.bindQueue(plan.relayQueue, plan.exchange, binding.routingKey, binding.arguments);
+      // An exchange that became a dead-letter exchange since its stream was bound: the stream's own
+      // bindings go (idempotent: unbinding what is not bound is no error), else it would get every
+      // message twice. (What arrived in between both ways is stored twice.)
+      for (const binding of plan.bindings) await channel.unbindQueue(plan.queue, plan.exchange, binding.routingKey, binding.arguments);
     } finally {
       await channel.close().catch(() => {});
     }
@@ -300,12 +325,56 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     link.consumers.set(plan.queue, consumer);
   };
 
+  /**
+   * Drains a relay queue into its stream: each message is published into the stream (confirmed)
+   * before it is acknowledged, so none is lost; one relayed when the collector crashed between the
+   * confirm and the acknowledgement is in the stream twice (stored twice, at two positions).
+   */
+  const startRelay = async (link: VhostLink, plan: CollectedExchange, relayQueue: string) => {
+    const channel = await link.connection.createConfirmChannel();
+    channel.on("error", () => {});
+    channel.on("close", () => link.relays.delete(relayQueue));
+    await channel.prefetch(prefetch);
+    await channel.consume(
+      relayQueue,
+      (message) => {
+        if (message === null) {
+          link.relays.delete(relayQueue);
+          void channel.close().catch(() => {});
+          return;
+        }
+        const { userId, headers, ...properties } = message.properties as amqp.MessageProperties & { userId?: unknown };
+        const relayHeaders: Record<string, unknown> = {
+          ...(headers ?? {}),
+          [RELAY_EXCHANGE_HEADER]: message.fields.exchange,
+          [RELAY_ROUTING_KEY_HEADER]: message.fields.routingKey,
+          ...(typeof userId === "string" ? { [RELAY_USER_ID_HEADER]: userId } : {}),
+        };
+        const options = Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined)) as amqp.Options.Publish;
+        try {
+          channel.publish("", plan.queue, message.content, { ...options, headers: relayHeaders }, (error) => {
+            if (error) channel.nack(message, false, true);
+            else channel.ack(message);
+          });
+        } catch {
+          // The channel closed: the message stays in the relay queue, relayed after reconnecting.
+        }
+      },
+      { noAck: false },
+    );
+    link.relays.add(relayQueue);
+  };
+
   /** Lists the vhost's exchanges, declares and binds what is new, starts the consumers that are missing. */
   const refresh = async (link: VhostLink) => {
     let plans: CollectedExchange[];
     try {
-      const [exchanges, bindings] = await Promise.all([management.exchanges(link.vhost), management.bindings(link.vhost)]);
-      const plan = planCollectedExchanges(options.source.name, link.vhost, exchanges, bindings, {
+      const [exchanges, bindings, queues] = await Promise.all([
+        management.exchanges(link.vhost),
+        management.bindings(link.vhost),
+        management.queues(link.vhost),
+      ]);
+      const plan = planCollectedExchanges(options.source.name, link.vhost, exchanges, bindings, deadLetterExchangesOf(queues), {
         include: sourceConfig.exchangesInclude,
         exclude: sourceConfig.exchangesExclude,
       });
@@ -333,6 +402,15 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         continue;
       }
       if (!link.consumers.has(plan.queue)) starting.push(plan);
+      if (plan.relayQueue !== null && !link.relays.has(plan.relayQueue)) {
+        try {
+          await startRelay(link, plan, plan.relayQueue);
+          log(`relaying ${plan.relayQueue} into ${plan.queue} (exchange ${plan.exchange} dead-letters, and RabbitMQ routes no dead letter into a stream)`);
+        } catch (error) {
+          if (link.closed) return;
+          reportOnce(`relay ${plan.relayQueue}`, `vhost ${link.vhost}: relaying ${plan.relayQueue} failed (tried again at the next refresh): ${redact((error as Error).message)}`);
+        }
+      }
     }
     if (starting.length === 0) return;
     let stored: Map<string, bigint>;
@@ -375,7 +453,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
           clientProperties: { connection_name: `eventscope-collector ${options.source.name} ${instanceId}` },
         });
         connections += 1;
-        const current: VhostLink = { vhost, connection, closed: false, consumers: new Map() };
+        const current: VhostLink = { vhost, connection, closed: false, consumers: new Map(), relays: new Set() };
         link = current;
         const lost: { error: Error | null } = { error: null };
         connection.on("error", (error: Error) => (lost.error = error));
@@ -525,12 +603,18 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
 function amqpMessageOf(message: amqp.ConsumeMessage): AmqpMessage {
   const headers = { ...(message.properties.headers ?? {}) } as Record<string, unknown>;
   delete headers["x-stream-offset"];
+  // A relayed message: the exchange, routing key and user_id it had (startRelay).
+  const relayed = typeof headers[RELAY_EXCHANGE_HEADER] === "string";
+  const exchange = relayed ? (headers[RELAY_EXCHANGE_HEADER] as string) : message.fields.exchange;
+  const routingKey = relayed ? String(headers[RELAY_ROUTING_KEY_HEADER] ?? "") : message.fields.routingKey;
+  const userId = relayed ? headers[RELAY_USER_ID_HEADER] : message.properties.userId;
+  for (const name of [RELAY_EXCHANGE_HEADER, RELAY_ROUTING_KEY_HEADER, RELAY_USER_ID_HEADER]) delete headers[name];
   const cc: unknown = headers.CC;
-  const routingKeys = [message.fields.routingKey, ...(Array.isArray(cc) ? cc.filter((key): key is string => typeof key === "string") : [])];
+  const routingKeys = [routingKey, ...(Array.isArray(cc) ? cc.filter((key): key is string => typeof key === "string") : [])];
   return {
-    exchange: message.fields.exchange,
+    exchange,
     routingKeys,
-    properties: { ...message.properties, headers } as AmqpMessage["properties"],
+    properties: { ...message.properties, userId, headers } as AmqpMessage["properties"],
     body: message.content,
     connectionName: null,
     queue: null,
