@@ -508,6 +508,9 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
   // --- health, retention, flows ----------------------------------------------------------------
   let healthFailing = false;
   const writeHealth = async () => {
+    // The broker pushes deliveries: while every vhost's connection is up, the collector is reading
+    // (an idle exchange delivers nothing, which is no sign of a stall).
+    if (links.size === sourceConfig.vhosts.length && [...links.values()].every((link) => !link.closed)) lastPollAt = new Date();
     const error = latestError();
     try {
       await recordCollectorHealth(options.db, {
