@@ -3,6 +3,8 @@
  * what it stores of each kind of exchange, exactly once across a restart, dead letters through a
  * collected DLX, hostile messages, and a broker restart (last: it stops the node).
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import amqp from "amqplib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { uniqueName, waitUntil } from "../../broker/test-support.ts";
@@ -343,6 +345,7 @@ describe("bindings mode", () => {
     const publisher = await connection.createConfirmChannel();
     await publishAll(publisher, [
       { exchange, routingKey: "", body: Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x01]), options: { headers: { seq: 0 } } },
+      // amqplib encodes no header table over 64 KB: the 100 KB header is published with pika (below).
       { exchange, routingKey: "", body: "{}", options: { headers: { seq: 1, big: "x".repeat(60_000) } } },
       { exchange, routingKey: "", body: "{}", options: { headers: { seq: 2, traceparent: "00-NOT-A-TRACE-01" } } },
       { exchange, routingKey: "", body: "{}", options: { headers: { seq: 3, raw: Buffer.from([0xc3, 0x28, 0xff, 0x00]) } } },
@@ -357,6 +360,42 @@ describe("bindings mode", () => {
     const raw = rows[3]!.headers.find((h) => h.key === "raw");
     expect(raw && Buffer.from(raw.value!, "base64")).toEqual(Buffer.from([0xc3, 0x28, 0xff, 0x00]));
     expect(rows[4]!.entity_keys).toEqual(["o-after"]);
+  });
+
+  test("messages published by another client (Debian's python3-pika) are stored and extracted alike, a 100 KB header and non-UTF-8 header bytes included", async () => {
+    const prefix = uniqueName("pika");
+    const exchange = `${prefix}.orders`;
+    const setup = await connection.createChannel();
+    await setup.assertExchange(exchange, "topic", { durable: true });
+    const { source, start } = await collect(prefix);
+    const collector = start();
+    await untilReading(collector, [exchange]);
+    // pika sends Python bytes as a long string, byte for byte: here not UTF-8.
+    const script = `
+import sys, pika
+connection = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
+channel = connection.channel()
+channel.confirm_delivery()
+exchange = sys.argv[2]
+channel.basic_publish(exchange, "order.placed", b'{"orderId":"p-1"}', pika.BasicProperties(
+    content_type="application/json", message_id="py-1", app_id="python-shop", type="OrderPlaced", timestamp=1764970000,
+    headers={"traceparent": "${TRACEPARENT}", "seq": 0}))
+channel.basic_publish(exchange, "order.shipped", b'{"orderId":"p-1"}', pika.BasicProperties(
+    content_type="application/json", headers={"ce_specversion": "1.0", "ce_id": "e-2", "ce_type": "OrderShipped", "ce_source": "shipping-py", "seq": 1}))
+channel.basic_publish(exchange, "order.noted", b"{}", pika.BasicProperties(headers={"seq": 2, "big": "y" * 100000, "latin1": b"caf\\xe9"}))
+connection.close()
+`;
+    await promisify(execFile)("/usr/bin/python3", ["-c", script, node.amqpUrl, exchange], { timeout: 30_000 });
+    const rows = await untilStored(source.id, 3);
+    expect(sequenceOf(rows, exchange)).toEqual([0, 1, 2]);
+    expect(rows[0]).toMatchObject({ key: "order.placed", event_type: "OrderPlaced", producer: "python-shop", trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", entity_keys: ["p-1"] });
+    expect(headerOf(rows[0]!, "amqp.message_id")).toBe("py-1");
+    expect(rows[1]).toMatchObject({ event_type: "OrderShipped", producer: "shipping-py", entity_keys: ["p-1"] });
+    expect(headerOf(rows[2]!, "big")).toHaveLength(100_000);
+    // Bytes that are not UTF-8 are kept exactly, as bytes.
+    const latin1 = rows[2]!.headers.find((h) => h.key === "latin1");
+    expect(latin1).toMatchObject({ encoding: "base64" });
+    expect(Buffer.from(latin1!.value!, "base64")).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
   });
 
   // Last: it stops the node and starts it again on the same data.
