@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import type { Kafka } from "kafkajs";
 import { redactSecrets, type Config } from "../config.ts";
-import { recordCollectorHealth, type Database, type DatabaseError, type SourceRef } from "../db/index.ts";
+import { type Database, type DatabaseError, type SourceRef } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
 import { fetchSchemas } from "./schemas/fetch-schemas.ts";
 import { startRegistryCatchUp } from "./schemas/registry-catch-up.ts";
@@ -13,6 +13,7 @@ import { settlesWithin } from "./time-limit.ts";
 import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
 import { startFlowFolder } from "./flow-folder.ts";
 import { startRetentionTimer } from "./retention-timer.ts";
+import { startHealthReporter } from "./health-reporter.ts";
 
 /**
  * The collector's ingest pipeline: every collected topic of the cluster (topic-filter.ts) into the
@@ -306,49 +307,28 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   });
 
   // --- health ---------------------------------------------------------------------------------
-  let healthFailing = false;
-  const writeHealth = async () => {
-    const writerStats = writer.getStats();
-    const error = latestError();
-    try {
-      await recordCollectorHealth(options.db, {
-        instanceId,
-        sourceId: options.source.id,
-        host,
-        pid: process.pid,
-        startedAt,
+  const health = startHealthReporter({
+    db: options.db,
+    log,
+    identity: { instanceId, sourceId: options.source.id, host, pid: process.pid, startedAt },
+    intervalMs: options.healthIntervalMs,
+    snapshot: () => {
+      const error = latestError();
+      return {
         lastPollAt,
-        lastStoredAt: writerStats.lastStoredAt,
+        lastStoredAt: writer.getStats().lastStoredAt,
         lastAdminPollAt: lastAdminPollAt ?? undefined,
         ownLag: session?.ownLag() ?? null,
         // Cleared once every source of error has recovered.
         lastError: error?.message ?? null,
         lastErrorAt: error?.at ?? null,
         stalled: (session?.stalledPartitions() ?? []).map((stall) => ({ ...stall, source: options.source.name })),
-      });
-      healthFailing = false;
-    } catch (err) {
-      // The database being down is already logged by the writer; say it once here.
-      if (!healthFailing) log(`recording collector health failed: ${oneLine((err as Error).message)}`);
-      healthFailing = true;
-    }
-  };
-  let healthRunning: Promise<void> | null = null;
-  const healthTick = () => {
-    if (healthRunning) return;
-    healthRunning = writeHealth().finally(() => (healthRunning = null));
-  };
-  const healthTimer = setInterval(healthTick, options.healthIntervalMs ?? 5_000);
-  healthTick();
+      };
+    },
+  });
 
   // --- retention ------------------------------------------------------------------------------
-  const retention = startRetentionTimer({
-    db: options.db,
-    retentionMs: config.retentionMs,
-    auditRetentionMs: config.auditRetentionMs,
-    log,
-    intervalMs: options.pruneIntervalMs,
-  });
+  const retention = startRetentionTimer({ db: options.db, config, log, intervalMs: options.pruneIntervalMs });
 
   // --- flows: the entities stored since the last fold, counted ------------------------------------
   const flowFolder = !(options.flows ?? config.flows) ? null : startFlowFolder({
@@ -405,7 +385,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
           if (!(await settlesWithin(work, left()))) cutShort.push(what);
         };
         stopped = true;
-        clearInterval(healthTimer);
+        const healthStopped = health.stop();
         const retentionStopped = retention.stop();
         const catchUpStopped = registryCatchUp?.stop();
         const foldStopped = flowFolder?.stop();
@@ -433,8 +413,8 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         await waitFor("retention", retentionStopped);
         await waitFor("decoding events stored during a registry outage", catchUpStopped);
         await waitFor("folding flows", foldStopped);
-        await waitFor("recording health", healthRunning ?? undefined);
-        await waitFor("recording health", writeHealth());
+        await waitFor("recording health", healthStopped);
+        await waitFor("recording health", health.writeNow());
         if (cutShort.length > 0) {
           log(
             `stop cut short after ${Math.round((Date.now() - startedAt) / 1000)} s: ${[...new Set(cutShort)].join(", ")} did not finish ` +

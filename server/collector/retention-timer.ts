@@ -1,3 +1,4 @@
+import type { Config } from "../config.ts";
 import { pruneOlderThan, type Database } from "../db/index.ts";
 import { oneLine } from "./event-writer.ts";
 
@@ -14,8 +15,8 @@ export interface RetentionTimer {
 
 export interface RetentionTimerOptions {
   db: Pick<Database, "pool" | "prisma">;
-  retentionMs: number;
-  auditRetentionMs: number;
+  /** EVENTSCOPE_RETENTION and EVENTSCOPE_AUDIT_RETENTION. */
+  config: Pick<Config, "retentionMs" | "auditRetentionMs">;
   log(line: string): void;
   /** Default 10 min; the first run is a minute after start (or after one interval, if shorter). */
   intervalMs?: number;
@@ -28,8 +29,8 @@ export function startRetentionTimer(options: RetentionTimerOptions): RetentionTi
     if (running) return;
     running = (async () => {
       const now = Date.now();
-      const before = new Date(now - options.retentionMs);
-      const auditBefore = new Date(now - options.auditRetentionMs);
+      const before = new Date(now - options.config.retentionMs);
+      const auditBefore = new Date(now - options.config.auditRetentionMs);
       try {
         const result = await pruneOlderThan(options.db, { data: before, audit: auditBefore });
         if (!result.ran) return;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { ingestEvents, type EventRow } from "./ingest.ts";
+import { ingestEvents } from "./ingest.ts";
 import { HIGHEST_STORED_POSITIONS_SQL, highestStoredPositions } from "./stored-positions.ts";
 import { ensureSource } from "./sources.ts";
-import { createTestDatabase, type TestDatabase } from "./test-support.ts";
+import { bareEventRow, createTestDatabase, type TestDatabase } from "./test-support.ts";
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -12,26 +12,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function row(sourceId: number, channel: string, position: number, partition = 0): EventRow {
-  const raw = Buffer.from("{}");
-  return {
-    sourceId,
-    topic: channel,
-    partition,
-    offset: String(position),
-    timestamp: new Date(1_700_000_000_000 + position),
-    key: null,
-    value: { kind: "json", json: {}, raw },
-    sizeBytes: raw.length,
-    headers: [],
-    eventType: null,
-    producer: null,
-    entityKeys: [],
-    trace: { traceId: null, parentSpanId: null },
-    deadLetter: null,
-    flags: [],
-  };
-}
+const row = (sourceId: number, topic: string, offset: number, partition = 0) =>
+  bareEventRow({ sourceId, topic, partition, offset, timestamp: new Date(1_700_000_000_000 + offset) });
 
 test("the highest stored position per channel of a source and partition; channels with none are absent", async () => {
   const rabbit = await ensureSource(db, { name: "positions-rabbit", kind: "rabbitmq" });

@@ -7,12 +7,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import amqp from "amqplib";
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test } from "vitest";
 import { uniqueName, waitUntil } from "../../broker/test-support.ts";
 import { createTestDatabase, type TestDatabase } from "../../db/test-support.ts";
 import type { RabbitNode } from "../../rabbitmq/node.ts";
 import { startTestRabbitNode } from "../../rabbitmq/test-support.ts";
-import { startCollectorProcess, type CollectorProcess } from "../test-support.ts";
+import { useCollectorProcesses, type CollectorProcess } from "../test-support.ts";
 import { sequenceOf, storedRowsOf } from "./test-support.ts";
 
 let node: RabbitNode;
@@ -20,7 +20,7 @@ let removeDataDir: () => void;
 let db: TestDatabase;
 let connection: amqp.ChannelModel;
 let sourcesDir: string;
-let processes: CollectorProcess[] = [];
+const processes = useCollectorProcesses();
 
 beforeAll(async () => {
   [{ node, removeDataDir }, db] = await Promise.all([startTestRabbitNode(), createTestDatabase()]);
@@ -35,17 +35,6 @@ afterAll(async () => {
   await db?.drop();
   fs.rmSync(sourcesDir, { recursive: true, force: true });
 }, 120_000);
-
-beforeEach(({ onTestFailed }) => {
-  processes = [];
-  onTestFailed(() => {
-    for (const [i, p] of processes.entries()) console.error(`collector process ${i + 1} (pid ${p.pid}) output:\n${p.output()}`);
-  });
-});
-
-afterEach(async () => {
-  await Promise.all(processes.map((p) => p.kill("SIGKILL")));
-});
 
 function collectorProcess(sourceName: string, prefix: string): CollectorProcess {
   const file = path.join(sourcesDir, `${sourceName}.yaml`);
@@ -63,9 +52,7 @@ function collectorProcess(sourceName: string, prefix: string): CollectorProcess 
       "",
     ].join("\n"),
   );
-  const p = startCollectorProcess({ EVENTSCOPE_SOURCES_FILE: file, TEST_RABBITMQ_PASSWORD: "guest", DATABASE_URL: db.url });
-  processes.push(p);
-  return p;
+  return processes.start({ EVENTSCOPE_SOURCES_FILE: file, TEST_RABBITMQ_PASSWORD: "guest", DATABASE_URL: db.url });
 }
 
 async function sourceIdOf(name: string): Promise<number> {

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import amqp from "amqplib";
 import { redactSecrets, type Config, type RabbitMqSourceConfig } from "../../config.ts";
-import { highestStoredPositions, recordCollectorHealth, type Database, type DatabaseError, type SourceRef } from "../../db/index.ts";
+import { highestStoredPositions, type Database, type DatabaseError, type SourceRef } from "../../db/index.ts";
 import { createManagementClient } from "../../rabbitmq/management.ts";
 import type { AmqpMessage, ExtractOptions } from "../extract/index.ts";
 import { EventWriter, oneLine, type WriteChunk } from "../event-writer.ts";
 import { startFlowFolder } from "../flow-folder.ts";
 import { startRetentionTimer } from "../retention-timer.ts";
+import { startHealthReporter } from "../health-reporter.ts";
 import { settlesWithin } from "../time-limit.ts";
 import { toEventRowFromAmqp } from "../to-event-row.ts";
 import { deadLetterExchangesOf, planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
@@ -506,19 +507,17 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
   );
 
   // --- health, retention, flows ----------------------------------------------------------------
-  let healthFailing = false;
-  const writeHealth = async () => {
-    // The broker pushes deliveries: while every vhost's connection is up, the collector is reading
-    // (an idle exchange delivers nothing, which is no sign of a stall).
-    if (links.size === sourceConfig.vhosts.length && [...links.values()].every((link) => !link.closed)) lastPollAt = new Date();
-    const error = latestError();
-    try {
-      await recordCollectorHealth(options.db, {
-        instanceId,
-        sourceId: options.source.id,
-        host,
-        pid: process.pid,
-        startedAt,
+  const health = startHealthReporter({
+    db: options.db,
+    log,
+    identity: { instanceId, sourceId: options.source.id, host, pid: process.pid, startedAt },
+    intervalMs: options.healthIntervalMs,
+    snapshot: () => {
+      // The broker pushes deliveries: while every vhost's connection is up, the collector is reading
+      // (an idle exchange delivers nothing, which is no sign of a stall).
+      if (links.size === sourceConfig.vhosts.length && [...links.values()].every((link) => !link.closed)) lastPollAt = new Date();
+      const error = latestError();
+      return {
         lastPollAt,
         lastStoredAt: writer.getStats().lastStoredAt,
         lastAdminPollAt: lastAdminPollAt ?? undefined,
@@ -526,27 +525,10 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         lastError: error?.message ?? null,
         lastErrorAt: error?.at ?? null,
         stalled: [],
-      });
-      healthFailing = false;
-    } catch (err) {
-      if (!healthFailing) log(`recording collector health failed: ${oneLine((err as Error).message)}`);
-      healthFailing = true;
-    }
-  };
-  let healthRunning: Promise<void> | null = null;
-  const healthTick = () => {
-    if (healthRunning) return;
-    healthRunning = writeHealth().finally(() => (healthRunning = null));
-  };
-  const healthTimer = setInterval(healthTick, options.healthIntervalMs ?? 5_000);
-  healthTick();
-  const retention = startRetentionTimer({
-    db: options.db,
-    retentionMs: config.retentionMs,
-    auditRetentionMs: config.auditRetentionMs,
-    log,
-    intervalMs: options.pruneIntervalMs,
+      };
+    },
   });
+  const retention = startRetentionTimer({ db: options.db, config, log, intervalMs: options.pruneIntervalMs });
   const flowFolder = (options.flows ?? config.flows)
     ? startFlowFolder({ db: options.db, log, intervalMs: options.flowFoldMs, compensations: config.compensations })
     : null;
@@ -574,7 +556,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         const deadline = Date.now() + stopTimeoutMs;
         const left = () => Math.max(0, deadline - Date.now());
         stopped = true;
-        clearInterval(healthTimer);
+        const healthStopped = health.stop();
         for (const wake of wakers) wake();
         const retentionStopped = retention.stop();
         const foldStopped = flowFolder?.stop();
@@ -595,8 +577,8 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         await settlesWithin(Promise.all(vhostsRunning), Math.min(1_000, left()));
         await settlesWithin(retentionStopped, left());
         await settlesWithin(foldStopped, left());
-        await settlesWithin(healthRunning ?? undefined, left());
-        await settlesWithin(writeHealth(), left());
+        await settlesWithin(healthStopped, left());
+        await settlesWithin(health.writeNow(), left());
       })());
     },
   };
