@@ -207,12 +207,16 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     const { rows, bytes, last } = consumer.pending;
     if (rows.length === 0 || last === null) return;
     consumer.pending = { rows: [], bytes: 0, last: null };
-    writer.enqueue({
-      rows,
-      bytes,
-      positions: [{ topic: consumer.plan.channel, partition: 0, next: (consumer.lastPosition ?? 0n) + 1n }],
-      tag: { consumer, last },
-    });
+    try {
+      writer.enqueue({
+        rows,
+        bytes,
+        positions: [{ topic: consumer.plan.channel, partition: 0, next: (consumer.lastPosition ?? 0n) + 1n }],
+        tag: { consumer, last },
+      });
+    } catch {
+      // The writer stopped (a delivery that came in while stopping): not acknowledged, read again next time.
+    }
   };
 
   const onDelivery = (consumer: StreamConsumer, message: amqp.ConsumeMessage) => {
