@@ -11,7 +11,7 @@ import { uniqueName, waitUntil } from "../../broker/test-support.ts";
 import { loadConfig, type Config } from "../../config.ts";
 import { ensureSource } from "../../db/index.ts";
 import { createTestDatabase, type TestDatabase } from "../../db/test-support.ts";
-import { startRabbitNode, type RabbitNode } from "../../rabbitmq/node.ts";
+import { rabbitmqctl, startRabbitNode, type RabbitNode } from "../../rabbitmq/node.ts";
 import { startTestRabbitNode } from "../../rabbitmq/test-support.ts";
 import { LogCollector } from "../test-support.ts";
 import { startRabbitMqCollector, type RunningRabbitMqCollector } from "./rabbitmq-collector.ts";
@@ -389,6 +389,32 @@ connection.close()
     const latin1 = rows[2]!.headers.find((h) => h.key === "latin1");
     expect(latin1).toMatchObject({ encoding: "base64" });
     expect(Buffer.from(latin1!.value!, "base64")).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+  });
+
+  test("a user with only the documented permissions (monitoring; configure and write on eventscope.*, write on amq.default) collects events and dead letters", async () => {
+    const prefix = uniqueName("perms");
+    const user = `${prefix}-user`;
+    await rabbitmqctl(node, ["add_user", user, "secret-pw"]);
+    await rabbitmqctl(node, ["set_user_tags", user, "monitoring"]);
+    await rabbitmqctl(node, ["set_permissions", "-p", "/", user, "^eventscope\\..*", "^(eventscope\\..*|amq\\.default)$", ".*"]);
+    const setup = await connection.createChannel();
+    await setup.assertExchange(`${prefix}.orders`, "topic", { durable: true });
+    await setup.assertExchange(`${prefix}.dlx`, "fanout", { durable: true });
+    await setup.assertQueue(`${prefix}.work`, { durable: true, arguments: { "x-dead-letter-exchange": `${prefix}.dlx` } });
+    await setup.bindQueue(`${prefix}.work`, `${prefix}.orders`, "#");
+    const source = await ensureSource(db, { name: prefix, kind: "rabbitmq" });
+    const collector = startRabbitMqCollector(config, { ...rabbitSourceOf(node, prefix, prefix), username: user, password: "secret-pw" }, { db, source, log: logs.log, refreshMs: 500, flushMs: 50 });
+    running.push(collector);
+    await untilReading(collector, [`${prefix}.orders`, `${prefix}.dlx`]);
+    const publisher = await connection.createConfirmChannel();
+    await publishAll(publisher, [{ exchange: `${prefix}.orders`, routingKey: "order.placed", body: '{"orderId":"o-1"}', options: { contentType: "application/json" } }]);
+    const message = await waitUntil("the message in the work queue", () => setup.get(`${prefix}.work`));
+    setup.nack(message, false, false);
+    const rows = await untilStored(source.id, 2);
+    expect(rows.map((row) => row.channel)).toEqual([`${prefix}.dlx`, `${prefix}.orders`]);
+    const { rows: deadLetters } = await db.pool.query("SELECT error_class FROM dead_letters WHERE source_id = $1", [source.id]);
+    expect(deadLetters).toEqual([{ error_class: "rejected" }]);
+    expect(logs.text()).not.toMatch(/ACCESS_REFUSED|403/);
   });
 
   // Last: it stops the node and starts it again on the same data.
