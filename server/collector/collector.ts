@@ -1,5 +1,3 @@
-import { randomBytes } from "node:crypto";
-import os from "node:os";
 import type { Kafka } from "kafkajs";
 import { redactSecrets, type Config } from "../config.ts";
 import { type Database, type DatabaseError, type SourceRef } from "../db/index.ts";
@@ -13,7 +11,7 @@ import { settlesWithin } from "./time-limit.ts";
 import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
 import { startFlowFolder } from "./flow-folder.ts";
 import { startRetentionTimer } from "./retention-timer.ts";
-import { startHealthReporter } from "./health-reporter.ts";
+import { newInstanceId, startHealthReporter } from "./health-reporter.ts";
 
 /**
  * The collector's ingest pipeline: every collected topic of the cluster (topic-filter.ts) into the
@@ -117,9 +115,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   // Also when the caller brings its own client: the codecs are process-wide.
   registerCompressionCodecs();
   const kafka = options.kafka ?? createKafka(config, { log, clientId: "eventscope-collector" });
-  const host = os.hostname();
-  const startedAt = new Date();
-  const instanceId = options.instanceId ?? `${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const instanceId = options.instanceId ?? newInstanceId();
   const topicRefreshMs = options.topicRefreshMs ?? 3_000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 20_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
@@ -310,7 +306,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   const health = startHealthReporter({
     db: options.db,
     log,
-    identity: { instanceId, sourceId: options.source.id, host, pid: process.pid, startedAt },
+    identity: { instanceId, sourceId: options.source.id },
     intervalMs: options.healthIntervalMs,
     snapshot: () => {
       const error = latestError();

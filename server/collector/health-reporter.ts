@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import os from "node:os";
 import { recordCollectorHealth, type CollectorHealthUpdate, type Database } from "../db/index.ts";
 import { oneLine } from "./event-writer.ts";
 
@@ -15,10 +17,16 @@ export interface HealthReporter {
 
 type Identity = Pick<CollectorHealthUpdate, "instanceId" | "sourceId" | "host" | "pid" | "startedAt">;
 
+/** A pipeline's instance id, unless it is given one: `<host>-<pid>-<random>`. */
+export function newInstanceId(): string {
+  return `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
 export interface HealthReporterOptions {
   db: Pick<Database, "prisma">;
   log(line: string): void;
-  identity: Identity;
+  /** The row's key (newInstanceId()) and the source it reports on; host, pid and start time are this process's. */
+  identity: Pick<Identity, "instanceId" | "sourceId">;
   /** The row's other fields, read at each write. */
   snapshot(): Omit<CollectorHealthUpdate, keyof Identity>;
   /** Default 5 s; the first write is at once. */
@@ -26,10 +34,11 @@ export interface HealthReporterOptions {
 }
 
 export function startHealthReporter(options: HealthReporterOptions): HealthReporter {
+  const identity: Identity = { ...options.identity, host: os.hostname(), pid: process.pid, startedAt: new Date() };
   let failing = false;
   const write = async () => {
     try {
-      await recordCollectorHealth(options.db, { ...options.identity, ...options.snapshot() });
+      await recordCollectorHealth(options.db, { ...identity, ...options.snapshot() });
       failing = false;
     } catch (error) {
       if (!failing) options.log(`recording collector health failed: ${oneLine((error as Error).message)}`);

@@ -1,5 +1,3 @@
-import { randomBytes } from "node:crypto";
-import os from "node:os";
 import amqp from "amqplib";
 import { redactSecrets, type Config, type RabbitMqSourceConfig } from "../../config.ts";
 import { highestStoredPositions, type Database, type DatabaseError, type SourceRef } from "../../db/index.ts";
@@ -8,7 +6,7 @@ import type { AmqpMessage, ExtractOptions } from "../extract/index.ts";
 import { EventWriter, oneLine, type WriteChunk } from "../event-writer.ts";
 import { startFlowFolder } from "../flow-folder.ts";
 import { startRetentionTimer } from "../retention-timer.ts";
-import { startHealthReporter } from "../health-reporter.ts";
+import { newInstanceId, startHealthReporter } from "../health-reporter.ts";
 import { settlesWithin } from "../time-limit.ts";
 import { toEventRowFromAmqp } from "../to-event-row.ts";
 import { deadLetterExchangesOf, planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
@@ -130,9 +128,7 @@ type ErrorSource = "broker" | "management" | "database";
 
 export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSourceConfig, options: RabbitMqCollectorOptions): RunningRabbitMqCollector {
   const log = options.log;
-  const host = os.hostname();
-  const startedAt = new Date();
-  const instanceId = options.instanceId ?? `${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const instanceId = options.instanceId ?? newInstanceId();
   const refreshMs = options.refreshMs ?? 30_000;
   const prefetch = options.prefetch ?? 1_000;
   const flushRows = options.flushRows ?? 500;
@@ -514,7 +510,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
   const health = startHealthReporter({
     db: options.db,
     log,
-    identity: { instanceId, sourceId: options.source.id, host, pid: process.pid, startedAt },
+    identity: { instanceId, sourceId: options.source.id },
     intervalMs: options.healthIntervalMs,
     snapshot: () => {
       // The broker pushes deliveries: while every vhost's connection is up, the collector is reading
