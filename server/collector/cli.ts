@@ -3,8 +3,8 @@
  *
  * Reads the environment (server/config.ts); opens the database (DATABASE_URL, or the embedded
  * PostgreSQL under .eventscope/ when it is unset); starts the embedded broker (data under
- * .eventscope/broker, port 9092) when KAFKA_BROKERS is unset; then the ingest pipeline and the
- * admin poller. SIGINT / SIGTERM: stop consuming, store and commit what was fetched, close, within
+ * .eventscope/broker, port 9092) when KAFKA_BROKERS is unset; then, per source, the ingest
+ * pipeline and the admin poller (Kafka), or the RabbitMQ collector (rabbitmq/rabbitmq-collector.ts). SIGINT / SIGTERM: stop consuming, store and commit what was fetched, close, within
  * about 10 s whatever the broker's or the database's state (what was cut short is logged).
  *
  * With NODE_ENV=production, KAFKA_BROKERS and DATABASE_URL are required (no embedded defaults).
