@@ -72,6 +72,7 @@ export {
 export { saveRegistrySchemas, type RegistrySchemaRow } from "./registry-schemas.ts";
 export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate, type StalledPartitionUpdate } from "./health.ts";
 export { pruneOlderThan, type PruneResult } from "./retention.ts";
+export { highestStoredPositions } from "./stored-positions.ts";
 export { tryAcquirePollerLock, pollerLockKey, type PollerLock } from "./poller-lock.ts";
 export { updateGroupHealth } from "./group-health.ts";
 export {
