@@ -13,7 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { connectDatabase, getEntityTimeline, searchEvents } from "../server/db/index.ts";
+import { connectDatabase, getEntityTimeline, listDeadLetters, searchEvents } from "../server/db/index.ts";
 import { findFreePort, isPortFree, pollUntil } from "./support/ports.ts";
 
 const DEMO = path.join(path.dirname(fileURLToPath(import.meta.url)), "demo.ts");
@@ -269,6 +269,83 @@ describe("npm run demo", () => {
       expect((await stop(run)).code).toBe(0);
       expect(run.output()).toContain("stopping the Kafka brokers…");
       expect(await isPortFree(warehousePort), "the warehouse broker's port after Ctrl-C").toBe(true);
+    },
+    300_000,
+  );
+
+  it(
+    "--rabbitmq: a RabbitMQ node collected as a source; an order's timeline runs from Kafka into RabbitMQ, and refused e-mail jobs are dead letters",
+    async () => {
+      const dataDir = freshDataDir();
+      const rabbitPort = await findFreePort();
+      const managementPort = await findFreePort();
+      const run = launch([
+        "--data-dir",
+        dataDir,
+        "--rabbitmq",
+        "--rabbitmq-port",
+        String(rabbitPort),
+        "--rabbitmq-management-port",
+        String(managementPort),
+        "--broker-port",
+        String(await findFreePort()),
+        "--db-port",
+        String(await findFreePort()),
+        "--registry-port",
+        String(await findFreePort()),
+        "--no-web",
+        ...["--rate", "5", "--shipping-failure-rate", "0", "--decline-rate", "0", "--transient-rate", "0", "--malformed-rate", "0"],
+        ...["--email-failure-rate", "0.3", "--stall-every", "0"],
+      ]);
+      const { databaseUrl } = await waitForReady(run);
+      expect(run.output()).toMatch(new RegExp(`^RabbitMQ: amqp://guest:\\*\\*\\*@127\\.0\\.0\\.1:${rabbitPort} \\(source rabbitmq\\)\\s+management: http://127\\.0\\.0\\.1:${managementPort} \\(guest/guest\\)$`, "m"));
+      const sourcesFile = JSON.parse(fs.readFileSync(path.join(dataDir, "sources.json"), "utf8")) as { sources: { name: string; kind: string }[] };
+      expect(sourcesFile.sources.map((source) => `${source.name}:${source.kind}`)).toEqual(["default:kafka", "rabbitmq:rabbitmq"]);
+
+      const db = connectDatabase(databaseUrl, { maxConnections: 2 });
+      try {
+        // An order whose e-mail was sent: its timeline runs from OrderPlaced on Kafka to the
+        // e-mail job and EmailSent on RabbitMQ's exchange `email`, in time order.
+        const timeline = await pollUntil(
+          "an order whose e-mail was sent",
+          async () => {
+            const page = await searchEvents(db, { type: "EmailSent", source: "rabbitmq", limit: 1 });
+            const orderId = page.events[0]?.entityKeys[0];
+            if (!orderId) return undefined;
+            const events = (await getEntityTimeline(db, orderId)).events;
+            const types = new Set(events.map((event) => event.eventType));
+            return ["OrderPlaced", "OrderConfirmed", "NotificationSent", "EmailRequested", "EmailSent"].every((type) => types.has(type)) ? events : undefined;
+          },
+          120_000,
+        ).catch((error: unknown) => {
+          throw new Error(`${(error as Error).message}\nlauncher output:\n${run.output()}`);
+        });
+        const steps = timeline.map((event) => `${event.source}:${event.topic}:${event.eventType}`);
+        expect(steps).toContain("default:orders:OrderPlaced");
+        expect(steps).toContain("rabbitmq:email:EmailRequested");
+        expect(steps).toContain("rabbitmq:email:EmailSent");
+        expect(steps.indexOf("default:orders:OrderPlaced")).toBeLessThan(steps.indexOf("rabbitmq:email:EmailRequested"));
+        const times = timeline.map((event) => Date.parse(event.timestamp));
+        expect(times).toEqual([...times].sort((a, b) => a - b));
+        // The job carries the order's trace from Kafka into RabbitMQ.
+        const job = timeline.find((event) => event.eventType === "EmailRequested")!;
+        expect(job.producer).toBe("notification-service");
+        expect(job.traceId).toBe(timeline.find((event) => event.eventType === "OrderPlaced")!.traceId);
+
+        // A refused job, dead-lettered by RabbitMQ into email.dead (which nobody reads), is in the inbox.
+        const dead = await pollUntil(
+          "a RabbitMQ dead letter",
+          async () => (await listDeadLetters(db, { source: "rabbitmq", limit: 1 })).deadLetters[0],
+          60_000,
+        );
+        expect(dead).toMatchObject({ source: "rabbitmq", originTopic: "email", errorClass: "rejected" });
+      } finally {
+        await db.close();
+      }
+      expect((await stop(run)).code).toBe(0);
+      expect(run.output()).toContain("stopping RabbitMQ…");
+      expect(await isPortFree(rabbitPort), "RabbitMQ's port after Ctrl-C").toBe(true);
+      expect(await isPortFree(managementPort), "the management port after Ctrl-C").toBe(true);
     },
     300_000,
   );

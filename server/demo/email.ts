@@ -46,8 +46,8 @@ export async function declareEmailTopology(channel: Channel): Promise<void> {
 }
 
 /** Headers with the active trace context (`traceparent`, `tracestate`) injected. */
-function tracedHeaders(extra: Record<string, string> = {}): Record<string, string> {
-  const headers: Record<string, string> = { ...extra };
+function tracedHeaders(extra: Record<string, string | number> = {}): Record<string, string | number> {
+  const headers: Record<string, string | number> = { ...extra };
   propagation.inject(otelContext.active(), headers);
   return headers;
 }
@@ -65,7 +65,8 @@ function publish(channel: ConfirmChannel, routingKey: string, type: string, appI
         type,
         timestamp: Math.floor(Date.now() / 1000),
         contentType: "application/json",
-        headers: tracedHeaders(),
+        // The timestamp property has whole seconds only: the header says the millisecond.
+        headers: tracedHeaders({ timestamp_in_ms: Date.now() }),
       },
       (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()),
     );

@@ -71,6 +71,19 @@ describe("extractAmqpEvent", () => {
     expect(extractAmqpEvent("orders", 3, message(), OPTIONS).offset).toBe("3");
   });
 
+  it("takes the time to the millisecond from timestamp_in_ms, and the seconds of the property without it", () => {
+    const both = extractAmqpEvent("orders", 1, message({}, { timestamp: 1_765_000_000, headers: { timestamp_in_ms: 1_765_000_000_123 } }), OPTIONS);
+    expect(both.timestamp).toEqual(new Date("2025-12-06T05:46:40.123Z"));
+    expect(both.flags).toEqual([]);
+    const secondsOnly = extractAmqpEvent("orders", 2, message({}, { timestamp: 1_765_000_000 }), OPTIONS);
+    expect(secondsOnly.timestamp).toEqual(new Date("2025-12-06T05:46:40.000Z"));
+    // A header that is not a whole number of milliseconds is not a time: the property is used.
+    const bogus = extractAmqpEvent("orders", 3, message({}, { timestamp: 1_765_000_000, headers: { timestamp_in_ms: "soon" } }), OPTIONS);
+    expect(bogus.timestamp).toEqual(new Date("2025-12-06T05:46:40.000Z"));
+    const headerOnly = extractAmqpEvent("orders", 4, message({}, { headers: { timestamp_in_ms: 1_765_000_000_999 } }), OPTIONS);
+    expect(headerOnly.timestamp).toEqual(new Date("2025-12-06T05:46:40.999Z"));
+  });
+
   it("never makes the routing key an entity, and has no key for an empty routing key", () => {
     const event = extractAmqpEvent("orders", 1, message({ routingKeys: ["ord-77"], body: Buffer.from('{"status":"ok"}') }), OPTIONS);
     expect(event).toMatchObject({ key: { kind: "text", text: "ord-77" }, entityKeys: [], entityKinds: [], entitySource: null });

@@ -13,7 +13,9 @@ import type { AmqpMessage, ExtractOptions } from "./types.ts";
  * property is the value's content type; CloudEvents binary mode reads `cloudEvents:` (and
  * `cloudEvents_`, `ce_`) headers; the `type` property and `app_id` come right after CloudEvents
  * for the event type and producer, the connection name last for the producer; the routing key is
- * the key but never an entity; the timestamp property (seconds) is the time, null when absent;
+ * the key but never an entity; the time is the `timestamp_in_ms` header (milliseconds, what
+ * RabbitMQ's message-timestamp plugin and careful publishers write) when it is a whole number,
+ * else the timestamp property (whole seconds only), null when neither is there;
  * RabbitMQ's `x-death` headers make a dead letter. Pure and total, like extractEvent.
  */
 export function extractAmqpEvent(
@@ -27,8 +29,10 @@ export function extractAmqpEvent(
   if (unreadable) flags.push("header-unreadable");
   const properties: Record<string, unknown> =
     message.properties !== null && typeof message.properties === "object" ? (message.properties as Record<string, unknown>) : {};
-  const { timestamp, invalid } = readAmqpTimestamp(properties.timestamp);
-  if (invalid) flags.push("timestamp-invalid");
+  const precise = millisecondsHeader(properties.headers);
+  const { timestamp: fromProperty, invalid } = readAmqpTimestamp(properties.timestamp);
+  const timestamp = precise ?? fromProperty;
+  if (invalid && precise === null) flags.push("timestamp-invalid");
   const routingKeys: unknown = message.routingKeys;
   const routingKey = Array.isArray(routingKeys) ? (routingKeys[0] as unknown) : routingKeys;
   const derived = extractFromParts(
@@ -51,6 +55,19 @@ export function extractAmqpEvent(
   );
   return { topic: channel, partition: 0, offset: String(position), timestamp, ...derived };
 }
+
+/** The `timestamp_in_ms` header as a time: a whole, non-negative number of milliseconds; else null. */
+function millisecondsHeader(headers: unknown): Date | null {
+  if (headers === null || typeof headers !== "object") return null;
+  const raw: unknown = Object.hasOwn(headers, TIMESTAMP_IN_MS_HEADER) ? (headers as Record<string, unknown>)[TIMESTAMP_IN_MS_HEADER] : undefined;
+  const ms = typeof raw === "number" ? raw : typeof raw === "bigint" ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms < 0) return null;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** The header of a message's publishing time in milliseconds (rabbitmq_message_timestamp's name). */
+export const TIMESTAMP_IN_MS_HEADER = "timestamp_in_ms";
 
 function textOrNull(value: unknown): string | null {
   return typeof value === "string" && value !== "" ? value : null;
