@@ -86,8 +86,8 @@ export default async function globalSetup(): Promise<void> {
   fs.chmodSync(tempDir, 0o755);
   const dataDir = path.join(tempDir, "data");
   const ports = new Set<number>();
-  while (ports.size < 5) ports.add(await findFreePort());
-  const [port, brokerPort, dbPort, registryPort, warehouseBrokerPort] = [...ports];
+  while (ports.size < 7) ports.add(await findFreePort());
+  const [port, brokerPort, dbPort, registryPort, warehouseBrokerPort, rabbitmqPort, rabbitmqManagementPort] = [...ports];
   const args = [
     "--import",
     "tsx",
@@ -105,6 +105,12 @@ export default async function globalSetup(): Promise<void> {
     // Two sources: the warehouse's cluster on a second embedded broker, bridged from shipping.
     "--sources",
     "2",
+    // A third, RabbitMQ: the e-mail jobs of the notifications, with refused ones dead-lettered.
+    "--rabbitmq",
+    "--rabbitmq-port",
+    String(rabbitmqPort),
+    "--rabbitmq-management-port",
+    String(rabbitmqManagementPort),
     "--warehouse-broker-port",
     String(warehouseBrokerPort),
     "--rate",

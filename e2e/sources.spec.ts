@@ -95,6 +95,7 @@ test.describe("two sources", () => {
     expect(health.sources.map((source) => [source.name, source.kind])).toEqual([
       ["default", "kafka"],
       ["warehouse", "kafka"],
+      ["rabbitmq", "rabbitmq"],
     ]);
   });
 });

@@ -114,12 +114,13 @@ describe("a breaking payments schema change in the demo", () => {
     // shipping-service and order-service read PaymentProcessed.
     const shipped = await orderPaidWith(after, "PaymentProcessed", "demo.orders WHERE status = 'shipped'");
     expect(shipped.value).toMatchObject({ orderId: shipped.orderId, status: "CAPTURED", cardLast4: expect.stringMatching(/^\d{4}$/) });
-    // The demo's tables say shipped as OrderShipped is sent: the collector stores it a moment later.
+    // The demo's tables say shipped as OrderShipped is sent: the collector stores it a moment later,
+    // and each topic at its own pace (OrderConfirmed may come in after OrderShipped).
     const types = await waitUntil(
-      "the order's OrderShipped on its timeline",
+      "the order's OrderConfirmed and OrderShipped on its timeline",
       async () => {
         const found = (await getEntityTimeline(db, shipped.orderId)).events.map((e) => e.eventType);
-        return found.includes("OrderShipped") ? found : null;
+        return found.includes("OrderShipped") && found.includes("OrderConfirmed") ? found : null;
       },
       { timeoutMs: 30_000, intervalMs: 250, describe: describeRun },
     );
