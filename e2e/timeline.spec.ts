@@ -146,9 +146,21 @@ test.describe("entity timeline", () => {
       await producer.disconnect();
     }
 
-    // It appears without a reload, and the expanded event is still open.
-    await expect(timeline.row("SupportTicketOpened")).toBeVisible({ timeout: 30_000 });
+    // It appears without a reload (at the end of the list, which draws the rows in view: scrolled
+    // down to), and the expanded event is still open.
+    const list = page.getByRole("list", { name: `Events of ${orderId}` });
+    await expect
+      .poll(
+        async () => {
+          await list.evaluate((element) => element.scrollTo(0, element.scrollHeight));
+          return timeline.row("SupportTicketOpened").count();
+        },
+        { timeout: 30_000 },
+      )
+      .toBeGreaterThan(0);
+    await expect(timeline.row("SupportTicketOpened")).toBeVisible();
     await expect(timeline.row("SupportTicketOpened").getByText("support-desk", { exact: true })).toBeVisible();
+    await list.evaluate((element) => element.scrollTo(0, 0));
     await expect(placed.getByRole("region", { name: "Headers" })).toBeVisible();
     await timeline.screenshot(testInfo, "entity-timeline-live");
   });
