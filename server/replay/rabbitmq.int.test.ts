@@ -209,6 +209,19 @@ describe("replay of a RabbitMQ dead letter", () => {
     await nextMessage(queue);
   });
 
+  test("an exchange that routes it to no queue: the broker returns it, and the replay is failed (audited), not sent", async () => {
+    const exchange = uniqueName("orders");
+    const queue = await boundQueue(exchange, "order.*");
+    const unbound = uniqueName("nowhere");
+    await channel.assertExchange(unbound, "topic", { durable: false });
+    const id = await storeDeadLetter(deadLettered(exchange, queue, "order.placed"));
+    const result = await replayDeadLetter(deps, { deadLetterId: id, actor: "hal", topic: unbound });
+    expect(result).toMatchObject({ status: "failed", error: expect.stringMatching(/routed it to no queue/) });
+    const audit = await listAuditLog(db, { targetId: id });
+    expect(audit.entries.map((e) => e.result)).toEqual(["error"]);
+    expect((await getDeadLetter(db, id))?.replays.map((r) => r.outcome)).toEqual(["failed"]);
+  });
+
   test("edits: headers and value as text; a tombstone is refused before anything is claimed", async () => {
     const exchange = uniqueName("orders");
     const queue = await boundQueue(exchange, "order.*");

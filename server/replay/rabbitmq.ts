@@ -22,15 +22,21 @@ export interface AmqpPublish {
 }
 
 export interface RabbitReplayPublisher {
+  /** The connection closed (the broker stopped, or close() was called): a new publisher is needed. */
+  readonly closed: boolean;
   /** Whether `exchange` exists (a passive declare); "" (the default exchange) always does. */
   exchangeExists(exchange: string): Promise<boolean>;
   /**
    * Publishes and resolves once the broker confirmed it; throws when the broker refuses it (nack),
-   * or returns it because no queue is bound for its routing key (it is published `mandatory`).
+   * or returns it because no queue is bound for its routing key (it is published `mandatory`),
+   * or does not confirm it within CONFIRM_TIMEOUT_MS (a broker blocked by a resource alarm).
    */
   publish(message: AmqpPublish): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long a replay waits for the broker's confirm before it is reported failed. */
+export const CONFIRM_TIMEOUT_MS = 30_000;
 
 /** The vhost a dead letter's channel belongs to: `<vhost>/<name>` outside "/" (as the collector names channels). */
 export function vhostOfChannel(vhosts: readonly string[], channel: string): string {
@@ -100,6 +106,7 @@ export async function createRabbitReplayPublisher(
       const channel = await connection.createConfirmChannel();
       let channelError: Error | null = null;
       let returned = false;
+      let timer: NodeJS.Timeout | undefined;
       channel.on("error", (error: Error) => {
         channelError = error;
       });
@@ -113,23 +120,28 @@ export async function createRabbitReplayPublisher(
             error ? reject(channelError ?? new Error("the broker refused the message (nack)")) : resolve(),
           );
           channel.once("close", () => reject(channelError ?? new Error("the channel closed before the broker confirmed the message")));
+          timer = setTimeout(
+            () => reject(new Error(`the broker did not confirm the message within ${CONFIRM_TIMEOUT_MS / 1000} s: it may still be delivered`)),
+            CONFIRM_TIMEOUT_MS,
+          );
         });
         if (returned) {
           const where = message.exchange === "" ? "the default exchange" : `exchange ${JSON.stringify(message.exchange)}`;
           throw new Error(`${where} routed it to no queue (routing key ${JSON.stringify(message.routingKey)}): it was returned, not delivered`);
         }
       } finally {
+        clearTimeout(timer);
         await channel.close().catch(() => {});
       }
     },
     async close() {
       if (!closed) await connection.close().catch(() => {});
     },
-  } as RabbitReplayPublisher & { readonly closed: boolean };
+  };
 }
 
 const PUBLISHERS = Symbol.for("eventscope.rabbitReplayPublishers");
-type Holder = typeof globalThis & { [PUBLISHERS]?: Map<string, Promise<RabbitReplayPublisher & { readonly closed?: boolean }>> };
+type Holder = typeof globalThis & { [PUBLISHERS]?: Map<string, Promise<RabbitReplayPublisher>> };
 
 /**
  * This process's publisher for `vhost` of a RabbitMQ source, connected on first use. A failed
@@ -143,7 +155,7 @@ export function getRabbitReplayPublisher(source: RabbitMqSourceConfig, vhost: st
   const slot = JSON.stringify([source.name, source.amqpUrl, source.username, source.password, vhost]);
   const existing = publishers.get(slot);
   if (existing) {
-    return existing.then((publisher: RabbitReplayPublisher & { readonly closed?: boolean }) => {
+    return existing.then((publisher: RabbitReplayPublisher) => {
       if (!publisher.closed) return publisher;
       publishers.delete(slot);
       return getRabbitReplayPublisher(source, vhost);
