@@ -19,7 +19,7 @@ import type { RabbitNode } from "../rabbitmq/node.ts";
 import { startTestRabbitNode } from "../rabbitmq/test-support.ts";
 import { ValidationError } from "../../lib/errors.ts";
 import { createRabbitReplayPublisher, type RabbitReplayPublisher } from "./rabbitmq.ts";
-import { replayDeadLetter, type ReplayDeps } from "./replay.ts";
+import { replayDeadLetter, replayDeadLetters, type BulkReplayItem, type ReplayDeps } from "./replay.ts";
 
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const SOURCE = "rabbit-replay";
@@ -247,6 +247,24 @@ describe("replay of a RabbitMQ dead letter", () => {
     expect(got.properties.appId).toBeUndefined();
     expect(String(got.properties.headers?.tenant)).toBe("globex");
     expect(got.properties.headers?.traceparent).toBeUndefined();
+  });
+
+  test("bulk: a dry run says what would be published and sends nothing; the run publishes each once", async () => {
+    const exchange = uniqueName("orders");
+    const queue = await boundQueue(exchange, "order.*");
+    const ids = [await storeDeadLetter(deadLettered(exchange, queue, "order.placed")), await storeDeadLetter(deadLettered(exchange, queue, "order.placed"))];
+    const dry: BulkReplayItem[] = [];
+    await replayDeadLetters(deps, { ids, dryRun: true, ratePerSecond: 1000, actor: "ivy" }, (item) => {
+      dry.push(item);
+    });
+    expect(dry.map((item) => [item.status, "targetTopic" in item ? item.targetTopic : null])).toEqual([
+      ["would-send", exchange],
+      ["would-send", exchange],
+    ]);
+    expect(await queueDepth(queue)).toBe(0);
+    const summary = await replayDeadLetters(deps, { ids: [...ids, ids[0]!], dryRun: false, ratePerSecond: 1000, actor: "ivy" }, () => {});
+    expect(summary.counts).toEqual({ sent: 2 });
+    await waitUntil("both replays in the queue", async () => (await queueDepth(queue)) === 2, { timeoutMs: 10_000, intervalMs: 50 });
   });
 
   test("a replay that dead-letters again is failed again", async () => {
