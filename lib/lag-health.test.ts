@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateGroupHealth, evaluatePartitionHealth, type LagHealthSample } from "./lag-health.ts";
+import { evaluateGroupHealth, evaluatePartitionHealth, evaluateQueueHealth, type LagHealthSample } from "./lag-health.ts";
 
 const T0 = Date.parse("2026-11-23T10:00:00Z");
 
@@ -215,5 +215,40 @@ describe("judging until the samples cover the window", () => {
   it("the group takes the window too", () => {
     const health = evaluateGroupHealth("Stable", [{ topic: "orders", partition: 0, samples: committingEvery30s(2) }], { windowMs: WINDOW });
     expect(health.status).toBe("OK");
+  });
+});
+
+describe("evaluateQueueHealth", () => {
+  const windowMs = 60_000;
+  const series = (points: [ready: number, unacked: number, consumers: number, processed: number | null][]) =>
+    points.map(([ready, unacknowledged, consumers, processedTotal], i) => ({ at: i * 10_000, ready, unacknowledged, consumers, processedTotal }));
+
+  it("is STOP at once when messages wait and nobody consumes", () => {
+    const health = evaluateQueueHealth("orders.work", series([[3, 0, 0, null]]), { windowMs });
+    expect(health).toEqual({ status: "STOP", reason: "queue orders.work: no consumers while 3 messages wait" });
+  });
+
+  it("is STALL when consumers hold messages and ack nothing across the window", () => {
+    const health = evaluateQueueHealth("q", series(Array.from({ length: 7 }, () => [2, 5, 1, 40] as [number, number, number, number])), { windowMs });
+    expect(health.status).toBe("STALL");
+    expect(health.reason).toBe("queue q: 1 consumer but nothing acked for 1 min while lag is 7");
+  });
+
+  it("is WARN when the lag grew all along while consumers ack", () => {
+    const health = evaluateQueueHealth("q", series([[1, 1, 1, 1], [2, 1, 1, 2], [2, 1, 1, 3], [4, 1, 1, 4], [5, 1, 1, 5], [6, 1, 1, 6], [8, 1, 1, 7]]), {
+      windowMs,
+    });
+    expect(health).toEqual({ status: "WARN", reason: "queue q: lag grew from 2 to 9 over 1 min" });
+  });
+
+  it("does not judge a stream, whose messages stay after they are read", () => {
+    expect(evaluateQueueHealth("audit", series([[500, 0, 0, null]]), { windowMs, type: "stream" }).status).toBe("OK");
+  });
+
+  it("is OK while the samples do not cover the window yet, and when the queue is empty or shrinking", () => {
+    expect(evaluateQueueHealth("q", series([[2, 5, 1, 40], [2, 5, 1, 40]]), { windowMs }).reason).toMatch(/^queue q: judging: samples cover 10 s/);
+    expect(evaluateQueueHealth("q", series([[0, 0, 0, null]]), { windowMs })).toEqual({ status: "OK", reason: "queue q: empty (lag 0)" });
+    const shrinking = evaluateQueueHealth("q", series([[9, 1, 1, 1], [8, 1, 1, 2], [7, 1, 1, 3], [6, 1, 1, 4], [5, 1, 1, 5], [4, 1, 1, 6], [3, 1, 1, 7]]), { windowMs });
+    expect(shrinking).toEqual({ status: "OK", reason: "queue q: consuming, lag 4" });
   });
 });

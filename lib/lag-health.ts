@@ -206,3 +206,78 @@ export function evaluateGroupHealth(
       : `${count} OK, total lag ${total}${unknown > 0 ? ` (${unknown} with nothing committed)` : ""}`;
   return { status: "OK", reason, worst, partitions: judged };
 }
+
+// --- RabbitMQ queues ---------------------------------------------------------------------------------
+
+/**
+ * A RabbitMQ queue's sample: its lag is what waits in it (ready + unacknowledged), its progress the
+ * broker's count of acks and of deliveries without ack (auto-ack consumers never ack).
+ */
+export interface QueueHealthSample {
+  at: number | string | Date;
+  ready: OffsetValue;
+  unacknowledged: OffsetValue;
+  consumers: number;
+  /** Acks + deliveries without ack since the queue started; null when the broker gave no figures. */
+  processedTotal: OffsetValue | null;
+}
+
+/** A stream keeps what its consumers read (each keeps its own offset): its message count is no lag. */
+export const STREAM_LAG_UNKNOWN = "a stream keeps what its consumers read: its message count is its length, not a lag";
+
+export interface QueueHealth {
+  status: LagHealthStatus;
+  /** In words, naming the queue. */
+  reason: string;
+}
+
+/**
+ * A queue's health, the Kafka rules said of a queue (one place for both, so the vocabulary stays
+ * one): STOP when messages wait and no consumer is attached; STALL when consumers are attached but
+ * nothing was acked (or delivered without ack) across the window while messages waited all along;
+ * WARN when the lag grew across the whole window (never shrank, ended higher); else OK. As for a
+ * group, STALL and WARN need samples that cover the window; STOP is said at once. A stream is not
+ * judged (STREAM_LAG_UNKNOWN).
+ */
+export function evaluateQueueHealth(
+  queue: string,
+  input: readonly QueueHealthSample[],
+  options: HealthWindowOptions & { /** classic, quorum or stream. */ type?: string } = {},
+): QueueHealth {
+  if (options.type === "stream") return { status: "OK", reason: `queue ${queue}: ${STREAM_LAG_UNKNOWN}` };
+  const samples = input
+    .map((s) => ({
+      at: toMs(s.at),
+      lag: (toBigInt(s.ready) ?? 0n) + (toBigInt(s.unacknowledged) ?? 0n),
+      consumers: s.consumers,
+      processed: toBigInt(s.processedTotal),
+    }))
+    .filter((s) => Number.isFinite(s.at))
+    .sort((a, b) => a.at - b.at);
+  const where = `queue ${queue}`;
+  const result = (status: LagHealthStatus, reason: string): QueueHealth => ({ status, reason: `${where}: ${reason}` });
+  const last = samples.at(-1);
+  if (!last) return result("OK", "no lag samples yet");
+  const lag = last.lag;
+  if (lag <= 0n) return result("OK", "empty (lag 0)");
+  if (last.consumers === 0) return result("STOP", `no consumers while ${lag} message${lag === 1n ? "" : "s"} wait`);
+
+  const first = samples[0]!;
+  const span = formatDuration(last.at - first.at);
+  const judging =
+    options.windowMs !== undefined && !coversWindow(samples.map((s) => ({ at: s.at, committed: null, lag: s.lag })), options.windowMs)
+      ? `judging: samples cover ${span} of the ${formatDuration(options.windowMs)} window, lag ${lag}`
+      : null;
+  if (samples.length >= 2 && last.at > first.at) {
+    // No progress counter at all (a queue the broker keeps no stats for) is no progress.
+    const stalled = samples.every((s) => s.lag > 0n && s.consumers > 0 && (s.processed ?? 0n) === (last.processed ?? 0n));
+    if (stalled) {
+      if (judging) return result("OK", judging);
+      return result("STALL", `${last.consumers} consumer${last.consumers === 1 ? "" : "s"} but nothing acked for ${span} while lag is ${lag}`);
+    }
+    let grew = first.lag < lag;
+    for (let i = 1; grew && i < samples.length; i++) grew = samples[i]!.lag >= samples[i - 1]!.lag;
+    if (grew) return result(judging ? "OK" : "WARN", judging ?? `lag grew from ${first.lag} to ${lag} over ${span}`);
+  }
+  return result("OK", `consuming, lag ${lag}`);
+}

@@ -70,7 +70,7 @@ export interface RabbitMqSourceConfig {
   exchangesExclude: RegExp | undefined;
   queuesInclude: RegExp | undefined;
   queuesExclude: RegExp | undefined;
-  /** How messages are read (server/collector/rabbitmq/README.md says what each mode sees). */
+  /** How messages are read (server/collector/README.md, "RabbitMQ", says what each mode sees). */
   collect: RabbitMqCollectMode;
   entityFields: string[];
 }

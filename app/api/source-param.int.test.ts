@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callRoute as call } from "./test-support.ts";
 import { ensureSource, getDatabase, ingestEvents, syncConsumerGroups, syncTopics, upsertCommittedOffsets, type EventRow } from "@/server/db";
 import { createTestDatabase, type TestDatabase } from "@/server/db/test-support";
 import { consumerGroupViewSchema } from "@/lib/api-schemas/groups";
@@ -48,10 +49,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function call(handler: (request: Request, context: never) => Promise<Response>, path: string, params: object = {}) {
-  const response = await handler(new Request(`http://127.0.0.1${path}`), { params: Promise.resolve(params) } as never);
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> & { message?: string; field?: string } };
-}
 
 describe("?source= on the API", () => {
   const event = { topic: SHARED, partition: "0", offset: "0" };

@@ -7,11 +7,12 @@ import styles from "./groups.module.css";
 type SortKey = (typeof GROUP_SORTS)[number];
 
 const COLUMNS: { key: SortKey | null; label: string; numeric?: boolean }[] = [
-  { key: "group", label: "Group" },
+  { key: "group", label: "Group or queue" },
+  { key: null, label: "Kind" },
   { key: "state", label: "State" },
-  { key: "members", label: "Members", numeric: true },
-  { key: null, label: "Topics" },
-  { key: "lag", label: "Offset lag", numeric: true },
+  { key: "members", label: "Members / consumers", numeric: true },
+  { key: null, label: "Topics / exchanges" },
+  { key: "lag", label: "Lag", numeric: true },
   { key: "timeLag", label: "Time lag", numeric: true },
   { key: "health", label: "Health" },
 ];
@@ -26,7 +27,13 @@ export function sortHref(key: SortKey, current: { sort: SortKey; order: "asc" | 
   return `/groups?sort=${key}&order=${order}`;
 }
 
-/** Every group: state, members, topics, lag, time lag and health with its reason; headers sort. */
+const KIND_LABELS: Record<ConsumerGroupListItem["kind"], string> = { "kafka-group": "kafka group", "rabbitmq-queue": "rabbitmq queue" };
+
+/**
+ * Every Kafka group and RabbitMQ queue: kind, state, members (a queue's consumers), topics (the
+ * exchanges bound to a queue), lag (a queue's ready + unacknowledged), time lag and health with its
+ * reason; headers sort.
+ */
 export function GroupsTable({ groups, sort, order }: { groups: ConsumerGroupListItem[]; sort: SortKey; order: "asc" | "desc" }) {
   return (
     <table className={styles.grTable} aria-label="Consumer groups">
@@ -52,9 +59,15 @@ export function GroupsTable({ groups, sort, order }: { groups: ConsumerGroupList
       </thead>
       <tbody>
         {groups.map((group) => (
-          <tr key={group.groupId}>
+          <tr key={`${group.source}/${group.groupId}`}>
             <td>
-              <Link href={groupHref(group.groupId, { source: group.source })}>{group.groupId}</Link>
+              <Link href={groupHref(group.groupId, { source: group.source })}>
+                {group.queue ? `${group.queue.name}${group.queue.vhost === "/" ? "" : ` (vhost ${group.queue.vhost})`}` : group.groupId}
+              </Link>
+            </td>
+            <td className={styles.grState}>
+              {KIND_LABELS[group.kind]}
+              {group.queue ? <div className={styles.grMuted}>{group.queue.type}</div> : null}
             </td>
             <td className={styles.grState}>{group.state}</td>
             <td className={styles.grNum}>{group.members}</td>
@@ -75,8 +88,20 @@ export function GroupsTable({ groups, sort, order }: { groups: ConsumerGroupList
                   + unknown on {group.unknownLagPartitions}
                 </div>
               ) : null}
+              {group.queue && group.queue.ready !== null && group.queue.unacknowledged !== null ? (
+                <div className={styles.grMuted}>
+                  {formatOffset(group.queue.ready)} ready, {formatOffset(group.queue.unacknowledged)} unacked
+                </div>
+              ) : null}
             </td>
-            <td className={styles.grNum}>{group.timeLagMs === null ? <span className={styles.grUnknown}>unknown</span> : formatTimeLag(group.timeLagMs)}</td>
+            <td className={styles.grNum}>
+              {group.timeLagMs === null ? (
+                <span className={styles.grUnknown}>unknown</span>
+              ) : (
+                formatTimeLag(group.timeLagMs)
+              )}
+              {group.queue?.timeLagUnknownReason ? <div className={styles.grUnknown}>{group.queue.timeLagUnknownReason}</div> : null}
+            </td>
             <td>
               <HealthBadge status={group.health?.status ?? null} />{" "}
               <span className={styles.grReason}>{group.health ? group.health.reason : "not judged yet"}</span>

@@ -1,5 +1,6 @@
 import Link from "next/link";
-import { type ConsumingGroup, type TopicConsumers, type WhoConsumesAnswer, whoConsumesHref } from "@/lib/api-schemas/who-consumes";
+import { type ConsumingGroup, type ConsumingQueue, type TopicConsumers, type WhoConsumesAnswer, whoConsumesHref } from "@/lib/api-schemas/who-consumes";
+import { groupHref } from "@/lib/api-schemas/groups";
 import { overviewHref } from "@/lib/api-schemas/graph";
 import { formatDuration } from "@/lib/format-duration";
 import { formatCount } from "@/lib/format-number";
@@ -49,6 +50,21 @@ export function WhoConsumesAnswerView({ answer }: { answer: WhoConsumesAnswer })
             </ul>
           )}
         </div>
+        {answer.queues.length > 0 ? (
+          <div>
+            <h2>RabbitMQ queues</h2>
+            <ul className="wc-list" aria-label="RabbitMQ queues">
+              {answer.topics
+                .flatMap((t) => t.queues)
+                .filter((q, i, all) => all.findIndex((o) => o.id === q.id && o.source === q.source) === i)
+                .map((q) => (
+                  <li key={`${q.source}/${q.id}`}>
+                    <Link href={groupHref(q.id, { source: q.source })}>{q.vhost === "/" ? q.name : `${q.vhost}/${q.name}`}</Link>
+                  </li>
+                ))}
+            </ul>
+          </div>
+        ) : null}
         <div>
           <h2>{type ? `Produced by` : "Producers"}</h2>
           {answer.producers.length === 0 ? (
@@ -95,8 +111,30 @@ function TopicSection({ topic, type, kind, value }: { topic: TopicConsumers; typ
               </span>
             ))}
       </p>
-      <h3>Consumer groups reading {topic.topic}</h3>
-      {topic.groups.length === 0 ? (
+      {topic.queues.length > 0 ? (
+        <>
+          <h3>Queues bound to the exchange {topic.topic}</h3>
+          <table className="wc-table" aria-label={`Queues bound to ${topic.topic}`}>
+            <thead>
+              <tr>
+                <th>queue</th>
+                <th>routing keys</th>
+                <th>consumers (connection · prefetch · ack)</th>
+                <th>lag</th>
+                <th>behind</th>
+                <th>health</th>
+              </tr>
+            </thead>
+            <tbody>
+              {topic.queues.map((q) => (
+                <QueueRow key={q.id} queue={q} />
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
+      {topic.queues.length > 0 && topic.groups.length === 0 ? null : <h3>Consumer groups reading {topic.topic}</h3>}
+      {topic.queues.length > 0 && topic.groups.length === 0 ? null : topic.groups.length === 0 ? (
         <p className="wc-muted">None: no consumer group has committed offsets on this topic.</p>
       ) : (
         <table className="wc-table">
@@ -170,6 +208,35 @@ function GroupRow({ group }: { group: ConsumingGroup }) {
         {group.unknownLagPartitions > 0 && <span className="wc-muted"> ({group.unknownLagPartitions} partitions unknown)</span>}
       </td>
       <td>{group.maxTimeLagMs === null ? "?" : formatDuration(group.maxTimeLagMs)}</td>
+    </tr>
+  );
+}
+
+function QueueRow({ queue }: { queue: ConsumingQueue }) {
+  return (
+    <tr>
+      <td>
+        <Link href={groupHref(queue.id, { source: queue.source })}>{queue.name}</Link>
+        {queue.vhost === "/" ? null : <span className="wc-muted"> (vhost {queue.vhost})</span>}
+      </td>
+      <td>{queue.routingKeys.map((k) => (k === "" ? "(empty)" : k)).join(", ")}</td>
+      <td>
+        {queue.consumers.length === 0 ? (
+          <span className="wc-muted">no consumers</span>
+        ) : (
+          <ul className="wc-members">
+            {queue.consumers.map((c) => (
+              <li key={`${c.channel}/${c.consumerTag}`} title={c.connection}>
+                {c.connectionName ?? "unnamed connection"} · prefetch {c.prefetchCount === 0 ? "unlimited" : c.prefetchCount} ·{" "}
+                {c.ackRequired ? "manual ack" : "auto-ack"}
+              </li>
+            ))}
+          </ul>
+        )}
+      </td>
+      <td className="wc-num">{formatCount(queue.lag)}</td>
+      <td>{queue.timeLagMs === null ? <span title={queue.timeLagUnknownReason ?? undefined}>?</span> : formatDuration(queue.timeLagMs)}</td>
+      <td>{queue.health ? `${queue.health.status}: ${queue.health.reason}` : "not judged yet"}</td>
     </tr>
   );
 }

@@ -139,8 +139,62 @@ export const partitionLagSchema = z.object({
 
 export type PartitionLag = z.infer<typeof partitionLagSchema>;
 
-/** A row of `/groups` and `GET /api/groups`. */
+// --- RabbitMQ queues beside Kafka groups -----------------------------------------------------------
+
+/** What a row of the consumers page is: a Kafka consumer group, or a RabbitMQ queue (its consumers share its messages). */
+export const CONSUMER_KINDS = ["kafka-group", "rabbitmq-queue"] as const;
+export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
+
+const RABBIT_QUEUE_ID_PREFIX = "rabbitmq:";
+
+/**
+ * A queue's id where a group id goes (`/groups/<id>`, `GET /api/groups/<id>`):
+ * `rabbitmq:<vhost, URI-encoded as the management API writes it>/<queue>`, e.g.
+ * `rabbitmq:%2F/orders.work` for the queue orders.work of vhost "/". The encoded vhost has no
+ * slash, so the first slash ends it and the queue name (which may hold slashes) is the rest.
+ */
+export function rabbitQueueId(vhost: string, queue: string): string {
+  return `${RABBIT_QUEUE_ID_PREFIX}${encodeURIComponent(vhost)}/${queue}`;
+}
+
+/** The vhost and queue of a queue id; null for anything else (a Kafka group id). */
+export function parseRabbitQueueId(id: string): { vhost: string; queue: string } | null {
+  if (!id.startsWith(RABBIT_QUEUE_ID_PREFIX)) return null;
+  const rest = id.slice(RABBIT_QUEUE_ID_PREFIX.length);
+  const slash = rest.indexOf("/");
+  if (slash <= 0 || slash === rest.length - 1) return null;
+  try {
+    return { vhost: decodeURIComponent(rest.slice(0, slash)), queue: rest.slice(slash + 1) };
+  } catch {
+    return null;
+  }
+}
+
+/** Said instead of a time lag when the broker gives none for a queue that holds messages. */
+export const QUEUE_TIME_LAG_UNKNOWN = "time lag unknown: messages carry no timestamp property";
+
+/** What a queue row adds to a list item. */
+export const rabbitQueueSummarySchema = z.object({
+  vhost: z.string(),
+  name: z.string(),
+  /** classic, quorum or stream. */
+  type: z.string(),
+  /** Decimal counts; null when the broker did not report them. */
+  ready: z.string().nullable(),
+  unacknowledged: z.string().nullable(),
+  /** Why timeLagMs is null, in words (QUEUE_TIME_LAG_UNKNOWN); null when it is known. */
+  timeLagUnknownReason: z.string().nullable(),
+});
+
+export type RabbitQueueSummary = z.infer<typeof rabbitQueueSummarySchema>;
+
+/**
+ * A row of `/groups` and `GET /api/groups`: a Kafka consumer group, or a RabbitMQ queue (kind
+ * rabbitmq-queue: groupId is its queue id (rabbitQueueId), state the queue's, members its consumers,
+ * topics the exchanges bound to it, totalLag ready + unacknowledged, and `queue` says more).
+ */
 export const consumerGroupListItemSchema = z.object({
+  kind: z.enum(CONSUMER_KINDS),
   /** The source (cluster) the group is on, by name. */
   source: z.string(),
   groupId: z.string(),
@@ -158,6 +212,8 @@ export const consumerGroupListItemSchema = z.object({
   /** Largest time lag over its partitions at its latest sample, ms; null when unknown. */
   timeLagMs: z.number().nullable(),
   health: storedGroupHealthSchema.nullable(),
+  /** Set for a queue, null for a Kafka group. */
+  queue: rabbitQueueSummarySchema.nullable(),
 });
 
 export type ConsumerGroupListItem = z.infer<typeof consumerGroupListItemSchema>;
@@ -301,3 +357,85 @@ export const lagHistorySchema = z.object({
 });
 
 export type LagHistory = z.infer<typeof lagHistorySchema>;
+
+// --- one RabbitMQ queue -------------------------------------------------------------------------------
+
+export const rabbitQueueConsumerSchema = z.object({
+  consumerTag: z.string(),
+  /** RabbitMQ's channel name (`<connection> (<number>)`). */
+  channel: z.string(),
+  /** RabbitMQ's connection name (`<client address> -> <broker address>`). */
+  connection: z.string(),
+  /** The client-provided connection name (often the service's name); null when the client gave none. */
+  connectionName: z.string().nullable(),
+  peerHost: z.string().nullable(),
+  user: z.string().nullable(),
+  /** false: auto-ack (the broker forgets a message once delivered). */
+  ackRequired: z.boolean(),
+  /** basic.qos: unacknowledged messages it may hold at once; 0 is unlimited. */
+  prefetchCount: z.number(),
+  active: z.boolean(),
+  exclusive: z.boolean(),
+});
+
+export type RabbitQueueConsumer = z.infer<typeof rabbitQueueConsumerSchema>;
+
+export const rabbitQueueBindingSchema = z.object({
+  exchange: z.string(),
+  routingKey: z.string(),
+  arguments: z.record(z.string(), z.unknown()),
+});
+
+export const rabbitQueueLagPointSchema = z.object({
+  /** Start of the bucket, ISO 8601. */
+  at: z.string(),
+  /** Largest ready + unacknowledged within the bucket (decimal). */
+  lag: z.string(),
+  ready: z.string(),
+  unacknowledged: z.string(),
+  /** Largest time lag within the bucket, ms; null when unknown all along. */
+  timeLagMs: z.number().nullable(),
+});
+
+/** One queue (`/groups/<queue id>`, `GET /api/groups/<queue id>`). */
+export const rabbitQueueViewSchema = z.object({
+  kind: z.literal("rabbitmq-queue"),
+  source: z.string(),
+  /** rabbitQueueId(vhost, name). */
+  id: z.string(),
+  vhost: z.string(),
+  name: z.string(),
+  type: z.string(),
+  durable: z.boolean(),
+  autoDelete: z.boolean(),
+  exclusive: z.boolean(),
+  /** As declared: x-dead-letter-exchange, x-message-ttl, x-max-length, … */
+  arguments: z.record(z.string(), z.unknown()),
+  /** x-dead-letter-exchange and x-dead-letter-routing-key, when set. */
+  deadLetterExchange: z.string().nullable(),
+  deadLetterRoutingKey: z.string().nullable(),
+  state: z.string().nullable(),
+  ready: z.string().nullable(),
+  unacknowledged: z.string().nullable(),
+  /** ready + unacknowledged; null when the broker did not report them, and for a stream (its count is its length). */
+  lag: z.string().nullable(),
+  timeLagMs: z.number().nullable(),
+  timeLagUnknownReason: z.string().nullable(),
+  /** The timestamp property of the head message (the oldest not yet acked), when it has one. */
+  headMessageAt: z.string().nullable(),
+  /** Messages per second as the management plugin averages them; null when it reports none. */
+  rates: z.object({ publish: z.number().nullable(), deliver: z.number().nullable(), ack: z.number().nullable() }),
+  firstSeenAt: z.string(),
+  /** The poller's last look at the queue. */
+  updatedAt: z.string(),
+  /** Set when the queue is gone from its vhost. */
+  deletedAt: z.string().nullable(),
+  health: storedGroupHealthSchema.nullable(),
+  healthWindowMs: z.number(),
+  consumers: z.array(rabbitQueueConsumerSchema),
+  bindings: z.array(rabbitQueueBindingSchema),
+  /** Lag over the chosen window (LAG_WINDOWS), bucketed. */
+  history: z.object({ from: z.string(), to: z.string(), bucketMs: z.number(), points: z.array(rabbitQueueLagPointSchema) }),
+});
+
+export type RabbitQueueView = z.infer<typeof rabbitQueueViewSchema>;

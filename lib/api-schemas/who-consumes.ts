@@ -1,10 +1,11 @@
 import { z } from "zod";
 import { topicKindSchema } from "./events.ts";
-import { groupMemberIdentitySchema, partitionLagSchema } from "./groups.ts";
+import { groupMemberIdentitySchema, partitionLagSchema, rabbitQueueConsumerSchema, storedGroupHealthSchema } from "./groups.ts";
 import { queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
- * "Who consumes …": `GET /api/who-consumes` and the page `/who-consumes`. Exactly one of
+ * "Who consumes …" (on RabbitMQ: the exchanges an event type was seen on, the queues bound to them
+ * and their consumers): `GET /api/who-consumes` and the page `/who-consumes`. Exactly one of
  * `type` (an event type), `topic`, `service` (a producer, a group id or a member's client id),
  * or `q`, which is tried as an event type, then as a topic, then as a service.
  */
@@ -133,6 +134,29 @@ export const consumingGroupSchema = z.object({
 
 export type ConsumingGroup = z.infer<typeof consumingGroupSchema>;
 
+/**
+ * A RabbitMQ queue bound to the exchange a topic entry stands for (on a RabbitMQ source the channel
+ * is the exchange, `<vhost>/<exchange>` outside vhost "/"), with its consumers and lag.
+ */
+export const consumingQueueSchema = z.object({
+  source: z.string(),
+  /** The queue's id on the consumers pages (lib/api-schemas/groups.ts rabbitQueueId). */
+  id: z.string(),
+  vhost: z.string(),
+  name: z.string(),
+  type: z.string(),
+  /** The routing keys it is bound with to this exchange. */
+  routingKeys: z.array(z.string()),
+  consumers: z.array(rabbitQueueConsumerSchema),
+  /** ready + unacknowledged; null when unknown (a stream). */
+  lag: z.string().nullable(),
+  timeLagMs: z.number().nullable(),
+  timeLagUnknownReason: z.string().nullable(),
+  health: storedGroupHealthSchema.nullable(),
+});
+
+export type ConsumingQueue = z.infer<typeof consumingQueueSchema>;
+
 export const topicConsumersSchema = z.object({
   /** The source (cluster) the topic is on, by name: the same topic name on two sources is two entries. */
   source: z.string(),
@@ -146,6 +170,8 @@ export const topicConsumersSchema = z.object({
   eventTypes: z.array(z.string()),
   producers: z.array(producerOfTopicSchema),
   groups: z.array(consumingGroupSchema),
+  /** On a RabbitMQ source: the queues bound to the exchange; [] on Kafka. */
+  queues: z.array(consumingQueueSchema),
 });
 
 export type TopicConsumers = z.infer<typeof topicConsumersSchema>;
@@ -158,6 +184,8 @@ export const whoConsumesAnswerSchema = z.object({
   producers: z.array(z.string()),
   /** Distinct groups over all the topics. */
   groups: z.array(z.string()),
+  /** Distinct RabbitMQ queue ids over all the topics (exchanges). */
+  queues: z.array(z.string()),
 });
 
 export type WhoConsumesAnswer = z.infer<typeof whoConsumesAnswerSchema>;

@@ -8,8 +8,8 @@ import { evaluateGroupHealth } from "../../lib/lag-health.ts";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { BrokerLogCollector, uniqueName, waitUntil } from "../broker/test-support.ts";
 import { loadConfig } from "../config.ts";
-import { getFlowGraph, ingestEvents, type EventRow } from "../db/index.ts";
-import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
+import { getFlowGraph, ingestEvents } from "../db/index.ts";
+import { bareEventRow, createTestDatabase, type TestDatabase } from "../db/test-support.ts";
 import { startAdminPoller, type AdminPollResult } from "./admin-poller.ts";
 
 const POLL_MS = 300;
@@ -195,7 +195,7 @@ describe("admin poller", () => {
     // The record the stopped group will read next (offset 3), as the collector would store it,
     // with a timestamp an hour back: its time lag is then about an hour.
     const hourAgo = new Date(Date.now() - 3_600_000);
-    await ingestEvents(db, [storedRecord(topic, 0, 3, hourAgo)]);
+    await ingestEvents(db, [bareEventRow({ topic, partition: 0, offset: 3, timestamp: hourAgo })]);
 
     startPoller();
     await produce(topic, 0, 2);
@@ -317,24 +317,3 @@ describe("admin poller", () => {
     }
   });
 });
-
-function storedRecord(topic: string, partition: number, offset: number, timestamp: Date): EventRow {
-  const raw = Buffer.from(`m${offset}`);
-  return {
-    sourceId: 1,
-    topic,
-    partition,
-    offset: String(offset),
-    timestamp,
-    key: null,
-    value: { kind: "bytes", raw, text: raw.toString(), truncated: false },
-    sizeBytes: raw.length,
-    headers: [],
-    eventType: null,
-    producer: null,
-    entityKeys: [],
-    trace: { traceId: null, parentSpanId: null },
-    deadLetter: null,
-    flags: [],
-  };
-}

@@ -5,7 +5,6 @@ import {
   recordLagSamples,
   syncConsumerGroups,
   syncTopics,
-  tryAcquirePollerLock,
   type SourceRef,
   updateGroupHealth,
   upsertCommittedOffsets,
@@ -13,10 +12,10 @@ import {
   type ConsumerGroupSnapshot,
   type Database,
   type LagSampleInput,
-  type PollerLock,
   type TopicSnapshot,
 } from "../db/index.ts";
 import { classifyTopic } from "./extract/index.ts";
+import { startPollLoop } from "./poll-loop.ts";
 
 /**
  * The collector's admin poller: every EVENTSCOPE_POLL_MS, a read-only snapshot of the cluster
@@ -58,8 +57,6 @@ export interface AdminPollResult {
 const ADMIN_CONCURRENCY = 4;
 /** Groups per DescribeGroups request. */
 const DESCRIBE_BATCH = 50;
-/** Repeated identical failures are logged at most this often. */
-const REPEATED_FAILURE_LOG_MS = 60_000;
 
 /** Kafka's internal topics (`__consumer_offsets`, `__transaction_state`, Connect's, …). */
 function isInternalTopic(name: string): boolean {
@@ -236,27 +233,12 @@ export async function pollClusterOnce(
   };
 }
 
-function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : "";
-    return `${error.name}: ${error.message}${cause}`;
-  }
-  return String(error);
-}
-
 /** Starts polling at once and then every config.pollMs; stop() ends it and releases the lock. */
 export function startAdminPoller(opts: AdminPollerOptions): { stop(): Promise<void> } {
   const { kafka, db, config, log } = opts;
   const pollMs = config.pollMs;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
   let admin: Admin | undefined;
-  let lock: PollerLock | null = null;
-  let standingBy = false;
   let knownTopics = new Set<string>();
-  let failures = 0;
-  let lastFailure = { text: "", loggedAt: 0 };
 
   const dropAdmin = async () => {
     const current = admin;
@@ -274,30 +256,13 @@ export function startAdminPoller(opts: AdminPollerOptions): { stop(): Promise<vo
     return created;
   };
 
-  const holdLock = async (): Promise<boolean> => {
-    if (lock && !(await lock.verify())) {
-      log("admin poller: lost the poller lock (database connection gone); trying to take it again");
-      await lock.release();
-      lock = null;
-    }
-    if (!lock) {
-      lock = await tryAcquirePollerLock(db, opts.source.id);
-      if (!lock) {
-        if (!standingBy) log("admin poller: another collector instance is polling the cluster; standing by");
-        standingBy = true;
-        await dropAdmin();
-        return false;
-      }
-      standingBy = false;
-      log(`admin poller: polling the cluster every ${pollMs} ms`);
-    }
-    return true;
-  };
-
-  const tick = async () => {
-    const started = Date.now();
-    try {
-      if (!(await holdLock())) return;
+  return startPollLoop({
+    name: "admin poller",
+    pollMs,
+    log,
+    lock: { db, sourceId: opts.source.id, what: "the cluster" },
+    onStandBy: dropAdmin,
+    tick: async (startedAt) => {
       let client = await ensureAdmin();
       // kafkajs's admin keeps every topic it ever fetched offsets for in its metadata requests;
       // once one is deleted those requests fail. A fresh client forgets them.
@@ -308,47 +273,11 @@ export function startAdminPoller(opts: AdminPollerOptions): { stop(): Promise<vo
         client = await ensureAdmin();
       }
       knownTopics = current;
-      const result = await pollClusterOnce(client, db, opts.source.id, config, new Date(started), topics);
-      if (failures > 0) log(`admin poller: polling again after ${failures} failed poll${failures === 1 ? "" : "s"}`);
-      failures = 0;
-      lastFailure = { text: "", loggedAt: 0 };
-      opts.onPoll?.({ ...result, durationMs: Date.now() - started });
-    } catch (error) {
-      failures += 1;
-      const text = describeError(error);
-      const now = Date.now();
-      if (text !== lastFailure.text || now - lastFailure.loggedAt >= REPEATED_FAILURE_LOG_MS) {
-        log(`admin poller: poll failed (${failures} in a row; retrying in ${pollMs} ms): ${text}`);
-        lastFailure = { text, loggedAt: now };
-      }
-      // A broken connection may be behind the failure: start the next try from a fresh client.
-      await dropAdmin();
-    }
-  };
-
-  const schedule = (delayMs: number) => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      const started = Date.now();
-      running = tick().finally(() => {
-        running = undefined;
-        // Polls start pollMs apart; a poll slower than that is followed by the next at once.
-        schedule(Math.max(0, pollMs - (Date.now() - started)));
-      });
-    }, delayMs);
-  };
-  schedule(0);
-
-  let stopping: Promise<void> | undefined;
-  return {
-    stop: () =>
-      (stopping ??= (async () => {
-        stopped = true;
-        clearTimeout(timer);
-        await running;
-        await dropAdmin();
-        await lock?.release();
-        lock = null;
-      })()),
-  };
+      const result = await pollClusterOnce(client, db, opts.source.id, config, startedAt, topics);
+      opts.onPoll?.({ ...result, durationMs: Date.now() - startedAt.getTime() });
+    },
+    // A broken connection may be behind the failure: start the next try from a fresh client.
+    onFailure: dropAdmin,
+    onStop: dropAdmin,
+  });
 }

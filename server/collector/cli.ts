@@ -3,8 +3,8 @@
  *
  * Reads the environment (server/config.ts); opens the database (DATABASE_URL, or the embedded
  * PostgreSQL under .eventscope/ when it is unset); starts the embedded broker (data under
- * .eventscope/broker, port 9092) when KAFKA_BROKERS is unset; then the ingest pipeline and the
- * admin poller. SIGINT / SIGTERM: stop consuming, store and commit what was fetched, close, within
+ * .eventscope/broker, port 9092) when KAFKA_BROKERS is unset; then, per source, the ingest
+ * pipeline and the admin poller (Kafka), or the RabbitMQ collector (rabbitmq/rabbitmq-collector.ts). SIGINT / SIGTERM: stop consuming, store and commit what was fetched, close, within
  * about 10 s whatever the broker's or the database's state (what was cut short is logged).
  *
  * With NODE_ENV=production, KAFKA_BROKERS and DATABASE_URL are required (no embedded defaults).
@@ -14,7 +14,9 @@ import { ConfigError, configForSource, defaultSource, loadConfig, redactSecrets,
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { ensureSource, openDatabase, type OpenedDatabase } from "../db/index.ts";
 import { startAdminPoller } from "./admin-poller.ts";
-import { startCollector, type RunningCollector } from "./collector.ts";
+import { startCollector } from "./collector.ts";
+import { startRabbitMqCollector } from "./rabbitmq/rabbitmq-collector.ts";
+import { startRabbitQueuePoller } from "./rabbitmq/queue-poller.ts";
 import { createKafka } from "../kafka/index.ts";
 import { settlesWithin } from "./time-limit.ts";
 
@@ -43,7 +45,7 @@ try {
 let broker: RunningBroker | undefined;
 let db: OpenedDatabase | undefined;
 /** One pipeline and one admin poller per source, side by side: a source that is down holds up no other. */
-const collectors: RunningCollector[] = [];
+const collectors: { stop(): Promise<void> }[] = [];
 const adminPollers: { stop(): Promise<void> }[] = [];
 
 /**
@@ -112,13 +114,20 @@ try {
   const startedLines: string[] = [];
   for (const sourceConfig of sources) {
     const source = await ensureSource(db, { name: sourceConfig.name, kind: sourceConfig.kind });
-    if (sourceConfig.kind !== "kafka") {
-      log(`source ${source.name}: ${sourceConfig.kind} sources are not collected by this version yet`);
+    // With several sources every line says whose it is.
+    const sourceLog = several ? (line: string) => log(`[${source.name}] ${line}`) : log;
+    if (sourceConfig.kind === "rabbitmq") {
+      // Its messages (through streams of Eventscope's own), and its queues, bindings, consumers and
+      // lag from the management API (stopped with the admin pollers).
+      const running = startRabbitMqCollector(config, sourceConfig, { db, log: sourceLog, source });
+      collectors.push(running);
+      adminPollers.push(
+        startRabbitQueuePoller({ source, config: sourceConfig, db, log: sourceLog, pollMs: config.pollMs, onPoll: (result) => running.noteAdminPoll(result.at) }),
+      );
+      startedLines.push(`source ${source.name}: instance ${running.instanceId}, RabbitMQ ${sourceConfig.amqpUrl} (vhosts ${sourceConfig.vhosts.join(",")})`);
       continue;
     }
     const sourceConfigured = configForSource(config!, sourceConfig);
-    // With several sources every line says whose it is.
-    const sourceLog = several ? (line: string) => log(`[${source.name}] ${line}`) : log;
     const running = startCollector(sourceConfigured, { db, log: sourceLog, source });
     collectors.push(running);
     adminPollers.push(

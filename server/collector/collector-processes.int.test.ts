@@ -5,7 +5,7 @@
  * to its end offset, holding the produced values in order.
  */
 import type { Kafka } from "kafkajs";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { uniqueName, waitUntil } from "../broker/test-support.ts";
 import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
@@ -16,7 +16,7 @@ import {
   expectExactlyOnce,
   partitionOffsets,
   produceSequence,
-  startCollectorProcess,
+  useCollectorProcesses,
   testKafka,
   type CollectorProcess,
 } from "./test-support.ts";
@@ -24,7 +24,7 @@ import {
 let broker: RunningBroker;
 let db: TestDatabase;
 let kafka: Kafka;
-let processes: CollectorProcess[] = [];
+const processes = useCollectorProcesses();
 
 beforeAll(async () => {
   broker = await startBroker({ port: 0, log: () => {} });
@@ -37,26 +37,13 @@ afterAll(async () => {
   await broker?.stop();
 });
 
-beforeEach(({ onTestFailed }) => {
-  processes = [];
-  onTestFailed(() => {
-    for (const [i, p] of processes.entries()) console.error(`collector process ${i + 1} (pid ${p.pid}) output:\n${p.output()}`);
-  });
-});
-
-afterEach(async () => {
-  await Promise.all(processes.map((p) => p.kill("SIGKILL")));
-});
-
 function collectorProcess(prefix: string): CollectorProcess {
-  const p = startCollectorProcess({
+  return processes.start({
     KAFKA_BROKERS: broker.address,
     DATABASE_URL: db.url,
     EVENTSCOPE_COLLECTOR_GROUP: `${prefix}-collector`,
     EVENTSCOPE_TOPICS_INCLUDE: `^${prefix}-`,
   });
-  processes.push(p);
-  return p;
 }
 
 /** The group's committed offsets per partition (-1: none). */

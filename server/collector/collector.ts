@@ -1,8 +1,6 @@
-import { randomBytes } from "node:crypto";
-import os from "node:os";
 import type { Kafka } from "kafkajs";
 import { redactSecrets, type Config } from "../config.ts";
-import { pruneOlderThan, recordCollectorHealth, type Database, type DatabaseError, type SourceRef } from "../db/index.ts";
+import { type Database, type DatabaseError, type SourceRef } from "../db/index.ts";
 import { ConsumerSession, type SessionTag } from "./consumer-session.ts";
 import { fetchSchemas } from "./schemas/fetch-schemas.ts";
 import { startRegistryCatchUp } from "./schemas/registry-catch-up.ts";
@@ -12,6 +10,8 @@ import { createKafka, explainKafkaError, installUndecodableBatchHandling, regist
 import { settlesWithin } from "./time-limit.ts";
 import { startTopicWatcher, type TopicWatcher } from "./topic-watcher.ts";
 import { startFlowFolder } from "./flow-folder.ts";
+import { startRetentionTimer } from "./retention-timer.ts";
+import { newInstanceId, startHealthReporter } from "./health-reporter.ts";
 
 /**
  * The collector's ingest pipeline: every collected topic of the cluster (topic-filter.ts) into the
@@ -115,9 +115,7 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   // Also when the caller brings its own client: the codecs are process-wide.
   registerCompressionCodecs();
   const kafka = options.kafka ?? createKafka(config, { log, clientId: "eventscope-collector" });
-  const host = os.hostname();
-  const startedAt = new Date();
-  const instanceId = options.instanceId ?? `${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const instanceId = options.instanceId ?? newInstanceId();
   const topicRefreshMs = options.topicRefreshMs ?? 3_000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 20_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
@@ -305,72 +303,28 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
   });
 
   // --- health ---------------------------------------------------------------------------------
-  let healthFailing = false;
-  const writeHealth = async () => {
-    const writerStats = writer.getStats();
-    const error = latestError();
-    try {
-      await recordCollectorHealth(options.db, {
-        instanceId,
-        sourceId: options.source.id,
-        host,
-        pid: process.pid,
-        startedAt,
+  const health = startHealthReporter({
+    db: options.db,
+    log,
+    identity: { instanceId, sourceId: options.source.id },
+    intervalMs: options.healthIntervalMs,
+    snapshot: () => {
+      const error = latestError();
+      return {
         lastPollAt,
-        lastStoredAt: writerStats.lastStoredAt,
+        lastStoredAt: writer.getStats().lastStoredAt,
         lastAdminPollAt: lastAdminPollAt ?? undefined,
         ownLag: session?.ownLag() ?? null,
         // Cleared once every source of error has recovered.
         lastError: error?.message ?? null,
         lastErrorAt: error?.at ?? null,
         stalled: (session?.stalledPartitions() ?? []).map((stall) => ({ ...stall, source: options.source.name })),
-      });
-      healthFailing = false;
-    } catch (err) {
-      // The database being down is already logged by the writer; say it once here.
-      if (!healthFailing) log(`recording collector health failed: ${oneLine((err as Error).message)}`);
-      healthFailing = true;
-    }
-  };
-  let healthRunning: Promise<void> | null = null;
-  const healthTick = () => {
-    if (healthRunning) return;
-    healthRunning = writeHealth().finally(() => (healthRunning = null));
-  };
-  const healthTimer = setInterval(healthTick, options.healthIntervalMs ?? 5_000);
-  healthTick();
+      };
+    },
+  });
 
   // --- retention ------------------------------------------------------------------------------
-  let pruneRunning: Promise<void> | null = null;
-  const prune = () => {
-    if (pruneRunning) return;
-    pruneRunning = (async () => {
-      const now = Date.now();
-      const before = new Date(now - config.retentionMs);
-      const auditBefore = new Date(now - config.auditRetentionMs);
-      try {
-        const result = await pruneOlderThan(options.db, { data: before, audit: auditBefore });
-        if (!result.ran) return;
-        const total = result.events + result.lagSamples + result.lagMinutes + result.endOffsetSamples + result.flowEntities + result.flowCounts;
-        if (total > 0) {
-          log(
-            `retention: deleted ${result.events} events, ${result.lagSamples} lag samples, ${result.lagMinutes} per-minute lag roll-ups, ${result.endOffsetSamples} end-offset samples, ` +
-              `${result.flowEntities} flow entities and ${result.flowCounts} hourly flow counters from before ${before.toISOString()}`,
-          );
-        }
-        if (result.deadLetters + result.auditEntries > 0) {
-          log(
-            `audit retention: deleted ${result.deadLetters} dead letters (with their replays) and ${result.auditEntries} audit entries from before ${auditBefore.toISOString()}`,
-          );
-        }
-      } catch (error) {
-        log(`retention: pruning failed (tried again later): ${oneLine((error as Error).message)}`);
-      }
-    })().finally(() => (pruneRunning = null));
-  };
-  const pruneIntervalMs = options.pruneIntervalMs ?? 10 * 60_000;
-  const firstPrune = setTimeout(prune, Math.min(60_000, pruneIntervalMs));
-  const pruneTimer = setInterval(prune, pruneIntervalMs);
+  const retention = startRetentionTimer({ db: options.db, config, log, intervalMs: options.pruneIntervalMs });
 
   // --- flows: the entities stored since the last fold, counted ------------------------------------
   const flowFolder = !(options.flows ?? config.flows) ? null : startFlowFolder({
@@ -427,9 +381,8 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
           if (!(await settlesWithin(work, left()))) cutShort.push(what);
         };
         stopped = true;
-        clearInterval(healthTimer);
-        clearTimeout(firstPrune);
-        clearInterval(pruneTimer);
+        const healthStopped = health.stop();
+        const retentionStopped = retention.stop();
         const catchUpStopped = registryCatchUp?.stop();
         const foldStopped = flowFolder?.stop();
         signal();
@@ -453,11 +406,11 @@ export function startCollector(config: Config, options: CollectorOptions): Runni
         await waitFor("the write in progress", writer.stop().then((n) => void (dropped = n)));
         if (dropped > 0) log(`stopped with ${dropped} events unstored and uncommitted: they will be read again`);
         await waitFor("listing topics", watcherStopped);
-        await waitFor("retention", pruneRunning ?? undefined);
+        await waitFor("retention", retentionStopped);
         await waitFor("decoding events stored during a registry outage", catchUpStopped);
         await waitFor("folding flows", foldStopped);
-        await waitFor("recording health", healthRunning ?? undefined);
-        await waitFor("recording health", writeHealth());
+        await waitFor("recording health", healthStopped);
+        await waitFor("recording health", health.writeNow());
         if (cutShort.length > 0) {
           log(
             `stop cut short after ${Math.round((Date.now() - startedAt) / 1000)} s: ${[...new Set(cutShort)].join(", ")} did not finish ` +

@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from "node:util";
 import { fileURLToPath } from "node:url";
 import { CompressionTypes, Kafka, logLevel, type Message, type SASLOptions } from "kafkajs";
 import type pg from "pg";
-import { afterAll, beforeAll, beforeEach } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { startBroker, type RunningBroker } from "../broker/index.ts";
 import { loadConfig, type Config } from "../config.ts";
 import { createTestDatabase, type TestDatabase } from "../db/test-support.ts";
@@ -57,6 +57,30 @@ export function startCollectorProcess(env: Record<string, string>): CollectorPro
     kill: async (signal = "SIGTERM") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
+    },
+  };
+}
+
+/**
+ * Collector processes started by a test file's tests: each one's output printed when its test
+ * fails, every one killed (SIGKILL) after its test. Call at the top level of the file.
+ */
+export function useCollectorProcesses(): { start(env: Record<string, string>): CollectorProcess } {
+  let processes: CollectorProcess[] = [];
+  beforeEach(({ onTestFailed }) => {
+    processes = [];
+    onTestFailed(() => {
+      for (const [i, p] of processes.entries()) console.error(`collector process ${i + 1} (pid ${p.pid}) output:\n${p.output()}`);
+    });
+  });
+  afterEach(async () => {
+    await Promise.all(processes.map((p) => p.kill("SIGKILL")));
+  });
+  return {
+    start(env) {
+      const p = startCollectorProcess(env);
+      processes.push(p);
+      return p;
     },
   };
 }

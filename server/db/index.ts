@@ -72,8 +72,18 @@ export {
 export { saveRegistrySchemas, type RegistrySchemaRow } from "./registry-schemas.ts";
 export { recordCollectorHealth, listCollectorHealth, type CollectorHealthUpdate, type StalledPartitionUpdate } from "./health.ts";
 export { pruneOlderThan, type PruneResult } from "./retention.ts";
+export { highestStoredPositions } from "./stored-positions.ts";
 export { tryAcquirePollerLock, pollerLockKey, type PollerLock } from "./poller-lock.ts";
 export { updateGroupHealth } from "./group-health.ts";
+export {
+  syncRabbitVhost,
+  queueTimeLagMs,
+  type RabbitVhostSnapshot,
+  type RabbitQueueSnapshot,
+  type RabbitBindingSnapshot,
+  type RabbitConsumerSnapshot,
+  type SyncRabbitVhostOptions,
+} from "./rabbitmq-state.ts";
 export * from "./queries/index.ts";
 export { recordAudit, type AuditEntryInput } from "./audit.ts";
 export {

@@ -5,6 +5,7 @@ export interface PruneResult {
   /** False when another instance was pruning (the advisory lock was taken): nothing was done. */
   ran: boolean;
   events: number;
+  /** Kafka groups' lag samples and RabbitMQ queues'. */
   lagSamples: number;
   /** Per-minute roll-ups of the lag samples (group and total rows). */
   lagMinutes: number;
@@ -60,6 +61,12 @@ export async function pruneOlderThan(
   const slices: [Exclude<keyof PruneResult, "ran">, string, Date][] = [
     ["events", `DELETE FROM events WHERE ctid IN (SELECT ctid FROM events WHERE "timestamp" < $1 LIMIT $2)`, cutoffs.data],
     ["lagSamples", `DELETE FROM lag_samples WHERE ctid IN (SELECT ctid FROM lag_samples WHERE sampled_at < $1 LIMIT $2)`, cutoffs.data],
+    // RabbitMQ queues' lag samples count as lag samples.
+    [
+      "lagSamples",
+      `DELETE FROM rabbitmq_queue_samples WHERE ctid IN (SELECT ctid FROM rabbitmq_queue_samples WHERE sampled_at < $1 LIMIT $2)`,
+      cutoffs.data,
+    ],
     // A minute goes when all of it is older than the cutoff.
     [
       "lagMinutes",

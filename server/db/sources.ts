@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { parseRabbitQueueId } from "../../lib/api-schemas/groups.ts";
 import { ValidationError } from "../../lib/errors.ts";
 import { DEFAULT_SOURCE_NAME, SOURCE_NAME_PATTERN } from "../sources-file.ts";
 import { toDatabaseError } from "./errors.ts";
@@ -73,20 +74,32 @@ export async function listSources(db: { pool: pg.Pool }): Promise<SourceRow[]> {
 }
 
 /** What a route names: a topic (also a DLQ's), a consumer group. */
-export type NamedThing = "topic" | "group";
+export type NamedThing = "topic" | "group" | "queue";
 
-const THING_SQL: Record<NamedThing, string> = {
+/** The statement that finds the sources having a thing, and its parameters. */
+const THING_SQL: Record<NamedThing, (name: string) => [string, unknown[]]> = {
   // Topics the admin poller saw, and channels events were stored from (a topic deleted since, or
   // one collected before the first admin poll).
-  topic: `SELECT source_id FROM topics WHERE name = $1
-          UNION SELECT DISTINCT source_id FROM producers WHERE topic = $1
-          UNION SELECT DISTINCT source_id FROM dead_letters WHERE channel = $1`,
-  group: `SELECT source_id FROM consumer_groups WHERE group_id = $1
-          UNION SELECT DISTINCT source_id FROM committed_offsets WHERE group_id = $1`,
+  topic: (name) => [
+    `SELECT source_id FROM topics WHERE name = $1
+     UNION SELECT DISTINCT source_id FROM producers WHERE topic = $1
+     UNION SELECT DISTINCT source_id FROM dead_letters WHERE channel = $1`,
+    [name],
+  ],
+  group: (name) => [
+    `SELECT source_id FROM consumer_groups WHERE group_id = $1
+     UNION SELECT DISTINCT source_id FROM committed_offsets WHERE group_id = $1`,
+    [name],
+  ],
+  // A RabbitMQ queue by its id (lib/api-schemas/groups.ts rabbitQueueId: vhost and name).
+  queue: (name) => {
+    const ref = parseRabbitQueueId(name);
+    return [`SELECT source_id FROM rabbitmq_queues WHERE vhost = $1 AND name = $2`, [ref?.vhost ?? "", ref?.queue ?? ""]];
+  },
 };
 
 /**
- * The one rule for `?source=` on routes that name a topic or group (documented in
+ * The one rule for `?source=` on routes that name a topic, group or queue (documented in
  * server/db/README.md):
  * - `sourceName` given: that source's id; an unknown name is a ValidationError (422) that lists
  *   the known sources, whatever the route (a source is configuration, not data a route looks up).
@@ -104,7 +117,8 @@ export async function resolveSourceOf(
   if (sources.length === 1) return sources[0]!;
   let ids: number[];
   try {
-    const { rows } = await db.pool.query<{ source_id: number }>(THING_SQL[thing], [name]);
+    const [sql, params] = THING_SQL[thing](name);
+    const { rows } = await db.pool.query<{ source_id: number }>(sql, params);
     ids = rows.map((row) => row.source_id);
   } catch (error) {
     throw toDatabaseError(error, `finding the sources of ${thing} ${name}`);

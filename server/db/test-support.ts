@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import pg from "pg";
 import { inject } from "vitest";
 import { connectDatabase, type Database } from "./client.ts";
+import type { EventRow } from "./ingest.ts";
 import { runMigrations } from "./migrate.ts";
 
 export interface TestDatabase extends Database {
@@ -60,5 +61,27 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
         // FORCE: a test that failed may have left connections (another process) behind.
         await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       })()),
+  };
+}
+
+/** A row with nothing extracted (a short bytes value `m<offset>`), for tests about positions and times. */
+export function bareEventRow(at: { sourceId?: number; topic: string; partition: number; offset: number; timestamp: Date }): EventRow {
+  const raw = Buffer.from(`m${at.offset}`);
+  return {
+    sourceId: at.sourceId ?? 1,
+    topic: at.topic,
+    partition: at.partition,
+    offset: String(at.offset),
+    timestamp: at.timestamp,
+    key: null,
+    value: { kind: "bytes", raw, text: raw.toString(), truncated: false },
+    sizeBytes: raw.length,
+    headers: [],
+    eventType: null,
+    producer: null,
+    entityKeys: [],
+    trace: { traceId: null, parentSpanId: null },
+    deadLetter: null,
+    flags: [],
   };
 }

@@ -49,6 +49,8 @@ export interface ManagementBinding {
   destination_type: "queue" | "exchange";
   routing_key: string;
   arguments: Record<string, unknown>;
+  /** The binding's key within (source, destination): its routing key, plus a hash of its arguments when it has some. */
+  properties_key?: string;
 }
 
 /** A queue, as `GET /api/queues/<vhost>` lists them (counts are absent on a queue that is starting). */
@@ -66,7 +68,7 @@ export interface ManagementQueue {
   messages?: number;
   messages_ready?: number;
   messages_unacknowledged?: number;
-  /** Seconds since the epoch: the oldest ready message's timestamp property, when it has one. */
+  /** Seconds since the epoch: the timestamp property of the head message (the oldest not yet acked), when it has one. */
   head_message_timestamp?: number | null;
   state?: string;
   message_stats?: {
@@ -76,6 +78,9 @@ export interface ManagementQueue {
     deliver_get_details?: { rate: number };
     ack?: number;
     ack_details?: { rate: number };
+    /** Deliveries to consumers that do not ack (auto-ack), and basic.get without ack. */
+    deliver_no_ack?: number;
+    get_no_ack?: number;
     redeliver?: number;
     redeliver_details?: { rate: number };
   };
@@ -93,6 +98,18 @@ export interface ManagementConsumer {
   arguments?: Record<string, unknown>;
 }
 
+/** A client connection, as `GET /api/vhosts/<vhost>/connections` lists them. */
+export interface ManagementConnection {
+  /** RabbitMQ's name (`<client address> -> <broker address>`): what consumers' channel_details.connection_name refers to. */
+  name: string;
+  vhost: string;
+  /** The client-provided name (amqplib `clientProperties.connection_name`), when the client gave one. */
+  user_provided_name?: string;
+  client_properties?: { connection_name?: string; product?: string; [key: string]: unknown };
+  peer_host?: string;
+  user?: string;
+}
+
 export interface ManagementOverview {
   rabbitmq_version: string;
   cluster_name?: string;
@@ -106,6 +123,7 @@ export interface ManagementClient {
   bindings(vhost: string): Promise<ManagementBinding[]>;
   queues(vhost: string): Promise<ManagementQueue[]>;
   consumers(vhost: string): Promise<ManagementConsumer[]>;
+  connections(vhost: string): Promise<ManagementConnection[]>;
   /** Any other GET under /api (path starting with /api/); segments must be encoded by the caller. */
   get<T>(path: string): Promise<T>;
 }
@@ -153,6 +171,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
     bindings: (vhost) => get<ManagementBinding[]>(`/api/bindings/${vhostSegment(vhost)}`),
     queues: (vhost) => get<ManagementQueue[]>(`/api/queues/${vhostSegment(vhost)}`),
     consumers: (vhost) => get<ManagementConsumer[]>(`/api/consumers/${vhostSegment(vhost)}`),
+    connections: (vhost) => get<ManagementConnection[]>(`/api/vhosts/${vhostSegment(vhost)}/connections`),
   };
 }
 

@@ -11,7 +11,7 @@ export const metadata = { title: "Consumer groups · Eventscope" };
 
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
-/** /groups: every consumer group with its lag now and its health, worst first. */
+/** /groups: every Kafka consumer group and RabbitMQ queue with its lag now and its health, worst first. */
 export default async function GroupsPage({ searchParams }: Props) {
   let query;
   try {
@@ -35,9 +35,11 @@ export default async function GroupsPage({ searchParams }: Props) {
     <main style={{ padding: "1rem 1.5rem 2rem", maxWidth: "100rem", margin: "0 auto" }}>
       <h1 style={{ marginBottom: "0.2rem" }}>Consumer groups</h1>
       <p className={styles.grMuted} style={{ margin: "0 0 0.6rem", fontSize: "0.85rem" }}>
-        {page.total} group{page.total === 1 ? "" : "s"}. Offset lag is end offset − committed offset per partition, summed; time lag is
-        the age of the oldest unprocessed record. Health is judged over the last 5 minutes of samples: STOP (no members while
-        lagging), STALL (committed offset not moving while lagging), WARN (lag grew all along), OK. <AutoRefresh pausable />{" "}
+        {page.total} in all, Kafka consumer groups and RabbitMQ queues. A group&apos;s lag is end offset −
+        committed offset per partition, summed; a queue&apos;s is its ready + unacknowledged messages. Time lag is the age of the oldest
+        unprocessed record (for a queue, of its oldest message not yet acked, known only when messages carry a timestamp property). Health is
+        judged over the last 5 minutes of samples: STOP (no members or consumers while lagging), STALL (committed offset not moving, or
+        nothing acked, while lagging), WARN (lag grew all along), OK. <AutoRefresh pausable />{" "}
         <Link href="/api/groups" prefetch={false}>JSON</Link>
       </p>
       {page.total === 0 ? (

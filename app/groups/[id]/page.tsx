@@ -1,8 +1,8 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { getConsumerGroup, getDatabase, getGroupLagHistory, listUnprocessedEvents, type ConsumerGroupView } from "@/server/db";
+import { findRabbitQueue, getConsumerGroup, getDatabase, getGroupLagHistory, listUnprocessedEvents, type ConsumerGroupView } from "@/server/db";
 import { eventHref, inputErrorMessage } from "@/lib/api-schemas/events";
-import { groupHref, groupIdSchema, lagRange, parseGroupPageQuery, type GroupPageQuery } from "@/lib/api-schemas/groups";
+import { groupHref, groupIdSchema, lagRange, parseGroupPageQuery, parseRabbitQueueId, type GroupPageQuery } from "@/lib/api-schemas/groups";
 import { NotFoundError } from "@/lib/errors";
 import { formatDuration } from "@/lib/format-duration";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
@@ -11,6 +11,7 @@ import { LagCharts } from "@/components/groups/lag-charts";
 import { MembersTable } from "@/components/groups/members-table";
 import { PartitionsTable, partitionAnchor } from "@/components/groups/partitions-table";
 import { UnprocessedList } from "@/components/groups/unprocessed-list";
+import { QueueView } from "@/components/groups/queue-view";
 import { formatOffset, formatTimeLag } from "@/components/groups/format";
 import styles from "@/components/groups/groups.module.css";
 
@@ -22,7 +23,9 @@ type Props = {
 };
 
 export async function generateMetadata({ params }: Props) {
-  return { title: `${decodeURIComponent((await params).id)} · consumer group · Eventscope` };
+  const id = decodeURIComponent((await params).id);
+  const queue = parseRabbitQueueId(id);
+  return { title: queue ? `${queue.queue} · RabbitMQ queue · Eventscope` : `${id} · consumer group · Eventscope` };
 }
 
 /** The partition whose unprocessed events are listed: the one asked for, else the worst lagging one. */
@@ -37,6 +40,11 @@ function chosenPartition(group: ConsumerGroupView, query: GroupPageQuery) {
     [...lagging].sort((a, b) => (BigInt(b.offsetLag!) > BigInt(a.offsetLag!) ? 1 : BigInt(b.offsetLag!) < BigInt(a.offsetLag!) ? -1 : 0))[0] ??
     null
   );
+}
+
+/** The RabbitMQ queue a queue id names, with its lag over the chosen window; null for anything else. */
+async function loadQueuePage(id: string, query: GroupPageQuery) {
+  return findRabbitQueue(await getDatabase(), id, { source: query.source, history: lagRange(query.window, Date.now()) });
 }
 
 /** Everything the page shows, read in parallel where it can be; null for an unknown group. */
@@ -64,7 +72,10 @@ async function loadGroupPage(groupId: string, query: GroupPageQuery) {
   return { group, history, partition, unprocessed };
 }
 
-/** /groups/[id]: one consumer group — health and why, lag over time, members, partitions, unprocessed events. */
+/**
+ * /groups/[id]: one consumer group — health and why, lag over time, members, partitions, unprocessed
+ * events; or one RabbitMQ queue (components/groups/queue-view.tsx) for a queue id.
+ */
 export default async function GroupPage({ params, searchParams }: Props) {
   let groupId: string;
   let query: GroupPageQuery;
@@ -80,6 +91,19 @@ export default async function GroupPage({ params, searchParams }: Props) {
         <div role="alert" className={styles.grError}>
           <strong>Cannot show this group</strong>: {message}. <Link href="/groups">All groups</Link>
         </div>
+      </main>
+    );
+  }
+
+  // A RabbitMQ queue's id (rabbitmq:<vhost>/<queue>) shows the queue.
+  const queue = await loadQueuePage(groupId, query);
+  if (queue) {
+    return (
+      <main style={{ padding: "1rem 1.5rem 2rem", maxWidth: "100rem", margin: "0 auto" }}>
+        <QueueView queue={queue} window={query.window} />
+        <p className={styles.grMuted} style={{ fontSize: "0.8rem" }}>
+          <AutoRefresh pausable />
+        </p>
       </main>
     );
   }

@@ -6,13 +6,11 @@ import {
   type ConsumerGroupPartition,
   type ConsumerGroupView,
   type LagHistory,
-  type StoredGroupHealth,
   type UnprocessedEventsPage,
 } from "../../../lib/api-schemas/groups.ts";
 import { NotFoundError, ValidationError } from "../../../lib/errors.ts";
 import {
   LAG_HEALTH_SEVERITY,
-  LAG_HEALTH_STATUSES,
   evaluateGroupHealth,
   type GroupHealth,
   type PartitionHealth,
@@ -35,7 +33,9 @@ import {
   type Queryable,
   groupShown,
   sourceNameSql,
+  storedHealth,
 } from "./shared.ts";
+import { listRabbitQueueItems } from "./rabbitmq-queues.ts";
 import { resolveSourceOf, type SourceRow } from "../sources.ts";
 
 /**
@@ -85,11 +85,6 @@ function checkGroupId(groupId: string): string {
     throw new ValidationError("a group id is 1 to 1000 characters", { field: "group" });
   }
   return groupId;
-}
-
-function storedHealth(row: { health_status: string | null; health_reason: string | null; health_at: Date | null }): StoredGroupHealth | null {
-  const status = LAG_HEALTH_STATUSES.find((s) => s === row.health_status);
-  return status && row.health_at ? { status, reason: row.health_reason ?? "", judgedAt: row.health_at.toISOString() } : null;
 }
 
 function compareNullableBig(a: string | null, b: string | null): number {
@@ -191,6 +186,7 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
     }
     const groups = rows.map(
       (row): ConsumerGroupListItem => ({
+        kind: "kafka-group",
         source: row.source,
         groupId: row.group_id,
         state: row.state,
@@ -202,8 +198,11 @@ export async function listConsumerGroups(db: Queryable, options: ListConsumerGro
         unknownLagPartitions: row.unknown ?? 0,
         timeLagMs: maxTimeLag.get(`${row.source_id}\u0000${row.group_id}`) ?? null,
         health: storedHealth(row),
+        queue: null,
       }),
     );
+    // RabbitMQ queues beside the groups: one list, one sort, one cursor.
+    groups.push(...(await listRabbitQueueItems(db)));
     const ascending = comparatorOf(sort);
     const compare = order === "asc" ? ascending : (a: ConsumerGroupListItem, b: ConsumerGroupListItem) => ascending(b, a);
     groups.sort(compare);

@@ -29,6 +29,9 @@ export type {
   PartitionLag,
   StoredGroupHealth,
   UnprocessedEventsPage,
+  RabbitQueueView,
+  RabbitQueueConsumer,
+  RabbitQueueSummary,
 } from "../../../lib/api-schemas/groups.ts";
 export type { TraceEvents } from "../../../lib/api-schemas/traces.ts";
 export type {
@@ -89,4 +92,5 @@ export {
 export { getDeadLetter, listReplayOutcomes } from "./dead-letter-detail.ts";
 export { listAuditLog, type ListAuditLogOptions } from "./audit-log.ts";
 export { withoutMasking, type Queryable } from "./shared.ts";
+export { findRabbitQueue, getRabbitQueue, listRabbitQueueItems, type GetRabbitQueueOptions } from "./rabbitmq-queues.ts";
 export { listConsumerGroups, getConsumerGroup, listUnprocessedEvents, getGroupLagHistory, GROUP_SORT_KEYS, type GroupSortKey, type ListUnprocessedOptions, type ListConsumerGroupsOptions } from "./groups.ts";

@@ -4,6 +4,8 @@ import { NotFoundError, UnauthorizedError, ValidationError } from "../../../lib/
 import { toDatabaseError } from "../errors.ts";
 import type { EventSummary, StoredFailure } from "../../../lib/api-schemas/events.ts";
 import type { StoredHeader } from "../../../lib/api-schemas/headers.ts";
+import type { StoredGroupHealth } from "../../../lib/api-schemas/groups.ts";
+import { LAG_HEALTH_STATUSES } from "../../../lib/lag-health.ts";
 import { compileMaskRules, isMasking, MASKED, maskHeaders, maskValueText, NO_MASK, type MaskRules } from "../../../lib/mask.ts";
 
 /**
@@ -348,4 +350,17 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
     else groups.set(k, [item]);
   }
   return groups;
+}
+
+/** The health columns a poller writes (consumer_groups and rabbitmq_queues have the same three). */
+export interface StoredHealthColumns {
+  health_status: string | null;
+  health_reason: string | null;
+  health_at: Date | null;
+}
+
+/** Health as a poller stored it. */
+export function storedHealth(row: StoredHealthColumns): StoredGroupHealth | null {
+  const status = LAG_HEALTH_STATUSES.find((s) => s === row.health_status);
+  return status && row.health_at ? { status, reason: row.health_reason ?? "", judgedAt: row.health_at.toISOString() } : null;
 }

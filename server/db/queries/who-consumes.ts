@@ -4,6 +4,7 @@ import { lagKey, offsetLagOf, readCurrentLag, readGroupMembers, readLatestTimeLa
 import type { PartitionLag } from "../../../lib/api-schemas/groups.ts";
 import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
 import { listSources, resolveSourceName } from "../sources.ts";
+import { readChannelsConsumedBy, readQueuesBoundTo } from "./rabbitmq-queues.ts";
 import type {
   ConsumingGroup,
   ResolvedWhoConsumesQuery as WhoConsumesQuery,
@@ -22,6 +23,10 @@ type TopicMatch = TopicConsumers["matchedBy"][number];
  * Indexes: producers_event_type_idx / producers primary key (topic, …) / producers_producer_idx;
  * committed_offsets_topic_partition_idx; group_members and group_assignments by group; the lag
  * samples' primary key for the latest time lag.
+ *
+ * On a RabbitMQ source a topic entry is an exchange (the channel its events are stored under) and
+ * carries the queues bound to it with their consumers; a service there is also a connection's
+ * client-provided name, whose queues' exchanges it consumes.
  *
  * Across sources: a topic (and its groups) is matched per source, and each carries its source's
  * name. `options.source` (a name) narrows the answer to one source.
@@ -64,13 +69,15 @@ export async function whoConsumes(db: Queryable, query: WhoConsumesQuery, option
            OR (c.source_id, c.group_id) IN (SELECT source_id, group_id FROM group_members WHERE client_id = ${query.service}::text))
           ${ofSource(Prisma.sql`c.source_id`)}`);
       for (const row of rows) match(row.source_id, row.topic, row.how);
+      // On RabbitMQ: the exchanges bound to the queues its connections consume.
+      for (const row of await readChannelsConsumedBy(db, query.service, only?.id)) match(row.source_id, row.topic, "consumed-by-service");
     }
 
     const keys = [...matched.keys()];
-    if (keys.length === 0) return { query, topics: [], producers: [], groups: [] };
+    if (keys.length === 0) return { query, topics: [], producers: [], groups: [], queues: [] };
     const topicNames = [...new Set(keys.map((key) => key.slice(key.indexOf("\u0000") + 1)))].sort();
 
-    const [sources, topics, producers, lagRows] = await Promise.all([
+    const [sources, topics, producers, lagRows, queuesByChannel] = await Promise.all([
       listSources(db),
       select<{ source_id: number; name: string; kind: TopicConsumers["kind"]; of: string | null }>(db, Prisma.sql`
         SELECT source_id, name, kind::text AS kind, "of" FROM topics WHERE name = ANY(${topicNames}::text[])`),
@@ -82,6 +89,11 @@ export async function whoConsumes(db: Queryable, query: WhoConsumesQuery, option
           ORDER BY topic, count DESC, producer, event_type`,
       ),
       readCurrentLag(db, { topics: topicNames, sourceId: only?.id }),
+      // On a RabbitMQ source a channel is an exchange: the queues bound to it (none on Kafka).
+      readQueuesBoundTo(
+        db,
+        keys.map((key) => ({ sourceId: Number(key.slice(0, key.indexOf("\u0000"))), channel: key.slice(key.indexOf("\u0000") + 1) })),
+      ),
     ]);
     const groupIds = [...new Set(lagRows.map((r) => r.group_id))];
     const [groups, members, timeLags] = await Promise.all([
@@ -158,6 +170,7 @@ export async function whoConsumes(db: Queryable, query: WhoConsumesQuery, option
           lastSeenAt: p.last_seen_at.toISOString(),
         })),
         groups: consuming,
+        queues: queuesByChannel.get(key) ?? [],
       };
     });
 
@@ -168,6 +181,7 @@ export async function whoConsumes(db: Queryable, query: WhoConsumesQuery, option
       topics: answerTopics,
       producers: [...new Set(relevantProducers.map((p) => p.producer).filter((p) => p !== ""))].sort(),
       groups: [...new Set(answerTopics.flatMap((t) => t.groups.map((g) => g.groupId)))].sort(),
+      queues: [...new Set(answerTopics.flatMap((t) => t.queues.map((q) => q.id)))].sort(),
     };
   });
 }

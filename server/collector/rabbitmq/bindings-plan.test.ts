@@ -1,0 +1,57 @@
+import { describe, expect, test } from "vitest";
+import type { ManagementBinding, ManagementExchange, ManagementQueue } from "../../rabbitmq/management.ts";
+import { deadLetterExchangesOf, planCollectedExchanges } from "./bindings-plan.ts";
+
+const exchange = (name: string, type: string): ManagementExchange => ({ name, vhost: "/", type, durable: true, auto_delete: false, internal: false, arguments: {} });
+const binding = (source: string, destination: string, routingKey: string, destinationType: "queue" | "exchange" = "queue"): ManagementBinding => ({
+  source,
+  vhost: "/",
+  destination,
+  destination_type: destinationType,
+  routing_key: routingKey,
+  arguments: {},
+});
+const all = { include: undefined, exclude: undefined };
+
+describe("planCollectedExchanges", () => {
+  test("binds each kind so that its stream receives every message, and leaves out the default, amq.* and unknown types", () => {
+    const { collected, skipped } = planCollectedExchanges(
+      "prod",
+      "/",
+      [exchange("", "direct"), exchange("amq.topic", "topic"), exchange("orders", "topic"), exchange("audit", "fanout"), exchange("shipping", "headers"), exchange("payments", "direct"), exchange("hash", "x-consistent-hash")],
+      [
+        binding("payments", "payments.work", "charged"),
+        binding("payments", "payments.audit", "charged"),
+        binding("payments", "refunds", "refunded", "exchange"),
+        // Eventscope's own queues' bindings are not keys of the user's.
+        binding("payments", "eventscope.prod.payments", "old-key"),
+      ],
+      new Set(),
+      all,
+    );
+    expect(collected.map((c) => [c.exchange, c.queue, c.channel, c.bindings])).toEqual([
+      ["orders", "eventscope.prod.orders", "orders", [{ routingKey: "#", arguments: {} }]],
+      ["audit", "eventscope.prod.audit", "audit", [{ routingKey: "", arguments: {} }]],
+      ["shipping", "eventscope.prod.shipping", "shipping", [{ routingKey: "", arguments: { "x-match": "all" } }]],
+      ["payments", "eventscope.prod.payments", "payments", [{ routingKey: "charged", arguments: {} }, { routingKey: "refunded", arguments: {} }]],
+    ]);
+    expect(skipped.map((s) => s.exchange)).toEqual(["hash"]);
+    expect(collected.every((c) => c.relayQueue === null)).toBe(true);
+  });
+
+  test("names outside vhost / carry the vhost; filters apply; dead-letter exchanges get a relay queue", () => {
+    const queues = [
+      { name: "work", arguments: { "x-dead-letter-exchange": "dlx" } },
+      { name: "other", arguments: {}, effective_policy_definition: { "dead-letter-exchange": "policy-dlx" } },
+    ] as unknown as ManagementQueue[];
+    expect([...deadLetterExchangesOf(queues)]).toEqual(["dlx", "policy-dlx"]);
+    const { collected } = planCollectedExchanges("prod", "shop", [exchange("dlx", "fanout"), exchange("orders", "topic"), exchange("orders.tmp", "topic")], [], deadLetterExchangesOf(queues), {
+      include: /^(dlx|orders)/,
+      exclude: /\.tmp$/,
+    });
+    expect(collected.map((c) => [c.queue, c.channel, c.relayQueue])).toEqual([
+      ["eventscope.prod.shop.dlx", "shop/dlx", "eventscope.prod:relay.shop.dlx"],
+      ["eventscope.prod.shop.orders", "shop/orders", null],
+    ]);
+  });
+});

@@ -1,0 +1,147 @@
+import type { ManagementBinding, ManagementExchange, ManagementQueue } from "../../rabbitmq/management.ts";
+
+/**
+ * Collection mode `bindings` (README.md, "RabbitMQ"), as a pure function of what the management
+ * API lists: which exchanges of a vhost are collected, the stream queue of Eventscope's own that
+ * each gets, the events channel its messages are stored under, and the bindings that make the
+ * stream receive every message the exchange routes.
+ */
+
+/** Every queue Eventscope declares starts with this; nothing else on the broker is touched. */
+export const OWN_QUEUE_PREFIX = "eventscope.";
+
+export type CollectedExchangeType = "topic" | "fanout" | "headers" | "direct";
+
+export interface StreamBinding {
+  routingKey: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface CollectedExchange {
+  vhost: string;
+  exchange: string;
+  type: CollectedExchangeType;
+  /** The stream queue: `eventscope.<source>.<exchange>`, or `eventscope.<source>.<vhost>.<exchange>` outside vhost "/". */
+  queue: string;
+  /** events.channel: the exchange's name, or `<vhost>/<exchange>` outside vhost "/". */
+  channel: string;
+  /** What binds the stream (or the relay queue) to the exchange so that it receives every message the exchange routes. */
+  bindings: StreamBinding[];
+  /**
+   * For an exchange that dead-letters (a queue's `x-dead-letter-exchange`, or a policy's
+   * `dead-letter-exchange`): the classic queue of Eventscope's own that is bound instead of the
+   * stream, and whose messages the collector relays into the stream. RabbitMQ 3.10 routes no
+   * dead-lettered message into a stream queue (checked by the tests), but does into a classic one.
+   * null for other exchanges: their stream is bound directly.
+   */
+  relayQueue: string | null;
+}
+
+export interface SkippedExchange {
+  vhost: string;
+  exchange: string;
+  /** Why it is not collected, for the log. */
+  reason: string;
+}
+
+export interface ExchangeFilter {
+  include: RegExp | undefined;
+  exclude: RegExp | undefined;
+}
+
+/** `eventscope.<source>.<exchange>` (vhost "/") or `eventscope.<source>.<vhost>.<exchange>`. */
+export function streamQueueName(source: string, vhost: string, exchange: string): string {
+  return vhost === "/" ? `${OWN_QUEUE_PREFIX}${source}.${exchange}` : `${OWN_QUEUE_PREFIX}${source}.${vhost}.${exchange}`;
+}
+
+/**
+ * The relay queue of a dead-letter exchange. `:` cannot be in a source's name, so no stream queue's
+ * name (`eventscope.<source>.…`) is ever a relay's.
+ */
+export function relayQueueName(source: string, vhost: string, exchange: string): string {
+  return vhost === "/" ? `${OWN_QUEUE_PREFIX}${source}:relay.${exchange}` : `${OWN_QUEUE_PREFIX}${source}:relay.${vhost}.${exchange}`;
+}
+
+/** The exchanges a queue of the vhost dead-letters into, by its arguments or its policy. */
+export function deadLetterExchangesOf(queues: readonly ManagementQueue[]): Set<string> {
+  const found = new Set<string>();
+  for (const queue of queues) {
+    const policy = (queue as { effective_policy_definition?: unknown }).effective_policy_definition;
+    for (const value of [queue.arguments?.["x-dead-letter-exchange"], (policy as Record<string, unknown> | null | undefined)?.["dead-letter-exchange"]]) {
+      if (typeof value === "string" && value !== "") found.add(value);
+    }
+  }
+  return found;
+}
+
+/** The events channel of an exchange's messages: its name, or `<vhost>/<exchange>` outside vhost "/". */
+export function channelOfExchange(vhost: string, exchange: string): string {
+  return vhost === "/" ? exchange : `${vhost}/${exchange}`;
+}
+
+/**
+ * The exchanges of one vhost to collect, and those passed over with a reason. Not collected: the
+ * default exchange "" and `amq.*` (RabbitMQ's own; a publish to the default exchange cannot be
+ * bound to), those the filter leaves out (silently: the user asked), and types whose routing
+ * cannot be matched by one binding (a plugin's x-consistent-hash, x-delayed-message, …).
+ *
+ * A direct exchange routes by exact key, so its stream is bound once per distinct routing key of
+ * the exchange's bindings to other destinations (queues and exchanges that are not Eventscope's);
+ * the caller refreshes the plan periodically so that new keys are picked up.
+ */
+export function planCollectedExchanges(
+  source: string,
+  vhost: string,
+  exchanges: readonly ManagementExchange[],
+  bindings: readonly ManagementBinding[],
+  /** The exchanges that queues dead-letter into (deadLetterExchangesOf). */
+  deadLetterExchanges: ReadonlySet<string>,
+  filter: ExchangeFilter,
+): { collected: CollectedExchange[]; skipped: SkippedExchange[] } {
+  const collected: CollectedExchange[] = [];
+  const skipped: SkippedExchange[] = [];
+  for (const exchange of exchanges) {
+    const name = exchange.name;
+    if (name === "" || name.startsWith("amq.")) continue;
+    if (filter.include && !filter.include.test(name)) continue;
+    if (filter.exclude && filter.exclude.test(name)) continue;
+    const streamBindings = bindingsFor(exchange, bindings);
+    if (streamBindings === null) {
+      skipped.push({ vhost, exchange: name, reason: `exchange type ${exchange.type} cannot be bound to so as to receive every message it routes (collected types: topic, fanout, headers, direct)` });
+      continue;
+    }
+    collected.push({
+      vhost,
+      exchange: name,
+      type: exchange.type as CollectedExchangeType,
+      queue: streamQueueName(source, vhost, name),
+      channel: channelOfExchange(vhost, name),
+      bindings: streamBindings,
+      relayQueue: deadLetterExchanges.has(name) ? relayQueueName(source, vhost, name) : null,
+    });
+  }
+  return { collected, skipped };
+}
+
+function bindingsFor(exchange: ManagementExchange, bindings: readonly ManagementBinding[]): StreamBinding[] | null {
+  switch (exchange.type) {
+    case "topic":
+      return [{ routingKey: "#", arguments: {} }];
+    case "fanout":
+      return [{ routingKey: "", arguments: {} }];
+    case "headers":
+      // No header to match, all of them required: every message matches (checked on RabbitMQ 3.10).
+      return [{ routingKey: "", arguments: { "x-match": "all" } }];
+    case "direct": {
+      const keys = new Set<string>();
+      for (const binding of bindings) {
+        if (binding.source !== exchange.name) continue;
+        if (binding.destination_type === "queue" && binding.destination.startsWith(OWN_QUEUE_PREFIX)) continue;
+        keys.add(binding.routing_key);
+      }
+      return [...keys].sort().map((routingKey) => ({ routingKey, arguments: {} }));
+    }
+    default:
+      return null;
+  }
+}

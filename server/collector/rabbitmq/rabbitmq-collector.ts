@@ -1,0 +1,609 @@
+import amqp from "amqplib";
+import { redactSecrets, type Config, type RabbitMqSourceConfig } from "../../config.ts";
+import { highestStoredPositions, type Database, type DatabaseError, type SourceRef } from "../../db/index.ts";
+import { createManagementClient } from "../../rabbitmq/management.ts";
+import type { AmqpMessage, ExtractOptions } from "../extract/index.ts";
+import { EventWriter, oneLine, type WriteChunk } from "../event-writer.ts";
+import { startFlowFolder } from "../flow-folder.ts";
+import { startRetentionTimer } from "../retention-timer.ts";
+import { newInstanceId, startHealthReporter } from "../health-reporter.ts";
+import { settlesWithin } from "../time-limit.ts";
+import { toEventRowFromAmqp } from "../to-event-row.ts";
+import { deadLetterExchangesOf, planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
+
+/**
+ * The RabbitMQ source's collector, collection mode `bindings` (../README.md, "RabbitMQ"): each
+ * collected exchange gets a stream queue of Eventscope's own, bound so that it receives every
+ * message the exchange routes; each stream is read with amqplib from the position after the
+ * highest one stored for its channel, its messages stored through the EventWriter
+ * (toEventRowFromAmqp, then ingestEvents), and acknowledged once stored. A message stored but not
+ * acknowledged when the collector stops or crashes is read again and ingest skips it: every
+ * message is stored exactly once.
+ *
+ * Per vhost, one AMQP connection. The exchanges are listed through the management API at start
+ * and every `refreshMs` (new exchanges, new routing keys of direct exchanges). When the connection
+ * is lost (a broker restart), the collector reconnects with backoff (1 s … 30 s), says so once per
+ * outage and once on recovery, declares again and resumes from the stored positions.
+ */
+
+/**
+ * Retention of each stream queue: the stream is only a buffer between the broker and the database
+ * (the collector normally stays seconds behind), so it must never fill the user's disk: a week at
+ * most, and 1 GB at most, whichever is reached first (RabbitMQ drops whole segments beyond either).
+ */
+export const STREAM_MAX_AGE = "7D";
+export const STREAM_MAX_LENGTH_BYTES = 1_000_000_000;
+/** Segments of 100 MB (RabbitMQ's default is 500 MB, which would make the byte limit coarse). */
+const STREAM_MAX_SEGMENT_SIZE_BYTES = 100_000_000;
+/** A relay queue is drained as it fills; this only bounds it if the collector is down for long. */
+const RELAY_MAX_LENGTH_BYTES = 1_000_000_000;
+
+/**
+ * A relayed message (bindings-plan.ts, relayQueue) is published into the stream through the
+ * default exchange: the exchange and routing key it was routed with, and its user_id property
+ * (which RabbitMQ refuses from another user), travel in these headers; reading restores them.
+ */
+const RELAY_EXCHANGE_HEADER = "x-eventscope-exchange";
+const RELAY_ROUTING_KEY_HEADER = "x-eventscope-routing-key";
+const RELAY_USER_ID_HEADER = "x-eventscope-user-id";
+
+export interface RabbitMqCollectorOptions {
+  db: Pick<Database, "pool" | "prisma">;
+  source: SourceRef;
+  log(line: string): void;
+  /** Default: `<host>-<pid>-<random>`. */
+  instanceId?: string;
+  /** How often exchanges and bindings are listed again. Default 30 s. */
+  refreshMs?: number;
+  /** Unacknowledged messages per stream consumer (a stream consumer needs one). Default 1,000. */
+  prefetch?: number;
+  /** A stream's rows go to the writer at this many rows … Default 500. */
+  flushRows?: number;
+  /** … or this long after the first of them arrived. Default 100 ms. */
+  flushMs?: number;
+  /** Reconnection backoff: from this … Default 1 s. */
+  reconnectMinMs?: number;
+  /** … doubling up to this. Default 30 s. */
+  reconnectMaxMs?: number;
+  /** Default 5 s. */
+  healthIntervalMs?: number;
+  /** How long stop() may take. Default 10 s. */
+  stopTimeoutMs?: number;
+  /** Default: config.flows. */
+  flows?: boolean;
+  flowFoldMs?: number;
+  pruneIntervalMs?: number;
+}
+
+export interface RabbitMqCollectorStats {
+  instanceId: string;
+  /** The streams being read, by channel. */
+  channels: string[];
+  storedRows: number;
+  insertedRows: number;
+  queuedRows: number;
+  /** Connections made so far, over all vhosts (1 per vhost, plus reconnections). */
+  connections: number;
+  lastError: string | null;
+}
+
+export interface RunningRabbitMqCollector {
+  readonly instanceId: string;
+  stats(): RabbitMqCollectorStats;
+  /** Records an admin poll in the health row (the RabbitMQ source's poller, when there is one). */
+  noteAdminPoll(at: Date): void;
+  /** Stops consuming, stores what was received, acknowledges it, closes: within stopTimeoutMs. */
+  stop(): Promise<void>;
+}
+
+/** One stream being read, on a channel of its own (its prefetch and acknowledgements are its own). */
+interface StreamConsumer {
+  plan: CollectedExchange;
+  channel: amqp.Channel;
+  consumerTag: string | null;
+  closed: boolean;
+  /** The highest position queued for storing (or stored at start); later deliveries only. */
+  lastPosition: bigint | null;
+  pending: { rows: WriteChunk<ChunkTag>["rows"]; bytes: number; last: amqp.ConsumeMessage | null };
+  flushTimer: NodeJS.Timeout | null;
+}
+
+interface ChunkTag {
+  consumer: StreamConsumer;
+  /** The chunk's last delivery: acknowledged, with every one before it, once the chunk is stored. */
+  last: amqp.ConsumeMessage;
+}
+
+/** A vhost's connection and what reads through it. */
+interface VhostLink {
+  vhost: string;
+  connection: amqp.ChannelModel;
+  closed: boolean;
+  consumers: Map<string, StreamConsumer>;
+  /** Relay queues being drained into their streams, by relay queue name. */
+  relays: Set<string>;
+}
+
+type ErrorSource = "broker" | "management" | "database";
+
+export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSourceConfig, options: RabbitMqCollectorOptions): RunningRabbitMqCollector {
+  const log = options.log;
+  const instanceId = options.instanceId ?? newInstanceId();
+  const refreshMs = options.refreshMs ?? 30_000;
+  const prefetch = options.prefetch ?? 1_000;
+  const flushRows = options.flushRows ?? 500;
+  const flushMs = options.flushMs ?? 100;
+  const reconnectMinMs = options.reconnectMinMs ?? 1_000;
+  const reconnectMaxMs = options.reconnectMaxMs ?? 30_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+  const extractOptions: ExtractOptions = {
+    entityFields: sourceConfig.entityFields,
+    dlqPatterns: config.dlqPatterns,
+    maxValueBytes: config.maxValueBytes,
+  };
+  const management = createManagementClient({ url: sourceConfig.managementUrl, username: sourceConfig.username, password: sourceConfig.password });
+  // Secrets never reach a log line or the health row, whatever an error quotes.
+  const redact = (text: string) => {
+    const redacted = redactSecrets(text, config);
+    return sourceConfig.password === "" ? redacted : redacted.split(sourceConfig.password).join("***");
+  };
+
+  let stopped = false;
+  let connections = 0;
+  let lastPollAt: Date | null = null;
+  let lastAdminPollAt: Date | null = null;
+  /** Per vhost, the channels of its first listing: the only ones EVENTSCOPE_START=latest applies to. */
+  const initialChannels = new Map<string, Set<string>>();
+  const links = new Map<string, VhostLink>();
+  const errors = new Map<ErrorSource, { message: string; at: Date }>();
+  const setError = (source: ErrorSource, message: string | null) => {
+    if (message === null) errors.delete(source);
+    else errors.set(source, { message: redact(message), at: new Date() });
+  };
+  const latestError = () => [...errors.values()].sort((a, b) => b.at.getTime() - a.at.getTime())[0] ?? null;
+
+  // --- sleeping that stop() cuts short ---------------------------------------------------------
+  const wakers = new Set<() => void>();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      wakers.add(wake);
+    });
+
+  // --- the write path --------------------------------------------------------------------------
+  const writer = new EventWriter<ChunkTag>({
+    db: options.db,
+    log,
+    flows: options.flows ?? config.flows,
+    onStored: (chunks) => {
+      for (const { tag } of chunks) {
+        if (tag.consumer.closed) continue; // Its channel is gone: the broker requeues nothing on a stream; it is read again from the stored position.
+        try {
+          tag.consumer.channel.ack(tag.last, true);
+        } catch {
+          // The channel closed meanwhile: nothing to acknowledge any more.
+        }
+      }
+    },
+    onAvailabilityChange: (available: boolean, error: DatabaseError | null) => {
+      // Deliveries stop by themselves: nothing is acknowledged while nothing is stored, and each
+      // consumer has at most `prefetch` unacknowledged messages.
+      setError("database", available ? null : `database: ${error ? oneLine(error.message) : "unavailable"}`);
+    },
+  });
+
+  const flush = (consumer: StreamConsumer) => {
+    if (consumer.flushTimer) clearTimeout(consumer.flushTimer);
+    consumer.flushTimer = null;
+    const { rows, bytes, last } = consumer.pending;
+    if (rows.length === 0 || last === null) return;
+    consumer.pending = { rows: [], bytes: 0, last: null };
+    try {
+      writer.enqueue({
+        rows,
+        bytes,
+        positions: [{ topic: consumer.plan.channel, partition: 0, next: (consumer.lastPosition ?? 0n) + 1n }],
+        tag: { consumer, last },
+      });
+    } catch {
+      // The writer stopped (a delivery that came in while stopping): not acknowledged, read again next time.
+    }
+  };
+
+  const onDelivery = (consumer: StreamConsumer, message: amqp.ConsumeMessage) => {
+    lastPollAt = new Date();
+    const offset: unknown = message.properties.headers?.["x-stream-offset"];
+    if (typeof offset !== "number" && typeof offset !== "bigint") {
+      // Not a stream delivery (someone replaced our queue with another kind): nothing to key it on.
+      log(`${consumer.plan.queue}: a delivery without x-stream-offset, not stored (is ${consumer.plan.queue} still a stream queue?)`);
+      consumer.channel.ack(message);
+      return;
+    }
+    const position = BigInt(offset);
+    if (consumer.lastPosition !== null && position <= consumer.lastPosition) {
+      // Before the requested offset (a stream may start at the chunk holding it): stored already.
+      consumer.channel.ack(message);
+      return;
+    }
+    consumer.lastPosition = position;
+    const row = toEventRowFromAmqp(options.source.id, consumer.plan.channel, position, amqpMessageOf(message), extractOptions);
+    consumer.pending.rows.push(row);
+    consumer.pending.bytes += row.sizeBytes;
+    consumer.pending.last = message;
+    if (consumer.pending.rows.length >= flushRows) flush(consumer);
+    else consumer.flushTimer ??= setTimeout(() => flush(consumer), flushMs);
+  };
+
+  // --- declaring and reading the streams -------------------------------------------------------
+  /** What was logged about each exchange's problem, so that a refresh repeats nothing. */
+  const reported = new Map<string, string>();
+  const reportOnce = (key: string, line: string) => {
+    if (reported.get(key) === line) return;
+    reported.set(key, line);
+    log(line);
+  };
+
+  /** Declares the stream queue and its bindings, on a channel of its own (a refused declaration closes its channel). */
+  const declare = async (link: VhostLink, plan: CollectedExchange) => {
+    const channel = await link.connection.createChannel();
+    channel.on("error", () => {});
+    try {
+      await channel.assertQueue(plan.queue, {
+        durable: true,
+        arguments: {
+          "x-queue-type": "stream",
+          "x-max-age": STREAM_MAX_AGE,
+          "x-max-length-bytes": { "!": "long", value: STREAM_MAX_LENGTH_BYTES },
+          "x-stream-max-segment-size-bytes": { "!": "long", value: STREAM_MAX_SEGMENT_SIZE_BYTES },
+        },
+      });
+      if (plan.relayQueue === null) {
+        for (const binding of plan.bindings) await channel.bindQueue(plan.queue, plan.exchange, binding.routingKey, binding.arguments);
+        return;
+      }
+      await channel.assertQueue(plan.relayQueue, {
+        durable: true,
+        arguments: { "x-queue-type": "classic", "x-max-length-bytes": { "!": "long", value: RELAY_MAX_LENGTH_BYTES } },
+      });
+      for (const binding of plan.bindings) await channel.bindQueue(plan.relayQueue, plan.exchange, binding.routingKey, binding.arguments);
+      // An exchange that became a dead-letter exchange since its stream was bound: the stream's own
+      // bindings go (idempotent: unbinding what is not bound is no error), else it would get every
+      // message twice. (What arrived in between both ways is stored twice.)
+      for (const binding of plan.bindings) await channel.unbindQueue(plan.queue, plan.exchange, binding.routingKey, binding.arguments);
+    } finally {
+      await channel.close().catch(() => {});
+    }
+  };
+
+  const startConsumer = async (link: VhostLink, plan: CollectedExchange, storedPosition: bigint | undefined) => {
+    const channel = await link.connection.createChannel();
+    const consumer: StreamConsumer = {
+      plan,
+      channel,
+      consumerTag: null,
+      closed: false,
+      lastPosition: storedPosition ?? null,
+      pending: { rows: [], bytes: 0, last: null },
+      flushTimer: null,
+    };
+    channel.on("error", () => {});
+    channel.on("close", () => {
+      consumer.closed = true;
+      if (consumer.flushTimer) clearTimeout(consumer.flushTimer);
+      if (link.consumers.get(plan.queue) === consumer) link.consumers.delete(plan.queue);
+    });
+    await channel.prefetch(prefetch);
+    // After the highest stored position; none stored: the stream's first message (it was declared
+    // by us, so it holds nothing older than Eventscope's interest), or, with EVENTSCOPE_START=latest
+    // on the first listing, only what arrives from now on.
+    const offset =
+      storedPosition !== undefined
+        ? { "!": "long", value: Number(storedPosition + 1n) }
+        : config.start === "latest" && initialChannels.get(link.vhost)?.has(plan.channel)
+          ? "next"
+          : "first";
+    const { consumerTag } = await channel.consume(
+      plan.queue,
+      (message) => {
+        if (message === null) {
+          // Cancelled by the broker (the queue was deleted): declared and read again at the next refresh.
+          log(`${plan.queue}: the broker cancelled the consumer (queue deleted?); declaring it again at the next refresh`);
+          consumer.closed = true;
+          link.consumers.delete(plan.queue);
+          void channel.close().catch(() => {});
+          return;
+        }
+        onDelivery(consumer, message);
+      },
+      { noAck: false, arguments: { "x-stream-offset": offset } },
+    );
+    consumer.consumerTag = consumerTag;
+    link.consumers.set(plan.queue, consumer);
+  };
+
+  /**
+   * Drains a relay queue into its stream: each message is published into the stream (confirmed)
+   * before it is acknowledged, so none is lost; one relayed when the collector crashed between the
+   * confirm and the acknowledgement is in the stream twice (stored twice, at two positions).
+   */
+  const startRelay = async (link: VhostLink, plan: CollectedExchange, relayQueue: string) => {
+    const channel = await link.connection.createConfirmChannel();
+    channel.on("error", () => {});
+    channel.on("close", () => link.relays.delete(relayQueue));
+    await channel.prefetch(prefetch);
+    await channel.consume(
+      relayQueue,
+      (message) => {
+        if (message === null) {
+          link.relays.delete(relayQueue);
+          void channel.close().catch(() => {});
+          return;
+        }
+        const { userId, headers, ...properties } = message.properties as amqp.MessageProperties & { userId?: unknown };
+        const relayHeaders: Record<string, unknown> = {
+          ...(headers ?? {}),
+          [RELAY_EXCHANGE_HEADER]: message.fields.exchange,
+          [RELAY_ROUTING_KEY_HEADER]: message.fields.routingKey,
+          ...(typeof userId === "string" ? { [RELAY_USER_ID_HEADER]: userId } : {}),
+        };
+        const options = Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined)) as amqp.Options.Publish;
+        try {
+          channel.publish("", plan.queue, message.content, { ...options, headers: relayHeaders }, (error) => {
+            if (error) channel.nack(message, false, true);
+            else channel.ack(message);
+          });
+        } catch {
+          // The channel closed: the message stays in the relay queue, relayed after reconnecting.
+        }
+      },
+      { noAck: false },
+    );
+    link.relays.add(relayQueue);
+  };
+
+  /** Lists the vhost's exchanges, declares and binds what is new, starts the consumers that are missing. */
+  const refresh = async (link: VhostLink) => {
+    let plans: CollectedExchange[];
+    try {
+      const [exchanges, bindings, queues] = await Promise.all([
+        management.exchanges(link.vhost),
+        management.bindings(link.vhost),
+        management.queues(link.vhost),
+      ]);
+      const plan = planCollectedExchanges(options.source.name, link.vhost, exchanges, bindings, deadLetterExchangesOf(queues), {
+        include: sourceConfig.exchangesInclude,
+        exclude: sourceConfig.exchangesExclude,
+      });
+      for (const skipped of plan.skipped) reportOnce(`skip ${skipped.vhost} ${skipped.exchange}`, `vhost ${skipped.vhost}: exchange ${skipped.exchange} not collected: ${skipped.reason}`);
+      plans = plan.collected;
+      if (!initialChannels.has(link.vhost)) initialChannels.set(link.vhost, new Set(plans.map((p) => p.channel)));
+      if (errors.has("management")) log(`management API answers again (${management.url})`);
+      setError("management", null);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (!errors.has("management")) log(`listing exchanges failed (tried again in ${Math.round(refreshMs / 1000)} s; collection goes on): ${redact(message)}`);
+      setError("management", message);
+      return;
+    }
+    lastPollAt = new Date();
+    const starting: CollectedExchange[] = [];
+    for (const plan of plans) {
+      if (link.closed || stopped) return;
+      try {
+        await declare(link, plan);
+        reported.delete(`declare ${plan.queue}`);
+      } catch (error) {
+        if (link.closed) return;
+        reportOnce(`declare ${plan.queue}`, `vhost ${link.vhost}: exchange ${plan.exchange} not collected: declaring ${plan.queue} failed: ${redact((error as Error).message)}`);
+        continue;
+      }
+      if (!link.consumers.has(plan.queue)) starting.push(plan);
+      if (plan.relayQueue !== null && !link.relays.has(plan.relayQueue)) {
+        try {
+          await startRelay(link, plan, plan.relayQueue);
+          log(`relaying ${plan.relayQueue} into ${plan.queue} (exchange ${plan.exchange} dead-letters, and RabbitMQ routes no dead letter into a stream)`);
+        } catch (error) {
+          if (link.closed) return;
+          reportOnce(`relay ${plan.relayQueue}`, `vhost ${link.vhost}: relaying ${plan.relayQueue} failed (tried again at the next refresh): ${redact((error as Error).message)}`);
+        }
+      }
+    }
+    if (starting.length === 0) return;
+    let stored: Map<string, bigint>;
+    try {
+      stored = await highestStoredPositions(options.db, options.source.id, starting.map((plan) => plan.channel));
+    } catch (error) {
+      log(`reading the stored positions failed (streams started at the next refresh): ${oneLine((error as Error).message)}`);
+      return;
+    }
+    for (const plan of starting) {
+      if (link.closed || stopped) return;
+      try {
+        await startConsumer(link, plan, stored.get(plan.channel));
+        log(`reading ${plan.queue} (exchange ${plan.exchange}, ${plan.type}) into channel ${plan.channel} from ${stored.has(plan.channel) ? `position ${stored.get(plan.channel)! + 1n}` : "its start"}`);
+      } catch (error) {
+        if (link.closed) return;
+        reportOnce(`consume ${plan.queue}`, `vhost ${link.vhost}: reading ${plan.queue} failed (tried again at the next refresh): ${redact((error as Error).message)}`);
+      }
+    }
+  };
+
+  const connectionUrl = (vhost: string) => {
+    const url = new URL(sourceConfig.amqpUrl);
+    url.username = encodeURIComponent(sourceConfig.username);
+    url.password = encodeURIComponent(sourceConfig.password);
+    url.pathname = `/${encodeURIComponent(vhost)}`;
+    // A broker that vanishes without closing the connection is noticed within about 20 s.
+    url.searchParams.set("heartbeat", "10");
+    return url.toString();
+  };
+
+  /** One vhost, for as long as the collector runs: connect, refresh, and after a loss, again. */
+  const runVhost = async (vhost: string) => {
+    let failures = 0;
+    let outageSince: number | null = null;
+    while (!stopped) {
+      let link: VhostLink | null = null;
+      try {
+        const connection = await amqp.connect(connectionUrl(vhost), {
+          clientProperties: { connection_name: `eventscope-collector ${options.source.name} ${instanceId}` },
+        });
+        connections += 1;
+        const current: VhostLink = { vhost, connection, closed: false, consumers: new Map(), relays: new Set() };
+        link = current;
+        const lost: { error: Error | null } = { error: null };
+        connection.on("error", (error: Error) => (lost.error = error));
+        connection.on("close", () => {
+          current.closed = true;
+          for (const wake of wakers) wake();
+        });
+        links.set(vhost, current);
+        if (outageSince !== null) {
+          log(`RabbitMQ vhost ${vhost} reachable again after ${((Date.now() - outageSince) / 1000).toFixed(1)} s: resuming from the stored positions`);
+        }
+        outageSince = null;
+        failures = 0;
+        setError("broker", null);
+        // What the lost connection had queued is stored first, so that reading resumes after it.
+        await writer.drain(5_000);
+        while (!stopped && !current.closed) {
+          await refresh(current);
+          if (!stopped && !current.closed) await sleep(refreshMs);
+        }
+        if (current.closed && !stopped) throw lost.error ?? new Error("the connection was closed by the broker");
+      } catch (error) {
+        if (stopped) break;
+        const message = redact((error as Error).message);
+        if (link) closeLink(link);
+        if (outageSince === null) {
+          outageSince = Date.now();
+          log(`RabbitMQ vhost ${vhost} unavailable (reconnecting with backoff, ${reconnectMinMs / 1000} s … ${reconnectMaxMs / 1000} s): ${message}`);
+        }
+        setError("broker", `RabbitMQ vhost ${vhost}: ${message}`);
+        await sleep(Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(failures, 10)));
+        failures += 1;
+      }
+    }
+  };
+
+  /** Marks a link's consumers closed (their rows queued are still stored; nothing of theirs is acknowledged). */
+  const closeLink = (link: VhostLink) => {
+    link.closed = true;
+    for (const consumer of link.consumers.values()) {
+      consumer.closed = true;
+      flush(consumer);
+    }
+    link.consumers.clear();
+    void link.connection.close().catch(() => {});
+  };
+
+  const vhostsRunning = sourceConfig.vhosts.map((vhost) =>
+    runVhost(vhost).catch((error: unknown) => log(`vhost ${vhost}: collector loop failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`)),
+  );
+
+  // --- health, retention, flows ----------------------------------------------------------------
+  const health = startHealthReporter({
+    db: options.db,
+    log,
+    identity: { instanceId, sourceId: options.source.id },
+    intervalMs: options.healthIntervalMs,
+    snapshot: () => {
+      // The broker pushes deliveries: while every vhost's connection is up, the collector is reading
+      // (an idle exchange delivers nothing, which is no sign of a stall).
+      if (links.size === sourceConfig.vhosts.length && [...links.values()].every((link) => !link.closed)) lastPollAt = new Date();
+      const error = latestError();
+      return {
+        lastPollAt,
+        lastStoredAt: writer.getStats().lastStoredAt,
+        lastAdminPollAt: lastAdminPollAt ?? undefined,
+        ownLag: null,
+        lastError: error?.message ?? null,
+        lastErrorAt: error?.at ?? null,
+        stalled: [],
+      };
+    },
+  });
+  const retention = startRetentionTimer({ db: options.db, config, log, intervalMs: options.pruneIntervalMs });
+  const flowFolder = (options.flows ?? config.flows)
+    ? startFlowFolder({ db: options.db, log, intervalMs: options.flowFoldMs, compensations: config.compensations })
+    : null;
+
+  let stopping: Promise<void> | null = null;
+  return {
+    instanceId,
+    noteAdminPoll(at) {
+      lastAdminPollAt = at;
+    },
+    stats() {
+      const writerStats = writer.getStats();
+      return {
+        instanceId,
+        channels: [...links.values()].flatMap((link) => [...link.consumers.values()].map((consumer) => consumer.plan.channel)).sort(),
+        storedRows: writerStats.storedRows,
+        insertedRows: writerStats.insertedRows,
+        queuedRows: writerStats.queuedRows,
+        connections,
+        lastError: latestError()?.message ?? null,
+      };
+    },
+    stop() {
+      return (stopping ??= (async () => {
+        const deadline = Date.now() + stopTimeoutMs;
+        const left = () => Math.max(0, deadline - Date.now());
+        stopped = true;
+        const healthStopped = health.stop();
+        for (const wake of wakers) wake();
+        const retentionStopped = retention.stop();
+        const foldStopped = flowFolder?.stop();
+        // Stop deliveries, then store what was received and acknowledge it, then close.
+        const consumers = [...links.values()].flatMap((link) => [...link.consumers.values()]);
+        await settlesWithin(
+          Promise.all(consumers.map((c) => (c.consumerTag && !c.closed ? c.channel.cancel(c.consumerTag).catch(() => {}) : undefined))),
+          Math.min(2_000, left()),
+        );
+        for (const consumer of consumers) flush(consumer);
+        const drained = await writer.drain(Math.max(0, left() - 1_500));
+        const dropped = await writer.stop();
+        if (!drained && dropped > 0) log(`stopped with ${dropped} messages unstored and unacknowledged: they will be read again`);
+        for (const link of links.values()) {
+          link.closed = true;
+          await settlesWithin(link.connection.close().catch(() => {}), Math.min(1_000, left()));
+        }
+        await settlesWithin(Promise.all(vhostsRunning), Math.min(1_000, left()));
+        await settlesWithin(retentionStopped, left());
+        await settlesWithin(foldStopped, left());
+        await settlesWithin(healthStopped, left());
+        await settlesWithin(health.writeNow(), left());
+      })());
+    },
+  };
+}
+
+/** An amqplib delivery as extraction reads it; the stream's own `x-stream-offset` header is left out (it is the position). */
+function amqpMessageOf(message: amqp.ConsumeMessage): AmqpMessage {
+  const headers = { ...(message.properties.headers ?? {}) } as Record<string, unknown>;
+  delete headers["x-stream-offset"];
+  // A relayed message: the exchange, routing key and user_id it had (startRelay).
+  const relayed = typeof headers[RELAY_EXCHANGE_HEADER] === "string";
+  const exchange = relayed ? (headers[RELAY_EXCHANGE_HEADER] as string) : message.fields.exchange;
+  const routingKey = relayed ? String(headers[RELAY_ROUTING_KEY_HEADER] ?? "") : message.fields.routingKey;
+  const userId = relayed ? headers[RELAY_USER_ID_HEADER] : message.properties.userId;
+  for (const name of [RELAY_EXCHANGE_HEADER, RELAY_ROUTING_KEY_HEADER, RELAY_USER_ID_HEADER]) delete headers[name];
+  const cc: unknown = headers.CC;
+  const routingKeys = [routingKey, ...(Array.isArray(cc) ? cc.filter((key): key is string => typeof key === "string") : [])];
+  return {
+    exchange,
+    routingKeys,
+    properties: { ...message.properties, userId, headers } as AmqpMessage["properties"],
+    body: message.content,
+    connectionName: null,
+    queue: null,
+    redelivered: null,
+  };
+}
+

@@ -1,0 +1,254 @@
+import type pg from "pg";
+import { evaluateQueueHealth, HEALTH_WINDOW_MS, type QueueHealth } from "../../lib/lag-health.ts";
+import { toDatabaseError } from "./errors.ts";
+
+/**
+ * What the RabbitMQ queue poller writes every few seconds, per source and vhost: the queues with
+ * their counts and rates, their bindings, their consumers, one lag sample per queue, and each
+ * queue's health over the window (lib/lag-health.ts evaluateQueueHealth). One transaction per
+ * vhost, array parameters (unnest): a vhost of hundreds of queues costs a handful of statements.
+ *
+ * A snapshot is the whole vhost (after the source's queue filters): a queue that is missing was
+ * deleted (deleted_at), and the bindings and consumers missing from it are gone.
+ */
+
+export interface RabbitQueueSnapshot {
+  name: string;
+  /** classic, quorum or stream. */
+  type: string;
+  durable: boolean;
+  autoDelete: boolean;
+  exclusive: boolean;
+  arguments: Record<string, unknown>;
+  state: string | null;
+  /** null when the broker did not report them (a queue that is starting). */
+  messagesReady: number | null;
+  messagesUnacknowledged: number | null;
+  consumers: number | null;
+  publishRate: number | null;
+  deliverRate: number | null;
+  ackRate: number | null;
+  /** Acks + deliveries without ack since the queue started; null without stats. */
+  processedTotal: number | null;
+  /** The head message's timestamp property (the oldest not yet acked), when it has one. */
+  headMessageAt: Date | null;
+}
+
+export interface RabbitBindingSnapshot {
+  exchange: string;
+  queue: string;
+  routingKey: string;
+  propertiesKey: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface RabbitConsumerSnapshot {
+  queue: string;
+  channel: string;
+  consumerTag: string;
+  connection: string;
+  connectionName: string | null;
+  peerHost: string | null;
+  user: string | null;
+  ackRequired: boolean;
+  prefetchCount: number;
+  active: boolean;
+  exclusive: boolean;
+}
+
+export interface RabbitVhostSnapshot {
+  vhost: string;
+  queues: readonly RabbitQueueSnapshot[];
+  bindings: readonly RabbitBindingSnapshot[];
+  consumers: readonly RabbitConsumerSnapshot[];
+}
+
+export interface SyncRabbitVhostOptions {
+  /** The poll's time; default now. */
+  at?: Date;
+  /** The window health is judged over; default HEALTH_WINDOW_MS (the Kafka groups' window). */
+  healthWindowMs?: number;
+}
+
+/**
+ * Time lag of a queue at `at`: 0 when nothing waits, now − the head message's timestamp when it
+ * has one, else null (unknown: the messages carry no timestamp property). RabbitMQ 3.10's head is
+ * the oldest message not yet acked: a classic queue whose only messages are unacknowledged still
+ * reports it (checked), so the time lag covers the same messages as the lag.
+ */
+export function queueTimeLagMs(queue: Pick<RabbitQueueSnapshot, "messagesReady" | "messagesUnacknowledged" | "headMessageAt">, at: Date): number | null {
+  if ((queue.messagesReady ?? 0) + (queue.messagesUnacknowledged ?? 0) === 0) return 0;
+  return queue.headMessageAt ? Math.max(0, at.getTime() - queue.headMessageAt.getTime()) : null;
+}
+
+/** Stores a vhost's snapshot and judges its queues; returns the verdicts by queue name. */
+export async function syncRabbitVhost(
+  db: { pool: pg.Pool },
+  sourceId: number,
+  snapshot: RabbitVhostSnapshot,
+  options: SyncRabbitVhostOptions = {},
+): Promise<Map<string, QueueHealth>> {
+  const at = options.at ?? new Date();
+  const windowMs = options.healthWindowMs ?? HEALTH_WINDOW_MS;
+  const { vhost } = snapshot;
+  const queues = [...snapshot.queues].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const names = queues.map((q) => q.name);
+  let client: pg.PoolClient;
+  try {
+    client = await db.pool.connect();
+  } catch (error) {
+    throw toDatabaseError(error, `storing the queues of vhost ${vhost}`);
+  }
+  let broken = false;
+  try {
+    await client.query("BEGIN");
+    await client.query(
+      `INSERT INTO rabbitmq_queues AS q (source_id, vhost, name, type, durable, auto_delete, exclusive, arguments, state,
+         messages_ready, messages_unacknowledged, consumers, publish_rate, deliver_rate, ack_rate, head_message_at,
+         first_seen_at, updated_at, deleted_at)
+       SELECT $1::smallint, $2::text, u.*, $17::timestamptz, $17::timestamptz, NULL::timestamptz
+       FROM unnest($3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::boolean[], $8::jsonb[], $9::text[],
+         $10::bigint[], $11::bigint[], $12::int[], $13::float8[], $14::float8[], $15::float8[], $16::timestamptz[]) AS u
+       ON CONFLICT (source_id, vhost, name) DO UPDATE SET
+         type = excluded.type, durable = excluded.durable, auto_delete = excluded.auto_delete, exclusive = excluded.exclusive,
+         arguments = excluded.arguments, state = excluded.state, messages_ready = excluded.messages_ready,
+         messages_unacknowledged = excluded.messages_unacknowledged, consumers = excluded.consumers,
+         publish_rate = excluded.publish_rate, deliver_rate = excluded.deliver_rate, ack_rate = excluded.ack_rate,
+         head_message_at = excluded.head_message_at, updated_at = excluded.updated_at, deleted_at = NULL,
+         -- A queue recreated under the same name starts anew.
+         first_seen_at = CASE WHEN q.deleted_at IS NULL THEN q.first_seen_at ELSE excluded.first_seen_at END`,
+      [
+        sourceId,
+        vhost,
+        names,
+        queues.map((q) => q.type),
+        queues.map((q) => q.durable),
+        queues.map((q) => q.autoDelete),
+        queues.map((q) => q.exclusive),
+        queues.map((q) => JSON.stringify(q.arguments)),
+        queues.map((q) => q.state),
+        queues.map((q) => q.messagesReady),
+        queues.map((q) => q.messagesUnacknowledged),
+        queues.map((q) => q.consumers),
+        queues.map((q) => q.publishRate),
+        queues.map((q) => q.deliverRate),
+        queues.map((q) => q.ackRate),
+        queues.map((q) => q.headMessageAt),
+        at,
+      ],
+    );
+    await client.query(
+      `UPDATE rabbitmq_queues SET deleted_at = $3
+       WHERE source_id = $1 AND vhost = $2 AND deleted_at IS NULL AND NOT (name = ANY($4::text[]))`,
+      [sourceId, vhost, at, names],
+    );
+
+    // Bindings and consumers: the current set replaces the stored one.
+    const bindings = snapshot.bindings.filter((b) => names.includes(b.queue));
+    await client.query(`DELETE FROM rabbitmq_bindings WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);
+    await client.query(
+      `INSERT INTO rabbitmq_bindings (source_id, vhost, exchange, queue, routing_key, properties_key, arguments)
+       SELECT $1::smallint, $2::text, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u
+       ON CONFLICT DO NOTHING`,
+      [
+        sourceId,
+        vhost,
+        bindings.map((b) => b.exchange),
+        bindings.map((b) => b.queue),
+        bindings.map((b) => b.routingKey),
+        bindings.map((b) => b.propertiesKey),
+        bindings.map((b) => JSON.stringify(b.arguments)),
+      ],
+    );
+    const consumers = snapshot.consumers.filter((c) => names.includes(c.queue));
+    await client.query(`DELETE FROM rabbitmq_consumers WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);
+    await client.query(
+      `INSERT INTO rabbitmq_consumers (source_id, vhost, queue, channel, consumer_tag, connection, connection_name, peer_host,
+         "user", ack_required, prefetch_count, active, exclusive)
+       SELECT $1::smallint, $2::text, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+         $10::boolean[], $11::int[], $12::boolean[], $13::boolean[]) AS u
+       ON CONFLICT DO NOTHING`,
+      [
+        sourceId,
+        vhost,
+        consumers.map((c) => c.queue),
+        consumers.map((c) => c.channel),
+        consumers.map((c) => c.consumerTag),
+        consumers.map((c) => c.connection),
+        consumers.map((c) => c.connectionName),
+        consumers.map((c) => c.peerHost),
+        consumers.map((c) => c.user),
+        consumers.map((c) => c.ackRequired),
+        consumers.map((c) => c.prefetchCount),
+        consumers.map((c) => c.active),
+        consumers.map((c) => c.exclusive),
+      ],
+    );
+
+    // One sample per queue whose counts the broker reported.
+    const sampled = queues.filter((q) => q.messagesReady !== null && q.messagesUnacknowledged !== null);
+    await client.query(
+      `INSERT INTO rabbitmq_queue_samples (source_id, vhost, queue, sampled_at, messages_ready, messages_unacknowledged, consumers,
+         processed_total, time_lag_ms)
+       SELECT $1::smallint, $2::text, u.queue, $3::timestamptz, u.ready, u.unacked, u.consumers, u.processed, u.time_lag
+       FROM unnest($4::text[], $5::bigint[], $6::bigint[], $7::int[], $8::bigint[], $9::bigint[])
+         AS u(queue, ready, unacked, consumers, processed, time_lag)
+       ON CONFLICT DO NOTHING`,
+      [
+        sourceId,
+        vhost,
+        at,
+        sampled.map((q) => q.name),
+        sampled.map((q) => q.messagesReady),
+        sampled.map((q) => q.messagesUnacknowledged),
+        sampled.map((q) => q.consumers ?? 0),
+        sampled.map((q) => q.processedTotal),
+        sampled.map((q) => queueTimeLagMs(q, at)),
+      ],
+    );
+
+    // Health over the window of samples, judged here once rather than on every page request.
+    const window = await client.query<{
+      queue: string;
+      sampled_at: Date;
+      messages_ready: string;
+      messages_unacknowledged: string;
+      consumers: number;
+      processed_total: string | null;
+    }>(
+      `SELECT queue, sampled_at, messages_ready::text, messages_unacknowledged::text, consumers, processed_total::text
+       FROM rabbitmq_queue_samples
+       WHERE source_id = $1 AND vhost = $2 AND queue = ANY($3::text[]) AND sampled_at > $4 AND sampled_at <= $5`,
+      [sourceId, vhost, names, new Date(at.getTime() - windowMs), at],
+    );
+    const byQueue = new Map<string, typeof window.rows>();
+    for (const row of window.rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
+    const verdicts = new Map<string, QueueHealth>();
+    const typeOf = new Map(queues.map((q) => [q.name, q.type]));
+    for (const name of names) {
+      const samples = (byQueue.get(name) ?? []).map((s) => ({
+        at: s.sampled_at,
+        ready: s.messages_ready,
+        unacknowledged: s.messages_unacknowledged,
+        consumers: s.consumers,
+        processedTotal: s.processed_total,
+      }));
+      verdicts.set(name, evaluateQueueHealth(name, samples, { windowMs, type: typeOf.get(name) }));
+    }
+    await client.query(
+      `UPDATE rabbitmq_queues q SET health_status = u.status, health_reason = u.reason, health_at = $3
+       FROM unnest($4::text[], $5::text[], $6::text[]) AS u(name, status, reason)
+       WHERE q.source_id = $1 AND q.vhost = $2 AND q.name = u.name`,
+      [sourceId, vhost, at, names, names.map((n) => verdicts.get(n)!.status), names.map((n) => verdicts.get(n)!.reason)],
+    );
+    await client.query("COMMIT");
+    return verdicts;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {
+      broken = true;
+    });
+    throw toDatabaseError(error, `storing the queues of vhost ${vhost}`);
+  } finally {
+    client.release(broken);
+  }
+}
