@@ -114,15 +114,19 @@ async function placeReplay(
   targetTopic: string,
 ): Promise<{ partition: number | undefined; missingPartition: number | null }> {
   const partitions = await deps.partitionCount(targetTopic, source.source);
-  if (partitions === null) throw doesNotExist(targetTopic === source.originTopic, `${JSON.stringify(targetTopic)} does not exist in the cluster`);
+  if (partitions === null) {
+    const original = targetTopic === source.originTopic ? "its original topic " : "";
+    throw doesNotExist(`${original}${JSON.stringify(targetTopic)} does not exist in the cluster`);
+  }
   if (targetTopic !== source.originTopic || source.originPartition === null) return { partition: undefined, missingPartition: null };
   if (source.originPartition < partitions) return { partition: source.originPartition, missingPartition: null };
   return { partition: undefined, missingPartition: source.originPartition };
 }
 
-function doesNotExist(original: boolean, what: string): ValidationError {
+/** A target that does not exist (`what`): the user chooses another; nothing was claimed. */
+function doesNotExist(what: string): ValidationError {
   return new ValidationError(
-    `${original ? "its original topic " : ""}${what}: choose another topic to send it to (nothing was sent, and it can still be replayed)`,
+    `${what}: choose another topic to send it to (nothing was sent, and it can still be replayed)`,
     { field: "topic" },
   );
 }
@@ -188,7 +192,8 @@ async function prepareRabbitMqSend(
   const target = { exchange, routingKeys, username };
   toAmqpPublish(draft, target); // Refuses what AMQP cannot carry (a tombstone, a malformed property) before the claim.
   if (!(await publisher.exchangeExists(exchange))) {
-    throw doesNotExist(exchange === source.originTopic, `exchange ${JSON.stringify(exchange)} does not exist on the broker`);
+    const original = exchange === source.originTopic ? "its original " : "";
+    throw doesNotExist(`${original}exchange ${JSON.stringify(exchange)} does not exist on the broker`);
   }
   return async (message) => {
     const publish = toAmqpPublish(message, target);
