@@ -2,6 +2,7 @@ import amqp, { type ChannelModel, type Options } from "amqplib";
 import { AMQP_ENVELOPE_HEADERS, AMQP_HEADER_PREFIX, AMQP_PROPERTY_HEADERS } from "../../lib/amqp-properties.ts";
 import { ValidationError } from "../../lib/errors.ts";
 import type { RabbitMqSourceConfig } from "../config.ts";
+import { amqpConnectionUrl } from "../rabbitmq/connection-url.ts";
 import type { OutgoingMessage, RecordHeader } from "./message.ts";
 import { ReplayUnavailableError } from "./producer.ts";
 
@@ -44,18 +45,10 @@ export function vhostOfChannel(vhosts: readonly string[], channel: string): stri
   return named ?? (vhosts.includes("/") || vhosts.length === 0 ? "/" : vhosts[0]!);
 }
 
-function connectionUrl(source: Pick<RabbitMqSourceConfig, "amqpUrl" | "username" | "password">, vhost: string): string {
-  const url = new URL(source.amqpUrl);
-  url.username = encodeURIComponent(source.username);
-  url.password = encodeURIComponent(source.password);
-  url.pathname = `/${encodeURIComponent(vhost)}`;
-  url.searchParams.set("heartbeat", "10");
-  return url.toString();
-}
-
-/** An error's text without the credentials a connection URL may hold. */
-function redact(text: string): string {
-  return text.replace(/\/\/[^/@\s]*@/g, "//***@");
+/** An error's text without the credentials a connection URL may hold, nor the password itself. */
+function redact(text: string, password: string): string {
+  const withoutUrls = text.replace(/\/\/[^/@\s]*@/g, "//***@");
+  return password === "" ? withoutUrls : withoutUrls.split(password).join("***");
 }
 
 /** Connects to `vhost` of a RabbitMQ source; ReplayUnavailableError when it cannot be reached. */
@@ -65,13 +58,13 @@ export async function createRabbitReplayPublisher(
 ): Promise<RabbitReplayPublisher> {
   let connection: ChannelModel;
   try {
-    connection = await amqp.connect(connectionUrl(source, vhost), {
+    connection = await amqp.connect(amqpConnectionUrl(source, vhost), {
       clientProperties: { connection_name: "eventscope-replay" },
       timeout: 5_000,
     });
   } catch (error) {
     throw new ReplayUnavailableError(
-      `cannot connect to RabbitMQ source ${JSON.stringify(source.name)} (vhost ${JSON.stringify(vhost)}): ${redact(error instanceof Error ? error.message : String(error))}`,
+      `cannot connect to RabbitMQ source ${JSON.stringify(source.name)} (vhost ${JSON.stringify(vhost)}): ${redact(error instanceof Error ? error.message : String(error), source.password)}`,
     );
   }
   let closed = false;
