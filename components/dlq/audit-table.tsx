@@ -7,7 +7,8 @@ function describe(entry: AuditLogItem): string {
   const d = (entry.details ?? {}) as Record<string, unknown>;
   const parts: string[] = [];
   if (typeof d.targetTopic === "string") parts.push(`to ${d.targetTopic}`);
-  if (d.partition !== undefined && d.offset !== undefined) parts.push(`at ${String(d.partition)}/${String(d.offset)}`);
+  if (typeof d.routingKey === "string") parts.push(`routing key ${d.routingKey}`);
+  else if (d.partition !== undefined && d.offset !== undefined) parts.push(`at ${String(d.partition)}/${String(d.offset)}`);
   if (d.again === true) parts.push("again");
   if (d.edits) parts.push(`edited: ${JSON.stringify(d.edits)}`);
   if (typeof d.previous === "string") parts.push(`was ${d.previous}`);

@@ -13,8 +13,10 @@ interface ItemLine {
   targetTopic?: string;
   reason?: string;
   error?: string;
-  offset?: string;
+  /** null on RabbitMQ (see routingKey). */
+  offset?: string | null;
   partition?: number;
+  routingKey?: string | null;
   /** The original partition the target topic does not have: the key chose `partition`. */
   missingPartition?: number | null;
 }
@@ -47,7 +49,7 @@ async function readLines(response: Response, onLine: (value: Record<string, unkn
 function whereAndWhy(item: ItemLine): string {
   const where =
     item.targetTopic && item.offset !== undefined && item.partition !== undefined
-      ? `→ ${describeReplayTarget({ targetTopic: item.targetTopic, partition: item.partition, offset: item.offset, missingPartition: item.missingPartition ?? null })}`
+      ? `→ ${describeReplayTarget({ targetTopic: item.targetTopic, partition: item.partition, offset: item.offset, routingKey: item.routingKey, missingPartition: item.missingPartition ?? null })}`
       : item.targetTopic
         ? `→ ${item.targetTopic}`
         : "";

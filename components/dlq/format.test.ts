@@ -13,4 +13,13 @@ describe("describeReplayTarget", () => {
       "orders, partition 1, offset 7: partition 1 was chosen by the key, not the original partition 5, which orders does not have",
     );
   });
+
+  it("names the exchange and routing key of a RabbitMQ replay, which has no offset", () => {
+    expect(describeReplayTarget({ targetTopic: "orders", partition: 0, offset: null, routingKey: "order.placed", missingPartition: null })).toBe(
+      "exchange orders, routing key order.placed",
+    );
+    expect(describeReplayTarget({ targetTopic: "", partition: 0, offset: null, routingKey: "emails", missingPartition: null })).toBe(
+      "the default exchange, routing key emails",
+    );
+  });
 });

@@ -13,16 +13,26 @@ export const OUTCOME_LABELS: Record<string, string> = {
   failed: "produce failed",
 };
 
+/** A RabbitMQ replay's outcome beside its label: whether it was delivered cannot be known. */
+export const UNKNOWN_CONSUMPTION =
+  "confirmed by the broker; whether it was consumed is unknown (RabbitMQ reports no acknowledgements to observers)";
+
 /**
  * Where a replay went, in words: "orders, partition 2, offset 41"; when its original partition is
- * beyond the topic's partitions, that the key chose the partition instead.
+ * beyond the topic's partitions, that the key chose the partition instead. A RabbitMQ replay (no
+ * offset): "exchange orders, routing key order.placed".
  */
 export function describeReplayTarget(replay: {
   targetTopic: string;
   partition: number;
-  offset: string;
+  offset: string | null;
   missingPartition: number | null;
+  routingKey?: string | null;
 }): string {
+  if (replay.offset === null) {
+    const exchange = replay.targetTopic === "" ? "the default exchange" : `exchange ${replay.targetTopic}`;
+    return `${exchange}, routing key ${replay.routingKey ?? "unknown"}`;
+  }
   const where = `${replay.targetTopic}, partition ${replay.partition}, offset ${replay.offset}`;
   if (replay.missingPartition === null) return where;
   return (

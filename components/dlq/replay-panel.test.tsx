@@ -26,6 +26,13 @@ async function openDialog(overrides: Partial<ReplayPanelProps> = {}) {
 }
 
 describe("ReplayPanel", () => {
+  it("says which exchange and routing key a RabbitMQ replay was published with", async () => {
+    stubFetch(() => jsonResponse({ status: "sent", targetTopic: "orders", partition: 0, offset: null, routingKey: "order.placed" }));
+    const { user, dialog } = await openDialog({ originTopic: "orders" });
+    await user.click(within(dialog).getByRole("button", { name: "Replay to orders" }));
+    expect((await screen.findByRole("status")).textContent).toBe("Replayed to exchange orders, routing key order.placed.");
+  });
+
   it("asks before sending, names the topic, sends nothing else, and says where it went", async () => {
     const requests = stubFetch(() => jsonResponse(sent));
     const { user, dialog } = await openDialog();

@@ -90,7 +90,7 @@ export function ReplayPanel(props: ReplayPanelProps) {
       }
       const result = await post(`/api/dead-letters/${props.deadLetterId}/replay`, body);
       if (result.status === 200) {
-        const sent = result.body as { targetTopic: string; partition: number; offset: string; missingPartition?: number | null };
+        const sent = result.body as { targetTopic: string; partition: number; offset: string | null; routingKey?: string | null; missingPartition?: number | null };
         setMessage({ kind: "ok", text: `Replayed to ${describeReplayTarget({ ...sent, missingPartition: sent.missingPartition ?? null })}.` });
         setOpen(false);
         setGuard(null);
@@ -165,7 +165,7 @@ export function ReplayPanel(props: ReplayPanelProps) {
             ) : null}
             <p style={{ margin: "0.25rem 0" }}>
               Sends its original key, value and headers (without the dead-letter headers, with <code>x-replay-of</code> and{" "}
-              <code>x-replay-id</code>) to the topic <strong>{topic || "(choose a topic)"}</strong>.
+              <code>x-replay-id</code>) to the topic <strong>{topic || (props.originTopic === "" ? "(RabbitMQ's default exchange)" : "(choose a topic)")}</strong>.
             </p>
             {props.originTopic === null ? (
               <p className={styles.dlqNotice}>
@@ -217,7 +217,7 @@ export function ReplayPanel(props: ReplayPanelProps) {
             ) : null}
             <div className={styles.dlqActions}>
               <button type="button" className={styles.dlqPrimary} onClick={replay} disabled={busy || topic.trim() === ""}>
-                {replayedBefore ? "Replay again" : `Replay to ${topic || "…"}`}
+                {replayedBefore ? "Replay again" : `Replay to ${topic || (props.originTopic === "" ? "the default exchange" : "…")}`}
               </button>
               <button type="button" className={styles.dlqButton} onClick={() => setOpen(false)} disabled={busy}>
                 Cancel

@@ -217,9 +217,10 @@ export const deadLetterGroupSchema = z.object({
 export type DeadLetterGroup = z.infer<typeof deadLetterGroupSchema>;
 
 /**
- * pending: claimed, not produced yet; sent: produced, not yet consumed by every group of the
- * target partition; consumed: every such group committed past it; failed_again: a new dead
- * letter carries its x-replay-id; failed: the produce itself failed.
+ * pending: claimed, not produced yet; sent: produced (RabbitMQ: confirmed by the broker), not yet
+ * consumed by every group of the target partition; consumed: every such group committed past it
+ * (Kafka only, see `consumption`); failed_again: a new dead letter carries its x-replay-id;
+ * failed: the produce itself failed.
  */
 export const replayOutcomeSchema = z.enum(["pending", "sent", "consumed", "failed_again", "failed"]);
 
@@ -243,6 +244,14 @@ export const replayWithOutcomeSchema = z.object({
    */
   missingPartition: z.number().nullable(),
   error: z.string().nullable(),
+  /** RabbitMQ: the routing key it was published with (producedPartition 0, producedOffset null); Kafka: null. */
+  routingKey: z.string().nullable(),
+  /**
+   * Whether `consumed` can be known: "tracked" on Kafka (consumer groups commit offsets);
+   * "unknown" on RabbitMQ, which reports no acknowledgements to observers: a sent replay stays
+   * `sent` until it fails again, and whether it was delivered is unknown, not guessed.
+   */
+  consumption: z.enum(["tracked", "unknown"]),
   /** Groups with a committed offset on the produced partition (the collector's own excluded). */
   groups: z.array(z.object({ groupId: z.string(), committedOffset: z.string(), past: z.boolean() })),
   /** The dead letters this replay became (same x-replay-id). */

@@ -17,6 +17,8 @@ export interface ReplaySource {
   source: string;
   /** sources.id of the same. */
   sourceId: number;
+  /** sources.kind of the same (kafka, rabbitmq): how a replay is sent. */
+  sourceKind: string;
   topic: string;
   partition: number;
   offset: string;
@@ -25,6 +27,8 @@ export interface ReplaySource {
   /** The partition of the original topic it came from, when its headers say. */
   originPartition: number | null;
   originTopicHint: string | null;
+  /** The group (Kafka) or queue (RabbitMQ: where it first died) that failed to process it, when known. */
+  originGroup: string | null;
   key: Buffer | null;
   /** null: a tombstone. */
   value: Buffer | null;
@@ -46,11 +50,13 @@ interface SourceRow {
   id: string;
   source_id: number;
   source: string;
+  source_kind: string | null;
   topic: string;
   partition: number;
   offset: string;
   status: ReplaySource["status"];
   origin_topic: string | null;
+  origin_group: string | null;
   origin_partition: number | null;
   origin_topic_hint: string | null;
   key: string | null;
@@ -76,8 +82,9 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
     select<SourceRow>(
       db,
       Prisma.sql`
-        SELECT d.id::text AS id, d.source_id, ${sourceNameSql(Prisma.sql`d.source_id`)} AS source, d.channel AS topic, d.partition,
-          d.position::text AS "offset", d.status, d.origin_topic,
+        SELECT d.id::text AS id, d.source_id, ${sourceNameSql(Prisma.sql`d.source_id`)} AS source,
+          (SELECT s.kind FROM sources s WHERE s.id = d.source_id) AS source_kind, d.channel AS topic, d.partition,
+          d.position::text AS "offset", d.status, d.origin_topic, d.origin_group,
           d.origin_partition, d.origin_topic_hint, d.key, d.key_bytes, d.value_kind, d.value_json::text AS value_json_text,
           d.value_text, d.value_bytes, d.headers, d.flags, d.schema_id
         FROM dead_letters d
@@ -109,6 +116,7 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
     id: row.id,
     source: row.source,
     sourceId: row.source_id,
+    sourceKind: row.source_kind ?? "kafka",
     topic: row.topic,
     partition: row.partition,
     offset: row.offset,
@@ -116,6 +124,7 @@ export async function loadReplaySource(db: Queryable, id: string): Promise<Repla
     originTopic: row.origin_topic,
     originPartition: row.origin_partition,
     originTopicHint: row.origin_topic_hint,
+    originGroup: row.origin_group,
     // The bytes when they were kept (a binary key, or a Schema Registry key beside its decoded text).
     key: row.key_bytes ?? (row.key !== null ? Buffer.from(row.key, "utf8") : null),
     value,
@@ -237,14 +246,16 @@ export async function claimReplay(db: Queryable, input: ClaimReplayInput): Promi
 export async function markReplaySent(
   db: Queryable,
   replayId: string,
-  sent: { partition: number; offset: string; missingPartition: number | null },
+  sent: { partition: number; offset: string | null; missingPartition: number | null; routingKey?: string | null },
 ): Promise<void> {
-  checkOffset(sent.offset);
+  // RabbitMQ has no offsets: a replay there records partition 0, no offset, and its routing key.
+  if (sent.offset !== null) checkOffset(sent.offset);
   await runQuery("recording a sent replay", () =>
     select(
       db,
       Prisma.sql`UPDATE replays SET status = 'sent', produced_partition = ${sent.partition}::int,
         produced_offset = ${sent.offset}::bigint, missing_partition = ${sent.missingPartition}::int,
+        routing_key = ${sent.routingKey ?? null}::text,
         updated_at = now() WHERE id = ${replayId}::uuid`,
     ),
   );

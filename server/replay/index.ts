@@ -6,7 +6,8 @@
 import { getDatabase } from "../db/index.ts";
 import { getConfig } from "../config.ts";
 import { partitionCountOf } from "../kafka/index.ts";
-import { getReplayAdmin, getReplayProducer } from "./producer.ts";
+import { getReplayAdmin, getReplayProducer, replaySourceConfig, ReplayUnavailableError } from "./producer.ts";
+import { getRabbitReplayPublisher, vhostOfChannel } from "./rabbitmq.ts";
 import type { ReplayDeps } from "./replay.ts";
 import { SchemaRegistryClient } from "../schemas/registry-client.ts";
 
@@ -42,6 +43,7 @@ export {
   closeReplayProducer,
   ReplayUnavailableError,
 } from "./producer.ts";
+export { closeRabbitReplayPublishers } from "./rabbitmq.ts";
 
 const SCHEMAS = Symbol.for("eventscope.replaySchemas");
 
@@ -62,7 +64,10 @@ function replaySchemas(): SchemaRegistryClient | null {
   return holder[SCHEMAS].client;
 }
 
-/** The web server's replay dependencies: its database (unmasked), its one producer and admin client. */
+/**
+ * The web server's replay dependencies: its database (unmasked), a producer and admin client per
+ * Kafka source, a publisher per RabbitMQ source and vhost.
+ */
 export async function serverReplayDeps(): Promise<ReplayDeps> {
   const db = await getDatabase();
   // Only the pool: masking (EVENTSCOPE_MASK_FIELDS) is for what is shown, a replay sends the original bytes.
@@ -72,5 +77,10 @@ export async function serverReplayDeps(): Promise<ReplayDeps> {
     partitionCount: async (topic, source) => partitionCountOf(await getReplayAdmin(source), topic),
     compression: getConfig().replayCompression,
     schemas: replaySchemas(),
+    rabbitmq: async (source, channel) => {
+      const config = replaySourceConfig(source);
+      if (config.kind !== "rabbitmq") throw new ReplayUnavailableError(`source ${JSON.stringify(source)} is a ${config.kind} source, not RabbitMQ`);
+      return { publisher: await getRabbitReplayPublisher(config, vhostOfChannel(config.vhosts, channel)), username: config.username };
+    },
   };
 }

@@ -1,6 +1,6 @@
 import type { Admin, Producer } from "kafkajs";
 import { createKafka, explainKafkaError } from "../kafka/index.ts";
-import { configForSource, getConfig, sourceNamed, type Config } from "../config.ts";
+import { configForSource, getConfig, sourceNamed, type Config, type SourceConfig } from "../config.ts";
 
 /**
  * The replay producer, and the admin client whose metadata says which topics and partitions a
@@ -21,19 +21,25 @@ export class ReplayUnavailableError extends Error {
 }
 
 /**
- * The connection settings of a source, by name: the sources file's source of that name, or the
- * cluster of KAFKA_BROKERS for the source named default (server/config.ts owns both).
+ * A source's settings, by name: the sources file's source of that name, or the cluster of
+ * KAFKA_BROKERS for the source named default (server/config.ts owns both).
  */
-export function replayConfigOfSource(source: string, config: Config = getConfig()): Pick<Config, "kafkaBrokers" | "kafka"> {
+export function replaySourceConfig(source: string, config: Config = getConfig()): SourceConfig {
   const found = sourceNamed(config, source);
-  if (found?.kind === "kafka") return configForSource(config, found);
-  if (found) throw new ReplayUnavailableError(`replay to ${found.kind} source ${JSON.stringify(source)} is not supported yet`);
+  if (found) return found;
   const known = config.sources.map((s) => s.name);
   throw new ReplayUnavailableError(
     known.length === 0
-      ? "replay needs a Kafka cluster: neither KAFKA_BROKERS nor EVENTSCOPE_SOURCES_FILE is set for the web server"
+      ? "replay needs a source: neither KAFKA_BROKERS nor EVENTSCOPE_SOURCES_FILE is set for the web server"
       : `replay cannot reach source ${JSON.stringify(source)}: the web server is configured with ${known.map((name) => JSON.stringify(name)).join(", ")} only`,
   );
+}
+
+/** The Kafka connection settings of a source, by name (a RabbitMQ source replays through rabbitmq.ts). */
+export function replayConfigOfSource(source: string, config: Config = getConfig()): Pick<Config, "kafkaBrokers" | "kafka"> {
+  const found = replaySourceConfig(source, config);
+  if (found.kind === "kafka") return configForSource(config, found);
+  throw new ReplayUnavailableError(`source ${JSON.stringify(source)} is a ${found.kind} source, not a Kafka cluster`);
 }
 
 function replayKafka(config: Pick<Config, "kafkaBrokers" | "kafka">) {

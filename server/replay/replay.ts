@@ -12,7 +12,8 @@ import {
 } from "../db/index.ts";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
 import { compressionType, type CompressionName } from "../kafka/index.ts";
-import { buildReplayMessage, toKafkajsHeaders, type ReplayEdits } from "./message.ts";
+import { buildReplayMessage, toKafkajsHeaders, type OutgoingMessage, type ReplayEdits } from "./message.ts";
+import { originalRoutingKeys, toAmqpPublish, type RabbitReplayPublisher } from "./rabbitmq.ts";
 import { reencodeEditedValue, type SchemaSource } from "./reencode.ts";
 
 /**
@@ -31,6 +32,11 @@ export interface ReplayDeps {
   clock?: PacingClock;
   /** The Schema Registry (SCHEMA_REGISTRY_URL), for re-encoding an edited value; null or absent: none. */
   schemas?: SchemaSource | null;
+  /**
+   * A RabbitMQ source's publisher (by name) for the vhost of a dead letter's channel, and the user
+   * it connects as. Absent: RabbitMQ dead letters are answered `unavailable`.
+   */
+  rabbitmq?: (source: string, channel: string) => Promise<{ publisher: RabbitReplayPublisher; username: string }>;
 }
 
 /** Time as a bulk replay's pacing sees it: `now()` in milliseconds, and a wait of `ms` milliseconds. */
@@ -64,9 +70,14 @@ export type ReplayResult =
       deadLetterId: string;
       replayId: string;
       sequence: number;
+      /** Kafka: the topic; RabbitMQ: the exchange ("" is the default exchange). */
       targetTopic: string;
+      /** RabbitMQ: 0 (a queue has no partitions). */
       partition: number;
-      offset: string;
+      /** RabbitMQ: null (confirmed by the broker, but a queue has no offsets). */
+      offset: string | null;
+      /** RabbitMQ: the routing key it was published with; Kafka: null. */
+      routingKey: string | null;
       /**
        * The original partition when the target topic does not have it (fewer partitions): the
        * message was sent without a fixed partition and `partition` is the one its key chose.
@@ -105,20 +116,96 @@ async function placeReplay(
   const partitions = await deps.partitionCount(targetTopic, source.source);
   if (partitions === null) {
     const original = targetTopic === source.originTopic ? "its original topic " : "";
-    throw new ValidationError(
-      `${original}${JSON.stringify(targetTopic)} does not exist in the cluster: choose another topic to send it to (nothing was sent, and it can still be replayed)`,
-      { field: "topic" },
-    );
+    throw doesNotExist(`${original}${JSON.stringify(targetTopic)} does not exist in the cluster`);
   }
   if (targetTopic !== source.originTopic || source.originPartition === null) return { partition: undefined, missingPartition: null };
   if (source.originPartition < partitions) return { partition: source.originPartition, missingPartition: null };
   return { partition: undefined, missingPartition: source.originPartition };
 }
 
+/** A target that does not exist (`what`): the user chooses another; nothing was claimed. */
+function doesNotExist(what: string): ValidationError {
+  return new ValidationError(
+    `${what}: choose another topic to send it to (nothing was sent, and it can still be replayed)`,
+    { field: "topic" },
+  );
+}
+
+/** Where a sent replay went. RabbitMQ has no partition or offset: 0 and null, and its routing key. */
+interface Delivered {
+  partition: number;
+  offset: string | null;
+  missingPartition: number | null;
+  routingKey: string | null;
+}
+
+type ReplaySourceOf = Awaited<ReturnType<typeof loadReplaySource>>;
+
 /**
- * Replays one dead letter: check the target topic and partition, claim (the guard, in the
- * database) BEFORE producing, then produce, then record where it went; a produce failure marks
- * the replay failed. Every attempt that claimed is audited with its result.
+ * The send of one replay, with everything checked that can be before the claim: the client
+ * connected (else it throws: `unavailable`), the target there (else a ValidationError), the
+ * message (`draft`, without its replay id yet) sendable to that kind of source.
+ */
+async function prepareSend(
+  deps: ReplayDeps,
+  source: ReplaySourceOf,
+  targetTopic: string,
+  draft: OutgoingMessage,
+): Promise<(message: OutgoingMessage) => Promise<Delivered>> {
+  if (source.sourceKind === "rabbitmq") return prepareRabbitMqSend(deps, source, targetTopic, draft);
+  const producer = await deps.producer(source.source);
+  const placement = await placeReplay(deps, source, targetTopic);
+  return async (message) => {
+    const [sent] = await producer.send({
+      topic: targetTopic,
+      acks: -1,
+      compression: compressionType(deps.compression ?? "none"),
+      messages: [{ key: message.key, value: message.value, headers: toKafkajsHeaders(message.headers), partition: placement.partition }],
+    });
+    if (!sent) throw new Error("the broker acknowledged no record");
+    const offset = sent.baseOffset ?? sent.offset;
+    if (offset === undefined) throw new Error("the broker acknowledged the record without an offset");
+    return { partition: sent.partition, offset, missingPartition: placement.missingPartition, routingKey: null };
+  };
+}
+
+/**
+ * RabbitMQ: published to the exchange (the original one: RabbitMQ's `x-first-death-exchange`)
+ * with the original routing keys (rabbitmq.ts, originalRoutingKeys); to the default exchange ""
+ * with the queue it first died in as the routing key, which is how that exchange routes.
+ */
+async function prepareRabbitMqSend(
+  deps: ReplayDeps,
+  source: ReplaySourceOf,
+  exchange: string,
+  draft: OutgoingMessage,
+): Promise<(message: OutgoingMessage) => Promise<Delivered>> {
+  if (!deps.rabbitmq) throw new Error(`replay to RabbitMQ source ${JSON.stringify(source.source)} is not configured in this process`);
+  const { publisher, username } = await deps.rabbitmq(source.source, source.topic);
+  const routingKeys =
+    exchange === "" && source.originGroup !== null ? [source.originGroup] : originalRoutingKeys(source.headers, source.originGroup);
+  if (routingKeys === null) {
+    throw new ValidationError("the routing key this dead letter was published with is unknown (no x-death routing-keys, no amqp.routing_key)", {
+      field: "id",
+    });
+  }
+  const target = { exchange, routingKeys, username };
+  toAmqpPublish(draft, target); // Refuses what AMQP cannot carry (a tombstone, a malformed property) before the claim.
+  if (!(await publisher.exchangeExists(exchange))) {
+    const original = exchange === source.originTopic ? "its original " : "";
+    throw doesNotExist(`${original}exchange ${JSON.stringify(exchange)} does not exist on the broker`);
+  }
+  return async (message) => {
+    const publish = toAmqpPublish(message, target);
+    await publisher.publish(publish);
+    return { partition: 0, offset: null, missingPartition: null, routingKey: publish.routingKey };
+  };
+}
+
+/**
+ * Replays one dead letter: check the target (topic and partition, or exchange), claim (the guard,
+ * in the database) BEFORE sending, then send, then record where it went; a send failure marks the
+ * replay failed. Every attempt that claimed is audited with its result.
  */
 export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest): Promise<ReplayResult> {
   const source = await loadReplaySource(deps.db, request.deadLetterId);
@@ -136,13 +223,11 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
   }
   // Built once before the claim to validate the edits and compute the diff; the replay id goes in after.
   const draft = buildReplayMessage(source, { replayId: "", replayOf }, edits);
-  // The producer and the target's metadata first: when the cluster cannot be reached, or the
-  // topic does not exist, nothing is claimed.
-  let producer: Producer;
-  let placement: Awaited<ReturnType<typeof placeReplay>>;
+  // The client and the target first: when the broker cannot be reached, or the target does not
+  // exist, nothing is claimed.
+  let send: Awaited<ReturnType<typeof prepareSend>>;
   try {
-    producer = await deps.producer(source.source);
-    placement = await placeReplay(deps, source, targetTopic);
+    send = await prepareSend(deps, source, targetTopic, draft.message);
   } catch (error) {
     if (error instanceof ValidationError) throw error;
     return { status: "unavailable", deadLetterId: source.id, error: error instanceof Error ? error.message : String(error) };
@@ -168,25 +253,21 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
     edits: draft.diff,
   };
   try {
-    const [sent] = await producer.send({
-      topic: targetTopic,
-      acks: -1,
-      compression: compressionType(deps.compression ?? "none"),
-      messages: [
-        { key: message.key, value: message.value, headers: toKafkajsHeaders(message.headers), partition: placement.partition },
-      ],
-    });
-    if (!sent) throw new Error("the broker acknowledged no record");
-    const offset = sent.baseOffset ?? sent.offset;
-    if (offset === undefined) throw new Error("the broker acknowledged the record without an offset");
-    const { missingPartition } = placement;
-    await markReplaySent(deps.db, claim.replayId, { partition: sent.partition, offset, missingPartition });
+    const delivered = await send(message);
+    const { partition, offset, missingPartition, routingKey } = delivered;
+    await markReplaySent(deps.db, claim.replayId, delivered);
     await recordAudit(deps.db, {
       actor: request.actor,
       action: "replay",
       targetType: "dead-letter",
       targetId: source.id,
-      details: { ...details, partition: sent.partition, offset, ...(missingPartition !== null ? { missingPartition } : {}) },
+      details: {
+        ...details,
+        partition,
+        offset,
+        ...(missingPartition !== null ? { missingPartition } : {}),
+        ...(routingKey !== null ? { routingKey } : {}),
+      },
       result: "ok",
     });
     return {
@@ -195,8 +276,9 @@ export async function replayDeadLetter(deps: ReplayDeps, request: ReplayRequest)
       replayId: claim.replayId,
       sequence: claim.sequence,
       targetTopic,
-      partition: sent.partition,
+      partition,
       offset,
+      routingKey,
       missingPartition,
       edits: draft.diff,
     };
@@ -279,7 +361,9 @@ export async function replayDeadLetters(
         else if (source.notExact !== null) item = { id, status: "would-skip", reason: source.notExact };
         else if (source.originTopic === null) item = { id, status: "would-skip", reason: "its original topic is unknown" };
         else {
-          const checked = await placeReplay(runDeps, source, source.originTopic).then(
+          const replayOf = `${source.topic}/${source.partition}/${source.offset}`;
+          const draft = buildReplayMessage(source, { replayId: "", replayOf });
+          const checked = await prepareSend(runDeps, source, source.originTopic, draft.message).then(
             () => null,
             (error: unknown) => {
               if (error instanceof ValidationError) throw error;
@@ -289,7 +373,7 @@ export async function replayDeadLetters(
           );
           item =
             checked === null
-              ? { id, status: "would-send", targetTopic: source.originTopic, replayOf: `${source.topic}/${source.partition}/${source.offset}` }
+              ? { id, status: "would-send", targetTopic: source.originTopic, replayOf }
               : { id, status: "unavailable", deadLetterId: id, error: checked };
         }
       } else {

@@ -8,7 +8,7 @@ import { deadLetterIdSchema } from "@/lib/api-schemas/dead-letters";
 import { eventHref } from "@/lib/api-schemas/events";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
 import styles from "@/components/dlq/dlq.module.css";
-import { describeReplayTarget, formatUtc } from "@/components/dlq/format";
+import { describeReplayTarget, formatUtc, UNKNOWN_CONSUMPTION } from "@/components/dlq/format";
 import { ReplayPanel } from "@/components/dlq/replay-panel";
 import { OutcomeBadge, StatusBadge } from "@/components/dlq/status-badge";
 import { WriteAccessNotice } from "@/components/dlq/write-access-notice";
@@ -108,6 +108,8 @@ export default async function DeadLetterPage({ params }: Props) {
                       <Link href={eventHref({ source: r.source, topic: r.targetTopic, partition: r.producedPartition, offset: r.producedOffset })}>
                         {r.targetTopic}/{r.producedPartition}/{r.producedOffset}
                       </Link>
+                    ) : r.routingKey !== null ? (
+                      `${r.targetTopic === "" ? "(default exchange)" : r.targetTopic} · ${r.routingKey}`
                     ) : (
                       r.targetTopic
                     )}
@@ -125,7 +127,8 @@ export default async function DeadLetterPage({ params }: Props) {
                         ))
                       : null}
                     {r.outcome === "failed" ? r.error : null}
-                    {r.outcome === "sent" || r.outcome === "consumed"
+                    {r.outcome === "sent" && r.consumption === "unknown" ? UNKNOWN_CONSUMPTION : null}
+                    {(r.outcome === "sent" || r.outcome === "consumed") && r.consumption === "tracked"
                       ? r.groups.length === 0
                         ? "no consumer group reads that partition yet"
                         : r.groups.map((g) => `${g.groupId}: ${g.past ? "consumed" : `at ${g.committedOffset}`}`).join(", ")

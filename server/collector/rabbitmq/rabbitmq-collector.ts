@@ -1,5 +1,6 @@
 import amqp from "amqplib";
 import { redactSecrets, type Config, type RabbitMqSourceConfig } from "../../config.ts";
+import { amqpConnectionUrl } from "../../rabbitmq/connection-url.ts";
 import { highestStoredPositions, type Database, type DatabaseError, type SourceRef } from "../../db/index.ts";
 import { createManagementClient } from "../../rabbitmq/management.ts";
 import type { AmqpMessage, ExtractOptions } from "../extract/index.ts";
@@ -433,15 +434,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     }
   };
 
-  const connectionUrl = (vhost: string) => {
-    const url = new URL(sourceConfig.amqpUrl);
-    url.username = encodeURIComponent(sourceConfig.username);
-    url.password = encodeURIComponent(sourceConfig.password);
-    url.pathname = `/${encodeURIComponent(vhost)}`;
-    // A broker that vanishes without closing the connection is noticed within about 20 s.
-    url.searchParams.set("heartbeat", "10");
-    return url.toString();
-  };
+  const connectionUrl = (vhost: string) => amqpConnectionUrl(sourceConfig, vhost);
 
   /** One vhost, for as long as the collector runs: connect, refresh, and after a loss, again. */
   const runVhost = async (vhost: string) => {

@@ -33,6 +33,8 @@ interface DetailRow extends Omit<DeadLetterRow, "entity_keys"> {
 
 interface ReplayRow {
   source: string;
+  source_kind: string | null;
+  routing_key: string | null;
   id: string;
   sequence: number;
   requested_by: string;
@@ -62,7 +64,8 @@ export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly 
     select<ReplayRow & { dead_letter_id: string }>(
       db,
       Prisma.sql`
-        SELECT r.dead_letter_id::text AS dead_letter_id, ${sourceNameSql(Prisma.sql`rd.source_id`)} AS source, r.id::text AS id, r.sequence, r.requested_by, r.requested_at,
+        SELECT r.dead_letter_id::text AS dead_letter_id, ${sourceNameSql(Prisma.sql`rd.source_id`)} AS source,
+          (SELECT s.kind FROM sources s WHERE s.id = rd.source_id) AS source_kind, r.routing_key, r.id::text AS id, r.sequence, r.requested_by, r.requested_at,
           r.target_topic, r.edits, r.status::text AS status, r.produced_partition, r.produced_offset::text AS produced_offset,
           r.missing_partition, r.error,
           (SELECT json_agg(json_build_object('groupId', c.group_id, 'committedOffset', c.committed_offset::text,
@@ -82,7 +85,9 @@ export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly 
     ),
   );
   for (const row of rows) {
-    const groups = row.groups ?? [];
+    // RabbitMQ keeps no consumer offsets: no group can say it consumed a replay there.
+    const consumption = row.source_kind === "rabbitmq" ? "unknown" : "tracked";
+    const groups = consumption === "tracked" ? (row.groups ?? []) : [];
     const failedAgain = row.failed_again ?? [];
     let outcome: ReplayOutcome = row.status;
     if (row.status === "sent" || row.status === "consumed" || row.status === "failed_again") {
@@ -103,6 +108,8 @@ export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly 
       producedPartition: row.produced_partition,
       producedOffset: row.produced_offset,
       missingPartition: row.missing_partition,
+      routingKey: row.routing_key,
+      consumption,
       error: row.error,
       groups,
       failedAgainAs: failedAgain,

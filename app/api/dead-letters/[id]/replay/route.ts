@@ -8,10 +8,10 @@ export const dynamic = "force-dynamic";
 /**
  * POST /api/dead-letters/{id}/replay — body `{ again?, seen?, topic?, value?, headers? }`.
  * 200 sent; 409 already replayed (who, when: send `again: true` to replay once more);
- * 422 the target topic does not exist (`field: "topic"`; nothing claimed: choose another), or an
- * edited Schema Registry value does not fit its schema (`field: "value"`, the message names the field);
- * 502 the produce failed (recorded as a failed replay); 503 no Kafka cluster reachable, or no Schema
- * Registry to re-encode an edit with (nothing claimed).
+ * 422 the target topic (RabbitMQ: exchange) does not exist (`field: "topic"`; nothing claimed:
+ * choose another), or an edited Schema Registry value does not fit its schema (`field: "value"`, the
+ * message names the field); 502 the produce (publish) failed (recorded as a failed replay); 503 no
+ * cluster or broker reachable, or no Schema Registry to re-encode an edit with (nothing claimed).
  */
 export const POST = withErrorMapping(async (request: Request, context: { params: Promise<{ id: string }> }) => {
   const actor = requireWriter(request);

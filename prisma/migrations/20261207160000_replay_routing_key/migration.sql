@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "replays" ADD COLUMN     "routing_key" TEXT;
+
