@@ -100,12 +100,21 @@ function compareNullableNumber(a: number | null, b: number | null): number {
   return (a ?? -1) - (b ?? -1);
 }
 
+/** A group's name as the list shows it: a Kafka group's id, a RabbitMQ queue's name. */
+function shownName(group: ConsumerGroupListItem): string {
+  return group.queue ? group.queue.name : group.groupId;
+}
+
 /** Ascending comparison by a sort key; ties by group id, so the order (and the cursor) is total. */
 function comparatorOf(sort: GroupSortKey): (a: ConsumerGroupListItem, b: ConsumerGroupListItem) => number {
   const byKey = (a: ConsumerGroupListItem, b: ConsumerGroupListItem): number => {
     switch (sort) {
-      case "group":
-        return 0;
+      case "group": {
+        // By the name the list shows: a queue's own name (its id leads with `rabbitmq:`).
+        const x = shownName(a);
+        const y = shownName(b);
+        return x < y ? -1 : x > y ? 1 : 0;
+      }
       case "state":
         return a.state.localeCompare(b.state);
       case "members":
