@@ -9,7 +9,8 @@
  *               classic queue, drained by one consumer that acknowledges each
  *   bound       the same, with the collector's stream queue bound to the exchange (bindings mode:
  *               every message also written to the stream) and the collector NOT running: the
- *               binding's cost on the broker alone
+ *               binding's cost on the broker alone; then, unbound, `without` once more (the run's
+ *               noise; the percentages compare with the mean of the two)
  *   catch-up    the collector started with those N messages in its stream: events/s from its start
  *               until all N are in `events`, and CPU per event of the collector (it runs in this
  *               process, idle otherwise), PostgreSQL and the broker
@@ -31,7 +32,7 @@ import { ensureSource, findFreePort, makeTemporaryDataDir, startEmbeddedPostgres
 import type { RabbitNode } from "../server/rabbitmq/node.ts";
 import { startTestRabbitNode } from "../server/rabbitmq/test-support.ts";
 import { benchMessage, cpuMeter, createDatabase, type CpuSplit } from "./collector.ts";
-import { consumeCount, publishConfirmed, PUBLISH_WINDOW, queueDepth, rabbitVersion } from "./rabbitmq-support.ts";
+import { consumeCount, publishConfirmed, PUBLISH_WINDOW, rabbitVersion } from "./rabbitmq-support.ts";
 import type { BenchmarkOptions } from "./run.ts";
 
 /** 100 000: persistent messages with confirms go at a few thousand per second here (2 cores, one disk). */
@@ -107,7 +108,7 @@ async function publishPass(node: RabbitNode, pgDataDir: string, pass: string, fi
       cpu: meter(seconds),
     };
     say(
-      `  ${pass.padEnd(8)} ${fmt(figures.publishedPerSecond)} msg/s published (confirmed), ${fmt(figures.deliveredPerSecond)} msg/s delivered, ` +
+      `  ${pass.padEnd(9)} ${fmt(figures.publishedPerSecond)} msg/s published (confirmed), ${fmt(figures.deliveredPerSecond)} msg/s delivered, ` +
         `${figures.seconds} s; cores: ${JSON.stringify(figures.cpu)}`,
     );
     return figures;
@@ -172,7 +173,7 @@ export async function runRabbitmqBenchmark(options: BenchmarkOptions) {
 
     await publishPass(node, pgDataDir, "warm-up", 0, Math.min(messages, WARM_UP_MESSAGES));
     let next = WARM_UP_MESSAGES;
-    const without = await publishPass(node, pgDataDir, "without", next, messages);
+    const without = await publishPass(node, pgDataDir, "without 1", next, messages);
     next += messages;
 
     // The collector declares its stream and binds it (`#` on a topic exchange); stopped once it
@@ -191,8 +192,13 @@ export async function runRabbitmqBenchmark(options: BenchmarkOptions) {
 
     const bound = await publishPass(node, pgDataDir, "bound", next, messages);
     next += messages;
-    const streamDepth = await queueDepth(node, stream);
-    say(`  ${stream} holds ${streamDepth === null ? "?" : fmt(streamDepth)} messages`);
+
+    // Without the binding once more, to see the run's noise; the collector binds again at start.
+    const unbinding = await amqp.connect(node.amqpUrl);
+    await (await unbinding.createChannel()).unbindQueue(stream, EXCHANGE, "#");
+    await unbinding.close();
+    const without2 = await publishPass(node, pgDataDir, "without 2", next, messages);
+    next += messages;
 
     say("collector catch-up (from the stream's first offset)...");
     let meter = cpuMeter(node.pid, pgDataDir);
@@ -213,11 +219,12 @@ export async function runRabbitmqBenchmark(options: BenchmarkOptions) {
     await collector.stop();
     collector = undefined;
 
-    const percent = (pass: PublishPass) => Math.round((pass.publishedPerSecond / without.publishedPerSecond) * 100);
+    const withoutRate = Math.round((without.publishedPerSecond + without2.publishedPerSecond) / 2);
+    const percent = (pass: PublishPass) => Math.round((pass.publishedPerSecond / withoutRate) * 100);
     const us = catchUp.cpuMicrosPerEvent;
     say("");
     say(
-      `rabbitmq: publish ${fmt(without.publishedPerSecond)} msg/s without Eventscope, ${fmt(bound.publishedPerSecond)} msg/s with its stream bound ` +
+      `rabbitmq: publish ${fmt(withoutRate)} msg/s without Eventscope (mean of ${fmt(without.publishedPerSecond)} and ${fmt(without2.publishedPerSecond)}), ${fmt(bound.publishedPerSecond)} msg/s with its stream bound ` +
         `(${percent(bound)}%), ${fmt(live.publishedPerSecond)} msg/s with the collector also running (${percent(live)}%; it and PostgreSQL share the 2 cores with the broker), same run`,
     );
     say(
@@ -230,10 +237,11 @@ export async function runRabbitmqBenchmark(options: BenchmarkOptions) {
       persistent: true,
       publishWindow: PUBLISH_WINDOW,
       consumerPrefetch: CONSUMER_PREFETCH,
-      passes: { without, bound, live },
+      passes: { without, bound, without2, live },
+      /** The mean of the two passes without the binding, which the percentages compare with. */
+      withoutPublishedPerSecond: withoutRate,
       boundPercentOfWithout: percent(bound),
       livePercentOfWithout: percent(live),
-      streamDepthAfterBound: streamDepth,
       catchUp,
       liveStore,
     };
