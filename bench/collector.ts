@@ -173,7 +173,7 @@ function machineBusySeconds(): number {
   return (user! + nice! + system! + irq! + softirq! + steal!) / CLK_TCK;
 }
 
-interface CpuSplit {
+export interface CpuSplit {
   /** CPU cores kept busy on average over the phase, per process (1.0 = one core all the time). */
   benchProcess: number;
   broker: number;
@@ -182,7 +182,7 @@ interface CpuSplit {
 }
 
 /** CPU of this process, the broker and PostgreSQL (backends started during the phase included). */
-function cpuMeter(brokerPid: number, pgDataDir: string) {
+export function cpuMeter(brokerPid: number, pgDataDir: string) {
   const self0 = process.cpuUsage();
   const broker0 = processCpuSeconds(brokerPid);
   const machine0 = machineBusySeconds();
@@ -220,7 +220,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
 const rate = (count: number, seconds: number) => Math.round(count / seconds);
 const print = (line: string) => process.stdout.write(`${line}\n`);
 
-async function createDatabase(server: EmbeddedPostgres, name: string): Promise<Database> {
+export async function createDatabase(server: EmbeddedPostgres, name: string): Promise<Database> {
   const admin = new pg.Client({ connectionString: server.adminUrl });
   await admin.connect();
   try {

@@ -19,12 +19,11 @@ import { randomBytes } from "node:crypto";
 import amqp from "amqplib";
 import { rabbitmqctl, type RabbitNode } from "../server/rabbitmq/node.ts";
 import { startTestRabbitNode } from "../server/rabbitmq/test-support.ts";
+import { consumeCount, publishConfirmed, PUBLISH_WINDOW, queueDepth, rabbitVersion } from "./rabbitmq-support.ts";
 import type { BenchmarkOptions } from "./run.ts";
 
 const DEFAULT_MESSAGES = 200_000;
 const PAYLOAD_BYTES = 100;
-/** Unconfirmed publishes in flight at most: enough to keep the broker busy, bounded memory. */
-const WINDOW = 2_000;
 
 interface PassFigures {
   pass: string;
@@ -40,13 +39,6 @@ function say(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** From rabbitmqctl: the management API's figures lag by its stats interval (5 s). */
-async function queueDepth(node: RabbitNode, queue: string): Promise<number | null> {
-  const rows = JSON.parse(await rabbitmqctl(node, ["list_queues", "-p", "/", "name", "messages", "--formatter", "json"])) as { name: string; messages: number | string }[];
-  const depth = rows.find((r) => r.name === queue)?.messages;
-  return depth === undefined ? null : Number(depth);
-}
-
 async function runPass(node: RabbitNode, pass: string, messages: number, traceQueue: string | undefined): Promise<PassFigures> {
   // A fresh connection per pass: channels take the vhost's tracing state when they open.
   const connection = await amqp.connect(node.amqpUrl);
@@ -57,44 +49,17 @@ async function runPass(node: RabbitNode, pass: string, messages: number, traceQu
     const { queue } = await setup.assertQueue("", { exclusive: true });
     await setup.bindQueue(queue, exchange, "work");
 
-    const consumer = await connection.createChannel();
-    let delivered = 0;
-    let allDelivered: () => void = () => {};
-    const deliveredAll = new Promise<void>((resolve) => (allDelivered = resolve));
-    await consumer.consume(
-      queue,
-      () => {
-        if (++delivered === messages) allDelivered();
-      },
-      { noAck: true },
-    );
+    const { deliveredAll } = await consumeCount(await connection.createChannel(), queue, messages, { noAck: true });
 
     const publisher = await connection.createConfirmChannel();
     const payload = Buffer.alloc(PAYLOAD_BYTES, "x");
-    let confirmed = 0;
-    let inFlight = 0;
-    let wake: (() => void) | undefined;
     const started = performance.now();
-    for (let i = 0; i < messages; i++) {
-      while (inFlight >= WINDOW) await new Promise<void>((resolve) => (wake = resolve));
-      inFlight++;
-      const ok = publisher.publish(exchange, "work", payload, { messageId: String(i), persistent: false }, (error) => {
-        if (error) throw error;
-        confirmed++;
-        inFlight--;
-        if (wake && inFlight < WINDOW / 2) {
-          const w = wake;
-          wake = undefined;
-          w();
-        }
-      });
-      if (!ok) await new Promise<void>((resolve) => publisher.once("drain", resolve));
-    }
-    await publisher.waitForConfirms();
+    await publishConfirmed(publisher, messages, (i, onConfirm) =>
+      publisher.publish(exchange, "work", payload, { messageId: String(i), persistent: false }, onConfirm),
+    );
     const publishedAt = performance.now();
     await deliveredAll;
     const deliveredAt = performance.now();
-    if (confirmed !== messages) throw new Error(`${pass}: ${confirmed} of ${messages} confirmed`);
 
     const figures: PassFigures = {
       pass,
@@ -119,8 +84,8 @@ export async function runRabbitmqFirehoseBenchmark(options: BenchmarkOptions) {
   const messages = options.messages ?? DEFAULT_MESSAGES;
   const { node, removeDataDir } = await startTestRabbitNode();
   try {
-    const version = (JSON.parse(await rabbitmqctl(node, ["version", "--formatter", "json"])) as { value?: { version?: string } }).value?.version ?? "unknown";
-    say(`RabbitMQ ${version}, ${messages.toLocaleString("en")} transient ${PAYLOAD_BYTES}-byte messages per pass, one publisher (confirms, ${WINDOW} in flight), one auto-ack consumer`);
+    const version = await rabbitVersion(node);
+    say(`RabbitMQ ${version}, ${messages.toLocaleString("en")} transient ${PAYLOAD_BYTES}-byte messages per pass, one publisher (confirms, ${PUBLISH_WINDOW} in flight), one auto-ack consumer`);
     const setup = await amqp.connect(node.amqpUrl);
     const channel = await setup.createChannel();
     await channel.assertQueue("eventscope.firehose", { durable: true, arguments: { "x-queue-type": "stream" } });

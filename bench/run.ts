@@ -41,6 +41,7 @@ const BENCHMARKS: Benchmark[] = [
     name: "rabbitmq-firehose",
     run: async (options) => (await import("./rabbitmq-firehose.ts")).runRabbitmqFirehoseBenchmark(options),
   },
+  { name: "rabbitmq", run: async (options) => (await import("./rabbitmq.ts")).runRabbitmqBenchmark(options) },
 ];
 
 const usage = `usage: npm run bench -- [${BENCHMARKS.map((b) => b.name).join("|")} ...] [--messages N] [--no-save] [--profile-dir D]
