@@ -1,4 +1,7 @@
 import { expect, test, type APIRequestContext } from "@playwright/test";
+import { DeadLetterDetailPage, findNewDeadLetter } from "./support/dead-letters.ts";
+import { loginWithLink } from "./support/login.ts";
+import { stack } from "./support/stack.ts";
 
 /**
  * RabbitMQ beside Kafka (the stack runs `npm run demo -- --rabbitmq`): notification-service
@@ -59,5 +62,38 @@ test.describe("RabbitMQ", () => {
     await expect(jobs).toHaveCount(1);
     await expect(jobs).toContainText("rabbitmq queue");
     await expect(table.getByRole("row").filter({ has: page.getByRole("link", { name: "order-service", exact: true }) })).toContainText("kafka group");
+  });
+
+  test("a refused e-mail job, dead-lettered by RabbitMQ, is replayed to its exchange with one click", async ({ page, request }, testInfo) => {
+    await loginWithLink(page, stack.adminToken);
+    // RabbitMQ's reason is the dead letter's error class: a job the mail server refused was rejected.
+    const refused = await findNewDeadLetter(request, "rejected");
+    expect(refused).toMatchObject({ source: "rabbitmq", originTopic: "email" });
+    const detail = await new DeadLetterDetailPage(page, refused.id).open();
+    await expect(detail.heading).toContainText(`Dead letter #${refused.id}`);
+    // One click on Replay, one on the dialog's confirmation: to the original exchange, with the original routing key.
+    await detail.replayButton.click();
+    await expect(detail.dialog).toContainText("email");
+    await detail.dialog.getByRole("button", { name: "Replay to email" }).click();
+    await expect(page.getByRole("status").filter({ hasText: /^Replayed to exchange email, routing key email\.requested\./ })).toBeVisible();
+    await expect(detail.heading).toContainText("replayed");
+    await expect(detail.firstReplay).toContainText("admin");
+    await expect(detail.firstReplay).toContainText(/email · email\.requested\./);
+    // RabbitMQ tells observers nothing of acks: the page says so rather than guess.
+    await expect(detail.firstReplay).toContainText("whether it was consumed is unknown");
+    await detail.screenshot(testInfo, "rabbitmq-replayed");
+
+    // The replay reached the exchange: the collector stores it with x-replay-of, on the source rabbitmq.
+    await expect
+      .poll(
+        async () => {
+          const response = await request.get(`/api/events?source=rabbitmq&header=${encodeURIComponent("x-replay-id")}&limit=50`);
+          if (response.status() !== 200) return `GET /api/events answered ${response.status()}`;
+          const { events } = (await response.json()) as { events: { topic: string; headers: { key: string; value: string | null }[] }[] };
+          return events.some((event) => event.topic === "email" && event.headers.some((h) => h.key === "x-replay-of")) ? "stored" : "not yet";
+        },
+        { message: "the replayed job stored from RabbitMQ", timeout: 60_000, intervals: [1_000] },
+      )
+      .toBe("stored");
   });
 });
