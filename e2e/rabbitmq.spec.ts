@@ -1,6 +1,7 @@
 import { expect, test, type APIRequestContext } from "@playwright/test";
 import { DeadLetterDetailPage, findNewDeadLetter } from "./support/dead-letters.ts";
 import { loginWithLink } from "./support/login.ts";
+import { findOrderWithTypes } from "./support/orders.ts";
 import { stack } from "./support/stack.ts";
 
 /**
@@ -12,29 +13,8 @@ import { stack } from "./support/stack.ts";
 const CROSSING = ["OrderPlaced", "OrderConfirmed", "EmailRequested", "EmailSent"];
 
 /** An order whose e-mail was sent, with its Kafka and RabbitMQ events stored. */
-async function emailedOrder(request: APIRequestContext): Promise<string> {
-  let orderId: string | undefined;
-  await expect
-    .poll(
-      async () => {
-        const response = await request.get("/api/events?type=EmailSent&source=rabbitmq&limit=5");
-        expect(response.status()).toBe(200);
-        const { events } = (await response.json()) as { events: { entityKeys: string[] }[] };
-        for (const candidate of events.flatMap((event) => event.entityKeys.slice(0, 1))) {
-          const timeline = await request.get(`/api/entities/${encodeURIComponent(candidate)}`);
-          if (timeline.status() !== 200) continue;
-          const types = new Set(((await timeline.json()) as { events: { eventType: string | null }[] }).events.map((event) => event.eventType));
-          if (CROSSING.every((type) => types.has(type))) {
-            orderId = candidate;
-            return true;
-          }
-        }
-        return false;
-      },
-      { message: "an order whose e-mail was sent through RabbitMQ", timeout: 90_000, intervals: [1_000] },
-    )
-    .toBe(true);
-  return orderId!;
+function emailedOrder(request: APIRequestContext): Promise<string> {
+  return findOrderWithTypes(request, "type=EmailSent&source=rabbitmq&limit=5", CROSSING, "an order whose e-mail was sent through RabbitMQ");
 }
 
 test.describe("RabbitMQ", () => {

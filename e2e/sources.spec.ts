@@ -1,4 +1,5 @@
 import { expect, test, type APIRequestContext, type Locator } from "@playwright/test";
+import { findOrderWithTypes } from "./support/orders.ts";
 import { EventscopePage } from "./support/page-object.ts";
 
 /**
@@ -25,29 +26,8 @@ const CROSSING = ["OrderPlaced", "OrderShipped", "WarehouseOrderReceived", "Parc
  * An order the warehouse dispatched, whose events on both sources are stored (the two sources are
  * collected side by side, each at its own pace).
  */
-async function dispatchedOrder(request: APIRequestContext): Promise<string> {
-  let orderId: string | undefined;
-  await expect
-    .poll(
-      async () => {
-        const response = await request.get("/api/events?type=ParcelDispatched&source=warehouse&limit=5");
-        expect(response.status()).toBe(200);
-        const { events } = (await response.json()) as { events: { source: string; entityKeys: string[] }[] };
-        for (const candidate of events.flatMap((event) => event.entityKeys.slice(0, 1))) {
-          const timeline = await request.get(`/api/entities/${encodeURIComponent(candidate)}`);
-          if (timeline.status() !== 200) continue;
-          const types = new Set(((await timeline.json()) as { events: { eventType: string | null }[] }).events.map((event) => event.eventType));
-          if (CROSSING.every((type) => types.has(type))) {
-            orderId = candidate;
-            return true;
-          }
-        }
-        return false;
-      },
-      { message: "an order whose parcel the warehouse dispatched", timeout: 90_000, intervals: [1_000] },
-    )
-    .toBe(true);
-  return orderId!;
+function dispatchedOrder(request: APIRequestContext): Promise<string> {
+  return findOrderWithTypes(request, "type=ParcelDispatched&source=warehouse&limit=5", CROSSING, "an order whose parcel the warehouse dispatched");
 }
 
 test.describe("two sources", () => {

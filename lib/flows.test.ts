@@ -242,6 +242,9 @@ describe("outcomes", () => {
   it("calls a dead letter with no replay after it dead-lettered, and one replayed open again", () => {
     const parked = [ev("OrderPlaced"), as("retry", "PaymentRequested"), as("dead-letter", "PaymentRequested")];
     expect(readPath(parked)).toEqual({ outcome: "dead-lettered", deadLetter: 2, failure: null, compensations: [] });
+    // A compensation chain before a later dead letter (a refused e-mail): dead-lettered, the chain still read.
+    const both = [ev("OrderPlaced"), ev("PaymentFailed"), ev("InventoryReleased"), ev("OrderCancelled"), as("dead-letter", "EmailRequested")];
+    expect(readPath(both)).toEqual({ outcome: "dead-lettered", deadLetter: 4, failure: 1, compensations: [2, 3] });
     const replayed = [...parked, as("replay", "PaymentRequested"), ev("PaymentProcessed")];
     expect(readPath(replayed).outcome).toBe("open");
     const parkedAgain = [...replayed, as("dead-letter", "ShipmentRequested")];

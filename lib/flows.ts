@@ -335,7 +335,10 @@ export interface PathReading {
   outcome: PathOutcome;
   /** The dead letter that is not resolved (dead-lettered), as an index into the path. */
   deadLetter: number | null;
-  /** The failure the compensations answer, and the compensations (compensated). */
+  /**
+   * The failure the compensations answer, and the compensations: a compensated path's, and also a
+   * dead-lettered one's when the chain came before (the timeline draws it either way).
+   */
   failure: number | null;
   compensations: number[];
 }
@@ -346,8 +349,8 @@ export function readPath(steps: readonly Step[], pairs: readonly CompensationPai
     if (steps[i]!.role === "dead-letter") deadLetter = i;
     else if (steps[i]!.role === "replay") deadLetter = null;
   }
-  if (deadLetter !== null) return { outcome: "dead-lettered", deadLetter, failure: null, compensations: [] };
-  // The latest failure before each compensation is the one it answers.
+  // The latest failure before each compensation is the one it answers (read also when a dead
+  // letter decides the outcome: the chain is still drawn).
   let failure: number | null = null;
   let answered: number | null = null;
   const compensations: number[] = [];
@@ -364,6 +367,7 @@ export function readPath(steps: readonly Step[], pairs: readonly CompensationPai
       failure = i;
     }
   }
+  if (deadLetter !== null) return { outcome: "dead-lettered", deadLetter, failure: answered, compensations: answered !== null ? compensations : [] };
   if (answered !== null) return { outcome: "compensated", deadLetter: null, failure: answered, compensations };
   return { outcome: "open", deadLetter: null, failure: null, compensations: [] };
 }

@@ -358,7 +358,8 @@ function ChainNote({ chain, index, events }: { chain: PathReading; index: number
   if (chain.outcome === "dead-lettered" && chain.deadLetter === index) {
     return <span className={styles.tlChain}>not replayed: the entity is dead-lettered here</span>;
   }
-  if (chain.outcome !== "compensated" || chain.failure === null) return null;
+  // A compensated entity's chain, and one drawn before a later dead letter decided the outcome.
+  if (chain.failure === null || chain.compensations.length === 0) return null;
   if (index === chain.failure) {
     return <span className={styles.tlChain}>compensated by {chain.compensations.map(typeOf).join(", ")}</span>;
   }
