@@ -25,13 +25,23 @@ export function sourceContext() {
   return { commit: git("rev-parse", "HEAD"), uncommittedChanges: changed ? changed.split("\n") : [] };
 }
 
+/** The checkout's root, as a path and as a file URL: dropped from what a result records. */
+const CHECKOUT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+function withinCheckout(argument: string): string {
+  return argument.replaceAll(`file://${CHECKOUT}/`, "").replaceAll(`${CHECKOUT}/`, "");
+}
+
 export function machineContext() {
   const cpuinfo = fs.readFileSync("/proc/cpuinfo", "utf8");
   return {
     date: new Date().toISOString(),
     node: process.version,
-    /** Node flags the run had (e.g. --max-semi-space-size), which change the garbage collector's share. */
-    execArgv: process.execArgv,
+    /**
+     * Node flags the run had (e.g. --max-semi-space-size), which change the garbage collector's
+     * share; paths inside the checkout are written relative to it (`node_modules/tsx/…`).
+     */
+    execArgv: process.execArgv.map(withinCheckout),
     cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? "unknown",
     cores: os.availableParallelism(),
     memoryBytes: os.totalmem(),
