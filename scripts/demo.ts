@@ -19,6 +19,7 @@ import { startSchemaRegistry, type RunningSchemaRegistry } from "../server/regis
 import { ConfigError, loadConfig, withoutPassword, type Config } from "../server/config.ts";
 import { COMPRESSION_NAMES } from "../server/kafka/compression-names.ts";
 import { connectDatabase, runMigrations, searchEvents } from "../server/db/index.ts";
+import { runningServerPort } from "../server/db/embedded.ts";
 import { findRabbitBinDir, RabbitNodeError, startRabbitNode, type RabbitNode } from "../server/rabbitmq/node.ts";
 import { describeExit, indent, ManagedProcess } from "./support/managed-process.ts";
 import { isPortFree, pollUntil } from "./support/ports.ts";
@@ -303,24 +304,6 @@ function loadOrCreateAdminToken(dataDir: string): string {
   return token;
 }
 
-/** The port of a PostgreSQL already running on this data directory (ours, from a previous run). */
-function runningPostgresPort(pgDataDir: string): number | undefined {
-  try {
-    const lines = fs.readFileSync(path.join(pgDataDir, "postmaster.pid"), "utf8").split("\n");
-    const pid = Number(lines[0]);
-    const port = Number(lines[3]);
-    if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return undefined;
-    try {
-      process.kill(pid, 0);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EPERM") return undefined;
-    }
-    return port;
-  } catch {
-    return undefined;
-  }
-}
-
 interface PortCheck {
   port: number;
   what: string;
@@ -474,7 +457,7 @@ async function main(): Promise<number> {
     checks.push({ port: opts.rabbitmqManagementPort, what: "RabbitMQ's management API", flag: "--rabbitmq-management-port" });
   }
   if (!opts.config.schemaRegistry) checks.push({ port: opts.registryPort, what: "the embedded schema registry", flag: "--registry-port" });
-  if (!opts.databaseUrl && runningPostgresPort(pgDataDir) !== opts.dbPort) {
+  if (!opts.databaseUrl && runningServerPort(pgDataDir) !== opts.dbPort) {
     checks.push({ port: opts.dbPort, what: "the embedded PostgreSQL", flag: "--db-port" });
   }
   // --rabbitmq without RabbitMQ installed: said before anything starts.

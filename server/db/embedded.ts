@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { isProcessAlive } from "../process-alive.ts";
 
 /**
  * The embedded PostgreSQL that Eventscope starts when DATABASE_URL is unset (outside `npm start`):
@@ -52,18 +53,9 @@ function connectionUrl(port: number, database: string): string {
   return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user (the postgres user, when we run as root).
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** The port of a server already running on dataDir, from its postmaster.pid; else undefined. */
-function runningServerPort(dataDir: string): number | undefined {
+export function runningServerPort(dataDir: string): number | undefined {
   let lines: string[];
   try {
     lines = fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n");
@@ -72,7 +64,7 @@ function runningServerPort(dataDir: string): number | undefined {
   }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || !isAlive(pid)) {
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || !isProcessAlive(pid)) {
     return undefined;
   }
   return port;
@@ -132,7 +124,7 @@ async function withStartLock<T>(dataDir: string, run: () => Promise<T>): Promise
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = Number(fs.readFileSync(lockPath, "utf8").trim() || "0");
-      if (!holder || !isAlive(holder)) {
+      if (!holder || !isProcessAlive(holder)) {
         fs.rmSync(lockPath, { force: true });
         continue;
       }

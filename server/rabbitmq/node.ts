@@ -4,6 +4,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { findFreePort, isPortFree } from "../../scripts/support/ports.ts";
+import { isProcessAlive } from "../process-alive.ts";
 
 /**
  * A real RabbitMQ node (Debian's `rabbitmq-server`) started as a child process, for tests, the
@@ -166,14 +167,6 @@ async function managementAnswers(managementUrl: string): Promise<boolean> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function signal(pid: number | undefined, sig: NodeJS.Signals): void {
   if (pid === undefined) return;
@@ -327,7 +320,7 @@ export async function startRabbitNode(options: RabbitNodeOptions): Promise<Rabbi
       }
       // Erlang's helpers (erl_child_setup, inet_gethost) and the VM itself, if the script left first.
       const pid = vm.pid ?? readPid(env);
-      if (pid !== undefined && !(await waitFor(() => !isAlive(pid), 10_000))) signal(pid, "SIGKILL");
+      if (pid !== undefined && !(await waitFor(() => !isProcessAlive(pid), 10_000))) signal(pid, "SIGKILL");
       if (child.pid !== undefined) signal(-child.pid, "SIGKILL");
       leftOver.delete(killNode);
       signal(epmd.pid, "SIGTERM");
