@@ -185,6 +185,17 @@ export async function syncRabbitVhost(
       ],
     );
 
+    // Who consumes each queue, by connection name, kept while none is attached (a consumer that died).
+    await client.query(
+      `UPDATE rabbitmq_queues q SET consumer_names = c.names
+       FROM (
+         SELECT queue, array_agg(DISTINCT connection_name ORDER BY connection_name) AS names
+         FROM rabbitmq_consumers WHERE source_id = $1 AND vhost = $2 AND connection_name IS NOT NULL GROUP BY queue
+       ) c
+       WHERE q.source_id = $1 AND q.vhost = $2 AND q.name = c.queue AND q.consumer_names IS DISTINCT FROM c.names`,
+      [sourceId, vhost],
+    );
+
     // One sample per queue whose counts the broker reported.
     const sampled = queues.filter((q) => q.messagesReady !== null && q.messagesUnacknowledged !== null);
     await client.query(

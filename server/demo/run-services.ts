@@ -3,7 +3,7 @@ import type { Config } from "../config.ts";
 import { compressionType } from "../kafka/index.ts";
 import amqp, { type ChannelModel } from "amqplib";
 import { analyticsService } from "./analytics.ts";
-import { declareEmailTopology, emailPublisher, startEmailSender, type EmailSender } from "./email.ts";
+import { declareEmailTopology, EMAIL_SERVICES, emailPublisher, startEmailSender, type EmailSender } from "./email.ts";
 import { decodeMessage, TOPICS, WAREHOUSE_TOPICS } from "./events.ts";
 import { stallAt, type StallSchedule } from "./failures.ts";
 import { inventoryService } from "./inventory-service.ts";
@@ -138,33 +138,42 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     }
   };
 
-  // --rabbitmq: one connection; e-mail jobs published on a confirm channel, email-sender on its own.
-  let rabbit: ChannelModel | undefined;
+  // --rabbitmq: a connection per service, named after it (what the queues' consumers and the graph
+  // show): notification-service publishes e-mail jobs on a confirm channel, email-sender consumes them.
+  let rabbit: ChannelModel[] = [];
   let emailSender: EmailSender | undefined;
   const connectRabbit = async (url: string) => {
-    const connection = await amqp.connect(url, { clientProperties: { connection_name: "demo-services" } });
+    const connect = (name: string) => amqp.connect(url, { clientProperties: { connection_name: name } });
+    const connections: ChannelModel[] = [];
     try {
-      const setup = await connection.createChannel();
+      connections.push(await connect(EMAIL_SERVICES.publisher));
+      connections.push(await connect(EMAIL_SERVICES.sender));
+      const [publisher, sender] = connections as [ChannelModel, ChannelModel];
+      const setup = await publisher.createChannel();
       await declareEmailTopology(setup);
       await setup.close();
-      const publishing = await connection.createConfirmChannel();
-      emailSender = await startEmailSender(connection, { failureRate: options.emailFailureRate, random: context.random, log });
+      const publishing = await publisher.createConfirmChannel();
+      emailSender = await startEmailSender(sender, { failureRate: options.emailFailureRate, random: context.random, log });
       context.email = emailPublisher(publishing);
     } catch (error) {
-      await connection.close().catch(() => {});
+      for (const connection of connections) await connection.close().catch(() => {});
       throw error;
     }
-    rabbit = connection;
-    connection.on("error", () => {
-      // "close" follows; said there.
-    });
-    connection.on("close", () => {
-      if (stopping || rabbit !== connection) return;
-      context.email = undefined;
-      rabbit = undefined;
-      log("RabbitMQ connection lost: notifications send no e-mail job until it is back");
-      void untilDone("reconnecting to RabbitMQ", () => connectRabbit(url)).catch(() => {});
-    });
+    rabbit = connections;
+    for (const connection of connections) {
+      connection.on("error", () => {
+        // "close" follows; said there.
+      });
+      connection.on("close", () => {
+        if (stopping || rabbit !== connections) return;
+        context.email = undefined;
+        rabbit = [];
+        // Both go, and come back together.
+        for (const other of connections) if (other !== connection) void other.close().catch(() => {});
+        log("RabbitMQ connection lost: notifications send no e-mail job until it is back");
+        void untilDone("reconnecting to RabbitMQ", () => connectRabbit(url)).catch(() => {});
+      });
+    }
     log(`RabbitMQ connected: e-mail jobs go to the exchange email (email.jobs, dead letters in email.dead)`);
   };
 
@@ -300,7 +309,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
         for (const wake of [...sleepers]) wake();
         await Promise.allSettled(services.map((service) => service.stop?.()));
         await emailSender?.stop();
-        await rabbit?.close().catch(() => {});
+        for (const connection of rabbit) await connection.close().catch(() => {});
         await Promise.allSettled(consumers.map((consumer) => consumer.disconnect()));
         await Promise.allSettled([producer.disconnect(), admin?.disconnect(), warehouseProducer?.disconnect(), warehouseAdmin?.disconnect()]);
         await state.close().catch(() => {});
