@@ -1,0 +1,246 @@
+/**
+ * Deliveries from RabbitMQ's firehose (`deliveries: firehose`) against a real RabbitMQ node and a
+ * real PostgreSQL: what is stored of each delivery (queue, redelivered, joined to the stored
+ * event), Eventscope's own queues left out, nothing stored twice when copies are handed over again
+ * after a stop between commit and acknowledgement, and tracing off reported, not failed on.
+ * The test turns tracing on on its own node, as a user would.
+ */
+import type pg from "pg";
+import amqp from "amqplib";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "vitest";
+import { uniqueName, waitUntil } from "../../broker/test-support.ts";
+import { loadConfig, type Config } from "../../config.ts";
+import { ensureSource } from "../../db/index.ts";
+import { createTestDatabase, type TestDatabase } from "../../db/test-support.ts";
+import { rabbitmqctl, type RabbitNode } from "../../rabbitmq/node.ts";
+import { startTestRabbitNode } from "../../rabbitmq/test-support.ts";
+import { LogCollector } from "../test-support.ts";
+import { deliveriesQueueName } from "./firehose-deliveries.ts";
+import { startRabbitMqCollector, type RunningRabbitMqCollector } from "./rabbitmq-collector.ts";
+import { rabbitSourceOf, storedRowsOf } from "./test-support.ts";
+
+let node: RabbitNode;
+let removeDataDir: () => void;
+let db: TestDatabase;
+let connection: amqp.ChannelModel;
+let config: Config;
+let logs = new LogCollector();
+const running: RunningRabbitMqCollector[] = [];
+
+beforeAll(async () => {
+  [{ node, removeDataDir }, db] = await Promise.all([startTestRabbitNode(), createTestDatabase()]);
+  connection = await amqp.connect(node.amqpUrl);
+  connection.on("error", () => {});
+  config = loadConfig({});
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(running.map((collector) => collector.stop()));
+  await connection?.close().catch(() => {});
+  await node?.stop();
+  removeDataDir?.();
+  await db?.drop();
+}, 120_000);
+
+beforeEach(({ onTestFailed }) => {
+  logs = new LogCollector();
+  const testLogs = logs;
+  onTestFailed(() => console.error(`collector log:\n${testLogs.text()}`));
+});
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((collector) => collector.stop()));
+  await rabbitmqctl(node, ["trace_off", "-p", "/"]);
+});
+
+interface DeliveryRow {
+  queue: string;
+  exchange: string;
+  routing_key: string;
+  channel: string;
+  fingerprint: number;
+  redelivered: boolean;
+  replay_id: string | null;
+  connection: string | null;
+  /** The stored event it joins to on (source, channel, fingerprint), by its `seq` header. */
+  seq: string | null;
+}
+
+async function deliveriesOf(sourceId: number): Promise<DeliveryRow[]> {
+  const { rows } = await db.pool.query<DeliveryRow>(
+    `SELECT d.queue, d.exchange, d.routing_key, d.channel, d.fingerprint, d.redelivered, d.replay_id, d.connection,
+       (SELECT h->>'value' FROM events e, jsonb_array_elements(e.headers) h
+        WHERE e.source_id = d.source_id AND e.channel = d.channel AND e.delivery_fingerprint = d.fingerprint AND d.fingerprint <> 0 AND h->>'key' = 'seq'
+        LIMIT 1) AS seq
+     FROM rabbitmq_deliveries d WHERE d.source_id = $1 ORDER BY d.id`,
+    [sourceId],
+  );
+  return rows;
+}
+
+/** A topic exchange `<prefix>.orders`, a queue `<prefix>.work` bound to it, and a collector with deliveries on. */
+async function setUp(prefix: string, dbForCollector: Pick<TestDatabase, "pool" | "prisma"> = db) {
+  const exchange = `${prefix}.orders`;
+  const queue = `${prefix}.work`;
+  const setup = await connection.createChannel();
+  await setup.assertExchange(exchange, "topic", { durable: true });
+  await setup.assertQueue(queue, { durable: true });
+  await setup.bindQueue(queue, exchange, "order.#");
+  await setup.close();
+  const sourceConfig = { ...rabbitSourceOf(node, prefix, prefix), deliveries: "firehose" as const };
+  const source = await ensureSource(db, { name: prefix, kind: "rabbitmq" });
+  const start = (database = dbForCollector) => {
+    const collector = startRabbitMqCollector(config, sourceConfig, {
+      db: database,
+      source,
+      log: logs.log,
+      refreshMs: 500,
+      healthIntervalMs: 300,
+      reconnectMaxMs: 2_000,
+      flushMs: 50,
+    });
+    running.push(collector);
+    return collector;
+  };
+  return { exchange, queue, source, start };
+}
+
+async function publish(exchange: string, messages: { seq: number; id?: string }[]) {
+  const channel = await connection.createConfirmChannel();
+  for (const { seq, id } of messages) {
+    channel.publish(exchange, "order.placed", Buffer.from(JSON.stringify({ orderId: `o-${seq}`, seq })), {
+      contentType: "application/json",
+      headers: { seq, ...(id ? { ce_id: id } : {}) },
+    });
+  }
+  await channel.waitForConfirms();
+  await channel.close();
+}
+
+/** Consumes `queue`: each message's first delivery is nacked with requeue, the second acked. */
+async function consumeWithOneRequeue(queue: string, count: number): Promise<void> {
+  const channel = await connection.createChannel();
+  let acked = 0;
+  await channel.consume(queue, (message) => {
+    if (message === null) return;
+    if (!message.fields.redelivered) channel.nack(message, false, true);
+    else {
+      channel.ack(message);
+      acked += 1;
+    }
+  });
+  await waitUntil(`${count} messages acked from ${queue}`, () => acked >= count, { timeoutMs: 15_000 });
+  await channel.close();
+}
+
+async function healthOf(sourceId: number): Promise<{ warnings: string[]; deliveries: boolean } | undefined> {
+  const { rows } = await db.pool.query<{ warnings: string[]; deliveries: boolean }>(
+    "SELECT warnings, deliveries FROM collector_instances WHERE source_id = $1 ORDER BY updated_at DESC LIMIT 1",
+    [sourceId],
+  );
+  return rows[0];
+}
+
+test("tracing off is reported as a warning naming the command, and collection goes on; turned on, the warning goes", async () => {
+  const prefix = uniqueName("fhoff");
+  const { exchange, source, start } = await setUp(prefix);
+  const collector = start();
+  const health = await waitUntil("a warning about tracing", async () => {
+    const row = await healthOf(source.id);
+    return row && row.warnings.length > 0 ? row : null;
+  });
+  expect(health.deliveries).toBe(true);
+  expect(health.warnings).toEqual([
+    "deliveries are not seen: tracing is off on vhost / (run rabbitmqctl trace_on -p /; Eventscope never turns it on)",
+  ]);
+  // Messages are still stored (bindings mode), and the collector did not turn tracing on.
+  await waitUntil("the stream read", () => collector.stats().channels.includes(exchange), { timeoutMs: 30_000 });
+  await publish(exchange, [{ seq: 1 }]);
+  await waitUntil("one event stored", async () => (await storedRowsOf(db, source.id)).length === 1);
+  const vhost = (await (await fetch(`${node.managementUrl}/api/vhosts/%2F`, { headers: { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` } })).json()) as { tracing: boolean };
+  expect(vhost.tracing).toBe(false);
+
+  await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+  await waitUntil("the warning cleared", async () => (await healthOf(source.id))?.warnings.length === 0, { timeoutMs: 10_000 });
+});
+
+test("each delivery is stored with its queue and redelivered flag, joined to the stored event; Eventscope's own queues are left out", async () => {
+  await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+  const prefix = uniqueName("fhdeliver");
+  const { exchange, queue, source, start } = await setUp(prefix);
+  const collector = start();
+  await waitUntil("the stream and the deliveries queue read", () => collector.stats().channels.includes(exchange), { timeoutMs: 30_000 });
+  await waitUntil("deliveries being read", () => logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)));
+
+  // One message with a CloudEvents id, one without any id (joined by its content).
+  await publish(exchange, [{ seq: 1, id: `${prefix}-evt-1` }, { seq: 2 }]);
+  await consumeWithOneRequeue(queue, 2);
+  await waitUntil("two events stored", async () => (await storedRowsOf(db, source.id)).length === 2);
+  const rows = await waitUntil("four deliveries stored", async () => {
+    const found = await deliveriesOf(source.id);
+    return found.length >= 4 ? found : null;
+  }, { describe: () => collector.stats() });
+
+  expect(rows).toHaveLength(4);
+  for (const seq of ["1", "2"]) {
+    const ofMessage = rows.filter((row) => row.seq === seq);
+    expect(ofMessage.map((row) => row.redelivered).sort()).toEqual([false, true]);
+    for (const row of ofMessage) {
+      expect(row).toMatchObject({ queue, exchange, routing_key: "order.placed", channel: exchange, replay_id: null });
+      expect(row.connection).toMatch(/ -> /);
+    }
+  }
+  // The collector's own reading of its streams is traced too (deliver.eventscope.…): ignored.
+  expect(rows.some((row) => row.queue.startsWith("eventscope."))).toBe(false);
+  expect(collector.stats().deliveries.ignored).toBeGreaterThan(0);
+  // The copies of the collector's own deliveries queue are not traced again (no feedback loop).
+  expect(collector.stats().deliveries.ignored).toBeLessThan(50);
+});
+
+test("copies handed over again after a stop between commit and acknowledgement are not stored twice", async () => {
+  await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+  const prefix = uniqueName("fhonce");
+  // A database whose delivery inserts commit and then never answer: the collector cannot acknowledge.
+  let committed = 0;
+  const pool = new Proxy(db.pool, {
+    get(target, property, receiver) {
+      if (property !== "query") return Reflect.get(target, property, receiver) as unknown;
+      return async (...args: Parameters<pg.Pool["query"]>) => {
+        const result = await (target.query as (...a: unknown[]) => Promise<unknown>)(...args);
+        if (typeof args[0] === "string" && args[0].startsWith("INSERT INTO rabbitmq_deliveries")) {
+          committed += 1;
+          return new Promise(() => {});
+        }
+        return result;
+      };
+    },
+  });
+  const { exchange, queue, source, start } = await setUp(prefix, { pool, prisma: db.prisma });
+  const first = start();
+  await waitUntil("the stream read", () => first.stats().channels.includes(exchange), { timeoutMs: 30_000 });
+  await waitUntil("deliveries being read", () => logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)));
+  await publish(exchange, [{ seq: 1, id: `${prefix}-evt-1` }, { seq: 2, id: `${prefix}-evt-2` }, { seq: 3 }]);
+  await consumeWithOneRequeue(queue, 3);
+  await waitUntil("six deliveries committed", async () => committed > 0 && (await deliveriesOf(source.id)).length >= 6);
+  // Not acknowledged: the copies wait in the deliveries queue as unacknowledged.
+  await first.stop();
+  running.splice(running.indexOf(first), 1);
+
+  const waiting = async () =>
+    (await (
+      await fetch(`${node.managementUrl}/api/queues/%2F/${encodeURIComponent(deliveriesQueueName(prefix, "/"))}`, {
+        headers: { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` },
+      })
+    ).json()) as { messages?: number; consumers?: number };
+  await waitUntil("the copies back in the queue", async () => ((await waiting()).messages ?? 0) >= 6, { timeoutMs: 30_000, intervalMs: 500 });
+
+  const second = start(db);
+  await waitUntil("the copies handed over again and acknowledged", async () => {
+    const queue = await waiting();
+    return queue.consumers === 1 && queue.messages === 0;
+  }, { timeoutMs: 30_000, intervalMs: 500 });
+  expect(second.stats().deliveries.stored).toBe(0);
+  const rows = await deliveriesOf(source.id);
+  expect(rows.filter((row) => row.queue === queue)).toHaveLength(6);
+  expect(rows.filter((row) => row.seq !== null)).toHaveLength(6);
+});
