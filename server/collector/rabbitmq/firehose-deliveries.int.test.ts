@@ -10,10 +10,12 @@ import amqp from "amqplib";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "vitest";
 import { uniqueName, waitUntil } from "../../broker/test-support.ts";
 import { loadConfig, type Config } from "../../config.ts";
-import { ensureSource } from "../../db/index.ts";
+import { ensureSource, getDeadLetter, getEntityTimeline } from "../../db/index.ts";
 import { createTestDatabase, type TestDatabase } from "../../db/test-support.ts";
 import { rabbitmqctl, type RabbitNode } from "../../rabbitmq/node.ts";
 import { startTestRabbitNode } from "../../rabbitmq/test-support.ts";
+import { createRabbitReplayPublisher } from "../../replay/rabbitmq.ts";
+import { replayDeadLetter } from "../../replay/replay.ts";
 import { LogCollector } from "../test-support.ts";
 import { deliveriesQueueName } from "./firehose-deliveries.ts";
 import { startRabbitMqCollector, type RunningRabbitMqCollector } from "./rabbitmq-collector.ts";
@@ -243,4 +245,96 @@ test("copies handed over again after a stop between commit and acknowledgement a
   const rows = await deliveriesOf(source.id);
   expect(rows.filter((row) => row.queue === queue)).toHaveLength(6);
   expect(rows.filter((row) => row.seq !== null)).toHaveLength(6);
+});
+
+test("the timeline shows each event's queues; a replayed dead letter that its queue delivers becomes delivered", async () => {
+  await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+  const prefix = uniqueName("fhreplay");
+  const exchange = `${prefix}.orders`;
+  const dlx = `${prefix}.dlx`;
+  const queue = `${prefix}.work`;
+  const dlq = `${prefix}.dlq`;
+  const order = `${prefix}-ord`;
+  const setup = await connection.createChannel();
+  await setup.assertExchange(exchange, "topic", { durable: true });
+  await setup.assertExchange(dlx, "fanout", { durable: true });
+  await setup.assertQueue(dlq, { durable: true });
+  await setup.bindQueue(dlq, dlx, "");
+  await setup.assertQueue(queue, { durable: true, arguments: { "x-dead-letter-exchange": dlx } });
+  await setup.bindQueue(queue, exchange, "order.#");
+  await setup.close();
+  const source = await ensureSource(db, { name: prefix, kind: "rabbitmq" });
+  const sourceConfig = { ...rabbitSourceOf(node, prefix, prefix), deliveries: "firehose" as const };
+  running.push(startRabbitMqCollector(config, sourceConfig, { db, source, log: logs.log, refreshMs: 500, healthIntervalMs: 300, flushMs: 50 }));
+  await waitUntil("deliveries being read", () => logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)), { timeoutMs: 30_000 });
+  await waitUntil("the exchanges collected", () => logs.lines.some((line) => line.includes(`relaying`)) && logs.lines.some((line) => line.includes(`into channel ${exchange} `)), { timeoutMs: 30_000 });
+
+  // The service: rejects the order the first time (dead-lettered), takes a replay.
+  const service = await connection.createChannel();
+  await service.consume(queue, (message) => {
+    if (message === null) return;
+    if (message.properties.headers?.["x-replay-id"] === undefined) service.nack(message, false, false);
+    else service.ack(message);
+  });
+  const body = Buffer.from(JSON.stringify({ orderId: order, seq: 1 }));
+  const publisher = await connection.createConfirmChannel();
+  publisher.publish(exchange, "order.placed", body, { contentType: "application/json", headers: { ce_id: `${prefix}-evt-1` } });
+  await publisher.waitForConfirms();
+  await publisher.close();
+
+  const deadLetterId = await waitUntil("the dead letter stored", async () => {
+    const { rows } = await db.pool.query<{ id: string }>("SELECT id::text AS id FROM dead_letters WHERE source_id = $1", [source.id]);
+    return rows[0]?.id ?? null;
+  }, { timeoutMs: 30_000 });
+  const placed = await waitUntil("the order's delivery on the timeline", async () => {
+    const timeline = await getEntityTimeline(db, order);
+    const event = timeline.events.find((e) => e.topic === exchange);
+    return event?.queueConsumption?.queues.length ? { timeline, event } : null;
+  });
+  expect(placed.event.queueConsumption).toEqual({
+    observed: true,
+    queues: [{ queue, deliveries: 1, redeliveries: 0, lastAt: expect.any(String) }],
+  });
+  // The dead letter itself: nothing reads the DLQ, and the firehose says so.
+  expect(placed.timeline.events.find((e) => e.topic === dlx)?.queueConsumption).toEqual({ observed: true, queues: [] });
+
+  const replayPublisher = await createRabbitReplayPublisher({ name: prefix, amqpUrl: `amqp://127.0.0.1:${node.amqpPort}`, username: "guest", password: "guest" }, "/");
+  try {
+    const refuse = () => Promise.reject(new Error("no Kafka in this test"));
+    const sent = await replayDeadLetter(
+      { db, producer: refuse, partitionCount: refuse, rabbitmq: async () => ({ publisher: replayPublisher, username: "guest" }) },
+      { deadLetterId, actor: "alice" },
+    );
+    expect(sent.status).toBe("sent");
+  } finally {
+    await replayPublisher.close();
+  }
+  const replay = await waitUntil("the replay delivered", async () => {
+    const detail = await getDeadLetter(db, deadLetterId);
+    return detail?.replays[0]?.outcome === "delivered" ? detail.replays[0] : null;
+  }, { timeoutMs: 30_000, describe: async () => (await getDeadLetter(db, deadLetterId))?.replays });
+  expect(replay).toMatchObject({ consumption: "deliveries", deliveredTo: [queue] });
+  // The replayed copy on the timeline: delivered from the queue, by its x-replay-id.
+  const replayed = await waitUntil("the replay on the timeline", async () => {
+    const events = (await getEntityTimeline(db, order)).events.filter((e) => e.topic === exchange);
+    return events.length === 2 && events[1]!.queueConsumption?.queues.length ? events[1] : null;
+  });
+  expect(replayed.queueConsumption?.queues).toEqual([{ queue, deliveries: 1, redeliveries: 0, lastAt: expect.any(String) }]);
+  await service.close();
+});
+
+test("without deliveries mode, a RabbitMQ event's consumption is not observed", async () => {
+  const prefix = uniqueName("fhbindings");
+  const exchange = `${prefix}.orders`;
+  const setup = await connection.createChannel();
+  await setup.assertExchange(exchange, "topic", { durable: true });
+  await setup.close();
+  const source = await ensureSource(db, { name: prefix, kind: "rabbitmq" });
+  const collector = startRabbitMqCollector(config, rabbitSourceOf(node, prefix, prefix), { db, source, log: logs.log, refreshMs: 500, healthIntervalMs: 300, flushMs: 50 });
+  running.push(collector);
+  await waitUntil("the stream read", () => collector.stats().channels.includes(exchange), { timeoutMs: 30_000 });
+  await publish(exchange, [{ seq: 7 }]);
+  const order = "o-7";
+  const event = await waitUntil("the event on the timeline", async () => (await getEntityTimeline(db, order)).events.find((e) => e.topic === exchange) ?? null);
+  expect(event.queueConsumption).toEqual({ observed: false, queues: [] });
 });
