@@ -6,53 +6,23 @@
  * The test turns tracing on on its own node, as a user would.
  */
 import type pg from "pg";
-import amqp from "amqplib";
-import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "vitest";
+import { afterEach, expect, test } from "vitest";
 import { uniqueName, waitUntil } from "../../broker/test-support.ts";
-import { loadConfig, type Config } from "../../config.ts";
 import { ensureSource, getDeadLetter, getEntityTimeline } from "../../db/index.ts";
-import { createTestDatabase, type TestDatabase } from "../../db/test-support.ts";
-import { rabbitmqctl, type RabbitNode } from "../../rabbitmq/node.ts";
-import { startTestRabbitNode } from "../../rabbitmq/test-support.ts";
+import type { TestDatabase } from "../../db/test-support.ts";
+import { rabbitmqctl } from "../../rabbitmq/node.ts";
 import { createRabbitReplayPublisher } from "../../replay/rabbitmq.ts";
 import { replayDeadLetter } from "../../replay/replay.ts";
-import { LogCollector } from "../test-support.ts";
 import { deliveriesQueueName } from "./firehose-deliveries.ts";
-import { startRabbitMqCollector, type RunningRabbitMqCollector } from "./rabbitmq-collector.ts";
+import { startRabbitMqCollector } from "./rabbitmq-collector.ts";
+import { rabbitCollectorTestBed } from "./test-bed.ts";
 import { rabbitSourceOf, storedRowsOf } from "./test-support.ts";
 
-let node: RabbitNode;
-let removeDataDir: () => void;
-let db: TestDatabase;
-let connection: amqp.ChannelModel;
-let config: Config;
-let logs = new LogCollector();
-const running: RunningRabbitMqCollector[] = [];
-
-beforeAll(async () => {
-  [{ node, removeDataDir }, db] = await Promise.all([startTestRabbitNode(), createTestDatabase()]);
-  connection = await amqp.connect(node.amqpUrl);
-  connection.on("error", () => {});
-  config = loadConfig({});
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all(running.map((collector) => collector.stop()));
-  await connection?.close().catch(() => {});
-  await node?.stop();
-  removeDataDir?.();
-  await db?.drop();
-}, 120_000);
-
-beforeEach(({ onTestFailed }) => {
-  logs = new LogCollector();
-  const testLogs = logs;
-  onTestFailed(() => console.error(`collector log:\n${testLogs.text()}`));
-});
+const bed = rabbitCollectorTestBed();
+const { running } = bed;
 
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((collector) => collector.stop()));
-  await rabbitmqctl(node, ["trace_off", "-p", "/"]);
+  await rabbitmqctl(bed.node, ["trace_off", "-p", "/"]);
 });
 
 interface DeliveryRow {
@@ -69,7 +39,7 @@ interface DeliveryRow {
 }
 
 async function deliveriesOf(sourceId: number): Promise<DeliveryRow[]> {
-  const { rows } = await db.pool.query<DeliveryRow>(
+  const { rows } = await bed.db.pool.query<DeliveryRow>(
     `SELECT d.queue, d.exchange, d.routing_key, d.channel, d.fingerprint, d.redelivered, d.replay_id, d.connection,
        (SELECT h->>'value' FROM events e, jsonb_array_elements(e.headers) h
         WHERE e.source_id = d.source_id AND e.channel = d.channel AND e.delivery_fingerprint = d.fingerprint AND d.fingerprint <> 0 AND h->>'key' = 'seq'
@@ -81,21 +51,21 @@ async function deliveriesOf(sourceId: number): Promise<DeliveryRow[]> {
 }
 
 /** A topic exchange `<prefix>.orders`, a queue `<prefix>.work` bound to it, and a collector with deliveries on. */
-async function setUp(prefix: string, dbForCollector: Pick<TestDatabase, "pool" | "prisma"> = db) {
+async function setUp(prefix: string, dbForCollector: Pick<TestDatabase, "pool" | "prisma"> = bed.db) {
   const exchange = `${prefix}.orders`;
   const queue = `${prefix}.work`;
-  const setup = await connection.createChannel();
+  const setup = await bed.connection.createChannel();
   await setup.assertExchange(exchange, "topic", { durable: true });
   await setup.assertQueue(queue, { durable: true });
   await setup.bindQueue(queue, exchange, "order.#");
   await setup.close();
-  const sourceConfig = { ...rabbitSourceOf(node, prefix, prefix), deliveries: "firehose" as const };
-  const source = await ensureSource(db, { name: prefix, kind: "rabbitmq" });
+  const sourceConfig = { ...rabbitSourceOf(bed.node, prefix, prefix), deliveries: "firehose" as const };
+  const source = await ensureSource(bed.db, { name: prefix, kind: "rabbitmq" });
   const start = (database = dbForCollector) => {
-    const collector = startRabbitMqCollector(config, sourceConfig, {
+    const collector = startRabbitMqCollector(bed.config, sourceConfig, {
       db: database,
       source,
-      log: logs.log,
+      log: bed.logs.log,
       refreshMs: 500,
       healthIntervalMs: 300,
       reconnectMaxMs: 2_000,
@@ -108,7 +78,7 @@ async function setUp(prefix: string, dbForCollector: Pick<TestDatabase, "pool" |
 }
 
 async function publish(exchange: string, messages: { seq: number; id?: string }[]) {
-  const channel = await connection.createConfirmChannel();
+  const channel = await bed.connection.createConfirmChannel();
   for (const { seq, id } of messages) {
     channel.publish(exchange, "order.placed", Buffer.from(JSON.stringify({ orderId: `o-${seq}`, seq })), {
       contentType: "application/json",
@@ -121,7 +91,7 @@ async function publish(exchange: string, messages: { seq: number; id?: string }[
 
 /** Consumes `queue`: each message's first delivery is nacked with requeue, the second acked. */
 async function consumeWithOneRequeue(queue: string, count: number): Promise<void> {
-  const channel = await connection.createChannel();
+  const channel = await bed.connection.createChannel();
   let acked = 0;
   await channel.consume(queue, (message) => {
     if (message === null) return;
@@ -136,7 +106,7 @@ async function consumeWithOneRequeue(queue: string, count: number): Promise<void
 }
 
 async function healthOf(sourceId: number): Promise<{ warnings: string[]; deliveries: boolean } | undefined> {
-  const { rows } = await db.pool.query<{ warnings: string[]; deliveries: boolean }>(
+  const { rows } = await bed.db.pool.query<{ warnings: string[]; deliveries: boolean }>(
     "SELECT warnings, deliveries FROM collector_instances WHERE source_id = $1 ORDER BY updated_at DESC LIMIT 1",
     [sourceId],
   );
@@ -158,26 +128,26 @@ test("tracing off is reported as a warning naming the command, and collection go
   // Messages are still stored (bindings mode), and the collector did not turn tracing on.
   await waitUntil("the stream read", () => collector.stats().channels.includes(exchange), { timeoutMs: 30_000 });
   await publish(exchange, [{ seq: 1 }]);
-  await waitUntil("one event stored", async () => (await storedRowsOf(db, source.id)).length === 1);
-  const vhost = (await (await fetch(`${node.managementUrl}/api/vhosts/%2F`, { headers: { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` } })).json()) as { tracing: boolean };
+  await waitUntil("one event stored", async () => (await storedRowsOf(bed.db, source.id)).length === 1);
+  const vhost = (await (await fetch(`${bed.node.managementUrl}/api/vhosts/%2F`, { headers: { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` } })).json()) as { tracing: boolean };
   expect(vhost.tracing).toBe(false);
 
-  await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+  await rabbitmqctl(bed.node, ["trace_on", "-p", "/"]);
   await waitUntil("the warning cleared", async () => (await healthOf(source.id))?.warnings.length === 0, { timeoutMs: 10_000 });
 });
 
 test("each delivery is stored with its queue and redelivered flag, joined to the stored event; Eventscope's own queues are left out", async () => {
-  await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+  await rabbitmqctl(bed.node, ["trace_on", "-p", "/"]);
   const prefix = uniqueName("fhdeliver");
   const { exchange, queue, source, start } = await setUp(prefix);
   const collector = start();
   await waitUntil("the stream and the deliveries queue read", () => collector.stats().channels.includes(exchange), { timeoutMs: 30_000 });
-  await waitUntil("deliveries being read", () => logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)));
+  await waitUntil("deliveries being read", () => bed.logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)));
 
   // One message with a CloudEvents id, one without any id (joined by its content).
   await publish(exchange, [{ seq: 1, id: `${prefix}-evt-1` }, { seq: 2 }]);
   await consumeWithOneRequeue(queue, 2);
-  await waitUntil("two events stored", async () => (await storedRowsOf(db, source.id)).length === 2);
+  await waitUntil("two events stored", async () => (await storedRowsOf(bed.db, source.id)).length === 2);
   const rows = await waitUntil("four deliveries stored", async () => {
     const found = await deliveriesOf(source.id);
     return found.length >= 4 ? found : null;
@@ -200,11 +170,11 @@ test("each delivery is stored with its queue and redelivered flag, joined to the
 });
 
 test("copies handed over again after a stop between commit and acknowledgement are not stored twice", async () => {
-  await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+  await rabbitmqctl(bed.node, ["trace_on", "-p", "/"]);
   const prefix = uniqueName("fhonce");
   // A database whose delivery inserts commit and then never answer: the collector cannot acknowledge.
   let committed = 0;
-  const pool = new Proxy(db.pool, {
+  const pool = new Proxy(bed.db.pool, {
     get(target, property, receiver) {
       if (property !== "query") return Reflect.get(target, property, receiver) as unknown;
       return async (...args: Parameters<pg.Pool["query"]>) => {
@@ -217,10 +187,10 @@ test("copies handed over again after a stop between commit and acknowledgement a
       };
     },
   });
-  const { exchange, queue, source, start } = await setUp(prefix, { pool, prisma: db.prisma });
+  const { exchange, queue, source, start } = await setUp(prefix, { pool, prisma: bed.db.prisma });
   const first = start();
   await waitUntil("the stream read", () => first.stats().channels.includes(exchange), { timeoutMs: 30_000 });
-  await waitUntil("deliveries being read", () => logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)));
+  await waitUntil("deliveries being read", () => bed.logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)));
   await publish(exchange, [{ seq: 1, id: `${prefix}-evt-1` }, { seq: 2, id: `${prefix}-evt-2` }, { seq: 3 }]);
   await consumeWithOneRequeue(queue, 3);
   await waitUntil("six deliveries committed", async () => committed > 0 && (await deliveriesOf(source.id)).length >= 6);
@@ -230,13 +200,13 @@ test("copies handed over again after a stop between commit and acknowledgement a
 
   const waiting = async () =>
     (await (
-      await fetch(`${node.managementUrl}/api/queues/%2F/${encodeURIComponent(deliveriesQueueName(prefix, "/"))}`, {
+      await fetch(`${bed.node.managementUrl}/api/queues/%2F/${encodeURIComponent(deliveriesQueueName(prefix, "/"))}`, {
         headers: { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` },
       })
     ).json()) as { messages?: number; consumers?: number };
   await waitUntil("the copies back in the queue", async () => ((await waiting()).messages ?? 0) >= 6, { timeoutMs: 30_000, intervalMs: 500 });
 
-  const second = start(db);
+  const second = start(bed.db);
   await waitUntil("the copies handed over again and acknowledged", async () => {
     const queue = await waiting();
     return queue.consumers === 1 && queue.messages === 0;
@@ -248,14 +218,14 @@ test("copies handed over again after a stop between commit and acknowledgement a
 });
 
 test("the timeline shows each event's queues; a replayed dead letter that its queue delivers becomes delivered", async () => {
-  await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+  await rabbitmqctl(bed.node, ["trace_on", "-p", "/"]);
   const prefix = uniqueName("fhreplay");
   const exchange = `${prefix}.orders`;
   const dlx = `${prefix}.dlx`;
   const queue = `${prefix}.work`;
   const dlq = `${prefix}.dlq`;
   const order = `${prefix}-ord`;
-  const setup = await connection.createChannel();
+  const setup = await bed.connection.createChannel();
   await setup.assertExchange(exchange, "topic", { durable: true });
   await setup.assertExchange(dlx, "fanout", { durable: true });
   await setup.assertQueue(dlq, { durable: true });
@@ -263,31 +233,31 @@ test("the timeline shows each event's queues; a replayed dead letter that its qu
   await setup.assertQueue(queue, { durable: true, arguments: { "x-dead-letter-exchange": dlx } });
   await setup.bindQueue(queue, exchange, "order.#");
   await setup.close();
-  const source = await ensureSource(db, { name: prefix, kind: "rabbitmq" });
-  const sourceConfig = { ...rabbitSourceOf(node, prefix, prefix), deliveries: "firehose" as const };
-  running.push(startRabbitMqCollector(config, sourceConfig, { db, source, log: logs.log, refreshMs: 500, healthIntervalMs: 300, flushMs: 50 }));
-  await waitUntil("deliveries being read", () => logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)), { timeoutMs: 30_000 });
-  await waitUntil("the exchanges collected", () => logs.lines.some((line) => line.includes(`relaying`)) && logs.lines.some((line) => line.includes(`into channel ${exchange} `)), { timeoutMs: 30_000 });
+  const source = await ensureSource(bed.db, { name: prefix, kind: "rabbitmq" });
+  const sourceConfig = { ...rabbitSourceOf(bed.node, prefix, prefix), deliveries: "firehose" as const };
+  running.push(startRabbitMqCollector(bed.config, sourceConfig, { db: bed.db, source, log: bed.logs.log, refreshMs: 500, healthIntervalMs: 300, flushMs: 50 }));
+  await waitUntil("deliveries being read", () => bed.logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)), { timeoutMs: 30_000 });
+  await waitUntil("the exchanges collected", () => bed.logs.lines.some((line) => line.includes(`relaying`)) && bed.logs.lines.some((line) => line.includes(`into channel ${exchange} `)), { timeoutMs: 30_000 });
 
   // The service: rejects the order the first time (dead-lettered), takes a replay.
-  const service = await connection.createChannel();
+  const service = await bed.connection.createChannel();
   await service.consume(queue, (message) => {
     if (message === null) return;
     if (message.properties.headers?.["x-replay-id"] === undefined) service.nack(message, false, false);
     else service.ack(message);
   });
   const body = Buffer.from(JSON.stringify({ orderId: order, seq: 1 }));
-  const publisher = await connection.createConfirmChannel();
+  const publisher = await bed.connection.createConfirmChannel();
   publisher.publish(exchange, "order.placed", body, { contentType: "application/json", headers: { ce_id: `${prefix}-evt-1` } });
   await publisher.waitForConfirms();
   await publisher.close();
 
   const deadLetterId = await waitUntil("the dead letter stored", async () => {
-    const { rows } = await db.pool.query<{ id: string }>("SELECT id::text AS id FROM dead_letters WHERE source_id = $1", [source.id]);
+    const { rows } = await bed.db.pool.query<{ id: string }>("SELECT id::text AS id FROM dead_letters WHERE source_id = $1", [source.id]);
     return rows[0]?.id ?? null;
   }, { timeoutMs: 30_000 });
   const placed = await waitUntil("the order's delivery on the timeline", async () => {
-    const timeline = await getEntityTimeline(db, order);
+    const timeline = await getEntityTimeline(bed.db, order);
     const event = timeline.events.find((e) => e.topic === exchange);
     return event?.queueConsumption?.queues.length ? { timeline, event } : null;
   });
@@ -298,11 +268,11 @@ test("the timeline shows each event's queues; a replayed dead letter that its qu
   // The dead letter itself: nothing reads the DLQ, and the firehose says so.
   expect(placed.timeline.events.find((e) => e.topic === dlx)?.queueConsumption).toEqual({ observed: true, queues: [] });
 
-  const replayPublisher = await createRabbitReplayPublisher({ name: prefix, amqpUrl: `amqp://127.0.0.1:${node.amqpPort}`, username: "guest", password: "guest" }, "/");
+  const replayPublisher = await createRabbitReplayPublisher({ name: prefix, amqpUrl: `amqp://127.0.0.1:${bed.node.amqpPort}`, username: "guest", password: "guest" }, "/");
   try {
     const refuse = () => Promise.reject(new Error("no Kafka in this test"));
     const sent = await replayDeadLetter(
-      { db, producer: refuse, partitionCount: refuse, rabbitmq: async () => ({ publisher: replayPublisher, username: "guest" }) },
+      { db: bed.db, producer: refuse, partitionCount: refuse, rabbitmq: async () => ({ publisher: replayPublisher, username: "guest" }) },
       { deadLetterId, actor: "alice" },
     );
     expect(sent.status).toBe("sent");
@@ -310,13 +280,13 @@ test("the timeline shows each event's queues; a replayed dead letter that its qu
     await replayPublisher.close();
   }
   const replay = await waitUntil("the replay delivered", async () => {
-    const detail = await getDeadLetter(db, deadLetterId);
+    const detail = await getDeadLetter(bed.db, deadLetterId);
     return detail?.replays[0]?.outcome === "delivered" ? detail.replays[0] : null;
-  }, { timeoutMs: 30_000, describe: async () => (await getDeadLetter(db, deadLetterId))?.replays });
+  }, { timeoutMs: 30_000, describe: async () => (await getDeadLetter(bed.db, deadLetterId))?.replays });
   expect(replay).toMatchObject({ consumption: "deliveries", deliveredTo: [queue] });
   // The replayed copy on the timeline: delivered from the queue, by its x-replay-id.
   const replayed = await waitUntil("the replay on the timeline", async () => {
-    const events = (await getEntityTimeline(db, order)).events.filter((e) => e.topic === exchange);
+    const events = (await getEntityTimeline(bed.db, order)).events.filter((e) => e.topic === exchange);
     return events.length === 2 && events[1]!.queueConsumption?.queues.length ? events[1] : null;
   });
   expect(replayed.queueConsumption?.queues).toEqual([{ queue, deliveries: 1, redeliveries: 0, lastAt: expect.any(String) }]);
@@ -326,15 +296,15 @@ test("the timeline shows each event's queues; a replayed dead letter that its qu
 test("without deliveries mode, a RabbitMQ event's consumption is not observed", async () => {
   const prefix = uniqueName("fhbindings");
   const exchange = `${prefix}.orders`;
-  const setup = await connection.createChannel();
+  const setup = await bed.connection.createChannel();
   await setup.assertExchange(exchange, "topic", { durable: true });
   await setup.close();
-  const source = await ensureSource(db, { name: prefix, kind: "rabbitmq" });
-  const collector = startRabbitMqCollector(config, rabbitSourceOf(node, prefix, prefix), { db, source, log: logs.log, refreshMs: 500, healthIntervalMs: 300, flushMs: 50 });
+  const source = await ensureSource(bed.db, { name: prefix, kind: "rabbitmq" });
+  const collector = startRabbitMqCollector(bed.config, rabbitSourceOf(bed.node, prefix, prefix), { db: bed.db, source, log: bed.logs.log, refreshMs: 500, healthIntervalMs: 300, flushMs: 50 });
   running.push(collector);
   await waitUntil("the stream read", () => collector.stats().channels.includes(exchange), { timeoutMs: 30_000 });
   await publish(exchange, [{ seq: 7 }]);
   const order = "o-7";
-  const event = await waitUntil("the event on the timeline", async () => (await getEntityTimeline(db, order)).events.find((e) => e.topic === exchange) ?? null);
+  const event = await waitUntil("the event on the timeline", async () => (await getEntityTimeline(bed.db, order)).events.find((e) => e.topic === exchange) ?? null);
   expect(event.queueConsumption).toEqual({ observed: false, queues: [] });
 });

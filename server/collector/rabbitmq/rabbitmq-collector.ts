@@ -130,7 +130,8 @@ interface VhostLink {
   deliveries: DeliveriesConsumer | null;
 }
 
-type ErrorSource = "broker" | "management" | "database";
+/** `deliveries`: storing firehose deliveries failed (apart from the events' writer, which recovers on its own). */
+type ErrorSource = "broker" | "management" | "database" | "deliveries";
 
 export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSourceConfig, options: RabbitMqCollectorOptions): RunningRabbitMqCollector {
   const log = options.log;
@@ -474,7 +475,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         flushRows,
         flushMs,
         onStored: () => (deliveriesStoredAt = new Date()),
-        onDatabaseError: (message) => setError("database", message === null ? null : `database: ${message}`),
+        onDatabaseError: (message) => setError("deliveries", message === null ? null : `database (deliveries): ${message}`),
       });
       reported.delete(`deliveries ${link.vhost}`);
       log(`reading deliveries of vhost ${link.vhost} from ${link.deliveries.queue} (bound to amq.rabbitmq.trace, deliver.#)`);
