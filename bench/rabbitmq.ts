@@ -17,6 +17,11 @@
  *   live        the publish pass again with the collector running and consuming concurrently (the
  *               collector and PostgreSQL then share the 2 cores with the broker), and how long
  *               until those N are stored too
+ *   traced      `deliveries: firehose`'s cost on the broker: tracing on (`rabbitmqctl trace_on`, as
+ *               the user runs it) and the collector's deliveries queue bound to amq.rabbitmq.trace
+ *               (`deliver.#`), beside its stream, the collector stopped (as for `bound`): each
+ *               delivery to the user's consumer is also copied into the deliveries queue; the
+ *               copies it holds afterwards are counted
  *
  * Publish rates are N over the time from the first publish to the last confirm; delivery rates to
  * the last delivery to the user's consumer. `--messages N` sets N (default 100 000).
@@ -26,10 +31,11 @@ import path from "node:path";
 import amqp from "amqplib";
 import { loadConfig } from "../server/config.ts";
 import { streamQueueName } from "../server/collector/rabbitmq/bindings-plan.ts";
+import { deliveriesQueueName } from "../server/collector/rabbitmq/firehose-deliveries.ts";
 import { startRabbitMqCollector, type RunningRabbitMqCollector } from "../server/collector/rabbitmq/rabbitmq-collector.ts";
 import { rabbitSourceOf } from "../server/collector/rabbitmq/test-support.ts";
 import { ensureSource, findFreePort, makeTemporaryDataDir, startEmbeddedPostgres, type Database, type EmbeddedPostgres } from "../server/db/index.ts";
-import type { RabbitNode } from "../server/rabbitmq/node.ts";
+import { rabbitmqctl, type RabbitNode } from "../server/rabbitmq/node.ts";
 import { startTestRabbitNode } from "../server/rabbitmq/test-support.ts";
 import { benchMessage, cpuMeter, createDatabase, type CpuSplit } from "./collector.ts";
 import { consumeCount, publishConfirmed, PUBLISH_WINDOW, rabbitVersion } from "./rabbitmq-support.ts";
@@ -219,13 +225,45 @@ export async function runRabbitmqBenchmark(options: BenchmarkOptions) {
     await collector.stop();
     collector = undefined;
 
+    // Deliveries mode: the user turns tracing on; the collector (deliveries: firehose) declares and
+    // binds its deliveries queue, then is stopped, leaving it bound (its stream stays bound too).
+    say("tracing on (rabbitmqctl trace_on -p /) and the collector's deliveries queue bound, then stopped...");
+    await rabbitmqctl(node, ["trace_on", "-p", "/"]);
+    let deliveriesRead = false;
+    collector = startRabbitMqCollector(config, { ...sourceConfig, deliveries: "firehose" }, {
+      db,
+      source,
+      log: (line) => {
+        if (line.startsWith("reading deliveries of vhost /")) deliveriesRead = true;
+        say(`  [collector] ${line}`);
+      },
+    });
+    const tracedDeadline = Date.now() + 60_000;
+    while (!deliveriesRead) {
+      if (Date.now() > tracedDeadline) throw new Error(`the collector did not read its deliveries queue: ${JSON.stringify(collector.stats())}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await collector.stop();
+    collector = undefined;
+    const deliveriesQueue = deliveriesQueueName(SOURCE, "/");
+    // What the stopped collector's own reading left (copies of its stream's deliveries) goes first.
+    const counting = await amqp.connect(node.amqpUrl);
+    await (await counting.createChannel()).purgeQueue(deliveriesQueue);
+    const traced = await publishPass(node, pgDataDir, "traced", next, messages);
+    next += messages;
+    const tracedCopies = (await (await counting.createChannel()).checkQueue(deliveriesQueue)).messageCount;
+    await counting.close();
+    await rabbitmqctl(node, ["trace_off", "-p", "/"]);
+    say(`  ${fmt(tracedCopies)} delivery copies in ${deliveriesQueue} (of ${fmt(messages)} deliveries)`);
+
     const withoutRate = Math.round((without.publishedPerSecond + without2.publishedPerSecond) / 2);
     const percent = (pass: PublishPass) => Math.round((pass.publishedPerSecond / withoutRate) * 100);
     const us = catchUp.cpuMicrosPerEvent;
     say("");
     say(
       `rabbitmq: publish ${fmt(withoutRate)} msg/s without Eventscope (mean of ${fmt(without.publishedPerSecond)} and ${fmt(without2.publishedPerSecond)}), ${fmt(bound.publishedPerSecond)} msg/s with its stream bound ` +
-        `(${percent(bound)}%), ${fmt(live.publishedPerSecond)} msg/s with the collector also running (${percent(live)}%; it and PostgreSQL share the 2 cores with the broker), same run`,
+        `(${percent(bound)}%), ${fmt(live.publishedPerSecond)} msg/s with the collector also running (${percent(live)}%; it and PostgreSQL share the 2 cores with the broker), ` +
+        `${fmt(traced.publishedPerSecond)} msg/s with tracing on and the deliveries queue bound beside the stream (${percent(traced)}%), same run`,
     );
     say(
       `rabbitmq collector catch-up: ${fmt(catchUp.eventsPerSecond)} events/s (${fmt(messages)} events, ` +
@@ -237,11 +275,14 @@ export async function runRabbitmqBenchmark(options: BenchmarkOptions) {
       persistent: true,
       publishWindow: PUBLISH_WINDOW,
       consumerPrefetch: CONSUMER_PREFETCH,
-      passes: { without, bound, without2, live },
+      passes: { without, bound, without2, live, traced },
       /** The mean of the two passes without the binding, which the percentages compare with. */
       withoutPublishedPerSecond: withoutRate,
       boundPercentOfWithout: percent(bound),
       livePercentOfWithout: percent(live),
+      tracedPercentOfWithout: percent(traced),
+      /** Delivery copies the deliveries queue received during the traced pass (one per delivery expected). */
+      tracedCopies,
       catchUp,
       liveStore,
     };

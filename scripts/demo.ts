@@ -20,7 +20,7 @@ import { ConfigError, loadConfig, withoutPassword, type Config } from "../server
 import { COMPRESSION_NAMES } from "../server/kafka/compression-names.ts";
 import { connectDatabase, runMigrations, searchEvents } from "../server/db/index.ts";
 import { runningServerPort } from "../server/db/embedded.ts";
-import { findRabbitBinDir, RabbitNodeError, startRabbitNode, type RabbitNode } from "../server/rabbitmq/node.ts";
+import { findRabbitBinDir, RabbitNodeError, rabbitmqctl, startRabbitNode, type RabbitNode } from "../server/rabbitmq/node.ts";
 import { describeExit, indent, ManagedProcess } from "./support/managed-process.ts";
 import { isPortFree, pollUntil } from "./support/ports.ts";
 import { ensureWebBuild } from "./support/web-build.ts";
@@ -53,6 +53,9 @@ kept in the data directory and the next run continues with it.
                        source "rabbitmq": notification-service turns notifications into e-mail
                        jobs on it, email-sender consumes them and refuses some, which RabbitMQ
                        dead-letters; an order's timeline then runs from Kafka into RabbitMQ.
+                       The demo plays your system: it turns RabbitMQ's firehose on for its own
+                       node (rabbitmqctl trace_on -p /), as you would on yours, so that the
+                       source (deliveries: firehose) shows which queue delivered each message.
                        EVENTSCOPE_RABBITMQ_BIN_DIR names where rabbitmq-server is, if not in
                        Debian's place or on PATH
   --rabbitmq-port N    its AMQP port (default 5672)
@@ -394,7 +397,18 @@ function writeSourcesFile(
         ...(registryUrl ? { schemaRegistry: { url: registryUrl } } : {}),
       })),
       ...(rabbitmq
-        ? [{ name: rabbitmq.name, kind: "rabbitmq", url: rabbitmq.url, managementUrl: rabbitmq.managementUrl, username: "guest", passwordEnv: rabbitmq.passwordEnv }]
+        ? [
+            {
+              name: rabbitmq.name,
+              kind: "rabbitmq",
+              url: rabbitmq.url,
+              managementUrl: rabbitmq.managementUrl,
+              username: "guest",
+              passwordEnv: rabbitmq.passwordEnv,
+              // Deliveries from the firehose, which the demo turns on for its own node (step 1b).
+              deliveries: "firehose",
+            },
+          ]
         : []),
     ],
   };
@@ -619,6 +633,15 @@ async function main(): Promise<number> {
         throw error;
       }
       progress(`RabbitMQ ready: AMQP ${withoutPassword(rabbitNode.amqpUrl)}, management ${rabbitNode.managementUrl} (guest/guest)`);
+      // The demo plays the user's system: like a user, it turns the firehose on for its own node,
+      // so that Eventscope (which never does) can show which queue delivered each message. Without
+      // it the demo runs all the same; the source's status then says tracing is off.
+      try {
+        await rabbitmqctl(rabbitNode, ["trace_on", "-p", "/"]);
+        progress("RabbitMQ firehose on for vhost / (rabbitmqctl trace_on -p /, as you would run it on your own broker): deliveries are collected");
+      } catch (error) {
+        progress(`turning RabbitMQ's firehose on failed (deliveries will not be seen; the rest runs): ${(error as Error).message}`);
+      }
     }
     if (stopping) return await stopping;
 

@@ -72,12 +72,21 @@ export interface RabbitMqSourceConfig {
   queuesExclude: RegExp | undefined;
   /** How messages are read (server/collector/README.md, "RabbitMQ", says what each mode sees). */
   collect: RabbitMqCollectMode;
+  /**
+   * `firehose`: also store deliveries (which queue received a message, redelivered or not) from
+   * RabbitMQ's firehose, which the user turns on (`rabbitmqctl trace_on -p <vhost>`); `off`: none.
+   */
+  deliveries: RabbitMqDeliveriesMode;
   entityFields: string[];
 }
 
 /** `bindings`: the collector's own stream queues bound to the collected exchanges. */
 export const RABBITMQ_COLLECT_MODES = ["bindings"] as const;
 export type RabbitMqCollectMode = (typeof RABBITMQ_COLLECT_MODES)[number];
+
+/** `off` (default): no deliveries; `firehose`: deliveries from `amq.rabbitmq.trace` (server/collector/README.md). */
+export const RABBITMQ_DELIVERIES_MODES = ["off", "firehose"] as const;
+export type RabbitMqDeliveriesMode = (typeof RABBITMQ_DELIVERIES_MODES)[number];
 
 /** A source of any kind; narrow on `kind`. */
 export type SourceConfig = KafkaSourceConfig | RabbitMqSourceConfig;
@@ -258,6 +267,11 @@ const rabbitmqSourceSchema = sectionObject({
   exchanges: includeExclude,
   queues: includeExclude,
   collect: z.enum(RABBITMQ_COLLECT_MODES, { error: `expected one of ${RABBITMQ_COLLECT_MODES.join(", ")}` }).optional(),
+  deliveries: z
+    .enum(RABBITMQ_DELIVERIES_MODES, {
+      error: `expected one of ${RABBITMQ_DELIVERIES_MODES.join(", ")} (firehose: deliveries from RabbitMQ's firehose, which you turn on with rabbitmqctl trace_on -p <vhost>)`,
+    })
+    .optional(),
   entityFields: listOf("a list of field names or dotted paths such as customer.id", isFieldPath).optional(),
 });
 
@@ -348,6 +362,7 @@ function toSourceConfig(source: ParsedSource, context: SourcesFileContext, probl
       queuesInclude: source.queues?.include,
       queuesExclude: source.queues?.exclude,
       collect: source.collect ?? "bindings",
+      deliveries: source.deliveries ?? "off",
       entityFields: source.entityFields ?? context.defaults.entityFields,
     };
   }

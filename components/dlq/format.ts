@@ -9,13 +9,22 @@ export const OUTCOME_LABELS: Record<string, string> = {
   pending: "pending",
   sent: "sent, not yet consumed",
   consumed: "consumed",
+  delivered: "delivered",
   failed_again: "failed again",
   failed: "produce failed",
 };
 
-/** A RabbitMQ replay's outcome beside its label: whether it was delivered cannot be known. */
+/** A RabbitMQ replay's outcome beside its label, in bindings mode alone: whether it was delivered cannot be known. */
 export const UNKNOWN_CONSUMPTION =
   "confirmed by the broker; whether it was consumed is unknown (RabbitMQ reports no acknowledgements to observers)";
+
+/** The same with deliveries from the firehose: not delivered from any queue yet. */
+export const NO_DELIVERY_YET = "confirmed by the broker; no queue has delivered it yet (acknowledgements are not seen)";
+
+/** A RabbitMQ replay a queue delivered: "delivered from email.jobs (acknowledgements are not seen)". */
+export function deliveredFromText(queues: readonly string[]): string {
+  return `delivered from ${queues.join(", ")} (whether it was acknowledged is not seen)`;
+}
 
 /**
  * Where a replay went, in words: "orders, partition 2, offset 41"; when its original partition is

@@ -10,7 +10,7 @@ export interface PreviousReplayView {
   requestedBy: string;
   requestedAt: string;
   targetTopic: string;
-  /** An outcome (pending, sent, consumed, failed_again, failed) or a raw status. */
+  /** An outcome (pending, sent, consumed, delivered, failed_again, failed) or a raw status. */
   outcome: string;
 }
 

@@ -1,5 +1,13 @@
 import Link from "next/link";
-import { type DeadLetterInfo, type DeadLetterReference, eventHref, type GroupConsumption, type StoredFailure } from "@/lib/api-schemas/events";
+import {
+  type DeadLetterInfo,
+  type DeadLetterReference,
+  eventHref,
+  type GroupConsumption,
+  type QueueConsumption,
+  type QueueDelivery,
+  type StoredFailure,
+} from "@/lib/api-schemas/events";
 import { formatCount } from "@/lib/format-number";
 import styles from "./events.module.css";
 
@@ -16,8 +24,38 @@ export function statusText(c: GroupConsumption): string {
   return c.lag === null ? "behind" : `behind, lag ${formatCount(c.lag)}`;
 }
 
-/** Each subscribed group: consumed (committed offset past the event), behind (with lag), or dead-lettered. */
-export function ConsumptionStatus({ consumption }: { consumption: GroupConsumption[] }) {
+/** A queue's deliveries of an event in words: "delivered", "delivered 3 times (2 redelivered)". */
+export function queueStatusText(q: QueueDelivery): string {
+  if (q.deliveries === 1) return q.redeliveries === 1 ? "delivered (redelivered)" : "delivered";
+  return `delivered ${q.deliveries} times${q.redeliveries > 0 ? ` (${q.redeliveries} redelivered)` : ""}`;
+}
+
+/**
+ * A RabbitMQ event's consumption, per queue, where the firehose shows deliveries: each queue that
+ * delivered it; none seen yet; or, in bindings mode alone, that consumption is not observed.
+ */
+export function QueueConsumptionStatus({ queueConsumption }: { queueConsumption: NonNullable<QueueConsumption> }) {
+  if (!queueConsumption.observed) {
+    return <span className={styles.evMuted}>consumption not observed (bindings mode: RabbitMQ deliveries are not collected for this source)</span>;
+  }
+  if (queueConsumption.queues.length === 0) return <span className={styles.evMuted}>no delivery seen from any queue</span>;
+  return (
+    <ul className={styles.evStatusList} aria-label="Queues">
+      {queueConsumption.queues.map((q) => (
+        <li key={q.queue} className={`${styles.evStatus} ${styles.evConsumed}`} title={`queue ${q.queue}, last delivered ${q.lastAt}`}>
+          {q.queue}: {queueStatusText(q)}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * Each subscribed group: consumed (committed offset past the event), behind (with lag), or
+ * dead-lettered; for a RabbitMQ event (`queueConsumption` set), each queue that delivered it.
+ */
+export function ConsumptionStatus({ consumption, queueConsumption = null }: { consumption: GroupConsumption[]; queueConsumption?: QueueConsumption }) {
+  if (queueConsumption !== null) return <QueueConsumptionStatus queueConsumption={queueConsumption} />;
   if (consumption.length === 0) return <span className={styles.evMuted}>no group reads this topic</span>;
   return (
     <ul className={styles.evStatusList} aria-label="Consumer groups">
@@ -34,7 +72,8 @@ export function ConsumptionStatus({ consumption }: { consumption: GroupConsumpti
  * The same in one line, for dense views: how many groups consumed the event (named in the
  * tooltip), and each group that has not, by name.
  */
-export function ConsumptionSummary({ consumption }: { consumption: GroupConsumption[] }) {
+export function ConsumptionSummary({ consumption, queueConsumption = null }: { consumption: GroupConsumption[]; queueConsumption?: QueueConsumption }) {
+  if (queueConsumption !== null) return <QueueConsumptionStatus queueConsumption={queueConsumption} />;
   if (consumption.length === 0) return <span className={styles.evMuted}>no group reads this topic</span>;
   const consumed = consumption.filter((c) => c.status === "consumed");
   const others = consumption.filter((c) => c.status !== "consumed");

@@ -18,6 +18,7 @@ function event(topic: string, offset: number, second: number, eventType: string,
     key: ORDER, keyBase64: null, valueKind: "json", valuePreview: "{}", headers: [], size: 10, eventType, producer: "order-service",
     entityKeys: [ORDER], traceId: null, parentSpanId: null, flags: [], priorFailure: null, deliveryFingerprint: null,
     topicKind: "normal", deadLetter: null, deadLetteredAs: [], consumption: [...consumption],
+    queueConsumption: null,
   };
 }
 
@@ -236,5 +237,30 @@ describe("EntityTimelineView, steps out of their order", () => {
     show({ ...timeline([payment, late]), flows });
     expect(within(row("PaymentProcessed payments/0/20")).getByText("ordering break: seen before InventoryReserved, which always comes right before it (inventory/0/21, 2 s later)")).toBeTruthy();
     expect(within(row("InventoryReserved inventory/0/21")).queryByText(/ordering break/)).toBeNull();
+  });
+});
+
+describe("EntityTimelineView, RabbitMQ queues", () => {
+  it("shows each queue that delivered a RabbitMQ event, none seen yet, or that bindings mode does not observe consumption", () => {
+    const rabbit = (e: TimelineEvent, queueConsumption: TimelineEvent["queueConsumption"]): TimelineEvent => ({ ...e, source: "shop-rabbit", queueConsumption });
+    const job = rabbit(event("email", 0, 30, "EmailRequested", []), {
+      observed: true,
+      queues: [
+        { queue: "email.jobs", deliveries: 2, redeliveries: 1, lastAt: "2026-11-23T08:00:31.000Z" },
+        { queue: "email.audit", deliveries: 1, redeliveries: 0, lastAt: "2026-11-23T08:00:30.500Z" },
+      ],
+    });
+    const waiting = rabbit(event("email", 1, 40, "EmailRetried", []), { observed: true, queues: [] });
+    const unobserved = rabbit(event("billing", 0, 50, "InvoiceRequested", []), { observed: false, queues: [] });
+    show(timeline([placed, job, waiting, unobserved]));
+    const queues = within(row("EmailRequested shop-rabbit:email/0/0")).getByRole("list", { name: "Queues" });
+    expect(within(queues).getAllByRole("listitem").map((item) => item.textContent)).toEqual([
+      "email.jobs: delivered 2 times (1 redelivered)",
+      "email.audit: delivered",
+    ]);
+    expect(within(row("EmailRetried shop-rabbit:email/0/1")).getByText("no delivery seen from any queue")).toBeTruthy();
+    expect(within(row("InvoiceRequested shop-rabbit:billing/0/0")).getByText(/^consumption not observed \(bindings mode/)).toBeTruthy();
+    // A Kafka event keeps its groups.
+    expect(within(row("OrderPlaced orders/0/0")).getByRole("list", { name: "Consumer groups" })).toBeTruthy();
   });
 });

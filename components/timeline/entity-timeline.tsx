@@ -322,7 +322,7 @@ export function EntityTimelineView({ entityKey, initial, traceUrlTemplate, selec
                   <span className={styles.tlProducer}>{e.producer ?? "unknown producer"}</span>
                   <span>{e.traceId ? <TraceLinks traceId={e.traceId} traceUrlTemplate={traceUrlTemplate} /> : null}</span>
                   <div className={styles.tlStatus}>
-                    <ConsumptionStatus consumption={e.consumption} />
+                    <ConsumptionStatus consumption={e.consumption} queueConsumption={e.queueConsumption} />
                     <FailureNotes deadLetter={e.deadLetter} deadLetteredAs={e.deadLetteredAs} priorFailure={e.priorFailure} />
                   </div>
                   {open ? (

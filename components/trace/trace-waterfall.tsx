@@ -60,7 +60,7 @@ export function TraceWaterfall({ events }: { events: TimelineEvent[] }) {
                 <span className={styles.traceProducer}>by {e.producer ?? "unknown producer"}</span>
               </div>
               <div className={styles.traceStatus}>
-                <ConsumptionSummary consumption={e.consumption} />
+                <ConsumptionSummary consumption={e.consumption} queueConsumption={e.queueConsumption} />
                 <FailureNotes deadLetter={e.deadLetter} deadLetteredAs={e.deadLetteredAs} priorFailure={e.priorFailure} />
               </div>
             </div>

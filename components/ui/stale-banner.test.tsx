@@ -21,6 +21,7 @@ function report(fields: Partial<CollectorHealthReport>): CollectorHealthReport {
         ownLag: "0",
         lastError: null,
         lastErrorAt: null,
+        warnings: [],
         updatedAt: checkedAt,
         status: "running",
       },
@@ -59,6 +60,7 @@ const sourceHealth = (name: string, staleReason: string | null, lastError: strin
   stalled: 0,
   stale: staleReason !== null,
   staleReason,
+  warnings: [] as string[],
 });
 
 describe("the data-is-stale banner's words", () => {
@@ -92,6 +94,12 @@ describe("the data-is-stale banner's words", () => {
       }),
     );
     expect(text).toContain("Why: orders-2 offsets 1040..1042 (zstd) cannot be decoded: Unknown frame descriptor");
+  });
+
+  it("says a source's warning while the data is current: RabbitMQ tracing off, with the command to run", () => {
+    const warning = "deliveries are not seen: tracing is off on vhost / (run rabbitmqctl trace_on -p /)";
+    const text = staleMessage(report({ sources: [{ ...sourceHealth("shop-rabbit", null), kind: "rabbitmq", warnings: [warning] }] }));
+    expect(text).toBe(`Source shop-rabbit: ${warning}.`);
   });
 
   it("tells about ranges skipped within the hour even when the data is current", () => {

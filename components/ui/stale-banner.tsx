@@ -53,7 +53,9 @@ export function staleMessage(report: CollectorHealthReport): string | null {
     skipped.length === 0
       ? null
       : `Not decodable, stored as flagged rows and skipped in the last hour: ${skipped.map(stallWords).join("; ")}.`;
-  if (!report.stale) return skippedText;
+  // Warnings stop nothing (a RabbitMQ vhost whose tracing is off): said while the data is current.
+  const warnings = report.sources.flatMap((source) => source.warnings.map((warning) => `Source ${source.name}: ${warning}.`));
+  if (!report.stale) return [skippedText, ...warnings].filter((part) => part !== null).join(" ") || null;
   // Several sources, some stale: say which, and that the others are still collected.
   const staleSources = report.sources.filter((source) => source.stale);
   if (report.sources.length > 1 && staleSources.length > 0) {

@@ -219,10 +219,11 @@ export type DeadLetterGroup = z.infer<typeof deadLetterGroupSchema>;
 /**
  * pending: claimed, not produced yet; sent: produced (RabbitMQ: confirmed by the broker), not yet
  * consumed by every group of the target partition; consumed: every such group committed past it
- * (Kafka only, see `consumption`); failed_again: a new dead letter carries its x-replay-id;
- * failed: the produce itself failed.
+ * (Kafka only, see `consumption`); delivered: a queue delivered it (RabbitMQ with deliveries from
+ * the firehose: a delivery carrying its x-replay-id was seen); failed_again: a new dead letter
+ * carries its x-replay-id (decides over delivered); failed: the produce itself failed.
  */
-export const replayOutcomeSchema = z.enum(["pending", "sent", "consumed", "failed_again", "failed"]);
+export const replayOutcomeSchema = z.enum(["pending", "sent", "consumed", "delivered", "failed_again", "failed"]);
 
 export type ReplayOutcome = z.infer<typeof replayOutcomeSchema>;
 
@@ -248,10 +249,14 @@ export const replayWithOutcomeSchema = z.object({
   routingKey: z.string().nullable(),
   /**
    * Whether `consumed` can be known: "tracked" on Kafka (consumer groups commit offsets);
-   * "unknown" on RabbitMQ, which reports no acknowledgements to observers: a sent replay stays
-   * `sent` until it fails again, and whether it was delivered is unknown, not guessed.
+   * "deliveries" on RabbitMQ when its source stores deliveries from the firehose: a sent replay
+   * becomes `delivered` once a queue delivers it (acknowledgements stay unseen); "unknown" on
+   * RabbitMQ in bindings mode alone, which sees no delivery: a sent replay stays `sent` until it
+   * fails again, and whether it was delivered is unknown, not guessed.
    */
-  consumption: z.enum(["tracked", "unknown"]),
+  consumption: z.enum(["tracked", "deliveries", "unknown"]),
+  /** RabbitMQ: the queues a delivery of it was seen from (consumption "deliveries"), sorted; otherwise []. */
+  deliveredTo: z.array(z.string()),
   /** Groups with a committed offset on the produced partition (the collector's own excluded). */
   groups: z.array(z.object({ groupId: z.string(), committedOffset: z.string(), past: z.boolean() })),
   /** The dead letters this replay became (same x-replay-id). */

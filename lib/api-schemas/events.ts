@@ -337,6 +337,33 @@ export const groupConsumptionSchema = z.object({
 
 export type GroupConsumption = z.infer<typeof groupConsumptionSchema>;
 
+/** A RabbitMQ queue that delivered an event, as the firehose saw it (a source with `deliveries: firehose`). */
+export const queueDeliverySchema = z.object({
+  queue: z.string(),
+  /** Deliveries seen from this queue, redeliveries included. */
+  deliveries: z.number().int(),
+  /** Of which redelivered (a consumer rejected or requeued it, or its channel closed before the ack). */
+  redeliveries: z.number().int(),
+  lastAt: z.string(),
+});
+
+export type QueueDelivery = z.infer<typeof queueDeliverySchema>;
+
+/**
+ * A RabbitMQ event's consumption, per queue: `observed` when its source stores deliveries
+ * (`deliveries: firehose`; then `queues` lists each queue a delivery was seen from, and none means
+ * no delivery seen yet), false in bindings mode alone, which cannot see consumption. null for
+ * events of other brokers (their consumption is per group, `consumption`).
+ */
+export const queueConsumptionSchema = z
+  .object({
+    observed: z.boolean(),
+    queues: z.array(queueDeliverySchema),
+  })
+  .nullable();
+
+export type QueueConsumption = z.infer<typeof queueConsumptionSchema>;
+
 /** An event of a timeline or a trace: the summary with its dead-letter links and consumption. */
 export const timelineEventSchema = eventSummarySchema.extend({
   /** normal, dlq or retry (null when the admin poller has not seen the topic). */
@@ -347,6 +374,8 @@ export const timelineEventSchema = eventSummarySchema.extend({
   deadLetteredAs: z.array(deadLetterReferenceSchema),
   /** Every group subscribed to the event's topic, by group id. */
   consumption: z.array(groupConsumptionSchema),
+  /** RabbitMQ: the queues that delivered it (from the firehose), or that this is not observed. */
+  queueConsumption: queueConsumptionSchema,
 });
 
 export type TimelineEvent = z.infer<typeof timelineEventSchema>;

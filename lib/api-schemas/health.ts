@@ -42,6 +42,8 @@ export const collectorInstanceHealthSchema = z.object({
   ownLag: z.string().nullable(),
   lastError: z.string().nullable(),
   lastErrorAt: z.string().nullable(),
+  /** What it asks the user to do, though nothing is stopped (a RabbitMQ vhost whose tracing is off). */
+  warnings: z.array(z.string()),
   updatedAt: z.string(),
   /** `stopped`: no report for longer than the stale window (instances silent for a day are not listed). */
   status: z.enum(["running", "stopped"]),
@@ -62,6 +64,8 @@ export const sourceHealthSchema = z.object({
   stalled: z.number().int(),
   stale: z.boolean(),
   staleReason: z.string().nullable(),
+  /** Its running collectors' warnings (collection goes on), e.g. "tracing is off on vhost /: run rabbitmqctl trace_on -p /". */
+  warnings: z.array(z.string()),
 });
 
 export type SourceHealth = z.infer<typeof sourceHealthSchema>;

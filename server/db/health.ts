@@ -20,6 +20,10 @@ export interface CollectorHealthUpdate {
   lastErrorAt?: Date | null;
   /** Partitions held up by a batch that does not decode, being fetched again (replaces the stored list). */
   stalled?: readonly StalledPartitionUpdate[];
+  /** Conditions that stop nothing but that the user should act on, in words (replaces the stored list). */
+  warnings?: readonly string[];
+  /** Whether this pipeline stores RabbitMQ deliveries (a source with `deliveries: firehose`). */
+  deliveries?: boolean;
 }
 
 /** A partition being retried, as the collector reports it (GET /api/health adds its state). */
@@ -47,6 +51,8 @@ export async function recordCollectorHealth(
       update.stalled === undefined
         ? undefined
         : update.stalled.map((stall) => ({ ...stall, since: stall.since.toISOString() })),
+    warnings: update.warnings === undefined ? undefined : [...update.warnings],
+    deliveries: update.deliveries,
     updatedAt: new Date(),
   };
   try {

@@ -33,6 +33,7 @@ export {
 } from "./flows.ts";
 export {
   ingestEvents,
+  fingerprintOfEventRow,
   replaceDecodedEvents,
   listRecordsAwaitingRegistry,
   INGEST_FLAGS,
@@ -84,6 +85,7 @@ export {
   type RabbitConsumerSnapshot,
   type SyncRabbitVhostOptions,
 } from "./rabbitmq-state.ts";
+export { insertRabbitDeliveries, type RabbitDeliveryRow } from "./rabbitmq-deliveries.ts";
 export * from "./queries/index.ts";
 export { recordAudit, type AuditEntryInput } from "./audit.ts";
 export {

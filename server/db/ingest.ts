@@ -389,6 +389,21 @@ function storableDate(date: Date | null | undefined): string | null {
   return date!.toISOString();
 }
 
+/**
+ * The delivery fingerprint ingest stores with a row (events.delivery_fingerprint, lib/delivery-marks.ts
+ * deliveryFingerprint): the one owner of its inputs, so that anything else that meets the same
+ * message (a RabbitMQ delivery copy, server/db/rabbitmq-deliveries.ts) gets the same number.
+ */
+export function fingerprintOfEventRow(row: EventRow): number {
+  const key = row.key === null ? null : row.key.kind === "bytes" ? row.key.bytes : row.key.text.includes("\u0000") ? Buffer.from(row.key.text, "utf8") : row.key.text;
+  return deliveryFingerprint({
+    headers: row.headers,
+    key,
+    value: row.value.kind === "tombstone" ? null : row.value.raw,
+    special: row.deadLetter !== null || row.headers.some((header) => header.key === REPLAY_OF_HEADER) || !!row.priorFailure,
+  });
+}
+
 function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
   const flags = new Set(row.flags);
   let timestamp = storableDate(row.timestamp);
@@ -452,14 +467,7 @@ function toCells(row: EventRow, now: Date, degraded: boolean): Cell[] {
   const dl = row.deadLetter;
   const replay = row.headers.some((header) => header.key === REPLAY_OF_HEADER);
   const priorFailure = degraded ? null : failureJson(row.priorFailure);
-  const fingerprint = degraded
-    ? null
-    : deliveryFingerprint({
-        headers: row.headers,
-        key: keyText ?? keyBytes,
-        value: value.kind === "tombstone" ? null : value.raw,
-        special: dl !== null || replay || priorFailure !== null,
-      });
+  const fingerprint = degraded ? null : fingerprintOfEventRow(row);
   const cells: Cell[] = [
     row.sourceId,
     row.topic,

@@ -5,6 +5,8 @@ export interface PruneResult {
   /** False when another instance was pruning (the advisory lock was taken): nothing was done. */
   ran: boolean;
   events: number;
+  /** RabbitMQ deliveries (from the firehose), by the time they were seen: they go with their events. */
+  deliveries: number;
   /** Kafka groups' lag samples and RabbitMQ queues'. */
   lagSamples: number;
   /** Per-minute roll-ups of the lag samples (group and total rows). */
@@ -50,6 +52,7 @@ export async function pruneOlderThan(
   const result: PruneResult = {
     ran: false,
     events: 0,
+    deliveries: 0,
     lagSamples: 0,
     lagMinutes: 0,
     endOffsetSamples: 0,
@@ -60,6 +63,7 @@ export async function pruneOlderThan(
   };
   const slices: [Exclude<keyof PruneResult, "ran">, string, Date][] = [
     ["events", `DELETE FROM events WHERE ctid IN (SELECT ctid FROM events WHERE "timestamp" < $1 LIMIT $2)`, cutoffs.data],
+    ["deliveries", `DELETE FROM rabbitmq_deliveries WHERE ctid IN (SELECT ctid FROM rabbitmq_deliveries WHERE seen_at < $1 LIMIT $2)`, cutoffs.data],
     ["lagSamples", `DELETE FROM lag_samples WHERE ctid IN (SELECT ctid FROM lag_samples WHERE sampled_at < $1 LIMIT $2)`, cutoffs.data],
     // RabbitMQ queues' lag samples count as lag samples.
     [

@@ -110,6 +110,13 @@ export interface ManagementConnection {
   user?: string;
 }
 
+/** A vhost, as `GET /api/vhosts/<vhost>` gives it. */
+export interface ManagementVhost {
+  name: string;
+  /** Whether the firehose is on for it (`rabbitmqctl trace_on -p <vhost>`). */
+  tracing: boolean;
+}
+
 export interface ManagementOverview {
   rabbitmq_version: string;
   cluster_name?: string;
@@ -119,6 +126,7 @@ export interface ManagementOverview {
 export interface ManagementClient {
   readonly url: string;
   overview(): Promise<ManagementOverview>;
+  vhost(vhost: string): Promise<ManagementVhost>;
   exchanges(vhost: string): Promise<ManagementExchange[]>;
   bindings(vhost: string): Promise<ManagementBinding[]>;
   queues(vhost: string): Promise<ManagementQueue[]>;
@@ -167,6 +175,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
     url: base,
     get,
     overview: () => get<ManagementOverview>("/api/overview"),
+    vhost: (vhost) => get<ManagementVhost>(`/api/vhosts/${vhostSegment(vhost)}`),
     exchanges: (vhost) => get<ManagementExchange[]>(`/api/exchanges/${vhostSegment(vhost)}`),
     bindings: (vhost) => get<ManagementBinding[]>(`/api/bindings/${vhostSegment(vhost)}`),
     queues: (vhost) => get<ManagementQueue[]>(`/api/queues/${vhostSegment(vhost)}`),

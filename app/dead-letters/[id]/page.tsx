@@ -8,7 +8,7 @@ import { deadLetterIdSchema } from "@/lib/api-schemas/dead-letters";
 import { eventHref } from "@/lib/api-schemas/events";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
 import styles from "@/components/dlq/dlq.module.css";
-import { describeReplayTarget, formatUtc, UNKNOWN_CONSUMPTION } from "@/components/dlq/format";
+import { deliveredFromText, describeReplayTarget, formatUtc, NO_DELIVERY_YET, UNKNOWN_CONSUMPTION } from "@/components/dlq/format";
 import { ReplayPanel } from "@/components/dlq/replay-panel";
 import { OutcomeBadge, StatusBadge } from "@/components/dlq/status-badge";
 import { WriteAccessNotice } from "@/components/dlq/write-access-notice";
@@ -128,6 +128,8 @@ export default async function DeadLetterPage({ params }: Props) {
                       : null}
                     {r.outcome === "failed" ? r.error : null}
                     {r.outcome === "sent" && r.consumption === "unknown" ? UNKNOWN_CONSUMPTION : null}
+                    {r.outcome === "sent" && r.consumption === "deliveries" ? NO_DELIVERY_YET : null}
+                    {r.outcome === "delivered" ? deliveredFromText(r.deliveredTo) : null}
                     {(r.outcome === "sent" || r.outcome === "consumed") && r.consumption === "tracked"
                       ? r.groups.length === 0
                         ? "no consumer group reads that partition yet"

@@ -111,6 +111,7 @@ beforeAll(async () => {
     queuesInclude: undefined,
     queuesExclude: /^scratch\./,
     collect: "bindings",
+    deliveries: "off",
     entityFields: ["orderId"],
   };
   poller = startRabbitQueuePoller({ source, config, db, log: (line) => logs.push(line), pollMs: 1_000, healthWindowMs: WINDOW_MS });

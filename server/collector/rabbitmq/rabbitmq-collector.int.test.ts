@@ -6,51 +6,29 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import amqp from "amqplib";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { uniqueName, waitUntil } from "../../broker/test-support.ts";
-import { loadConfig, type Config } from "../../config.ts";
+import type { Config } from "../../config.ts";
 import { ensureSource } from "../../db/index.ts";
-import { createTestDatabase, type TestDatabase } from "../../db/test-support.ts";
+import type { TestDatabase } from "../../db/test-support.ts";
 import { rabbitmqctl, startRabbitNode, type RabbitNode } from "../../rabbitmq/node.ts";
-import { startTestRabbitNode } from "../../rabbitmq/test-support.ts";
-import { LogCollector } from "../test-support.ts";
+import type { LogCollector } from "../test-support.ts";
 import { startRabbitMqCollector, type RunningRabbitMqCollector } from "./rabbitmq-collector.ts";
+import { rabbitCollectorTestBed } from "./test-bed.ts";
 import { headerOf, rabbitSourceOf, sequenceOf, storedRowsOf, type StoredAmqpRow } from "./test-support.ts";
 
 const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
+const bed = rabbitCollectorTestBed();
+const { running } = bed;
+// The file's names for the bed's fields, set once its hooks have run.
 let node: RabbitNode;
-let removeDataDir: () => void;
 let db: TestDatabase;
 let connection: amqp.ChannelModel;
 let config: Config;
-let logs = new LogCollector();
-const running: RunningRabbitMqCollector[] = [];
-
-beforeAll(async () => {
-  [{ node, removeDataDir }, db] = await Promise.all([startTestRabbitNode(), createTestDatabase()]);
-  connection = await amqp.connect(node.amqpUrl);
-  connection.on("error", () => {});
-  config = loadConfig({});
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all(running.map((collector) => collector.stop()));
-  await connection?.close().catch(() => {});
-  await node?.stop();
-  removeDataDir?.();
-  await db?.drop();
-}, 120_000);
-
-beforeEach(({ onTestFailed }) => {
-  logs = new LogCollector();
-  const testLogs = logs;
-  onTestFailed(() => console.error(`collector log:\n${testLogs.text()}`));
-});
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((collector) => collector.stop()));
-});
+let logs: LogCollector;
+beforeAll(() => void ({ node, db, connection, config } = bed));
+beforeEach(() => void (logs = bed.logs));
 
 /** A source named after the test, collecting the exchanges named `<prefix>.…`; started in this process. */
 async function collect(prefix: string, options: { refreshMs?: number } = {}) {
@@ -441,8 +419,9 @@ connection.close()
       distPort: node.distPort,
       epmdPort: node.epmdPort,
     });
-    node = restarted;
-    connection = await amqp.connect(node.amqpUrl);
+    // The bed stops and closes what it holds after the file.
+    node = bed.node = restarted;
+    connection = bed.connection = await amqp.connect(node.amqpUrl);
     connection.on("error", () => {});
     publisher = await connection.createConfirmChannel();
     await waitUntil("the collector reconnected", () => logs.lines.some((line) => line.includes("reachable again")), { timeoutMs: 60_000 });

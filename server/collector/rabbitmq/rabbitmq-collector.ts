@@ -11,6 +11,7 @@ import { newInstanceId, startHealthReporter } from "../health-reporter.ts";
 import { settlesWithin } from "../time-limit.ts";
 import { toEventRowFromAmqp } from "../to-event-row.ts";
 import { deadLetterExchangesOf, planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
+import { startDeliveriesConsumer, type DeliveriesConsumer } from "./firehose-deliveries.ts";
 
 /**
  * The RabbitMQ source's collector, collection mode `bindings` (../README.md, "RabbitMQ"): each
@@ -86,6 +87,8 @@ export interface RabbitMqCollectorStats {
   /** Connections made so far, over all vhosts (1 per vhost, plus reconnections). */
   connections: number;
   lastError: string | null;
+  /** `deliveries: firehose`: delivery rows stored (new ones), and copies ignored (deliveries from Eventscope's own queues). */
+  deliveries: { stored: number; ignored: number };
 }
 
 export interface RunningRabbitMqCollector {
@@ -123,9 +126,12 @@ interface VhostLink {
   consumers: Map<string, StreamConsumer>;
   /** Relay queues being drained into their streams, by relay queue name. */
   relays: Set<string>;
+  /** The firehose deliveries consumer (`deliveries: firehose`), once started. */
+  deliveries: DeliveriesConsumer | null;
 }
 
-type ErrorSource = "broker" | "management" | "database";
+/** `deliveries`: storing firehose deliveries failed (apart from the events' writer, which recovers on its own). */
+type ErrorSource = "broker" | "management" | "database" | "deliveries";
 
 export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSourceConfig, options: RabbitMqCollectorOptions): RunningRabbitMqCollector {
   const log = options.log;
@@ -162,6 +168,9 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     else errors.set(source, { message: redact(message), at: new Date() });
   };
   const latestError = () => [...errors.values()].sort((a, b) => b.at.getTime() - a.at.getTime())[0] ?? null;
+  /** Per vhost, what the user should do though nothing is stopped (tracing off): the health row's warnings. */
+  const warnings = new Map<string, string>();
+  let deliveriesStoredAt: Date | null = null;
 
   // --- sleeping that stop() cuts short ---------------------------------------------------------
   const wakers = new Set<() => void>();
@@ -394,6 +403,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
       return;
     }
     lastPollAt = new Date();
+    if (sourceConfig.deliveries === "firehose") await refreshDeliveries(link);
     const starting: CollectedExchange[] = [];
     for (const plan of plans) {
       if (link.closed || stopped) return;
@@ -436,6 +446,47 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     }
   };
 
+  /**
+   * `deliveries: firehose`: says (health warning, log once) whether the vhost's tracing is off,
+   * which only the user may change, and keeps its deliveries consumer running either way (copies
+   * arrive once tracing is turned on).
+   */
+  const refreshDeliveries = async (link: VhostLink) => {
+    try {
+      const { tracing } = await management.vhost(link.vhost);
+      if (tracing) {
+        if (warnings.delete(link.vhost)) log(`vhost ${link.vhost}: tracing is on; deliveries are seen`);
+      } else {
+        const warning = `deliveries are not seen: tracing is off on vhost ${link.vhost} (run rabbitmqctl trace_on -p ${link.vhost}; Eventscope never turns it on)`;
+        if (!warnings.has(link.vhost)) log(warning);
+        warnings.set(link.vhost, warning);
+      }
+    } catch (error) {
+      reportOnce(`tracing ${link.vhost}`, `vhost ${link.vhost}: reading whether tracing is on failed (tried again at the next refresh): ${redact((error as Error).message)}`);
+    }
+    if (link.closed || stopped || (link.deliveries !== null && !link.deliveries.closed)) return;
+    try {
+      link.deliveries = await startDeliveriesConsumer(link.connection, {
+        db: options.db,
+        sourceId: options.source.id,
+        sourceName: options.source.name,
+        vhost: link.vhost,
+        extractOptions,
+        log,
+        prefetch,
+        flushRows,
+        flushMs,
+        onStored: () => (deliveriesStoredAt = new Date()),
+        onDatabaseError: (message) => setError("deliveries", message === null ? null : `database (deliveries): ${message}`),
+      });
+      reported.delete(`deliveries ${link.vhost}`);
+      log(`reading deliveries of vhost ${link.vhost} from ${link.deliveries.queue} (bound to amq.rabbitmq.trace, deliver.#)`);
+    } catch (error) {
+      if (link.closed) return;
+      reportOnce(`deliveries ${link.vhost}`, `vhost ${link.vhost}: reading deliveries failed (tried again at the next refresh): ${redact((error as Error).message)}`);
+    }
+  };
+
   const connectionUrl = (vhost: string) => amqpConnectionUrl(sourceConfig, vhost);
 
   /** One vhost, for as long as the collector runs: connect, refresh, and after a loss, again. */
@@ -449,7 +500,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
           clientProperties: { connection_name: `eventscope-collector ${options.source.name} ${instanceId}` },
         });
         connections += 1;
-        const current: VhostLink = { vhost, connection, closed: false, consumers: new Map(), relays: new Set() };
+        const current: VhostLink = { vhost, connection, closed: false, consumers: new Map(), relays: new Set(), deliveries: null };
         link = current;
         const lost: { error: Error | null } = { error: null };
         connection.on("error", (error: Error) => (lost.error = error));
@@ -514,12 +565,14 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
       const error = latestError();
       return {
         lastPollAt,
-        lastStoredAt: writer.getStats().lastStoredAt,
+        lastStoredAt: latestDate(writer.getStats().lastStoredAt, deliveriesStoredAt),
         lastAdminPollAt: lastAdminPollAt ?? undefined,
         ownLag: null,
         lastError: error?.message ?? null,
         lastErrorAt: error?.at ?? null,
         stalled: [],
+        warnings: [...warnings.values()],
+        deliveries: sourceConfig.deliveries === "firehose",
       };
     },
   });
@@ -544,6 +597,13 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         queuedRows: writerStats.queuedRows,
         connections,
         lastError: latestError()?.message ?? null,
+        deliveries: [...links.values()].reduce(
+          (sum, link) => {
+            const counts = link.deliveries?.stats() ?? { stored: 0, ignored: 0 };
+            return { stored: sum.stored + counts.stored, ignored: sum.ignored + counts.ignored };
+          },
+          { stored: 0, ignored: 0 },
+        ),
       };
     },
     stop() {
@@ -562,6 +622,8 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
           Math.min(2_000, left()),
         );
         for (const consumer of consumers) flush(consumer);
+        const deliveries = [...links.values()].flatMap((link) => (link.deliveries ? [link.deliveries] : []));
+        await Promise.all(deliveries.map((consumer) => consumer.stop(Math.max(0, left() - 2_000))));
         const drained = await writer.drain(Math.max(0, left() - 1_500));
         const dropped = await writer.stop();
         if (!drained && dropped > 0) log(`stopped with ${dropped} messages unstored and unacknowledged: they will be read again`);
@@ -577,6 +639,10 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
       })());
     },
   };
+}
+
+function latestDate(a: Date | null, b: Date | null): Date | null {
+  return a === null ? b : b === null || a >= b ? a : b;
 }
 
 /** An amqplib delivery as extraction reads it; the stream's own `x-stream-offset` header is left out (it is the position). */

@@ -19,6 +19,7 @@ export function rabbitSourceOf(node: RabbitNode, name: string, prefix: string): 
     queuesInclude: undefined,
     queuesExclude: undefined,
     collect: "bindings",
+    deliveries: "off",
     entityFields: ["orderId"],
   };
 }

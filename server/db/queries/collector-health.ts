@@ -22,6 +22,7 @@ interface InstanceRow {
   last_error: string | null;
   last_error_at: Date | null;
   stalled: StoredStall[];
+  warnings: string[];
   updated_at: Date;
 }
 
@@ -136,6 +137,7 @@ export async function getCollectorHealthReport(
         stalled: report.stalled.length,
         stale: report.stale,
         staleReason: report.staleReason,
+        warnings: [...new Set(report.instances.filter((i) => i.status === "running").flatMap((i) => i.warnings))],
       })),
     };
   });
@@ -154,7 +156,7 @@ async function reportOf(
     const [instances, partitionsPolled, committed, timeLags, progress, undecodable] = await Promise.all([
       select<InstanceRow>(db, Prisma.sql`
         SELECT instance_id, host, pid, started_at, last_poll_at, last_stored_at, last_admin_poll_at, own_lag,
-          last_error, last_error_at, stalled, updated_at
+          last_error, last_error_at, stalled, warnings, updated_at
         FROM collector_instances
         WHERE updated_at >= ${new Date(now.getTime() - FORGET_INSTANCE_MS)}::timestamptz ${ofSource(Prisma.sql`source_id`, sourceId)}
         ORDER BY updated_at DESC`),
@@ -271,6 +273,7 @@ async function reportOf(
         ownLag: i.own_lag,
         lastError: i.last_error,
         lastErrorAt: iso(i.last_error_at),
+        warnings: i.warnings,
         updatedAt: i.updated_at.toISOString(),
         status: running(i) ? ("running" as const) : ("stopped" as const),
       })),

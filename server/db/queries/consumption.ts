@@ -1,6 +1,7 @@
 import { Prisma } from "@prisma/client";
 import type { MaskRules } from "../../../lib/mask.ts";
-import type { DeadLetterReference, EventSummary, GroupConsumption } from "../../../lib/api-schemas/events.ts";
+import type { DeadLetterReference, EventSummary, GroupConsumption, QueueConsumption } from "../../../lib/api-schemas/events.ts";
+import { REPLAY_ID_HEADER } from "../../../lib/dead-letter-conventions.ts";
 import { groupShown, redactedSql, type Queryable } from "./shared.ts";
 
 /**
@@ -38,12 +39,38 @@ export function consumptionColumns(db: Queryable, mask: MaskRules): Prisma.Sql {
    FROM dead_letters d
    WHERE d.origin_topic = page.topic AND d.origin_partition = page.partition AND d.origin_offset = page."offset"
      AND d.source_id = page.source_id)
-   AS dead_lettered_json`;
+   AS dead_lettered_json,
+  ${queueDeliveriesColumn()}`;
+}
+
+/**
+ * A RabbitMQ event's deliveries per queue (rabbitmq_deliveries, from the firehose): those of its
+ * message, by (source, channel, delivery fingerprint) (rabbitmq_deliveries_source_id_channel_fingerprint_idx),
+ * seen no earlier than a minute before the event's time (clocks differ), or, for a replay (which
+ * has no fingerprint), those carrying its x-replay-id (rabbitmq_deliveries_replay_id_idx). Two
+ * messages without an id and with the same routing key and body on one exchange cannot be told
+ * apart: their deliveries count for both. `observed`: the source's latest collector stores
+ * deliveries. NULL for other kinds of source.
+ */
+function queueDeliveriesColumn(): Prisma.Sql {
+  return Prisma.sql`
+  (SELECT json_build_object(
+     'observed', coalesce((SELECT ci.deliveries FROM collector_instances ci WHERE ci.source_id = page.source_id ORDER BY ci.updated_at DESC LIMIT 1), false),
+     'queues', (SELECT coalesce(json_agg(json_build_object('queue', q.queue, 'deliveries', q.deliveries, 'redeliveries', q.redeliveries, 'lastAt', q.last_at) ORDER BY q.queue), '[]'::json)
+                FROM (SELECT d.queue, count(*)::int AS deliveries, (count(*) FILTER (WHERE d.redelivered))::int AS redeliveries, max(d.seen_at) AS last_at
+                      FROM rabbitmq_deliveries d
+                      WHERE d.source_id = page.source_id
+                        AND ((page.delivery_fingerprint IS NOT NULL AND d.channel = page.topic AND d.fingerprint = page.delivery_fingerprint
+                              AND d.seen_at >= page."timestamp" - interval '1 minute')
+                          OR d.replay_id = (SELECT h->>'value' FROM jsonb_array_elements(page.headers) h WHERE h->>'key' = ${REPLAY_ID_HEADER} LIMIT 1))
+                      GROUP BY d.queue) q))
+   FROM sources s WHERE s.id = page.source_id AND s.kind = 'rabbitmq') AS queue_deliveries_json`;
 }
 
 export interface ConsumptionJson {
   consumption_json: { groupId: string; state: string; committed: string; end: string | null; clientIds: string[] }[];
   dead_lettered_json: (Omit<DeadLetterReference, "timestamp"> & { timestamp: string })[];
+  queue_deliveries_json: { observed: boolean; queues: { queue: string; deliveries: number; redeliveries: number; lastAt: string }[] } | null;
 }
 
 /**
@@ -59,7 +86,7 @@ function attributedTo(deadLetter: DeadLetterReference, groupId: string): boolean
 export function toConsumption(
   event: Pick<EventSummary, "offset">,
   row: ConsumptionJson,
-): { consumption: GroupConsumption[]; deadLetteredAs: DeadLetterReference[] } {
+): { consumption: GroupConsumption[]; deadLetteredAs: DeadLetterReference[]; queueConsumption: QueueConsumption } {
   const offset = BigInt(event.offset);
   // json_build_object writes timestamptz as ISO 8601 with an offset; normalise to …Z like the rest.
   const deadLetteredAs = row.dead_lettered_json.map((d) => ({ ...d, timestamp: new Date(d.timestamp).toISOString() }));
@@ -75,5 +102,8 @@ export function toConsumption(
         : "behind";
     return { groupId: c.groupId, state: c.state, status, committedOffset: known ? c.committed : null, lag, clientIds: c.clientIds };
   });
-  return { consumption, deadLetteredAs };
+  const queues = row.queue_deliveries_json;
+  const queueConsumption =
+    queues === null ? null : { observed: queues.observed, queues: queues.queues.map((q) => ({ ...q, lastAt: new Date(q.lastAt).toISOString() })) };
+  return { consumption, deadLetteredAs, queueConsumption };
 }

@@ -48,6 +48,8 @@ interface ReplayRow {
   error: string | null;
   groups: { groupId: string; committedOffset: string; past: boolean }[] | null;
   failed_again: ReplayWithOutcome["failedAgainAs"] | null;
+  deliveries_observed: boolean | null;
+  delivered_to: string[] | null;
 }
 
 /**
@@ -78,21 +80,28 @@ export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly 
                   'offset', d.position::text, 'errorMessage', left(${redactedSql(Prisma.sql`d.error_message`, mask, "d")}, 500))
                   ORDER BY d.id)
            FROM dead_letters d
-           WHERE d.replay_id = r.id::text) AS failed_again
+           WHERE d.replay_id = r.id::text) AS failed_again,
+          -- RabbitMQ: whether the source's latest collector stores deliveries, and the queues that delivered this replay.
+          (SELECT ci.deliveries FROM collector_instances ci WHERE ci.source_id = rd.source_id ORDER BY ci.updated_at DESC LIMIT 1) AS deliveries_observed,
+          (SELECT array_agg(DISTINCT rq.queue ORDER BY rq.queue) FROM rabbitmq_deliveries rq
+           WHERE rq.replay_id = r.id::text AND rq.source_id = rd.source_id) AS delivered_to
         FROM replays r JOIN dead_letters rd ON rd.id = r.dead_letter_id
         WHERE r.dead_letter_id = ANY(${[...deadLetterIds]}::bigint[])
         ORDER BY r.dead_letter_id, r.sequence`,
     ),
   );
   for (const row of rows) {
-    // RabbitMQ keeps no consumer offsets: no group can say it consumed a replay there.
-    const consumption = row.source_kind === "rabbitmq" ? "unknown" : "tracked";
+    // RabbitMQ keeps no consumer offsets: no group can say it consumed a replay there; with
+    // deliveries from the firehose, a queue can say it delivered it.
+    const consumption = row.source_kind !== "rabbitmq" ? "tracked" : row.deliveries_observed ? "deliveries" : "unknown";
     const groups = consumption === "tracked" ? (row.groups ?? []) : [];
+    const deliveredTo = consumption === "deliveries" ? (row.delivered_to ?? []) : [];
     const failedAgain = row.failed_again ?? [];
     let outcome: ReplayOutcome = row.status;
     if (row.status === "sent" || row.status === "consumed" || row.status === "failed_again") {
       if (failedAgain.length > 0) outcome = "failed_again";
       else if (groups.length > 0 && groups.every((g) => g.past)) outcome = "consumed";
+      else if (deliveredTo.length > 0) outcome = "delivered";
       else outcome = "sent";
     }
     const list = result.get(row.dead_letter_id) ?? [];
@@ -110,6 +119,7 @@ export async function listReplayOutcomes(db: Queryable, deadLetterIds: readonly 
       missingPartition: row.missing_partition,
       routingKey: row.routing_key,
       consumption,
+      deliveredTo,
       error: row.error,
       groups,
       failedAgainAs: failedAgain,

@@ -121,7 +121,7 @@ export default async function EventPage({ params, searchParams }: Props) {
         ) : null}
         {e.flags.length > 0 ? <Field label="Flags">{e.flags.join(", ")}</Field> : null}
         <Field label="Consumer groups">
-          <ConsumptionStatus consumption={e.consumption} />
+          <ConsumptionStatus consumption={e.consumption} queueConsumption={e.queueConsumption} />
           <FailureNotes deadLetter={dl} deadLetteredAs={e.deadLetteredAs} priorFailure={e.priorFailure} />
         </Field>
       </dl>
