@@ -82,6 +82,7 @@ export {
   type RabbitQueueSnapshot,
   type RabbitBindingSnapshot,
   type RabbitConsumerSnapshot,
+  type RabbitExchangeSnapshot,
   type SyncRabbitVhostOptions,
 } from "./rabbitmq-state.ts";
 export * from "./queries/index.ts";
