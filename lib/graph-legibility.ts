@@ -186,7 +186,7 @@ export function placeEdgeLabels(nodes: ReadonlyMap<string, Box>, requests: reado
  */
 export const EDGE_LABEL_SIZE: Record<"produces" | "routes" | "consumes" | "dead-letters", { width: number; height: number }> = {
   produces: { width: 52, height: 14 },
-  routes: { width: 150, height: 14 },
+  routes: { width: 160, height: 14 },
   consumes: { width: 118, height: 14 },
   "dead-letters": { width: 52, height: 14 },
 };

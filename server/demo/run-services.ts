@@ -138,33 +138,42 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     }
   };
 
-  // --rabbitmq: one connection; e-mail jobs published on a confirm channel, email-sender on its own.
-  let rabbit: ChannelModel | undefined;
+  // --rabbitmq: each service on a connection of its own, named after it (as RabbitMQ's management
+  // API and Eventscope's graph show consumers): notification-service publishes the e-mail jobs on a
+  // confirm channel, email-sender consumes them. Losing either connection starts both again.
+  let rabbit: ChannelModel[] = [];
   let emailSender: EmailSender | undefined;
   const connectRabbit = async (url: string) => {
-    const connection = await amqp.connect(url, { clientProperties: { connection_name: "demo-services" } });
+    const connect = (name: string) => amqp.connect(url, { clientProperties: { connection_name: name } });
+    const connections = [await connect("notification-service")];
+    const [publisher] = connections as [ChannelModel];
     try {
-      const setup = await connection.createChannel();
+      const setup = await publisher.createChannel();
       await declareEmailTopology(setup);
       await setup.close();
-      const publishing = await connection.createConfirmChannel();
-      emailSender = await startEmailSender(connection, { failureRate: options.emailFailureRate, random: context.random, log });
+      const publishing = await publisher.createConfirmChannel();
+      const sender = await connect("email-sender");
+      connections.push(sender);
+      emailSender = await startEmailSender(sender, { failureRate: options.emailFailureRate, random: context.random, log });
       context.email = emailPublisher(publishing);
     } catch (error) {
-      await connection.close().catch(() => {});
+      await Promise.allSettled(connections.map((connection) => connection.close()));
       throw error;
     }
-    rabbit = connection;
-    connection.on("error", () => {
-      // "close" follows; said there.
-    });
-    connection.on("close", () => {
-      if (stopping || rabbit !== connection) return;
-      context.email = undefined;
-      rabbit = undefined;
-      log("RabbitMQ connection lost: notifications send no e-mail job until it is back");
-      void untilDone("reconnecting to RabbitMQ", () => connectRabbit(url)).catch(() => {});
-    });
+    rabbit = connections;
+    for (const connection of connections) {
+      connection.on("error", () => {
+        // "close" follows; said there.
+      });
+      connection.on("close", () => {
+        if (stopping || rabbit !== connections) return;
+        context.email = undefined;
+        rabbit = [];
+        for (const other of connections) if (other !== connection) void other.close().catch(() => {});
+        log("RabbitMQ connection lost: notifications send no e-mail job until it is back");
+        void untilDone("reconnecting to RabbitMQ", () => connectRabbit(url)).catch(() => {});
+      });
+    }
     log(`RabbitMQ connected: e-mail jobs go to the exchange email (email.jobs, dead letters in email.dead)`);
   };
 
@@ -300,7 +309,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
         for (const wake of [...sleepers]) wake();
         await Promise.allSettled(services.map((service) => service.stop?.()));
         await emailSender?.stop();
-        await rabbit?.close().catch(() => {});
+        await Promise.allSettled(rabbit.map((connection) => connection.close()));
         await Promise.allSettled(consumers.map((consumer) => consumer.disconnect()));
         await Promise.allSettled([producer.disconnect(), admin?.disconnect(), warehouseProducer?.disconnect(), warehouseAdmin?.disconnect()]);
         await state.close().catch(() => {});
