@@ -110,6 +110,31 @@ function routingKeysText(keys: readonly string[] | undefined): string {
   return (keys ?? []).map((k) => (k === "" ? '""' : k)).join(", ");
 }
 
+/** An exchange's bindings to queues (`other` "queue") or a queue's from exchanges ("exchange"): every routing key, the rate. */
+function BindingsTable({ edges, other, empty }: { edges: readonly FlowEdge[]; other: "queue" | "exchange"; empty: string }) {
+  if (edges.length === 0) return <p className="graph-panel-muted">{empty}</p>;
+  return (
+    <table className="graph-table">
+      <thead>
+        <tr>
+          <th>{other}</th>
+          <th>routing keys</th>
+          <th>rate</th>
+        </tr>
+      </thead>
+      <tbody>
+        {edges.map((e) => (
+          <tr key={e.id}>
+            <td>{nameOf(other === "queue" ? e.target : e.source)}</td>
+            <td>{routingKeysText(e.routingKeys)}</td>
+            <td>{formatRate(e.messagesPerSecond, e.estimated)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 function ExchangePanel({ exchange, graph }: { exchange: ExchangeNode; graph: FlowGraph }) {
   const publishers = edgesOf(graph, exchange.id, "produces", "to");
   const routes = edgesOf(graph, exchange.id, "routes", "from");
@@ -146,28 +171,7 @@ function ExchangePanel({ exchange, graph }: { exchange: ExchangeNode; graph: Flo
       <h3>Publishers</h3>
       <p>{publishers.length === 0 ? "none seen" : publishers.map((e) => `${nameOf(e.source)} (${formatRate(e.messagesPerSecond, e.estimated)})`).join(", ")}</p>
       <h3>Bound queues</h3>
-      {routes.length === 0 ? (
-        <p className="graph-panel-muted">no queue is bound to it</p>
-      ) : (
-        <table className="graph-table">
-          <thead>
-            <tr>
-              <th>queue</th>
-              <th>routing keys</th>
-              <th>rate</th>
-            </tr>
-          </thead>
-          <tbody>
-            {routes.map((e) => (
-              <tr key={e.id}>
-                <td>{nameOf(e.target)}</td>
-                <td>{routingKeysText(e.routingKeys)}</td>
-                <td>{formatRate(e.messagesPerSecond, e.estimated)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <BindingsTable edges={routes} other="queue" empty="no queue is bound to it" />
       <p>
         <Link href={`/events?${new URLSearchParams({ topic: exchange.channel })}${sourceQuery(exchange.source, "&")}`}>Events of {exchange.channel} →</Link>
       </p>
@@ -217,28 +221,7 @@ function QueuePanel({ queue, graph }: { queue: QueueNode; graph: FlowGraph }) {
         )}
       </dl>
       <h3>Bound from</h3>
-      {bound.length === 0 ? (
-        <p className="graph-panel-muted">no exchange in the graph routes to it</p>
-      ) : (
-        <table className="graph-table">
-          <thead>
-            <tr>
-              <th>exchange</th>
-              <th>routing keys</th>
-              <th>rate</th>
-            </tr>
-          </thead>
-          <tbody>
-            {bound.map((e) => (
-              <tr key={e.id}>
-                <td>{nameOf(e.source)}</td>
-                <td>{routingKeysText(e.routingKeys)}</td>
-                <td>{formatRate(e.messagesPerSecond, e.estimated)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <BindingsTable edges={bound} other="exchange" empty="no exchange in the graph routes to it" />
       <h3>Consumed by</h3>
       {consumers.length === 0 ? (
         <p className="graph-panel-muted">no consumers</p>
