@@ -132,7 +132,7 @@ export const QueueNodeView = memo(function QueueNodeView({ data, selected }: Nod
     >
       <Handles />
       <div className="graph-node-kind">
-        {`queue · ${q.type}`}
+        <span className="graph-node-kind-text" title={`${q.type} queue`}>{`queue · ${q.type}`}</span>
         {dlq && <span className="graph-badge graph-badge-dlq">DLQ</span>}
         {data.sourceTag && <SourceTag source={data.sourceTag} />}
         <span className={`graph-health graph-health-badge-${(status ?? "unknown").toLowerCase()}`} title={q.health?.reason ?? "not judged yet"}>
