@@ -138,6 +138,8 @@ describe("the flow graph with RabbitMQ", () => {
     // The exchange's publish rate, 3/s, split between its publishers by their share of its events (3 : 1).
     expect(edge(graph, "producer:notification-service", "exchange:email")).toMatchObject({ kind: "produces", messagesPerSecond: 2.25, estimated: true });
     expect(edge(graph, "producer:email-sender", "exchange:email")).toMatchObject({ messagesPerSecond: 0.75, estimated: true });
+    // A dead letter keeps its original publisher, but RabbitMQ put it into email.dlx: drawn from the queue (below).
+    expect(graph.edges.filter((e) => e.target === "exchange:email.dlx").map((e) => e.source)).toEqual(["queue:email.jobs"]);
 
     // Exchanges: collected, bound to a drawn queue, or a dead-letter exchange. Not unused ones, not
     // amq.* with nothing flowing, never the default exchange.

@@ -23,7 +23,12 @@ export interface RabbitFlow {
   consumers: RabbitConsumerNode[];
   /** routes, consumes and dead-letters edges. */
   edges: FlowEdge[];
-  /** The exchange node of each (source id, channel) key (`<source id>\u0000<channel>`), with its publish rate. */
+  /**
+   * The exchange node publishers' edges go to, by (source id, channel) key (`<source id>\u0000<channel>`),
+   * with its publish rate. Not dead-letter exchanges: what reaches one was dead-lettered by RabbitMQ
+   * (its events keep the original publisher), and is drawn as coming from the queues that dead-letter
+   * into it.
+   */
   targets: Map<string, { id: string; messagesPerSecond: number | null }>;
 }
 
@@ -174,9 +179,10 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
       };
     })
     .sort((a, b) => (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : a.source < b.source ? -1 : 1));
-  const targets = new Map(
+  const exchangeNodes = new Map(
     [...drawn.entries()].map(([k, e]) => [k, { id: exchangeId(e.sourceId, channelOfExchange(e.vhost, e.exchange)), messagesPerSecond: rateOf(k) }]),
   );
+  const targets = new Map([...exchangeNodes].filter(([k]) => !dlxKeys.has(k)));
 
   const queues: QueueNode[] = queueRows.map((q) => {
     const dlxs = [...(dlqExchanges.get(queueKey(q.source_id, q.vhost, q.name)) ?? [])];
@@ -220,7 +226,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   }
   for (const route of routes.values()) {
     const q = route.queue;
-    const from = targets.get(route.exchange)!.id;
+    const from = exchangeNodes.get(route.exchange)!.id;
     const to = queueId(q.source_id, q.vhost, q.name);
     const siblings = routesOfQueue.get(queueKey(q.source_id, q.vhost, q.name)) ?? [];
     const queueRate = finite(q.publish_rate);
@@ -248,7 +254,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   for (const q of queueRows) {
     if (!q.dlx) continue;
     const k = key(q.source_id, channelOfExchange(q.vhost, q.dlx));
-    const target = targets.get(k);
+    const target = exchangeNodes.get(k);
     if (!target) continue;
     const from = queueId(q.source_id, q.vhost, q.name);
     edges.push({
