@@ -118,6 +118,8 @@ beforeAll(async () => {
     event(rabbit.id, "email", 2, "EmailRequested", "notification-service"),
     event(rabbit.id, "email", 3, "EmailSent", "email-sender"),
     event(rabbit.id, "email.dlx", 0, "EmailRequested", "notification-service", refused),
+    // An exchange that was deleted since: its events stay, its node goes.
+    event(rabbit.id, "retired", 0, "LegacyThing", "legacy-service"),
   ]);
   await syncRabbitVhost(db, rabbit.id, snapshot(10), { at: ago(20_000) });
   await syncRabbitVhost(db, rabbit.id, snapshot(40), { at: NOW });
@@ -142,12 +144,13 @@ describe("the flow graph with RabbitMQ", () => {
     expect(graph.edges.filter((e) => e.target === "exchange:email.dlx").map((e) => e.source)).toEqual(["queue:email.jobs"]);
 
     // Exchanges: collected, bound to a drawn queue, or a dead-letter exchange. Not unused ones, not
-    // amq.* with nothing flowing, never the default exchange.
+    // amq.* with nothing flowing, never the default exchange, nor one deleted since its messages came.
     expect(graph.exchanges.map((e) => [e.id, e.type, e.messagesPerSecond, e.deadLetterExchange])).toEqual([
       ["exchange:billing", "direct", 1, false],
       ["exchange:email", "topic", 3, false],
       ["exchange:email.dlx", "fanout", 0.2, true],
     ]);
+    expect(graph.producers.map((p) => p.producer)).not.toContain("legacy-service");
     expect(graph.exchanges.find((e) => e.exchange === "email")).toMatchObject({ source: "rabbit-g", vhost: "/", channel: "email", eventTypes: ["EmailRequested", "EmailSent"] });
 
     // Bindings: one edge per exchange and queue, every routing key on it; the queue's publish rate.

@@ -121,9 +121,13 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
     if (type) entry.types.add(type);
     drawn.set(k, entry);
   };
+  // An exchange messages were collected from but that its vhost's latest listing lacks was deleted
+  // (the producers table remembers it): left out, as a deleted topic is.
+  const listedVhosts = new Set(exchangeRows.map((e) => key(e.source_id, e.vhost)));
   for (const p of input.producers) {
     if (!input.sources.has(p.source_id)) continue;
     const { vhost, exchange } = exchangeOfChannel(p.source_id, p.topic);
+    if (listedVhosts.has(key(p.source_id, vhost)) && !exchangeRow.has(key(p.source_id, p.topic))) continue;
     note(p.source_id, vhost, exchange, "published", p.event_type || undefined);
   }
   const queueRowByKey = new Map(queueRows.map((q) => [queueKey(q.source_id, q.vhost, q.name), q]));
