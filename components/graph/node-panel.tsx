@@ -15,7 +15,7 @@ import {
   type TopicDetail,
 } from "@/lib/api-schemas/graph";
 import { eventHref, sourceQuery } from "@/lib/api-schemas/events";
-import { groupHref } from "@/lib/api-schemas/groups";
+import { groupHref, type StoredGroupHealth } from "@/lib/api-schemas/groups";
 import { whoConsumesHref } from "@/lib/api-schemas/who-consumes";
 import { formatDuration } from "@/lib/format-duration";
 import { formatCount } from "@/lib/format-number";
@@ -191,11 +191,7 @@ function QueuePanel({ queue, graph }: { queue: QueueNode; graph: FlowGraph }) {
       <dl className="graph-facts">
         <dt>type</dt>
         <dd>{queue.type}</dd>
-        <dt>health</dt>
-        <dd>
-          <span className={`graph-health graph-health-badge-${(queue.health?.status ?? "unknown").toLowerCase()}`}>{queue.health?.status ?? "—"}</span>{" "}
-          {queue.health?.reason ?? "not judged yet"}
-        </dd>
+        <HealthFact health={queue.health} />
         <dt>lag</dt>
         <dd>
           {queue.lag === null ? "unknown" : formatCount(queue.lag)}
@@ -451,17 +447,26 @@ function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }
   );
 }
 
+/** A group's or a queue's health as the poller last judged it: its verdict and why. */
+function HealthFact({ health }: { health: StoredGroupHealth | null }) {
+  return (
+    <>
+      <dt>health</dt>
+      <dd>
+        <span className={`graph-health graph-health-badge-${(health?.status ?? "unknown").toLowerCase()}`}>{health?.status ?? "—"}</span>{" "}
+        {health?.reason ?? "not judged yet"}
+      </dd>
+    </>
+  );
+}
+
 function GroupPanel({ detail }: { detail: GroupDetail }) {
   return (
     <>
       <dl className="graph-facts">
         <dt>state</dt>
         <dd>{detail.state}</dd>
-        <dt>health</dt>
-        <dd>
-          <span className={`graph-health graph-health-badge-${(detail.health?.status ?? "unknown").toLowerCase()}`}>{detail.health?.status ?? "—"}</span>{" "}
-          {detail.health?.reason ?? "not judged yet"}
-        </dd>
+        <HealthFact health={detail.health} />
         <dt>total lag</dt>
         <dd>{formatCount(detail.totalLag)}</dd>
       </dl>
