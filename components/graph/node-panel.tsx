@@ -157,17 +157,7 @@ function ExchangePanel({ exchange, graph }: { exchange: ExchangeNode; graph: Flo
         </p>
       )}
       <h3>Event types</h3>
-      {exchange.eventTypes.length === 0 ? (
-        <p className="graph-panel-muted">none collected</p>
-      ) : (
-        <ul className="graph-chips">
-          {exchange.eventTypes.map((type) => (
-            <li key={type}>
-              <Link href={whoConsumesHref({ type })}>{type}</Link>
-            </li>
-          ))}
-        </ul>
-      )}
+      <EventTypeChips types={exchange.eventTypes} />
       <h3>Publishers</h3>
       <p>{publishers.length === 0 ? "none seen" : publishers.map((e) => `${nameOf(e.source)} (${formatRate(e.messagesPerSecond, e.estimated)})`).join(", ")}</p>
       <h3>Bound queues</h3>
@@ -201,14 +191,7 @@ function QueuePanel({ queue, graph }: { queue: QueueNode; graph: FlowGraph }) {
         <dd>{queue.timeLagMs !== null ? formatDuration(queue.timeLagMs) : queue.timeLagUnknownReason ?? "unknown"}</dd>
         <dt>consumers</dt>
         <dd>{queue.consumers}</dd>
-        {queue.deadLetters && (
-          <>
-            <dt>dead letters</dt>
-            <dd>
-              {formatCount(queue.deadLetters.total)} ({formatCount(queue.deadLetters.new)} new)
-            </dd>
-          </>
-        )}
+        {queue.deadLetters && <DeadLettersFact counts={queue.deadLetters} />}
         {deadLettersTo.length > 0 && (
           <>
             <dt>dead-letters to</dt>
@@ -340,30 +323,10 @@ function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }
         <dd>{formatRate(node?.messagesPerSecond ?? null)} over the last minute</dd>
         <dt>messages</dt>
         <dd>{formatCount(node?.messages ?? null)}</dd>
-        {node?.deadLetters && (
-          <>
-            <dt>dead letters</dt>
-            <dd>
-              {formatCount(node.deadLetters.total)} ({formatCount(node.deadLetters.new)} new)
-            </dd>
-          </>
-        )}
+        {node?.deadLetters && <DeadLettersFact counts={node.deadLetters} />}
       </dl>
       <h3>Event types</h3>
-      {detail.eventTypes.length === 0 ? (
-        <p className="graph-panel-muted">none recognised</p>
-      ) : (
-        <ul className="graph-chips">
-          {detail.eventTypes.map((type) => (
-            <li key={type}>
-              <Link href={whoConsumesHref({ type })}>{type}</Link>{" "}
-              <Link href={schemaHistoryHref(type)} aria-label={`Schema history of ${type}`} title={`Schema history of ${type}`}>
-                (schema)
-              </Link>
-            </li>
-          ))}
-        </ul>
-      )}
+      <EventTypeChips types={detail.eventTypes} />
       <h3>Producers</h3>
       <p>{producers.length === 0 ? "none seen" : producers.map((p) => (p === "" ? "unknown producer" : p)).join(", ")}</p>
       <h3>Consumer groups</h3>
@@ -444,6 +407,35 @@ function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }
         <Link href={whoConsumesHref({ topic: detail.topic })}>Who consumes {detail.topic} →</Link>
       </p>
     </>
+  );
+}
+
+/** A DLQ topic's or queue's dead letters, and how many are new. */
+function DeadLettersFact({ counts }: { counts: { total: number; new: number } }) {
+  return (
+    <>
+      <dt>dead letters</dt>
+      <dd>
+        {formatCount(counts.total)} ({formatCount(counts.new)} new)
+      </dd>
+    </>
+  );
+}
+
+/** The event types seen on a topic or an exchange: who consumes each, and its schema history. */
+function EventTypeChips({ types }: { types: readonly string[] }) {
+  if (types.length === 0) return <p className="graph-panel-muted">none recognised</p>;
+  return (
+    <ul className="graph-chips">
+      {types.map((type) => (
+        <li key={type}>
+          <Link href={whoConsumesHref({ type })}>{type}</Link>{" "}
+          <Link href={schemaHistoryHref(type)} aria-label={`Schema history of ${type}`} title={`Schema history of ${type}`}>
+            (schema)
+          </Link>
+        </li>
+      ))}
+    </ul>
   );
 }
 

@@ -141,6 +141,8 @@ describe("the side panel of a RabbitMQ node", () => {
     const panel = screen.getByRole("complementary", { name: "Details of exchange email" });
     expect(within(panel).getByText("topic")).toBeTruthy();
     expect(within(panel).getByText("notification-service (3.2/s)")).toBeTruthy();
+    expect(within(panel).getByRole("link", { name: "EmailSent" }).getAttribute("href")).toBe("/who-consumes?type=EmailSent");
+    expect(within(panel).getByRole("link", { name: "Schema history of EmailRequested" })).toBeTruthy();
     expect(within(panel).getByRole("cell", { name: "email.jobs" })).toBeTruthy();
     expect(within(panel).getByRole("link", { name: "Events of email →" }).getAttribute("href")).toBe("/events?topic=email&source=rabbitmq");
     expect(within(panel).getByRole("link", { name: "Who consumes email →" }).getAttribute("href")).toBe("/who-consumes?topic=email");
