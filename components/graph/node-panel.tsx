@@ -110,24 +110,30 @@ function routingKeysText(keys: readonly string[] | undefined): string {
   return (keys ?? []).map((k) => (k === "" ? '""' : k)).join(", ");
 }
 
-/** An exchange's bindings to queues (`other` "queue") or a queue's from exchanges ("exchange"): every routing key, the rate. */
-function BindingsTable({ edges, other, empty }: { edges: readonly FlowEdge[]; other: "queue" | "exchange"; empty: string }) {
+/**
+ * A node's edges of one kind as a table: the node at the other `end`, the routing keys (`keys`,
+ * bindings), the rate, the lag (`lag`, consumers).
+ */
+function EdgeTable(props: { edges: readonly FlowEdge[]; end: "source" | "target"; header: string; empty: string; keys?: boolean; lag?: boolean }) {
+  const { edges, end, header, empty, keys = false, lag = false } = props;
   if (edges.length === 0) return <p className="graph-panel-muted">{empty}</p>;
   return (
     <table className="graph-table">
       <thead>
         <tr>
-          <th>{other}</th>
-          <th>routing keys</th>
+          <th>{header}</th>
+          {keys && <th>routing keys</th>}
           <th>rate</th>
+          {lag && <th>lag</th>}
         </tr>
       </thead>
       <tbody>
         {edges.map((e) => (
           <tr key={e.id}>
-            <td>{nameOf(other === "queue" ? e.target : e.source)}</td>
-            <td>{routingKeysText(e.routingKeys)}</td>
+            <td>{nameOf(e[end])}</td>
+            {keys && <td>{routingKeysText(e.routingKeys)}</td>}
             <td>{formatRate(e.messagesPerSecond, e.estimated)}</td>
+            {lag && <td>{formatCount(e.lag ?? null)}</td>}
           </tr>
         ))}
       </tbody>
@@ -161,7 +167,7 @@ function ExchangePanel({ exchange, graph }: { exchange: ExchangeNode; graph: Flo
       <h3>Publishers</h3>
       <p>{publishers.length === 0 ? "none seen" : publishers.map((e) => `${nameOf(e.source)} (${formatRate(e.messagesPerSecond, e.estimated)})`).join(", ")}</p>
       <h3>Bound queues</h3>
-      <BindingsTable edges={routes} other="queue" empty="no queue is bound to it" />
+      <EdgeTable edges={routes} end="target" header="queue" keys empty="no queue is bound to it" />
       <p>
         <Link href={`/events?${new URLSearchParams({ topic: exchange.channel })}${sourceQuery(exchange.source, "&")}`}>Events of {exchange.channel} →</Link>
       </p>
@@ -200,28 +206,9 @@ function QueuePanel({ queue, graph }: { queue: QueueNode; graph: FlowGraph }) {
         )}
       </dl>
       <h3>Bound from</h3>
-      <BindingsTable edges={bound} other="exchange" empty="no exchange in the graph routes to it" />
+      <EdgeTable edges={bound} end="source" header="exchange" keys empty="no exchange in the graph routes to it" />
       <h3>Consumed by</h3>
-      {consumers.length === 0 ? (
-        <p className="graph-panel-muted">no consumers</p>
-      ) : (
-        <table className="graph-table">
-          <thead>
-            <tr>
-              <th>service</th>
-              <th>rate</th>
-            </tr>
-          </thead>
-          <tbody>
-            {consumers.map((e) => (
-              <tr key={e.id}>
-                <td>{nameOf(e.target)}</td>
-                <td>{formatRate(e.messagesPerSecond, e.estimated)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <EdgeTable edges={consumers} end="target" header="service" empty="no consumers" />
       <p>
         <Link href={groupHref(queue.queueId, { source: queue.source })}>Queue {queue.name}: consumers, lag over time →</Link>
       </p>
@@ -246,24 +233,7 @@ function RabbitConsumerPanel({ consumer, graph }: { consumer: RabbitConsumerNode
         <dd>{consumer.autoAck ? "some consumers acknowledge automatically" : "manual"}</dd>
       </dl>
       <h3>Consumes</h3>
-      <table className="graph-table">
-        <thead>
-          <tr>
-            <th>queue</th>
-            <th>rate</th>
-            <th>lag</th>
-          </tr>
-        </thead>
-        <tbody>
-          {queues.map((e) => (
-            <tr key={e.id}>
-              <td>{nameOf(e.source)}</td>
-              <td>{formatRate(e.messagesPerSecond, e.estimated)}</td>
-              <td>{formatCount(e.lag ?? null)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <EdgeTable edges={queues} end="source" header="queue" lag empty="no queue" />
       {consumer.named && (
         <p>
           <Link href={whoConsumesHref({ service: consumer.name })}>What {consumer.name} consumes →</Link>
