@@ -35,4 +35,15 @@ export const AMQP_ENVELOPE_HEADERS = {
   redelivered: "amqp.redelivered",
   /** The publishing connection's client-provided name, when known. */
   connectionName: "amqp.connection_name",
+  /**
+   * The AMQP types of the application headers that are not text nor bytes, as JSON
+   * (`{"x-retry-count": "number"}`, AMQP_HEADER_TYPES): stored text alone would not say that
+   * `3` was a number, and a replay sends each header back with its type. Absent when every
+   * header is text or bytes.
+   */
+  headerTypes: "amqp.header_types",
 } as const;
+
+/** The types `amqp.header_types` names; a table or an array is `json`. */
+export const AMQP_HEADER_TYPES = ["number", "boolean", "timestamp", "json"] as const;
+export type AmqpHeaderType = (typeof AMQP_HEADER_TYPES)[number];

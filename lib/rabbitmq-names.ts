@@ -1,6 +1,6 @@
 /**
  * Names the RabbitMQ source gives things, shared by the collector (which declares and stores under
- * them) and the queries (which find and hide them).
+ * them) and the queries (which draw them).
  */
 
 /** Every queue Eventscope declares starts with this; nothing else on the broker is touched. */

@@ -339,6 +339,16 @@ describe("npm run demo", () => {
           60_000,
         );
         expect(dead).toMatchObject({ source: "rabbitmq", originTopic: "email", errorClass: "rejected" });
+        // Each service is on a connection named after it: the queue's consumer is email-sender.
+        const consumers = await pollUntil(
+          "email.jobs' consumers polled",
+          async () => {
+            const { rows } = await db.pool.query<{ connection_name: string }>(`SELECT connection_name FROM rabbitmq_consumers WHERE queue = 'email.jobs'`);
+            return rows.length > 0 ? rows.map((row) => row.connection_name) : undefined;
+          },
+          60_000,
+        );
+        expect(consumers).toEqual(["email-sender"]);
       } finally {
         await db.close();
       }

@@ -239,7 +239,7 @@ describe("FlowView, outcomes", () => {
               nextStep: { id: PAID, role: "event", type: "PaymentProcessed", producer: "payment-service" },
               usualP99Ms: 9_000,
               stuckAfterMs: 30_000,
-              groups: [{ source: "default", groupId: "payment-service", healthStatus: "STALL", healthReason: "no commits for 10 min" }],
+              groups: [{ kind: "kafka-group", source: "default", groupId: "payment-service", healthStatus: "STALL", healthReason: "no commits for 10 min" }],
             },
           },
         ],

@@ -35,7 +35,10 @@ describe("EntityFlows", () => {
               nextStep: { id: stepId(shipped), ...shipped },
               usualP99Ms: 279,
               stuckAfterMs: 30_000,
-              groups: [{ source: "default", groupId: "shipping-service", healthStatus: "STALL", healthReason: "no commits for 5 min" }],
+              groups: [
+                { kind: "kafka-group", source: "default", groupId: "shipping-service", healthStatus: "STALL", healthReason: "no commits for 5 min" },
+                { kind: "rabbitmq-queue", source: "shop-rabbit", groupId: "rabbitmq:%2F/shipping.labels", healthStatus: "STOP", healthReason: "12 messages wait and no consumer is attached" },
+              ],
             },
           }),
         ]}
@@ -46,6 +49,9 @@ describe("EntityFlows", () => {
     expect(item.textContent).toContain("waiting 30 min for OrderShipped from shipping-service");
     expect(screen.getByRole("link", { name: "shipping-service" }).getAttribute("href")).toBe("/groups/shipping-service");
     expect(item.textContent).toContain("(STALL: no commits for 5 min)");
+    // A RabbitMQ queue it consumes, by its name, linked to the queue's page on its source.
+    expect(screen.getByRole("link", { name: "queue shipping.labels" }).getAttribute("href")).toBe("/groups/rabbitmq%3A%252F%2Fshipping.labels?source=shop-rabbit");
+    expect(item.textContent).toContain("queue shipping.labels (STOP: 12 messages wait and no consumer is attached)");
     expect(screen.getByRole("link", { name: "orderId flow" }).getAttribute("href")).toBe("/flows/orderId");
   });
 

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import type { EntityFlow } from "@/lib/api-schemas/flows";
 import { flowHref } from "@/lib/api-schemas/flows";
-import { groupHref } from "@/lib/api-schemas/groups";
+import { groupHref, parseRabbitQueueId } from "@/lib/api-schemas/groups";
 import { formatDuration } from "@/lib/format-duration";
 import styles from "./timeline.module.css";
 
@@ -34,6 +34,12 @@ export function EntityFlows({ flows }: { flows: readonly EntityFlow[] }) {
   );
 }
 
+/** A Kafka group by its id, a RabbitMQ queue as "queue <name>". */
+function consumerName(group: NonNullable<EntityFlow["stuck"]>["groups"][number]): string {
+  const queue = group.kind === "rabbitmq-queue" ? parseRabbitQueueId(group.groupId) : null;
+  return queue ? `queue ${queue.queue}` : group.groupId;
+}
+
 /** What a stuck entity waits for, how long that usually takes, and the consumer groups that should produce it. */
 export function StuckNote({ stuck }: { stuck: NonNullable<EntityFlow["stuck"]> }) {
   return (
@@ -47,14 +53,14 @@ export function StuckNote({ stuck }: { stuck: NonNullable<EntityFlow["stuck"]> }
           {stuck.groups.map((group, i) => (
             <span key={`${group.source}/${group.groupId}`}>
               {i > 0 ? ", " : ""}
-              <Link href={groupHref(group.groupId, { source: group.source })}>{group.groupId}</Link>
+              <Link href={groupHref(group.groupId, { source: group.source })}>{consumerName(group)}</Link>
               {group.healthStatus ? ` (${group.healthStatus}${group.healthReason ? `: ${group.healthReason}` : ""})` : ""}
             </span>
           ))}
           .
         </>
       ) : (
-        <> No consumer group of {stuck.nextStep.producer ?? "its producer"} is known.</>
+        <> No consumer group or queue of {stuck.nextStep.producer ?? "its producer"} is known.</>
       )}
     </>
   );

@@ -112,4 +112,16 @@ describe("the data-is-stale banner's words", () => {
     );
     expect(text).toBe("Data is stale: the collector last polled Kafka 2 min ago. Last error: consumer crashed: KafkaJSProtocolError: broker gone");
   });
+
+  it("names RabbitMQ, not Kafka, when the only source is a RabbitMQ one", () => {
+    const text = staleMessage(
+      report({
+        stale: true,
+        lastPollAt: "2026-12-05T09:58:00.000Z",
+        staleReason: "the collector has not polled RabbitMQ for 2 min",
+        sources: [{ ...sourceHealth("shop-rabbit", "the collector has not polled RabbitMQ for 2 min"), kind: "rabbitmq" }],
+      }),
+    );
+    expect(text).toBe("Data is stale: the collector last polled RabbitMQ 2 min ago.");
+  });
 });

@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
-import { type CollectorHealthReport, stallWords } from "@/lib/api-schemas/health";
+import { brokerWords, type CollectorHealthReport, stallWords } from "@/lib/api-schemas/health";
 import { formatDuration } from "@/lib/format-duration";
 
 const POLL_MS = 10_000;
@@ -70,10 +70,11 @@ export function staleMessage(report: CollectorHealthReport): string | null {
     return "No collector has run yet against this database — start one with `npm run collector` (or everything with `npm run demo`).";
   }
   const checkedAt = new Date(report.checkedAt).getTime();
+  const { broker } = brokerWords(report.sources.map((source) => source.kind));
   const parts = [
     report.lastPollAt
-      ? `Data is stale: the collector last polled Kafka ${formatDuration(checkedAt - new Date(report.lastPollAt).getTime())} ago.`
-      : "Data is stale: the collector has not polled Kafka yet.",
+      ? `Data is stale: the collector last polled ${broker} ${formatDuration(checkedAt - new Date(report.lastPollAt).getTime())} ago.`
+      : `Data is stale: the collector has not polled ${broker} yet.`,
   ];
   // The reason adds something when the collector polls but falls behind or the admin poll stopped.
   if (report.staleReason && !report.staleReason.startsWith("the collector has not polled")) parts.push(`Why: ${report.staleReason}.`);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_FLOW_WINDOW, FLOW_WINDOWS, STEP_ROLES, parseStepId, type FlowWindow, type StepRole } from "../flows.ts";
+import { CONSUMER_KINDS } from "./groups.ts";
 import { blankToUndefined, cursorSchema, limitSchema, queryRecord, type RawQuery } from "./query-params.ts";
 
 /**
@@ -212,9 +213,14 @@ export const flowEntitySchema = z.object({
       /** The next step's p99 from this one, and the time after which it counts as stuck. */
       usualP99Ms: z.number(),
       stuckAfterMs: z.number(),
-      /** Consumer groups of the service that produces the next step (by group id or a member's client id). */
+      /**
+       * What the service that produces the next step consumes: its Kafka groups (by group id or a
+       * member's client id) and its RabbitMQ queues (by the connection names of their consumers,
+       * as last seen attached); `groupId` is the id the consumers page takes (rabbitQueueId).
+       */
       groups: z.array(
         z.object({
+          kind: z.enum(CONSUMER_KINDS),
           source: z.string(),
           groupId: z.string(),
           healthStatus: z.string().nullable(),

@@ -89,3 +89,20 @@ export const collectorHealthReportSchema = z.object({
 });
 
 export type CollectorHealthReport = z.infer<typeof collectorHealthReportSchema>;
+
+const BROKER_NAMES: Record<string, string> = { kafka: "Kafka", rabbitmq: "RabbitMQ", redis: "Redis", nats: "NATS" };
+
+/**
+ * What health texts call the broker the collector polls and the state its poller reads, by the
+ * kinds of the sources a report covers: "the brokers" when they differ, Kafka's words when none
+ * has reported yet.
+ */
+export function brokerWords(kinds: Iterable<string>): { broker: string; state: string } {
+  const distinct = new Set(kinds);
+  const only = distinct.size === 1 ? [...distinct][0]! : distinct.size === 0 ? "kafka" : null;
+  if (only === null) return { broker: "the brokers", state: "consumers and lag" };
+  return {
+    broker: BROKER_NAMES[only] ?? only,
+    state: only === "kafka" ? "consumer groups and lag" : only === "rabbitmq" ? "queues, consumers and lag" : "consumers and lag",
+  };
+}

@@ -451,22 +451,8 @@ export async function startEmbeddedPostgres(
   });
 }
 
-/** A free TCP port on 127.0.0.1 (for tests: one server per run on a port nobody else uses). */
-export async function findFreePort(): Promise<number> {
-  const net = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("could not find a free port"));
-      });
-    });
-  });
-}
+/** A free port for a throw-away server (tests, benchmarks): one owner, scripts/support/ports.ts. */
+export { findFreePort } from "../../scripts/support/ports.ts";
 
 /** A fresh, empty directory for a throw-away cluster (tests, benchmarks). */
 export function makeTemporaryDataDir(prefix = "eventscope-pg-"): string {

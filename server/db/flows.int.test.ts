@@ -3,7 +3,9 @@ import { stepId } from "../../lib/flows.ts";
 import { foldFlows, pendingFlowSteps, queueStoredFlowSteps, readFlowState, recomputeFlows } from "./flows.ts";
 import { ingestEvents, type EventRow, type FailureInfo } from "./ingest.ts";
 import { getEntityFlows, getFlow, listFlowEntities, listFlowKinds } from "./queries/flows.ts";
+import { syncRabbitVhost } from "./rabbitmq-state.ts";
 import { pruneOlderThan } from "./retention.ts";
+import { ensureSource } from "./sources.ts";
 import { createTestDatabase, type TestDatabase } from "./test-support.ts";
 
 let db: TestDatabase;
@@ -172,6 +174,18 @@ describe("flows maintained by the fold", () => {
     await db.pool.query(
       `INSERT INTO consumer_groups (source_id, group_id, state, health_status, health_reason) VALUES (1, 'shipping-service', 'Stable', 'STALL', 'no commits for 5 min, lag 12')`,
     );
+    // shipping-service also consumes a RabbitMQ queue; its consumer has gone since (the queue keeps its name).
+    const rabbit = await ensureSource(db, { name: "shop-rabbit", kind: "rabbitmq" });
+    const labels = {
+      name: "shipping.labels", type: "classic", durable: true, autoDelete: false, exclusive: false, arguments: {}, state: "running",
+      messagesReady: 12, messagesUnacknowledged: 0, consumers: 1, publishRate: null, deliverRate: null, ackRate: null, processedTotal: 0, headMessageAt: null,
+    };
+    const labelConsumer = {
+      queue: "shipping.labels", channel: "c (1)", consumerTag: "ctag-1", connection: "127.0.0.1:50000 -> 127.0.0.1:5672", connectionName: "shipping-service",
+      peerHost: "127.0.0.1", user: "guest", ackRequired: true, prefetchCount: 10, active: true, exclusive: false,
+    };
+    await syncRabbitVhost(db, rabbit.id, { vhost: "/", queues: [labels], bindings: [], consumers: [labelConsumer] }, { at: new Date(NOW.getTime() - 60_000) });
+    await syncRabbitVhost(db, rabbit.id, { vhost: "/", queues: [{ ...labels, consumers: 0 }], bindings: [], consumers: [] }, { at: NOW });
 
     // Half an hour on: ord-1 ended where every entity that got there ends (OrderShipped), ord-2
     // sits in a dead-letter queue, ord-4 was compensated, and ord-3 has waited 30 min at
@@ -198,7 +212,10 @@ describe("flows maintained by the fold", () => {
           nextStep: { id: shipped, role: "event", type: "OrderShipped", producer: "shipping-service" },
           usualP99Ms: 279,
           stuckAfterMs: 30_000,
-          groups: [{ source: "default", groupId: "shipping-service", healthStatus: "STALL", healthReason: "no commits for 5 min, lag 12" }],
+          groups: [
+            { kind: "kafka-group", source: "default", groupId: "shipping-service", healthStatus: "STALL", healthReason: "no commits for 5 min, lag 12" },
+            { kind: "rabbitmq-queue", source: "shop-rabbit", groupId: "rabbitmq:%2F/shipping.labels", healthStatus: "STOP", healthReason: expect.any(String) },
+          ],
         },
       },
     ]);

@@ -199,6 +199,17 @@ export async function syncRabbitVhost(
       ],
     );
 
+    // Who consumes each queue, by connection name, kept while none is attached (a consumer that died).
+    await client.query(
+      `UPDATE rabbitmq_queues q SET consumer_names = c.names
+       FROM (
+         SELECT queue, array_agg(DISTINCT connection_name ORDER BY connection_name) AS names
+         FROM rabbitmq_consumers WHERE source_id = $1 AND vhost = $2 AND connection_name IS NOT NULL GROUP BY queue
+       ) c
+       WHERE q.source_id = $1 AND q.vhost = $2 AND q.name = c.queue AND q.consumer_names IS DISTINCT FROM c.names`,
+      [sourceId, vhost],
+    );
+
     if (snapshot.exchanges) {
       const exchanges = snapshot.exchanges.filter((e) => e.name !== "");
       await client.query(`DELETE FROM rabbitmq_exchanges WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);

@@ -28,6 +28,9 @@ export const EMAIL = {
 const SENDER = "email-sender";
 const BRIDGE = "notification-service";
 
+/** The demo's RabbitMQ services, each on a connection named after it (connection_name). */
+export const EMAIL_SERVICES = { publisher: BRIDGE, sender: SENDER } as const;
+
 export interface EmailJob {
   orderId: string;
   template: string;

@@ -3,7 +3,7 @@ import type { Config } from "../config.ts";
 import { compressionType } from "../kafka/index.ts";
 import amqp, { type ChannelModel } from "amqplib";
 import { analyticsService } from "./analytics.ts";
-import { declareEmailTopology, emailPublisher, startEmailSender, type EmailSender } from "./email.ts";
+import { declareEmailTopology, EMAIL_SERVICES, emailPublisher, startEmailSender, type EmailSender } from "./email.ts";
 import { decodeMessage, TOPICS, WAREHOUSE_TOPICS } from "./events.ts";
 import { stallAt, type StallSchedule } from "./failures.ts";
 import { inventoryService } from "./inventory-service.ts";
@@ -138,26 +138,25 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
     }
   };
 
-  // --rabbitmq: each service on a connection of its own, named after it (as RabbitMQ's management
-  // API and Eventscope's graph show consumers): notification-service publishes the e-mail jobs on a
-  // confirm channel, email-sender consumes them. Losing either connection starts both again.
+  // --rabbitmq: a connection per service, named after it (what the queues' consumers and the graph
+  // show): notification-service publishes e-mail jobs on a confirm channel, email-sender consumes them.
   let rabbit: ChannelModel[] = [];
   let emailSender: EmailSender | undefined;
   const connectRabbit = async (url: string) => {
     const connect = (name: string) => amqp.connect(url, { clientProperties: { connection_name: name } });
-    const connections = [await connect("notification-service")];
-    const [publisher] = connections as [ChannelModel];
+    const connections: ChannelModel[] = [];
     try {
+      connections.push(await connect(EMAIL_SERVICES.publisher));
+      connections.push(await connect(EMAIL_SERVICES.sender));
+      const [publisher, sender] = connections as [ChannelModel, ChannelModel];
       const setup = await publisher.createChannel();
       await declareEmailTopology(setup);
       await setup.close();
       const publishing = await publisher.createConfirmChannel();
-      const sender = await connect("email-sender");
-      connections.push(sender);
       emailSender = await startEmailSender(sender, { failureRate: options.emailFailureRate, random: context.random, log });
       context.email = emailPublisher(publishing);
     } catch (error) {
-      await Promise.allSettled(connections.map((connection) => connection.close()));
+      for (const connection of connections) await connection.close().catch(() => {});
       throw error;
     }
     rabbit = connections;
@@ -169,6 +168,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
         if (stopping || rabbit !== connections) return;
         context.email = undefined;
         rabbit = [];
+        // Both go, and come back together.
         for (const other of connections) if (other !== connection) void other.close().catch(() => {});
         log("RabbitMQ connection lost: notifications send no e-mail job until it is back");
         void untilDone("reconnecting to RabbitMQ", () => connectRabbit(url)).catch(() => {});
@@ -309,7 +309,7 @@ export function startDemoServices(options: DemoOptions, run: RunOptions): Runnin
         for (const wake of [...sleepers]) wake();
         await Promise.allSettled(services.map((service) => service.stop?.()));
         await emailSender?.stop();
-        await Promise.allSettled(rabbit.map((connection) => connection.close()));
+        for (const connection of rabbit) await connection.close().catch(() => {});
         await Promise.allSettled(consumers.map((consumer) => consumer.disconnect()));
         await Promise.allSettled([producer.disconnect(), admin?.disconnect(), warehouseProducer?.disconnect(), warehouseAdmin?.disconnect()]);
         await state.close().catch(() => {});

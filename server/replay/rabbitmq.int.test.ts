@@ -130,7 +130,7 @@ describe("replay of a RabbitMQ dead letter", () => {
   test("publishes one message to the original exchange: same body and properties, no x-death, x-replay-of and x-replay-id; then the guard", async () => {
     const exchange = uniqueName("orders");
     const queue = await boundQueue(exchange, "order.*");
-    const id = await storeDeadLetter(deadLettered(exchange, queue, "order.placed"));
+    const id = await storeDeadLetter(deadLettered(exchange, queue, "order.placed", { "x-retry-count": 3, urgent: true }));
 
     const result = await replayDeadLetter(deps, { deadLetterId: id, actor: "alice" });
     expect(result).toMatchObject({ status: "sent", targetTopic: exchange, partition: 0, offset: null, routingKey: "order.placed" });
@@ -153,6 +153,8 @@ describe("replay of a RabbitMQ dead letter", () => {
     const headers = p.headers ?? {};
     expect(String(headers.traceparent)).toBe(TRACEPARENT);
     expect(String(headers.tenant)).toBe("acme");
+    // Typed headers come back typed: a consumer reading x-retry-count as a number still can.
+    expect([headers["x-retry-count"], headers.urgent]).toEqual([3, true]);
     expect(String(headers["x-replay-id"])).toBe(result.replayId);
     expect(String(headers["x-replay-of"])).toBe(`${DLQ}/0/${position}`);
     expect(Object.keys(headers).filter((k) => k.startsWith("x-death") || k.startsWith("x-first-death") || k.startsWith("x-last-death"))).toEqual([]);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../lib/errors.ts";
+import { flattenAmqpHeaders } from "../collector/extract/amqp-headers.ts";
+import type { AmqpMessage } from "../collector/extract/types.ts";
 import { originalRoutingKeys, toAmqpPublish, vhostOfChannel } from "./rabbitmq.ts";
 
 const h = (key: string, value: string | Buffer | null) => ({ key, value: typeof value === "string" ? Buffer.from(value, "utf8") : value });
@@ -62,6 +64,53 @@ describe("toAmqpPublish", () => {
       blob: Buffer.from([0xff, 0x00]),
       "x-replay-id": "r-1",
     });
+  });
+
+  it("sends each header back with the AMQP type the collector stored for it", () => {
+    const original: AmqpMessage = {
+      exchange: "orders",
+      routingKeys: ["order.placed"],
+      body: Buffer.from("{}"),
+      properties: {
+        headers: {
+          "x-retry-count": 3,
+          ratio: 0.25,
+          big: 12_345_678_901_234_567_890n,
+          urgent: false,
+          sent: { "!": "timestamp", value: 1_765_000_000 },
+          route: { region: "eu", hops: [1, "two"] },
+          amount: { "!": "decimal", value: { places: 2, digits: 1999 } },
+          tenant: "acme",
+        },
+      },
+    };
+    // As stored: every value as text, and amqp.header_types saying which were not.
+    const stored = flattenAmqpHeaders(original).headers.map((header) => ({ key: header.key, value: header.value }));
+    const publish = toAmqpPublish({ key: null, value: Buffer.from("{}"), headers: stored }, target);
+    expect(publish.properties.headers).toEqual({
+      "x-retry-count": 3,
+      ratio: 0.25,
+      // Beyond what a double holds exactly: sent as its decimal text rather than rounded.
+      big: "12345678901234567890",
+      urgent: false,
+      sent: { "!": "timestamp", value: 1_765_000_000 },
+      route: { region: "eu", hops: [1, "two"] },
+      amount: "19.99",
+      tenant: "acme",
+    });
+  });
+
+  it("sends an edited header that no longer reads as its type as text", () => {
+    const types = h("amqp.header_types", JSON.stringify({ "x-retry-count": "number", urgent: "boolean", sent: "timestamp", route: "json" }));
+    const publish = toAmqpPublish(
+      {
+        key: null,
+        value: Buffer.from("{}"),
+        headers: [types, h("x-retry-count", "three"), h("urgent", "yes"), h("sent", "soon"), h("route", '{"!": "bytes", "base64": "AA=="}')],
+      },
+      target,
+    );
+    expect(publish.properties.headers).toEqual({ "x-retry-count": "three", urgent: "yes", sent: "soon", route: '{"!": "bytes", "base64": "AA=="}' });
   });
 
   it("refuses a tombstone, a property that is not a number, and an unknown amqp.* header", () => {

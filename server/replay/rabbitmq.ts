@@ -1,5 +1,5 @@
 import amqp, { type ChannelModel, type Options } from "amqplib";
-import { AMQP_ENVELOPE_HEADERS, AMQP_HEADER_PREFIX, AMQP_PROPERTY_HEADERS } from "../../lib/amqp-properties.ts";
+import { AMQP_ENVELOPE_HEADERS, AMQP_HEADER_PREFIX, AMQP_HEADER_TYPES, AMQP_PROPERTY_HEADERS, type AmqpHeaderType } from "../../lib/amqp-properties.ts";
 import { ValidationError } from "../../lib/errors.ts";
 import type { RabbitMqSourceConfig } from "../config.ts";
 import { amqpConnectionUrl } from "../rabbitmq/connection-url.ts";
@@ -214,10 +214,10 @@ function parseDeaths(json: string | null): { queue?: unknown; "routing-keys"?: u
  * The AMQP publish of a replay message (built by buildReplayMessage from the stored headers, so
  * without x-death and the x-first/last-death-* headers, and with x-replay-of / x-replay-id): its
  * `amqp.*` property headers become properties again, the envelope ones (exchange, routing keys,
- * queue, …) are left out, every other header goes into the headers table, as text where it is
- * UTF-8 and as a byte array otherwise (the collector kept typed values as text: a number header
- * comes back as its decimal text). `user_id` is kept only when it is the replay connection's own
- * user: RabbitMQ refuses any other.
+ * queue, …) are left out, every other header goes into the headers table with the type it was
+ * published with (`amqp.header_types`: a number, a boolean, a timestamp, a table or an array comes
+ * back as one; typedHeader), else as text where it is UTF-8 and as a byte array otherwise.
+ * `user_id` is kept only when it is the replay connection's own user: RabbitMQ refuses any other.
  */
 export function toAmqpPublish(
   message: OutgoingMessage,
@@ -227,7 +227,8 @@ export function toAmqpPublish(
     throw new ValidationError("a RabbitMQ message cannot be a tombstone (null value): send a body, or an empty text", { field: "value" });
   }
   const properties: Record<string, unknown> = {};
-  const headers: Record<string, string | Buffer | null> = {};
+  const headers: Record<string, unknown> = {};
+  const types = storedHeaderTypes(message.headers);
   for (const header of message.headers) {
     const property = PROPERTY_OF_HEADER.get(header.key);
     if (property !== undefined) {
@@ -245,10 +246,65 @@ export function toAmqpPublish(
     if (header.key.startsWith(AMQP_HEADER_PREFIX)) {
       throw new ValidationError(`header ${JSON.stringify(header.key)} is no AMQP property a replay can send`, { field: "headers" });
     }
-    headers[header.key] = header.value === null ? null : (text(header.value) ?? header.value);
+    const value = header.value === null ? null : text(header.value);
+    const type = types.get(header.key);
+    headers[header.key] = header.value === null ? null : value === null ? header.value : type === undefined ? value : typedHeader(value, type);
   }
   // The first routing key is the routing key; the others were CC keys, routed the same way again.
   const [routingKey = "", ...cc] = target.routingKeys;
   if (cc.length > 0) properties.CC = cc;
   return { exchange: target.exchange, routingKey, content: message.value, properties: { ...(properties as Options.Publish), headers } };
+}
+
+/** The `amqp.header_types` the collector stored (lib/amqp-properties.ts); empty when absent or unreadable. */
+function storedHeaderTypes(headers: readonly RecordHeader[]): Map<string, AmqpHeaderType> {
+  const stored = headers.find((h) => h.key === AMQP_ENVELOPE_HEADERS.headerTypes);
+  const types = new Map<string, AmqpHeaderType>();
+  const json = stored ? text(stored.value) : null;
+  if (json === null) return types;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return types;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return types;
+  for (const [key, type] of Object.entries(parsed)) {
+    if ((AMQP_HEADER_TYPES as readonly unknown[]).includes(type)) types.set(key, type as AmqpHeaderType);
+  }
+  return types;
+}
+
+/**
+ * A header's stored text as the AMQP value of its type (amqplib encodes a JS number as a signed
+ * integer or a double, a `{"!": "timestamp"}` as a timestamp). Text that no longer reads as its
+ * type (a header edited before the replay) is sent as text.
+ */
+export function typedHeader(value: string, type: AmqpHeaderType): unknown {
+  switch (type) {
+    case "number": {
+      const number = Number(value);
+      return value.trim() !== "" && Number.isFinite(number) && (!/^-?\d+$/.test(value.trim()) || Number.isSafeInteger(number)) ? number : value;
+    }
+    case "boolean":
+      return value === "true" ? true : value === "false" ? false : value;
+    case "timestamp": {
+      const ms = Date.parse(value);
+      return Number.isNaN(ms) ? value : { "!": "timestamp", value: Math.floor(ms / 1000) };
+    }
+    case "json":
+      try {
+        const parsed: unknown = JSON.parse(value);
+        // The collector's own markers ({"!": "bytes", …}) would read as amqplib type tags.
+        return parsed !== null && typeof parsed === "object" && !hasTypeTag(parsed) ? parsed : value;
+      } catch {
+        return value;
+      }
+  }
+}
+
+function hasTypeTag(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (!Array.isArray(value) && Object.hasOwn(value, "!")) return true;
+  return Object.values(value).some(hasTypeTag);
 }

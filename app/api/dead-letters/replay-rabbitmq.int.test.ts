@@ -3,7 +3,8 @@
  * server's own replay dependencies (serverReplayDeps: the sources file, the source's credentials,
  * one connection per source and vhost): 200 with the exchange and routing key, the message in a
  * queue bound to the original exchange; 409 the second time; 422 on `topic` for an exchange that
- * does not exist.
+ * does not exist; and POST /api/dead-letters/replay for a whole group of them (origin exchange and
+ * reason), each sent once.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -20,6 +21,7 @@ import type { RabbitNode } from "@/server/rabbitmq/node";
 import { startTestRabbitNode } from "@/server/rabbitmq/test-support";
 import { waitUntil } from "@/server/broker/test-support";
 import { POST as replay } from "./[id]/replay/route.ts";
+import { POST as replayBulk } from "./replay/route.ts";
 
 const suffix = crypto.randomBytes(4).toString("hex");
 const ADMIN_TOKEN = `admin-${suffix}`;
@@ -82,7 +84,7 @@ afterAll(async () => {
 let position = 0;
 
 /** A message RabbitMQ dead-lettered out of QUEUE (published to `exchange`), stored as the collector does; its id. */
-async function storeDeadLetter(exchange: string): Promise<string> {
+async function storeDeadLetter(exchange: string, queue = QUEUE): Promise<string> {
   const sourceId = (await ensureSource(db, { name: "rabbit", kind: "rabbitmq" })).id;
   const at = ++position;
   const message = {
@@ -93,9 +95,9 @@ async function storeDeadLetter(exchange: string): Promise<string> {
       messageId: `m-${at}`,
       contentType: "application/json",
       headers: {
-        "x-death": [{ count: 1, reason: "rejected", queue: QUEUE, exchange, "routing-keys": ["order.placed"], time: { "!": "timestamp", value: 1_764_979_260 } }],
+        "x-death": [{ count: 1, reason: "rejected", queue, exchange, "routing-keys": ["order.placed"], time: { "!": "timestamp", value: 1_764_979_260 } }],
         "x-first-death-exchange": exchange,
-        "x-first-death-queue": QUEUE,
+        "x-first-death-queue": queue,
         "x-first-death-reason": "rejected",
       },
     },
@@ -103,6 +105,20 @@ async function storeDeadLetter(exchange: string): Promise<string> {
   await ingestEvents(db, [toEventRowFromAmqp(sourceId, "orders.dlq", at, message, DEFAULT_EXTRACT_OPTIONS)]);
   const { rows } = await db.pool.query<{ id: string }>(`SELECT id::text AS id FROM dead_letters WHERE source_id = $1 AND position = $2`, [sourceId, at]);
   return rows[0]!.id;
+}
+
+/** The NDJSON lines of a bulk replay. */
+async function replayGroup(body: object): Promise<{ status: number; lines: Record<string, unknown>[] }> {
+  const response = await replayBulk(
+    new Request("http://127.0.0.1/api/dead-letters/replay", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify(body),
+    }),
+    {},
+  );
+  const text = await response.text();
+  return { status: response.status, lines: text.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
 async function replayAs(id: string, body: object = {}) {
@@ -137,5 +153,26 @@ describe("POST /api/dead-letters/{id}/replay on a RabbitMQ source", () => {
     expect(refused.status).toBe(422);
     expect(JSON.stringify(refused.body)).toMatch(/does not exist/);
     expect(JSON.stringify(refused.body)).toMatch(/topic/);
+  });
+
+  it("replays a whole group (origin exchange and reason) with the bulk route: each once, the second run sends none again", async () => {
+    const exchange = `payments-${suffix}`;
+    const queue = `payments.work-${suffix}`;
+    await channel.assertExchange(exchange, "direct", { durable: false });
+    await channel.assertQueue(queue, { durable: false });
+    await channel.bindQueue(queue, exchange, "order.placed");
+    const ids = [await storeDeadLetter(exchange, queue), await storeDeadLetter(exchange, queue), await storeDeadLetter(exchange, queue)];
+    const group = { group: { originTopic: exchange, errorClass: "rejected", source: "rabbit" }, ratePerSecond: 100 };
+
+    const first = await replayGroup(group);
+    expect(first.status).toBe(200);
+    const items = first.lines.filter((line) => line.type === "item").map((line) => line.item as { id: string; status: string; targetTopic?: string });
+    expect(items.map((item) => [item.id, item.status, item.targetTopic]).sort()).toEqual(ids.map((id) => [id, "sent", exchange]).sort());
+    expect(first.lines.at(-1)).toMatchObject({ type: "summary", total: 3, counts: { sent: 3 } });
+    await waitUntil("three replays in the queue", async () => (await channel.checkQueue(queue)).messageCount === 3, { timeoutMs: 10_000 });
+
+    const again = await replayGroup(group);
+    expect(again.lines.filter((line) => line.type === "item").map((line) => (line.item as { status: string }).status)).toEqual(["already-replayed", "already-replayed", "already-replayed"]);
+    expect((await channel.checkQueue(queue)).messageCount).toBe(3);
   });
 });

@@ -5,6 +5,7 @@
 import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  ensureSource,
   getDatabase,
   ingestEvents,
   recordCollectorHealth,
@@ -212,5 +213,31 @@ describe("GET /api/health", () => {
     ]);
     ({ body } = await health());
     expect(body.stalled).toEqual([{ ...stall, attempts: 3, since: now.toISOString(), state: "stored" }]);
+  });
+  it("names RabbitMQ and its queues when a RabbitMQ source's collector went quiet", async () => {
+    const rabbit = await ensureSource(db, { name: `shop-rabbit-${crypto.randomBytes(3).toString("hex")}`, kind: "rabbitmq" });
+    await instance({ lastPollAt: new Date(), lastAdminPollAt: new Date() });
+    const report = (fields: { lastPollAt: Date; lastAdminPollAt: Date }) =>
+      recordCollectorHealth(db, {
+        instanceId: `${instanceId}-rabbit`,
+        sourceId: rabbit.id,
+        host: "collector-host",
+        pid: 4343,
+        startedAt: new Date(Date.now() - 3_600_000),
+        lastError: null,
+        ...fields,
+      });
+
+    await report({ lastPollAt: new Date(Date.now() - 120_000), lastAdminPollAt: new Date() });
+    let { body } = await health();
+    expect(body.sources.find((source) => source.name === rabbit.name)).toMatchObject({
+      kind: "rabbitmq",
+      stale: true,
+      staleReason: expect.stringMatching(/^the collector has not polled RabbitMQ for 2 min/),
+    });
+
+    await report({ lastPollAt: new Date(), lastAdminPollAt: new Date(Date.now() - 60_000) });
+    ({ body } = await health());
+    expect(body.sources.find((source) => source.name === rabbit.name)?.staleReason).toMatch(/^queues, consumers and lag were last polled 1 min ago/);
   });
 });

@@ -107,6 +107,20 @@ describe("flattenAmqpHeaders", () => {
         "x-death",
         '[{"count":1,"reason":"rejected","queue":"orders","time":"2025-12-06T05:46:40.000Z","exchange":"","routing-keys":["orders"]}]',
       ],
+      [
+        "amqp.header_types",
+        JSON.stringify({
+          retries: "number",
+          ratio: "number",
+          urgent: "boolean",
+          sent: "timestamp",
+          at: "timestamp",
+          big: "number",
+          small: "number",
+          route: "json",
+          "x-death": "json",
+        }),
+      ],
     ]);
     expect(flattenAmqpHeaders(msg).unreadable).toBe(false);
   });

@@ -1,4 +1,4 @@
-import { AMQP_ENVELOPE_HEADERS, AMQP_PROPERTY_HEADERS } from "../../../lib/amqp-properties.ts";
+import { AMQP_ENVELOPE_HEADERS, AMQP_PROPERTY_HEADERS, type AmqpHeaderType } from "../../../lib/amqp-properties.ts";
 import { decodeText } from "./bytes.ts";
 import type { HeaderEntry } from "./headers.ts";
 import type { AmqpMessage, JsonValue } from "./types.ts";
@@ -22,9 +22,11 @@ export interface AmqpHeaderFlattening {
  * The stored header list of an AMQP message: the envelope (`amqp.exchange`, one
  * `amqp.routing_key` per routing key, `amqp.queue`, `amqp.redelivered`, `amqp.connection_name`),
  * then every basic property present as `amqp.<name>` (lib/amqp-properties.ts), then the
- * application's `headers` table under its own keys, in table order. Values are text where AMQP
+ * application's `headers` table under its own keys, in table order, then `amqp.header_types` when
+ * some of them were not text. Values are text where AMQP
  * has a type for them: numbers in decimal, booleans as `true`/`false`, timestamps in ISO 8601,
- * decimals exactly, nested tables and arrays as JSON; byte arrays stay bytes.
+ * decimals exactly, nested tables and arrays as JSON; byte arrays stay bytes. What type each
+ * typed header had is kept in `amqp.header_types`, so that a replay can send it back as it was.
  */
 export function flattenAmqpHeaders(message: AmqpMessage): AmqpHeaderFlattening {
   const into: AmqpHeaderFlattening = { headers: [], unreadable: false };
@@ -40,18 +42,56 @@ export function flattenAmqpHeaders(message: AmqpMessage): AmqpHeaderFlattening {
   const properties: unknown = message.properties;
   if (properties === null || typeof properties !== "object") return into;
   const props = properties as Record<string, unknown>;
+  const table = Object.hasOwn(props, "headers") ? props.headers : undefined;
+  const tableReadable = table != null && typeof table === "object" && !Array.isArray(table) && !isBytes(table);
+  const entries = tableReadable ? Object.entries(table) : [];
   for (const [name, key] of Object.entries(AMQP_PROPERTY_HEADERS)) {
     const value = Object.hasOwn(props, name) ? props[name] : undefined;
     if (value != null) add(into, key, value);
   }
-  const table = Object.hasOwn(props, "headers") ? props.headers : undefined;
   if (table == null) return into;
-  if (typeof table !== "object" || Array.isArray(table) || isBytes(table)) {
+  if (!tableReadable) {
     into.unreadable = true;
     return into;
   }
-  for (const [key, value] of Object.entries(table)) add(into, key, value);
+  for (const [key, value] of entries) add(into, key, value);
+  const types = headerTypes(entries);
+  if (types !== null) add(into, AMQP_ENVELOPE_HEADERS.headerTypes, JSON.stringify(types));
   return into;
+}
+
+/** The `amqp.header_types` of an application headers table: the headers stored as text that were not text; null when none. */
+function headerTypes(entries: readonly [string, unknown][]): Record<string, AmqpHeaderType> | null {
+  const types: Record<string, AmqpHeaderType> = Object.create(null) as Record<string, AmqpHeaderType>;
+  let any = false;
+  for (const [key, value] of entries) {
+    let type: AmqpHeaderType | null;
+    try {
+      type = headerType(value);
+    } catch {
+      type = null;
+    }
+    if (type !== null) {
+      types[key] = type;
+      any = true;
+    }
+  }
+  return any ? types : null;
+}
+
+function headerType(value: unknown): AmqpHeaderType | null {
+  if (typeof value === "number" || typeof value === "bigint") return Number.isFinite(Number(value)) ? "number" : null;
+  if (typeof value === "boolean") return "boolean";
+  if (value instanceof Date) return "timestamp";
+  if (value === null || typeof value !== "object" || isBytes(value)) return null;
+  const tag = (value as Record<string, unknown>)["!"];
+  if (typeof tag === "string" && Object.keys(value).length === 2 && Object.hasOwn(value, "value")) {
+    // amqplib's {"!": type, value}: a decimal stays exact text; the others are what their value is.
+    if (tag === "timestamp") return "timestamp";
+    if (tag === "decimal") return null;
+    return headerType((value as Record<string, unknown>).value);
+  }
+  return "json";
 }
 
 function add(into: AmqpHeaderFlattening, key: string, raw: unknown): void {

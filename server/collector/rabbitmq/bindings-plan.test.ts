@@ -54,4 +54,29 @@ describe("planCollectedExchanges", () => {
       ["eventscope.prod.shop.orders", "shop/orders", null],
     ]);
   });
+
+  test("a direct exchange's key that only Eventscope's stream still binds is unbound; wanted bindings stay", () => {
+    const { collected } = planCollectedExchanges(
+      "prod",
+      "/",
+      [exchange("payments", "direct"), exchange("orders", "topic"), exchange("dlx", "fanout")],
+      [
+        binding("payments", "payments.work", "charged"),
+        binding("payments", "eventscope.prod.payments", "charged"),
+        // The queue that bound "refunded" unbound it: only the stream still does.
+        binding("payments", "eventscope.prod.payments", "refunded"),
+        binding("orders", "eventscope.prod.orders", "#"),
+        // The exchange became a dead-letter exchange: the relay queue is bound now, not the stream.
+        binding("dlx", "eventscope.prod.dlx", ""),
+        binding("dlx", "eventscope.prod:relay.dlx", ""),
+      ],
+      new Set(["dlx"]),
+      all,
+    );
+    expect(collected.map((c) => [c.exchange, c.staleBindings])).toEqual([
+      ["payments", [{ queue: "eventscope.prod.payments", routingKey: "refunded", arguments: {} }]],
+      ["orders", []],
+      ["dlx", [{ queue: "eventscope.prod.dlx", routingKey: "", arguments: {} }]],
+    ]);
+  });
 });

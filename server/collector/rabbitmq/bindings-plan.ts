@@ -35,6 +35,13 @@ export interface CollectedExchange {
    * null for other exchanges: their stream is bound directly.
    */
   relayQueue: string | null;
+  /**
+   * Bindings of Eventscope's own queues (the stream, the relay queue) from this exchange that the
+   * plan no longer wants: a direct exchange's key that no other queue binds any more, or the
+   * stream's bindings once the exchange dead-letters. The refresh removes them, so that the
+   * stream does not go on storing what nobody else receives.
+   */
+  staleBindings: (StreamBinding & { queue: string })[];
 }
 
 export interface SkippedExchange {
@@ -105,14 +112,22 @@ export function planCollectedExchanges(
       skipped.push({ vhost, exchange: name, reason: `exchange type ${exchange.type} cannot be bound to so as to receive every message it routes (collected types: topic, fanout, headers, direct)` });
       continue;
     }
+    const queue = streamQueueName(source, vhost, name);
+    const relayQueue = relayQueueName(source, vhost, name);
+    const bound = deadLetterExchanges.has(name) ? relayQueue : queue;
+    const wanted = new Set(streamBindings.map(bindingKey));
     collected.push({
       vhost,
       exchange: name,
       type: exchange.type as CollectedExchangeType,
-      queue: streamQueueName(source, vhost, name),
+      queue,
       channel: channelOfExchange(vhost, name),
       bindings: streamBindings,
-      relayQueue: deadLetterExchanges.has(name) ? relayQueueName(source, vhost, name) : null,
+      relayQueue: bound === relayQueue ? relayQueue : null,
+      staleBindings: bindings
+        .filter((b) => b.source === name && b.destination_type === "queue" && (b.destination === queue || b.destination === relayQueue))
+        .filter((b) => b.destination !== bound || !wanted.has(bindingKey({ routingKey: b.routing_key, arguments: b.arguments ?? {} })))
+        .map((b) => ({ queue: b.destination, routingKey: b.routing_key, arguments: b.arguments ?? {} })),
     });
   }
   return { collected, skipped };
@@ -139,4 +154,12 @@ function bindingsFor(exchange: ManagementExchange, bindings: readonly Management
     default:
       return null;
   }
+}
+
+/** A binding's identity within its exchange and queue: routing key and arguments (in key order). */
+function bindingKey(binding: StreamBinding): string {
+  const args = Object.keys(binding.arguments)
+    .sort()
+    .map((key) => [key, binding.arguments[key]]);
+  return JSON.stringify([binding.routingKey, args]);
 }

@@ -70,6 +70,9 @@ beforeAll(async () => {
   await setup.assertQueue("orders.growing", { durable: true });
   await setup.assertQueue("orders.audit", { durable: true, arguments: { "x-queue-type": "stream" } });
   await setup.assertQueue("scratch.tmp", { durable: false });
+  // As the collector declares its own: never the user's, never listed.
+  await setup.assertQueue("eventscope.rabbit-test.orders", { durable: true, arguments: { "x-queue-type": "stream" } });
+  await setup.bindQueue("eventscope.rabbit-test.orders", "orders", "#");
 
   // A consumer that acks at once: an empty queue.
   const billing = await (await connect("billing-service")).createChannel();
@@ -148,7 +151,7 @@ describe("the RabbitMQ queue poller", () => {
     expect(verdicts.get("orders.growing")!.health_reason).toMatch(/^queue orders\.growing: lag grew from \d+ to \d+ over 1\d s$/);
   });
 
-  it("stores types, arguments (the dead-letter exchange) and counts; leaves out excluded queues", async () => {
+  it("stores types, arguments (the dead-letter exchange) and counts; leaves out excluded queues and Eventscope's own", async () => {
     const rows = await queues();
     expect([...rows.keys()].sort()).toEqual(["orders.acked", "orders.audit", "orders.dlq", "orders.growing", "orders.held", "orders.idle", "orders.work"]);
     expect(rows.get("orders.work")!.arguments).toEqual({ "x-dead-letter-exchange": "orders.dlx" });

@@ -11,12 +11,13 @@ import {
 } from "../../rabbitmq/management.ts";
 import { startPollLoop } from "../poll-loop.ts";
 import { isCollectedTopic } from "../topic-filter.ts";
+import { OWN_QUEUE_PREFIX } from "./bindings-plan.ts";
 
 /**
  * The RabbitMQ queue poller: every EVENTSCOPE_POLL_MS, per collected vhost, a read-only look through
- * the management HTTP API at the queues (after the source's queuesInclude / queuesExclude), their
- * bindings, their consumers with the connections they came on, the exchanges with their types and
- * publish rates (for the overview graph), stored by server/db
+ * the management HTTP API at the queues (after the source's queuesInclude / queuesExclude; never
+ * Eventscope's own `eventscope.*` queues), their bindings, their consumers with the connections
+ * they came on, the exchanges with their types and publish rates (for the overview graph), stored by server/db
  * (rabbitmq-state.ts) with one lag sample per queue and each queue's health.
  *
  * Read-only: GETs only. One poller per source across collector instances (the source's advisory
@@ -71,7 +72,9 @@ export function toVhostSnapshot(
   },
 ): RabbitVhostSnapshot {
   const filter = { include: config.queuesInclude, exclude: config.queuesExclude };
-  const queues = answers.queues.filter((q) => isCollectedTopic(q.name, filter));
+  // Eventscope's own queues (streams, relays) are not the user's: left out, as the Kafka
+  // collector's own group is.
+  const queues = answers.queues.filter((q) => !q.name.startsWith(OWN_QUEUE_PREFIX) && isCollectedTopic(q.name, filter));
   const names = new Set(queues.map((q) => q.name));
   const connections = new Map(answers.connections.map((c) => [c.name, c]));
   return {

@@ -220,18 +220,24 @@ describe("bindings mode", () => {
     await setup.assertExchange(`${prefix}.later`, "topic", { durable: true });
     await setup.bindQueue(userQueues.direct, ex.direct, "payment.refunded");
     await untilReading(collector, [`${prefix}.later`]);
-    await waitUntil("the new direct key bound", async () => {
+    const ownDirectKeys = async () => {
       const bindings = (await (await fetch(`${node.managementUrl}/api/exchanges/%2F/${encodeURIComponent(ex.direct)}/bindings/source`, {
         headers: { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` },
       })).json()) as { destination: string; routing_key: string }[];
-      return bindings.some((b) => b.destination.startsWith("eventscope.") && b.routing_key === "payment.refunded");
-    });
+      return bindings.filter((b) => b.destination.startsWith("eventscope.")).map((b) => b.routing_key).sort();
+    };
+    await waitUntil("the new direct key bound", async () => (await ownDirectKeys()).includes("payment.refunded"));
     await publishAll(publisher, [
       { exchange: `${prefix}.later`, routingKey: "x", body: "{}" },
       { exchange: ex.direct, routingKey: "payment.refunded", body: "{}" },
     ]);
     const after = await untilStored(source.id, 8);
     expect(after.filter((row) => row.channel === ex.direct).map((row) => row.key)).toEqual(["payment.charged", "payment.failed", "payment.refunded"]);
+
+    // A key no other queue binds any more is unbound from the stream by the refresh.
+    await setup.unbindQueue(userQueues.direct, ex.direct, "payment.failed");
+    await waitUntil("the dropped direct key unbound", async () => !(await ownDirectKeys()).includes("payment.failed"), { describe: ownDirectKeys });
+    expect(await ownDirectKeys()).toEqual(["payment.charged", "payment.refunded"]);
 
     // The health row names this source's collector.
     await waitUntil("a health row", async () => (await db.prisma.collectorInstance.findUnique({ where: { instanceId: collector.instanceId } }))?.lastStoredAt);

@@ -263,6 +263,8 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
           "x-stream-max-segment-size-bytes": { "!": "long", value: STREAM_MAX_SEGMENT_SIZE_BYTES },
         },
       });
+      // What the plan no longer wants goes first (a direct exchange's key nobody else binds now).
+      for (const stale of plan.staleBindings) await channel.unbindQueue(stale.queue, plan.exchange, stale.routingKey, stale.arguments);
       if (plan.relayQueue === null) {
         for (const binding of plan.bindings) await channel.bindQueue(plan.queue, plan.exchange, binding.routingKey, binding.arguments);
         return;

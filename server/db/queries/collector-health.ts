@@ -1,5 +1,6 @@
 import { Prisma } from "@prisma/client";
 import {
+  brokerWords,
   stallWords,
   type CollectorHealthReport,
   type StalledPartition,
@@ -108,8 +109,8 @@ export async function getCollectorHealthReport(
   return runQuery("reading collector health", async () => {
     const sources = await select<{ id: number; name: string; kind: string }>(db, Prisma.sql`SELECT id, name, kind FROM sources ORDER BY id`);
     const [overall, ...perSource] = await Promise.all([
-      reportOf(db, settings, undefined),
-      ...sources.map((source) => reportOf(db, settings, source.id)),
+      reportOf(db, settings, undefined, new Set(sources.map((source) => source.kind))),
+      ...sources.map((source) => reportOf(db, settings, source.id, new Set([source.kind]))),
     ]);
     const sourceReports = sources
       .map((source, i) => ({ source, report: perSource[i]! }))
@@ -145,7 +146,9 @@ async function reportOf(
   db: Queryable,
   { pollMs, collectorGroup, now }: { pollMs: number; collectorGroup: string; now: Date },
   sourceId: number | undefined,
+  kinds: ReadonlySet<string>,
 ): Promise<Omit<CollectorHealthReport, "sources">> {
+  const { broker, state } = brokerWords(kinds);
   const staleAfterMs = Math.max(3 * pollMs, MIN_STALE_MS);
   {
     const [instances, partitionsPolled, committed, timeLags, progress, undecodable] = await Promise.all([
@@ -241,12 +244,12 @@ async function reportOf(
       staleReason = `no collector is running: the last one reported ${formatDuration(age(instances[0]!.updated_at))} ago`;
     } else if (age(lastPollAt) > staleAfterMs) {
       staleReason = lastPollAt
-        ? `the collector has not polled Kafka for ${formatDuration(age(lastPollAt))} (stale after ${formatDuration(staleAfterMs)})`
-        : "the collector has not polled Kafka yet";
+        ? `the collector has not polled ${broker} for ${formatDuration(age(lastPollAt))} (stale after ${formatDuration(staleAfterMs)})`
+        : `the collector has not polled ${broker} yet`;
     } else if (age(lastAdminPollAt) > staleAfterMs) {
       staleReason = lastAdminPollAt
-        ? `consumer groups and lag were last polled ${formatDuration(age(lastAdminPollAt))} ago (every ${formatDuration(pollMs)} expected)`
-        : "consumer groups and lag have not been polled yet";
+        ? `${state} were last polled ${formatDuration(age(lastAdminPollAt))} ago (every ${formatDuration(pollMs)} expected)`
+        : `${state} have not been polled yet`;
     } else if (retrying.length > 0) {
       staleReason = retrying.map((stall) => `${stallWords(stall)}, fetched ${stall.attempts} time(s) so far`).join("; ");
     } else {

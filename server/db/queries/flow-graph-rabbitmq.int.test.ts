@@ -72,8 +72,6 @@ function snapshot(processed: number): RabbitVhostSnapshot {
       }),
       queue("email.dead", { messagesReady: 5, publishRate: 0.2 }),
       queue("audit.all", { type: "quorum", publishRate: 4, ackRate: 4, consumers: 1, processedTotal: processed }),
-      // The collector's own stream: not part of the user's flow.
-      queue("eventscope.rabbit-g.email", { type: "stream", consumers: 1, messagesReady: 100 }),
     ],
     bindings: [
       binding("email", "email.jobs", "email.requested.#"),
@@ -83,14 +81,12 @@ function snapshot(processed: number): RabbitVhostSnapshot {
       binding("billing", "audit.all", "bill.#"),
       // RabbitMQ's own exchange, bound but with nothing flowing through it.
       binding("amq.direct", "email.jobs", "legacy"),
-      binding("email", "eventscope.rabbit-g.email", "#"),
     ],
     consumers: [
       consumer("email.jobs", "email-sender", 1),
       consumer("email.jobs", "email-sender", 2),
       consumer("email.jobs", "backup-sender", 3, { ackRequired: false, prefetchCount: 0 }),
       consumer("audit.all", null, 4),
-      consumer("eventscope.rabbit-g.email", "eventscope-collector rabbit-g 1", 5),
     ],
     exchanges: [
       { name: "email", type: "topic", durable: true, autoDelete: false, internal: false, publishInRate: 3 },
@@ -210,13 +206,6 @@ describe("the flow graph with RabbitMQ", () => {
     expect(edge(graph, "queue:email.jobs", "consumer:backup-sender")).toMatchObject({ messagesPerSecond: 0.87, estimated: true, lag: "6" });
     // A queue with one service on it: its ack rate, whole.
     expect(edge(graph, "queue:audit.all", "consumer:10.0.0.4:5000 -> 10.0.0.9:5672")).toMatchObject({ messagesPerSecond: 4, estimated: false, lag: "0" });
-  });
-
-  it("leaves out Eventscope's own queues and their consumers", async () => {
-    const graph = await getFlowGraph(db, { now: NOW });
-    const ids = [...graph.queues, ...graph.consumers].map((n) => n.id);
-    expect(ids.filter((id) => id.includes("eventscope"))).toEqual([]);
-    expect(graph.edges.filter((e) => e.source.includes("eventscope") || e.target.includes("eventscope"))).toEqual([]);
   });
 
   it("filters by source: a RabbitMQ source's nodes and the producers publishing to them, or the Kafka source's alone", async () => {

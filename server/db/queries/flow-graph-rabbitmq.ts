@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import type { ExchangeNode, FlowEdge, QueueNode, RabbitConsumerNode } from "../../../lib/api-schemas/graph.ts";
 import { graphNodeId } from "../../../lib/api-schemas/graph.ts";
 import { rabbitQueueId } from "../../../lib/api-schemas/groups.ts";
-import { channelOfExchange, OWN_QUEUE_PREFIX } from "../../../lib/rabbitmq-names.ts";
+import { channelOfExchange } from "../../../lib/rabbitmq-names.ts";
 import { latestSampleSql, timeLagOf } from "./rabbitmq-queues.ts";
 import { select, storedHealth, type Queryable, type StoredHealthColumns } from "./shared.ts";
 
@@ -14,7 +14,8 @@ import { select, storedHealth, type Queryable, type StoredHealthColumns } from "
  * by getFlowGraph from the producers table, as Kafka's producers are: `targets` says where.
  *
  * Eventscope's own queues (`eventscope.*`: the collector's streams and relays), their bindings and
- * their consumers (the collector's) are left out, as the collector's Kafka group is.
+ * their consumers (the collector's) are not in these tables: the queue poller leaves them out, as
+ * the collector's Kafka group is left out.
  */
 
 export interface RabbitFlow {
@@ -44,8 +45,6 @@ export interface RabbitFlowInput {
 const round = (value: number) => Math.round(value * 100) / 100;
 const finite = (value: number | null) => (value !== null && Number.isFinite(value) ? round(value) : null);
 const key = (sourceId: number, name: string) => `${sourceId}\u0000${name}`;
-/** Eventscope's own queues, as a LIKE pattern (the prefix holds no LIKE wildcard). */
-const OWN_QUEUES_LIKE = `${OWN_QUEUE_PREFIX}%`;
 
 export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Promise<RabbitFlow> {
   const empty: RabbitFlow = { exchanges: [], queues: [], consumers: [], edges: [], targets: new Map() };
@@ -76,11 +75,10 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
         (q.messages_ready + q.messages_unacknowledged)::text AS lag, q.consumers, q.publish_rate, q.deliver_rate, q.ack_rate,
         q.health_status, q.health_reason, q.health_at, latest.time_lag_ms
       FROM rabbitmq_queues q ${latestSampleSql}
-      WHERE q.source_id = ANY(${ids}::smallint[]) AND q.deleted_at IS NULL AND q.name NOT LIKE ${OWN_QUEUES_LIKE}
+      WHERE q.source_id = ANY(${ids}::smallint[]) AND q.deleted_at IS NULL
       ORDER BY q.vhost, q.name, q.source_id`),
     select<{ source_id: number; vhost: string; exchange: string; queue: string; routing_key: string }>(db, Prisma.sql`
-      SELECT source_id, vhost, exchange, queue, routing_key FROM rabbitmq_bindings
-      WHERE source_id = ANY(${ids}::smallint[]) AND queue NOT LIKE ${OWN_QUEUES_LIKE}`),
+      SELECT source_id, vhost, exchange, queue, routing_key FROM rabbitmq_bindings WHERE source_id = ANY(${ids}::smallint[])`),
     select<{
       source_id: number;
       vhost: string;
@@ -92,7 +90,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
       ack_required: boolean;
     }>(db, Prisma.sql`
       SELECT source_id, vhost, queue, channel, connection, connection_name, prefetch_count, ack_required FROM rabbitmq_consumers
-      WHERE source_id = ANY(${ids}::smallint[]) AND queue NOT LIKE ${OWN_QUEUES_LIKE}`),
+      WHERE source_id = ANY(${ids}::smallint[])`),
   ]);
   const nameOf = (sourceId: number) => input.sources.get(sourceId) ?? String(sourceId);
   const queueKey = (sourceId: number, vhost: string, name: string) => `${sourceId}\u0000${vhost}\u0000${name}`;

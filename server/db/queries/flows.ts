@@ -21,6 +21,7 @@ import type {
   EntityFlow,
 } from "../../../lib/api-schemas/flows.ts";
 import { Prisma } from "@prisma/client";
+import { rabbitQueueId, type ConsumerKind } from "../../../lib/api-schemas/groups.ts";
 import { checkLimit, decodeIdCursor, encodeIdCursor, groupShown, runQuery, select, sourceNameSql, type Queryable } from "./shared.ts";
 
 /**
@@ -511,18 +512,25 @@ async function groupsProducing(db: Queryable, services: readonly (string | null)
   const names = [...new Set(services.filter((name): name is string => name !== null))];
   const found = new Map<string, NonNullable<FlowEntity["stuck"]>["groups"]>();
   if (names.length === 0) return found;
-  const rows = await select<{ service: string; source: string; group_id: string; health_status: string | null; health_reason: string | null }>(
+  type Row = { service: string; kind: ConsumerKind; source: string; group_id: string; vhost: string | null; health_status: string | null; health_reason: string | null };
+  const rows = await select<Row>(
     db,
-    Prisma.sql`SELECT n.service, ${sourceNameSql(Prisma.sql`g.source_id`)} AS source, g.group_id, g.health_status, g.health_reason
+    Prisma.sql`SELECT n.service, 'kafka-group' AS kind, ${sourceNameSql(Prisma.sql`g.source_id`)} AS source, g.group_id, NULL AS vhost,
+        g.health_status, g.health_reason
       FROM unnest(${names}::text[]) AS n(service)
       JOIN consumer_groups g ON g.deleted_at IS NULL AND ${groupShown(db, Prisma.sql`g.group_id`)}
         AND (g.group_id = n.service OR EXISTS (
           SELECT 1 FROM group_members m WHERE m.source_id = g.source_id AND m.group_id = g.group_id AND m.client_id = n.service))
-      ORDER BY n.service, source, g.group_id`,
+      UNION ALL
+      SELECT n.service, 'rabbitmq-queue', ${sourceNameSql(Prisma.sql`q.source_id`)}, q.name, q.vhost, q.health_status, q.health_reason
+      FROM unnest(${names}::text[]) AS n(service)
+      JOIN rabbitmq_queues q ON q.deleted_at IS NULL AND q.consumer_names @> ARRAY[n.service]
+      ORDER BY 1, 2, 3, 4`,
   );
   for (const row of rows) {
     const list = found.get(row.service) ?? [];
-    list.push({ source: row.source, groupId: row.group_id, healthStatus: row.health_status, healthReason: row.health_reason });
+    const groupId = row.kind === "rabbitmq-queue" ? rabbitQueueId(row.vhost ?? "/", row.group_id) : row.group_id;
+    list.push({ kind: row.kind, source: row.source, groupId, healthStatus: row.health_status, healthReason: row.health_reason });
     found.set(row.service, list);
   }
   return found;
