@@ -82,7 +82,7 @@ test.describe("keyboard", () => {
     await page.keyboard.press("Enter");
     const panel = page.getByRole("complementary", { name: /^Details of / });
     await expect(panel).toBeVisible();
-    await expect(panel.getByRole("heading").first()).toContainText(name!.replace(/^(Producer|Topic|Group) /, ""));
+    await expect(panel.getByRole("heading").first()).toContainText(name!.replace(/^(Producer|Topic|Group|Exchange|Queue|Consumer) /, ""));
     await page.keyboard.press("Escape");
     await expect(panel).toHaveCount(0);
   });

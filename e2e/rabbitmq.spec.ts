@@ -1,6 +1,7 @@
-import { expect, test, type APIRequestContext } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Locator } from "@playwright/test";
 import { DeadLetterDetailPage, findNewDeadLetter } from "./support/dead-letters.ts";
 import { loginWithLink } from "./support/login.ts";
+import { saveScreenshot } from "./support/page-object.ts";
 import { findOrderWithTypes } from "./support/orders.ts";
 import { stack } from "./support/stack.ts";
 
@@ -12,6 +13,29 @@ import { stack } from "./support/stack.ts";
  */
 
 const CROSSING = ["OrderPlaced", "OrderConfirmed", "EmailRequested", "EmailSent"];
+
+interface GraphAnswer {
+  exchanges: { id: string }[];
+  queues: { id: string; deadLetters: { total: number } | null }[];
+  consumers: { id: string }[];
+  edges: { source: string; target: string; kind: string; messagesPerSecond: number | null; routingKeys?: string[] }[];
+}
+
+/** The demo's e-mail chain as GET /api/graph draws it, or what is missing from it yet. */
+async function emailChain(request: APIRequestContext): Promise<string> {
+  const response = await request.get("/api/graph");
+  if (response.status() !== 200) return `GET /api/graph answered ${response.status()}`;
+  const graph = (await response.json()) as GraphAnswer;
+  const rate = (source: string, target: string) => graph.edges.find((e) => e.source === source && e.target === target)?.messagesPerSecond ?? null;
+  const missing = [
+    ["producer:notification-service", "exchange:email"],
+    ["exchange:email", "queue:email.jobs"],
+    ["queue:email.jobs", "consumer:email-sender"],
+  ].filter(([source, target]) => !((rate(source!, target!) ?? 0) > 0));
+  if (missing.length > 0) return `no rate yet on ${missing.map(([s, t]) => `${s} → ${t}`).join(", ")}`;
+  if (!graph.queues.find((q) => q.id === "queue:email.dead")?.deadLetters) return "email.dead not flagged as a DLQ yet";
+  return "drawn";
+}
 
 /** An order whose e-mail was sent, with its Kafka and RabbitMQ events stored. */
 function emailedOrder(request: APIRequestContext): Promise<string> {
@@ -54,6 +78,48 @@ test.describe("RabbitMQ", () => {
     await expect(jobs).toHaveCount(1);
     await expect(jobs).toContainText("rabbitmq queue");
     await expect(table.getByRole("row").filter({ has: page.getByRole("link", { name: "order-service", exact: true }) })).toContainText("kafka group");
+  });
+
+  test("the overview draws notification-service → email → email.jobs → email-sender with rates, and email.dead as a DLQ", async ({ page, request }, testInfo) => {
+    // The queue poller's and the management plugin's rates come every few seconds.
+    await expect.poll(() => emailChain(request), { message: "the e-mail chain in GET /api/graph", timeout: 60_000, intervals: [2_000] }).toBe("drawn");
+    await page.goto("/");
+    const node = (name: string) => page.getByRole("button", { name, exact: true });
+    const [publisher, exchange, jobs, sender, dead] = [
+      node("Producer notification-service"),
+      node("Exchange email"),
+      node("Queue email.jobs"),
+      node("Consumer email-sender"),
+      node("Queue email.dead"),
+    ];
+    for (const shown of [publisher, exchange, jobs, sender, dead]) await expect(shown).toBeVisible();
+    // notification-service is one node: it produces on Kafka and publishes on RabbitMQ.
+    await expect(page.getByRole("button", { name: /^Producer notification-service$/ })).toHaveCount(1);
+    // Columns: publishers, exchanges (with the topics), queues (with the groups), then RabbitMQ's consumers.
+    const x = async (locator: Locator) => (await locator.boundingBox())!.x;
+    expect(await x(publisher)).toBeLessThan(await x(exchange));
+    expect(await x(exchange)).toBeLessThan(await x(jobs));
+    expect(await x(jobs)).toBeLessThan(await x(sender));
+    expect(await x(exchange)).toBe(await x(node("Topic orders")));
+    await expect(dead).toContainText("DLQ");
+    await expect(dead).toContainText("dead letters");
+    await expect(exchange).toContainText("topic");
+    // Eventscope's own queues and consumers are not the user's flow.
+    await expect(page.getByRole("button", { name: /^(Queue|Consumer) eventscope/ })).toHaveCount(0);
+
+    // Selecting the queue: its panel, its edges' labels (the binding's routing key and rate).
+    await jobs.click();
+    const panel = page.getByRole("complementary", { name: "Details of queue email.jobs" });
+    await expect(panel.getByRole("heading", { name: "email.jobs" })).toBeVisible();
+    await expect(page).toHaveURL(/\?node=queue%3Aemail\.jobs$/);
+    const binding = panel.getByRole("row").filter({ has: page.getByRole("cell", { name: "email.requested.#", exact: true }) });
+    await expect(binding).toContainText("email");
+    await expect(binding).toContainText(/\d\/s/);
+    await expect(panel.getByRole("row").filter({ has: page.getByRole("cell", { name: "email-sender", exact: true }) })).toContainText(/\d\/s/);
+    await expect(panel).toContainText("email.dlx");
+    await expect(page.locator(".graph-edge-label").filter({ hasText: /^email\.requested\.# · ≈?[\d.]+k?\/s$/ })).toBeVisible();
+    await expect(panel.getByRole("link", { name: /^Queue email\.jobs/ })).toHaveAttribute("href", "/groups/rabbitmq%3A%252F%2Femail.jobs?source=rabbitmq");
+    await saveScreenshot(page, testInfo, "overview-rabbitmq-queue");
   });
 
   test("a refused e-mail job, dead-lettered by RabbitMQ, is replayed to its exchange with one click", async ({ page, request }, testInfo) => {

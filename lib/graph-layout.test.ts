@@ -143,6 +143,64 @@ describe("layoutFlowGraph", () => {
   });
 });
 
+/** The demo's RabbitMQ part beside its Kafka part: notification-service on both. */
+function mixedGraph() {
+  const nodes = [
+    ...sagaGraph().nodes,
+    node("producer", "notification-service"),
+    node("producer", "email-sender"),
+    node("topic", "notifications"),
+    node("exchange", "email"),
+    node("exchange", "email.dlx"),
+    node("queue", "email.jobs"),
+    node("queue", "email.dead"),
+    node("consumer", "email-sender"),
+  ];
+  const edges: LayoutEdge[] = [
+    ...sagaGraph().edges,
+    { source: "producer:notification-service", target: "topic:notifications" },
+    { source: "producer:notification-service", target: "exchange:email" },
+    { source: "producer:email-sender", target: "exchange:email" },
+    { source: "exchange:email", target: "queue:email.jobs" },
+    { source: "exchange:email.dlx", target: "queue:email.dead" },
+    { source: "queue:email.jobs", target: "exchange:email.dlx" }, // dead letters: backwards, drawn but not shaping
+    { source: "queue:email.jobs", target: "consumer:email-sender" },
+  ];
+  return { nodes, edges };
+}
+
+describe("layoutFlowGraph with RabbitMQ", () => {
+  it("puts exchanges in the topics' column, queues in the groups', RabbitMQ consumers in a fourth, without overlaps", () => {
+    const { nodes, edges } = mixedGraph();
+    const layout = layoutFlowGraph(nodes, edges);
+    const x = (id: string) => layout.positions.get(id)!.x;
+    expect(x("exchange:email")).toBe(x("topic:orders"));
+    expect(x("exchange:email.dlx")).toBe(x("topic:orders"));
+    expect(x("queue:email.jobs")).toBe(x("group:analytics"));
+    expect(x("queue:email.dead")).toBe(x("group:analytics"));
+    expect(x("consumer:email-sender")).toBeGreaterThanOrEqual(x("group:analytics") + NODE_SIZE.group.width);
+    expect(x("producer:notification-service")).toBe(x("producer:order-service"));
+    expect(overlaps(layout, nodes)).toEqual([]);
+    expect(layout.width).toBe(x("consumer:email-sender") + NODE_SIZE.consumer.width);
+  });
+
+  it("keeps a RabbitMQ chain together: the queue beside its exchange, its consumer beside the queue", () => {
+    const nodes = [node("producer", "a"), node("producer", "b"), node("topic", "ta"), node("exchange", "xb"), node("group", "ga"), node("queue", "qb"), node("consumer", "cb")];
+    const edges = [
+      { source: "producer:a", target: "topic:ta" },
+      { source: "producer:b", target: "exchange:xb" },
+      { source: "topic:ta", target: "group:ga" },
+      { source: "exchange:xb", target: "queue:qb" },
+      { source: "queue:qb", target: "consumer:cb" },
+    ];
+    const layout = layoutFlowGraph(nodes, edges);
+    const y = (id: string) => layout.positions.get(id)!.y;
+    expect(Math.sign(y("topic:ta") - y("exchange:xb"))).toBe(Math.sign(y("group:ga") - y("queue:qb")));
+    // One consumer of one queue: straight across.
+    expect(y("consumer:cb") + NODE_SIZE.consumer.height / 2).toBeCloseTo(y("queue:qb") + NODE_SIZE.queue.height / 2, 0);
+  });
+});
+
 describe("layoutFlowGraph's ordering and placement", () => {
   it("orders columns so that a graph drawable without crossings is drawn without them", () => {
     // By name, a→z, b→y, c→x would cross three times: reversed, not once.

@@ -1,8 +1,9 @@
 import dagre, { type Graph } from "@dagrejs/dagre";
 
 /**
- * Layered left-to-right layout of the flow graph: producers in the first column, topics in the
- * second, consumer groups in the third. Pure and deterministic (same input, same positions),
+ * Layered left-to-right layout of the flow graph: producers in the first column, topics (and
+ * RabbitMQ exchanges) in the second, consumer groups (and RabbitMQ queues) in the third, RabbitMQ
+ * consumers in a fourth, drawn only when there are some. Pure and deterministic (same input, same positions),
  * so the overview can lay out on the server or in the browser and re-lay out only when the set
  * of nodes changes.
  *
@@ -13,7 +14,7 @@ import dagre, { type Graph } from "@dagrejs/dagre";
  * Edge labels are then placed along their edges where they overlap nothing (placeEdgeLabels).
  */
 
-export type FlowNodeKind = "producer" | "topic" | "group";
+export type FlowNodeKind = "producer" | "topic" | "group" | "exchange" | "queue" | "consumer";
 
 export interface LayoutNode {
   id: string;
@@ -47,13 +48,16 @@ export interface GraphLayout {
   height: number;
 }
 
-export const COLUMN_OF: Record<FlowNodeKind, number> = { producer: 0, topic: 1, group: 2 };
+export const COLUMN_OF: Record<FlowNodeKind, number> = { producer: 0, topic: 1, exchange: 1, group: 2, queue: 2, consumer: 3 };
 
 /** The sizes the overview renders its nodes at (components/graph), shared so layout and drawing agree. */
 export const NODE_SIZE: Record<FlowNodeKind, { width: number; height: number }> = {
   producer: { width: 190, height: 48 },
   topic: { width: 210, height: 64 },
+  exchange: { width: 210, height: 64 },
   group: { width: 230, height: 72 },
+  queue: { width: 230, height: 72 },
+  consumer: { width: 190, height: 56 },
 };
 
 /**
@@ -146,8 +150,10 @@ export function layoutFlowGraph(nodes: readonly LayoutNode[], edges: readonly La
     if (byId.has(node.id)) throw new Error(`duplicate node id ${node.id}`);
     byId.set(node.id, node);
   }
-  // Sorted input: the result depends only on the graph, not on the order it came in.
-  const columns: string[][] = [[], [], []];
+  // Sorted input: the result depends only on the graph, not on the order it came in. The fourth
+  // column (RabbitMQ consumers) exists only when it has nodes: a Kafka-only graph has three.
+  const columnCount = nodes.some((node) => COLUMN_OF[node.kind] === 3) ? 4 : 3;
+  const columns: string[][] = Array.from({ length: columnCount }, () => []);
   for (const node of [...nodes].sort((a, b) => compareIds(a.id, b.id))) columns[COLUMN_OF[node.kind]]!.push(node.id);
 
   // Only edges from one column to the next shape the layout; the others (a topic to its DLQ,
@@ -167,9 +173,9 @@ export function layoutFlowGraph(nodes: readonly LayoutNode[], edges: readonly La
 
   const order = orderColumns(columns, before, after);
 
-  // Each round goes across and back, so that the middle column (pulled from both sides) moves
+  // Each round goes across and back, so that the middle columns (pulled from both sides) move
   // twice as often as the outer ones, and each column follows the one placed just before it.
-  const sweep = [0, 1, 2, 1, 0, 1, 2];
+  const sweep = columnCount === 3 ? [0, 1, 2, 1, 0, 1, 2] : [0, 1, 2, 3, 2, 1, 0, 1, 2, 3];
   return placeColumns(order, byId, before, after, {
     columnGap,
     nodeGap,

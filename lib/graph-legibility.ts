@@ -180,14 +180,19 @@ export function placeEdgeLabels(nodes: ReadonlyMap<string, Box>, requests: reado
 
 /**
  * The size each kind of edge label is laid out at, px: wide enough for its widest usual text at
- * the overview's 10 px ("12.3k/s" for a producer, "12.3k/s · lag 123.4k" for a consumer), fixed so
+ * the overview's 10 px ("12.3k/s" for a producer, "12.3k/s · lag 123.4k" for a consumer, an
+ * exchange's routing keys cut to ROUTING_KEYS_LABEL_CHARS and "12.3k/s" for a binding), fixed so
  * that changing rates never move a label.
  */
-export const EDGE_LABEL_SIZE: Record<"produces" | "consumes" | "dead-letters", { width: number; height: number }> = {
+export const EDGE_LABEL_SIZE: Record<"produces" | "routes" | "consumes" | "dead-letters", { width: number; height: number }> = {
   produces: { width: 52, height: 14 },
+  routes: { width: 160, height: 14 },
   consumes: { width: 118, height: 14 },
   "dead-letters": { width: 52, height: 14 },
 };
 
-/** Label placement order: consumers' labels (lag) first, then producers', then dead letters'. */
-export const LABEL_PRIORITY: Record<keyof typeof EDGE_LABEL_SIZE, number> = { consumes: 0, produces: 1, "dead-letters": 2 };
+/** Characters of routing keys a binding's label shows (the rest is on hover and in the panel). */
+export const ROUTING_KEYS_LABEL_CHARS = 18;
+
+/** Label placement order: consumers' labels (lag) first, then producers', then bindings', then dead letters'. */
+export const LABEL_PRIORITY: Record<keyof typeof EDGE_LABEL_SIZE, number> = { consumes: 0, produces: 1, routes: 2, "dead-letters": 3 };

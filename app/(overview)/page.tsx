@@ -10,7 +10,8 @@ export const dynamic = "force-dynamic";
 type Props = { searchParams: Promise<Record<string, string | string[] | undefined>> };
 
 /**
- * `/`: the live flow graph, producers → topics → consumer groups; `?node=topic:orders` selects a
+ * `/`: the live flow graph, producers → topics → consumer groups, and on RabbitMQ publishers →
+ * exchanges → queues → consumers; `?node=topic:orders` (or `exchange:`, `queue:`, `consumer:`) selects a
  * node, `?source=<name>` draws one source only (every source side by side by default).
  */
 export default async function OverviewPage({ searchParams }: Props) {
@@ -31,7 +32,7 @@ export default async function OverviewPage({ searchParams }: Props) {
       </PageFrame>
     );
   }
-  if (graph.topics.length === 0 && graph.source === null) {
+  if (graph.topics.length === 0 && graph.exchanges.length === 0 && graph.queues.length === 0 && graph.source === null) {
     return (
       <main className="graph-empty">
         <h1>No events yet</h1>

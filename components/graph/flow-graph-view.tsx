@@ -148,8 +148,9 @@ export function FlowGraphView({ initialGraph, initialSelected }: { initialGraph:
     <div className="graph-root">
       <div className="graph-toolbar">
         <span>
-          {graph.producers.length} producers · {graph.topics.length} topics · {graph.groups.length} consumer groups · rates over the
-          last {formatDuration(graph.windowMs)}
+          {graph.producers.length} producers · {graph.topics.length} topics · {graph.groups.length} consumer groups
+          {graph.exchanges.length + graph.queues.length > 0 && ` · ${graph.exchanges.length} exchanges · ${graph.queues.length} queues`} · rates over
+          the last {formatDuration(graph.windowMs)}
         </span>
         {graph.sources.length > 1 && (
           <label className="graph-toolbar-source">

@@ -5,7 +5,7 @@ import { memo } from "react";
 import { formatDuration } from "@/lib/format-duration";
 import { formatCount } from "@/lib/format-number";
 import { formatRate } from "./format";
-import type { GroupFlowNode, ProducerFlowNode, TopicFlowNode } from "./to-flow";
+import type { ExchangeFlowNode, GroupFlowNode, ProducerFlowNode, QueueFlowNode, RabbitConsumerFlowNode, TopicFlowNode } from "./to-flow";
 
 /** The overview's custom nodes. Sizes come from NODE_SIZE (lib/graph-layout) through the CSS. */
 
@@ -101,9 +101,98 @@ function groupMeta(g: GroupFlowNode["data"]["group"]): string {
   return `lag ${formatCount(g.totalLag)}${behind} · ${g.members} ${g.members === 1 ? "member" : "members"} · ${g.state}`;
 }
 
+export const ExchangeNodeView = memo(function ExchangeNodeView({ data, selected }: NodeProps<ExchangeFlowNode>) {
+  const e = data.exchange;
+  return (
+    <div className={`graph-node graph-node-exchange${e.deadLetterExchange ? " graph-node-exchange-dlx" : ""}${selected ? " graph-node-selected" : ""}`}>
+      <Handles />
+      <div className="graph-node-kind">
+        exchange{e.type && <span className="graph-badge graph-badge-exchange-type">{e.type}</span>}
+        {e.deadLetterExchange && <span className="graph-badge graph-badge-dlq">DLX</span>}
+        {data.sourceTag && <SourceTag source={data.sourceTag} />}
+        <span className="graph-node-rate">{formatRate(e.messagesPerSecond)}</span>
+      </div>
+      <div className="graph-node-title" title={e.channel}>
+        {e.channel}
+      </div>
+      <div className="graph-node-meta" title={e.eventTypes.join(", ")}>
+        {e.eventTypes.length === 0 ? "no events collected" : e.eventTypes.join(", ")}
+      </div>
+    </div>
+  );
+});
+
+export const QueueNodeView = memo(function QueueNodeView({ data, selected }: NodeProps<QueueFlowNode>) {
+  const q = data.queue;
+  const status = q.health?.status ?? null;
+  const dlq = q.deadLetters !== null;
+  return (
+    <div
+      className={`graph-node graph-node-queue graph-health-${(status ?? "unknown").toLowerCase()}${dlq ? " graph-node-queue-dlq" : ""}${selected ? " graph-node-selected" : ""}`}
+    >
+      <Handles />
+      <div className="graph-node-kind">
+        <span className="graph-node-kind-text" title={`${q.type} queue`}>{`queue · ${q.type}`}</span>
+        {dlq && <span className="graph-badge graph-badge-dlq">DLQ</span>}
+        {data.sourceTag && <SourceTag source={data.sourceTag} />}
+        <span className={`graph-health graph-health-badge-${(status ?? "unknown").toLowerCase()}`} title={q.health?.reason ?? "not judged yet"}>
+          {status ?? "—"}
+        </span>
+      </div>
+      <div className="graph-node-title" title={q.name}>
+        {q.name}
+      </div>
+      <div className="graph-node-meta" title={queueMeta(q)}>
+        {dlq ? (
+          <span className="graph-dlq-count">
+            {formatCount(q.deadLetters!.total)} dead letters{q.deadLetters!.new > 0 ? ` (${formatCount(q.deadLetters!.new)} new)` : ""}
+          </span>
+        ) : (
+          queueMeta(q)
+        )}
+      </div>
+    </div>
+  );
+});
+
+/** A queue's figures in one line: lag (ready + unacked), how far behind, consumers. */
+export function queueMeta(q: QueueFlowNode["data"]["queue"]): string {
+  const lag = q.lag === null ? (q.type === "stream" ? "stream" : "lag ?") : `lag ${formatCount(q.lag)}`;
+  const behind = q.timeLagMs !== null ? (q.timeLagMs > 0 ? ` · ${formatDuration(q.timeLagMs)} behind` : "") : q.timeLagUnknownReason && q.type !== "stream" ? " · no timestamps" : "";
+  return `${lag}${behind} · ${q.consumers} ${q.consumers === 1 ? "consumer" : "consumers"}`;
+}
+
+export const RabbitConsumerNodeView = memo(function RabbitConsumerNodeView({ data, selected }: NodeProps<RabbitConsumerFlowNode>) {
+  const c = data.consumer;
+  return (
+    <div className={`graph-node graph-node-rabbit-consumer${selected ? " graph-node-selected" : ""}`}>
+      <Handles output={false} />
+      <div className="graph-node-kind">
+        consumer
+        {data.sourceTag && <SourceTag source={data.sourceTag} />}
+      </div>
+      <div className="graph-node-title" title={c.name}>
+        {c.name}
+      </div>
+      <div className="graph-node-meta" title={consumerMeta(c)}>
+        {consumerMeta(c)}
+      </div>
+    </div>
+  );
+});
+
+/** A consumer service's figures: prefetch (0 is unlimited) and channels. */
+export function consumerMeta(c: RabbitConsumerFlowNode["data"]["consumer"]): string {
+  const prefetch = c.prefetch.map((p) => (p === 0 ? "∞" : String(p))).join("/");
+  return `prefetch ${prefetch} · ${c.channels} ${c.channels === 1 ? "channel" : "channels"}${c.autoAck ? " · auto-ack" : ""}`;
+}
+
 /** A module constant: React Flow re-mounts every node when nodeTypes changes identity. */
 export const nodeTypes: NodeTypes = {
   producer: ProducerNodeView,
   topic: TopicNodeView,
   consumer: GroupNodeView,
+  exchange: ExchangeNodeView,
+  queue: QueueNodeView,
+  "rabbit-consumer": RabbitConsumerNodeView,
 };

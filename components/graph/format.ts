@@ -8,3 +8,16 @@ export function formatRate(perSecond: number | null | undefined, estimated = fal
   if (perSecond >= 10) return `${prefix}${Math.round(perSecond)}/s`;
   return `${prefix}${perSecond.toFixed(perSecond === 0 ? 0 : 1)}/s`;
 }
+
+/**
+ * A binding edge's routing keys in at most `max` characters: "order.# +2" for three keys, cut
+ * with "…"; "" when every key is empty (a fanout's, a headers exchange's).
+ */
+export function formatRoutingKeys(keys: readonly string[], max: number): string {
+  const shown = keys.filter((key) => key !== "");
+  if (shown.length === 0) return "";
+  const more = shown.length > 1 ? ` +${shown.length - 1}` : "";
+  const room = Math.max(1, max - more.length);
+  const first = shown[0]!.length > room ? `${shown[0]!.slice(0, room - 1)}…` : shown[0]!;
+  return `${first}${more}`;
+}

@@ -3,8 +3,19 @@
 import Link from "next/link";
 import { schemaHistoryHref } from "@/lib/api-schemas/schema-history";
 import { useEffect, useState } from "react";
-import { type FlowGraph, type GraphNodeId, type GroupDetail, splitNodeId, type TopicDetail } from "@/lib/api-schemas/graph";
+import {
+  type ExchangeNode,
+  type FlowEdge,
+  type FlowGraph,
+  type GraphNodeId,
+  type GroupDetail,
+  type QueueNode,
+  type RabbitConsumerNode,
+  splitNodeId,
+  type TopicDetail,
+} from "@/lib/api-schemas/graph";
 import { eventHref, sourceQuery } from "@/lib/api-schemas/events";
+import { groupHref, type StoredGroupHealth } from "@/lib/api-schemas/groups";
 import { whoConsumesHref } from "@/lib/api-schemas/who-consumes";
 import { formatDuration } from "@/lib/format-duration";
 import { formatCount } from "@/lib/format-number";
@@ -15,7 +26,8 @@ type LoadState = { id: string; detail: Detail | null; error: string | null };
 
 async function fetchDetail(id: GraphNodeId, signal: AbortSignal): Promise<Detail | null> {
   const { kind, name, source } = splitNodeId(id);
-  if (kind === "producer") return null;
+  // A producer's and RabbitMQ's nodes are told in full by the graph itself.
+  if (kind !== "topic" && kind !== "group") return null;
   const path = kind === "topic" ? `/api/graph/topics/${encodeURIComponent(name)}` : `/api/graph/groups/${encodeURIComponent(name)}`;
   const url = `${path}${sourceQuery(source)}`;
   const response = await fetch(url, { signal, cache: "no-store" });
@@ -47,11 +59,15 @@ export function NodePanel({ id, graph, refreshedAt, onClose }: { id: GraphNodeId
 
   const { kind, name } = splitNodeId(id);
   const current = state.id === id ? state : { id, detail: null, error: null };
+  const fetched = kind === "topic" || kind === "group";
+  const exchange = kind === "exchange" ? graph.exchanges.find((e) => e.id === id) : undefined;
+  const queue = kind === "queue" ? graph.queues.find((q) => q.id === id) : undefined;
+  const consumer = kind === "consumer" ? graph.consumers.find((c) => c.id === id) : undefined;
   return (
     <aside className="graph-panel" aria-label={`Details of ${kind} ${name}`}>
       <div className="graph-panel-head">
         <div>
-          <div className="graph-panel-kind">{kind === "group" ? "consumer group" : kind}</div>
+          <div className="graph-panel-kind">{PANEL_KIND[kind]}</div>
           <h2 className="graph-panel-title">{kind === "producer" && name.startsWith("?") ? `unknown producer of ${name.slice(1)}` : name}</h2>
         </div>
         <button type="button" className="graph-panel-close" onClick={onClose} aria-label="Close details">
@@ -62,8 +78,168 @@ export function NodePanel({ id, graph, refreshedAt, onClose }: { id: GraphNodeId
       {kind === "producer" && <ProducerPanel id={id} name={name} graph={graph} />}
       {current.detail?.kind === "topic" && <TopicPanel detail={current.detail.detail} graph={graph} />}
       {current.detail?.kind === "group" && <GroupPanel detail={current.detail.detail} />}
-      {kind !== "producer" && !current.detail && !current.error && <p className="graph-panel-muted">Loading…</p>}
+      {exchange && <ExchangePanel exchange={exchange} graph={graph} />}
+      {queue && <QueuePanel queue={queue} graph={graph} />}
+      {consumer && <RabbitConsumerPanel consumer={consumer} graph={graph} />}
+      {fetched && !current.detail && !current.error && <p className="graph-panel-muted">Loading…</p>}
     </aside>
+  );
+}
+
+const PANEL_KIND: Record<ReturnType<typeof splitNodeId>["kind"], string> = {
+  producer: "producer",
+  topic: "topic",
+  group: "consumer group",
+  exchange: "RabbitMQ exchange",
+  queue: "RabbitMQ queue",
+  consumer: "RabbitMQ consumer",
+};
+
+/** A node's name from its id, as the panels' tables show it (`exchange:email` → email). */
+function nameOf(id: string): string {
+  return id.slice(id.indexOf(":") + 1);
+}
+
+/** The edges of a kind that leave (`from`) or reach (`to`) a node. */
+function edgesOf(graph: FlowGraph, id: string, kind: FlowEdge["kind"], end: "from" | "to"): FlowEdge[] {
+  return graph.edges.filter((e) => e.kind === kind && (end === "from" ? e.source === id : e.target === id));
+}
+
+/** Routing keys in full, "" shown as such (a fanout's or a headers exchange's binding). */
+function routingKeysText(keys: readonly string[] | undefined): string {
+  return (keys ?? []).map((k) => (k === "" ? '""' : k)).join(", ");
+}
+
+/**
+ * A node's edges of one kind as a table: the node at the other `end`, the routing keys (`keys`,
+ * bindings), the rate, the lag (`lag`, consumers).
+ */
+function EdgeTable(props: { edges: readonly FlowEdge[]; end: "source" | "target"; header: string; empty: string; keys?: boolean; lag?: boolean }) {
+  const { edges, end, header, empty, keys = false, lag = false } = props;
+  if (edges.length === 0) return <p className="graph-panel-muted">{empty}</p>;
+  return (
+    <table className="graph-table">
+      <thead>
+        <tr>
+          <th>{header}</th>
+          {keys && <th>routing keys</th>}
+          <th>rate</th>
+          {lag && <th>lag</th>}
+        </tr>
+      </thead>
+      <tbody>
+        {edges.map((e) => (
+          <tr key={e.id}>
+            <td>{nameOf(e[end])}</td>
+            {keys && <td>{routingKeysText(e.routingKeys)}</td>}
+            <td>{formatRate(e.messagesPerSecond, e.estimated)}</td>
+            {lag && <td>{formatCount(e.lag ?? null)}</td>}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function ExchangePanel({ exchange, graph }: { exchange: ExchangeNode; graph: FlowGraph }) {
+  const publishers = edgesOf(graph, exchange.id, "produces", "to");
+  const routes = edgesOf(graph, exchange.id, "routes", "from");
+  const deadLetteredBy = edgesOf(graph, exchange.id, "dead-letters", "to");
+  return (
+    <>
+      <dl className="graph-facts">
+        <dt>type</dt>
+        <dd>{exchange.type ?? "not listed yet"}</dd>
+        <dt>vhost</dt>
+        <dd>{exchange.vhost}</dd>
+        <dt>source</dt>
+        <dd>{exchange.source}</dd>
+        <dt>rate</dt>
+        <dd>{formatRate(exchange.messagesPerSecond)} published in</dd>
+      </dl>
+      {deadLetteredBy.length > 0 && (
+        <p>
+          Dead-letter exchange of {deadLetteredBy.map((e) => nameOf(e.source)).join(", ")}.
+        </p>
+      )}
+      <h3>Event types</h3>
+      <EventTypeChips types={exchange.eventTypes} />
+      <h3>Publishers</h3>
+      <p>{publishers.length === 0 ? "none seen" : publishers.map((e) => `${nameOf(e.source)} (${formatRate(e.messagesPerSecond, e.estimated)})`).join(", ")}</p>
+      <h3>Bound queues</h3>
+      <EdgeTable edges={routes} end="target" header="queue" keys empty="no queue is bound to it" />
+      <p>
+        <Link href={`/events?${new URLSearchParams({ topic: exchange.channel })}${sourceQuery(exchange.source, "&")}`}>Events of {exchange.channel} →</Link>
+      </p>
+      <p>
+        <Link href={whoConsumesHref({ topic: exchange.channel })}>Who consumes {exchange.channel} →</Link>
+      </p>
+    </>
+  );
+}
+
+function QueuePanel({ queue, graph }: { queue: QueueNode; graph: FlowGraph }) {
+  const bound = edgesOf(graph, queue.id, "routes", "to");
+  const consumers = edgesOf(graph, queue.id, "consumes", "from");
+  const deadLettersTo = edgesOf(graph, queue.id, "dead-letters", "from");
+  return (
+    <>
+      <dl className="graph-facts">
+        <dt>type</dt>
+        <dd>{queue.type}</dd>
+        <HealthFact health={queue.health} />
+        <dt>lag</dt>
+        <dd>
+          {queue.lag === null ? "unknown" : formatCount(queue.lag)}
+          {queue.ready !== null && queue.unacknowledged !== null ? ` (${formatCount(queue.ready)} ready, ${formatCount(queue.unacknowledged)} unacked)` : ""}
+        </dd>
+        <dt>behind</dt>
+        <dd>{queue.timeLagMs !== null ? formatDuration(queue.timeLagMs) : queue.timeLagUnknownReason ?? "unknown"}</dd>
+        <dt>consumers</dt>
+        <dd>{queue.consumers}</dd>
+        {queue.deadLetters && <DeadLettersFact counts={queue.deadLetters} />}
+        {deadLettersTo.length > 0 && (
+          <>
+            <dt>dead-letters to</dt>
+            <dd>{deadLettersTo.map((e) => nameOf(e.target)).join(", ")}</dd>
+          </>
+        )}
+      </dl>
+      <h3>Bound from</h3>
+      <EdgeTable edges={bound} end="source" header="exchange" keys empty="no exchange in the graph routes to it" />
+      <h3>Consumed by</h3>
+      <EdgeTable edges={consumers} end="target" header="service" empty="no consumers" />
+      <p>
+        <Link href={groupHref(queue.queueId, { source: queue.source })}>Queue {queue.name}: consumers, lag over time →</Link>
+      </p>
+    </>
+  );
+}
+
+function RabbitConsumerPanel({ consumer, graph }: { consumer: RabbitConsumerNode; graph: FlowGraph }) {
+  const queues = edgesOf(graph, consumer.id, "consumes", "to");
+  return (
+    <>
+      <dl className="graph-facts">
+        <dt>connection</dt>
+        <dd>{consumer.named ? "client-provided name" : "RabbitMQ's name (the client gave none)"}</dd>
+        <dt>consumers</dt>
+        <dd>
+          {consumer.consumers} on {consumer.channels} {consumer.channels === 1 ? "channel" : "channels"}
+        </dd>
+        <dt>prefetch</dt>
+        <dd>{consumer.prefetch.map((p) => (p === 0 ? "unlimited" : String(p))).join(", ")}</dd>
+        <dt>acks</dt>
+        <dd>{consumer.autoAck ? "some consumers acknowledge automatically" : "manual"}</dd>
+      </dl>
+      <h3>Consumes</h3>
+      <EdgeTable edges={queues} end="source" header="queue" lag empty="no queue" />
+      {consumer.named && (
+        <p>
+          <Link href={whoConsumesHref({ service: consumer.name })}>What {consumer.name} consumes →</Link>
+        </p>
+      )}
+    </>
   );
 }
 
@@ -77,14 +253,17 @@ function ProducerPanel({ id, name, graph }: { id: string; name: string; graph: F
       <table className="graph-table">
         <thead>
           <tr>
-            <th>topic</th>
+            <th>topic or exchange</th>
             <th>rate</th>
           </tr>
         </thead>
         <tbody>
           {edges.map((e) => (
             <tr key={e.id}>
-              <td>{e.target.slice("topic:".length)}</td>
+              <td>
+                {e.target.startsWith("exchange") ? "exchange " : ""}
+                {nameOf(e.target)}
+              </td>
               <td>{formatRate(e.messagesPerSecond, e.estimated)}</td>
             </tr>
           ))}
@@ -114,30 +293,10 @@ function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }
         <dd>{formatRate(node?.messagesPerSecond ?? null)} over the last minute</dd>
         <dt>messages</dt>
         <dd>{formatCount(node?.messages ?? null)}</dd>
-        {node?.deadLetters && (
-          <>
-            <dt>dead letters</dt>
-            <dd>
-              {formatCount(node.deadLetters.total)} ({formatCount(node.deadLetters.new)} new)
-            </dd>
-          </>
-        )}
+        {node?.deadLetters && <DeadLettersFact counts={node.deadLetters} />}
       </dl>
       <h3>Event types</h3>
-      {detail.eventTypes.length === 0 ? (
-        <p className="graph-panel-muted">none recognised</p>
-      ) : (
-        <ul className="graph-chips">
-          {detail.eventTypes.map((type) => (
-            <li key={type}>
-              <Link href={whoConsumesHref({ type })}>{type}</Link>{" "}
-              <Link href={schemaHistoryHref(type)} aria-label={`Schema history of ${type}`} title={`Schema history of ${type}`}>
-                (schema)
-              </Link>
-            </li>
-          ))}
-        </ul>
-      )}
+      <EventTypeChips types={detail.eventTypes} />
       <h3>Producers</h3>
       <p>{producers.length === 0 ? "none seen" : producers.map((p) => (p === "" ? "unknown producer" : p)).join(", ")}</p>
       <h3>Consumer groups</h3>
@@ -221,17 +380,55 @@ function TopicPanel({ detail, graph }: { detail: TopicDetail; graph: FlowGraph }
   );
 }
 
+/** A DLQ topic's or queue's dead letters, and how many are new. */
+function DeadLettersFact({ counts }: { counts: { total: number; new: number } }) {
+  return (
+    <>
+      <dt>dead letters</dt>
+      <dd>
+        {formatCount(counts.total)} ({formatCount(counts.new)} new)
+      </dd>
+    </>
+  );
+}
+
+/** The event types seen on a topic or an exchange: who consumes each, and its schema history. */
+function EventTypeChips({ types }: { types: readonly string[] }) {
+  if (types.length === 0) return <p className="graph-panel-muted">none recognised</p>;
+  return (
+    <ul className="graph-chips">
+      {types.map((type) => (
+        <li key={type}>
+          <Link href={whoConsumesHref({ type })}>{type}</Link>{" "}
+          <Link href={schemaHistoryHref(type)} aria-label={`Schema history of ${type}`} title={`Schema history of ${type}`}>
+            (schema)
+          </Link>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** A group's or a queue's health as the poller last judged it: its verdict and why. */
+function HealthFact({ health }: { health: StoredGroupHealth | null }) {
+  return (
+    <>
+      <dt>health</dt>
+      <dd>
+        <span className={`graph-health graph-health-badge-${(health?.status ?? "unknown").toLowerCase()}`}>{health?.status ?? "—"}</span>{" "}
+        {health?.reason ?? "not judged yet"}
+      </dd>
+    </>
+  );
+}
+
 function GroupPanel({ detail }: { detail: GroupDetail }) {
   return (
     <>
       <dl className="graph-facts">
         <dt>state</dt>
         <dd>{detail.state}</dd>
-        <dt>health</dt>
-        <dd>
-          <span className={`graph-health graph-health-badge-${(detail.health?.status ?? "unknown").toLowerCase()}`}>{detail.health?.status ?? "—"}</span>{" "}
-          {detail.health?.reason ?? "not judged yet"}
-        </dd>
+        <HealthFact health={detail.health} />
         <dt>total lag</dt>
         <dd>{formatCount(detail.totalLag)}</dd>
       </dl>

@@ -18,6 +18,15 @@ describe("graph query schemas", () => {
     expect(() => parseOverviewPageQuery({ node: "orders" })).toThrow(/producer:<name>, topic:<name> or group:<group id>/);
   });
 
+  it("accepts RabbitMQ's exchange, queue and consumer node ids, qualified by source or not", () => {
+    expect(parseOverviewPageQuery({ node: "queue:email.jobs" })).toEqual({ node: "queue:email.jobs" });
+    expect(parseOverviewPageQuery({ node: "exchange:staging/orders" })).toEqual({ node: "exchange:staging/orders" });
+    expect(graphNodeIdSchema.safeParse("consumer@rabbit-eu:10.0.0.4:5000 -> 10.0.0.9:5672").success).toBe(true);
+    expect(splitNodeId("consumer@rabbit-eu:10.0.0.4:5000 -> 10.0.0.9:5672")).toEqual({ kind: "consumer", name: "10.0.0.4:5000 -> 10.0.0.9:5672", source: "rabbit-eu" });
+    expect(graphNodeIdSchema.safeParse("binding:email").success).toBe(false);
+    expect(() => parseOverviewPageQuery({ node: "email" })).toThrow(/exchange:<name>, queue:<name> or consumer:<name>/);
+  });
+
   it("splits a node id at the first colon only", () => {
     expect(splitNodeId("topic:a:b")).toEqual({ kind: "topic", name: "a:b" });
     expect(overviewHref("group:a b")).toBe("/?node=group%3Aa%20b");

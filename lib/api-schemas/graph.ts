@@ -5,22 +5,32 @@ import { queryRecord, sourceParamSchema, type RawQuery } from "./query-params.ts
 import { consumingGroupSchema, producerOfTopicSchema } from "./who-consumes.ts";
 
 /**
- * The overview's flow graph: `GET /api/graph` (and the page `/`), the selected node in the URL
+ * The overview's flow graph: `GET /api/graph` (and the page `/`): Kafka's producers → topics →
+ * consumer groups and RabbitMQ's publishers → exchanges → queues → consumers, the selected node in the URL
  * (`/?node=topic:orders`), and the side panel's detail routes
  * `GET /api/graph/topics/[topic]` and `GET /api/graph/groups/[group]`.
  */
 
 const MAX_NAME = 1000;
 
+/** The kinds of node whose name is per source (a producer is a service, whatever it writes to). */
+export type SourcedNodeKind = "topic" | "group" | "exchange" | "queue" | "consumer";
+export type GraphNodeKind = "producer" | SourcedNodeKind;
+
 /**
- * A node of the flow graph: `producer:<name>`, `topic:<name>` or `group:<group id>`. A topic or
- * group whose name is on several sources is qualified by its source: `topic@<source>:<name>`
- * (source names have no colon, so the first colon still ends the prefix).
+ * A node of the flow graph: `producer:<name>`, `topic:<name>`, `group:<group id>`, and for
+ * RabbitMQ `exchange:<channel>` (the exchange's events channel: its name, `<vhost>/<name>` off vhost
+ * "/"), `queue:<name>` (`<vhost>/<name>` off vhost "/") and `consumer:<connection name>`. A node
+ * whose name is on several sources is qualified by its source: `topic@<source>:<name>` (source names
+ * have no colon, so the first colon still ends the prefix).
  */
 export const graphNodeIdSchema = z
   .string()
   .max(MAX_NAME + 52, `a node id has at most ${MAX_NAME + 52} characters`)
-  .regex(/^(producer|(topic|group)(@[a-z0-9-]{1,40})?):[\s\S]+$/, "a node id is producer:<name>, topic:<name> or group:<group id>");
+  .regex(
+    /^(producer|(topic|group|exchange|queue|consumer)(@[a-z0-9-]{1,40})?):[\s\S]+$/,
+    "a node id is producer:<name>, topic:<name> or group:<group id> (on RabbitMQ: exchange:<name>, queue:<name> or consumer:<name>)",
+  );
 
 export type GraphNodeId = z.infer<typeof graphNodeIdSchema>;
 
@@ -60,15 +70,15 @@ export const graphNameSchema = z
   .max(MAX_NAME, `a name has at most ${MAX_NAME} characters`);
 
 /** A node id's kind and name, and its source when the id names one (`topic@<source>:<name>`). */
-export function splitNodeId(id: GraphNodeId): { kind: "producer" | "topic" | "group"; name: string; source?: string } {
+export function splitNodeId(id: GraphNodeId): { kind: GraphNodeKind; name: string; source?: string } {
   const colon = id.indexOf(":");
   const [kind, source] = id.slice(0, colon).split("@");
-  const split = { kind: kind as "producer" | "topic" | "group", name: id.slice(colon + 1) };
+  const split = { kind: kind as GraphNodeKind, name: id.slice(colon + 1) };
   return source === undefined ? split : { ...split, source };
 }
 
-/** The id of a topic or group node: qualified by its source only when its name is on several (`qualified`). */
-export function graphNodeId(kind: "topic" | "group", name: string, source: string, qualified: boolean): string {
+/** The id of a node of a source: qualified by its source only when its name is on several (`qualified`). */
+export function graphNodeId(kind: SourcedNodeKind, name: string, source: string, qualified: boolean): string {
   return qualified ? `${kind}@${source}:${name}` : `${kind}:${name}`;
 }
 
@@ -131,11 +141,84 @@ export const groupNodeSchema = z.object({
 
 export type GroupNode = z.infer<typeof groupNodeSchema>;
 
+/**
+ * A RabbitMQ exchange that carries collected messages, has bindings to a drawn queue, or is a drawn
+ * queue's dead-letter exchange. Not drawn: the default exchange, RabbitMQ's own `amq.*` unless
+ * something flows through them.
+ */
+export const exchangeNodeSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  vhost: z.string(),
+  exchange: z.string(),
+  /** The events channel its messages are stored under (the events search's `topic`). */
+  channel: z.string(),
+  /** topic, direct, fanout, headers, …; null until the queue poller has listed it. */
+  type: z.string().nullable(),
+  /** Published into it, as the management plugin averages it; null when not reported. */
+  messagesPerSecond: z.number().nullable(),
+  eventTypes: z.array(z.string()),
+  /** Some drawn queue dead-letters into it (`x-dead-letter-exchange`). */
+  deadLetterExchange: z.boolean(),
+});
+
+export type ExchangeNode = z.infer<typeof exchangeNodeSchema>;
+
+/** A RabbitMQ queue (not Eventscope's own `eventscope.*`): in the consumer groups' column. */
+export const queueNodeSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  vhost: z.string(),
+  name: z.string(),
+  /** Its id on the consumers page (rabbitQueueId in lib/api-schemas/groups.ts). */
+  queueId: z.string(),
+  /** classic, quorum or stream. */
+  type: z.string(),
+  ready: z.string().nullable(),
+  unacknowledged: z.string().nullable(),
+  /** ready + unacknowledged; null for a stream (its count is its length) or when not reported. */
+  lag: z.string().nullable(),
+  consumers: z.number(),
+  /** Age of the head message (the oldest not yet acked), ms; null when unknown. */
+  timeLagMs: z.number().nullable(),
+  /** Why timeLagMs is null, in words (no timestamps, a stream); null when known or when nothing is reported. */
+  timeLagUnknownReason: z.string().nullable(),
+  /** As the queue poller last judged it; null until it has. */
+  health: storedGroupHealthSchema.nullable(),
+  /** Bound to a drawn queue's dead-letter exchange: its dead letters (stored through that exchange), by status. */
+  deadLetters: z.object({ total: z.number(), new: z.number() }).nullable(),
+});
+
+export type QueueNode = z.infer<typeof queueNodeSchema>;
+
+/** A service consuming RabbitMQ queues: its consumers grouped by connection name (else connection). */
+export const rabbitConsumerNodeSchema = z.object({
+  id: z.string(),
+  source: z.string(),
+  /** The client-provided connection name, or RabbitMQ's name of the connection when none was given. */
+  name: z.string(),
+  named: z.boolean(),
+  consumers: z.number(),
+  /** Distinct channels its consumers are on. */
+  channels: z.number(),
+  /** Distinct prefetch counts of its consumers, ascending (0: unlimited). */
+  prefetch: z.array(z.number()),
+  /** Some of its consumers acknowledge automatically (no ack). */
+  autoAck: z.boolean(),
+});
+
+export type RabbitConsumerNode = z.infer<typeof rabbitConsumerNodeSchema>;
+
 export const flowEdgeSchema = z.object({
   id: z.string(),
   source: z.string(),
   target: z.string(),
-  kind: z.enum(["produces", "consumes", "dead-letters"]),
+  /**
+   * produces: producer → topic or exchange; routes: exchange → queue (through its bindings);
+   * consumes: topic → group or queue → RabbitMQ consumer; dead-letters: topic → DLQ topic or queue →
+   * its dead-letter exchange.
+   */
+  kind: z.enum(["produces", "routes", "consumes", "dead-letters"]),
   /** Messages/s over the window; null when not measurable. */
   messagesPerSecond: z.number().nullable(),
   /**
@@ -143,8 +226,10 @@ export const flowEdgeSchema = z.object({
    * events so far: end offsets count a topic's records, not who wrote them.
    */
   estimated: z.boolean(),
-  /** consumes: the group's lag on this topic. */
+  /** consumes: the group's lag on this topic, or the queue's lag (ready + unacknowledged). */
   lag: z.string().nullable().optional(),
+  /** routes: the bindings' routing keys, sorted (a fanout's or a headers exchange's are often ""). */
+  routingKeys: z.array(z.string()).optional(),
 });
 
 export type FlowEdge = z.infer<typeof flowEdgeSchema>;
@@ -160,6 +245,10 @@ export const flowGraphSchema = z.object({
   producers: z.array(producerNodeSchema),
   topics: z.array(topicNodeSchema),
   groups: z.array(groupNodeSchema),
+  /** RabbitMQ: exchanges (beside the topics), queues (beside the groups), consumers (a column of their own). */
+  exchanges: z.array(exchangeNodeSchema),
+  queues: z.array(queueNodeSchema),
+  consumers: z.array(rabbitConsumerNodeSchema),
   edges: z.array(flowEdgeSchema),
 });
 

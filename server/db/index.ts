@@ -83,6 +83,7 @@ export {
   type RabbitQueueSnapshot,
   type RabbitBindingSnapshot,
   type RabbitConsumerSnapshot,
+  type RabbitExchangeSnapshot,
   type SyncRabbitVhostOptions,
 } from "./rabbitmq-state.ts";
 export { insertRabbitDeliveries, type RabbitDeliveryRow } from "./rabbitmq-deliveries.ts";

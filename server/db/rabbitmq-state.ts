@@ -4,7 +4,7 @@ import { toDatabaseError } from "./errors.ts";
 
 /**
  * What the RabbitMQ queue poller writes every few seconds, per source and vhost: the queues with
- * their counts and rates, their bindings, their consumers, one lag sample per queue, and each
+ * their counts and rates, their bindings, their consumers, the exchanges with their publish rates, one lag sample per queue, and each
  * queue's health over the window (lib/lag-health.ts evaluateQueueHealth). One transaction per
  * vhost, array parameters (unnest): a vhost of hundreds of queues costs a handful of statements.
  *
@@ -56,11 +56,25 @@ export interface RabbitConsumerSnapshot {
   exclusive: boolean;
 }
 
+/** An exchange (not the default exchange ""), with the rate messages are published into it. */
+export interface RabbitExchangeSnapshot {
+  name: string;
+  /** direct, topic, fanout, headers, or a plugin's type. */
+  type: string;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  /** Messages/s, as the management plugin averages them; null without stats (nothing published yet). */
+  publishInRate: number | null;
+}
+
 export interface RabbitVhostSnapshot {
   vhost: string;
   queues: readonly RabbitQueueSnapshot[];
   bindings: readonly RabbitBindingSnapshot[];
   consumers: readonly RabbitConsumerSnapshot[];
+  /** The vhost's exchanges; absent: not listed this time, the stored ones are kept. */
+  exchanges?: readonly RabbitExchangeSnapshot[];
 }
 
 export interface SyncRabbitVhostOptions {
@@ -195,6 +209,28 @@ export async function syncRabbitVhost(
        WHERE q.source_id = $1 AND q.vhost = $2 AND q.name = c.queue AND q.consumer_names IS DISTINCT FROM c.names`,
       [sourceId, vhost],
     );
+
+    if (snapshot.exchanges) {
+      const exchanges = snapshot.exchanges.filter((e) => e.name !== "");
+      await client.query(`DELETE FROM rabbitmq_exchanges WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);
+      await client.query(
+        `INSERT INTO rabbitmq_exchanges (source_id, vhost, name, type, durable, auto_delete, internal, publish_in_rate, updated_at)
+         SELECT $1::smallint, $2::text, u.*, $9::timestamptz
+         FROM unnest($3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::boolean[], $8::float8[]) AS u
+         ON CONFLICT DO NOTHING`,
+        [
+          sourceId,
+          vhost,
+          exchanges.map((e) => e.name),
+          exchanges.map((e) => e.type),
+          exchanges.map((e) => e.durable),
+          exchanges.map((e) => e.autoDelete),
+          exchanges.map((e) => e.internal),
+          exchanges.map((e) => e.publishInRate),
+          at,
+        ],
+      );
+    }
 
     // One sample per queue whose counts the broker reported.
     const sampled = queues.filter((q) => q.messagesReady !== null && q.messagesUnacknowledged !== null);

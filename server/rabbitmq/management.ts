@@ -38,6 +38,13 @@ export interface ManagementExchange {
   auto_delete: boolean;
   internal: boolean;
   arguments: Record<string, unknown>;
+  /** Absent until something is published into it (and with the management plugin's rates disabled). */
+  message_stats?: {
+    publish_in?: number;
+    publish_in_details?: { rate: number };
+    publish_out?: number;
+    publish_out_details?: { rate: number };
+  };
 }
 
 /** A binding, as `GET /api/bindings/<vhost>` lists them. */

@@ -1,4 +1,7 @@
+import { channelOfExchange, OWN_QUEUE_PREFIX } from "../../../lib/rabbitmq-names.ts";
 import type { ManagementBinding, ManagementExchange, ManagementQueue } from "../../rabbitmq/management.ts";
+
+export { channelOfExchange, OWN_QUEUE_PREFIX };
 
 /**
  * Collection mode `bindings` (README.md, "RabbitMQ"), as a pure function of what the management
@@ -6,9 +9,6 @@ import type { ManagementBinding, ManagementExchange, ManagementQueue } from "../
  * each gets, the events channel its messages are stored under, and the bindings that make the
  * stream receive every message the exchange routes.
  */
-
-/** Every queue Eventscope declares starts with this; nothing else on the broker is touched. */
-export const OWN_QUEUE_PREFIX = "eventscope.";
 
 export type CollectedExchangeType = "topic" | "fanout" | "headers" | "direct";
 
@@ -79,11 +79,6 @@ export function deadLetterExchangesOf(queues: readonly ManagementQueue[]): Set<s
     }
   }
   return found;
-}
-
-/** The events channel of an exchange's messages: its name, or `<vhost>/<exchange>` outside vhost "/". */
-export function channelOfExchange(vhost: string, exchange: string): string {
-  return vhost === "/" ? exchange : `${vhost}/${exchange}`;
 }
 
 /**

@@ -97,6 +97,8 @@ beforeAll(async () => {
     if (message) timers.push(setTimeout(() => slow.ack(message), 1_000));
   });
   timers.push(setInterval(() => setup.sendToQueue("orders.growing", Buffer.from("{}"), { timestamp: Math.floor(Date.now() / 1000) }), 300));
+  // Published into the exchange orders with a key nothing is bound to: its publish rate, and no queue's.
+  timers.push(setInterval(() => setup.publish("orders", "nothing.bound", Buffer.from("{}")), 100));
 
   const config: RabbitMqSourceConfig = {
     name: "rabbit-test",
@@ -205,6 +207,31 @@ describe("the RabbitMQ queue poller", () => {
     ]);
     expect(rows.find((r) => r.queue === "orders.held")!.consumer_tag).toBe("shipping-1");
     expect(rows[0]!.connection).toMatch(/^127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+$/);
+  });
+
+  it("stores the exchanges with their type and the rate published into them, without the default exchange", async () => {
+    type ExchangeRow = { name: string; type: string; internal: boolean; publish_in_rate: number | null };
+    const exchanges = async () =>
+      new Map(
+        (
+          await db.pool.query<ExchangeRow>(`SELECT name, type, internal, publish_in_rate FROM rabbitmq_exchanges WHERE source_id = $1 AND vhost = '/'`, [
+            source.id,
+          ])
+        ).rows.map((r) => [r.name, r]),
+      );
+    // The management plugin averages rates over its 5 s sampling: wait for the first non-zero one.
+    const rows = await pollUntil("a publish rate on orders", async () => {
+      const found = await exchanges();
+      return (found.get("orders")?.publish_in_rate ?? 0) > 0 ? found : undefined;
+    }, 30_000, 500);
+    expect(rows.get("orders")).toMatchObject({ type: "topic", internal: false });
+    // About 10 messages/s (one every 100 ms), as RabbitMQ averages it.
+    expect(rows.get("orders")!.publish_in_rate).toBeGreaterThan(2);
+    expect(rows.get("orders")!.publish_in_rate).toBeLessThan(30);
+    expect(rows.get("orders.dlx")).toMatchObject({ type: "fanout" });
+    // RabbitMQ's own are stored (the graph decides what to draw); the default exchange is not.
+    expect(rows.get("amq.topic")).toMatchObject({ type: "topic" });
+    expect(rows.has("")).toBe(false);
   });
 
   it("marks a deleted queue and forgets its consumers", async () => {

@@ -6,6 +6,7 @@ import {
   type ManagementClient,
   type ManagementConnection,
   type ManagementConsumer,
+  type ManagementExchange,
   type ManagementQueue,
 } from "../../rabbitmq/management.ts";
 import { startPollLoop } from "../poll-loop.ts";
@@ -15,8 +16,8 @@ import { OWN_QUEUE_PREFIX } from "./bindings-plan.ts";
 /**
  * The RabbitMQ queue poller: every EVENTSCOPE_POLL_MS, per collected vhost, a read-only look through
  * the management HTTP API at the queues (after the source's queuesInclude / queuesExclude; never
- * Eventscope's own `eventscope.*` queues), their
- * bindings, their consumers with the connections they came on, stored by server/db
+ * Eventscope's own `eventscope.*` queues), their bindings, their consumers with the connections
+ * they came on, the exchanges with their types and publish rates (for the overview graph), stored by server/db
  * (rabbitmq-state.ts) with one lag sample per queue and each queue's health.
  *
  * Read-only: GETs only. One poller per source across collector instances (the source's advisory
@@ -62,7 +63,13 @@ function clientProvidedName(connection: ManagementConnection | undefined): strin
 export function toVhostSnapshot(
   vhost: string,
   config: Pick<RabbitMqSourceConfig, "queuesInclude" | "queuesExclude">,
-  answers: { queues: ManagementQueue[]; bindings: ManagementBinding[]; consumers: ManagementConsumer[]; connections: ManagementConnection[] },
+  answers: {
+    queues: ManagementQueue[];
+    bindings: ManagementBinding[];
+    consumers: ManagementConsumer[];
+    connections: ManagementConnection[];
+    exchanges?: ManagementExchange[];
+  },
 ): RabbitVhostSnapshot {
   const filter = { include: config.queuesInclude, exclude: config.queuesExclude };
   // Eventscope's own queues (streams, relays) are not the user's: left out, as the Kafka
@@ -72,6 +79,21 @@ export function toVhostSnapshot(
   const connections = new Map(answers.connections.map((c) => [c.name, c]));
   return {
     vhost,
+    // Every exchange but the default one (it has no name to draw, and nothing can be bound to it).
+    ...(answers.exchanges
+      ? {
+          exchanges: answers.exchanges
+            .filter((e) => e.name !== "")
+            .map((e) => ({
+              name: e.name,
+              type: e.type,
+              durable: e.durable,
+              autoDelete: e.auto_delete,
+              internal: e.internal,
+              publishInRate: finite(e.message_stats?.publish_in_details?.rate),
+            })),
+        }
+      : {}),
     queues: queues.map((q) => {
       const stats = q.message_stats ?? {};
       const processed =
@@ -142,12 +164,13 @@ export async function pollRabbitQueuesOnce(
   for (const vhost of config.vhosts) {
     // Consumers before queues: a consumer that attaches between the two reads then shows in the
     // queue's count without a row, rather than a row on a queue that says it has no consumers.
-    const [consumers, connections, bindings] = await Promise.all([
+    const [consumers, connections, bindings, exchanges] = await Promise.all([
       management.consumers(vhost),
       management.connections(vhost),
       management.bindings(vhost),
+      management.exchanges(vhost),
     ]);
-    const snapshot = toVhostSnapshot(vhost, config, { queues: await management.queues(vhost), bindings, consumers, connections });
+    const snapshot = toVhostSnapshot(vhost, config, { queues: await management.queues(vhost), bindings, consumers, connections, exchanges });
     await syncRabbitVhost(db, sourceId, snapshot, { at, healthWindowMs: options.healthWindowMs });
     queues += snapshot.queues.length;
   }

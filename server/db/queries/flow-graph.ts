@@ -6,6 +6,7 @@ import type { FlowEdge, FlowGraph, GroupNode, ProducerNode, TopicNode } from "..
 import { graphNodeId } from "../../../lib/api-schemas/graph.ts";
 import { groupBy, groupShown, runQuery, select, type Queryable } from "./shared.ts";
 import { listSources, resolveSourceName } from "../sources.ts";
+import { readRabbitFlow } from "./flow-graph-rabbitmq.ts";
 
 export interface FlowGraphOptions {
   /** Window of the message rates, ms (default 60 s: "messages/s over the last minute"). */
@@ -19,7 +20,8 @@ export interface FlowGraphOptions {
 const rate = (delta: bigint, ms: number) => (ms > 0 ? Math.round((Number(delta) / (ms / 1000)) * 100) / 100 : null);
 
 /**
- * The observed flow: producers → topics → consumer groups, with messages/s over the last minute
+ * The observed flow: producers → topics → consumer groups, and on RabbitMQ sources publishers →
+ * exchanges → queues → consumers (flow-graph-rabbitmq.ts), with messages/s over the last minute
  * (end-offset samples for topics, committed-offset deltas for groups), group lag and health (as
  * the admin poller judged it), and DLQ topics with their dead letters. Everything comes from small
  * tables (topics, partitions, producers, groups, committed offsets) and from the last minute of
@@ -27,7 +29,8 @@ const rate = (delta: bigint, ms: number) => (ms > 0 ? Math.round((Number(delta) 
  *
  * Every source's topics and groups are drawn side by side: nodes are keyed by source and name
  * (graphNodeId qualifies a name that is on several sources). Producers are services, one node each
- * whatever sources they write to.
+ * whatever sources they write to: a service that produces on Kafka and publishes on RabbitMQ is one
+ * node.
  */
 export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}): Promise<FlowGraph> {
   const windowMs = options.windowMs ?? 60_000;
@@ -42,11 +45,14 @@ export async function getFlowGraph(db: Queryable, options: FlowGraphOptions = {}
   return only === undefined ? graph : onlySource(graph, only);
 }
 
-/** The graph of one source: its topics and groups, the producers writing to them, the edges between those. */
+/**
+ * The graph of one source: its topics and groups (or exchanges, queues and consumers), the
+ * producers writing to them, the edges between those.
+ */
 function onlySource(graph: FlowGraph, source: string): FlowGraph {
-  const topics = graph.topics.filter((topic) => topic.source === source);
-  const groups = graph.groups.filter((group) => group.source === source);
-  const kept = new Set([...topics.map((topic) => topic.id), ...groups.map((group) => group.id)]);
+  const ofSource = <T extends { source: string }>(nodes: T[]) => nodes.filter((node) => node.source === source);
+  const [topics, groups, exchanges, queues, consumers] = [ofSource(graph.topics), ofSource(graph.groups), ofSource(graph.exchanges), ofSource(graph.queues), ofSource(graph.consumers)];
+  const kept = new Set([...topics, ...groups, ...exchanges, ...queues, ...consumers].map((node) => node.id));
   const writers = new Set(graph.edges.filter((edge) => edge.kind === "produces" && kept.has(edge.target)).map((edge) => edge.source));
   for (const id of writers) kept.add(id);
   return {
@@ -55,6 +61,9 @@ function onlySource(graph: FlowGraph, source: string): FlowGraph {
     producers: graph.producers.filter((producer) => writers.has(producer.id)),
     topics,
     groups,
+    exchanges,
+    queues,
+    consumers,
     edges: graph.edges.filter((edge) => kept.has(edge.source) && kept.has(edge.target)),
   };
 }
@@ -119,7 +128,8 @@ async function drawFlowGraph(db: Queryable, windowMs: number, now: Date): Promis
     const topicId = (sourceId: number, name: string) => graphNodeId("topic", name, nameOf(sourceId), sharedTopics.has(name));
     const groupNodeId = (sourceId: number, groupId: string) => graphNodeId("group", groupId, nameOf(sourceId), sharedGroups.has(groupId));
     const groupIds = [...new Set(groups.map((g) => g.group_id))];
-    const [lagRows, timeLags, consumed] = await Promise.all([
+    const deadLetters = new Map(deadLetterCounts.map((d) => [at(d.source_id, d.topic), d]));
+    const [lagRows, timeLags, consumed, rabbit] = await Promise.all([
       readCurrentLag(db, { groupIds }),
       readLatestTimeLag(db, groupIds),
       // Committed offsets' advance per group and topic over the rate window (lag_samples_sampled_at_idx).
@@ -135,6 +145,11 @@ async function drawFlowGraph(db: Queryable, windowMs: number, now: Date): Promis
           GROUP BY source_id, group_id, topic, partition
         ) per_partition
         GROUP BY source_id, group_id, topic`),
+      readRabbitFlow(db, {
+        sources: new Map(sources.filter((s) => s.kind === "rabbitmq").map((s) => [s.id, s.name])),
+        producers,
+        deadLetters,
+      }),
     ]);
 
     const topicKeys = new Set(topics.map((t) => at(t.source_id, t.name)));
@@ -142,7 +157,6 @@ async function drawFlowGraph(db: Queryable, windowMs: number, now: Date): Promis
     const topicRates = new Map(
       endSamples.map((s) => [at(s.source_id, s.topic), rate(BigInt(s.delta), s.last_at.getTime() - s.first_at.getTime())]),
     );
-    const deadLetters = new Map(deadLetterCounts.map((d) => [at(d.source_id, d.topic), d]));
 
     const typesByTopic = groupBy(producers.filter((p) => p.event_type !== ""), (p) => at(p.source_id, p.topic));
     const topicNodes: TopicNode[] = topics.map((t) => {
@@ -162,13 +176,18 @@ async function drawFlowGraph(db: Queryable, windowMs: number, now: Date): Promis
       };
     });
 
-    // --- producers → topics. A rate belongs to a topic; with several producers active within the
-    // window it is split by their share of the topic's events (estimated).
+    // --- producers → topics and exchanges. A rate belongs to a topic (an exchange); with several
+    // producers active within the window it is split by their share of the topic's events (estimated).
+    const targets = new Map(rabbit.targets);
+    for (const key of topicKeys) {
+      const [sourceId, topic] = [Number(key.slice(0, key.indexOf("\u0000"))), key.slice(key.indexOf("\u0000") + 1)];
+      targets.set(key, { id: topicId(sourceId, topic), messagesPerSecond: topicRates.get(key) ?? null });
+    }
     const producerNodes = new Map<string, ProducerNode>();
     const edges: FlowEdge[] = [];
     const byTopic = new Map<string, Map<string, { count: bigint; lastSeen: Date }>>();
     for (const p of producers) {
-      if (!topicKeys.has(at(p.source_id, p.topic))) continue;
+      if (!targets.has(at(p.source_id, p.topic))) continue;
       const perProducer = byTopic.get(at(p.source_id, p.topic)) ?? new Map<string, { count: bigint; lastSeen: Date }>();
       const entry = perProducer.get(p.producer) ?? { count: 0n, lastSeen: p.last_seen_at };
       entry.count += BigInt(p.count);
@@ -177,10 +196,8 @@ async function drawFlowGraph(db: Queryable, windowMs: number, now: Date): Promis
       byTopic.set(at(p.source_id, p.topic), perProducer);
     }
     for (const [key, perProducer] of byTopic) {
-      const sourceId = Number(key.slice(0, key.indexOf("\u0000")));
       const topic = key.slice(key.indexOf("\u0000") + 1);
-      const target = topicId(sourceId, topic);
-      const topicRate = topicRates.get(key) ?? null;
+      const { id: target, messagesPerSecond: topicRate } = targets.get(key)!;
       const active = [...perProducer.entries()].filter(([, e]) => e.lastSeen >= rateSince);
       const activeCount = active.reduce((sum, [, e]) => sum + e.count, 0n);
       for (const [producer, entry] of perProducer) {
@@ -290,7 +307,10 @@ async function drawFlowGraph(db: Queryable, windowMs: number, now: Date): Promis
       producers: [...producerNodes.values()].sort((a, b) => a.id.localeCompare(b.id)),
       topics: topicNodes,
       groups: groupNodes,
-      edges,
+      exchanges: rabbit.exchanges,
+      queues: rabbit.queues,
+      consumers: rabbit.consumers,
+      edges: [...edges, ...rabbit.edges],
     };
   });
 }

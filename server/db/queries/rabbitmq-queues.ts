@@ -22,14 +22,15 @@ import { runQuery, select, sourceNameSql, storedHealth, type Queryable, type Sto
  */
 
 /** The latest sample's time lag, with why it is unknown when it is. */
-function timeLagOf(type: string, lag: string | null, sampleTimeLag: string | null): { timeLagMs: number | null; timeLagUnknownReason: string | null } {
+export function timeLagOf(type: string, lag: string | null, sampleTimeLag: string | null): { timeLagMs: number | null; timeLagUnknownReason: string | null } {
   if (type === "stream") return { timeLagMs: null, timeLagUnknownReason: STREAM_LAG_UNKNOWN };
   if (lag === "0") return { timeLagMs: 0, timeLagUnknownReason: null };
   if (sampleTimeLag !== null) return { timeLagMs: Number(sampleTimeLag), timeLagUnknownReason: null };
   return { timeLagMs: null, timeLagUnknownReason: lag === null ? null : QUEUE_TIME_LAG_UNKNOWN };
 }
 
-const latestSampleSql = Prisma.sql`
+/** The latest sample of queue `q` (rabbitmq_queue_samples primary key): `latest.time_lag_ms`. */
+export const latestSampleSql = Prisma.sql`
   LEFT JOIN LATERAL (
     SELECT s.time_lag_ms::text AS time_lag_ms FROM rabbitmq_queue_samples s
     WHERE s.source_id = q.source_id AND s.vhost = q.vhost AND s.queue = q.name
