@@ -181,8 +181,9 @@ export const RabbitConsumerNodeView = memo(function RabbitConsumerNodeView({ dat
   );
 });
 
-/** A consumer service's figures: prefetch (0 is unlimited) and channels. */
+/** A consumer service's figures: prefetch (0 is unlimited) and channels; none attached when it left. */
 export function consumerMeta(c: RabbitConsumerFlowNode["data"]["consumer"]): string {
+  if (c.consumers === 0) return "not attached (consumed before)";
   const prefetch = c.prefetch.map((p) => (p === 0 ? "∞" : String(p))).join("/");
   return `prefetch ${prefetch} · ${c.channels} ${c.channels === 1 ? "channel" : "channels"}${c.autoAck ? " · auto-ack" : ""}`;
 }

@@ -224,13 +224,19 @@ function RabbitConsumerPanel({ consumer, graph }: { consumer: RabbitConsumerNode
         <dt>connection</dt>
         <dd>{consumer.named ? "client-provided name" : "RabbitMQ's name (the client gave none)"}</dd>
         <dt>consumers</dt>
-        <dd>
-          {consumer.consumers} on {consumer.channels} {consumer.channels === 1 ? "channel" : "channels"}
-        </dd>
-        <dt>prefetch</dt>
-        <dd>{consumer.prefetch.map((p) => (p === 0 ? "unlimited" : String(p))).join(", ")}</dd>
-        <dt>acks</dt>
-        <dd>{consumer.autoAck ? "some consumers acknowledge automatically" : "manual"}</dd>
+        {consumer.consumers === 0 ? (
+          <dd>none attached now: the queues below were last consumed under this name</dd>
+        ) : (
+          <>
+            <dd>
+              {consumer.consumers} on {consumer.channels} {consumer.channels === 1 ? "channel" : "channels"}
+            </dd>
+            <dt>prefetch</dt>
+            <dd>{consumer.prefetch.map((p) => (p === 0 ? "unlimited" : String(p))).join(", ")}</dd>
+            <dt>acks</dt>
+            <dd>{consumer.autoAck ? "some consumers acknowledge automatically" : "manual"}</dd>
+          </>
+        )}
       </dl>
       <h3>Consumes</h3>
       <EdgeTable edges={queues} end="source" header="queue" lag empty="no queue" />

@@ -3,7 +3,7 @@ import { ReactFlowProvider, type NodeProps } from "@xyflow/react";
 import { describe, expect, test, vi } from "vitest";
 import { QUEUE_TIME_LAG_UNKNOWN } from "@/lib/api-schemas/groups";
 import type { FlowGraph } from "@/lib/api-schemas/graph";
-import { ExchangeNodeView, QueueNodeView, RabbitConsumerNodeView } from "./flow-nodes";
+import { consumerMeta, ExchangeNodeView, QueueNodeView, RabbitConsumerNodeView } from "./flow-nodes";
 import { NodePanel } from "./node-panel";
 import { toFlowNodes, type ExchangeFlowNode, type FlowNode, type QueueFlowNode, type RabbitConsumerFlowNode } from "./to-flow";
 
@@ -88,6 +88,11 @@ describe("RabbitMQ's nodes on the overview", () => {
     const sender = renderNode<RabbitConsumerFlowNode>(RabbitConsumerNodeView, "consumer:email-sender");
     expect(within(sender.container).getByText("email-sender")).toBeTruthy();
     expect(within(sender.container).getByText("prefetch 5 · 1 channel")).toBeTruthy();
+  });
+
+  test("a service none of whose consumers is attached any more says so", () => {
+    const gone = { id: "consumer:email-sender", source: "rabbitmq", name: "email-sender", named: true, consumers: 0, channels: 0, prefetch: [], autoAck: false };
+    expect(consumerMeta(gone)).toBe("not attached (consumed before)");
   });
 
   test("their nodes are buttons named by kind and name, tagged with their source when several are drawn", () => {

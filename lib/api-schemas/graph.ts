@@ -198,6 +198,7 @@ export const rabbitConsumerNodeSchema = z.object({
   /** The client-provided connection name, or RabbitMQ's name of the connection when none was given. */
   name: z.string(),
   named: z.boolean(),
+  /** Consumers attached now; 0 for a service none of whose consumers is attached, named by the queues it consumed (their consumer_names). */
   consumers: z.number(),
   /** Distinct channels its consumers are on. */
   channels: z.number(),

@@ -208,6 +208,25 @@ describe("the flow graph with RabbitMQ", () => {
     expect(edge(graph, "queue:audit.all", "consumer:10.0.0.4:5000 -> 10.0.0.9:5672")).toMatchObject({ messagesPerSecond: 4, estimated: false, lag: "0" });
   });
 
+  it("keeps drawing a service whose consumers all left, not attached, with the lag it leaves behind", async () => {
+    const labels = (consumers: number) => ({
+      vhost: "ops",
+      queues: [queue("labels", { messagesReady: consumers === 0 ? 9 : 0, consumers })],
+      bindings: [],
+      consumers: consumers === 0 ? [] : [consumer("labels", "label-printer", 7)],
+      exchanges: [],
+    });
+    // A source of its own, so that the other tests' counts stay as they are.
+    const ops = await ensureSource(db, { name: "rabbit-ops", kind: "rabbitmq" });
+    await syncRabbitVhost(db, ops.id, labels(1), { at: ago(10_000) });
+    await syncRabbitVhost(db, ops.id, labels(0), { at: NOW });
+    const graph = await getFlowGraph(db, { now: NOW });
+    expect(graph.consumers.find((c) => c.id === "consumer:label-printer")).toMatchObject({ consumers: 0, channels: 0, named: true });
+    expect(edge(graph, "queue:ops/labels", "consumer:label-printer")).toMatchObject({ kind: "consumes", messagesPerSecond: 0, lag: "9" });
+    // The other vhost's services are as they were.
+    expect(graph.consumers.find((c) => c.id === "consumer:email-sender")).toMatchObject({ consumers: 2 });
+  });
+
   it("filters by source: a RabbitMQ source's nodes and the producers publishing to them, or the Kafka source's alone", async () => {
     const onRabbit = await getFlowGraph(db, { now: NOW, source: "rabbit-g" });
     expect(onRabbit.topics).toEqual([]);

@@ -68,12 +68,13 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
         deliver_rate: number | null;
         ack_rate: number | null;
         time_lag_ms: string | null;
+        consumer_names: string[] | null;
       } & StoredHealthColumns
     >(db, Prisma.sql`
       SELECT q.source_id, q.vhost, q.name, q.type, q.arguments->>'x-dead-letter-exchange' AS dlx,
         q.messages_ready::text AS ready, q.messages_unacknowledged::text AS unacked,
         (q.messages_ready + q.messages_unacknowledged)::text AS lag, q.consumers, q.publish_rate, q.deliver_rate, q.ack_rate,
-        q.health_status, q.health_reason, q.health_at, latest.time_lag_ms
+        q.health_status, q.health_reason, q.health_at, latest.time_lag_ms, q.consumer_names
       FROM rabbitmq_queues q ${latestSampleSql}
       WHERE q.source_id = ANY(${ids}::smallint[]) AND q.deleted_at IS NULL
       ORDER BY q.vhost, q.name, q.source_id`),
@@ -151,7 +152,16 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   const queueId = (sourceId: number, vhost: string, name: string) =>
     graphNodeId("queue", queueName(vhost, name), nameOf(sourceId), sharedQueues.has(queueName(vhost, name)));
   const consumerName = (c: (typeof consumerRows)[number]) => c.connection_name ?? c.connection;
-  const sharedConsumers = shared(consumerRows.map((c) => ({ sourceId: c.source_id, name: consumerName(c) })));
+  // A queue none consumes now keeps the names of those that did (consumer_names): still drawn, not attached.
+  const remembered = queueRows.flatMap((q) =>
+    (q.consumers ?? 0) > 0 || consumerRows.some((c) => c.source_id === q.source_id && c.vhost === q.vhost && c.queue === q.name)
+      ? []
+      : (q.consumer_names ?? []).map((name) => ({ q, name })),
+  );
+  const sharedConsumers = shared([
+    ...consumerRows.map((c) => ({ sourceId: c.source_id, name: consumerName(c) })),
+    ...remembered.map(({ q, name }) => ({ sourceId: q.source_id, name })),
+  ]);
   const consumerId = (sourceId: number, name: string) => graphNodeId("consumer", name, nameOf(sourceId), sharedConsumers.has(name));
 
   // --- dead-letter exchanges and the queues bound to them (DLQs, flagged like Kafka's DLQ topics).
@@ -316,6 +326,26 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
         lag: q.type === "stream" ? null : q.lag,
       });
     }
+  }
+  for (const { q, name } of remembered) {
+    if (!queueRowByKey.has(queueKey(q.source_id, q.vhost, q.name))) continue;
+    const id = consumerId(q.source_id, name);
+    if (!consumerNodes.has(id)) {
+      consumerNodes.set(id, {
+        id,
+        source: nameOf(q.source_id),
+        name,
+        named: true,
+        consumers: 0,
+        channels: 0,
+        prefetch: [],
+        autoAck: false,
+        channelSet: new Set<string>(),
+        prefetchSet: new Set<number>(),
+      });
+    }
+    const from = queueId(q.source_id, q.vhost, q.name);
+    edges.push({ id: `${from}->${id}`, source: from, target: id, kind: "consumes", messagesPerSecond: 0, estimated: false, lag: q.type === "stream" ? null : q.lag });
   }
   const consumers: RabbitConsumerNode[] = [...consumerNodes.values()]
     .map(({ channelSet, prefetchSet, ...node }) => ({ ...node, channels: channelSet.size, prefetch: [...prefetchSet].sort((a, b) => a - b) }))
