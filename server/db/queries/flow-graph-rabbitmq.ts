@@ -283,24 +283,25 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   // or deliveries when a consumer does not ack) is split among services by their share of its
   // consumers: estimated when it is shared.
   const consumerNodes = new Map<string, RabbitConsumerNode & { channelSet: Set<string>; prefetchSet: Set<number> }>();
+  const newConsumerNode = (id: string, sourceId: number, name: string, named: boolean) => ({
+    id,
+    source: nameOf(sourceId),
+    name,
+    named,
+    consumers: 0,
+    channels: 0,
+    prefetch: [],
+    autoAck: false,
+    channelSet: new Set<string>(),
+    prefetchSet: new Set<number>(),
+  });
   const perQueue = new Map<string, Map<string, typeof consumerRows>>();
   for (const c of consumerRows) {
     const qk = queueKey(c.source_id, c.vhost, c.queue);
     if (!queueRowByKey.has(qk)) continue;
     const name = consumerName(c);
     const id = consumerId(c.source_id, name);
-    const node = consumerNodes.get(id) ?? {
-      id,
-      source: nameOf(c.source_id),
-      name,
-      named: c.connection_name !== null,
-      consumers: 0,
-      channels: 0,
-      prefetch: [],
-      autoAck: false,
-      channelSet: new Set<string>(),
-      prefetchSet: new Set<number>(),
-    };
+    const node = consumerNodes.get(id) ?? newConsumerNode(id, c.source_id, name, c.connection_name !== null);
     node.consumers += 1;
     node.channelSet.add(c.channel);
     node.prefetchSet.add(c.prefetch_count);
@@ -330,20 +331,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   for (const { q, name } of remembered) {
     if (!queueRowByKey.has(queueKey(q.source_id, q.vhost, q.name))) continue;
     const id = consumerId(q.source_id, name);
-    if (!consumerNodes.has(id)) {
-      consumerNodes.set(id, {
-        id,
-        source: nameOf(q.source_id),
-        name,
-        named: true,
-        consumers: 0,
-        channels: 0,
-        prefetch: [],
-        autoAck: false,
-        channelSet: new Set<string>(),
-        prefetchSet: new Set<number>(),
-      });
-    }
+    if (!consumerNodes.has(id)) consumerNodes.set(id, newConsumerNode(id, q.source_id, name, true));
     const from = queueId(q.source_id, q.vhost, q.name);
     edges.push({ id: `${from}->${id}`, source: from, target: id, kind: "consumes", messagesPerSecond: 0, estimated: false, lag: q.type === "stream" ? null : q.lag });
   }
