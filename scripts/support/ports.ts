@@ -12,6 +12,8 @@ export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
   });
 }
 
+const handedOut = new Set<number>();
+
 /**
  * A port that nothing listens on right now (for tests), below Linux's ephemeral range
  * (32768–60999): a port from that range can be taken at any moment as the local end of an
@@ -20,7 +22,13 @@ export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
 export async function findFreePort(host = "127.0.0.1"): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await isPortFree(port, host)) return port;
+    // A port handed out before is not bound yet, maybe: never twice in one process (five ports
+    // for one RabbitMQ node drew the same one).
+    if (handedOut.has(port)) continue;
+    if (await isPortFree(port, host)) {
+      handedOut.add(port);
+      return port;
+    }
   }
   throw new Error("could not find a free port between 20000 and 32000");
 }
