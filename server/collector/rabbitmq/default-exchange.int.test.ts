@@ -112,6 +112,12 @@ test("publishes to the default exchange are stored once, under amq.default with 
   }
   expect(rows.filter((row) => row.channel === "amq.default")).toHaveLength(3);
   expect(rows.filter((row) => row.channel === exchange)).toHaveLength(1);
+  // The queue it was addressed to, for the overview graph's amq.default → queue edge.
+  const routes = await waitUntil("the route recorded", async () => {
+    const { rows: found } = await bed.db.pool.query<{ vhost: string; queue: string }>("SELECT vhost, queue FROM rabbitmq_default_routes WHERE source_id = $1", [source.id]);
+    return found.length > 0 ? found : null;
+  });
+  expect(routes).toEqual([{ vhost: "/", queue }]);
 
   // Consumed from the work queue: each delivery joins its amq.default event.
   const consumer = await bed.connection.createChannel();

@@ -1,7 +1,7 @@
 import amqp from "amqplib";
 import { redactSecrets, type Config, type RabbitMqSourceConfig } from "../../config.ts";
 import { amqpConnectionUrl } from "../../rabbitmq/connection-url.ts";
-import { highestStoredPositions, type Database, type DatabaseError, type SourceRef } from "../../db/index.ts";
+import { highestStoredPositions, recordDefaultExchangeRoutes, type Database, type DatabaseError, type SourceRef } from "../../db/index.ts";
 import { createManagementClient } from "../../rabbitmq/management.ts";
 import type { ExtractOptions } from "../extract/index.ts";
 import { EventWriter, oneLine, type WriteChunk } from "../event-writer.ts";
@@ -242,12 +242,38 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
       return;
     }
     consumer.lastPosition = position;
-    const row = toEventRowFromAmqp(options.source.id, consumer.plan.channel, position, amqpMessageOf(message), extractOptions);
+    const amqpMessage = amqpMessageOf(message);
+    const row = toEventRowFromAmqp(options.source.id, consumer.plan.channel, position, amqpMessage, extractOptions);
+    if (consumer.plan.relaysTraceCopies) noteDefaultRoute(consumer.plan.vhost, amqpMessage.routingKeys[0] ?? "");
     consumer.pending.rows.push(row);
     consumer.pending.bytes += row.sizeBytes;
     consumer.pending.last = message;
     if (consumer.pending.rows.length >= flushRows) flush(consumer);
     else consumer.flushTimer ??= setTimeout(() => flush(consumer), flushMs);
+  };
+
+  // --- the default exchange's routes (the overview graph's amq.default → queue edges) ------------
+  /** When each (vhost, queue) was last written, so that a busy queue costs one write a minute. */
+  const routesWritten = new Map<string, number>();
+  /** Per vhost, the queues seen since the last write. */
+  const routesSeen = new Map<string, Set<string>>();
+  const noteDefaultRoute = (vhost: string, queue: string) => {
+    if (queue === "" || Date.now() - (routesWritten.get(`${vhost}\u0000${queue}`) ?? -Infinity) < 60_000) return;
+    routesSeen.set(vhost, (routesSeen.get(vhost) ?? new Set()).add(queue));
+  };
+  /** Writes the vhost's routes seen (at each refresh); on failure they are written at the next one. */
+  const writeDefaultRoutes = async (vhost: string) => {
+    const queues = [...(routesSeen.get(vhost) ?? [])];
+    if (queues.length === 0) return;
+    routesSeen.delete(vhost);
+    try {
+      await recordDefaultExchangeRoutes(options.db, options.source.id, vhost, queues, new Date());
+      for (const queue of queues) routesWritten.set(`${vhost}\u0000${queue}`, Date.now());
+      reported.delete(`routes ${vhost}`);
+    } catch (error) {
+      for (const queue of queues) noteDefaultRoute(vhost, queue);
+      reportOnce(`routes ${vhost}`, `vhost ${vhost}: storing the default exchange's routes failed (tried again at the next refresh): ${oneLine((error as Error).message)}`);
+    }
   };
 
   // --- declaring and reading the streams -------------------------------------------------------
@@ -430,6 +456,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     }
     lastPollAt = new Date();
     if (sourceConfig.deliveries === "firehose") await refreshDeliveries(link);
+    await writeDefaultRoutes(link.vhost);
     const starting: CollectedExchange[] = [];
     for (const plan of plans) {
       if (link.closed || stopped) return;
