@@ -12,8 +12,7 @@ import { ensureSource } from "../../db/index.ts";
 import { rabbitmqctl } from "../../rabbitmq/node.ts";
 import { relayQueueName } from "./bindings-plan.ts";
 import { deliveriesQueueName } from "./firehose-deliveries.ts";
-import { startRabbitMqCollector } from "./rabbitmq-collector.ts";
-import { rabbitCollectorTestBed } from "./test-bed.ts";
+import { rabbitCollectorTestBed, startTestCollector } from "./test-bed.ts";
 import { headerOf, rabbitSourceOf, storedRowsOf, type StoredAmqpRow } from "./test-support.ts";
 
 const bed = rabbitCollectorTestBed();
@@ -41,20 +40,18 @@ async function setUp(prefix: string) {
     deliveries: "firehose" as const,
   };
   const source = await ensureSource(bed.db, { name: prefix, kind: "rabbitmq" });
-  const start = () => {
-    const collector = startRabbitMqCollector(bed.config, sourceConfig, {
-      db: bed.db,
-      source,
-      log: bed.logs.log,
-      refreshMs: 500,
-      healthIntervalMs: 300,
-      reconnectMaxMs: 2_000,
-      flushMs: 50,
-    });
-    running.push(collector);
-    return collector;
-  };
+  const start = () => startTestCollector(bed, sourceConfig, source);
   return { queue, exchange, source, start };
+}
+
+/** Tracing on (as the user turns it on), a source named `<name>-…` set up, its collector started and collecting amq.default. */
+async function collectingWithTracing(name: string) {
+  await rabbitmqctl(bed.node, ["trace_on", "-p", "/"]);
+  const prefix = uniqueName(name);
+  const setup = await setUp(prefix);
+  const collector = setup.start();
+  await collecting(prefix, collector);
+  return { ...setup, prefix, collector };
 }
 
 /** Waits until the collector reads the default exchange's stream and relays its copies. */
@@ -85,11 +82,7 @@ async function queueInfo(name: string): Promise<{ messages?: number; consumers?:
 }
 
 test("publishes to the default exchange are stored once, under amq.default with the queue as routing key; their deliveries join them", async () => {
-  await rabbitmqctl(bed.node, ["trace_on", "-p", "/"]);
-  const prefix = uniqueName("dxstore");
-  const { queue, exchange, source, start } = await setUp(prefix);
-  const collector = start();
-  await collecting(prefix, collector);
+  const { prefix, queue, exchange, source, collector } = await collectingWithTracing("dxstore");
   await waitUntil("deliveries being read", () => bed.logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)));
 
   await sendToQueue(queue, [1, 2, 3], { appId: "mailer" });
@@ -144,11 +137,7 @@ test("publishes to the default exchange are stored once, under amq.default with 
 });
 
 test("publishes to Eventscope's own queues are never stored, and the relay's own republishes do not loop", async () => {
-  await rabbitmqctl(bed.node, ["trace_on", "-p", "/"]);
-  const prefix = uniqueName("dxloop");
-  const { queue, source, start } = await setUp(prefix);
-  const collector = start();
-  await collecting(prefix, collector);
+  const { prefix, queue, source } = await collectingWithTracing("dxloop");
 
   // Someone publishes straight into Eventscope's queues: one of its own, and the relay queue itself.
   const own = `eventscope.${prefix}:elsewhere`;
@@ -174,11 +163,7 @@ test("publishes to Eventscope's own queues are never stored, and the relay's own
 });
 
 test("exactly once across a stop and a start while messages flow", async () => {
-  await rabbitmqctl(bed.node, ["trace_on", "-p", "/"]);
-  const prefix = uniqueName("dxonce");
-  const { queue, source, start } = await setUp(prefix);
-  const first = start();
-  await collecting(prefix, first);
+  const { queue, source, start, collector: first } = await collectingWithTracing("dxonce");
 
   const total = 600;
   let sent = 0;
