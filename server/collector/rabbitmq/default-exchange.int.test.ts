@@ -10,7 +10,7 @@ import { afterEach, expect, test } from "vitest";
 import { uniqueName, waitUntil } from "../../broker/test-support.ts";
 import { ensureSource } from "../../db/index.ts";
 import { rabbitmqctl } from "../../rabbitmq/node.ts";
-import { relayQueueName } from "./bindings-plan.ts";
+import { relayQueueName, streamQueueName } from "./bindings-plan.ts";
 import { deliveriesQueueName } from "./firehose-deliveries.ts";
 import { rabbitCollectorTestBed, startTestCollector } from "./test-bed.ts";
 import { headerOf, rabbitSourceOf, storedRowsOf, type StoredAmqpRow } from "./test-support.ts";
@@ -139,13 +139,15 @@ test("publishes to the default exchange are stored once, under amq.default with 
 test("publishes to Eventscope's own queues are never stored, and the relay's own republishes do not loop", async () => {
   const { prefix, queue, source } = await collectingWithTracing("dxloop");
 
-  // Someone publishes straight into Eventscope's queues: one of its own, and the relay queue itself.
+  // Someone publishes straight into Eventscope's queues: one of its own, the relay queue itself, and
+  // the default exchange's stream.
   const own = `eventscope.${prefix}:elsewhere`;
   const setup = await bed.connection.createChannel();
   await setup.assertQueue(own, { durable: false });
   await setup.close();
   await sendToQueue(own, [100]);
   await sendToQueue(relayQueueName(prefix, "/", "amq.default"), [101]);
+  await sendToQueue(streamQueueName(prefix, "/", "amq.default"), [102]);
   await sendToQueue(queue, [1, 2]);
   await waitUntil("two events stored", async () => ofQueue(await storedRowsOf(bed.db, source.id), queue).length >= 2);
   const relay = relayQueueName(prefix, "/", "amq.default");

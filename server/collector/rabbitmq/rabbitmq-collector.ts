@@ -13,7 +13,7 @@ import { toEventRowFromAmqp } from "../to-event-row.ts";
 import { DEFAULT_EXCHANGE } from "../../../lib/rabbitmq-names.ts";
 import { deadLetterExchangesOf, passesExchangeFilter, planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
 import { startDeliveriesConsumer, type DeliveriesConsumer } from "./firehose-deliveries.ts";
-import { amqpMessageOf, defaultExchangePlan, defaultExchangePublishOfCopy, relayPublishOf, type RoutedMessage } from "./relay.ts";
+import { amqpMessageOf, defaultExchangePlan, isRelayed, defaultExchangePublishOfCopy, relayPublishOf, type RoutedMessage } from "./relay.ts";
 
 /**
  * The RabbitMQ source's collector, collection mode `bindings` (../README.md, "RabbitMQ"): each
@@ -242,6 +242,12 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
       return;
     }
     consumer.lastPosition = position;
+    if (consumer.plan.relaysTraceCopies && !isRelayed(message)) {
+      // Published into the default exchange's stream by someone, not relayed from the firehose: a
+      // publish to one of Eventscope's own queues, which is never stored.
+      consumer.channel.ack(message);
+      return;
+    }
     const amqpMessage = amqpMessageOf(message);
     const row = toEventRowFromAmqp(options.source.id, consumer.plan.channel, position, amqpMessage, extractOptions);
     if (consumer.plan.relaysTraceCopies) noteDefaultRoute(consumer.plan.vhost, amqpMessage.routingKeys[0] ?? "");

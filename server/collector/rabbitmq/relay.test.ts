@@ -4,7 +4,7 @@ import { channelOfExchange } from "../../../lib/rabbitmq-names.ts";
 import { DEFAULT_EXTRACT_OPTIONS } from "../extract/index.ts";
 import { toEventRowFromAmqp } from "../to-event-row.ts";
 import { passesExchangeFilter } from "./bindings-plan.ts";
-import { amqpMessageOf, defaultExchangePlan, defaultExchangePublishOfCopy, relayPublishOf } from "./relay.ts";
+import { amqpMessageOf, defaultExchangePlan, defaultExchangePublishOfCopy, isRelayed, relayPublishOf } from "./relay.ts";
 
 /** A `publish.` copy's headers as amqplib decodes them from RabbitMQ 3.10.8 (server/rabbitmq/README.md). */
 function publishCopy(queue: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -77,7 +77,10 @@ describe("relayPublishOf and amqpMessageOf", () => {
     const published = relayPublishOf(routed);
     // RabbitMQ refuses another user's user_id: it travels in a header.
     expect(published.options.userId).toBeUndefined();
-    const message = amqpMessageOf(asStreamDelivery("eventscope.prod.amq.default", published));
+    const delivery = asStreamDelivery("eventscope.prod.amq.default", published);
+    expect(isRelayed(delivery)).toBe(true);
+    expect(isRelayed({ properties: { headers: { seq: 1 } } as unknown as amqp.MessageProperties })).toBe(false);
+    const message = amqpMessageOf(delivery);
     expect(message).toMatchObject({ exchange: "", routingKeys: ["emails"], body });
     expect(message.properties).toMatchObject({ appId: "mailer", messageId: "m-1", userId: "guest", timestamp: 1_764_979_200 });
     expect(message.properties.headers).toEqual({ seq: 1, at: { "!": "timestamp", value: 1_764_979_201 } });

@@ -86,12 +86,17 @@ export function defaultExchangePlan(source: string, vhost: string): CollectedExc
   };
 }
 
+/** Whether a stream's message was republished by a relay (and not published into the stream by someone). */
+export function isRelayed(message: Pick<amqp.Message, "properties">): boolean {
+  return typeof message.properties.headers?.[RELAY_EXCHANGE_HEADER] === "string";
+}
+
 /** An amqplib delivery from a stream as extraction reads it; the stream's own `x-stream-offset` header is left out (it is the position). */
 export function amqpMessageOf(message: Pick<amqp.Message, "fields" | "properties" | "content">): AmqpMessage {
   const headers = { ...(message.properties.headers ?? {}) } as Record<string, unknown>;
   delete headers["x-stream-offset"];
   // A relayed message: the exchange, routing key and user_id it had (relayPublishOf).
-  const relayed = typeof headers[RELAY_EXCHANGE_HEADER] === "string";
+  const relayed = isRelayed(message);
   const exchange = relayed ? (headers[RELAY_EXCHANGE_HEADER] as string) : message.fields.exchange;
   const routingKey = relayed ? String(headers[RELAY_ROUTING_KEY_HEADER] ?? "") : message.fields.routingKey;
   const userId = relayed ? headers[RELAY_USER_ID_HEADER] : message.properties.userId;
