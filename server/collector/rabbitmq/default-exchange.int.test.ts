@@ -86,6 +86,9 @@ test("publishes to the default exchange are stored once, under amq.default with 
   await waitUntil("deliveries being read", () => bed.logs.lines.some((line) => line.includes(`from ${deliveriesQueueName(prefix, "/")}`)));
 
   await sendToQueue(queue, [1, 2, 3], { appId: "mailer" });
+  // An RPC reply to a server-named queue (here one that does not exist: copied and stored all the same).
+  const replyTo = `amq.gen-${prefix}`;
+  await sendToQueue(replyTo, [50]);
   // A publish to a collected exchange is stored under that exchange, not under amq.default too.
   const publisher = await bed.connection.createConfirmChannel();
   publisher.publish(exchange, "order.placed", Buffer.from(JSON.stringify({ orderId: "o-9", seq: 9 })), { headers: { seq: 9 } });
@@ -94,7 +97,7 @@ test("publishes to the default exchange are stored once, under amq.default with 
 
   const rows = await waitUntil("four events stored", async () => {
     const found = await storedRowsOf(bed.db, source.id);
-    return ofQueue(found, queue).length >= 3 && found.some((row) => row.channel === exchange) ? found : null;
+    return ofQueue(found, queue).length >= 3 && ofQueue(found, replyTo).length === 1 && found.some((row) => row.channel === exchange) ? found : null;
   }, { describe: () => collector.stats() });
   const defaults = ofQueue(rows, queue);
   expect(defaults.map((row) => headerOf(row, "seq"))).toEqual(["1", "2", "3"]);
@@ -103,9 +106,10 @@ test("publishes to the default exchange are stored once, under amq.default with 
     expect(headerOf(row, "amqp.message_id")).toMatch(/^m-\d$/);
     expect(row.entity_keys).toEqual([expect.stringMatching(/o-\d/)]);
   }
-  expect(rows.filter((row) => row.channel === "amq.default")).toHaveLength(3);
+  expect(rows.filter((row) => row.channel === "amq.default")).toHaveLength(4);
   expect(rows.filter((row) => row.channel === exchange)).toHaveLength(1);
-  // The queue it was addressed to, for the overview graph's amq.default → queue edge.
+  // The queue it was addressed to, for the overview graph's amq.default → queue edge; not a
+  // server-named queue, which has a new name each time.
   const routes = await waitUntil("the route recorded", async () => {
     const { rows: found } = await bed.db.pool.query<{ vhost: string; queue: string }>("SELECT vhost, queue FROM rabbitmq_default_routes WHERE source_id = $1", [source.id]);
     return found.length > 0 ? found : null;

@@ -264,7 +264,9 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
   /** Per vhost, the queues seen since the last write. */
   const routesSeen = new Map<string, Set<string>>();
   const noteDefaultRoute = (vhost: string, queue: string) => {
-    if (queue === "" || Date.now() - (routesWritten.get(`${vhost}\u0000${queue}`) ?? -Infinity) < 60_000) return;
+    // Server-named queues (`amq.gen-…`) and direct reply-to (`amq.rabbitmq.reply-to.…`), an RPC's
+    // replies, take a new name each time: no route to draw, and the table would grow without end.
+    if (queue === "" || queue.startsWith("amq.") || Date.now() - (routesWritten.get(`${vhost}\u0000${queue}`) ?? -Infinity) < 60_000) return;
     routesSeen.set(vhost, (routesSeen.get(vhost) ?? new Set()).add(queue));
   };
   /** Writes the vhost's routes seen (at each refresh); on failure they are written at the next one. */
@@ -274,6 +276,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     routesSeen.delete(vhost);
     try {
       await recordDefaultExchangeRoutes(options.db, options.source.id, vhost, queues, new Date());
+      if (routesWritten.size > 10_000) routesWritten.clear(); // Bounded: at worst, a few more writes.
       for (const queue of queues) routesWritten.set(`${vhost}\u0000${queue}`, Date.now());
       reported.delete(`routes ${vhost}`);
     } catch (error) {
