@@ -87,6 +87,7 @@ export {
   type SyncRabbitVhostOptions,
 } from "./rabbitmq-state.ts";
 export { insertRabbitDeliveries, type RabbitDeliveryRow } from "./rabbitmq-deliveries.ts";
+export { recordDefaultExchangeRoutes } from "./rabbitmq-default-routes.ts";
 export * from "./queries/index.ts";
 export { recordAudit, type AuditEntryInput } from "./audit.ts";
 export {

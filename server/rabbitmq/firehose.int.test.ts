@@ -230,4 +230,39 @@ describe("the firehose on RabbitMQ 3.10", () => {
     expect(first.properties.headers?.["x-stream-offset"]).toBe(0);
     await channel.close();
   });
+
+  it("lets the binding key `publish.` through the default exchange's copies alone; a publish to a missing queue names it in routed_queues", async () => {
+    const channel = await connection.createChannel();
+    await channel.assertQueue("trace.default", { durable: false });
+    await channel.bindQueue("trace.default", "amq.rabbitmq.trace", "publish.");
+    // Exchanges whose copies' routing keys look closest: `publish.publish`, `publish.x.y`.
+    await channel.assertExchange("publish", "topic", { durable: false });
+    await channel.assertExchange("x.y", "fanout", { durable: false });
+    const publisher = await connection.createConfirmChannel();
+    publisher.publish("orders", "order.placed", Buffer.from("to orders"));
+    publisher.publish("publish", "k", Buffer.from("to publish"));
+    publisher.publish("x.y", "", Buffer.from("to x.y"));
+    publisher.sendToQueue("orders.dlq", Buffer.from("to the queue"));
+    publisher.sendToQueue("no.such.queue", Buffer.from("to a missing queue"));
+    await publisher.waitForConfirms();
+    const copies: amqp.GetMessage[] = [];
+    await pollUntil("2 copies", async () => (copies.push(...(await drain(channel, "trace.default"))), copies.length >= 2 ? true : undefined), 10_000, 50);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    copies.push(...(await drain(channel, "trace.default")));
+    expect(copies.map((copy) => [copy.fields.routingKey, copy.content.toString()])).toEqual([
+      ["publish.", "to the queue"],
+      ["publish.", "to a missing queue"],
+    ]);
+    expect(copies[1]!.properties.headers).toMatchObject({ exchange_name: "", routing_keys: ["no.such.queue"], routed_queues: ["no.such.queue"] });
+    await drain(channel, "orders.dlq");
+    await channel.close();
+    await publisher.close();
+  });
+
+  it("knows the default exchange by no other name: `amq.default` is no exchange (404), though permissions and the management API use it", async () => {
+    const channel = await connection.createChannel();
+    channel.on("error", () => {});
+    const refused = await channel.checkExchange("amq.default").catch((error: unknown) => error);
+    expect((refused as { code?: number }).code).toBe(404);
+  });
 });

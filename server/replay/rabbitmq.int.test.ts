@@ -194,6 +194,17 @@ describe("replay of a RabbitMQ dead letter", () => {
     expect(got.properties.messageId).toBe("msg-1");
   });
 
+  test("sent to amq.default (the default exchange's channel), it goes through exchange \"\", which RabbitMQ knows by no other name", async () => {
+    const queue = uniqueName("emails");
+    await channel.assertQueue(queue, { durable: false });
+    const id = await storeDeadLetter(deadLettered("", queue, queue));
+    const result = await replayDeadLetter(deps, { deadLetterId: id, actor: "carol", topic: "amq.default" });
+    expect(result).toMatchObject({ status: "sent", routingKey: queue });
+    const got = await nextMessage(queue);
+    expect(got.fields.exchange).toBe("");
+    expect(got.properties.messageId).toBe("msg-1");
+  });
+
   test("an exchange that does not exist is refused on `topic`, nothing claimed, and the next replay still works", async () => {
     const missing = uniqueName("gone");
     const id = await storeDeadLetter(deadLettered(missing, "orders.work", "order.placed"));

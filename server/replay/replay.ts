@@ -11,6 +11,7 @@ import {
   type PreviousReplay,
 } from "../db/index.ts";
 import { NotFoundError, ValidationError } from "../../lib/errors.ts";
+import { DEFAULT_EXCHANGE } from "../../lib/rabbitmq-names.ts";
 import { compressionType, type CompressionName } from "../kafka/index.ts";
 import { buildReplayMessage, toKafkajsHeaders, type OutgoingMessage, type ReplayEdits } from "./message.ts";
 import { originalRoutingKeys, toAmqpPublish, type RabbitReplayPublisher } from "./rabbitmq.ts";
@@ -177,9 +178,12 @@ async function prepareSend(
 async function prepareRabbitMqSend(
   deps: ReplayDeps,
   source: ReplaySourceOf,
-  exchange: string,
+  targetExchange: string,
   draft: OutgoingMessage,
 ): Promise<(message: OutgoingMessage) => Promise<Delivered>> {
+  // `amq.default` is RabbitMQ's name for the default exchange (and Eventscope's channel of its
+  // messages), but a publish to that name is refused (404, no such exchange): it is "" on the wire.
+  const exchange = targetExchange === DEFAULT_EXCHANGE ? "" : targetExchange;
   if (!deps.rabbitmq) throw new Error(`replay to RabbitMQ source ${JSON.stringify(source.source)} is not configured in this process`);
   const { publisher, username } = await deps.rabbitmq(source.source, source.topic);
   const routingKeys =
@@ -192,8 +196,8 @@ async function prepareRabbitMqSend(
   const target = { exchange, routingKeys, username };
   toAmqpPublish(draft, target); // Refuses what AMQP cannot carry (a tombstone, a malformed property) before the claim.
   if (!(await publisher.exchangeExists(exchange))) {
-    const original = exchange === source.originTopic ? "its original " : "";
-    throw doesNotExist(`${original}exchange ${JSON.stringify(exchange)} does not exist on the broker`);
+    const original = targetExchange === source.originTopic ? "its original " : "";
+    throw doesNotExist(`${original}exchange ${JSON.stringify(targetExchange)} does not exist on the broker`);
   }
   return async (message) => {
     const publish = toAmqpPublish(message, target);

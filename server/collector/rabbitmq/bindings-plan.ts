@@ -25,6 +25,8 @@ export interface CollectedExchange {
   queue: string;
   /** events.channel: the exchange's name, or `<vhost>/<exchange>` outside vhost "/". */
   channel: string;
+  /** The exchange `bindings` are on: the exchange itself, or, for the default exchange, the firehose's (relay.ts). */
+  boundExchange: string;
   /** What binds the stream (or the relay queue) to the exchange so that it receives every message the exchange routes. */
   bindings: StreamBinding[];
   /**
@@ -35,6 +37,8 @@ export interface CollectedExchange {
    * null for other exchanges: their stream is bound directly.
    */
   relayQueue: string | null;
+  /** The relay queue receives firehose copies of the messages (the default exchange's), not the messages themselves. */
+  relaysTraceCopies: boolean;
   /**
    * Bindings of Eventscope's own queues (the stream, the relay queue) from this exchange that the
    * plan no longer wants: a direct exchange's key that no other queue binds any more, or the
@@ -54,6 +58,11 @@ export interface SkippedExchange {
 export interface ExchangeFilter {
   include: RegExp | undefined;
   exclude: RegExp | undefined;
+}
+
+/** Whether `exchanges.include` / `exchanges.exclude` let an exchange's name through. */
+export function passesExchangeFilter(name: string, filter: ExchangeFilter): boolean {
+  return (!filter.include || filter.include.test(name)) && !filter.exclude?.test(name);
 }
 
 /** `eventscope.<source>.<exchange>` (vhost "/") or `eventscope.<source>.<vhost>.<exchange>`. */
@@ -105,8 +114,7 @@ export function planCollectedExchanges(
   for (const exchange of exchanges) {
     const name = exchange.name;
     if (name === "" || name.startsWith("amq.")) continue;
-    if (filter.include && !filter.include.test(name)) continue;
-    if (filter.exclude && filter.exclude.test(name)) continue;
+    if (!passesExchangeFilter(name, filter)) continue;
     const streamBindings = bindingsFor(exchange, bindings);
     if (streamBindings === null) {
       skipped.push({ vhost, exchange: name, reason: `exchange type ${exchange.type} cannot be bound to so as to receive every message it routes (collected types: topic, fanout, headers, direct)` });
@@ -122,8 +130,10 @@ export function planCollectedExchanges(
       type: exchange.type as CollectedExchangeType,
       queue,
       channel: channelOfExchange(vhost, name),
+      boundExchange: name,
       bindings: streamBindings,
       relayQueue: bound === relayQueue ? relayQueue : null,
+      relaysTraceCopies: false,
       staleBindings: bindings
         .filter((b) => b.source === name && b.destination_type === "queue" && (b.destination === queue || b.destination === relayQueue))
         .filter((b) => b.destination !== bound || !wanted.has(bindingKey({ routingKey: b.routing_key, arguments: b.arguments ?? {} })))

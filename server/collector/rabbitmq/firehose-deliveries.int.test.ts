@@ -15,7 +15,7 @@ import { createRabbitReplayPublisher } from "../../replay/rabbitmq.ts";
 import { replayDeadLetter } from "../../replay/replay.ts";
 import { deliveriesQueueName } from "./firehose-deliveries.ts";
 import { startRabbitMqCollector } from "./rabbitmq-collector.ts";
-import { rabbitCollectorTestBed } from "./test-bed.ts";
+import { rabbitCollectorTestBed, startTestCollector } from "./test-bed.ts";
 import { rabbitSourceOf, storedRowsOf } from "./test-support.ts";
 
 const bed = rabbitCollectorTestBed();
@@ -61,19 +61,7 @@ async function setUp(prefix: string, dbForCollector: Pick<TestDatabase, "pool" |
   await setup.close();
   const sourceConfig = { ...rabbitSourceOf(bed.node, prefix, prefix), deliveries: "firehose" as const };
   const source = await ensureSource(bed.db, { name: prefix, kind: "rabbitmq" });
-  const start = (database = dbForCollector) => {
-    const collector = startRabbitMqCollector(bed.config, sourceConfig, {
-      db: database,
-      source,
-      log: bed.logs.log,
-      refreshMs: 500,
-      healthIntervalMs: 300,
-      reconnectMaxMs: 2_000,
-      flushMs: 50,
-    });
-    running.push(collector);
-    return collector;
-  };
+  const start = (database = dbForCollector) => startTestCollector(bed, sourceConfig, source, database);
   return { exchange, queue, source, start };
 }
 

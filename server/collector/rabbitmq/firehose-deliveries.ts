@@ -66,7 +66,25 @@ const PROPERTY_NAMES: Record<string, string> = {
 /** Reads a firehose copy (server/rabbitmq/README.md, "The firehose"). Pure and total. */
 export function readDeliveryCopy(routingKey: string, headers: Record<string, unknown> | undefined, body: Buffer): DeliveryCopy | null {
   if (!routingKey.startsWith(DELIVER_PREFIX) || headers === undefined) return null;
-  const queue = routingKey.slice(DELIVER_PREFIX.length);
+  const message = messageOfTraceCopy(headers, body);
+  const applicationHeaders = message.properties.headers as unknown;
+  const replayId =
+    applicationHeaders !== null && typeof applicationHeaders === "object" ? textOf((applicationHeaders as Record<string, unknown>)[REPLAY_ID_HEADER]) : null;
+  return {
+    queue: routingKey.slice(DELIVER_PREFIX.length),
+    message,
+    redelivered: headers.redelivered === 1 || headers.redelivered === true,
+    connection: textOf(headers.connection),
+    replayId,
+  };
+}
+
+/**
+ * The message a firehose copy (of a publish or a delivery) is about, as extraction reads it: its
+ * exchange and routing keys, its properties (the copy's `properties` table under amqplib's names)
+ * and the copy's body, which is the message's.
+ */
+export function messageOfTraceCopy(headers: Record<string, unknown>, body: Buffer): AmqpMessage {
   const raw = headers.properties;
   const properties: Record<string, unknown> = {};
   if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) {
@@ -77,23 +95,14 @@ export function readDeliveryCopy(routingKey: string, headers: Record<string, unk
     }
   }
   const routingKeys = Array.isArray(headers.routing_keys) ? headers.routing_keys.map((key) => textOf(key) ?? "") : [];
-  const applicationHeaders = properties.headers;
-  const replayId =
-    applicationHeaders !== null && typeof applicationHeaders === "object" ? textOf((applicationHeaders as Record<string, unknown>)[REPLAY_ID_HEADER]) : null;
   return {
-    queue,
-    message: {
-      exchange: textOf(headers.exchange_name) ?? "",
-      routingKeys,
-      properties: properties as AmqpMessage["properties"],
-      body,
-      connectionName: null,
-      queue: null,
-      redelivered: null,
-    },
-    redelivered: headers.redelivered === 1 || headers.redelivered === true,
-    connection: textOf(headers.connection),
-    replayId,
+    exchange: textOf(headers.exchange_name) ?? "",
+    routingKeys,
+    properties: properties as AmqpMessage["properties"],
+    body,
+    connectionName: null,
+    queue: null,
+    redelivered: null,
   };
 }
 

@@ -1,17 +1,19 @@
 import amqp from "amqplib";
 import { redactSecrets, type Config, type RabbitMqSourceConfig } from "../../config.ts";
 import { amqpConnectionUrl } from "../../rabbitmq/connection-url.ts";
-import { highestStoredPositions, type Database, type DatabaseError, type SourceRef } from "../../db/index.ts";
+import { highestStoredPositions, recordDefaultExchangeRoutes, type Database, type DatabaseError, type SourceRef } from "../../db/index.ts";
 import { createManagementClient } from "../../rabbitmq/management.ts";
-import type { AmqpMessage, ExtractOptions } from "../extract/index.ts";
+import type { ExtractOptions } from "../extract/index.ts";
 import { EventWriter, oneLine, type WriteChunk } from "../event-writer.ts";
 import { startFlowFolder } from "../flow-folder.ts";
 import { startRetentionTimer } from "../retention-timer.ts";
 import { newInstanceId, startHealthReporter } from "../health-reporter.ts";
 import { settlesWithin } from "../time-limit.ts";
 import { toEventRowFromAmqp } from "../to-event-row.ts";
-import { deadLetterExchangesOf, planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
+import { DEFAULT_EXCHANGE } from "../../../lib/rabbitmq-names.ts";
+import { deadLetterExchangesOf, passesExchangeFilter, planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
 import { startDeliveriesConsumer, type DeliveriesConsumer } from "./firehose-deliveries.ts";
+import { amqpMessageOf, defaultExchangePlan, isRelayed, defaultExchangePublishOfCopy, relayPublishOf, type RoutedMessage } from "./relay.ts";
 
 /**
  * The RabbitMQ source's collector, collection mode `bindings` (../README.md, "RabbitMQ"): each
@@ -39,15 +41,6 @@ export const STREAM_MAX_LENGTH_BYTES = 1_000_000_000;
 const STREAM_MAX_SEGMENT_SIZE_BYTES = 100_000_000;
 /** A relay queue is drained as it fills; this only bounds it if the collector is down for long. */
 const RELAY_MAX_LENGTH_BYTES = 1_000_000_000;
-
-/**
- * A relayed message (bindings-plan.ts, relayQueue) is published into the stream through the
- * default exchange: the exchange and routing key it was routed with, and its user_id property
- * (which RabbitMQ refuses from another user), travel in these headers; reading restores them.
- */
-const RELAY_EXCHANGE_HEADER = "x-eventscope-exchange";
-const RELAY_ROUTING_KEY_HEADER = "x-eventscope-routing-key";
-const RELAY_USER_ID_HEADER = "x-eventscope-user-id";
 
 export interface RabbitMqCollectorOptions {
   db: Pick<Database, "pool" | "prisma">;
@@ -112,6 +105,14 @@ interface StreamConsumer {
   flushTimer: NodeJS.Timeout | null;
 }
 
+/** A relay queue being drained into its stream (relay.ts), on a confirm channel of its own. */
+interface Relay {
+  channel: amqp.ConfirmChannel;
+  consumerTag: string;
+  /** Resolves once every message received so far is acknowledged (or given back). */
+  settled(): Promise<void>;
+}
+
 interface ChunkTag {
   consumer: StreamConsumer;
   /** The chunk's last delivery: acknowledged, with every one before it, once the chunk is stored. */
@@ -125,7 +126,7 @@ interface VhostLink {
   closed: boolean;
   consumers: Map<string, StreamConsumer>;
   /** Relay queues being drained into their streams, by relay queue name. */
-  relays: Set<string>;
+  relays: Map<string, Relay>;
   /** The firehose deliveries consumer (`deliveries: firehose`), once started. */
   deliveries: DeliveriesConsumer | null;
 }
@@ -241,12 +242,47 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
       return;
     }
     consumer.lastPosition = position;
-    const row = toEventRowFromAmqp(options.source.id, consumer.plan.channel, position, amqpMessageOf(message), extractOptions);
+    if (consumer.plan.relaysTraceCopies && !isRelayed(message)) {
+      // Published into the default exchange's stream by someone, not relayed from the firehose: a
+      // publish to one of Eventscope's own queues, which is never stored.
+      consumer.channel.ack(message);
+      return;
+    }
+    const amqpMessage = amqpMessageOf(message);
+    const row = toEventRowFromAmqp(options.source.id, consumer.plan.channel, position, amqpMessage, extractOptions);
+    if (consumer.plan.relaysTraceCopies) noteDefaultRoute(consumer.plan.vhost, amqpMessage.routingKeys[0] ?? "");
     consumer.pending.rows.push(row);
     consumer.pending.bytes += row.sizeBytes;
     consumer.pending.last = message;
     if (consumer.pending.rows.length >= flushRows) flush(consumer);
     else consumer.flushTimer ??= setTimeout(() => flush(consumer), flushMs);
+  };
+
+  // --- the default exchange's routes (the overview graph's amq.default → queue edges) ------------
+  /** When each (vhost, queue) was last written, so that a busy queue costs one write a minute. */
+  const routesWritten = new Map<string, number>();
+  /** Per vhost, the queues seen since the last write. */
+  const routesSeen = new Map<string, Set<string>>();
+  const noteDefaultRoute = (vhost: string, queue: string) => {
+    // Server-named queues (`amq.gen-…`) and direct reply-to (`amq.rabbitmq.reply-to.…`), an RPC's
+    // replies, take a new name each time: no route to draw, and the table would grow without end.
+    if (queue === "" || queue.startsWith("amq.") || Date.now() - (routesWritten.get(`${vhost}\u0000${queue}`) ?? -Infinity) < 60_000) return;
+    routesSeen.set(vhost, (routesSeen.get(vhost) ?? new Set()).add(queue));
+  };
+  /** Writes the vhost's routes seen (at each refresh); on failure they are written at the next one. */
+  const writeDefaultRoutes = async (vhost: string) => {
+    const queues = [...(routesSeen.get(vhost) ?? [])];
+    if (queues.length === 0) return;
+    routesSeen.delete(vhost);
+    try {
+      await recordDefaultExchangeRoutes(options.db, options.source.id, vhost, queues, new Date());
+      if (routesWritten.size > 10_000) routesWritten.clear(); // Bounded: at worst, a few more writes.
+      for (const queue of queues) routesWritten.set(`${vhost}\u0000${queue}`, Date.now());
+      reported.delete(`routes ${vhost}`);
+    } catch (error) {
+      for (const queue of queues) noteDefaultRoute(vhost, queue);
+      reportOnce(`routes ${vhost}`, `vhost ${vhost}: storing the default exchange's routes failed (tried again at the next refresh): ${oneLine((error as Error).message)}`);
+    }
   };
 
   // --- declaring and reading the streams -------------------------------------------------------
@@ -275,18 +311,19 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
       // What the plan no longer wants goes first (a direct exchange's key nobody else binds now).
       for (const stale of plan.staleBindings) await channel.unbindQueue(stale.queue, plan.exchange, stale.routingKey, stale.arguments);
       if (plan.relayQueue === null) {
-        for (const binding of plan.bindings) await channel.bindQueue(plan.queue, plan.exchange, binding.routingKey, binding.arguments);
+        for (const binding of plan.bindings) await channel.bindQueue(plan.queue, plan.boundExchange, binding.routingKey, binding.arguments);
         return;
       }
       await channel.assertQueue(plan.relayQueue, {
         durable: true,
         arguments: { "x-queue-type": "classic", "x-max-length-bytes": { "!": "long", value: RELAY_MAX_LENGTH_BYTES } },
       });
-      for (const binding of plan.bindings) await channel.bindQueue(plan.relayQueue, plan.exchange, binding.routingKey, binding.arguments);
+      for (const binding of plan.bindings) await channel.bindQueue(plan.relayQueue, plan.boundExchange, binding.routingKey, binding.arguments);
+      if (plan.relaysTraceCopies) return; // Its stream was never bound to anything.
       // An exchange that became a dead-letter exchange since its stream was bound: the stream's own
       // bindings go (idempotent: unbinding what is not bound is no error), else it would get every
       // message twice. (What arrived in between both ways is stored twice.)
-      for (const binding of plan.bindings) await channel.unbindQueue(plan.queue, plan.exchange, binding.routingKey, binding.arguments);
+      for (const binding of plan.bindings) await channel.unbindQueue(plan.queue, plan.boundExchange, binding.routingKey, binding.arguments);
     } finally {
       await channel.close().catch(() => {});
     }
@@ -341,14 +378,24 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
   /**
    * Drains a relay queue into its stream: each message is published into the stream (confirmed)
    * before it is acknowledged, so none is lost; one relayed when the collector crashed between the
-   * confirm and the acknowledgement is in the stream twice (stored twice, at two positions).
+   * confirm and the acknowledgement is in the stream twice (stored twice, at two positions). stop()
+   * cancels the relay and waits for the confirms in flight, so a stop relays nothing twice. What the
+   * relay receives that is not to be relayed (defaultExchangePublishOfCopy) is acknowledged in order.
    */
   const startRelay = async (link: VhostLink, plan: CollectedExchange, relayQueue: string) => {
     const channel = await link.connection.createConfirmChannel();
     channel.on("error", () => {});
-    channel.on("close", () => link.relays.delete(relayQueue));
+    channel.on("close", () => {
+      if (link.relays.get(relayQueue)?.channel === channel) link.relays.delete(relayQueue);
+    });
     await channel.prefetch(prefetch);
-    await channel.consume(
+    const routedOf = (message: amqp.ConsumeMessage): RoutedMessage | null =>
+      plan.relaysTraceCopies
+        ? defaultExchangePublishOfCopy(message.fields.routingKey, message.properties.headers as Record<string, unknown> | undefined, message.content)
+        : { exchange: message.fields.exchange, routingKey: message.fields.routingKey, properties: message.properties as unknown as Record<string, unknown>, body: message.content };
+    /** Settles in delivery order: a message not relayed is acknowledged after every confirm before it. */
+    let settled: Promise<void> = Promise.resolve();
+    const { consumerTag } = await channel.consume(
       relayQueue,
       (message) => {
         if (message === null) {
@@ -356,26 +403,38 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
           void channel.close().catch(() => {});
           return;
         }
-        const { userId, headers, ...properties } = message.properties as amqp.MessageProperties & { userId?: unknown };
-        const relayHeaders: Record<string, unknown> = {
-          ...(headers ?? {}),
-          [RELAY_EXCHANGE_HEADER]: message.fields.exchange,
-          [RELAY_ROUTING_KEY_HEADER]: message.fields.routingKey,
-          ...(typeof userId === "string" ? { [RELAY_USER_ID_HEADER]: userId } : {}),
-        };
-        const options = Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined)) as amqp.Options.Publish;
-        try {
-          channel.publish("", plan.queue, message.content, { ...options, headers: relayHeaders }, (error) => {
-            if (error) channel.nack(message, false, true);
-            else channel.ack(message);
+        const routed = routedOf(message);
+        if (routed === null) {
+          settled = settled.then(() => {
+            try {
+              channel.ack(message);
+            } catch {
+              // The channel closed: handed over again after reconnecting, and dropped again.
+            }
           });
-        } catch {
-          // The channel closed: the message stays in the relay queue, relayed after reconnecting.
+          return;
         }
+        const { content, options } = relayPublishOf(routed);
+        const confirmed = new Promise<boolean>((resolve) => {
+          try {
+            channel.publish("", plan.queue, content, options, (error) => resolve(!error));
+          } catch {
+            resolve(false); // The channel closed: the message stays in the relay queue, relayed after reconnecting.
+          }
+        });
+        settled = settled.then(async () => {
+          const ok = await confirmed;
+          try {
+            if (ok) channel.ack(message);
+            else channel.nack(message, false, true);
+          } catch {
+            // The channel closed meanwhile: nothing to settle any more.
+          }
+        });
       },
       { noAck: false },
     );
-    link.relays.add(relayQueue);
+    link.relays.set(relayQueue, { channel, consumerTag, settled: () => settled });
   };
 
   /** Lists the vhost's exchanges, declares and binds what is new, starts the consumers that are missing. */
@@ -387,12 +446,14 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         management.bindings(link.vhost),
         management.queues(link.vhost),
       ]);
-      const plan = planCollectedExchanges(options.source.name, link.vhost, exchanges, bindings, deadLetterExchangesOf(queues), {
-        include: sourceConfig.exchangesInclude,
-        exclude: sourceConfig.exchangesExclude,
-      });
+      const filter = { include: sourceConfig.exchangesInclude, exclude: sourceConfig.exchangesExclude };
+      const plan = planCollectedExchanges(options.source.name, link.vhost, exchanges, bindings, deadLetterExchangesOf(queues), filter);
       for (const skipped of plan.skipped) reportOnce(`skip ${skipped.vhost} ${skipped.exchange}`, `vhost ${skipped.vhost}: exchange ${skipped.exchange} not collected: ${skipped.reason}`);
       plans = plan.collected;
+      // With tracing on, the firehose copies publishes to the default exchange, which nothing can be bound to.
+      if (sourceConfig.deliveries === "firehose" && passesExchangeFilter(DEFAULT_EXCHANGE, filter)) {
+        plans.push(defaultExchangePlan(options.source.name, link.vhost));
+      }
       if (!initialChannels.has(link.vhost)) initialChannels.set(link.vhost, new Set(plans.map((p) => p.channel)));
       if (errors.has("management")) log(`management API answers again (${management.url})`);
       setError("management", null);
@@ -404,6 +465,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     }
     lastPollAt = new Date();
     if (sourceConfig.deliveries === "firehose") await refreshDeliveries(link);
+    await writeDefaultRoutes(link.vhost);
     const starting: CollectedExchange[] = [];
     for (const plan of plans) {
       if (link.closed || stopped) return;
@@ -419,7 +481,11 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
       if (plan.relayQueue !== null && !link.relays.has(plan.relayQueue)) {
         try {
           await startRelay(link, plan, plan.relayQueue);
-          log(`relaying ${plan.relayQueue} into ${plan.queue} (exchange ${plan.exchange} dead-letters, and RabbitMQ routes no dead letter into a stream)`);
+          log(
+            plan.relaysTraceCopies
+              ? `relaying ${plan.relayQueue} into ${plan.queue} (the firehose's copies of publishes to the default exchange, ${plan.boundExchange} ${plan.bindings.map((b) => b.routingKey).join(" ")})`
+              : `relaying ${plan.relayQueue} into ${plan.queue} (exchange ${plan.exchange} dead-letters, and RabbitMQ routes no dead letter into a stream)`,
+          );
         } catch (error) {
           if (link.closed) return;
           reportOnce(`relay ${plan.relayQueue}`, `vhost ${link.vhost}: relaying ${plan.relayQueue} failed (tried again at the next refresh): ${redact((error as Error).message)}`);
@@ -500,7 +566,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
           clientProperties: { connection_name: `eventscope-collector ${options.source.name} ${instanceId}` },
         });
         connections += 1;
-        const current: VhostLink = { vhost, connection, closed: false, consumers: new Map(), relays: new Set(), deliveries: null };
+        const current: VhostLink = { vhost, connection, closed: false, consumers: new Map(), relays: new Map(), deliveries: null };
         link = current;
         const lost: { error: Error | null } = { error: null };
         connection.on("error", (error: Error) => (lost.error = error));
@@ -615,7 +681,13 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         for (const wake of wakers) wake();
         const retentionStopped = retention.stop();
         const foldStopped = flowFolder?.stop();
-        // Stop deliveries, then store what was received and acknowledge it, then close.
+        // Relays first, with the confirms in flight (what they republished is read from the streams
+        // next time); then stop deliveries, store what was received and acknowledge it, close.
+        const relays = [...links.values()].flatMap((link) => [...link.relays.values()]);
+        await settlesWithin(
+          Promise.all(relays.map((relay) => relay.channel.cancel(relay.consumerTag).then(() => relay.settled()).catch(() => {}))),
+          Math.min(2_000, left()),
+        );
         const consumers = [...links.values()].flatMap((link) => [...link.consumers.values()]);
         await settlesWithin(
           Promise.all(consumers.map((c) => (c.consumerTag && !c.closed ? c.channel.cancel(c.consumerTag).catch(() => {}) : undefined))),
@@ -644,27 +716,3 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
 function latestDate(a: Date | null, b: Date | null): Date | null {
   return a === null ? b : b === null || a >= b ? a : b;
 }
-
-/** An amqplib delivery as extraction reads it; the stream's own `x-stream-offset` header is left out (it is the position). */
-function amqpMessageOf(message: amqp.ConsumeMessage): AmqpMessage {
-  const headers = { ...(message.properties.headers ?? {}) } as Record<string, unknown>;
-  delete headers["x-stream-offset"];
-  // A relayed message: the exchange, routing key and user_id it had (startRelay).
-  const relayed = typeof headers[RELAY_EXCHANGE_HEADER] === "string";
-  const exchange = relayed ? (headers[RELAY_EXCHANGE_HEADER] as string) : message.fields.exchange;
-  const routingKey = relayed ? String(headers[RELAY_ROUTING_KEY_HEADER] ?? "") : message.fields.routingKey;
-  const userId = relayed ? headers[RELAY_USER_ID_HEADER] : message.properties.userId;
-  for (const name of [RELAY_EXCHANGE_HEADER, RELAY_ROUTING_KEY_HEADER, RELAY_USER_ID_HEADER]) delete headers[name];
-  const cc: unknown = headers.CC;
-  const routingKeys = [routingKey, ...(Array.isArray(cc) ? cc.filter((key): key is string => typeof key === "string") : [])];
-  return {
-    exchange,
-    routingKeys,
-    properties: { ...message.properties, userId, headers } as AmqpMessage["properties"],
-    body: message.content,
-    connectionName: null,
-    queue: null,
-    redelivered: null,
-  };
-}
-

@@ -1,11 +1,12 @@
 import amqp from "amqplib";
 import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
-import { loadConfig, type Config } from "../../config.ts";
+import { loadConfig, type Config, type RabbitMqSourceConfig } from "../../config.ts";
+import type { Database, SourceRef } from "../../db/index.ts";
 import { createTestDatabase, type TestDatabase } from "../../db/test-support.ts";
 import type { RabbitNode } from "../../rabbitmq/node.ts";
 import { startTestRabbitNode } from "../../rabbitmq/test-support.ts";
 import { LogCollector } from "../test-support.ts";
-import type { RunningRabbitMqCollector } from "./rabbitmq-collector.ts";
+import { startRabbitMqCollector, type RunningRabbitMqCollector } from "./rabbitmq-collector.ts";
 
 /** What a RabbitMQ collector test file shares: set in its hooks (rabbitCollectorTestBed). */
 export interface RabbitCollectorTestBed {
@@ -56,4 +57,24 @@ export function rabbitCollectorTestBed(): RabbitCollectorTestBed {
   });
 
   return bed;
+}
+
+/** Starts a collector with the tests' short intervals, logging into the test's log; stopped after the test. */
+export function startTestCollector(
+  bed: RabbitCollectorTestBed,
+  sourceConfig: RabbitMqSourceConfig,
+  source: SourceRef,
+  db: Pick<Database, "pool" | "prisma"> = bed.db,
+): RunningRabbitMqCollector {
+  const collector = startRabbitMqCollector(bed.config, sourceConfig, {
+    db,
+    source,
+    log: bed.logs.log,
+    refreshMs: 500,
+    healthIntervalMs: 300,
+    reconnectMaxMs: 2_000,
+    flushMs: 50,
+  });
+  bed.running.push(collector);
+  return collector;
 }

@@ -6,6 +6,7 @@ import {
   ensureSource,
   getFlowGraph,
   ingestEvents,
+  recordDefaultExchangeRoutes,
   syncRabbitVhost,
   type EventRow,
   type FailureInfo,
@@ -240,5 +241,27 @@ describe("the flow graph with RabbitMQ", () => {
     expect([onKafka.exchanges, onKafka.queues, onKafka.consumers]).toEqual([[], [], []]);
     expect(onKafka.topics.map((t) => t.topic)).toEqual(["notifications"]);
     expect(onKafka.producers.map((p) => p.id)).toEqual(["producer:notification-service"]);
+  });
+
+  it("draws the default exchange as amq.default (direct) once its publishes are collected: publishers → it → the queues they were addressed to", async () => {
+    const source = await ensureSource(db, { name: "rabbit-d", kind: "rabbitmq" });
+    await ingestEvents(db, [
+      event(source.id, "amq.default", 0, "LabelRequested", "mailer"),
+      event(source.id, "amq.default", 1, "LabelRequested", "mailer"),
+    ]);
+    await syncRabbitVhost(
+      db,
+      source.id,
+      { vhost: "/", queues: [queue("labels.work", { publishRate: 2 })], bindings: [], consumers: [], exchanges: [] },
+      { at: NOW },
+    );
+    // As the collector records them: a queue that exists, and one that does not (any more).
+    await recordDefaultExchangeRoutes(db, source.id, "/", ["labels.work", "gone.work"], NOW);
+
+    const graph = flowGraphSchema.parse(await getFlowGraph(db, { now: NOW, source: "rabbit-d" }));
+    expect(graph.exchanges.map((e) => [e.id, e.exchange, e.type, e.eventTypes])).toEqual([["exchange:amq.default", "amq.default", "direct", ["LabelRequested"]]]);
+    expect(edge(graph, "producer:mailer", "exchange:amq.default")).toMatchObject({ kind: "produces" });
+    expect(edge(graph, "exchange:amq.default", "queue:labels.work")).toMatchObject({ kind: "routes", routingKeys: ["labels.work"], messagesPerSecond: 2 });
+    expect(graph.edges.filter((e) => e.source === "exchange:amq.default").map((e) => e.target)).toEqual(["queue:labels.work"]);
   });
 });

@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import type { ExchangeNode, FlowEdge, QueueNode, RabbitConsumerNode } from "../../../lib/api-schemas/graph.ts";
 import { graphNodeId } from "../../../lib/api-schemas/graph.ts";
 import { rabbitQueueId } from "../../../lib/api-schemas/groups.ts";
-import { channelOfExchange } from "../../../lib/rabbitmq-names.ts";
+import { channelOfExchange, DEFAULT_EXCHANGE } from "../../../lib/rabbitmq-names.ts";
 import { latestSampleSql, timeLagOf } from "./rabbitmq-queues.ts";
 import { select, storedHealth, type Queryable, type StoredHealthColumns } from "./shared.ts";
 
@@ -50,7 +50,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   const empty: RabbitFlow = { exchanges: [], queues: [], consumers: [], edges: [], targets: new Map() };
   if (input.sources.size === 0) return empty;
   const ids = [...input.sources.keys()];
-  const [exchangeRows, queueRows, bindingRows, consumerRows] = await Promise.all([
+  const [exchangeRows, queueRows, bindingRows, consumerRows, defaultRouteRows] = await Promise.all([
     select<{ source_id: number; vhost: string; name: string; type: string; publish_in_rate: number | null }>(db, Prisma.sql`
       SELECT source_id, vhost, name, type, publish_in_rate FROM rabbitmq_exchanges WHERE source_id = ANY(${ids}::smallint[])`),
     select<
@@ -92,13 +92,16 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
     }>(db, Prisma.sql`
       SELECT source_id, vhost, queue, channel, connection, connection_name, prefetch_count, ack_required FROM rabbitmq_consumers
       WHERE source_id = ANY(${ids}::smallint[])`),
+    select<{ source_id: number; vhost: string; queue: string }>(db, Prisma.sql`
+      SELECT source_id, vhost, queue FROM rabbitmq_default_routes WHERE source_id = ANY(${ids}::smallint[])`),
   ]);
   const nameOf = (sourceId: number) => input.sources.get(sourceId) ?? String(sourceId);
   const queueKey = (sourceId: number, vhost: string, name: string) => `${sourceId}\u0000${vhost}\u0000${name}`;
 
   // --- which exchanges are drawn: those messages were collected from (the producers table), those
   // bound to a drawn queue, and drawn queues' dead-letter exchanges. RabbitMQ's own amq.* only when
-  // something flows through them; never the default exchange.
+  // something flows through them; the default exchange "" as `amq.default` (a direct exchange the
+  // listing leaves out) when its publishes were collected (`deliveries: firehose`).
   const exchangeRow = new Map(exchangeRows.map((e) => [key(e.source_id, channelOfExchange(e.vhost, e.name)), e]));
   const vhostsOf = new Map<number, Set<string>>();
   for (const row of [...exchangeRows, ...queueRows]) vhostsOf.set(row.source_id, (vhostsOf.get(row.source_id) ?? new Set()).add(row.vhost));
@@ -126,7 +129,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   for (const p of input.producers) {
     if (!input.sources.has(p.source_id)) continue;
     const { vhost, exchange } = exchangeOfChannel(p.source_id, p.topic);
-    if (listedVhosts.has(key(p.source_id, vhost)) && !exchangeRow.has(key(p.source_id, p.topic))) continue;
+    if (listedVhosts.has(key(p.source_id, vhost)) && !exchangeRow.has(key(p.source_id, p.topic)) && exchange !== DEFAULT_EXCHANGE) continue;
     note(p.source_id, vhost, exchange, "published", p.event_type || undefined);
   }
   const queueRowByKey = new Map(queueRows.map((q) => [queueKey(q.source_id, q.vhost, q.name), q]));
@@ -184,7 +187,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
         vhost: e.vhost,
         exchange: e.exchange,
         channel,
-        type: exchangeRow.get(k)?.type ?? null,
+        type: exchangeRow.get(k)?.type ?? (e.exchange === DEFAULT_EXCHANGE ? "direct" : null),
         messagesPerSecond: rateOf(k),
         eventTypes: [...e.types].sort(),
         deadLetterExchange: dlxKeys.has(k),
@@ -230,6 +233,14 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
     const route = routes.get(pair) ?? { exchange: k, queue: q, keys: new Set<string>() };
     route.keys.add(b.routing_key);
     routes.set(pair, route);
+  }
+  // The default exchange routes to the queue its routing key names: the queues its publishes were
+  // addressed to (rabbitmq_default_routes) that exist.
+  for (const r of defaultRouteRows) {
+    const k = key(r.source_id, channelOfExchange(r.vhost, ""));
+    const q = queueRowByKey.get(queueKey(r.source_id, r.vhost, r.queue));
+    if (!drawn.has(k) || !q) continue;
+    routes.set(`${k}\u0000${r.vhost}\u0000${r.queue}`, { exchange: k, queue: q, keys: new Set([r.queue]) });
   }
   const routesOfQueue = new Map<string, string[]>();
   for (const route of routes.values()) {
