@@ -251,7 +251,15 @@ export async function runRabbitmqBenchmark(options: BenchmarkOptions) {
     await (await counting.createChannel()).purgeQueue(deliveriesQueue);
     const traced = await publishPass(node, pgDataDir, "traced", next, messages);
     next += messages;
-    const tracedCopies = (await (await counting.createChannel()).checkQueue(deliveriesQueue)).messageCount;
+    // The broker copies deliveries asynchronously: counted once the count stops growing (30 s at most).
+    const countChannel = await counting.createChannel();
+    let tracedCopies = (await countChannel.checkQueue(deliveriesQueue)).messageCount;
+    for (const settleBy = Date.now() + 30_000; Date.now() < settleBy; ) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const count = (await countChannel.checkQueue(deliveriesQueue)).messageCount;
+      if (count === tracedCopies) break;
+      tracedCopies = count;
+    }
     await counting.close();
     await rabbitmqctl(node, ["trace_off", "-p", "/"]);
     say(`  ${fmt(tracedCopies)} delivery copies in ${deliveriesQueue} (of ${fmt(messages)} deliveries)`);
