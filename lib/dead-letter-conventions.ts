@@ -138,3 +138,40 @@ export function isDeadLetterHeader(key: string): boolean {
   const name = key.toLowerCase();
   return DEAD_LETTER_HEADER_NAMES.has(name) || name === REPLAY_OF_HEADER || name === REPLAY_ID_HEADER;
 }
+
+/** Where a RabbitMQ queue's dead letters go, and what said so. */
+export interface DeadLetterTarget {
+  /** The dead-letter exchange; "" is the default exchange (the routing key then names the queue). */
+  exchange: string;
+  /** The routing key dead letters are republished with; null: each keeps its own. */
+  routingKey: string | null;
+  /** Whether the exchange comes from the queue's `x-dead-letter-exchange` argument or from a policy. */
+  setBy: "arguments" | "policy";
+  /** The policy's name when a policy sets it. */
+  policy: string | null;
+}
+
+/**
+ * A queue's dead-letter exchange and routing key, from its arguments or its policy: RabbitMQ takes
+ * each key from the queue's arguments when they have it and from the policy otherwise (its docs,
+ * "Dead Letter Exchanges": the arguments overrule the policy). null when the queue dead-letters
+ * nowhere (its dead letters are dropped).
+ */
+export function deadLetterTargetOf(queue: {
+  arguments?: Record<string, unknown> | null;
+  policy?: string | null;
+  effective_policy_definition?: Record<string, unknown> | null;
+}): DeadLetterTarget | null {
+  const text = (value: unknown) => (typeof value === "string" ? value : null);
+  const args = queue.arguments ?? {};
+  const policy = queue.effective_policy_definition ?? {};
+  const byArguments = text(args["x-dead-letter-exchange"]);
+  const exchange = byArguments ?? text(policy["dead-letter-exchange"]);
+  if (exchange === null) return null;
+  return {
+    exchange,
+    routingKey: text(args["x-dead-letter-routing-key"]) ?? text(policy["dead-letter-routing-key"]),
+    setBy: byArguments === null ? "policy" : "arguments",
+    policy: byArguments === null ? (queue.policy ?? null) : null,
+  };
+}

@@ -6,7 +6,7 @@ import { QueueView } from "./queue-view";
 const view: RabbitQueueView = {
   kind: "rabbitmq-queue", source: "rabbit-eu", id: "rabbitmq:%2F/orders.work", vhost: "/", name: "orders.work", type: "classic",
   durable: true, autoDelete: false, exclusive: false, arguments: { "x-dead-letter-exchange": "orders.dlx", "x-message-ttl": 60000 },
-  deadLetterExchange: "orders.dlx", deadLetterRoutingKey: null, state: "running", ready: "4", unacknowledged: "2", lag: "6",
+  deadLetterExchange: "orders.dlx", deadLetterRoutingKey: null, deadLetterPolicy: null, state: "running", ready: "4", unacknowledged: "2", lag: "6",
   timeLagMs: null, timeLagUnknownReason: QUEUE_TIME_LAG_UNKNOWN, headMessageAt: null, rates: { publish: 2.5, deliver: 2.5, ack: null },
   firstSeenAt: "2026-12-05T22:00:00.000Z", updatedAt: "2026-12-05T23:00:00.000Z", deletedAt: null,
   health: { status: "WARN", reason: "queue orders.work: lag grew from 2 to 6 over 5 min", judgedAt: "2026-12-05T23:00:00.000Z" },
@@ -47,6 +47,12 @@ describe("a RabbitMQ queue's page", () => {
     expect(screen.getByText("Ack").closest("div")!.textContent).toBe("Ack—");
     expect(within(screen.getByRole("status", { name: "Health" })).getByText("WARN")).toBeTruthy();
     expect(screen.getByRole("img", { name: /^Lag \(messages\): lag now 6/ })).toBeTruthy();
+  });
+
+  test("a dead-letter exchange a policy sets is named with the policy and its routing key", () => {
+    render(<QueueView queue={{ ...view, arguments: {}, deadLetterExchange: "", deadLetterRoutingKey: "orders.parked", deadLetterPolicy: "park-dead" }} window="15m" />);
+    const summary = screen.getByText("Dead-letter exchange").closest("div")!;
+    expect(summary.textContent).toBe("Dead-letter exchange(default exchange) with key orders.parked (by policy park-dead)");
   });
 
   test("says so when nobody consumes", () => {

@@ -59,7 +59,14 @@ export function QueueView({ queue, window }: { queue: RabbitQueueView; window: L
         <div><dt>Publish</dt><dd>{formatRate(queue.rates.publish)}</dd></div>
         <div><dt>Deliver</dt><dd>{formatRate(queue.rates.deliver)}</dd></div>
         <div><dt>Ack</dt><dd>{formatRate(queue.rates.ack)}</dd></div>
-        <div><dt>Dead-letter exchange</dt><dd>{queue.deadLetterExchange === null ? "none" : queue.deadLetterExchange || "(default exchange)"}</dd></div>
+        <div>
+          <dt>Dead-letter exchange</dt>
+          <dd>
+            {queue.deadLetterExchange === null ? "none" : queue.deadLetterExchange || "(default exchange)"}
+            {queue.deadLetterExchange !== null && queue.deadLetterRoutingKey !== null && <> with key {queue.deadLetterRoutingKey}</>}
+            {queue.deadLetterPolicy !== null && <span className={styles.grMuted}> (by policy {queue.deadLetterPolicy || "(unnamed)"})</span>}
+          </dd>
+        </div>
       </dl>
 
       <div className={styles.grHealth} role="status" aria-label="Health">

@@ -411,9 +411,15 @@ export const rabbitQueueViewSchema = z.object({
   exclusive: z.boolean(),
   /** As declared: x-dead-letter-exchange, x-message-ttl, x-max-length, … */
   arguments: z.record(z.string(), z.unknown()),
-  /** x-dead-letter-exchange and x-dead-letter-routing-key, when set. */
+  /**
+   * Where its dead letters go: the x-dead-letter-exchange and x-dead-letter-routing-key arguments,
+   * else its policy's dead-letter-exchange and dead-letter-routing-key (the arguments overrule the
+   * policy, as in RabbitMQ). null: nowhere, or its own routing key. "" is the default exchange.
+   */
   deadLetterExchange: z.string().nullable(),
   deadLetterRoutingKey: z.string().nullable(),
+  /** The policy that sets the dead-letter exchange ("" when unnamed); null when the arguments set it or nothing does. */
+  deadLetterPolicy: z.string().nullable(),
   state: z.string().nullable(),
   ready: z.string().nullable(),
   unacknowledged: z.string().nullable(),

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { evaluateQueueHealth, HEALTH_WINDOW_MS, type QueueHealth } from "../../lib/lag-health.ts";
+import { deadLetterTargetOf } from "../../lib/dead-letter-conventions.ts";
 import { toDatabaseError } from "./errors.ts";
 
 /**
@@ -20,6 +21,9 @@ export interface RabbitQueueSnapshot {
   autoDelete: boolean;
   exclusive: boolean;
   arguments: Record<string, unknown>;
+  /** The user policy that applies to it and the definition its policies add up to; absent: none. */
+  policy?: string | null;
+  policyDefinition?: Record<string, unknown> | null;
   state: string | null;
   /** null when the broker did not report them (a queue that is starting). */
   messagesReady: number | null;
@@ -107,6 +111,7 @@ export async function syncRabbitVhost(
   const { vhost } = snapshot;
   const queues = [...snapshot.queues].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const names = queues.map((q) => q.name);
+  const deadLetters = queues.map((q) => deadLetterTargetOf({ arguments: q.arguments, policy: q.policy, effective_policy_definition: q.policyDefinition }));
   let client: pg.PoolClient;
   try {
     client = await db.pool.connect();
@@ -119,13 +124,16 @@ export async function syncRabbitVhost(
     await client.query(
       `INSERT INTO rabbitmq_queues AS q (source_id, vhost, name, type, durable, auto_delete, exclusive, arguments, state,
          messages_ready, messages_unacknowledged, consumers, publish_rate, deliver_rate, ack_rate, head_message_at,
-         first_seen_at, updated_at, deleted_at)
+         dead_letter_exchange, dead_letter_routing_key, dead_letter_policy, first_seen_at, updated_at, deleted_at)
        SELECT $1::smallint, $2::text, u.*, $17::timestamptz, $17::timestamptz, NULL::timestamptz
        FROM unnest($3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::boolean[], $8::jsonb[], $9::text[],
-         $10::bigint[], $11::bigint[], $12::int[], $13::float8[], $14::float8[], $15::float8[], $16::timestamptz[]) AS u
+         $10::bigint[], $11::bigint[], $12::int[], $13::float8[], $14::float8[], $15::float8[], $16::timestamptz[],
+         $18::text[], $19::text[], $20::text[]) AS u
        ON CONFLICT (source_id, vhost, name) DO UPDATE SET
          type = excluded.type, durable = excluded.durable, auto_delete = excluded.auto_delete, exclusive = excluded.exclusive,
-         arguments = excluded.arguments, state = excluded.state, messages_ready = excluded.messages_ready,
+         arguments = excluded.arguments, dead_letter_exchange = excluded.dead_letter_exchange,
+         dead_letter_routing_key = excluded.dead_letter_routing_key, dead_letter_policy = excluded.dead_letter_policy,
+         state = excluded.state, messages_ready = excluded.messages_ready,
          messages_unacknowledged = excluded.messages_unacknowledged, consumers = excluded.consumers,
          publish_rate = excluded.publish_rate, deliver_rate = excluded.deliver_rate, ack_rate = excluded.ack_rate,
          head_message_at = excluded.head_message_at, updated_at = excluded.updated_at, deleted_at = NULL,
@@ -149,6 +157,10 @@ export async function syncRabbitVhost(
         queues.map((q) => q.ackRate),
         queues.map((q) => q.headMessageAt),
         at,
+        deadLetters.map((d) => d?.exchange ?? null),
+        deadLetters.map((d) => d?.routingKey ?? null),
+        // A policy that sets it without a name in the listing is still a policy: "".
+        deadLetters.map((d) => (d?.setBy === "policy" ? (d.policy ?? "") : null)),
       ],
     );
     await client.query(

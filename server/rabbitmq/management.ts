@@ -71,6 +71,10 @@ export interface ManagementQueue {
   exclusive?: boolean;
   /** x-dead-letter-exchange, x-message-ttl, x-max-length, x-queue-type, … */
   arguments: Record<string, unknown>;
+  /** The name of the user policy that applies to the queue, when one does. */
+  policy?: string | null;
+  /** The definition the queue's policies add up to (dead-letter-exchange, message-ttl, …). */
+  effective_policy_definition?: Record<string, unknown> | null;
   consumers?: number;
   messages?: number;
   messages_ready?: number;
@@ -91,6 +95,18 @@ export interface ManagementQueue {
     redeliver?: number;
     redeliver_details?: { rate: number };
   };
+}
+
+/** A user policy, as `GET /api/policies/<vhost>` lists them (the monitoring tag may read them). */
+export interface ManagementPolicy {
+  name: string;
+  vhost: string;
+  /** A regular expression on the names of the queues and exchanges it applies to. */
+  pattern: string;
+  "apply-to": "queues" | "exchanges" | "all" | string;
+  /** dead-letter-exchange, message-ttl, max-length, … */
+  definition: Record<string, unknown>;
+  priority: number;
 }
 
 /** A consumer, as `GET /api/consumers/<vhost>` lists them. */
@@ -137,6 +153,7 @@ export interface ManagementClient {
   exchanges(vhost: string): Promise<ManagementExchange[]>;
   bindings(vhost: string): Promise<ManagementBinding[]>;
   queues(vhost: string): Promise<ManagementQueue[]>;
+  policies(vhost: string): Promise<ManagementPolicy[]>;
   consumers(vhost: string): Promise<ManagementConsumer[]>;
   connections(vhost: string): Promise<ManagementConnection[]>;
   /** Any other GET under /api (path starting with /api/); segments must be encoded by the caller. */
@@ -186,6 +203,7 @@ export function createManagementClient(options: ManagementClientOptions): Manage
     exchanges: (vhost) => get<ManagementExchange[]>(`/api/exchanges/${vhostSegment(vhost)}`),
     bindings: (vhost) => get<ManagementBinding[]>(`/api/bindings/${vhostSegment(vhost)}`),
     queues: (vhost) => get<ManagementQueue[]>(`/api/queues/${vhostSegment(vhost)}`),
+    policies: (vhost) => get<ManagementPolicy[]>(`/api/policies/${vhostSegment(vhost)}`),
     consumers: (vhost) => get<ManagementConsumer[]>(`/api/consumers/${vhostSegment(vhost)}`),
     connections: (vhost) => get<ManagementConnection[]>(`/api/vhosts/${vhostSegment(vhost)}/connections`),
   };

@@ -43,8 +43,22 @@ describe("planCollectedExchanges", () => {
     const queues = [
       { name: "work", arguments: { "x-dead-letter-exchange": "dlx" } },
       { name: "other", arguments: {}, effective_policy_definition: { "dead-letter-exchange": "policy-dlx" } },
+      // The argument overrules the policy: "overruled" receives nothing.
+      { name: "both", arguments: { "x-dead-letter-exchange": "dlx" }, effective_policy_definition: { "dead-letter-exchange": "overruled" } },
+      // The default exchange: nothing can be bound to it.
+      { name: "direct-to-dlq", arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": "work.dlq" } },
     ] as unknown as ManagementQueue[];
     expect([...deadLetterExchangesOf(queues)]).toEqual(["dlx", "policy-dlx"]);
+    // A policy's exchange counts before any queue shows the policy; one for exchanges only sets no dead-lettering.
+    const policy = (name: string, applyTo: string, definition: Record<string, unknown>) => ({ name, vhost: "shop", pattern: ".*", "apply-to": applyTo, definition, priority: 0 });
+    expect([
+      ...deadLetterExchangesOf(queues, [
+        policy("dead", "queues", { "dead-letter-exchange": "fresh-dlx" }),
+        policy("all", "all", { "dead-letter-exchange": "all-dlx", "message-ttl": 60000 }),
+        policy("ae", "exchanges", { "alternate-exchange": "unrouted" }),
+        policy("ttl", "queues", { "message-ttl": 1000 }),
+      ]),
+    ]).toEqual(["dlx", "policy-dlx", "fresh-dlx", "all-dlx"]);
     const { collected } = planCollectedExchanges("prod", "shop", [exchange("dlx", "fanout"), exchange("orders", "topic"), exchange("orders.tmp", "topic")], [], deadLetterExchangesOf(queues), {
       include: /^(dlx|orders)/,
       exclude: /\.tmp$/,

@@ -1,5 +1,7 @@
 import { channelOfExchange, OWN_QUEUE_PREFIX } from "../../../lib/rabbitmq-names.ts";
-import type { ManagementBinding, ManagementExchange, ManagementQueue } from "../../rabbitmq/management.ts";
+import { deadLetterTargetOf } from "../../../lib/dead-letter-conventions.ts";
+import { isCollectedTopic, type TopicFilter } from "../topic-filter.ts";
+import type { ManagementBinding, ManagementExchange, ManagementPolicy, ManagementQueue } from "../../rabbitmq/management.ts";
 
 export { channelOfExchange, OWN_QUEUE_PREFIX };
 
@@ -60,6 +62,11 @@ export interface ExchangeFilter {
   exclude: RegExp | undefined;
 }
 
+/** A queue of the user's that the source lists (queue poller, health): not Eventscope's own, and let through by `queues.include` / `queues.exclude`. */
+export function isListedQueue(name: string, filter: TopicFilter): boolean {
+  return !name.startsWith(OWN_QUEUE_PREFIX) && isCollectedTopic(name, filter);
+}
+
 /** Whether `exchanges.include` / `exchanges.exclude` let an exchange's name through. */
 export function passesExchangeFilter(name: string, filter: ExchangeFilter): boolean {
   return (!filter.include || filter.include.test(name)) && !filter.exclude?.test(name);
@@ -78,16 +85,37 @@ export function relayQueueName(source: string, vhost: string, exchange: string):
   return vhost === "/" ? `${OWN_QUEUE_PREFIX}${source}:relay.${exchange}` : `${OWN_QUEUE_PREFIX}${source}:relay.${vhost}.${exchange}`;
 }
 
-/** The exchanges a queue of the vhost dead-letters into, by its arguments or its policy. */
-export function deadLetterExchangesOf(queues: readonly ManagementQueue[]): Set<string> {
+/**
+ * The exchanges of the vhost that receive dead letters: those a queue dead-letters into
+ * (deadLetterTargetOf), and those any policy for queues names, whether or not a queue matches it
+ * yet. The listing shows a queue's policy only once the management plugin has its first statistics
+ * (about 5 s after the queue is declared or the policy set), and a dead letter routed into a stream
+ * meanwhile would be lost to Eventscope; the policy itself is known at once. The default exchange
+ * is left out: nothing can be bound to it.
+ */
+export function deadLetterExchangesOf(queues: readonly ManagementQueue[], policies: readonly ManagementPolicy[] = []): Set<string> {
   const found = new Set<string>();
   for (const queue of queues) {
-    const policy = (queue as { effective_policy_definition?: unknown }).effective_policy_definition;
-    for (const value of [queue.arguments?.["x-dead-letter-exchange"], (policy as Record<string, unknown> | null | undefined)?.["dead-letter-exchange"]]) {
-      if (typeof value === "string" && value !== "") found.add(value);
-    }
+    const target = deadLetterTargetOf(queue);
+    if (target && target.exchange !== "") found.add(target.exchange);
+  }
+  for (const policy of policies) {
+    const exchange = policy.definition?.["dead-letter-exchange"];
+    if ((policy["apply-to"] === "queues" || policy["apply-to"] === "all") && typeof exchange === "string" && exchange !== "") found.add(exchange);
   }
   return found;
+}
+
+/**
+ * The user's queues that dead-letter through the default exchange (`x-dead-letter-exchange: ""`,
+ * the routing key naming the dead-letter queue): nothing can be bound to that exchange, and the
+ * firehose copies no dead-lettering, so their dead letters cannot be collected. Sorted.
+ */
+export function queuesDeadLetteringUnseen(queues: readonly ManagementQueue[], filter: TopicFilter): string[] {
+  return queues
+    .filter((queue) => isListedQueue(queue.name, filter) && deadLetterTargetOf(queue)?.exchange === "")
+    .map((queue) => queue.name)
+    .sort();
 }
 
 /**

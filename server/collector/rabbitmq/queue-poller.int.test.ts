@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil } from "../../../scripts/support/ports.ts";
 import { ensureSource, type SourceRow } from "../../db/index.ts";
 import { createTestDatabase, type TestDatabase } from "../../db/test-support.ts";
-import type { RabbitNode } from "../../rabbitmq/node.ts";
+import { rabbitmqctl, type RabbitNode } from "../../rabbitmq/node.ts";
 import { startTestRabbitNode } from "../../rabbitmq/test-support.ts";
 import type { RabbitMqSourceConfig } from "../../sources-file.ts";
 import { startRabbitQueuePoller } from "./queue-poller.ts";
@@ -62,6 +62,9 @@ beforeAll(async () => {
   await setup.assertQueue("orders.work", { durable: true, arguments: { "x-dead-letter-exchange": "orders.dlx" } });
   await setup.bindQueue("orders.work", "orders", "order.#");
   await setup.bindQueue("orders.work", "orders", "refund.issued");
+  // A dead-letter exchange set by a policy, as RabbitMQ recommends; orders.work's own argument overrules it.
+  await setup.assertQueue("orders.parked", { durable: true });
+  await rabbitmqctl(node, ["set_policy", "-p", "/", "park", "^orders\\.(parked|work)$", JSON.stringify({ "dead-letter-exchange": "orders.parking", "dead-letter-routing-key": "parked" }), "--apply-to", "queues"]);
   await setup.assertQueue("orders.dlq", { durable: true });
   await setup.bindQueue("orders.dlq", "orders.dlx", "");
   await setup.assertQueue("orders.acked", { durable: true });
@@ -154,7 +157,7 @@ describe("the RabbitMQ queue poller", () => {
 
   it("stores types, arguments (the dead-letter exchange) and counts; leaves out excluded queues and Eventscope's own", async () => {
     const rows = await queues();
-    expect([...rows.keys()].sort()).toEqual(["orders.acked", "orders.audit", "orders.dlq", "orders.growing", "orders.held", "orders.idle", "orders.work"]);
+    expect([...rows.keys()].sort()).toEqual(["orders.acked", "orders.audit", "orders.dlq", "orders.growing", "orders.held", "orders.idle", "orders.parked", "orders.work"]);
     expect(rows.get("orders.work")!.arguments).toEqual({ "x-dead-letter-exchange": "orders.dlx" });
     expect(rows.get("orders.held")!.type).toBe("quorum");
     expect(rows.get("orders.audit")!.type).toBe("stream");
@@ -163,6 +166,20 @@ describe("the RabbitMQ queue poller", () => {
     // The consumer holds its prefetch unacknowledged, the rest waits ready.
     expect(rows.get("orders.held")).toMatchObject({ messages_ready: "3", messages_unacknowledged: "5", consumers: 1 });
     expect(rows.get("orders.idle")).toMatchObject({ messages_ready: "3", messages_unacknowledged: "0", consumers: 0 });
+  });
+
+  it("stores where each queue dead-letters: its own argument, else its policy's, named", async () => {
+    const { rows } = await db.pool.query(
+      `SELECT name, dead_letter_exchange, dead_letter_routing_key, dead_letter_policy FROM rabbitmq_queues
+       WHERE source_id = $1 AND name IN ('orders.work', 'orders.parked', 'orders.dlq') ORDER BY name`,
+      [source.id],
+    );
+    expect(rows).toEqual([
+      { name: "orders.dlq", dead_letter_exchange: null, dead_letter_routing_key: null, dead_letter_policy: null },
+      { name: "orders.parked", dead_letter_exchange: "orders.parking", dead_letter_routing_key: "parked", dead_letter_policy: "park" },
+      // RabbitMQ takes each key from the arguments when they have it, from the policy otherwise.
+      { name: "orders.work", dead_letter_exchange: "orders.dlx", dead_letter_routing_key: "parked", dead_letter_policy: null },
+    ]);
   });
 
   it("samples lag = ready + unacknowledged, and time lag from the head message's timestamp or unknown without one", async () => {

@@ -10,8 +10,7 @@ import {
   type ManagementQueue,
 } from "../../rabbitmq/management.ts";
 import { startPollLoop } from "../poll-loop.ts";
-import { isCollectedTopic } from "../topic-filter.ts";
-import { OWN_QUEUE_PREFIX } from "./bindings-plan.ts";
+import { isListedQueue } from "./bindings-plan.ts";
 
 /**
  * The RabbitMQ queue poller: every EVENTSCOPE_POLL_MS, per collected vhost, a read-only look through
@@ -74,7 +73,7 @@ export function toVhostSnapshot(
   const filter = { include: config.queuesInclude, exclude: config.queuesExclude };
   // Eventscope's own queues (streams, relays) are not the user's: left out, as the Kafka
   // collector's own group is.
-  const queues = answers.queues.filter((q) => !q.name.startsWith(OWN_QUEUE_PREFIX) && isCollectedTopic(q.name, filter));
+  const queues = answers.queues.filter((q) => isListedQueue(q.name, filter));
   const names = new Set(queues.map((q) => q.name));
   const connections = new Map(answers.connections.map((c) => [c.name, c]));
   return {
@@ -108,6 +107,8 @@ export function toVhostSnapshot(
         autoDelete: q.auto_delete,
         exclusive: q.exclusive ?? false,
         arguments: q.arguments ?? {},
+        policy: q.policy ?? null,
+        policyDefinition: q.effective_policy_definition ?? null,
         state: q.state ?? null,
         messagesReady: finite(q.messages_ready),
         messagesUnacknowledged: finite(q.messages_unacknowledged),

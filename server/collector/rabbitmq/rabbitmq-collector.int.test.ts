@@ -323,6 +323,69 @@ describe("bindings mode", () => {
     expect((await setup.checkQueue(`${prefix}.dlq`)).messageCount).toBe(4);
   });
 
+  test("a dead-letter exchange set by a policy (as RabbitMQ recommends) is collected alike; a queue's own argument overrules the policy", async () => {
+    const prefix = uniqueName("policy");
+    const work = `${prefix}.orders`;
+    const byPolicy = `${prefix}.dlx`;
+    const byArgument = `${prefix}.own-dlx`;
+    const setup = await connection.createChannel();
+    await setup.assertExchange(work, "direct", { durable: true });
+    for (const dlx of [byPolicy, byArgument]) {
+      await setup.assertExchange(dlx, "fanout", { durable: true });
+      await setup.assertQueue(`${dlx}.q`, { durable: true });
+      await setup.bindQueue(`${dlx}.q`, dlx, "");
+    }
+    await setup.assertQueue(`${prefix}.plain`, { durable: true });
+    await setup.bindQueue(`${prefix}.plain`, work, "plain");
+    await setup.assertQueue(`${prefix}.own`, { durable: true, arguments: { "x-dead-letter-exchange": byArgument } });
+    await setup.bindQueue(`${prefix}.own`, work, "own");
+    // Dead letters through the default exchange, straight to a queue: nothing can see them.
+    await setup.assertQueue(`${prefix}.direct`, { durable: true, arguments: { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": `${byPolicy}.q` } });
+    // Both work queues match the policy; the queue that names its own DLX keeps it.
+    await rabbitmqctl(node, ["set_policy", "-p", "/", `${prefix}-dead-letters`, `^${prefix}\\.(plain|own)$`, JSON.stringify({ "dead-letter-exchange": byPolicy }), "--apply-to", "queues"]);
+    try {
+      const { source, start } = await collect(prefix);
+      const collector = start();
+      await untilReading(collector, [work, byPolicy, byArgument]);
+      await publishAll(await connection.createConfirmChannel(), [
+        { exchange: work, routingKey: "plain", body: JSON.stringify({ orderId: "p-1" }), options: { messageId: "p-1" } },
+        { exchange: work, routingKey: "own", body: JSON.stringify({ orderId: "o-1" }), options: { messageId: "o-1" } },
+      ]);
+      const consumer = await connection.createChannel();
+      for (const queue of [`${prefix}.plain`, `${prefix}.own`]) consumer.nack(await waitUntil(`a message in ${queue}`, () => consumer.get(queue)), false, false);
+      let deadLetters: { channel: string; origin_group: string; error_class: string; key: string }[] = [];
+      await waitUntil(
+        "two dead letters",
+        async () => {
+          ({ rows: deadLetters } = await db.pool.query(
+            `SELECT channel, origin_group, error_class, key FROM dead_letters WHERE source_id = $1 ORDER BY key`,
+            [source.id],
+          ));
+          return deadLetters.length >= 2;
+        },
+        { describe: () => deadLetters },
+      );
+      expect(deadLetters).toEqual([
+        { channel: byArgument, origin_group: `${prefix}.own`, error_class: "rejected", key: "own" },
+        { channel: byPolicy, origin_group: `${prefix}.plain`, error_class: "rejected", key: "plain" },
+      ]);
+      // Each exactly once: a relay (not a stream, which RabbitMQ routes no dead letter to) for both exchanges.
+      expect((await storedRowsOf(db, source.id)).filter((row) => row.channel !== work)).toHaveLength(2);
+
+      // The queue whose dead letters cannot be collected is named in the source's health, until it goes.
+      const warnings = async () =>
+        (await db.pool.query<{ warnings: string[] }>("SELECT warnings FROM collector_instances WHERE source_id = $1 ORDER BY updated_at DESC LIMIT 1", [source.id]))
+          .rows[0]?.warnings ?? [];
+      expect(await waitUntil("a warning", async () => ((await warnings()).length > 0 ? warnings() : null))).toEqual([
+        `dead letters of queue ${prefix}.direct (vhost /) are not collected: they dead-letter through the default exchange, which nothing can be bound to and the firehose does not copy; give them a named dead-letter exchange`,
+      ]);
+      await setup.deleteQueue(`${prefix}.direct`);
+      await waitUntil("the warning gone", async () => (await warnings()).length === 0, { timeoutMs: 10_000 });
+    } finally {
+      await rabbitmqctl(node, ["clear_policy", "-p", "/", `${prefix}-dead-letters`]);
+    }
+  });
+
   test("hostile messages (binary body, a 60 KB header, an invalid traceparent, bytes that are not UTF-8) are stored and flagged, and the stream goes on", async () => {
     const { exchange, source } = await collectOneExchange(uniqueName("hostile"), "events", "fanout");
     const publisher = await connection.createConfirmChannel();

@@ -11,7 +11,7 @@ import { newInstanceId, startHealthReporter } from "../health-reporter.ts";
 import { settlesWithin } from "../time-limit.ts";
 import { toEventRowFromAmqp } from "../to-event-row.ts";
 import { DEFAULT_EXCHANGE } from "../../../lib/rabbitmq-names.ts";
-import { deadLetterExchangesOf, passesExchangeFilter, planCollectedExchanges, type CollectedExchange } from "./bindings-plan.ts";
+import { deadLetterExchangesOf, passesExchangeFilter, planCollectedExchanges, queuesDeadLetteringUnseen, type CollectedExchange } from "./bindings-plan.ts";
 import { startDeliveriesConsumer, type DeliveriesConsumer } from "./firehose-deliveries.ts";
 import { amqpMessageOf, defaultExchangePlan, isRelayed, defaultExchangePublishOfCopy, relayPublishOf, type RoutedMessage } from "./relay.ts";
 
@@ -169,7 +169,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     else errors.set(source, { message: redact(message), at: new Date() });
   };
   const latestError = () => [...errors.values()].sort((a, b) => b.at.getTime() - a.at.getTime())[0] ?? null;
-  /** Per vhost, what the user should do though nothing is stopped (tracing off): the health row's warnings. */
+  /** What the user should do though nothing is stopped (a vhost's tracing off, dead letters unseen): the health row's warnings. */
   const warnings = new Map<string, string>();
   let deliveriesStoredAt: Date | null = null;
 
@@ -441,19 +441,25 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
   const refresh = async (link: VhostLink) => {
     let plans: CollectedExchange[];
     try {
-      const [exchanges, bindings, queues] = await Promise.all([
+      const [exchanges, bindings, queues, policies] = await Promise.all([
         management.exchanges(link.vhost),
         management.bindings(link.vhost),
         management.queues(link.vhost),
+        // Without them a policy's dead-letter exchange is known once the queue listing shows it.
+        management.policies(link.vhost).catch((error: unknown) => {
+          reportOnce(`policies ${link.vhost}`, `vhost ${link.vhost}: listing policies failed (dead-letter exchanges set by policies are known once the queues show them): ${redact((error as Error).message)}`);
+          return [];
+        }),
       ]);
       const filter = { include: sourceConfig.exchangesInclude, exclude: sourceConfig.exchangesExclude };
-      const plan = planCollectedExchanges(options.source.name, link.vhost, exchanges, bindings, deadLetterExchangesOf(queues), filter);
+      const plan = planCollectedExchanges(options.source.name, link.vhost, exchanges, bindings, deadLetterExchangesOf(queues, policies), filter);
       for (const skipped of plan.skipped) reportOnce(`skip ${skipped.vhost} ${skipped.exchange}`, `vhost ${skipped.vhost}: exchange ${skipped.exchange} not collected: ${skipped.reason}`);
       plans = plan.collected;
       // With tracing on, the firehose copies publishes to the default exchange, which nothing can be bound to.
       if (sourceConfig.deliveries === "firehose" && passesExchangeFilter(DEFAULT_EXCHANGE, filter)) {
         plans.push(defaultExchangePlan(options.source.name, link.vhost));
       }
+      warnOfUnseenDeadLetters(link.vhost, queuesDeadLetteringUnseen(queues, { include: sourceConfig.queuesInclude, exclude: sourceConfig.queuesExclude }));
       if (!initialChannels.has(link.vhost)) initialChannels.set(link.vhost, new Set(plans.map((p) => p.channel)));
       if (errors.has("management")) log(`management API answers again (${management.url})`);
       setError("management", null);
@@ -510,6 +516,21 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         reportOnce(`consume ${plan.queue}`, `vhost ${link.vhost}: reading ${plan.queue} failed (tried again at the next refresh): ${redact((error as Error).message)}`);
       }
     }
+  };
+
+  /** A health warning (logged when it changes) while some of the vhost's queues dead-letter where Eventscope cannot see. */
+  const warnOfUnseenDeadLetters = (vhost: string, queues: string[]) => {
+    const key = `${vhost}\u0000dead letters unseen`;
+    if (queues.length === 0) {
+      if (warnings.delete(key)) log(`vhost ${vhost}: no queue dead-letters through the default exchange any more`);
+      return;
+    }
+    const shown = queues.length > 5 ? `${queues.slice(0, 5).join(", ")} and ${queues.length - 5} more` : queues.join(", ");
+    const warning =
+      `dead letters of ${queues.length === 1 ? "queue" : "queues"} ${shown} (vhost ${vhost}) are not collected: ` +
+      `they dead-letter through the default exchange, which nothing can be bound to and the firehose does not copy; give them a named dead-letter exchange`;
+    if (warnings.get(key) !== warning) log(warning);
+    warnings.set(key, warning);
   };
 
   /**

@@ -71,7 +71,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
         consumer_names: string[] | null;
       } & StoredHealthColumns
     >(db, Prisma.sql`
-      SELECT q.source_id, q.vhost, q.name, q.type, q.arguments->>'x-dead-letter-exchange' AS dlx,
+      SELECT q.source_id, q.vhost, q.name, q.type, q.dead_letter_exchange AS dlx,
         q.messages_ready::text AS ready, q.messages_unacknowledged::text AS unacked,
         (q.messages_ready + q.messages_unacknowledged)::text AS lag, q.consumers, q.publish_rate, q.deliver_rate, q.ack_rate,
         q.health_status, q.health_reason, q.health_at, latest.time_lag_ms, q.consumer_names

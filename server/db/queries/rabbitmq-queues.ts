@@ -245,6 +245,9 @@ export async function getRabbitQueue(db: Queryable, vhost: string, name: string,
         auto_delete: boolean;
         exclusive: boolean;
         arguments: Record<string, unknown>;
+        dead_letter_exchange: string | null;
+        dead_letter_routing_key: string | null;
+        dead_letter_policy: string | null;
         state: string | null;
         ready: string | null;
         unacked: string | null;
@@ -258,7 +261,8 @@ export async function getRabbitQueue(db: Queryable, vhost: string, name: string,
         deleted_at: Date | null;
         time_lag_ms: string | null;
       } & StoredHealthColumns>(db, Prisma.sql`
-        SELECT q.type, q.durable, q.auto_delete, q.exclusive, q.arguments, q.state, q.messages_ready::text AS ready,
+        SELECT q.type, q.durable, q.auto_delete, q.exclusive, q.arguments, q.dead_letter_exchange, q.dead_letter_routing_key,
+          q.dead_letter_policy, q.state, q.messages_ready::text AS ready,
           q.messages_unacknowledged::text AS unacked, (q.messages_ready + q.messages_unacknowledged)::text AS lag,
           q.publish_rate, q.deliver_rate, q.ack_rate, q.head_message_at, q.first_seen_at, q.updated_at, q.deleted_at,
           q.health_status, q.health_reason, q.health_at, latest.time_lag_ms
@@ -278,7 +282,6 @@ export async function getRabbitQueue(db: Queryable, vhost: string, name: string,
     ]);
     const queue = queues[0];
     if (!queue) return null;
-    const text = (value: unknown) => (typeof value === "string" ? value : null);
     return {
       kind: "rabbitmq-queue",
       source: source.name,
@@ -290,8 +293,9 @@ export async function getRabbitQueue(db: Queryable, vhost: string, name: string,
       autoDelete: queue.auto_delete,
       exclusive: queue.exclusive,
       arguments: queue.arguments,
-      deadLetterExchange: text(queue.arguments["x-dead-letter-exchange"]),
-      deadLetterRoutingKey: text(queue.arguments["x-dead-letter-routing-key"]),
+      deadLetterExchange: queue.dead_letter_exchange,
+      deadLetterRoutingKey: queue.dead_letter_routing_key,
+      deadLetterPolicy: queue.dead_letter_policy,
       state: queue.state,
       ready: queue.ready,
       unacknowledged: queue.unacked,
