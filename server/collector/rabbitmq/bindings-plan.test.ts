@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { ManagementBinding, ManagementExchange, ManagementQueue } from "../../rabbitmq/management.ts";
-import { deadLetterExchangesOf, planCollectedExchanges } from "./bindings-plan.ts";
+import { deadLetterExchangesOf, planCollectedExchanges, StreamBindingTimes } from "./bindings-plan.ts";
 
 const exchange = (name: string, type: string): ManagementExchange => ({ name, vhost: "/", type, durable: true, auto_delete: false, internal: false, arguments: {} });
 const binding = (source: string, destination: string, routingKey: string, destinationType: "queue" | "exchange" = "queue"): ManagementBinding => ({
@@ -92,5 +92,79 @@ describe("planCollectedExchanges", () => {
       ["orders", []],
       ["dlx", [{ queue: "eventscope.prod.dlx", routingKey: "", arguments: {} }]],
     ]);
+  });
+
+  test("an exchange comes before the exchanges it is bound into; the bindings the listing shows are already bound", () => {
+    const { collected } = planCollectedExchanges(
+      "prod",
+      "/",
+      [exchange("audit", "fanout"), exchange("shipping", "topic"), exchange("orders", "topic"), exchange("loop-a", "fanout"), exchange("loop-b", "fanout")],
+      [
+        binding("orders", "shipping", "order.shipped", "exchange"),
+        binding("shipping", "audit", "#", "exchange"),
+        binding("loop-a", "loop-b", "", "exchange"),
+        binding("loop-b", "loop-a", "", "exchange"),
+        binding("orders", "eventscope.prod.orders", "#"),
+      ],
+      new Set(),
+      all,
+    );
+    expect(collected.map((c) => c.exchange)).toEqual(["orders", "shipping", "audit", "loop-a", "loop-b"]);
+    expect(collected.map((c) => [c.exchange, c.alreadyBound])).toContainEqual(["orders", ["#"]]);
+    expect(collected.find((c) => c.exchange === "shipping")!.alreadyBound).toEqual([]);
+  });
+});
+
+describe("StreamBindingTimes: a message routed from one collected exchange into another is stored once", () => {
+  const plan = (name: string, type: string, bindings: ManagementBinding[] = []) =>
+    planCollectedExchanges("prod", "/", [exchange(name, type)], bindings, new Set(), all).collected[0]!;
+
+  test("skipped in the exchange it was routed into when its own exchange's stream was bound first", () => {
+    const times = new StreamBindingTimes();
+    const orders = plan("orders", "topic");
+    const shipping = plan("shipping", "fanout");
+    times.declared(orders, 100, 110);
+    times.declared(shipping, 120, 130);
+    expect(times.storedFromOrigin(shipping, "orders", ["order.shipped"])).toBe(true);
+    // Its own messages, the default exchange's and an exchange not collected: stored.
+    expect(times.storedFromOrigin(shipping, "shipping", [""])).toBe(false);
+    expect(times.storedFromOrigin(shipping, "", ["shipping.q"])).toBe(false);
+    expect(times.storedFromOrigin(shipping, "legacy", ["x"])).toBe(false);
+  });
+
+  test("kept when its own exchange's stream was bound after (or while) the other's: twice rather than never", () => {
+    const times = new StreamBindingTimes();
+    const orders = plan("orders", "topic");
+    const shipping = plan("shipping", "fanout");
+    times.declared(shipping, 100, 110);
+    times.declared(orders, 105, 115);
+    expect(times.storedFromOrigin(shipping, "orders", ["order.shipped"])).toBe(false);
+    // A later refresh changes nothing: the first binding's times stay.
+    times.declared(orders, 500, 510);
+    expect(times.storedFromOrigin(shipping, "orders", ["order.shipped"])).toBe(false);
+  });
+
+  test("bindings that existed before the collector started count as bound from the start", () => {
+    const times = new StreamBindingTimes();
+    const orders = plan("orders", "topic", [binding("orders", "eventscope.prod.orders", "#")]);
+    const shipping = plan("shipping", "fanout", [binding("shipping", "eventscope.prod.shipping", "")]);
+    times.declared(shipping, 100, 110);
+    times.declared(orders, 200, 210);
+    expect(times.storedFromOrigin(shipping, "orders", ["order.shipped"])).toBe(true);
+  });
+
+  test("a direct exchange counts the binding of the message's routing key", () => {
+    const times = new StreamBindingTimes();
+    const payments = plan("payments", "direct", [binding("payments", "billing", "charged", "exchange")]);
+    const billing = plan("billing", "fanout");
+    times.declared(payments, 100, 110);
+    times.declared(billing, 120, 130);
+    expect(times.storedFromOrigin(billing, "payments", ["charged"])).toBe(true);
+    // A key the stream of payments is not bound to (yet): not in its stream.
+    expect(times.storedFromOrigin(billing, "payments", ["refunded"])).toBe(false);
+    const later = plan("payments", "direct", [binding("payments", "billing", "charged", "exchange"), binding("payments", "billing", "refunded", "exchange")]);
+    times.declared(later, 300, 310);
+    expect(times.storedFromOrigin(billing, "payments", ["refunded"])).toBe(false);
+    expect(times.storedFromOrigin(billing, "payments", ["charged"])).toBe(true);
   });
 });

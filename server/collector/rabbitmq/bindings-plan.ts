@@ -48,6 +48,8 @@ export interface CollectedExchange {
    * stream does not go on storing what nobody else receives.
    */
   staleBindings: (StreamBinding & { queue: string })[];
+  /** The routing keys of `bindings` that the listing shows bound already (before this collector started, or by an earlier refresh). */
+  alreadyBound: string[];
 }
 
 export interface SkippedExchange {
@@ -166,9 +168,93 @@ export function planCollectedExchanges(
         .filter((b) => b.source === name && b.destination_type === "queue" && (b.destination === queue || b.destination === relayQueue))
         .filter((b) => b.destination !== bound || !wanted.has(bindingKey({ routingKey: b.routing_key, arguments: b.arguments ?? {} })))
         .map((b) => ({ queue: b.destination, routingKey: b.routing_key, arguments: b.arguments ?? {} })),
+      alreadyBound: bindings
+        .filter((b) => b.source === name && b.destination_type === "queue" && b.destination === bound && wanted.has(bindingKey({ routingKey: b.routing_key, arguments: b.arguments ?? {} })))
+        .map((b) => b.routing_key),
     });
   }
-  return { collected, skipped };
+  return { collected: sourcesFirst(collected, bindings), skipped };
+}
+
+/**
+ * The collected exchanges with each exchange before those it is bound into (exchange-to-exchange
+ * bindings; in a cycle, the listing's order), so that at a first start an exchange's stream is
+ * bound before the streams of the exchanges it routes into (StreamBindingTimes).
+ */
+function sourcesFirst(collected: CollectedExchange[], bindings: readonly ManagementBinding[]): CollectedExchange[] {
+  const names = new Set(collected.map((c) => c.exchange));
+  const feeders = new Map<string, Set<string>>();
+  for (const b of bindings) {
+    if (b.destination_type !== "exchange" || b.source === b.destination || !names.has(b.source) || !names.has(b.destination)) continue;
+    feeders.set(b.destination, (feeders.get(b.destination) ?? new Set()).add(b.source));
+  }
+  const ordered: CollectedExchange[] = [];
+  const placed = new Set<string>();
+  let rest = collected;
+  while (rest.length > 0) {
+    const ready = rest.filter((c) => [...(feeders.get(c.exchange) ?? [])].every((f) => placed.has(f)));
+    // A cycle: the first left goes next.
+    const next = ready.length > 0 ? ready : [rest[0]!];
+    for (const c of next) {
+      ordered.push(c);
+      placed.add(c.exchange);
+    }
+    rest = rest.filter((c) => !placed.has(c.exchange));
+  }
+  return ordered;
+}
+
+/**
+ * Exchange-to-exchange bindings: a message published to exchange A and routed on into exchange B
+ * reaches A's stream and B's, and B's delivery names A as its exchange. It is stored once, from A's
+ * stream, when A's stream was surely bound before B's: then whatever reached B's stream through A
+ * is in A's too. When that is not sure (A was first bound after B, a direct exchange's key later
+ * than B's binding), B's copy is stored as well: twice rather than never. Bindings the listing
+ * showed already count as bound from the start, so after a restart B's copies are skipped.
+ */
+export class StreamBindingTimes {
+  /** Per vhost, exchange and binding (a direct exchange's routing key, else "*"): when its binding began and when it was done. */
+  private readonly times = new Map<string, { started: number; done: number }>();
+  private readonly types = new Map<string, CollectedExchangeType>();
+
+  private static key(vhost: string, exchange: string, routingKey: string): string {
+    return `${vhost}\u0000${exchange}\u0000${routingKey}`;
+  }
+
+  private bindingOf(type: CollectedExchangeType, routingKey: string): string {
+    return type === "direct" ? routingKey : "*";
+  }
+
+  /** The plan's bindings were declared between `started` and `done` (ms): a binding seen for the first time gets these times, or 0 when the listing showed it already. */
+  declared(plan: CollectedExchange, started: number, done: number): void {
+    if (plan.relaysTraceCopies) return;
+    this.types.set(`${plan.vhost}\u0000${plan.exchange}`, plan.type);
+    for (const binding of plan.bindings) {
+      const key = StreamBindingTimes.key(plan.vhost, plan.exchange, this.bindingOf(plan.type, binding.routingKey));
+      if (this.times.has(key)) continue;
+      this.times.set(key, plan.alreadyBound.includes(binding.routingKey) ? { started: 0, done: 0 } : { started, done });
+    }
+    for (const stale of plan.staleBindings) this.times.delete(StreamBindingTimes.key(plan.vhost, plan.exchange, this.bindingOf(plan.type, stale.routingKey)));
+  }
+
+  /** Whether a message that `plan`'s stream delivered, published to `origin` with `routingKeys`, is in origin's stream too (and is stored from there). */
+  storedFromOrigin(plan: CollectedExchange, origin: string, routingKeys: readonly string[]): boolean {
+    if (plan.relaysTraceCopies || origin === plan.exchange || origin === "") return false;
+    const originType = this.types.get(`${plan.vhost}\u0000${origin}`);
+    if (originType === undefined) return false;
+    const originDone = this.earliest(plan.vhost, origin, originType, routingKeys, "done");
+    const ownStarted = this.earliest(plan.vhost, plan.exchange, plan.type, routingKeys, "started");
+    return originDone !== undefined && ownStarted !== undefined && originDone <= ownStarted;
+  }
+
+  private earliest(vhost: string, exchange: string, type: CollectedExchangeType, routingKeys: readonly string[], which: "started" | "done"): number | undefined {
+    let found: number | undefined;
+    for (const routingKey of type === "direct" ? routingKeys : ["*"]) {
+      const time = this.times.get(StreamBindingTimes.key(vhost, exchange, routingKey))?.[which];
+      if (time !== undefined && (found === undefined || time < found)) found = time;
+    }
+    return found;
+  }
 }
 
 function bindingsFor(exchange: ManagementExchange, bindings: readonly ManagementBinding[]): StreamBinding[] | null {

@@ -242,6 +242,43 @@ describe("bindings mode", () => {
     await second.stop();
   });
 
+  test("a message routed on by an exchange-to-exchange binding is stored once, under the exchange it was published to, across a restart", async () => {
+    const prefix = uniqueName("e2e");
+    const orders = `${prefix}.orders`;
+    const shipping = `${prefix}.shipping`;
+    const setup = await connection.createChannel();
+    await setup.assertExchange(orders, "topic", { durable: true });
+    await setup.assertExchange(shipping, "fanout", { durable: true });
+    await setup.bindExchange(shipping, orders, "order.shipped");
+    await setup.assertQueue(`${shipping}.q`, { durable: true });
+    await setup.bindQueue(`${shipping}.q`, shipping, "");
+    const { source, start } = await collect(prefix);
+    const first = start();
+    await untilReading(first, [orders, shipping]);
+    const publisher = await connection.createConfirmChannel();
+    // Three reach shipping through orders, one stays in orders, two are published to shipping itself.
+    await publishAll(publisher, [...sequence(orders, "order.shipped", 0, 3), ...sequence(orders, "order.placed", 3, 1), ...sequence(shipping, "", 4, 2)]);
+    const rows = await untilStored(source.id, 6);
+    // Nothing more arrives: a copy from shipping's stream would be a seventh row.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await storedRowsOf(db, source.id)).map((row) => [row.channel, row.key])).toEqual(rows.map((row) => [row.channel, row.key]));
+    expect(sequenceOf(rows, orders)).toEqual([0, 1, 2, 3]);
+    expect(sequenceOf(rows, shipping)).toEqual([4, 5]);
+    // The user's queue got all five that reached shipping.
+    expect((await setup.checkQueue(`${shipping}.q`)).messageCount).toBe(5);
+
+    // Started again, the streams' bindings are the listing's: shipping's copies are still left to orders.
+    await first.stop();
+    await publishAll(publisher, [...sequence(orders, "order.shipped", 6, 2), ...sequence(shipping, "", 8, 1)]);
+    const second = start();
+    await untilStored(source.id, 9);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const after = await storedRowsOf(db, source.id);
+    expect(sequenceOf(after, orders)).toEqual([0, 1, 2, 3, 6, 7]);
+    expect(sequenceOf(after, shipping)).toEqual([4, 5, 8]);
+    await second.stop();
+  });
+
   test("dead letters through a collected DLX: rejected, expired, over max length and over the delivery limit, each with its reason and origin", async () => {
     const prefix = uniqueName("dlx");
     const work = `${prefix}.orders`;

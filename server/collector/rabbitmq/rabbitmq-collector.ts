@@ -11,7 +11,14 @@ import { newInstanceId, startHealthReporter } from "../health-reporter.ts";
 import { settlesWithin } from "../time-limit.ts";
 import { toEventRowFromAmqp } from "../to-event-row.ts";
 import { DEFAULT_EXCHANGE } from "../../../lib/rabbitmq-names.ts";
-import { deadLetterExchangesOf, passesExchangeFilter, planCollectedExchanges, queuesDeadLetteringUnseen, type CollectedExchange } from "./bindings-plan.ts";
+import {
+  deadLetterExchangesOf,
+  passesExchangeFilter,
+  planCollectedExchanges,
+  queuesDeadLetteringUnseen,
+  StreamBindingTimes,
+  type CollectedExchange,
+} from "./bindings-plan.ts";
 import { startDeliveriesConsumer, type DeliveriesConsumer } from "./firehose-deliveries.ts";
 import { amqpMessageOf, defaultExchangePlan, isRelayed, defaultExchangePublishOfCopy, relayPublishOf, type RoutedMessage } from "./relay.ts";
 
@@ -171,6 +178,8 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
   const latestError = () => [...errors.values()].sort((a, b) => b.at.getTime() - a.at.getTime())[0] ?? null;
   /** What the user should do though nothing is stopped (a vhost's tracing off, dead letters unseen): the health row's warnings. */
   const warnings = new Map<string, string>();
+  /** When each stream's bindings began: which copies an exchange-to-exchange binding made are stored from elsewhere. */
+  const bindingTimes = new StreamBindingTimes();
   let deliveriesStoredAt: Date | null = null;
 
   // --- sleeping that stop() cuts short ---------------------------------------------------------
@@ -249,6 +258,11 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
       return;
     }
     const amqpMessage = amqpMessageOf(message);
+    if (bindingTimes.storedFromOrigin(consumer.plan, amqpMessage.exchange, amqpMessage.routingKeys)) {
+      // Routed here from another collected exchange (an exchange-to-exchange binding): stored from that one's stream.
+      consumer.channel.ack(message);
+      return;
+    }
     const row = toEventRowFromAmqp(options.source.id, consumer.plan.channel, position, amqpMessage, extractOptions);
     if (consumer.plan.relaysTraceCopies) noteDefaultRoute(consumer.plan.vhost, amqpMessage.routingKeys[0] ?? "");
     consumer.pending.rows.push(row);
@@ -476,7 +490,9 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
     for (const plan of plans) {
       if (link.closed || stopped) return;
       try {
+        const started = Date.now();
         await declare(link, plan);
+        bindingTimes.declared(plan, started, Date.now());
         reported.delete(`declare ${plan.queue}`);
       } catch (error) {
         if (link.closed) return;

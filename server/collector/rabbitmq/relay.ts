@@ -83,6 +83,7 @@ export function defaultExchangePlan(source: string, vhost: string): CollectedExc
     relayQueue: relayQueueName(source, vhost, DEFAULT_EXCHANGE),
     relaysTraceCopies: true,
     staleBindings: [],
+    alreadyBound: [],
   };
 }
 
