@@ -143,7 +143,11 @@ function EdgeTable(props: { edges: readonly FlowEdge[]; end: "source" | "target"
 
 function ExchangePanel({ exchange, graph }: { exchange: ExchangeNode; graph: FlowGraph }) {
   const publishers = edgesOf(graph, exchange.id, "produces", "to");
+  // Routes into queues (bindings) and on into other exchanges (exchange-to-exchange bindings).
   const routes = edgesOf(graph, exchange.id, "routes", "from");
+  const toQueues = routes.filter((e) => splitNodeId(e.target).kind !== "exchange");
+  const onward = routes.filter((e) => splitNodeId(e.target).kind === "exchange");
+  const fedBy = edgesOf(graph, exchange.id, "routes", "to");
   const deadLetteredBy = edgesOf(graph, exchange.id, "dead-letters", "to");
   return (
     <>
@@ -167,7 +171,14 @@ function ExchangePanel({ exchange, graph }: { exchange: ExchangeNode; graph: Flo
       <h3>Publishers</h3>
       <p>{publishers.length === 0 ? "none seen" : publishers.map((e) => `${nameOf(e.source)} (${formatRate(e.messagesPerSecond, e.estimated)})`).join(", ")}</p>
       <h3>Bound queues</h3>
-      <EdgeTable edges={routes} end="target" header="queue" keys empty="no queue is bound to it" />
+      <EdgeTable edges={toQueues} end="target" header="queue" keys empty="no queue is bound to it" />
+      {(onward.length > 0 || fedBy.length > 0) && (
+        <>
+          <h3>Exchange-to-exchange bindings</h3>
+          {fedBy.length > 0 && <EdgeTable edges={fedBy} end="source" header="routes into it" keys empty="" />}
+          {onward.length > 0 && <EdgeTable edges={onward} end="target" header="it routes on into" keys empty="" />}
+        </>
+      )}
       <p>
         <Link href={`/events?${new URLSearchParams({ topic: exchange.channel })}${sourceQuery(exchange.source, "&")}`}>Events of {exchange.channel} →</Link>
       </p>

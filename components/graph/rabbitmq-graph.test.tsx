@@ -153,6 +153,25 @@ describe("the side panel of a RabbitMQ node", () => {
     expect(within(panel).getByRole("link", { name: "Who consumes email →" }).getAttribute("href")).toBe("/who-consumes?topic=email");
   });
 
+  test("an exchange's panel lists its exchange-to-exchange bindings apart from its bound queues", () => {
+    vi.stubGlobal("fetch", vi.fn());
+    const archive = { ...graph.exchanges[0]!, id: "exchange:email.archive", exchange: "email.archive", channel: "email.archive", type: "fanout", eventTypes: [] };
+    const withArchive: FlowGraph = {
+      ...graph,
+      exchanges: [...graph.exchanges, archive],
+      edges: [
+        ...graph.edges,
+        { id: "exchange:email->exchange:email.archive", source: "exchange:email", target: "exchange:email.archive", kind: "routes", messagesPerSecond: null, estimated: false, routingKeys: ["email.sent.#"] },
+      ],
+    };
+    render(<NodePanel id="exchange:email" graph={withArchive} refreshedAt={graph.generatedAt} onClose={() => {}} />);
+    const panel = screen.getByRole("complementary", { name: "Details of exchange email" });
+    const [queues, onward] = within(panel).getAllByRole("table");
+    expect(within(queues!).queryByRole("cell", { name: "email.archive" })).toBeNull();
+    expect(within(onward!).getByRole("columnheader", { name: "it routes on into" })).toBeTruthy();
+    expect(within(onward!).getByRole("row", { name: /email\.archive email\.sent\.#/ })).toBeTruthy();
+  });
+
   test("a consumer's panel: its queues with rate and lag, prefetch, and what the service consumes", () => {
     vi.stubGlobal("fetch", vi.fn());
     render(<NodePanel id="consumer:email-sender" graph={graph} refreshedAt={graph.generatedAt} onClose={() => {}} />);

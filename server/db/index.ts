@@ -84,6 +84,7 @@ export {
   type RabbitBindingSnapshot,
   type RabbitConsumerSnapshot,
   type RabbitExchangeSnapshot,
+  type RabbitExchangeBindingSnapshot,
   type SyncRabbitVhostOptions,
 } from "./rabbitmq-state.ts";
 export { insertRabbitDeliveries, type RabbitDeliveryRow } from "./rabbitmq-deliveries.ts";

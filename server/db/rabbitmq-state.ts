@@ -5,7 +5,8 @@ import { toDatabaseError } from "./errors.ts";
 
 /**
  * What the RabbitMQ queue poller writes every few seconds, per source and vhost: the queues with
- * their counts and rates, their bindings, their consumers, the exchanges with their publish rates, one lag sample per queue, and each
+ * their counts and rates, their bindings, their consumers, the exchanges with their publish rates
+ * and the bindings between them, one lag sample per queue, and each
  * queue's health over the window (lib/lag-health.ts evaluateQueueHealth). One transaction per
  * vhost, array parameters (unnest): a vhost of hundreds of queues costs a handful of statements.
  *
@@ -60,6 +61,15 @@ export interface RabbitConsumerSnapshot {
   exclusive: boolean;
 }
 
+/** An exchange-to-exchange binding: what `from` routes with the key goes on into `to`. */
+export interface RabbitExchangeBindingSnapshot {
+  from: string;
+  to: string;
+  routingKey: string;
+  propertiesKey: string;
+  arguments: Record<string, unknown>;
+}
+
 /** An exchange (not the default exchange ""), with the rate messages are published into it. */
 export interface RabbitExchangeSnapshot {
   name: string;
@@ -79,6 +89,8 @@ export interface RabbitVhostSnapshot {
   consumers: readonly RabbitConsumerSnapshot[];
   /** The vhost's exchanges; absent: not listed this time, the stored ones are kept. */
   exchanges?: readonly RabbitExchangeSnapshot[];
+  /** Its exchange-to-exchange bindings, listed with the exchanges (absent: the stored ones are kept). */
+  exchangeBindings?: readonly RabbitExchangeBindingSnapshot[];
 }
 
 export interface SyncRabbitVhostOptions {
@@ -240,6 +252,25 @@ export async function syncRabbitVhost(
           exchanges.map((e) => e.internal),
           exchanges.map((e) => e.publishInRate),
           at,
+        ],
+      );
+    }
+
+    if (snapshot.exchangeBindings) {
+      const e2e = snapshot.exchangeBindings;
+      await client.query(`DELETE FROM rabbitmq_exchange_bindings WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);
+      await client.query(
+        `INSERT INTO rabbitmq_exchange_bindings (source_id, vhost, from_exchange, to_exchange, routing_key, properties_key, arguments)
+         SELECT $1::smallint, $2::text, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u
+         ON CONFLICT DO NOTHING`,
+        [
+          sourceId,
+          vhost,
+          e2e.map((b) => b.from),
+          e2e.map((b) => b.to),
+          e2e.map((b) => b.routingKey),
+          e2e.map((b) => b.propertiesKey),
+          e2e.map((b) => JSON.stringify(b.arguments)),
         ],
       );
     }

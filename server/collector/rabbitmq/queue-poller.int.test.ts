@@ -59,6 +59,8 @@ beforeAll(async () => {
   const setup = await (await connect("test-setup")).createChannel();
   await setup.assertExchange("orders", "topic", { durable: true });
   await setup.assertExchange("orders.dlx", "fanout", { durable: true });
+  await setup.assertExchange("orders.archive", "fanout", { durable: true });
+  await setup.bindExchange("orders.archive", "orders", "order.#");
   await setup.assertQueue("orders.work", { durable: true, arguments: { "x-dead-letter-exchange": "orders.dlx" } });
   await setup.bindQueue("orders.work", "orders", "order.#");
   await setup.bindQueue("orders.work", "orders", "refund.issued");
@@ -210,6 +212,14 @@ describe("the RabbitMQ queue poller", () => {
       { exchange: "orders", queue: "orders.work", routing_key: "order.#" },
       { exchange: "orders", queue: "orders.work", routing_key: "refund.issued" },
     ]);
+  });
+
+  it("stores exchange-to-exchange bindings with their routing keys", async () => {
+    const { rows } = await db.pool.query(
+      `SELECT from_exchange, to_exchange, routing_key FROM rabbitmq_exchange_bindings WHERE source_id = $1 AND vhost = '/'`,
+      [source.id],
+    );
+    expect(rows).toEqual([{ from_exchange: "orders", to_exchange: "orders.archive", routing_key: "order.#" }]);
   });
 
   it("stores consumers with their connection's client-provided name, prefetch and ack mode", async () => {

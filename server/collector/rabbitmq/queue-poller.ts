@@ -131,6 +131,14 @@ export function toVhostSnapshot(
         propertiesKey: b.properties_key ?? b.routing_key,
         arguments: b.arguments ?? {},
       })),
+    // Exchange-to-exchange bindings (`exchange.bind`), listed with the exchanges.
+    ...(answers.exchanges
+      ? {
+          exchangeBindings: answers.bindings
+            .filter((b) => b.destination_type === "exchange" && b.source !== "")
+            .map((b) => ({ from: b.source, to: b.destination, routingKey: b.routing_key, propertiesKey: b.properties_key ?? b.routing_key, arguments: b.arguments ?? {} })),
+        }
+      : {}),
     consumers: answers.consumers
       .filter((c) => names.has(c.queue.name))
       .map((c) => {

@@ -265,4 +265,34 @@ describe("the flow graph with RabbitMQ", () => {
     expect(edge(graph, "exchange:amq.default", "queue:labels.work")).toMatchObject({ kind: "routes", routingKeys: ["labels.work"], messagesPerSecond: 2 });
     expect(graph.edges.filter((e) => e.source === "exchange:amq.default").map((e) => e.target)).toEqual(["queue:labels.work"]);
   });
+
+  it("draws exchange-to-exchange bindings: the exchanges a drawn one routes on into, with the bindings' keys, and their queues", async () => {
+    const source = await ensureSource(db, { name: "rabbit-e", kind: "rabbitmq" });
+    await ingestEvents(db, [event(source.id, "orders", 0, "OrderPlaced", "order-service")]);
+    const fanout = (name: string) => ({ name, type: "fanout", durable: true, autoDelete: false, internal: false, publishInRate: null });
+    await syncRabbitVhost(
+      db,
+      source.id,
+      {
+        vhost: "/",
+        queues: [queue("archive.q", { consumers: 1, publishRate: 1 })],
+        bindings: [binding("archive", "archive.q", "")],
+        consumers: [consumer("archive.q", "archiver", 1)],
+        exchanges: [{ ...fanout("orders"), type: "topic" }, fanout("orders.all"), fanout("archive"), fanout("unrelated")],
+        // orders.all has neither messages nor queues: drawn as the way from orders to archive.
+        exchangeBindings: [
+          { from: "orders", to: "orders.all", routingKey: "order.#", propertiesKey: "order.%23", arguments: {} },
+          { from: "orders", to: "orders.all", routingKey: "refund.#", propertiesKey: "refund.%23", arguments: {} },
+          { from: "orders.all", to: "archive", routingKey: "", propertiesKey: "~", arguments: {} },
+        ],
+      },
+      { at: NOW },
+    );
+    const graph = flowGraphSchema.parse(await getFlowGraph(db, { now: NOW, source: "rabbit-e" }));
+    expect(graph.exchanges.map((e) => e.id)).toEqual(["exchange:archive", "exchange:orders", "exchange:orders.all"]);
+    expect(edge(graph, "exchange:orders", "exchange:orders.all")).toMatchObject({ kind: "routes", routingKeys: ["order.#", "refund.#"], messagesPerSecond: null });
+    expect(edge(graph, "exchange:orders.all", "exchange:archive")).toMatchObject({ kind: "routes", routingKeys: [""] });
+    expect(edge(graph, "exchange:archive", "queue:archive.q")).toMatchObject({ kind: "routes", routingKeys: [""] });
+    expect(edge(graph, "queue:archive.q", "consumer:archiver")).toMatchObject({ kind: "consumes" });
+  });
 });

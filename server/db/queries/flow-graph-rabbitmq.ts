@@ -50,7 +50,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   const empty: RabbitFlow = { exchanges: [], queues: [], consumers: [], edges: [], targets: new Map() };
   if (input.sources.size === 0) return empty;
   const ids = [...input.sources.keys()];
-  const [exchangeRows, queueRows, bindingRows, consumerRows, defaultRouteRows] = await Promise.all([
+  const [exchangeRows, queueRows, bindingRows, consumerRows, defaultRouteRows, exchangeBindingRows] = await Promise.all([
     select<{ source_id: number; vhost: string; name: string; type: string; publish_in_rate: number | null }>(db, Prisma.sql`
       SELECT source_id, vhost, name, type, publish_in_rate FROM rabbitmq_exchanges WHERE source_id = ANY(${ids}::smallint[])`),
     select<
@@ -94,6 +94,9 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
       WHERE source_id = ANY(${ids}::smallint[])`),
     select<{ source_id: number; vhost: string; queue: string }>(db, Prisma.sql`
       SELECT source_id, vhost, queue FROM rabbitmq_default_routes WHERE source_id = ANY(${ids}::smallint[])`),
+    select<{ source_id: number; vhost: string; from_exchange: string; to_exchange: string; routing_key: string }>(db, Prisma.sql`
+      SELECT source_id, vhost, from_exchange, to_exchange, routing_key FROM rabbitmq_exchange_bindings
+      WHERE source_id = ANY(${ids}::smallint[]) ORDER BY source_id, vhost, from_exchange, to_exchange, routing_key`),
   ]);
   const nameOf = (sourceId: number) => input.sources.get(sourceId) ?? String(sourceId);
   const queueKey = (sourceId: number, vhost: string, name: string) => `${sourceId}\u0000${vhost}\u0000${name}`;
@@ -136,6 +139,15 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   const bindings = bindingRows.filter((b) => queueRowByKey.has(queueKey(b.source_id, b.vhost, b.queue)));
   for (const b of bindings) note(b.source_id, b.vhost, b.exchange, "bound");
   for (const q of queueRows) if (q.dlx) note(q.source_id, q.vhost, q.dlx, "dlx");
+  // Exchanges bound to or from a drawn exchange (exchange-to-exchange bindings) are part of its flow.
+  const exchangeKey = (sourceId: number, vhost: string, exchange: string) => key(sourceId, channelOfExchange(vhost, exchange));
+  for (let size = -1; size !== drawn.size; ) {
+    size = drawn.size;
+    for (const b of exchangeBindingRows) {
+      const [from, to] = [drawn.has(exchangeKey(b.source_id, b.vhost, b.from_exchange)), drawn.has(exchangeKey(b.source_id, b.vhost, b.to_exchange))];
+      if (from !== to) note(b.source_id, b.vhost, from ? b.to_exchange : b.from_exchange, "bound");
+    }
+  }
   const rateOf = (k: string) => finite(exchangeRow.get(k)?.publish_in_rate ?? null);
   for (const [k, entry] of drawn) {
     const somethingFlows = entry.published || entry.dlx || (entry.bound && (rateOf(k) ?? 0) > 0);
@@ -268,6 +280,22 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
       estimated: siblings.length > 1,
       routingKeys: [...route.keys].sort(),
     });
+  }
+
+  // --- exchange → exchange (exchange-to-exchange bindings), with their routing keys. RabbitMQ counts
+  // no rate per binding: none is drawn.
+  const exchangeRoutes = new Map<string, { from: string; to: string; keys: Set<string> }>();
+  for (const b of exchangeBindingRows) {
+    const from = exchangeNodes.get(exchangeKey(b.source_id, b.vhost, b.from_exchange));
+    const to = exchangeNodes.get(exchangeKey(b.source_id, b.vhost, b.to_exchange));
+    if (!from || !to || from.id === to.id) continue;
+    const pair = `${from.id}->${to.id}`;
+    const route = exchangeRoutes.get(pair) ?? { from: from.id, to: to.id, keys: new Set<string>() };
+    route.keys.add(b.routing_key);
+    exchangeRoutes.set(pair, route);
+  }
+  for (const [id, route] of exchangeRoutes) {
+    edges.push({ id, source: route.from, target: route.to, kind: "routes", messagesPerSecond: null, estimated: false, routingKeys: [...route.keys].sort() });
   }
 
   // --- queues → their dead-letter exchanges. The exchange's publish rate is the queue's dead-letter

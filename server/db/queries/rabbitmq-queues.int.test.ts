@@ -42,14 +42,27 @@ beforeAll(async () => {
   await ingestEvents(db, [event(rabbit.id, "orders", 0), event(rabbit.id, "staging/orders", 0)]);
   await syncRabbitVhost(db, rabbit.id, {
     vhost: "/",
-    queues: [queue("billing.orders", { messagesReady: 2, messagesUnacknowledged: 1 }), queue("audit.all", { consumers: 0, messagesReady: 7 }), queue("unrelated")],
+    queues: [
+      queue("billing.orders", { messagesReady: 2, messagesUnacknowledged: 1 }),
+      queue("audit.all", { consumers: 0, messagesReady: 7 }),
+      queue("unrelated"),
+      queue("archive.orders"),
+    ],
     bindings: [
       { exchange: "orders", queue: "billing.orders", routingKey: "order.placed", propertiesKey: "order.placed", arguments: {} },
       { exchange: "orders", queue: "billing.orders", routingKey: "order.paid", propertiesKey: "order.paid", arguments: {} },
       { exchange: "orders", queue: "audit.all", routingKey: "#", propertiesKey: "%23", arguments: {} },
       { exchange: "payments", queue: "unrelated", routingKey: "#", propertiesKey: "%23", arguments: {} },
+      // Reached from orders through two exchange-to-exchange bindings.
+      { exchange: "archive", queue: "archive.orders", routingKey: "", propertiesKey: "~", arguments: {} },
     ],
-    consumers: [consumer("billing.orders", `billing-service-${suffix}`, 20)],
+    consumers: [consumer("billing.orders", `billing-service-${suffix}`, 20), consumer("archive.orders", `archiver-${suffix}`, 1)],
+    exchangeBindings: [
+      { from: "orders", to: "orders.all", routingKey: "order.#", propertiesKey: "order.%23", arguments: {} },
+      { from: "orders.all", to: "archive", routingKey: "", propertiesKey: "~", arguments: {} },
+      // A loop is followed once each way round.
+      { from: "archive", to: "orders.all", routingKey: "", propertiesKey: "~", arguments: {} },
+    ],
   });
   await syncRabbitVhost(db, rabbit.id, {
     vhost: "staging",
@@ -72,22 +85,35 @@ describe("who consumes, on RabbitMQ", () => {
     ]);
     const [root, staging] = answer.topics;
     expect(root!.queues.map((q) => [q.id, q.routingKeys, q.lag])).toEqual([
+      ["rabbitmq:%2F/archive.orders", [""], "0"],
       ["rabbitmq:%2F/audit.all", ["#"], "7"],
       ["rabbitmq:%2F/billing.orders", ["order.paid", "order.placed"], "3"],
     ]);
-    expect(root!.queues[0]).toMatchObject({ consumers: [], health: { status: "STOP" } });
-    expect(root!.queues[1]!.consumers).toEqual([
+    expect(root!.queues[1]).toMatchObject({ consumers: [], health: { status: "STOP" } });
+    expect(root!.queues[2]!.consumers).toEqual([
       expect.objectContaining({ connectionName: `billing-service-${suffix}`, prefetchCount: 20, ackRequired: true }),
     ]);
     expect(staging!.queues.map((q) => [q.id, q.routingKeys, q.consumers.map((c) => c.connectionName)])).toEqual([
       ["rabbitmq:staging/billing.orders", ["order.*"], [`staging-billing-${suffix}`]],
     ]);
-    expect(answer.queues).toEqual(["rabbitmq:%2F/audit.all", "rabbitmq:%2F/billing.orders", "rabbitmq:staging/billing.orders"]);
+    expect(answer.queues).toEqual(["rabbitmq:%2F/archive.orders", "rabbitmq:%2F/audit.all", "rabbitmq:%2F/billing.orders", "rabbitmq:staging/billing.orders"]);
     expect(answer.producers).toEqual(["order-service"]);
   });
 
   it("answers a service by its connections' name: the exchanges bound to the queues it consumes", async () => {
     const answer = whoConsumesAnswerSchema.parse(await whoConsumes(db, { service: `billing-service-${suffix}` }));
     expect(answer.topics.map((t) => [t.topic, t.matchedBy])).toEqual([["orders", ["consumed-by-service"]]]);
+  });
+
+  it("follows exchange-to-exchange bindings: a service whose queue is bound two exchanges away consumes what was published to orders", async () => {
+    const answer = whoConsumesAnswerSchema.parse(await whoConsumes(db, { service: `archiver-${suffix}` }));
+    // What is published to any of the three reaches its queue.
+    expect(answer.topics.map((t) => [t.topic, t.matchedBy])).toEqual([
+      ["archive", ["consumed-by-service"]],
+      ["orders", ["consumed-by-service"]],
+      ["orders.all", ["consumed-by-service"]],
+    ]);
+    const orders = answer.topics.find((t) => t.topic === "orders")!;
+    expect(orders.queues.find((q) => q.name === "archive.orders")!.consumers.map((c) => c.connectionName)).toEqual([`archiver-${suffix}`]);
   });
 });

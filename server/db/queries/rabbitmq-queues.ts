@@ -89,28 +89,39 @@ export async function listRabbitQueueItems(db: Queryable): Promise<ConsumerGroup
  * `<vhost>/<exchange>` on another (server/db/README.md). As SQL over rabbitmq_bindings' columns, so
  * a channel is matched exactly, whatever slashes vhost and exchange names hold.
  */
-const exchangeChannelSql = Prisma.sql`CASE WHEN b.vhost = '/' THEN b.exchange ELSE b.vhost || '/' || b.exchange END`;
+const channelSqlOf = (vhost: Prisma.Sql, exchange: Prisma.Sql) => Prisma.sql`CASE WHEN ${vhost} = '/' THEN ${exchange} ELSE ${vhost} || '/' || ${exchange} END`;
+const exchangeChannelSql = channelSqlOf(Prisma.raw("b.vhost"), Prisma.raw("b.exchange"));
 
 /**
- * The RabbitMQ channels (exchanges) that queues consumed by a service read from: consumers whose
- * connection's client-provided name is `service`. For "who consumes" a service.
+ * The RabbitMQ channels (exchanges) that queues consumed by a service read from, directly or through
+ * exchange-to-exchange bindings: consumers whose connection's client-provided name is `service`.
+ * For "who consumes" a service.
  */
 export async function readChannelsConsumedBy(
   db: Queryable,
   service: string,
   sourceId: number | undefined,
 ): Promise<{ source_id: number; topic: string }[]> {
+  // The exchanges bound to those queues, and the exchanges that route into them (exchange-to-exchange bindings, any depth).
   return select<{ source_id: number; topic: string }>(db, Prisma.sql`
-    SELECT DISTINCT b.source_id, ${exchangeChannelSql} AS topic
-    FROM rabbitmq_consumers c
-    JOIN rabbitmq_bindings b ON b.source_id = c.source_id AND b.vhost = c.vhost AND b.queue = c.queue
-    WHERE c.connection_name = ${service}::text ${sourceId === undefined ? Prisma.empty : Prisma.sql`AND c.source_id = ${sourceId}::smallint`}`);
+    WITH RECURSIVE fed(source_id, vhost, exchange, path) AS (
+      SELECT DISTINCT b.source_id, b.vhost, b.exchange, ARRAY[b.exchange]
+      FROM rabbitmq_consumers c
+      JOIN rabbitmq_bindings b ON b.source_id = c.source_id AND b.vhost = c.vhost AND b.queue = c.queue
+      WHERE c.connection_name = ${service}::text ${sourceId === undefined ? Prisma.empty : Prisma.sql`AND c.source_id = ${sourceId}::smallint`}
+      UNION ALL
+      SELECT f.source_id, f.vhost, e.from_exchange, f.path || e.from_exchange
+      FROM fed f JOIN rabbitmq_exchange_bindings e ON e.source_id = f.source_id AND e.vhost = f.vhost AND e.to_exchange = f.exchange
+      WHERE NOT e.from_exchange = ANY(f.path)
+    )
+    SELECT DISTINCT source_id, ${channelSqlOf(Prisma.raw("vhost"), Prisma.raw("exchange"))} AS topic FROM fed`);
 }
 
 /**
- * The live queues bound to each channel (source id, exchange channel), with their routing keys,
- * consumers, lag and health; keyed `<source id>\u0000<channel>`. Indexes: rabbitmq_bindings
- * (source_id, vhost, exchange), rabbitmq_queues and rabbitmq_consumers primary keys.
+ * The live queues bound to each channel (source id, exchange channel), directly or through exchanges
+ * it routes on into (exchange-to-exchange bindings), with their routing keys, consumers, lag and
+ * health; keyed `<source id>\u0000<channel>`. Indexes: rabbitmq_bindings (source_id, vhost,
+ * exchange), rabbitmq_exchange_bindings and rabbitmq_queues and rabbitmq_consumers primary keys.
  */
 export async function readQueuesBoundTo(
   db: Queryable,
@@ -131,18 +142,37 @@ export async function readQueuesBoundTo(
   } & StoredHealthColumns>(
     db,
     Prisma.sql`
-      SELECT q.source_id, ${sourceNameSql(Prisma.sql`q.source_id`)} AS source, w.channel, q.vhost, q.name, q.type,
+      SELECT q.source_id, ${sourceNameSql(Prisma.sql`q.source_id`)} AS source, b.channel, q.vhost, q.name, q.type,
         (q.messages_ready + q.messages_unacknowledged)::text AS lag, array_agg(DISTINCT b.routing_key ORDER BY b.routing_key) AS routing_keys,
         latest.time_lag_ms, q.health_status, q.health_reason, q.health_at
-      FROM unnest(${channels.map((c) => c.sourceId)}::smallint[], ${channels.map((c) => c.channel)}::text[]) AS w(source_id, channel)
-      JOIN rabbitmq_bindings b ON b.source_id = w.source_id AND ${exchangeChannelSql} = w.channel
+      FROM (
+        -- The channel's exchange, and the exchanges it routes on into (exchange-to-exchange bindings, any depth).
+        WITH RECURSIVE w(source_id, channel) AS (
+          SELECT * FROM unnest(${channels.map((c) => c.sourceId)}::smallint[], ${channels.map((c) => c.channel)}::text[])
+        ), reached(source_id, channel, vhost, exchange, path) AS (
+          SELECT w.source_id, w.channel, e.vhost, e.to_exchange, ARRAY[e.from_exchange, e.to_exchange]
+          FROM w JOIN rabbitmq_exchange_bindings e ON e.source_id = w.source_id
+            AND ${channelSqlOf(Prisma.raw("e.vhost"), Prisma.raw("e.from_exchange"))} = w.channel
+          UNION ALL
+          SELECT r.source_id, r.channel, e.vhost, e.to_exchange, r.path || e.to_exchange
+          FROM reached r JOIN rabbitmq_exchange_bindings e ON e.source_id = r.source_id AND e.vhost = r.vhost AND e.from_exchange = r.exchange
+          WHERE NOT e.to_exchange = ANY(r.path)
+        )
+        SELECT w.source_id, w.channel, b.vhost, b.queue, b.routing_key
+        FROM w JOIN rabbitmq_bindings b ON b.source_id = w.source_id AND ${exchangeChannelSql} = w.channel
+        UNION
+        SELECT r.source_id, r.channel, b.vhost, b.queue, b.routing_key
+        FROM reached r JOIN rabbitmq_bindings b ON b.source_id = r.source_id AND b.vhost = r.vhost AND b.exchange = r.exchange
+      ) AS b
       JOIN rabbitmq_queues q ON q.source_id = b.source_id AND q.vhost = b.vhost AND q.name = b.queue AND q.deleted_at IS NULL
       ${latestSampleSql}
-      GROUP BY q.source_id, w.channel, q.vhost, q.name, q.type, q.messages_ready, q.messages_unacknowledged, latest.time_lag_ms,
+      GROUP BY q.source_id, b.channel, q.vhost, q.name, q.type, q.messages_ready, q.messages_unacknowledged, latest.time_lag_ms,
         q.health_status, q.health_reason, q.health_at
       ORDER BY q.vhost, q.name`,
   );
-  const consumers = await readConsumers(db, rows.map((r) => ({ sourceId: r.source_id, vhost: r.vhost, queue: r.name })));
+  // A queue bound to several of the channels (or reached through several exchanges) is read once.
+  const queues = new Map(rows.map((r) => [`${r.source_id}\u0000${r.vhost}\u0000${r.name}`, { sourceId: r.source_id, vhost: r.vhost, queue: r.name }]));
+  const consumers = await readConsumers(db, [...queues.values()]);
   for (const row of rows) {
     const key = `${row.source_id}\u0000${row.channel}`;
     found.set(key, [
