@@ -200,7 +200,7 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
       `sources:\n  - name: rabbit-eu\n    kind: rabbitmq\n    url: amqp://rabbit:5672\n    managementUrl: http://rabbit:15672/\n    username: eventscope\n    passwordEnv: RABBIT_PW\n${extra}`;
 
     it("reads its AMQP and management URLs, credentials, vhosts, filters and mode, with defaults for what it leaves out", () => {
-      const full = rabbit("    vhosts: [/, shop]\n    exchanges: { include: ^orders, exclude: ^amq\\. }\n    queues: { exclude: ^tmp }\n    collect: bindings\n    deliveries: firehose\n    entityFields: [orderId]\n");
+      const full = rabbit("    vhosts: [/, shop]\n    exchanges: { include: ^orders, exclude: ^amq\\. }\n    queues: { exclude: ^tmp }\n    collect: bindings\n    deliveries: firehose\n    unroutable: leave\n    entityFields: [orderId]\n");
       const [source] = loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(full), RABBIT_PW: "rabbit-pw-1" }).sources;
       expect(source).toEqual({
         name: "rabbit-eu",
@@ -216,10 +216,11 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
         queuesExclude: /^tmp/,
         collect: "bindings",
         deliveries: "firehose",
+        unroutable: "leave",
         entityFields: ["orderId"],
       });
       const [plain] = loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(rabbit("")), RABBIT_PW: "rabbit-pw-1", EVENTSCOPE_ENTITY_FIELDS: "parcelId" }).sources;
-      expect(plain).toMatchObject({ vhosts: ["/"], collect: "bindings", deliveries: "off", entityFields: ["parcelId"], exchangesInclude: undefined });
+      expect(plain).toMatchObject({ vhosts: ["/"], collect: "bindings", deliveries: "off", unroutable: "collect", entityFields: ["parcelId"], exchangesInclude: undefined });
       expect(redactSecrets("connected with rabbit-pw-1", loadConfig({ EVENTSCOPE_SOURCES_FILE: sourcesFile(rabbit("")), RABBIT_PW: "rabbit-pw-1" }))).not.toContain("rabbit-pw-1");
     });
 
@@ -235,9 +236,12 @@ describe("EVENTSCOPE_SOURCES_FILE", () => {
       expect(fileProblems(rabbit("    deliveries: trace\n"), { RABBIT_PW: "x" })).toEqual([
         "sources[0] (rabbit-eu).deliveries: expected one of off, firehose (firehose: deliveries from RabbitMQ's firehose, which you turn on with rabbitmqctl trace_on -p <vhost>)",
       ]);
+      expect(fileProblems(rabbit("    unroutable: drop\n"), { RABBIT_PW: "x" })).toEqual([
+        "sources[0] (rabbit-eu).unroutable: expected one of collect, leave (collect: store messages no queue of yours is bound for, which then are not returned to mandatory publishers; leave: do not)",
+      ]);
       expect(fileProblems(rabbit(""))).toEqual(["sources[0] (rabbit-eu).passwordEnv: the environment variable RABBIT_PW is not set"]);
       expect(fileProblems(rabbit("    brokers: [k:9092]\n"), { RABBIT_PW: "x" })).toEqual([
-        expect.stringMatching(/^sources\[0\] \(rabbit-eu\)\.brokers: unknown key \(expected name, kind, url, managementUrl, username, passwordEnv, vhosts, exchanges, queues, collect, deliveries, entityFields\)$/),
+        expect.stringMatching(/^sources\[0\] \(rabbit-eu\)\.brokers: unknown key \(expected name, kind, url, managementUrl, username, passwordEnv, vhosts, exchanges, queues, collect, deliveries, unroutable, entityFields\)$/),
       ]);
     });
   });

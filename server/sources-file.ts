@@ -77,6 +77,13 @@ export interface RabbitMqSourceConfig {
    * RabbitMQ's firehose, which the user turns on (`rabbitmqctl trace_on -p <vhost>`); `off`: none.
    */
   deliveries: RabbitMqDeliveriesMode;
+  /**
+   * Messages no binding of the user's routes anywhere: `collect` (default) stores them, and so they
+   * are no longer returned to a publisher that set `mandatory`; `leave` stores only what the user's
+   * bindings route, and unroutable messages stay unroutable. An exchange with an alternate exchange
+   * is always left its unroutable messages (stored there when it is collected).
+   */
+  unroutable: RabbitMqUnroutableMode;
   entityFields: string[];
 }
 
@@ -87,6 +94,10 @@ export type RabbitMqCollectMode = (typeof RABBITMQ_COLLECT_MODES)[number];
 /** `off` (default): no deliveries; `firehose`: deliveries from `amq.rabbitmq.trace` (server/collector/README.md). */
 export const RABBITMQ_DELIVERIES_MODES = ["off", "firehose"] as const;
 export type RabbitMqDeliveriesMode = (typeof RABBITMQ_DELIVERIES_MODES)[number];
+
+/** `collect` (default): the streams take every message; `leave`: they mirror the user's bindings (server/collector/README.md). */
+export const RABBITMQ_UNROUTABLE_MODES = ["collect", "leave"] as const;
+export type RabbitMqUnroutableMode = (typeof RABBITMQ_UNROUTABLE_MODES)[number];
 
 /** A source of any kind; narrow on `kind`. */
 export type SourceConfig = KafkaSourceConfig | RabbitMqSourceConfig;
@@ -272,6 +283,11 @@ const rabbitmqSourceSchema = sectionObject({
       error: `expected one of ${RABBITMQ_DELIVERIES_MODES.join(", ")} (firehose: deliveries from RabbitMQ's firehose, which you turn on with rabbitmqctl trace_on -p <vhost>)`,
     })
     .optional(),
+  unroutable: z
+    .enum(RABBITMQ_UNROUTABLE_MODES, {
+      error: `expected one of ${RABBITMQ_UNROUTABLE_MODES.join(", ")} (collect: store messages no queue of yours is bound for, which then are not returned to mandatory publishers; leave: do not)`,
+    })
+    .optional(),
   entityFields: listOf("a list of field names or dotted paths such as customer.id", isFieldPath).optional(),
 });
 
@@ -363,6 +379,7 @@ function toSourceConfig(source: ParsedSource, context: SourcesFileContext, probl
       queuesExclude: source.queues?.exclude,
       collect: source.collect ?? "bindings",
       deliveries: source.deliveries ?? "off",
+      unroutable: source.unroutable ?? "collect",
       entityFields: source.entityFields ?? context.defaults.entityFields,
     };
   }

@@ -2,6 +2,7 @@ import { channelOfExchange, OWN_QUEUE_PREFIX } from "../../../lib/rabbitmq-names
 import { deadLetterTargetOf } from "../../../lib/dead-letter-conventions.ts";
 import { isCollectedTopic, type TopicFilter } from "../topic-filter.ts";
 import type { ManagementBinding, ManagementExchange, ManagementPolicy, ManagementQueue } from "../../rabbitmq/management.ts";
+import type { RabbitMqUnroutableMode } from "../../sources-file.ts";
 
 export { channelOfExchange, OWN_QUEUE_PREFIX };
 
@@ -138,6 +139,12 @@ export function planCollectedExchanges(
   /** The exchanges that queues dead-letter into (deadLetterExchangesOf). */
   deadLetterExchanges: ReadonlySet<string>,
   filter: ExchangeFilter,
+  options: {
+    /** The source's `unroutable`: `collect` binds each stream for everything, `leave` mirrors the user's bindings. */
+    unroutable: RabbitMqUnroutableMode;
+    /** The vhost's policies: one may give an exchange an alternate exchange. */
+    policies?: readonly ManagementPolicy[];
+  } = { unroutable: "collect" },
 ): { collected: CollectedExchange[]; skipped: SkippedExchange[] } {
   const collected: CollectedExchange[] = [];
   const skipped: SkippedExchange[] = [];
@@ -145,7 +152,10 @@ export function planCollectedExchanges(
     const name = exchange.name;
     if (name === "" || name.startsWith("amq.")) continue;
     if (!passesExchangeFilter(name, filter)) continue;
-    const streamBindings = bindingsFor(exchange, bindings);
+    // An alternate exchange receives what the exchange cannot route: a stream bound for everything
+    // would leave it nothing.
+    const wholly = !hasAlternateExchange(exchange, options.policies ?? []) && (options.unroutable === "collect" || deadLetterExchanges.has(name));
+    const streamBindings = bindingsFor(exchange, bindings, wholly);
     if (streamBindings === null) {
       skipped.push({ vhost, exchange: name, reason: `exchange type ${exchange.type} cannot be bound to so as to receive every message it routes (collected types: topic, fanout, headers, direct)` });
       continue;
@@ -208,73 +218,120 @@ function sourcesFirst(collected: CollectedExchange[], bindings: readonly Managem
  * Exchange-to-exchange bindings: a message published to exchange A and routed on into exchange B
  * reaches A's stream and B's, and B's delivery names A as its exchange. It is stored once, from A's
  * stream, when A's stream was surely bound before B's: then whatever reached B's stream through A
- * is in A's too. When that is not sure (A was first bound after B, a direct exchange's key later
- * than B's binding), B's copy is stored as well: twice rather than never. Bindings the listing
- * showed already count as bound from the start, so after a restart B's copies are skipped.
+ * is in A's too: the binding of A's stream that matches the message (its key, its topic pattern;
+ * for a headers exchange, the latest of them) was done before B's stream had any binding. When that
+ * is not sure (A was first bound after B, or A's matching binding is newer than B's), B's copy is
+ * stored as well: twice rather than never. Bindings the listing showed already count as bound from
+ * the start, so after a restart B's copies are skipped.
  */
 export class StreamBindingTimes {
-  /** Per vhost, exchange and binding (a direct exchange's routing key, else "*"): when its binding began and when it was done. */
-  private readonly times = new Map<string, { started: number; done: number }>();
-  private readonly types = new Map<string, CollectedExchangeType>();
-
-  private static key(vhost: string, exchange: string, routingKey: string): string {
-    return `${vhost}\u0000${exchange}\u0000${routingKey}`;
-  }
-
-  private bindingOf(type: CollectedExchangeType, routingKey: string): string {
-    return type === "direct" ? routingKey : "*";
-  }
+  /** Per vhost and exchange: its type, and each binding of its stream (bindingKey) with when it began and was done. */
+  private readonly exchanges = new Map<string, { type: CollectedExchangeType; bindings: Map<string, { routingKey: string; started: number; done: number }> }>();
 
   /** The plan's bindings were declared between `started` and `done` (ms): a binding seen for the first time gets these times, or 0 when the listing showed it already. */
   declared(plan: CollectedExchange, started: number, done: number): void {
     if (plan.relaysTraceCopies) return;
-    this.types.set(`${plan.vhost}\u0000${plan.exchange}`, plan.type);
+    const key = `${plan.vhost}\u0000${plan.exchange}`;
+    const entry = this.exchanges.get(key) ?? { type: plan.type, bindings: new Map() };
+    this.exchanges.set(key, entry);
     for (const binding of plan.bindings) {
-      const key = StreamBindingTimes.key(plan.vhost, plan.exchange, this.bindingOf(plan.type, binding.routingKey));
-      if (this.times.has(key)) continue;
-      this.times.set(key, plan.alreadyBound.includes(binding.routingKey) ? { started: 0, done: 0 } : { started, done });
+      const id = bindingKey(binding);
+      if (entry.bindings.has(id)) continue;
+      entry.bindings.set(id, plan.alreadyBound.includes(binding.routingKey) ? { routingKey: binding.routingKey, started: 0, done: 0 } : { routingKey: binding.routingKey, started, done });
     }
-    for (const stale of plan.staleBindings) this.times.delete(StreamBindingTimes.key(plan.vhost, plan.exchange, this.bindingOf(plan.type, stale.routingKey)));
+    for (const stale of plan.staleBindings) entry.bindings.delete(bindingKey(stale));
   }
 
   /** Whether a message that `plan`'s stream delivered, published to `origin` with `routingKeys`, is in origin's stream too (and is stored from there). */
   storedFromOrigin(plan: CollectedExchange, origin: string, routingKeys: readonly string[]): boolean {
     if (plan.relaysTraceCopies || origin === plan.exchange || origin === "") return false;
-    const originType = this.types.get(`${plan.vhost}\u0000${origin}`);
-    if (originType === undefined) return false;
-    const originDone = this.earliest(plan.vhost, origin, originType, routingKeys, "done");
-    const ownStarted = this.earliest(plan.vhost, plan.exchange, plan.type, routingKeys, "started");
-    return originDone !== undefined && ownStarted !== undefined && originDone <= ownStarted;
-  }
-
-  private earliest(vhost: string, exchange: string, type: CollectedExchangeType, routingKeys: readonly string[], which: "started" | "done"): number | undefined {
-    let found: number | undefined;
-    for (const routingKey of type === "direct" ? routingKeys : ["*"]) {
-      const time = this.times.get(StreamBindingTimes.key(vhost, exchange, routingKey))?.[which];
-      if (time !== undefined && (found === undefined || time < found)) found = time;
+    const from = this.exchanges.get(`${plan.vhost}\u0000${origin}`);
+    const own = this.exchanges.get(`${plan.vhost}\u0000${plan.exchange}`);
+    if (!from || !own || own.bindings.size === 0) return false;
+    // When origin's stream began to receive this message: the earliest of its bindings that match
+    // it (a direct key, a topic pattern), or, for a headers exchange whose match is not worked out
+    // here, the latest of all. None: not in origin's stream.
+    const times = [...from.bindings.values()];
+    let originDone: number | undefined;
+    if (from.type === "headers") originDone = times.length === 0 ? undefined : Math.max(...times.map((t) => t.done));
+    else {
+      const matching = times.filter((t) => from.type === "fanout" || routingKeys.some((key) => (from.type === "topic" ? topicMatches(t.routingKey, key) : t.routingKey === key)));
+      originDone = matching.length === 0 ? undefined : Math.min(...matching.map((t) => t.done));
     }
-    return found;
+    // When this stream began to receive anything: the earliest of its bindings.
+    const ownStarted = Math.min(...[...own.bindings.values()].map((t) => t.started));
+    return originDone !== undefined && originDone <= ownStarted;
   }
 }
 
-function bindingsFor(exchange: ManagementExchange, bindings: readonly ManagementBinding[]): StreamBinding[] | null {
-  switch (exchange.type) {
-    case "topic":
-      return [{ routingKey: "#", arguments: {} }];
-    case "fanout":
-      return [{ routingKey: "", arguments: {} }];
-    case "headers":
-      // No header to match, all of them required: every message matches (checked on RabbitMQ 3.10).
-      return [{ routingKey: "", arguments: { "x-match": "all" } }];
-    case "direct": {
-      const keys = new Set<string>();
-      for (const binding of bindings) {
-        if (binding.source !== exchange.name) continue;
-        if (binding.destination_type === "queue" && binding.destination.startsWith(OWN_QUEUE_PREFIX)) continue;
-        keys.add(binding.routing_key);
-      }
-      return [...keys].sort().map((routingKey) => ({ routingKey, arguments: {} }));
+/** Whether a topic exchange's binding pattern matches a routing key: words split by ".", "*" one word, "#" zero or more. */
+export function topicMatches(pattern: string, routingKey: string): boolean {
+  // RabbitMQ reads "" as no words at all (so "*" does not match it, "#" does).
+  const words = pattern === "" ? [] : pattern.split(".");
+  const keyWords = routingKey === "" ? [] : routingKey.split(".");
+  const match = (p: number, k: number): boolean => {
+    if (p === words.length) return k === keyWords.length;
+    if (words[p] === "#") {
+      for (let skip = k; skip <= keyWords.length; skip++) if (match(p + 1, skip)) return true;
+      return false;
     }
+    return k < keyWords.length && (words[p] === "*" || words[p] === keyWords[k]) && match(p + 1, k + 1);
+  };
+  return match(0, 0);
+}
+
+/**
+ * Whether an exchange has an alternate exchange: its `alternate-exchange` argument, or a policy for
+ * exchanges whose pattern matches its name (RabbitMQ applies only the policy of highest priority;
+ * any match counts here, which at worst mirrors an exchange that could have been bound wholly).
+ */
+export function hasAlternateExchange(exchange: ManagementExchange, policies: readonly ManagementPolicy[]): boolean {
+  const named = (value: unknown) => typeof value === "string" && value !== "";
+  if (named(exchange.arguments?.["alternate-exchange"])) return true;
+  return policies.some((policy) => {
+    if ((policy["apply-to"] !== "exchanges" && policy["apply-to"] !== "all") || !named(policy.definition?.["alternate-exchange"])) return false;
+    try {
+      return new RegExp(policy.pattern).test(exchange.name);
+    } catch {
+      // A pattern JavaScript cannot read: taken to match, the safe side.
+      return true;
+    }
+  });
+}
+
+/**
+ * What binds the stream. `wholly` (`unroutable: collect`, and dead-letter exchanges, whose dead
+ * letters no queue is bound for would otherwise vanish unseen): every message the exchange gets.
+ * Otherwise what the exchange routes to some destination of the user's and nothing more: the
+ * user's own bindings, mirrored (a topic exchange's patterns, a headers exchange's arguments; a
+ * fanout exchange once anything is bound to it); a message none of them matches stays unroutable,
+ * as without Eventscope: returned to a publisher that set `mandatory`, passed to the exchange's
+ * alternate exchange. A direct exchange is always mirrored, key by key: no pattern matches them all.
+ */
+function bindingsFor(exchange: ManagementExchange, bindings: readonly ManagementBinding[], wholly: boolean): StreamBinding[] | null {
+  const others = bindings.filter(
+    (binding) => binding.source === exchange.name && !(binding.destination_type === "queue" && binding.destination.startsWith(OWN_QUEUE_PREFIX)),
+  );
+  switch (exchange.type) {
+    case "topic": {
+      const keys = new Set(others.map((binding) => binding.routing_key));
+      // "#" matches every key: it alone is enough.
+      return wholly || keys.has("#") ? [{ routingKey: "#", arguments: {} }] : [...keys].sort().map((routingKey) => ({ routingKey, arguments: {} }));
+    }
+    case "fanout":
+      return wholly || others.length > 0 ? [{ routingKey: "", arguments: {} }] : [];
+    case "headers": {
+      // No header to match, all of them required: every message matches (checked on RabbitMQ 3.10).
+      if (wholly) return [{ routingKey: "", arguments: { "x-match": "all" } }];
+      const mirrored = new Map<string, StreamBinding>();
+      for (const binding of others) {
+        const mirror = { routingKey: "", arguments: binding.arguments ?? {} };
+        mirrored.set(bindingKey(mirror), mirror);
+      }
+      return [...mirrored.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, mirror]) => mirror);
+    }
+    case "direct":
+      return [...new Set(others.map((binding) => binding.routing_key))].sort().map((routingKey) => ({ routingKey, arguments: {} }));
     default:
       return null;
   }

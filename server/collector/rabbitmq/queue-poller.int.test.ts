@@ -119,6 +119,7 @@ beforeAll(async () => {
     queuesExclude: /^scratch\./,
     collect: "bindings",
     deliveries: "off",
+    unroutable: "collect",
     entityFields: ["orderId"],
   };
   poller = startRabbitQueuePoller({ source, config, db, log: (line) => logs.push(line), pollMs: 1_000, healthWindowMs: WINDOW_MS });

@@ -13,6 +13,7 @@ import { ensureSource } from "../../db/index.ts";
 import type { TestDatabase } from "../../db/test-support.ts";
 import { rabbitmqctl, startRabbitNode, type RabbitNode } from "../../rabbitmq/node.ts";
 import type { LogCollector } from "../test-support.ts";
+import { streamQueueName } from "./bindings-plan.ts";
 import { startRabbitMqCollector, type RunningRabbitMqCollector } from "./rabbitmq-collector.ts";
 import { rabbitCollectorTestBed } from "./test-bed.ts";
 import { headerOf, rabbitSourceOf, sequenceOf, storedRowsOf, type StoredAmqpRow } from "./test-support.ts";
@@ -221,6 +222,73 @@ describe("bindings mode", () => {
     await waitUntil("a health row", async () => (await db.prisma.collectorInstance.findUnique({ where: { instanceId: collector.instanceId } }))?.lastStoredAt);
     const health = await db.prisma.collectorInstance.findUnique({ where: { instanceId: collector.instanceId } });
     expect(health).toMatchObject({ sourceId: source.id, lastError: null });
+  });
+
+  test("unroutable messages: stored by default; an alternate exchange still gets them; with unroutable: leave a mandatory publisher still has them returned", async () => {
+    const prefix = uniqueName("unrouted");
+    const orders = `${prefix}.orders`;
+    const shipping = `${prefix}.shipping`;
+    const unrouted = `${prefix}.unrouted`;
+    const setup = await connection.createChannel();
+    await setup.assertExchange(unrouted, "fanout", { durable: true });
+    await setup.assertQueue(`${unrouted}.q`, { durable: true });
+    await setup.bindQueue(`${unrouted}.q`, unrouted, "");
+    await setup.assertExchange(orders, "topic", { durable: true, alternateExchange: unrouted });
+    await setup.assertQueue(`${orders}.q`, { durable: true });
+    await setup.bindQueue(`${orders}.q`, orders, "order.*");
+    await setup.assertExchange(shipping, "headers", { durable: true });
+    await setup.assertQueue(`${shipping}.q`, { durable: true });
+    await setup.bindQueue(`${shipping}.q`, shipping, "", { "x-match": "any", region: "eu" });
+    const orderId = (row: StoredAmqpRow) => (row.value_json as { orderId: string }).orderId;
+
+    const run = async (unroutable: "collect" | "leave", tag: string) => {
+      const source = await ensureSource(db, { name: `${prefix}-${unroutable}`, kind: "rabbitmq" });
+      const collector = startRabbitMqCollector(config, { ...rabbitSourceOf(node, source.name, prefix), unroutable }, { db, source, log: logs.log, refreshMs: 500, flushMs: 50 });
+      running.push(collector);
+      await untilReading(collector, [orders, shipping, unrouted]);
+      const publisher = await connection.createConfirmChannel();
+      const returned: string[] = [];
+      publisher.on("return", (message: amqp.Message) => returned.push(message.content.toString()));
+      await publishAll(publisher, [
+        { exchange: orders, routingKey: "order.placed", body: `{"orderId":"routed-${tag}"}` },
+        // No binding of orders matches: to its alternate exchange, whatever the mode.
+        { exchange: orders, routingKey: "refund.issued", body: `{"orderId":"alternate-${tag}"}` },
+        { exchange: shipping, routingKey: "", body: `{"orderId":"eu-${tag}"}`, options: { headers: { region: "eu" } } },
+        // No binding of shipping matches, and it has no alternate exchange.
+        { exchange: shipping, routingKey: "", body: `{"orderId":"unrouted-${tag}"}`, options: { headers: { region: "us" }, mandatory: true } },
+      ]);
+      await publisher.close();
+      const count = unroutable === "collect" ? 4 : 3;
+      await untilStored(source.id, count);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await collector.stop();
+      // Its streams stay bound when it stops (it resumes from them): gone, they route nothing more.
+      for (const exchange of [orders, shipping, unrouted]) await setup.deleteQueue(streamQueueName(source.name, "/", exchange));
+      return { returned, stored: (await storedRowsOf(db, source.id)).map((row) => [row.channel, orderId(row)]).sort() };
+    };
+
+    // By default Eventscope's stream takes what no binding of the user's matches: it is stored,
+    // and so no longer unroutable for a mandatory publisher.
+    expect(await run("collect", "1")).toEqual({
+      returned: [],
+      stored: [
+        [orders, "routed-1"],
+        [shipping, "eu-1"],
+        [shipping, "unrouted-1"],
+        [unrouted, "alternate-1"],
+      ],
+    });
+    // With unroutable: leave, the stream mirrors the user's bindings: unroutable stays unroutable.
+    expect(await run("leave", "2")).toEqual({
+      returned: ['{"orderId":"unrouted-2"}'],
+      stored: [
+        [orders, "routed-2"],
+        [shipping, "eu-2"],
+        [unrouted, "alternate-2"],
+      ],
+    });
+    // The alternate exchange got the unroutable message of orders both times.
+    expect((await setup.checkQueue(`${unrouted}.q`)).messageCount).toBe(2);
   });
 
   test("exactly once across a stop in the middle of a stream and a start", async () => {

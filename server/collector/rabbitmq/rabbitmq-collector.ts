@@ -322,10 +322,15 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
           "x-stream-max-segment-size-bytes": { "!": "long", value: STREAM_MAX_SEGMENT_SIZE_BYTES },
         },
       });
-      // What the plan no longer wants goes first (a direct exchange's key nobody else binds now).
-      for (const stale of plan.staleBindings) await channel.unbindQueue(stale.queue, plan.exchange, stale.routingKey, stale.arguments);
+      // What the plan no longer wants (a key nobody else binds now, "#" once the user's bindings are
+      // mirrored) goes after what it wants is bound: a queue gets a message once however many of its
+      // bindings match, so the change neither loses nor doubles a message.
+      const unbindStale = async () => {
+        for (const stale of plan.staleBindings) await channel.unbindQueue(stale.queue, plan.exchange, stale.routingKey, stale.arguments);
+      };
       if (plan.relayQueue === null) {
         for (const binding of plan.bindings) await channel.bindQueue(plan.queue, plan.boundExchange, binding.routingKey, binding.arguments);
+        await unbindStale();
         return;
       }
       await channel.assertQueue(plan.relayQueue, {
@@ -333,6 +338,7 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         arguments: { "x-queue-type": "classic", "x-max-length-bytes": { "!": "long", value: RELAY_MAX_LENGTH_BYTES } },
       });
       for (const binding of plan.bindings) await channel.bindQueue(plan.relayQueue, plan.boundExchange, binding.routingKey, binding.arguments);
+      await unbindStale();
       if (plan.relaysTraceCopies) return; // Its stream was never bound to anything.
       // An exchange that became a dead-letter exchange since its stream was bound: the stream's own
       // bindings go (idempotent: unbinding what is not bound is no error), else it would get every
@@ -466,7 +472,10 @@ export function startRabbitMqCollector(config: Config, sourceConfig: RabbitMqSou
         }),
       ]);
       const filter = { include: sourceConfig.exchangesInclude, exclude: sourceConfig.exchangesExclude };
-      const plan = planCollectedExchanges(options.source.name, link.vhost, exchanges, bindings, deadLetterExchangesOf(queues, policies), filter);
+      const plan = planCollectedExchanges(options.source.name, link.vhost, exchanges, bindings, deadLetterExchangesOf(queues, policies), filter, {
+        unroutable: sourceConfig.unroutable,
+        policies,
+      });
       for (const skipped of plan.skipped) reportOnce(`skip ${skipped.vhost} ${skipped.exchange}`, `vhost ${skipped.vhost}: exchange ${skipped.exchange} not collected: ${skipped.reason}`);
       plans = plan.collected;
       // With tracing on, the firehose copies publishes to the default exchange, which nothing can be bound to.

@@ -20,6 +20,7 @@ export function rabbitSourceOf(node: RabbitNode, name: string, prefix: string): 
     queuesExclude: undefined,
     collect: "bindings",
     deliveries: "off",
+    unroutable: "collect",
     entityFields: ["orderId"],
   };
 }
