@@ -203,7 +203,7 @@ describe("planCollectedExchanges", () => {
       all,
     );
     expect(collected.map((c) => c.exchange)).toEqual(["orders", "shipping", "audit", "loop-a", "loop-b"]);
-    expect(collected.map((c) => [c.exchange, c.alreadyBound])).toContainEqual(["orders", ["#"]]);
+    expect(collected.map((c) => [c.exchange, c.alreadyBound])).toContainEqual(["orders", [{ routingKey: "#", arguments: {} }]]);
     expect(collected.find((c) => c.exchange === "shipping")!.alreadyBound).toEqual([]);
   });
 });
@@ -275,6 +275,25 @@ describe("StreamBindingTimes: a message routed from one collected exchange into 
     times.declared(later, 300, 310);
     expect(times.storedFromOrigin(billing, "payments", ["refunded"])).toBe(false);
     expect(times.storedFromOrigin(billing, "payments", ["charged"])).toBe(true);
+  });
+});
+
+describe("StreamBindingTimes on a headers exchange", () => {
+  test("a binding with other arguments is new though one with the same (empty) routing key was bound already", () => {
+    const times = new StreamBindingTimes();
+    const headers = (args: Record<string, unknown>, destination = "shipping", type: "queue" | "exchange" = "exchange") => ({ ...binding("parcels", destination, ""), destination_type: type, arguments: args });
+    const plan = (bindings: ManagementBinding[]) =>
+      planCollectedExchanges("prod", "/", [exchange("parcels", "headers")], bindings, new Set(), all, { unroutable: "leave" }).collected[0]!;
+    const shipping = planCollectedExchanges("prod", "/", [exchange("shipping", "fanout")], [binding("shipping", "shipping.work", "")], new Set(), all).collected[0]!;
+    // eu was bound before the collector started; us is new.
+    const eu = { "x-match": "any", region: "eu" };
+    const us = { "x-match": "any", region: "us" };
+    const parcels = plan([headers(eu), headers(us), { ...headers(eu, "eventscope.prod.parcels", "queue") }]);
+    expect(parcels.alreadyBound).toEqual([{ routingKey: "", arguments: eu }]);
+    times.declared(shipping, 100, 110);
+    times.declared(parcels, 200, 210);
+    // A headers exchange's match is not worked out: the newest of its bindings decides, and us is newer than shipping's.
+    expect(times.storedFromOrigin(shipping, "parcels", [""])).toBe(false);
   });
 });
 

@@ -49,8 +49,8 @@ export interface CollectedExchange {
    * stream does not go on storing what nobody else receives.
    */
   staleBindings: (StreamBinding & { queue: string })[];
-  /** The routing keys of `bindings` that the listing shows bound already (before this collector started, or by an earlier refresh). */
-  alreadyBound: string[];
+  /** Those of `bindings` that the listing shows bound already (before this collector started, or by an earlier refresh). */
+  alreadyBound: StreamBinding[];
 }
 
 export interface SkippedExchange {
@@ -180,7 +180,7 @@ export function planCollectedExchanges(
         .map((b) => ({ queue: b.destination, routingKey: b.routing_key, arguments: b.arguments ?? {} })),
       alreadyBound: bindings
         .filter((b) => b.source === name && b.destination_type === "queue" && b.destination === bound && wanted.has(bindingKey({ routingKey: b.routing_key, arguments: b.arguments ?? {} })))
-        .map((b) => b.routing_key),
+        .map((b) => ({ routingKey: b.routing_key, arguments: b.arguments ?? {} })),
     });
   }
   return { collected: sourcesFirst(collected, bindings), skipped };
@@ -237,7 +237,8 @@ export class StreamBindingTimes {
     for (const binding of plan.bindings) {
       const id = bindingKey(binding);
       if (entry.bindings.has(id)) continue;
-      entry.bindings.set(id, plan.alreadyBound.includes(binding.routingKey) ? { routingKey: binding.routingKey, started: 0, done: 0 } : { routingKey: binding.routingKey, started, done });
+      const old = plan.alreadyBound.some((bound) => bindingKey(bound) === id);
+      entry.bindings.set(id, old ? { routingKey: binding.routingKey, started: 0, done: 0 } : { routingKey: binding.routingKey, started, done });
     }
     for (const stale of plan.staleBindings) entry.bindings.delete(bindingKey(stale));
   }
