@@ -45,6 +45,8 @@ export interface RabbitFlowInput {
 const round = (value: number) => Math.round(value * 100) / 100;
 const finite = (value: number | null) => (value !== null && Number.isFinite(value) ? round(value) : null);
 const key = (sourceId: number, name: string) => `${sourceId}\u0000${name}`;
+/** An exchange's key: its source and the channel its events are stored under. */
+const exchangeKey = (sourceId: number, vhost: string, exchange: string) => key(sourceId, channelOfExchange(vhost, exchange));
 
 export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Promise<RabbitFlow> {
   const empty: RabbitFlow = { exchanges: [], queues: [], consumers: [], edges: [], targets: new Map() };
@@ -105,7 +107,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   // bound to a drawn queue, and drawn queues' dead-letter exchanges. RabbitMQ's own amq.* only when
   // something flows through them; the default exchange "" as `amq.default` (a direct exchange the
   // listing leaves out) when its publishes were collected (`deliveries: firehose`).
-  const exchangeRow = new Map(exchangeRows.map((e) => [key(e.source_id, channelOfExchange(e.vhost, e.name)), e]));
+  const exchangeRow = new Map(exchangeRows.map((e) => [exchangeKey(e.source_id, e.vhost, e.name), e]));
   const vhostsOf = new Map<number, Set<string>>();
   for (const row of [...exchangeRows, ...queueRows]) vhostsOf.set(row.source_id, (vhostsOf.get(row.source_id) ?? new Set()).add(row.vhost));
   /** A channel's vhost and exchange: `<vhost>/<exchange>` when the prefix is one of the source's vhosts. */
@@ -120,7 +122,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   const drawn = new Map<string, { sourceId: number; vhost: string; exchange: string; types: Set<string>; published: boolean; bound: boolean; dlx: boolean }>();
   const note = (sourceId: number, vhost: string, exchange: string, how: "published" | "bound" | "dlx", type?: string) => {
     if (exchange === "") return;
-    const k = key(sourceId, channelOfExchange(vhost, exchange));
+    const k = exchangeKey(sourceId, vhost, exchange);
     const entry = drawn.get(k) ?? { sourceId, vhost, exchange, types: new Set<string>(), published: false, bound: false, dlx: false };
     entry[how] = true;
     if (type) entry.types.add(type);
@@ -140,7 +142,6 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   for (const b of bindings) note(b.source_id, b.vhost, b.exchange, "bound");
   for (const q of queueRows) if (q.dlx) note(q.source_id, q.vhost, q.dlx, "dlx");
   // Exchanges bound to or from a drawn exchange (exchange-to-exchange bindings) are part of its flow.
-  const exchangeKey = (sourceId: number, vhost: string, exchange: string) => key(sourceId, channelOfExchange(vhost, exchange));
   for (let size = -1; size !== drawn.size; ) {
     size = drawn.size;
     for (const b of exchangeBindingRows) {
@@ -180,10 +181,17 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   const consumerId = (sourceId: number, name: string) => graphNodeId("consumer", name, nameOf(sourceId), sharedConsumers.has(name));
 
   // --- dead-letter exchanges and the queues bound to them (DLQs, flagged like Kafka's DLQ topics).
-  const dlxKeys = new Set(queueRows.filter((q) => q.dlx).map((q) => key(q.source_id, channelOfExchange(q.vhost, q.dlx!))));
+  // How many drawn queues dead-letter into each dead-letter exchange.
+  const dlxUsers = new Map<string, number>();
+  for (const q of queueRows) {
+    if (!q.dlx) continue;
+    const k = exchangeKey(q.source_id, q.vhost, q.dlx);
+    dlxUsers.set(k, (dlxUsers.get(k) ?? 0) + 1);
+  }
+  const dlxKeys = new Set(dlxUsers.keys());
   const dlqExchanges = new Map<string, Set<string>>();
   for (const b of bindings) {
-    const k = key(b.source_id, channelOfExchange(b.vhost, b.exchange));
+    const k = exchangeKey(b.source_id, b.vhost, b.exchange);
     if (dlxKeys.has(k)) {
       const qk = queueKey(b.source_id, b.vhost, b.queue);
       dlqExchanges.set(qk, (dlqExchanges.get(qk) ?? new Set()).add(k));
@@ -238,7 +246,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   // publish rates (evenly when unknown): estimated.
   const routes = new Map<string, { exchange: string; queue: (typeof queueRows)[number]; keys: Set<string> }>();
   for (const b of bindings) {
-    const k = key(b.source_id, channelOfExchange(b.vhost, b.exchange));
+    const k = exchangeKey(b.source_id, b.vhost, b.exchange);
     if (!drawn.has(k)) continue;
     const q = queueRowByKey.get(queueKey(b.source_id, b.vhost, b.queue))!;
     const pair = `${k}\u0000${b.vhost}\u0000${b.queue}`;
@@ -249,7 +257,7 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
   // The default exchange routes to the queue its routing key names: the queues its publishes were
   // addressed to (rabbitmq_default_routes) that exist.
   for (const r of defaultRouteRows) {
-    const k = key(r.source_id, channelOfExchange(r.vhost, ""));
+    const k = exchangeKey(r.source_id, r.vhost, "");
     const q = queueRowByKey.get(queueKey(r.source_id, r.vhost, r.queue));
     if (!drawn.has(k) || !q) continue;
     routes.set(`${k}\u0000${r.vhost}\u0000${r.queue}`, { exchange: k, queue: q, keys: new Set([r.queue]) });
@@ -300,11 +308,9 @@ export async function readRabbitFlow(db: Queryable, input: RabbitFlowInput): Pro
 
   // --- queues → their dead-letter exchanges. The exchange's publish rate is the queue's dead-letter
   // rate only when no other drawn queue dead-letters into it.
-  const dlxUsers = new Map<string, number>();
-  for (const k of queueRows.filter((q) => q.dlx).map((q) => key(q.source_id, channelOfExchange(q.vhost, q.dlx!)))) dlxUsers.set(k, (dlxUsers.get(k) ?? 0) + 1);
   for (const q of queueRows) {
     if (!q.dlx) continue;
-    const k = key(q.source_id, channelOfExchange(q.vhost, q.dlx));
+    const k = exchangeKey(q.source_id, q.vhost, q.dlx);
     const target = exchangeNodes.get(k);
     if (!target) continue;
     const from = queueId(q.source_id, q.vhost, q.name);
