@@ -111,6 +111,20 @@ export function queueTimeLagMs(queue: Pick<RabbitQueueSnapshot, "messagesReady" 
   return queue.headMessageAt ? Math.max(0, at.getTime() - queue.headMessageAt.getTime()) : null;
 }
 
+/** One column of a vhost's rows: its name, its PostgreSQL type, and each row's value. */
+type VhostColumn = readonly [name: string, type: string, values: readonly unknown[]];
+
+/** Replaces the vhost's rows of `table` (keyed by source_id and vhost) with these: one DELETE, one INSERT of unnest()ed arrays. */
+async function replaceVhostRows(client: pg.PoolClient, table: string, sourceId: number, vhost: string, columns: readonly VhostColumn[]): Promise<void> {
+  await client.query(`DELETE FROM ${table} WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);
+  await client.query(
+    `INSERT INTO ${table} (source_id, vhost, ${columns.map(([name]) => name).join(", ")})
+     SELECT $1::smallint, $2::text, u.* FROM unnest(${columns.map(([, type], i) => `$${i + 3}::${type}[]`).join(", ")}) AS u
+     ON CONFLICT DO NOTHING`,
+    [sourceId, vhost, ...columns.map(([, , values]) => values)],
+  );
+}
+
 /** Stores a vhost's snapshot and judges its queues; returns the verdicts by queue name. */
 export async function syncRabbitVhost(
   db: { pool: pg.Pool },
@@ -183,45 +197,27 @@ export async function syncRabbitVhost(
 
     // Bindings and consumers: the current set replaces the stored one.
     const bindings = snapshot.bindings.filter((b) => names.includes(b.queue));
-    await client.query(`DELETE FROM rabbitmq_bindings WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);
-    await client.query(
-      `INSERT INTO rabbitmq_bindings (source_id, vhost, exchange, queue, routing_key, properties_key, arguments)
-       SELECT $1::smallint, $2::text, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u
-       ON CONFLICT DO NOTHING`,
-      [
-        sourceId,
-        vhost,
-        bindings.map((b) => b.exchange),
-        bindings.map((b) => b.queue),
-        bindings.map((b) => b.routingKey),
-        bindings.map((b) => b.propertiesKey),
-        bindings.map((b) => JSON.stringify(b.arguments)),
-      ],
-    );
+    await replaceVhostRows(client, "rabbitmq_bindings", sourceId, vhost, [
+      ["exchange", "text", bindings.map((b) => b.exchange)],
+      ["queue", "text", bindings.map((b) => b.queue)],
+      ["routing_key", "text", bindings.map((b) => b.routingKey)],
+      ["properties_key", "text", bindings.map((b) => b.propertiesKey)],
+      ["arguments", "jsonb", bindings.map((b) => JSON.stringify(b.arguments))],
+    ]);
     const consumers = snapshot.consumers.filter((c) => names.includes(c.queue));
-    await client.query(`DELETE FROM rabbitmq_consumers WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);
-    await client.query(
-      `INSERT INTO rabbitmq_consumers (source_id, vhost, queue, channel, consumer_tag, connection, connection_name, peer_host,
-         "user", ack_required, prefetch_count, active, exclusive)
-       SELECT $1::smallint, $2::text, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-         $10::boolean[], $11::int[], $12::boolean[], $13::boolean[]) AS u
-       ON CONFLICT DO NOTHING`,
-      [
-        sourceId,
-        vhost,
-        consumers.map((c) => c.queue),
-        consumers.map((c) => c.channel),
-        consumers.map((c) => c.consumerTag),
-        consumers.map((c) => c.connection),
-        consumers.map((c) => c.connectionName),
-        consumers.map((c) => c.peerHost),
-        consumers.map((c) => c.user),
-        consumers.map((c) => c.ackRequired),
-        consumers.map((c) => c.prefetchCount),
-        consumers.map((c) => c.active),
-        consumers.map((c) => c.exclusive),
-      ],
-    );
+    await replaceVhostRows(client, "rabbitmq_consumers", sourceId, vhost, [
+      ["queue", "text", consumers.map((c) => c.queue)],
+      ["channel", "text", consumers.map((c) => c.channel)],
+      ["consumer_tag", "text", consumers.map((c) => c.consumerTag)],
+      ["connection", "text", consumers.map((c) => c.connection)],
+      ["connection_name", "text", consumers.map((c) => c.connectionName)],
+      ["peer_host", "text", consumers.map((c) => c.peerHost)],
+      ['"user"', "text", consumers.map((c) => c.user)],
+      ["ack_required", "boolean", consumers.map((c) => c.ackRequired)],
+      ["prefetch_count", "int", consumers.map((c) => c.prefetchCount)],
+      ["active", "boolean", consumers.map((c) => c.active)],
+      ["exclusive", "boolean", consumers.map((c) => c.exclusive)],
+    ]);
 
     // Who consumes each queue, by connection name, kept while none is attached (a consumer that died).
     await client.query(
@@ -236,43 +232,26 @@ export async function syncRabbitVhost(
 
     if (snapshot.exchanges) {
       const exchanges = snapshot.exchanges.filter((e) => e.name !== "");
-      await client.query(`DELETE FROM rabbitmq_exchanges WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);
-      await client.query(
-        `INSERT INTO rabbitmq_exchanges (source_id, vhost, name, type, durable, auto_delete, internal, publish_in_rate, updated_at)
-         SELECT $1::smallint, $2::text, u.*, $9::timestamptz
-         FROM unnest($3::text[], $4::text[], $5::boolean[], $6::boolean[], $7::boolean[], $8::float8[]) AS u
-         ON CONFLICT DO NOTHING`,
-        [
-          sourceId,
-          vhost,
-          exchanges.map((e) => e.name),
-          exchanges.map((e) => e.type),
-          exchanges.map((e) => e.durable),
-          exchanges.map((e) => e.autoDelete),
-          exchanges.map((e) => e.internal),
-          exchanges.map((e) => e.publishInRate),
-          at,
-        ],
-      );
+      await replaceVhostRows(client, "rabbitmq_exchanges", sourceId, vhost, [
+        ["name", "text", exchanges.map((e) => e.name)],
+        ["type", "text", exchanges.map((e) => e.type)],
+        ["durable", "boolean", exchanges.map((e) => e.durable)],
+        ["auto_delete", "boolean", exchanges.map((e) => e.autoDelete)],
+        ["internal", "boolean", exchanges.map((e) => e.internal)],
+        ["publish_in_rate", "float8", exchanges.map((e) => e.publishInRate)],
+        ["updated_at", "timestamptz", exchanges.map(() => at)],
+      ]);
     }
 
     if (snapshot.exchangeBindings) {
       const e2e = snapshot.exchangeBindings;
-      await client.query(`DELETE FROM rabbitmq_exchange_bindings WHERE source_id = $1 AND vhost = $2`, [sourceId, vhost]);
-      await client.query(
-        `INSERT INTO rabbitmq_exchange_bindings (source_id, vhost, from_exchange, to_exchange, routing_key, properties_key, arguments)
-         SELECT $1::smallint, $2::text, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[]) AS u
-         ON CONFLICT DO NOTHING`,
-        [
-          sourceId,
-          vhost,
-          e2e.map((b) => b.from),
-          e2e.map((b) => b.to),
-          e2e.map((b) => b.routingKey),
-          e2e.map((b) => b.propertiesKey),
-          e2e.map((b) => JSON.stringify(b.arguments)),
-        ],
-      );
+      await replaceVhostRows(client, "rabbitmq_exchange_bindings", sourceId, vhost, [
+        ["from_exchange", "text", e2e.map((b) => b.from)],
+        ["to_exchange", "text", e2e.map((b) => b.to)],
+        ["routing_key", "text", e2e.map((b) => b.routingKey)],
+        ["properties_key", "text", e2e.map((b) => b.propertiesKey)],
+        ["arguments", "jsonb", e2e.map((b) => JSON.stringify(b.arguments))],
+      ]);
     }
 
     // One sample per queue whose counts the broker reported.
