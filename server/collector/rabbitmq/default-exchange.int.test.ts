@@ -6,6 +6,8 @@
  * and a start while messages flow, and nothing with tracing off. The test turns tracing on on its
  * own node, as a user would.
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterEach, expect, test } from "vitest";
 import { uniqueName, waitUntil } from "../../broker/test-support.ts";
 import { ensureSource } from "../../db/index.ts";
@@ -138,6 +140,35 @@ test("publishes to the default exchange are stored once, under amq.default with 
   expect(deliveries.filter((d) => d.channel === "amq.default")).toEqual(
     Array.from({ length: 3 }, () => ({ channel: "amq.default", routing_key: queue, joined: true })),
   );
+});
+
+test("a publish by another client (Debian's python3-pika) to the default exchange is stored from the firehose copy with its properties and headers, non-UTF-8 bytes and an invalid traceparent included", async () => {
+  const { queue, source } = await collectingWithTracing("dxpika");
+  const script = `
+import sys, pika
+connection = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
+channel = connection.channel()
+channel.confirm_delivery()
+queue = sys.argv[2]
+channel.basic_publish("", queue, b'{"orderId":"py-7"}', pika.BasicProperties(
+    content_type="application/json", message_id="py-m-7", app_id="python-mailer", type="LabelRequested", timestamp=1764970000,
+    headers={"seq": 7, "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "latin1": b"caf\\xe9"}))
+channel.basic_publish("", queue, bytes([0, 255, 254]), pika.BasicProperties(headers={"seq": 8, "traceparent": "00-NOT-A-TRACE-01"}))
+connection.close()
+`;
+  await promisify(execFile)("/usr/bin/python3", ["-c", script, bed.node.amqpUrl, queue], { timeout: 30_000 });
+  const rows = await waitUntil("two events stored", async () => {
+    const found = ofQueue(await storedRowsOf(bed.db, source.id), queue);
+    return found.length >= 2 ? found : null;
+  });
+  expect(rows.map((row) => headerOf(row, "seq"))).toEqual(["7", "8"]);
+  expect(rows[0]).toMatchObject({ event_type: "LabelRequested", producer: "python-mailer", trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", entity_keys: ["py-7"] });
+  expect(headerOf(rows[0]!, "amqp.message_id")).toBe("py-m-7");
+  const latin1 = rows[0]!.headers.find((h) => h.key === "latin1");
+  expect(latin1 && Buffer.from(latin1.value!, "base64")).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9]));
+  // The binary body and the invalid traceparent: stored and flagged, nothing stops.
+  expect(rows[1]!.value_bytes).toEqual(Buffer.from([0, 255, 254]));
+  expect(rows[1]!.flags).toContain("traceparent-invalid");
 });
 
 test("publishes to Eventscope's own queues are never stored, and the relay's own republishes do not loop", async () => {
